@@ -1,0 +1,253 @@
+package fsm
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestStateRoundTrip(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range States() {
+		got, ok := ParseState(s.String())
+		require.True(t, ok, "ParseState(%q)", s)
+		require.Equal(t, s, got)
+		require.False(t, seen[string(s)], "duplicate state %q", s)
+		seen[string(s)] = true
+	}
+	require.Len(t, seen, 6)
+	for _, bad := range []string{"", "Token", "signed_out", "token ", "deleted"} {
+		_, ok := ParseState(bad)
+		require.False(t, ok, "ParseState(%q) accepted", bad)
+	}
+}
+
+func TestEventRoundTrip(t *testing.T) {
+	for _, e := range Events() {
+		got, ok := ParseEvent(e.String())
+		require.True(t, ok)
+		require.Equal(t, e, got)
+	}
+	_, ok := ParseEvent("sign_in")
+	require.False(t, ok)
+}
+
+func TestEnvironmentRegionRoundTrip(t *testing.T) {
+	for _, e := range Environments() {
+		got, ok := ParseEnvironment(e.String())
+		require.True(t, ok)
+		require.Equal(t, e, got)
+	}
+	for _, r := range Regions() {
+		got, ok := ParseRegion(r.String())
+		require.True(t, ok)
+		require.Equal(t, r, got)
+	}
+	_, ok := ParseEnvironment("prd")
+	require.False(t, ok, "shorthands belong to the token codec, not to persisted names")
+	_, ok = ParseRegion("US")
+	require.False(t, ok)
+}
+
+func TestProfileRoundTrip(t *testing.T) {
+	require.Equal(t, []string{"ios-1.3", "ios-1.8", "android-4.2.0", "android-5.0"}, ProfileNames())
+	for _, p := range Profiles() {
+		got, ok := ParseProfile(p.String())
+		require.True(t, ok)
+		require.Equal(t, p, got)
+	}
+	_, ok := ParseProfile("ios-2.0")
+	require.False(t, ok)
+}
+
+func TestProfileFacts(t *testing.T) {
+	ios13, _ := ParseProfile("ios-1.3")
+	ios18, _ := ParseProfile("ios-1.8")
+	a420, _ := ParseProfile("android-4.2.0")
+	a50, _ := ParseProfile("android-5.0")
+	// §1.3: only iOS 1.4+ upper-cases the user ID.
+	require.True(t, ios18.UpperCaseUserID)
+	require.False(t, a50.UpperCaseUserID || a420.UpperCaseUserID || ios13.UpperCaseUserID)
+	// §4: Android 4.2.1+ does not sign out on deletion.
+	require.False(t, a50.AutoSignOutOnDeletion)
+	require.True(t, ios13.AutoSignOutOnDeletion && ios18.AutoSignOutOnDeletion && a420.AutoSignOutOnDeletion)
+	// §2.5: Android throws alreadySignedIn even for the same user; iOS 1.4+ does not.
+	require.True(t, a50.SameUserSignInThrows && a420.SameUserSignInThrows && ios13.SameUserSignInThrows)
+	require.False(t, ios18.SameUserSignInThrows)
+	// §2.7: iOS 1.4+'s deprecated signIn does not persist the API-key migration.
+	require.False(t, ios18.APIKeyMigrationPersists)
+	// §2.6: identify exists on iOS 1.4+ and Android 4.1+.
+	require.False(t, ios13.HasIdentify)
+	require.True(t, ios18.HasIdentify && a420.HasIdentify && a50.HasIdentify)
+}
+
+func TestStatusRoundTrip(t *testing.T) {
+	for s := Status(0); s <= allFlags; s++ {
+		got, err := ParseStatus(s.Names())
+		require.NoError(t, err)
+		require.Equal(t, s, got)
+	}
+	_, err := ParseStatus([]string{"configured", "signed_in"})
+	require.ErrorContains(t, err, "status[1]")
+	require.Equal(t, "{configured,signedIn,useSignInToken}", (FlagConfigured | FlagSignedIn | FlagUseSignInToken).String())
+}
+
+func TestClassify(t *testing.T) {
+	a50, _ := ParseProfile("android-5.0")
+	ios18, _ := ParseProfile("ios-1.8")
+	tests := []struct {
+		status Status
+		last   State
+		p      Profile
+		want   State
+	}{
+		{0, "", a50, SignedOut},
+		{FlagConfigured, "", a50, Configured},
+		{FlagConfigured, Token, a50, UserDeleted},
+		{FlagConfigured, ReauthRequired, a50, UserDeleted},
+		{FlagConfigured, UserDeleted, a50, UserDeleted},
+		{FlagConfigured, APIKey, a50, Configured},
+		{FlagConfigured, Token, ios18, Configured},
+		{FlagConfigured | FlagSignedIn | FlagUseAPIKey, "", ios18, APIKey},
+		{FlagConfigured | FlagSignedIn | FlagUseSignInToken, Token, a50, Token},
+		{FlagConfigured | FlagSignedIn | FlagUseSignInToken | FlagPendingReauthentication, Token, a50, ReauthRequired},
+	}
+	for _, tt := range tests {
+		got, err := Classify(tt.status, tt.last, tt.p)
+		require.NoError(t, err)
+		require.Equal(t, tt.want, got, "Classify(%v, %q, %s)", tt.status, tt.last, tt.p)
+	}
+	for _, bad := range []Status{
+		FlagSignedIn,
+		FlagConfigured | FlagSignedIn,
+		FlagConfigured | FlagUseAPIKey,
+		FlagConfigured | FlagSignedIn | FlagUseAPIKey | FlagUseSignInToken,
+		FlagConfigured | FlagSignedIn | FlagUseAPIKey | FlagPendingReauthentication,
+		1 << 6,
+	} {
+		_, err := Classify(bad, "", a50)
+		var se *StatusError
+		require.True(t, errors.As(err, &se), "Classify(%v) = %v, want *StatusError", bad, err)
+	}
+	// §1.2: iOS 1.4+ never reports pendingReauthentication.
+	_, err := Classify(FlagConfigured|FlagSignedIn|FlagUseSignInToken|FlagPendingReauthentication, Token, ios18)
+	require.Error(t, err)
+}
+
+// Every state's status on every profile classifies back to the state, given
+// the last observed state a reconciler would have persisted.
+func TestStatusOfClassifyRoundTrip(t *testing.T) {
+	for _, p := range Profiles() {
+		for _, st := range States() {
+			last := st
+			if st == UserDeleted {
+				last = Token
+			}
+			got, err := Classify(StatusOf(st, p), last, p)
+			require.NoError(t, err)
+			want := st
+			switch {
+			case st == UserDeleted && p.AutoSignOutOnDeletion:
+				want = SignedOut // auto sign-out leaves {}
+			case st == ReauthRequired && !p.ReportsPendingReauth:
+				want = Token // iOS 1.4+ hides the pending flag
+			}
+			require.Equal(t, want, got, "%s on %s", st, p)
+		}
+	}
+}
+
+func TestMachineFollowsTable(t *testing.T) {
+	ctx := context.Background()
+	for _, p := range Profiles() {
+		for _, st := range States() {
+			for _, e := range Events() {
+				m, err := NewMachine(p, st)
+				require.NoError(t, err)
+				want, ok := Next(p, st, e)
+				require.Equal(t, ok, m.Can(e) || (ok && want == st), "%s: %s --%s-->", p, st, e)
+				err = m.Fire(ctx, e)
+				if !ok {
+					require.ErrorIs(t, err, ErrNoTransition, "%s: %s --%s-->", p, st, e)
+					require.Equal(t, st, m.State())
+					continue
+				}
+				require.NoError(t, err)
+				require.Equal(t, want, m.State(), "%s: %s --%s-->", p, st, e)
+			}
+		}
+	}
+}
+
+func TestMachineCancelledContextDoesNotWedge(t *testing.T) {
+	p, _ := ParseProfile("android-5.0")
+	m, err := NewMachine(p, SignedOut)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, m.Fire(ctx, EventSignIn), context.Canceled)
+	require.Equal(t, SignedOut, m.State())
+	require.NoError(t, m.Fire(context.Background(), EventSignIn))
+	require.Equal(t, Token, m.State())
+}
+
+func TestMachineAvailableSorted(t *testing.T) {
+	p, _ := ParseProfile("ios-1.8")
+	m, err := NewMachine(p, Token)
+	require.NoError(t, err)
+	require.Equal(t, []Event{EventReauthRequired, EventSignIn, EventSignOut, EventUserDeleted}, m.Available())
+	_, err = NewMachine(p, State("bogus"))
+	require.ErrorIs(t, err, ErrUnknownState)
+}
+
+func TestProfileSpecificRows(t *testing.T) {
+	a50, _ := ParseProfile("android-5.0")
+	ios18, _ := ParseProfile("ios-1.8")
+	_, ok := Next(a50, UserDeleted, EventAutoSignOut)
+	require.False(t, ok, "android-5.0 keeps the SDK configured after deletion")
+	_, ok = Next(ios18, UserDeleted, EventAutoSignOut)
+	require.True(t, ok)
+	_, ok = Next(a50, Token, EventSignIn)
+	require.False(t, ok, "Android throws alreadySignedIn for the same user")
+	got, ok := Next(ios18, Token, EventSignIn)
+	require.True(t, ok)
+	require.Equal(t, Token, got)
+	_, ok = Next(ios18, Token, EventReauthRequired)
+	require.True(t, ok, "the SDK still records pending reauthentication; only the status hides it")
+}
+
+var update = os.Getenv("VITALSYNC_UPDATE_GOLDEN") != ""
+
+func TestDiagramGolden(t *testing.T) {
+	cases := []struct {
+		file    string
+		format  Format
+		profile string
+	}{
+		{"testdata/fsm.mermaid", Mermaid, ""},
+		{"testdata/fsm.dot", Graphviz, ""},
+		{"testdata/android-5.0.mermaid", Mermaid, "android-5.0"},
+		{"testdata/ios-1.8.dot", Graphviz, "ios-1.8"},
+	}
+	for _, c := range cases {
+		var p *Profile
+		if c.profile != "" {
+			pr, ok := ParseProfile(c.profile)
+			require.True(t, ok)
+			p = &pr
+		}
+		got, err := Diagram(c.format, p)
+		require.NoError(t, err)
+		if update {
+			require.NoError(t, os.WriteFile(c.file, []byte(got), 0o644))
+		}
+		want, err := os.ReadFile(c.file)
+		require.NoError(t, err, "run with VITALSYNC_UPDATE_GOLDEN=1 to create %s", c.file)
+		require.Equal(t, string(want), got, "%s is stale: run with VITALSYNC_UPDATE_GOLDEN=1", c.file)
+	}
+	_, err := Diagram(Format("svg"), nil)
+	require.Error(t, err)
+}

@@ -1,0 +1,139 @@
+package fsm
+
+// Platform is the SDK's platform.
+type Platform string
+
+// The platforms.
+const (
+	IOS     Platform = "ios"
+	Android Platform = "android"
+)
+
+// Profile is data about one SDK line: where a platform and version range
+// behave differently. Every fact cites the section of
+// shared/reference/vital-sdk-behaviour.md it comes from.
+type Profile struct {
+	// Name is the stable profile name ("ios-1.8").
+	Name string
+	// Platform is ios or android.
+	Platform Platform
+	// Versions is the SDK version range the profile stands for.
+	Versions string
+
+	// UpperCaseUserID: currentUserId comes back in upper case
+	// (iOS 1.4+ keeps the user ID as a Swift UUID; §1.3).
+	UpperCaseUserID bool
+	// AutoSignOutOnDeletion: a refresh that says invalid_token triggers a
+	// full sign-out, so the status becomes {} (iOS all versions, Android
+	// up to 4.2.0). Android 4.2.1+ only erases the auth record and reports
+	// {configured} with no user, keeping the JWT strategy and the external
+	// user ID (§4).
+	AutoSignOutOnDeletion bool
+	// SameUserSignInThrows: signIn while a non-pending record exists throws
+	// alreadySignedIn even for the same user (Android all versions, iOS up
+	// to 1.3); iOS 1.4+ treats a same-user signIn as a silent no-op (§2.5).
+	SameUserSignInThrows bool
+	// APIKeyMigrationPersists: signIn while in API-key mode flips the SDK to
+	// token mode and the flip survives a relaunch. On iOS 1.4+ the
+	// deprecated signIn leaves the startup params at API-key mode, so the
+	// migration is lost at the next launch; identifyExternalUser with a
+	// Sign-In Token does persist it (§2.7, §1.2).
+	APIKeyMigrationPersists bool
+	// HasIdentify: identifyExternalUser exists (iOS 1.4+, Android 4.1+; §2.6).
+	HasIdentify bool
+	// IdentifyShortCircuits: identifyExternalUser returns at once, with no
+	// status check and no network call, when the stored external user ID
+	// equals the input (§2.6). On Android 4.2.1+ that includes a user-deleted
+	// SDK, which keeps its external user ID (§4).
+	IdentifyShortCircuits bool
+	// ReportsPendingReauth: the status can carry pendingReauthentication.
+	// iOS 1.4+ declares the flag but never sets it (§1.2).
+	ReportsPendingReauth bool
+	// ConfigurePersists: configure(apiKey, …) survives a relaunch. iOS 1.4+
+	// keeps it in memory only until setUserId/identify writes the startup
+	// params (§5.2).
+	ConfigurePersists bool
+	// LegacyTokenEndpoint: sign-in and refresh go to the Firebase/GCIP
+	// endpoints rather than the Junction auth server's /v1/token (iOS up to
+	// 1.8.1, Android up to 4.2.0; §2.3).
+	LegacyTokenEndpoint bool
+	// LenientTokenBase64: the Sign-In Token may be standard or URL-safe
+	// base64 (Android's okio); iOS requires strict standard base64 with
+	// padding (§2.1).
+	LenientTokenBase64 bool
+}
+
+var profiles = [...]Profile{
+	{
+		Name: "ios-1.3", Platform: IOS, Versions: "1.0.0–1.3.x",
+		UpperCaseUserID:         false, // §1.3: apiKeyModeUserId.uuidString is upper case, JWT gist.userId is the claim string
+		AutoSignOutOnDeletion:   true,  // §4: userNoLongerValid → Task { signOut() }
+		SameUserSignInThrows:    true,  // §2.5: iOS ≤1.3 same rule as Android
+		APIKeyMigrationPersists: true,  // §2.7: the exchange flips the configuration; no startup params yet
+		HasIdentify:             false, // §2.6: identify arrived in 1.4.0
+		ReportsPendingReauth:    true,  // §1.2: computeStatus ≤1.3 reads gist.pendingReauthentication
+		ConfigurePersists:       true,  // §5.2: restoration state in the keychain
+		LegacyTokenEndpoint:     true,  // §2.3: ≤1.8.1 uses Firebase/GCIP
+	},
+	{
+		Name: "ios-1.8", Platform: IOS, Versions: "1.4.0–1.8.x",
+		UpperCaseUserID:         true,  // §1.3: startupParams.userId.uuidString is UPPERCASE
+		AutoSignOutOnDeletion:   true,  // §4
+		SameUserSignInThrows:    false, // §2.5: same user, not pending → no-op
+		APIKeyMigrationPersists: false, // §2.7: deprecated signIn does not write startup params
+		HasIdentify:             true,  // §2.6
+		IdentifyShortCircuits:   true,  // §2.6
+		ReportsPendingReauth:    false, // §1.2: never set by computeStatus in 1.4+
+		ConfigurePersists:       false, // §5.2: configure is in-memory only
+		LegacyTokenEndpoint:     false, // §2.2: 1.8.2+ uses /v1/token
+	},
+	{
+		Name: "android-4.2.0", Platform: Android, Versions: "4.1.0–4.2.0",
+		AutoSignOutOnDeletion:   true, // §4: up to 4.2.0 bind() signs out on UserNoLongerValid
+		SameUserSignInThrows:    true, // §2.5: Android all versions
+		APIKeyMigrationPersists: true, // §2.7: auth_strategy is persisted as JWT after the exchange
+		HasIdentify:             true, // §2.6: ported in 4.1.0
+		IdentifyShortCircuits:   true, // §2.6
+		ReportsPendingReauth:    true, // §1.2: record.pendingReauthentication
+		ConfigurePersists:       true, // §5.2: auth_strategy pref
+		LegacyTokenEndpoint:     true, // §2.3: ≤4.2.0 uses Firebase/GCIP
+		LenientTokenBase64:      true, // §2.1: okio decodeBase64
+	},
+	{
+		Name: "android-5.0", Platform: Android, Versions: "4.2.1–5.0.x",
+		AutoSignOutOnDeletion:   false, // §4: 4.2.1 removed the observer; {configured}, no user
+		SameUserSignInThrows:    true,  // §2.5
+		APIKeyMigrationPersists: true,  // §2.7
+		HasIdentify:             true,  // §2.6
+		IdentifyShortCircuits:   true,  // §2.6, §4: short-circuits even after deletion
+		ReportsPendingReauth:    true,  // §1.2
+		ConfigurePersists:       true,  // §5.2
+		LegacyTokenEndpoint:     false, // §2.2: 4.2.1+ uses /v1/token
+		LenientTokenBase64:      true,  // §2.1
+	},
+}
+
+// Profiles returns every profile, in a fixed order.
+func Profiles() []Profile { return append([]Profile(nil), profiles[:]...) }
+
+// ProfileNames returns the names of every profile, in the order of Profiles.
+func ProfileNames() []string {
+	names := make([]string, len(profiles))
+	for i, p := range profiles {
+		names[i] = p.Name
+	}
+	return names
+}
+
+// ParseProfile returns the profile with the given name.
+func ParseProfile(name string) (Profile, bool) {
+	for _, p := range profiles {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Profile{}, false
+}
+
+// String returns the profile name.
+func (p Profile) String() string { return p.Name }
