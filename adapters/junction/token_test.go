@@ -1,0 +1,418 @@
+package junction
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+var (
+	keyOnce       sync.Once
+	testKey       *rsa.PrivateKey
+	otherTestKey  *rsa.PrivateKey
+	testKeyErr    error
+	testPublicKey = "AIzaSyTestPublicKey"
+)
+
+// keys returns two RSA keys shared by the package's tests.
+func keys(tb testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
+	tb.Helper()
+	keyOnce.Do(func() {
+		testKey, testKeyErr = rsa.GenerateKey(rand.Reader, 2048)
+		if testKeyErr == nil {
+			otherTestKey, testKeyErr = rsa.GenerateKey(rand.Reader, 2048)
+		}
+	})
+	require.NoError(tb, testKeyErr)
+	return testKey, otherTestKey
+}
+
+func sampleClaims(env fsm.Environment, region fsm.Region) Claims {
+	iat := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	return Claims{
+		UserID:      "0b9c6a1e-3f5d-4b8e-9c2a-7d1e5f3a9b20",
+		TenantID:    "tenant-1",
+		TeamID:      "team-7",
+		Environment: env,
+		Region:      region,
+		IssuedAt:    iat,
+		ExpiresAt:   iat.Add(time.Hour),
+	}
+}
+
+func TestSignInTokenRoundTrip(t *testing.T) {
+	key, _ := keys(t)
+	for _, env := range fsm.Environments() {
+		for _, region := range fsm.Regions() {
+			c := sampleClaims(env, region)
+			raw, err := EncodeSignInToken(c, testPublicKey, key)
+			require.NoError(t, err)
+			for _, lenient := range []bool{false, true} {
+				tok, err := DecodeSignInToken(raw, DecodeOptions{Lenient: lenient})
+				require.NoError(t, err, "%s/%s lenient=%v", env, region, lenient)
+				want := c
+				want.Issuer = IssuerFor(env, region)
+				require.Equal(t, want, tok.Claims)
+				require.Equal(t, testPublicKey, tok.PublicKey)
+				require.NoError(t, VerifySignInToken(tok, &key.PublicKey))
+			}
+		}
+	}
+}
+
+func TestIssuer(t *testing.T) {
+	for _, env := range fsm.Environments() {
+		for _, region := range fsm.Regions() {
+			e, r, ok := ParseIssuer(IssuerFor(env, region))
+			require.True(t, ok)
+			require.Equal(t, env, e)
+			require.Equal(t, region, r)
+		}
+	}
+	require.Equal(t, "id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com", IssuerFor(fsm.Sandbox, fsm.US))
+	tests := []struct {
+		iss    string
+		env    fsm.Environment
+		region fsm.Region
+		ok     bool
+	}{
+		{"id-signer-production-eu@vital-id-prd-eu.iam.gserviceaccount.com", fsm.Production, fsm.EU, true},
+		{"id-signer-prd-us@vital-id-prd-us.iam.gserviceaccount.com", fsm.Production, fsm.US, true},
+		{"id-signer-sandbox-us@vital-id-stg-us.iam.gserviceaccount.com", fsm.Sandbox, fsm.US, true},
+		{"id-signer-dev-eu@vital-id-dev-eu.iam.gserviceaccount.com", fsm.Dev, fsm.EU, true},
+		// The SDKs' pattern leaves its dots unescaped.
+		{"id-signer-dev-eu@vital-id-dev-euXiamXgserviceaccountXcom", fsm.Dev, fsm.EU, true},
+		{"id-signer-local-eu@vital-id-dev-eu.iam.gserviceaccount.com", "", "", false},
+		{"id-signer-stg-ap@vital-id-stg-ap.iam.gserviceaccount.com", "", "", false},
+		{"id-signer-STG-us@vital-id-stg-us.iam.gserviceaccount.com", "", "", false},
+		{"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com.evil", "", "", false},
+		{"", "", "", false},
+	}
+	for _, tt := range tests {
+		env, region, ok := ParseIssuer(tt.iss)
+		if env != tt.env || region != tt.region || ok != tt.ok {
+			t.Errorf("ParseIssuer(%q) = %v, %v, %v, want %v, %v, %v", tt.iss, env, region, ok, tt.env, tt.region, tt.ok)
+		}
+	}
+}
+
+func TestBaseURLs(t *testing.T) {
+	tests := []struct {
+		env        fsm.Environment
+		region     fsm.Region
+		api, auths string
+	}{
+		{fsm.Production, fsm.US, "https://api.us.junction.com", "https://auth.us.junction.com"},
+		{fsm.Production, fsm.EU, "https://api.eu.junction.com", "https://auth.eu.junction.com"},
+		{fsm.Sandbox, fsm.US, "https://api.sandbox.us.junction.com", "https://auth.sandbox.us.junction.com"},
+		{fsm.Sandbox, fsm.EU, "https://api.sandbox.eu.junction.com", "https://auth.sandbox.eu.junction.com"},
+		{fsm.Dev, fsm.US, "https://api.dev.us.junction.com", "https://auth.dev.us.junction.com"},
+		{fsm.Dev, fsm.EU, "https://api.dev.eu.junction.com", "https://auth.dev.eu.junction.com"},
+		{"local", fsm.EU, "", ""},
+		{fsm.Sandbox, "ap", "", ""},
+	}
+	for _, tt := range tests {
+		if got := APIBaseURL(tt.env, tt.region); got != tt.api {
+			t.Errorf("APIBaseURL(%v, %v) = %q, want %q", tt.env, tt.region, got, tt.api)
+		}
+		if got := AuthBaseURL(tt.env, tt.region); got != tt.auths {
+			t.Errorf("AuthBaseURL(%v, %v) = %q, want %q", tt.env, tt.region, got, tt.auths)
+		}
+	}
+}
+
+// jwtOf builds a JWT from raw header and claims JSON with base64url segments.
+func jwtOf(header, claims string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(header)) + "." + enc([]byte(claims)) + "." + enc([]byte("signature"))
+}
+
+// outerOf wraps a user token in a standard base64 Sign-In Token.
+func outerOf(publicKey, userToken string) string {
+	b, _ := json.Marshal(map[string]string{"public_key": publicKey, "user_token": userToken})
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+const (
+	okHeader = `{"alg":"RS256","typ":"JWT"}`
+	okClaims = `{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u1","tenant_id":"t","claims":{"vital_team_id":"team"},"iat":1700000000,"exp":1700003600}`
+)
+
+func TestDecodeSignInTokenRejects(t *testing.T) {
+	okJWT := jwtOf(okHeader, okClaims)
+	ok := outerOf("pk", okJWT)
+	// Sanity: the base case is accepted in both modes.
+	for _, lenient := range []bool{false, true} {
+		_, err := DecodeSignInToken(ok, DecodeOptions{Lenient: lenient})
+		require.NoError(t, err)
+	}
+	claims := func(s string) string { return outerOf("pk", jwtOf(okHeader, s)) }
+	// A claims segment holding '_' (0x3f in the last byte of a group).
+	underscore := claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u???","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`)
+	require.Contains(t, strings.Split(mustOuterJWT(t, underscore), ".")[1], "_")
+	urlSafe := strings.NewReplacer("+", "-", "/", "_").Replace(outerOf("pk???", okJWT))
+	require.True(t, strings.ContainsAny(urlSafe, "-_"))
+
+	tests := []struct {
+		name    string
+		raw     string
+		lenient bool
+		reason  TokenReason // "" means accepted
+	}{
+		{"empty", "", false, ReasonOuterJSON},
+		{"not base64", "!!!", true, ReasonOuterBase64},
+		{"unpadded strict", strings.TrimRight(outerOf("p", okJWT), "="), false, ReasonOuterBase64},
+		{"unpadded lenient", strings.TrimRight(outerOf("p", okJWT), "="), true, ""},
+		{"newline strict", ok[:8] + "\n" + ok[8:], false, ReasonOuterBase64},
+		{"whitespace lenient", ok[:8] + " \n\t" + ok[8:], true, ""},
+		{"url-safe strict", urlSafe, false, ReasonOuterBase64},
+		{"url-safe lenient", urlSafe, true, ""},
+		{"not json", base64.StdEncoding.EncodeToString([]byte("nope")), false, ReasonOuterJSON},
+		{"no user_token", base64.StdEncoding.EncodeToString([]byte(`{"public_key":"p"}`)), false, ReasonOuterJSON},
+		{"no public_key", base64.StdEncoding.EncodeToString([]byte(`{"user_token":"` + okJWT + `"}`)), false, ReasonOuterJSON},
+		{"user_token not string", base64.StdEncoding.EncodeToString([]byte(`{"public_key":"p","user_token":1}`)), false, ReasonOuterJSON},
+		{"two segments", outerOf("p", "a.b"), false, ReasonJWTSegments},
+		{"four segments", outerOf("p", okJWT+".x"), false, ReasonJWTSegments},
+		{"empty signature", outerOf("p", strings.TrimSuffix(okJWT, okJWT[strings.LastIndexByte(okJWT, '.')+1:])), false, ReasonJWTSegments},
+		{"bad segment base64", outerOf("p", "!!."+strings.SplitN(okJWT, ".", 2)[1]), false, ReasonJWTBase64},
+		{"bad signature base64", outerOf("p", okJWT[:strings.LastIndexByte(okJWT, '.')]+".a+b/"), true, ReasonJWTBase64},
+		{"underscore in claims strict", underscore, false, ReasonJWTBase64},
+		{"underscore in claims lenient", underscore, true, ""},
+		{"alg none", outerOf("p", jwtOf(`{"alg":"none","typ":"JWT"}`, okClaims)), false, ReasonJWTHeader},
+		{"alg HS256", outerOf("p", jwtOf(`{"alg":"HS256","typ":"JWT"}`, okClaims)), false, ReasonJWTHeader},
+		{"no typ", outerOf("p", jwtOf(`{"alg":"RS256"}`, okClaims)), false, ReasonJWTHeader},
+		{"header with kid", outerOf("p", jwtOf(`{"alg":"RS256","kid":"k1","typ":"JWT"}`, okClaims)), true, ""},
+		{"claims not object", claims(`[1]`), false, ReasonJWTClaims},
+		{"uid number", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":1,"claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, ReasonJWTClaims},
+		{"no uid", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, ReasonMissingClaim},
+		{"empty uid", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, ReasonMissingClaim},
+		{"no team", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{},"iat":1,"exp":2}`), false, ReasonMissingClaim},
+		{"no exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1}`), false, ReasonMissingClaim},
+		{"no tenant", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, ""},
+		{"bad issuer", claims(`{"iss":"accounts.google.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, ReasonIssuer},
+		{"local issuer", claims(`{"iss":"id-signer-local-eu@vital-id-local-eu.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, ReasonIssuer},
+		{"fractional exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2.5}`), false, ReasonTime},
+		{"negative iat", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":-1,"exp":2}`), false, ReasonTime},
+		{"huge exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":1e300}`), false, ReasonTime},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := DecodeSignInToken(tt.raw, DecodeOptions{Lenient: tt.lenient})
+			if tt.reason == "" {
+				require.NoError(t, err)
+				e, r, ok := ParseIssuer(tok.Claims.Issuer)
+				require.True(t, ok)
+				require.Equal(t, e, tok.Claims.Environment)
+				require.Equal(t, r, tok.Claims.Region)
+				return
+			}
+			require.ErrorIs(t, err, ErrMalformedToken)
+			var te *TokenError
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, tt.reason, te.Reason)
+			require.Equal(t, SignInToken{}, tok)
+			assertNoSecret(t, err, tt.raw)
+		})
+	}
+}
+
+// mustOuterJWT returns the user token inside a standard base64 Sign-In Token.
+func mustOuterJWT(t *testing.T, raw string) string {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(raw)
+	require.NoError(t, err)
+	var o struct {
+		UserToken string `json:"user_token"`
+	}
+	require.NoError(t, json.Unmarshal(b, &o))
+	return o.UserToken
+}
+
+// assertNoSecret fails when err's message holds any of the secrets, or any
+// 12-character piece of one (so a truncated echo is caught too).
+func assertNoSecret(t testing.TB, err error, secrets ...string) {
+	t.Helper()
+	msg := err.Error()
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		if strings.Contains(msg, s) {
+			t.Fatalf("error %q contains a secret", msg)
+		}
+		for i := 0; i+12 <= len(s); i += 6 {
+			if strings.Contains(msg, s[i:i+12]) {
+				t.Fatalf("error %q contains part of a secret", msg)
+			}
+		}
+	}
+}
+
+func TestEncodeSignInTokenAvoidsDashAndUnderscore(t *testing.T) {
+	key, _ := keys(t)
+	// Characters whose bytes encode to '-' or '_' in base64url: '>', '?',
+	// '~', DEL and non-ASCII, at every offset modulo 3.
+	tricky := []string{"?", "~", ">", "\x7f", "é", "😀", "\u2028", "<&>", "a?", "ab?", "abc~~~???>>>"}
+	for _, s := range tricky {
+		for pad := 0; pad < 3; pad++ {
+			c := sampleClaims(fsm.Sandbox, fsm.EU)
+			c.UserID = strings.Repeat("x", pad) + s
+			c.TeamID = s + strings.Repeat("y", pad)
+			c.TenantID = s
+			raw, err := EncodeSignInToken(c, "pk"+s, key)
+			require.NoError(t, err)
+			payload := strings.Split(mustOuterJWT(t, raw), ".")[1]
+			require.NotContains(t, payload, "-")
+			require.NotContains(t, payload, "_")
+			tok, err := DecodeSignInToken(raw, DecodeOptions{})
+			require.NoError(t, err)
+			require.Equal(t, c.UserID, tok.Claims.UserID)
+			require.Equal(t, c.TeamID, tok.Claims.TeamID)
+			require.Equal(t, c.TenantID, tok.Claims.TenantID)
+			require.Equal(t, "pk"+s, tok.PublicKey)
+		}
+	}
+}
+
+func TestEncodeSignInTokenRejects(t *testing.T) {
+	key, _ := keys(t)
+	tests := []struct {
+		name   string
+		edit   func(*Claims)
+		key    *rsa.PrivateKey
+		reason TokenReason
+	}{
+		{"no key", func(*Claims) {}, nil, ReasonNoKey},
+		{"unknown environment", func(c *Claims) { c.Environment = "local" }, key, ReasonIssuer},
+		{"bad issuer", func(c *Claims) { c.Issuer = "accounts.google.com" }, key, ReasonIssuer},
+		{"issuer for another region", func(c *Claims) { c.Issuer = IssuerFor(fsm.Sandbox, fsm.EU) }, key, ReasonClaimsMismatch},
+		{"no user", func(c *Claims) { c.UserID = "" }, key, ReasonMissingClaim},
+		{"no team", func(c *Claims) { c.TeamID = "" }, key, ReasonMissingClaim},
+		{"before 1970", func(c *Claims) { c.IssuedAt = time.Unix(-1, 0) }, key, ReasonTime},
+		{"after 9999", func(c *Claims) { c.ExpiresAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, key, ReasonTime},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := sampleClaims(fsm.Sandbox, fsm.US)
+			tt.edit(&c)
+			_, err := EncodeSignInToken(c, "pk", tt.key)
+			require.ErrorIs(t, err, ErrInvalidClaims)
+			var te *TokenError
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, tt.reason, te.Reason)
+		})
+	}
+	// A long-form issuer that agrees with the claims is kept as given.
+	c := sampleClaims(fsm.Production, fsm.EU)
+	c.Issuer = "id-signer-production-eu@vital-id-prd-eu.iam.gserviceaccount.com"
+	raw, err := EncodeSignInToken(c, "pk", key)
+	require.NoError(t, err)
+	tok, err := DecodeSignInToken(raw, DecodeOptions{})
+	require.NoError(t, err)
+	require.Equal(t, c, tok.Claims)
+}
+
+func TestVerifySignInToken(t *testing.T) {
+	key, other := keys(t)
+	raw, err := EncodeSignInToken(sampleClaims(fsm.Sandbox, fsm.US), "pk", key)
+	require.NoError(t, err)
+	tok, err := DecodeSignInToken(raw, DecodeOptions{})
+	require.NoError(t, err)
+	require.NoError(t, VerifySignInToken(tok, &key.PublicKey))
+
+	err = VerifySignInToken(tok, &other.PublicKey)
+	require.ErrorIs(t, err, ErrBadSignature)
+	assertNoSecret(t, err, raw, tok.UserToken)
+
+	err = VerifySignInToken(tok, nil)
+	require.ErrorIs(t, err, ErrBadSignature)
+
+	// Tampered claims: re-sign nothing, swap the claims segment.
+	segs := strings.Split(tok.UserToken, ".")
+	forged := sampleClaims(fsm.Sandbox, fsm.US)
+	forged.UserID = "someone-else"
+	forgedRaw, err := EncodeSignInToken(forged, "pk", other)
+	require.NoError(t, err)
+	forgedSegs := strings.Split(mustOuterJWT(t, forgedRaw), ".")
+	tampered := SignInToken{UserToken: segs[0] + "." + forgedSegs[1] + "." + segs[2]}
+	require.ErrorIs(t, VerifySignInToken(tampered, &key.PublicKey), ErrBadSignature)
+
+	require.ErrorIs(t, VerifySignInToken(SignInToken{UserToken: "a.b"}, &key.PublicKey), ErrMalformedToken)
+	require.ErrorIs(t, VerifySignInToken(SignInToken{UserToken: "a.b.!!"}, &key.PublicKey), ErrMalformedToken)
+}
+
+func TestTokenErrorMessages(t *testing.T) {
+	err := malformed(ReasonIssuer)
+	require.True(t, errors.Is(err, ErrMalformedToken))
+	require.False(t, errors.Is(err, ErrBadSignature))
+	require.NotEmpty(t, err.Error())
+}
+
+func FuzzDecodeSignInToken(f *testing.F) {
+	key, _ := keys(f)
+	for _, env := range fsm.Environments() {
+		raw, err := EncodeSignInToken(sampleClaims(env, fsm.EU), "pk", key)
+		require.NoError(f, err)
+		f.Add(raw, false)
+		f.Add(strings.NewReplacer("+", "-", "/", "_").Replace(strings.TrimRight(raw, "=")), true)
+	}
+	f.Add(outerOf("pk", jwtOf(okHeader, okClaims)), false)
+	f.Add(outerOf("", jwtOf(`{"alg":"RS256","typ":"JWT","kid":"x"}`, `{"iss":"id-signer-production-us@vital-id-prd-us.iam.gserviceaccount.com","uid":"é?","claims":{"vital_team_id":"~"},"iat":0,"exp":253402300799}`)), true)
+	f.Add("", false)
+	f.Add("e30=", true)
+	f.Fuzz(func(t *testing.T, raw string, lenient bool) {
+		tok, err := DecodeSignInToken(raw, DecodeOptions{Lenient: lenient})
+		if err != nil {
+			require.ErrorIs(t, err, ErrMalformedToken)
+			var te *TokenError
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, SignInToken{}, tok)
+			return
+		}
+		// Decoded claims are consistent.
+		env, region, ok := ParseIssuer(tok.Claims.Issuer)
+		require.True(t, ok)
+		require.Equal(t, env, tok.Claims.Environment)
+		require.Equal(t, region, tok.Claims.Region)
+		require.NotEmpty(t, tok.Claims.UserID)
+		require.NotEmpty(t, tok.Claims.TeamID)
+		if !lenient {
+			// Strict input is canonical standard base64.
+			b, err := base64.StdEncoding.DecodeString(raw)
+			require.NoError(t, err)
+			require.Equal(t, raw, base64.StdEncoding.EncodeToString(b))
+		}
+		// Re-encoding the claims round-trips in both modes.
+		again, err := EncodeSignInToken(tok.Claims, tok.PublicKey, key)
+		require.NoError(t, err)
+		for _, l := range []bool{false, true} {
+			tok2, err := DecodeSignInToken(again, DecodeOptions{Lenient: l})
+			require.NoError(t, err)
+			require.Equal(t, tok.Claims, tok2.Claims)
+			require.Equal(t, tok.PublicKey, tok2.PublicKey)
+			require.NoError(t, VerifySignInToken(tok2, &key.PublicKey))
+		}
+	})
+}
+
+func BenchmarkDecodeSignInToken(b *testing.B) {
+	key, _ := keys(b)
+	raw, err := EncodeSignInToken(sampleClaims(fsm.Sandbox, fsm.US), "pk", key)
+	require.NoError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeSignInToken(raw, DecodeOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
