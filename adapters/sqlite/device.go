@@ -1,0 +1,278 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+// The auth strategies a device can persist (DeviceState.Strategy and
+// StartupStrategy); "" means none.
+const (
+	StrategyAPIKey = "apiKey"
+	StrategyJWT    = "jwt"
+)
+
+// TokenRecord is a device's JWT session: what the SDK stores after a
+// successful sign-in (reference §2.4). The tokens are sealed at rest.
+type TokenRecord struct {
+	UserID, TeamID, TenantID string
+	Environment              fsm.Environment
+	Region                   fsm.Region
+	AccessToken              string // sealed at rest
+	RefreshToken             string // sealed at rest
+	Expiry                   time.Time
+	PendingReauth            bool
+}
+
+// DeviceState is the persisted SDK state of one installation (reference §6
+// and §9). A file may hold many devices, e.g. in simulations.
+type DeviceState struct {
+	Installation string
+	Strategy     string          // "", StrategyAPIKey or StrategyJWT
+	Environment  fsm.Environment // of the strategy
+	Region       fsm.Region
+	APIKey       string // sealed at rest
+	APIKeyUserID string // API-key mode user ID, as passed
+	Record       *TokenRecord
+	// ExternalUserID is identifyExternalUser's stored external user ID.
+	ExternalUserID string
+	// StartupStrategy and StartupUserID are the startup parameters that
+	// survive relaunch (iOS 1.4+ only); StartupStrategy is "",
+	// StrategyAPIKey or StrategyJWT.
+	StartupStrategy string
+	StartupUserID   string
+}
+
+const (
+	tableDevices = "devices"
+	tableTokens  = "device_tokens"
+)
+
+// LoadDevice returns the state of installation, and false if none is stored.
+// A stored value that does not parse is a *ColumnError wrapping ErrCorrupt; a
+// secret that does not open with the DB's key, one wrapping ErrBadKey.
+func (db *DB) LoadDevice(ctx context.Context, installation string) (DeviceState, bool, error) {
+	if err := db.check(ctx); err != nil {
+		return DeviceState{}, false, err
+	}
+	var (
+		s                       DeviceState
+		apiKey, access, refresh []byte
+		hasRecord               sql.NullBool
+		userID, teamID, tenant  sql.NullString
+		recEnv, recRegion       sql.NullString
+		expiry                  sql.NullInt64
+		pending                 sql.NullBool
+	)
+	err := db.rdb.QueryRowContext(ctx, `
+		SELECT d.strategy, d.environment, d.region, d.api_key, d.api_key_user_id,
+		       d.external_user_id, d.startup_strategy, d.startup_user_id,
+		       t.installation IS NOT NULL, t.user_id, t.team_id, t.tenant_id,
+		       t.environment, t.region, t.access_token, t.refresh_token, t.expiry,
+		       t.pending_reauth
+		FROM devices d LEFT JOIN device_tokens t ON t.installation = d.installation
+		WHERE d.installation = ?`, installation).Scan(
+		&s.Strategy, &s.Environment, &s.Region, &apiKey, &s.APIKeyUserID,
+		&s.ExternalUserID, &s.StartupStrategy, &s.StartupUserID,
+		&hasRecord, &userID, &teamID, &tenant,
+		&recEnv, &recRegion, &access, &refresh, &expiry,
+		&pending)
+	if errors.Is(err, sql.ErrNoRows) {
+		return DeviceState{}, false, nil
+	}
+	if err != nil {
+		return DeviceState{}, false, fmt.Errorf("load device: %w", db.wrap(ctx, err))
+	}
+	s.Installation = installation
+	if hasRecord.Bool {
+		s.Record = &TokenRecord{
+			UserID:        userID.String,
+			TeamID:        teamID.String,
+			TenantID:      tenant.String,
+			Environment:   fsm.Environment(recEnv.String),
+			Region:        fsm.Region(recRegion.String),
+			Expiry:        fromNanos(expiry),
+			PendingReauth: pending.Bool,
+		}
+	}
+	if err := checkDevice(s, ErrCorrupt); err != nil {
+		return DeviceState{}, false, fmt.Errorf("load device: %w", err)
+	}
+	if s.APIKey, err = db.sealer.open(tableDevices, "api_key", installation, apiKey); err != nil {
+		return DeviceState{}, false, fmt.Errorf("load device: %w", err)
+	}
+	if s.Record != nil {
+		if s.Record.AccessToken, err = db.sealer.open(tableTokens, "access_token", installation, access); err != nil {
+			return DeviceState{}, false, fmt.Errorf("load device: %w", err)
+		}
+		if s.Record.RefreshToken, err = db.sealer.open(tableTokens, "refresh_token", installation, refresh); err != nil {
+			return DeviceState{}, false, fmt.Errorf("load device: %w", err)
+		}
+	}
+	return s, true, nil
+}
+
+// SaveDevice stores s as the whole state of s.Installation, replacing what
+// was stored (a nil Record removes the token record), in one transaction.
+// A value that cannot be stored is a *ColumnError wrapping ErrInvalid.
+func (db *DB) SaveDevice(ctx context.Context, s DeviceState) error {
+	if err := checkDevice(s, ErrInvalid); err != nil {
+		return fmt.Errorf("save device: %w", err)
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("save device: %w", err)
+	}
+	defer tx.Rollback()
+	if err := tx.saveDevice(ctx, s); err != nil {
+		return fmt.Errorf("save device: %w", db.wrap(ctx, err))
+	}
+	if err := tx.commit(ctx); err != nil {
+		return fmt.Errorf("save device: %w", err)
+	}
+	return nil
+}
+
+func (tx *tx) saveDevice(ctx context.Context, s DeviceState) error {
+	apiKey, err := tx.db.sealer.seal(tableDevices, "api_key", s.Installation, s.APIKey)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO devices (installation, strategy, environment, region, api_key,
+			api_key_user_id, external_user_id, startup_strategy, startup_user_id, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (installation) DO UPDATE SET
+			strategy = excluded.strategy, environment = excluded.environment,
+			region = excluded.region, api_key = excluded.api_key,
+			api_key_user_id = excluded.api_key_user_id,
+			external_user_id = excluded.external_user_id,
+			startup_strategy = excluded.startup_strategy,
+			startup_user_id = excluded.startup_user_id,
+			updated_at = excluded.updated_at`,
+		s.Installation, s.Strategy, string(s.Environment), string(s.Region), apiKey,
+		s.APIKeyUserID, s.ExternalUserID, s.StartupStrategy, s.StartupUserID, tx.now.UnixNano(),
+	); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM device_tokens WHERE installation = ?`, s.Installation); err != nil {
+		return err
+	}
+	r := s.Record
+	if r == nil {
+		return nil
+	}
+	access, err := tx.db.sealer.seal(tableTokens, "access_token", s.Installation, r.AccessToken)
+	if err != nil {
+		return err
+	}
+	refresh, err := tx.db.sealer.seal(tableTokens, "refresh_token", s.Installation, r.RefreshToken)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO device_tokens (installation, user_id, team_id, tenant_id,
+			environment, region, access_token, refresh_token, expiry, pending_reauth)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.Installation, r.UserID, r.TeamID, r.TenantID, string(r.Environment), string(r.Region),
+		access, refresh, nanos(r.Expiry), r.PendingReauth)
+	return err
+}
+
+// DeleteDevice erases every row of installation (its state and token
+// record), in one transaction. Deleting a missing installation is not an
+// error.
+func (db *DB) DeleteDevice(ctx context.Context, installation string) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("delete device: %w", err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{
+		`DELETE FROM device_tokens WHERE installation = ?`,
+		`DELETE FROM devices WHERE installation = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, installation); err != nil {
+			return fmt.Errorf("delete device: %w", db.wrap(ctx, err))
+		}
+	}
+	if err := tx.commit(ctx); err != nil {
+		return fmt.Errorf("delete device: %w", err)
+	}
+	return nil
+}
+
+// checkDevice validates the enumerated fields of s; a bad one is a
+// *ColumnError wrapping kind (ErrInvalid on save, ErrCorrupt on load).
+func checkDevice(s DeviceState, kind error) error {
+	bad := func(table, column string) error {
+		return &ColumnError{Table: table, Column: column, Key: s.Installation, Err: kind}
+	}
+	if s.Installation == "" {
+		return bad(tableDevices, "installation")
+	}
+	if !validStrategy(s.Strategy) {
+		return bad(tableDevices, "strategy")
+	}
+	if !validEnvironment(s.Environment) {
+		return bad(tableDevices, "environment")
+	}
+	if !validRegion(s.Region) {
+		return bad(tableDevices, "region")
+	}
+	if !validStrategy(s.StartupStrategy) {
+		return bad(tableDevices, "startup_strategy")
+	}
+	if r := s.Record; r != nil {
+		if !validEnvironment(r.Environment) {
+			return bad(tableTokens, "environment")
+		}
+		if !validRegion(r.Region) {
+			return bad(tableTokens, "region")
+		}
+	}
+	return nil
+}
+
+func validStrategy(s string) bool {
+	return s == "" || s == StrategyAPIKey || s == StrategyJWT
+}
+
+// validEnvironment accepts a known environment, or "" for none.
+func validEnvironment(e fsm.Environment) bool {
+	if e == "" {
+		return true
+	}
+	_, ok := fsm.ParseEnvironment(string(e))
+	return ok
+}
+
+// validRegion accepts a known region, or "" for none.
+func validRegion(r fsm.Region) bool {
+	if r == "" {
+		return true
+	}
+	_, ok := fsm.ParseRegion(string(r))
+	return ok
+}
+
+// validProfile accepts a known fsm profile name.
+func validProfile(name string) bool {
+	_, ok := fsm.ParseProfile(name)
+	return ok
+}
+
+// validState accepts a known fsm state.
+func validState(st fsm.State) bool {
+	_, ok := fsm.ParseState(string(st))
+	return ok
+}
+
+// allFlags is every status flag the SDKs define.
+const allFlags = fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseAPIKey |
+	fsm.FlagUseSignInToken | fsm.FlagPendingReauthentication

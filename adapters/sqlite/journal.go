@@ -1,0 +1,210 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+// JournalEntry is the reconciler's record of one installation: what it last
+// observed and what it is doing about it.
+type JournalEntry struct {
+	Installation string
+	LastObserved fsm.State // "" unknown
+	Profile      string    // an fsm profile name, or ""
+	Environment  fsm.Environment
+	Region       fsm.Region // last observed SDK configuration
+	AppUserID    string     // the app user, as last known
+	VitalUserID  string     // and their Vital user
+	InFlight     string     // the action in flight, "" none, e.g. "sign-in(…)"
+	Attempts     int
+	// NextAttemptAt is when to retry; the zero time means no retry is due.
+	NextAttemptAt  time.Time
+	LastErrorClass string // "", "transient", "terminal", …
+	// UpdatedAt is when the entry was saved. SaveJournal sets it from the
+	// DB clock when it is zero.
+	UpdatedAt time.Time
+}
+
+// JournalEvent is one row of an installation's journal history: the entry as
+// a SaveJournal saved it, and the event it named.
+type JournalEvent struct {
+	Seq   int64 // increases with every saved event in the file
+	Event string
+	Entry JournalEntry
+}
+
+const (
+	tableJournal = "journal"
+	tableEvents  = "journal_events"
+)
+
+// journalColumns are the entry's columns, shared by journal and
+// journal_events, after installation.
+const journalColumns = `last_observed, profile, environment, region, app_user_id,
+	vital_user_id, in_flight, attempts, next_attempt_at, last_error_class`
+
+// LoadJournal returns the journal entry of installation, and false if none
+// is stored. A stored value that does not parse is a *ColumnError wrapping
+// ErrCorrupt.
+func (db *DB) LoadJournal(ctx context.Context, installation string) (JournalEntry, bool, error) {
+	if err := db.check(ctx); err != nil {
+		return JournalEntry{}, false, err
+	}
+	row := db.rdb.QueryRowContext(ctx, `SELECT installation, `+journalColumns+`, updated_at
+		FROM journal WHERE installation = ?`, installation)
+	e, err := scanEntry(row.Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return JournalEntry{}, false, nil
+	}
+	if err != nil {
+		return JournalEntry{}, false, fmt.Errorf("load journal: %w", db.wrap(ctx, err))
+	}
+	if err := checkEntry(tableJournal, e, ErrCorrupt); err != nil {
+		return JournalEntry{}, false, fmt.Errorf("load journal: %w", err)
+	}
+	return e, true, nil
+}
+
+// SaveJournal stores e as the journal entry of e.Installation and appends it,
+// with event, to the installation's history, in one transaction. A zero
+// UpdatedAt is set from the DB clock. A value that cannot be stored, or an
+// empty event, is a *ColumnError wrapping ErrInvalid.
+func (db *DB) SaveJournal(ctx context.Context, e JournalEntry, event string) error {
+	if err := checkEntry(tableJournal, e, ErrInvalid); err != nil {
+		return fmt.Errorf("save journal: %w", err)
+	}
+	if event == "" {
+		return fmt.Errorf("save journal: %w",
+			&ColumnError{Table: tableEvents, Column: "event", Key: e.Installation, Err: ErrInvalid})
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("save journal: %w", err)
+	}
+	defer tx.Rollback()
+	if e.UpdatedAt.IsZero() {
+		e.UpdatedAt = tx.now
+	}
+	if err := tx.saveJournal(ctx, e, event); err != nil {
+		return fmt.Errorf("save journal: %w", db.wrap(ctx, err))
+	}
+	if err := tx.commit(ctx); err != nil {
+		return fmt.Errorf("save journal: %w", err)
+	}
+	return nil
+}
+
+func (tx *tx) saveJournal(ctx context.Context, e JournalEntry, event string) error {
+	args := []any{
+		e.Installation, string(e.LastObserved), e.Profile, string(e.Environment), string(e.Region),
+		e.AppUserID, e.VitalUserID, e.InFlight, e.Attempts, nanos(e.NextAttemptAt),
+		e.LastErrorClass, e.UpdatedAt.UnixNano(),
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO journal (installation, `+journalColumns+`, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (installation) DO UPDATE SET
+			last_observed = excluded.last_observed, profile = excluded.profile,
+			environment = excluded.environment, region = excluded.region,
+			app_user_id = excluded.app_user_id, vital_user_id = excluded.vital_user_id,
+			in_flight = excluded.in_flight, attempts = excluded.attempts,
+			next_attempt_at = excluded.next_attempt_at,
+			last_error_class = excluded.last_error_class, updated_at = excluded.updated_at`,
+		args...); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO journal_events (installation, `+journalColumns+`, at, event)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		append(args, event)...)
+	return err
+}
+
+// JournalEvents returns the latest limit events of installation, oldest
+// first; limit <= 0 returns them all. No events is an empty slice.
+func (db *DB) JournalEvents(ctx context.Context, installation string, limit int) ([]JournalEvent, error) {
+	if err := db.check(ctx); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	rows, err := db.rdb.QueryContext(ctx, `
+		SELECT * FROM (
+			SELECT id, event, installation, `+journalColumns+`, at
+			FROM journal_events WHERE installation = ?
+			ORDER BY id DESC LIMIT ?
+		) ORDER BY id`, installation, limit)
+	if err != nil {
+		return nil, fmt.Errorf("journal events: %w", db.wrap(ctx, err))
+	}
+	defer rows.Close()
+	events := []JournalEvent{}
+	for rows.Next() {
+		var ev JournalEvent
+		ev.Entry, err = scanEntry(func(dest ...any) error {
+			return rows.Scan(append([]any{&ev.Seq, &ev.Event}, dest...)...)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("journal events: %w", db.wrap(ctx, err))
+		}
+		if err := checkEntry(tableEvents, ev.Entry, ErrCorrupt); err != nil {
+			return nil, fmt.Errorf("journal events: %w", err)
+		}
+		events = append(events, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("journal events: %w", db.wrap(ctx, err))
+	}
+	return events, nil
+}
+
+// scanEntry scans installation, the journal columns and the time.
+func scanEntry(scan func(dest ...any) error) (JournalEntry, error) {
+	var (
+		e         JournalEntry
+		next      sql.NullInt64
+		updatedAt int64
+	)
+	err := scan(&e.Installation, &e.LastObserved, &e.Profile, &e.Environment, &e.Region,
+		&e.AppUserID, &e.VitalUserID, &e.InFlight, &e.Attempts, &next,
+		&e.LastErrorClass, &updatedAt)
+	if err != nil {
+		return JournalEntry{}, err
+	}
+	e.NextAttemptAt = fromNanos(next)
+	e.UpdatedAt = time.Unix(0, updatedAt).UTC()
+	return e, nil
+}
+
+// checkEntry validates the enumerated fields of e; a bad one is a
+// *ColumnError wrapping kind (ErrInvalid on save, ErrCorrupt on load).
+func checkEntry(table string, e JournalEntry, kind error) error {
+	bad := func(column string) error {
+		return &ColumnError{Table: table, Column: column, Key: e.Installation, Err: kind}
+	}
+	if e.Installation == "" {
+		return bad("installation")
+	}
+	if e.LastObserved != "" && !validState(e.LastObserved) {
+		return bad("last_observed")
+	}
+	if e.Profile != "" && !validProfile(e.Profile) {
+		return bad("profile")
+	}
+	if !validEnvironment(e.Environment) {
+		return bad("environment")
+	}
+	if !validRegion(e.Region) {
+		return bad("region")
+	}
+	if e.Attempts < 0 {
+		return bad("attempts")
+	}
+	return nil
+}

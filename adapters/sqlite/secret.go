@@ -1,0 +1,139 @@
+package sqlite
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// KeySize is the size of the key that seals secrets (AES-256).
+const KeySize = 32
+
+// sealVersion is the first byte of every sealed value: the format.
+const sealVersion = 1
+
+// sealer seals and opens secrets with AES-256-GCM. A sealed value is
+// version byte || 12-byte random nonce || ciphertext and tag. The additional
+// data binds it to its table, column and row key.
+type sealer struct {
+	aead cipher.AEAD
+}
+
+func newSealer(key []byte) (*sealer, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("%w: key is %d bytes, want %d", ErrBadKey, len(key), KeySize)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadKey, err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadKey, err)
+	}
+	return &sealer{aead: aead}, nil
+}
+
+// additionalData binds a sealed value to where it is stored.
+func additionalData(table, column, key string) []byte {
+	ad := make([]byte, 0, 16+len(table)+len(column)+len(key))
+	ad = append(ad, "vitalsync/v1\x00"...)
+	ad = append(ad, table...)
+	ad = append(ad, 0)
+	ad = append(ad, column...)
+	ad = append(ad, 0)
+	ad = append(ad, key...)
+	return ad
+}
+
+// seal seals plaintext for table.column of the row key. The empty string is
+// stored as NULL (nil).
+func (s *sealer) seal(table, column, key, plaintext string) ([]byte, error) {
+	if plaintext == "" {
+		return nil, nil
+	}
+	ns := s.aead.NonceSize()
+	out := make([]byte, 1+ns, 1+ns+len(plaintext)+s.aead.Overhead())
+	out[0] = sealVersion
+	if _, err := io.ReadFull(rand.Reader, out[1:]); err != nil {
+		return nil, err
+	}
+	return s.aead.Seal(out, out[1:], []byte(plaintext), additionalData(table, column, key)), nil
+}
+
+// open opens a value sealed for table.column of the row key. NULL is "".
+// A value that does not open is a *ColumnError wrapping ErrBadKey.
+func (s *sealer) open(table, column, key string, sealed []byte) (string, error) {
+	if sealed == nil {
+		return "", nil
+	}
+	ns := s.aead.NonceSize()
+	if len(sealed) < 1+ns+s.aead.Overhead() || sealed[0] != sealVersion {
+		return "", &ColumnError{Table: table, Column: column, Key: key, Err: ErrCorrupt}
+	}
+	plain, err := s.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], additionalData(table, column, key))
+	if err != nil {
+		return "", &ColumnError{Table: table, Column: column, Key: key, Err: ErrBadKey}
+	}
+	return string(plain), nil
+}
+
+// loadOrCreateKey reads the key file at path, or creates it with a new
+// random key and mode 0600. The new file appears atomically (a hard link of
+// a fully written temporary file), so concurrent openers agree on one key.
+func loadOrCreateKey(path string) ([]byte, error) {
+	key, err := readKey(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return key, err
+	}
+	key = make([]byte, KeySize)
+	if _, err := io.ReadFull(rand.Reader, key); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".vitalsync-key-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	// CreateTemp uses 0600; make sure of it whatever the umask.
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if _, err := tmp.Write(key); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return readKey(path) // another opener won
+		}
+		return nil, err
+	}
+	return key, nil
+}
+
+// readKey reads a key file: exactly KeySize bytes.
+func readKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("%w: key file %s is %d bytes, want %d", ErrBadKey, path, len(key), KeySize)
+	}
+	return key, nil
+}

@@ -1,0 +1,492 @@
+// Package sqlite persists vitalsync's state in one SQLite file: the device SDK
+// state, the reconcile journal, the backend's user map and the fleet's
+// installation reports.
+//
+// A DB holds two pools on the same file: one writer connection (WAL,
+// busy_timeout, BEGIN IMMEDIATE, foreign keys, synchronous NORMAL, all set in
+// the DSN) and a small pool of read-only connections, so reads never write
+// and never wait behind the writer. Every write method is one transaction:
+// BeginTx, deferred Rollback, small helpers, Commit.
+//
+// Open validates an existing file read-only before it opens it for writing:
+// a file that is not SQLite, a corrupted one, or one written by a newer schema
+// is reported as an *OpenError and left byte for byte as it was. The schema
+// lives in embedded migrations (migrations/NNNN_name.sql) applied on PRAGMA
+// user_version, each in its own transaction.
+//
+// Access tokens, refresh tokens and API keys are sealed with AES-256-GCM
+// under a key from a 0600 key file beside the database (path + ".key") or
+// given with WithKey. Each ciphertext is bound to its table, column and row,
+// so sealed values cannot be swapped between rows.
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// busyTimeout is how long a connection waits for another process's lock.
+const busyTimeout = 5 * time.Second
+
+// readers is the size of the read-only connection pool.
+const readers = 4
+
+// sqliteHeader starts every SQLite 3 database file.
+var sqliteHeader = []byte("SQLite format 3\x00")
+
+// Errors. Open wraps them in *OpenError; reads and writes wrap them in
+// *ColumnError when a single value is at fault.
+var (
+	// ErrNewerSchema means the file was written by a newer version of this
+	// package (its user_version is above the newest known migration).
+	ErrNewerSchema = errors.New("sqlite: database schema is newer than this program")
+	// ErrNotDatabase means the file is not an SQLite database.
+	ErrNotDatabase = errors.New("sqlite: file is not an SQLite database")
+	// ErrCorrupt means the file, or a value stored in it, is damaged.
+	ErrCorrupt = errors.New("sqlite: database is corrupt")
+	// ErrBadKey means a sealed secret cannot be opened with the key in use
+	// (a wrong key, or a ciphertext that does not belong to its row), or the
+	// key itself is unusable.
+	ErrBadKey = errors.New("sqlite: wrong or unusable encryption key")
+	// ErrMappingExists means the app user already has an active Vital user
+	// mapping; PutUser returns that mapping along with the error.
+	ErrMappingExists = errors.New("sqlite: app user already has an active mapping")
+	// ErrNotFound means there is no such row to change.
+	ErrNotFound = errors.New("sqlite: not found")
+	// ErrInvalid means a value given to a write method cannot be stored
+	// (an empty key, an unknown strategy, state or environment).
+	ErrInvalid = errors.New("sqlite: invalid value")
+	// ErrClosed means the DB has been closed.
+	ErrClosed = errors.New("sqlite: database is closed")
+)
+
+// OpenError reports why Open refused or failed to open a database file.
+// Err is one of ErrNewerSchema, ErrNotDatabase, ErrCorrupt, ErrBadKey, or an
+// underlying (file system, driver) error.
+type OpenError struct {
+	Path string
+	Err  error
+}
+
+// Error implements error.
+func (e *OpenError) Error() string { return "sqlite: open " + e.Path + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *OpenError) Unwrap() error { return e.Err }
+
+// ColumnError reports one stored or given value that cannot be used: Err is
+// ErrCorrupt (a stored value that does not parse), ErrBadKey (a sealed value
+// that does not open) or ErrInvalid (a value given to a write). It never
+// holds the value itself.
+type ColumnError struct {
+	Table, Column string
+	Key           string // the row's key, e.g. the installation
+	Err           error
+}
+
+// Error implements error.
+func (e *ColumnError) Error() string {
+	return fmt.Sprintf("sqlite: %s.%s of %q: %v", e.Table, e.Column, e.Key, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *ColumnError) Unwrap() error { return e.Err }
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	key []byte
+	now func() time.Time
+}
+
+// WithKey sets the 32-byte AES-256 key that seals secrets. Without it, Open
+// uses the key file path+".key", creating it (mode 0600) if it is missing.
+func WithKey(key []byte) Option {
+	return func(o *options) { o.key = append([]byte(nil), key...) }
+}
+
+// WithClock sets the clock used for the timestamps the DB writes.
+// The default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+// DB is an open vitalsync database. It is safe for concurrent use.
+type DB struct {
+	path   string
+	wdb    *sql.DB // the single writer connection
+	rdb    *sql.DB // read-only connections
+	sealer *sealer
+	now    func() time.Time
+	writes atomic.Uint64
+	closed atomic.Bool
+}
+
+// Open opens the database file at path, creating it (mode 0600) if it does
+// not exist, and migrates it to the newest schema.
+//
+// An existing file is first checked read-only: a file that is not SQLite
+// (ErrNotDatabase), a damaged one (ErrCorrupt), or one from a newer schema
+// (ErrNewerSchema) yields an *OpenError and is not modified. A key that is
+// not 32 bytes yields an *OpenError wrapping ErrBadKey. A cancelled ctx
+// yields ctx.Err().
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, &OpenError{Path: path, Err: err}
+	}
+	migs, err := loadMigrations()
+	if err != nil {
+		return nil, &OpenError{Path: path, Err: err}
+	}
+
+	created, err := createFile(abs)
+	if err != nil {
+		return nil, &OpenError{Path: path, Err: err}
+	}
+	if !created {
+		if err := validate(ctx, abs, len(migs)); err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, ctxErr
+			}
+			return nil, &OpenError{Path: path, Err: err}
+		}
+	}
+
+	key := o.key
+	if key == nil {
+		if key, err = loadOrCreateKey(abs + ".key"); err != nil {
+			return nil, &OpenError{Path: path, Err: err}
+		}
+	}
+	s, err := newSealer(key)
+	if err != nil {
+		return nil, &OpenError{Path: path, Err: err}
+	}
+
+	db := &DB{path: path, sealer: s, now: o.now}
+	if db.wdb, err = sql.Open("sqlite3", writerDSN(abs)); err != nil {
+		return nil, &OpenError{Path: path, Err: err}
+	}
+	db.wdb.SetMaxOpenConns(1)
+	db.wdb.SetMaxIdleConns(1)
+	db.wdb.SetConnMaxLifetime(0)
+	db.wdb.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, db.wdb, migs); err != nil {
+		db.wdb.Close()
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, &OpenError{Path: path, Err: classify(err, true)}
+	}
+	if db.rdb, err = sql.Open("sqlite3", readerDSN(abs)); err != nil {
+		db.wdb.Close()
+		return nil, &OpenError{Path: path, Err: err}
+	}
+	db.rdb.SetMaxOpenConns(readers)
+	db.rdb.SetMaxIdleConns(readers)
+	db.rdb.SetConnMaxLifetime(0)
+	db.rdb.SetConnMaxIdleTime(0)
+	return db, nil
+}
+
+// Close closes the database. Calling it again does nothing.
+func (db *DB) Close() error {
+	if db.closed.Swap(true) {
+		return nil
+	}
+	// Readers first: the writer's close checkpoints the WAL.
+	return errors.Join(db.rdb.Close(), db.wdb.Close())
+}
+
+// WriteCount returns the number of write transactions committed by the
+// store methods since Open (migrations are not counted). Reads never add to
+// it.
+func (db *DB) WriteCount() uint64 { return db.writes.Load() }
+
+// Path returns the path the DB was opened with.
+func (db *DB) Path() string { return db.path }
+
+// fileURI turns a file path into an SQLite URI path, escaping the characters
+// that have a meaning in URIs.
+func fileURI(path string) string {
+	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	return "file:" + r.Replace(filepath.ToSlash(path))
+}
+
+// writerDSN is the DSN of the writer connection (mattn/go-sqlite3 keys).
+func writerDSN(path string) string {
+	return fileURI(path) + "?_journal_mode=WAL" +
+		"&_busy_timeout=" + strconv.Itoa(int(busyTimeout/time.Millisecond)) +
+		"&_txlock=immediate&_foreign_keys=1&_synchronous=NORMAL&_stmt_cache_size=32"
+}
+
+// readerDSN is the DSN of the read-only connections: no journal mode change,
+// deferred (read) transactions.
+func readerDSN(path string) string {
+	return fileURI(path) + "?mode=ro" +
+		"&_busy_timeout=" + strconv.Itoa(int(busyTimeout/time.Millisecond)) +
+		"&_foreign_keys=1&_stmt_cache_size=32"
+}
+
+// createFile creates the database file with mode 0600 if it does not exist,
+// and reports whether it did.
+func createFile(path string) (bool, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return false, err
+		}
+		if !fi.Mode().IsRegular() {
+			return false, ErrNotDatabase
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, f.Close()
+}
+
+// validate checks an existing file without modifying it: the header, then,
+// through a read-only connection, the schema version and PRAGMA quick_check.
+func validate(ctx context.Context, path string, known int) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	header := make([]byte, len(sqliteHeader))
+	n, err := io.ReadFull(f, header)
+	f.Close()
+	switch {
+	case n == 0 && err == io.EOF:
+		return nil // an empty file is an empty database
+	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
+		return err
+	case !bytes.Equal(header[:n], sqliteHeader):
+		return ErrNotDatabase
+	case n < len(sqliteHeader):
+		return ErrNotDatabase
+	}
+
+	ro, err := sql.Open("sqlite3", fileURI(path)+"?mode=ro&_busy_timeout="+
+		strconv.Itoa(int(busyTimeout/time.Millisecond)))
+	if err != nil {
+		return err
+	}
+	defer ro.Close()
+	ro.SetMaxOpenConns(1)
+
+	var version int
+	if err := ro.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return classify(err, true)
+	}
+	if version > known {
+		return ErrNewerSchema
+	}
+	rows, err := ro.QueryContext(ctx, "PRAGMA quick_check")
+	if err != nil {
+		return classify(err, true)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var msg string
+		if err := rows.Scan(&msg); err != nil {
+			return classify(err, true)
+		}
+		if msg != "ok" {
+			return ErrCorrupt
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return classify(err, true)
+	}
+	return nil
+}
+
+// classify maps the driver's "not a database" and "corrupt" errors to
+// ErrNotDatabase and ErrCorrupt. A file whose header says SQLite but whose
+// content does not parse is corrupt, not foreign (headerOK).
+func classify(err error, headerOK bool) error {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code {
+	case sqlite3.ErrNotADB:
+		if headerOK {
+			return fmt.Errorf("%w (%s)", ErrCorrupt, se.Code)
+		}
+		return ErrNotDatabase
+	case sqlite3.ErrCorrupt:
+		return fmt.Errorf("%w (%s)", ErrCorrupt, se.Code)
+	}
+	return err
+}
+
+// migration is one embedded schema step; version N is applied by file N.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations reads the embedded migrations, numbered 1, 2, … without
+// gaps.
+func loadMigrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	migs := make([]migration, 0, len(names))
+	for i, name := range names {
+		base := filepath.Base(name)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v != i+1 {
+			return nil, fmt.Errorf("sqlite: migration %s out of sequence", base)
+		}
+		text, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		migs = append(migs, migration{version: v, name: base, sql: string(text)})
+	}
+	return migs, nil
+}
+
+// migrate applies the migrations above the file's user_version, each in its
+// own transaction together with the user_version bump.
+func migrate(ctx context.Context, db *sql.DB, migs []migration) error {
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version > len(migs) {
+		// Validated read-only before; another process upgraded it since.
+		return ErrNewerSchema
+	}
+	for _, m := range migs[version:] {
+		if err := applyMigration(ctx, db, m); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version >= m.version {
+		return nil // applied by another process meanwhile
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(m.version)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// begin starts a write transaction (BEGIN IMMEDIATE on the writer).
+func (db *DB) begin(ctx context.Context) (*tx, error) {
+	if err := db.check(ctx); err != nil {
+		return nil, err
+	}
+	t, err := db.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, db.wrap(ctx, err)
+	}
+	return &tx{Tx: t, db: db, now: db.now().UTC()}, nil
+}
+
+// check returns ErrClosed after Close, and ctx.Err() for a done ctx.
+func (db *DB) check(ctx context.Context) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
+}
+
+// wrap turns an error of the driver into the package's errors: ErrClosed
+// after Close, ctx.Err() once ctx is done, ErrCorrupt for a damaged file.
+func (db *DB) wrap(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	return classify(err, true)
+}
+
+// tx is a write transaction; now is the DB clock's time at its start.
+type tx struct {
+	*sql.Tx
+	db  *DB
+	now time.Time
+}
+
+// commit commits the transaction and counts it.
+func (t *tx) commit(ctx context.Context) error {
+	if err := t.Commit(); err != nil {
+		return t.db.wrap(ctx, err)
+	}
+	t.db.writes.Add(1)
+	return nil
+}
+
+// nanos stores a time as Unix nanoseconds, and the zero time as NULL.
+func nanos(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
+}
+
+// fromNanos is the inverse of nanos; times come back in UTC.
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
