@@ -1,0 +1,191 @@
+package issuer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Client calls an issuer on behalf of one signed-in app user, identified by
+// a bearer session (for HMACAuthenticator, a token from NewSession). It is
+// the app side's source of Sign-In Tokens. Failed calls return *Error.
+type Client struct {
+	base    string
+	session string
+	hc      *http.Client
+	now     func() time.Time
+}
+
+// ClientOption configures NewClient.
+type ClientOption func(*Client)
+
+// WithHTTPClient sets the HTTP client (default: one with a 30 s timeout).
+func WithHTTPClient(hc *http.Client) ClientOption {
+	return func(c *Client) { c.hc = hc }
+}
+
+// WithClientClock sets the clock used to turn an HTTP-date Retry-After into
+// a duration (default time.Now).
+func WithClientClock(now func() time.Time) ClientOption {
+	return func(c *Client) { c.now = now }
+}
+
+// NewClient returns a client for the issuer at baseURL (the scheme, host and
+// any path prefix the handler is mounted under) that authenticates with
+// session.
+func NewClient(baseURL, session string, opts ...ClientOption) *Client {
+	c := &Client{
+		base:    strings.TrimRight(baseURL, "/"),
+		session: session,
+		hc:      &http.Client{Timeout: 30 * time.Second},
+		now:     time.Now,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// SignInToken returns a fresh Sign-In Token for appUserID's Vital user,
+// creating that user if needed. appUserID must be the session's app user:
+// otherwise the issuer answers ErrForbidden.
+func (c *Client) SignInToken(ctx context.Context, appUserID string) (vitalUserID, token string, err error) {
+	const op = "sign-in token"
+	if err := ValidateAppUserID(appUserID); err != nil {
+		return "", "", &Error{Op: op, Kind: ErrBadRequest, Err: err}
+	}
+	body, _ := json.Marshal(map[string]string{"app_user_id": appUserID})
+	var out signInTokenBody
+	if err := c.do(ctx, op, http.MethodPost, PathSignInToken, body, &out); err != nil {
+		return "", "", err
+	}
+	if out.UserID == "" || out.SignInToken == "" {
+		return "", "", &Error{Op: op, Status: http.StatusOK, Kind: ErrBadResponse, Err: errors.New("missing user_id or sign_in_token")}
+	}
+	return out.UserID, out.SignInToken, nil
+}
+
+// ResolveVitalUser returns appUserID's Vital user without minting a token,
+// creating the user if needed. appUserID must be the session's app user.
+func (c *Client) ResolveVitalUser(ctx context.Context, appUserID string) (string, error) {
+	const op = "resolve vital user"
+	if err := ValidateAppUserID(appUserID); err != nil {
+		return "", &Error{Op: op, Kind: ErrBadRequest, Err: err}
+	}
+	var out vitalUserBody
+	path := PathVitalUser + "?app_user_id=" + url.QueryEscape(appUserID)
+	if err := c.do(ctx, op, http.MethodGet, path, nil, &out); err != nil {
+		return "", err
+	}
+	if out.UserID == "" {
+		return "", &Error{Op: op, Status: http.StatusOK, Kind: ErrBadResponse, Err: errors.New("missing user_id")}
+	}
+	return out.UserID, nil
+}
+
+// do sends one request and decodes a 200 answer into out.
+func (c *Client) do(ctx context.Context, op, method, path string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return &Error{Op: op, Kind: ErrBadRequest, Err: err}
+	}
+	req.Header.Set("Authorization", "Bearer "+c.session)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return &Error{Op: op, Kind: ErrTransport, Err: stripURL(err)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return &Error{Op: op, Status: resp.StatusCode, Kind: ErrTransport, Err: err}
+	}
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(data, out); err != nil {
+			return &Error{Op: op, Status: resp.StatusCode, Kind: ErrBadResponse, Err: errors.New("undecodable JSON")}
+		}
+		return nil
+	}
+	e := &Error{Op: op, Status: resp.StatusCode, Kind: kindForStatus(resp.StatusCode)}
+	var eb errorBody
+	if json.Unmarshal(data, &eb) == nil {
+		e.Code = eb.Error
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests {
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+	}
+	return e
+}
+
+// kindForStatus is the one table from issuer statuses to client errors.
+func kindForStatus(status int) error {
+	switch status {
+	case http.StatusBadRequest:
+		return ErrBadRequest
+	case http.StatusUnauthorized:
+		return ErrUnauthorized
+	case http.StatusForbidden:
+		return ErrForbidden
+	case http.StatusNotFound:
+		return ErrNotFound
+	case http.StatusMethodNotAllowed:
+		return ErrMethodNotAllowed
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests, http.StatusGatewayTimeout:
+		return ErrUnavailable
+	case http.StatusBadGateway:
+		return ErrUpstream
+	}
+	if status >= 500 {
+		return ErrServer
+	}
+	return ErrBadResponse
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or
+// unreadable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		if s > int64(24*time.Hour/time.Second) {
+			s = int64(24 * time.Hour / time.Second)
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// stripURL keeps a transport error's cause but drops the request URL, which
+// the caller already knows.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", strings.ToLower(ue.Op), ue.Err)
+	}
+	return err
+}

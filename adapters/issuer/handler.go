@@ -1,0 +1,305 @@
+package issuer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/junction"
+)
+
+// Paths served by Handler.
+const (
+	PathSignInToken = "/v1/sign-in-token"
+	PathVitalUser   = "/v1/vital-user"
+	PathHealth      = "/healthz"
+	PathMetrics     = "/metrics"
+)
+
+// Paths lists every path Handler serves, for mounting it next to other
+// handlers.
+var Paths = []string{PathSignInToken, PathVitalUser, PathHealth, PathMetrics}
+
+// maxBody bounds the request body of POST /v1/sign-in-token.
+const maxBody = 4 << 10
+
+// Config configures New. Team, Store and Auth are required.
+type Config struct {
+	Team   TeamAPI          // the team API client, holding the API key
+	Store  UserStore        // the app user → Vital user map
+	Auth   Authenticator    // who is calling
+	Logger *slog.Logger     // nil: discard
+	Now    func() time.Time // clock for request durations; nil: time.Now
+}
+
+// Handler is the sign-in token issuer. See the package documentation for
+// its routes and duties. It is safe for concurrent use.
+type Handler struct {
+	team    TeamAPI
+	store   UserStore
+	auth    Authenticator
+	log     *slog.Logger
+	now     func() time.Time
+	locks   keyedLock
+	metrics metrics
+}
+
+// New returns a Handler, or an error matching ErrInvalidConfig when a
+// required field is missing.
+func New(c Config) (*Handler, error) {
+	switch {
+	case c.Team == nil:
+		return nil, fmt.Errorf("%w: Team is required", ErrInvalidConfig)
+	case c.Store == nil:
+		return nil, fmt.Errorf("%w: Store is required", ErrInvalidConfig)
+	case c.Auth == nil:
+		return nil, fmt.Errorf("%w: Auth is required", ErrInvalidConfig)
+	}
+	h := &Handler{team: c.Team, store: c.Store, auth: c.Auth, log: c.Logger, now: c.Now}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h, nil
+}
+
+// ServeHTTP routes the request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case PathSignInToken:
+		if r.Method != http.MethodPost {
+			methodNotAllowed(w, http.MethodPost)
+			return
+		}
+		h.api(w, r, h.serveSignInToken)
+	case PathVitalUser:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			methodNotAllowed(w, "GET, HEAD")
+			return
+		}
+		h.api(w, r, h.serveVitalUser)
+	case PathHealth:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			methodNotAllowed(w, "GET, HEAD")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	case PathMetrics:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			methodNotAllowed(w, "GET, HEAD")
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		if err := h.metrics.writeTo(w); err != nil {
+			h.log.LogAttrs(r.Context(), slog.LevelDebug, "metrics write failed", slog.String("error", err.Error()))
+		}
+	default:
+		writeError(w, http.StatusNotFound, "not_found", "no such route")
+	}
+}
+
+// apiFunc serves one API route for the authenticated app user and returns
+// the response body, or an error for fail to classify.
+type apiFunc func(ctx context.Context, r *http.Request, app string) (any, error)
+
+// api authenticates the caller, checks the app user they name, runs fn,
+// writes its answer, and records the request's duration and log line.
+func (h *Handler) api(w http.ResponseWriter, r *http.Request, fn apiFunc) {
+	start := h.now()
+	ctx := r.Context()
+	status, app := h.apiStatus(w, r, fn)
+	d := h.now().Sub(start)
+	h.metrics.duration.observe(d)
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	h.log.LogAttrs(ctx, level, "issuer request",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", status), slog.String("app_user", app), slog.Duration("duration", d))
+}
+
+func (h *Handler) apiStatus(w http.ResponseWriter, r *http.Request, fn apiFunc) (status int, app string) {
+	ctx := r.Context()
+	app, err := h.auth.Authenticate(r)
+	if err != nil {
+		if errors.Is(err, ErrUnauthorized) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="vitalsync-issuer"`)
+			return writeError(w, http.StatusUnauthorized, "unauthorized", "missing, invalid or expired session"), ""
+		}
+		h.log.LogAttrs(ctx, slog.LevelError, "authenticator failed", slog.String("error", err.Error()))
+		return writeError(w, http.StatusInternalServerError, "internal", "authentication failed"), ""
+	}
+	if err := ValidateAppUserID(app); err != nil {
+		h.log.LogAttrs(ctx, slog.LevelError, "authenticator returned an unusable app user ID", slog.String("error", err.Error()))
+		return writeError(w, http.StatusInternalServerError, "internal", "authentication failed"), ""
+	}
+	named, err := namedAppUser(r)
+	if err != nil {
+		return writeError(w, http.StatusBadRequest, "bad_request", "malformed request body"), app
+	}
+	if named != "" && named != app {
+		return writeError(w, http.StatusForbidden, "forbidden", "the app user is not the authenticated one"), app
+	}
+	body, err := fn(ctx, r, app)
+	if err != nil {
+		return h.fail(w, r, app, err), app
+	}
+	return writeJSON(w, http.StatusOK, body), app
+}
+
+// namedAppUser returns the app user the caller says it acts for: the query
+// parameter app_user_id, or on POST the body's "app_user_id". "" means the
+// caller named none.
+func namedAppUser(r *http.Request) (string, error) {
+	named := r.URL.Query().Get("app_user_id")
+	if r.Method != http.MethodPost {
+		return named, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return "", err
+	}
+	if len(data) > maxBody {
+		return "", errors.New("body too large")
+	}
+	if len(data) == 0 {
+		return named, nil
+	}
+	var req struct {
+		AppUserID string `json:"app_user_id"`
+	}
+	if err := json.Unmarshal(data, &req); err != nil {
+		return "", err
+	}
+	if req.AppUserID != "" && named != "" && req.AppUserID != named {
+		return "", errors.New("app_user_id in query and body differ")
+	}
+	if req.AppUserID != "" {
+		named = req.AppUserID
+	}
+	return named, nil
+}
+
+func (h *Handler) serveSignInToken(ctx context.Context, _ *http.Request, app string) (any, error) {
+	tok, err := h.signInToken(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	return signInTokenBody{UserID: tok.UserID, SignInToken: tok.SignInToken}, nil
+}
+
+func (h *Handler) serveVitalUser(ctx context.Context, _ *http.Request, app string) (any, error) {
+	id, err := h.vitalUser(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	return vitalUserBody{UserID: id}, nil
+}
+
+// signInTokenBody is the answer of POST /v1/sign-in-token.
+type signInTokenBody struct {
+	UserID      string `json:"user_id"`
+	SignInToken string `json:"sign_in_token"`
+}
+
+// vitalUserBody is the answer of GET /v1/vital-user.
+type vitalUserBody struct {
+	UserID string `json:"user_id"`
+}
+
+// errorBody is every error answer.
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// fail classifies err, counts and logs it without secrets or upstream
+// bodies, and writes the matching status. It returns the status.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, app string, err error) int {
+	ctx := r.Context()
+	attrs := []slog.Attr{slog.String("app_user", app)}
+	var ae *junction.APIError
+	var ue *upstreamError
+	var se *storeError
+	switch {
+	case errors.As(err, &ae) || junction.IsTransient(err):
+		// Log the classification, not the error text: upstream messages
+		// stay out of the logs as they stay out of responses.
+		if ae != nil {
+			attrs = append(attrs, slog.String("op", ae.Op), slog.Int("upstream_status", ae.Status))
+			if ae.Kind != nil {
+				attrs = append(attrs, slog.String("kind", ae.Kind.Error()))
+			}
+		}
+		if junction.IsTransient(err) {
+			h.metrics.upstreamTransient.Add(1)
+			retry := time.Duration(0)
+			if ae != nil {
+				retry = ae.RetryAfter
+			}
+			attrs = append(attrs, slog.String("class", "transient"), slog.Duration("retry_after", retry))
+			h.log.LogAttrs(ctx, slog.LevelWarn, "team API unavailable", attrs...)
+			if retry > 0 {
+				w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(retry.Seconds())), 10))
+			}
+			return writeError(w, http.StatusServiceUnavailable, "upstream_unavailable", "the team API is unavailable; retry later")
+		}
+		h.metrics.upstreamTerminal.Add(1)
+		attrs = append(attrs, slog.String("class", "terminal"))
+		h.log.LogAttrs(ctx, slog.LevelError, "team API refused", attrs...)
+		return writeError(w, http.StatusBadGateway, "upstream_error", "the team API refused the request")
+	case errors.As(err, &ue):
+		h.metrics.upstreamTerminal.Add(1)
+		attrs = append(attrs, slog.String("class", "terminal"), slog.String("error", ue.msg))
+		h.log.LogAttrs(ctx, slog.LevelError, "team API answered inconsistently", attrs...)
+		return writeError(w, http.StatusBadGateway, "upstream_error", "the team API answered inconsistently")
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		h.log.LogAttrs(ctx, slog.LevelInfo, "request ended while waiting", attrs...)
+		return writeError(w, http.StatusServiceUnavailable, "unavailable", "the request ended before it could be served")
+	case errors.As(err, &se):
+		attrs = append(attrs, slog.String("error", se.Error()))
+		h.log.LogAttrs(ctx, slog.LevelError, "user map failed", attrs...)
+		return writeError(w, http.StatusInternalServerError, "internal", "internal error")
+	default:
+		attrs = append(attrs, slog.String("error", err.Error()))
+		h.log.LogAttrs(ctx, slog.LevelError, "request failed", attrs...)
+		return writeError(w, http.StatusInternalServerError, "internal", "internal error")
+	}
+}
+
+func methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) int {
+	return writeJSON(w, status, errorBody{Error: code, Message: msg})
+}
+
+// writeJSON writes v with status; answers are never cached since they may
+// hold tokens. It returns status.
+func writeJSON(w http.ResponseWriter, status int, v any) int {
+	data, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		data = []byte(`{"error":"internal","message":"internal error"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(data, '\n'))
+	return status
+}
