@@ -1,0 +1,463 @@
+package vitalsdk
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+// Options configures a Client.
+type Options struct {
+	// Profile is the SDK line to behave like (fsm.ParseProfile).
+	Profile fsm.Profile
+	// Installation is the device's key in DB; required.
+	Installation string
+	// DB stores the device's SDK state; required. The Client does not close it.
+	DB *sqlite.DB
+	// APIBaseURL and AuthBaseURL override the Junction hosts. When empty,
+	// junction.APIBaseURL and junction.AuthBaseURL of the session's
+	// environment and region are used (for a sign-in, those of the token's
+	// claims, as the SDKs do).
+	APIBaseURL, AuthBaseURL string
+	// HTTPClient makes the requests; nil means the junction package's default.
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives one line per state change; nil discards. Secrets are
+	// never logged.
+	Logger *slog.Logger
+}
+
+// config is an SDK configuration: the strategy with its environment and
+// region, and the API key in API-key mode.
+type config struct {
+	strategy string // sqlite.StrategyAPIKey or sqlite.StrategyJWT
+	env      fsm.Environment
+	region   fsm.Region
+	apiKey   string
+}
+
+// Client is one installation of the Core SDK on a profile. It is safe for
+// concurrent use. See the package documentation for its behaviour.
+type Client struct {
+	profile  fsm.Profile
+	inst     string
+	db       *sqlite.DB
+	apiBase  string
+	authBase string
+	hc       *http.Client
+	now      func() time.Time
+	log      *slog.Logger
+
+	// crashAt, when set (by tests), is called at named points before and
+	// after every persist and network call of a state change.
+	crashAt func(step string)
+
+	// opMu serializes every state change and its persistence: sign-in,
+	// sign-out, configure, set-user, identify and the commit of a refresh.
+	// It may be held across a network call (a sign-in's exchange); mu never
+	// is.
+	opMu sync.Mutex
+
+	// mu guards the fields below. Writers hold opMu as well, so code that
+	// holds opMu may read them without mu.
+	mu sync.Mutex
+	// st is the persisted state, as last loaded or saved.
+	st sqlite.DeviceState
+	// mem is the in-memory configuration of profiles whose configuration is
+	// not persisted (iOS 1.4+); unused elsewhere.
+	mem *config
+	// flight is the refresh in progress, if any.
+	flight *flight
+}
+
+// New loads the installation's persisted state: it is a process launch. On
+// iOS 1.4+ it runs the SDK's automatic configuration, which restores the
+// configuration from the startup params or, when there are none, turns a
+// stored token record (or a 1.3-era API-key sign-in) into startup params.
+func New(ctx context.Context, o Options) (*Client, error) {
+	switch {
+	case o.DB == nil:
+		return nil, opError("new", ErrInvalidArgument, fmt.Errorf("no database"))
+	case o.Installation == "":
+		return nil, opError("new", ErrInvalidArgument, fmt.Errorf("no installation"))
+	case o.Profile.Name == "":
+		return nil, opError("new", ErrInvalidArgument, fmt.Errorf("no profile"))
+	case o.Profile.ConfigurePersists != o.Profile.APIKeyMigrationPersists:
+		// The two known models: persisted configuration (Android, iOS ≤1.3)
+		// and startup params with an in-memory configuration (iOS 1.4+).
+		return nil, opError("new", ErrUnsupported, fmt.Errorf("profile %s: ConfigurePersists must equal APIKeyMigrationPersists", o.Profile.Name))
+	}
+	c := &Client{
+		profile:  o.Profile,
+		inst:     o.Installation,
+		db:       o.DB,
+		apiBase:  o.APIBaseURL,
+		authBase: o.AuthBaseURL,
+		hc:       o.HTTPClient,
+		now:      o.Now,
+		log:      o.Logger,
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.log = c.log.With("installation", c.inst, "profile", c.profile.Name)
+	st, ok, err := c.db.LoadDevice(ctx, c.inst)
+	if err != nil {
+		return nil, opError("launch", nil, err)
+	}
+	if !ok {
+		st = sqlite.DeviceState{Installation: c.inst}
+	}
+	c.st = st
+	if c.startupParams() {
+		if err := c.automaticConfiguration(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// startupParams reports whether the profile keeps its sign-in in iOS 1.4+'s
+// startup params, with the configuration in memory only.
+func (c *Client) startupParams() bool { return !c.profile.ConfigurePersists }
+
+// automaticConfiguration is iOS 1.4+'s launch step (reference §5.3).
+// Called from New only.
+func (c *Client) automaticConfiguration(ctx context.Context) error {
+	st := c.st
+	switch {
+	case st.StartupStrategy != "":
+		c.mem = paramsConfig(st)
+		return nil
+	case st.Record != nil:
+		// migrateSecretsIfNeeded: the JWT gist becomes startup params.
+		next := clone(st)
+		next.Strategy, next.Environment, next.Region, next.APIKey = sqlite.StrategyJWT, st.Record.Environment, st.Record.Region, ""
+		next.StartupStrategy, next.StartupUserID = sqlite.StrategyJWT, st.Record.UserID
+		next.APIKeyUserID, next.ExternalUserID = "", ""
+		return c.commit(ctx, "launch", next, paramsConfig(next))
+	case st.Strategy == sqlite.StrategyAPIKey && st.APIKeyUserID != "":
+		// A 1.3-era restoration state plus API-key user becomes params.
+		next := clone(st)
+		next.StartupStrategy, next.StartupUserID, next.APIKeyUserID = sqlite.StrategyAPIKey, st.APIKeyUserID, ""
+		return c.commit(ctx, "launch", next, paramsConfig(next))
+	}
+	return nil
+}
+
+// paramsConfig is the configuration the startup params of st carry.
+func paramsConfig(st sqlite.DeviceState) *config {
+	if st.StartupStrategy == "" {
+		return nil
+	}
+	return &config{strategy: st.StartupStrategy, env: st.Environment, region: st.Region, apiKey: st.APIKey}
+}
+
+// clone copies s deeply enough to edit.
+func clone(s sqlite.DeviceState) sqlite.DeviceState {
+	if s.Record != nil {
+		r := *s.Record
+		s.Record = &r
+	}
+	return s
+}
+
+// crash calls the test hook.
+func (c *Client) crash(step string) {
+	if c.crashAt != nil {
+		c.crashAt(step)
+	}
+}
+
+// commit persists next and then installs it, with the in-memory
+// configuration mem, as the client's state. The caller holds opMu. The save
+// ignores cancellation of ctx: a change the server has already made (a
+// rotated refresh token) must be recorded.
+func (c *Client) commit(ctx context.Context, op string, next sqlite.DeviceState, mem *config) error {
+	c.crash(op + ":before-persist")
+	if err := c.db.SaveDevice(context.WithoutCancel(ctx), next); err != nil {
+		return opError(op, nil, err)
+	}
+	c.crash(op + ":after-persist")
+	c.mu.Lock()
+	c.st, c.mem = next, mem
+	c.mu.Unlock()
+	return nil
+}
+
+// commitSignOut erases the installation's state, then clears the client's.
+// The caller holds opMu.
+func (c *Client) commitSignOut(ctx context.Context, op string) error {
+	c.crash(op + ":before-delete")
+	if err := c.db.DeleteDevice(context.WithoutCancel(ctx), c.inst); err != nil {
+		return opError(op, nil, err)
+	}
+	c.crash(op + ":after-delete")
+	c.mu.Lock()
+	c.st, c.mem = sqlite.DeviceState{Installation: c.inst}, nil
+	c.mu.Unlock()
+	c.log.Info("signed out")
+	return nil
+}
+
+// Profile returns the client's profile.
+func (c *Client) Profile() fsm.Profile { return c.profile }
+
+// Installation returns the client's installation key.
+func (c *Client) Installation() string { return c.inst }
+
+// Status returns the SDK's status flags, derived per profile as the SDK
+// does (reference §1.2). It does no IO.
+func (c *Client) Status() fsm.Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.statusLocked()
+}
+
+func (c *Client) statusLocked() fsm.Status {
+	st := c.st
+	if c.startupParams() {
+		// iOS 1.4+: configured iff a configuration is in memory; signed in
+		// iff startup params exist. The token record is not consulted, and
+		// pendingReauthentication is never reported.
+		if c.mem == nil {
+			return 0
+		}
+		switch st.StartupStrategy {
+		case sqlite.StrategyAPIKey:
+			return fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseAPIKey
+		case sqlite.StrategyJWT:
+			return fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseSignInToken
+		}
+		return fsm.FlagConfigured
+	}
+	switch st.Strategy {
+	case sqlite.StrategyAPIKey:
+		if st.APIKeyUserID == "" {
+			return fsm.FlagConfigured
+		}
+		return fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseAPIKey
+	case sqlite.StrategyJWT:
+		if st.Record == nil {
+			return fsm.FlagConfigured
+		}
+		s := fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseSignInToken
+		if st.Record.PendingReauth && c.profile.ReportsPendingReauth {
+			s |= fsm.FlagPendingReauthentication
+		}
+		return s
+	}
+	return 0
+}
+
+// CurrentUserID returns the SDK's current user ID, or "" when there is none
+// (reference §1.3). On profiles with UpperCaseUserID it is the startup
+// params' UUID in upper case; in API-key mode on iOS it is the UUID in upper
+// case too (uuidString). It does no IO.
+func (c *Client) CurrentUserID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.userIDLocked()
+}
+
+func (c *Client) userIDLocked() string {
+	st := c.st
+	if c.startupParams() {
+		if st.StartupStrategy == "" {
+			return ""
+		}
+		if c.profile.UpperCaseUserID {
+			return strings.ToUpper(st.StartupUserID)
+		}
+		return st.StartupUserID
+	}
+	switch st.Strategy {
+	case sqlite.StrategyAPIKey:
+		if c.profile.Platform == fsm.IOS {
+			return strings.ToUpper(st.APIKeyUserID)
+		}
+		return st.APIKeyUserID
+	case sqlite.StrategyJWT:
+		if st.Record != nil {
+			return st.Record.UserID
+		}
+	}
+	return ""
+}
+
+// configLocked returns the effective configuration: the in-memory one on
+// iOS 1.4+, the persisted strategy elsewhere.
+func (c *Client) configLocked() (config, bool) {
+	if c.startupParams() {
+		if c.mem == nil {
+			return config{}, false
+		}
+		return *c.mem, true
+	}
+	st := c.st
+	if st.Strategy == "" {
+		return config{}, false
+	}
+	return config{strategy: st.Strategy, env: st.Environment, region: st.Region, apiKey: st.APIKey}, true
+}
+
+// Environment returns the environment and region of the current
+// configuration, and false when the SDK is not configured.
+func (c *Client) Environment() (fsm.Environment, fsm.Region, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cfg, ok := c.configLocked()
+	return cfg.env, cfg.region, ok
+}
+
+// Configure configures API-key mode with apiKey in env and region. It
+// persists the configuration where the profile does (ConfigurePersists);
+// on iOS 1.4+ it lives in memory until SetUserID or IdentifyExternalUser
+// writes startup params (reference §5.2).
+func (c *Client) Configure(ctx context.Context, apiKey string, env fsm.Environment, region fsm.Region) error {
+	if err := checkAPIKeyConfig(apiKey, env, region); err != nil {
+		return opError("configure", ErrInvalidArgument, err)
+	}
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	cfg := &config{strategy: sqlite.StrategyAPIKey, env: env, region: region, apiKey: apiKey}
+	if c.startupParams() {
+		c.mu.Lock()
+		c.mem = cfg
+		c.mu.Unlock()
+		c.log.Info("configured in memory", "environment", env, "region", region)
+		return nil
+	}
+	next := clone(c.st)
+	next.Strategy, next.Environment, next.Region, next.APIKey = cfg.strategy, env, region, apiKey
+	if err := c.commit(ctx, "configure", next, nil); err != nil {
+		return err
+	}
+	c.log.Info("configured", "environment", env, "region", region)
+	return nil
+}
+
+func checkAPIKeyConfig(apiKey string, env fsm.Environment, region fsm.Region) error {
+	if apiKey == "" {
+		return fmt.Errorf("empty API key")
+	}
+	if _, ok := fsm.ParseEnvironment(string(env)); !ok {
+		return fmt.Errorf("unknown environment %q", env)
+	}
+	if _, ok := fsm.ParseRegion(string(region)); !ok {
+		return fmt.Errorf("unknown region %q", region)
+	}
+	return nil
+}
+
+// SetUserID signs in in API-key mode as userID (reference §5.2):
+//   - Android: a silent no-op in token mode; otherwise the ID is stored as
+//     passed, even when not configured (the status then stays {}).
+//   - iOS ≤1.3: ErrNotConfigured when not configured; ignored in token mode.
+//   - iOS 1.4+: ErrNotConfigured when not configured, ErrAlreadySignedIn in
+//     token mode (the SDK's fatalError); otherwise it is
+//     IdentifyExternalUser("legacySetUserId:<UUID>", APIKeyAuth{…}) with
+//     the configured key, which persists the sign-in as startup params.
+//
+// On iOS the user ID must be a UUID.
+func (c *Client) SetUserID(ctx context.Context, userID string) error {
+	if userID == "" {
+		return opError("set user", ErrInvalidArgument, fmt.Errorf("empty user ID"))
+	}
+	if c.profile.Platform == fsm.IOS && !isUUID(userID) {
+		return opError("set user", ErrInvalidArgument, fmt.Errorf("user ID is not a UUID"))
+	}
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	cfg, configured := c.configLocked()
+	if c.startupParams() {
+		switch {
+		case !configured:
+			return opError("set user", ErrNotConfigured, nil)
+		case cfg.strategy == sqlite.StrategyJWT:
+			return opError("set user", ErrAlreadySignedIn, fmt.Errorf("in sign-in token mode"))
+		}
+		ext := "legacySetUserId:" + strings.ToUpper(userID)
+		return c.identifyLocked(ctx, ext, APIKeyAuth{Key: cfg.apiKey, UserID: userID, Environment: cfg.env, Region: cfg.region})
+	}
+	if !configured && c.profile.Platform == fsm.IOS {
+		return opError("set user", ErrNotConfigured, nil)
+	}
+	if cfg.strategy == sqlite.StrategyJWT {
+		c.log.Info("set user ignored in sign-in token mode")
+		return nil
+	}
+	next := clone(c.st)
+	next.APIKeyUserID = userID
+	if err := c.commit(ctx, "set user", next, nil); err != nil {
+		return err
+	}
+	c.log.Info("user set", "user_id", userID)
+	return nil
+}
+
+// SignOut erases the installation's whole SDK state (every row of it) and
+// the in-memory configuration: the status becomes {}. It is local only, as
+// in the SDKs (reference §5.1).
+func (c *Client) SignOut(ctx context.Context) error {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	return c.commitSignOut(ctx, "sign out")
+}
+
+// isUUID reports whether s is a UUID in the 8-4-4-4-12 hex form Swift's
+// UUID(uuidString:) accepts.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if ch != '-' {
+				return false
+			}
+		default:
+			if !('0' <= ch && ch <= '9' || 'a' <= ch && ch <= 'f' || 'A' <= ch && ch <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// httpOptions are the junction client options of this client.
+func (c *Client) httpOptions() []junction.Option {
+	if c.hc == nil {
+		return nil
+	}
+	return []junction.Option{junction.WithHTTPClient(c.hc)}
+}
+
+// authURL and apiURL return the hosts for env and region, or the overrides.
+func (c *Client) authURL(env fsm.Environment, region fsm.Region) string {
+	if c.authBase != "" {
+		return c.authBase
+	}
+	return junction.AuthBaseURL(env, region)
+}
+
+func (c *Client) apiURL(env fsm.Environment, region fsm.Region) string {
+	if c.apiBase != "" {
+		return c.apiBase
+	}
+	return junction.APIBaseURL(env, region)
+}

@@ -1,0 +1,121 @@
+// Package vitalsdk is a Go implementation of the Vital (Junction) Core
+// SDK's authentication behaviour, per SDK profile, persisted in SQLite. It is
+// the SDK adapter of Go clients and the device of every simulation. Facts
+// cite shared/reference/vital-sdk-behaviour.md by section.
+//
+// # Operating manual
+//
+// A Client is one app installation on one fsm.Profile. The caller's duties:
+//
+//  1. Open the device database (sqlite.Open) and call New once per process
+//     launch. New loads the installation's state; nothing else reads the
+//     database afterwards. On iOS 1.4+ New also runs the SDK's automatic
+//     configuration (§5.3): the startup params restore the configuration,
+//     and when there are none a stored token record becomes startup params
+//     in token mode (and a 1.3-era API-key sign-in becomes API-key params).
+//  2. Read Status and CurrentUserID freely: they do no IO. Classify the
+//     status with fsm.Classify, keeping the last observed state, since
+//     Android 4.2.1+'s user-deleted status {configured} is otherwise
+//     indistinguishable from an API-key configuration without a user.
+//  3. Change the state only through the Client: Configure, SetUserID,
+//     SignIn, IdentifyExternalUser, SignOut; refreshes happen in
+//     AccessToken, Refresh and GetOwnUser. Each change is saved in one
+//     SQLite transaction before the in-memory state changes, so the file
+//     always holds a valid state of the machine, whatever the moment of a
+//     crash; a relaunch (New) continues from it.
+//  4. Classify errors with errors.Is: ErrAlreadySignedIn (sign out, then
+//     sign in), ErrInvalidSignInToken (fetch a fresh token), ErrInvalidUser
+//     (the Vital user is gone), ErrNeedsReauthentication (sign in again with
+//     a token for the same user), and transport/server errors, which change
+//     nothing (junction.IsTransient).
+//
+// # State
+//
+// The persisted state (sqlite.DeviceState) is the SDK's: the strategy
+// (none, apiKey or jwt) with its environment and region, the API key, the
+// API-key user ID, the token record (user, team, environment, region,
+// access and refresh tokens, expiry, pending reauthentication), the external
+// user ID of identify, and on iOS 1.4+ the startup params.
+//
+// The profiles follow two models:
+//
+//   - Persisted configuration (Android, iOS ≤1.3; ConfigurePersists and
+//     APIKeyMigrationPersists): the strategy row is Android's auth_strategy
+//     pref / iOS's restoration state. Status: {} without a strategy;
+//     API-key mode is signedIn iff a user ID is set; token mode is signedIn
+//     iff a token record exists, plus pendingReauthentication when the
+//     record is pending and the profile reports it (§1.2).
+//   - Startup params (iOS 1.4+): the configuration lives in memory only;
+//     the startup params (the row's Strategy, Environment, Region, APIKey,
+//     StartupStrategy and StartupUserID) are written only by
+//     IdentifyExternalUser (and SetUserID, which goes through it). Status:
+//     configured iff a configuration is in memory; signedIn with useApiKey
+//     or useSignInToken iff startup params exist, whatever the token record
+//     says; pendingReauthentication never (§1.2). CurrentUserID is the
+//     params' UUID in upper case (§1.3).
+//
+// Consequences on iOS 1.4+, all reproduced: Configure does not survive a
+// relaunch; a deprecated SignIn from signed-out leaves status {configured}
+// with no user until the next launch, when the record becomes token-mode
+// startup params; a deprecated SignIn in API-key mode keeps reporting
+// useApiKey and the old user, and after a relaunch the SDK is back in
+// API-key mode (the migration is lost) — IdentifyExternalUser with a
+// Sign-In Token does persist it (§2.7).
+//
+// # Sign-in
+//
+// SignIn decodes the token (strict standard base64 on iOS, URL-safe too on
+// Android), then applies the already-signed-in rules (§2.5), which look only
+// at the token record (an API-key sign-in never blocks it):
+//
+//   - a record that is not pending: ErrAlreadySignedIn for a different user;
+//     for the same user (team, user, environment and region) also
+//     ErrAlreadySignedIn on profiles with SameUserSignInThrows (Android,
+//     iOS ≤1.3), a silent no-op on iOS 1.4+;
+//   - a pending record of the same user: re-exchange;
+//   - a pending record of another user: ErrInvalidSignInToken (Android,
+//     iOS ≤1.3), ErrAlreadySignedIn (iOS 1.4+);
+//   - no record (including API-key mode): exchange, which migrates API-key
+//     mode to token mode without any compatibility check (§2.7).
+//
+// The exchange goes to the auth server of the token's environment and
+// region, never the app configuration's (§2.2). Only after it succeeded is
+// the record stored and the SDK put in token mode (persisted, or in memory
+// on iOS 1.4+). The Sign-In Token is not kept.
+//
+// Deliberate simplification: the legacy profiles (LegacyTokenEndpoint:
+// iOS ≤1.8.1, Android ≤4.2.0) used Firebase/GCIP endpoints with different
+// request and error shapes (§2.3). This package uses the Junction auth
+// server's /v1/token (junction.AuthClient) on every profile; the states and
+// outcomes (invalid user, reauthentication, transient failure) are the same.
+//
+// # Refresh and deletion
+//
+// AccessToken refreshes when the access token has expired (expiry <= now, no
+// early margin) and GetOwnUser when the API answers 401 (then retries once).
+// One refresh runs at a time; concurrent callers wait for it and share its
+// result. The request is not abandoned when a caller gives up, and its answer
+// is always recorded: rotated refresh tokens are persisted in one
+// transaction. A transport error, a 5xx or another unexpected answer changes
+// nothing. invalid_token means the user was deleted or disabled: the record
+// is erased and ErrInvalidUser returned; on profiles with
+// AutoSignOutOnDeletion the SDK signs out fully in the same transaction
+// (status {}); on Android 4.2.1+ the strategy and external user ID stay, so
+// the status is {configured} with no user, and IdentifyExternalUser with the
+// same external user ID short-circuits (§4). reauthentication_required
+// marks the record pending (persisted) and returns ErrNeedsReauthentication;
+// later refreshes fail the same way at once, with no network call, until a
+// SignIn with a token for the same user re-exchanges (§3). API-key mode has
+// no refresh and no deletion detection.
+//
+// # Identify, configure, set user, sign out
+//
+// IdentifyExternalUser (iOS 1.4+, Android 4.1+) short-circuits on the stored
+// external user ID, and otherwise signs in with an API key or a Sign-In
+// Token (§2.6; see the method). Configure and SetUserID are the deprecated
+// API-key calls (§5.2). SignOut erases every row of the installation's SDK
+// state and the in-memory configuration; it is local only (§5.1).
+//
+// Secrets (API keys, Sign-In Tokens, access and refresh tokens) never appear
+// in logs or error strings.
+package vitalsdk

@@ -1,0 +1,82 @@
+package vitalsdk
+
+import (
+	"errors"
+	"strings"
+)
+
+// The SDK's error kinds. A Client returns them wrapped in an *Error; test for
+// them with errors.Is. The names follow the SDKs' error cases
+// (VitalJWTSignInError, VitalJWTAuthError, reference §2.2, §2.5 and §3).
+var (
+	// ErrAlreadySignedIn: SignIn found a token session that the profile does
+	// not let it replace (a different user; on some profiles the same user
+	// too). Sign out first.
+	ErrAlreadySignedIn = errors.New("already signed in")
+	// ErrInvalidSignInToken: the Sign-In Token does not decode, the auth
+	// server rejected it (invalid_token), or a pending session belongs to a
+	// different user. Fetch a fresh token.
+	ErrInvalidSignInToken = errors.New("invalid sign-in token")
+	// ErrInvalidUser: a refresh said invalid_token, so the session's Vital
+	// user was deleted or disabled. The token record is gone.
+	ErrInvalidUser = errors.New("user no longer valid")
+	// ErrNeedsReauthentication: the refresh token was revoked
+	// (reauthentication_required). Sign in again with a token for the same
+	// user.
+	ErrNeedsReauthentication = errors.New("needs reauthentication")
+	// ErrNotConfigured: the SDK has no configuration.
+	ErrNotConfigured = errors.New("not configured")
+	// ErrNotSignedIn: the operation needs a user session (a token session for
+	// AccessToken and Refresh) and there is none.
+	ErrNotSignedIn = errors.New("not signed in")
+	// ErrUnsupported: the profile does not have the operation (for example
+	// IdentifyExternalUser before iOS 1.4 / Android 4.1).
+	ErrUnsupported = errors.New("unsupported on this profile")
+	// ErrInvalidArgument: a caller-supplied value is unusable (an empty API
+	// key, an unknown environment, a user ID that is not a UUID on iOS).
+	ErrInvalidArgument = errors.New("invalid argument")
+)
+
+// Error is the error a Client returns. Kind is one of the package's
+// sentinels, or nil when the cause alone says what happened (a transport
+// error, a 5xx); Err is the cause, or nil. errors.Is and errors.As see
+// both, so errors.Is(err, ErrInvalidSignInToken) and
+// junction.IsTransient(err) both work on the same value.
+//
+// Error strings never contain secrets: the causes come from the junction
+// and sqlite adapters, which keep tokens and keys out of their messages.
+type Error struct {
+	Op   string // "sign in", "refresh", "identify", …
+	Kind error
+	Err  error
+}
+
+// Error formats "vitalsdk: op: kind: cause".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("vitalsdk: ")
+	b.WriteString(e.Op)
+	if e.Kind != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Kind.Error())
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the kind and the cause, whichever are set.
+func (e *Error) Unwrap() []error {
+	errs := make([]error, 0, 2)
+	if e.Kind != nil {
+		errs = append(errs, e.Kind)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+func opError(op string, kind, err error) error { return &Error{Op: op, Kind: kind, Err: err} }

@@ -1,0 +1,266 @@
+package vitalsdk
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/adapters/sqlite"
+)
+
+// flight is one refresh in progress. Callers that find it wait on done and
+// share its result.
+type flight struct {
+	done  chan struct{}
+	token string // the new access token
+	err   error
+}
+
+// errSuperseded: the session changed (sign-out, a new sign-in) while a
+// refresh was on the wire, so its result was dropped. Callers retry from
+// the new state.
+var errSuperseded = errors.New("session changed during refresh")
+
+// maxSuperseded bounds how often AccessToken starts over after errSuperseded.
+const maxSuperseded = 3
+
+// sessionLocked returns the token record a refresh or an access token needs,
+// or the error the SDK throws: ErrNotConfigured, ErrNotSignedIn (not in
+// token mode, or no record), ErrNeedsReauthentication (pending: no network
+// call). The caller holds mu.
+func (c *Client) sessionLocked(op string) (sqlite.TokenRecord, error) {
+	cfg, ok := c.configLocked()
+	switch {
+	case !ok:
+		return sqlite.TokenRecord{}, opError(op, ErrNotConfigured, nil)
+	case cfg.strategy != sqlite.StrategyJWT || c.st.Record == nil:
+		return sqlite.TokenRecord{}, opError(op, ErrNotSignedIn, nil)
+	case c.st.Record.PendingReauth:
+		return sqlite.TokenRecord{}, opError(op, ErrNeedsReauthentication, nil)
+	}
+	return *c.st.Record, nil
+}
+
+// AccessToken returns the session's access token, refreshing it first when
+// it has expired (expiry <= now; there is no early margin, as in the SDKs)
+// or when a refresh is already in progress (it waits for that one). Only one
+// refresh runs at a time; concurrent callers share its result.
+func (c *Client) AccessToken(ctx context.Context) (string, error) {
+	for attempt := 0; ; attempt++ {
+		c.mu.Lock()
+		rec, err := c.sessionLocked("access token")
+		if err != nil {
+			c.mu.Unlock()
+			return "", err
+		}
+		if c.flight == nil && c.now().Before(rec.Expiry) {
+			c.mu.Unlock()
+			return rec.AccessToken, nil
+		}
+		f := c.refreshLocked(ctx, rec)
+		c.mu.Unlock()
+		tok, err := wait(ctx, f)
+		if errors.Is(err, errSuperseded) && attempt < maxSuperseded {
+			continue
+		}
+		return tok, err
+	}
+}
+
+// Refresh refreshes the session's tokens now, or joins the refresh in
+// progress (reference §3). The rotated refresh token, the new access token
+// and expiry are persisted in one transaction. Outcomes:
+//   - a transport error, a 5xx or any other unexpected answer: nothing
+//     changes, the error is returned (junction.IsTransient tells retryable);
+//   - invalid_token: ErrInvalidUser; the record is erased, and on profiles
+//     with AutoSignOutOnDeletion the SDK signs out fully (status {}); on
+//     Android 4.2.1+ the strategy and external user ID stay (status
+//     {configured}, no user);
+//   - reauthentication_required: ErrNeedsReauthentication; the session is
+//     marked pending (persisted), and later refreshes fail at once with no
+//     network call until a SignIn for the same user re-exchanges.
+//
+// The refresh request is not abandoned when ctx is cancelled: its answer is
+// always recorded, because the server may already have rotated the refresh
+// token.
+func (c *Client) Refresh(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		c.mu.Lock()
+		rec, err := c.sessionLocked("refresh")
+		if err != nil {
+			c.mu.Unlock()
+			return err
+		}
+		f := c.refreshLocked(ctx, rec)
+		c.mu.Unlock()
+		_, err = wait(ctx, f)
+		if errors.Is(err, errSuperseded) && attempt < maxSuperseded {
+			continue
+		}
+		return err
+	}
+}
+
+// refreshStale refreshes unless the access token is no longer stale (another
+// caller refreshed since stale was handed out), and returns the current
+// access token.
+func (c *Client) refreshStale(ctx context.Context, stale string) (string, error) {
+	for attempt := 0; ; attempt++ {
+		c.mu.Lock()
+		rec, err := c.sessionLocked("refresh")
+		if err != nil {
+			c.mu.Unlock()
+			return "", err
+		}
+		if c.flight == nil && rec.AccessToken != stale {
+			c.mu.Unlock()
+			return rec.AccessToken, nil
+		}
+		f := c.refreshLocked(ctx, rec)
+		c.mu.Unlock()
+		tok, err := wait(ctx, f)
+		if errors.Is(err, errSuperseded) && attempt < maxSuperseded {
+			continue
+		}
+		return tok, err
+	}
+}
+
+// wait waits for f, or for ctx.
+func wait(ctx context.Context, f *flight) (string, error) {
+	select {
+	case <-f.done:
+		return f.token, f.err
+	case <-ctx.Done():
+		return "", opError("refresh", nil, ctx.Err())
+	}
+}
+
+// refreshLocked returns the refresh in progress, or starts one for rec. The
+// caller holds mu.
+func (c *Client) refreshLocked(ctx context.Context, rec sqlite.TokenRecord) *flight {
+	if c.flight != nil {
+		return c.flight
+	}
+	f := &flight{done: make(chan struct{})}
+	c.flight = f
+	go c.runRefresh(context.WithoutCancel(ctx), f, rec)
+	return f
+}
+
+// runRefresh performs one refresh of rec and records its outcome.
+func (c *Client) runRefresh(ctx context.Context, f *flight, rec sqlite.TokenRecord) {
+	auth := junction.NewAuthClient(c.authURL(rec.Environment, rec.Region), c.httpOptions()...)
+	c.crash("refresh:before-network")
+	resp, err := auth.Refresh(ctx, rec.RefreshToken)
+	c.crash("refresh:after-network")
+	c.opMu.Lock()
+	tok, err := c.applyRefresh(ctx, rec, resp, err)
+	c.opMu.Unlock()
+	c.mu.Lock()
+	f.token, f.err = tok, err
+	c.flight = nil
+	c.mu.Unlock()
+	close(f.done)
+}
+
+// applyRefresh records the outcome of refreshing rec. The caller holds opMu.
+func (c *Client) applyRefresh(ctx context.Context, rec sqlite.TokenRecord, resp junction.TokenResponse, err error) (string, error) {
+	const op = "refresh"
+	cur := c.st.Record
+	if cur == nil || cur.UserID != rec.UserID || cur.RefreshToken != rec.RefreshToken {
+		return "", opError(op, errSuperseded, nil)
+	}
+	switch {
+	case err == nil:
+		next := clone(c.st)
+		next.Record.AccessToken = resp.AccessToken
+		if resp.RefreshToken != "" {
+			next.Record.RefreshToken = resp.RefreshToken
+		}
+		next.Record.Expiry = c.now().Add(time.Duration(resp.ExpiresIn) * time.Second)
+		if err := c.commit(ctx, op, next, c.mem); err != nil {
+			return "", err
+		}
+		c.log.Info("tokens refreshed", "user_id", rec.UserID)
+		return resp.AccessToken, nil
+	case errors.Is(err, junction.ErrInvalidToken):
+		c.log.Warn("refresh: user no longer valid", "user_id", rec.UserID)
+		if c.profile.AutoSignOutOnDeletion {
+			if serr := c.commitSignOut(ctx, op); serr != nil {
+				return "", serr
+			}
+		} else {
+			next := clone(c.st)
+			next.Record = nil
+			if serr := c.commit(ctx, op, next, c.mem); serr != nil {
+				return "", serr
+			}
+		}
+		return "", opError(op, ErrInvalidUser, err)
+	case errors.Is(err, junction.ErrReauthenticationRequired):
+		c.log.Warn("refresh: reauthentication required", "user_id", rec.UserID)
+		next := clone(c.st)
+		next.Record.PendingReauth = true
+		if serr := c.commit(ctx, op, next, c.mem); serr != nil {
+			return "", serr
+		}
+		return "", opError(op, ErrNeedsReauthentication, err)
+	}
+	c.log.Info("refresh failed; session unchanged", "user_id", rec.UserID, "error", err)
+	return "", opError(op, nil, err)
+}
+
+// GetOwnUser fetches the signed-in user with the user-level API
+// (GET /v2/user/{id}). In token mode it sends the access token as a Bearer
+// token (refreshing an expired one first) and, on a 401, refreshes and
+// retries once. In API-key mode it sends the API key, and a 401 is not
+// retried (the SDKs treat it as a revoked key).
+func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
+	const op = "get user"
+	c.mu.Lock()
+	cfg, ok := c.configLocked()
+	st := c.st
+	c.mu.Unlock()
+	if !ok {
+		return junction.User{}, opError(op, ErrNotConfigured, nil)
+	}
+	if cfg.strategy == sqlite.StrategyAPIKey {
+		userID := st.APIKeyUserID
+		if c.startupParams() {
+			userID = st.StartupUserID
+		}
+		if userID == "" || c.startupParams() && st.StartupStrategy != sqlite.StrategyAPIKey {
+			return junction.User{}, opError(op, ErrNotSignedIn, nil)
+		}
+		u, err := junction.NewClient(c.apiURL(cfg.env, cfg.region), cfg.apiKey, c.httpOptions()...).GetUser(ctx, userID)
+		if err != nil {
+			return junction.User{}, opError(op, nil, err)
+		}
+		return u, nil
+	}
+	tok, err := c.AccessToken(ctx)
+	if err != nil {
+		return junction.User{}, err
+	}
+	c.mu.Lock()
+	rec, err := c.sessionLocked(op)
+	c.mu.Unlock()
+	if err != nil {
+		return junction.User{}, err
+	}
+	uc := junction.NewUserClient(c.apiURL(rec.Environment, rec.Region), c.httpOptions()...)
+	u, err := uc.GetUser(ctx, tok, rec.UserID)
+	if errors.Is(err, junction.ErrUnauthorized) {
+		c.log.Info("get user: 401, refreshing", "user_id", rec.UserID)
+		if tok, err = c.refreshStale(ctx, tok); err != nil {
+			return junction.User{}, err
+		}
+		u, err = uc.GetUser(ctx, tok, rec.UserID)
+	}
+	if err != nil {
+		return junction.User{}, opError(op, nil, err)
+	}
+	return u, nil
+}

@@ -1,0 +1,265 @@
+package vitalsdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+// SignIn signs in with a Vital Sign-In Token: the SDK's deprecated
+// signIn(withRawToken:) (reference §2). The token is decoded (URL-safe
+// base64 accepted on profiles with LenientTokenBase64), then, unless the
+// profile's already-signed-in rules say otherwise (§2.5), its inner JWT is
+// exchanged at the auth server of the token's environment and region. Only
+// after the exchange succeeded is the token record stored and the SDK put in
+// token mode; the Sign-In Token itself is not kept.
+//
+// Errors: ErrInvalidSignInToken (does not decode, rejected by the server, or
+// a pending session of another user on profiles with SameUserSignInThrows),
+// ErrAlreadySignedIn, or a transport/server error from the junction package
+// (junction.IsTransient). A failed SignIn changes nothing.
+func (c *Client) SignIn(ctx context.Context, rawSignInToken string) error {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	return c.signInLocked(ctx, "sign in", rawSignInToken, nil)
+}
+
+// signInLocked is SignIn with opMu held. ext, when not nil, is the external
+// user ID of an identify call: it is stored in the same transaction as the
+// session, with startup params on iOS 1.4+.
+func (c *Client) signInLocked(ctx context.Context, op, raw string, ext *string) error {
+	tok, err := junction.DecodeSignInToken(raw, junction.DecodeOptions{Lenient: c.profile.LenientTokenBase64})
+	if err != nil {
+		return opError(op, ErrInvalidSignInToken, err)
+	}
+	cl := tok.Claims
+	if rec := c.st.Record; rec != nil {
+		same := rec.TeamID == cl.TeamID && strings.EqualFold(rec.UserID, cl.UserID) &&
+			rec.Environment == cl.Environment && rec.Region == cl.Region
+		switch {
+		case !rec.PendingReauth && (!same || c.profile.SameUserSignInThrows):
+			return opError(op, ErrAlreadySignedIn, nil)
+		case !rec.PendingReauth:
+			// iOS 1.4+: the same user, not pending, is a silent no-op.
+			c.log.Info("sign in: already signed in as the same user", "user_id", rec.UserID)
+			if ext == nil && !c.profile.APIKeyMigrationPersists {
+				// Nothing to persist: only the in-memory configuration
+				// switches to token mode.
+				c.mu.Lock()
+				c.mem = &config{strategy: sqlite.StrategyJWT, env: rec.Environment, region: rec.Region}
+				c.mu.Unlock()
+				return nil
+			}
+			return c.finishSignIn(ctx, op, *rec, ext)
+		case !same && c.profile.SameUserSignInThrows:
+			return opError(op, ErrInvalidSignInToken, fmt.Errorf("pending session belongs to another user"))
+		case !same:
+			return opError(op, ErrAlreadySignedIn, nil)
+		}
+		// The same user, pending reauthentication: re-exchange.
+	}
+	auth := junction.NewAuthClient(c.authURL(cl.Environment, cl.Region), c.httpOptions()...)
+	c.crash(op + ":before-network")
+	resp, err := auth.Exchange(ctx, tok.UserToken)
+	c.crash(op + ":after-network")
+	if err != nil {
+		if errors.Is(err, junction.ErrInvalidToken) {
+			return opError(op, ErrInvalidSignInToken, err)
+		}
+		return opError(op, nil, err)
+	}
+	rec := sqlite.TokenRecord{
+		UserID:       cl.UserID,
+		TeamID:       cl.TeamID,
+		TenantID:     cl.TenantID,
+		Environment:  cl.Environment,
+		Region:       cl.Region,
+		AccessToken:  resp.AccessToken,
+		RefreshToken: resp.RefreshToken,
+		Expiry:       c.now().Add(time.Duration(resp.ExpiresIn) * time.Second),
+	}
+	return c.finishSignIn(ctx, op, rec, ext)
+}
+
+// finishSignIn stores rec as the session and enters token mode: persisted
+// on profiles with APIKeyMigrationPersists, in memory on iOS 1.4+ (where the
+// startup params are written only by identify, ext != nil).
+func (c *Client) finishSignIn(ctx context.Context, op string, rec sqlite.TokenRecord, ext *string) error {
+	next := clone(c.st)
+	next.Record = &rec
+	mem := c.mem
+	if c.profile.APIKeyMigrationPersists {
+		next.Strategy, next.Environment, next.Region, next.APIKey = sqlite.StrategyJWT, rec.Environment, rec.Region, ""
+	} else {
+		mem = &config{strategy: sqlite.StrategyJWT, env: rec.Environment, region: rec.Region}
+	}
+	if ext != nil {
+		next.ExternalUserID = *ext
+		if c.startupParams() {
+			next.Strategy, next.Environment, next.Region, next.APIKey = sqlite.StrategyJWT, rec.Environment, rec.Region, ""
+			next.StartupStrategy, next.StartupUserID = sqlite.StrategyJWT, rec.UserID
+		}
+	}
+	if err := c.commit(ctx, op, next, mem); err != nil {
+		return err
+	}
+	c.log.Info("signed in with sign-in token", "user_id", rec.UserID, "environment", rec.Environment, "region", rec.Region)
+	return nil
+}
+
+// Authenticate is how IdentifyExternalUser signs in: APIKeyAuth or
+// SignInTokenAuth.
+type Authenticate interface{ isAuthenticate() }
+
+// APIKeyAuth signs in in API-key mode as UserID (deprecated in the SDKs).
+// On iOS UserID must be a UUID.
+type APIKeyAuth struct {
+	Key         string
+	UserID      string
+	Environment fsm.Environment
+	Region      fsm.Region
+}
+
+// SignInTokenAuth signs in with a Vital Sign-In Token.
+type SignInTokenAuth struct {
+	Token string
+}
+
+func (APIKeyAuth) isAuthenticate()      {}
+func (SignInTokenAuth) isAuthenticate() {}
+
+// String hides the API key.
+func (a APIKeyAuth) String() string {
+	return fmt.Sprintf("APIKeyAuth{UserID:%s Environment:%s Region:%s}", a.UserID, a.Environment, a.Region)
+}
+
+// GoString hides the API key.
+func (a APIKeyAuth) GoString() string { return "vitalsdk." + a.String() }
+
+// String hides the token.
+func (SignInTokenAuth) String() string { return "SignInTokenAuth{…}" }
+
+// GoString hides the token.
+func (SignInTokenAuth) GoString() string { return "vitalsdk.SignInTokenAuth{…}" }
+
+// IdentifyExternalUser is the SDK's identifyExternalUser (reference §2.6):
+// an idempotent sign-in keyed on the app's own user ID. ErrUnsupported on
+// profiles without it (HasIdentify). Calls are serialized.
+//
+//   - When the stored external user ID equals externalUserID it returns at
+//     once (IdentifyShortCircuits): no status check, no network call. On
+//     Android 4.2.1+ that includes an SDK whose user was deleted, which keeps
+//     its external user ID.
+//   - APIKeyAuth: configure with the key if not configured; sign out first if
+//     signed in as a different user (case-insensitive); then set the user.
+//     On Android the sign-out also clears the strategy, so a user switch
+//     leaves status {} (the SDK's bug); iOS writes startup params that carry
+//     the strategy and so ends in API-key mode.
+//   - SignInTokenAuth: sign in; on ErrAlreadySignedIn sign out and sign in
+//     again. On Android that re-signs-in even the same user; on iOS 1.4+ the
+//     same user is a no-op.
+//
+// Success stores the external user ID, and on iOS 1.4+ the startup params,
+// in the same transaction as the session.
+func (c *Client) IdentifyExternalUser(ctx context.Context, externalUserID string, auth Authenticate) error {
+	if !c.profile.HasIdentify {
+		return opError("identify", ErrUnsupported, nil)
+	}
+	if externalUserID == "" {
+		return opError("identify", ErrInvalidArgument, fmt.Errorf("empty external user ID"))
+	}
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	return c.identifyLocked(ctx, externalUserID, auth)
+}
+
+// identifyLocked is IdentifyExternalUser with opMu held.
+func (c *Client) identifyLocked(ctx context.Context, ext string, auth Authenticate) error {
+	if c.profile.IdentifyShortCircuits && c.st.ExternalUserID == ext {
+		return nil
+	}
+	switch a := auth.(type) {
+	case APIKeyAuth:
+		return c.identifyAPIKey(ctx, ext, a)
+	case *APIKeyAuth:
+		if a != nil {
+			return c.identifyAPIKey(ctx, ext, *a)
+		}
+	case SignInTokenAuth:
+		return c.identifyToken(ctx, ext, a.Token)
+	case *SignInTokenAuth:
+		if a != nil {
+			return c.identifyToken(ctx, ext, a.Token)
+		}
+	}
+	return opError("identify", ErrInvalidArgument, fmt.Errorf("no authentication"))
+}
+
+func (c *Client) identifyAPIKey(ctx context.Context, ext string, a APIKeyAuth) error {
+	const op = "identify"
+	if err := checkAPIKeyConfig(a.Key, a.Environment, a.Region); err != nil {
+		return opError(op, ErrInvalidArgument, err)
+	}
+	if a.UserID == "" || c.profile.Platform == fsm.IOS && !isUUID(a.UserID) {
+		return opError(op, ErrInvalidArgument, fmt.Errorf("bad user ID"))
+	}
+	c.mu.Lock()
+	signedIn, current := c.statusLocked().Has(fsm.FlagSignedIn), c.userIDLocked()
+	c.mu.Unlock()
+	if c.startupParams() {
+		next := clone(c.st)
+		if signedIn && !strings.EqualFold(current, a.UserID) {
+			if err := c.commitSignOut(ctx, op); err != nil {
+				return err
+			}
+			next = sqlite.DeviceState{Installation: c.inst}
+		}
+		next.Strategy, next.Environment, next.Region, next.APIKey = sqlite.StrategyAPIKey, a.Environment, a.Region, a.Key
+		next.StartupStrategy, next.StartupUserID, next.APIKeyUserID = sqlite.StrategyAPIKey, a.UserID, ""
+		next.ExternalUserID = ext
+		if err := c.commit(ctx, op, next, paramsConfig(next)); err != nil {
+			return err
+		}
+		c.log.Info("identified with API key", "user_id", a.UserID)
+		return nil
+	}
+	next := clone(c.st)
+	if next.Strategy == "" {
+		next.Strategy, next.Environment, next.Region, next.APIKey = sqlite.StrategyAPIKey, a.Environment, a.Region, a.Key
+	}
+	if signedIn && !strings.EqualFold(current, a.UserID) {
+		if err := c.commitSignOut(ctx, op); err != nil {
+			return err
+		}
+		// signOut cleared the strategy too: setUserId alone does not bring
+		// it back (status {}).
+		next = sqlite.DeviceState{Installation: c.inst}
+	}
+	if next.Strategy != sqlite.StrategyJWT { // setUserId is a no-op in token mode
+		next.APIKeyUserID = a.UserID
+	}
+	next.ExternalUserID = ext
+	if err := c.commit(ctx, op, next, nil); err != nil {
+		return err
+	}
+	c.log.Info("identified with API key", "user_id", a.UserID)
+	return nil
+}
+
+func (c *Client) identifyToken(ctx context.Context, ext, raw string) error {
+	const op = "identify"
+	err := c.signInLocked(ctx, op, raw, &ext)
+	if !errors.Is(err, ErrAlreadySignedIn) {
+		return err
+	}
+	if err := c.commitSignOut(ctx, op); err != nil {
+		return err
+	}
+	return c.signInLocked(ctx, op, raw, &ext)
+}
