@@ -1,0 +1,71 @@
+package reconcile
+
+import (
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// forbidden are imports the pure core must not have: IO, the wall clock's
+// host, global randomness, and any adapter.
+var forbidden = []string{"net/http", "database/sql", "os", "os/exec", "math/rand", "net", "io/fs", "log", "log/slog"}
+
+func isForbidden(path string) bool {
+	for _, f := range forbidden {
+		if path == f {
+			return true
+		}
+	}
+	return strings.Contains(path, "/adapters/") || strings.HasSuffix(path, "/cmd/vitalsync")
+}
+
+// TestPureCoreImports: fsm and the planner's files import no IO package.
+// The runner's files (runner*.go) may use context and sync but the same
+// rule applies to them except for the packages they declare interfaces for.
+func TestPureCoreImports(t *testing.T) {
+	var files []string
+	for _, pattern := range []string{"../fsm/*.go", "*.go"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	checked := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		ast, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range ast.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if isForbidden(path) {
+				t.Errorf("%s imports %s: the pure core does no IO", f, path)
+			}
+		}
+		checked++
+	}
+	if checked < 8 {
+		t.Fatalf("checked only %d files: the globs are wrong", checked)
+	}
+}
+
+func TestForbiddenListCatchesAdapters(t *testing.T) {
+	for _, p := range []string{"net/http", "database/sql", "os", "math/rand",
+		"github.com/vitalsync/vitalsync/adapters/sqlite"} {
+		if !isForbidden(p) {
+			t.Errorf("isForbidden(%q) = false", p)
+		}
+	}
+	for _, p := range []string{"time", "context", "math/rand/v2", "github.com/vitalsync/vitalsync/fsm"} {
+		if isForbidden(p) {
+			t.Errorf("isForbidden(%q) = true", p)
+		}
+	}
+}

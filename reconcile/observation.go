@@ -1,0 +1,321 @@
+package reconcile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+// AppSession is the app's own view of its user.
+type AppSession struct {
+	// SignedIn reports whether an app user is signed in.
+	SignedIn bool
+	// AppUserID is the app's user ID; empty when signed out.
+	AppUserID string
+	// VitalUserID is the app user's Vital user, when the app knows it.
+	VitalUserID string
+	// Environment and Region are the Junction environment the app targets;
+	// empty when unknown.
+	Environment fsm.Environment
+	Region      fsm.Region
+}
+
+// SDKObservation is what the SDK reports.
+type SDKObservation struct {
+	// Status is the SDK's status flag set.
+	Status fsm.Status
+	// CurrentUserID is the SDK's currentUserId; empty when it has none.
+	CurrentUserID string
+	// Environment and Region are the SDK's configuration; empty when unknown.
+	Environment fsm.Environment
+	Region      fsm.Region
+}
+
+// SDKError names the SDK error the previous attempt ended with (reference
+// §9). The planner uses it only where it changes the plan.
+type SDKError string
+
+// The SDK errors an observation may carry.
+const (
+	ErrorNone                  SDKError = ""
+	ErrorAlreadySignedIn       SDKError = "alreadySignedIn"
+	ErrorInvalidSignInToken    SDKError = "invalidSignInToken"
+	ErrorNetwork               SDKError = "network"
+	ErrorInvalidUser           SDKError = "invalidUser"
+	ErrorNeedsReauthentication SDKError = "needsReauthentication"
+)
+
+// ParseSDKError parses an SDK error name.
+func ParseSDKError(s string) (SDKError, bool) {
+	switch SDKError(s) {
+	case ErrorNone, ErrorAlreadySignedIn, ErrorInvalidSignInToken, ErrorNetwork, ErrorInvalidUser, ErrorNeedsReauthentication:
+		return SDKError(s), true
+	}
+	return "", false
+}
+
+// Observation is the whole, level-based picture the planner decides from.
+type Observation struct {
+	// Profile is the SDK line the installation runs.
+	Profile fsm.Profile
+	// App is the app's session.
+	App AppSession
+	// SDK is what the SDK reports.
+	SDK SDKObservation
+	// LastObserved is the state the reconciler persisted at its last
+	// observation; empty when unknown.
+	LastObserved fsm.State
+	// LastError is the SDK error the previous attempt ended with, if any.
+	LastError SDKError
+	// NextAttemptAt is when a backed-off attempt may run again; zero: now.
+	NextAttemptAt time.Time
+	// Now is the observation time.
+	Now time.Time
+	// AllowAPIKey accepts a matching API-key sign-in as a goal (sandbox
+	// evaluation only); by default API-key mode is migrated away from.
+	AllowAPIKey bool
+}
+
+// FieldError reports an invalid field of an observation, by its JSON path.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return "observation: " + e.Field + ": " + e.Err.Error() }
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// ErrInvalidObservation is matched (errors.Is) by every validation error.
+var ErrInvalidObservation = errors.New("invalid observation")
+
+func (e *FieldError) Is(target error) bool { return target == ErrInvalidObservation }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// State classifies the SDK's status on the observation's profile.
+func (o *Observation) State() (fsm.State, error) {
+	return fsm.Classify(o.SDK.Status, o.LastObserved, o.Profile)
+}
+
+// Validate reports the first field that makes the observation impossible.
+func (o *Observation) Validate() error {
+	if o.Profile.Name == "" {
+		return fieldErr("profile", "required")
+	}
+	if _, ok := fsm.ParseProfile(o.Profile.Name); !ok {
+		return fieldErr("profile", "unknown profile %q", o.Profile.Name)
+	}
+	if o.App.SignedIn && o.App.AppUserID == "" {
+		return fieldErr("app.app_user_id", "required when app.signed_in is true")
+	}
+	if !o.App.SignedIn && (o.App.AppUserID != "" || o.App.VitalUserID != "") {
+		return fieldErr("app.app_user_id", "set while app.signed_in is false")
+	}
+	if _, err := o.State(); err != nil {
+		return &FieldError{Field: "sdk.status", Err: err}
+	}
+	signedIn := o.SDK.Status.Has(fsm.FlagSignedIn)
+	if signedIn && o.SDK.CurrentUserID == "" {
+		return fieldErr("sdk.current_user_id", "required when the status has signedIn")
+	}
+	if !signedIn && o.SDK.CurrentUserID != "" {
+		return fieldErr("sdk.current_user_id", "set while the status lacks signedIn")
+	}
+	if o.Now.IsZero() {
+		return fieldErr("now", "required")
+	}
+	return nil
+}
+
+// wire forms: every enumerated field is a string, validated after decoding
+// so that errors can name the field.
+type wireApp struct {
+	SignedIn    bool   `json:"signed_in"`
+	AppUserID   string `json:"app_user_id,omitempty"`
+	VitalUserID string `json:"vital_user_id,omitempty"`
+	Environment string `json:"environment,omitempty"`
+	Region      string `json:"region,omitempty"`
+}
+
+type wireSDK struct {
+	Status        []string `json:"status"`
+	CurrentUserID string   `json:"current_user_id,omitempty"`
+	Environment   string   `json:"environment,omitempty"`
+	Region        string   `json:"region,omitempty"`
+}
+
+type wireObservation struct {
+	Profile       string   `json:"profile"`
+	App           *wireApp `json:"app"`
+	SDK           *wireSDK `json:"sdk"`
+	LastObserved  string   `json:"last_observed,omitempty"`
+	LastError     string   `json:"last_error,omitempty"`
+	NextAttemptAt *string  `json:"next_attempt_at"`
+	Now           *string  `json:"now"`
+	AllowAPIKey   bool     `json:"allow_api_key,omitempty"`
+}
+
+// MaxObservationBytes bounds one decoded observation.
+const MaxObservationBytes = 64 << 10
+
+// DecodeObservation reads one JSON observation (the plan command's input and
+// the README's schema). Unknown fields, unknown profiles, states, flags,
+// environments and regions, and impossible flag combinations are rejected
+// with a *FieldError naming the field. Trailing data is rejected.
+func DecodeObservation(r io.Reader) (Observation, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxObservationBytes+1))
+	if err != nil {
+		return Observation{}, err
+	}
+	if len(data) > MaxObservationBytes {
+		return Observation{}, fieldErr("(document)", "larger than %d bytes", MaxObservationBytes)
+	}
+	return ParseObservation(data)
+}
+
+// ParseObservation is DecodeObservation on a byte slice.
+func ParseObservation(data []byte) (Observation, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var w wireObservation
+	if err := dec.Decode(&w); err != nil {
+		return Observation{}, jsonFieldError(err)
+	}
+	if dec.More() {
+		return Observation{}, fieldErr("(document)", "trailing data after the observation")
+	}
+	return w.observation()
+}
+
+// jsonFieldError turns encoding/json's errors into a FieldError naming the field.
+func jsonFieldError(err error) error {
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		field := ute.Field
+		if field == "" {
+			field = "(document)"
+		}
+		return fieldErr(field, "wrong type: got JSON %s, want %s", ute.Value, ute.Type)
+	}
+	const unknownPrefix = "json: unknown field "
+	if msg := err.Error(); len(msg) > len(unknownPrefix) && msg[:len(unknownPrefix)] == unknownPrefix {
+		return fieldErr(strings.Trim(msg[len(unknownPrefix):], `"`), "unknown field")
+	}
+	return &FieldError{Field: "(document)", Err: err}
+}
+
+func (w *wireObservation) observation() (Observation, error) {
+	var o Observation
+	if w.Profile == "" {
+		return o, fieldErr("profile", "required")
+	}
+	p, ok := fsm.ParseProfile(w.Profile)
+	if !ok {
+		return o, fieldErr("profile", "unknown profile %q", w.Profile)
+	}
+	o.Profile = p
+	if w.App == nil {
+		return o, fieldErr("app", "required")
+	}
+	o.App = AppSession{SignedIn: w.App.SignedIn, AppUserID: w.App.AppUserID, VitalUserID: w.App.VitalUserID}
+	var err error
+	if o.App.Environment, o.App.Region, err = parseEnvRegion("app", w.App.Environment, w.App.Region); err != nil {
+		return o, err
+	}
+	if w.SDK == nil {
+		return o, fieldErr("sdk", "required")
+	}
+	if w.SDK.Status == nil {
+		return o, fieldErr("sdk.status", "required (use [] for none)")
+	}
+	for i, name := range w.SDK.Status {
+		f, ok := fsm.ParseFlag(name)
+		if !ok {
+			return o, fieldErr(fmt.Sprintf("sdk.status[%d]", i), "unknown flag %q", name)
+		}
+		o.SDK.Status |= f
+	}
+	o.SDK.CurrentUserID = w.SDK.CurrentUserID
+	if o.SDK.Environment, o.SDK.Region, err = parseEnvRegion("sdk", w.SDK.Environment, w.SDK.Region); err != nil {
+		return o, err
+	}
+	if w.LastObserved != "" {
+		st, ok := fsm.ParseState(w.LastObserved)
+		if !ok {
+			return o, fieldErr("last_observed", "unknown state %q", w.LastObserved)
+		}
+		o.LastObserved = st
+	}
+	e, ok := ParseSDKError(w.LastError)
+	if !ok {
+		return o, fieldErr("last_error", "unknown SDK error %q", w.LastError)
+	}
+	o.LastError = e
+	if w.NextAttemptAt != nil {
+		t, err := time.Parse(time.RFC3339Nano, *w.NextAttemptAt)
+		if err != nil {
+			return o, fieldErr("next_attempt_at", "not an RFC 3339 time: %q", *w.NextAttemptAt)
+		}
+		o.NextAttemptAt = t
+	}
+	if w.Now == nil {
+		return o, fieldErr("now", "required")
+	}
+	t, err := time.Parse(time.RFC3339Nano, *w.Now)
+	if err != nil {
+		return o, fieldErr("now", "not an RFC 3339 time: %q", *w.Now)
+	}
+	o.Now = t
+	o.AllowAPIKey = w.AllowAPIKey
+	return o, o.Validate()
+}
+
+func parseEnvRegion(prefix, env, region string) (fsm.Environment, fsm.Region, error) {
+	var e fsm.Environment
+	var r fsm.Region
+	if env != "" {
+		var ok bool
+		if e, ok = fsm.ParseEnvironment(env); !ok {
+			return "", "", fieldErr(prefix+".environment", "unknown environment %q", env)
+		}
+	}
+	if region != "" {
+		var ok bool
+		if r, ok = fsm.ParseRegion(region); !ok {
+			return "", "", fieldErr(prefix+".region", "unknown region %q", region)
+		}
+	}
+	return e, r, nil
+}
+
+// MarshalJSON encodes the observation in the documented schema.
+func (o Observation) MarshalJSON() ([]byte, error) {
+	w := wireObservation{
+		Profile: o.Profile.Name,
+		App: &wireApp{SignedIn: o.App.SignedIn, AppUserID: o.App.AppUserID, VitalUserID: o.App.VitalUserID,
+			Environment: string(o.App.Environment), Region: string(o.App.Region)},
+		SDK: &wireSDK{Status: o.SDK.Status.Names(), CurrentUserID: o.SDK.CurrentUserID,
+			Environment: string(o.SDK.Environment), Region: string(o.SDK.Region)},
+		LastObserved: string(o.LastObserved),
+		LastError:    string(o.LastError),
+		AllowAPIKey:  o.AllowAPIKey,
+	}
+	if !o.NextAttemptAt.IsZero() {
+		t := o.NextAttemptAt.UTC().Format(time.RFC3339Nano)
+		w.NextAttemptAt = &t
+	}
+	if !o.Now.IsZero() {
+		t := o.Now.UTC().Format(time.RFC3339Nano)
+		w.Now = &t
+	}
+	return json.Marshal(w)
+}
