@@ -1,0 +1,357 @@
+package junction
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout is the per-call timeout unless [WithTimeout] says otherwise.
+const DefaultTimeout = 10 * time.Second
+
+// maxBody bounds how much of a response body is read.
+const maxBody = 1 << 20
+
+// Option configures a client.
+type Option func(*options)
+
+type options struct {
+	httpClient *http.Client
+	timeout    time.Duration
+	now        func() time.Time
+}
+
+// WithHTTPClient makes the client send its requests through c (its
+// Transport, Jar and Timeout). The client uses a copy of c that never follows
+// redirects, so credentials never leave the base URL's host.
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *options) {
+		if c != nil {
+			o.httpClient = c
+		}
+	}
+}
+
+// WithTimeout sets the per-call timeout (10 s by default). A non-positive d
+// leaves only the caller's context to bound a call.
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithClock sets the clock used to turn a Retry-After HTTP date into a delay
+// (time.Now by default).
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now != nil {
+			o.now = now
+		}
+	}
+}
+
+// caller is what the three clients share: it sends one request and puts the
+// outcome through the error table.
+type caller struct {
+	base    string
+	hc      *http.Client
+	timeout time.Duration
+	now     func() time.Time
+}
+
+func newCaller(baseURL string, opts []Option) caller {
+	o := options{httpClient: http.DefaultClient, timeout: DefaultTimeout, now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	hc := *o.httpClient
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return caller{base: strings.TrimRight(baseURL, "/"), hc: &hc, timeout: o.timeout, now: o.now}
+}
+
+// request is one API call.
+type request struct {
+	op          string
+	method      string
+	path        string // already escaped
+	query       url.Values
+	header      http.Header
+	body        io.Reader
+	contentType string
+}
+
+// do sends r and decodes a 2xx body into out (nil: any body is fine).
+func (c caller) do(ctx context.Context, r request, out any) error {
+	callCtx := ctx
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	u := c.base + r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	req, err := http.NewRequestWithContext(callCtx, r.method, u, r.body)
+	if err != nil {
+		// A bad base URL; the error names the URL, which holds no secret.
+		return &APIError{Op: r.op, Kind: ErrValidation, Err: err}
+	}
+	for k, vs := range r.header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Accept", "application/json")
+	if r.contentType != "" {
+		req.Header.Set("Content-Type", r.contentType)
+	}
+	return classify(r.op, c.exchange(ctx, req), out, c.now())
+}
+
+// exchange sends req and reads a bounded body. ctx is the caller's context,
+// which tells a cancellation by the caller from the per-call timeout.
+func (c caller) exchange(ctx context.Context, req *http.Request) outcome {
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return outcome{canceled: ctx.Err()}
+		}
+		return outcome{err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return outcome{canceled: ctx.Err()}
+		}
+		return outcome{err: err}
+	}
+	o := outcome{status: resp.StatusCode, header: resp.Header, body: body}
+	if len(body) > maxBody {
+		o.body, o.tooLarge = body[:maxBody], true
+	}
+	return o
+}
+
+// segment escapes one path segment, refusing those that would change the
+// path's meaning: empty, "." and "..".
+func segment(op, s string) (string, error) {
+	if s == "" || s == "." || s == ".." {
+		return "", &APIError{Op: op, Kind: ErrValidation, Err: errors.New("empty or dot-only path segment")}
+	}
+	return url.PathEscape(s), nil
+}
+
+// jsonBody marshals v for a request body.
+func jsonBody(v any) io.Reader {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only the package's own plain structs are marshalled.
+		panic("junction: marshal request: " + err.Error())
+	}
+	return bytes.NewReader(b)
+}
+
+// Client calls the team API with a team API key. It is safe for concurrent
+// use.
+type Client struct {
+	c      caller
+	apiKey string
+}
+
+// NewClient returns a team API client for baseURL (e.g. [APIBaseURL], or an
+// emulator's URL) that authenticates with apiKey.
+func NewClient(baseURL, apiKey string, opts ...Option) *Client {
+	return &Client{c: newCaller(baseURL, opts), apiKey: apiKey}
+}
+
+// String hides the API key.
+func (c *Client) String() string { return "junction.Client{" + c.c.base + "}" }
+
+func (c *Client) do(ctx context.Context, r request, out any) error {
+	r.header = http.Header{HeaderAPIKey: {c.apiKey}}
+	return c.c.do(ctx, r, out)
+}
+
+// CreateUser creates a user: POST /v2/user. A user with the same
+// clientUserID gives an [ErrConflict] *APIError naming it (ConflictUserID,
+// ConflictCreatedOn).
+func (c *Client) CreateUser(ctx context.Context, clientUserID string) (UserKey, error) {
+	var k UserKey
+	err := c.do(ctx, request{
+		op: "create user", method: http.MethodPost, path: "/v2/user",
+		body: jsonBody(struct {
+			ClientUserID string `json:"client_user_id"`
+		}{clientUserID}),
+		contentType: "application/json",
+	}, &k)
+	if err != nil {
+		return UserKey{}, err
+	}
+	return k, nil
+}
+
+// GetUser returns a user: GET /v2/user/{userID}.
+func (c *Client) GetUser(ctx context.Context, userID string) (User, error) {
+	const op = "get user"
+	seg, err := segment(op, userID)
+	if err != nil {
+		return User{}, err
+	}
+	var u User
+	if err := c.do(ctx, request{op: op, method: http.MethodGet, path: "/v2/user/" + seg}, &u); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// ResolveUser returns the user with a client user ID: GET
+// /v2/user/resolve/{clientUserID}.
+func (c *Client) ResolveUser(ctx context.Context, clientUserID string) (User, error) {
+	const op = "resolve user"
+	seg, err := segment(op, clientUserID)
+	if err != nil {
+		return User{}, err
+	}
+	var u User
+	if err := c.do(ctx, request{op: op, method: http.MethodGet, path: "/v2/user/resolve/" + seg}, &u); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// ListUsers returns a page of the team's users: GET /v2/user?offset&limit.
+func (c *Client) ListUsers(ctx context.Context, offset, limit int) (UsersPage, error) {
+	var p UsersPage
+	err := c.do(ctx, request{
+		op: "list users", method: http.MethodGet, path: "/v2/user",
+		query: url.Values{"offset": {strconv.Itoa(offset)}, "limit": {strconv.Itoa(limit)}},
+	}, &p)
+	if err != nil {
+		return UsersPage{}, err
+	}
+	return p, nil
+}
+
+// DeleteUser deletes a user: DELETE /v2/user/{userID}. Its data is erased
+// after a grace period, during which [Client.UndoDeleteUser] restores it;
+// its client user ID is free at once.
+func (c *Client) DeleteUser(ctx context.Context, userID string) error {
+	const op = "delete user"
+	seg, err := segment(op, userID)
+	if err != nil {
+		return err
+	}
+	var r UserSuccessResponse
+	return c.do(ctx, request{op: op, method: http.MethodDelete, path: "/v2/user/" + seg}, &r)
+}
+
+// UndoDeleteUser restores a deleted user within the grace period: POST
+// /v2/user/undo_delete?user_id=… or ?client_user_id=…. Exactly one of userID
+// and clientUserID must be set, else it returns an [ErrValidation] error
+// without calling the API.
+func (c *Client) UndoDeleteUser(ctx context.Context, userID, clientUserID string) error {
+	const op = "undo delete user"
+	q := url.Values{}
+	switch {
+	case userID != "" && clientUserID == "":
+		q.Set("user_id", userID)
+	case userID == "" && clientUserID != "":
+		q.Set("client_user_id", clientUserID)
+	default:
+		return &APIError{Op: op, Kind: ErrValidation, Err: errors.New("exactly one of user ID and client user ID must be set")}
+	}
+	var r UserSuccessResponse
+	return c.do(ctx, request{op: op, method: http.MethodPost, path: "/v2/user/undo_delete", query: q}, &r)
+}
+
+// CreateSignInToken mints a Sign-In Token for a user: POST
+// /v2/user/{userID}/sign_in_token.
+func (c *Client) CreateSignInToken(ctx context.Context, userID string) (SignInTokenResponse, error) {
+	const op = "create sign-in token"
+	seg, err := segment(op, userID)
+	if err != nil {
+		return SignInTokenResponse{}, err
+	}
+	var r SignInTokenResponse
+	err = c.do(ctx, request{op: op, method: http.MethodPost, path: "/v2/user/" + seg + "/sign_in_token"}, &r)
+	if err != nil {
+		return SignInTokenResponse{}, err
+	}
+	return r, nil
+}
+
+// UserClient calls the API as one user, with the access token of an SDK
+// session (Authorization: Bearer). It is safe for concurrent use.
+type UserClient struct{ c caller }
+
+// NewUserClient returns a user-level API client for baseURL.
+func NewUserClient(baseURL string, opts ...Option) *UserClient {
+	return &UserClient{c: newCaller(baseURL, opts)}
+}
+
+// GetUser returns the signed-in user: GET /v2/user/{userID}. An expired or
+// revoked access token gives [ErrUnauthorized].
+func (u *UserClient) GetUser(ctx context.Context, accessToken, userID string) (User, error) {
+	const op = "get own user"
+	seg, err := segment(op, userID)
+	if err != nil {
+		return User{}, err
+	}
+	var usr User
+	err = u.c.do(ctx, request{
+		op: op, method: http.MethodGet, path: "/v2/user/" + seg,
+		header: http.Header{"Authorization": {"Bearer " + accessToken}},
+	}, &usr)
+	if err != nil {
+		return User{}, err
+	}
+	return usr, nil
+}
+
+// AuthClient calls the auth server's token endpoint, POST {baseURL}/v1/token,
+// as the SDKs do (form-encoded, no credentials). It is safe for concurrent
+// use.
+type AuthClient struct{ c caller }
+
+// NewAuthClient returns a token endpoint client for baseURL (e.g.
+// [AuthBaseURL]).
+func NewAuthClient(baseURL string, opts ...Option) *AuthClient {
+	return &AuthClient{c: newCaller(baseURL, opts)}
+}
+
+func (a *AuthClient) token(ctx context.Context, op string, form url.Values) (TokenResponse, error) {
+	var r TokenResponse
+	err := a.c.do(ctx, request{
+		op: op, method: http.MethodPost, path: "/v1/token",
+		body: strings.NewReader(form.Encode()), contentType: "application/x-www-form-urlencoded",
+	}, &r)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	return r, nil
+}
+
+// Exchange trades a Sign-In Token's user token (the inner JWT, not the raw
+// Sign-In Token) for an access and refresh token. An invalid or expired
+// token gives [ErrInvalidToken].
+func (a *AuthClient) Exchange(ctx context.Context, userTokenJWT string) (TokenResponse, error) {
+	return a.token(ctx, "token exchange", url.Values{
+		"grant_type":         {GrantTokenExchange},
+		"subject_token_type": {SubjectTokenTypeSignIn},
+		"subject_token":      {userTokenJWT},
+	})
+}
+
+// Refresh trades a refresh token for new tokens (the refresh token rotates).
+// A deleted or disabled user gives [ErrInvalidToken]; a revoked refresh
+// token gives [ErrReauthenticationRequired]; transport errors, 5xx and 429
+// are transient and mean nothing changed.
+func (a *AuthClient) Refresh(ctx context.Context, refreshToken string) (TokenResponse, error) {
+	return a.token(ctx, "token refresh", url.Values{
+		"grant_type":    {GrantRefreshToken},
+		"refresh_token": {refreshToken},
+	})
+}
