@@ -1,0 +1,84 @@
+// Package emulator emulates the Junction (Vital) team API and auth server as
+// one http.Handler, for tests, simulations and local development.
+//
+// An [Emulator] serves, on one handler:
+//
+//   - the team API under /v2/user (create, get, resolve, list, soft delete,
+//     undo delete, sign-in token), authenticated with the team API key in the
+//     X-Vital-API-Key header; GET /v2/user/{user_id} also accepts the
+//     user-level "Authorization: Bearer <access token>" of the SDK;
+//   - the auth server's token endpoint at /auth/v1/token (so the auth base
+//     URL is "<server>/auth") and, for convenience, at /v1/token: the
+//     token-exchange grant for Sign-In Tokens and the refresh-token grant.
+//
+// Its zero value is ready to use; [New] takes options. Sign-In Tokens are
+// real RS256 JWTs signed with a 2048-bit RSA key generated lazily the first
+// time one is needed (tests share one with [WithSigningKey]), wrapped in the
+// base64 JSON envelope the SDKs decode. Every route can be made to fail with
+// [Emulator.FailNext], [Emulator.DelayNext], [Emulator.DropNext] and
+// [Emulator.RateLimitNext], and [Emulator.Requests] counts what reached it.
+// Unknown paths answer 404 and known paths with the wrong method 405, both
+// with a JSON body, so a client calling something the emulator does not
+// implement fails loudly.
+//
+// Time comes from a clock: by default a manual one that starts at the
+// wall-clock time the emulator was first used and only moves with
+// [Emulator.Advance]; [WithClock] injects another (Advance then adds to its
+// readings).
+//
+// # Behaviour chosen where the real service is unspecified
+//
+//   - Error bodies are FastAPI-shaped: {"detail":"message"} in general;
+//     {"detail":{"error_type":…}} from the token endpoint; a create-user
+//     conflict (and an undo that would collide with a newer user) answers 400
+//     {"detail":{"error_type":"INVALID_REQUEST","error_message":…,"user_id":…,"created_on":…}};
+//     validation failures answer 422 {"detail":[{"loc":…,"msg":…,"type":…}]}.
+//   - A missing or wrong API key answers 401; a valid Bearer token on a
+//     route that needs the API key, or on another user, answers 403; an
+//     unknown or expired Bearer token answers 401.
+//   - Refresh tokens rotate: each refresh returns a new one and retires the
+//     old. Presenting a retired (rotated-out) refresh token answers 400
+//     invalid_token, as does an unknown one or any of a deleted user (even
+//     one revoked before); the user's other tokens stay valid (no
+//     reuse-detection revocation). Refresh tokens revoked with
+//     [Emulator.RevokeRefreshTokens] answer 400 reauthentication_required; a
+//     new exchange issues fresh ones.
+//   - Refresh tokens do not expire; access tokens expire after the access
+//     TTL and expires_in is that TTL in whole seconds.
+//   - Sign-In Tokens may be exchanged any number of times until they expire.
+//   - DELETE /v2/user/{user_id} revokes the user's access and refresh tokens
+//     at once and frees the client_user_id; an undo restores the user but
+//     not the tokens. Undoing a user that is not deleted succeeds and changes
+//     nothing. Undo by client_user_id restores the most recently deleted user
+//     with that ID.
+//   - GET /v2/user accepts 0 <= offset and 1 <= limit <= 100 (default 0 and
+//     100) and lists active users in creation order.
+//
+// # Limitations
+//
+// The emulator differs from the real service in these ways:
+//
+//   - One handler serves both the API host and the auth host; the real
+//     service has api.* and auth.* hosts per environment and region.
+//   - Only the user-management routes and the token endpoint exist: no data
+//     endpoints (timeseries, summaries), no connections or providers
+//     (connected_sources is always empty), no PATCH /v2/user/{user_id}, no
+//     webhooks, and the legacy Firebase/GCIP endpoints
+//     (identitytoolkit, securetoken) are not emulated.
+//   - State is in memory only and lost when the process exits. Deleted users
+//     are kept (as deleted) after the 7-day grace period instead of being
+//     erased, but are then unreachable, as on the real service.
+//   - Pagination is plain offset/limit over the current user list, with no
+//     cursor and no consistency across pages under concurrent changes.
+//   - The sandbox limit of 50 users per team is not enforced, and the API
+//     key prefix (pk_/sk_) is not checked against the environment.
+//   - There is one team per emulator, with one API key; keys cannot be
+//     rotated or revoked.
+//   - Validation covers only what clients of this module send; the exact
+//     wording of messages differs from the real service.
+//   - Sign-In Tokens are signed with the emulator's own key, not a Google
+//     service account, so only this emulator accepts them.
+//
+// The emulator never logs; tokens and the API key appear only in the
+// responses that carry them.
+package emulator

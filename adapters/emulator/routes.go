@@ -1,0 +1,113 @@
+package emulator
+
+import (
+	"net/url"
+	"strings"
+)
+
+// Route names one emulated endpoint as "METHOD pattern". Fault knobs and
+// request counters are per route.
+type Route string
+
+// The emulated routes.
+const (
+	RouteCreateUser  Route = "POST /v2/user"
+	RouteListUsers   Route = "GET /v2/user"
+	RouteGetUser     Route = "GET /v2/user/{user_id}"
+	RouteResolveUser Route = "GET /v2/user/resolve/{client_user_id}"
+	RouteDeleteUser  Route = "DELETE /v2/user/{user_id}"
+	RouteUndoDelete  Route = "POST /v2/user/undo_delete"
+	RouteSignInToken Route = "POST /v2/user/{user_id}/sign_in_token"
+	// RouteToken is the auth server's token endpoint, served at both
+	// /auth/v1/token and /v1/token.
+	RouteToken Route = "POST /v1/token"
+)
+
+// Routes returns every emulated route.
+func Routes() []Route {
+	return []Route{RouteCreateUser, RouteListUsers, RouteGetUser, RouteResolveUser,
+		RouteDeleteUser, RouteUndoDelete, RouteSignInToken, RouteToken}
+}
+
+// valid reports whether r is one of the emulated routes.
+func (r Route) valid() bool {
+	for _, k := range Routes() {
+		if r == k {
+			return true
+		}
+	}
+	return false
+}
+
+// String returns the route as "METHOD pattern".
+func (r Route) String() string { return string(r) }
+
+// match is the outcome of routing a request.
+type match struct {
+	route Route  // "" when no route matched
+	allow string // the allowed methods when the path matched but the method did not
+	param string // the unescaped {user_id} or {client_user_id}
+}
+
+// methods maps the methods allowed on one path to their routes.
+type methods struct {
+	routes map[string]Route
+	allow  string // the Allow header of a 405
+}
+
+var (
+	tokenMethods       = methods{map[string]Route{"POST": RouteToken}, "POST"}
+	usersMethods       = methods{map[string]Route{"GET": RouteListUsers, "POST": RouteCreateUser}, "GET, POST"}
+	undoMethods        = methods{map[string]Route{"POST": RouteUndoDelete}, "POST"}
+	resolveMethods     = methods{map[string]Route{"GET": RouteResolveUser}, "GET"}
+	userMethods        = methods{map[string]Route{"GET": RouteGetUser, "DELETE": RouteDeleteUser}, "DELETE, GET"}
+	signInTokenMethods = methods{map[string]Route{"POST": RouteSignInToken}, "POST"}
+)
+
+// matchRoute maps a method and escaped path to a route.
+func matchRoute(method, escapedPath string) match {
+	segs := strings.Split(strings.TrimPrefix(escapedPath, "/"), "/")
+	for _, s := range segs {
+		if s == "" {
+			return match{}
+		}
+	}
+	byMethod := func(param string, m methods) match {
+		if r, ok := m.routes[method]; ok {
+			return match{route: r, param: param}
+		}
+		return match{allow: m.allow}
+	}
+	switch {
+	case len(segs) == 2 && segs[0] == "v1" && segs[1] == "token",
+		len(segs) == 3 && segs[0] == "auth" && segs[1] == "v1" && segs[2] == "token":
+		return byMethod("", tokenMethods)
+	case len(segs) < 2 || segs[0] != "v2" || segs[1] != "user":
+		return match{}
+	}
+	switch segs = segs[2:]; {
+	case len(segs) == 0:
+		return byMethod("", usersMethods)
+	case len(segs) == 1 && segs[0] == "undo_delete":
+		return byMethod("", undoMethods)
+	case len(segs) == 2 && segs[0] == "resolve":
+		p, err := url.PathUnescape(segs[1])
+		if err != nil {
+			return match{}
+		}
+		return byMethod(p, resolveMethods)
+	case len(segs) == 1:
+		p, err := url.PathUnescape(segs[0])
+		if err != nil {
+			return match{}
+		}
+		return byMethod(p, userMethods)
+	case len(segs) == 2 && segs[1] == "sign_in_token":
+		p, err := url.PathUnescape(segs[0])
+		if err != nil {
+			return match{}
+		}
+		return byMethod(p, signInTokenMethods)
+	}
+	return match{}
+}

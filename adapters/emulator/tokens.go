@@ -1,0 +1,236 @@
+package emulator
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/junction"
+)
+
+// Values the emulator puts into Sign-In Tokens and error bodies.
+const (
+	// signInPublicKey is the envelope's public_key (the legacy Firebase Web
+	// API key), which current SDKs store but never send.
+	signInPublicKey = "emulator-public-api-key"
+	// tenantID is the tenant_id claim (the legacy GCIP tenant).
+	tenantID = "emulator-tenant"
+	// errorTypeInvalidRequest is the error_type of the create-user conflict.
+	errorTypeInvalidRequest = "INVALID_REQUEST"
+	// OAuth error types of malformed token requests.
+	errorTypeBadRequest       = "invalid_request"
+	errorTypeUnsupportedGrant = "unsupported_grant_type"
+)
+
+// errorDetail is the object form of an error body's "detail".
+type errorDetail = junction.ErrorDetail
+
+// accessGrant is an issued access token.
+type accessGrant struct {
+	userID  string
+	expires time.Time
+}
+
+// refreshState is what became of a refresh token.
+type refreshState int
+
+const (
+	refreshActive      refreshState = iota
+	refreshRotated                  // replaced by a refresh: invalid_token
+	refreshUserDeleted              // its user was deleted: invalid_token
+	refreshRevoked                  // RevokeRefreshTokens: reauthentication_required
+)
+
+// refreshGrant is an issued refresh token.
+type refreshGrant struct {
+	userID string
+	state  refreshState
+}
+
+// tokenError answers a token-endpoint error {"detail":{"error_type":…}}.
+func tokenError(w http.ResponseWriter, errorType, msg string) {
+	writeJSON(w, http.StatusBadRequest, struct {
+		Detail errorDetail `json:"detail"`
+	}{errorDetail{ErrorType: errorType, ErrorMessage: msg}})
+}
+
+// serveSignInToken serves POST /v2/user/{user_id}/sign_in_token.
+func (e *Emulator) serveSignInToken(w http.ResponseWriter, r *http.Request, id string) {
+	if _, ok := e.authenticate(w, r, false); !ok || !userIDValid(w, []any{"path", "user_id"}, id) {
+		return
+	}
+	key, err := e.signingKey()
+	if err != nil {
+		writeDetail(w, http.StatusInternalServerError, "no signing key")
+		return
+	}
+	e.mu.Lock()
+	u := e.activeUser(id)
+	now := e.now()
+	e.mu.Unlock()
+	if u == nil {
+		writeDetail(w, http.StatusNotFound, "User not found")
+		return
+	}
+	tok, err := junction.EncodeSignInToken(junction.Claims{
+		UserID:      u.id,
+		TenantID:    tenantID,
+		TeamID:      e.teamID,
+		Environment: e.cfg.environment,
+		Region:      e.cfg.region,
+		IssuedAt:    now,
+		ExpiresAt:   now.Add(e.cfg.tokenTTL),
+	}, signInPublicKey, key)
+	if err != nil {
+		writeDetail(w, http.StatusInternalServerError, "cannot mint a sign-in token")
+		return
+	}
+	writeJSON(w, http.StatusOK, junction.SignInTokenResponse{UserID: u.id, SignInToken: tok})
+}
+
+// serveToken serves the auth server's POST /v1/token.
+func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "application/x-www-form-urlencoded" {
+		tokenError(w, errorTypeBadRequest, "the body must be application/x-www-form-urlencoded")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		tokenError(w, errorTypeBadRequest, "the body is not a valid form")
+		return
+	}
+	switch grant := r.PostForm.Get("grant_type"); grant {
+	case junction.GrantTokenExchange:
+		e.exchange(w, r.PostForm.Get("subject_token_type"), r.PostForm.Get("subject_token"))
+	case junction.GrantRefreshToken:
+		e.refreshGrant(w, r.PostForm.Get("refresh_token"))
+	default:
+		tokenError(w, errorTypeUnsupportedGrant, "grant_type must be token-exchange or refresh_token")
+	}
+}
+
+// exchange serves the token-exchange grant: a Sign-In Token's JWT for an
+// access and refresh token.
+func (e *Emulator) exchange(w http.ResponseWriter, subjectType, jwt string) {
+	if subjectType != junction.SubjectTokenTypeSignIn {
+		tokenError(w, errorTypeBadRequest, "subject_token_type must be "+junction.SubjectTokenTypeSignIn)
+		return
+	}
+	if jwt == "" {
+		tokenError(w, errorTypeBadRequest, "subject_token is required")
+		return
+	}
+	key, err := e.signingKey()
+	if err != nil {
+		writeDetail(w, http.StatusInternalServerError, "no signing key")
+		return
+	}
+	// Only the JWT is sent; wrapping it back into the envelope lets the
+	// shared codec check it.
+	envelope, err := json.Marshal(struct {
+		PublicKey string `json:"public_key"`
+		UserToken string `json:"user_token"`
+	}{signInPublicKey, jwt})
+	if err != nil {
+		tokenError(w, junction.ErrorTypeInvalidToken, "")
+		return
+	}
+	tok, err := junction.DecodeSignInToken(base64.StdEncoding.EncodeToString(envelope), junction.DecodeOptions{Lenient: true})
+	if err != nil || junction.VerifySignInToken(tok, &key.PublicKey) != nil {
+		tokenError(w, junction.ErrorTypeInvalidToken, "")
+		return
+	}
+	c := tok.Claims
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.activeUser(c.UserID)
+	if u == nil || u.id != c.UserID || c.TeamID != e.teamID ||
+		c.Environment != e.cfg.environment || c.Region != e.cfg.region ||
+		!e.now().Before(c.ExpiresAt) {
+		tokenError(w, junction.ErrorTypeInvalidToken, "")
+		return
+	}
+	e.issueTokens(w, u)
+}
+
+// refreshGrant serves the refresh-token grant, rotating the refresh token.
+func (e *Emulator) refreshGrant(w http.ResponseWriter, token string) {
+	if token == "" {
+		tokenError(w, errorTypeBadRequest, "refresh_token is required")
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	g := e.refresh[token]
+	var u *user
+	if g != nil {
+		u = e.activeUser(g.userID)
+	}
+	switch {
+	case u == nil, g.state == refreshRotated, g.state == refreshUserDeleted:
+		// Unknown, rotated out, or of a deleted user (even if revoked
+		// before: deletion is the stronger signal).
+		tokenError(w, junction.ErrorTypeInvalidToken, "")
+		return
+	case g.state == refreshRevoked:
+		tokenError(w, junction.ErrorTypeReauthRequired, "")
+		return
+	}
+	g.state = refreshRotated
+	for i, t := range u.refresh {
+		if t == token {
+			u.refresh = append(u.refresh[:i:i], u.refresh[i+1:]...)
+			break
+		}
+	}
+	e.issueTokens(w, u)
+}
+
+// issueTokens answers a new access and refresh token for u. The caller
+// holds e.mu.
+func (e *Emulator) issueTokens(w http.ResponseWriter, u *user) {
+	access, refresh := e.newToken("at_"), e.newToken("rt_")
+	e.access[access] = &accessGrant{userID: u.id, expires: e.now().Add(e.cfg.accessTTL)}
+	e.refresh[refresh] = &refreshGrant{userID: u.id}
+	u.access = append(u.access, access)
+	u.refresh = append(u.refresh, refresh)
+	writeJSON(w, http.StatusOK, junction.TokenResponse{
+		AccessToken:  access,
+		RefreshToken: refresh,
+		ExpiresIn:    int(e.cfg.accessTTL / time.Second),
+	})
+}
+
+// checkAccess returns the user of a valid access token. The caller holds
+// e.mu.
+func (e *Emulator) checkAccess(token string) (string, bool) {
+	g := e.access[token]
+	if g == nil || !e.now().Before(g.expires) || e.activeUser(g.userID) == nil {
+		return "", false
+	}
+	return g.userID, true
+}
+
+// RevokeRefreshTokens revokes every refresh token of the user: a refresh
+// with one of them answers 400 reauthentication_required. Access tokens stay
+// valid until they expire, and exchanging a new Sign-In Token issues fresh
+// refresh tokens. Unknown users are ignored.
+func (e *Emulator) RevokeRefreshTokens(userID string) {
+	e.init()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.users[strings.ToLower(userID)]
+	if u == nil {
+		return
+	}
+	for _, t := range u.refresh {
+		if g := e.refresh[t]; g.state == refreshActive {
+			g.state = refreshRevoked
+		}
+	}
+	u.refresh = nil
+}

@@ -1,0 +1,506 @@
+package emulator
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrUserNotFound is returned by [Emulator.DeleteUser] when no active user
+// has the given ID.
+var ErrUserNotFound = errors.New("emulator: user not found")
+
+// maxBody bounds request bodies.
+const maxBody = 1 << 20
+
+// user is one Junction user of the team.
+type user struct {
+	id           string
+	clientUserID string
+	createdOn    time.Time
+	deletedAt    time.Time // zero while active
+	timeZone     *fallback
+	birthDate    *fallback
+	ingestStart  *string
+	ingestEnd    *string
+	access       []string // access tokens issued, for revocation
+	refresh      []string // refresh tokens issued, for revocation
+}
+
+// fallback is a fallback_time_zone or fallback_birth_date value.
+type fallback struct {
+	value     string
+	updatedAt time.Time
+}
+
+// userKeyJSON is ClientFacingUserKey.
+type userKeyJSON struct {
+	UserID       string `json:"user_id"`
+	ClientUserID string `json:"client_user_id"`
+}
+
+// userJSON is ClientFacingUser.
+type userJSON struct {
+	UserID            string            `json:"user_id"`
+	TeamID            string            `json:"team_id"`
+	ClientUserID      string            `json:"client_user_id"`
+	CreatedOn         time.Time         `json:"created_on"`
+	ConnectedSources  []json.RawMessage `json:"connected_sources"`
+	FallbackTimeZone  *timeZoneJSON     `json:"fallback_time_zone"`
+	FallbackBirthDate *birthDateJSON    `json:"fallback_birth_date"`
+	IngestionStart    *string           `json:"ingestion_start"`
+	IngestionEnd      *string           `json:"ingestion_end"`
+}
+
+type timeZoneJSON struct {
+	ID         string    `json:"id"`
+	SourceSlug string    `json:"source_slug"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+type birthDateJSON struct {
+	Value      string    `json:"value"`
+	SourceSlug string    `json:"source_slug"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// usersPageJSON is PaginatedUsersResponse.
+type usersPageJSON struct {
+	Users  []userJSON `json:"users"`
+	Total  int        `json:"total"`
+	Offset int        `json:"offset"`
+	Limit  int        `json:"limit"`
+}
+
+// successJSON is UserSuccessResponse.
+type successJSON struct {
+	Success bool `json:"success"`
+}
+
+// conflictJSON is the body of a client_user_id conflict.
+type conflictJSON struct {
+	Detail errorDetail `json:"detail"`
+}
+
+func (e *Emulator) userJSON(u *user) userJSON {
+	j := userJSON{
+		UserID:           u.id,
+		TeamID:           e.teamID,
+		ClientUserID:     u.clientUserID,
+		CreatedOn:        u.createdOn,
+		ConnectedSources: []json.RawMessage{},
+		IngestionStart:   u.ingestStart,
+		IngestionEnd:     u.ingestEnd,
+	}
+	if u.timeZone != nil {
+		j.FallbackTimeZone = &timeZoneJSON{u.timeZone.value, "manual", u.timeZone.updatedAt}
+	}
+	if u.birthDate != nil {
+		j.FallbackBirthDate = &birthDateJSON{u.birthDate.value, "manual", u.birthDate.updatedAt}
+	}
+	return j
+}
+
+// caller is who made an API request.
+type caller struct {
+	team   bool   // the team API key
+	userID string // else the user of a Bearer access token
+}
+
+// authenticate checks the request's credentials: the team API key, or, when
+// bearerOK, a user's access token. It answers the request and reports false
+// when they do not pass.
+func (e *Emulator) authenticate(w http.ResponseWriter, r *http.Request, bearerOK bool) (caller, bool) {
+	if keys := r.Header.Values("X-Vital-API-Key"); len(keys) > 0 {
+		if len(keys) == 1 && subtle.ConstantTimeCompare([]byte(keys[0]), []byte(e.apiKey)) == 1 {
+			return caller{team: true}, true
+		}
+		writeDetail(w, http.StatusUnauthorized, "invalid API key")
+		return caller{}, false
+	}
+	authz := r.Header.Get("Authorization")
+	scheme, token, _ := strings.Cut(authz, " ")
+	if authz == "" || !strings.EqualFold(scheme, "Bearer") {
+		writeDetail(w, http.StatusUnauthorized, "missing credentials: send X-Vital-API-Key or a Bearer access token")
+		return caller{}, false
+	}
+	e.mu.Lock()
+	userID, ok := e.checkAccess(strings.TrimSpace(token))
+	e.mu.Unlock()
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeDetail(w, http.StatusUnauthorized, "invalid or expired access token")
+		return caller{}, false
+	}
+	if !bearerOK {
+		writeDetail(w, http.StatusForbidden, "this endpoint requires the team API key")
+		return caller{}, false
+	}
+	return caller{userID: userID}, true
+}
+
+// activeUser returns the active user with the given ID (any case). The
+// caller holds e.mu.
+func (e *Emulator) activeUser(id string) *user {
+	u := e.users[strings.ToLower(id)]
+	if u == nil || !u.deletedAt.IsZero() {
+		return nil
+	}
+	return u
+}
+
+// userIDValid reports whether id is a UUID, as the real API's path
+// parameters must be, or else answers 422.
+func userIDValid(w http.ResponseWriter, loc []any, id string) bool {
+	if isUUID(id) {
+		return true
+	}
+	writeValidation(w, validationError{Loc: loc, Msg: "Input should be a valid UUID", Type: "uuid_parsing"})
+	return false
+}
+
+// isUUID reports whether s is a UUID in 8-4-4-4-12 hex form, any case.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range []byte(s) {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// createUserRequest is the validated body of POST /v2/user.
+type createUserRequest struct {
+	clientUserID string
+	timeZone     *string
+	birthDate    *string
+	ingestStart  *string
+	ingestEnd    *string
+}
+
+// parseCreateUser validates a create-user body the way FastAPI would.
+func parseCreateUser(body []byte) (createUserRequest, []validationError) {
+	var req createUserRequest
+	if len(bytes.TrimSpace(body)) == 0 {
+		return req, []validationError{{Loc: []any{"body"}, Msg: "Field required", Type: "missing"}}
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return req, []validationError{{Loc: []any{"body"}, Msg: "Input should be a valid dictionary or object to extract fields from", Type: "model_attributes_type"}}
+		}
+		return req, []validationError{{Loc: []any{"body", 0}, Msg: "JSON decode error", Type: "json_invalid"}}
+	}
+	if fields == nil { // the body was null
+		return req, []validationError{{Loc: []any{"body"}, Msg: "Field required", Type: "missing"}}
+	}
+	var errs []validationError
+	str := func(name string, required bool, check func(string) *validationError) *string {
+		raw, ok := fields[name]
+		loc := []any{"body", name}
+		if !ok || (!required && string(raw) == "null") {
+			if required {
+				errs = append(errs, validationError{Loc: loc, Msg: "Field required", Type: "missing"})
+			}
+			return nil
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil || string(raw) == "null" {
+			errs = append(errs, validationError{Loc: loc, Msg: "Input should be a valid string", Type: "string_type"})
+			return nil
+		}
+		if check != nil {
+			if ve := check(s); ve != nil {
+				ve.Loc = loc
+				errs = append(errs, *ve)
+				return nil
+			}
+		}
+		return &s
+	}
+	nonEmpty := func(s string) *validationError {
+		if s == "" {
+			return &validationError{Msg: "String should have at least 1 character", Type: "string_too_short"}
+		}
+		return nil
+	}
+	date := func(s string) *validationError {
+		if _, err := time.Parse(time.DateOnly, s); err != nil {
+			return &validationError{Msg: "Input should be a valid date in the format YYYY-MM-DD", Type: "date_from_datetime_parsing"}
+		}
+		return nil
+	}
+	if cuid := str("client_user_id", true, nonEmpty); cuid != nil {
+		req.clientUserID = *cuid
+	}
+	req.timeZone = str("fallback_time_zone", false, nonEmpty)
+	req.birthDate = str("fallback_birth_date", false, date)
+	req.ingestStart = str("ingestion_start", false, date)
+	req.ingestEnd = str("ingestion_end", false, date)
+	return req, errs
+}
+
+// serveCreateUser serves POST /v2/user.
+func (e *Emulator) serveCreateUser(w http.ResponseWriter, r *http.Request) {
+	if _, ok := e.authenticate(w, r, false); !ok {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeDetail(w, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	req, verrs := parseCreateUser(body)
+	if len(verrs) > 0 {
+		writeValidation(w, verrs...)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	if other := e.active[req.clientUserID]; other != nil {
+		created := other.createdOn
+		writeJSON(w, http.StatusBadRequest, conflictJSON{errorDetail{
+			ErrorType:    errorTypeInvalidRequest,
+			ErrorMessage: "a user with this client_user_id already exists",
+			UserID:       other.id,
+			CreatedOn:    &created,
+		}})
+		return
+	}
+	u := &user{
+		id:           e.newUUID(),
+		clientUserID: req.clientUserID,
+		createdOn:    now.Truncate(time.Microsecond),
+		ingestStart:  req.ingestStart,
+		ingestEnd:    req.ingestEnd,
+	}
+	if req.timeZone != nil {
+		u.timeZone = &fallback{*req.timeZone, u.createdOn}
+	}
+	if req.birthDate != nil {
+		u.birthDate = &fallback{*req.birthDate, u.createdOn}
+	}
+	e.users[u.id] = u
+	e.active[u.clientUserID] = u
+	e.order = append(e.order, u)
+	writeJSON(w, http.StatusOK, userKeyJSON{UserID: u.id, ClientUserID: u.clientUserID})
+}
+
+// serveGetUser serves GET /v2/user/{user_id}, to the team or to the user
+// themself.
+func (e *Emulator) serveGetUser(w http.ResponseWriter, r *http.Request, id string) {
+	c, ok := e.authenticate(w, r, true)
+	if !ok || !userIDValid(w, []any{"path", "user_id"}, id) {
+		return
+	}
+	id = strings.ToLower(id)
+	if !c.team && c.userID != id {
+		writeDetail(w, http.StatusForbidden, "an access token only reaches its own user")
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.activeUser(id)
+	if u == nil {
+		writeDetail(w, http.StatusNotFound, "User not found")
+		return
+	}
+	writeJSON(w, http.StatusOK, e.userJSON(u))
+}
+
+// serveResolveUser serves GET /v2/user/resolve/{client_user_id}.
+func (e *Emulator) serveResolveUser(w http.ResponseWriter, r *http.Request, clientUserID string) {
+	if _, ok := e.authenticate(w, r, false); !ok {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.active[clientUserID]
+	if u == nil {
+		writeDetail(w, http.StatusNotFound, "User not found")
+		return
+	}
+	writeJSON(w, http.StatusOK, e.userJSON(u))
+}
+
+// Bounds of GET /v2/user's query.
+const (
+	defaultLimit = 100
+	maxLimit     = 100
+)
+
+// serveListUsers serves GET /v2/user?offset&limit.
+func (e *Emulator) serveListUsers(w http.ResponseWriter, r *http.Request) {
+	if _, ok := e.authenticate(w, r, false); !ok {
+		return
+	}
+	q := r.URL.Query()
+	var errs []validationError
+	param := func(name string, def, lo, hi int) int {
+		s := q.Get(name)
+		if s == "" {
+			return def
+		}
+		n, err := strconv.Atoi(s)
+		loc := []any{"query", name}
+		switch {
+		case err != nil:
+			errs = append(errs, validationError{Loc: loc, Msg: "Input should be a valid integer", Type: "int_parsing"})
+		case n < lo:
+			errs = append(errs, validationError{Loc: loc, Msg: "Input should be greater than or equal to " + strconv.Itoa(lo), Type: "greater_than_equal"})
+		case n > hi:
+			errs = append(errs, validationError{Loc: loc, Msg: "Input should be less than or equal to " + strconv.Itoa(hi), Type: "less_than_equal"})
+		}
+		return n
+	}
+	offset := param("offset", 0, 0, int(^uint(0)>>1))
+	limit := param("limit", defaultLimit, 1, maxLimit)
+	if len(errs) > 0 {
+		writeValidation(w, errs...)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	page := usersPageJSON{Users: []userJSON{}, Offset: offset, Limit: limit}
+	for _, u := range e.order {
+		if !u.deletedAt.IsZero() {
+			continue
+		}
+		if page.Total >= offset && len(page.Users) < limit {
+			page.Users = append(page.Users, e.userJSON(u))
+		}
+		page.Total++
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// serveDeleteUser serves DELETE /v2/user/{user_id}.
+func (e *Emulator) serveDeleteUser(w http.ResponseWriter, r *http.Request, id string) {
+	if _, ok := e.authenticate(w, r, false); !ok || !userIDValid(w, []any{"path", "user_id"}, id) {
+		return
+	}
+	if err := e.DeleteUser(id); err != nil {
+		writeDetail(w, http.StatusNotFound, "User not found")
+		return
+	}
+	writeJSON(w, http.StatusOK, successJSON{true})
+}
+
+// DeleteUser deletes a user as DELETE /v2/user/{user_id} does: the user
+// becomes unreachable, their client_user_id is free for a new user, their
+// access and refresh tokens are revoked (a refresh answers invalid_token),
+// and POST /v2/user/undo_delete can restore them for
+// [DeletionGracePeriod]. It returns [ErrUserNotFound] when no active user
+// has that ID.
+func (e *Emulator) DeleteUser(userID string) error {
+	e.init()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.activeUser(userID)
+	if u == nil {
+		return ErrUserNotFound
+	}
+	u.deletedAt = e.now()
+	delete(e.active, u.clientUserID)
+	e.deleted[u.clientUserID] = append(e.deleted[u.clientUserID], u)
+	for _, t := range u.access {
+		delete(e.access, t)
+	}
+	u.access = nil
+	for _, t := range u.refresh {
+		if g := e.refresh[t]; g.state == refreshActive {
+			g.state = refreshUserDeleted
+		}
+	}
+	u.refresh = nil
+	return nil
+}
+
+// serveUndoDelete serves POST /v2/user/undo_delete?user_id=|client_user_id=.
+func (e *Emulator) serveUndoDelete(w http.ResponseWriter, r *http.Request) {
+	if _, ok := e.authenticate(w, r, false); !ok {
+		return
+	}
+	q := r.URL.Query()
+	id, cuid := q.Get("user_id"), q.Get("client_user_id")
+	if (id == "") == (cuid == "") {
+		writeDetail(w, http.StatusBadRequest, "exactly one of user_id and client_user_id is required")
+		return
+	}
+	if id != "" && !userIDValid(w, []any{"query", "user_id"}, id) {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	restorable := func(u *user) bool {
+		return u != nil && !u.deletedAt.IsZero() && now.Before(u.deletedAt.Add(DeletionGracePeriod))
+	}
+	var u *user
+	if id != "" {
+		u = e.users[strings.ToLower(id)]
+		if u != nil && u.deletedAt.IsZero() {
+			writeJSON(w, http.StatusOK, successJSON{true}) // not deleted: nothing to undo
+			return
+		}
+		if !restorable(u) {
+			u = nil
+		}
+	} else {
+		ds := e.deleted[cuid]
+		for i := len(ds) - 1; i >= 0 && u == nil; i-- {
+			if restorable(ds[i]) {
+				u = ds[i]
+			}
+		}
+		if u == nil && e.active[cuid] != nil {
+			writeJSON(w, http.StatusOK, successJSON{true}) // not deleted: nothing to undo
+			return
+		}
+	}
+	if u == nil {
+		writeDetail(w, http.StatusNotFound, "no deleted user to restore")
+		return
+	}
+	if other := e.active[u.clientUserID]; other != nil {
+		created := other.createdOn
+		writeJSON(w, http.StatusBadRequest, conflictJSON{errorDetail{
+			ErrorType:    errorTypeInvalidRequest,
+			ErrorMessage: "another user now has this client_user_id",
+			UserID:       other.id,
+			CreatedOn:    &created,
+		}})
+		return
+	}
+	u.deletedAt = time.Time{}
+	e.active[u.clientUserID] = u
+	ds := e.deleted[u.clientUserID]
+	for i, d := range ds {
+		if d == u {
+			e.deleted[u.clientUserID] = append(ds[:i:i], ds[i+1:]...)
+			break
+		}
+	}
+	if len(e.deleted[u.clientUserID]) == 0 {
+		delete(e.deleted, u.clientUserID)
+	}
+	writeJSON(w, http.StatusOK, successJSON{true})
+}
