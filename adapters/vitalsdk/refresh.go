@@ -60,7 +60,7 @@ func (c *Client) AccessToken(ctx context.Context) (string, error) {
 		}
 		f := c.refreshLocked(ctx, rec)
 		c.mu.Unlock()
-		tok, err := wait(ctx, f)
+		tok, err := c.wait(ctx, f)
 		if errors.Is(err, errSuperseded) && attempt < maxSuperseded {
 			continue
 		}
@@ -94,7 +94,7 @@ func (c *Client) Refresh(ctx context.Context) error {
 		}
 		f := c.refreshLocked(ctx, rec)
 		c.mu.Unlock()
-		_, err = wait(ctx, f)
+		_, err = c.wait(ctx, f)
 		if errors.Is(err, errSuperseded) && attempt < maxSuperseded {
 			continue
 		}
@@ -119,7 +119,7 @@ func (c *Client) refreshStale(ctx context.Context, stale string) (string, error)
 		}
 		f := c.refreshLocked(ctx, rec)
 		c.mu.Unlock()
-		tok, err := wait(ctx, f)
+		tok, err := c.wait(ctx, f)
 		if errors.Is(err, errSuperseded) && attempt < maxSuperseded {
 			continue
 		}
@@ -128,7 +128,8 @@ func (c *Client) refreshStale(ctx context.Context, stale string) (string, error)
 }
 
 // wait waits for f, or for ctx.
-func wait(ctx context.Context, f *flight) (string, error) {
+func (c *Client) wait(ctx context.Context, f *flight) (string, error) {
+	c.crash("refresh:wait")
 	select {
 	case <-f.done:
 		return f.token, f.err

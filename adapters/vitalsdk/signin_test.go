@@ -1,0 +1,281 @@
+package vitalsdk
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+func TestSignInFromSignedOut(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			w := newWorld(t, p)
+			c := w.launch()
+			requireState(t, c, "", 0, "", fsm.SignedOut)
+			uid := w.newUser()
+			require.NoError(t, c.SignIn(w.ctx, w.token(uid)))
+			st, ok := w.stored()
+			require.True(t, ok)
+			require.NotNil(t, st.Record)
+			require.Equal(t, uid, st.Record.UserID)
+			require.Equal(t, w.clk.Now().Add(accessTTL), st.Record.Expiry)
+
+			if p == "ios-1.8" {
+				// The deprecated signIn writes no startup params: {configured},
+				// no user, until the next launch migrates the record.
+				requireState(t, c, fsm.SignedOut, fsm.FlagConfigured, "", fsm.Configured)
+				tok, err := c.AccessToken(w.ctx)
+				require.NoError(t, err)
+				require.Equal(t, st.Record.AccessToken, tok)
+				c = w.reopen()
+				requireState(t, c, fsm.Configured, signedInToken, strings.ToUpper(uid), fsm.Token)
+			} else {
+				requireState(t, c, fsm.SignedOut, signedInToken, uid, fsm.Token)
+				c = w.reopen()
+				requireState(t, c, fsm.Token, signedInToken, uid, fsm.Token)
+			}
+			env, region, ok := c.Environment()
+			require.True(t, ok)
+			require.Equal(t, fsm.Sandbox, env)
+			require.Equal(t, fsm.US, region)
+		})
+	}
+}
+
+// signedIn returns a client in token mode (a launch after the sign-in, so
+// iOS 1.4+ has its startup params) and the user ID.
+func signedIn(t *testing.T, w *world) (*Client, string) {
+	t.Helper()
+	uid := w.newUser()
+	require.NoError(t, w.launch().SignIn(w.ctx, w.token(uid)))
+	c := w.launch()
+	require.Equal(t, signedInToken, c.Status())
+	return c, uid
+}
+
+func TestSignInSameUser(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			w := newWorld(t, p)
+			c, uid := signedIn(t, w)
+			before, _ := w.stored()
+			exchanges := w.em.Requests(emulator.RouteToken)
+			err := c.SignIn(w.ctx, w.token(uid))
+			if c.Profile().SameUserSignInThrows {
+				w.requireErr(err, ErrAlreadySignedIn)
+			} else {
+				require.NoError(t, err, "iOS 1.4+: the same user is a no-op")
+			}
+			require.Equal(t, exchanges, w.em.Requests(emulator.RouteToken), "no exchange")
+			after, _ := w.stored()
+			require.Equal(t, before, after)
+			require.Equal(t, signedInToken, c.Status())
+		})
+	}
+}
+
+func TestSignInDifferentUser(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			w := newWorld(t, p)
+			c, uid := signedIn(t, w)
+			writes := w.db.WriteCount()
+			w.requireErr(c.SignIn(w.ctx, w.token(w.newUser())), ErrAlreadySignedIn)
+			require.Equal(t, writes, w.db.WriteCount())
+			require.True(t, strings.EqualFold(uid, c.CurrentUserID()))
+
+			// Sign out, then the other user signs in.
+			require.NoError(t, c.SignOut(w.ctx))
+			requireState(t, c, fsm.Token, 0, "", fsm.SignedOut)
+			_, ok := w.stored()
+			require.False(t, ok, "sign-out erases every row")
+			other := w.newUser()
+			require.NoError(t, c.SignIn(w.ctx, w.token(other)))
+			c = w.reopen()
+			require.True(t, strings.EqualFold(other, c.CurrentUserID()))
+		})
+	}
+}
+
+func TestSignInBadTokens(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			w := newWorld(t, p)
+			c := w.launch()
+			uid := w.newUser()
+			raw := w.token(uid)
+
+			// Not decodable: rejected before any network call.
+			garbage := "not-a-token-" + raw[:10]
+			w.secrets = append(w.secrets, garbage)
+			total := w.em.TotalRequests()
+			err := c.SignIn(w.ctx, garbage)
+			w.requireErr(err, ErrInvalidSignInToken)
+			require.ErrorIs(t, err, junction.ErrMalformedToken)
+			require.Equal(t, total, w.em.TotalRequests())
+
+			// Expired at the server: invalid_token.
+			w.clk.Advance(2 * accessTTL)
+			err = c.SignIn(w.ctx, raw)
+			w.requireErr(err, ErrInvalidSignInToken)
+			require.ErrorIs(t, err, junction.ErrInvalidToken)
+
+			// Transient failures.
+			w.em.FailNext(emulator.RouteToken, 1, 503)
+			err = c.SignIn(w.ctx, w.token(uid))
+			require.True(t, junction.IsTransient(err), "%v", err)
+			w.requireNoSecrets(err.Error())
+			w.em.DropNext(emulator.RouteToken, 1)
+			err = c.SignIn(w.ctx, w.token(uid))
+			require.ErrorIs(t, err, junction.ErrTransport)
+
+			// A failed sign-in leaves the SDK unconfigured.
+			requireState(t, c, "", 0, "", fsm.SignedOut)
+			_, ok := w.stored()
+			require.False(t, ok)
+		})
+	}
+}
+
+// urlSafe re-encodes a Sign-In Token with URL-safe base64 without padding,
+// growing its JSON with whitespace so the two encodings differ.
+func urlSafe(t *testing.T, raw string) string {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(raw)
+	require.NoError(t, err)
+	for len(b)%3 == 0 {
+		b = append(b, ' ')
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func TestSignInURLSafeToken(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			w := newWorld(t, p)
+			c := w.launch()
+			raw := urlSafe(t, w.token(w.newUser()))
+			w.secrets = append(w.secrets, raw)
+			err := c.SignIn(w.ctx, raw)
+			if c.Profile().LenientTokenBase64 {
+				require.NoError(t, err)
+				require.Equal(t, signedInToken, c.Status())
+			} else {
+				w.requireErr(err, ErrInvalidSignInToken)
+			}
+		})
+	}
+}
+
+func TestReauthentication(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			w := newWorld(t, p)
+			c, uid := signedIn(t, w)
+			shown := uid
+			if c.Profile().UpperCaseUserID {
+				shown = strings.ToUpper(uid)
+			}
+			w.em.RevokeRefreshTokens(uid)
+			w.expire()
+			_, err := c.AccessToken(w.ctx)
+			w.requireErr(err, ErrNeedsReauthentication)
+
+			pending := signedInToken
+			want := fsm.Token
+			if c.Profile().ReportsPendingReauth {
+				pending |= fsm.FlagPendingReauthentication
+				want = fsm.ReauthRequired
+			}
+			requireState(t, c, fsm.Token, pending, shown, want)
+
+			// Later refreshes fail at once, with no network call, also after
+			// a relaunch.
+			requests := w.em.TotalRequests()
+			w.requireErr(c.Refresh(w.ctx), ErrNeedsReauthentication)
+			c = w.reopen()
+			requireState(t, c, want, pending, shown, want)
+			_, err = c.AccessToken(w.ctx)
+			w.requireErr(err, ErrNeedsReauthentication)
+			require.Equal(t, requests, w.em.TotalRequests())
+
+			// Another user's token does not replace the pending session.
+			err = c.SignIn(w.ctx, w.token(w.newUser()))
+			if c.Profile().SameUserSignInThrows {
+				w.requireErr(err, ErrInvalidSignInToken)
+			} else {
+				w.requireErr(err, ErrAlreadySignedIn)
+			}
+
+			// A token for the same user re-exchanges.
+			exchanges := w.em.Requests(emulator.RouteToken)
+			require.NoError(t, c.SignIn(w.ctx, w.token(uid)))
+			require.Equal(t, exchanges+1, w.em.Requests(emulator.RouteToken))
+			requireState(t, c, want, signedInToken, shown, fsm.Token)
+			w.expire()
+			_, err = c.AccessToken(w.ctx)
+			require.NoError(t, err)
+			st, _ := w.stored()
+			require.False(t, st.Record.PendingReauth)
+		})
+	}
+}
+
+func TestUserDeletion(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			w := newWorld(t, p)
+			c := w.launch()
+			uid := w.newUser()
+			if c.Profile().HasIdentify {
+				require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-user-1", SignInTokenAuth{Token: w.token(uid)}))
+			} else {
+				require.NoError(t, c.SignIn(w.ctx, w.token(uid)))
+			}
+			c = w.launch()
+			require.Equal(t, signedInToken, c.Status())
+
+			require.NoError(t, w.em.DeleteUser(uid))
+			w.expire()
+			_, err := c.AccessToken(w.ctx)
+			w.requireErr(err, ErrInvalidUser)
+			require.ErrorIs(t, err, junction.ErrInvalidToken)
+
+			if c.Profile().AutoSignOutOnDeletion {
+				requireState(t, c, fsm.Token, 0, "", fsm.SignedOut)
+				_, ok := w.stored()
+				require.False(t, ok, "a full sign-out")
+				return
+			}
+			// Android 4.2.1+: {configured}, no user; strategy and external
+			// user ID stay.
+			requireState(t, c, fsm.Token, fsm.FlagConfigured, "", fsm.UserDeleted)
+			st, ok := w.stored()
+			require.True(t, ok)
+			require.Nil(t, st.Record)
+			require.Equal(t, sqlite.StrategyJWT, st.Strategy)
+			require.Equal(t, "app-user-1", st.ExternalUserID)
+			w.requireErr(c.Refresh(w.ctx), ErrNotSignedIn)
+
+			// identify(sameId) short-circuits: it never signs in again.
+			requests, writes := w.em.TotalRequests(), w.db.WriteCount()
+			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-user-1", SignInTokenAuth{Token: "unused"}))
+			require.Equal(t, requests, w.em.TotalRequests())
+			require.Equal(t, writes, w.db.WriteCount())
+			c = w.reopen()
+			requireState(t, c, fsm.UserDeleted, fsm.FlagConfigured, "", fsm.UserDeleted)
+
+			// A sign-in with a new user's token recovers.
+			other := w.newUser()
+			require.NoError(t, c.SignIn(w.ctx, w.token(other)))
+			requireState(t, c, fsm.UserDeleted, signedInToken, other, fsm.Token)
+		})
+	}
+}

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+func init() {
+	register(command{name: "device", summary: "operate one emulated SDK installation stored in a device database", run: runDevice})
+}
+
+const deviceSynopsis = `--db FILE --profile P [--installation ID] [--api-url U] [--auth-url U] <subcommand> [args]
+
+subcommands (each invocation is one app launch):
+  status                                  print the SDK status
+  configure --api-key K|- --environment E --region R   (or: configure K E R)
+  set-user USER_ID                        API-key mode user (deprecated SDK call)
+  sign-in TOKEN|-                         sign in with a Sign-In Token ("-": read stdin)
+  sign-out                                erase the installation's SDK state
+  refresh                                 refresh the session's tokens
+  whoami                                  fetch the signed-in user (GET /v2/user/{id})
+
+Every subcommand but whoami prints {"state","status","current_user_id"} after it ran.`
+
+// deviceStatus is the JSON the device subcommands print.
+type deviceStatus struct {
+	State         fsm.State `json:"state"`
+	Status        []string  `json:"status"`
+	CurrentUserID string    `json:"current_user_id"`
+}
+
+func runDevice(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "device", deviceSynopsis)
+	dbPath := fs.String("db", "", "device database file (created if missing)")
+	profileName := fs.String("profile", "", "SDK profile: "+strings.Join(fsm.ProfileNames(), ", "))
+	installation := fs.String("installation", "default", "installation key in the database")
+	apiURL := fs.String("api-url", "", "Junction API base URL (default: by environment and region)")
+	authURL := fs.String("auth-url", "", "Junction auth server base URL (default: by environment and region)")
+	timeout := fs.Duration("timeout", 30*time.Second, "HTTP request timeout")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dbPath == "" {
+		return usagef("device: --db is required")
+	}
+	profile, ok := fsm.ParseProfile(*profileName)
+	if !ok {
+		return usagef("device: --profile must be one of %s, not %q", strings.Join(fsm.ProfileNames(), ", "), *profileName)
+	}
+	if *installation == "" {
+		return usagef("device: --installation must not be empty")
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return usagef("device: no subcommand given")
+	}
+	sub, subArgs := fs.Arg(0), fs.Args()[1:]
+	op, err := parseDeviceOp(e, sub, subArgs)
+	if err != nil {
+		return err
+	}
+
+	db, err := sqlite.Open(ctx, *dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	client, err := vitalsdk.New(ctx, vitalsdk.Options{
+		Profile:      profile,
+		Installation: *installation,
+		DB:           db,
+		APIBaseURL:   *apiURL,
+		AuthBaseURL:  *authURL,
+		HTTPClient:   &http.Client{Timeout: *timeout},
+		Logger:       e.log,
+	})
+	if err != nil {
+		return err
+	}
+	d := &device{db: db, client: client, profile: profile, inst: *installation, stdout: e.stdout}
+	opErr := op(ctx, d)
+	// Record what this launch observed, whether or not the operation
+	// failed: a failed refresh may have changed the state (user deleted).
+	st, obsErr := d.observe(ctx, sub)
+	if opErr != nil {
+		return opErr
+	}
+	if obsErr != nil {
+		return obsErr
+	}
+	if sub == "whoami" {
+		return nil
+	}
+	return writeDeviceJSON(e.stdout, st)
+}
+
+// device is one launch of an installation.
+type device struct {
+	db      *sqlite.DB
+	client  *vitalsdk.Client
+	profile fsm.Profile
+	inst    string
+	stdout  io.Writer
+}
+
+// deviceOp is a parsed subcommand.
+type deviceOp func(ctx context.Context, d *device) error
+
+// parseDeviceOp parses a subcommand and its arguments, reading secrets given
+// as "-" from stdin, before anything is opened.
+func parseDeviceOp(e *env, sub string, args []string) (deviceOp, error) {
+	noArgs := func(op deviceOp) (deviceOp, error) {
+		if len(args) > 0 {
+			return nil, usagef("device %s takes no arguments", sub)
+		}
+		return op, nil
+	}
+	switch sub {
+	case "status":
+		return noArgs(func(context.Context, *device) error { return nil })
+	case "sign-out":
+		return noArgs(func(ctx context.Context, d *device) error { return d.client.SignOut(ctx) })
+	case "refresh":
+		return noArgs(func(ctx context.Context, d *device) error { return d.client.Refresh(ctx) })
+	case "whoami":
+		return noArgs(func(ctx context.Context, d *device) error {
+			u, err := d.client.GetOwnUser(ctx)
+			if err != nil {
+				return err
+			}
+			return writeDeviceJSON(d.stdout, u)
+		})
+	case "set-user":
+		if len(args) != 1 || args[0] == "" {
+			return nil, usagef("device set-user takes one user ID")
+		}
+		id := args[0]
+		return func(ctx context.Context, d *device) error { return d.client.SetUserID(ctx, id) }, nil
+	case "sign-in":
+		if len(args) != 1 || args[0] == "" {
+			return nil, usagef("device sign-in takes one sign-in token, or - to read it from stdin")
+		}
+		tok, err := deviceSecretArg(e, args[0], "sign-in token")
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, d *device) error { return d.client.SignIn(ctx, tok) }, nil
+	case "configure":
+		return parseDeviceConfigure(e, args)
+	}
+	return nil, usagef("device: unknown subcommand %q", sub)
+}
+
+func parseDeviceConfigure(e *env, args []string) (deviceOp, error) {
+	fs := newFlagSet(e, "device configure", "--api-key K|- --environment E --region R  (or: K E R)")
+	key := fs.String("api-key", "", `team API key ("-": read stdin)`)
+	envName := fs.String("environment", "", "environment: production, sandbox or dev")
+	region := fs.String("region", "", "region: us or eu")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	switch fs.NArg() {
+	case 0:
+	case 3:
+		if *key != "" || *envName != "" || *region != "" {
+			return nil, usagef("device configure: give flags or three arguments, not both")
+		}
+		*key, *envName, *region = fs.Arg(0), fs.Arg(1), fs.Arg(2)
+	default:
+		return nil, usagef("device configure takes --api-key, --environment and --region, or three arguments")
+	}
+	if *key == "" {
+		return nil, usagef("device configure: an API key is required")
+	}
+	env, ok := fsm.ParseEnvironment(*envName)
+	if !ok {
+		return nil, usagef("device configure: environment must be production, sandbox or dev, not %q", *envName)
+	}
+	reg, ok := fsm.ParseRegion(*region)
+	if !ok {
+		return nil, usagef("device configure: region must be us or eu, not %q", *region)
+	}
+	apiKey, err := deviceSecretArg(e, *key, "API key")
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, d *device) error { return d.client.Configure(ctx, apiKey, env, reg) }, nil
+}
+
+// deviceSecretArg returns v, or the trimmed contents of stdin when v is "-".
+func deviceSecretArg(e *env, v, what string) (string, error) {
+	if v != "-" {
+		return v, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(e.stdin, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("device: read %s from stdin: %w", what, err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", usagef("device: empty %s on stdin", what)
+	}
+	return s, nil
+}
+
+// observe classifies the client's status with the state this command last
+// observed for the installation (kept in the journal's LastObserved), and
+// records the new state when it changed.
+func (d *device) observe(ctx context.Context, sub string) (deviceStatus, error) {
+	status := d.client.Status()
+	entry, found, err := d.db.LoadJournal(ctx, d.inst)
+	if err != nil {
+		return deviceStatus{}, err
+	}
+	state, err := fsm.Classify(status, entry.LastObserved, d.profile)
+	if err != nil {
+		return deviceStatus{}, err
+	}
+	env, region, _ := d.client.Environment()
+	if !found || entry.LastObserved != state || entry.Profile != d.profile.Name ||
+		entry.Environment != env || entry.Region != region {
+		entry.Installation = d.inst
+		entry.LastObserved = state
+		entry.Profile = d.profile.Name
+		entry.Environment, entry.Region = env, region
+		entry.UpdatedAt = time.Time{}
+		if err := d.db.SaveJournal(ctx, entry, "device "+sub+": observed "+string(state)); err != nil {
+			return deviceStatus{}, err
+		}
+	}
+	return deviceStatus{State: state, Status: status.Names(), CurrentUserID: d.client.CurrentUserID()}, nil
+}
+
+func writeDeviceJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return errors.Join(errors.New("device: write output"), err)
+	}
+	return nil
+}
