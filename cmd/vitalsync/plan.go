@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/vitalsync/vitalsync/reconcile"
+)
+
+func init() {
+	register(command{name: "plan", summary: "plan the reconcile actions for one observation (JSON on stdin)", run: runPlan})
+}
+
+func runPlan(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "plan", "[--format table|json] < observation.json")
+	format := fs.String("format", "table", "output format: table or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("plan takes no arguments; it reads the observation from stdin")
+	}
+	if err := oneOf("format", *format, "table", "json"); err != nil {
+		return err
+	}
+	o, err := reconcile.DecodeObservation(e.stdin)
+	if err != nil {
+		return err
+	}
+	p := o.Plan()
+	if *format == "json" {
+		return json.NewEncoder(e.stdout).Encode(p)
+	}
+	return printPlanTable(e.stdout, &o, p)
+}
+
+// printPlanTable prints an observation's classification and plan for people.
+func printPlanTable(w io.Writer, o *reconcile.Observation, p reconcile.Plan) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "profile\t%s\n", o.Profile.Name)
+	app := "signed out"
+	if o.App.SignedIn {
+		app = "signed in as " + o.App.AppUserID
+		if o.App.VitalUserID != "" {
+			app += " (Vital user " + o.App.VitalUserID + ")"
+		}
+	}
+	fmt.Fprintf(tw, "app\t%s\n", app)
+	sdk := o.SDK.Status.String()
+	if o.SDK.CurrentUserID != "" {
+		sdk += " user " + o.SDK.CurrentUserID
+	}
+	fmt.Fprintf(tw, "sdk\t%s\n", sdk)
+	fmt.Fprintf(tw, "observed\t%s\n", orDash(string(p.Observed)))
+	fmt.Fprintf(tw, "discrepancy\t%s\n", p.Discrepancy)
+	if len(p.Actions) == 0 {
+		fmt.Fprintf(tw, "actions\t(none)\n")
+	}
+	for i, a := range p.Actions {
+		label := ""
+		if i == 0 {
+			label = "actions"
+		}
+		fmt.Fprintf(tw, "%s\t%d. %s\n", label, i+1, a)
+	}
+	retry := "-"
+	if !p.RetryAt.IsZero() {
+		retry = p.RetryAt.UTC().Format("2006-01-02T15:04:05Z07:00")
+	}
+	fmt.Fprintf(tw, "retry at\t%s\n", retry)
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
