@@ -1,0 +1,562 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+func countRows(t *testing.T, db *DB, table, installation string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.rdb.QueryRow(`SELECT count(*) FROM `+table+` WHERE installation = ?`, installation).Scan(&n))
+	return n
+}
+
+func TestDevice(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+
+	_, ok, err := db.LoadDevice(ctx, "missing")
+	require.NoError(t, err)
+	require.False(t, ok)
+
+	apiKeyDev := DeviceState{
+		Installation: "a", Strategy: StrategyAPIKey, Environment: fsm.Sandbox, Region: fsm.US,
+		APIKey: "sk_us_key", APIKeyUserID: "b1f3…", ExternalUserID: "ext-1",
+		StartupStrategy: StrategyAPIKey, StartupUserID: "B1F3",
+	}
+	require.NoError(t, db.SaveDevice(ctx, apiKeyDev))
+	got, ok, err := db.LoadDevice(ctx, "a")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, apiKeyDev, got)
+	require.Zero(t, countRows(t, db, "device_tokens", "a"))
+
+	// Migrating to a token replaces the whole state.
+	jwtDev := DeviceState{
+		Installation: "a", Strategy: StrategyJWT, Environment: fsm.Production, Region: fsm.EU,
+		Record: &TokenRecord{
+			UserID: "u", TeamID: "team", TenantID: "tenant", Environment: fsm.Production, Region: fsm.EU,
+			AccessToken: "access", RefreshToken: "refresh",
+			Expiry: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), PendingReauth: true,
+		},
+		StartupStrategy: StrategyJWT,
+	}
+	require.NoError(t, db.SaveDevice(ctx, jwtDev))
+	got, ok, err = db.LoadDevice(ctx, "a")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, jwtDev, got)
+
+	// Times come back as the same instant, in UTC.
+	local := jwtDev
+	rec := *jwtDev.Record
+	rec.Expiry = rec.Expiry.In(time.FixedZone("x", 3600))
+	local.Record = &rec
+	require.NoError(t, db.SaveDevice(ctx, local))
+	got, _, err = db.LoadDevice(ctx, "a")
+	require.NoError(t, err)
+	require.Equal(t, jwtDev, got)
+
+	// A nil record removes it; other installations are untouched.
+	other := DeviceState{Installation: "b", Record: &TokenRecord{AccessToken: "b-access"}}
+	require.NoError(t, db.SaveDevice(ctx, other))
+	noRecord := jwtDev
+	noRecord.Record = nil
+	require.NoError(t, db.SaveDevice(ctx, noRecord))
+	got, _, err = db.LoadDevice(ctx, "a")
+	require.NoError(t, err)
+	require.Nil(t, got.Record)
+	require.Zero(t, countRows(t, db, "device_tokens", "a"))
+
+	// Delete erases every row of the installation, and only of it.
+	require.NoError(t, db.SaveDevice(ctx, jwtDev))
+	require.NoError(t, db.DeleteDevice(ctx, "a"))
+	_, ok, err = db.LoadDevice(ctx, "a")
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.Zero(t, countRows(t, db, "devices", "a"))
+	require.Zero(t, countRows(t, db, "device_tokens", "a"))
+	got, ok, err = db.LoadDevice(ctx, "b")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, other, got)
+	require.NoError(t, db.DeleteDevice(ctx, "a"), "deleting a missing device")
+}
+
+func TestSaveDeviceRejectsInvalid(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	tests := []struct {
+		name   string
+		s      DeviceState
+		column string
+	}{
+		{"no installation", DeviceState{}, "installation"},
+		{"strategy", DeviceState{Installation: "a", Strategy: "oauth"}, "strategy"},
+		{"environment", DeviceState{Installation: "a", Environment: "staging"}, "environment"},
+		{"region", DeviceState{Installation: "a", Region: "ap"}, "region"},
+		{"startup strategy", DeviceState{Installation: "a", StartupStrategy: "JWT"}, "startup_strategy"},
+		{"record environment", DeviceState{Installation: "a", Record: &TokenRecord{Environment: "prod"}}, "environment"},
+		{"record region", DeviceState{Installation: "a", Record: &TokenRecord{Region: "asia"}}, "region"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := db.SaveDevice(ctx, tt.s)
+			var ce *ColumnError
+			require.ErrorAs(t, err, &ce)
+			require.ErrorIs(t, err, ErrInvalid)
+			require.Equal(t, tt.column, ce.Column)
+		})
+	}
+	require.Zero(t, db.WriteCount())
+}
+
+func TestLoadRejectsCorruptValues(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		update string
+		load   func(*DB) error
+		column string
+	}{
+		{"device strategy", `UPDATE devices SET strategy = 'oauth'`, loadDevice, "strategy"},
+		{"device environment", `UPDATE devices SET environment = 'moon'`, loadDevice, "environment"},
+		{"device region", `UPDATE devices SET region = 'mars'`, loadDevice, "region"},
+		{"device startup strategy", `UPDATE devices SET startup_strategy = '?'`, loadDevice, "startup_strategy"},
+		{"token environment", `UPDATE device_tokens SET environment = 'x'`, loadDevice, "environment"},
+		{"token region", `UPDATE device_tokens SET region = 'x'`, loadDevice, "region"},
+		{"journal state", `UPDATE journal SET last_observed = 'signed-in'`, loadJournal, "last_observed"},
+		{"journal profile", `UPDATE journal SET profile = 'ios-0.1'`, loadJournal, "profile"},
+		{"journal environment", `UPDATE journal SET environment = 'x'`, loadJournal, "environment"},
+		{"journal region", `UPDATE journal SET region = 'x'`, loadJournal, "region"},
+		{"journal attempts", `UPDATE journal SET attempts = -1`, loadJournal, "attempts"},
+		{"event state", `UPDATE journal_events SET last_observed = 'nope'`, journalEvents, "last_observed"},
+		{"report status", `UPDATE reports SET status = 'configured,loggedIn'`, eachReport, "status"},
+		{"report state", `UPDATE reports SET last_observed = 'x'`, eachReport, "last_observed"},
+		{"report profile", `UPDATE reports SET profile = 'x'`, eachReport, "profile"},
+		{"report app environment", `UPDATE reports SET app_environment = 'x'`, eachReport, "app_environment"},
+		{"report sdk region", `UPDATE reports SET sdk_region = 'x'`, eachReport, "sdk_region"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, path := openTest(t)
+			require.NoError(t, db.SaveDevice(ctx, DeviceState{Installation: "a", Strategy: StrategyJWT,
+				Record: &TokenRecord{Environment: fsm.Sandbox, Region: fsm.US, AccessToken: "t"}}))
+			require.NoError(t, db.SaveJournal(ctx, JournalEntry{Installation: "a", LastObserved: fsm.Token,
+				Profile: "android-5.0"}, "observed"))
+			require.NoError(t, db.PutReport(ctx, Report{Installation: "a", LastObserved: fsm.Token,
+				Status: fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseSignInToken}))
+			require.NoError(t, db.Close())
+			rawExec(t, path, tt.update)
+			db = reopen(t, db, path)
+
+			err := tt.load(db)
+			var ce *ColumnError
+			require.ErrorAs(t, err, &ce)
+			require.ErrorIs(t, err, ErrCorrupt)
+			require.Equal(t, tt.column, ce.Column)
+			require.Equal(t, "a", ce.Key)
+		})
+	}
+}
+
+func loadDevice(db *DB) error {
+	_, _, err := db.LoadDevice(context.Background(), "a")
+	return err
+}
+
+func loadJournal(db *DB) error {
+	_, _, err := db.LoadJournal(context.Background(), "a")
+	return err
+}
+
+func journalEvents(db *DB) error {
+	_, err := db.JournalEvents(context.Background(), "a", 0)
+	return err
+}
+
+func eachReport(db *DB) error {
+	return db.EachReport(context.Background(), func(Report) error { return nil })
+}
+
+func TestJournal(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t, WithClock(stepClock()))
+
+	_, ok, err := db.LoadJournal(ctx, "a")
+	require.NoError(t, err)
+	require.False(t, ok)
+	evs, err := db.JournalEvents(ctx, "a", 0)
+	require.NoError(t, err)
+	require.Empty(t, evs)
+
+	// A zero UpdatedAt comes from the DB clock.
+	first := JournalEntry{Installation: "a", LastObserved: fsm.SignedOut, Profile: "ios-1.8",
+		Environment: fsm.Sandbox, Region: fsm.US, AppUserID: "app", InFlight: "sign-in(v1)"}
+	require.NoError(t, db.SaveJournal(ctx, first, "begin sign-in"))
+	got, ok, err := db.LoadJournal(ctx, "a")
+	require.NoError(t, err)
+	require.True(t, ok)
+	first.UpdatedAt = t0
+	require.Equal(t, first, got)
+
+	// A given UpdatedAt is kept.
+	second := JournalEntry{Installation: "a", LastObserved: fsm.SignedOut, Profile: "ios-1.8",
+		AppUserID: "app", VitalUserID: "v1", Attempts: 2, NextAttemptAt: t0.Add(time.Minute),
+		LastErrorClass: "transient", UpdatedAt: t0.Add(30 * time.Second)}
+	require.NoError(t, db.SaveJournal(ctx, second, "sign-in failed"))
+	third := JournalEntry{Installation: "a", LastObserved: fsm.Token, Profile: "ios-1.8",
+		AppUserID: "app", VitalUserID: "v1", UpdatedAt: t0.Add(time.Hour)}
+	require.NoError(t, db.SaveJournal(ctx, third, "signed in"))
+	require.NoError(t, db.SaveJournal(ctx, JournalEntry{Installation: "b"}, "other"))
+
+	got, _, err = db.LoadJournal(ctx, "a")
+	require.NoError(t, err)
+	require.Equal(t, third, got)
+
+	evs, err = db.JournalEvents(ctx, "a", 0)
+	require.NoError(t, err)
+	require.Len(t, evs, 3)
+	require.Equal(t, []string{"begin sign-in", "sign-in failed", "signed in"},
+		[]string{evs[0].Event, evs[1].Event, evs[2].Event})
+	require.Equal(t, []JournalEntry{first, second, third},
+		[]JournalEntry{evs[0].Entry, evs[1].Entry, evs[2].Entry})
+	require.Less(t, evs[0].Seq, evs[1].Seq)
+	require.Less(t, evs[1].Seq, evs[2].Seq)
+
+	// The latest two, oldest first.
+	last2, err := db.JournalEvents(ctx, "a", 2)
+	require.NoError(t, err)
+	require.Equal(t, evs[1:], last2)
+	require.Equal(t, uint64(4), db.WriteCount())
+}
+
+func TestSaveJournalRejectsInvalid(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	tests := []struct {
+		name   string
+		e      JournalEntry
+		event  string
+		column string
+	}{
+		{"no installation", JournalEntry{}, "e", "installation"},
+		{"state", JournalEntry{Installation: "a", LastObserved: "signedIn"}, "e", "last_observed"},
+		{"profile", JournalEntry{Installation: "a", Profile: "ios"}, "e", "profile"},
+		{"environment", JournalEntry{Installation: "a", Environment: "prd"}, "e", "environment"},
+		{"region", JournalEntry{Installation: "a", Region: "US"}, "e", "region"},
+		{"attempts", JournalEntry{Installation: "a", Attempts: -1}, "e", "attempts"},
+		{"event", JournalEntry{Installation: "a"}, "", "event"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := db.SaveJournal(ctx, tt.e, tt.event)
+			var ce *ColumnError
+			require.ErrorAs(t, err, &ce)
+			require.ErrorIs(t, err, ErrInvalid)
+			require.Equal(t, tt.column, ce.Column)
+		})
+	}
+	require.Zero(t, db.WriteCount())
+}
+
+func TestSaveJournalIsOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	db, path := openTest(t)
+	before := JournalEntry{Installation: "a", LastObserved: fsm.SignedOut, UpdatedAt: t0}
+	require.NoError(t, db.SaveJournal(ctx, before, "first"))
+	require.NoError(t, db.Close())
+	// Make the history insert fail: the entry's update must roll back too.
+	rawExec(t, path, `CREATE TRIGGER no_events BEFORE INSERT ON journal_events
+		BEGIN SELECT RAISE(ABORT, 'no more events'); END`)
+	db = reopen(t, db, path)
+
+	err := db.SaveJournal(ctx, JournalEntry{Installation: "a", LastObserved: fsm.Token, UpdatedAt: t0}, "second")
+	var se sqlite3.Error
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, sqlite3.ErrConstraint, se.Code)
+	got, _, err := db.LoadJournal(ctx, "a")
+	require.NoError(t, err)
+	require.Equal(t, before, got)
+	require.Zero(t, db.WriteCount())
+}
+
+func TestUserMap(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t, WithClock(stepClock()))
+
+	_, ok, err := db.LookupUser(ctx, "app")
+	require.NoError(t, err)
+	require.False(t, ok)
+	hist, err := db.UserHistory(ctx, "app")
+	require.NoError(t, err)
+	require.Empty(t, hist)
+
+	m1, err := db.PutUser(ctx, "app", "v1")
+	require.NoError(t, err)
+	require.Equal(t, UserMapping{AppUserID: "app", VitalUserID: "v1", CreatedAt: t0}, m1)
+	got, ok, err := db.LookupUser(ctx, "app")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, m1, got)
+
+	// A second mapping is refused and the active one returned, even for
+	// the same Vital user.
+	for _, v := range []string{"v2", "v1"} {
+		existing, err := db.PutUser(ctx, "app", v)
+		require.ErrorIs(t, err, ErrMappingExists)
+		require.Equal(t, m1, existing)
+	}
+
+	// Deleting needs the right pair.
+	require.ErrorIs(t, db.MarkUserDeleted(ctx, "app", "v2"), ErrNotFound)
+	require.ErrorIs(t, db.MarkUserDeleted(ctx, "nobody", "v1"), ErrNotFound)
+	require.NoError(t, db.MarkUserDeleted(ctx, "app", "v1"))
+	require.ErrorIs(t, db.MarkUserDeleted(ctx, "app", "v1"), ErrNotFound, "already deleted")
+	_, ok, err = db.LookupUser(ctx, "app")
+	require.NoError(t, err)
+	require.False(t, ok)
+
+	// A new Vital user for the same app user; the old one stays as history.
+	m2, err := db.PutUser(ctx, "app", "v2")
+	require.NoError(t, err)
+	got, ok, err = db.LookupUser(ctx, "app")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, m2, got)
+	hist, err = db.UserHistory(ctx, "app")
+	require.NoError(t, err)
+	require.Len(t, hist, 2)
+	require.Equal(t, "v1", hist[0].VitalUserID)
+	require.NotNil(t, hist[0].DeletedAt)
+	require.True(t, hist[0].DeletedAt.After(hist[0].CreatedAt))
+	require.Equal(t, m2, hist[1])
+
+	// Other app users are independent.
+	_, err = db.PutUser(ctx, "app2", "v1")
+	require.NoError(t, err)
+
+	// Failed writes are not counted.
+	require.Equal(t, uint64(4), db.WriteCount())
+
+	// Invalid arguments.
+	for _, args := range [][2]string{{"", "v"}, {"a", ""}} {
+		_, err := db.PutUser(ctx, args[0], args[1])
+		require.ErrorIs(t, err, ErrInvalid)
+	}
+}
+
+func TestUserMapPartialUniqueIndex(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	_, err := db.PutUser(ctx, "app", "v1")
+	require.NoError(t, err)
+	// Bypassing PutUser, the schema itself refuses a second active mapping
+	// but accepts deleted ones.
+	_, err = db.wdb.ExecContext(ctx, `INSERT INTO user_map (app_user_id, vital_user_id, created_at) VALUES ('app', 'v2', 0)`)
+	var se sqlite3.Error
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, sqlite3.ErrConstraintUnique, se.ExtendedCode)
+	_, err = db.wdb.ExecContext(ctx, `INSERT INTO user_map (app_user_id, vital_user_id, created_at, deleted_at) VALUES ('app', 'v0', 0, 1)`)
+	require.NoError(t, err)
+}
+
+func TestPutUserConcurrent(t *testing.T) {
+	ctx := context.Background()
+	db, path := openTest(t)
+	db2, err := Open(ctx, path) // a second process
+	require.NoError(t, err)
+	defer db2.Close()
+
+	const n = 24
+	type result struct {
+		m   UserMapping
+		err error
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		h := db
+		if i%3 == 0 {
+			h = db2
+		}
+		wg.Go(func() {
+			<-start
+			m, err := h.PutUser(ctx, "app", "v"+strconv.Itoa(i))
+			results[i] = result{m, err}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	var winners []UserMapping
+	for _, r := range results {
+		if r.err == nil {
+			winners = append(winners, r.m)
+		}
+	}
+	require.Len(t, winners, 1)
+	for _, r := range results {
+		if r.err != nil {
+			require.ErrorIs(t, r.err, ErrMappingExists)
+			require.Equal(t, winners[0], r.m)
+		}
+	}
+	hist, err := db.UserHistory(ctx, "app")
+	require.NoError(t, err)
+	require.Equal(t, winners, hist)
+	require.Equal(t, uint64(1), db.WriteCount()+db2.WriteCount())
+}
+
+func TestReports(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t, WithClock(stepClock()))
+
+	var none int
+	require.NoError(t, db.EachReport(ctx, func(Report) error { none++; return nil }))
+	require.Zero(t, none)
+
+	full := Report{
+		Installation: "c", Profile: "android-4.2.0", AppSignedIn: true, AppUserID: "app",
+		AppVitalUserID: "v", AppEnvironment: fsm.Production, AppRegion: fsm.EU,
+		Status:        fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseSignInToken | fsm.FlagPendingReauthentication,
+		CurrentUserID: "V", SDKEnvironment: fsm.Production, SDKRegion: fsm.EU,
+		LastObserved: fsm.ReauthRequired, ReportedAt: t0.Add(time.Hour),
+	}
+	for _, inst := range []string{"b", "a"} {
+		require.NoError(t, db.PutReport(ctx, Report{Installation: inst}))
+	}
+	require.NoError(t, db.PutReport(ctx, Report{Installation: "c", AppUserID: "old"}))
+	require.NoError(t, db.PutReport(ctx, full)) // upsert
+
+	var got []Report
+	require.NoError(t, db.EachReport(ctx, func(r Report) error { got = append(got, r); return nil }))
+	require.Equal(t, []Report{
+		{Installation: "a", ReportedAt: t0.Add(time.Second)}, // from the clock
+		{Installation: "b", ReportedAt: t0},
+		full,
+	}, got)
+
+	// fn's error stops the walk and comes back as is.
+	stop := errors.New("stop")
+	calls := 0
+	err := db.EachReport(ctx, func(Report) error { calls++; return stop })
+	require.ErrorIs(t, err, stop)
+	require.Equal(t, 1, calls)
+
+	// fn may use the DB, writes included.
+	var seen []string
+	require.NoError(t, db.EachReport(ctx, func(r Report) error {
+		if _, _, err := db.LookupUser(ctx, r.AppUserID); err != nil {
+			return err
+		}
+		seen = append(seen, r.Installation)
+		return db.SaveJournal(ctx, JournalEntry{Installation: r.Installation}, "audited")
+	}))
+	require.Equal(t, []string{"a", "b", "c"}, seen)
+
+	// Rows are handed out as they are read: cancelling in the first call
+	// stops the walk.
+	cctx, cancel := context.WithCancel(ctx)
+	calls = 0
+	err = db.EachReport(cctx, func(Report) error { calls++; cancel(); return nil })
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, 1, calls)
+
+	// Invalid reports are refused.
+	for _, r := range []Report{{}, {Installation: "x", Profile: "ios"}, {Installation: "x", LastObserved: "on"},
+		{Installation: "x", Status: 1 << 7}, {Installation: "x", SDKRegion: "ap"}} {
+		require.ErrorIs(t, db.PutReport(ctx, r), ErrInvalid)
+	}
+}
+
+func TestWriteCount(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	require.Zero(t, db.WriteCount(), "migrations are not counted")
+	require.NoError(t, db.SaveDevice(ctx, DeviceState{Installation: "a"}))
+	require.NoError(t, db.DeleteDevice(ctx, "a"))
+	require.NoError(t, db.SaveJournal(ctx, JournalEntry{Installation: "a"}, "e"))
+	_, err := db.PutUser(ctx, "a", "v")
+	require.NoError(t, err)
+	require.NoError(t, db.MarkUserDeleted(ctx, "a", "v"))
+	require.NoError(t, db.PutReport(ctx, Report{Installation: "a"}))
+	require.Equal(t, uint64(6), db.WriteCount())
+}
+
+// Benchmarks: a consistent launch reads the device state and the journal;
+// BenchmarkSQLitePointRead is the floor they are compared with.
+
+func benchDB(b *testing.B) *DB {
+	db, _ := openTest(b)
+	ctx := context.Background()
+	require.NoError(b, db.SaveDevice(ctx, DeviceState{
+		Installation: "dev", Strategy: StrategyJWT, Environment: fsm.Sandbox, Region: fsm.US,
+		Record: &TokenRecord{UserID: "0d5c4d0e-7c4b-4a37-9f7e-0c7d7e3e4f11", TeamID: "team",
+			Environment: fsm.Sandbox, Region: fsm.US, AccessToken: string(make([]byte, 900)),
+			RefreshToken: "refresh-token-value", Expiry: t0},
+	}))
+	require.NoError(b, db.SaveJournal(ctx, JournalEntry{Installation: "dev", LastObserved: fsm.Token,
+		Profile: "ios-1.8", AppUserID: "app", VitalUserID: "v"}, "signed in"))
+	return db
+}
+
+func BenchmarkLoadDevice(b *testing.B) {
+	db := benchDB(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok, err := db.LoadDevice(ctx, "dev"); err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+	}
+}
+
+func BenchmarkLoadJournal(b *testing.B) {
+	db := benchDB(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok, err := db.LoadJournal(ctx, "dev"); err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+	}
+}
+
+func BenchmarkSaveJournal(b *testing.B) {
+	db := benchDB(b)
+	ctx := context.Background()
+	e := JournalEntry{Installation: "dev", LastObserved: fsm.Token, Profile: "ios-1.8",
+		AppUserID: "app", VitalUserID: "v"}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Attempts++
+		if err := db.SaveJournal(ctx, e, "attempt"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSQLitePointRead(b *testing.B) {
+	db := benchDB(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		var strategy string
+		if err := db.rdb.QueryRowContext(ctx, `SELECT strategy FROM devices WHERE installation = ?`,
+			"dev").Scan(&strategy); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
