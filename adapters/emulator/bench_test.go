@@ -1,0 +1,76 @@
+package emulator
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vitalsync/vitalsync/adapters/junction"
+)
+
+func BenchmarkEmulatorCreateUser(b *testing.B) {
+	em := New(WithSigningKey(testKey()))
+	key := em.APIKey()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "/v2/user", strings.NewReader(`{"client_user_id":"user-`+strconv.Itoa(i)+`"}`))
+		req.Header.Set("X-Vital-API-Key", key)
+		rec := httptest.NewRecorder()
+		em.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("create user: %d %s", rec.Code, rec.Body)
+		}
+		i++
+	}
+}
+
+func BenchmarkEmulatorTokenExchange(b *testing.B) {
+	em := New(WithSigningKey(testKey()))
+	req := httptest.NewRequest("POST", "/v2/user", strings.NewReader(`{"client_user_id":"alice"}`))
+	req.Header.Set("X-Vital-API-Key", em.APIKey())
+	rec := httptest.NewRecorder()
+	em.ServeHTTP(rec, req)
+	userID := decodeRecorder[junction.UserKey](b, rec).UserID
+
+	req = httptest.NewRequest("POST", "/v2/user/"+userID+"/sign_in_token", nil)
+	req.Header.Set("X-Vital-API-Key", em.APIKey())
+	rec = httptest.NewRecorder()
+	em.ServeHTTP(rec, req)
+	st, err := junction.DecodeSignInToken(decodeRecorder[junction.SignInTokenResponse](b, rec).SignInToken, junction.DecodeOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	form := url.Values{
+		"grant_type":         {junction.GrantTokenExchange},
+		"subject_token_type": {junction.SubjectTokenTypeSignIn},
+		"subject_token":      {st.UserToken},
+	}.Encode()
+
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "/auth/v1/token", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		em.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("exchange: %d %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+func decodeRecorder[T any](b *testing.B, rec *httptest.ResponseRecorder) T {
+	b.Helper()
+	if rec.Code != http.StatusOK {
+		b.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	var v T
+	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+		b.Fatal(err)
+	}
+	return v
+}

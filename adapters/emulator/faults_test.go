@@ -1,0 +1,170 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/vitalsync/vitalsync/adapters/junction"
+)
+
+func TestFailNext(t *testing.T) {
+	h := newHarness(t)
+	h.em.FailNext(RouteCreateUser, 2, http.StatusServiceUnavailable)
+	h.em.FailNext(RouteCreateUser, 1, http.StatusBadGateway)
+	h.em.FailNext(RouteCreateUser, 0, http.StatusInternalServerError) // no-op
+
+	for _, want := range []int{503, 503, 502} {
+		r := h.api("POST", "/v2/user", `{"client_user_id":"alice"}`)
+		require.Equal(t, want, r.status)
+		require.Equal(t, "injected failure", detail(t, r))
+	}
+	require.Equal(t, 0, decode[junction.UsersPage](t, h.api("GET", "/v2/user", "")).Total, "failed requests change nothing")
+	h.createUser("alice")
+	require.Equal(t, 4, h.em.Requests(RouteCreateUser))
+	require.Equal(t, 1, h.em.Requests(RouteListUsers))
+	require.Equal(t, 5, h.em.TotalRequests())
+
+	// Faults are per route, and come before authentication.
+	h.em.FailNext(RouteGetUser, 1, http.StatusInternalServerError)
+	require.Equal(t, http.StatusOK, h.api("GET", "/v2/user", "").status)
+	require.Equal(t, http.StatusInternalServerError, h.request("GET", "/v2/user/x", nil).status)
+	require.Equal(t, http.StatusUnauthorized, h.request("GET", "/v2/user/x", nil).status)
+}
+
+func TestFailNextOnRefreshKeepsTheToken(t *testing.T) {
+	h := newHarness(t)
+	id := h.createUser("alice")
+	tr := tokens(t, h.exchange(h.userJWT(id)))
+	h.em.FailNext(RouteToken, 1, http.StatusInternalServerError)
+	require.Equal(t, http.StatusInternalServerError, h.refresh(tr.RefreshToken).status)
+	tokens(t, h.refresh(tr.RefreshToken))
+}
+
+func TestRateLimitNext(t *testing.T) {
+	h := newHarness(t)
+	h.em.RateLimitNext(RouteListUsers, 1, 1500*time.Millisecond)
+	h.em.RateLimitNext(RouteListUsers, 1, 0)
+	h.em.RateLimitNext(RouteListUsers, 1, 3*time.Second)
+	for _, want := range []string{"2", "0", "3"} {
+		r := h.api("GET", "/v2/user", "")
+		require.Equal(t, http.StatusTooManyRequests, r.status)
+		require.Equal(t, want, r.header.Get("Retry-After"))
+		require.NotEmpty(t, detail(t, r))
+	}
+	require.Equal(t, http.StatusOK, h.api("GET", "/v2/user", "").status)
+}
+
+func TestDropNext(t *testing.T) {
+	h := newHarness(t)
+	id := h.createUser("alice")
+	tr := tokens(t, h.exchange(h.userJWT(id)))
+
+	h.em.DropNext(RouteToken, 1)
+	req, err := http.NewRequest("POST", h.srv.URL+"/auth/v1/token",
+		strings.NewReader("grant_type=refresh_token&refresh_token="+tr.RefreshToken))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := h.srv.Client().Do(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	require.Error(t, err, "the connection is closed without an answer")
+	require.NotContains(t, err.Error(), tr.RefreshToken)
+
+	// The dropped refresh changed nothing: the token still refreshes.
+	tokens(t, h.refresh(tr.RefreshToken))
+	require.Equal(t, 3, h.em.Requests(RouteToken))
+}
+
+func TestDropNextWithoutHijacker(t *testing.T) {
+	em := New(WithSigningKey(testKey()))
+	em.DropNext(RouteListUsers, 1)
+	req := httptest.NewRequest("GET", "/v2/user", nil)
+	req.Header.Set("X-Vital-API-Key", em.APIKey())
+	defer func() {
+		require.Equal(t, http.ErrAbortHandler, recover())
+	}()
+	em.ServeHTTP(httptest.NewRecorder(), req)
+	t.Fatal("ServeHTTP returned")
+}
+
+func TestDelayNext(t *testing.T) {
+	h := newHarness(t)
+	h.em.DelayNext(RouteListUsers, 1, 50*time.Millisecond)
+	start := time.Now()
+	require.Equal(t, http.StatusOK, h.api("GET", "/v2/user", "").status)
+	require.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+
+	// A delay combines with an outcome queued for the same request.
+	h.em.DelayNext(RouteListUsers, 1, 10*time.Millisecond)
+	h.em.FailNext(RouteListUsers, 1, http.StatusGatewayTimeout)
+	start = time.Now()
+	require.Equal(t, http.StatusGatewayTimeout, h.api("GET", "/v2/user", "").status)
+	require.GreaterOrEqual(t, time.Since(start), 10*time.Millisecond)
+	require.Equal(t, http.StatusOK, h.api("GET", "/v2/user", "").status)
+}
+
+func TestDelayNextRespectsTheRequestContext(t *testing.T) {
+	em := New(WithSigningKey(testKey()))
+	em.DelayNext(RouteCreateUser, 1, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, "POST", "/v2/user", strings.NewReader(`{"client_user_id":"a"}`))
+	req.Header.Set("X-Vital-API-Key", em.APIKey())
+	rec := httptest.NewRecorder()
+	em.ServeHTTP(rec, req) // returns at once: the hour is not waited out
+	require.False(t, rec.Flushed)
+	require.Empty(t, rec.Body.String(), "an abandoned request gets no answer")
+
+	// Nothing was created: the same client_user_id is still free.
+	req = httptest.NewRequest("POST", "/v2/user", strings.NewReader(`{"client_user_id":"a"}`))
+	req.Header.Set("X-Vital-API-Key", em.APIKey())
+	rec = httptest.NewRecorder()
+	em.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Equal(t, 2, em.Requests(RouteCreateUser))
+}
+
+func TestDelayNextClientTimeout(t *testing.T) {
+	h := newHarness(t)
+	h.em.DelayNext(RouteGetUser, 1, time.Hour)
+	client := &http.Client{Timeout: 20 * time.Millisecond}
+	req, err := http.NewRequest("GET", h.srv.URL+"/v2/user/00000000-0000-4000-8000-000000000000", nil)
+	require.NoError(t, err)
+	_, err = client.Do(req)
+	var te interface{ Timeout() bool }
+	require.True(t, errors.As(err, &te) && te.Timeout(), "err = %v", err)
+	// httptest.Server.Close waits for the handler, which returns because
+	// the connection's context ends.
+}
+
+func TestClearFaults(t *testing.T) {
+	h := newHarness(t)
+	h.em.FailNext(RouteListUsers, 5, http.StatusInternalServerError)
+	h.em.DelayNext(RouteListUsers, 5, time.Hour)
+	h.em.ClearFaults()
+	require.Equal(t, http.StatusOK, h.api("GET", "/v2/user", "").status)
+}
+
+func TestKnobsPanicOnMisuse(t *testing.T) {
+	em := &Emulator{}
+	for name, f := range map[string]func(){
+		"unknown route":        func() { em.FailNext("GET /v3/user", 1, 500) },
+		"negative count":       func() { em.FailNext(RouteGetUser, -1, 500) },
+		"success status":       func() { em.FailNext(RouteGetUser, 1, 200) },
+		"status beyond 599":    func() { em.FailNext(RouteGetUser, 1, 600) },
+		"drop unknown route":   func() { em.DropNext("nope", 1) },
+		"negative retry-after": func() { em.RateLimitNext(RouteGetUser, 1, -time.Second) },
+		"negative delay":       func() { em.DelayNext(RouteGetUser, 1, -time.Second) },
+		"delay negative count": func() { em.DelayNext(RouteGetUser, -2, time.Second) },
+		"count unknown route":  func() { em.Requests("GET /") },
+	} {
+		require.Panics(t, f, name)
+	}
+}
