@@ -1,0 +1,256 @@
+package vitalsdk
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+func TestAccessTokenRefreshesOnlyWhenExpired(t *testing.T) {
+	w := newWorld(t, "android-5.0")
+	c, _ := signedIn(t, w)
+	st, _ := w.stored()
+	refreshes := w.em.Requests(emulator.RouteToken)
+
+	// One second before expiry: no refresh (no early margin).
+	w.clk.Advance(accessTTL - time.Second)
+	tok, err := c.AccessToken(w.ctx)
+	require.NoError(t, err)
+	require.Equal(t, st.Record.AccessToken, tok)
+	require.Equal(t, refreshes, w.em.Requests(emulator.RouteToken))
+
+	// At expiry (expiry <= now): refresh.
+	w.clk.Advance(time.Second)
+	tok, err = c.AccessToken(w.ctx)
+	require.NoError(t, err)
+	require.NotEqual(t, st.Record.AccessToken, tok)
+	require.Equal(t, refreshes+1, w.em.Requests(emulator.RouteToken))
+}
+
+func TestRefreshRotationSurvivesRelaunch(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			w := newWorld(t, p)
+			c, uid := signedIn(t, w)
+			before, _ := w.stored()
+			w.expire()
+			writes := w.db.WriteCount()
+			tok, err := c.AccessToken(w.ctx)
+			require.NoError(t, err)
+			require.Equal(t, writes+1, w.db.WriteCount(), "one transaction")
+			after, _ := w.stored()
+			require.Equal(t, tok, after.Record.AccessToken)
+			require.NotEqual(t, before.Record.RefreshToken, after.Record.RefreshToken, "rotated")
+			require.Equal(t, w.clk.Now().Add(accessTTL), after.Record.Expiry)
+
+			// The rotated refresh token is the one a relaunch uses; the old
+			// one is no longer accepted by the server.
+			c = w.reopen()
+			w.expire()
+			require.NoError(t, c.Refresh(w.ctx))
+			_, err = junction.NewAuthClient(w.srv.URL+"/auth").Refresh(w.ctx, before.Record.RefreshToken)
+			require.Error(t, err)
+
+			u, err := c.GetOwnUser(w.ctx)
+			require.NoError(t, err)
+			require.Equal(t, uid, u.UserID)
+		})
+	}
+}
+
+func TestRefreshFailuresChangeNothing(t *testing.T) {
+	faults := []struct {
+		name   string
+		inject func(e *emulator.Emulator)
+		kind   error
+	}{
+		{"503", func(e *emulator.Emulator) { e.FailNext(emulator.RouteToken, 1, 503) }, junction.ErrServer},
+		{"500", func(e *emulator.Emulator) { e.FailNext(emulator.RouteToken, 1, 500) }, junction.ErrServer},
+		{"dropped connection", func(e *emulator.Emulator) { e.DropNext(emulator.RouteToken, 1) }, junction.ErrTransport},
+		{"429", func(e *emulator.Emulator) { e.RateLimitNext(emulator.RouteToken, 1, time.Minute) }, junction.ErrRateLimited},
+	}
+	for _, p := range fsm.ProfileNames() {
+		for _, f := range faults {
+			t.Run(p+"/"+f.name, func(t *testing.T) {
+				w := newWorld(t, p)
+				c, _ := signedIn(t, w)
+				w.expire()
+				before, _ := w.stored()
+				status, user, writes := c.Status(), c.CurrentUserID(), w.db.WriteCount()
+
+				f.inject(w.em)
+				_, err := c.AccessToken(w.ctx)
+				w.requireErr(err, f.kind)
+				require.True(t, junction.IsTransient(err))
+				after, _ := w.stored()
+				require.Equal(t, before, after)
+				require.Equal(t, writes, w.db.WriteCount(), "no DB write")
+				require.Equal(t, status, c.Status())
+				require.Equal(t, user, c.CurrentUserID())
+
+				// The next call retries and succeeds.
+				_, err = c.AccessToken(w.ctx)
+				require.NoError(t, err)
+			})
+		}
+	}
+}
+
+// The refresh is held in the test hook, before its request goes out, until
+// every caller waits on it: no wall-clock delay is involved.
+func TestConcurrentCallersShareOneRefresh(t *testing.T) {
+	w := newWorld(t, "ios-1.8")
+	c, _ := signedIn(t, w)
+	w.expire()
+	const n = 32
+	release := make(chan struct{})
+	var waiting sync.WaitGroup
+	waiting.Add(n)
+	c.crashAt = func(step string) {
+		switch step {
+		case "refresh:wait":
+			waiting.Done()
+		case "refresh:before-network":
+			<-release
+		}
+	}
+	refreshes := w.em.Requests(emulator.RouteToken)
+	tokens := make([]string, n)
+	errs := make([]error, n)
+	var done sync.WaitGroup
+	for i := range n {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			tokens[i], errs[i] = c.AccessToken(w.ctx)
+		}()
+	}
+	waiting.Wait() // every caller waits on the one refresh in flight
+	close(release)
+	done.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.Equal(t, tokens[0], tokens[i])
+	}
+	require.Equal(t, refreshes+1, w.em.Requests(emulator.RouteToken), "one refresh request")
+	st, _ := w.stored()
+	require.Equal(t, tokens[0], st.Record.AccessToken)
+}
+
+func TestCancelledCallerStillRecordsRotation(t *testing.T) {
+	w := newWorld(t, "android-5.0")
+	c, _ := signedIn(t, w)
+	w.expire()
+	ctx, cancel := context.WithCancel(w.ctx)
+	release := make(chan struct{})
+	recorded := make(chan struct{})
+	c.crashAt = func(step string) {
+		switch step {
+		case "refresh:before-network":
+			<-release
+		case "refresh:after-persist":
+			close(recorded)
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { _, err := c.AccessToken(ctx); errc <- err }()
+	cancel()
+	require.ErrorIs(t, <-errc, context.Canceled)
+	close(release)
+	<-recorded
+	st, _ := w.stored()
+	tok, err := c.AccessToken(w.ctx)
+	require.NoError(t, err)
+	require.Equal(t, st.Record.AccessToken, tok)
+}
+
+func TestSignOutDuringRefreshDropsTheResult(t *testing.T) {
+	w := newWorld(t, "android-5.0")
+	c, _ := signedIn(t, w)
+	w.expire()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	c.crashAt = func(step string) {
+		if step == "refresh:before-network" {
+			close(started)
+			<-release
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- c.Refresh(w.ctx) }()
+	<-started
+	require.NoError(t, c.SignOut(w.ctx))
+	close(release)
+	w.requireErr(<-errc, ErrNotConfigured)
+	_, ok := w.stored()
+	require.False(t, ok, "the refresh did not resurrect the session")
+	require.Equal(t, fsm.Status(0), c.Status())
+}
+
+func TestGetOwnUser(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			w := newWorld(t, p)
+			c, uid := signedIn(t, w)
+			u, err := c.GetOwnUser(w.ctx)
+			require.NoError(t, err)
+			require.Equal(t, uid, u.UserID)
+
+			// A 401 refreshes and retries once.
+			refreshes := w.em.Requests(emulator.RouteToken)
+			w.em.FailNext(emulator.RouteGetUser, 1, 401)
+			u, err = c.GetOwnUser(w.ctx)
+			require.NoError(t, err)
+			require.Equal(t, uid, u.UserID)
+			require.Equal(t, refreshes+1, w.em.Requests(emulator.RouteToken))
+
+			// Twice 401: one refresh, then the error.
+			gets := w.em.Requests(emulator.RouteGetUser)
+			w.em.FailNext(emulator.RouteGetUser, 2, 401)
+			_, err = c.GetOwnUser(w.ctx)
+			w.requireErr(err, junction.ErrUnauthorized)
+			require.Equal(t, refreshes+2, w.em.Requests(emulator.RouteToken))
+			require.Equal(t, gets+2, w.em.Requests(emulator.RouteGetUser))
+
+			// A 401 whose refresh says the user is gone.
+			require.NoError(t, w.em.DeleteUser(uid))
+			w.em.FailNext(emulator.RouteGetUser, 1, 401)
+			_, err = c.GetOwnUser(w.ctx)
+			w.requireErr(err, ErrInvalidUser)
+		})
+	}
+}
+
+func TestGetOwnUserAPIKeyMode(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			w := newWorld(t, p)
+			c := w.launch()
+			uid := w.newUser()
+			_, err := c.GetOwnUser(w.ctx)
+			w.requireErr(err, ErrNotConfigured)
+			require.NoError(t, c.Configure(w.ctx, w.em.APIKey(), fsm.Sandbox, fsm.US))
+			_, err = c.GetOwnUser(w.ctx)
+			w.requireErr(err, ErrNotSignedIn)
+			require.NoError(t, c.SetUserID(w.ctx, uid))
+			u, err := c.GetOwnUser(w.ctx)
+			require.NoError(t, err)
+			require.Equal(t, uid, u.UserID)
+			_, err = c.AccessToken(w.ctx)
+			w.requireErr(err, ErrNotSignedIn)
+			w.requireErr(c.Refresh(w.ctx), ErrNotSignedIn)
+
+			// A 401 in API-key mode is not retried.
+			w.em.FailNext(emulator.RouteGetUser, 1, 401)
+			_, err = c.GetOwnUser(w.ctx)
+			w.requireErr(err, junction.ErrUnauthorized)
+		})
+	}
+}
