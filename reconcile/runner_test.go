@@ -1,0 +1,513 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+// fakeSDK is an SDK on a profile, modelled as the planner's tests model it,
+// with scripted errors and counters.
+type fakeSDK struct {
+	mu        sync.Mutex
+	p         fsm.Profile
+	st        fsm.State
+	user      string
+	env       fsm.Environment
+	region    fsm.Region
+	hidden    bool    // a session the status does not show (iOS 1.4+ quirk)
+	errs      []error // returned by the next SignIn calls, in order
+	mutations int
+	identify  int
+	tokens    map[string]string // token → user
+}
+
+func (s *fakeSDK) Status() fsm.Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return fsm.StatusOf(s.st, s.p)
+}
+
+func (s *fakeSDK) CurrentUserID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.st.SignedIn() {
+		return ""
+	}
+	if s.p.UpperCaseUserID {
+		return strings.ToUpper(s.user)
+	}
+	return s.user
+}
+
+func (s *fakeSDK) Environment() (fsm.Environment, fsm.Region, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.env, s.region, s.env != ""
+}
+
+func (s *fakeSDK) SignIn(ctx context.Context, tok string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mutations++
+	if len(s.errs) > 0 {
+		err := s.errs[0]
+		s.errs = s.errs[1:]
+		return err
+	}
+	if s.hidden || (s.st == fsm.Token && s.p.SameUserSignInThrows) {
+		return ErrAlreadySignedIn
+	}
+	s.st, s.user, s.env, s.region = fsm.Token, s.tokens[tok], fsm.Sandbox, fsm.US
+	return nil
+}
+
+func (s *fakeSDK) SignOut(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mutations++
+	s.st, s.user, s.env, s.region, s.hidden = fsm.SignedOut, "", "", "", false
+	return nil
+}
+
+// identifyingSDK adds identifyExternalUser.
+type identifyingSDK struct{ *fakeSDK }
+
+func (s identifyingSDK) IdentifyWithSignInToken(ctx context.Context, ext, tok string) error {
+	s.mu.Lock()
+	s.identify++
+	s.mu.Unlock()
+	return s.SignIn(ctx, tok)
+}
+
+// fakeTokens maps app users to Vital users and mints tokens.
+type fakeTokens struct {
+	mu       sync.Mutex
+	users    map[string]string
+	sdk      *fakeSDK
+	calls    int
+	errs     []error
+	block    chan struct{} // when set, calls wait for it or ctx
+	minted   int
+	resolves int
+}
+
+func (f *fakeTokens) SignInToken(ctx context.Context, appUser string) (string, string, error) {
+	if err := f.wait(ctx); err != nil {
+		return "", "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if len(f.errs) > 0 {
+		err := f.errs[0]
+		f.errs = f.errs[1:]
+		return "", "", err
+	}
+	f.minted++
+	tok := "tok-" + appUser + "-" + string(rune('a'+f.minted))
+	f.sdk.mu.Lock()
+	f.sdk.tokens[tok] = f.users[appUser]
+	f.sdk.mu.Unlock()
+	return f.users[appUser], tok, nil
+}
+
+func (f *fakeTokens) ResolveVitalUser(ctx context.Context, appUser string) (string, error) {
+	if err := f.wait(ctx); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	f.resolves++
+	return f.users[appUser], nil
+}
+
+func (f *fakeTokens) wait(ctx context.Context) error {
+	if f.block == nil {
+		return nil
+	}
+	select {
+	case <-f.block:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+type memJournal struct {
+	mu     sync.Mutex
+	e      JournalEntry
+	events []string
+	saves  int
+}
+
+func (j *memJournal) Load(context.Context) (JournalEntry, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.e, nil
+}
+
+func (j *memJournal) Save(_ context.Context, e JournalEntry, event string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.e = e
+	j.events = append(j.events, event)
+	j.saves++
+	return nil
+}
+
+type harness struct {
+	sdk     *fakeSDK
+	tokens  *fakeTokens
+	journal *memJournal
+	app     AppSession
+	now     time.Time
+	runner  *Runner
+}
+
+const (
+	vA = "3f0c1a52-8d2e-4b7a-9c1d-5e6f7a8b9c01"
+	vB = "9a8b7c6d-0000-4111-8222-933344445555"
+	vC = "c0ffee00-1111-4222-8333-944455556666"
+)
+
+func newHarness(t *testing.T, profile string, identify bool) *harness {
+	t.Helper()
+	p, ok := fsm.ParseProfile(profile)
+	require.True(t, ok)
+	h := &harness{now: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC), journal: &memJournal{}}
+	h.sdk = &fakeSDK{p: p, st: fsm.SignedOut, tokens: map[string]string{}}
+	h.tokens = &fakeTokens{users: map[string]string{"alice": vA, "bob": vB}, sdk: h.sdk}
+	var sdk SDK = h.sdk
+	if identify {
+		sdk = identifyingSDK{h.sdk}
+	}
+	r, err := NewRunner(Config{Profile: p, SDK: sdk, Tokens: h.tokens, Journal: h.journal,
+		App:  func() AppSession { return h.app },
+		Now:  func() time.Time { return h.now },
+		Rand: func() float64 { return 0.5 }})
+	require.NoError(t, err)
+	h.runner = r
+	return h
+}
+
+func (h *harness) signInApp(user string) {
+	h.app = AppSession{SignedIn: true, AppUserID: user, Environment: fsm.Sandbox, Region: fsm.US}
+}
+
+type counts struct{ tokenCalls, sdkMutations, journalSaves int }
+
+func (h *harness) counts() counts {
+	return counts{h.tokens.calls, h.sdk.mutations, h.journal.saves}
+}
+
+func TestRunnerConsistentLaunchIsQuiet(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			h := newHarness(t, p, false)
+			h.signInApp("alice")
+			out, err := h.runner.Run(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, "applied", out.Result())
+			require.Equal(t, fsm.Token, out.State)
+			require.Equal(t, vA, h.journal.e.VitalUserID)
+
+			for launch := 0; launch < 3; launch++ {
+				before := h.counts()
+				h.now = h.now.Add(time.Hour)
+				out, err := h.runner.Run(context.Background())
+				require.NoError(t, err)
+				require.Equal(t, "nothing-to-do", out.Result())
+				require.Equal(t, before, h.counts(), "a consistent launch made a call, a mutation or a write")
+			}
+
+			// Signed out app, signed out SDK: quiet as well.
+			h.app = AppSession{}
+			_, err = h.runner.Run(context.Background())
+			require.NoError(t, err)
+			before := h.counts()
+			_, err = h.runner.Run(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, before, h.counts())
+		})
+	}
+}
+
+func TestRunnerSwitchUser(t *testing.T) {
+	h := newHarness(t, "android-5.0", false)
+	h.signInApp("alice")
+	_, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	h.signInApp("bob")
+	out, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	// The app does not know bob's Vital user yet: resolve it, then switch.
+	require.Equal(t, []Action{Resolve{AppUser: "bob"}, SignOut{}, SignIn{VitalUser: vB}}, out.Applied)
+	require.Equal(t, vB, h.sdk.user)
+	require.Equal(t, "bob", h.journal.e.AppUserID)
+	require.Equal(t, vB, h.journal.e.VitalUserID)
+	// Journaled before and after each action.
+	require.Contains(t, h.journal.events, "start sign-out")
+	require.Contains(t, h.journal.events, "done sign-out")
+	require.Contains(t, h.journal.events, "start sign-in("+vB+")")
+	require.Contains(t, h.journal.events, "done sign-in("+vB+")")
+}
+
+func TestRunnerTransientBackoffPersists(t *testing.T) {
+	h := newHarness(t, "ios-1.8", false)
+	h.signInApp("alice")
+	h.tokens.errs = []error{&TransientError{Err: errors.New("503"), RetryAfter: 0}}
+	_, err := h.runner.Run(context.Background())
+	var re *RunError
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, ClassTransient, re.Class)
+	require.Equal(t, fsm.SignedOut, h.sdk.st, "a transient error changes no state")
+	// Attempt 1: 30 s less 20%·0.5 jitter = 27 s.
+	require.Equal(t, h.now.Add(27*time.Second), h.journal.e.NextAttemptAt)
+	require.Equal(t, 1, h.journal.e.Attempts)
+	require.Equal(t, ErrorNetwork, h.journal.e.LastError)
+
+	// Before it is due: deferred, no call, no write.
+	before := h.counts()
+	h.now = h.now.Add(10 * time.Second)
+	out, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "deferred", out.Result())
+	require.Equal(t, h.journal.e.NextAttemptAt, out.RetryAt)
+	require.Equal(t, before, h.counts())
+
+	// A second failure doubles the delay and honours Retry-After when longer.
+	h.now = h.now.Add(20 * time.Second)
+	h.tokens.errs = []error{&TransientError{Err: errors.New("429"), RetryAfter: 5 * time.Minute}}
+	_, err = h.runner.Run(context.Background())
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, h.now.Add(5*time.Minute), h.journal.e.NextAttemptAt)
+	require.Equal(t, 2, h.journal.e.Attempts)
+
+	// Once due, it converges and clears the backoff.
+	h.now = h.now.Add(5 * time.Minute)
+	out, err = h.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, fsm.Token, out.State)
+	require.Zero(t, h.journal.e.Attempts)
+	require.True(t, h.journal.e.NextAttemptAt.IsZero())
+}
+
+// transientish is an adapter error that says it is transient by method.
+type transientish struct{}
+
+func (transientish) Error() string   { return "connection reset" }
+func (transientish) Transient() bool { return true }
+
+func TestRunnerTransientByMethod(t *testing.T) {
+	h := newHarness(t, "android-5.0", false)
+	h.signInApp("alice")
+	h.sdk.errs = []error{transientish{}}
+	_, err := h.runner.Run(context.Background())
+	var re *RunError
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, ClassTransient, re.Class)
+	require.Equal(t, fsm.SignedOut, h.sdk.st)
+}
+
+func TestBackoffDelay(t *testing.T) {
+	b := Backoff{Base: time.Second, Cap: 10 * time.Second, Jitter: 0.5}
+	tests := []struct {
+		n    int
+		r    float64
+		ra   time.Duration
+		want time.Duration
+	}{
+		{1, 0, 0, time.Second},
+		{2, 0, 0, 2 * time.Second},
+		{4, 0, 0, 8 * time.Second},
+		{5, 0, 0, 10 * time.Second},
+		{60, 0, 0, 10 * time.Second},
+		{1, 0.5, 0, 750 * time.Millisecond},
+		{5, 0.999, 0, 5*time.Second + 5*time.Millisecond},
+		{1, 0, time.Minute, time.Minute},
+	}
+	for _, tt := range tests {
+		if got := b.Delay(tt.n, tt.r, tt.ra); got != tt.want {
+			t.Errorf("Delay(%d, %v, %v) = %v, want %v", tt.n, tt.r, tt.ra, got, tt.want)
+		}
+	}
+}
+
+func TestRunnerAlreadySignedInSignsOutThenIn(t *testing.T) {
+	h := newHarness(t, "ios-1.8", false)
+	h.signInApp("alice")
+	h.sdk.hidden = true // a session the status does not show
+	out, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, []Action{SignOut{}, SignIn{VitalUser: vA}}, out.Applied)
+	require.Equal(t, fsm.Token, h.sdk.st)
+}
+
+func TestRunnerInvalidSignInTokenFetchesOneFreshToken(t *testing.T) {
+	h := newHarness(t, "android-5.0", false)
+	h.signInApp("alice")
+	h.sdk.errs = []error{ErrInvalidSignInToken}
+	out, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, fsm.Token, out.State)
+	require.Equal(t, 2, h.tokens.minted)
+
+	// Twice in a row: terminal, with backoff, state kept.
+	h2 := newHarness(t, "android-5.0", false)
+	h2.signInApp("alice")
+	h2.sdk.errs = []error{ErrInvalidSignInToken, ErrInvalidSignInToken}
+	_, err = h2.runner.Run(context.Background())
+	var re *RunError
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, ClassTerminal, re.Class)
+	require.ErrorIs(t, err, ErrInvalidSignInToken)
+	require.Equal(t, ErrorInvalidSignInToken, h2.journal.e.LastError)
+	require.False(t, h2.journal.e.NextAttemptAt.IsZero())
+	require.Equal(t, 2, h2.tokens.minted, "one fresh token, not a loop")
+}
+
+func TestRunnerUserDeletedSignsInAsNewUser(t *testing.T) {
+	h := newHarness(t, "android-5.0", false)
+	h.signInApp("alice")
+	_, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	// The backend deleted vA; the SDK's refresh erased the record and kept
+	// {configured} (Android 4.2.1+). The issuer maps alice to a new user.
+	h.sdk.st, h.sdk.user = fsm.UserDeleted, ""
+	h.tokens.users["alice"] = vC
+	out, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, fsm.UserDeleted, out.Plan.Observed)
+	require.Equal(t, []Action{SignIn{VitalUser: vC}}, out.Applied)
+	require.Equal(t, vC, h.sdk.user)
+	require.Equal(t, vC, h.journal.e.VitalUserID)
+	before := h.counts()
+	_, err = h.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, before, h.counts())
+}
+
+func TestRunnerMigratesAPIKeySession(t *testing.T) {
+	for _, tc := range []struct {
+		profile      string
+		viaIdentify  bool
+		identifyWant int
+	}{
+		{"ios-1.8", true, 1},
+		{"android-5.0", true, 0},
+		{"ios-1.3", false, 0},
+	} {
+		t.Run(tc.profile, func(t *testing.T) {
+			h := newHarness(t, tc.profile, tc.viaIdentify)
+			h.signInApp("alice")
+			h.sdk.st, h.sdk.user, h.sdk.env, h.sdk.region = fsm.APIKey, vA, fsm.Sandbox, fsm.US
+			h.journal.e = JournalEntry{AppUserID: "alice", VitalUserID: vA, LastObserved: fsm.APIKey}
+			out, err := h.runner.Run(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, []Action{Migrate{VitalUser: vA}}, out.Applied)
+			require.Equal(t, 1, h.sdk.mutations, "migration signs in without signing out")
+			require.Equal(t, tc.identifyWant, h.sdk.identify)
+			require.Equal(t, fsm.Token, out.State)
+		})
+	}
+}
+
+func TestRunnerResolvesBeforeTouchingASession(t *testing.T) {
+	h := newHarness(t, "ios-1.8", false)
+	h.signInApp("alice")
+	h.sdk.st, h.sdk.user, h.sdk.env, h.sdk.region = fsm.Token, vA, fsm.Sandbox, fsm.US
+	out, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, []Action{Resolve{AppUser: "alice"}}, out.Applied)
+	require.Zero(t, h.sdk.mutations, "the session already agreed")
+	require.Equal(t, vA, h.journal.e.VitalUserID)
+
+	// Resolving to another user leads to a switch in the same run.
+	h2 := newHarness(t, "ios-1.8", false)
+	h2.signInApp("bob")
+	h2.sdk.st, h2.sdk.user = fsm.Token, vA
+	out, err = h2.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, []Action{Resolve{AppUser: "bob"}, SignOut{}, SignIn{VitalUser: vB}}, out.Applied)
+}
+
+func TestRunnerSingleFlight(t *testing.T) {
+	h := newHarness(t, "android-5.0", false)
+	h.signInApp("alice")
+	h.tokens.block = make(chan struct{})
+	first := h.runner.RunAtLaunch(context.Background())
+	select {
+	case <-first.Done():
+		t.Fatal("RunAtLaunch waited for the run")
+	default:
+	}
+	// Wait until the first run holds the flight.
+	require.Eventually(t, func() bool {
+		h.runner.mu.Lock()
+		defer h.runner.mu.Unlock()
+		return h.runner.cur != nil
+	}, 5*time.Second, time.Millisecond)
+	var joined atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := h.runner.Run(context.Background())
+			if err == nil && out.State == fsm.Token {
+				joined.Add(1)
+			}
+		}()
+	}
+	close(h.tokens.block)
+	wg.Wait()
+	out, err := first.Wait(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, fsm.Token, out.State)
+	require.Equal(t, int32(8), joined.Load())
+	require.Equal(t, 1, h.tokens.minted, "joined calls share one run")
+}
+
+func TestRunnerCancelledLeavesReconcilableState(t *testing.T) {
+	h := newHarness(t, "android-5.0", false)
+	h.signInApp("alice")
+	h.tokens.block = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	l := h.runner.RunAtLaunch(ctx)
+	require.Eventually(t, func() bool {
+		h.journal.mu.Lock()
+		defer h.journal.mu.Unlock()
+		return h.journal.e.InFlight != ""
+	}, 5*time.Second, time.Millisecond)
+	cancel()
+	_, err := l.Wait(context.Background())
+	var re *RunError
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, ClassCancelled, re.Class)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Empty(t, h.journal.e.InFlight)
+	require.Zero(t, h.journal.e.Attempts, "a cancellation is not a failure")
+	require.True(t, h.journal.e.NextAttemptAt.IsZero())
+
+	h.tokens.block = nil
+	out, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, fsm.Token, out.State)
+
+	_, err = h.runner.Run(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestNewRunnerValidates(t *testing.T) {
+	_, err := NewRunner(Config{})
+	require.Error(t, err)
+}
