@@ -114,14 +114,15 @@ func (e *ColumnError) Unwrap() error { return e.Err }
 type Option func(*options)
 
 type options struct {
-	key []byte
-	now func() time.Time
+	key    []byte
+	keySet bool
+	now    func() time.Time
 }
 
 // WithKey sets the 32-byte AES-256 key that seals secrets. Without it, Open
 // uses the key file path+".key", creating it (mode 0600) if it is missing.
 func WithKey(key []byte) Option {
-	return func(o *options) { o.key = append([]byte(nil), key...) }
+	return func(o *options) { o.key, o.keySet = append([]byte(nil), key...), true }
 }
 
 // WithClock sets the clock used for the timestamps the DB writes.
@@ -166,6 +167,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, &OpenError{Path: path, Err: err}
 	}
 
+	var s *sealer
+	if o.keySet {
+		if s, err = newSealer(o.key); err != nil {
+			return nil, &OpenError{Path: path, Err: err}
+		}
+	}
+
 	created, err := createFile(abs)
 	if err != nil {
 		return nil, &OpenError{Path: path, Err: err}
@@ -179,15 +187,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		}
 	}
 
-	key := o.key
-	if key == nil {
-		if key, err = loadOrCreateKey(abs + ".key"); err != nil {
+	if s == nil {
+		key, err := loadOrCreateKey(abs + ".key")
+		if err != nil {
 			return nil, &OpenError{Path: path, Err: err}
 		}
-	}
-	s, err := newSealer(key)
-	if err != nil {
-		return nil, &OpenError{Path: path, Err: err}
+		if s, err = newSealer(key); err != nil {
+			return nil, &OpenError{Path: path, Err: err}
+		}
 	}
 
 	db := &DB{path: path, sealer: s, now: o.now}
@@ -296,8 +303,15 @@ func validate(ctx context.Context, path string, known int) error {
 		return ErrNotDatabase
 	}
 
-	ro, err := sql.Open("sqlite3", fileURI(path)+"?mode=ro&_busy_timeout="+
-		strconv.Itoa(int(busyTimeout/time.Millisecond)))
+	// Without a WAL or rollback journal beside it, no process is using the
+	// file: read it as immutable, so that not even the -wal and -shm files
+	// a read-only WAL reader needs are created. Otherwise read it as a
+	// read-only client of those that are.
+	dsn := fileURI(path) + "?mode=ro&_busy_timeout=" + strconv.Itoa(int(busyTimeout/time.Millisecond))
+	if !exists(path+"-wal") && !exists(path+"-journal") {
+		dsn += "&immutable=1"
+	}
+	ro, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return err
 	}
@@ -329,6 +343,12 @@ func validate(ctx context.Context, path string, known int) error {
 		return classify(err, true)
 	}
 	return nil
+}
+
+// exists reports whether a file exists at path.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 // classify maps the driver's "not a database" and "corrupt" errors to

@@ -243,7 +243,10 @@ func TestOpenRefusesAndLeavesFileUnchanged(t *testing.T) {
 			require.Equal(t, path, oe.Path)
 			require.ErrorIs(t, err, tt.want)
 			require.Equal(t, before, fileSum(t, path), "the file was modified")
-			require.NoFileExists(t, path+".key")
+			// Nothing was created beside it either: no key, WAL or shm.
+			entries, err := os.ReadDir(filepath.Dir(path))
+			require.NoError(t, err)
+			require.Len(t, entries, 1)
 		})
 	}
 }
@@ -376,13 +379,17 @@ func TestKeys(t *testing.T) {
 	})
 	t.Run("bad key sizes", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "state.db")
-		_, err := Open(ctx, path, WithKey([]byte("short")))
+		for _, key := range [][]byte{nil, []byte("short"), make([]byte, KeySize+1)} {
+			_, err := Open(ctx, path, WithKey(key))
+			var oe *OpenError
+			require.ErrorAs(t, err, &oe)
+			require.ErrorIs(t, err, ErrBadKey)
+			require.NoFileExists(t, path)
+		}
 		var oe *OpenError
-		require.ErrorAs(t, err, &oe)
-		require.ErrorIs(t, err, ErrBadKey)
 
 		require.NoError(t, os.WriteFile(path+".key", []byte("not 32 bytes"), 0o600))
-		_, err = Open(ctx, path)
+		_, err := Open(ctx, path)
 		require.ErrorAs(t, err, &oe)
 		require.ErrorIs(t, err, ErrBadKey)
 	})
@@ -591,4 +598,37 @@ func TestConcurrentWritersAcrossHandles(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "k9", d.APIKey)
 	}
+}
+
+func TestConcurrentOpenOfNewFile(t *testing.T) {
+	// Several processes starting at once on a new file agree on one schema
+	// and one key.
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	const n = 4
+	dbs := make([]*DB, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { dbs[i], errs[i] = Open(ctx, path) })
+	}
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		defer dbs[i].Close()
+	}
+	for i := range n {
+		inst := "dev-" + strconv.Itoa(i)
+		require.NoError(t, dbs[i].SaveDevice(ctx, DeviceState{Installation: inst, APIKey: "key-" + inst}))
+	}
+	for i := range n {
+		inst := "dev-" + strconv.Itoa(i)
+		got, ok, err := dbs[(i+1)%n].LoadDevice(ctx, inst)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, "key-"+inst, got.APIKey)
+	}
+	var version int
+	require.NoError(t, dbs[0].rdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version))
+	require.Equal(t, len(mustMigrations(t)), version)
 }

@@ -498,7 +498,7 @@ func TestWriteCount(t *testing.T) {
 // Benchmarks: a consistent launch reads the device state and the journal;
 // BenchmarkSQLitePointRead is the floor they are compared with.
 
-func benchDB(b *testing.B) *DB {
+func benchDB(b testing.TB) *DB {
 	db, _ := openTest(b)
 	ctx := context.Background()
 	require.NoError(b, db.SaveDevice(ctx, DeviceState{
