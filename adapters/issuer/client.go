@@ -108,6 +108,10 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, o
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		if ctx.Err() != nil {
+			// The caller gave up: neither an issuer failure nor transient.
+			return fmt.Errorf("issuer: %s: %w", op, ctx.Err())
+		}
 		return &Error{Op: op, Kind: ErrTransport, Err: stripURL(err)}
 	}
 	defer resp.Body.Close()

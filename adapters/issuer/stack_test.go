@@ -253,6 +253,9 @@ type secretSet struct {
 }
 
 func (s *secretSet) add(v string) {
+	if v == "" {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {

@@ -1,0 +1,125 @@
+package issuer
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fakeIssuer answers every request with status, header and body, for the
+// client's error table (the real handler cannot produce every answer).
+func fakeIssuer(t *testing.T, status int, header map[string]string, body string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range header {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestClientErrorTable(t *testing.T) {
+	now := testEpoch
+	for _, tc := range []struct {
+		name      string
+		status    int
+		header    map[string]string
+		body      string
+		kind      error
+		transient bool
+		retry     time.Duration
+		code      string
+	}{
+		{"400", 400, nil, `{"error":"bad_request","message":"x"}`, ErrBadRequest, false, 0, "bad_request"},
+		{"401", 401, nil, `{"error":"unauthorized","message":"x"}`, ErrUnauthorized, false, 0, "unauthorized"},
+		{"403", 403, nil, `{"error":"forbidden","message":"x"}`, ErrForbidden, false, 0, "forbidden"},
+		{"404 not JSON", 404, nil, `<html>nope</html>`, ErrNotFound, false, 0, ""},
+		{"405", 405, nil, `{}`, ErrMethodNotAllowed, false, 0, ""},
+		{"418", 418, nil, ``, ErrBadResponse, false, 0, ""},
+		{"429 seconds", 429, map[string]string{"Retry-After": "3"}, ``, ErrUnavailable, true, 3 * time.Second, ""},
+		{"500", 500, nil, `{"error":"internal","message":"x"}`, ErrServer, true, 0, "internal"},
+		{"502", 502, nil, `{"error":"upstream_error","message":"x"}`, ErrUpstream, false, 0, "upstream_error"},
+		{"503 seconds", 503, map[string]string{"Retry-After": "12"}, `{"error":"upstream_unavailable"}`, ErrUnavailable, true, 12 * time.Second, "upstream_unavailable"},
+		{"503 date", 503, map[string]string{"Retry-After": now.Add(90 * time.Second).Format(http.TimeFormat)}, ``, ErrUnavailable, true, 90 * time.Second, ""},
+		{"503 past date", 503, map[string]string{"Retry-After": now.Add(-time.Minute).Format(http.TimeFormat)}, ``, ErrUnavailable, true, 0, ""},
+		{"503 junk", 503, map[string]string{"Retry-After": "soon"}, ``, ErrUnavailable, true, 0, ""},
+		{"503 huge", 503, map[string]string{"Retry-After": "99999999"}, ``, ErrUnavailable, true, 24 * time.Hour, ""},
+		{"504", 504, nil, ``, ErrUnavailable, true, 0, ""},
+		{"200 not JSON", 200, nil, `token`, ErrBadResponse, false, 0, ""},
+		{"200 empty object", 200, nil, `{}`, ErrBadResponse, false, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fakeIssuer(t, tc.status, tc.header, tc.body)
+			c := NewClient(srv.URL, "session-secret-value", WithClientClock(fixedClock(now)))
+			for _, call := range []func() error{
+				func() error { _, _, err := c.SignInToken(context.Background(), "u1"); return err },
+				func() error { _, err := c.ResolveVitalUser(context.Background(), "u1"); return err },
+			} {
+				err := call()
+				require.ErrorIs(t, err, tc.kind)
+				require.Equal(t, tc.transient, IsTransient(err))
+				var ie *Error
+				require.ErrorAs(t, err, &ie)
+				require.Equal(t, tc.status, ie.Status)
+				require.Equal(t, tc.retry, ie.RetryAfter)
+				require.Equal(t, tc.code, ie.Code)
+				require.NotContains(t, err.Error(), "session-secret-value")
+			}
+		})
+	}
+}
+
+func TestClientSendsSessionAndAppUser(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := make([]byte, 256)
+		n, _ := r.Body.Read(body)
+		got = append(got, r.Method+" "+r.URL.RequestURI()+" "+r.Header.Get("Authorization")+" "+string(body[:n]))
+		if r.Method == http.MethodPost {
+			_, _ = w.Write([]byte(`{"user_id":"v1","sign_in_token":"t1"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"user_id":"v1"}`))
+	}))
+	defer srv.Close()
+	c := NewClient(srv.URL+"/", "sess")
+	v, tok, err := c.SignInToken(context.Background(), "a b")
+	require.NoError(t, err)
+	require.Equal(t, []string{"v1", "t1"}, []string{v, tok})
+	v, err = c.ResolveVitalUser(context.Background(), "a b")
+	require.NoError(t, err)
+	require.Equal(t, "v1", v)
+	require.Equal(t, []string{
+		`POST /v1/sign-in-token Bearer sess {"app_user_id":"a b"}`,
+		`GET /v1/vital-user?app_user_id=a+b Bearer sess `,
+	}, got)
+}
+
+func TestClientLocalErrors(t *testing.T) {
+	c := NewClient("http://127.0.0.1:1", "sess")
+	_, _, err := c.SignInToken(context.Background(), "")
+	require.ErrorIs(t, err, ErrBadRequest)
+	require.ErrorIs(t, err, ErrInvalidAppUser)
+	_, err = c.ResolveVitalUser(context.Background(), strings.Repeat("x", MaxAppUserIDLen+1))
+	require.ErrorIs(t, err, ErrInvalidAppUser)
+
+	// Nothing listens on port 1 of loopback.
+	_, _, err = c.SignInToken(context.Background(), "u")
+	require.ErrorIs(t, err, ErrTransport)
+	require.True(t, IsTransient(err))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	srv := fakeIssuer(t, 200, nil, `{}`)
+	_, err = NewClient(srv.URL, "sess").ResolveVitalUser(ctx, "u")
+	require.ErrorIs(t, err, context.Canceled)
+	require.False(t, IsTransient(err))
+}

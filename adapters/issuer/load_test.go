@@ -1,0 +1,197 @@
+package issuer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/emulator"
+)
+
+// TestConcurrentFirstRequestsCreateOneUser fires 200 first requests for one
+// app user at once: exactly one Vital user may come out.
+func TestConcurrentFirstRequestsCreateOneUser(t *testing.T) {
+	s := newStack(t, stackOptions{logLevel: slog.LevelWarn})
+	const n = 200
+	c := s.client(t, "zoe")
+	start := make(chan struct{})
+	ids := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			var tok string
+			ids[i], tok, errs[i] = c.SignInToken(context.Background(), "zoe")
+			s.secrets.add(tok)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.Equal(t, ids[0], ids[i])
+	}
+	require.Equal(t, []string{ids[0]}, s.usersFor(t, "zoe"), "exactly one Vital user, counted through the API")
+	require.Equal(t, 1, s.emu.Requests(emulator.RouteCreateUser), "single flight: one create call")
+	require.Equal(t, n, s.emu.Requests(emulator.RouteSignInToken))
+	require.Zero(t, s.h.locks.size(), "per-user locks are released")
+	mt := s.metricsOf(t)
+	require.Equal(t, float64(n), mt["vitalsync_issuer_tokens_issued_total"])
+	require.Equal(t, 1.0, mt["vitalsync_issuer_users_created_total"])
+}
+
+// TestConcurrentReplicasCreateOneUser runs two issuers (separate in-process
+// locks, like two replicas) over one user map and one team: the API's
+// conflict and the store's unique active mapping still leave one user.
+func TestConcurrentReplicasCreateOneUser(t *testing.T) {
+	a := newStack(t, stackOptions{logLevel: slog.LevelWarn})
+	b := newStack(t, stackOptions{logLevel: slog.LevelWarn, emu: a.emu, emuURL: a.emuURL, db: a.db})
+	const perReplica = 50
+	for round := range 5 {
+		app := fmt.Sprintf("yan-%d", round)
+		start := make(chan struct{})
+		var mu sync.Mutex
+		seen := map[string]int{}
+		var wg sync.WaitGroup
+		for _, s := range []*stack{a, b} {
+			c := s.client(t, app)
+			for range perReplica {
+				wg.Go(func() {
+					<-start
+					v, tok, err := c.SignInToken(context.Background(), app)
+					if !assertNoError(t, err) {
+						return
+					}
+					s.secrets.add(tok)
+					mu.Lock()
+					seen[v]++
+					mu.Unlock()
+				})
+			}
+		}
+		close(start)
+		wg.Wait()
+		require.Len(t, seen, 1, "round %d: %v", round, seen)
+		require.Len(t, a.usersFor(t, app), 1)
+		hist, err := a.db.UserHistory(context.Background(), app)
+		require.NoError(t, err)
+		require.Len(t, hist, 1)
+	}
+}
+
+// assertNoError reports err from a goroutine without stopping it.
+func assertNoError(t *testing.T, err error) bool {
+	if err != nil {
+		t.Errorf("unexpected error: %v", err)
+		return false
+	}
+	return true
+}
+
+// TestManyUsers issues tokens to 2,000 distinct app users over loopback
+// with bounded concurrency and logs throughput and latency percentiles.
+func TestManyUsers(t *testing.T) {
+	s := newStack(t, stackOptions{logLevel: slog.LevelWarn})
+	const users, workers = 2000, 16
+	type result struct {
+		v, tok string
+		d      time.Duration
+		err    error
+	}
+	results := make([]result, users)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	began := time.Now()
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				app := fmt.Sprintf("load-user-%04d", i)
+				c := s.client(t, app)
+				t0 := time.Now()
+				v, tok, err := c.SignInToken(context.Background(), app)
+				results[i] = result{v, tok, time.Since(t0), err}
+			}
+		})
+	}
+	for i := range users {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	elapsed := time.Since(began)
+
+	vitals := map[string]bool{}
+	tokens := map[string]bool{}
+	lat := make([]time.Duration, 0, users)
+	for i, r := range results {
+		require.NoError(t, r.err, "user %d", i)
+		s.secrets.add(r.tok)
+		vitals[r.v] = true
+		tokens[r.tok] = true
+		lat = append(lat, r.d)
+	}
+	require.Len(t, vitals, users)
+	require.Len(t, tokens, users)
+	require.Equal(t, users, s.totalUsers(t))
+	require.Equal(t, float64(users), s.metricsOf(t)["vitalsync_issuer_tokens_issued_total"])
+
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[int(float64(len(lat))*p+0.999999)-1] }
+	t.Logf("%d first-use sign-in tokens (create user + map + mint), %d workers: %v, %.0f tokens/s, p50 %v, p99 %v, max %v",
+		users, workers, elapsed.Round(time.Millisecond), float64(users)/elapsed.Seconds(),
+		pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+}
+
+// BenchmarkIssuerSignInToken measures a token for an already-mapped user
+// through the issuer: client → issuer (auth, map lookup) → emulator mint.
+func BenchmarkIssuerSignInToken(b *testing.B) {
+	s := newStack(b, stackOptions{logLevel: slog.LevelWarn})
+	c := s.client(b, "bench")
+	s.signIn(b, "bench")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := c.SignInToken(ctx, "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkIssuerSignInTokenParallel is BenchmarkIssuerSignInToken from
+// GOMAXPROCS goroutines at once.
+func BenchmarkIssuerSignInTokenParallel(b *testing.B) {
+	s := newStack(b, stackOptions{logLevel: slog.LevelWarn})
+	c := s.client(b, "bench")
+	s.signIn(b, "bench")
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := c.SignInToken(ctx, "bench"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkEmulatorSignInToken is the baseline: the team client minting a
+// token from the emulator directly, without the issuer hop.
+func BenchmarkEmulatorSignInToken(b *testing.B) {
+	s := newStack(b, stackOptions{logLevel: slog.LevelWarn})
+	v, _ := s.signIn(b, "bench")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.team.CreateSignInToken(ctx, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
