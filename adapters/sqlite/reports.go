@@ -72,7 +72,9 @@ func (db *DB) PutReport(ctx context.Context, r Report) error {
 
 // EachReport calls fn with every report in installation order, reading them
 // one at a time (memory does not grow with the fleet). It stops at the first
-// error of fn and returns it as is. fn may call other DB methods.
+// error of fn and returns it as is. fn may call other DB methods, writes
+// included; while it runs, the walk holds one of the DB's few read
+// connections, so walks must not nest more than a couple deep.
 func (db *DB) EachReport(ctx context.Context, fn func(Report) error) error {
 	if err := db.check(ctx); err != nil {
 		return err

@@ -1,23 +1,3 @@
-// Package sqlite persists vitalsync's state in one SQLite file: the device SDK
-// state, the reconcile journal, the backend's user map and the fleet's
-// installation reports.
-//
-// A DB holds two pools on the same file: one writer connection (WAL,
-// busy_timeout, BEGIN IMMEDIATE, foreign keys, synchronous NORMAL, all set in
-// the DSN) and a small pool of read-only connections, so reads never write
-// and never wait behind the writer. Every write method is one transaction:
-// BeginTx, deferred Rollback, small helpers, Commit.
-//
-// Open validates an existing file read-only before it opens it for writing:
-// a file that is not SQLite, a corrupted one, or one written by a newer schema
-// is reported as an *OpenError and left byte for byte as it was. The schema
-// lives in embedded migrations (migrations/NNNN_name.sql) applied on PRAGMA
-// user_version, each in its own transaction.
-//
-// Access tokens, refresh tokens and API keys are sealed with AES-256-GCM
-// under a key from a 0600 key file beside the database (path + ".key") or
-// given with WithKey. Each ciphertext is bound to its table, column and row,
-// so sealed values cannot be swapped between rows.
 package sqlite
 
 import (
