@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
+	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/reconcile"
+)
+
+func init() {
+	register(command{name: "demo", summary: "walk an app's lifecycle end to end on a local emulator and issuer", run: runDemo})
+}
+
+// manualClock is the demo's shared clock: real time plus what the demo
+// skipped ahead, so token expiry can be shown without waiting an hour.
+type manualClock struct {
+	mu   sync.Mutex
+	skip time.Duration
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.skip)
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.skip += d
+}
+
+// stack is an issuer with an embedded emulator on one loopback address.
+type stack struct {
+	url      string
+	emu      *emulator.Emulator
+	team     *junction.Client
+	secret   []byte
+	clock    *manualClock
+	srv      *http.Server
+	issuerDB *sqlite.DB
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// startStack serves the emulator and the issuer on 127.0.0.1.
+func startStack(ctx context.Context, dir string, log *slog.Logger) (*stack, error) {
+	s := &stack{clock: &manualClock{}, secret: []byte(randomHex(32))}
+	apiKey := "sk_us_demo_" + randomHex(12)
+	s.emu = emulator.New(emulator.WithAPIKey(apiKey), emulator.WithClock(s.clock.Now))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s.url = "http://" + ln.Addr().String()
+	s.team = junction.NewClient(s.url, apiKey)
+	if s.issuerDB, err = sqlite.Open(ctx, filepath.Join(dir, "issuer.db"), sqlite.WithClock(s.clock.Now)); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	auth, err := issuer.NewHMACAuthenticator(s.secret, s.clock.Now)
+	if err != nil {
+		return nil, err
+	}
+	h, err := issuer.New(issuer.Config{Team: s.team, Store: s.issuerDB, Auth: auth, Logger: log, Now: s.clock.Now})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/sign-in-token", h)
+	mux.Handle("/v1/vital-user", h)
+	mux.Handle("/", s.emu)
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+func (s *stack) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.srv.Shutdown(ctx)
+	s.issuerDB.Close()
+}
+
+func (s *stack) session(appUser string) (string, error) {
+	return issuer.NewSession(s.secret, appUser, 24*time.Hour, s.clock.Now())
+}
+
+func runDemo(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "demo", "[--profile P] [--dir DIR] [--format table|json]")
+	profileName := fs.String("profile", "android-5.0", "SDK profile of the demo device: "+strings.Join(fsm.ProfileNames(), ", "))
+	dir := fs.String("dir", "", "keep the databases in DIR (default: a temporary folder, removed afterwards)")
+	format := fs.String("format", "table", "output format: table or json (one launch report per line)")
+	verbose := fs.Bool("v", false, "log each action on stderr")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("demo takes no arguments")
+	}
+	if err := oneOf("format", *format, "table", "json"); err != nil {
+		return err
+	}
+	profile, ok := fsm.ParseProfile(*profileName)
+	if !ok {
+		return usagef("demo: --profile must be one of %s", strings.Join(fsm.ProfileNames(), ", "))
+	}
+	if *dir == "" {
+		tmp, err := os.MkdirTemp("", "vitalsync-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		*dir = tmp
+	} else if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return err
+	}
+	log := slog.New(slog.DiscardHandler)
+	if *verbose {
+		log = e.log
+	}
+	d := &demo{ctx: ctx, out: e.stdout, json: *format == "json", profile: profile, log: log}
+	return d.run(*dir)
+}
+
+type demo struct {
+	ctx     context.Context
+	out     io.Writer
+	json    bool
+	profile fsm.Profile
+	log     *slog.Logger
+	s       *stack
+	device  *sqlite.DB
+	step    int
+}
+
+func (d *demo) say(format string, args ...any) {
+	if !d.json {
+		fmt.Fprintf(d.out, format+"\n", args...)
+	}
+}
+
+// launch runs one app launch on an installation and narrates it.
+func (d *demo) launch(title, installation, appUser string) (launchReport, error) {
+	d.step++
+	lc := launchConfig{db: d.device, profile: d.profile, installation: installation, issuerURL: d.s.url,
+		apiURL: d.s.url, authURL: d.s.url + "/auth", now: d.s.clock.Now, log: d.log}
+	if appUser != "" {
+		sess, err := d.s.session(appUser)
+		if err != nil {
+			return launchReport{}, err
+		}
+		lc.session = sess
+		lc.app = reconcile.AppSession{SignedIn: true, AppUserID: appUser, Environment: fsm.Sandbox, Region: fsm.US}
+	}
+	rep, err := launchOnce(d.ctx, lc)
+	if d.json {
+		if err := writeJSONLine(d.out, map[string]any{"step": d.step, "title": title, "installation": installation, "launch": rep}); err != nil {
+			return rep, err
+		}
+	} else {
+		fmt.Fprintf(d.out, "\n%d. %s\n", d.step, title)
+		if err := printLaunch(d.out, rep); err != nil {
+			return rep, err
+		}
+	}
+	return rep, err
+}
+
+// sdk opens the device's SDK core outside a launch, as the app's own code
+// would (a data sync, a refresh).
+func (d *demo) sdk(installation string) (*vitalsdk.Client, error) {
+	return vitalsdk.New(d.ctx, vitalsdk.Options{Profile: d.profile, Installation: installation, DB: d.device,
+		APIBaseURL: d.s.url, AuthBaseURL: d.s.url + "/auth", Now: d.s.clock.Now, Logger: d.log})
+}
+
+func (d *demo) run(dir string) error {
+	s, err := startStack(d.ctx, dir, d.log)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	d.s = s
+	if d.device, err = sqlite.Open(d.ctx, filepath.Join(dir, "device.db"), sqlite.WithClock(s.clock.Now)); err != nil {
+		return err
+	}
+	defer d.device.Close()
+	d.say("vitalsync demo: profile %s; emulator and issuer on %s; databases in %s", d.profile.Name, s.url, dir)
+
+	const phone = "phone"
+	if _, err := d.launch("alice signs in to the app: the first launch signs the SDK in", phone, "alice"); err != nil {
+		return err
+	}
+	rep, err := d.launch("the app relaunches: SDK and app agree, so nothing happens", phone, "alice")
+	if err != nil {
+		return err
+	}
+	if rep.NetworkCalls != 0 || rep.DBWrites != 0 {
+		return fmt.Errorf("demo: a consistent launch cost %d calls and %d writes", rep.NetworkCalls, rep.DBWrites)
+	}
+	rep, err = d.launch("alice signs out and bob signs in: the launch switches the SDK to bob", phone, "bob")
+	if err != nil {
+		return err
+	}
+
+	// The backend deletes bob's Vital user; the SDK notices at its next refresh.
+	bobV := rep.Observation.App.VitalUserID
+	if bobV == "" {
+		j, _, err := d.device.LoadJournal(d.ctx, phone)
+		if err != nil {
+			return err
+		}
+		bobV = j.VitalUserID
+	}
+	if err := s.team.DeleteUser(d.ctx, bobV); err != nil {
+		return fmt.Errorf("demo: delete bob's Vital user: %w", err)
+	}
+	s.clock.Advance(emulator.DefaultAccessTTL + time.Minute)
+	sdk, err := d.sdk(phone)
+	if err != nil {
+		return err
+	}
+	_, refreshErr := sdk.AccessToken(d.ctx)
+	if !errors.Is(refreshErr, vitalsdk.ErrInvalidUser) {
+		return fmt.Errorf("demo: the refresh after deletion returned %v, want the user-deleted error", refreshErr)
+	}
+	d.say("\n   the backend deletes bob's Vital user; an hour later the SDK's token refresh answers invalid_token:")
+	d.say("   the SDK now reports %s with no user (%s)", sdk.Status(), deletionNote(d.profile))
+	if _, err := d.launch("bob's next launch: the issuer maps bob to a new Vital user and the SDK signs in as it", phone, "bob"); err != nil {
+		return err
+	}
+
+	// An installation upgraded from a build that used the team API key.
+	const legacy = "legacy-phone"
+	carol, err := s.team.CreateUser(d.ctx, "carol")
+	if err != nil {
+		return err
+	}
+	old, err := d.sdk(legacy)
+	if err != nil {
+		return err
+	}
+	if err := old.Configure(d.ctx, s.emu.APIKey(), fsm.Sandbox, fsm.US); err != nil {
+		return err
+	}
+	if err := old.SetUserID(d.ctx, carol.UserID); err != nil {
+		return err
+	}
+	d.say("\n   carol's phone ran a build that signed the SDK in with the team API key: status %s", old.Status())
+	if _, err := d.launch("carol's first launch of the new build: migrate the API-key session in place", legacy, "carol"); err != nil {
+		return err
+	}
+	if _, err := d.launch("carol signs out of the app: the launch signs the SDK out", legacy, ""); err != nil {
+		return err
+	}
+	d.say("\ndone: %d launches", d.step)
+	return nil
+}
+
+func deletionNote(p fsm.Profile) string {
+	if p.AutoSignOutOnDeletion {
+		return "this profile signs out on deletion"
+	}
+	return "this profile keeps its configuration after deletion, so only the last observed state tells"
+}
+
+func writeJSONLine(w io.Writer, v any) error {
+	data, err := jsonMarshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(data, '\n'))
+	return err
+}
