@@ -217,9 +217,6 @@ func (db *DB) Close() error {
 // it.
 func (db *DB) WriteCount() uint64 { return db.writes.Load() }
 
-// Path returns the path the DB was opened with.
-func (db *DB) Path() string { return db.path }
-
 // fileURI turns a file path into an SQLite URI path, escaping the characters
 // that have a meaning in URIs.
 func fileURI(path string) string {

@@ -379,12 +379,15 @@ func TestKeys(t *testing.T) {
 	})
 	t.Run("bad key sizes", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "state.db")
-		for _, key := range [][]byte{nil, []byte("short"), make([]byte, KeySize+1)} {
+		for _, key := range [][]byte{nil, []byte("short-secret-key"), []byte("a-33-byte-secret-key-0123456789ab")} {
 			_, err := Open(ctx, path, WithKey(key))
 			var oe *OpenError
 			require.ErrorAs(t, err, &oe)
 			require.ErrorIs(t, err, ErrBadKey)
 			require.NoFileExists(t, path)
+			if len(key) > 0 {
+				require.NotContains(t, err.Error(), string(key))
+			}
 		}
 		var oe *OpenError
 
@@ -631,4 +634,30 @@ func TestConcurrentOpenOfNewFile(t *testing.T) {
 	var version int
 	require.NoError(t, dbs[0].rdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version))
 	require.Equal(t, len(mustMigrations(t)), version)
+}
+
+func TestKeyFileCreatedOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db.key")
+	const n = 8
+	keys := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { keys[i], errs[i] = loadOrCreateKey(path) })
+	}
+	wg.Wait()
+	onDisk, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.Equal(t, onDisk, keys[i])
+	}
+	require.Equal(t, fs.FileMode(0o600), mode(t, path))
+	entries, err := os.ReadDir(filepath.Dir(path))
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "temporary files left behind")
+
+	// A key file in a directory that does not exist cannot be made.
+	_, err = loadOrCreateKey(filepath.Join(path+".d", "x.key"))
+	require.ErrorIs(t, err, fs.ErrNotExist)
 }
