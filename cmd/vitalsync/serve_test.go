@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/adapters/junction"
+)
+
+const testSessionSecret = "serve-test-secret-0123456789"
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startServe runs "vitalsync serve args…" until the returned cancel, and
+// returns everything it printed up to its last banner line, the channel
+// run's result arrives on, and its stderr.
+func startServe(t *testing.T, args ...string) (string, context.CancelFunc, <-chan error, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	pr, pw := io.Pipe()
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), pw, stderr)
+		pw.CloseWithError(io.EOF)
+		done <- err
+	}()
+	var banner strings.Builder
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		banner.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "  API key:") || strings.HasPrefix(sc.Text(), "team API:") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	require.Contains(t, banner.String(), "issuer listening on http://127.0.0.1:", "stderr: %s", stderr)
+	return banner.String(), cancel, done, stderr
+}
+
+// bannerValue returns the value printed after label.
+func bannerValue(t *testing.T, banner, label string) string {
+	t.Helper()
+	for line := range strings.SplitSeq(banner, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), label); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no %q in %q", label, banner)
+	return ""
+}
+
+func waitRun(t *testing.T, done <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after the context was cancelled")
+		return nil
+	}
+}
+
+func mintSession(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), append([]string{"session"}, args...), strings.NewReader(""), &out, &errOut)
+	require.NoError(t, err, "stderr: %s", &errOut)
+	return strings.TrimSpace(out.String())
+}
+
+func TestServeWithEmulatorEndToEnd(t *testing.T) {
+	const apiKey = "sk_us_serve_e2e_key_7c1a"
+	db := filepath.Join(t.TempDir(), "issuer.db")
+	banner, cancel, done, stderr := startServe(t, "--addr", "127.0.0.1:0", "--db", db,
+		"--api-key", apiKey, "--session-secret", testSessionSecret, "--emulator")
+	base := strings.TrimPrefix(bannerValue(t, banner, "issuer listening on"), "")
+	require.Equal(t, base, bannerValue(t, banner, "API base URL:"))
+	require.Equal(t, base+"/auth", bannerValue(t, banner, "auth base URL:"))
+	require.Equal(t, apiKey, bannerValue(t, banner, "API key:"), "emulator mode prints its key for devices")
+
+	session := mintSession(t, "--secret", testSessionSecret, "--user", "alice", "--ttl", "10m")
+	ctx := context.Background()
+	c := issuer.NewClient(base, session)
+	v, tok, err := c.SignInToken(ctx, "alice")
+	require.NoError(t, err)
+	got, err := c.ResolveVitalUser(ctx, "alice")
+	require.NoError(t, err)
+	require.Equal(t, v, got)
+
+	// The same address is the devices' API and auth server: the token
+	// exchanges there for the same Vital user.
+	st, err := junction.DecodeSignInToken(tok, junction.DecodeOptions{})
+	require.NoError(t, err)
+	require.Equal(t, v, st.Claims.UserID)
+	tr, err := junction.NewAuthClient(base+"/auth").Exchange(ctx, st.UserToken)
+	require.NoError(t, err)
+	u, err := junction.NewUserClient(base).GetUser(ctx, tr.AccessToken, v)
+	require.NoError(t, err)
+	require.Equal(t, "alice", u.ClientUserID)
+
+	resp, err := http.Get(base + issuer.PathHealth)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// Another user's session cannot reach alice.
+	bob := issuer.NewClient(base, mintSession(t, "--secret", testSessionSecret, "--user", "bob"))
+	_, _, err = bob.SignInToken(ctx, "alice")
+	require.ErrorIs(t, err, issuer.ErrForbidden)
+
+	cancel()
+	require.NoError(t, waitRun(t, done))
+	logs := stderr.String()
+	require.NotContains(t, logs, apiKey)
+	require.NotContains(t, logs, tok)
+	require.NotContains(t, logs, session)
+	require.Contains(t, logs, "issuer stopped")
+}
+
+func TestServeWithAPIURLNeverPrintsKey(t *testing.T) {
+	const apiKey = "sk_us_serve_upstream_key_93b2"
+	emu := emulator.New(emulator.WithAPIKey(apiKey))
+	upstream := httptest.NewServer(emu)
+	defer upstream.Close()
+	db := filepath.Join(t.TempDir(), "issuer.db")
+	banner, cancel, done, stderr := startServe(t, "--addr", "127.0.0.1:0", "--db", db,
+		"--api-key", apiKey, "--session-secret", testSessionSecret, "--api-url", upstream.URL)
+	require.NotContains(t, banner, apiKey)
+	require.Equal(t, upstream.URL, bannerValue(t, banner, "team API:"))
+	base := bannerValue(t, banner, "issuer listening on")
+
+	c := issuer.NewClient(base, mintSession(t, "--secret", testSessionSecret, "--user", "carol"))
+	v, _, err := c.SignInToken(context.Background(), "carol")
+	require.NoError(t, err)
+	require.Equal(t, 1, emu.Requests(emulator.RouteCreateUser))
+
+	// Only the issuer is served: the emulator's routes are not.
+	resp, err := http.Post(base+"/v2/user", "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	cancel()
+	require.NoError(t, waitRun(t, done))
+	require.NotContains(t, stderr.String(), apiKey)
+
+	// The map survives a restart: the same user comes back without a create.
+	banner, cancel, done, _ = startServe(t, "--addr", "127.0.0.1:0", "--db", db,
+		"--api-key", apiKey, "--session-secret", testSessionSecret, "--api-url", upstream.URL)
+	c = issuer.NewClient(bannerValue(t, banner, "issuer listening on"), mintSession(t, "--secret", testSessionSecret, "--user", "carol"))
+	again, _, err := c.SignInToken(context.Background(), "carol")
+	require.NoError(t, err)
+	require.Equal(t, v, again)
+	require.Equal(t, 1, emu.Requests(emulator.RouteCreateUser))
+	cancel()
+	require.NoError(t, waitRun(t, done))
+}
+
+func TestServeUsageErrors(t *testing.T) {
+	t.Setenv(envAPIKey, "")
+	t.Setenv(envSessionSecret, "")
+	db := filepath.Join(t.TempDir(), "x.db")
+	for _, args := range [][]string{
+		{"--session-secret", testSessionSecret, "--emulator"},                                  // no --db
+		{"--db", db, "--emulator"},                                                             // no secret
+		{"--db", db, "--session-secret", "short", "--emulator"},                                // short secret
+		{"--db", db, "--session-secret", testSessionSecret},                                    // no key, no emulator
+		{"--db", db, "--session-secret", testSessionSecret, "--emulator", "--api-url", "x"},    // both
+		{"--db", db, "--session-secret", testSessionSecret, "--api-key", "key_without_prefix"}, // unknown prefix
+		{"--db", db, "--session-secret", testSessionSecret, "--emulator", "extra"},             // argument
+		{"--nope"}, // unknown flag
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"serve"}, args...), strings.NewReader(""), &out, &errOut)
+		var ue *usageError
+		require.ErrorAs(t, err, &ue, "args %q", args)
+		require.Equal(t, 2, exitCode(err, io.Discard))
+		require.NotContains(t, out.String()+errOut.String(), testSessionSecret)
+	}
+	require.NoFileExists(t, db, "usage errors touch nothing")
+}
+
+func TestServeListenError(t *testing.T) {
+	busy := httptest.NewServer(http.NotFoundHandler())
+	defer busy.Close()
+	addr := strings.TrimPrefix(busy.URL, "http://")
+	err := run(context.Background(), []string{"serve", "--addr", addr, "--db", filepath.Join(t.TempDir(), "x.db"),
+		"--session-secret", testSessionSecret, "--emulator"}, strings.NewReader(""), io.Discard, io.Discard)
+	require.Error(t, err)
+	var ue *usageError
+	require.False(t, errors.As(err, &ue))
+	require.Equal(t, 1, exitCode(err, io.Discard))
+}
+
+func TestServeEnvironmentSecrets(t *testing.T) {
+	t.Setenv(envSessionSecret, testSessionSecret)
+	t.Setenv(envAPIKey, "sk_us_from_env_4411")
+	db := filepath.Join(t.TempDir(), "issuer.db")
+	banner, cancel, done, _ := startServe(t, "--addr", "127.0.0.1:0", "--db", db, "--emulator")
+	require.Equal(t, "sk_us_from_env_4411", bannerValue(t, banner, "API key:"))
+	session := mintSession(t, "--user", "dan") // secret from the environment
+	_, err := issuer.NewClient(bannerValue(t, banner, "issuer listening on"), session).ResolveVitalUser(context.Background(), "dan")
+	require.NoError(t, err)
+	cancel()
+	require.NoError(t, waitRun(t, done))
+}
+
+func TestAPIURLForKey(t *testing.T) {
+	for key, want := range map[string]string{
+		"pk_us_x": "https://api.us.junction.com",
+		"pk_eu_x": "https://api.eu.junction.com",
+		"sk_us_x": "https://api.sandbox.us.junction.com",
+		"sk_eu_x": "https://api.sandbox.eu.junction.com",
+	} {
+		got, ok := apiURLForKey(key)
+		require.True(t, ok, key)
+		require.Equal(t, want, got, key)
+	}
+	_, ok := apiURLForKey("xx_us_x")
+	require.False(t, ok)
+}
