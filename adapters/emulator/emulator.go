@@ -79,7 +79,8 @@ func WithTeamID(id string) Option { return func(c *config) { c.teamID = id } }
 
 // WithClock injects the clock. [Emulator.Advance] adds to its readings. The
 // default is a manual clock that starts at the wall-clock time of first use
-// and moves only with Advance.
+// (whole seconds) and moves only with Advance. The emulator calls now while
+// holding its lock, so now must not call back into the emulator.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
 
 // WithTokenTTL sets how long Sign-In Tokens stay exchangeable
