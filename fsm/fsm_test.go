@@ -79,6 +79,9 @@ func TestProfileFacts(t *testing.T) {
 	require.False(t, ios18.SameUserSignInThrows)
 	// §2.7: iOS 1.4+'s deprecated signIn does not persist the API-key migration.
 	require.False(t, ios18.APIKeyMigrationPersists)
+	// §1.2: only iOS 1.4+ needs a relaunch (or identify) after signIn.
+	require.True(t, ios18.SignInNeedsRelaunch)
+	require.False(t, ios13.SignInNeedsRelaunch || a420.SignInNeedsRelaunch || a50.SignInNeedsRelaunch)
 	// §2.6: identify exists on iOS 1.4+ and Android 4.1+.
 	require.False(t, ios13.HasIdentify)
 	require.True(t, ios18.HasIdentify && a420.HasIdentify && a50.HasIdentify)

@@ -39,6 +39,11 @@ type Profile struct {
 	// migration is lost at the next launch; identifyExternalUser with a
 	// Sign-In Token does persist it (§2.7, §1.2).
 	APIKeyMigrationPersists bool
+	// SignInNeedsRelaunch: after the deprecated signIn the status reads
+	// {configured} with no user until the next process launch, because only
+	// identifyExternalUser writes the startup params (iOS 1.4+; §1.2). A
+	// reconciler signs in through identifyExternalUser on such a profile.
+	SignInNeedsRelaunch bool
 	// HasIdentify: identifyExternalUser exists (iOS 1.4+, Android 4.1+; §2.6).
 	HasIdentify bool
 	// IdentifyShortCircuits: identifyExternalUser returns at once, with no
@@ -81,6 +86,7 @@ var profiles = [...]Profile{
 		AutoSignOutOnDeletion:   true,  // §4
 		SameUserSignInThrows:    false, // §2.5: same user, not pending → no-op
 		APIKeyMigrationPersists: false, // §2.7: deprecated signIn does not write startup params
+		SignInNeedsRelaunch:     true,  // §1.2: {configured}, no user, until the next launch
 		HasIdentify:             true,  // §2.6
 		IdentifyShortCircuits:   true,  // §2.6
 		ReportsPendingReauth:    false, // §1.2: never set by computeStatus in 1.4+

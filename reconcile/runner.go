@@ -455,12 +455,7 @@ func (r *Runner) do(ctx context.Context, a Action, o *Observation) (replan bool,
 			o.App.VitalUserID = v
 			return true, nil, nil
 		}
-		if id, ok := sdk.(Identifier); ok && !r.cfg.Profile.APIKeyMigrationPersists {
-			err = id.IdentifyWithSignInToken(ctx, o.App.AppUserID, tok)
-		} else {
-			err = sdk.SignIn(ctx, tok)
-		}
-		if err != nil {
+		if err := r.signInSDK(ctx, o.App.AppUserID, tok, !r.cfg.Profile.APIKeyMigrationPersists); err != nil {
 			return false, nil, err
 		}
 		return false, []Action{a}, nil
@@ -486,7 +481,7 @@ func (r *Runner) signIn(ctx context.Context, a Action, o *Observation) (bool, []
 		}
 	}
 	for {
-		err = r.cfg.SDK.SignIn(ctx, tok)
+		err = r.signInSDK(ctx, o.App.AppUserID, tok, false)
 		switch {
 		case err == nil:
 			o.App.VitalUserID = v
@@ -507,6 +502,18 @@ func (r *Runner) signIn(ctx context.Context, a Action, o *Observation) (bool, []
 			return false, steps, err
 		}
 	}
+}
+
+// signInSDK signs the SDK in with a token: through identifyExternalUser
+// (keyed on the app user) where the profile's plain signIn does not persist
+// (iOS 1.4+, reference §1.2 and §2.7) or identify is asked for, else with
+// signIn. Android keeps plain signIn: its identify short-circuits on a
+// stored external ID even after the user was deleted (§4).
+func (r *Runner) signInSDK(ctx context.Context, appUser, tok string, preferIdentify bool) error {
+	if id, ok := r.cfg.SDK.(Identifier); ok && (preferIdentify || r.cfg.Profile.SignInNeedsRelaunch) {
+		return id.IdentifyWithSignInToken(ctx, appUser, tok)
+	}
+	return r.cfg.SDK.SignIn(ctx, tok)
 }
 
 func withVitalUser(a Action, v string) Action {

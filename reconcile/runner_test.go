@@ -511,3 +511,18 @@ func TestNewRunnerValidates(t *testing.T) {
 	_, err := NewRunner(Config{})
 	require.Error(t, err)
 }
+
+// On iOS 1.4+ a plain signIn reads {configured} until relaunch, so the
+// runner signs in through identifyExternalUser there, and only there.
+func TestRunnerSignsInThroughIdentifyWhereSignInNeedsRelaunch(t *testing.T) {
+	for _, tc := range []struct {
+		profile  string
+		identify int
+	}{{"ios-1.8", 1}, {"android-5.0", 0}, {"android-4.2.0", 0}} {
+		h := newHarness(t, tc.profile, true)
+		h.signInApp("alice")
+		_, err := h.runner.Run(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, tc.identify, h.sdk.identify, tc.profile)
+	}
+}
