@@ -144,6 +144,19 @@ func segment(op, s string) (string, error) {
 	return url.PathEscape(s), nil
 }
 
+// validHeaderValue reports whether s can be sent as a header value: no
+// control characters but tab. A credential that cannot is refused before
+// sending, as a terminal error, instead of failing in net/http as a
+// transport error that looks transient.
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // jsonBody marshals v for a request body.
 func jsonBody(v any) io.Reader {
 	b, err := json.Marshal(v)
@@ -171,6 +184,9 @@ func NewClient(baseURL, apiKey string, opts ...Option) *Client {
 func (c *Client) String() string { return "junction.Client{" + c.c.base + "}" }
 
 func (c *Client) do(ctx context.Context, r request, out any) error {
+	if !validHeaderValue(c.apiKey) {
+		return &APIError{Op: r.op, Kind: ErrValidation, Err: errors.New("the API key holds characters a header cannot carry")}
+	}
 	r.header = http.Header{HeaderAPIKey: {c.apiKey}}
 	return c.c.do(ctx, r, out)
 }
@@ -299,6 +315,9 @@ func (u *UserClient) GetUser(ctx context.Context, accessToken, userID string) (U
 	seg, err := segment(op, userID)
 	if err != nil {
 		return User{}, err
+	}
+	if !validHeaderValue(accessToken) {
+		return User{}, &APIError{Op: op, Kind: ErrValidation, Err: errors.New("the access token holds characters a header cannot carry")}
 	}
 	var usr User
 	err = u.c.do(ctx, request{

@@ -368,11 +368,21 @@ func TestRefusedBeforeSending(t *testing.T) {
 		_, err = NewUserClient(srv.URL).GetUser(ctx, secretAccess, id)
 		require.ErrorIs(t, err, ErrValidation)
 	}
+	// Credentials a header cannot carry are refused, not sent (and net/http
+	// would call that a transport error, which looks transient).
+	const badKey = "sk_us_bad\nkey_0123456789abc"
+	_, err := NewClient(srv.URL, badKey).GetUser(ctx, "u1")
+	require.ErrorIs(t, err, ErrValidation)
+	require.False(t, IsTransient(err))
+	assertNoSecret(t, err, badKey)
+	_, err = NewUserClient(srv.URL).GetUser(ctx, "at_bad\x00token_0123456789", "u1")
+	require.ErrorIs(t, err, ErrValidation)
+	assertNoSecret(t, err, "at_bad\x00token_0123456789")
 	require.ErrorIs(t, c.UndoDeleteUser(ctx, "", ""), ErrValidation)
 	require.ErrorIs(t, c.UndoDeleteUser(ctx, "u", "c"), ErrValidation)
 	require.Empty(t, *got, "nothing was sent")
 
-	_, err := NewClient("http://[::1]:namedport", secretAPIKey).GetUser(ctx, "u1")
+	_, err = NewClient("http://[::1]:namedport", secretAPIKey).GetUser(ctx, "u1")
 	require.ErrorIs(t, err, ErrValidation)
 	assertNoSecret(t, err, secretAPIKey)
 }

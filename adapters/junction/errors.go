@@ -71,7 +71,11 @@ func (e *APIError) Error() string {
 		b.WriteString(strconv.Itoa(e.Status))
 		b.WriteByte(' ')
 	}
-	b.WriteString(e.Kind.Error())
+	if e.Kind != nil {
+		b.WriteString(e.Kind.Error())
+	} else {
+		b.WriteString("error")
+	}
 	if e.ConflictUserID != "" {
 		b.WriteString(" (existing user " + e.ConflictUserID + ")")
 	}

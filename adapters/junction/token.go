@@ -89,9 +89,11 @@ type SignInToken struct {
 
 // DecodeOptions selects which SDK's parser [DecodeSignInToken] mimics.
 type DecodeOptions struct {
-	// Lenient mimics Android (okio decodeBase64): the outer token may use the
-	// standard or URL-safe alphabet, padding is optional and spaces, tabs and
-	// line breaks are ignored; JWT segments are base64url.
+	// Lenient mimics Android (okio decodeBase64): the outer token and the
+	// JWT header and claims segments may use the standard or URL-safe
+	// alphabet, padding is optional, and spaces, tabs and line breaks are
+	// ignored. Whatever the strict mode accepts, Lenient accepts too, with
+	// the same result.
 	//
 	// Otherwise it mimics iOS: the outer token must be strict standard base64
 	// with padding (Data(base64Encoded:)), and the JWT header and claims
@@ -201,19 +203,27 @@ func DecodeSignInToken(raw string, opts DecodeOptions) (SignInToken, error) {
 	return SignInToken{PublicKey: *o.PublicKey, UserToken: *o.UserToken, Claims: claims}, nil
 }
 
-// decodeOuter decodes the outer base64.
+// decodeOuter decodes the outer base64: strict standard base64 with
+// padding (iOS), or okio's lenient decoding (Android).
 func decodeOuter(raw string, lenient bool) ([]byte, bool) {
-	if !lenient {
-		// Go's decoder skips '\r' and '\n'; Data(base64Encoded:) does not.
-		if strings.ContainsAny(raw, "\r\n") {
-			return nil, false
-		}
-		b, err := base64.StdEncoding.Strict().DecodeString(raw)
-		return b, err == nil
+	if lenient {
+		return decodeOkio(raw)
 	}
+	// Go's decoder skips '\r' and '\n'; Data(base64Encoded:) does not.
+	if strings.ContainsAny(raw, "\r\n") {
+		return nil, false
+	}
+	b, err := base64.StdEncoding.Strict().DecodeString(raw)
+	return b, err == nil
+}
+
+// decodeOkio decodes like okio's decodeBase64: either alphabet (even mixed),
+// optional padding, and spaces, tabs and line breaks ignored.
+func decodeOkio(s string) ([]byte, bool) {
 	var sb strings.Builder
-	for i := 0; i < len(raw); i++ {
-		switch c := raw[i]; c {
+	sb.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
 		case ' ', '\t', '\r', '\n':
 		case '-':
 			sb.WriteByte('+')
@@ -223,17 +233,15 @@ func decodeOuter(raw string, lenient bool) ([]byte, bool) {
 			sb.WriteByte(c)
 		}
 	}
-	s := strings.TrimRight(sb.String(), "=")
-	b, err := base64.RawStdEncoding.DecodeString(s)
+	b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(sb.String(), "="))
 	return b, err == nil
 }
 
-// decodeSegment decodes one JWT segment: base64url without padding when
-// lenient, else standard base64 after padding, as iOS does.
+// decodeSegment decodes one JWT segment: as okio does when lenient (which
+// covers base64url), else as iOS does, standard base64 after padding.
 func decodeSegment(seg string, lenient bool) ([]byte, bool) {
 	if lenient {
-		b, err := base64.RawURLEncoding.DecodeString(seg)
-		return b, err == nil
+		return decodeOkio(seg)
 	}
 	if strings.ContainsAny(seg, "\r\n=") {
 		return nil, false
@@ -414,10 +422,13 @@ func asciiJSON(b []byte) []byte {
 	return out.Bytes()
 }
 
-// VerifySignInToken checks the RS256 signature of the token's JWT against
+// VerifySignInToken checks the RS256 signature of tok.UserToken against
 // pub. The SDKs never do this; servers that mint tokens (the emulator's token
-// endpoint) do. Errors are *[TokenError] values matching [ErrBadSignature]
-// (or [ErrMalformedToken] when the JWT cannot be split).
+// endpoint) do. It looks at UserToken only: tok.Claims are as trustworthy as
+// the signature only when they were decoded from that UserToken, as
+// [DecodeSignInToken] does. Errors are *[TokenError] values matching
+// [ErrBadSignature], or [ErrMalformedToken] when the JWT is not three
+// segments with a base64url signature.
 func VerifySignInToken(tok SignInToken, pub *rsa.PublicKey) error {
 	if pub == nil {
 		return &TokenError{Reason: ReasonNoKey, Err: ErrBadSignature}

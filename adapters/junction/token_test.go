@@ -160,6 +160,11 @@ func TestDecodeSignInTokenRejects(t *testing.T) {
 	// A claims segment holding '_' (0x3f in the last byte of a group).
 	underscore := claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u???","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`)
 	require.Contains(t, strings.Split(mustOuterJWT(t, underscore), ".")[1], "_")
+	// The same claims with the segments in the standard alphabet, as iOS
+	// decodes them.
+	stdSegments := strings.NewReplacer("-", "+", "_", "/").Replace(mustOuterJWT(t, underscore))
+	require.Contains(t, stdSegments, "/")
+	stdSegments = outerOf("pk", stdSegments[:strings.LastIndexByte(stdSegments, '.')]+".c2ln")
 	urlSafe := strings.NewReplacer("+", "-", "/", "_").Replace(outerOf("pk???", okJWT))
 	require.True(t, strings.ContainsAny(urlSafe, "-_"))
 
@@ -191,6 +196,8 @@ func TestDecodeSignInTokenRejects(t *testing.T) {
 		{"alg none", outerOf("p", jwtOf(`{"alg":"none","typ":"JWT"}`, okClaims)), false, ReasonJWTHeader},
 		{"alg HS256", outerOf("p", jwtOf(`{"alg":"HS256","typ":"JWT"}`, okClaims)), false, ReasonJWTHeader},
 		{"no typ", outerOf("p", jwtOf(`{"alg":"RS256"}`, okClaims)), false, ReasonJWTHeader},
+		{"standard-alphabet claims strict", stdSegments, false, ""},
+		{"standard-alphabet claims lenient", stdSegments, true, ""},
 		{"header with kid", outerOf("p", jwtOf(`{"alg":"RS256","kid":"k1","typ":"JWT"}`, okClaims)), true, ""},
 		{"claims not object", claims(`[1]`), false, ReasonJWTClaims},
 		{"uid number", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":1,"claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, ReasonJWTClaims},
@@ -391,6 +398,10 @@ func FuzzDecodeSignInToken(f *testing.F) {
 			b, err := base64.StdEncoding.DecodeString(raw)
 			require.NoError(t, err)
 			require.Equal(t, raw, base64.StdEncoding.EncodeToString(b))
+			// Lenient accepts whatever strict accepts, with the same result.
+			tl, err := DecodeSignInToken(raw, DecodeOptions{Lenient: true})
+			require.NoError(t, err)
+			require.Equal(t, tok, tl)
 		}
 		// Re-encoding the claims round-trips in both modes.
 		again, err := EncodeSignInToken(tok.Claims, tok.PublicKey, key)
