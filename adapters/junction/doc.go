@@ -23,8 +23,8 @@
 //
 // # Errors
 //
-// One table ([APIError] built by a single function) maps every response and
-// transport failure to one of the sentinel errors ([ErrConflict],
+// One table, a single function, maps every response and transport failure
+// to an [APIError] matching one of the sentinel errors ([ErrConflict],
 // [ErrUnauthorized], …). Whether a failure is worth retrying is a property of
 // the error: see [IsTransient]. A cancelled or expired caller context surfaces
 // as context.Canceled or context.DeadlineExceeded and is not transient.

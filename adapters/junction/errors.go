@@ -24,7 +24,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrValidation: the request was rejected as invalid (422, a 400 that is
 	// not a conflict, any other 4xx without a specific meaning), or was
-	// refused before sending (an empty or dot-only path segment).
+	// refused before sending (an empty or dot-only path segment, a
+	// credential with control characters, a bad base URL).
 	ErrValidation = errors.New("invalid request")
 	// ErrRateLimited: 429; APIError.RetryAfter says when to retry. Transient.
 	ErrRateLimited = errors.New("rate limited")

@@ -48,6 +48,7 @@ const (
 	ReasonTime           TokenReason = "iat or exp is not a whole number of seconds in range"
 	ReasonSignature      TokenReason = "signature does not verify"
 	ReasonNoKey          TokenReason = "no key"
+	ReasonSigning        TokenReason = "signing failed"
 	ReasonClaimsMismatch TokenReason = "issuer disagrees with environment or region"
 )
 
@@ -372,7 +373,7 @@ func EncodeSignInToken(c Claims, publicKey string, key *rsa.PrivateKey) (string,
 	digest := sha256.Sum256([]byte(signingInput))
 	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
 	if err != nil {
-		return "", &TokenError{Reason: ReasonNoKey, Err: ErrInvalidClaims}
+		return "", &TokenError{Reason: ReasonSigning, Err: ErrInvalidClaims}
 	}
 	jwt := signingInput + "." + base64.RawURLEncoding.EncodeToString(sig)
 	outer, err := json.Marshal(struct {
