@@ -101,7 +101,9 @@ func (c caller) do(ctx context.Context, r request, out any) error {
 		return &APIError{Op: r.op, Kind: ErrValidation, Err: err}
 	}
 	for k, vs := range r.header {
-		req.Header[k] = vs
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	req.Header.Set("Accept", "application/json")
 	if r.contentType != "" {
