@@ -8,8 +8,9 @@
 //     X-Vital-API-Key header; GET /v2/user/{user_id} also accepts the
 //     user-level "Authorization: Bearer <access token>" of the SDK;
 //   - the auth server's token endpoint at /auth/v1/token (so the auth base
-//     URL is "<server>/auth") and, for convenience, at /v1/token: the
-//     token-exchange grant for Sign-In Tokens and the refresh-token grant.
+//     URL is "<server>/auth", the layout of the iOS SDK's local environment)
+//     and, for convenience, at /v1/token: the token-exchange grant for
+//     Sign-In Tokens and the refresh-token grant.
 //
 // Its zero value is ready to use; [New] takes options. Sign-In Tokens are
 // real RS256 JWTs signed with a 2048-bit RSA key generated lazily the first
@@ -51,6 +52,10 @@
 //     not the tokens. Undoing a user that is not deleted succeeds and changes
 //     nothing. Undo by client_user_id restores the most recently deleted user
 //     with that ID.
+//   - Fault knobs act after routing and before authentication and
+//     validation, and an injected failure, drop or abandoned delay changes
+//     no state. [Emulator.Requests] counts every request that reached a
+//     route, faulted or not.
 //   - GET /v2/user accepts 0 <= offset and 1 <= limit <= 100 (default 0 and
 //     100) and lists active users in creation order.
 //
