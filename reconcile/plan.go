@@ -95,8 +95,9 @@ func (p Plan) String() string {
 //   - V unknown while the SDK holds a session: resolve V first (the next pass
 //     plans with it), so a session that already agrees is never torn down;
 //   - user IDs compare case-insensitively (iOS 1.4+ reports upper case);
-//   - work that is due later than Now (NextAttemptAt) is deferred: no actions,
-//     RetryAt set.
+//   - work that needs the network is deferred while NextAttemptAt is later
+//     than Now: no actions, RetryAt set. A plan of sign-outs is local and
+//     runs at once.
 func (o *Observation) Plan() Plan {
 	st, err := fsm.Classify(o.SDK.Status, o.LastObserved, o.Profile)
 	if err != nil {
@@ -104,7 +105,7 @@ func (o *Observation) Plan() Plan {
 	}
 	p := decide(o, st)
 	p.Observed = st
-	if len(p.Actions) > 0 && o.NextAttemptAt.After(o.Now) {
+	if needsNetwork(p.Actions) && o.NextAttemptAt.After(o.Now) {
 		return Plan{RetryAt: o.NextAttemptAt, Observed: st, Discrepancy: BackingOff}
 	}
 	return p
@@ -155,6 +156,18 @@ func decide(o *Observation, st fsm.State) Plan {
 		return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: APIKeyIncompatible}
 	}
 	return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: WrongUser}
+}
+
+// needsNetwork reports whether any action calls the backend or the auth
+// server. A plan of sign-outs alone is local, so backoff never delays it: an
+// app that signed its user out must not leave the SDK syncing that user.
+func needsNetwork(actions []Action) bool {
+	for _, a := range actions {
+		if a.Type() != TypeSignOut {
+			return true
+		}
+	}
+	return false
 }
 
 // envMismatch: the SDK's and the app's environment or region are both known

@@ -32,6 +32,7 @@ import (
 var scenarioNow = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
 type scenario struct {
+	comments  []string // the comment lines just above the case
 	pos       string
 	directive string
 	args      []string
@@ -45,14 +46,24 @@ func parseScenarios(t *testing.T, path string) []scenario {
 	var out []scenario
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	line := 0
+	var comments []string
+	header := true // the file's leading comment block is kept separately
 	for sc.Scan() {
 		line++
 		text := sc.Text()
-		if strings.TrimSpace(text) == "" || strings.HasPrefix(text, "#") {
+		if strings.HasPrefix(text, "#") {
+			if !header {
+				comments = append(comments, text)
+			}
+			continue
+		}
+		header = false
+		if strings.TrimSpace(text) == "" {
 			continue
 		}
 		fields := strings.Fields(text)
-		s := scenario{pos: fmt.Sprintf("%s:%d", path, line), directive: fields[0], args: fields[1:]}
+		s := scenario{comments: comments, pos: fmt.Sprintf("%s:%d", path, line), directive: fields[0], args: fields[1:]}
+		comments = nil
 		var in, exp []string
 		for sc.Scan() {
 			line++
@@ -127,6 +138,9 @@ func leadingComments(s string) string {
 }
 
 func writeScenario(b *strings.Builder, c scenario, got string) {
+	for _, l := range c.comments {
+		b.WriteString(l + "\n")
+	}
 	fmt.Fprintf(b, "%s %s\n", c.directive, strings.Join(c.args, " "))
 	if c.input != "" {
 		b.WriteString(c.input + "\n")

@@ -90,11 +90,7 @@ func startStack(ctx context.Context, dir string, log *slog.Logger) (*stack, erro
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/v1/sign-in-token", h)
-	mux.Handle("/v1/vital-user", h)
-	mux.Handle("/", s.emu)
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: mountWithEmulator(h, s.emu), ReadHeaderTimeout: 10 * time.Second}
 	go s.srv.Serve(ln)
 	return s, nil
 }

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+// TestDemoEveryProfile runs the README's main command on every profile and
+// checks the story it tells, launch by launch.
+func TestDemoEveryProfile(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), []string{"demo", "--profile", p, "--format", "json", "--dir", t.TempDir()},
+				strings.NewReader(""), &out, &errOut)
+			require.NoError(t, err, "stderr: %s", &errOut)
+			var steps []struct {
+				Installation string     `json:"installation"`
+				Launch       launchJSON `json:"launch"`
+			}
+			sc := bufio.NewScanner(&out)
+			sc.Buffer(nil, 1<<20)
+			for sc.Scan() {
+				var s struct {
+					Installation string     `json:"installation"`
+					Launch       launchJSON `json:"launch"`
+				}
+				require.NoError(t, json.Unmarshal(sc.Bytes(), &s))
+				steps = append(steps, s)
+			}
+			require.Len(t, steps, 6)
+			want := []struct {
+				result string
+				first  string
+				state  string
+			}{
+				{"applied", "sign-in(", "token"},
+				{"nothing-to-do", "", "token"},
+				{"applied", "resolve(app user bob)", "token"},
+				{"applied", "sign-in(", "token"},
+				{"applied", "resolve(app user carol)", "token"},
+				{"applied", "sign-out", "signed-out"},
+			}
+			for i, w := range want {
+				o := steps[i].Launch.Outcome
+				require.Equal(t, w.result, o.Result, "step %d", i+1)
+				require.Equal(t, w.state, o.State, "step %d", i+1)
+				if w.first != "" {
+					require.True(t, strings.HasPrefix(o.Applied[0], w.first), "step %d: %v", i+1, o.Applied)
+				}
+			}
+			require.Zero(t, *steps[1].Launch.NetworkCalls)
+			require.Zero(t, *steps[1].Launch.DBWrites)
+			require.Contains(t, steps[4].Launch.Outcome.Applied[1], "migrate(")
+			require.NotContains(t, out.String()+errOut.String(), "sk_us_demo_", "the API key never reaches output")
+		})
+	}
+}

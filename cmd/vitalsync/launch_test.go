@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+type launchJSON struct {
+	Observation map[string]any `json:"observation"`
+	Plan        struct {
+		Actions []map[string]string `json:"actions"`
+		RetryAt *string             `json:"retry_at"`
+	} `json:"plan"`
+	Outcome struct {
+		Result  string   `json:"result"`
+		Applied []string `json:"applied"`
+		State   string   `json:"state"`
+	} `json:"outcome"`
+	NetworkCalls *int64 `json:"network_calls"`
+	DBWrites     *int64 `json:"db_writes"`
+}
+
+func launchCmd(t *testing.T, args ...string) (launchJSON, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), append([]string{"launch", "--format", "json"}, args...), strings.NewReader(""), &out, &errOut)
+	var rep launchJSON
+	if out.Len() > 0 {
+		require.NoError(t, json.Unmarshal(out.Bytes(), &rep), "stdout: %s", &out)
+	}
+	return rep, errOut.String(), err
+}
+
+// TestLaunchCommandEndToEnd drives a device database through launches
+// against "vitalsync serve --emulator" over loopback, as a person would.
+func TestLaunchCommandEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	banner, cancel, done, _ := startServe(t, "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "issuer.db"),
+		"--session-secret", testSessionSecret, "--emulator")
+	base := bannerValue(t, banner, "issuer listening on")
+	device := filepath.Join(dir, "device.db")
+	common := []string{"--db", device, "--profile", "android-5.0", "--issuer", base, "--api-url", base, "--auth-url", base + "/auth"}
+	alice := mintSession(t, "--secret", testSessionSecret, "--user", "alice")
+	bob := mintSession(t, "--secret", testSessionSecret, "--user", "bob")
+
+	rep, _, err := launchCmd(t, append(common, "--session", alice, "--app-user", "alice")...)
+	require.NoError(t, err)
+	require.Equal(t, "applied", rep.Outcome.Result)
+	require.Equal(t, "token", rep.Outcome.State)
+	require.Equal(t, "sign-in", rep.Plan.Actions[0]["type"])
+	require.NotNil(t, rep.Observation["sdk"])
+	require.Positive(t, *rep.NetworkCalls)
+	require.Positive(t, *rep.DBWrites)
+
+	// A relaunch that agrees costs nothing.
+	rep, _, err = launchCmd(t, append(common, "--session", alice, "--app-user", "alice")...)
+	require.NoError(t, err)
+	require.Equal(t, "nothing-to-do", rep.Outcome.Result)
+	require.Empty(t, rep.Plan.Actions)
+	require.Zero(t, *rep.NetworkCalls)
+	require.Zero(t, *rep.DBWrites)
+
+	rep, _, err = launchCmd(t, append(common, "--session", bob, "--app-user", "bob")...)
+	require.NoError(t, err)
+	require.Equal(t, []string{"resolve(app user bob)", "sign-out"}, rep.Outcome.Applied[:2])
+	require.Equal(t, "token", rep.Outcome.State)
+
+	// A session for alice cannot fetch bob's token: the launch fails
+	// terminally, the SDK is left as it was, and no secret is printed.
+	rep, stderr, err := launchCmd(t, append(common, "--session", alice, "--app-user", "carol")...)
+	require.Error(t, err)
+	require.Equal(t, 1, exitCode(err, &bytes.Buffer{}))
+	require.Equal(t, "failed", rep.Outcome.Result)
+	require.NotContains(t, stderr+err.Error(), alice)
+
+	rep, _, err = launchCmd(t, append(common, "--signed-out")...)
+	require.NoError(t, err)
+	require.Equal(t, []string{"sign-out"}, rep.Outcome.Applied)
+	require.Equal(t, "signed-out", rep.Outcome.State)
+	require.Zero(t, *rep.NetworkCalls, "signing out is local")
+
+	cancel()
+	require.NoError(t, waitRun(t, done))
+}
+
+func TestLaunchCommandUsageErrors(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "d.db")
+	for _, args := range [][]string{
+		{},
+		{"--db", db},
+		{"--db", db, "--issuer", "http://127.0.0.1:1", "--profile", "android-5.0"},
+		{"--db", db, "--issuer", "http://127.0.0.1:1", "--profile", "android-5.0", "--app-user", "u", "--signed-out", "--session", "s"},
+		{"--db", db, "--issuer", "http://127.0.0.1:1", "--profile", "android-5.0", "--app-user", "u"},
+		{"--db", db, "--issuer", "http://127.0.0.1:1", "--profile", "ios-9", "--signed-out"},
+		{"--db", db, "--issuer", "http://127.0.0.1:1", "--profile", "ios-1.8", "--signed-out", "--format", "xml"},
+		{"--db", db, "--issuer", "http://127.0.0.1:1", "--profile", "ios-1.8", "--signed-out", "--region", "ap"},
+		{"--bogus"},
+	} {
+		_, _, err := launchCmd(t, args...)
+		require.Error(t, err, "%v", args)
+		require.Equal(t, 2, exitCode(err, &bytes.Buffer{}), "%v: %v", args, err)
+	}
+}
+
+// An unreachable issuer is transient: the launch schedules a retry and the
+// next launch before it is due makes no call at all.
+func TestLaunchCommandBacksOffWhenIssuerIsDown(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--db", filepath.Join(dir, "device.db"), "--profile", "ios-1.8", "--issuer", "http://127.0.0.1:1",
+		"--session", "s", "--app-user", "alice"}
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), append([]string{"launch", "--format", "json"}, args...), strings.NewReader(""), &out, &errOut)
+	require.Error(t, err)
+	var first map[string]any
+	require.NoError(t, json.Unmarshal(out.Bytes(), &first))
+	outcome := first["outcome"].(map[string]any)
+	require.Equal(t, "failed", outcome["result"])
+	require.Equal(t, "transient", outcome["error_class"])
+	require.NotNil(t, outcome["retry_at"])
+
+	rep, _, err := launchCmd(t, args...)
+	require.NoError(t, err)
+	require.Equal(t, "deferred", rep.Outcome.Result)
+	require.NotNil(t, rep.Plan.RetryAt)
+	require.Zero(t, *rep.NetworkCalls)
+	require.Zero(t, *rep.DBWrites)
+}
