@@ -147,7 +147,8 @@ type UserSuccessResponse struct {
 }
 
 // TokenResponse is the token endpoint's 2xx body. ExpiresIn is a JSON integer
-// (iOS requires one).
+// (iOS requires one). [AuthClient] treats a 2xx body that lacks either token
+// or has a non-positive expires_in as [ErrBadResponse].
 type TokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token"`
