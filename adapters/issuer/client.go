@@ -16,7 +16,16 @@ import (
 
 // Client calls an issuer on behalf of one signed-in app user, identified by
 // a bearer session (for HMACAuthenticator, a token from NewSession). It is
-// the app side's source of Sign-In Tokens. Failed calls return *Error.
+// the app side's source of Sign-In Tokens (it implements the launch
+// runner's TokenSource).
+//
+// A failed call returns an *Error whose Kind is ErrUnauthorized,
+// ErrForbidden, ErrBadRequest, ErrNotFound, ErrMethodNotAllowed,
+// ErrUnavailable (with RetryAfter when the issuer gave one), ErrUpstream,
+// ErrServer, ErrBadResponse or ErrTransport; Error.Transient (and
+// IsTransient) say whether retrying later may help. When ctx ends first the
+// error wraps ctx.Err() instead and is not transient. Errors never hold the
+// session or a token. A Client is safe for concurrent use.
 type Client struct {
 	base    string
 	session string

@@ -9,7 +9,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/reconcile"
 )
+
+// Client is the launch runner's source of Sign-In Tokens.
+var _ reconcile.TokenSource = (*Client)(nil)
 
 // fakeIssuer answers every request with status, header and body, for the
 // client's error table (the real handler cannot produce every answer).

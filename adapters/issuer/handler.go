@@ -82,8 +82,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.api(w, r, h.serveSignInToken)
 	case PathVitalUser:
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			methodNotAllowed(w, "GET, HEAD")
+		// Not HEAD: the call may create a user, which a HEAD must not.
+		if r.Method != http.MethodGet {
+			methodNotAllowed(w, http.MethodGet)
 			return
 		}
 		h.api(w, r, h.serveVitalUser)

@@ -3,7 +3,9 @@ package issuer
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -233,6 +235,30 @@ func TestTransientUpstreamRecordsNothing(t *testing.T) {
 	}
 }
 
+func TestTransientDuringReplacement(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	ctx := context.Background()
+	old, _ := s.signIn(t, "ivy")
+	require.NoError(t, s.emu.DeleteUser(old))
+	s.emu.FailNext(emulator.RouteCreateUser, 1, http.StatusServiceUnavailable)
+	_, _, err := s.client(t, "ivy").SignInToken(ctx, "ivy")
+	require.ErrorIs(t, err, ErrUnavailable)
+
+	// The deleted user is retired (true), nothing new is mapped (nothing
+	// was created).
+	_, ok, err := s.db.LookupUser(ctx, "ivy")
+	require.NoError(t, err)
+	require.False(t, ok)
+	hist, err := s.db.UserHistory(ctx, "ivy")
+	require.NoError(t, err)
+	require.Len(t, hist, 1)
+	require.NotNil(t, hist[0].DeletedAt)
+
+	fresh, _ := s.signIn(t, "ivy")
+	require.NotEqual(t, old, fresh)
+	require.Equal(t, []string{fresh}, s.usersFor(t, "ivy"))
+}
+
 func TestTerminalUpstreamIs502(t *testing.T) {
 	t.Run("create refused", func(t *testing.T) {
 		s := newStack(t, stackOptions{})
@@ -277,4 +303,48 @@ func TestTerminalUpstreamIs502(t *testing.T) {
 		require.Equal(t, v, again)
 		require.Equal(t, []string{v}, s.usersFor(t, "hal"))
 	})
+}
+
+func TestUpstreamBodiesNeverRelayed(t *testing.T) {
+	const marker = "upstream-internal-detail-5b0c"
+	for _, status := range []int{400, 401, 403, 404, 422, 429, 500, 503} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("X-Debug", marker)
+				w.WriteHeader(status)
+				_, _ = w.Write([]byte(`{"detail":{"error_type":"` + marker + `","error_message":"` + marker + `"}}`))
+			}))
+			defer upstream.Close()
+			s := newStack(t, stackOptions{teamURL: upstream.URL, logLevel: slog.LevelDebug})
+			for _, call := range []func() error{
+				func() error { _, _, err := s.client(t, "kim").SignInToken(context.Background(), "kim"); return err },
+				func() error { _, err := s.client(t, "kim").ResolveVitalUser(context.Background(), "kim"); return err },
+			} {
+				err := call()
+				require.Error(t, err)
+				if junction.IsTransient(&junction.APIError{Kind: kindOfStatus(status)}) {
+					require.ErrorIs(t, err, ErrUnavailable)
+				} else {
+					require.ErrorIs(t, err, ErrUpstream)
+				}
+			}
+			for _, r := range s.rec.list() {
+				require.NotContains(t, r.headers+string(r.body), marker)
+			}
+			require.NotContains(t, s.logs.String(), marker)
+		})
+	}
+}
+
+// kindOfStatus is the junction error kind of a status, for the expectations
+// above.
+func kindOfStatus(status int) error {
+	switch {
+	case status == 429:
+		return junction.ErrRateLimited
+	case status >= 500:
+		return junction.ErrServer
+	}
+	return junction.ErrValidation
 }

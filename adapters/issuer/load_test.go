@@ -20,6 +20,31 @@ func TestConcurrentFirstRequestsCreateOneUser(t *testing.T) {
 	s := newStack(t, stackOptions{logLevel: slog.LevelWarn})
 	const n = 200
 	c := s.client(t, "zoe")
+	ids := []string{burst(t, s, c, "zoe", n)}
+	require.Equal(t, []string{ids[0]}, s.usersFor(t, "zoe"), "exactly one Vital user, counted through the API")
+	require.Equal(t, 1, s.emu.Requests(emulator.RouteCreateUser), "single flight: one create call")
+	require.Equal(t, n, s.emu.Requests(emulator.RouteSignInToken))
+	require.Zero(t, s.h.locks.size(), "per-user locks are released")
+	mt := s.metricsOf(t)
+	require.Equal(t, float64(n), mt["vitalsync_issuer_tokens_issued_total"])
+	require.Equal(t, 1.0, mt["vitalsync_issuer_users_created_total"])
+
+	// The user is deleted: the next burst replaces it exactly once.
+	require.NoError(t, s.emu.DeleteUser(ids[0]))
+	fresh := burst(t, s, c, "zoe", n)
+	require.NotEqual(t, ids[0], fresh)
+	require.Equal(t, []string{fresh}, s.usersFor(t, "zoe"))
+	require.Equal(t, 2, s.emu.Requests(emulator.RouteCreateUser))
+	hist, err := s.db.UserHistory(context.Background(), "zoe")
+	require.NoError(t, err)
+	require.Len(t, hist, 2)
+	require.Equal(t, 1.0, s.metricsOf(t)["vitalsync_issuer_users_replaced_total"])
+}
+
+// burst sends n concurrent sign-in-token requests for app and returns the
+// one Vital user they all got.
+func burst(t *testing.T, s *stack, c *Client, app string, n int) string {
+	t.Helper()
 	start := make(chan struct{})
 	ids := make([]string, n)
 	errs := make([]error, n)
@@ -28,7 +53,7 @@ func TestConcurrentFirstRequestsCreateOneUser(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			var tok string
-			ids[i], tok, errs[i] = c.SignInToken(context.Background(), "zoe")
+			ids[i], tok, errs[i] = c.SignInToken(context.Background(), app)
 			s.secrets.add(tok)
 		})
 	}
@@ -38,13 +63,7 @@ func TestConcurrentFirstRequestsCreateOneUser(t *testing.T) {
 		require.NoError(t, errs[i])
 		require.Equal(t, ids[0], ids[i])
 	}
-	require.Equal(t, []string{ids[0]}, s.usersFor(t, "zoe"), "exactly one Vital user, counted through the API")
-	require.Equal(t, 1, s.emu.Requests(emulator.RouteCreateUser), "single flight: one create call")
-	require.Equal(t, n, s.emu.Requests(emulator.RouteSignInToken))
-	require.Zero(t, s.h.locks.size(), "per-user locks are released")
-	mt := s.metricsOf(t)
-	require.Equal(t, float64(n), mt["vitalsync_issuer_tokens_issued_total"])
-	require.Equal(t, 1.0, mt["vitalsync_issuer_users_created_total"])
+	return ids[0]
 }
 
 // TestConcurrentReplicasCreateOneUser runs two issuers (separate in-process

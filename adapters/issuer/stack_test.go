@@ -66,6 +66,9 @@ type stackOptions struct {
 	// issuerKey is the API key the issuer's team client uses (default: the
 	// emulator's).
 	issuerKey string
+	// teamURL points the issuer's team client elsewhere (default: the
+	// emulator).
+	teamURL string
 }
 
 // transport returns a loopback transport with enough idle connections for
@@ -99,8 +102,15 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		s.db = db
 	}
 	var team TeamAPI = s.team
-	if o.issuerKey != "" {
-		team = junction.NewClient(s.emuURL, o.issuerKey, junction.WithHTTPClient(upstream))
+	if o.issuerKey != "" || o.teamURL != "" {
+		key, u := testAPIKey, s.emuURL
+		if o.issuerKey != "" {
+			key = o.issuerKey
+		}
+		if o.teamURL != "" {
+			u = o.teamURL
+		}
+		team = junction.NewClient(u, key, junction.WithHTTPClient(upstream))
 	}
 	if o.wrapTeam != nil {
 		team = o.wrapTeam(team)
