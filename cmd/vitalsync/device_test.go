@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+// deviceCLI runs `vitalsync device` invocations against one database and an
+// emulator over loopback HTTP.
+type deviceCLI struct {
+	t       *testing.T
+	em      *emulator.Emulator
+	srv     *httptest.Server
+	team    *junction.Client
+	db      string
+	profile string
+	secrets []string
+}
+
+func newDeviceCLI(t *testing.T, profile string) *deviceCLI {
+	em := emulator.New()
+	srv := httptest.NewServer(em)
+	t.Cleanup(srv.Close)
+	return &deviceCLI{t: t, em: em, srv: srv, team: junction.NewClient(srv.URL, em.APIKey()),
+		db: filepath.Join(t.TempDir(), "device.db"), profile: profile, secrets: []string{em.APIKey()}}
+}
+
+// run runs one invocation and returns stdout, stderr and the exit code.
+func (d *deviceCLI) run(stdin string, args ...string) (string, string, int) {
+	d.t.Helper()
+	full := append([]string{"device", "--db", d.db, "--profile", d.profile,
+		"--api-url", d.srv.URL, "--auth-url", d.srv.URL + "/auth"}, args...)
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), full, strings.NewReader(stdin), &out, &errOut)
+	code := exitCode(err, &errOut)
+	d.collectTokens()
+	for _, s := range d.secrets {
+		require.NotContains(d.t, out.String(), s, "a secret on stdout")
+		require.NotContains(d.t, errOut.String(), s, "a secret on stderr")
+	}
+	return out.String(), errOut.String(), code
+}
+
+func (d *deviceCLI) collectTokens() {
+	db, err := sqlite.Open(context.Background(), d.db)
+	require.NoError(d.t, err)
+	defer db.Close()
+	st, ok, err := db.LoadDevice(context.Background(), "default")
+	require.NoError(d.t, err)
+	if ok && st.Record != nil {
+		d.secrets = append(d.secrets, st.Record.AccessToken, st.Record.RefreshToken)
+	}
+}
+
+// status runs a subcommand that must succeed and decodes its status JSON.
+func (d *deviceCLI) status(stdin string, args ...string) deviceStatus {
+	d.t.Helper()
+	out, errOut, code := d.run(stdin, args...)
+	require.Equal(d.t, 0, code, "%v: %s", args, errOut)
+	var s deviceStatus
+	require.NoError(d.t, json.Unmarshal([]byte(out), &s), out)
+	return s
+}
+
+func (d *deviceCLI) user() (string, string) {
+	d.t.Helper()
+	ctx := context.Background()
+	k, err := d.team.CreateUser(ctx, "app-"+d.t.Name()+string(rune('a'+len(d.secrets))))
+	require.NoError(d.t, err)
+	tok, err := d.team.CreateSignInToken(ctx, k.UserID)
+	require.NoError(d.t, err)
+	d.secrets = append(d.secrets, tok.SignInToken)
+	return k.UserID, tok.SignInToken
+}
+
+func TestDeviceAndroidLifecycle(t *testing.T) {
+	d := newDeviceCLI(t, "android-5.0")
+	s := d.status("", "status")
+	require.Equal(t, deviceStatus{State: fsm.SignedOut, Status: []string{}, CurrentUserID: ""}, s)
+
+	uid, tok := d.user()
+	s = d.status("", "sign-in", tok)
+	require.Equal(t, deviceStatus{State: fsm.Token, Status: []string{"configured", "signedIn", "useSignInToken"}, CurrentUserID: uid}, s)
+
+	// Same user again: Android throws alreadySignedIn.
+	_, errOut, code := d.run(tok+"\n", "sign-in", "-")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "already signed in")
+
+	out, errOut, code := d.run("", "whoami")
+	require.Equal(t, 0, code, errOut)
+	var u junction.User
+	require.NoError(t, json.Unmarshal([]byte(out), &u))
+	require.Equal(t, uid, u.UserID)
+
+	require.Equal(t, fsm.Token, d.status("", "refresh").State)
+
+	// The user is deleted: the refresh fails, and the SDK keeps {configured}
+	// with no user, which the recorded last state classifies as user-deleted.
+	require.NoError(t, d.em.DeleteUser(uid))
+	_, errOut, code = d.run("", "refresh")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "user no longer valid")
+	s = d.status("", "status")
+	require.Equal(t, deviceStatus{State: fsm.UserDeleted, Status: []string{"configured"}, CurrentUserID: ""}, s)
+
+	require.Equal(t, fsm.SignedOut, d.status("", "sign-out").State)
+	s = d.status("", "configure", d.em.APIKey(), "sandbox", "us")
+	require.Equal(t, fsm.Configured, s.State, "after sign-out, {configured} is a configuration again")
+	s = d.status("", "set-user", "user-7")
+	require.Equal(t, deviceStatus{State: fsm.APIKey, Status: []string{"configured", "signedIn", "useApiKey"}, CurrentUserID: "user-7"}, s)
+}
+
+func TestDeviceIOS18(t *testing.T) {
+	d := newDeviceCLI(t, "ios-1.8")
+	uid, tok := d.user()
+	// The deprecated sign-in: {configured} until the next launch.
+	s := d.status(tok, "sign-in", "-")
+	require.Equal(t, deviceStatus{State: fsm.Configured, Status: []string{"configured"}, CurrentUserID: ""}, s)
+	s = d.status("", "status")
+	require.Equal(t, deviceStatus{State: fsm.Token, Status: []string{"configured", "signedIn", "useSignInToken"}, CurrentUserID: strings.ToUpper(uid)}, s)
+	// Same user: a no-op.
+	require.Equal(t, fsm.Token, d.status("", "sign-in", tok).State)
+
+	// Configure is in memory only.
+	require.Equal(t, fsm.SignedOut, d.status("", "sign-out").State)
+	require.Equal(t, fsm.Configured, d.status(d.em.APIKey(), "configure", "--api-key", "-", "--environment", "sandbox", "--region", "us").State)
+	require.Equal(t, fsm.SignedOut, d.status("", "status").State)
+	_, errOut, code := d.run("", "set-user", uid)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "not configured")
+}
+
+func TestDeviceUsage(t *testing.T) {
+	d := newDeviceCLI(t, "android-5.0")
+	for _, args := range [][]string{
+		{},
+		{"bogus"},
+		{"status", "extra"},
+		{"set-user"},
+		{"sign-in"},
+		{"configure"},
+		{"configure", "k", "sandbox"},
+		{"configure", "k", "staging", "us"},
+		{"configure", "k", "sandbox", "ap"},
+		{"configure", "--api-key", "k", "--environment", "sandbox", "--region", "us", "k", "sandbox", "us"},
+		{"--bogus-flag", "status"},
+	} {
+		_, _, code := d.run("", args...)
+		require.Equal(t, 2, code, "%v", args)
+	}
+	_, _, code := d.run("", "sign-in", "-") // empty stdin
+	require.Equal(t, 2, code)
+
+	var out, errOut bytes.Buffer
+	code = exitCode(run(context.Background(), []string{"device", "--profile", "android-5.0", "status"}, strings.NewReader(""), &out, &errOut), &errOut)
+	require.Equal(t, 2, code, "no --db")
+	code = exitCode(run(context.Background(), []string{"device", "--db", d.db, "--profile", "ios-9", "status"}, strings.NewReader(""), &out, &errOut), &errOut)
+	require.Equal(t, 2, code, "unknown profile")
+	code = exitCode(run(context.Background(), []string{"device", "--help"}, strings.NewReader(""), &out, &errOut), &errOut)
+	require.Equal(t, 0, code)
+
+	// Failures are exit 1 with a clear message and no secret.
+	_, errOut2, code := d.run("", "sign-in", "garbage-token")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut2, "invalid sign-in token")
+	require.NotContains(t, errOut2, "garbage-token")
+	_, errOut2, code = d.run("", "refresh")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut2, "not configured")
+	_, errOut2, code = d.run("", "whoami")
+	require.Equal(t, 1, code)
+}
