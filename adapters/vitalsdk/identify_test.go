@@ -1,6 +1,7 @@
 package vitalsdk
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -289,4 +290,16 @@ func TestNewValidatesOptions(t *testing.T) {
 	o.Profile.ConfigurePersists = false
 	_, err = New(w.ctx, o)
 	require.ErrorIs(t, err, ErrUnsupported)
+}
+
+func TestAuthenticateFormattingHidesSecrets(t *testing.T) {
+	k := APIKeyAuth{Key: "sk_us_secret", UserID: "u", Environment: fsm.Sandbox, Region: fsm.US}
+	tok := SignInTokenAuth{Token: "eyJzZWNyZXQ="}
+	for _, s := range []string{
+		fmt.Sprint(k), fmt.Sprintf("%v %+v %#v %s", k, k, k, k), fmt.Sprintf("%v %+v %#v", &k, &k, &k),
+		fmt.Sprint(tok), fmt.Sprintf("%v %+v %#v %s", tok, tok, tok, tok),
+	} {
+		require.NotContains(t, s, "sk_us_secret")
+		require.NotContains(t, s, "eyJzZWNyZXQ=")
+	}
 }
