@@ -106,14 +106,17 @@ func WithKey(key []byte) Option {
 }
 
 // WithClock sets the clock used for the timestamps the DB writes.
-// The default is time.Now.
+// The default (and the meaning of nil) is time.Now.
 func WithClock(now func() time.Time) Option {
-	return func(o *options) { o.now = now }
+	return func(o *options) {
+		if now != nil {
+			o.now = now
+		}
+	}
 }
 
 // DB is an open vitalsync database. It is safe for concurrent use.
 type DB struct {
-	path   string
 	wdb    *sql.DB // the single writer connection
 	rdb    *sql.DB // read-only connections
 	sealer *sealer
@@ -177,7 +180,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		}
 	}
 
-	db := &DB{path: path, sealer: s, now: o.now}
+	db := &DB{sealer: s, now: o.now}
 	if db.wdb, err = sql.Open("sqlite3", writerDSN(abs)); err != nil {
 		return nil, &OpenError{Path: path, Err: err}
 	}
