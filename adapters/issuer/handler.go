@@ -23,9 +23,11 @@ const (
 	PathMetrics     = "/metrics"
 )
 
-// Paths lists every path Handler serves, for mounting it next to other
+// Paths returns every path Handler serves, for mounting it next to other
 // handlers.
-var Paths = []string{PathSignInToken, PathVitalUser, PathHealth, PathMetrics}
+func Paths() []string {
+	return []string{PathSignInToken, PathVitalUser, PathHealth, PathMetrics}
+}
 
 // maxBody bounds the request body of POST /v1/sign-in-token.
 const maxBody = 4 << 10

@@ -163,7 +163,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 // base URL.
 func mountWithEmulator(h http.Handler, emu http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	for _, p := range issuer.Paths {
+	for _, p := range issuer.Paths() {
 		mux.Handle(p, h)
 	}
 	mux.Handle("/", emu)
