@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -253,4 +254,17 @@ func TestDiagramGolden(t *testing.T) {
 	}
 	_, err := Diagram(Format("svg"), nil)
 	require.Error(t, err)
+}
+
+// TestReadmeDiagram keeps the README's diagram generated from the table.
+func TestReadmeDiagram(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	const begin, end = "<!-- fsm:mermaid:begin -->\n```mermaid\n", "```\n<!-- fsm:mermaid:end -->"
+	s := string(readme)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	require.True(t, i >= 0 && j > i, "README.md lacks the fsm:mermaid markers")
+	want, err := Diagram(Mermaid, nil)
+	require.NoError(t, err)
+	require.Equal(t, want, s[i+len(begin):j], "README.md's diagram is stale: paste the output of 'vitalsync fsm'")
 }
