@@ -661,3 +661,42 @@ func TestKeyFileCreatedOnce(t *testing.T) {
 	_, err = loadOrCreateKey(filepath.Join(path+".d", "x.key"))
 	require.ErrorIs(t, err, fs.ErrNotExist)
 }
+
+func TestOpenAfterCrash(t *testing.T) {
+	// The files a killed process leaves behind: the database, its WAL with
+	// committed but not checkpointed transactions, and the shm index.
+	ctx := context.Background()
+	db, path := openTest(t)
+	dev := DeviceState{Installation: "a", Strategy: StrategyAPIKey, APIKey: "k", APIKeyUserID: "u"}
+	require.NoError(t, db.SaveDevice(ctx, dev))
+	require.NoError(t, db.SaveJournal(ctx, JournalEntry{Installation: "a", LastObserved: fsm.APIKey, UpdatedAt: t0}, "e"))
+
+	for name, suffixes := range map[string][]string{
+		"with shm":    {"", "-wal", "-shm", ".key"},
+		"without shm": {"", "-wal", ".key"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			crashed := filepath.Join(t.TempDir(), "state.db")
+			for _, suffix := range suffixes {
+				b, err := os.ReadFile(path + suffix)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(crashed+suffix, b, 0o600))
+			}
+			wal, err := os.Stat(crashed + "-wal")
+			require.NoError(t, err)
+			require.NotZero(t, wal.Size(), "the WAL holds the writes")
+
+			db2, err := Open(ctx, crashed)
+			require.NoError(t, err)
+			defer db2.Close()
+			got, ok, err := db2.LoadDevice(ctx, "a")
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, dev, got)
+			e, ok, err := db2.LoadJournal(ctx, "a")
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, fsm.APIKey, e.LastObserved)
+		})
+	}
+}
