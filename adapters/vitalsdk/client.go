@@ -2,6 +2,7 @@ package vitalsdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -86,11 +87,11 @@ type Client struct {
 func New(ctx context.Context, o Options) (*Client, error) {
 	switch {
 	case o.DB == nil:
-		return nil, opError("new", ErrInvalidArgument, fmt.Errorf("no database"))
+		return nil, opError("new", ErrInvalidArgument, errors.New("no database"))
 	case o.Installation == "":
-		return nil, opError("new", ErrInvalidArgument, fmt.Errorf("no installation"))
+		return nil, opError("new", ErrInvalidArgument, errors.New("no installation"))
 	case o.Profile.Name == "":
-		return nil, opError("new", ErrInvalidArgument, fmt.Errorf("no profile"))
+		return nil, opError("new", ErrInvalidArgument, errors.New("no profile"))
 	case o.Profile.ConfigurePersists != o.Profile.APIKeyMigrationPersists:
 		// The two known models: persisted configuration (Android, iOS ≤1.3)
 		// and startup params with an in-memory configuration (iOS 1.4+).
@@ -351,7 +352,7 @@ func (c *Client) Configure(ctx context.Context, apiKey string, env fsm.Environme
 
 func checkAPIKeyConfig(apiKey string, env fsm.Environment, region fsm.Region) error {
 	if apiKey == "" {
-		return fmt.Errorf("empty API key")
+		return errors.New("empty API key")
 	}
 	if _, ok := fsm.ParseEnvironment(string(env)); !ok {
 		return fmt.Errorf("unknown environment %q", env)
@@ -374,10 +375,10 @@ func checkAPIKeyConfig(apiKey string, env fsm.Environment, region fsm.Region) er
 // On iOS the user ID must be a UUID.
 func (c *Client) SetUserID(ctx context.Context, userID string) error {
 	if userID == "" {
-		return opError("set user", ErrInvalidArgument, fmt.Errorf("empty user ID"))
+		return opError("set user", ErrInvalidArgument, errors.New("empty user ID"))
 	}
 	if c.profile.Platform == fsm.IOS && !isUUID(userID) {
-		return opError("set user", ErrInvalidArgument, fmt.Errorf("user ID is not a UUID"))
+		return opError("set user", ErrInvalidArgument, errors.New("user ID is not a UUID"))
 	}
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
@@ -387,7 +388,7 @@ func (c *Client) SetUserID(ctx context.Context, userID string) error {
 		case !configured:
 			return opError("set user", ErrNotConfigured, nil)
 		case cfg.strategy == sqlite.StrategyJWT:
-			return opError("set user", ErrAlreadySignedIn, fmt.Errorf("in sign-in token mode"))
+			return opError("set user", ErrAlreadySignedIn, errors.New("in sign-in token mode"))
 		}
 		ext := "legacySetUserId:" + strings.ToUpper(userID)
 		return c.identifyLocked(ctx, ext, APIKeyAuth{Key: cfg.apiKey, UserID: userID, Environment: cfg.env, Region: cfg.region})

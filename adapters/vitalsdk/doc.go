@@ -54,6 +54,9 @@
 //     says; pendingReauthentication never (§1.2). CurrentUserID is the
 //     params' UUID in upper case (§1.3).
 //
+// CurrentUserID is the API-key user ID as passed (Android; in upper case on
+// iOS, which keeps it as a UUID) or the token record's user ID (§1.3).
+//
 // Consequences on iOS 1.4+, all reproduced: Configure does not survive a
 // relaunch; a deprecated SignIn from signed-out leaves status {configured}
 // with no user until the next launch, when the record becomes token-mode
@@ -83,12 +86,6 @@
 // the record stored and the SDK put in token mode (persisted, or in memory
 // on iOS 1.4+). The Sign-In Token is not kept.
 //
-// Deliberate simplification: the legacy profiles (LegacyTokenEndpoint:
-// iOS ≤1.8.1, Android ≤4.2.0) used Firebase/GCIP endpoints with different
-// request and error shapes (§2.3). This package uses the Junction auth
-// server's /v1/token (junction.AuthClient) on every profile; the states and
-// outcomes (invalid user, reauthentication, transient failure) are the same.
-//
 // # Refresh and deletion
 //
 // AccessToken refreshes when the access token has expired (expiry <= now, no
@@ -116,6 +113,26 @@
 // API-key calls (§5.2). SignOut erases every row of the installation's SDK
 // state and the in-memory configuration; it is local only (§5.1).
 //
+// # Deviations from the SDKs
+//
+//   - Deliberate simplification: the legacy profiles (LegacyTokenEndpoint:
+//     iOS ≤1.8.1, Android ≤4.2.0) used Firebase/GCIP endpoints with
+//     different request and error shapes (§2.3). This package uses the
+//     Junction auth server's /v1/token (junction.AuthClient) on every
+//     profile; the states and outcomes (invalid user, reauthentication,
+//     transient failure) are the same.
+//   - Callers waiting on a refresh share its result, errors included; in the
+//     SDKs each released waiter re-reads the still-expired record after a
+//     failure and starts its own refresh, one at a time (§3).
+//   - Where an SDK crashes (fatalError, a force-unwrapped UUID) the Client
+//     returns ErrNotConfigured, ErrAlreadySignedIn or ErrInvalidArgument.
+//     iOS 1.4+'s setUserId swallows identify's errors; SetUserID still
+//     reports storage errors.
+//   - Not modelled: the iOS keychain being locked, reinstall detection, the
+//     child SDKs' resets, and the legacy keychain items the SDKs leave
+//     behind.
+//
 // Secrets (API keys, Sign-In Tokens, access and refresh tokens) never appear
-// in logs or error strings.
+// in logs or error strings; APIKeyAuth and SignInTokenAuth print without
+// them.
 package vitalsdk

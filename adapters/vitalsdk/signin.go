@@ -58,7 +58,7 @@ func (c *Client) signInLocked(ctx context.Context, op, raw string, ext *string) 
 			}
 			return c.finishSignIn(ctx, op, *rec, ext)
 		case !same && c.profile.SameUserSignInThrows:
-			return opError(op, ErrInvalidSignInToken, fmt.Errorf("pending session belongs to another user"))
+			return opError(op, ErrInvalidSignInToken, errors.New("pending session belongs to another user"))
 		case !same:
 			return opError(op, ErrAlreadySignedIn, nil)
 		}
@@ -172,7 +172,7 @@ func (c *Client) IdentifyExternalUser(ctx context.Context, externalUserID string
 		return opError("identify", ErrUnsupported, nil)
 	}
 	if externalUserID == "" {
-		return opError("identify", ErrInvalidArgument, fmt.Errorf("empty external user ID"))
+		return opError("identify", ErrInvalidArgument, errors.New("empty external user ID"))
 	}
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
@@ -198,7 +198,7 @@ func (c *Client) identifyLocked(ctx context.Context, ext string, auth Authentica
 			return c.identifyToken(ctx, ext, a.Token)
 		}
 	}
-	return opError("identify", ErrInvalidArgument, fmt.Errorf("no authentication"))
+	return opError("identify", ErrInvalidArgument, errors.New("no authentication"))
 }
 
 func (c *Client) identifyAPIKey(ctx context.Context, ext string, a APIKeyAuth) error {
@@ -207,7 +207,7 @@ func (c *Client) identifyAPIKey(ctx context.Context, ext string, a APIKeyAuth) e
 		return opError(op, ErrInvalidArgument, err)
 	}
 	if a.UserID == "" || c.profile.Platform == fsm.IOS && !isUUID(a.UserID) {
-		return opError(op, ErrInvalidArgument, fmt.Errorf("bad user ID"))
+		return opError(op, ErrInvalidArgument, errors.New("bad user ID"))
 	}
 	c.mu.Lock()
 	signedIn, current := c.statusLocked().Has(fsm.FlagSignedIn), c.userIDLocked()
