@@ -279,3 +279,28 @@ func TestUserDeletion(t *testing.T) {
 		})
 	}
 }
+
+// A launch reads; it writes only for iOS 1.4+'s one-time migration of a
+// token record into startup params.
+func TestLaunchIsQuiet(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			w := newWorld(t, p)
+			writes := w.db.WriteCount()
+			c := w.launch()
+			require.Equal(t, writes, w.db.WriteCount(), "signed out")
+			require.NoError(t, c.SignIn(w.ctx, w.token(w.newUser())))
+			writes = w.db.WriteCount()
+			w.launch()
+			if c.Profile().ConfigurePersists {
+				require.Equal(t, writes, w.db.WriteCount())
+			} else {
+				require.Equal(t, writes+1, w.db.WriteCount(), "the record becomes startup params once")
+			}
+			writes = w.db.WriteCount()
+			w.launch()
+			w.launch()
+			require.Equal(t, writes, w.db.WriteCount())
+		})
+	}
+}
