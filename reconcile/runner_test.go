@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -441,70 +442,65 @@ func TestRunnerResolvesBeforeTouchingASession(t *testing.T) {
 }
 
 func TestRunnerSingleFlight(t *testing.T) {
-	h := newHarness(t, "android-5.0", false)
-	h.signInApp("alice")
-	h.tokens.block = make(chan struct{})
-	first := h.runner.RunAtLaunch(context.Background())
-	select {
-	case <-first.Done():
-		t.Fatal("RunAtLaunch waited for the run")
-	default:
-	}
-	// Wait until the first run holds the flight.
-	require.Eventually(t, func() bool {
-		h.runner.mu.Lock()
-		defer h.runner.mu.Unlock()
-		return h.runner.cur != nil
-	}, 5*time.Second, time.Millisecond)
-	var joined atomic.Int32
-	var wg sync.WaitGroup
-	for i := 0; i < 8; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out, err := h.runner.Run(context.Background())
-			if err == nil && out.State == fsm.Token {
-				joined.Add(1)
-			}
-		}()
-	}
-	close(h.tokens.block)
-	wg.Wait()
-	out, err := first.Wait(context.Background())
-	require.NoError(t, err)
-	require.Equal(t, fsm.Token, out.State)
-	require.Equal(t, int32(8), joined.Load())
-	require.Equal(t, 1, h.tokens.minted, "joined calls share one run")
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, "android-5.0", false)
+		h.signInApp("alice")
+		h.tokens.block = make(chan struct{})
+		first := h.runner.RunAtLaunch(context.Background())
+		synctest.Wait() // the first run is blocked inside the token source
+		select {
+		case <-first.Done():
+			t.Fatal("RunAtLaunch waited for the run")
+		default:
+		}
+		var joined atomic.Int32
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Go(func() {
+				out, err := h.runner.Run(context.Background())
+				if err == nil && out.State == fsm.Token {
+					joined.Add(1)
+				}
+			})
+		}
+		synctest.Wait() // every caller is waiting on the one flight
+		close(h.tokens.block)
+		wg.Wait()
+		out, err := first.Wait(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, fsm.Token, out.State)
+		require.Equal(t, int32(8), joined.Load())
+		require.Equal(t, 1, h.tokens.minted, "joined calls share one run")
+	})
 }
 
 func TestRunnerCancelledLeavesReconcilableState(t *testing.T) {
-	h := newHarness(t, "android-5.0", false)
-	h.signInApp("alice")
-	h.tokens.block = make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	l := h.runner.RunAtLaunch(ctx)
-	require.Eventually(t, func() bool {
-		h.journal.mu.Lock()
-		defer h.journal.mu.Unlock()
-		return h.journal.e.InFlight != ""
-	}, 5*time.Second, time.Millisecond)
-	cancel()
-	_, err := l.Wait(context.Background())
-	var re *RunError
-	require.ErrorAs(t, err, &re)
-	require.Equal(t, ClassCancelled, re.Class)
-	require.ErrorIs(t, err, context.Canceled)
-	require.Empty(t, h.journal.e.InFlight)
-	require.Zero(t, h.journal.e.Attempts, "a cancellation is not a failure")
-	require.True(t, h.journal.e.NextAttemptAt.IsZero())
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, "android-5.0", false)
+		h.signInApp("alice")
+		h.tokens.block = make(chan struct{})
+		ctx, cancel := context.WithCancel(context.Background())
+		l := h.runner.RunAtLaunch(ctx)
+		synctest.Wait() // blocked inside the sign-in, with the action journaled
+		require.Equal(t, "sign-in(from token source)", h.journal.e.InFlight)
+		cancel()
+		_, err := l.Wait(context.Background())
+		var re *RunError
+		require.ErrorAs(t, err, &re)
+		require.Equal(t, ClassCancelled, re.Class)
+		require.ErrorIs(t, err, context.Canceled)
+		require.Empty(t, h.journal.e.InFlight)
+		require.Zero(t, h.journal.e.Attempts, "a cancellation is not a failure")
+		require.True(t, h.journal.e.NextAttemptAt.IsZero())
 
-	h.tokens.block = nil
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
-	require.Equal(t, fsm.Token, out.State)
+		h.tokens.block = nil
+		out, err := h.runner.Run(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, fsm.Token, out.State)
 
-	_, err = h.runner.Run(ctx)
-	require.ErrorIs(t, err, context.Canceled)
+		_, err = h.runner.Run(ctx)
+		require.ErrorIs(t, err, context.Canceled)
+	})
 }
 
 func TestNewRunnerValidates(t *testing.T) {
