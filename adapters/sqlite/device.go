@@ -48,10 +48,7 @@ type DeviceState struct {
 	StartupUserID   string
 }
 
-const (
-	tableDevices = "devices"
-	tableTokens  = "device_tokens"
-)
+const tableDevices = "devices"
 
 // LoadDevice returns the state of installation, and false if none is stored.
 // A stored value that does not parse is a *ColumnError wrapping ErrCorrupt; a
@@ -62,26 +59,21 @@ func (db *DB) LoadDevice(ctx context.Context, installation string) (DeviceState,
 	}
 	var (
 		s                       DeviceState
+		r                       TokenRecord
 		apiKey, access, refresh []byte
-		hasRecord               sql.NullBool
-		userID, teamID, tenant  sql.NullString
-		recEnv, recRegion       sql.NullString
+		hasToken                bool
 		expiry                  sql.NullInt64
-		pending                 sql.NullBool
 	)
 	err := db.rdb.QueryRowContext(ctx, `
-		SELECT d.strategy, d.environment, d.region, d.api_key, d.api_key_user_id,
-		       d.external_user_id, d.startup_strategy, d.startup_user_id,
-		       t.installation IS NOT NULL, t.user_id, t.team_id, t.tenant_id,
-		       t.environment, t.region, t.access_token, t.refresh_token, t.expiry,
-		       t.pending_reauth
-		FROM devices d LEFT JOIN device_tokens t ON t.installation = d.installation
-		WHERE d.installation = ?`, installation).Scan(
-		&s.Strategy, &s.Environment, &s.Region, &apiKey, &s.APIKeyUserID,
-		&s.ExternalUserID, &s.StartupStrategy, &s.StartupUserID,
-		&hasRecord, &userID, &teamID, &tenant,
-		&recEnv, &recRegion, &access, &refresh, &expiry,
-		&pending)
+		SELECT strategy, environment, region, api_key, api_key_user_id, external_user_id,
+			startup_strategy, startup_user_id, has_token, token_user_id, token_team_id,
+			token_tenant_id, token_environment, token_region, access_token, refresh_token,
+			token_expiry, pending_reauth
+		FROM devices WHERE installation = ?`, installation).Scan(
+		&s.Strategy, &s.Environment, &s.Region, &apiKey, &s.APIKeyUserID, &s.ExternalUserID,
+		&s.StartupStrategy, &s.StartupUserID, &hasToken, &r.UserID, &r.TeamID,
+		&r.TenantID, &r.Environment, &r.Region, &access, &refresh,
+		&expiry, &r.PendingReauth)
 	if errors.Is(err, sql.ErrNoRows) {
 		return DeviceState{}, false, nil
 	}
@@ -89,16 +81,9 @@ func (db *DB) LoadDevice(ctx context.Context, installation string) (DeviceState,
 		return DeviceState{}, false, fmt.Errorf("load device: %w", db.wrap(ctx, err))
 	}
 	s.Installation = installation
-	if hasRecord.Bool {
-		s.Record = &TokenRecord{
-			UserID:        userID.String,
-			TeamID:        teamID.String,
-			TenantID:      tenant.String,
-			Environment:   fsm.Environment(recEnv.String),
-			Region:        fsm.Region(recRegion.String),
-			Expiry:        fromNanos(expiry),
-			PendingReauth: pending.Bool,
-		}
+	if hasToken {
+		r.Expiry = fromNanos(expiry)
+		s.Record = &r
 	}
 	if err := checkDevice(s, ErrCorrupt); err != nil {
 		return DeviceState{}, false, fmt.Errorf("load device: %w", err)
@@ -107,10 +92,10 @@ func (db *DB) LoadDevice(ctx context.Context, installation string) (DeviceState,
 		return DeviceState{}, false, fmt.Errorf("load device: %w", err)
 	}
 	if s.Record != nil {
-		if s.Record.AccessToken, err = db.sealer.open(tableTokens, "access_token", installation, access); err != nil {
+		if r.AccessToken, err = db.sealer.open(tableDevices, "access_token", installation, access); err != nil {
 			return DeviceState{}, false, fmt.Errorf("load device: %w", err)
 		}
-		if s.Record.RefreshToken, err = db.sealer.open(tableTokens, "refresh_token", installation, refresh); err != nil {
+		if r.RefreshToken, err = db.sealer.open(tableDevices, "refresh_token", installation, refresh); err != nil {
 			return DeviceState{}, false, fmt.Errorf("load device: %w", err)
 		}
 	}
@@ -139,48 +124,30 @@ func (db *DB) SaveDevice(ctx context.Context, s DeviceState) error {
 }
 
 func (tx *tx) saveDevice(ctx context.Context, s DeviceState) error {
-	apiKey, err := tx.db.sealer.seal(tableDevices, "api_key", s.Installation, s.APIKey)
-	if err != nil {
-		return err
+	var r TokenRecord
+	if s.Record != nil {
+		r = *s.Record
 	}
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO devices (installation, strategy, environment, region, api_key,
-			api_key_user_id, external_user_id, startup_strategy, startup_user_id, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (installation) DO UPDATE SET
-			strategy = excluded.strategy, environment = excluded.environment,
-			region = excluded.region, api_key = excluded.api_key,
-			api_key_user_id = excluded.api_key_user_id,
-			external_user_id = excluded.external_user_id,
-			startup_strategy = excluded.startup_strategy,
-			startup_user_id = excluded.startup_user_id,
-			updated_at = excluded.updated_at`,
+	var sealed [3][]byte
+	for i, v := range []struct{ column, plaintext string }{
+		{"api_key", s.APIKey}, {"access_token", r.AccessToken}, {"refresh_token", r.RefreshToken},
+	} {
+		var err error
+		if sealed[i], err = tx.db.sealer.seal(tableDevices, v.column, s.Installation, v.plaintext); err != nil {
+			return err
+		}
+	}
+	apiKey, access, refresh := sealed[0], sealed[1], sealed[2]
+	_, err := tx.ExecContext(ctx, `
+		INSERT OR REPLACE INTO devices (installation, strategy, environment, region, api_key,
+			api_key_user_id, external_user_id, startup_strategy, startup_user_id, has_token,
+			token_user_id, token_team_id, token_tenant_id, token_environment, token_region,
+			access_token, refresh_token, token_expiry, pending_reauth, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.Installation, s.Strategy, string(s.Environment), string(s.Region), apiKey,
-		s.APIKeyUserID, s.ExternalUserID, s.StartupStrategy, s.StartupUserID, tx.now.UnixNano(),
-	); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM device_tokens WHERE installation = ?`, s.Installation); err != nil {
-		return err
-	}
-	r := s.Record
-	if r == nil {
-		return nil
-	}
-	access, err := tx.db.sealer.seal(tableTokens, "access_token", s.Installation, r.AccessToken)
-	if err != nil {
-		return err
-	}
-	refresh, err := tx.db.sealer.seal(tableTokens, "refresh_token", s.Installation, r.RefreshToken)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO device_tokens (installation, user_id, team_id, tenant_id,
-			environment, region, access_token, refresh_token, expiry, pending_reauth)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.Installation, r.UserID, r.TeamID, r.TenantID, string(r.Environment), string(r.Region),
-		access, refresh, nanos(r.Expiry), r.PendingReauth)
+		s.APIKeyUserID, s.ExternalUserID, s.StartupStrategy, s.StartupUserID, s.Record != nil,
+		r.UserID, r.TeamID, r.TenantID, string(r.Environment), string(r.Region),
+		access, refresh, nanos(r.Expiry), r.PendingReauth, tx.now.UnixNano())
 	return err
 }
 
@@ -193,13 +160,8 @@ func (db *DB) DeleteDevice(ctx context.Context, installation string) error {
 		return fmt.Errorf("delete device: %w", err)
 	}
 	defer tx.Rollback()
-	for _, q := range []string{
-		`DELETE FROM device_tokens WHERE installation = ?`,
-		`DELETE FROM devices WHERE installation = ?`,
-	} {
-		if _, err := tx.ExecContext(ctx, q, installation); err != nil {
-			return fmt.Errorf("delete device: %w", db.wrap(ctx, err))
-		}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE installation = ?`, installation); err != nil {
+		return fmt.Errorf("delete device: %w", db.wrap(ctx, err))
 	}
 	if err := tx.commit(ctx); err != nil {
 		return fmt.Errorf("delete device: %w", err)
@@ -210,30 +172,30 @@ func (db *DB) DeleteDevice(ctx context.Context, installation string) error {
 // checkDevice validates the enumerated fields of s; a bad one is a
 // *ColumnError wrapping kind (ErrInvalid on save, ErrCorrupt on load).
 func checkDevice(s DeviceState, kind error) error {
-	bad := func(table, column string) error {
-		return &ColumnError{Table: table, Column: column, Key: s.Installation, Err: kind}
+	bad := func(column string) error {
+		return &ColumnError{Table: tableDevices, Column: column, Key: s.Installation, Err: kind}
 	}
 	if s.Installation == "" {
-		return bad(tableDevices, "installation")
+		return bad("installation")
 	}
 	if !validStrategy(s.Strategy) {
-		return bad(tableDevices, "strategy")
+		return bad("strategy")
 	}
 	if !validEnvironment(s.Environment) {
-		return bad(tableDevices, "environment")
+		return bad("environment")
 	}
 	if !validRegion(s.Region) {
-		return bad(tableDevices, "region")
+		return bad("region")
 	}
 	if !validStrategy(s.StartupStrategy) {
-		return bad(tableDevices, "startup_strategy")
+		return bad("startup_strategy")
 	}
 	if r := s.Record; r != nil {
 		if !validEnvironment(r.Environment) {
-			return bad(tableTokens, "environment")
+			return bad("token_environment")
 		}
 		if !validRegion(r.Region) {
-			return bad(tableTokens, "region")
+			return bad("token_region")
 		}
 	}
 	return nil

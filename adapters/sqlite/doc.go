@@ -50,10 +50,11 @@
 //
 //   - devices: one row per installation: strategy ("", "apiKey", "jwt"),
 //     environment, region, api_key (sealed), api_key_user_id,
-//     external_user_id, startup_strategy, startup_user_id, updated_at.
-//   - device_tokens: the JWT record, at most one per installation: user_id,
-//     team_id, tenant_id, environment, region, access_token and
-//     refresh_token (sealed), expiry, pending_reauth.
+//     external_user_id, startup_strategy, startup_user_id, updated_at, and
+//     the JWT record in the same row (has_token = 0: none): token_user_id,
+//     token_team_id, token_tenant_id, token_environment, token_region,
+//     access_token and refresh_token (sealed), token_expiry, pending_reauth.
+//     One row makes a launch's read one primary-key lookup.
 //   - journal: the reconcile journal entry per installation: last_observed,
 //     profile, environment, region, app_user_id, vital_user_id, in_flight,
 //     attempts, next_attempt_at, last_error_class, updated_at.

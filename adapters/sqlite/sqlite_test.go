@@ -408,7 +408,7 @@ func TestKeys(t *testing.T) {
 		// refresh token column.
 		rawExec(t, path,
 			`UPDATE devices SET api_key = (SELECT api_key FROM devices WHERE installation = 'b') WHERE installation = 'a'`,
-			`UPDATE device_tokens SET refresh_token = access_token WHERE installation = 'b'`)
+			`UPDATE devices SET refresh_token = access_token WHERE installation = 'b'`)
 		db = reopen(t, db, path)
 		_, _, err := db.LoadDevice(ctx, "a")
 		var ce *ColumnError

@@ -1,30 +1,27 @@
--- Device SDK state: one row per installation. Secrets are AES-GCM sealed
+-- Device SDK state: one row per installation, with its JWT token record in
+-- the token_* columns (has_token = 0: no record). Secrets are AES-GCM sealed
 -- BLOBs (NULL when empty); times are Unix nanoseconds in UTC (NULL when zero).
 CREATE TABLE devices (
-	installation     TEXT PRIMARY KEY NOT NULL,
-	strategy         TEXT NOT NULL DEFAULT '',
-	environment      TEXT NOT NULL DEFAULT '',
-	region           TEXT NOT NULL DEFAULT '',
-	api_key          BLOB,
-	api_key_user_id  TEXT NOT NULL DEFAULT '',
-	external_user_id TEXT NOT NULL DEFAULT '',
-	startup_strategy TEXT NOT NULL DEFAULT '',
-	startup_user_id  TEXT NOT NULL DEFAULT '',
-	updated_at       INTEGER NOT NULL
-) STRICT;
-
--- The JWT token record of a device, at most one per installation.
-CREATE TABLE device_tokens (
-	installation   TEXT PRIMARY KEY NOT NULL REFERENCES devices (installation) ON DELETE CASCADE,
-	user_id        TEXT NOT NULL,
-	team_id        TEXT NOT NULL,
-	tenant_id      TEXT NOT NULL,
-	environment    TEXT NOT NULL,
-	region         TEXT NOT NULL,
-	access_token   BLOB,
-	refresh_token  BLOB,
-	expiry         INTEGER,
-	pending_reauth INTEGER NOT NULL DEFAULT 0
+	installation      TEXT PRIMARY KEY NOT NULL,
+	strategy          TEXT NOT NULL DEFAULT '',
+	environment       TEXT NOT NULL DEFAULT '',
+	region            TEXT NOT NULL DEFAULT '',
+	api_key           BLOB,
+	api_key_user_id   TEXT NOT NULL DEFAULT '',
+	external_user_id  TEXT NOT NULL DEFAULT '',
+	startup_strategy  TEXT NOT NULL DEFAULT '',
+	startup_user_id   TEXT NOT NULL DEFAULT '',
+	has_token         INTEGER NOT NULL DEFAULT 0,
+	token_user_id     TEXT NOT NULL DEFAULT '',
+	token_team_id     TEXT NOT NULL DEFAULT '',
+	token_tenant_id   TEXT NOT NULL DEFAULT '',
+	token_environment TEXT NOT NULL DEFAULT '',
+	token_region      TEXT NOT NULL DEFAULT '',
+	access_token      BLOB,
+	refresh_token     BLOB,
+	token_expiry      INTEGER,
+	pending_reauth    INTEGER NOT NULL DEFAULT 0,
+	updated_at        INTEGER NOT NULL
 ) STRICT;
 
 -- The reconcile journal: the latest entry per installation ...
