@@ -151,9 +151,10 @@ func (tx *tx) saveDevice(ctx context.Context, s DeviceState) error {
 	return err
 }
 
-// DeleteDevice erases every row of installation (its state and token
-// record), in one transaction. Deleting a missing installation is not an
-// error.
+// DeleteDevice erases the SDK state of installation, token record and
+// secrets included, in one transaction: what a sign-out erases. The
+// reconcile journal is not device state and stays. Deleting a missing
+// installation is not an error.
 func (db *DB) DeleteDevice(ctx context.Context, installation string) error {
 	tx, err := db.begin(ctx)
 	if err != nil {

@@ -91,9 +91,14 @@ func TestDevice(t *testing.T) {
 	require.Nil(t, got.Record)
 	require.False(t, tokenColumns(t, db, "a"))
 
-	// Delete erases every row of the installation, and only of it.
+	// Delete erases every row of the installation, and only of it; the
+	// journal is not device state.
 	require.NoError(t, db.SaveDevice(ctx, jwtDev))
+	require.NoError(t, db.SaveJournal(ctx, JournalEntry{Installation: "a"}, "e"))
 	require.NoError(t, db.DeleteDevice(ctx, "a"))
+	_, ok, err = db.LoadJournal(ctx, "a")
+	require.NoError(t, err)
+	require.True(t, ok)
 	_, ok, err = db.LoadDevice(ctx, "a")
 	require.NoError(t, err)
 	require.False(t, ok)
