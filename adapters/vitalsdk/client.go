@@ -92,10 +92,11 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		return nil, opError("new", ErrInvalidArgument, errors.New("no installation"))
 	case o.Profile.Name == "":
 		return nil, opError("new", ErrInvalidArgument, errors.New("no profile"))
-	case o.Profile.ConfigurePersists != o.Profile.APIKeyMigrationPersists:
+	case o.Profile.ConfigurePersists != o.Profile.APIKeyMigrationPersists,
+		o.Profile.ConfigurePersists == o.Profile.SignInNeedsRelaunch:
 		// The two known models: persisted configuration (Android, iOS ≤1.3)
 		// and startup params with an in-memory configuration (iOS 1.4+).
-		return nil, opError("new", ErrUnsupported, fmt.Errorf("profile %s: ConfigurePersists must equal APIKeyMigrationPersists", o.Profile.Name))
+		return nil, opError("new", ErrUnsupported, fmt.Errorf("profile %s: ConfigurePersists, APIKeyMigrationPersists and SignInNeedsRelaunch disagree", o.Profile.Name))
 	}
 	c := &Client{
 		profile:  o.Profile,
@@ -131,7 +132,9 @@ func New(ctx context.Context, o Options) (*Client, error) {
 }
 
 // startupParams reports whether the profile keeps its sign-in in iOS 1.4+'s
-// startup params, with the configuration in memory only.
+// startup params, with the configuration in memory only (New checks that
+// such a profile also has SignInNeedsRelaunch and not
+// APIKeyMigrationPersists).
 func (c *Client) startupParams() bool { return !c.profile.ConfigurePersists }
 
 // automaticConfiguration is iOS 1.4+'s launch step (reference §5.3).

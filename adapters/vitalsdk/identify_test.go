@@ -286,10 +286,16 @@ func TestNewValidatesOptions(t *testing.T) {
 	o.Installation = ""
 	_, err = New(w.ctx, o)
 	require.ErrorIs(t, err, ErrInvalidArgument)
-	o = w.options()
-	o.Profile.ConfigurePersists = false
-	_, err = New(w.ctx, o)
-	require.ErrorIs(t, err, ErrUnsupported)
+	for _, bad := range []func(*fsm.Profile){
+		func(p *fsm.Profile) { p.ConfigurePersists = false },
+		func(p *fsm.Profile) { p.APIKeyMigrationPersists = false },
+		func(p *fsm.Profile) { p.SignInNeedsRelaunch = true },
+	} {
+		o = w.options()
+		bad(&o.Profile)
+		_, err = New(w.ctx, o)
+		require.ErrorIs(t, err, ErrUnsupported)
+	}
 }
 
 func TestAuthenticateFormattingHidesSecrets(t *testing.T) {

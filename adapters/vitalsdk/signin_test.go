@@ -27,7 +27,7 @@ func TestSignInFromSignedOut(t *testing.T) {
 			require.Equal(t, uid, st.Record.UserID)
 			require.Equal(t, w.clk.Now().Add(accessTTL), st.Record.Expiry)
 
-			if p == "ios-1.8" {
+			if c.Profile().SignInNeedsRelaunch {
 				// The deprecated signIn writes no startup params: {configured},
 				// no user, until the next launch migrates the record.
 				requireState(t, c, fsm.SignedOut, fsm.FlagConfigured, "", fsm.Configured)
