@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/reconcile"
+)
+
+// faultRig is a device database and a loopback emulator and issuer whose
+// clock the test moves.
+type faultRig struct {
+	s  *stack
+	db *sqlite.DB
+	lc launchConfig
+}
+
+func newFaultRig(t *testing.T, profile string) *faultRig {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := startStack(ctx, dir, nil)
+	require.NoError(t, err)
+	t.Cleanup(s.close)
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "device.db"), sqlite.WithClock(s.clock.Now))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	p, ok := fsm.ParseProfile(profile)
+	require.True(t, ok)
+	sess, err := s.session("alice")
+	require.NoError(t, err)
+	return &faultRig{s: s, db: db, lc: launchConfig{db: db, profile: p, installation: "phone", issuerURL: s.url,
+		session: sess, apiURL: s.url, authURL: s.url + "/auth", now: s.clock.Now,
+		app: reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}}}
+}
+
+func (r *faultRig) launch(t *testing.T) (launchReport, error) {
+	t.Helper()
+	return launchOnce(context.Background(), r.lc)
+}
+
+// Faults on the way: each transient failure keeps the SDK signed out,
+// schedules a retry that survives the relaunch, and the launch after it is
+// due converges.
+func TestLaunchThroughEmulatorFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault func(e *emulator.Emulator)
+	}{
+		{"token endpoint 503", func(e *emulator.Emulator) { e.FailNext(emulator.RouteToken, 1, 503) }},
+		{"token endpoint drops the connection", func(e *emulator.Emulator) { e.DropNext(emulator.RouteToken, 1) }},
+		{"team API 500 behind the issuer", func(e *emulator.Emulator) { e.FailNext(emulator.RouteCreateUser, 1, 500) }},
+		{"sign-in token rate-limited", func(e *emulator.Emulator) { e.RateLimitNext(emulator.RouteCreateUser, 1, 2*time.Hour) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newFaultRig(t, "android-5.0")
+			tc.fault(r.s.emu)
+			rep, err := r.launch(t)
+			var re *reconcile.RunError
+			require.ErrorAs(t, err, &re)
+			require.Equal(t, reconcile.ClassTransient, re.Class, "%v", err)
+			require.Equal(t, "failed", rep.Outcome.Result)
+			require.Equal(t, "signed-out", rep.Outcome.State, "a transient failure changes no state")
+			require.NotNil(t, rep.Outcome.RetryAt)
+
+			// Relaunch before it is due: nothing at all.
+			rep, err = r.launch(t)
+			require.NoError(t, err)
+			require.Equal(t, "deferred", rep.Outcome.Result)
+			require.Zero(t, rep.NetworkCalls)
+			require.Zero(t, rep.DBWrites)
+
+			r.s.clock.Advance(rep.Plan.RetryAt.Sub(r.s.clock.Now()) + time.Second)
+			rep, err = r.launch(t)
+			require.NoError(t, err)
+			require.Equal(t, "token", rep.Outcome.State)
+		})
+	}
+}
+
+// A 429's Retry-After from the team API reaches the schedule through the
+// issuer.
+func TestLaunchHonoursRetryAfter(t *testing.T) {
+	r := newFaultRig(t, "ios-1.8")
+	r.s.emu.RateLimitNext(emulator.RouteCreateUser, 1, 2*time.Hour)
+	start := r.s.clock.Now()
+	rep, err := r.launch(t)
+	require.Error(t, err)
+	require.NotNil(t, rep.Outcome.RetryAt)
+	require.WithinDuration(t, start.Add(2*time.Hour), *rep.Outcome.RetryAt, time.Minute)
+}
+
+// The backend deletes the user; the SDK's refresh detects it; the next
+// launch signs in as the issuer's new Vital user, on every profile.
+func TestLaunchAfterUserDeletion(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			r := newFaultRig(t, p)
+			_, err := r.launch(t)
+			require.NoError(t, err)
+			j, _, err := r.db.LoadJournal(context.Background(), "phone")
+			require.NoError(t, err)
+			old := j.VitalUserID
+			require.NoError(t, r.s.team.DeleteUser(context.Background(), old))
+			r.s.clock.Advance(emulator.DefaultAccessTTL + time.Minute)
+			d := &demo{ctx: context.Background(), profile: r.lc.profile, s: r.s, device: r.db}
+			sdk, err := d.sdk("phone")
+			require.NoError(t, err)
+			_, err = sdk.AccessToken(context.Background())
+			require.Error(t, err)
+
+			rep, err := r.launch(t)
+			require.NoError(t, err)
+			require.Equal(t, "token", rep.Outcome.State)
+			j, _, err = r.db.LoadJournal(context.Background(), "phone")
+			require.NoError(t, err)
+			require.NotEqual(t, old, j.VitalUserID)
+			hist, err := r.s.issuerDB.UserHistory(context.Background(), "alice")
+			require.NoError(t, err)
+			require.Len(t, hist, 2, "the deleted mapping is kept as history")
+		})
+	}
+}
