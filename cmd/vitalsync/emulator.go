@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -17,10 +14,6 @@ import (
 func init() {
 	register(command{name: "emulator", summary: "serve the Junction API emulator for local development", run: runEmulator})
 }
-
-// emulatorShutdownTimeout bounds how long in-flight requests may finish
-// after the context is cancelled.
-const emulatorShutdownTimeout = 5 * time.Second
 
 func runEmulator(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "emulator", "[--addr HOST:PORT] [--api-key K] [--team-id T] [--token-ttl D] [--access-ttl D] [--environment E] [--region R]")
@@ -65,44 +58,17 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("emulator: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           em,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-
 	base := "http://" + ln.Addr().String()
-	// The API key is the emulator's own, made up for local use: printing it
-	// is the point. It goes to stdout only, never to the log.
-	_, err = fmt.Fprintf(e.stdout, "API base URL:  %s\nAuth base URL: %s/auth\nAPI key:       %s\nTeam ID:       %s\nEnvironment:   %s %s\n",
-		base, base, em.APIKey(), em.TeamID(), environment, region)
-	if err != nil {
-		srv.Close()
-		return fmt.Errorf("emulator: %w", err)
-	}
-	e.log.Info("emulator serving", "addr", ln.Addr().String(), "environment", environment, "region", region)
-
-	select {
-	case err := <-served:
-		return fmt.Errorf("emulator: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), emulatorShutdownTimeout)
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	if err != nil {
-		srv.Close()
-		err = fmt.Errorf("emulator: shutdown: %w", err)
-	}
-	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = fmt.Errorf("emulator: %w", serr)
-	}
-	if err == nil {
-		e.log.Info("emulator stopped")
-	}
-	return err
+	return serveUntilDone(ctx, e, "emulator", ln, em, func() error {
+		// The API key is the emulator's own, made up for local use: printing
+		// it is the point. It goes to stdout only, never to the log.
+		_, err := fmt.Fprintf(e.stdout, "API base URL:  %s\nAuth base URL: %s/auth\nAPI key:       %s\nTeam ID:       %s\nEnvironment:   %s %s\n",
+			base, base, em.APIKey(), em.TeamID(), environment, region)
+		if err == nil {
+			e.log.Info("emulator serving", "addr", ln.Addr().String(), "environment", environment, "region", region)
+		}
+		return err
+	})
 }
 
 func emulatorEnvironments() string {

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -28,10 +26,6 @@ const (
 	envAPIKey        = "VITALSYNC_API_KEY"
 	envSessionSecret = "VITALSYNC_SESSION_SECRET"
 )
-
-// serveShutdownTimeout bounds how long in-flight requests may finish after
-// the context is cancelled.
-const serveShutdownTimeout = 5 * time.Second
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "serve", "--db FILE --session-secret S (--api-key K [--api-url U] | --emulator [--api-key K]) [--addr HOST:PORT]")
@@ -106,14 +100,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if emu != nil {
 		root = mountWithEmulator(h, emu)
 	}
-	srv := &http.Server{
-		Handler:           root,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-
 	var b strings.Builder
 	fmt.Fprintf(&b, "issuer listening on %s\n", base)
 	fmt.Fprintf(&b, "  sign-in token: POST %s%s\n", base, issuer.PathSignInToken)
@@ -130,32 +116,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	} else {
 		fmt.Fprintf(&b, "team API: %s\n", *apiURL)
 	}
-	if _, err := fmt.Fprint(e.stdout, b.String()); err != nil {
-		srv.Close()
-		<-served
-		return fmt.Errorf("serve: %w", err)
-	}
-	e.log.Info("issuer serving", "addr", ln.Addr().String(), "emulator", emu != nil)
-
-	select {
-	case err := <-served:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), serveShutdownTimeout)
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	if err != nil {
-		srv.Close()
-		err = fmt.Errorf("serve: shutdown: %w", err)
-	}
-	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = fmt.Errorf("serve: %w", serr)
-	}
-	if err == nil {
-		e.log.Info("issuer stopped")
-	}
-	return err
+	return serveUntilDone(ctx, e, "issuer", ln, root, func() error {
+		_, err := fmt.Fprint(e.stdout, b.String())
+		if err == nil {
+			e.log.Info("issuer serving", "addr", ln.Addr().String(), "emulator", emu != nil)
+		}
+		return err
+	})
 }
 
 // mountWithEmulator serves the issuer's paths with h and everything else
