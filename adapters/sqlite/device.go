@@ -50,6 +50,15 @@ type DeviceState struct {
 
 const tableDevices = "devices"
 
+// loadDeviceSQL reads one installation's SDK state; prepared once at Open,
+// as it runs at every launch.
+const loadDeviceSQL = `
+	SELECT strategy, environment, region, api_key, api_key_user_id, external_user_id,
+		startup_strategy, startup_user_id, has_token, token_user_id, token_team_id,
+		token_tenant_id, token_environment, token_region, access_token, refresh_token,
+		token_expiry, pending_reauth
+	FROM devices WHERE installation = ?`
+
 // LoadDevice returns the state of installation, and false if none is stored.
 // A stored value that does not parse is a *ColumnError wrapping ErrCorrupt; a
 // secret that does not open with the DB's key, one wrapping ErrBadKey.
@@ -64,12 +73,7 @@ func (db *DB) LoadDevice(ctx context.Context, installation string) (DeviceState,
 		hasToken                bool
 		expiry                  sql.NullInt64
 	)
-	err := db.rdb.QueryRowContext(ctx, `
-		SELECT strategy, environment, region, api_key, api_key_user_id, external_user_id,
-			startup_strategy, startup_user_id, has_token, token_user_id, token_team_id,
-			token_tenant_id, token_environment, token_region, access_token, refresh_token,
-			token_expiry, pending_reauth
-		FROM devices WHERE installation = ?`, installation).Scan(
+	err := db.loadDevice.QueryRowContext(ctx, installation).Scan(
 		&s.Strategy, &s.Environment, &s.Region, &apiKey, &s.APIKeyUserID, &s.ExternalUserID,
 		&s.StartupStrategy, &s.StartupUserID, &hasToken, &r.UserID, &r.TeamID,
 		&r.TenantID, &r.Environment, &r.Region, &access, &refresh,

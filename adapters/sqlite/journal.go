@@ -48,6 +48,10 @@ const (
 const journalColumns = `last_observed, profile, environment, region, app_user_id,
 	vital_user_id, in_flight, attempts, next_attempt_at, last_error_class`
 
+// loadJournalSQL reads one installation's journal entry; prepared once at
+// Open, as it runs at every launch.
+const loadJournalSQL = `SELECT installation, ` + journalColumns + `, updated_at FROM journal WHERE installation = ?`
+
 // LoadJournal returns the journal entry of installation, and false if none
 // is stored. A stored value that does not parse is a *ColumnError wrapping
 // ErrCorrupt.
@@ -55,8 +59,7 @@ func (db *DB) LoadJournal(ctx context.Context, installation string) (JournalEntr
 	if err := db.check(ctx); err != nil {
 		return JournalEntry{}, false, err
 	}
-	row := db.rdb.QueryRowContext(ctx, `SELECT installation, `+journalColumns+`, updated_at
-		FROM journal WHERE installation = ?`, installation)
+	row := db.loadJournal.QueryRowContext(ctx, installation)
 	e, err := scanEntry(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return JournalEntry{}, false, nil

@@ -117,12 +117,14 @@ func WithClock(now func() time.Time) Option {
 
 // DB is an open vitalsync database. It is safe for concurrent use.
 type DB struct {
-	wdb    *sql.DB // the single writer connection
-	rdb    *sql.DB // read-only connections
-	sealer *sealer
-	now    func() time.Time
-	writes atomic.Uint64
-	closed atomic.Bool
+	wdb *sql.DB // the single writer connection
+	rdb *sql.DB // read-only connections
+	// The launch path's reads, prepared once on the read pool.
+	loadDevice, loadJournal *sql.Stmt
+	sealer                  *sealer
+	now                     func() time.Time
+	writes                  atomic.Uint64
+	closed                  atomic.Bool
 }
 
 // Open opens the database file at path, creating it (mode 0600) if it does
@@ -203,6 +205,17 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	db.rdb.SetMaxIdleConns(readers)
 	db.rdb.SetConnMaxLifetime(0)
 	db.rdb.SetConnMaxIdleTime(0)
+	if db.loadDevice, err = db.rdb.PrepareContext(ctx, loadDeviceSQL); err == nil {
+		db.loadJournal, err = db.rdb.PrepareContext(ctx, loadJournalSQL)
+	}
+	if err != nil {
+		db.rdb.Close()
+		db.wdb.Close()
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, &OpenError{Path: path, Err: classify(err, true)}
+	}
 	return db, nil
 }
 
@@ -212,7 +225,7 @@ func (db *DB) Close() error {
 		return nil
 	}
 	// Readers first: the writer's close checkpoints the WAL.
-	return errors.Join(db.rdb.Close(), db.wdb.Close())
+	return errors.Join(db.loadDevice.Close(), db.loadJournal.Close(), db.rdb.Close(), db.wdb.Close())
 }
 
 // WriteCount returns the number of write transactions committed by the
