@@ -183,6 +183,9 @@ type Outcome struct {
 	State fsm.State
 	// RetryAt is when the next attempt is due, after a deferral or failure.
 	RetryAt time.Time
+	// Interrupted names the action a previous run was applying when its
+	// process died; this run reconciled from what that left.
+	Interrupted string
 }
 
 // Result summarises an outcome: "nothing-to-do", "deferred", "applied".
@@ -337,6 +340,12 @@ func (r *Runner) run(ctx context.Context) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("reconcile: load journal: %w", err)
 	}
 	var out Outcome
+	if j.InFlight != "" {
+		// The last run died mid-action. The observation is level-based, so
+		// planning from what the SDK reports now is the recovery.
+		out.Interrupted = j.InFlight
+		r.log.Warn("previous run was interrupted", "action", j.InFlight)
+	}
 	for pass := 0; pass < maxPasses; pass++ {
 		o := r.observe(&j)
 		if err := o.Validate(); err != nil {

@@ -522,3 +522,68 @@ func TestRunnerSignsInThroughIdentifyWhereSignInNeedsRelaunch(t *testing.T) {
 		require.Equal(t, tc.identify, h.sdk.identify, tc.profile)
 	}
 }
+
+// crashJournal is a journal whose process dies after a number of saves:
+// the save that would exceed it fails and nothing after it happens.
+type crashJournal struct {
+	*memJournal
+	left int
+}
+
+var errCrash = errors.New("process killed")
+
+func (c *crashJournal) Save(ctx context.Context, e JournalEntry, event string) error {
+	if c.left == 0 {
+		return errCrash
+	}
+	c.left--
+	return c.memJournal.Save(ctx, e, event)
+}
+
+// TestRunnerCrashAtEveryJournaledPoint kills the launch at each journal
+// write of a user switch; a relaunch on what was persisted always
+// converges, and the launch after it is quiet.
+func TestRunnerCrashAtEveryJournaledPoint(t *testing.T) {
+	for _, profile := range fsm.ProfileNames() {
+		for k := 0; ; k++ {
+			h := newHarness(t, profile, true)
+			h.signInApp("alice")
+			_, err := h.runner.Run(context.Background())
+			require.NoError(t, err)
+			h.signInApp("bob")
+			cj := &crashJournal{memJournal: h.journal, left: k}
+			p, _ := fsm.ParseProfile(profile)
+			crashing, err := NewRunner(Config{Profile: p, SDK: identifyingSDK{h.sdk}, Tokens: h.tokens, Journal: cj,
+				App: func() AppSession { return h.app }, Now: func() time.Time { return h.now }, Rand: func() float64 { return 0 }})
+			require.NoError(t, err)
+			_, err = crashing.Run(context.Background())
+			if err == nil {
+				require.Greater(t, k, 3, "a switch journals several points")
+				break // k passed the last journal write: nothing left to kill
+			}
+			require.ErrorIs(t, err, errCrash)
+
+			out, err := h.runner.Run(context.Background()) // the relaunch
+			require.NoError(t, err, "%s, crash after %d writes", profile, k)
+			require.Equal(t, fsm.Token, out.State)
+			require.Equal(t, vB, strings.ToLower(h.sdk.CurrentUserID()))
+			require.Empty(t, h.journal.e.InFlight)
+			before := h.counts()
+			out, err = h.runner.Run(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, "nothing-to-do", out.Result())
+			require.Equal(t, before, h.counts())
+		}
+	}
+}
+
+func TestRunnerReportsInterruptedAction(t *testing.T) {
+	h := newHarness(t, "android-5.0", false)
+	h.signInApp("alice")
+	h.journal.e = JournalEntry{InFlight: "sign-in(from token source)", AppUserID: "alice"}
+	out, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "sign-in(from token source)", out.Interrupted)
+	require.Empty(t, h.journal.e.InFlight)
+	require.Equal(t, fsm.Token, out.State)
+}
