@@ -26,6 +26,8 @@ subcommands (each invocation is one app launch):
   configure --api-key K|- --environment E --region R   (or: configure K E R)
   set-user USER_ID                        API-key mode user (deprecated SDK call)
   sign-in TOKEN|-                         sign in with a Sign-In Token ("-": read stdin)
+  identify EXTERNAL_ID --sign-in-token T|-                       identifyExternalUser with a token
+  identify EXTERNAL_ID --api-key K|- --user U --environment E --region R   ... with an API key
   sign-out                                erase the installation's SDK state
   refresh                                 refresh the session's tokens
   whoami                                  fetch the signed-in user (GET /v2/user/{id})
@@ -157,6 +159,8 @@ func parseDeviceOp(e *env, sub string, args []string) (deviceOp, error) {
 		return func(ctx context.Context, d *device) error { return d.client.SignIn(ctx, tok) }, nil
 	case "configure":
 		return parseDeviceConfigure(e, args)
+	case "identify":
+		return parseDeviceIdentify(e, args)
 	}
 	return nil, usagef("device: unknown subcommand %q", sub)
 }
@@ -195,6 +199,51 @@ func parseDeviceConfigure(e *env, args []string) (deviceOp, error) {
 		return nil, err
 	}
 	return func(ctx context.Context, d *device) error { return d.client.Configure(ctx, apiKey, env, reg) }, nil
+}
+
+func parseDeviceIdentify(e *env, args []string) (deviceOp, error) {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return nil, usagef("device identify takes an external user ID, then flags")
+	}
+	ext := args[0]
+	fs := newFlagSet(e, "device identify", "EXTERNAL_ID (--sign-in-token T|- | --api-key K|- --user U --environment E --region R)")
+	token := fs.String("sign-in-token", "", `Sign-In Token ("-": read stdin)`)
+	key := fs.String("api-key", "", `team API key ("-": read stdin)`)
+	user := fs.String("user", "", "Vital user ID (API-key mode)")
+	envName := fs.String("environment", "", "environment (API-key mode): production, sandbox or dev")
+	region := fs.String("region", "", "region (API-key mode): us or eu")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("device identify: unexpected arguments %q", fs.Args())
+	}
+	switch {
+	case *token != "" && *key == "" && *user == "" && *envName == "" && *region == "":
+		tok, err := deviceSecretArg(e, *token, "sign-in token")
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, d *device) error {
+			return d.client.IdentifyExternalUser(ctx, ext, vitalsdk.SignInTokenAuth{Token: tok})
+		}, nil
+	case *token == "" && *key != "" && *user != "":
+		env, ok := fsm.ParseEnvironment(*envName)
+		if !ok {
+			return nil, usagef("device identify: environment must be production, sandbox or dev, not %q", *envName)
+		}
+		reg, ok := fsm.ParseRegion(*region)
+		if !ok {
+			return nil, usagef("device identify: region must be us or eu, not %q", *region)
+		}
+		k, err := deviceSecretArg(e, *key, "API key")
+		if err != nil {
+			return nil, err
+		}
+		auth := vitalsdk.APIKeyAuth{Key: k, UserID: *user, Environment: env, Region: reg}
+		return func(ctx context.Context, d *device) error { return d.client.IdentifyExternalUser(ctx, ext, auth) }, nil
+	}
+	return nil, usagef("device identify takes --sign-in-token, or --api-key with --user, --environment and --region")
 }
 
 // deviceSecretArg returns v, or the trimmed contents of stdin when v is "-".

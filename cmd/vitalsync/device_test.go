@@ -143,6 +143,40 @@ func TestDeviceIOS18(t *testing.T) {
 	require.Contains(t, errOut, "not configured")
 }
 
+func TestDeviceIdentify(t *testing.T) {
+	d := newDeviceCLI(t, "android-5.0")
+	uid, tok := d.user()
+	s := d.status(tok, "identify", "app-a", "--sign-in-token", "-")
+	require.Equal(t, deviceStatus{State: fsm.Token, Status: []string{"configured", "signedIn", "useSignInToken"}, CurrentUserID: uid}, s)
+	// The same external ID short-circuits: no request at all.
+	requests := d.em.TotalRequests()
+	require.Equal(t, fsm.Token, d.status("", "identify", "app-a", "--sign-in-token", "unused").State)
+	require.Equal(t, requests, d.em.TotalRequests())
+
+	// API-key mode as another user: Android signs out, and its sign-out
+	// clears the strategy too.
+	other, _ := d.user()
+	s = d.status(d.em.APIKey(), "identify", "app-b", "--api-key", "-", "--user", other, "--environment", "sandbox", "--region", "us")
+	require.Equal(t, fsm.SignedOut, s.State)
+
+	d = newDeviceCLI(t, "ios-1.3")
+	_, errOut, code := d.run("", "identify", "app-a", "--sign-in-token", tok)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "unsupported")
+	for _, args := range [][]string{
+		{"identify"},
+		{"identify", "--sign-in-token", "t"},
+		{"identify", "app-a"},
+		{"identify", "app-a", "--sign-in-token", "t", "--api-key", "k"},
+		{"identify", "app-a", "--api-key", "k", "--user", "u", "--environment", "staging", "--region", "us"},
+		{"identify", "app-a", "--api-key", "k", "--user", "u", "--environment", "sandbox", "--region", "ap"},
+		{"identify", "app-a", "--sign-in-token", "t", "extra"},
+	} {
+		_, _, code := d.run("", args...)
+		require.Equal(t, 2, code, "%v", args)
+	}
+}
+
 func TestDeviceUsage(t *testing.T) {
 	d := newDeviceCLI(t, "android-5.0")
 	for _, args := range [][]string{
