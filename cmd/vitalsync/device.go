@@ -22,17 +22,19 @@ func init() {
 const deviceSynopsis = `--db FILE --profile P [--installation ID] [--api-url U] [--auth-url U] <subcommand> [args]
 
 subcommands (each invocation is one app launch):
-  status                                  print the SDK status
-  configure --api-key K|- --environment E --region R   (or: configure K E R)
-  set-user USER_ID                        API-key mode user (deprecated SDK call)
-  sign-in TOKEN|-                         sign in with a Sign-In Token ("-": read stdin)
-  identify EXTERNAL_ID --sign-in-token T|-                       identifyExternalUser with a token
-  identify EXTERNAL_ID --api-key K|- --user U --environment E --region R   ... with an API key
-  sign-out                                erase the installation's SDK state
-  refresh                                 refresh the session's tokens
-  whoami                                  fetch the signed-in user (GET /v2/user/{id})
+  status               print the SDK status
+  configure K E R      configure API-key mode (or --api-key K|- --environment E --region R)
+  set-user USER_ID     set the API-key mode user (the deprecated SDK call)
+  sign-in TOKEN|-      sign in with a Sign-In Token ("-": read it from stdin)
+  identify EXT FLAGS   identifyExternalUser with --sign-in-token T|-, or with
+                       --api-key K|- --user U --environment E --region R
+  sign-out             erase the installation's SDK state
+  refresh              refresh the session's tokens
+  whoami               fetch the signed-in user (GET /v2/user/{id})
 
-Every subcommand but whoami prints {"state","status","current_user_id"} after it ran.`
+Every subcommand but whoami prints {"state","status","current_user_id"} after it ran.
+
+flags:`
 
 // deviceStatus is the JSON the device subcommands print.
 type deviceStatus struct {
