@@ -22,7 +22,7 @@ type flight struct {
 // the new state.
 var errSuperseded = errors.New("session changed during refresh")
 
-// maxSuperseded bounds how often AccessToken starts over after errSuperseded.
+// maxSuperseded bounds how often token starts over after errSuperseded.
 const maxSuperseded = 3
 
 // sessionLocked returns the token record a refresh or an access token needs,
@@ -47,25 +47,7 @@ func (c *Client) sessionLocked(op string) (sqlite.TokenRecord, error) {
 // or when a refresh is already in progress (it waits for that one). Only one
 // refresh runs at a time; concurrent callers share its result.
 func (c *Client) AccessToken(ctx context.Context) (string, error) {
-	for attempt := 0; ; attempt++ {
-		c.mu.Lock()
-		rec, err := c.sessionLocked("access token")
-		if err != nil {
-			c.mu.Unlock()
-			return "", err
-		}
-		if c.flight == nil && c.now().Before(rec.Expiry) {
-			c.mu.Unlock()
-			return rec.AccessToken, nil
-		}
-		f := c.refreshLocked(ctx, rec)
-		c.mu.Unlock()
-		tok, err := c.wait(ctx, f)
-		if errors.Is(err, errSuperseded) && attempt < maxSuperseded {
-			continue
-		}
-		return tok, err
-	}
+	return c.token(ctx, "access token", func(rec sqlite.TokenRecord) bool { return c.now().Before(rec.Expiry) })
 }
 
 // Refresh refreshes the session's tokens now, or joins the refresh in
@@ -85,35 +67,23 @@ func (c *Client) AccessToken(ctx context.Context) (string, error) {
 // always recorded, because the server may already have rotated the refresh
 // token.
 func (c *Client) Refresh(ctx context.Context) error {
-	for attempt := 0; ; attempt++ {
-		c.mu.Lock()
-		rec, err := c.sessionLocked("refresh")
-		if err != nil {
-			c.mu.Unlock()
-			return err
-		}
-		f := c.refreshLocked(ctx, rec)
-		c.mu.Unlock()
-		_, err = c.wait(ctx, f)
-		if errors.Is(err, errSuperseded) && attempt < maxSuperseded {
-			continue
-		}
-		return err
-	}
+	_, err := c.token(ctx, "refresh", func(sqlite.TokenRecord) bool { return false })
+	return err
 }
 
-// refreshStale refreshes unless the access token is no longer stale (another
-// caller refreshed since stale was handed out), and returns the current
-// access token.
-func (c *Client) refreshStale(ctx context.Context, stale string) (string, error) {
+// token returns the session's access token when usable says the stored one
+// is and no refresh is in progress; otherwise it starts or joins a refresh
+// and returns its access token. A refresh whose session was replaced while
+// it ran is retried from the new session.
+func (c *Client) token(ctx context.Context, op string, usable func(sqlite.TokenRecord) bool) (string, error) {
 	for attempt := 0; ; attempt++ {
 		c.mu.Lock()
-		rec, err := c.sessionLocked("refresh")
+		rec, err := c.sessionLocked(op)
 		if err != nil {
 			c.mu.Unlock()
 			return "", err
 		}
-		if c.flight == nil && rec.AccessToken != stale {
+		if c.flight == nil && usable(rec) {
 			c.mu.Unlock()
 			return rec.AccessToken, nil
 		}
@@ -255,7 +225,9 @@ func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
 	u, err := uc.GetUser(ctx, tok, rec.UserID)
 	if errors.Is(err, junction.ErrUnauthorized) {
 		c.log.Info("get user: 401, refreshing", "user_id", rec.UserID)
-		if tok, err = c.refreshStale(ctx, tok); err != nil {
+		// Refresh unless another caller already replaced the token.
+		stale := tok
+		if tok, err = c.token(ctx, "refresh", func(r sqlite.TokenRecord) bool { return r.AccessToken != stale }); err != nil {
 			return junction.User{}, err
 		}
 		u, err = uc.GetUser(ctx, tok, rec.UserID)
