@@ -47,7 +47,9 @@ type config struct {
 }
 
 // Client is one installation of the Core SDK on a profile. It is safe for
-// concurrent use. See the package documentation for its behaviour.
+// concurrent use: state changes are serialized (a SignIn's exchange holds up
+// other changes, not reads), and Status, CurrentUserID and Environment never
+// wait for IO. See the package documentation for its behaviour.
 type Client struct {
 	profile  fsm.Profile
 	inst     string
