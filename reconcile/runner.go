@@ -82,8 +82,9 @@ var (
 )
 
 // TransientError marks a failure worth retrying later: network, 5xx, 429.
-// Adapters wrap such errors in it; errors with a Transient() bool method
-// that returns true are treated the same.
+// Errors with a Transient() bool method that returns true are treated the
+// same, and a RetryAfterHint() time.Duration method supplies the server's
+// Retry-After.
 type TransientError struct {
 	Err error
 	// RetryAfter is the server's Retry-After, if it sent one.
@@ -543,7 +544,12 @@ func classify(ctx context.Context, err error) (ErrorClass, SDKError, time.Durati
 	case errors.As(err, &te):
 		return ClassTransient, ErrorNetwork, te.RetryAfter
 	case errors.As(err, &tr) && tr.Transient():
-		return ClassTransient, ErrorNetwork, 0
+		var hint interface{ RetryAfterHint() time.Duration }
+		var after time.Duration
+		if errors.As(err, &hint) {
+			after = hint.RetryAfterHint()
+		}
+		return ClassTransient, ErrorNetwork, after
 	case errors.Is(err, ErrAlreadySignedIn):
 		return ClassTerminal, ErrorAlreadySignedIn, 0
 	case errors.Is(err, ErrInvalidSignInToken):

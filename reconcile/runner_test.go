@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -586,4 +587,22 @@ func TestRunnerReportsInterruptedAction(t *testing.T) {
 	require.Equal(t, "sign-in(from token source)", out.Interrupted)
 	require.Empty(t, h.journal.e.InFlight)
 	require.Equal(t, fsm.Token, out.State)
+}
+
+// hinted is an adapter error with its own transient flag and Retry-After.
+type hinted struct{}
+
+func (hinted) Error() string                 { return "429" }
+func (hinted) Transient() bool               { return true }
+func (hinted) RetryAfterHint() time.Duration { return 90 * time.Minute }
+
+func TestRunnerHonoursRetryAfterHint(t *testing.T) {
+	h := newHarness(t, "android-5.0", false)
+	h.signInApp("alice")
+	h.tokens.errs = []error{fmt.Errorf("issuer: %w", hinted{})}
+	_, err := h.runner.Run(context.Background())
+	var re *RunError
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, h.now.Add(90*time.Minute), re.RetryAt)
+	require.Equal(t, re.RetryAt, h.journal.e.NextAttemptAt)
 }

@@ -88,6 +88,10 @@ func (e *Error) Error() string {
 // Is reports whether target is e's Kind.
 func (e *Error) Is(target error) bool { return target == e.Kind }
 
+// RetryAfterHint returns the issuer's Retry-After (0 if none), for
+// schedulers that honour it (reconcile's runner does).
+func (e *Error) RetryAfterHint() time.Duration { return e.RetryAfter }
+
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 

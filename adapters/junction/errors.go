@@ -93,6 +93,10 @@ func (e *APIError) Error() string {
 // Is reports whether target is e's Kind.
 func (e *APIError) Is(target error) bool { return target == e.Kind }
 
+// RetryAfterHint returns the server's Retry-After (0 if none), for
+// schedulers that honour it (reconcile's runner does).
+func (e *APIError) RetryAfterHint() time.Duration { return e.RetryAfter }
+
 // Unwrap returns the underlying error.
 func (e *APIError) Unwrap() error { return e.Err }
 

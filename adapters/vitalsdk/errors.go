@@ -3,6 +3,8 @@ package vitalsdk
 import (
 	"errors"
 	"strings"
+
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 // The SDK's error kinds. A Client returns them wrapped in an *Error; test for
@@ -67,11 +69,24 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the kind and the cause, whichever are set.
+// reconcileKinds maps the SDK's errors to the reconciler's (reference §9),
+// so that the runner classifies a Client's errors without an adapter.
+var reconcileKinds = map[error]error{
+	ErrAlreadySignedIn:       reconcile.ErrAlreadySignedIn,
+	ErrInvalidSignInToken:    reconcile.ErrInvalidSignInToken,
+	ErrInvalidUser:           reconcile.ErrUserDeleted,
+	ErrNeedsReauthentication: reconcile.ErrNeedsReauthentication,
+}
+
+// Unwrap returns the kind, its reconcile counterpart, and the cause,
+// whichever are set.
 func (e *Error) Unwrap() []error {
-	errs := make([]error, 0, 2)
+	errs := make([]error, 0, 3)
 	if e.Kind != nil {
 		errs = append(errs, e.Kind)
+		if rk, ok := reconcileKinds[e.Kind]; ok {
+			errs = append(errs, rk)
+		}
 	}
 	if e.Err != nil {
 		errs = append(errs, e.Err)

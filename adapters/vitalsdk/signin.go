@@ -263,3 +263,10 @@ func (c *Client) identifyToken(ctx context.Context, ext, raw string) error {
 	}
 	return c.signInLocked(ctx, op, raw, &ext)
 }
+
+// IdentifyWithSignInToken is IdentifyExternalUser with a Sign-In Token:
+// the reconciler's sign-in on profiles where a plain SignIn does not persist
+// (reconcile.Identifier).
+func (c *Client) IdentifyWithSignInToken(ctx context.Context, externalUserID, signInToken string) error {
+	return c.IdentifyExternalUser(ctx, externalUserID, SignInTokenAuth{Token: signInToken})
+}

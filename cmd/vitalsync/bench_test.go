@@ -51,7 +51,7 @@ func BenchmarkLaunchConsistent(b *testing.B) {
 	ctx := context.Background()
 	p, _ := fsm.ParseProfile("android-5.0")
 	app := reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}
-	tokens := tokenSource{issuer.NewClient("http://127.0.0.1:1", "unused")}
+	tokens := issuer.NewClient("http://127.0.0.1:1", "unused")
 	writes := db.WriteCount()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -59,8 +59,8 @@ func BenchmarkLaunchConsistent(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		r, err := reconcile.NewRunner(reconcile.Config{Profile: p, SDK: sdkAdapter{sdk}, Tokens: tokens,
-			Journal: journal{db: db, installation: "phone", profile: p.Name},
+		r, err := reconcile.NewRunner(reconcile.Config{Profile: p, SDK: sdk, Tokens: tokens,
+			Journal: db.Journal("phone", p.Name),
 			App:     func() reconcile.AppSession { return app }, Now: time.Now, Rand: func() float64 { return 0 }})
 		if err != nil {
 			b.Fatal(err)

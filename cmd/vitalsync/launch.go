@@ -79,9 +79,9 @@ func launchOnce(ctx context.Context, lc launchConfig) (launchReport, error) {
 	}
 	runner, err := reconcile.NewRunner(reconcile.Config{
 		Profile: lc.profile,
-		SDK:     sdkAdapter{sdk},
-		Tokens:  tokenSource{issuer.NewClient(lc.issuerURL, lc.session, issuer.WithHTTPClient(hc))},
-		Journal: journal{db: lc.db, installation: lc.installation, profile: lc.profile.Name},
+		SDK:     sdk,
+		Tokens:  issuer.NewClient(lc.issuerURL, lc.session, issuer.WithHTTPClient(hc)),
+		Journal: lc.db.Journal(lc.installation, lc.profile.Name),
 		App:     func() reconcile.AppSession { return lc.app },
 		Now:     now,
 		Rand:    rand.Float64,
