@@ -187,6 +187,10 @@ type Outcome struct {
 	// Interrupted names the action a previous run was applying when its
 	// process died; this run reconciled from what that left.
 	Interrupted string
+	// Diverged is set when the SDK did not end where the profile's state
+	// machine says the applied actions lead: "expected token, observed
+	// configured". The next launch plans from what the SDK reports.
+	Diverged string
 }
 
 // Result summarises an outcome: "nothing-to-do", "deferred", "applied".
@@ -363,6 +367,7 @@ func (r *Runner) run(ctx context.Context) (Outcome, error) {
 			}
 			return out, r.settle(ctx, &j, &o, p.Observed, len(out.Applied) > 0)
 		}
+		first := len(out.Applied)
 		replan, err := r.apply(ctx, &j, &o, p, &out)
 		if err != nil {
 			return out, err
@@ -371,10 +376,58 @@ func (r *Runner) run(ctx context.Context) (Outcome, error) {
 			o2 := r.observe(&j)
 			st, _ := o2.State()
 			out.State = st
+			if want := r.expect(ctx, p.Observed, out.Applied[first:]); want != st {
+				out.Diverged = fmt.Sprintf("expected %s, observed %s", orUnknown(want), st)
+				r.log.Warn("sdk diverged from the state machine", "expected", string(want), "observed", string(st),
+					"profile", r.cfg.Profile.Name)
+			}
 			return out, r.settle(ctx, &j, &o2, st, true)
 		}
 	}
 	return out, fmt.Errorf("reconcile: no agreement after %d passes", maxPasses)
+}
+
+// expect runs the applied SDK steps through the profile's state machine,
+// built fresh from the observed state, and returns where they should lead
+// ("" when the table has no such path).
+func (r *Runner) expect(ctx context.Context, from fsm.State, steps []Action) fsm.State {
+	m, err := fsm.NewMachine(r.cfg.Profile, from)
+	if err != nil {
+		return ""
+	}
+	for _, a := range steps {
+		e, ok := eventOf(a)
+		if !ok {
+			continue
+		}
+		if err := m.Fire(context.WithoutCancel(ctx), e); err != nil {
+			return ""
+		}
+	}
+	return m.State()
+}
+
+// eventOf maps an SDK action to its state machine event; Resolve touches
+// no SDK state.
+func eventOf(a Action) (fsm.Event, bool) {
+	switch a.(type) {
+	case SignOut:
+		return fsm.EventSignOut, true
+	case SignIn:
+		return fsm.EventSignIn, true
+	case Migrate:
+		return fsm.EventMigrate, true
+	case Reauthenticate:
+		return fsm.EventReauthenticate, true
+	}
+	return "", false
+}
+
+func orUnknown(st fsm.State) string {
+	if st == "" {
+		return "(no path in the table)"
+	}
+	return string(st)
 }
 
 // settle records a successful run. A consistent launch whose journal

@@ -606,3 +606,43 @@ func TestRunnerHonoursRetryAfterHint(t *testing.T) {
 	require.Equal(t, h.now.Add(90*time.Minute), re.RetryAt)
 	require.Equal(t, re.RetryAt, h.journal.e.NextAttemptAt)
 }
+
+// stubbornSDK accepts sign-ins but never shows them (a plain signIn on
+// iOS 1.4+ without identify reads {configured} until relaunch).
+type stubbornSDK struct{ *fakeSDK }
+
+func (s stubbornSDK) SignIn(ctx context.Context, tok string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mutations++
+	s.st = fsm.Configured
+	return nil
+}
+
+func TestRunnerReportsDivergenceFromTheStateMachine(t *testing.T) {
+	h := newHarness(t, "ios-1.8", false)
+	h.signInApp("alice")
+	r, err := NewRunner(Config{Profile: h.sdk.p, SDK: stubbornSDK{h.sdk}, Tokens: h.tokens, Journal: h.journal,
+		App: func() AppSession { return h.app }, Now: func() time.Time { return h.now }, Rand: func() float64 { return 0 }})
+	require.NoError(t, err)
+	out, err := r.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "expected token, observed configured", out.Diverged)
+
+	// A well-behaved SDK follows the table: no divergence on any path.
+	for _, p := range fsm.ProfileNames() {
+		h := newHarness(t, p, true)
+		h.signInApp("alice")
+		out, err := h.runner.Run(context.Background())
+		require.NoError(t, err)
+		require.Empty(t, out.Diverged)
+		h.signInApp("bob")
+		out, err = h.runner.Run(context.Background())
+		require.NoError(t, err)
+		require.Empty(t, out.Diverged, p)
+		h.app = AppSession{}
+		out, err = h.runner.Run(context.Background())
+		require.NoError(t, err)
+		require.Empty(t, out.Diverged, p)
+	}
+}

@@ -52,6 +52,7 @@ func TestDemoEveryProfile(t *testing.T) {
 				o := steps[i].Launch.Outcome
 				require.Equal(t, w.result, o.Result, "step %d", i+1)
 				require.Equal(t, w.state, o.State, "step %d", i+1)
+				require.Empty(t, o.Diverged, "step %d: the SDK core follows the profile's state machine", i+1)
 				if w.first != "" {
 					require.True(t, strings.HasPrefix(o.Applied[0], w.first), "step %d: %v", i+1, o.Applied)
 				}

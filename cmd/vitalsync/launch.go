@@ -58,6 +58,9 @@ type launchOutcome struct {
 	RetryAt *time.Time `json:"retry_at"`
 	Error   string     `json:"error,omitempty"`
 	Class   string     `json:"error_class,omitempty"`
+	// Interrupted and Diverged: see reconcile.Outcome.
+	Interrupted string `json:"interrupted,omitempty"`
+	Diverged    string `json:"diverged,omitempty"`
 }
 
 // launchOnce is one process launch: it opens the SDK core on the device
@@ -94,7 +97,8 @@ func launchOnce(ctx context.Context, lc launchConfig) (launchReport, error) {
 	}
 	out, runErr := runner.RunAtLaunch(ctx).Wait(context.WithoutCancel(ctx))
 	rep.Observation, rep.Plan = out.Observation, out.Plan
-	rep.Outcome = launchOutcome{Result: out.Result(), Applied: []string{}, State: string(out.State)}
+	rep.Outcome = launchOutcome{Result: out.Result(), Applied: []string{}, State: string(out.State),
+		Interrupted: out.Interrupted, Diverged: out.Diverged}
 	for _, a := range out.Applied {
 		rep.Outcome.Applied = append(rep.Outcome.Applied, a.String())
 	}
@@ -215,7 +219,13 @@ func printLaunch(w io.Writer, rep launchReport) error {
 		did += " — " + rep.Outcome.Error
 	}
 	fmt.Fprintf(tw, "  did\t%s\n", did)
+	if rep.Outcome.Interrupted != "" {
+		fmt.Fprintf(tw, "  note\tthe previous launch died during %s\n", rep.Outcome.Interrupted)
+	}
 	fmt.Fprintf(tw, "  now\t%s\n", orDash(rep.Outcome.State))
+	if rep.Outcome.Diverged != "" {
+		fmt.Fprintf(tw, "  warning\tthe SDK left the state machine: %s\n", rep.Outcome.Diverged)
+	}
 	if rep.Outcome.RetryAt != nil {
 		fmt.Fprintf(tw, "  retry at\t%s\n", rep.Outcome.RetryAt.Format(time.RFC3339))
 	}

@@ -18,9 +18,10 @@ type launchJSON struct {
 		RetryAt *string             `json:"retry_at"`
 	} `json:"plan"`
 	Outcome struct {
-		Result  string   `json:"result"`
-		Applied []string `json:"applied"`
-		State   string   `json:"state"`
+		Result   string   `json:"result"`
+		Applied  []string `json:"applied"`
+		State    string   `json:"state"`
+		Diverged string   `json:"diverged"`
 	} `json:"outcome"`
 	NetworkCalls *int64 `json:"network_calls"`
 	DBWrites     *int64 `json:"db_writes"`
