@@ -99,17 +99,10 @@ func (e *Emulator) RateLimitNext(r Route, n int, retryAfter time.Duration) {
 // during the wait is abandoned without an answer or a state change. It
 // panics on an unknown route, a negative n or a negative d.
 func (e *Emulator) DelayNext(r Route, n int, d time.Duration) {
-	checkKnob("DelayNext", r, n)
 	if d < 0 {
 		panic(fmt.Sprintf("emulator: DelayNext(%s, %d, %v): negative delay", r, n, d))
 	}
-	if n == 0 {
-		return
-	}
-	e.init()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.routeFaults(r).delays.push(d, n)
+	e.queueFault("DelayNext", r, n, func(f *routeFaults) { f.delays.push(d, n) })
 }
 
 // ClearFaults drops every queued fault of every route.
@@ -141,34 +134,32 @@ func (e *Emulator) TotalRequests() int {
 	return e.total
 }
 
-func checkKnob(name string, r Route, n int) {
+// pushOutcome queues n outcomes o for r on behalf of the knob called name.
+func (e *Emulator) pushOutcome(name string, r Route, n int, o outcome) {
+	e.queueFault(name, r, n, func(f *routeFaults) { f.outcomes.push(o, n) })
+}
+
+// queueFault checks the arguments of the knob called name and, unless n is
+// 0, lets push append to r's fault queues under the lock.
+func (e *Emulator) queueFault(name string, r Route, n int, push func(*routeFaults)) {
 	if !r.valid() {
 		panic(fmt.Sprintf("emulator: %s(%q): unknown route", name, string(r)))
 	}
 	if n < 0 {
 		panic(fmt.Sprintf("emulator: %s(%s, %d): negative count", name, r, n))
 	}
-}
-
-func (e *Emulator) pushOutcome(name string, r Route, n int, o outcome) {
-	checkKnob(name, r, n)
 	if n == 0 {
 		return
 	}
 	e.init()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.routeFaults(r).outcomes.push(o, n)
-}
-
-// routeFaults returns r's fault queues. The caller holds e.mu.
-func (e *Emulator) routeFaults(r Route) *routeFaults {
 	f := e.faults[r]
 	if f == nil {
 		f = &routeFaults{}
 		e.faults[r] = f
 	}
-	return f
+	push(f)
 }
 
 // admit counts a request to r ("" for an unknown route) and takes the

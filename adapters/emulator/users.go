@@ -83,9 +83,19 @@ type successJSON struct {
 	Success bool `json:"success"`
 }
 
-// conflictJSON is the body of a client_user_id conflict.
-type conflictJSON struct {
-	Detail errorDetail `json:"detail"`
+// writeConflict answers the 400 of a client_user_id conflict, naming the
+// user that holds it: {"detail":{"error_type":"INVALID_REQUEST",
+// "error_message":msg,"user_id":…,"created_on":…}}.
+func writeConflict(w http.ResponseWriter, holder *user, msg string) {
+	created := holder.createdOn
+	writeJSON(w, http.StatusBadRequest, struct {
+		Detail errorDetail `json:"detail"`
+	}{errorDetail{
+		ErrorType:    errorTypeInvalidRequest,
+		ErrorMessage: msg,
+		UserID:       holder.id,
+		CreatedOn:    &created,
+	}})
 }
 
 func (e *Emulator) userJSON(u *user) userJSON {
@@ -276,13 +286,7 @@ func (e *Emulator) serveCreateUser(w http.ResponseWriter, r *http.Request) {
 	defer e.mu.Unlock()
 	now := e.now()
 	if other := e.active[req.clientUserID]; other != nil {
-		created := other.createdOn
-		writeJSON(w, http.StatusBadRequest, conflictJSON{errorDetail{
-			ErrorType:    errorTypeInvalidRequest,
-			ErrorMessage: "a user with this client_user_id already exists",
-			UserID:       other.id,
-			CreatedOn:    &created,
-		}})
+		writeConflict(w, other, "a user with this client_user_id already exists")
 		return
 	}
 	u := &user{
@@ -481,13 +485,7 @@ func (e *Emulator) serveUndoDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if other := e.active[u.clientUserID]; other != nil {
-		created := other.createdOn
-		writeJSON(w, http.StatusBadRequest, conflictJSON{errorDetail{
-			ErrorType:    errorTypeInvalidRequest,
-			ErrorMessage: "another user now has this client_user_id",
-			UserID:       other.id,
-			CreatedOn:    &created,
-		}})
+		writeConflict(w, other, "another user now has this client_user_id")
 		return
 	}
 	u.deletedAt = time.Time{}
