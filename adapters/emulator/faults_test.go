@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -95,19 +96,33 @@ func TestDropNextWithoutHijacker(t *testing.T) {
 }
 
 func TestDelayNext(t *testing.T) {
-	h := newHarness(t)
-	h.em.DelayNext(RouteListUsers, 1, 50*time.Millisecond)
-	start := time.Now()
-	require.Equal(t, http.StatusOK, h.api("GET", "/v2/user", "").status)
-	require.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+	// In a bubble the delay is waited out in fake time, exactly.
+	synctest.Test(t, func(t *testing.T) {
+		em := New(WithAPIKey("k"))
+		list := func() int {
+			req := httptest.NewRequest("GET", "/v2/user", nil)
+			req.Header.Set("X-Vital-API-Key", "k")
+			rec := httptest.NewRecorder()
+			em.ServeHTTP(rec, req)
+			return rec.Code
+		}
+		em.DelayNext(RouteListUsers, 1, 50*time.Millisecond)
+		start := time.Now()
+		require.Equal(t, http.StatusOK, list())
+		require.Equal(t, 50*time.Millisecond, time.Since(start))
 
-	// A delay combines with an outcome queued for the same request.
-	h.em.DelayNext(RouteListUsers, 1, 10*time.Millisecond)
-	h.em.FailNext(RouteListUsers, 1, http.StatusGatewayTimeout)
-	start = time.Now()
-	require.Equal(t, http.StatusGatewayTimeout, h.api("GET", "/v2/user", "").status)
-	require.GreaterOrEqual(t, time.Since(start), 10*time.Millisecond)
-	require.Equal(t, http.StatusOK, h.api("GET", "/v2/user", "").status)
+		// A delay combines with an outcome queued for the same request.
+		em.DelayNext(RouteListUsers, 1, 10*time.Millisecond)
+		em.FailNext(RouteListUsers, 1, http.StatusGatewayTimeout)
+		start = time.Now()
+		require.Equal(t, http.StatusGatewayTimeout, list())
+		require.Equal(t, 10*time.Millisecond, time.Since(start))
+
+		// Both queues are used up: no wait, no failure.
+		start = time.Now()
+		require.Equal(t, http.StatusOK, list())
+		require.Zero(t, time.Since(start))
+	})
 }
 
 func TestDelayNextRespectsTheRequestContext(t *testing.T) {
