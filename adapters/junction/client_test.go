@@ -155,21 +155,27 @@ func TestTransportErrors(t *testing.T) {
 }
 
 // blocking is a server whose handler waits until the request's context ends
-// or the test finishes.
-func blocking(t *testing.T) *httptest.Server {
+// or the test finishes. Each request that reaches a handler sends on
+// arrived, if a receiver is ready.
+func blocking(t *testing.T) (srv *httptest.Server, arrived <-chan struct{}) {
 	done := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	arrive := make(chan struct{})
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrive <- struct{}{}:
+		default:
+		}
 		select {
 		case <-r.Context().Done():
 		case <-done:
 		}
 	}))
 	t.Cleanup(func() { close(done); srv.Close() })
-	return srv
+	return srv, arrive
 }
 
 func TestTimeoutIsTransient(t *testing.T) {
-	srv := blocking(t)
+	srv, _ := blocking(t)
 	c := NewUserClient(srv.URL, WithTimeout(20*time.Millisecond))
 	_, err := c.GetUser(context.Background(), secretAccess, "u1")
 	require.ErrorIs(t, err, ErrTransport)
@@ -179,12 +185,12 @@ func TestTimeoutIsTransient(t *testing.T) {
 }
 
 func TestCallerCancellation(t *testing.T) {
-	srv := blocking(t)
+	srv, arrived := blocking(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := NewClient(srv.URL, secretAPIKey)
 	go func() {
-		// Cancel once the request is in flight; an earlier cancel is fine too.
-		time.AfterFunc(10*time.Millisecond, cancel)
+		<-arrived // the request is in flight
+		cancel()
 	}()
 	_, err := c.GetUser(ctx, "u1")
 	require.ErrorIs(t, err, context.Canceled)

@@ -45,7 +45,7 @@ type world struct {
 	secrets []string
 }
 
-func newWorld(t *testing.T, opts ...junction.Option) *world {
+func newWorld(t *testing.T) *world {
 	t.Helper()
 	signingOnce.Do(func() { signingKey, signingErr = rsa.GenerateKey(rand.Reader, 2048) })
 	require.NoError(t, signingErr)
@@ -55,12 +55,12 @@ func newWorld(t *testing.T, opts ...junction.Option) *world {
 	// No keep-alive: a dropped connection then fails the call instead of
 	// being retried by net/http on a fresh one, so fault tests are exact.
 	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	opts = append([]junction.Option{junction.WithHTTPClient(hc)}, opts...)
+	opt := junction.WithHTTPClient(hc)
 	return &world{
 		t: t, emu: emu, url: srv.URL, hc: hc,
-		team:    junction.NewClient(srv.URL, apiKey, opts...),
-		user:    junction.NewUserClient(srv.URL, opts...),
-		auth:    junction.NewAuthClient(srv.URL+"/auth", opts...),
+		team:    junction.NewClient(srv.URL, apiKey, opt),
+		user:    junction.NewUserClient(srv.URL, opt),
+		auth:    junction.NewAuthClient(srv.URL+"/auth", opt),
 		secrets: []string{apiKey},
 	}
 }
@@ -437,22 +437,21 @@ func TestEmulatorFaultKnobs(t *testing.T) {
 
 func TestEmulatorDelayAndTimeouts(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t, junction.WithTimeout(50*time.Millisecond))
+	w := newWorld(t)
 	k, tr := w.signIn(ctx, "app-user")
 
-	// Longer than the client's timeout: a transient transport error; the
-	// emulator abandons the request when the client hangs up, so the test
-	// does not wait for the delay. (A GET: the emulator only notices the
-	// client hanging up on a POST after the delay, and would then still
-	// apply it.)
-	w.emu.DelayNext(emulator.RouteGetUser, 1, 2*time.Second)
-	start := time.Now()
-	_, err := w.user.GetUser(ctx, tr.AccessToken, k.UserID)
+	// Longer than the client's timeout: a transient transport error. The
+	// emulator abandons the request when the client hangs up, so the hour is
+	// not waited out (the server's Close at cleanup would wait for it). (A
+	// GET: the emulator only notices the client hanging up on a POST after
+	// the delay, and would then still apply it.)
+	hasty := junction.NewUserClient(w.url, junction.WithHTTPClient(w.hc), junction.WithTimeout(20*time.Millisecond))
+	w.emu.DelayNext(emulator.RouteGetUser, 1, time.Hour)
+	_, err := hasty.GetUser(ctx, tr.AccessToken, k.UserID)
 	ae := w.check(err, junction.ErrTransport)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.True(t, ae.Transient())
 	require.Zero(t, ae.Status)
-	require.Less(t, time.Since(start), time.Second, "the client gave up at its timeout")
 	_, err = w.user.GetUser(ctx, tr.AccessToken, k.UserID)
 	require.NoError(t, err)
 
@@ -462,12 +461,21 @@ func TestEmulatorDelayAndTimeouts(t *testing.T) {
 	require.NoError(t, err)
 
 	// The caller cancels while the emulator stalls: context.Canceled, not
-	// transient, not an API error.
-	slow := junction.NewClient(w.url, apiKey, junction.WithHTTPClient(w.hc), junction.WithTimeout(time.Minute))
-	w.emu.DelayNext(emulator.RouteListUsers, 1, time.Second)
+	// transient, not an API error. The emulator is reached through a
+	// handler that says when the request has arrived.
+	arrived := make(chan struct{}, 1)
+	stalled := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		w.emu.ServeHTTP(rw, r)
+	}))
+	t.Cleanup(stalled.Close)
+	w.emu.DelayNext(emulator.RouteListUsers, 1, time.Hour)
 	cctx, cancel := context.WithCancel(ctx)
-	time.AfterFunc(20*time.Millisecond, cancel)
-	_, err = slow.ListUsers(cctx, 0, 10)
+	go func() {
+		<-arrived
+		cancel()
+	}()
+	_, err = junction.NewClient(stalled.URL, apiKey, junction.WithHTTPClient(w.hc)).ListUsers(cctx, 0, 10)
 	w.check(err, context.Canceled)
 	require.False(t, junction.IsTransient(err))
 	var apiErr *junction.APIError
