@@ -83,7 +83,7 @@ type request struct {
 	contentType string
 }
 
-// do sends r and decodes a 2xx body into out (nil: any body is fine).
+// do sends r and decodes a 2xx body into out.
 func (c caller) do(ctx context.Context, r request, out any) error {
 	callCtx := ctx
 	if c.timeout > 0 {

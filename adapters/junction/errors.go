@@ -137,10 +137,9 @@ type outcome struct {
 }
 
 // classify is the one table from the outcome of a call to the package's
-// errors. It returns nil for a 2xx whose body decodes into out (out may be
-// nil: any body), the caller's context error (wrapped, not an *APIError,
-// not transient) when the caller's context ended, and an *APIError for
-// everything else.
+// errors. It returns nil for a 2xx whose body decodes into out, the
+// caller's context error (wrapped, not an *APIError, not transient) when the
+// caller's context ended, and an *APIError for everything else.
 func classify(op string, o outcome, out any, now time.Time) error {
 	e := &APIError{Op: op, Status: o.status}
 	var detail wireDetail
@@ -153,9 +152,6 @@ func classify(op string, o outcome, out any, now time.Time) error {
 	case o.err != nil:
 		e.Kind, e.Err = ErrTransport, o.err
 	case o.status >= 200 && o.status < 300:
-		if out == nil {
-			return nil
-		}
 		if o.tooLarge {
 			e.Kind, e.Err = ErrBadResponse, errors.New("body too large")
 			break
