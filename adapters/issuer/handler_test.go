@@ -170,6 +170,36 @@ func TestDeletedUserReplacedKeepingHistory(t *testing.T) {
 	}
 }
 
+// retiredElsewhere is a store in which another replica retires the mapping
+// just before this one tries to.
+type retiredElsewhere struct{ UserStore }
+
+func (r retiredElsewhere) MarkUserDeleted(ctx context.Context, app, v string) error {
+	if err := r.UserStore.MarkUserDeleted(ctx, app, v); err != nil {
+		return err
+	}
+	return r.UserStore.MarkUserDeleted(ctx, app, v)
+}
+
+func TestDeletedUserRetiredByAnotherReplica(t *testing.T) {
+	s := newStack(t, stackOptions{wrapDB: func(u UserStore) UserStore { return retiredElsewhere{u} }})
+	ctx := context.Background()
+	old, _ := s.signIn(t, "dora")
+	require.NoError(t, s.emu.DeleteUser(old))
+
+	// The mark finds the mapping already retired (sqlite.ErrNotFound) and no
+	// replacement mapped yet: this request maps one instead of failing.
+	fresh, tok := s.signIn(t, "dora")
+	require.NotEqual(t, old, fresh)
+	require.Equal(t, fresh, decodeToken(t, tok).UserID)
+	require.Equal(t, []string{fresh}, s.usersFor(t, "dora"))
+	hist, err := s.db.UserHistory(ctx, "dora")
+	require.NoError(t, err)
+	require.Len(t, hist, 2)
+	require.NotNil(t, hist[0].DeletedAt)
+	require.Nil(t, hist[1].DeletedAt)
+}
+
 func TestTransientUpstreamRecordsNothing(t *testing.T) {
 	type tc struct {
 		name      string

@@ -21,7 +21,9 @@ type TeamAPI interface {
 
 // UserStore is the app user → Vital user map; *sqlite.DB implements it.
 // PutUser must fail with sqlite.ErrMappingExists, and return the existing
-// mapping, when the app user already has an active one.
+// mapping, when the app user already has an active one. MarkUserDeleted
+// must fail with sqlite.ErrNotFound when the mapping is not active (any
+// more).
 type UserStore interface {
 	LookupUser(ctx context.Context, appUserID string) (sqlite.UserMapping, bool, error)
 	PutUser(ctx context.Context, appUserID, vitalUserID string) (sqlite.UserMapping, error)
@@ -90,15 +92,24 @@ func (h *Handler) replaceDeleted(ctx context.Context, app, stale string) (string
 		return m.VitalUserID, nil // replaced while we waited
 	}
 	if ok {
-		if err := h.store.MarkUserDeleted(ctx, app, stale); err != nil {
-			// Another process may have replaced it between our lookup and now.
-			if m2, ok2, err2 := h.store.LookupUser(ctx, app); err2 == nil && ok2 && m2.VitalUserID != stale {
-				return m2.VitalUserID, nil
+		switch merr := h.store.MarkUserDeleted(ctx, app, stale); {
+		case errors.Is(merr, sqlite.ErrNotFound):
+			// Another process retired it between our lookup and now, and
+			// may have mapped the replacement already. If not, record
+			// below adopts the user it creates through the API's conflict.
+			m, ok, err = h.store.LookupUser(ctx, app)
+			if err != nil {
+				return "", &storeError{"lookup", err}
 			}
-			return "", &storeError{"mark deleted", err}
+			if ok {
+				return m.VitalUserID, nil
+			}
+		case merr != nil:
+			return "", &storeError{"mark deleted", merr}
+		default:
+			h.log.LogAttrs(ctx, slog.LevelInfo, "vital user gone; mapping kept as history",
+				slog.String("app_user", app), slog.String("vital_user", stale))
 		}
-		h.log.LogAttrs(ctx, slog.LevelInfo, "vital user gone; mapping kept as history",
-			slog.String("app_user", app), slog.String("vital_user", stale))
 	}
 	id, err := h.record(ctx, app)
 	if err != nil {
