@@ -28,7 +28,7 @@ func (j *Journal) Load(ctx context.Context) (reconcile.JournalEntry, error) {
 	}
 	lastErr, ok := reconcile.ParseSDKError(e.LastErrorClass)
 	if !ok {
-		return reconcile.JournalEntry{}, &ColumnError{Table: "journal", Column: "last_error_class", Key: j.installation, Err: ErrCorrupt}
+		return reconcile.JournalEntry{}, &ColumnError{Table: tableJournal, Column: "last_error_class", Key: j.installation, Err: ErrCorrupt}
 	}
 	return reconcile.JournalEntry{
 		LastObserved: e.LastObserved, Environment: e.Environment, Region: e.Region,

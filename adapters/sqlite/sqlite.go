@@ -195,7 +195,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
-		return nil, &OpenError{Path: path, Err: classify(err, true)}
+		return nil, &OpenError{Path: path, Err: classify(err)}
 	}
 	if db.rdb, err = sql.Open("sqlite3", readerDSN(abs)); err != nil {
 		db.wdb.Close()
@@ -214,7 +214,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
-		return nil, &OpenError{Path: path, Err: classify(err, true)}
+		return nil, &OpenError{Path: path, Err: classify(err)}
 	}
 	return db, nil
 }
@@ -290,9 +290,7 @@ func validate(ctx context.Context, path string, known int) error {
 		return nil // an empty file is an empty database
 	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
 		return err
-	case !bytes.Equal(header[:n], sqliteHeader):
-		return ErrNotDatabase
-	case n < len(sqliteHeader):
+	case !bytes.Equal(header[:n], sqliteHeader): // a short file included
 		return ErrNotDatabase
 	}
 
@@ -313,27 +311,27 @@ func validate(ctx context.Context, path string, known int) error {
 
 	var version int
 	if err := ro.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return classify(err, true)
+		return classify(err)
 	}
 	if version > known {
 		return ErrNewerSchema
 	}
 	rows, err := ro.QueryContext(ctx, "PRAGMA quick_check")
 	if err != nil {
-		return classify(err, true)
+		return classify(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var msg string
 		if err := rows.Scan(&msg); err != nil {
-			return classify(err, true)
+			return classify(err)
 		}
 		if msg != "ok" {
 			return ErrCorrupt
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return classify(err, true)
+		return classify(err)
 	}
 	return nil
 }
@@ -345,20 +343,15 @@ func exists(path string) bool {
 }
 
 // classify maps the driver's "not a database" and "corrupt" errors to
-// ErrNotDatabase and ErrCorrupt. A file whose header says SQLite but whose
-// content does not parse is corrupt, not foreign (headerOK).
-func classify(err error, headerOK bool) error {
+// ErrCorrupt. It only sees files whose header validate found to be SQLite's,
+// so content that does not parse means a damaged file, not a foreign one.
+func classify(err error) error {
 	var se sqlite3.Error
 	if !errors.As(err, &se) {
 		return err
 	}
 	switch se.Code {
-	case sqlite3.ErrNotADB:
-		if headerOK {
-			return fmt.Errorf("%w (%s)", ErrCorrupt, se.Code)
-		}
-		return ErrNotDatabase
-	case sqlite3.ErrCorrupt:
+	case sqlite3.ErrNotADB, sqlite3.ErrCorrupt:
 		return fmt.Errorf("%w (%s)", ErrCorrupt, se.Code)
 	}
 	return err
@@ -469,7 +462,7 @@ func (db *DB) wrap(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ctxErr
 	}
-	return classify(err, true)
+	return classify(err)
 }
 
 // tx is a write transaction; now is the DB clock's time at its start.

@@ -100,7 +100,7 @@ func TestOpenCreatesFilesPrivately(t *testing.T) {
 }
 
 func TestOpenConnectionSettings(t *testing.T) {
-	db, _ := openTest(t)
+	db, path := openTest(t)
 	ctx := context.Background()
 	pragma := func(conn *sql.DB, name string) string {
 		var v string
@@ -115,13 +115,24 @@ func TestOpenConnectionSettings(t *testing.T) {
 	require.Equal(t, 1, db.wdb.Stats().MaxOpenConnections)
 	require.Equal(t, "5000", pragma(db.rdb, "busy_timeout"))
 
-	// Writes take the write lock at BEGIN (_txlock=immediate): while one
-	// write transaction is open, a second handle's write waits rather than
-	// failing later with SQLITE_BUSY.
-	require.Contains(t, writerDSN("/x.db"), "_txlock=immediate")
+	// Writes take the write lock at BEGIN (_txlock=immediate): while a
+	// write transaction is open, even before its first statement, another
+	// connection cannot start one. (A deferred BEGIN would take no lock.)
+	tx, err := db.begin(ctx)
+	require.NoError(t, err)
+	other, err := sql.Open("sqlite3", fileURI(path)+"?_busy_timeout=0")
+	require.NoError(t, err)
+	defer other.Close()
+	_, err = other.ExecContext(ctx, "BEGIN IMMEDIATE")
+	var busy sqlite3.Error
+	require.ErrorAs(t, err, &busy)
+	require.Equal(t, sqlite3.ErrBusy, busy.Code)
+	require.NoError(t, tx.Rollback())
+	_, err = other.ExecContext(ctx, "BEGIN IMMEDIATE; ROLLBACK")
+	require.NoError(t, err, "free once the first transaction ended")
 
 	// The read pool cannot write.
-	_, err := db.rdb.ExecContext(ctx, `INSERT INTO reports (installation) VALUES ('x')`)
+	_, err = db.rdb.ExecContext(ctx, `INSERT INTO reports (installation) VALUES ('x')`)
 	var se sqlite3.Error
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, sqlite3.ErrReadonly, se.Code)
