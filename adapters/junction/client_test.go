@@ -74,6 +74,7 @@ func TestErrorTable(t *testing.T) {
 		{name: "405", status: 405, body: `not json`, kind: ErrValidation},
 		{name: "429 seconds", status: 429, header: map[string]string{"Retry-After": "7"}, kind: ErrRateLimited, transient: true, retryAfter: 7 * time.Second},
 		{name: "429 date", status: 429, header: map[string]string{"Retry-After": httpDate}, kind: ErrRateLimited, transient: true, retryAfter: 90 * time.Second},
+		{name: "429 far date", status: 429, header: map[string]string{"Retry-After": fixedNow.Add(48 * time.Hour).Format(http.TimeFormat)}, kind: ErrRateLimited, transient: true, retryAfter: maxRetryAfter},
 		{name: "429 past date", status: 429, header: map[string]string{"Retry-After": fixedNow.Add(-time.Hour).Format(http.TimeFormat)}, kind: ErrRateLimited, transient: true},
 		{name: "429 garbage", status: 429, header: map[string]string{"Retry-After": "soon"}, kind: ErrRateLimited, transient: true},
 		{name: "429 negative", status: 429, header: map[string]string{"Retry-After": "-5"}, kind: ErrRateLimited, transient: true},

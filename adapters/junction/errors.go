@@ -215,10 +215,16 @@ func parseDetail(body []byte) (wireDetail, string) {
 	return wireDetail{}, ""
 }
 
-// retryAfter reads Retry-After as delay-seconds or an HTTP date; absent,
-// invalid or past values give 0.
+// retryAfter reads h's Retry-After with [ParseRetryAfter].
 func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
+	return ParseRetryAfter(h.Get("Retry-After"), now)
+}
+
+// ParseRetryAfter reads a Retry-After value, delay-seconds or an HTTP date,
+// as a delay from now, capped at 24 hours. Absent, invalid or past values
+// give 0.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
