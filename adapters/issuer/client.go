@@ -9,9 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/junction"
 )
 
 // Client calls an issuer on behalf of one signed-in app user, identified by
@@ -140,7 +141,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, o
 		e.Code = eb.Error
 	}
 	if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests {
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+		e.RetryAfter = junction.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())
 	}
 	return e
 }
@@ -167,30 +168,6 @@ func kindForStatus(status int) error {
 		return ErrServer
 	}
 	return ErrBadResponse
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or
-// unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		if s > int64(24*time.Hour/time.Second) {
-			s = int64(24 * time.Hour / time.Second)
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 // stripURL keeps a transport error's cause but drops the request URL, which

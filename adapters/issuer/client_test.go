@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -54,6 +55,7 @@ func TestClientErrorTable(t *testing.T) {
 		{"502", 502, nil, `{"error":"upstream_error","message":"x"}`, ErrUpstream, false, 0, "upstream_error"},
 		{"503 seconds", 503, map[string]string{"Retry-After": "12"}, `{"error":"upstream_unavailable"}`, ErrUnavailable, true, 12 * time.Second, "upstream_unavailable"},
 		{"503 date", 503, map[string]string{"Retry-After": now.Add(90 * time.Second).Format(http.TimeFormat)}, ``, ErrUnavailable, true, 90 * time.Second, ""},
+		{"503 far date", 503, map[string]string{"Retry-After": now.Add(48 * time.Hour).Format(http.TimeFormat)}, ``, ErrUnavailable, true, 24 * time.Hour, ""},
 		{"503 past date", 503, map[string]string{"Retry-After": now.Add(-time.Minute).Format(http.TimeFormat)}, ``, ErrUnavailable, true, 0, ""},
 		{"503 junk", 503, map[string]string{"Retry-After": "soon"}, ``, ErrUnavailable, true, 0, ""},
 		{"503 huge", 503, map[string]string{"Retry-After": "99999999"}, ``, ErrUnavailable, true, 24 * time.Hour, ""},
@@ -85,9 +87,8 @@ func TestClientErrorTable(t *testing.T) {
 func TestClientSendsSessionAndAppUser(t *testing.T) {
 	var got []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body := make([]byte, 256)
-		n, _ := r.Body.Read(body)
-		got = append(got, r.Method+" "+r.URL.RequestURI()+" "+r.Header.Get("Authorization")+" "+string(body[:n]))
+		body, _ := io.ReadAll(r.Body)
+		got = append(got, r.Method+" "+r.URL.RequestURI()+" "+r.Header.Get("Authorization")+" "+string(body))
 		if r.Method == http.MethodPost {
 			_, _ = w.Write([]byte(`{"user_id":"v1","sign_in_token":"t1"}`))
 			return
