@@ -26,6 +26,8 @@
 //	502 upstream_error        the team API refused (terminal); its body is never relayed
 //	503 upstream_unavailable  the team API is unreachable, failing or rate limiting
 //	                          (transient); Retry-After when the API gave one
+//	503 unavailable           the request ended (caller gone, deadline) before it
+//	                          was served
 //
 // # The user map
 //

@@ -11,7 +11,7 @@ import (
 
 // durationBuckets are the upper bounds, in seconds, of the request duration
 // histogram.
-var durationBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+var durationBuckets = [...]float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 // metrics are the handler's counters, written in the Prometheus text
 // exposition format by writeTo. All fields are safe for concurrent use.
@@ -27,8 +27,8 @@ type metrics struct {
 
 // histogram is a cumulative-bucket histogram over durationBuckets.
 type histogram struct {
-	counts  [14]atomic.Uint64 // len(durationBuckets)+1; the last is +Inf
-	sumBits atomic.Uint64     // float64 seconds
+	counts  [len(durationBuckets) + 1]atomic.Uint64 // the last is +Inf
+	sumBits atomic.Uint64                           // float64 seconds
 	count   atomic.Uint64
 }
 
