@@ -1,3 +1,5 @@
+//go:build unix
+
 package vitalsdk
 
 import (
@@ -12,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -86,14 +89,26 @@ func TestCrashChild(t *testing.T) {
 	require.NoError(t, c.SignOut(ctx))
 }
 
+// childTimeout bounds one child run; a healthy one takes well under a
+// second. A child that hangs is a failure, never mistaken for a crash.
+const childTimeout = time.Minute
+
 // runCrashChild runs the child scenario on a fresh database and returns the
-// steps it passed and whether it was killed.
+// steps it passed and whether it was killed (by its own SIGKILL).
 func runCrashChild(t *testing.T, w *world, dbPath string, at int) (steps []string, killed bool) {
 	t.Helper()
 	trace := dbPath + ".trace"
 	tokens := w.token(w.newUser()) + "," + w.token(w.newUser())
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(),
+	ctx, cancel := context.WithTimeout(t.Context(), childTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	// The child's settings replace any inherited ones.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VITALSDK_CRASH_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env,
 		envCrashChild+"=1",
 		envCrashTrace+"="+trace,
 		envCrashDB+"="+dbPath,
@@ -105,6 +120,7 @@ func runCrashChild(t *testing.T, w *world, dbPath string, at int) (steps []strin
 		cmd.Env = append(cmd.Env, envCrashAt+"="+strconv.Itoa(at))
 	}
 	out, err := cmd.CombinedOutput()
+	require.NoError(t, ctx.Err(), "the child did not finish in %v:\n%s", childTimeout, out)
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		ws, ok := exit.Sys().(syscall.WaitStatus)
@@ -134,6 +150,7 @@ func TestCrashAtEveryStepLeavesAValidState(t *testing.T) {
 				path := filepath.Join(dir, fmt.Sprintf("crash-%02d.db", i))
 				got, killed := runCrashChild(t, w, path, i)
 				require.True(t, killed, "step %d %s", i, step)
+				require.GreaterOrEqual(t, len(got), i+1, "the child died before step %d %s", i, step)
 				require.Equal(t, steps[:i+1], got[:i+1], "the child died at step %d %s", i, step)
 				requireValidAfterCrash(t, w, path, step)
 			}
