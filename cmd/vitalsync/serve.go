@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -127,14 +128,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 
 // mountWithEmulator serves the issuer's paths with h and everything else
 // with the emulator, so one address is the devices' issuer, API and auth
-// base URL.
+// base URL. It matches exact paths instead of using http.ServeMux, whose
+// path cleaning would answer some requests with a redirect instead of
+// passing them on as sent (e.g. a client_user_id holding "/../").
 func mountWithEmulator(h http.Handler, emu http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	for _, p := range issuer.Paths() {
-		mux.Handle(p, h)
-	}
-	mux.Handle("/", emu)
-	return mux
+	paths := issuer.Paths()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slices.Contains(paths, r.URL.Path) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		emu.ServeHTTP(w, r)
+	})
 }
 
 // loopbackAddr is addr with an unspecified host (0.0.0.0, ::) replaced by

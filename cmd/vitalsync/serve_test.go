@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,6 +187,38 @@ func TestServeWithAPIURLNeverPrintsKey(t *testing.T) {
 	require.Equal(t, 1, emu.Requests(emulator.RouteCreateUser))
 	cancel()
 	require.NoError(t, waitRun(t, done))
+}
+
+func TestMountWithEmulatorPassesPathsAsSent(t *testing.T) {
+	const apiKey = "sk_us_mount_test_key_51aa"
+	var issuerHits atomic.Int32
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { issuerHits.Add(1) })
+	srv := httptest.NewServer(mountWithEmulator(h, emulator.New(emulator.WithAPIKey(apiKey))))
+	defer srv.Close()
+	ctx := context.Background()
+
+	// A client_user_id that a cleaning router would turn into another path.
+	team := junction.NewClient(srv.URL, apiKey)
+	k, err := team.CreateUser(ctx, "a/../b")
+	require.NoError(t, err)
+	u, err := team.ResolveUser(ctx, "a/../b")
+	require.NoError(t, err)
+	require.Equal(t, k.UserID, u.UserID)
+
+	// Unknown paths get the emulator's JSON 404, not a redirect.
+	resp, err := http.Get(srv.URL + "//v2/user")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	require.Zero(t, issuerHits.Load())
+
+	for _, p := range issuer.Paths() {
+		resp, err := http.Get(srv.URL + p)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	require.Equal(t, int32(len(issuer.Paths())), issuerHits.Load(), "the issuer's paths reach the issuer")
 }
 
 func TestServeUsageErrors(t *testing.T) {
