@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/vitalsync/vitalsync/adapters/junction"
@@ -44,17 +43,6 @@ func startEmulator(t *testing.T, args ...string) (map[string]string, context.Can
 	require.Len(t, printed, 5, "the emulator printed its URLs and key; stderr: %s", &stderr)
 	go io.Copy(io.Discard, pr)
 	return printed, cancel, done, &stderr
-}
-
-func waitEmulatorRun(t *testing.T, done <-chan error) error {
-	t.Helper()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return after the context was cancelled")
-		return nil
-	}
 }
 
 func TestEmulatorCommandServesUntilCancelled(t *testing.T) {
@@ -103,7 +91,7 @@ func TestEmulatorCommandServesUntilCancelled(t *testing.T) {
 	require.Equal(t, 3600, tr.ExpiresIn)
 
 	cancel()
-	require.NoError(t, waitEmulatorRun(t, done))
+	require.NoError(t, waitRun(t, done))
 	_, err = http.Get(apiBase + "/v2/user")
 	require.Error(t, err, "the server is shut down")
 	require.NotContains(t, stderr.String(), key, "the key is never logged")
@@ -121,7 +109,7 @@ func TestEmulatorCommandFlags(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	cancel()
-	require.NoError(t, waitEmulatorRun(t, done))
+	require.NoError(t, waitRun(t, done))
 }
 
 func TestEmulatorCommandUsageErrors(t *testing.T) {
@@ -159,7 +147,7 @@ func TestEmulatorCommandListenError(t *testing.T) {
 	require.Equal(t, 1, exitCode(err, io.Discard))
 	require.Empty(t, stdout.String())
 	cancel()
-	require.NoError(t, waitEmulatorRun(t, done))
+	require.NoError(t, waitRun(t, done))
 }
 
 func decodeEmulatorJSON(resp *http.Response, v any) error {
