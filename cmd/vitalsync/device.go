@@ -218,7 +218,8 @@ func parseDeviceIdentify(e *env, args []string) (deviceOp, error) {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, usagef("device identify: unexpected arguments %q", fs.Args())
+		// Not echoed: a misplaced argument may be a token or a key.
+		return nil, usagef("device identify: %d unexpected arguments after the flags", fs.NArg())
 	}
 	switch {
 	case *token != "" && *key == "" && *user == "" && *envName == "" && *region == "":

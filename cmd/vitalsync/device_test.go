@@ -14,6 +14,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
@@ -37,8 +38,9 @@ func newDeviceCLI(t *testing.T, profile string) *deviceCLI {
 		db: filepath.Join(t.TempDir(), "device.db"), profile: profile, secrets: []string{em.APIKey()}}
 }
 
-// run runs one invocation and returns stdout, stderr and the exit code.
-func (d *deviceCLI) run(stdin string, args ...string) (string, string, int) {
+// invoke runs one invocation and returns stdout, stderr, the exit code and
+// the error run returned. No secret may reach stdout or stderr.
+func (d *deviceCLI) invoke(stdin string, args ...string) (string, string, int, error) {
 	d.t.Helper()
 	full := append([]string{"device", "--db", d.db, "--profile", d.profile,
 		"--api-url", d.srv.URL, "--auth-url", d.srv.URL + "/auth"}, args...)
@@ -50,7 +52,24 @@ func (d *deviceCLI) run(stdin string, args ...string) (string, string, int) {
 		require.NotContains(d.t, out.String(), s, "a secret on stdout")
 		require.NotContains(d.t, errOut.String(), s, "a secret on stderr")
 	}
-	return out.String(), errOut.String(), code
+	return out.String(), errOut.String(), code, err
+}
+
+// run runs one invocation and returns stdout, stderr and the exit code.
+func (d *deviceCLI) run(stdin string, args ...string) (string, string, int) {
+	d.t.Helper()
+	out, errOut, code, _ := d.invoke(stdin, args...)
+	return out, errOut, code
+}
+
+// fail runs an invocation that must fail with exit code 1 and a message on
+// stderr, and returns its error for errors.Is.
+func (d *deviceCLI) fail(stdin string, args ...string) error {
+	d.t.Helper()
+	_, errOut, code, err := d.invoke(stdin, args...)
+	require.Equal(d.t, 1, code, "%v: %s", args, errOut)
+	require.NotEmpty(d.t, errOut)
+	return err
 }
 
 func (d *deviceCLI) collectTokens() {
@@ -95,9 +114,7 @@ func TestDeviceAndroidLifecycle(t *testing.T) {
 	require.Equal(t, deviceStatus{State: fsm.Token, Status: []string{"configured", "signedIn", "useSignInToken"}, CurrentUserID: uid}, s)
 
 	// Same user again: Android throws alreadySignedIn.
-	_, errOut, code := d.run(tok+"\n", "sign-in", "-")
-	require.Equal(t, 1, code)
-	require.Contains(t, errOut, "already signed in")
+	require.ErrorIs(t, d.fail(tok+"\n", "sign-in", "-"), vitalsdk.ErrAlreadySignedIn)
 
 	out, errOut, code := d.run("", "whoami")
 	require.Equal(t, 0, code, errOut)
@@ -110,9 +127,7 @@ func TestDeviceAndroidLifecycle(t *testing.T) {
 	// The user is deleted: the refresh fails, and the SDK keeps {configured}
 	// with no user, which the recorded last state classifies as user-deleted.
 	require.NoError(t, d.em.DeleteUser(uid))
-	_, errOut, code = d.run("", "refresh")
-	require.Equal(t, 1, code)
-	require.Contains(t, errOut, "user no longer valid")
+	require.ErrorIs(t, d.fail("", "refresh"), vitalsdk.ErrInvalidUser)
 	s = d.status("", "status")
 	require.Equal(t, deviceStatus{State: fsm.UserDeleted, Status: []string{"configured"}, CurrentUserID: ""}, s)
 
@@ -138,9 +153,7 @@ func TestDeviceIOS18(t *testing.T) {
 	require.Equal(t, fsm.SignedOut, d.status("", "sign-out").State)
 	require.Equal(t, fsm.Configured, d.status(d.em.APIKey(), "configure", "--api-key", "-", "--environment", "sandbox", "--region", "us").State)
 	require.Equal(t, fsm.SignedOut, d.status("", "status").State)
-	_, errOut, code := d.run("", "set-user", uid)
-	require.Equal(t, 1, code)
-	require.Contains(t, errOut, "not configured")
+	require.ErrorIs(t, d.fail("", "set-user", uid), vitalsdk.ErrNotConfigured)
 }
 
 func TestDeviceIdentify(t *testing.T) {
@@ -160,9 +173,7 @@ func TestDeviceIdentify(t *testing.T) {
 	require.Equal(t, fsm.SignedOut, s.State)
 
 	d = newDeviceCLI(t, "ios-1.3")
-	_, errOut, code := d.run("", "identify", "app-a", "--sign-in-token", tok)
-	require.Equal(t, 1, code)
-	require.Contains(t, errOut, "unsupported")
+	require.ErrorIs(t, d.fail("", "identify", "app-a", "--sign-in-token", tok), vitalsdk.ErrUnsupported)
 	for _, args := range [][]string{
 		{"identify"},
 		{"identify", "--sign-in-token", "t"},
@@ -175,6 +186,10 @@ func TestDeviceIdentify(t *testing.T) {
 		_, _, code := d.run("", args...)
 		require.Equal(t, 2, code, "%v", args)
 	}
+	// A misplaced secret is not echoed in the usage error.
+	d.secrets = append(d.secrets, "sk_us_misplaced")
+	_, _, code := d.run("", "identify", "app-a", "--sign-in-token", "-", "sk_us_misplaced")
+	require.Equal(t, 2, code)
 }
 
 func TestDeviceUsage(t *testing.T) {
@@ -206,14 +221,9 @@ func TestDeviceUsage(t *testing.T) {
 	code = exitCode(run(context.Background(), []string{"device", "--help"}, strings.NewReader(""), &out, &errOut), &errOut)
 	require.Equal(t, 0, code)
 
-	// Failures are exit 1 with a clear message and no secret.
-	_, errOut2, code := d.run("", "sign-in", "garbage-token")
-	require.Equal(t, 1, code)
-	require.Contains(t, errOut2, "invalid sign-in token")
-	require.NotContains(t, errOut2, "garbage-token")
-	_, errOut2, code = d.run("", "refresh")
-	require.Equal(t, 1, code)
-	require.Contains(t, errOut2, "not configured")
-	_, errOut2, code = d.run("", "whoami")
-	require.Equal(t, 1, code)
+	// Failures are exit 1 with a message and no secret.
+	d.secrets = append(d.secrets, "garbage-token")
+	require.ErrorIs(t, d.fail("", "sign-in", "garbage-token"), vitalsdk.ErrInvalidSignInToken)
+	require.ErrorIs(t, d.fail("", "refresh"), vitalsdk.ErrNotConfigured)
+	require.ErrorIs(t, d.fail("", "whoami"), vitalsdk.ErrNotConfigured)
 }
