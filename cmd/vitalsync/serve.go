@@ -32,7 +32,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "serve", "--db FILE --session-secret S (--api-key K [--api-url U] | --emulator [--api-key K]) [--addr HOST:PORT]")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on; port 0 picks a free port")
 	dbPath := fs.String("db", "", "SQLite file holding the app user → Vital user map (created if missing)")
-	apiKey := fs.String("api-key", "", "the team API key (default $"+envAPIKey+"; with --emulator, default a random key)")
+	apiKey := fs.String("api-key", "", "the team API key (default $"+envAPIKey+"); with --emulator, the emulator's key (default a random one: $"+envAPIKey+" is not read, so a real key is never printed)")
 	secret := fs.String("session-secret", "", fmt.Sprintf("HMAC secret of the bearer sessions, at least %d bytes (default $%s)", issuer.MinSecretLen, envSessionSecret))
 	apiURL := fs.String("api-url", "", "team API base URL (default: from the API key's prefix: pk_us_/pk_eu_ production, sk_us_/sk_eu_ sandbox)")
 	useEmulator := fs.Bool("emulator", false, "serve an embedded Junction emulator on the same address and use it as the team API")
@@ -42,7 +42,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("serve takes no arguments")
 	}
-	if *apiKey == "" {
+	if *apiKey == "" && !*useEmulator {
+		// Not for the emulator: its key is printed, and the variable may
+		// hold the real one.
 		*apiKey = os.Getenv(envAPIKey)
 	}
 	if *secret == "" {

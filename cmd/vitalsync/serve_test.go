@@ -258,13 +258,31 @@ func TestServeListenError(t *testing.T) {
 }
 
 func TestServeEnvironmentSecrets(t *testing.T) {
+	const envKey = "sk_us_from_env_4411"
 	t.Setenv(envSessionSecret, testSessionSecret)
-	t.Setenv(envAPIKey, "sk_us_from_env_4411")
-	db := filepath.Join(t.TempDir(), "issuer.db")
-	banner, cancel, done, _ := startServe(t, "--addr", "127.0.0.1:0", "--db", db, "--emulator")
-	require.Equal(t, "sk_us_from_env_4411", bannerValue(t, banner, "API key:"))
+	t.Setenv(envAPIKey, envKey)
+
+	// The team API key comes from the environment, and is not printed.
+	emu := emulator.New(emulator.WithAPIKey(envKey))
+	upstream := httptest.NewServer(emu)
+	defer upstream.Close()
+	banner, cancel, done, stderr := startServe(t, "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "issuer.db"),
+		"--api-url", upstream.URL)
+	require.NotContains(t, banner, envKey)
 	session := mintSession(t, "--user", "dan") // secret from the environment
 	_, err := issuer.NewClient(bannerValue(t, banner, "issuer listening on"), session).ResolveVitalUser(context.Background(), "dan")
+	require.NoError(t, err)
+	require.Equal(t, 1, emu.Requests(emulator.RouteCreateUser), "the issuer authenticated with the environment's key")
+	cancel()
+	require.NoError(t, waitRun(t, done))
+	require.NotContains(t, stderr.String(), envKey)
+
+	// The embedded emulator does not take the environment's key, which may
+	// be a real one: it makes up its own, which it prints.
+	banner, cancel, done, _ = startServe(t, "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "issuer.db"), "--emulator")
+	require.NotContains(t, banner, envKey)
+	require.True(t, strings.HasPrefix(bannerValue(t, banner, "API key:"), "sk_us_emulator_"), "banner %q", banner)
+	_, err = issuer.NewClient(bannerValue(t, banner, "issuer listening on"), session).ResolveVitalUser(context.Background(), "dan")
 	require.NoError(t, err)
 	cancel()
 	require.NoError(t, waitRun(t, done))
