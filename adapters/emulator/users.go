@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/junction"
 )
 
 // ErrUserNotFound is returned by [Emulator.DeleteUser] when no active user
@@ -39,13 +41,8 @@ type fallback struct {
 	updatedAt time.Time
 }
 
-// userKeyJSON is ClientFacingUserKey.
-type userKeyJSON struct {
-	UserID       string `json:"user_id"`
-	ClientUserID string `json:"client_user_id"`
-}
-
-// userJSON is ClientFacingUser.
+// userJSON is ClientFacingUser as the API writes it: unlike junction.User,
+// unset optional fields are written as null, as FastAPI does.
 type userJSON struct {
 	UserID            string            `json:"user_id"`
 	TeamID            string            `json:"team_id"`
@@ -58,12 +55,14 @@ type userJSON struct {
 	IngestionEnd      *string           `json:"ingestion_end"`
 }
 
+// timeZoneJSON is FallbackTimeZone.
 type timeZoneJSON struct {
 	ID         string    `json:"id"`
 	SourceSlug string    `json:"source_slug"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
+// birthDateJSON is FallbackBirthDate.
 type birthDateJSON struct {
 	Value      string    `json:"value"`
 	SourceSlug string    `json:"source_slug"`
@@ -76,11 +75,6 @@ type usersPageJSON struct {
 	Total  int        `json:"total"`
 	Offset int        `json:"offset"`
 	Limit  int        `json:"limit"`
-}
-
-// successJSON is UserSuccessResponse.
-type successJSON struct {
-	Success bool `json:"success"`
 }
 
 // writeConflict answers the 400 of a client_user_id conflict, naming the
@@ -305,7 +299,7 @@ func (e *Emulator) serveCreateUser(w http.ResponseWriter, r *http.Request) {
 	e.users[u.id] = u
 	e.active[u.clientUserID] = u
 	e.order = append(e.order, u)
-	writeJSON(w, http.StatusOK, userKeyJSON{UserID: u.id, ClientUserID: u.clientUserID})
+	writeJSON(w, http.StatusOK, junction.UserKey{UserID: u.id, ClientUserID: u.clientUserID})
 }
 
 // serveGetUser serves GET /v2/user/{user_id}, to the team or to the user
@@ -405,7 +399,7 @@ func (e *Emulator) serveDeleteUser(w http.ResponseWriter, r *http.Request, id st
 		writeDetail(w, http.StatusNotFound, "User not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, successJSON{true})
+	writeJSON(w, http.StatusOK, junction.UserSuccessResponse{Success: true})
 }
 
 // DeleteUser deletes a user as DELETE /v2/user/{user_id} does: the user
@@ -462,7 +456,7 @@ func (e *Emulator) serveUndoDelete(w http.ResponseWriter, r *http.Request) {
 	if id != "" {
 		u = e.users[strings.ToLower(id)]
 		if u != nil && u.deletedAt.IsZero() {
-			writeJSON(w, http.StatusOK, successJSON{true}) // not deleted: nothing to undo
+			writeJSON(w, http.StatusOK, junction.UserSuccessResponse{Success: true}) // not deleted: nothing to undo
 			return
 		}
 		if !restorable(u) {
@@ -476,7 +470,7 @@ func (e *Emulator) serveUndoDelete(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if u == nil && e.active[cuid] != nil {
-			writeJSON(w, http.StatusOK, successJSON{true}) // not deleted: nothing to undo
+			writeJSON(w, http.StatusOK, junction.UserSuccessResponse{Success: true}) // not deleted: nothing to undo
 			return
 		}
 	}
@@ -500,5 +494,5 @@ func (e *Emulator) serveUndoDelete(w http.ResponseWriter, r *http.Request) {
 	if len(e.deleted[u.clientUserID]) == 0 {
 		delete(e.deleted, u.clientUserID)
 	}
-	writeJSON(w, http.StatusOK, successJSON{true})
+	writeJSON(w, http.StatusOK, junction.UserSuccessResponse{Success: true})
 }
