@@ -38,14 +38,23 @@ type Client struct {
 type ClientOption func(*Client)
 
 // WithHTTPClient sets the HTTP client (default: one with a 30 s timeout).
+// A nil hc keeps the default.
 func WithHTTPClient(hc *http.Client) ClientOption {
-	return func(c *Client) { c.hc = hc }
+	return func(c *Client) {
+		if hc != nil {
+			c.hc = hc
+		}
+	}
 }
 
 // WithClientClock sets the clock used to turn an HTTP-date Retry-After into
-// a duration (default time.Now).
+// a duration (default time.Now). A nil now keeps the default.
 func WithClientClock(now func() time.Time) ClientOption {
-	return func(c *Client) { c.now = now }
+	return func(c *Client) {
+		if now != nil {
+			c.now = now
+		}
+	}
 }
 
 // NewClient returns a client for the issuer at baseURL (the scheme, host and

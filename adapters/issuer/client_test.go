@@ -122,6 +122,10 @@ func TestClientLocalErrors(t *testing.T) {
 	require.ErrorIs(t, err, ErrTransport)
 	require.True(t, IsTransient(err))
 
+	// Nil options keep the defaults instead of panicking later.
+	_, _, err = NewClient("http://127.0.0.1:1", "sess", WithHTTPClient(nil), WithClientClock(nil)).SignInToken(context.Background(), "u")
+	require.ErrorIs(t, err, ErrTransport)
+
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	srv := fakeIssuer(t, 200, nil, `{}`)
