@@ -3,6 +3,8 @@ package vitalsdk
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
@@ -74,6 +76,16 @@ type world struct {
 	seq     int
 }
 
+// signingKey is the emulators' token-signing key, generated once per test
+// binary: an RSA key per world would dominate the package's run time.
+var signingKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, emulator.KeyBits)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
 // accessTTL is the emulator's access token lifetime in these tests.
 const accessTTL = time.Hour
 
@@ -82,7 +94,7 @@ func newWorld(t *testing.T, profile string) *world {
 	p, ok := fsm.ParseProfile(profile)
 	require.True(t, ok, profile)
 	clk := newClock()
-	em := emulator.New(emulator.WithClock(clk.Now), emulator.WithAccessTTL(accessTTL))
+	em := emulator.New(emulator.WithClock(clk.Now), emulator.WithAccessTTL(accessTTL), emulator.WithSigningKey(signingKey()))
 	srv := httptest.NewServer(em)
 	t.Cleanup(srv.Close)
 	w := &world{
