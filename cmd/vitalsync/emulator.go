@@ -22,8 +22,8 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	teamID := fs.String("team-id", "", "the team ID (default: a random UUID)")
 	tokenTTL := fs.Duration("token-ttl", emulator.DefaultTokenTTL, "how long Sign-In Tokens stay exchangeable")
 	accessTTL := fs.Duration("access-ttl", emulator.DefaultAccessTTL, "how long access tokens stay valid (at least 1s)")
-	envName := fs.String("environment", string(fsm.Sandbox), "environment to emulate, for the token issuer: "+emulatorEnvironments())
-	regionName := fs.String("region", string(fsm.US), "region to emulate, for the token issuer: "+emulatorRegions())
+	envName := fs.String("environment", string(fsm.Sandbox), "environment to emulate, for the token issuer: "+choices(fsm.Environments()))
+	regionName := fs.String("region", string(fsm.US), "region to emulate, for the token issuer: "+choices(fsm.Regions()))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -32,11 +32,11 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	}
 	environment, ok := fsm.ParseEnvironment(*envName)
 	if !ok {
-		return usagef("--environment must be one of %s, not %q", emulatorEnvironments(), *envName)
+		return usagef("--environment must be one of %s, not %q", choices(fsm.Environments()), *envName)
 	}
 	region, ok := fsm.ParseRegion(*regionName)
 	if !ok {
-		return usagef("--region must be one of %s, not %q", emulatorRegions(), *regionName)
+		return usagef("--region must be one of %s, not %q", choices(fsm.Regions()), *regionName)
 	}
 	if *tokenTTL <= 0 {
 		return usagef("--token-ttl must be positive, not %v", *tokenTTL)
@@ -71,18 +71,11 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	})
 }
 
-func emulatorEnvironments() string {
-	var s []string
-	for _, v := range fsm.Environments() {
-		s = append(s, string(v))
-	}
-	return strings.Join(s, "|")
-}
-
-func emulatorRegions() string {
-	var s []string
-	for _, v := range fsm.Regions() {
-		s = append(s, string(v))
+// choices lists the allowed values of a flag, e.g. "us|eu".
+func choices[T ~string](values []T) string {
+	s := make([]string, len(values))
+	for i, v := range values {
+		s[i] = string(v)
 	}
 	return strings.Join(s, "|")
 }
