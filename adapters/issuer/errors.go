@@ -117,4 +117,5 @@ func IsTransient(err error) bool {
 // *junction.APIError, e.g. an answer about the wrong user.
 type upstreamError struct{ msg string }
 
+// Error describes the inconsistency.
 func (e *upstreamError) Error() string { return "issuer: upstream: " + e.msg }

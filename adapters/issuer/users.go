@@ -36,7 +36,10 @@ type storeError struct {
 	err error
 }
 
+// Error names the store operation and its failure.
 func (e *storeError) Error() string { return "issuer: user map: " + e.op + ": " + e.err.Error() }
+
+// Unwrap returns the store's error.
 func (e *storeError) Unwrap() error { return e.err }
 
 // mapped is the outcome of finding an app user's Vital user.
