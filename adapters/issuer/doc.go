@@ -51,8 +51,10 @@
 //     ask for a token next.
 //  3. If the API answers 404 for the mapped user, it was deleted: under U's
 //     lock, mark that mapping deleted (it stays as history), create a new
-//     Vital user (deletion frees the client_user_id) and mint for it. This
-//     happens at most once per request.
+//     Vital user (deletion frees the client_user_id) and mint for it. If
+//     another replica retired the mapping first, use the replacement it
+//     mapped, or create-or-adopt as in step 1 when it has not mapped one
+//     yet. This happens at most once per request.
 //
 // Transient upstream failures change nothing in the store, so the next
 // request resumes where this one stopped; a user created upstream whose
