@@ -185,6 +185,9 @@ func NewClient(baseURL, apiKey string, opts ...Option) *Client {
 // String hides the API key.
 func (c *Client) String() string { return "junction.Client{" + c.c.base + "}" }
 
+// GoString hides the API key from %#v.
+func (c *Client) GoString() string { return c.String() }
+
 func (c *Client) do(ctx context.Context, r request, out any) error {
 	if !validHeaderValue(c.apiKey) {
 		return &APIError{Op: r.op, Kind: ErrValidation, Err: errors.New("the API key holds characters a header cannot carry")}

@@ -3,6 +3,7 @@ package junction
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -422,7 +423,9 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 func TestClientStringsHideSecrets(t *testing.T) {
 	c := NewClient("http://127.0.0.1:1", secretAPIKey)
-	require.NotContains(t, c.String(), secretAPIKey)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		require.NotContains(t, fmt.Sprintf(verb, c), secretAPIKey, verb)
+	}
 	tr := TokenResponse{AccessToken: secretAccess, RefreshToken: secretRefresh, ExpiresIn: 1}
 	for _, s := range []string{tr.String(), tr.GoString()} {
 		require.NotContains(t, s, secretAccess)
