@@ -54,6 +54,12 @@ type HMACAuthenticator struct {
 	now    func() time.Time
 }
 
+// String hides the secret.
+func (a *HMACAuthenticator) String() string { return "issuer.HMACAuthenticator{…}" }
+
+// GoString hides the secret from %#v.
+func (a *HMACAuthenticator) GoString() string { return a.String() }
+
 // NewHMACAuthenticator returns an authenticator for sessions signed with
 // secret (at least MinSecretLen bytes). now is the clock used for expiry;
 // nil means time.Now.

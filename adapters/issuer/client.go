@@ -34,6 +34,12 @@ type Client struct {
 	now     func() time.Time
 }
 
+// String hides the session.
+func (c *Client) String() string { return "issuer.Client{" + c.base + "}" }
+
+// GoString hides the session from %#v.
+func (c *Client) GoString() string { return c.String() }
+
 // ClientOption configures NewClient.
 type ClientOption func(*Client)
 

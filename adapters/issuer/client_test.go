@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -132,4 +133,15 @@ func TestClientLocalErrors(t *testing.T) {
 	_, err = NewClient(srv.URL, "sess").ResolveVitalUser(ctx, "u")
 	require.ErrorIs(t, err, context.Canceled)
 	require.False(t, IsTransient(err))
+}
+
+func TestSecretsHiddenFromFormatting(t *testing.T) {
+	c := NewClient("http://127.0.0.1:1", "session-secret-value")
+	a, err := NewHMACAuthenticator(testSecret, nil)
+	require.NoError(t, err)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		require.NotContains(t, fmt.Sprintf(verb, c), "session-secret-value", verb)
+		require.NotContains(t, fmt.Sprintf(verb, a), string(testSecret), verb)
+		require.NotContains(t, fmt.Sprintf(verb, a), fmt.Sprint(testSecret), verb)
+	}
 }
