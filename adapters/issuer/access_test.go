@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -272,6 +273,27 @@ func TestInternalErrors(t *testing.T) {
 		require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
 		require.Zero(t, s.emu.TotalRequests())
 	})
+}
+
+func TestRequestEndedBeforeServed(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	// A first request for amy is in progress.
+	unlock, err := s.h.locks.lock(context.Background(), "amy")
+	require.NoError(t, err)
+	defer unlock()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, r := range []struct{ method, path string }{{http.MethodPost, PathSignInToken}, {http.MethodGet, PathVitalUser}} {
+		req := httptest.NewRequestWithContext(ctx, r.method, r.path, nil)
+		req.Header.Set("Authorization", "Bearer "+s.session(t, "amy"))
+		rec := httptest.NewRecorder()
+		s.h.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusServiceUnavailable, rec.Code, r.path)
+		require.Equal(t, "unavailable", decodeError(t, rec.Body.Bytes()).Error, r.path)
+	}
+	require.Zero(t, s.emu.TotalRequests())
+	require.Zero(t, s.db.WriteCount())
 }
 
 func TestNewRejectsMissingConfig(t *testing.T) {
