@@ -216,28 +216,23 @@ func (c *Client) CreateUser(ctx context.Context, clientUserID string) (UserKey, 
 
 // GetUser returns a user: GET /v2/user/{userID}.
 func (c *Client) GetUser(ctx context.Context, userID string) (User, error) {
-	const op = "get user"
-	seg, err := segment(op, userID)
-	if err != nil {
-		return User{}, err
-	}
-	var u User
-	if err := c.do(ctx, request{op: op, method: http.MethodGet, path: "/v2/user/" + seg}, &u); err != nil {
-		return User{}, err
-	}
-	return u, nil
+	return c.user(ctx, "get user", "/v2/user/", userID)
 }
 
 // ResolveUser returns the user with a client user ID: GET
 // /v2/user/resolve/{clientUserID}.
 func (c *Client) ResolveUser(ctx context.Context, clientUserID string) (User, error) {
-	const op = "resolve user"
-	seg, err := segment(op, clientUserID)
+	return c.user(ctx, "resolve user", "/v2/user/resolve/", clientUserID)
+}
+
+// user GETs the user at prefix followed by id as one path segment.
+func (c *Client) user(ctx context.Context, op, prefix, id string) (User, error) {
+	seg, err := segment(op, id)
 	if err != nil {
 		return User{}, err
 	}
 	var u User
-	if err := c.do(ctx, request{op: op, method: http.MethodGet, path: "/v2/user/resolve/" + seg}, &u); err != nil {
+	if err := c.do(ctx, request{op: op, method: http.MethodGet, path: prefix + seg}, &u); err != nil {
 		return User{}, err
 	}
 	return u, nil
