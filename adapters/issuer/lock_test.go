@@ -19,7 +19,10 @@ func TestKeyedLockExcludesPerKey(t *testing.T) {
 		key := []string{"a", "b"}[i%2]
 		wg.Go(func() {
 			unlock, err := k.lock(context.Background(), key)
-			require.NoError(t, err)
+			if err != nil {
+				t.Errorf("lock: %v", err) // not require: this is not the test's goroutine
+				return
+			}
 			mu.Lock()
 			inside[key]++
 			maxInside = max(maxInside, inside[key])
