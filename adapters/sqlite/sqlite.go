@@ -190,7 +190,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	db.wdb.SetMaxIdleConns(1)
 	db.wdb.SetConnMaxLifetime(0)
 	db.wdb.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, db.wdb, migs); err != nil {
+	if err := migrateRetryingBusy(ctx, db.wdb, migs); err != nil {
 		db.wdb.Close()
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
@@ -408,6 +408,28 @@ func migrate(ctx context.Context, db *sql.DB, migs []migration) error {
 	return nil
 }
 
+// busyRetries is how many times Open tries the writer connection's setup
+// while it fails with SQLITE_BUSY.
+const busyRetries = 3
+
+// migrateRetryingBusy is migrate, retried when it fails with SQLITE_BUSY.
+// On a new file, two processes opening it at once may both try to switch it
+// to WAL (the writer DSN's journal_mode): each holds a shared lock and wants
+// an exclusive one, so SQLite refuses one of them at once instead of calling
+// the busy handler. The retry's new connection holds no lock and waits as
+// usual, and by then the file is in WAL mode, which needs no switch.
+func migrateRetryingBusy(ctx context.Context, db *sql.DB, migs []migration) error {
+	for attempt := 1; ; attempt++ {
+		err := migrate(ctx, db, migs)
+		var se sqlite3.Error
+		if err == nil || attempt == busyRetries || !errors.As(err, &se) || se.Code != sqlite3.ErrBusy {
+			return err
+		}
+	}
+}
+
+// applyMigration applies m and bumps user_version in one transaction, unless
+// another process applied it meanwhile.
 func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
