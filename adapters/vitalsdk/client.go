@@ -30,6 +30,10 @@ type Options struct {
 	APIBaseURL, AuthBaseURL string
 	// HTTPClient makes the requests; nil means the junction package's default.
 	HTTPClient *http.Client
+	// Timeout bounds each request: zero means junction.DefaultTimeout, a
+	// negative value leaves it to the context and HTTPClient. (A refresh
+	// outlives its callers' contexts, so only this bounds it.)
+	Timeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives one line per state change; nil discards. Secrets are
@@ -57,6 +61,7 @@ type Client struct {
 	apiBase  string
 	authBase string
 	hc       *http.Client
+	timeout  time.Duration
 	now      func() time.Time
 	log      *slog.Logger
 
@@ -107,6 +112,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		apiBase:  o.APIBaseURL,
 		authBase: o.AuthBaseURL,
 		hc:       o.HTTPClient,
+		timeout:  o.Timeout,
 		now:      o.Now,
 		log:      o.Logger,
 	}
@@ -447,10 +453,11 @@ func isUUID(s string) bool {
 
 // httpOptions are the junction client options of this client.
 func (c *Client) httpOptions() []junction.Option {
-	if c.hc == nil {
-		return nil
+	opts := []junction.Option{junction.WithHTTPClient(c.hc)} // nil: the default
+	if c.timeout != 0 {
+		opts = append(opts, junction.WithTimeout(c.timeout))
 	}
-	return []junction.Option{junction.WithHTTPClient(c.hc)}
+	return opts
 }
 
 // authURL and apiURL return the hosts for env and region, or the overrides.

@@ -2,6 +2,7 @@ package vitalsdk
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -253,4 +254,44 @@ func TestGetOwnUserAPIKeyMode(t *testing.T) {
 			w.requireErr(err, junction.ErrUnauthorized)
 		})
 	}
+}
+
+// stallTransport holds every request until its context ends, as a server
+// that never answers would.
+type stallTransport struct{}
+
+func (stallTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	<-r.Context().Done()
+	return nil, r.Context().Err()
+}
+
+// Options.Timeout bounds every request, the refresh that outlives its
+// callers included: against a server that never answers, the calls fail
+// after the timeout's 50 ms, as transport errors that change nothing.
+func TestTimeoutBoundsRequests(t *testing.T) {
+	w := newWorld(t, "android-5.0")
+	_, uid := signedIn(t, w)
+	tok := w.token(uid)
+	o := w.options()
+	o.Timeout = 50 * time.Millisecond
+	o.HTTPClient = &http.Client{Transport: stallTransport{}}
+	c, err := New(w.ctx, o)
+	require.NoError(t, err)
+
+	// The caller gives up before junction's default timeout would fire:
+	// only Options.Timeout ends the refresh in time for its error, a
+	// transient transport error, to reach the caller.
+	w.expire()
+	before, _ := w.stored()
+	ctx, cancel := context.WithTimeout(w.ctx, junction.DefaultTimeout/2)
+	defer cancel()
+	_, err = c.AccessToken(ctx)
+	w.requireErr(err, context.DeadlineExceeded)
+	require.True(t, junction.IsTransient(err), "%v", err)
+	after, _ := w.stored()
+	require.Equal(t, before, after, "a timed-out refresh changes nothing")
+
+	require.NoError(t, c.SignOut(w.ctx))
+	w.requireErr(c.SignIn(w.ctx, tok), context.DeadlineExceeded)
+	require.Equal(t, fsm.Status(0), c.Status())
 }
