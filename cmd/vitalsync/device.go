@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -50,7 +49,7 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	installation := fs.String("installation", "default", "installation key in the database")
 	apiURL := fs.String("api-url", "", "Junction API base URL (default: by environment and region)")
 	authURL := fs.String("auth-url", "", "Junction auth server base URL (default: by environment and region)")
-	timeout := fs.Duration("timeout", 30*time.Second, "HTTP request timeout")
+	timeout := fs.Duration("timeout", 30*time.Second, "timeout of each HTTP request")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -85,7 +84,7 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 		DB:           db,
 		APIBaseURL:   *apiURL,
 		AuthBaseURL:  *authURL,
-		HTTPClient:   &http.Client{Timeout: *timeout},
+		Timeout:      *timeout,
 		Logger:       e.log,
 	})
 	if err != nil {
