@@ -89,7 +89,7 @@ func (c *Client) token(ctx context.Context, op string, usable func(sqlite.TokenR
 		}
 		f := c.refreshLocked(ctx, rec)
 		c.mu.Unlock()
-		tok, err := c.wait(ctx, f)
+		tok, err := c.wait(ctx, op, f)
 		if errors.Is(err, errSuperseded) && attempt < maxSuperseded {
 			continue
 		}
@@ -97,14 +97,14 @@ func (c *Client) token(ctx context.Context, op string, usable func(sqlite.TokenR
 	}
 }
 
-// wait waits for f, or for ctx.
-func (c *Client) wait(ctx context.Context, f *flight) (string, error) {
+// wait waits for f, or for ctx (then the refresh goes on without the caller).
+func (c *Client) wait(ctx context.Context, op string, f *flight) (string, error) {
 	c.crash("refresh:wait")
 	select {
 	case <-f.done:
 		return f.token, f.err
 	case <-ctx.Done():
-		return "", opError("refresh", nil, ctx.Err())
+		return "", opError(op, nil, ctx.Err())
 	}
 }
 
