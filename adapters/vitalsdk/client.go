@@ -39,6 +39,10 @@ type Options struct {
 	// Logger receives one line per state change; nil discards. Secrets are
 	// never logged.
 	Logger *slog.Logger
+
+	// crashAt is the Client's test hook (Client.crashAt), set before New so
+	// that it also sees the launch's own writes.
+	crashAt func(step string)
 }
 
 // config is an SDK configuration: the strategy with its environment and
@@ -115,6 +119,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		timeout:  o.Timeout,
 		now:      o.Now,
 		log:      o.Logger,
+		crashAt:  o.crashAt,
 	}
 	if c.now == nil {
 		c.now = time.Now

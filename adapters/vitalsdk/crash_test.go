@@ -23,10 +23,11 @@ import (
 )
 
 // The crash test re-executes the test binary as a child process that runs a
-// scenario (sign-in, refresh, switch user, sign-out) against the parent's
-// emulator and kills itself with SIGKILL at the n-th hook point: before and
-// after every network call and every persist. The parent then relaunches on
-// the file and checks that it holds a valid state.
+// scenario (sign-in, refresh, switch user, sign-out, then a deprecated
+// sign-in and a relaunch, which on iOS 1.4+ writes startup params) against
+// the parent's emulator and kills itself with SIGKILL at the n-th hook point:
+// before and after every network call and every persist. The parent then
+// relaunches on the file and checks that it holds a valid state.
 const (
 	envCrashChild   = "VITALSDK_CRASH_CHILD"
 	envCrashAt      = "VITALSDK_CRASH_AT" // hook index to die at; "" records the trace
@@ -34,7 +35,7 @@ const (
 	envCrashDB      = "VITALSDK_CRASH_DB"
 	envCrashServer  = "VITALSDK_CRASH_SERVER"
 	envCrashProfile = "VITALSDK_CRASH_PROFILE"
-	envCrashTokens  = "VITALSDK_CRASH_TOKENS" // two sign-in tokens, comma-separated
+	envCrashTokens  = "VITALSDK_CRASH_TOKENS" // three sign-in tokens, comma-separated
 )
 
 // TestCrashChild is the child's body; it does nothing in a normal test run.
@@ -46,12 +47,10 @@ func TestCrashChild(t *testing.T) {
 	p, ok := fsm.ParseProfile(os.Getenv(envCrashProfile))
 	require.True(t, ok)
 	tokens := strings.Split(os.Getenv(envCrashTokens), ",")
-	require.Len(t, tokens, 2)
+	require.Len(t, tokens, 3)
 	db, err := sqlite.Open(ctx, os.Getenv(envCrashDB))
 	require.NoError(t, err)
 	srv := os.Getenv(envCrashServer)
-	c, err := New(ctx, Options{Profile: p, Installation: "phone", DB: db, APIBaseURL: srv, AuthBaseURL: srv + "/auth"})
-	require.NoError(t, err)
 
 	dieAt := -1
 	if s := os.Getenv(envCrashAt); s != "" {
@@ -62,7 +61,7 @@ func TestCrashChild(t *testing.T) {
 	require.NoError(t, err)
 	var mu sync.Mutex
 	n := 0
-	c.crashAt = func(step string) {
+	hook := func(step string) {
 		if step == "refresh:wait" {
 			return // not a persist or network point, and concurrent with the refresh's
 		}
@@ -74,6 +73,9 @@ func TestCrashChild(t *testing.T) {
 		}
 		n++
 	}
+	opts := Options{Profile: p, Installation: "phone", DB: db, APIBaseURL: srv, AuthBaseURL: srv + "/auth", crashAt: hook}
+	c, err := New(ctx, opts)
+	require.NoError(t, err)
 
 	if p.HasIdentify {
 		require.NoError(t, c.IdentifyExternalUser(ctx, "app-a", SignInTokenAuth{Token: tokens[0]}))
@@ -87,6 +89,11 @@ func TestCrashChild(t *testing.T) {
 	}
 	require.NoError(t, c.Refresh(ctx))
 	require.NoError(t, c.SignOut(ctx))
+
+	require.NoError(t, c.SignIn(ctx, tokens[2]))
+	c, err = New(ctx, opts) // a relaunch
+	require.NoError(t, err)
+	require.NoError(t, c.SignOut(ctx))
 }
 
 // childTimeout bounds one child run; a healthy one takes well under a
@@ -98,7 +105,7 @@ const childTimeout = time.Minute
 func runCrashChild(t *testing.T, w *world, dbPath string, at int) (steps []string, killed bool) {
 	t.Helper()
 	trace := dbPath + ".trace"
-	tokens := w.token(w.newUser()) + "," + w.token(w.newUser())
+	tokens := strings.Join([]string{w.token(w.newUser()), w.token(w.newUser()), w.token(w.newUser())}, ",")
 	ctx, cancel := context.WithTimeout(t.Context(), childTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
@@ -140,12 +147,16 @@ func TestCrashAtEveryStepLeavesAValidState(t *testing.T) {
 	}
 	for _, p := range fsm.ProfileNames() {
 		t.Run(p, func(t *testing.T) {
+			t.Parallel() // each profile has its own emulator and files
 			w := newWorld(t, p)
 			dir := t.TempDir()
 			steps, killed := runCrashChild(t, w, filepath.Join(dir, "record.db"), -1)
 			require.False(t, killed)
 			require.Contains(t, steps, "refresh:after-persist")
 			require.Contains(t, steps, "refresh:before-network")
+			if !w.profile.ConfigurePersists {
+				require.Contains(t, steps, "launch:after-persist", "the relaunch writes startup params")
+			}
 			for i, step := range steps {
 				path := filepath.Join(dir, fmt.Sprintf("crash-%02d.db", i))
 				got, killed := runCrashChild(t, w, path, i)
