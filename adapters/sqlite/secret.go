@@ -68,7 +68,9 @@ func (s *sealer) seal(table, column, key, plaintext string) ([]byte, error) {
 }
 
 // open opens a value sealed for table.column of the row key. NULL is "".
-// A value that does not open is a *ColumnError wrapping ErrBadKey.
+// A value too short or of an unknown format is a *ColumnError wrapping
+// ErrCorrupt; one that does not open (another key, another place), a
+// *ColumnError wrapping ErrBadKey.
 func (s *sealer) open(table, column, key string, sealed []byte) (string, error) {
 	if sealed == nil {
 		return "", nil
