@@ -1,7 +1,9 @@
 package emulator
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -184,6 +186,13 @@ func (e *Emulator) admit(r Route) fault {
 // still be served.
 func (f fault) apply(w http.ResponseWriter, r *http.Request) bool {
 	if f.delay > 0 {
+		// Read the body first: net/http notices a client that hangs up (and
+		// cancels r.Context()) only once the body has been consumed.
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if err != nil {
+			return false
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		t := time.NewTimer(f.delay)
 		defer t.Stop()
 		select {
