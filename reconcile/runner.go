@@ -521,7 +521,21 @@ func (r *Runner) do(ctx context.Context, a Action, o *Observation) (replan bool,
 		if err := r.signInSDK(ctx, o.App.AppUserID, tok, !r.cfg.Profile.APIKeyMigrationPersists); err != nil {
 			return false, nil, err
 		}
-		return false, []Action{a}, nil
+		if !sdk.Status().Has(fsm.FlagUseAPIKey) {
+			return false, []Action{a}, nil
+		}
+		// Still in API-key mode: identify returned at once because the API-key
+		// build had identified the same external user (reference §2.7). Sign
+		// out, which clears the external ID, and sign in with the same token,
+		// which was never exchanged.
+		r.log.Warn("migration did not take; signing out and in", "vital_user", v)
+		if err := sdk.SignOut(ctx); err != nil {
+			return false, nil, err
+		}
+		if err := r.signInSDK(ctx, o.App.AppUserID, tok, true); err != nil {
+			return false, []Action{SignOut{}}, err
+		}
+		return false, []Action{SignOut{}, SignIn{VitalUser: v}}, nil
 	}
 	return false, nil, fmt.Errorf("reconcile: unknown action %T", a)
 }

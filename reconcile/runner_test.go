@@ -25,6 +25,7 @@ type fakeSDK struct {
 	env       fsm.Environment
 	region    fsm.Region
 	hidden    bool    // a session the status does not show (iOS 1.4+ quirk)
+	ext       string  // the stored external user ID (identify)
 	errs      []error // returned by the next SignIn calls, in order
 	mutations int
 	identify  int
@@ -75,7 +76,7 @@ func (s *fakeSDK) SignOut(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mutations++
-	s.st, s.user, s.env, s.region, s.hidden = fsm.SignedOut, "", "", "", false
+	s.st, s.user, s.env, s.region, s.hidden, s.ext = fsm.SignedOut, "", "", "", false, ""
 	return nil
 }
 
@@ -85,8 +86,18 @@ type identifyingSDK struct{ *fakeSDK }
 func (s identifyingSDK) IdentifyWithSignInToken(ctx context.Context, ext, tok string) error {
 	s.mu.Lock()
 	s.identify++
+	same := s.ext != "" && s.ext == ext
 	s.mu.Unlock()
-	return s.SignIn(ctx, tok)
+	if same {
+		return nil // identify short-circuits on the stored external ID (§2.6)
+	}
+	if err := s.SignIn(ctx, tok); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.ext = ext
+	s.mu.Unlock()
+	return nil
 }
 
 // fakeTokens maps app users to Vital users and mints tokens.
@@ -645,4 +656,24 @@ func TestRunnerReportsDivergenceFromTheStateMachine(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, out.Diverged, p)
 	}
+}
+
+// An API-key build that had identified the same external user makes iOS
+// 1.4+'s identify short-circuit (reference §2.7): the runner notices the
+// migration did not take and signs out and in instead.
+func TestRunnerMigrationFallsBackWhenIdentifyShortCircuits(t *testing.T) {
+	h := newHarness(t, "ios-1.8", true)
+	h.signInApp("alice")
+	h.sdk.st, h.sdk.user, h.sdk.env, h.sdk.region, h.sdk.ext = fsm.APIKey, vA, fsm.Sandbox, fsm.US, "alice"
+	h.journal.e = JournalEntry{AppUserID: "alice", VitalUserID: vA, LastObserved: fsm.APIKey}
+	out, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, []Action{SignOut{}, SignIn{VitalUser: vA}}, out.Applied)
+	require.Equal(t, fsm.Token, out.State)
+	require.Empty(t, out.Diverged)
+	require.Equal(t, 1, h.tokens.minted, "the unexchanged token is reused")
+	before := h.counts()
+	_, err = h.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, before, h.counts())
 }

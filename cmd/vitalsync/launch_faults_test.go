@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
@@ -124,6 +126,45 @@ func TestLaunchAfterUserDeletion(t *testing.T) {
 			hist, err := r.s.issuerDB.UserHistory(context.Background(), "alice")
 			require.NoError(t, err)
 			require.Len(t, hist, 2, "the deleted mapping is kept as history")
+		})
+	}
+}
+
+// An API-key build that used identifyExternalUser with the app's own user
+// ID: on iOS 1.4+ identify short-circuits on that ID and would never
+// migrate (reference §2.7), so the launch signs out and in instead; on
+// Android a plain signIn migrates in place.
+func TestLaunchMigratesAfterLegacyIdentify(t *testing.T) {
+	for _, tc := range []struct {
+		profile string
+		applied []string
+	}{
+		{"ios-1.8", []string{"resolve(app user alice)", "sign-out", "sign-in("}},
+		{"android-5.0", []string{"resolve(app user alice)", "migrate("}},
+	} {
+		t.Run(tc.profile, func(t *testing.T) {
+			r := newFaultRig(t, tc.profile)
+			ctx := context.Background()
+			k, err := r.s.team.CreateUser(ctx, "alice")
+			require.NoError(t, err)
+			d := &demo{ctx: ctx, profile: r.lc.profile, s: r.s, device: r.db}
+			old, err := d.sdk("phone")
+			require.NoError(t, err)
+			require.NoError(t, old.IdentifyExternalUser(ctx, "alice", vitalsdk.APIKeyAuth{
+				Key: r.s.emu.APIKey(), UserID: k.UserID, Environment: fsm.Sandbox, Region: fsm.US}))
+			require.True(t, old.Status().Has(fsm.FlagUseAPIKey))
+
+			rep, err := r.launch(t)
+			require.NoError(t, err)
+			require.Len(t, rep.Outcome.Applied, len(tc.applied))
+			for i, prefix := range tc.applied {
+				require.True(t, strings.HasPrefix(rep.Outcome.Applied[i], prefix), "%v", rep.Outcome.Applied)
+			}
+			require.Equal(t, "token", rep.Outcome.State)
+			require.Empty(t, rep.Outcome.Diverged)
+			rep, err = r.launch(t)
+			require.NoError(t, err)
+			require.Equal(t, "nothing-to-do", rep.Outcome.Result, "and it stays migrated")
 		})
 	}
 }
