@@ -202,7 +202,7 @@ func TestMachineAvailableSorted(t *testing.T) {
 	p, _ := ParseProfile("ios-1.8")
 	m, err := NewMachine(p, Token)
 	require.NoError(t, err)
-	require.Equal(t, []Event{EventReauthRequired, EventSignIn, EventSignOut, EventUserDeleted}, m.Available())
+	require.Equal(t, []Event{EventReauthRequired, EventReauthenticate, EventSignIn, EventSignOut, EventUserDeleted}, m.Available())
 	_, err = NewMachine(p, State("bogus"))
 	require.ErrorIs(t, err, ErrUnknownState)
 }

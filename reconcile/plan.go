@@ -92,6 +92,8 @@ func (p Plan) String() string {
 //     Reauthentication required for V: reauthenticate. An API-key session of V
 //     whose environment and region are known to match: migrate; otherwise sign
 //     out and sign in;
+//   - a token session of V whose app reported needsReauthentication (the
+//     status hides it on iOS 1.4+): reauthenticate;
 //   - V unknown while the SDK holds a session: resolve V first (the next pass
 //     plans with it), so a session that already agrees is never torn down;
 //   - user IDs compare case-insensitively (iOS 1.4+ reports upper case);
@@ -140,6 +142,12 @@ func decide(o *Observation, st fsm.State) Plan {
 	switch st {
 	case fsm.Token:
 		if same && !envMismatch(o) {
+			if o.LastError == ErrorNeedsReauthentication {
+				// iOS 1.4+ never shows pendingReauthentication in its status
+				// (reference §1.2): the app's report of the SDK error is the
+				// only sign, and a same-user token re-exchanges.
+				return Plan{Actions: []Action{Reauthenticate{VitalUser: v}}, Discrepancy: ReauthNeeded}
+			}
 			return Plan{Discrepancy: Consistent}
 		}
 	case fsm.ReauthRequired:

@@ -304,6 +304,43 @@ func (r *Runner) Run(ctx context.Context) (Outcome, error) {
 	return c.out, c.err
 }
 
+// Report records an SDK error the app met outside a launch (a data sync's
+// getAccessToken, say), so that the next launch plans from it: on iOS 1.4+
+// a needsReauthentication is visible nowhere else (reference §1.2). Errors
+// that are not one of the SDK errors of reference §9 are ignored. It costs
+// one journal write.
+func (r *Runner) Report(ctx context.Context, sdkErr error) error {
+	_, e, _ := classify(context.Background(), sdkErr)
+	if e == ErrorNone || e == ErrorNetwork {
+		return nil
+	}
+	// Wait out a run in flight, so that its settle cannot overwrite the
+	// report, and hold the flight lock while writing.
+	for {
+		r.mu.Lock()
+		c := r.cur
+		if c == nil {
+			break
+		}
+		r.mu.Unlock()
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	defer r.mu.Unlock()
+	j, err := r.cfg.Journal.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile: load journal: %w", err)
+	}
+	if j.LastError == e {
+		return nil
+	}
+	j.LastError = e
+	return r.cfg.Journal.Save(ctx, j, "reported "+string(e))
+}
+
 // observe builds the observation from the SDK, the app and the journal.
 func (r *Runner) observe(j *JournalEntry) Observation {
 	app := r.cfg.App()
@@ -518,7 +555,7 @@ func (r *Runner) do(ctx context.Context, a Action, o *Observation) (replan bool,
 			o.App.VitalUserID = v
 			return true, nil, nil
 		}
-		if err := r.signInSDK(ctx, o.App.AppUserID, tok, !r.cfg.Profile.APIKeyMigrationPersists); err != nil {
+		if err := r.signInSDK(ctx, o.App.AppUserID, tok, !r.cfg.Profile.APIKeyMigrationPersists || r.cfg.Profile.SignInNeedsRelaunch); err != nil {
 			return false, nil, err
 		}
 		if !sdk.Status().Has(fsm.FlagUseAPIKey) {
@@ -532,7 +569,7 @@ func (r *Runner) do(ctx context.Context, a Action, o *Observation) (replan bool,
 		if err := sdk.SignOut(ctx); err != nil {
 			return false, nil, err
 		}
-		if err := r.signInSDK(ctx, o.App.AppUserID, tok, true); err != nil {
+		if err := r.signInSDK(ctx, o.App.AppUserID, tok, r.cfg.Profile.SignInNeedsRelaunch); err != nil {
 			return false, []Action{SignOut{}}, err
 		}
 		return false, []Action{SignOut{}, SignIn{VitalUser: v}}, nil
@@ -557,8 +594,13 @@ func (r *Runner) signIn(ctx context.Context, a Action, o *Observation) (bool, []
 			return true, nil, nil // not the session's user: plan again
 		}
 	}
+	// A new session on iOS 1.4+ goes through identify, the only call that
+	// persists there; a re-exchange keeps the session's startup params, and
+	// identify would return at once on the session's own external ID.
+	_, reauth := a.(Reauthenticate)
+	viaIdentify := r.cfg.Profile.SignInNeedsRelaunch && !reauth
 	for {
-		err = r.signInSDK(ctx, o.App.AppUserID, tok, false)
+		err = r.signInSDK(ctx, o.App.AppUserID, tok, viaIdentify)
 		switch {
 		case err == nil:
 			o.App.VitalUserID = v
@@ -582,12 +624,13 @@ func (r *Runner) signIn(ctx context.Context, a Action, o *Observation) (bool, []
 }
 
 // signInSDK signs the SDK in with a token: through identifyExternalUser
-// (keyed on the app user) where the profile's plain signIn does not persist
-// (iOS 1.4+, reference §1.2 and §2.7) or identify is asked for, else with
-// signIn. Android keeps plain signIn: its identify short-circuits on a
-// stored external ID even after the user was deleted (§4).
-func (r *Runner) signInSDK(ctx context.Context, appUser, tok string, preferIdentify bool) error {
-	if id, ok := r.cfg.SDK.(Identifier); ok && (preferIdentify || r.cfg.Profile.SignInNeedsRelaunch) {
+// (keyed on the app user) when viaIdentify and the SDK has it, else with
+// signIn. Callers ask for identify where the profile's plain signIn does not
+// persist (iOS 1.4+, reference §1.2 and §2.7). Android keeps plain signIn:
+// its identify short-circuits on a stored external ID even after the user
+// was deleted (§4).
+func (r *Runner) signInSDK(ctx context.Context, appUser, tok string, viaIdentify bool) error {
+	if id, ok := r.cfg.SDK.(Identifier); ok && viaIdentify {
 		return id.IdentifyWithSignInToken(ctx, appUser, tok)
 	}
 	return r.cfg.SDK.SignIn(ctx, tok)

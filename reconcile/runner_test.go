@@ -677,3 +677,35 @@ func TestRunnerMigrationFallsBackWhenIdentifyShortCircuits(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, before, h.counts())
 }
+
+// iOS 1.4+ hides pendingReauthentication: the app reports the SDK error it
+// met, and the next launch reauthenticates through a plain signIn (identify
+// would return at once on the session's own external ID).
+func TestRunnerReportedReauthentication(t *testing.T) {
+	h := newHarness(t, "ios-1.8", true)
+	h.signInApp("alice")
+	_, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	identified := h.sdk.identify
+
+	saves := h.journal.saves
+	require.NoError(t, h.runner.Report(context.Background(), errors.New("offline")), "not an SDK error: ignored")
+	require.NoError(t, h.runner.Report(context.Background(), &TransientError{Err: errors.New("503")}))
+	require.Equal(t, saves, h.journal.saves)
+
+	require.NoError(t, h.runner.Report(context.Background(), fmt.Errorf("getAccessToken: %w", ErrNeedsReauthentication)))
+	require.Equal(t, ErrorNeedsReauthentication, h.journal.e.LastError)
+	require.NoError(t, h.runner.Report(context.Background(), ErrNeedsReauthentication))
+	require.Equal(t, saves+1, h.journal.saves, "a repeated report writes nothing")
+
+	out, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, ReauthNeeded, out.Plan.Discrepancy)
+	require.Equal(t, []Action{Reauthenticate{VitalUser: vA}}, out.Applied)
+	require.Equal(t, identified, h.sdk.identify, "reauthentication uses signIn, not identify")
+	require.Equal(t, ErrorNone, h.journal.e.LastError)
+	before := h.counts()
+	_, err = h.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, before, h.counts())
+}

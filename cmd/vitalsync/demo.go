@@ -67,11 +67,12 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// startStack serves the emulator and the issuer on 127.0.0.1.
-func startStack(ctx context.Context, dir string, log *slog.Logger) (*stack, error) {
+// startStack serves the emulator (with extra options emuOpts) and the
+// issuer on 127.0.0.1.
+func startStack(ctx context.Context, dir string, log *slog.Logger, emuOpts ...emulator.Option) (*stack, error) {
 	s := &stack{clock: &manualClock{}, secret: []byte(randomHex(32))}
 	apiKey := "sk_us_demo_" + randomHex(12)
-	s.emu = emulator.New(emulator.WithAPIKey(apiKey), emulator.WithClock(s.clock.Now))
+	s.emu = emulator.New(append([]emulator.Option{emulator.WithAPIKey(apiKey), emulator.WithClock(s.clock.Now)}, emuOpts...)...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err

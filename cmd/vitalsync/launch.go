@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"math/rand/v2"
 	"strings"
 	"text/tabwriter"
@@ -63,6 +64,27 @@ type launchOutcome struct {
 	Diverged    string `json:"diverged,omitempty"`
 }
 
+// newRunner wires the launch task of lc's installation: the SDK core, the
+// issuer's client (through hc) and the SQLite journal.
+func newRunner(lc launchConfig, sdk *vitalsdk.Client, hc *http.Client) (*reconcile.Runner, error) {
+	now := lc.now
+	if now == nil {
+		now = time.Now
+	}
+	return reconcile.NewRunner(reconcile.Config{
+		Profile: lc.profile,
+		SDK:     sdk,
+		Tokens:  issuer.NewClient(lc.issuerURL, lc.session, issuer.WithHTTPClient(hc)),
+		Journal: lc.db.Journal(lc.installation, lc.profile.Name),
+		App:     func() reconcile.AppSession { return lc.app },
+		Now:     now,
+		Rand:    rand.Float64,
+		Logger:  lc.log,
+		// A sandbox evaluation may keep an API-key session.
+		AllowAPIKey: lc.allowAPIKey,
+	})
+}
+
 // launchOnce is one process launch: it opens the SDK core on the device
 // database (a relaunch), runs the reconcile in the background as an app
 // would, waits for it and reports. The run's error is returned beside a
@@ -80,18 +102,7 @@ func launchOnce(ctx context.Context, lc launchConfig) (launchReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	runner, err := reconcile.NewRunner(reconcile.Config{
-		Profile: lc.profile,
-		SDK:     sdk,
-		Tokens:  issuer.NewClient(lc.issuerURL, lc.session, issuer.WithHTTPClient(hc)),
-		Journal: lc.db.Journal(lc.installation, lc.profile.Name),
-		App:     func() reconcile.AppSession { return lc.app },
-		Now:     now,
-		Rand:    rand.Float64,
-		Logger:  lc.log,
-		// A sandbox evaluation may keep an API-key session.
-		AllowAPIKey: lc.allowAPIKey,
-	})
+	runner, err := newRunner(lc, sdk, hc)
 	if err != nil {
 		return rep, err
 	}
