@@ -19,12 +19,22 @@
 //  4. Safe: no plan leaves the SDK signed in as another Vital user than the
 //     app's, and API-key mode is never the goal unless AllowAPIKey is set.
 //
-// A caller's duties, in order:
+// A caller's duties, in order (Runner performs them; a caller that drives
+// the planner itself takes them on):
 //
 //  1. Observe: read the SDK's status and current user ID, the app session,
-//     and the persisted last observed state and next attempt time.
+//     and the persisted last observed state, last SDK error and next
+//     attempt time.
 //  2. Validate the observation (DecodeObservation does for JSON input).
 //  3. Plan; if it is empty and RetryAt is set, wait until then.
 //  4. Apply the actions in order, journaling each one before and after.
 //  5. Persist the newly observed state; after a Resolve, plan once more.
+//  6. Between launches, record the SDK errors the app meets
+//     (Runner.Report): on iOS 1.4+ a needsReauthentication shows nowhere
+//     else.
+//
+// An app runs Runner.RunAtLaunch at every process start and moves on; the
+// runner is single-flight, classifies failures (transient ones back off,
+// with the next attempt time persisted), and never signs in and out on a
+// launch that agrees.
 package reconcile
