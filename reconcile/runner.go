@@ -307,13 +307,9 @@ func (r *Runner) Run(ctx context.Context) (Outcome, error) {
 // Report records an SDK error the app met outside a launch (a data sync's
 // getAccessToken, say), so that the next launch plans from it: on iOS 1.4+
 // a needsReauthentication is visible nowhere else (reference §1.2). Errors
-// that are not one of the SDK errors of reference §9 are ignored. It costs
-// one journal write.
+// that are not one of the SDK errors of reference §9 are ignored. It waits
+// for a run in flight, and costs at most one journal write.
 func (r *Runner) Report(ctx context.Context, sdkErr error) error {
-	_, e, _ := classify(context.Background(), sdkErr)
-	if e == ErrorNone || e == ErrorNetwork {
-		return nil
-	}
 	// Wait out a run in flight, so that its settle cannot overwrite the
 	// report, and hold the flight lock while writing.
 	for {
@@ -330,15 +326,25 @@ func (r *Runner) Report(ctx context.Context, sdkErr error) error {
 		}
 	}
 	defer r.mu.Unlock()
-	j, err := r.cfg.Journal.Load(ctx)
+	return Report(ctx, r.cfg.Journal, sdkErr)
+}
+
+// Report is Runner.Report for a process that has no runner at hand (a
+// command-line tool, a background sync): it records sdkErr in j.
+func Report(ctx context.Context, j Journal, sdkErr error) error {
+	_, e, _ := classify(context.Background(), sdkErr)
+	if e == ErrorNone || e == ErrorNetwork {
+		return nil
+	}
+	entry, err := j.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("reconcile: load journal: %w", err)
 	}
-	if j.LastError == e {
+	if entry.LastError == e {
 		return nil
 	}
-	j.LastError = e
-	return r.cfg.Journal.Save(ctx, j, "reported "+string(e))
+	entry.LastError = e
+	return j.Save(ctx, entry, "reported "+string(e))
 }
 
 // observe builds the observation from the SDK, the app and the journal.

@@ -709,3 +709,29 @@ func TestRunnerReportedReauthentication(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, before, h.counts())
 }
+
+// A report while a run is in flight waits for it, so the run's settle
+// cannot overwrite the report.
+func TestRunnerReportWaitsForTheRunInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, "ios-1.8", true)
+		h.signInApp("alice")
+		h.tokens.block = make(chan struct{})
+		l := h.runner.RunAtLaunch(context.Background())
+		synctest.Wait()
+		var reported atomic.Bool
+		go func() {
+			if err := h.runner.Report(context.Background(), ErrNeedsReauthentication); err == nil {
+				reported.Store(true)
+			}
+		}()
+		synctest.Wait()
+		require.False(t, reported.Load(), "the report waits for the run")
+		close(h.tokens.block)
+		_, err := l.Wait(context.Background())
+		require.NoError(t, err)
+		synctest.Wait()
+		require.True(t, reported.Load())
+		require.Equal(t, ErrorNeedsReauthentication, h.journal.e.LastError)
+	})
+}

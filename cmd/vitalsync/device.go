@@ -12,6 +12,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 func init() {
@@ -96,6 +97,12 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	// failed: a failed refresh may have changed the state (user deleted).
 	st, obsErr := d.observe(ctx, sub)
 	if opErr != nil {
+		// As an app's data sync would, hand the SDK error to the launch task:
+		// the next 'vitalsync launch' plans from it (a needsReauthentication
+		// is invisible in the iOS 1.4+ status).
+		if rerr := reconcile.Report(ctx, db.Journal(*installation, profile.Name), opErr); rerr != nil {
+			return errors.Join(opErr, rerr)
+		}
 		return opErr
 	}
 	if obsErr != nil {

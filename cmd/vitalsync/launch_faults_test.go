@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"strings"
@@ -18,9 +19,10 @@ import (
 // faultRig is a device database and a loopback emulator and issuer whose
 // clock the test moves.
 type faultRig struct {
-	s  *stack
-	db *sqlite.DB
-	lc launchConfig
+	s    *stack
+	db   *sqlite.DB
+	path string // of the device database
+	lc   launchConfig
 }
 
 func newFaultRig(t *testing.T, profile string) *faultRig {
@@ -30,14 +32,15 @@ func newFaultRig(t *testing.T, profile string) *faultRig {
 	s, err := startStack(ctx, dir, nil)
 	require.NoError(t, err)
 	t.Cleanup(s.close)
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "device.db"), sqlite.WithClock(s.clock.Now))
+	path := filepath.Join(dir, "device.db")
+	db, err := sqlite.Open(ctx, path, sqlite.WithClock(s.clock.Now))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	p, ok := fsm.ParseProfile(profile)
 	require.True(t, ok)
 	sess, err := s.session("alice")
 	require.NoError(t, err)
-	return &faultRig{s: s, db: db, lc: launchConfig{db: db, profile: p, installation: "phone", issuerURL: s.url,
+	return &faultRig{s: s, db: db, path: path, lc: launchConfig{db: db, profile: p, installation: "phone", issuerURL: s.url,
 		session: sess, apiURL: s.url, authURL: s.url + "/auth", now: s.clock.Now,
 		app: reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}}}
 }
@@ -167,4 +170,33 @@ func TestLaunchMigratesAfterLegacyIdentify(t *testing.T) {
 			require.Equal(t, "nothing-to-do", rep.Outcome.Result, "and it stays migrated")
 		})
 	}
+}
+
+// A person drives the iOS 1.8 path by hand: the backend revokes the refresh
+// tokens, 'device refresh' meets needsReauthentication (the status still
+// reads as signed in) and records it, and the next launch reauthenticates.
+func TestDeviceRefreshReportsReauthenticationToTheLaunch(t *testing.T) {
+	r := newFaultRig(t, "ios-1.8")
+	_, err := r.launch(t)
+	require.NoError(t, err)
+	j, _, err := r.db.LoadJournal(context.Background(), "phone")
+	require.NoError(t, err)
+	r.s.emu.RevokeRefreshTokens(j.VitalUserID)
+
+	dev := []string{"device", "--db", r.path, "--profile", "ios-1.8", "--installation", "phone",
+		"--api-url", r.s.url, "--auth-url", r.s.url + "/auth"}
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), append(dev, "refresh"), strings.NewReader(""), &out, &errOut)
+	require.ErrorIs(t, err, vitalsdk.ErrNeedsReauthentication)
+	j, _, err = r.db.LoadJournal(context.Background(), "phone")
+	require.NoError(t, err)
+	require.Equal(t, string(reconcile.ErrorNeedsReauthentication), j.LastErrorClass)
+
+	rep, err := r.launch(t)
+	require.NoError(t, err)
+	require.Len(t, rep.Outcome.Applied, 1)
+	require.True(t, strings.HasPrefix(rep.Outcome.Applied[0], "reauthenticate("), "%v", rep.Outcome.Applied)
+	out.Reset()
+	require.NoError(t, run(context.Background(), append(dev, "refresh"), strings.NewReader(""), &out, &errOut),
+		"the session refreshes again: %s", &errOut)
 }
