@@ -218,6 +218,16 @@ func (h *harness) signInApp(user string) {
 
 type counts struct{ tokenCalls, sdkMutations, journalSaves int }
 
+// requireQuietLaunch runs one more launch and requires it to cost no token
+// call, no SDK mutation and no journal write.
+func (h *harness) requireQuietLaunch(t *testing.T) {
+	t.Helper()
+	before := h.counts()
+	_, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, before, h.counts(), "a consistent launch made a call, a mutation or a write")
+}
+
 func (h *harness) counts() counts {
 	return counts{h.tokens.calls, h.sdk.mutations, h.journal.saves}
 }
@@ -246,10 +256,7 @@ func TestRunnerConsistentLaunchIsQuiet(t *testing.T) {
 			h.app = AppSession{}
 			_, err = h.runner.Run(context.Background())
 			require.NoError(t, err)
-			before := h.counts()
-			_, err = h.runner.Run(context.Background())
-			require.NoError(t, err)
-			require.Equal(t, before, h.counts())
+			h.requireQuietLaunch(t)
 		})
 	}
 }
@@ -403,10 +410,7 @@ func TestRunnerUserDeletedSignsInAsNewUser(t *testing.T) {
 	require.Equal(t, []Action{SignIn{VitalUser: vC}}, out.Applied)
 	require.Equal(t, vC, h.sdk.user)
 	require.Equal(t, vC, h.journal.e.VitalUserID)
-	before := h.counts()
-	_, err = h.runner.Run(context.Background())
-	require.NoError(t, err)
-	require.Equal(t, before, h.counts())
+	h.requireQuietLaunch(t)
 }
 
 func TestRunnerMigratesAPIKeySession(t *testing.T) {
@@ -672,10 +676,7 @@ func TestRunnerMigrationFallsBackWhenIdentifyShortCircuits(t *testing.T) {
 	require.Equal(t, fsm.Token, out.State)
 	require.Empty(t, out.Diverged)
 	require.Equal(t, 1, h.tokens.minted, "the unexchanged token is reused")
-	before := h.counts()
-	_, err = h.runner.Run(context.Background())
-	require.NoError(t, err)
-	require.Equal(t, before, h.counts())
+	h.requireQuietLaunch(t)
 }
 
 // iOS 1.4+ hides pendingReauthentication: the app reports the SDK error it
@@ -704,10 +705,7 @@ func TestRunnerReportedReauthentication(t *testing.T) {
 	require.Equal(t, []Action{Reauthenticate{VitalUser: vA}}, out.Applied)
 	require.Equal(t, identified, h.sdk.identify, "reauthentication uses signIn, not identify")
 	require.Equal(t, ErrorNone, h.journal.e.LastError)
-	before := h.counts()
-	_, err = h.runner.Run(context.Background())
-	require.NoError(t, err)
-	require.Equal(t, before, h.counts())
+	h.requireQuietLaunch(t)
 }
 
 // A report while a run is in flight waits for it, so the run's settle
