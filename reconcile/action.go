@@ -1,6 +1,9 @@
 package reconcile
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // ActionType is the stable name of an action kind, used in plan JSON.
 type ActionType string
@@ -92,4 +95,79 @@ func VitalUserOf(a Action) string {
 		return a.VitalUser
 	}
 	return ""
+}
+
+// FormatAction renders a as its stable persisted form: the type, then ':'
+// and the user it names, if any ("sign-in:7d3c…", "resolve:alice",
+// "sign-out"). A nil action is "". ParseAction reads it back.
+func FormatAction(a Action) string {
+	if a == nil {
+		return ""
+	}
+	user := VitalUserOf(a)
+	if r, ok := a.(Resolve); ok {
+		user = r.AppUser
+	}
+	if user == "" {
+		return string(a.Type())
+	}
+	return string(a.Type()) + ":" + user
+}
+
+// ParseAction parses FormatAction's form; "" is the nil action.
+func ParseAction(s string) (Action, bool) {
+	if s == "" {
+		return nil, true
+	}
+	name, user, _ := strings.Cut(s, ":")
+	t, ok := ParseActionType(name)
+	if !ok {
+		return nil, false
+	}
+	return newAction(t, user), true
+}
+
+// newAction builds the action of type t naming user (the app user of a
+// Resolve, the Vital user of the others).
+func newAction(t ActionType, user string) Action {
+	switch t {
+	case TypeSignOut:
+		return SignOut{}
+	case TypeSignIn:
+		return SignIn{VitalUser: user}
+	case TypeMigrate:
+		return Migrate{VitalUser: user}
+	case TypeReauthenticate:
+		return Reauthenticate{VitalUser: user}
+	case TypeResolve:
+		return Resolve{AppUser: user}
+	}
+	return nil
+}
+
+// wireAction is an action's JSON form: {"type":…,"vital_user_id":…} or
+// {"type":"resolve","app_user_id":…}.
+type wireAction struct {
+	Type        ActionType `json:"type"`
+	VitalUserID string     `json:"vital_user_id,omitempty"`
+	AppUserID   string     `json:"app_user_id,omitempty"`
+}
+
+func toWire(a Action) wireAction {
+	w := wireAction{Type: a.Type(), VitalUserID: VitalUserOf(a)}
+	if r, ok := a.(Resolve); ok {
+		w.AppUserID = r.AppUser
+	}
+	return w
+}
+
+func (w wireAction) action(field string) (Action, error) {
+	if _, ok := ParseActionType(string(w.Type)); !ok {
+		return nil, &FieldError{Field: field + ".type", Err: errUnknownAction(w.Type)}
+	}
+	user := w.VitalUserID
+	if w.Type == TypeResolve {
+		user = w.AppUserID
+	}
+	return newAction(w.Type, user), nil
 }

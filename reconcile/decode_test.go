@@ -32,7 +32,7 @@ func TestObservationJSONRoundTrip(t *testing.T) {
 	o, err := ParseObservation([]byte(readmeObservation))
 	require.NoError(t, err)
 	o.NextAttemptAt = o.Now.Add(90 * time.Second)
-	o.LastError = ErrorNetwork
+	o.LastError = ErrNetwork
 	o.AllowAPIKey = true
 	data, err := json.Marshal(o)
 	require.NoError(t, err)

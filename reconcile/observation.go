@@ -37,29 +37,6 @@ type SDKObservation struct {
 	Region      fsm.Region
 }
 
-// SDKError names the SDK error the previous attempt ended with (reference
-// §9). The planner uses it only where it changes the plan.
-type SDKError string
-
-// The SDK errors an observation may carry.
-const (
-	ErrorNone                  SDKError = ""
-	ErrorAlreadySignedIn       SDKError = "alreadySignedIn"
-	ErrorInvalidSignInToken    SDKError = "invalidSignInToken"
-	ErrorNetwork               SDKError = "network"
-	ErrorInvalidUser           SDKError = "invalidUser"
-	ErrorNeedsReauthentication SDKError = "needsReauthentication"
-)
-
-// ParseSDKError parses an SDK error name.
-func ParseSDKError(s string) (SDKError, bool) {
-	switch SDKError(s) {
-	case ErrorNone, ErrorAlreadySignedIn, ErrorInvalidSignInToken, ErrorNetwork, ErrorInvalidUser, ErrorNeedsReauthentication:
-		return SDKError(s), true
-	}
-	return "", false
-}
-
 // Observation is the whole, level-based picture the planner decides from.
 type Observation struct {
 	// Profile is the SDK line the installation runs.
@@ -71,8 +48,20 @@ type Observation struct {
 	// LastObserved is the state the reconciler persisted at its last
 	// observation; empty when unknown.
 	LastObserved fsm.State
-	// LastError is the SDK error the previous attempt ended with, if any.
+	// LastAction is the action this launch applied last, whether it
+	// succeeded (LastError is NoSDKError) or failed; nil on a launch's
+	// first pass.
+	LastAction Action
+	// LastError is the SDK error LastAction ended with, or one the app
+	// recorded between launches (Runner.RecordSDKError); NoSDKError if none.
 	LastError SDKError
+	// Attempts counts the consecutive failed attempts that ended with
+	// LastError.
+	Attempts int
+	// IssuedVitalUserID is the Vital user the token source named for the app
+	// user during this launch (a Resolve's answer, or the user a minted token
+	// carries); "" when it named none. It is newer than App.VitalUserID.
+	IssuedVitalUserID string
 	// NextAttemptAt is when a backed-off attempt may run again; zero: now.
 	NextAttemptAt time.Time
 	// Now is the observation time.
@@ -120,6 +109,15 @@ func (o *Observation) Validate() error {
 	if !o.App.SignedIn && (o.App.AppUserID != "" || o.App.VitalUserID != "") {
 		return fieldErr("app.app_user_id", "set while app.signed_in is false")
 	}
+	if !o.App.SignedIn && o.IssuedVitalUserID != "" {
+		return fieldErr("issued_vital_user_id", "set while app.signed_in is false")
+	}
+	if o.Attempts < 0 {
+		return fieldErr("attempts", "negative")
+	}
+	if _, ok := ParseSDKError(string(o.LastError)); !ok {
+		return fieldErr("last_error", "unknown SDK error %q", string(o.LastError))
+	}
 	if _, err := o.State(); err != nil {
 		return &FieldError{Field: "sdk.status", Err: err}
 	}
@@ -139,7 +137,7 @@ func (o *Observation) Validate() error {
 // wire forms: every enumerated field is a string, validated after decoding
 // so that errors can name the field.
 type wireApp struct {
-	SignedIn    bool   `json:"signed_in"`
+	SignedIn    *bool  `json:"signed_in"`
 	AppUserID   string `json:"app_user_id,omitempty"`
 	VitalUserID string `json:"vital_user_id,omitempty"`
 	Environment string `json:"environment,omitempty"`
@@ -154,21 +152,35 @@ type wireSDK struct {
 }
 
 type wireObservation struct {
-	Profile       string   `json:"profile"`
-	App           *wireApp `json:"app"`
-	SDK           *wireSDK `json:"sdk"`
-	LastObserved  string   `json:"last_observed,omitempty"`
-	LastError     string   `json:"last_error,omitempty"`
-	NextAttemptAt *string  `json:"next_attempt_at"`
-	Now           *string  `json:"now"`
-	AllowAPIKey   bool     `json:"allow_api_key,omitempty"`
+	Profile           string      `json:"profile"`
+	App               *wireApp    `json:"app"`
+	SDK               *wireSDK    `json:"sdk"`
+	LastObserved      string      `json:"last_observed,omitempty"`
+	LastAction        *wireAction `json:"last_action,omitempty"`
+	LastError         string      `json:"last_error,omitempty"`
+	Attempts          int         `json:"attempts,omitempty"`
+	IssuedVitalUserID string      `json:"issued_vital_user_id,omitempty"`
+	NextAttemptAt     *string     `json:"next_attempt_at"`
+	Now               *string     `json:"now"`
+	AllowAPIKey       bool        `json:"allow_api_key,omitempty"`
+}
+
+// observationKeys is the schema's object keys by path, for the strict
+// checks encoding/json does not make (exact case, no duplicates).
+var observationKeys = map[string][]string{
+	"": {"profile", "app", "sdk", "last_observed", "last_action", "last_error", "attempts",
+		"issued_vital_user_id", "next_attempt_at", "now", "allow_api_key"},
+	"app":         {"signed_in", "app_user_id", "vital_user_id", "environment", "region"},
+	"sdk":         {"status", "current_user_id", "environment", "region"},
+	"last_action": {"type", "vital_user_id", "app_user_id"},
 }
 
 // MaxObservationBytes bounds one decoded observation.
 const MaxObservationBytes = 64 << 10
 
 // DecodeObservation reads one JSON observation (the plan command's input and
-// the README's schema). Unknown fields, unknown profiles, states, flags,
+// the README's schema). Unknown fields, field names in another case,
+// duplicate keys, missing required fields, unknown profiles, states, flags,
 // environments and regions, and impossible flag combinations are rejected
 // with a *FieldError naming the field. Trailing data is rejected.
 func DecodeObservation(r io.Reader) (Observation, error) {
@@ -184,13 +196,16 @@ func DecodeObservation(r io.Reader) (Observation, error) {
 
 // ParseObservation is DecodeObservation on a byte slice.
 func ParseObservation(data []byte) (Observation, error) {
+	if err := checkKeys(data, observationKeys); err != nil {
+		return Observation{}, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var w wireObservation
 	if err := dec.Decode(&w); err != nil {
 		return Observation{}, jsonFieldError(err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return Observation{}, fieldErr("(document)", "trailing data after the observation")
 	}
 	return w.observation()
@@ -226,7 +241,10 @@ func (w *wireObservation) observation() (Observation, error) {
 	if w.App == nil {
 		return o, fieldErr("app", "required")
 	}
-	o.App = AppSession{SignedIn: w.App.SignedIn, AppUserID: w.App.AppUserID, VitalUserID: w.App.VitalUserID}
+	if w.App.SignedIn == nil {
+		return o, fieldErr("app.signed_in", "required")
+	}
+	o.App = AppSession{SignedIn: *w.App.SignedIn, AppUserID: w.App.AppUserID, VitalUserID: w.App.VitalUserID}
 	var err error
 	if o.App.Environment, o.App.Region, err = parseEnvRegion("app", w.App.Environment, w.App.Region); err != nil {
 		return o, err
@@ -255,11 +273,18 @@ func (w *wireObservation) observation() (Observation, error) {
 		}
 		o.LastObserved = st
 	}
+	if w.LastAction != nil {
+		if o.LastAction, err = w.LastAction.action("last_action"); err != nil {
+			return o, err
+		}
+	}
 	e, ok := ParseSDKError(w.LastError)
 	if !ok {
 		return o, fieldErr("last_error", "unknown SDK error %q", w.LastError)
 	}
 	o.LastError = e
+	o.Attempts = w.Attempts
+	o.IssuedVitalUserID = w.IssuedVitalUserID
 	if w.NextAttemptAt != nil {
 		t, err := time.Parse(time.RFC3339Nano, *w.NextAttemptAt)
 		if err != nil {
@@ -301,13 +326,19 @@ func parseEnvRegion(prefix, env, region string) (fsm.Environment, fsm.Region, er
 func (o Observation) MarshalJSON() ([]byte, error) {
 	w := wireObservation{
 		Profile: o.Profile.Name,
-		App: &wireApp{SignedIn: o.App.SignedIn, AppUserID: o.App.AppUserID, VitalUserID: o.App.VitalUserID,
+		App: &wireApp{SignedIn: &o.App.SignedIn, AppUserID: o.App.AppUserID, VitalUserID: o.App.VitalUserID,
 			Environment: string(o.App.Environment), Region: string(o.App.Region)},
 		SDK: &wireSDK{Status: o.SDK.Status.Names(), CurrentUserID: o.SDK.CurrentUserID,
 			Environment: string(o.SDK.Environment), Region: string(o.SDK.Region)},
-		LastObserved: string(o.LastObserved),
-		LastError:    string(o.LastError),
-		AllowAPIKey:  o.AllowAPIKey,
+		LastObserved:      string(o.LastObserved),
+		LastError:         string(o.LastError),
+		Attempts:          o.Attempts,
+		IssuedVitalUserID: o.IssuedVitalUserID,
+		AllowAPIKey:       o.AllowAPIKey,
+	}
+	if o.LastAction != nil {
+		wa := toWire(o.LastAction)
+		w.LastAction = &wa
 	}
 	if !o.NextAttemptAt.IsZero() {
 		t := o.NextAttemptAt.UTC().Format(time.RFC3339Nano)

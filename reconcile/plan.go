@@ -37,15 +37,22 @@ const (
 	// VitalUserUnknown: the SDK is signed in but the app does not know its
 	// Vital user, so it cannot tell whether they agree.
 	VitalUserUnknown Discrepancy = "vital-user-unknown"
-	// RetryAfterConflict: the previous sign-in hit alreadySignedIn although the
-	// status showed no session.
-	RetryAfterConflict Discrepancy = "already-signed-in"
+	// AlreadySignedInConflict: the previous sign-in hit alreadySignedIn
+	// although the status showed no session.
+	AlreadySignedInConflict Discrepancy = "already-signed-in"
+	// MigrationNotTaken: a migrate succeeded but the SDK still reports its
+	// API-key session.
+	MigrationNotTaken Discrepancy = "migration-not-taken"
+	// Diverged: the action applied last succeeded, yet the SDK does not
+	// show its effect; nothing more is planned in this launch.
+	Diverged Discrepancy = "diverged"
 )
 
 // Discrepancies returns every class, in a fixed order.
 func Discrepancies() []Discrepancy {
 	return []Discrepancy{Consistent, Invalid, BackingOff, AppSignedOut, SDKSignedOut, UserDeletedDiscrepancy,
-		WrongUser, APIKeyMode, APIKeyIncompatible, ReauthNeeded, VitalUserUnknown, RetryAfterConflict}
+		WrongUser, APIKeyMode, APIKeyIncompatible, ReauthNeeded, VitalUserUnknown, AlreadySignedInConflict,
+		MigrationNotTaken, Diverged}
 }
 
 // Plan is the planner's output: the ordered actions, and when waiting is
@@ -59,6 +66,10 @@ type Plan struct {
 	Observed fsm.State
 	// Discrepancy says why the plan is what it is.
 	Discrepancy Discrepancy
+	// Terminal is set when work remains but the previous attempt's error has
+	// no rule left (see Plan): there are no actions, and the launch ends
+	// without a retry schedule.
+	Terminal bool
 }
 
 // Empty reports whether the plan has no actions.
@@ -67,6 +78,9 @@ func (p Plan) Empty() bool { return len(p.Actions) == 0 }
 // String renders the actions: "sign-out, sign-in(…)" or "(nothing)".
 func (p Plan) String() string {
 	if len(p.Actions) == 0 {
+		if p.Terminal {
+			return "(terminal: no rule after the last error)"
+		}
 		if !p.RetryAt.IsZero() {
 			return "(wait until " + p.RetryAt.UTC().Format(time.RFC3339) + ")"
 		}
@@ -84,22 +98,52 @@ func (p Plan) String() string {
 // observation plans nothing, with Discrepancy Invalid; callers validate
 // input first (DecodeObservation does).
 //
-// The rules:
+// It is the only place a decision is made: the Runner applies what a plan
+// says, journals what happened (the last action, its SDK error, a Vital user
+// the token source named), observes again and asks Plan again. The rules:
+//
 //   - app signed out: sign out unless the SDK is signed-out;
-//   - app signed in as U with Vital user V: the goal is a token session of V.
-//     No session (signed-out, configured, user-deleted): sign in. A token
-//     session of V: nothing. Of another user or environment: sign out, sign in.
-//     Reauthentication required for V: reauthenticate. An API-key session of V
-//     whose environment and region are known to match: migrate; otherwise sign
-//     out and sign in;
-//   - a token session of V whose app reported needsReauthentication (the
-//     status hides it on iOS 1.4+): reauthenticate;
+//   - app signed in as U: the goal is a token session of U's Vital user V,
+//     which is IssuedVitalUserID when the token source named one during this
+//     launch (it is newer than the app's: the backend replaces a deleted
+//     user), else App.VitalUserID. No session (signed-out, configured,
+//     user-deleted): sign in. A token session of V: nothing. Of another user
+//     or environment: sign out, sign in. Reauthentication required for V:
+//     reauthenticate. An API-key session of V whose environment and region
+//     are known to match: migrate; otherwise sign out and sign in;
 //   - V unknown while the SDK holds a session: resolve V first (the next pass
 //     plans with it), so a session that already agrees is never torn down;
-//   - user IDs compare case-insensitively (iOS 1.4+ reports upper case);
+//   - user IDs compare case-insensitively (iOS 1.4+ reports upper case).
+//
+// The recovery rules, over the previous attempt (LastAction, LastError,
+// Attempts):
+//
+//   - alreadySignedIn while the status shows no session (iOS 1.4+ keeps a
+//     session its status hides after a deprecated signIn): sign out, then
+//     sign in. Where the status shows a session the ordinary rules already
+//     sign out first;
+//   - invalidSignInToken: the SDK is unchanged, so the same plan runs again
+//     and its sign-in mints a fresh token;
+//   - a token session of V whose last error is needsReauthentication (an
+//     SDK error the app recorded between launches: the status hides it on
+//     iOS 1.4+): reauthenticate;
+//   - a migrate that succeeded while the SDK still reports the API-key
+//     session (identify returned at once because the API-key build had
+//     identified the same external user, reference §2.7): sign out, sign in;
+//   - the token source naming another Vital user than the app's: the goal
+//     moves to that user (see IssuedVitalUserID above);
+//   - an action is never planned again right after it succeeded: an SDK
+//     that does not show an action's effect (a deprecated signIn that reads
+//     {configured} until relaunch) has left its state machine, and the plan
+//     is empty with Discrepancy Diverged; the runner reports the divergence
+//     and the next launch plans from what the SDK then shows;
+//   - each of those is tried once: when the same SDK error comes back a
+//     second time in a row (Attempts ≥ 2), or any error without a rule comes
+//     back at all (ErrUnknown), the plan is Terminal with no actions, and the
+//     launch ends without a retry schedule. A later launch starts afresh;
 //   - work that needs the network is deferred while NextAttemptAt is later
-//     than Now: no actions, RetryAt set. A plan of sign-outs is local and
-//     runs at once.
+//     than Now (a transient failure's backoff): no actions, RetryAt set. A
+//     plan of sign-outs is local and runs at once.
 func (o *Observation) Plan() Plan {
 	st, err := fsm.Classify(o.SDK.Status, o.LastObserved, o.Profile)
 	if err != nil {
@@ -107,10 +151,47 @@ func (o *Observation) Plan() Plan {
 	}
 	p := decide(o, st)
 	p.Observed = st
+	if p.Empty() {
+		return p
+	}
+	if o.LastAction != nil && o.LastError == NoSDKError && p.Actions[0] == o.LastAction {
+		// The action succeeded and the SDK does not show it: planning it
+		// again would loop.
+		return Plan{Observed: st, Discrepancy: Diverged}
+	}
+	if o.gaveUp() {
+		return Plan{Observed: st, Discrepancy: p.Discrepancy, Terminal: true}
+	}
 	if needsNetwork(p.Actions) && o.NextAttemptAt.After(o.Now) {
 		return Plan{RetryAt: o.NextAttemptAt, Observed: st, Discrepancy: BackingOff}
 	}
 	return p
+}
+
+// gaveUp reports whether the previous attempt's error has used up its rule:
+// an error without one at its first occurrence, one with a rule at its
+// second in a row. Network errors back off instead.
+func (o *Observation) gaveUp() bool {
+	switch o.LastError {
+	case NoSDKError, ErrNetwork:
+		return false
+	case ErrUnknown:
+		return o.Attempts >= 1
+	}
+	return o.Attempts >= 2
+}
+
+// GoalVitalUser is the Vital user the app's session should be signed in as:
+// the token source's word in this launch, else the app's; "" when unknown
+// or the app is signed out.
+func (o *Observation) GoalVitalUser() string {
+	if !o.App.SignedIn {
+		return ""
+	}
+	if o.IssuedVitalUserID != "" {
+		return o.IssuedVitalUserID
+	}
+	return o.App.VitalUserID
 }
 
 func decide(o *Observation, st fsm.State) Plan {
@@ -120,17 +201,17 @@ func decide(o *Observation, st fsm.State) Plan {
 		}
 		return Plan{Actions: []Action{SignOut{}}, Discrepancy: AppSignedOut}
 	}
-	v := o.App.VitalUserID
+	v := o.GoalVitalUser()
 	switch st {
 	case fsm.SignedOut, fsm.Configured, fsm.UserDeleted:
 		d := SDKSignedOut
 		if st == fsm.UserDeleted {
 			d = UserDeletedDiscrepancy
 		}
-		if o.LastError == ErrorAlreadySignedIn {
+		if o.LastError == ErrAlreadySignedIn {
 			// A session the status does not show (iOS 1.4+ after a deprecated
 			// signIn in the same process): clear it, then sign in.
-			return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: RetryAfterConflict}
+			return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: AlreadySignedInConflict}
 		}
 		return Plan{Actions: []Action{SignIn{VitalUser: v}}, Discrepancy: d}
 	}
@@ -142,9 +223,9 @@ func decide(o *Observation, st fsm.State) Plan {
 	switch st {
 	case fsm.Token:
 		if same && !envMismatch(o) {
-			if o.LastError == ErrorNeedsReauthentication {
+			if o.LastError == ErrNeedsReauthentication {
 				// iOS 1.4+ never shows pendingReauthentication in its status
-				// (reference §1.2): the app's report of the SDK error is the
+				// (reference §1.2): the app's record of the SDK error is the
 				// only sign, and a same-user token re-exchanges.
 				return Plan{Actions: []Action{Reauthenticate{VitalUser: v}}, Discrepancy: ReauthNeeded}
 			}
@@ -158,6 +239,12 @@ func decide(o *Observation, st fsm.State) Plan {
 		if same && envMatch(o) {
 			if o.AllowAPIKey {
 				return Plan{Discrepancy: Consistent}
+			}
+			if _, migrated := o.LastAction.(Migrate); migrated && o.LastError == NoSDKError {
+				// The migrate succeeded and the SDK is still in API-key mode:
+				// identify returned at once (reference §2.7). Sign out, which
+				// clears the external user ID, and sign in.
+				return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: MigrationNotTaken}
 			}
 			return Plan{Actions: []Action{Migrate{VitalUser: v}}, Discrepancy: APIKeyMode}
 		}
@@ -191,25 +278,18 @@ func envMatch(o *Observation) bool {
 		o.SDK.Region != "" && o.SDK.Region == o.App.Region
 }
 
-type wireAction struct {
-	Type        ActionType `json:"type"`
-	VitalUserID string     `json:"vital_user_id,omitempty"`
-	AppUserID   string     `json:"app_user_id,omitempty"`
-}
-
 type wirePlan struct {
-	Actions []wireAction `json:"actions"`
-	RetryAt *time.Time   `json:"retry_at"`
+	Actions  []wireAction `json:"actions"`
+	RetryAt  *time.Time   `json:"retry_at"`
+	Terminal bool         `json:"terminal,omitempty"`
 }
 
-// MarshalJSON encodes the plan as {"actions":[{"type":…}],"retry_at":…}.
+// MarshalJSON encodes the plan as {"actions":[{"type":…}],"retry_at":…},
+// with "terminal":true when the plan is terminal.
 func (p Plan) MarshalJSON() ([]byte, error) {
-	w := wirePlan{Actions: make([]wireAction, len(p.Actions))}
+	w := wirePlan{Actions: make([]wireAction, len(p.Actions)), Terminal: p.Terminal}
 	for i, a := range p.Actions {
-		w.Actions[i] = wireAction{Type: a.Type(), VitalUserID: VitalUserOf(a)}
-		if r, ok := a.(Resolve); ok {
-			w.Actions[i].AppUserID = r.AppUser
-		}
+		w.Actions[i] = toWire(a)
 	}
 	if !p.RetryAt.IsZero() {
 		t := p.RetryAt.UTC()
@@ -224,22 +304,13 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
-	out := Plan{Actions: make([]Action, 0, len(w.Actions))}
-	for i, a := range w.Actions {
-		switch a.Type {
-		case TypeSignOut:
-			out.Actions = append(out.Actions, SignOut{})
-		case TypeSignIn:
-			out.Actions = append(out.Actions, SignIn{VitalUser: a.VitalUserID})
-		case TypeMigrate:
-			out.Actions = append(out.Actions, Migrate{VitalUser: a.VitalUserID})
-		case TypeReauthenticate:
-			out.Actions = append(out.Actions, Reauthenticate{VitalUser: a.VitalUserID})
-		case TypeResolve:
-			out.Actions = append(out.Actions, Resolve{AppUser: a.AppUserID})
-		default:
-			return &FieldError{Field: "actions[" + itoa(i) + "].type", Err: errUnknownAction(a.Type)}
+	out := Plan{Actions: make([]Action, 0, len(w.Actions)), Terminal: w.Terminal}
+	for i, wa := range w.Actions {
+		a, err := wa.action("actions[" + itoa(i) + "]")
+		if err != nil {
+			return err
 		}
+		out.Actions = append(out.Actions, a)
 	}
 	if w.RetryAt != nil {
 		out.RetryAt = *w.RetryAt

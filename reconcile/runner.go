@@ -42,23 +42,28 @@ type TokenSource interface {
 
 // JournalEntry is what the runner persists per installation.
 type JournalEntry struct {
-	// LastObserved is the state the last run observed after acting.
+	// LastObserved is the state the runner last classified the SDK in.
 	LastObserved fsm.State
 	// Environment and Region are the SDK configuration last observed.
 	Environment fsm.Environment
 	Region      fsm.Region
 	// AppUserID and VitalUserID are the app user and their Vital user, as
-	// last learned from the token source.
+	// last settled or learned from the token source.
 	AppUserID   string
 	VitalUserID string
-	// InFlight names the action being applied; empty when none.
-	InFlight string
-	// Attempts counts consecutive failed runs.
+	// InFlight is the action being applied; nil when none. A launch that
+	// finds it set knows its predecessor died mid-action.
+	InFlight Action
+	// LastAction is the action applied last and LastError the SDK error it
+	// ended with (NoSDKError: it succeeded), or the error the app recorded
+	// (RecordSDKError, with LastAction nil). Both clear when a launch settles.
+	LastAction Action
+	LastError  SDKError
+	// Attempts counts the failed attempts since the last agreement (a
+	// terminal end starts the count afresh); backoff grows with it.
 	Attempts int
 	// NextAttemptAt is when a backed-off run may act again.
 	NextAttemptAt time.Time
-	// LastError is the SDK error class the last failed run ended with.
-	LastError SDKError
 }
 
 // Journal persists the runner's entry for one installation. Load returns
@@ -68,64 +73,6 @@ type Journal interface {
 	Load(ctx context.Context) (JournalEntry, error)
 	Save(ctx context.Context, e JournalEntry, event string) error
 }
-
-// Errors the SDK adapter reports, matched with errors.Is (reference §9).
-var (
-	// ErrAlreadySignedIn: signIn found a session; sign out, then sign in.
-	ErrAlreadySignedIn = errors.New("sdk: already signed in")
-	// ErrInvalidSignInToken: the token was refused; fetch a fresh one.
-	ErrInvalidSignInToken = errors.New("sdk: invalid sign-in token")
-	// ErrUserDeleted: the SDK's Vital user is gone.
-	ErrUserDeleted = errors.New("sdk: user deleted")
-	// ErrNeedsReauthentication: the session needs a same-user token.
-	ErrNeedsReauthentication = errors.New("sdk: needs reauthentication")
-)
-
-// TransientError marks a failure worth retrying later: network, 5xx, 429.
-// Errors with a Transient() bool method that returns true are treated the
-// same, and a RetryAfterHint() time.Duration method supplies the server's
-// Retry-After.
-type TransientError struct {
-	Err error
-	// RetryAfter is the server's Retry-After, if it sent one.
-	RetryAfter time.Duration
-}
-
-func (e *TransientError) Error() string { return "transient: " + e.Err.Error() }
-
-func (e *TransientError) Unwrap() error { return e.Err }
-
-// ErrorClass says how a failed run is retried.
-type ErrorClass string
-
-// The error classes.
-const (
-	// ClassTransient: the state is kept and the run retried after backoff.
-	ClassTransient ErrorClass = "transient"
-	// ClassTerminal: the one recovery the error allows was tried and failed.
-	ClassTerminal ErrorClass = "terminal"
-	// ClassCancelled: the context ended the run; the next launch reconciles.
-	ClassCancelled ErrorClass = "cancelled"
-)
-
-// RunError is a failed run: the action that failed, the class, and when the
-// next attempt is due.
-type RunError struct {
-	Action  Action
-	Class   ErrorClass
-	RetryAt time.Time
-	Err     error
-}
-
-func (e *RunError) Error() string {
-	s := fmt.Sprintf("%s failed (%s)", e.Action, e.Class)
-	if !e.RetryAt.IsZero() {
-		s += ", next attempt at " + e.RetryAt.UTC().Format(time.RFC3339)
-	}
-	return s + ": " + e.Err.Error()
-}
-
-func (e *RunError) Unwrap() error { return e.Err }
 
 // Backoff is the capped, jittered exponential backoff of failed runs.
 type Backoff struct {
@@ -172,41 +119,106 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Outcome is what one run saw, planned and did.
-type Outcome struct {
+// Result says how a launch ended.
+type Result string
+
+// The results.
+const (
+	// ResultNothingToDo: the SDK agreed with the app; nothing was applied.
+	ResultNothingToDo Result = "nothing-to-do"
+	// ResultApplied: actions were applied and the SDK now agrees.
+	ResultApplied Result = "applied"
+	// ResultDeferred: there is work, but an earlier failure's backoff is
+	// not over (Outcome.RetryAt); nothing was applied or written.
+	ResultDeferred Result = "deferred"
+	// ResultFailed: an action failed transiently (the next attempt is
+	// scheduled at Outcome.RetryAt) or the launch was cancelled.
+	ResultFailed Result = "failed"
+	// ResultTerminal: an action failed and the planner has no rule left for
+	// its error; no retry is scheduled, a later launch starts afresh.
+	ResultTerminal Result = "terminal"
+)
+
+// Step is one action the runner applied, and how it ended.
+type Step struct {
+	Action Action
+	// Err is nil when the action succeeded.
+	Err error
+	// Class and SDKError classify Err ("" and NoSDKError on success).
+	Class    ErrorClass
+	SDKError SDKError
+}
+
+// Pass is one round of a launch: what the runner observed, what the planner
+// planned from it, and the actions applied, in order: a prefix of the
+// plan's actions, of which only the last may have failed.
+type Pass struct {
 	Observation Observation
 	Plan        Plan
-	// Applied are the actions that completed, in order, including the
-	// recovery steps (a sign-out after alreadySignedIn, a second plan after
-	// a Resolve).
-	Applied []Action
-	// State is the state observed after the run.
-	State fsm.State
-	// RetryAt is when the next attempt is due, after a deferral or failure.
-	RetryAt time.Time
-	// Interrupted names the action a previous run was applying when its
-	// process died; this run reconciled from what that left.
-	Interrupted string
-	// Diverged is set when the SDK did not end where the profile's state
-	// machine says the applied actions lead: "expected token, observed
-	// configured". The next launch plans from what the SDK reports.
-	Diverged string
+	Applied     []Step
 }
 
-// Result summarises an outcome: "nothing-to-do", "deferred", "applied".
-func (o Outcome) Result() string {
-	switch {
-	case len(o.Applied) > 0:
-		return "applied"
-	case !o.RetryAt.IsZero():
-		return "deferred"
-	}
-	return "nothing-to-do"
+// Divergence is an SDK that did not end where the profile's state machine
+// says the launch's successful actions lead.
+type Divergence struct {
+	// Expected is "" when the table has no path for the actions.
+	Expected, Observed fsm.State
 }
+
+func (d Divergence) String() string {
+	return "expected " + orUnknown(d.Expected) + ", observed " + string(d.Observed)
+}
+
+// Outcome is what one launch saw, planned and did.
+type Outcome struct {
+	Result Result
+	// Passes are the launch's rounds, in order; the last one's plan is empty
+	// (agreement, a deferral or a terminal end) unless the launch was
+	// cancelled or ran out of passes.
+	Passes []Pass
+	// State is the state observed last.
+	State fsm.State
+	// RetryAt is when the next attempt is due, after a deferral or a
+	// transient failure.
+	RetryAt time.Time
+	// Interrupted is the action a previous launch was applying when its
+	// process died (nil if none); this launch reconciled from what it left.
+	Interrupted Action
+	// Divergence is set when the SDK did not follow the state machine.
+	Divergence *Divergence
+}
+
+// Applied returns the actions that succeeded, across passes, in order.
+func (o Outcome) Applied() []Action {
+	var as []Action
+	for _, p := range o.Passes {
+		for _, st := range p.Applied {
+			if st.Err == nil {
+				as = append(as, st.Action)
+			}
+		}
+	}
+	return as
+}
+
+// First returns the launch's first pass (the zero Pass if it had none).
+func (o Outcome) First() Pass {
+	if len(o.Passes) == 0 {
+		return Pass{}
+	}
+	return o.Passes[0]
+}
+
+// MaxPasses bounds the passes of one launch that apply actions. The
+// planner's model test proves that any fault-free world agrees within 3, and
+// a world with one fault of each kind the planner has a rule for within
+// MaxPasses.
+const MaxPasses = 6
 
 // Runner is the launch task of one installation: Run observes, plans,
-// applies and records, once. It is safe for concurrent use: a Run while
-// another is in progress joins it.
+// applies and records until the SDK agrees with the app, a backoff defers
+// the work, or the planner has no rule left. It is safe for concurrent use:
+// a Run while another is in progress joins it.
 type Runner struct {
 	cfg Config
 	log *slog.Logger
@@ -278,8 +290,10 @@ func (r *Runner) RunAtLaunch(ctx context.Context) *Launch {
 	return l
 }
 
-// Run observes, plans, applies and records once. A call while another is in
-// progress waits for it and returns its result.
+// Run runs one launch. A call while another is in progress waits for it and
+// returns its result. The error is a *RunError when an action failed
+// (transient or cancelled) or the launch ended terminal, ErrNoConvergence
+// when the pass bound ran out, or the journal's error.
 func (r *Runner) Run(ctx context.Context) (Outcome, error) {
 	r.mu.Lock()
 	if c := r.cur; c != nil {
@@ -304,14 +318,15 @@ func (r *Runner) Run(ctx context.Context) (Outcome, error) {
 	return c.out, c.err
 }
 
-// Report records an SDK error the app met outside a launch (a data sync's
-// getAccessToken, say), so that the next launch plans from it: on iOS 1.4+
-// a needsReauthentication is visible nowhere else (reference §1.2). Errors
-// that are not one of the SDK errors of reference §9 are ignored. It waits
-// for a run in flight, and costs at most one journal write.
-func (r *Runner) Report(ctx context.Context, sdkErr error) error {
+// RecordSDKError records an SDK error the app met outside a launch (a data
+// sync's getAccessToken, say), so that the next launch plans from it: on
+// iOS 1.4+ a needsReauthentication is visible nowhere else (reference
+// §1.2). Errors that are not one of the SDK's own (network failures, other
+// errors) are ignored. It waits for a run in flight, and costs at most one
+// journal write.
+func (r *Runner) RecordSDKError(ctx context.Context, sdkErr error) error {
 	// Wait out a run in flight, so that its settle cannot overwrite the
-	// report, and hold the flight lock while writing.
+	// record, and hold the flight lock while writing.
 	for {
 		r.mu.Lock()
 		c := r.cur
@@ -326,29 +341,55 @@ func (r *Runner) Report(ctx context.Context, sdkErr error) error {
 		}
 	}
 	defer r.mu.Unlock()
-	return Report(ctx, r.cfg.Journal, sdkErr)
+	return RecordSDKError(ctx, r.cfg.Journal, sdkErr)
 }
 
-// Report is Runner.Report for a process that has no runner at hand (a
-// command-line tool, a background sync): it records sdkErr in j.
-func Report(ctx context.Context, j Journal, sdkErr error) error {
-	_, e, _ := classify(context.Background(), sdkErr)
-	if e == ErrorNone || e == ErrorNetwork {
+// RecordSDKError is Runner.RecordSDKError for a process that has no runner
+// at hand (a command-line tool, a background sync): it records sdkErr in j.
+func RecordSDKError(ctx context.Context, j Journal, sdkErr error) error {
+	_, e, _ := Classify(context.Background(), sdkErr)
+	if e == NoSDKError || e == ErrNetwork || e == ErrUnknown {
 		return nil
 	}
 	entry, err := j.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("reconcile: load journal: %w", err)
 	}
-	if entry.LastError == e {
+	if entry.LastError == e && entry.LastAction == nil {
 		return nil
 	}
-	entry.LastError = e
-	return j.Save(ctx, entry, "reported "+string(e))
+	entry.LastAction, entry.LastError, entry.Attempts = nil, e, 0
+	return j.Save(ctx, entry, "recorded "+string(e))
 }
 
-// observe builds the observation from the SDK, the app and the journal.
-func (r *Runner) observe(j *JournalEntry) Observation {
+// launch is the state of one launch in progress, beyond its journal entry:
+// the facts the token source told it, and what it did.
+type launch struct {
+	j      JournalEntry // the entry as the runner keeps it
+	loaded JournalEntry // the entry as loaded, to write nothing when nothing changed
+	out    Outcome
+	// issued is the Vital user the token source named for issuedFor.
+	issued, issuedFor string
+	// minted is a token minted for a plan it did not fit, kept for the next
+	// pass (a token is good for minutes; a launch takes seconds).
+	minted *minted
+	// from is the state the first pass observed; steps the SDK actions that
+	// succeeded since, for the divergence check.
+	from  fsm.State
+	steps []Action
+	acted bool
+	// last is the action applied last in this launch.
+	last Action
+	// failure is the last action failure of the launch.
+	failure *RunError
+}
+
+type minted struct{ app, vital, token string }
+
+// observe builds the observation from the SDK, the app, the journal and
+// the facts the token source told this launch.
+func (r *Runner) observe(l *launch) Observation {
+	j := &l.j
 	app := r.cfg.App()
 	if app.SignedIn && app.VitalUserID == "" && j.AppUserID == app.AppUserID {
 		app.VitalUserID = j.VitalUserID
@@ -360,10 +401,15 @@ func (r *Runner) observe(j *JournalEntry) Observation {
 		Profile:       r.cfg.Profile,
 		App:           app,
 		LastObserved:  j.LastObserved,
+		LastAction:    l.last,
 		LastError:     j.LastError,
+		Attempts:      j.Attempts,
 		NextAttemptAt: j.NextAttemptAt,
 		Now:           r.cfg.Now(),
 		AllowAPIKey:   r.cfg.AllowAPIKey,
+	}
+	if app.SignedIn && app.AppUserID == l.issuedFor {
+		o.IssuedVitalUserID = l.issued
 	}
 	o.SDK.Status = r.cfg.SDK.Status()
 	if o.SDK.Status.Has(fsm.FlagSignedIn) {
@@ -375,10 +421,9 @@ func (r *Runner) observe(j *JournalEntry) Observation {
 	return o
 }
 
-// maxPasses bounds re-planning: a Resolve or a token for another user than
-// expected asks for one more pass.
-const maxPasses = 3
-
+// run is one launch: observe, plan, apply, and again, until the plan is
+// empty. Every decision is the planner's; the runner only applies, and
+// reports back through the journal what happened.
 func (r *Runner) run(ctx context.Context) (Outcome, error) {
 	if err := ctx.Err(); err != nil {
 		return Outcome{}, err
@@ -387,47 +432,247 @@ func (r *Runner) run(ctx context.Context) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, fmt.Errorf("reconcile: load journal: %w", err)
 	}
-	var out Outcome
-	if j.InFlight != "" {
+	l := &launch{j: j, loaded: j}
+	if j.InFlight != nil {
 		// The last run died mid-action. The observation is level-based, so
 		// planning from what the SDK reports now is the recovery.
-		out.Interrupted = j.InFlight
-		r.log.Warn("previous run was interrupted", "action", j.InFlight)
+		l.out.Interrupted = j.InFlight
+		l.j.InFlight = nil
+		r.log.Warn("previous run was interrupted", "action", j.InFlight.String())
 	}
-	for pass := 0; pass < maxPasses; pass++ {
-		o := r.observe(&j)
+	for pass := 0; ; pass++ {
+		o := r.observe(l)
 		if err := o.Validate(); err != nil {
-			return out, err
+			return l.out, err
 		}
 		p := o.Plan()
 		if pass == 0 {
-			out.Observation, out.Plan = o, p
+			l.from = p.Observed
 		}
+		l.j.LastObserved = p.Observed
+		l.out.State = p.Observed
+		l.out.Passes = append(l.out.Passes, Pass{Observation: o, Plan: p})
 		if p.Empty() {
-			out.State, out.RetryAt = p.Observed, p.RetryAt
-			if !p.RetryAt.IsZero() {
-				return out, nil // deferred: nothing written
-			}
-			return out, r.settle(ctx, &j, &o, p.Observed, len(out.Applied) > 0)
+			return l.out, r.end(ctx, l, &o, p)
 		}
-		first := len(out.Applied)
-		replan, err := r.apply(ctx, &j, &o, p, &out)
-		if err != nil {
-			return out, err
+		if pass >= MaxPasses {
+			l.out.Result = ResultFailed
+			return l.out, ErrNoConvergence
 		}
-		if !replan {
-			o2 := r.observe(&j)
-			st, _ := o2.State()
-			out.State = st
-			if want := r.expect(ctx, p.Observed, out.Applied[first:]); want != st {
-				out.Diverged = fmt.Sprintf("expected %s, observed %s", orUnknown(want), st)
-				r.log.Warn("sdk diverged from the state machine", "expected", string(want), "observed", string(st),
-					"profile", r.cfg.Profile.Name)
-			}
-			return out, r.settle(ctx, &j, &o2, st, true)
+		if err := r.apply(ctx, l, &o, p); err != nil {
+			return l.out, err
 		}
 	}
-	return out, fmt.Errorf("reconcile: no agreement after %d passes", maxPasses)
+}
+
+// end finishes a launch whose last plan is empty: agreement, a deferral, or
+// a terminal end.
+func (r *Runner) end(ctx context.Context, l *launch, o *Observation, p Plan) error {
+	switch {
+	case p.Terminal:
+		l.out.Result = ResultTerminal
+		re := &RunError{Action: l.j.LastAction, Class: ClassTerminal, Err: l.j.LastError}
+		if l.failure != nil {
+			re.Action, re.Err = l.failure.Action, l.failure.Err
+		}
+		next := l.j
+		next.InFlight, next.Attempts, next.NextAttemptAt = nil, 0, time.Time{}
+		r.log.Warn("reconcile ends terminal", "action", actionString(next.LastAction), "sdk_error", string(next.LastError))
+		if err := r.save(ctx, l, next, "terminal after "+actionString(next.LastAction)+" ("+string(next.LastError)+")"); err != nil {
+			return errors.Join(re, err)
+		}
+		return re
+	case !p.RetryAt.IsZero():
+		l.out.RetryAt = p.RetryAt
+		if l.failure != nil {
+			l.out.Result = ResultFailed
+			return l.failure
+		}
+		l.out.Result = ResultDeferred
+		return nil // deferred: nothing written
+	}
+	l.out.Result = ResultNothingToDo
+	if l.acted {
+		l.out.Result = ResultApplied
+		if want := r.expect(ctx, l.from, l.steps); want != p.Observed {
+			l.out.Divergence = &Divergence{Expected: want, Observed: p.Observed}
+			r.log.Warn("sdk diverged from the state machine", "expected", string(want), "observed", string(p.Observed),
+				"profile", r.cfg.Profile.Name)
+		}
+	}
+	next := l.j
+	next.InFlight, next.LastAction, next.LastError = nil, nil, NoSDKError
+	next.Attempts, next.NextAttemptAt = 0, time.Time{}
+	if o.App.SignedIn {
+		next.AppUserID, next.VitalUserID = o.App.AppUserID, o.GoalVitalUser()
+	}
+	if p.Observed.SignedIn() {
+		next.Environment, next.Region = o.SDK.Environment, o.SDK.Region
+	} else {
+		next.Environment, next.Region = "", ""
+	}
+	if next == l.loaded && !l.acted {
+		return nil // a consistent launch whose journal agrees writes nothing
+	}
+	event := "observed " + string(p.Observed)
+	if l.acted {
+		event = "settled in " + string(p.Observed)
+	}
+	return r.save(ctx, l, next, event)
+}
+
+// save persists next (even when ctx has ended: the record of what happened
+// must not be lost to a cancellation) and makes it the launch's entry.
+func (r *Runner) save(ctx context.Context, l *launch, next JournalEntry, event string) error {
+	if err := r.cfg.Journal.Save(context.WithoutCancel(ctx), next, event); err != nil {
+		return fmt.Errorf("reconcile: save journal (%s): %w", event, err)
+	}
+	l.j = next
+	return nil
+}
+
+// apply applies a plan's actions in order, journaling each before and after,
+// and stops at the first failure, which it journals for the planner to read.
+// It returns an error only when the launch must end here: the journal failed
+// or the context was cancelled.
+func (r *Runner) apply(ctx context.Context, l *launch, o *Observation, p Plan) error {
+	pass := &l.out.Passes[len(l.out.Passes)-1]
+	for _, a := range p.Actions {
+		if err := ctx.Err(); err != nil {
+			return r.fail(ctx, l, pass, a, err)
+		}
+		start := l.j
+		start.InFlight = a
+		if err := r.cfg.Journal.Save(ctx, start, "start "+a.String()); err != nil {
+			return fmt.Errorf("reconcile: journal before %s: %w", a, err)
+		}
+		l.j = start
+		r.log.Info("reconcile action", "action", a.String(), "from_state", string(p.Observed), "profile", r.cfg.Profile.Name)
+		if err := r.do(ctx, l, o, a); err != nil {
+			return r.fail(ctx, l, pass, a, err)
+		}
+		pass.Applied = append(pass.Applied, Step{Action: a})
+		l.acted, l.last = true, a
+		if a.Type() != TypeResolve {
+			l.steps = append(l.steps, a)
+		}
+		done := l.j
+		done.InFlight, done.LastAction, done.LastError = nil, a, NoSDKError
+		if l.issued != "" && l.issuedFor == o.App.AppUserID {
+			done.AppUserID, done.VitalUserID = l.issuedFor, l.issued
+		}
+		if err := r.save(ctx, l, done, "done "+a.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fail records a failed action and ends the pass. A stale plan records the
+// token source's Vital user; any other failure records the action and its
+// SDK error and, when transient, schedules the next attempt with backoff.
+// It returns an error only when the launch must end now (cancelled, or the
+// journal failed); otherwise the planner decides next.
+func (r *Runner) fail(ctx context.Context, l *launch, pass *Pass, a Action, err error) error {
+	class, sdkErr, retryAfter := Classify(ctx, err)
+	pass.Applied = append(pass.Applied, Step{Action: a, Err: err, Class: class, SDKError: sdkErr})
+	next := l.j
+	next.InFlight = nil
+	var event string
+	switch class {
+	case ClassStale:
+		next.AppUserID, next.VitalUserID = l.issuedFor, l.issued
+		r.log.Info("token source names another Vital user", "action", a.String(), "vital_user", l.issued)
+		return r.save(ctx, l, next, "stale "+a.String()+": token source names "+l.issued)
+	case ClassCancelled:
+		event = "cancelled " + a.String()
+	default:
+		l.last = a
+		next.LastAction, next.LastError = a, sdkErr
+		next.Attempts++
+		if class == ClassTransient {
+			next.NextAttemptAt = r.cfg.Now().Add(r.cfg.Backoff.Delay(next.Attempts, r.cfg.Rand(), retryAfter))
+		}
+		event = fmt.Sprintf("failed %s (%s: %s)", a, class, sdkErr)
+	}
+	re := &RunError{Action: a, Class: class, RetryAt: next.NextAttemptAt, Err: err}
+	r.log.Warn("reconcile action failed", "action", a.String(), "class", string(class), "sdk_error", string(sdkErr),
+		"attempt", next.Attempts)
+	if serr := r.save(ctx, l, next, event); serr != nil {
+		return errors.Join(re, serr)
+	}
+	l.failure = re
+	if class == ClassCancelled {
+		l.out.Result = ResultFailed
+		return re
+	}
+	return nil
+}
+
+// do performs one action. Which SDK call performs it is a property of the
+// profile, not a decision: see viaIdentify.
+func (r *Runner) do(ctx context.Context, l *launch, o *Observation, a Action) error {
+	switch a := a.(type) {
+	case SignOut:
+		return r.cfg.SDK.SignOut(ctx)
+	case Resolve:
+		v, err := r.cfg.Tokens.ResolveVitalUser(ctx, a.AppUser)
+		if err != nil {
+			return err
+		}
+		l.issued, l.issuedFor = v, a.AppUser
+		return nil
+	case SignIn, Migrate, Reauthenticate:
+		app, planned := o.App.AppUserID, VitalUserOf(a)
+		v, tok, err := r.token(ctx, l, app, planned)
+		if err != nil {
+			return err
+		}
+		l.issued, l.issuedFor = v, app
+		if planned != "" && !strings.EqualFold(v, planned) {
+			l.minted = &minted{app: app, vital: v, token: tok}
+			return &StaleError{Planned: planned, Issued: v}
+		}
+		return r.signInSDK(ctx, app, tok, r.viaIdentify(a))
+	}
+	return fmt.Errorf("reconcile: unknown action %T", a)
+}
+
+// token returns a Sign-In Token for app: the one a previous pass minted and
+// could not use, when it fits the plan, or a fresh one.
+func (r *Runner) token(ctx context.Context, l *launch, app, planned string) (string, string, error) {
+	if m := l.minted; m != nil && m.app == app && (planned == "" || strings.EqualFold(m.vital, planned)) {
+		l.minted = nil
+		return m.vital, m.token, nil
+	}
+	l.minted = nil
+	return r.cfg.Tokens.SignInToken(ctx, app)
+}
+
+// viaIdentify says which SDK call applies a token action on the profile:
+// identifyExternalUser where the profile's plain signIn does not persist a
+// new session or a migration (iOS 1.4+, reference §1.2 and §2.7), plain
+// signIn elsewhere. A Reauthenticate always re-exchanges through signIn:
+// identify would return at once on the session's own external ID. Android
+// keeps plain signIn: its identify short-circuits on a stored external ID
+// even after the user was deleted (§4).
+func (r *Runner) viaIdentify(a Action) bool {
+	switch a.(type) {
+	case SignIn:
+		return r.cfg.Profile.SignInNeedsRelaunch
+	case Migrate:
+		return !r.cfg.Profile.APIKeyMigrationPersists || r.cfg.Profile.SignInNeedsRelaunch
+	}
+	return false
+}
+
+// signInSDK signs the SDK in with a token, through identifyExternalUser
+// (keyed on the app user) when viaIdentify and the SDK has it.
+func (r *Runner) signInSDK(ctx context.Context, appUser, tok string, viaIdentify bool) error {
+	if id, ok := r.cfg.SDK.(Identifier); ok && viaIdentify {
+		return id.IdentifyWithSignInToken(ctx, appUser, tok)
+	}
+	return r.cfg.SDK.SignIn(ctx, tok)
 }
 
 // expect runs the applied SDK steps through the profile's state machine,
@@ -439,7 +684,7 @@ func (r *Runner) expect(ctx context.Context, from fsm.State, steps []Action) fsm
 		return ""
 	}
 	for _, a := range steps {
-		e, ok := eventOf(a)
+		e, ok := EventOf(a)
 		if !ok {
 			continue
 		}
@@ -450,9 +695,9 @@ func (r *Runner) expect(ctx context.Context, from fsm.State, steps []Action) fsm
 	return m.State()
 }
 
-// eventOf maps an SDK action to its state machine event; Resolve touches
+// EventOf maps an SDK action to its state machine event; Resolve touches
 // no SDK state.
-func eventOf(a Action) (fsm.Event, bool) {
+func EventOf(a Action) (fsm.Event, bool) {
 	switch a.(type) {
 	case SignOut:
 		return fsm.EventSignOut, true
@@ -473,230 +718,29 @@ func orUnknown(st fsm.State) string {
 	return string(st)
 }
 
-// settle records a successful run. A consistent launch whose journal
-// already says so writes nothing.
-func (r *Runner) settle(ctx context.Context, j *JournalEntry, o *Observation, st fsm.State, acted bool) error {
-	next := *j
-	next.LastObserved = st
-	next.InFlight, next.Attempts, next.NextAttemptAt, next.LastError = "", 0, time.Time{}, ErrorNone
-	if o.App.SignedIn {
-		next.AppUserID, next.VitalUserID = o.App.AppUserID, o.App.VitalUserID
+// ErrUnplanned is returned by Outcome.CheckApplied.
+var ErrUnplanned = errors.New("reconcile: applied an action the plan did not name")
+
+// CheckApplied verifies the runner's promise that it applies only what the
+// planner said: in every pass the applied actions are a prefix of the
+// pass's plan (an applied sign-in names the Vital user its plan named, or
+// its plan named none), and only the last of them may have failed. Tests
+// and simulations assert it after every launch.
+func (o Outcome) CheckApplied() error {
+	for i, p := range o.Passes {
+		if len(p.Applied) > len(p.Plan.Actions) {
+			return fmt.Errorf("%w: pass %d applied %d actions of a %d-action plan", ErrUnplanned, i+1,
+				len(p.Applied), len(p.Plan.Actions))
+		}
+		for k, st := range p.Applied {
+			if st.Action != p.Plan.Actions[k] {
+				return fmt.Errorf("%w: pass %d step %d applied %s, the plan said %s", ErrUnplanned, i+1, k+1,
+					st.Action, p.Plan.Actions[k])
+			}
+			if st.Err != nil && k != len(p.Applied)-1 {
+				return fmt.Errorf("%w: pass %d went on after step %d failed", ErrUnplanned, i+1, k+1)
+			}
+		}
 	}
-	if st.SignedIn() {
-		next.Environment, next.Region = o.SDK.Environment, o.SDK.Region
-	} else {
-		next.Environment, next.Region = "", ""
-	}
-	if next == *j && !acted {
-		return nil
-	}
-	event := "observed " + string(st)
-	if acted {
-		event = "settled in " + string(st)
-	}
-	if err := r.cfg.Journal.Save(context.WithoutCancel(ctx), next, event); err != nil {
-		return fmt.Errorf("reconcile: save journal: %w", err)
-	}
-	*j = next
 	return nil
-}
-
-// apply runs a plan's actions in order, journaling each before and after.
-// It reports whether the caller should plan again.
-func (r *Runner) apply(ctx context.Context, j *JournalEntry, o *Observation, p Plan, out *Outcome) (bool, error) {
-	for _, a := range p.Actions {
-		if err := ctx.Err(); err != nil {
-			return false, r.fail(ctx, j, a, err)
-		}
-		j.InFlight = a.String()
-		if err := r.cfg.Journal.Save(ctx, *j, "start "+a.String()); err != nil {
-			return false, fmt.Errorf("reconcile: journal before %s: %w", a, err)
-		}
-		r.log.Info("reconcile action", "action", a.String(), "from_state", string(p.Observed), "profile", r.cfg.Profile.Name)
-		replan, steps, err := r.do(ctx, a, o)
-		out.Applied = append(out.Applied, steps...)
-		if err != nil {
-			return false, r.fail(ctx, j, a, err)
-		}
-		j.InFlight = ""
-		if o.App.SignedIn {
-			j.AppUserID, j.VitalUserID = o.App.AppUserID, o.App.VitalUserID
-		}
-		if err := r.cfg.Journal.Save(context.WithoutCancel(ctx), *j, "done "+a.String()); err != nil {
-			return false, fmt.Errorf("reconcile: journal after %s: %w", a, err)
-		}
-		if replan {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// do performs one action with the recoveries of reference §9, and returns
-// the SDK steps it completed.
-func (r *Runner) do(ctx context.Context, a Action, o *Observation) (replan bool, steps []Action, err error) {
-	sdk := r.cfg.SDK
-	switch a := a.(type) {
-	case SignOut:
-		if err := sdk.SignOut(ctx); err != nil {
-			return false, nil, err
-		}
-		return false, []Action{a}, nil
-	case Resolve:
-		v, err := r.cfg.Tokens.ResolveVitalUser(ctx, a.AppUser)
-		if err != nil {
-			return false, nil, err
-		}
-		o.App.VitalUserID = v
-		return true, []Action{Resolve{AppUser: a.AppUser}}, nil
-	case SignIn, Reauthenticate:
-		return r.signIn(ctx, a, o)
-	case Migrate:
-		v, tok, err := r.cfg.Tokens.SignInToken(ctx, o.App.AppUserID)
-		if err != nil {
-			return false, nil, err
-		}
-		if !strings.EqualFold(v, a.VitalUser) {
-			// The backend maps the app user elsewhere: not compatible.
-			o.App.VitalUserID = v
-			return true, nil, nil
-		}
-		if err := r.signInSDK(ctx, o.App.AppUserID, tok, !r.cfg.Profile.APIKeyMigrationPersists || r.cfg.Profile.SignInNeedsRelaunch); err != nil {
-			return false, nil, err
-		}
-		if !sdk.Status().Has(fsm.FlagUseAPIKey) {
-			return false, []Action{a}, nil
-		}
-		// Still in API-key mode: identify returned at once because the API-key
-		// build had identified the same external user (reference §2.7). Sign
-		// out, which clears the external ID, and sign in with the same token,
-		// which was never exchanged.
-		r.log.Warn("migration did not take; signing out and in", "vital_user", v)
-		if err := sdk.SignOut(ctx); err != nil {
-			return false, nil, err
-		}
-		if err := r.signInSDK(ctx, o.App.AppUserID, tok, r.cfg.Profile.SignInNeedsRelaunch); err != nil {
-			return false, []Action{SignOut{}}, err
-		}
-		return false, []Action{SignOut{}, SignIn{VitalUser: v}}, nil
-	}
-	return false, nil, fmt.Errorf("reconcile: unknown action %T", a)
-}
-
-// signIn fetches a token and signs in, recovering once from
-// alreadySignedIn (sign out, sign in) and once from invalidSignInToken
-// (a fresh token).
-func (r *Runner) signIn(ctx context.Context, a Action, o *Observation) (bool, []Action, error) {
-	var steps []Action
-	freshTried, signOutTried := false, false
-	v, tok, err := r.cfg.Tokens.SignInToken(ctx, o.App.AppUserID)
-	if err != nil {
-		return false, nil, err
-	}
-	if want := VitalUserOf(a); want != "" && !strings.EqualFold(v, want) {
-		r.log.Info("token source names another Vital user", "expected", want, "got", v)
-		if _, reauth := a.(Reauthenticate); reauth {
-			o.App.VitalUserID = v
-			return true, nil, nil // not the session's user: plan again
-		}
-	}
-	// A new session on iOS 1.4+ goes through identify, the only call that
-	// persists there; a re-exchange keeps the session's startup params, and
-	// identify would return at once on the session's own external ID.
-	_, reauth := a.(Reauthenticate)
-	viaIdentify := r.cfg.Profile.SignInNeedsRelaunch && !reauth
-	for {
-		err = r.signInSDK(ctx, o.App.AppUserID, tok, viaIdentify)
-		switch {
-		case err == nil:
-			o.App.VitalUserID = v
-			steps = append(steps, withVitalUser(a, v))
-			return false, steps, nil
-		case errors.Is(err, ErrAlreadySignedIn) && !signOutTried:
-			signOutTried = true
-			if err := r.cfg.SDK.SignOut(ctx); err != nil {
-				return false, steps, err
-			}
-			steps = append(steps, SignOut{})
-		case errors.Is(err, ErrInvalidSignInToken) && !freshTried:
-			freshTried = true
-			if v, tok, err = r.cfg.Tokens.SignInToken(ctx, o.App.AppUserID); err != nil {
-				return false, steps, err
-			}
-		default:
-			return false, steps, err
-		}
-	}
-}
-
-// signInSDK signs the SDK in with a token: through identifyExternalUser
-// (keyed on the app user) when viaIdentify and the SDK has it, else with
-// signIn. Callers ask for identify where the profile's plain signIn does not
-// persist (iOS 1.4+, reference §1.2 and §2.7). Android keeps plain signIn:
-// its identify short-circuits on a stored external ID even after the user
-// was deleted (§4).
-func (r *Runner) signInSDK(ctx context.Context, appUser, tok string, viaIdentify bool) error {
-	if id, ok := r.cfg.SDK.(Identifier); ok && viaIdentify {
-		return id.IdentifyWithSignInToken(ctx, appUser, tok)
-	}
-	return r.cfg.SDK.SignIn(ctx, tok)
-}
-
-func withVitalUser(a Action, v string) Action {
-	if _, ok := a.(Reauthenticate); ok {
-		return Reauthenticate{VitalUser: v}
-	}
-	return SignIn{VitalUser: v}
-}
-
-// classify maps an action's error to its class, SDK error name and the
-// server's Retry-After.
-func classify(ctx context.Context, err error) (ErrorClass, SDKError, time.Duration) {
-	var te *TransientError
-	var tr interface{ Transient() bool }
-	switch {
-	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
-		return ClassCancelled, ErrorNone, 0
-	case errors.As(err, &te):
-		return ClassTransient, ErrorNetwork, te.RetryAfter
-	case errors.As(err, &tr) && tr.Transient():
-		var hint interface{ RetryAfterHint() time.Duration }
-		var after time.Duration
-		if errors.As(err, &hint) {
-			after = hint.RetryAfterHint()
-		}
-		return ClassTransient, ErrorNetwork, after
-	case errors.Is(err, ErrAlreadySignedIn):
-		return ClassTerminal, ErrorAlreadySignedIn, 0
-	case errors.Is(err, ErrInvalidSignInToken):
-		return ClassTerminal, ErrorInvalidSignInToken, 0
-	case errors.Is(err, ErrUserDeleted):
-		return ClassTerminal, ErrorInvalidUser, 0
-	case errors.Is(err, ErrNeedsReauthentication):
-		return ClassTerminal, ErrorNeedsReauthentication, 0
-	}
-	return ClassTerminal, ErrorNone, 0
-}
-
-// fail records a failed action: the state is kept, the in-flight marker
-// cleared, and, unless the context was cancelled, the next attempt
-// scheduled with backoff. It returns the *RunError.
-func (r *Runner) fail(ctx context.Context, j *JournalEntry, a Action, err error) error {
-	class, sdkErr, retryAfter := classify(ctx, err)
-	re := &RunError{Action: a, Class: class, Err: err}
-	next := *j
-	next.InFlight = ""
-	event := fmt.Sprintf("failed %s (%s)", a, class)
-	if class != ClassCancelled {
-		next.Attempts++
-		next.LastError = sdkErr
-		next.NextAttemptAt = r.cfg.Now().Add(r.cfg.Backoff.Delay(next.Attempts, r.cfg.Rand(), retryAfter))
-		re.RetryAt = next.NextAttemptAt
-	}
-	r.log.Warn("reconcile action failed", "action", a.String(), "class", string(class), "attempt", next.Attempts)
-	if serr := r.cfg.Journal.Save(context.WithoutCancel(ctx), next, event); serr != nil {
-		return errors.Join(re, fmt.Errorf("reconcile: journal failure: %w", serr))
-	}
-	*j = next
-	return re
 }

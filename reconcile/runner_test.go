@@ -239,7 +239,7 @@ func TestRunnerConsistentLaunchIsQuiet(t *testing.T) {
 			h.signInApp("alice")
 			out, err := h.runner.Run(context.Background())
 			require.NoError(t, err)
-			require.Equal(t, "applied", out.Result())
+			require.Equal(t, ResultApplied, out.Result)
 			require.Equal(t, fsm.Token, out.State)
 			require.Equal(t, vA, h.journal.e.VitalUserID)
 
@@ -248,7 +248,7 @@ func TestRunnerConsistentLaunchIsQuiet(t *testing.T) {
 				h.now = h.now.Add(time.Hour)
 				out, err := h.runner.Run(context.Background())
 				require.NoError(t, err)
-				require.Equal(t, "nothing-to-do", out.Result())
+				require.Equal(t, ResultNothingToDo, out.Result)
 				require.Equal(t, before, h.counts(), "a consistent launch made a call, a mutation or a write")
 			}
 
@@ -270,7 +270,7 @@ func TestRunnerSwitchUser(t *testing.T) {
 	out, err := h.runner.Run(context.Background())
 	require.NoError(t, err)
 	// The app does not know bob's Vital user yet: resolve it, then switch.
-	require.Equal(t, []Action{Resolve{AppUser: "bob"}, SignOut{}, SignIn{VitalUser: vB}}, out.Applied)
+	require.Equal(t, []Action{Resolve{AppUser: "bob"}, SignOut{}, SignIn{VitalUser: vB}}, out.Applied())
 	require.Equal(t, vB, h.sdk.user)
 	require.Equal(t, "bob", h.journal.e.AppUserID)
 	require.Equal(t, vB, h.journal.e.VitalUserID)
@@ -284,7 +284,7 @@ func TestRunnerSwitchUser(t *testing.T) {
 func TestRunnerTransientBackoffPersists(t *testing.T) {
 	h := newHarness(t, "ios-1.8", false)
 	h.signInApp("alice")
-	h.tokens.errs = []error{&TransientError{Err: errors.New("503"), RetryAfter: 0}}
+	h.tokens.errs = []error{transientErr{msg: "503"}}
 	_, err := h.runner.Run(context.Background())
 	var re *RunError
 	require.ErrorAs(t, err, &re)
@@ -293,20 +293,20 @@ func TestRunnerTransientBackoffPersists(t *testing.T) {
 	// Attempt 1: 30 s less 20%·0.5 jitter = 27 s.
 	require.Equal(t, h.now.Add(27*time.Second), h.journal.e.NextAttemptAt)
 	require.Equal(t, 1, h.journal.e.Attempts)
-	require.Equal(t, ErrorNetwork, h.journal.e.LastError)
+	require.Equal(t, ErrNetwork, h.journal.e.LastError)
 
 	// Before it is due: deferred, no call, no write.
 	before := h.counts()
 	h.now = h.now.Add(10 * time.Second)
 	out, err := h.runner.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, "deferred", out.Result())
+	require.Equal(t, ResultDeferred, out.Result)
 	require.Equal(t, h.journal.e.NextAttemptAt, out.RetryAt)
 	require.Equal(t, before, h.counts())
 
 	// A second failure doubles the delay and honours Retry-After when longer.
 	h.now = h.now.Add(20 * time.Second)
-	h.tokens.errs = []error{&TransientError{Err: errors.New("429"), RetryAfter: 5 * time.Minute}}
+	h.tokens.errs = []error{transientErr{msg: "429", after: 5 * time.Minute}}
 	_, err = h.runner.Run(context.Background())
 	require.ErrorAs(t, err, &re)
 	require.Equal(t, h.now.Add(5*time.Minute), h.journal.e.NextAttemptAt)
@@ -320,6 +320,17 @@ func TestRunnerTransientBackoffPersists(t *testing.T) {
 	require.Zero(t, h.journal.e.Attempts)
 	require.True(t, h.journal.e.NextAttemptAt.IsZero())
 }
+
+// transientErr is an adapter error that says it is transient, with an
+// optional Retry-After.
+type transientErr struct {
+	msg   string
+	after time.Duration
+}
+
+func (e transientErr) Error() string                 { return e.msg }
+func (e transientErr) Transient() bool               { return true }
+func (e transientErr) RetryAfterHint() time.Duration { return e.after }
 
 // transientish is an adapter error that says it is transient by method.
 type transientish struct{}
@@ -368,7 +379,7 @@ func TestRunnerAlreadySignedInSignsOutThenIn(t *testing.T) {
 	h.sdk.hidden = true // a session the status does not show
 	out, err := h.runner.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, []Action{SignOut{}, SignIn{VitalUser: vA}}, out.Applied)
+	require.Equal(t, []Action{SignOut{}, SignIn{VitalUser: vA}}, out.Applied())
 	require.Equal(t, fsm.Token, h.sdk.st)
 }
 
@@ -381,18 +392,29 @@ func TestRunnerInvalidSignInTokenFetchesOneFreshToken(t *testing.T) {
 	require.Equal(t, fsm.Token, out.State)
 	require.Equal(t, 2, h.tokens.minted)
 
-	// Twice in a row: terminal, with backoff, state kept.
+	// Twice in a row: terminal, not retried with backoff, state kept; the
+	// next launch starts afresh.
 	h2 := newHarness(t, "android-5.0", false)
 	h2.signInApp("alice")
 	h2.sdk.errs = []error{ErrInvalidSignInToken, ErrInvalidSignInToken}
-	_, err = h2.runner.Run(context.Background())
+	out, err = h2.runner.Run(context.Background())
 	var re *RunError
 	require.ErrorAs(t, err, &re)
 	require.Equal(t, ClassTerminal, re.Class)
+	require.Equal(t, ResultTerminal, out.Result)
+	require.True(t, out.Passes[len(out.Passes)-1].Plan.Terminal)
 	require.ErrorIs(t, err, ErrInvalidSignInToken)
-	require.Equal(t, ErrorInvalidSignInToken, h2.journal.e.LastError)
-	require.False(t, h2.journal.e.NextAttemptAt.IsZero())
+	require.Equal(t, ErrInvalidSignInToken, h2.journal.e.LastError)
+	require.True(t, h2.journal.e.NextAttemptAt.IsZero(), "a terminal error is not retried with backoff")
+	require.True(t, out.RetryAt.IsZero())
+	require.Zero(t, h2.journal.e.Attempts)
 	require.Equal(t, 2, h2.tokens.minted, "one fresh token, not a loop")
+	require.Equal(t, fsm.SignedOut, h2.sdk.st)
+
+	out, err = h2.runner.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, ResultApplied, out.Result)
+	require.Equal(t, 3, h2.tokens.minted)
 }
 
 func TestRunnerUserDeletedSignsInAsNewUser(t *testing.T) {
@@ -406,8 +428,8 @@ func TestRunnerUserDeletedSignsInAsNewUser(t *testing.T) {
 	h.tokens.users["alice"] = vC
 	out, err := h.runner.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, fsm.UserDeleted, out.Plan.Observed)
-	require.Equal(t, []Action{SignIn{VitalUser: vC}}, out.Applied)
+	require.Equal(t, fsm.UserDeleted, out.First().Plan.Observed)
+	require.Equal(t, []Action{SignIn{VitalUser: vC}}, out.Applied())
 	require.Equal(t, vC, h.sdk.user)
 	require.Equal(t, vC, h.journal.e.VitalUserID)
 	h.requireQuietLaunch(t)
@@ -430,7 +452,7 @@ func TestRunnerMigratesAPIKeySession(t *testing.T) {
 			h.journal.e = JournalEntry{AppUserID: "alice", VitalUserID: vA, LastObserved: fsm.APIKey}
 			out, err := h.runner.Run(context.Background())
 			require.NoError(t, err)
-			require.Equal(t, []Action{Migrate{VitalUser: vA}}, out.Applied)
+			require.Equal(t, []Action{Migrate{VitalUser: vA}}, out.Applied())
 			require.Equal(t, 1, h.sdk.mutations, "migration signs in without signing out")
 			require.Equal(t, tc.identifyWant, h.sdk.identify)
 			require.Equal(t, fsm.Token, out.State)
@@ -444,7 +466,7 @@ func TestRunnerResolvesBeforeTouchingASession(t *testing.T) {
 	h.sdk.st, h.sdk.user, h.sdk.env, h.sdk.region = fsm.Token, vA, fsm.Sandbox, fsm.US
 	out, err := h.runner.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, []Action{Resolve{AppUser: "alice"}}, out.Applied)
+	require.Equal(t, []Action{Resolve{AppUser: "alice"}}, out.Applied())
 	require.Zero(t, h.sdk.mutations, "the session already agreed")
 	require.Equal(t, vA, h.journal.e.VitalUserID)
 
@@ -454,7 +476,7 @@ func TestRunnerResolvesBeforeTouchingASession(t *testing.T) {
 	h2.sdk.st, h2.sdk.user = fsm.Token, vA
 	out, err = h2.runner.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, []Action{Resolve{AppUser: "bob"}, SignOut{}, SignIn{VitalUser: vB}}, out.Applied)
+	require.Equal(t, []Action{Resolve{AppUser: "bob"}, SignOut{}, SignIn{VitalUser: vB}}, out.Applied())
 }
 
 func TestRunnerSingleFlight(t *testing.T) {
@@ -498,14 +520,14 @@ func TestRunnerCancelledLeavesReconcilableState(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		l := h.runner.RunAtLaunch(ctx)
 		synctest.Wait() // blocked inside the sign-in, with the action journaled
-		require.Equal(t, "sign-in(from token source)", h.journal.e.InFlight)
+		require.Equal(t, Action(SignIn{}), h.journal.e.InFlight)
 		cancel()
 		_, err := l.Wait(context.Background())
 		var re *RunError
 		require.ErrorAs(t, err, &re)
 		require.Equal(t, ClassCancelled, re.Class)
 		require.ErrorIs(t, err, context.Canceled)
-		require.Empty(t, h.journal.e.InFlight)
+		require.Nil(t, h.journal.e.InFlight)
 		require.Zero(t, h.journal.e.Attempts, "a cancellation is not a failure")
 		require.True(t, h.journal.e.NextAttemptAt.IsZero())
 
@@ -583,11 +605,11 @@ func TestRunnerCrashAtEveryJournaledPoint(t *testing.T) {
 			require.NoError(t, err, "%s, crash after %d writes", profile, k)
 			require.Equal(t, fsm.Token, out.State)
 			require.Equal(t, vB, strings.ToLower(h.sdk.CurrentUserID()))
-			require.Empty(t, h.journal.e.InFlight)
+			require.Nil(t, h.journal.e.InFlight)
 			before := h.counts()
 			out, err = h.runner.Run(context.Background())
 			require.NoError(t, err)
-			require.Equal(t, "nothing-to-do", out.Result())
+			require.Equal(t, ResultNothingToDo, out.Result)
 			require.Equal(t, before, h.counts())
 		}
 	}
@@ -596,11 +618,11 @@ func TestRunnerCrashAtEveryJournaledPoint(t *testing.T) {
 func TestRunnerReportsInterruptedAction(t *testing.T) {
 	h := newHarness(t, "android-5.0", false)
 	h.signInApp("alice")
-	h.journal.e = JournalEntry{InFlight: "sign-in(from token source)", AppUserID: "alice"}
+	h.journal.e = JournalEntry{InFlight: SignIn{}, AppUserID: "alice"}
 	out, err := h.runner.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, "sign-in(from token source)", out.Interrupted)
-	require.Empty(t, h.journal.e.InFlight)
+	require.Equal(t, Action(SignIn{}), out.Interrupted)
+	require.Nil(t, h.journal.e.InFlight)
 	require.Equal(t, fsm.Token, out.State)
 }
 
@@ -642,7 +664,8 @@ func TestRunnerReportsDivergenceFromTheStateMachine(t *testing.T) {
 	require.NoError(t, err)
 	out, err := r.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, "expected token, observed configured", out.Diverged)
+	require.Equal(t, &Divergence{Expected: fsm.Token, Observed: fsm.Configured}, out.Divergence)
+	require.Equal(t, "expected token, observed configured", out.Divergence.String())
 
 	// A well-behaved SDK follows the table: no divergence on any path.
 	for _, p := range fsm.ProfileNames() {
@@ -650,15 +673,15 @@ func TestRunnerReportsDivergenceFromTheStateMachine(t *testing.T) {
 		h.signInApp("alice")
 		out, err := h.runner.Run(context.Background())
 		require.NoError(t, err)
-		require.Empty(t, out.Diverged)
+		require.Nil(t, out.Divergence)
 		h.signInApp("bob")
 		out, err = h.runner.Run(context.Background())
 		require.NoError(t, err)
-		require.Empty(t, out.Diverged, p)
+		require.Nil(t, out.Divergence, p)
 		h.app = AppSession{}
 		out, err = h.runner.Run(context.Background())
 		require.NoError(t, err)
-		require.Empty(t, out.Diverged, p)
+		require.Nil(t, out.Divergence, p)
 	}
 }
 
@@ -672,10 +695,14 @@ func TestRunnerMigrationFallsBackWhenIdentifyShortCircuits(t *testing.T) {
 	h.journal.e = JournalEntry{AppUserID: "alice", VitalUserID: vA, LastObserved: fsm.APIKey}
 	out, err := h.runner.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, []Action{SignOut{}, SignIn{VitalUser: vA}}, out.Applied)
+	// The migrate succeeded but did not take; the planner's rule for that
+	// signs out and in.
+	require.Equal(t, []Action{Migrate{VitalUser: vA}, SignOut{}, SignIn{VitalUser: vA}}, out.Applied())
+	require.Len(t, out.Passes, 3)
+	require.Equal(t, MigrationNotTaken, out.Passes[1].Plan.Discrepancy)
 	require.Equal(t, fsm.Token, out.State)
-	require.Empty(t, out.Diverged)
-	require.Equal(t, 1, h.tokens.minted, "the unexchanged token is reused")
+	require.Nil(t, out.Divergence)
+	require.Equal(t, 2, h.tokens.minted, "each sign-in mints its own token")
 	h.requireQuietLaunch(t)
 }
 
@@ -690,21 +717,21 @@ func TestRunnerReportedReauthentication(t *testing.T) {
 	identified := h.sdk.identify
 
 	saves := h.journal.saves
-	require.NoError(t, h.runner.Report(context.Background(), errors.New("offline")), "not an SDK error: ignored")
-	require.NoError(t, h.runner.Report(context.Background(), &TransientError{Err: errors.New("503")}))
+	require.NoError(t, h.runner.RecordSDKError(context.Background(), errors.New("offline")), "not an SDK error: ignored")
+	require.NoError(t, h.runner.RecordSDKError(context.Background(), transientErr{msg: "503"}))
 	require.Equal(t, saves, h.journal.saves)
 
-	require.NoError(t, h.runner.Report(context.Background(), fmt.Errorf("getAccessToken: %w", ErrNeedsReauthentication)))
-	require.Equal(t, ErrorNeedsReauthentication, h.journal.e.LastError)
-	require.NoError(t, h.runner.Report(context.Background(), ErrNeedsReauthentication))
+	require.NoError(t, h.runner.RecordSDKError(context.Background(), fmt.Errorf("getAccessToken: %w", ErrNeedsReauthentication)))
+	require.Equal(t, ErrNeedsReauthentication, h.journal.e.LastError)
+	require.NoError(t, h.runner.RecordSDKError(context.Background(), ErrNeedsReauthentication))
 	require.Equal(t, saves+1, h.journal.saves, "a repeated report writes nothing")
 
 	out, err := h.runner.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, ReauthNeeded, out.Plan.Discrepancy)
-	require.Equal(t, []Action{Reauthenticate{VitalUser: vA}}, out.Applied)
+	require.Equal(t, ReauthNeeded, out.First().Plan.Discrepancy)
+	require.Equal(t, []Action{Reauthenticate{VitalUser: vA}}, out.Applied())
 	require.Equal(t, identified, h.sdk.identify, "reauthentication uses signIn, not identify")
-	require.Equal(t, ErrorNone, h.journal.e.LastError)
+	require.Equal(t, NoSDKError, h.journal.e.LastError)
 	h.requireQuietLaunch(t)
 }
 
@@ -719,7 +746,7 @@ func TestRunnerReportWaitsForTheRunInFlight(t *testing.T) {
 		synctest.Wait()
 		var reported atomic.Bool
 		go func() {
-			if err := h.runner.Report(context.Background(), ErrNeedsReauthentication); err == nil {
+			if err := h.runner.RecordSDKError(context.Background(), ErrNeedsReauthentication); err == nil {
 				reported.Store(true)
 			}
 		}()
@@ -730,6 +757,6 @@ func TestRunnerReportWaitsForTheRunInFlight(t *testing.T) {
 		require.NoError(t, err)
 		synctest.Wait()
 		require.True(t, reported.Load())
-		require.Equal(t, ErrorNeedsReauthentication, h.journal.e.LastError)
+		require.Equal(t, ErrNeedsReauthentication, h.journal.e.LastError)
 	})
 }

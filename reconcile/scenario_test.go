@@ -1,190 +1,85 @@
 package reconcile
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
-// Scenario files (testdata/*.txt) hold cases of the form
-//
-//	# comment
-//	<directive> key=value ...
-//	[input lines]
-//	----
-//	expected output
-//	<blank line>
-//
-// Directives: "plan" builds an observation from its keys and prints the
+// Scenario files (testdata/plan/*.txt) are cockroachdb/datadriven files.
+// Commands: "plan" builds an observation from its arguments and prints the
 // classification and the plan; "decode" reads a JSON observation from the
-// input lines and prints its plan or the invalid field. Set
-// VITALSYNC_UPDATE_GOLDEN=1 to rewrite the expected output.
+// input and prints its plan or the invalid field. Run with -rewrite to
+// regenerate the expected output.
 
 var scenarioNow = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
-type scenario struct {
-	comments  []string // the comment lines just above the case
-	pos       string
-	directive string
-	args      []string
-	input     string
-	expected  string
-}
-
-func parseScenarios(t *testing.T, path string) []scenario {
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var out []scenario
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	line := 0
-	var comments []string
-	header := true // the file's leading comment block is kept separately
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if strings.HasPrefix(text, "#") {
-			if !header {
-				comments = append(comments, text)
-			}
-			continue
-		}
-		header = false
-		if strings.TrimSpace(text) == "" {
-			continue
-		}
-		fields := strings.Fields(text)
-		s := scenario{comments: comments, pos: fmt.Sprintf("%s:%d", path, line), directive: fields[0], args: fields[1:]}
-		comments = nil
-		var in, exp []string
-		for sc.Scan() {
-			line++
-			if sc.Text() == "----" {
-				break
-			}
-			in = append(in, sc.Text())
-		}
-		for sc.Scan() {
-			line++
-			if sc.Text() == "" {
-				break
-			}
-			exp = append(exp, sc.Text())
-		}
-		s.input = strings.Join(in, "\n")
-		s.expected = strings.Join(exp, "\n")
-		out = append(out, s)
-	}
-	require.NoError(t, sc.Err())
-	return out
-}
-
 func TestScenarios(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.txt")
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
 	total := 0
 	profilesSeen := map[string]bool{}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			cases := parseScenarios(t, f)
-			var rewritten strings.Builder
-			data, _ := os.ReadFile(f)
-			header := leadingComments(string(data))
-			rewritten.WriteString(header)
-			for _, c := range cases {
-				got := runScenario(t, c, profilesSeen)
-				if update {
-					writeScenario(&rewritten, c, got)
-					continue
-				}
-				require.Equal(t, c.expected, got, "%s: %s %s", c.pos, c.directive, strings.Join(c.args, " "))
-			}
-			total += len(cases)
-			if update {
-				require.NoError(t, os.WriteFile(f, []byte(rewritten.String()), 0o644))
-			}
+	datadriven.Walk(t, "testdata/plan", func(t *testing.T, path string) {
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			total++
+			return runScenario(t, d, profilesSeen)
 		})
-	}
+	})
 	require.GreaterOrEqual(t, total, 40, "the scenario files hold at least 40 cases")
 	for _, p := range fsm.ProfileNames() {
 		require.True(t, profilesSeen[p], "no scenario covers profile %s", p)
 	}
 }
 
-var update = os.Getenv("VITALSYNC_UPDATE_GOLDEN") != ""
-
-// leadingComments keeps a file's comment header when rewriting.
-func leadingComments(s string) string {
-	var b strings.Builder
-	for _, l := range strings.Split(s, "\n") {
-		if !strings.HasPrefix(l, "#") {
-			break
-		}
-		b.WriteString(l + "\n")
-	}
-	if b.Len() > 0 {
-		b.WriteString("\n")
-	}
-	return b.String()
-}
-
-func writeScenario(b *strings.Builder, c scenario, got string) {
-	for _, l := range c.comments {
-		b.WriteString(l + "\n")
-	}
-	fmt.Fprintf(b, "%s %s\n", c.directive, strings.Join(c.args, " "))
-	if c.input != "" {
-		b.WriteString(c.input + "\n")
-	}
-	b.WriteString("----\n" + got + "\n\n")
-}
-
-func runScenario(t *testing.T, c scenario, seen map[string]bool) string {
-	switch c.directive {
+func runScenario(t *testing.T, d *datadriven.TestData, seen map[string]bool) string {
+	switch d.Cmd {
 	case "plan":
-		o, err := observationFromArgs(c.args)
-		require.NoError(t, err, c.pos)
-		require.NoError(t, o.Validate(), c.pos)
+		// Example: plan profile=ios-1.8 app=alice:v-1 status=configured
+		o, err := observationFromArgs(d.CmdArgs)
+		require.NoError(t, err, d.Pos)
+		require.NoError(t, o.Validate(), d.Pos)
 		seen[o.Profile.Name] = true
 		return describePlan(&o)
 	case "decode":
-		o, err := ParseObservation([]byte(c.input))
+		// Example: decode
+		// {"profile":"ios-1.8", …}
+		o, err := ParseObservation([]byte(d.Input))
 		if err != nil {
 			var fe *FieldError
-			require.True(t, errors.As(err, &fe), "%s: %v is not a *FieldError", c.pos, err)
+			require.True(t, errors.As(err, &fe), "%s: %v is not a *FieldError", d.Pos, err)
 			require.ErrorIs(t, err, ErrInvalidObservation)
-			return "invalid: " + fe.Field
+			return "invalid: " + fe.Field + "\n"
 		}
 		seen[o.Profile.Name] = true
 		return describePlan(&o)
+	case "_breakpoint":
+		// Example: _breakpoint (stop here under a debugger)
+		return ""
 	}
-	t.Fatalf("%s: unknown directive %q", c.pos, c.directive)
+	d.Fatalf(t, "unknown command %q", d.Cmd)
 	return ""
 }
 
 func describePlan(o *Observation) string {
 	p := o.Plan()
 	js, _ := p.MarshalJSON()
-	return fmt.Sprintf("observed: %s\nclass: %s\nplan: %s\njson: %s", p.Observed, p.Discrepancy, p, js)
+	return fmt.Sprintf("observed: %s\nclass: %s\nplan: %s\njson: %s\n", p.Observed, p.Discrepancy, p, js)
 }
 
 // observationFromArgs builds an observation from scenario keys:
 //
 //	profile=P app=signed-out|U|U:V app-env=E/R status=-|flag,flag user=ID
 //	sdk-env=E/R last=STATE error=SDKERR next=+DUR allow-api-key
-func observationFromArgs(args []string) (Observation, error) {
+//	last-action=ACTION attempts=N issued=V
+func observationFromArgs(args []datadriven.CmdArg) (Observation, error) {
 	o := Observation{Now: scenarioNow}
 	for _, a := range args {
-		k, v, _ := strings.Cut(a, "=")
+		k, v := a.Key, strings.Join(a.Vals, ",")
 		switch k {
 		case "profile":
 			p, ok := fsm.ParseProfile(v)
@@ -226,6 +121,20 @@ func observationFromArgs(args []string) (Observation, error) {
 				return o, err
 			}
 			o.NextAttemptAt = scenarioNow.Add(d)
+		case "last-action":
+			act, ok := ParseAction(v)
+			if !ok {
+				return o, fmt.Errorf("bad action %q", v)
+			}
+			o.LastAction = act
+		case "attempts":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return o, err
+			}
+			o.Attempts = n
+		case "issued":
+			o.IssuedVitalUserID = v
 		case "allow-api-key":
 			o.AllowAPIKey = true
 		default:

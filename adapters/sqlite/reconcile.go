@@ -20,30 +20,26 @@ func (db *DB) Journal(installation, profile string) *Journal {
 	return &Journal{db: db, installation: installation, profile: profile}
 }
 
-// Load returns the installation's entry, or the zero entry when there is none.
+// Load returns the installation's entry, or the zero entry when there is
+// none. A stored value that does not parse is a *ColumnError wrapping
+// ErrCorrupt.
 func (j *Journal) Load(ctx context.Context) (reconcile.JournalEntry, error) {
-	e, ok, err := j.db.LoadJournal(ctx, j.installation)
+	row, ok, err := j.db.loadJournalRow(ctx, j.installation)
 	if err != nil || !ok {
 		return reconcile.JournalEntry{}, err
 	}
-	lastErr, ok := reconcile.ParseSDKError(e.LastErrorClass)
-	if !ok {
-		return reconcile.JournalEntry{}, &ColumnError{Table: tableJournal, Column: "last_error_class", Key: j.installation, Err: ErrCorrupt}
-	}
-	return reconcile.JournalEntry{
-		LastObserved: e.LastObserved, Environment: e.Environment, Region: e.Region,
-		AppUserID: e.AppUserID, VitalUserID: e.VitalUserID, InFlight: e.InFlight,
-		Attempts: e.Attempts, NextAttemptAt: e.NextAttemptAt, LastError: lastErr,
-	}, nil
+	return row.entry(tableJournal)
 }
 
 // Save stores e and appends event to the installation's history, in one
-// transaction.
+// transaction, stamped with the DB clock. An empty event or a value that
+// cannot be stored is a *ColumnError wrapping ErrInvalid.
 func (j *Journal) Save(ctx context.Context, e reconcile.JournalEntry, event string) error {
-	return j.db.SaveJournal(ctx, JournalEntry{
+	return j.db.saveJournalRow(ctx, journalRow{
 		Installation: j.installation, Profile: j.profile,
 		LastObserved: e.LastObserved, Environment: e.Environment, Region: e.Region,
-		AppUserID: e.AppUserID, VitalUserID: e.VitalUserID, InFlight: e.InFlight,
-		Attempts: e.Attempts, NextAttemptAt: e.NextAttemptAt, LastErrorClass: string(e.LastError),
+		AppUserID: e.AppUserID, VitalUserID: e.VitalUserID, InFlight: reconcile.FormatAction(e.InFlight),
+		Attempts: e.Attempts, NextAttemptAt: e.NextAttemptAt,
+		LastAction: reconcile.FormatAction(e.LastAction), LastError: string(e.LastError),
 	}, event)
 }

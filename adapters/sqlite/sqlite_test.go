@@ -111,7 +111,7 @@ func TestOpenConnectionSettings(t *testing.T) {
 	require.Equal(t, "5000", pragma(db.wdb, "busy_timeout"))
 	require.Equal(t, "1", pragma(db.wdb, "foreign_keys"))
 	require.Equal(t, "1", pragma(db.wdb, "synchronous")) // NORMAL
-	require.Equal(t, "1", pragma(db.wdb, "user_version"))
+	require.Equal(t, strconv.Itoa(len(mustMigrations(t))), pragma(db.wdb, "user_version"))
 	require.Equal(t, 1, db.wdb.Stats().MaxOpenConnections)
 	require.Equal(t, "5000", pragma(db.rdb, "busy_timeout"))
 
@@ -270,7 +270,8 @@ func TestOpenRefusesDirectory(t *testing.T) {
 func TestMigrationRunsInOneTransaction(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
-	bad := migration{version: 2, name: "0002_bad.sql", sql: `
+	n := len(mustMigrations(t))
+	bad := migration{version: n + 1, name: "9999_bad.sql", sql: `
 		CREATE TABLE half_done (a INTEGER);
 		INSERT INTO no_such_table VALUES (1);`}
 	err := migrate(ctx, db.wdb, append(mustMigrations(t), bad))
@@ -278,15 +279,15 @@ func TestMigrationRunsInOneTransaction(t *testing.T) {
 
 	var version, tables int
 	require.NoError(t, db.wdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version))
-	require.Equal(t, 1, version)
+	require.Equal(t, n, version)
 	require.NoError(t, db.wdb.QueryRowContext(ctx,
 		`SELECT count(*) FROM sqlite_schema WHERE name = 'half_done'`).Scan(&tables))
 	require.Zero(t, tables)
 
-	good := migration{version: 2, name: "0002_good.sql", sql: `CREATE TABLE extra (a INTEGER);`}
+	good := migration{version: n + 1, name: "9999_good.sql", sql: `CREATE TABLE extra (a INTEGER);`}
 	require.NoError(t, migrate(ctx, db.wdb, append(mustMigrations(t), good)))
 	require.NoError(t, db.wdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version))
-	require.Equal(t, 2, version)
+	require.Equal(t, n+1, version)
 	// Applying again is a no-op.
 	require.NoError(t, migrate(ctx, db.wdb, append(mustMigrations(t), good)))
 }
@@ -311,8 +312,8 @@ func TestReopenKeepsEverything(t *testing.T) {
 			Region: fsm.EU, AccessToken: "acc", RefreshToken: "ref", Expiry: t0.Add(time.Hour)},
 	}
 	require.NoError(t, db.SaveDevice(ctx, dev))
-	entry := JournalEntry{Installation: "dev-1", LastObserved: fsm.Token, Profile: "ios-1.8", UpdatedAt: t0}
-	require.NoError(t, db.SaveJournal(ctx, entry, "observed"))
+	entry := journalRow{Installation: "dev-1", LastObserved: fsm.Token, Profile: "ios-1.8", UpdatedAt: t0}
+	require.NoError(t, db.saveJournalRow(ctx, entry, "observed"))
 	m, err := db.PutUser(ctx, "app-1", "u1")
 	require.NoError(t, err)
 	rep := Report{Installation: "dev-1", Status: fsm.FlagConfigured, ReportedAt: t0}
@@ -323,7 +324,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, dev, gotDev)
-	gotEntry, ok, err := db.LoadJournal(ctx, "dev-1")
+	gotEntry, ok, err := db.loadJournalRow(ctx, "dev-1")
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, entry, gotEntry)
@@ -510,10 +511,10 @@ func allMethods() map[string]func(context.Context, *DB) error {
 			return db.SaveDevice(ctx, DeviceState{Installation: "a"})
 		},
 		"DeleteDevice":  func(ctx context.Context, db *DB) error { return db.DeleteDevice(ctx, "a") },
-		"LoadJournal":   func(ctx context.Context, db *DB) error { _, _, err := db.LoadJournal(ctx, "a"); return err },
+		"LoadJournal":   func(ctx context.Context, db *DB) error { _, _, err := db.loadJournalRow(ctx, "a"); return err },
 		"JournalEvents": func(ctx context.Context, db *DB) error { _, err := db.JournalEvents(ctx, "a", 0); return err },
 		"SaveJournal": func(ctx context.Context, db *DB) error {
-			return db.SaveJournal(ctx, JournalEntry{Installation: "a"}, "e")
+			return db.saveJournalRow(ctx, journalRow{Installation: "a"}, "e")
 		},
 		"LookupUser":      func(ctx context.Context, db *DB) error { _, _, err := db.LookupUser(ctx, "a"); return err },
 		"PutUser":         func(ctx context.Context, db *DB) error { _, err := db.PutUser(ctx, "a", "v"); return err },
@@ -531,7 +532,7 @@ func TestReadsNeverWrite(t *testing.T) {
 	db, path := openTest(t)
 	require.NoError(t, db.SaveDevice(ctx, DeviceState{Installation: "a", APIKey: "k",
 		Record: &TokenRecord{AccessToken: "x"}}))
-	require.NoError(t, db.SaveJournal(ctx, JournalEntry{Installation: "a"}, "e"))
+	require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a"}, "e"))
 	_, err := db.PutUser(ctx, "a", "v")
 	require.NoError(t, err)
 	require.NoError(t, db.PutReport(ctx, Report{Installation: "a"}))
@@ -542,7 +543,7 @@ func TestReadsNeverWrite(t *testing.T) {
 	for range 3 {
 		_, _, err := db.LoadDevice(ctx, "a")
 		require.NoError(t, err)
-		_, _, err = db.LoadJournal(ctx, "a")
+		_, _, err = db.loadJournalRow(ctx, "a")
 		require.NoError(t, err)
 		_, err = db.JournalEvents(ctx, "a", 10)
 		require.NoError(t, err)
@@ -576,14 +577,14 @@ func TestConcurrentWritersAcrossHandles(t *testing.T) {
 		wg.Go(func() {
 			inst := "dev-" + strconv.Itoa(g)
 			for i := range 10 {
-				e, _, err := db.LoadJournal(ctx, inst)
+				e, _, err := db.loadJournalRow(ctx, inst)
 				if err != nil {
 					errs <- err
 					return
 				}
 				e.Installation = inst
 				e.Attempts = i + 1
-				if err := db.SaveJournal(ctx, e, "attempt"); err != nil {
+				if err := db.saveJournalRow(ctx, e, "attempt"); err != nil {
 					errs <- err
 					return
 				}
@@ -601,7 +602,7 @@ func TestConcurrentWritersAcrossHandles(t *testing.T) {
 	}
 	require.Equal(t, uint64(160), db1.WriteCount()+db2.WriteCount())
 	for g := range 8 {
-		e, ok, err := db1.LoadJournal(ctx, "dev-"+strconv.Itoa(g))
+		e, ok, err := db1.loadJournalRow(ctx, "dev-"+strconv.Itoa(g))
 		require.NoError(t, err)
 		require.True(t, ok)
 		require.Equal(t, 10, e.Attempts)
@@ -680,7 +681,7 @@ func TestOpenAfterCrash(t *testing.T) {
 	db, path := openTest(t)
 	dev := DeviceState{Installation: "a", Strategy: StrategyAPIKey, APIKey: "k", APIKeyUserID: "u"}
 	require.NoError(t, db.SaveDevice(ctx, dev))
-	require.NoError(t, db.SaveJournal(ctx, JournalEntry{Installation: "a", LastObserved: fsm.APIKey, UpdatedAt: t0}, "e"))
+	require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a", LastObserved: fsm.APIKey, UpdatedAt: t0}, "e"))
 
 	for name, suffixes := range map[string][]string{
 		"with shm":    {"", "-wal", "-shm", ".key"},
@@ -704,7 +705,7 @@ func TestOpenAfterCrash(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, ok)
 			require.Equal(t, dev, got)
-			e, ok, err := db2.LoadJournal(ctx, "a")
+			e, ok, err := db2.loadJournalRow(ctx, "a")
 			require.NoError(t, err)
 			require.True(t, ok)
 			require.Equal(t, fsm.APIKey, e.LastObserved)

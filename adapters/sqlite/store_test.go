@@ -94,9 +94,9 @@ func TestDevice(t *testing.T) {
 	// Delete erases every row of the installation, and only of it; the
 	// journal is not device state.
 	require.NoError(t, db.SaveDevice(ctx, jwtDev))
-	require.NoError(t, db.SaveJournal(ctx, JournalEntry{Installation: "a"}, "e"))
+	require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a"}, "e"))
 	require.NoError(t, db.DeleteDevice(ctx, "a"))
-	_, ok, err = db.LoadJournal(ctx, "a")
+	_, ok, err = db.loadJournalRow(ctx, "a")
 	require.NoError(t, err)
 	require.True(t, ok)
 	_, ok, err = db.LoadDevice(ctx, "a")
@@ -169,7 +169,7 @@ func TestLoadRejectsCorruptValues(t *testing.T) {
 			db, path := openTest(t)
 			require.NoError(t, db.SaveDevice(ctx, DeviceState{Installation: "a", Strategy: StrategyJWT,
 				Record: &TokenRecord{Environment: fsm.Sandbox, Region: fsm.US, AccessToken: "t"}}))
-			require.NoError(t, db.SaveJournal(ctx, JournalEntry{Installation: "a", LastObserved: fsm.Token,
+			require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a", LastObserved: fsm.Token,
 				Profile: "android-5.0"}, "observed"))
 			require.NoError(t, db.PutReport(ctx, Report{Installation: "a", LastObserved: fsm.Token,
 				Status: fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseSignInToken}))
@@ -193,7 +193,7 @@ func loadDevice(db *DB) error {
 }
 
 func loadJournal(db *DB) error {
-	_, _, err := db.LoadJournal(context.Background(), "a")
+	_, _, err := db.loadJournalRow(context.Background(), "a")
 	return err
 }
 
@@ -210,7 +210,7 @@ func TestJournal(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openTest(t, WithClock(stepClock()))
 
-	_, ok, err := db.LoadJournal(ctx, "a")
+	_, ok, err := db.loadJournalRow(ctx, "a")
 	require.NoError(t, err)
 	require.False(t, ok)
 	evs, err := db.JournalEvents(ctx, "a", 0)
@@ -218,26 +218,26 @@ func TestJournal(t *testing.T) {
 	require.Empty(t, evs)
 
 	// A zero UpdatedAt comes from the DB clock.
-	first := JournalEntry{Installation: "a", LastObserved: fsm.SignedOut, Profile: "ios-1.8",
-		Environment: fsm.Sandbox, Region: fsm.US, AppUserID: "app", InFlight: "sign-in(v1)"}
-	require.NoError(t, db.SaveJournal(ctx, first, "begin sign-in"))
-	got, ok, err := db.LoadJournal(ctx, "a")
+	first := journalRow{Installation: "a", LastObserved: fsm.SignedOut, Profile: "ios-1.8",
+		Environment: fsm.Sandbox, Region: fsm.US, AppUserID: "app", InFlight: "sign-in:v1"}
+	require.NoError(t, db.saveJournalRow(ctx, first, "begin sign-in"))
+	got, ok, err := db.loadJournalRow(ctx, "a")
 	require.NoError(t, err)
 	require.True(t, ok)
 	first.UpdatedAt = t0
 	require.Equal(t, first, got)
 
 	// A given UpdatedAt is kept.
-	second := JournalEntry{Installation: "a", LastObserved: fsm.SignedOut, Profile: "ios-1.8",
+	second := journalRow{Installation: "a", LastObserved: fsm.SignedOut, Profile: "ios-1.8",
 		AppUserID: "app", VitalUserID: "v1", Attempts: 2, NextAttemptAt: t0.Add(time.Minute),
-		LastErrorClass: "transient", UpdatedAt: t0.Add(30 * time.Second)}
-	require.NoError(t, db.SaveJournal(ctx, second, "sign-in failed"))
-	third := JournalEntry{Installation: "a", LastObserved: fsm.Token, Profile: "ios-1.8",
+		LastError: "network", UpdatedAt: t0.Add(30 * time.Second)}
+	require.NoError(t, db.saveJournalRow(ctx, second, "sign-in failed"))
+	third := journalRow{Installation: "a", LastObserved: fsm.Token, Profile: "ios-1.8",
 		AppUserID: "app", VitalUserID: "v1", UpdatedAt: t0.Add(time.Hour)}
-	require.NoError(t, db.SaveJournal(ctx, third, "signed in"))
-	require.NoError(t, db.SaveJournal(ctx, JournalEntry{Installation: "b"}, "other"))
+	require.NoError(t, db.saveJournalRow(ctx, third, "signed in"))
+	require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "b"}, "other"))
 
-	got, _, err = db.LoadJournal(ctx, "a")
+	got, _, err = db.loadJournalRow(ctx, "a")
 	require.NoError(t, err)
 	require.Equal(t, third, got)
 
@@ -246,8 +246,13 @@ func TestJournal(t *testing.T) {
 	require.Len(t, evs, 3)
 	require.Equal(t, []string{"begin sign-in", "sign-in failed", "signed in"},
 		[]string{evs[0].Event, evs[1].Event, evs[2].Event})
-	require.Equal(t, []JournalEntry{first, second, third},
-		[]JournalEntry{evs[0].Entry, evs[1].Entry, evs[2].Entry})
+	for i, row := range []journalRow{first, second, third} {
+		want, err := row.entry(tableEvents)
+		require.NoError(t, err)
+		require.Equal(t, want, evs[i].Entry)
+		require.Equal(t, row.UpdatedAt, evs[i].At)
+		require.Equal(t, "ios-1.8", evs[i].Profile)
+	}
 	require.Less(t, evs[0].Seq, evs[1].Seq)
 	require.Less(t, evs[1].Seq, evs[2].Seq)
 
@@ -263,21 +268,21 @@ func TestSaveJournalRejectsInvalid(t *testing.T) {
 	db, _ := openTest(t)
 	tests := []struct {
 		name   string
-		e      JournalEntry
+		e      journalRow
 		event  string
 		column string
 	}{
-		{"no installation", JournalEntry{}, "e", "installation"},
-		{"state", JournalEntry{Installation: "a", LastObserved: "signedIn"}, "e", "last_observed"},
-		{"profile", JournalEntry{Installation: "a", Profile: "ios"}, "e", "profile"},
-		{"environment", JournalEntry{Installation: "a", Environment: "prd"}, "e", "environment"},
-		{"region", JournalEntry{Installation: "a", Region: "US"}, "e", "region"},
-		{"attempts", JournalEntry{Installation: "a", Attempts: -1}, "e", "attempts"},
-		{"event", JournalEntry{Installation: "a"}, "", "event"},
+		{"no installation", journalRow{}, "e", "installation"},
+		{"state", journalRow{Installation: "a", LastObserved: "signedIn"}, "e", "last_observed"},
+		{"profile", journalRow{Installation: "a", Profile: "ios"}, "e", "profile"},
+		{"environment", journalRow{Installation: "a", Environment: "prd"}, "e", "environment"},
+		{"region", journalRow{Installation: "a", Region: "US"}, "e", "region"},
+		{"attempts", journalRow{Installation: "a", Attempts: -1}, "e", "attempts"},
+		{"event", journalRow{Installation: "a"}, "", "event"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := db.SaveJournal(ctx, tt.e, tt.event)
+			err := db.saveJournalRow(ctx, tt.e, tt.event)
 			var ce *ColumnError
 			require.ErrorAs(t, err, &ce)
 			require.ErrorIs(t, err, ErrInvalid)
@@ -290,19 +295,19 @@ func TestSaveJournalRejectsInvalid(t *testing.T) {
 func TestSaveJournalIsOneTransaction(t *testing.T) {
 	ctx := context.Background()
 	db, path := openTest(t)
-	before := JournalEntry{Installation: "a", LastObserved: fsm.SignedOut, UpdatedAt: t0}
-	require.NoError(t, db.SaveJournal(ctx, before, "first"))
+	before := journalRow{Installation: "a", LastObserved: fsm.SignedOut, UpdatedAt: t0}
+	require.NoError(t, db.saveJournalRow(ctx, before, "first"))
 	require.NoError(t, db.Close())
 	// Make the history insert fail: the entry's update must roll back too.
 	rawExec(t, path, `CREATE TRIGGER no_events BEFORE INSERT ON journal_events
 		BEGIN SELECT RAISE(ABORT, 'no more events'); END`)
 	db = reopen(t, db, path)
 
-	err := db.SaveJournal(ctx, JournalEntry{Installation: "a", LastObserved: fsm.Token, UpdatedAt: t0}, "second")
+	err := db.saveJournalRow(ctx, journalRow{Installation: "a", LastObserved: fsm.Token, UpdatedAt: t0}, "second")
 	var se sqlite3.Error
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, sqlite3.ErrConstraint, se.Code)
-	got, _, err := db.LoadJournal(ctx, "a")
+	got, _, err := db.loadJournalRow(ctx, "a")
 	require.NoError(t, err)
 	require.Equal(t, before, got)
 	require.Zero(t, db.WriteCount())
@@ -479,7 +484,7 @@ func TestReports(t *testing.T) {
 			return err
 		}
 		seen = append(seen, r.Installation)
-		return db.SaveJournal(ctx, JournalEntry{Installation: r.Installation}, "audited")
+		return db.saveJournalRow(ctx, journalRow{Installation: r.Installation}, "audited")
 	}))
 	require.Equal(t, []string{"a", "b", "c"}, seen)
 
@@ -504,7 +509,7 @@ func TestWriteCount(t *testing.T) {
 	require.Zero(t, db.WriteCount(), "migrations are not counted")
 	require.NoError(t, db.SaveDevice(ctx, DeviceState{Installation: "a"}))
 	require.NoError(t, db.DeleteDevice(ctx, "a"))
-	require.NoError(t, db.SaveJournal(ctx, JournalEntry{Installation: "a"}, "e"))
+	require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a"}, "e"))
 	_, err := db.PutUser(ctx, "a", "v")
 	require.NoError(t, err)
 	require.NoError(t, db.MarkUserDeleted(ctx, "a", "v"))
@@ -524,7 +529,7 @@ func benchDB(b testing.TB) *DB {
 			Environment: fsm.Sandbox, Region: fsm.US, AccessToken: string(make([]byte, 900)),
 			RefreshToken: "refresh-token-value", Expiry: t0},
 	}))
-	require.NoError(b, db.SaveJournal(ctx, JournalEntry{Installation: "dev", LastObserved: fsm.Token,
+	require.NoError(b, db.saveJournalRow(ctx, journalRow{Installation: "dev", LastObserved: fsm.Token,
 		Profile: "ios-1.8", AppUserID: "app", VitalUserID: "v"}, "signed in"))
 	return db
 }
@@ -545,7 +550,7 @@ func BenchmarkLoadJournal(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok, err := db.LoadJournal(ctx, "dev"); err != nil || !ok {
+		if _, ok, err := db.loadJournalRow(ctx, "dev"); err != nil || !ok {
 			b.Fatal(ok, err)
 		}
 	}
@@ -554,12 +559,12 @@ func BenchmarkLoadJournal(b *testing.B) {
 func BenchmarkSaveJournal(b *testing.B) {
 	db := benchDB(b)
 	ctx := context.Background()
-	e := JournalEntry{Installation: "dev", LastObserved: fsm.Token, Profile: "ios-1.8",
+	e := journalRow{Installation: "dev", LastObserved: fsm.Token, Profile: "ios-1.8",
 		AppUserID: "app", VitalUserID: "v"}
 	b.ReportAllocs()
 	for b.Loop() {
 		e.Attempts++
-		if err := db.SaveJournal(ctx, e, "attempt"); err != nil {
+		if err := db.saveJournalRow(ctx, e, "attempt"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,24 +8,26 @@ import (
 )
 
 // The SDK's error kinds. A Client returns them wrapped in an *Error; test for
-// them with errors.Is. The names follow the SDKs' error cases
-// (VitalJWTSignInError, VitalJWTAuthError, reference §2.2, §2.5 and §3).
+// them with errors.Is. The four errors of reference §9 are reconcile's
+// SDKError values themselves, so the launch runner and every other caller
+// match the same value (the names follow the SDKs' error cases,
+// VitalJWTSignInError and VitalJWTAuthError, reference §2.2, §2.5 and §3).
 var (
 	// ErrAlreadySignedIn: SignIn found a token session that the profile does
 	// not let it replace (a different user; on some profiles the same user
 	// too). Sign out first.
-	ErrAlreadySignedIn = errors.New("already signed in")
+	ErrAlreadySignedIn error = reconcile.ErrAlreadySignedIn
 	// ErrInvalidSignInToken: the Sign-In Token does not decode, the auth
 	// server rejected it (invalid_token), or a pending session belongs to a
 	// different user. Fetch a fresh token.
-	ErrInvalidSignInToken = errors.New("invalid sign-in token")
+	ErrInvalidSignInToken error = reconcile.ErrInvalidSignInToken
 	// ErrInvalidUser: a refresh said invalid_token, so the session's Vital
 	// user was deleted or disabled. The token record is gone.
-	ErrInvalidUser = errors.New("user no longer valid")
+	ErrInvalidUser error = reconcile.ErrInvalidUser
 	// ErrNeedsReauthentication: the refresh token was revoked
 	// (reauthentication_required). Sign in again with a token for the same
 	// user.
-	ErrNeedsReauthentication = errors.New("needs reauthentication")
+	ErrNeedsReauthentication error = reconcile.ErrNeedsReauthentication
 	// ErrNotConfigured: the SDK has no configuration.
 	ErrNotConfigured = errors.New("not configured")
 	// ErrNotSignedIn: the operation needs a user session (a token session for
@@ -69,24 +71,11 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// reconcileKinds maps the SDK's errors to the reconciler's (reference §9),
-// so that the runner classifies a Client's errors without an adapter.
-var reconcileKinds = map[error]error{
-	ErrAlreadySignedIn:       reconcile.ErrAlreadySignedIn,
-	ErrInvalidSignInToken:    reconcile.ErrInvalidSignInToken,
-	ErrInvalidUser:           reconcile.ErrUserDeleted,
-	ErrNeedsReauthentication: reconcile.ErrNeedsReauthentication,
-}
-
-// Unwrap returns the kind, its reconcile counterpart, and the cause,
-// whichever are set.
+// Unwrap returns the kind and the cause, whichever are set.
 func (e *Error) Unwrap() []error {
-	errs := make([]error, 0, 3)
+	errs := make([]error, 0, 2)
 	if e.Kind != nil {
 		errs = append(errs, e.Kind)
-		if rk, ok := reconcileKinds[e.Kind]; ok {
-			errs = append(errs, rk)
-		}
 	}
 	if e.Err != nil {
 		errs = append(errs, e.Err)

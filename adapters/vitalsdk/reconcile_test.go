@@ -13,7 +13,7 @@ func TestErrorsMatchReconcileClasses(t *testing.T) {
 	for kind, want := range map[error]error{
 		ErrAlreadySignedIn:       reconcile.ErrAlreadySignedIn,
 		ErrInvalidSignInToken:    reconcile.ErrInvalidSignInToken,
-		ErrInvalidUser:           reconcile.ErrUserDeleted,
+		ErrInvalidUser:           reconcile.ErrInvalidUser,
 		ErrNeedsReauthentication: reconcile.ErrNeedsReauthentication,
 	} {
 		err := opError("sign in", kind, cause)
@@ -21,7 +21,7 @@ func TestErrorsMatchReconcileClasses(t *testing.T) {
 			t.Errorf("%v: errors.Is(err, %v) = false", err, want)
 		}
 	}
-	if err := opError("refresh", ErrNotConfigured, nil); errors.Is(err, reconcile.ErrUserDeleted) {
+	if err := opError("refresh", ErrNotConfigured, nil); errors.Is(err, reconcile.ErrInvalidUser) {
 		t.Errorf("%v matches a class it is not", err)
 	}
 }

@@ -34,7 +34,7 @@ func benchDevice(b *testing.B) (*sqlite.DB, string) {
 			AccessToken: "access", RefreshToken: "refresh", Expiry: now.Add(time.Hour)}}); err != nil {
 		b.Fatal(err)
 	}
-	if err := db.SaveJournal(ctx, sqlite.JournalEntry{Installation: "phone", Profile: "android-5.0",
+	if err := db.Journal("phone", "android-5.0").Save(ctx, reconcile.JournalEntry{
 		LastObserved: fsm.Token, Environment: fsm.Sandbox, Region: fsm.US, AppUserID: "alice", VitalUserID: benchUser},
 		"seed"); err != nil {
 		b.Fatal(err)
@@ -66,8 +66,8 @@ func BenchmarkLaunchConsistent(b *testing.B) {
 			b.Fatal(err)
 		}
 		out, err := r.Run(ctx)
-		if err != nil || out.Result() != "nothing-to-do" {
-			b.Fatal(out.Plan, err)
+		if err != nil || out.Result != reconcile.ResultNothingToDo {
+			b.Fatal(out.First().Plan, err)
 		}
 	}
 	if db.WriteCount() != writes {

@@ -52,7 +52,8 @@ func TestDemoEveryProfile(t *testing.T) {
 				o := steps[i].Launch.Outcome
 				require.Equal(t, w.result, o.Result, "step %d", i+1)
 				require.Equal(t, w.state, o.State, "step %d", i+1)
-				require.Empty(t, o.Diverged, "step %d: the SDK core follows the profile's state machine", i+1)
+				require.Nil(t, o.Divergence, "step %d: the SDK core follows the profile's state machine", i+1)
+				requirePlannedJSON(t, steps[i].Launch)
 				if w.first != "" {
 					require.True(t, strings.HasPrefix(o.Applied[0], w.first), "step %d: %v", i+1, o.Applied)
 				}
@@ -60,6 +61,13 @@ func TestDemoEveryProfile(t *testing.T) {
 			require.Zero(t, *steps[1].Launch.NetworkCalls)
 			require.Zero(t, *steps[1].Launch.DBWrites)
 			require.Contains(t, steps[4].Launch.Outcome.Applied[1], "migrate(")
+			// Step 4 plans a sign-in as bob's deleted Vital user; the token
+			// source names a new one, and the next pass plans and applies
+			// that: what is applied is always what a pass planned.
+			del := steps[3].Launch
+			require.GreaterOrEqual(t, len(del.Passes), 2)
+			require.Equal(t, "stale", del.Passes[0].Applied[0].Error.Class)
+			require.NotEqual(t, del.Passes[0].Plan.Actions[0]["vital_user_id"], del.Passes[1].Plan.Actions[0]["vital_user_id"])
 			require.NotContains(t, out.String()+errOut.String(), "sk_us_demo_", "the API key never reaches output")
 		})
 	}

@@ -100,7 +100,7 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 		// As an app's data sync would, hand the SDK error to the launch task:
 		// the next 'vitalsync launch' plans from it (a needsReauthentication
 		// is invisible in the iOS 1.4+ status).
-		if rerr := reconcile.Report(ctx, db.Journal(*installation, profile.Name), opErr); rerr != nil {
+		if rerr := reconcile.RecordSDKError(ctx, db.Journal(*installation, profile.Name), opErr); rerr != nil {
 			return errors.Join(opErr, rerr)
 		}
 		return opErr
@@ -276,7 +276,8 @@ func deviceSecretArg(e *env, v, what string) (string, error) {
 // records the new state when it changed.
 func (d *device) observe(ctx context.Context, sub string) (deviceStatus, error) {
 	status := d.client.Status()
-	entry, found, err := d.db.LoadJournal(ctx, d.inst)
+	j := d.db.Journal(d.inst, d.profile.Name)
+	entry, err := j.Load(ctx)
 	if err != nil {
 		return deviceStatus{}, err
 	}
@@ -285,14 +286,10 @@ func (d *device) observe(ctx context.Context, sub string) (deviceStatus, error) 
 		return deviceStatus{}, err
 	}
 	env, region, _ := d.client.Environment()
-	if !found || entry.LastObserved != state || entry.Profile != d.profile.Name ||
-		entry.Environment != env || entry.Region != region {
-		entry.Installation = d.inst
+	if entry.LastObserved != state || entry.Environment != env || entry.Region != region {
 		entry.LastObserved = state
-		entry.Profile = d.profile.Name
 		entry.Environment, entry.Region = env, region
-		entry.UpdatedAt = time.Time{}
-		if err := d.db.SaveJournal(ctx, entry, "device "+sub+": observed "+string(state)); err != nil {
+		if err := j.Save(ctx, entry, "device "+sub+": observed "+string(state)); err != nil {
 			return deviceStatus{}, err
 		}
 	}

@@ -6,16 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"math/rand/v2"
-	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/adapters/installation"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
-	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
@@ -28,112 +24,87 @@ const launchSynopsis = `--db FILE --profile P --issuer URL --session S (--app-us
                         [--api-url U --auth-url U] [--installation ID] [--environment E --region R]
                         [--allow-api-key] [--format table|json]`
 
-// launchConfig is one launch of one installation.
-type launchConfig struct {
-	db           *sqlite.DB
-	profile      fsm.Profile
-	installation string
-	issuerURL    string
-	session      string
-	apiURL       string
-	authURL      string
-	app          reconcile.AppSession
-	allowAPIKey  bool
-	now          func() time.Time
-	log          *slog.Logger
-}
-
-// launchReport is what a launch saw, planned and did, and what it cost.
+// launchReport is what a launch saw, planned and did, and what it cost:
+// every pass of the runner (its observation, its plan and the actions it
+// applied), a summary of the outcome, and the network calls and database
+// writes.
 type launchReport struct {
-	Observation  reconcile.Observation `json:"observation"`
-	Plan         reconcile.Plan        `json:"plan"`
-	Outcome      launchOutcome         `json:"outcome"`
-	NetworkCalls int64                 `json:"network_calls"`
-	DBWrites     uint64                `json:"db_writes"`
+	Passes       []reconcile.Pass `json:"passes"`
+	Outcome      launchOutcome    `json:"outcome"`
+	NetworkCalls int64            `json:"network_calls"`
+	DBWrites     uint64           `json:"db_writes"`
 }
 
 type launchOutcome struct {
-	Result  string     `json:"result"` // nothing-to-do, deferred, applied, failed
-	Applied []string   `json:"applied"`
-	State   string     `json:"state"`
-	RetryAt *time.Time `json:"retry_at"`
-	Error   string     `json:"error,omitempty"`
-	Class   string     `json:"error_class,omitempty"`
-	// Interrupted and Diverged: see reconcile.Outcome.
-	Interrupted string `json:"interrupted,omitempty"`
-	Diverged    string `json:"diverged,omitempty"`
+	Result  reconcile.Result `json:"result"` // nothing-to-do, applied, deferred, failed, terminal
+	Applied []string         `json:"applied"`
+	State   string           `json:"state"`
+	RetryAt *time.Time       `json:"retry_at"`
+	Error   string           `json:"error,omitempty"`
+	Class   string           `json:"error_class,omitempty"`
+	// Interrupted and Divergence: see reconcile.Outcome.
+	Interrupted string                `json:"interrupted,omitempty"`
+	Divergence  *reconcile.Divergence `json:"divergence,omitempty"`
 }
 
-// newRunner wires the launch task of lc's installation: the SDK core, the
-// issuer's client (through hc) and the SQLite journal.
-func newRunner(lc launchConfig, sdk *vitalsdk.Client, hc *http.Client) (*reconcile.Runner, error) {
-	now := lc.now
-	if now == nil {
-		now = time.Now
+// first returns the report's first pass.
+func (r launchReport) first() reconcile.Pass {
+	if len(r.Passes) == 0 {
+		return reconcile.Pass{}
 	}
-	return reconcile.NewRunner(reconcile.Config{
-		Profile: lc.profile,
-		SDK:     sdk,
-		Tokens:  issuer.NewClient(lc.issuerURL, lc.session, issuer.WithHTTPClient(hc)),
-		Journal: lc.db.Journal(lc.installation, lc.profile.Name),
-		App:     func() reconcile.AppSession { return lc.app },
-		Now:     now,
-		Rand:    rand.Float64,
-		Logger:  lc.log,
-		// A sandbox evaluation may keep an API-key session.
-		AllowAPIKey: lc.allowAPIKey,
-	})
+	return r.Passes[0]
 }
 
-// launchOnce is one process launch: it opens the SDK core on the device
-// database (a relaunch), runs the reconcile in the background as an app
-// would, waits for it and reports. The run's error is returned beside a
-// complete report.
-func launchOnce(ctx context.Context, lc launchConfig) (launchReport, error) {
-	var rep launchReport
-	hc, counter := newCountingClient()
-	writes0 := lc.db.WriteCount()
-	now := lc.now
-	if now == nil {
-		now = time.Now
+// newLaunchReport summarises an installation's launch for printing.
+func newLaunchReport(rep installation.Report, runErr error, profile fsm.Profile, sdkStatus fsm.Status) launchReport {
+	out := rep.Outcome
+	lr := launchReport{Passes: out.Passes, NetworkCalls: rep.NetworkCalls, DBWrites: rep.DBWrites}
+	if lr.Passes == nil {
+		lr.Passes = []reconcile.Pass{}
 	}
-	sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: lc.profile, Installation: lc.installation, DB: lc.db,
-		APIBaseURL: lc.apiURL, AuthBaseURL: lc.authURL, HTTPClient: hc, Now: now, Logger: lc.log})
-	if err != nil {
-		return rep, err
+	lr.Outcome = launchOutcome{Result: out.Result, Applied: []string{}, State: string(out.State),
+		Divergence: out.Divergence}
+	if out.Interrupted != nil {
+		lr.Outcome.Interrupted = out.Interrupted.String()
 	}
-	runner, err := newRunner(lc, sdk, hc)
-	if err != nil {
-		return rep, err
-	}
-	out, runErr := runner.RunAtLaunch(ctx).Wait(context.WithoutCancel(ctx))
-	rep.Observation, rep.Plan = out.Observation, out.Plan
-	rep.Outcome = launchOutcome{Result: out.Result(), Applied: []string{}, State: string(out.State),
-		Interrupted: out.Interrupted, Diverged: out.Diverged}
-	for _, a := range out.Applied {
-		rep.Outcome.Applied = append(rep.Outcome.Applied, a.String())
+	for _, a := range out.Applied() {
+		lr.Outcome.Applied = append(lr.Outcome.Applied, a.String())
 	}
 	retryAt := out.RetryAt
 	if runErr != nil {
-		rep.Outcome.Result = "failed"
-		rep.Outcome.Error = runErr.Error()
+		if lr.Outcome.Result == "" {
+			lr.Outcome.Result = reconcile.ResultFailed
+		}
+		lr.Outcome.Error = runErr.Error()
 		var re *reconcile.RunError
 		if errors.As(runErr, &re) {
-			rep.Outcome.Class = string(re.Class)
+			lr.Outcome.Class = string(re.Class)
 			retryAt = re.RetryAt
 		}
-		rep.Outcome.State = ""
-		if st, err := fsm.Classify(sdk.Status(), "", lc.profile); err == nil {
-			rep.Outcome.State = string(st)
+		lr.Outcome.State = ""
+		if st, err := fsm.Classify(sdkStatus, "", profile); err == nil {
+			lr.Outcome.State = string(st)
 		}
 	}
 	if !retryAt.IsZero() {
 		t := retryAt.UTC()
-		rep.Outcome.RetryAt = &t
+		lr.Outcome.RetryAt = &t
 	}
-	rep.NetworkCalls = counter.n.Load()
-	rep.DBWrites = lc.db.WriteCount() - writes0
-	return rep, runErr
+	return lr
+}
+
+// launchOnce is one process launch of cfg's installation (see
+// installation.Launch), summarised for printing. The run's error is
+// returned beside a complete report.
+func launchOnce(ctx context.Context, cfg installation.Config) (launchReport, error) {
+	in, err := installation.Open(ctx, cfg)
+	if err != nil {
+		return launchReport{}, err
+	}
+	writes0 := cfg.DB.WriteCount()
+	rep, runErr := in.Run(ctx)
+	rep.NetworkCalls, rep.DBWrites = in.NetworkCalls(), cfg.DB.WriteCount()-writes0
+	return newLaunchReport(rep, runErr, cfg.Profile, in.SDK().Status()), runErr
 }
 
 func runLaunch(ctx context.Context, e *env, args []string) error {
@@ -146,7 +117,7 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	signedOut := fs.Bool("signed-out", false, "the app has no user signed in")
 	apiURL := fs.String("api-url", "", "Junction API base URL override (for the emulator)")
 	authURL := fs.String("auth-url", "", "Junction auth server base URL override (for the emulator)")
-	installation := fs.String("installation", "default", "installation key in the database")
+	inst := fs.String("installation", "default", "installation key in the database")
 	envName := fs.String("environment", "sandbox", "the app's Junction environment")
 	regionName := fs.String("region", "us", "the app's Junction region")
 	allowAPIKey := fs.Bool("allow-api-key", false, "keep a matching API-key session (sandbox evaluation only)")
@@ -184,12 +155,13 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	lc := launchConfig{db: db, profile: profile, installation: *installation, issuerURL: *issuerURL,
-		session: *session, apiURL: *apiURL, authURL: *authURL, allowAPIKey: *allowAPIKey, log: e.log}
+	cfg := installation.Config{DB: db, Profile: profile, Installation: *inst, IssuerURL: *issuerURL,
+		Session: *session, APIURL: *apiURL, AuthURL: *authURL, AllowAPIKey: *allowAPIKey, Logger: e.log}
 	if *appUser != "" {
-		lc.app = reconcile.AppSession{SignedIn: true, AppUserID: *appUser, Environment: envv, Region: region}
+		app := reconcile.AppSession{SignedIn: true, AppUserID: *appUser, Environment: envv, Region: region}
+		cfg.App = func() reconcile.AppSession { return app }
 	}
-	rep, runErr := launchOnce(ctx, lc)
+	rep, runErr := launchOnce(ctx, cfg)
 	if rep.Outcome.Result != "" {
 		if *format == "json" {
 			enc := json.NewEncoder(e.stdout)
@@ -204,10 +176,12 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	return runErr
 }
 
-// printLaunch prints a launch report for people.
+// printLaunch prints a launch report for people: what the app and the SDK
+// said, then each pass's plan and what the runner applied.
 func printLaunch(w io.Writer, rep launchReport) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	o := rep.Observation
+	first := rep.first()
+	o := first.Observation
 	app := "signed out"
 	if o.App.SignedIn {
 		app = "signed in as " + o.App.AppUserID
@@ -220,22 +194,31 @@ func printLaunch(w io.Writer, rep launchReport) error {
 		sdk += " user " + o.SDK.CurrentUserID
 	}
 	fmt.Fprintf(tw, "  app\t%s\n", app)
-	fmt.Fprintf(tw, "  sdk\t%s → %s\n", sdk, orDash(string(rep.Plan.Observed)))
-	fmt.Fprintf(tw, "  plan\t%s [%s]\n", rep.Plan, rep.Plan.Discrepancy)
-	did := rep.Outcome.Result
-	if len(rep.Outcome.Applied) > 0 {
-		did += ": " + strings.Join(rep.Outcome.Applied, ", ")
-	}
-	if rep.Outcome.Error != "" {
-		did += " — " + rep.Outcome.Error
-	}
-	fmt.Fprintf(tw, "  did\t%s\n", did)
+	fmt.Fprintf(tw, "  sdk\t%s → %s\n", sdk, orDash(string(first.Plan.Observed)))
 	if rep.Outcome.Interrupted != "" {
 		fmt.Fprintf(tw, "  note\tthe previous launch died during %s\n", rep.Outcome.Interrupted)
 	}
+	for i, p := range rep.Passes {
+		if i > 0 && p.Plan.Empty() && p.Plan.RetryAt.IsZero() && !p.Plan.Terminal && p.Plan.Discrepancy == reconcile.Consistent {
+			break // the closing check of a launch that acted: "now" says it
+		}
+		fmt.Fprintf(tw, "  plan\t%s [%s]\n", p.Plan, p.Plan.Discrepancy)
+		for _, st := range p.Applied {
+			if st.Err != nil {
+				fmt.Fprintf(tw, "  did\t%s — %s: %v\n", st.Action, st.Class, st.Err)
+			} else {
+				fmt.Fprintf(tw, "  did\t%s\n", st.Action)
+			}
+		}
+	}
+	result := string(rep.Outcome.Result)
+	if rep.Outcome.Error != "" {
+		result += " — " + rep.Outcome.Error
+	}
+	fmt.Fprintf(tw, "  result\t%s\n", result)
 	fmt.Fprintf(tw, "  now\t%s\n", orDash(rep.Outcome.State))
-	if rep.Outcome.Diverged != "" {
-		fmt.Fprintf(tw, "  warning\tthe SDK left the state machine: %s\n", rep.Outcome.Diverged)
+	if d := rep.Outcome.Divergence; d != nil {
+		fmt.Fprintf(tw, "  warning\tthe SDK left the state machine: %s\n", d)
 	}
 	if rep.Outcome.RetryAt != nil {
 		fmt.Fprintf(tw, "  retry at\t%s\n", rep.Outcome.RetryAt.Format(time.RFC3339))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/installation"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
@@ -22,7 +23,7 @@ type faultRig struct {
 	s    *stack
 	db   *sqlite.DB
 	path string // of the device database
-	lc   launchConfig
+	cfg  installation.Config
 }
 
 func newFaultRig(t *testing.T, profile string) *faultRig {
@@ -40,14 +41,17 @@ func newFaultRig(t *testing.T, profile string) *faultRig {
 	require.True(t, ok)
 	sess, err := s.session("alice")
 	require.NoError(t, err)
-	return &faultRig{s: s, db: db, path: path, lc: launchConfig{db: db, profile: p, installation: "phone", issuerURL: s.url,
-		session: sess, apiURL: s.url, authURL: s.url + "/auth", now: s.clock.Now,
-		app: reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}}}
+	app := reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}
+	return &faultRig{s: s, db: db, path: path, cfg: installation.Config{DB: db, Profile: p, Installation: "phone",
+		IssuerURL: s.url, Session: sess, APIURL: s.url, AuthURL: s.url + "/auth", Now: s.clock.Now,
+		App: func() reconcile.AppSession { return app }}}
 }
 
 func (r *faultRig) launch(t *testing.T) (launchReport, error) {
 	t.Helper()
-	return launchOnce(context.Background(), r.lc)
+	rep, err := launchOnce(context.Background(), r.cfg)
+	requirePlanned(t, rep)
+	return rep, err
 }
 
 // Faults on the way: each transient failure keeps the SDK signed out,
@@ -70,18 +74,18 @@ func TestLaunchThroughEmulatorFaults(t *testing.T) {
 			var re *reconcile.RunError
 			require.ErrorAs(t, err, &re)
 			require.Equal(t, reconcile.ClassTransient, re.Class, "%v", err)
-			require.Equal(t, "failed", rep.Outcome.Result)
+			require.Equal(t, reconcile.ResultFailed, rep.Outcome.Result)
 			require.Equal(t, "signed-out", rep.Outcome.State, "a transient failure changes no state")
 			require.NotNil(t, rep.Outcome.RetryAt)
 
 			// Relaunch before it is due: nothing at all.
 			rep, err = r.launch(t)
 			require.NoError(t, err)
-			require.Equal(t, "deferred", rep.Outcome.Result)
+			require.Equal(t, reconcile.ResultDeferred, rep.Outcome.Result)
 			require.Zero(t, rep.NetworkCalls)
 			require.Zero(t, rep.DBWrites)
 
-			r.s.clock.Advance(rep.Plan.RetryAt.Sub(r.s.clock.Now()) + time.Second)
+			r.s.clock.Advance(rep.Outcome.RetryAt.Sub(r.s.clock.Now()) + time.Second)
 			rep, err = r.launch(t)
 			require.NoError(t, err)
 			require.Equal(t, "token", rep.Outcome.State)
@@ -109,12 +113,12 @@ func TestLaunchAfterUserDeletion(t *testing.T) {
 			r := newFaultRig(t, p)
 			_, err := r.launch(t)
 			require.NoError(t, err)
-			j, _, err := r.db.LoadJournal(context.Background(), "phone")
+			j, err := r.db.Journal("phone", r.cfg.Profile.Name).Load(context.Background())
 			require.NoError(t, err)
 			old := j.VitalUserID
 			require.NoError(t, r.s.team.DeleteUser(context.Background(), old))
 			r.s.clock.Advance(emulator.DefaultAccessTTL + time.Minute)
-			d := &demo{ctx: context.Background(), profile: r.lc.profile, s: r.s, device: r.db}
+			d := &demo{ctx: context.Background(), profile: r.cfg.Profile, s: r.s, device: r.db}
 			sdk, err := d.sdk("phone")
 			require.NoError(t, err)
 			_, err = sdk.AccessToken(context.Background())
@@ -123,7 +127,7 @@ func TestLaunchAfterUserDeletion(t *testing.T) {
 			rep, err := r.launch(t)
 			require.NoError(t, err)
 			require.Equal(t, "token", rep.Outcome.State)
-			j, _, err = r.db.LoadJournal(context.Background(), "phone")
+			j, err = r.db.Journal("phone", r.cfg.Profile.Name).Load(context.Background())
 			require.NoError(t, err)
 			require.NotEqual(t, old, j.VitalUserID)
 			hist, err := r.s.issuerDB.UserHistory(context.Background(), "alice")
@@ -142,7 +146,9 @@ func TestLaunchMigratesAfterLegacyIdentify(t *testing.T) {
 		profile string
 		applied []string
 	}{
-		{"ios-1.8", []string{"resolve(app user alice)", "sign-out", "sign-in("}},
+		// The migrate succeeds but does not take; the planner's rule for
+		// that signs out and in.
+		{"ios-1.8", []string{"resolve(app user alice)", "migrate(", "sign-out", "sign-in("}},
 		{"android-5.0", []string{"resolve(app user alice)", "migrate("}},
 	} {
 		t.Run(tc.profile, func(t *testing.T) {
@@ -150,7 +156,7 @@ func TestLaunchMigratesAfterLegacyIdentify(t *testing.T) {
 			ctx := context.Background()
 			k, err := r.s.team.CreateUser(ctx, "alice")
 			require.NoError(t, err)
-			d := &demo{ctx: ctx, profile: r.lc.profile, s: r.s, device: r.db}
+			d := &demo{ctx: ctx, profile: r.cfg.Profile, s: r.s, device: r.db}
 			old, err := d.sdk("phone")
 			require.NoError(t, err)
 			require.NoError(t, old.IdentifyExternalUser(ctx, "alice", vitalsdk.APIKeyAuth{
@@ -164,10 +170,10 @@ func TestLaunchMigratesAfterLegacyIdentify(t *testing.T) {
 				require.True(t, strings.HasPrefix(rep.Outcome.Applied[i], prefix), "%v", rep.Outcome.Applied)
 			}
 			require.Equal(t, "token", rep.Outcome.State)
-			require.Empty(t, rep.Outcome.Diverged)
+			require.Nil(t, rep.Outcome.Divergence)
 			rep, err = r.launch(t)
 			require.NoError(t, err)
-			require.Equal(t, "nothing-to-do", rep.Outcome.Result, "and it stays migrated")
+			require.Equal(t, reconcile.ResultNothingToDo, rep.Outcome.Result, "and it stays migrated")
 		})
 	}
 }
@@ -179,7 +185,7 @@ func TestDeviceRefreshReportsReauthenticationToTheLaunch(t *testing.T) {
 	r := newFaultRig(t, "ios-1.8")
 	_, err := r.launch(t)
 	require.NoError(t, err)
-	j, _, err := r.db.LoadJournal(context.Background(), "phone")
+	j, err := r.db.Journal("phone", r.cfg.Profile.Name).Load(context.Background())
 	require.NoError(t, err)
 	r.s.emu.RevokeRefreshTokens(j.VitalUserID)
 
@@ -188,9 +194,9 @@ func TestDeviceRefreshReportsReauthenticationToTheLaunch(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err = run(context.Background(), append(dev, "refresh"), strings.NewReader(""), &out, &errOut)
 	require.ErrorIs(t, err, vitalsdk.ErrNeedsReauthentication)
-	j, _, err = r.db.LoadJournal(context.Background(), "phone")
+	j, err = r.db.Journal("phone", r.cfg.Profile.Name).Load(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, string(reconcile.ErrorNeedsReauthentication), j.LastErrorClass)
+	require.Equal(t, reconcile.ErrNeedsReauthentication, j.LastError)
 
 	rep, err := r.launch(t)
 	require.NoError(t, err)
@@ -199,4 +205,12 @@ func TestDeviceRefreshReportsReauthenticationToTheLaunch(t *testing.T) {
 	out.Reset()
 	require.NoError(t, run(context.Background(), append(dev, "refresh"), strings.NewReader(""), &out, &errOut),
 		"the session refreshes again: %s", &errOut)
+}
+
+// requirePlanned asserts that what the runner applied is what the planner
+// said: in every pass, the applied actions are a prefix of the pass's plan,
+// and only the last of them may have failed.
+func requirePlanned(t require.TestingT, rep launchReport) {
+	out := reconcile.Outcome{Passes: rep.Passes}
+	require.NoError(t, out.CheckApplied())
 }

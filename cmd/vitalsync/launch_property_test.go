@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/installation"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
@@ -56,18 +57,27 @@ func (w *world) close() {
 	}
 }
 
-func (w *world) launch(t *rapid.T) (launchReport, error) {
-	lc := launchConfig{db: w.db, profile: w.profile, installation: "phone", issuerURL: w.s.url,
-		apiURL: w.s.url, authURL: w.s.url + "/auth", now: w.s.clock.Now}
+func (w *world) config(t *rapid.T) installation.Config {
+	cfg := installation.Config{DB: w.db, Profile: w.profile, Installation: "phone", IssuerURL: w.s.url,
+		APIURL: w.s.url, AuthURL: w.s.url + "/auth", Now: w.s.clock.Now}
 	if w.app != "" {
 		sess, err := w.s.session(w.app)
 		if err != nil {
 			t.Fatalf("session: %v", err)
 		}
-		lc.session = sess
-		lc.app = reconcile.AppSession{SignedIn: true, AppUserID: w.app, Environment: fsm.Sandbox, Region: fsm.US}
+		cfg.Session = sess
+		app := reconcile.AppSession{SignedIn: true, AppUserID: w.app, Environment: fsm.Sandbox, Region: fsm.US}
+		cfg.App = func() reconcile.AppSession { return app }
 	}
-	return launchOnce(context.Background(), lc)
+	return cfg
+}
+
+func (w *world) launch(t *rapid.T) (launchReport, error) {
+	rep, err := launchOnce(context.Background(), w.config(t))
+	if cerr := (reconcile.Outcome{Passes: rep.Passes}).CheckApplied(); cerr != nil {
+		t.Fatalf("the runner applied what no plan said: %v", cerr)
+	}
+	return rep, err
 }
 
 func (w *world) sdk(t *rapid.T) *vitalsdk.Client {
@@ -85,13 +95,11 @@ func (w *world) sdk(t *rapid.T) *vitalsdk.Client {
 func (w *world) sync(t *rapid.T) {
 	sdk := w.sdk(t)
 	if _, err := sdk.AccessToken(context.Background()); err != nil {
-		hc, _ := newCountingClient()
-		r, rerr := newRunner(launchConfig{db: w.db, profile: w.profile, installation: "phone", issuerURL: w.s.url,
-			now: w.s.clock.Now}, sdk, hc)
-		if rerr != nil {
-			t.Fatal(rerr)
+		in, oerr := installation.Open(context.Background(), w.config(t))
+		if oerr != nil {
+			t.Fatal(oerr)
 		}
-		if rerr := r.Report(context.Background(), err); rerr != nil {
+		if rerr := in.RecordSDKError(context.Background(), err); rerr != nil {
 			t.Fatal(rerr)
 		}
 	}
@@ -105,10 +113,10 @@ func (w *world) settle(t *rapid.T) launchReport {
 		rep, err := w.launch(t)
 		var re *reconcile.RunError
 		switch {
-		case err == nil && rep.Outcome.Result != "deferred":
+		case err == nil && rep.Outcome.Result != reconcile.ResultDeferred:
 			return rep
 		case err == nil: // deferred by backoff
-			w.s.clock.Advance(rep.Plan.RetryAt.Sub(w.s.clock.Now()) + time.Second)
+			w.s.clock.Advance(rep.Outcome.RetryAt.Sub(w.s.clock.Now()) + time.Second)
 		case errors.As(err, &re) && re.Class == reconcile.ClassTransient:
 			w.s.clock.Advance(re.RetryAt.Sub(w.s.clock.Now()) + time.Second)
 		default:
@@ -124,8 +132,8 @@ func (w *world) settle(t *rapid.T) launchReport {
 // to), the SDK followed its state machine, and the next launch is quiet.
 func (w *world) check(t *rapid.T, rep launchReport) {
 	ctx := context.Background()
-	if rep.Outcome.Diverged != "" {
-		t.Fatalf("the SDK diverged from the state machine: %s", rep.Outcome.Diverged)
+	if d := rep.Outcome.Divergence; d != nil {
+		t.Fatalf("the SDK diverged from the state machine: %s", d)
 	}
 	sdk := w.sdk(t)
 	if w.app == "" {

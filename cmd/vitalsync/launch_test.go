@@ -12,19 +12,48 @@ import (
 )
 
 type launchJSON struct {
-	Observation map[string]any `json:"observation"`
-	Plan        struct {
-		Actions []map[string]string `json:"actions"`
-		RetryAt *string             `json:"retry_at"`
-	} `json:"plan"`
+	Passes []struct {
+		Observation map[string]any `json:"observation"`
+		Plan        struct {
+			Actions  []map[string]string `json:"actions"`
+			RetryAt  *string             `json:"retry_at"`
+			Terminal bool                `json:"terminal"`
+		} `json:"plan"`
+		Applied []struct {
+			Action map[string]string `json:"action"`
+			Error  *struct {
+				Class    string `json:"class"`
+				SDKError string `json:"sdk_error"`
+				Message  string `json:"message"`
+			} `json:"error"`
+		} `json:"applied"`
+	} `json:"passes"`
 	Outcome struct {
-		Result   string   `json:"result"`
-		Applied  []string `json:"applied"`
-		State    string   `json:"state"`
-		Diverged string   `json:"diverged"`
+		Result     string            `json:"result"`
+		Applied    []string          `json:"applied"`
+		State      string            `json:"state"`
+		RetryAt    *string           `json:"retry_at"`
+		Class      string            `json:"error_class"`
+		Divergence map[string]string `json:"divergence"`
 	} `json:"outcome"`
 	NetworkCalls *int64 `json:"network_calls"`
 	DBWrites     *int64 `json:"db_writes"`
+}
+
+// requirePlannedJSON asserts, on a printed launch, that every pass applied
+// a prefix of its plan's actions, and that only the last may have failed.
+func requirePlannedJSON(t *testing.T, rep launchJSON) {
+	t.Helper()
+	require.NotEmpty(t, rep.Passes)
+	for i, p := range rep.Passes {
+		require.LessOrEqual(t, len(p.Applied), len(p.Plan.Actions), "pass %d", i+1)
+		for k, st := range p.Applied {
+			require.Equal(t, p.Plan.Actions[k], st.Action, "pass %d step %d", i+1, k+1)
+			if st.Error != nil {
+				require.Equal(t, len(p.Applied)-1, k, "pass %d went on after a failure", i+1)
+			}
+		}
+	}
 }
 
 func launchCmd(t *testing.T, args ...string) (launchJSON, string, error) {
@@ -34,6 +63,7 @@ func launchCmd(t *testing.T, args ...string) (launchJSON, string, error) {
 	var rep launchJSON
 	if out.Len() > 0 {
 		require.NoError(t, json.Unmarshal(out.Bytes(), &rep), "stdout: %s", &out)
+		requirePlannedJSON(t, rep)
 	}
 	return rep, errOut.String(), err
 }
@@ -54,8 +84,9 @@ func TestLaunchCommandEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "applied", rep.Outcome.Result)
 	require.Equal(t, "token", rep.Outcome.State)
-	require.Equal(t, "sign-in", rep.Plan.Actions[0]["type"])
-	require.NotNil(t, rep.Observation["sdk"])
+	require.Equal(t, "sign-in", rep.Passes[0].Plan.Actions[0]["type"])
+	require.NotNil(t, rep.Passes[0].Observation["sdk"])
+	require.Nil(t, rep.Passes[0].Applied[0].Error)
 	require.Positive(t, *rep.NetworkCalls)
 	require.Positive(t, *rep.DBWrites)
 
@@ -63,7 +94,8 @@ func TestLaunchCommandEndToEnd(t *testing.T) {
 	rep, _, err = launchCmd(t, append(common, "--session", alice, "--app-user", "alice")...)
 	require.NoError(t, err)
 	require.Equal(t, "nothing-to-do", rep.Outcome.Result)
-	require.Empty(t, rep.Plan.Actions)
+	require.Len(t, rep.Passes, 1)
+	require.Empty(t, rep.Passes[0].Plan.Actions)
 	require.Zero(t, *rep.NetworkCalls)
 	require.Zero(t, *rep.DBWrites)
 
@@ -72,12 +104,18 @@ func TestLaunchCommandEndToEnd(t *testing.T) {
 	require.Equal(t, []string{"resolve(app user bob)", "sign-out"}, rep.Outcome.Applied[:2])
 	require.Equal(t, "token", rep.Outcome.State)
 
-	// A session for alice cannot fetch bob's token: the launch fails
-	// terminally, the SDK is left as it was, and no secret is printed.
+	// A session for alice cannot fetch carol's token: the planner has no
+	// rule for that error, so the launch ends terminal, with no retry
+	// scheduled; the SDK is left as it was, and no secret is printed.
 	rep, stderr, err := launchCmd(t, append(common, "--session", alice, "--app-user", "carol")...)
 	require.Error(t, err)
 	require.Equal(t, 1, exitCode(err, &bytes.Buffer{}))
-	require.Equal(t, "failed", rep.Outcome.Result)
+	require.Equal(t, "terminal", rep.Outcome.Result)
+	require.Equal(t, "terminal", rep.Outcome.Class)
+	require.Nil(t, rep.Outcome.RetryAt, "a terminal error is not retried with backoff")
+	last := rep.Passes[len(rep.Passes)-1]
+	require.True(t, last.Plan.Terminal)
+	require.Equal(t, "unknown", rep.Passes[0].Applied[len(rep.Passes[0].Applied)-1].Error.SDKError)
 	require.NotContains(t, stderr+err.Error(), alice)
 
 	rep, _, err = launchCmd(t, append(common, "--signed-out")...)
@@ -128,7 +166,8 @@ func TestLaunchCommandBacksOffWhenIssuerIsDown(t *testing.T) {
 	rep, _, err := launchCmd(t, args...)
 	require.NoError(t, err)
 	require.Equal(t, "deferred", rep.Outcome.Result)
-	require.NotNil(t, rep.Plan.RetryAt)
+	require.NotNil(t, rep.Outcome.RetryAt)
+	require.NotNil(t, rep.Passes[0].Plan.RetryAt)
 	require.Zero(t, *rep.NetworkCalls)
 	require.Zero(t, *rep.DBWrites)
 }

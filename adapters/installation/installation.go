@@ -1,0 +1,198 @@
+// Package installation composes one app installation's launch task from the
+// adapters: the Go SDK core (adapters/vitalsdk) on the device's store, the
+// issuer's client (adapters/issuer) as the token source, the journal, and
+// the reconcile runner, all behind one HTTP transport that counts the
+// requests a launch sends. The CLI's launch, device and demo commands, the
+// real-stack property tests and the simulations build installations here
+// and nowhere else.
+//
+// A caller's duties, in order:
+//
+//  1. Fill a Config: the profile, the device database and installation key,
+//     the issuer's URL and the app user's session, the app's session as a
+//     function, and the clock and randomness (injected, so that tests and
+//     simulations replay).
+//  2. Call Launch once per process start. It opens the SDK core on the
+//     stored state (a relaunch), runs the reconcile as an app would, in the
+//     background, waits for it, and returns a Report: the runner's Outcome,
+//     the network calls the launch made and the writes it cost. A consistent
+//     launch costs no call and no write.
+//  3. Between launches, hand the SDK errors the app meets to
+//     RecordSDKError, so the next launch plans from them.
+package installation
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
+	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/reconcile"
+)
+
+// The concrete adapters implement the interfaces the runner declares.
+var (
+	_ reconcile.SDK         = (*vitalsdk.Client)(nil)
+	_ reconcile.Identifier  = (*vitalsdk.Client)(nil)
+	_ reconcile.TokenSource = (*issuer.Client)(nil)
+	_ reconcile.Journal     = (*sqlite.Journal)(nil)
+)
+
+// Config is one installation.
+type Config struct {
+	// Profile is the SDK line the installation runs; required.
+	Profile fsm.Profile
+	// DB holds the device's SDK state and the journal; required.
+	DB *sqlite.DB
+	// Installation is the device's key in DB; required.
+	Installation string
+	// IssuerURL is the base URL of the sign-in token issuer, and Session the
+	// app user's session with it (empty while the app is signed out).
+	IssuerURL, Session string
+	// APIURL and AuthURL override the Junction hosts (an emulator's).
+	APIURL, AuthURL string
+	// App returns the app's session; nil means signed out.
+	App func() reconcile.AppSession
+	// AllowAPIKey keeps a matching API-key session (sandbox evaluation).
+	AllowAPIKey bool
+	// Transport carries every request; nil means http.DefaultTransport. The
+	// simulations pass an in-process one.
+	Transport http.RoundTripper
+	// Timeout bounds each request of the SDK core (vitalsdk.Options.Timeout).
+	Timeout time.Duration
+	// Now is the clock (nil: time.Now); Rand draws backoff jitter in [0,1)
+	// (nil: math/rand/v2).
+	Now  func() time.Time
+	Rand func() float64
+	// Backoff defaults to reconcile.DefaultBackoff.
+	Backoff reconcile.Backoff
+	// Logger gets the SDK core's and the runner's lines; nil discards.
+	Logger *slog.Logger
+}
+
+// Report is what one launch saw, planned, did and cost.
+type Report struct {
+	Outcome reconcile.Outcome
+	// NetworkCalls counts the HTTP requests the launch sent (the SDK core's
+	// and the token source's).
+	NetworkCalls int64
+	// DBWrites counts the write transactions the launch committed.
+	DBWrites uint64
+}
+
+// ErrConfig is returned for an unusable Config.
+var ErrConfig = errors.New("installation: invalid configuration")
+
+// countingTransport counts the HTTP requests a launch sends.
+type countingTransport struct {
+	next http.RoundTripper
+	n    atomic.Int64
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.n.Add(1)
+	return t.next.RoundTrip(r)
+}
+
+// Installation is one opened installation: its SDK core and its runner.
+// Open it once per process (a relaunch is a new Open on the same DB).
+type Installation struct {
+	cfg     Config
+	sdk     *vitalsdk.Client
+	runner  *reconcile.Runner
+	counter *countingTransport
+}
+
+// Open opens the installation's SDK core on its stored state and wires its
+// runner, as an app's process start does. It makes no network call.
+func Open(ctx context.Context, cfg Config) (*Installation, error) {
+	if cfg.DB == nil || cfg.Installation == "" {
+		return nil, ErrConfig
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Float64
+	}
+	if cfg.App == nil {
+		cfg.App = func() reconcile.AppSession { return reconcile.AppSession{} }
+	}
+	next := cfg.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	ct := &countingTransport{next: next}
+	hc := &http.Client{Transport: ct}
+	sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: cfg.Profile, Installation: cfg.Installation, DB: cfg.DB,
+		APIBaseURL: cfg.APIURL, AuthBaseURL: cfg.AuthURL, HTTPClient: hc, Timeout: cfg.Timeout,
+		Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	runner, err := reconcile.NewRunner(reconcile.Config{
+		Profile:     cfg.Profile,
+		SDK:         sdk,
+		Tokens:      issuer.NewClient(cfg.IssuerURL, cfg.Session, issuer.WithHTTPClient(hc)),
+		Journal:     cfg.DB.Journal(cfg.Installation, cfg.Profile.Name),
+		App:         cfg.App,
+		Now:         cfg.Now,
+		Rand:        cfg.Rand,
+		Backoff:     cfg.Backoff,
+		Logger:      cfg.Logger,
+		AllowAPIKey: cfg.AllowAPIKey,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Installation{cfg: cfg, sdk: sdk, runner: runner, counter: ct}, nil
+}
+
+// SDK returns the installation's SDK core.
+func (in *Installation) SDK() *vitalsdk.Client { return in.sdk }
+
+// Runner returns the installation's launch task.
+func (in *Installation) Runner() *reconcile.Runner { return in.runner }
+
+// NetworkCalls counts the requests sent since Open.
+func (in *Installation) NetworkCalls() int64 { return in.counter.n.Load() }
+
+// Run runs the reconcile in the background as an app does at launch
+// (RunAtLaunch), waits for it, and reports what it did and cost. The run's
+// error is returned beside a complete report.
+func (in *Installation) Run(ctx context.Context) (Report, error) {
+	calls0, writes0 := in.counter.n.Load(), in.cfg.DB.WriteCount()
+	out, err := in.runner.RunAtLaunch(ctx).Wait(context.WithoutCancel(ctx))
+	return Report{Outcome: out, NetworkCalls: in.counter.n.Load() - calls0,
+		DBWrites: in.cfg.DB.WriteCount() - writes0}, err
+}
+
+// RecordSDKError records an SDK error the app met between launches (see
+// reconcile.Runner.RecordSDKError).
+func (in *Installation) RecordSDKError(ctx context.Context, sdkErr error) error {
+	return in.runner.RecordSDKError(ctx, sdkErr)
+}
+
+// Launch is one process launch: Open, then Run. Opening the SDK core costs
+// no write and no call, so a consistent launch stays free of both.
+func Launch(ctx context.Context, cfg Config) (Report, error) {
+	writes0 := uint64(0)
+	if cfg.DB != nil {
+		writes0 = cfg.DB.WriteCount()
+	}
+	in, err := Open(ctx, cfg)
+	if err != nil {
+		return Report{}, err
+	}
+	rep, err := in.Run(ctx)
+	rep.NetworkCalls = in.NetworkCalls()
+	rep.DBWrites = cfg.DB.WriteCount() - writes0
+	return rep, err
+}
