@@ -27,7 +27,7 @@ func TestJournalRoundTripsAcrossRelaunch(t *testing.T) {
 	want := reconcile.JournalEntry{LastObserved: fsm.Token, Environment: fsm.Sandbox, Region: fsm.US,
 		AppUserID: "alice", VitalUserID: "v", InFlight: reconcile.SignOut{}, Attempts: 2,
 		NextAttemptAt: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC),
-		LastAction: reconcile.SignIn{VitalUser: "v"}, LastError: reconcile.ErrNetwork}
+		LastAction:    reconcile.SignIn{VitalUser: "v"}, LastError: reconcile.ErrNetwork}
 	require.NoError(t, j.Save(ctx, want, "failed sign-out"))
 	require.NoError(t, db.Close())
 
