@@ -24,64 +24,73 @@ type sdkModel struct {
 type world struct {
 	app     AppSession
 	backend string // the app user's Vital user at the backend
+	issued  string // what the token source said during this launch
 	p       fsm.Profile
 	allow   bool
 }
 
-// applyModel applies one action to the model, with the profile's semantics
-// (reference §2.5–2.7, §5). ok is false when the SDK would throw or the
-// action is unsafe (an in-place sign-in over another user's API-key session).
-func applyModel(w *world, m sdkModel, a Action) (sdkModel, bool) {
-	token := func(user string) sdkModel {
-		return sdkModel{st: fsm.Token, user: user, env: w.app.Environment, region: w.app.Region}
+// outcome is how one action ends in the model.
+type outcome int
+
+const (
+	done    outcome = iota
+	stale           // the token source named another Vital user: nothing changed
+	refused         // the SDK throws, or the action would be unsafe
+)
+
+// sameSession is the SDKs' isSameUser (team, user and environment, §2.5);
+// an unknown environment on either side is taken as the same.
+func sameSession(w *world, m sdkModel, user string) bool {
+	return strings.EqualFold(m.user, user) &&
+		(m.env == "" || w.app.Environment == "" || m.env == w.app.Environment) &&
+		(m.region == "" || w.app.Region == "" || m.region == w.app.Region)
+}
+
+// applyModel applies one action to the model. The state it leads to is the
+// fsm transition table's (fsm.Next over the action's event); the guards are
+// the reference's user and environment checks (§2.5–2.7, §5), and a token
+// carries the backend's user: a plan naming another one is stale.
+func applyModel(w *world, m sdkModel, a Action) (sdkModel, outcome) {
+	if r, ok := a.(Resolve); ok {
+		if r.AppUser != w.app.AppUserID {
+			return m, refused
+		}
+		w.issued = w.backend
+		return m, done
 	}
-	// sameSession: the SDKs' isSameUser (team, user and environment, §2.5);
-	// an unknown environment on either side is taken as the same.
-	sameSession := func(user string) bool {
-		return strings.EqualFold(m.user, user) &&
-			(m.env == "" || w.app.Environment == "" || m.env == w.app.Environment) &&
-			(m.region == "" || w.app.Region == "" || m.region == w.app.Region)
+	e, _ := EventOf(a)
+	next, ok := fsm.Next(w.p, m.st, e)
+	if !ok {
+		return m, refused
 	}
-	switch a := a.(type) {
-	case SignOut:
-		return sdkModel{st: fsm.SignedOut}, true
-	case Resolve:
-		w.app.VitalUserID = w.backend
-		return m, true
+	if _, out := a.(SignOut); out {
+		return sdkModel{st: next}, done
+	}
+	if v := VitalUserOf(a); v != "" && !strings.EqualFold(v, w.backend) {
+		w.issued = w.backend
+		return m, stale
+	}
+	w.issued = w.backend
+	switch a.(type) {
 	case SignIn:
-		user := w.backend // a token for the app user carries the backend's user
-		if a.VitalUser != "" && !strings.EqualFold(a.VitalUser, w.backend) {
-			return m, false
+		if m.st == fsm.Token && !sameSession(w, m, w.backend) {
+			return m, refused // alreadySignedIn
 		}
-		w.app.VitalUserID = user // the runner records the user the token carried
-		switch m.st {
-		case fsm.SignedOut, fsm.Configured, fsm.UserDeleted:
-			return token(user), true
-		case fsm.Token:
-			if !w.p.SameUserSignInThrows && sameSession(user) {
-				return m, true // iOS 1.4+: a no-op
-			}
-			return m, false // alreadySignedIn
-		case fsm.ReauthRequired:
-			if sameSession(user) {
-				return sdkModel{st: fsm.Token, user: m.user, env: m.env, region: m.region}, true // re-exchange
-			}
-			return m, false
+		if m.st == fsm.Token {
+			return m, done // iOS 1.4+: a same-user sign-in is a no-op
 		}
-		return m, false // over an API-key session: only Migrate, when compatible
+		return sdkModel{st: next, user: w.backend, env: w.app.Environment, region: w.app.Region}, done
 	case Migrate:
-		if m.st == fsm.APIKey && strings.EqualFold(m.user, a.VitalUser) && strings.EqualFold(a.VitalUser, w.backend) &&
-			m.env != "" && m.env == w.app.Environment && m.region != "" && m.region == w.app.Region {
-			return token(m.user), true
+		if !strings.EqualFold(m.user, w.backend) || m.env == "" || m.env != w.app.Environment ||
+			m.region == "" || m.region != w.app.Region {
+			return m, refused
 		}
-		return m, false
 	case Reauthenticate:
-		if m.st == fsm.ReauthRequired && sameSession(a.VitalUser) && strings.EqualFold(a.VitalUser, w.backend) {
-			return sdkModel{st: fsm.Token, user: m.user, env: m.env, region: m.region}, true
+		if !sameSession(w, m, w.backend) {
+			return m, refused
 		}
-		return m, false
 	}
-	return m, false
+	return sdkModel{st: next, user: m.user, env: m.env, region: m.region}, done
 }
 
 // goal reports whether the model agrees with the app.
@@ -122,8 +131,8 @@ func shortest(w world, start sdkModel) int {
 		for _, m := range frontier {
 			for _, a := range alphabet {
 				ww := w
-				n, ok := applyModel(&ww, m, a)
-				if !ok {
+				n, res := applyModel(&ww, m, a)
+				if res != done {
 					continue
 				}
 				if goal(&ww, n) {
@@ -140,6 +149,9 @@ func shortest(w world, start sdkModel) int {
 // observe builds the observation an SDK in model state m reports.
 func observe(w *world, m sdkModel, last fsm.State, now time.Time) Observation {
 	o := Observation{Profile: w.p, App: w.app, LastObserved: last, Now: now, AllowAPIKey: w.allow}
+	if w.app.SignedIn {
+		o.IssuedVitalUserID = w.issued
+	}
 	o.SDK.Status = fsm.StatusOf(m.st, w.p)
 	if m.st.SignedIn() {
 		o.SDK.CurrentUserID = m.user
@@ -194,8 +206,8 @@ func lastFor(m sdkModel) fsm.State {
 // run applies a plan to the model, checking safety after every step.
 func run(t *rapid.T, w *world, m sdkModel, p Plan) sdkModel {
 	for i, a := range p.Actions {
-		n, ok := applyModel(w, m, a)
-		require.True(t, ok, "step %d %s fails on %+v", i, a, m)
+		n, res := applyModel(w, m, a)
+		require.Equal(t, done, res, "step %d %s fails on %+v", i, a, m)
 		if n.st.SignedIn() && w.app.VitalUserID != "" {
 			require.True(t, strings.EqualFold(n.user, w.app.VitalUserID) || n == m,
 				"step %d %s signs in as %s, app's user is %s", i, a, n.user, w.app.VitalUserID)

@@ -58,9 +58,12 @@ type Observation struct {
 	// Attempts counts the consecutive failed attempts that ended with
 	// LastError.
 	Attempts int
-	// IssuedVitalUserID is the Vital user the token source named for the app
-	// user during this launch (a Resolve's answer, or the user a minted token
-	// carries); "" when it named none. It is newer than App.VitalUserID.
+	// IssuedVitalUserID is the Vital user the token source last named for
+	// the app user (a Resolve's answer, or the user a minted token carries),
+	// in this launch or, kept by the journal, an earlier one, when it differs
+	// from App.VitalUserID; "" otherwise. The token source is the authority:
+	// an app may keep the Vital user it was told at sign-in after the backend
+	// replaced a deleted one.
 	IssuedVitalUserID string
 	// NextAttemptAt is when a backed-off attempt may run again; zero: now.
 	NextAttemptAt time.Time

@@ -104,9 +104,9 @@ func (p Plan) String() string {
 //
 //   - app signed out: sign out unless the SDK is signed-out;
 //   - app signed in as U: the goal is a token session of U's Vital user V,
-//     which is IssuedVitalUserID when the token source named one during this
-//     launch (it is newer than the app's: the backend replaces a deleted
-//     user), else App.VitalUserID. No session (signed-out, configured,
+//     which is IssuedVitalUserID when the token source named another user
+//     than the app's (the backend replaces a deleted user; the app may keep
+//     the one it was told at sign-in), else App.VitalUserID. No session (signed-out, configured,
 //     user-deleted): sign in. A token session of V: nothing. Of another user
 //     or environment: sign out, sign in. Reauthentication required for V:
 //     reauthenticate. An API-key session of V whose environment and region

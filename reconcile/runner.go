@@ -408,7 +408,13 @@ func (r *Runner) observe(l *launch) Observation {
 		Now:           r.cfg.Now(),
 		AllowAPIKey:   r.cfg.AllowAPIKey,
 	}
-	if app.SignedIn && app.AppUserID == l.issuedFor {
+	if app.SignedIn && j.AppUserID == app.AppUserID && j.VitalUserID != "" &&
+		app.VitalUserID != "" && !strings.EqualFold(app.VitalUserID, j.VitalUserID) {
+		// The token source named another user than the app's, in an earlier
+		// launch: the app still has the user it was told at sign-in.
+		o.IssuedVitalUserID = j.VitalUserID
+	}
+	if app.SignedIn && app.AppUserID == l.issuedFor && l.issued != "" {
 		o.IssuedVitalUserID = l.issued
 	}
 	o.SDK.Status = r.cfg.SDK.Status()
