@@ -52,7 +52,7 @@ func (db *DB) LoadDevice(ctx context.Context, installation string) (vitalsdk.Dev
 		r.Expiry = fromNanos(expiry)
 		s.Record = &r
 	}
-	if err := checkDevice(s, ErrCorrupt); err != nil {
+	if err := checkDevice(s, true); err != nil {
 		return vitalsdk.DeviceState{}, false, fmt.Errorf("load device: %w", err)
 	}
 	if s.APIKey, err = db.sealer.open(tableDevices, "api_key", installation, apiKey); err != nil {
@@ -72,10 +72,10 @@ func (db *DB) LoadDevice(ctx context.Context, installation string) (vitalsdk.Dev
 // SaveDevice stores s as the whole state of s.Installation, replacing what
 // was stored (a nil Record removes the token record), in one transaction
 // (vitalsdk.Store). A state that fails s.Validate is a *ColumnError, named
-// by the field, whose error matches both ErrInvalid and
-// vitalsdk.ErrInvalidState.
+// by the field, that matches ErrInvalid and carries the *vitalsdk.StateError
+// (so vitalsdk.ErrInvalidState matches too).
 func (db *DB) SaveDevice(ctx context.Context, s vitalsdk.DeviceState) error {
-	if err := checkDevice(s, invalidDevice); err != nil {
+	if err := checkDevice(s, false); err != nil {
 		return fmt.Errorf("save device: %w", err)
 	}
 	tx, err := db.begin(ctx)
@@ -139,14 +139,11 @@ func (db *DB) DeleteDevice(ctx context.Context, installation string) error {
 	return nil
 }
 
-// invalidDevice is what SaveDevice's *ColumnError wraps: this package's
-// ErrInvalid, and the consumer's vitalsdk.ErrInvalidState.
-var invalidDevice error = &domainError{storage: ErrInvalid, domain: vitalsdk.ErrInvalidState}
-
-// checkDevice validates s with s.Validate; a bad field is a *ColumnError of
-// the column of that name, wrapping kind (invalidDevice on save, ErrCorrupt
-// on load).
-func checkDevice(s vitalsdk.DeviceState, kind error) error {
+// checkDevice validates s with s.Validate. A bad field is a *ColumnError
+// of the column of that name (the columns are named like the fields). On
+// load (stored is true) it wraps ErrCorrupt; on save, an error matching
+// ErrInvalid that carries Validate's *vitalsdk.StateError too.
+func checkDevice(s vitalsdk.DeviceState, stored bool) error {
 	err := s.Validate()
 	if err == nil {
 		return nil
@@ -154,13 +151,18 @@ func checkDevice(s vitalsdk.DeviceState, kind error) error {
 	column := "?"
 	var se *vitalsdk.StateError
 	if errors.As(err, &se) {
-		column = se.Field // the columns are named like the fields
+		column = se.Field
+	}
+	kind := ErrCorrupt
+	if !stored {
+		kind = &domainError{storage: ErrInvalid, domain: err}
 	}
 	return &ColumnError{Table: tableDevices, Column: column, Key: s.Installation, Err: kind}
 }
 
-// domainError is one of this package's sentinels that also matches the
-// consuming package's sentinel for the same failure; it reads as the
+// domainError is one of this package's sentinels together with the
+// consuming package's error for the same failure (its sentinel, or a typed
+// error that matches one), so that errors.Is finds both; it reads as the
 // former.
 type domainError struct{ storage, domain error }
 
