@@ -1,4 +1,4 @@
-package issuer
+package issuer_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/issuer"
 )
 
 // TestConcurrentFirstRequestsCreateOneUser fires 200 first requests for one
@@ -24,7 +25,7 @@ func TestConcurrentFirstRequestsCreateOneUser(t *testing.T) {
 	require.Equal(t, []string{ids[0]}, s.usersFor(t, "zoe"), "exactly one Vital user, counted through the API")
 	require.Equal(t, 1, s.emu.Requests(emulator.RouteCreateUser), "single flight: one create call")
 	require.Equal(t, n, s.emu.Requests(emulator.RouteSignInToken))
-	require.Zero(t, s.h.locks.size(), "per-user locks are released")
+	require.Zero(t, issuer.LockedUsers(s.h), "per-user locks are released")
 	mt := s.metricsOf(t)
 	require.Equal(t, float64(n), mt["vitalsync_issuer_tokens_issued_total"])
 	require.Equal(t, 1.0, mt["vitalsync_issuer_users_created_total"])
@@ -43,7 +44,7 @@ func TestConcurrentFirstRequestsCreateOneUser(t *testing.T) {
 
 // burst sends n concurrent sign-in-token requests for app and returns the
 // one Vital user they all got.
-func burst(t *testing.T, s *stack, c *Client, app string, n int) string {
+func burst(t *testing.T, s *stack, c *issuer.Client, app string, n int) string {
 	t.Helper()
 	start := make(chan struct{})
 	ids := make([]string, n)
