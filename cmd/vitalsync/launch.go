@@ -97,7 +97,7 @@ func launchOnce(ctx context.Context, lc launchConfig) (launchReport, error) {
 	if now == nil {
 		now = time.Now
 	}
-	sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: lc.profile, Installation: lc.installation, DB: lc.db,
+	sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: lc.profile, Installation: lc.installation, Store: lc.db,
 		APIBaseURL: lc.apiURL, AuthBaseURL: lc.authURL, HTTPClient: hc, Now: now, Logger: lc.log})
 	if err != nil {
 		return rep, err

@@ -11,12 +11,15 @@ import (
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
-// The concrete adapters implement the interfaces the runner declares.
+// The concrete adapters implement the interfaces their consumers declare:
+// the runner's, the SDK's store and the issuer's user map.
 var (
 	_ reconcile.SDK         = (*vitalsdk.Client)(nil)
 	_ reconcile.Identifier  = (*vitalsdk.Client)(nil)
 	_ reconcile.TokenSource = (*issuer.Client)(nil)
 	_ reconcile.Journal     = (*sqlite.Journal)(nil)
+	_ vitalsdk.Store        = (*sqlite.DB)(nil)
+	_ issuer.UserStore      = (*sqlite.DB)(nil)
 )
 
 // countingTransport counts the HTTP requests a launch sends.
