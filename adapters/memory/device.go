@@ -11,8 +11,7 @@ import (
 )
 
 // DeviceStore holds the SDK state of any number of installations; it
-// implements vitalsdk.Store. The zero value is not usable: call
-// NewDeviceStore.
+// implements vitalsdk.Store. The zero value is an empty store.
 type DeviceStore struct {
 	mu      sync.Mutex
 	devices map[string]vitalsdk.DeviceState
@@ -55,6 +54,9 @@ func (s *DeviceStore) SaveDevice(ctx context.Context, st vitalsdk.DeviceState) e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.devices == nil {
+		s.devices = map[string]vitalsdk.DeviceState{}
+	}
 	s.devices[st.Installation] = st
 	s.writes.Add(1)
 	return nil

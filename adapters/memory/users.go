@@ -11,9 +11,9 @@ import (
 
 // UserMap is the issuer's app user → Vital user map; it implements
 // issuer.UserStore and keeps replaced mappings as history. The zero value
-// is not usable: call NewUserMap.
+// is an empty map on the wall clock.
 type UserMap struct {
-	now func() time.Time
+	now func() time.Time // nil: time.Now
 	mu  sync.Mutex
 	// history holds every mapping per app user, oldest first; at most the
 	// last one is active.
@@ -23,10 +23,15 @@ type UserMap struct {
 // NewUserMap returns an empty user map whose timestamps come from now
 // (nil means time.Now).
 func NewUserMap(now func() time.Time) *UserMap {
-	if now == nil {
-		now = time.Now
+	return &UserMap{now: now}
+}
+
+// clock returns the time now.
+func (u *UserMap) clock() time.Time {
+	if u.now == nil {
+		return time.Now().UTC()
 	}
-	return &UserMap{now: now, history: map[string][]issuer.Mapping{}}
+	return u.now().UTC()
 }
 
 // LookupUser returns the active mapping of appUserID, and false if it has
@@ -56,7 +61,10 @@ func (u *UserMap) PutUser(ctx context.Context, appUserID, vitalUserID string) (i
 	if m, ok := u.activeLocked(appUserID); ok {
 		return m, fmt.Errorf("put user: %w", issuer.ErrMappingExists)
 	}
-	m := issuer.Mapping{AppUserID: appUserID, VitalUserID: vitalUserID, CreatedAt: u.now().UTC()}
+	m := issuer.Mapping{AppUserID: appUserID, VitalUserID: vitalUserID, CreatedAt: u.clock()}
+	if u.history == nil {
+		u.history = map[string][]issuer.Mapping{}
+	}
 	u.history[appUserID] = append(u.history[appUserID], m)
 	return m, nil
 }
@@ -74,7 +82,7 @@ func (u *UserMap) MarkUserDeleted(ctx context.Context, appUserID, vitalUserID st
 	if len(h) == 0 || !h[len(h)-1].Active() || h[len(h)-1].VitalUserID != vitalUserID {
 		return fmt.Errorf("mark user deleted: %w", issuer.ErrMappingInactive)
 	}
-	deleted := u.now().UTC()
+	deleted := u.clock()
 	h[len(h)-1].DeletedAt = &deleted
 	return nil
 }

@@ -18,14 +18,14 @@ func TestCrashAtEveryStoreWriteLeavesAValidState(t *testing.T) {
 	for _, p := range fsm.ProfileNames() {
 		t.Run(p, func(t *testing.T) {
 			w := newWorld(t, p)
-			counter := memory.CrashAfter(memory.NewDeviceStore(), -1)
-			require.NoError(t, storeScenario(w, counter))
+			counter := memory.CrashAfter(-1)
+			require.NoError(t, storeScenario(w, counter.Store(memory.NewDeviceStore())))
 			writes := counter.Writes()
 			require.Greater(t, writes, 4)
 			for n := range writes {
 				inner := memory.NewDeviceStore()
-				dying := memory.CrashAfter(inner, n)
-				err := storeScenario(w, dying)
+				dying := memory.CrashAfter(n)
+				err := storeScenario(w, dying.Store(inner))
 				require.True(t, dying.Crashed(), "write %d", n)
 				require.ErrorIs(t, err, memory.ErrCrashed, "write %d", n)
 				var se *vitalsdk.Error
