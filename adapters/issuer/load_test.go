@@ -13,6 +13,8 @@ import (
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/adapters/memory"
+	"github.com/vitalsync/vitalsync/adapters/storetest"
 )
 
 // TestConcurrentFirstRequestsCreateOneUser fires 200 first requests for one
@@ -69,10 +71,24 @@ func burst(t *testing.T, s *stack, c *issuer.Client, app string, n int) string {
 
 // TestConcurrentReplicasCreateOneUser runs two issuers (separate in-process
 // locks, like two replicas) over one user map and one team: the API's
-// conflict and the store's unique active mapping still leave one user.
+// conflict and the store's unique active mapping still leave one user, on
+// SQLite as on the in-memory map simulations use.
 func TestConcurrentReplicasCreateOneUser(t *testing.T) {
-	a := newStack(t, stackOptions{logLevel: slog.LevelWarn})
-	b := newStack(t, stackOptions{logLevel: slog.LevelWarn, emu: a.emu, emuURL: a.emuURL, db: a.db})
+	t.Run("sqlite", func(t *testing.T) {
+		a := newStack(t, stackOptions{logLevel: slog.LevelWarn})
+		b := newStack(t, stackOptions{logLevel: slog.LevelWarn, emu: a.emu, emuURL: a.emuURL, db: a.db})
+		concurrentReplicas(t, a, b, a.db)
+	})
+	t.Run("memory", func(t *testing.T) {
+		users := memory.NewUserMap(nil)
+		shared := func(issuer.UserStore) issuer.UserStore { return users }
+		a := newStack(t, stackOptions{logLevel: slog.LevelWarn, wrapDB: shared})
+		b := newStack(t, stackOptions{logLevel: slog.LevelWarn, emu: a.emu, emuURL: a.emuURL, wrapDB: shared})
+		concurrentReplicas(t, a, b, users)
+	})
+}
+
+func concurrentReplicas(t *testing.T, a, b *stack, users storetest.UserMapStore) {
 	const perReplica = 50
 	for round := range 5 {
 		app := fmt.Sprintf("yan-%d", round)
@@ -100,7 +116,7 @@ func TestConcurrentReplicasCreateOneUser(t *testing.T) {
 		wg.Wait()
 		require.Len(t, seen, 1, "round %d: %v", round, seen)
 		require.Len(t, a.usersFor(t, app), 1)
-		hist, err := a.db.UserHistory(context.Background(), app)
+		hist, err := users.UserHistory(context.Background(), app)
 		require.NoError(t, err)
 		require.Len(t, hist, 1)
 	}

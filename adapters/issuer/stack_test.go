@@ -59,7 +59,7 @@ type stack struct {
 type stackOptions struct {
 	logLevel slog.Level
 	wrapTeam func(issuer.TeamAPI) issuer.TeamAPI
-	wrapDB   func(issuer.UserStore) issuer.UserStore
+	wrapDB   func(issuer.UserStore) issuer.UserStore // wraps or replaces the SQLite map
 	auth     issuer.Authenticator
 	db       *sqlite.DB         // share a user map
 	emu      *emulator.Emulator // share an upstream
