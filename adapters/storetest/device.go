@@ -96,7 +96,12 @@ func DeviceStore(t *testing.T, open func(t *testing.T) vitalsdk.Store) {
 			require.Equal(t, tt.field, se.Field)
 			requireStored(t, s, valid)
 		}
-		require.ErrorIs(t, s.SaveDevice(ctx, vitalsdk.DeviceState{}), vitalsdk.ErrInvalidState, "no installation")
+		err := s.SaveDevice(ctx, vitalsdk.DeviceState{APIKey: "k"})
+		require.ErrorIs(t, err, vitalsdk.ErrInvalidState, "no installation")
+		var se *vitalsdk.StateError
+		require.ErrorAs(t, err, &se)
+		require.Equal(t, vitalsdk.FieldInstallation, se.Field)
+		requireMissing(t, s, "")
 	})
 
 	t.Run("a done context changes nothing", func(t *testing.T) {
