@@ -43,6 +43,8 @@ var (
 	_ reconcile.Identifier  = (*vitalsdk.Client)(nil)
 	_ reconcile.TokenSource = (*issuer.Client)(nil)
 	_ reconcile.Journal     = (*sqlite.Journal)(nil)
+	_ vitalsdk.Store        = (*sqlite.DB)(nil)
+	_ issuer.UserStore      = (*sqlite.DB)(nil)
 )
 
 // Config is one installation.
@@ -131,7 +133,7 @@ func Open(ctx context.Context, cfg Config) (*Installation, error) {
 	}
 	ct := &countingTransport{next: next}
 	hc := &http.Client{Transport: ct}
-	sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: cfg.Profile, Installation: cfg.Installation, DB: cfg.DB,
+	sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: cfg.Profile, Installation: cfg.Installation, Store: cfg.DB,
 		APIBaseURL: cfg.APIURL, AuthBaseURL: cfg.AuthURL, HTTPClient: hc, Timeout: cfg.Timeout,
 		Now: cfg.Now, Logger: cfg.Logger})
 	if err != nil {

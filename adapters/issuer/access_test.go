@@ -1,4 +1,4 @@
-package issuer
+package issuer_test
 
 import (
 	"context"
@@ -13,12 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/issuer"
 )
 
-func decodeError(t testing.TB, body []byte) errorBody {
+func decodeError(t testing.TB, body []byte) issuer.ErrorBody {
 	t.Helper()
-	var eb errorBody
+	var eb issuer.ErrorBody
 	require.NoError(t, json.Unmarshal(body, &eb), "body %s", body)
 	require.NotEmpty(t, eb.Error)
 	return eb
@@ -27,9 +27,9 @@ func decodeError(t testing.TB, body []byte) errorBody {
 func TestUnauthorized(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	ctx := context.Background()
-	expired, err := NewSession(testSecret, "alice", time.Minute, testEpoch.Add(-time.Hour))
+	expired, err := issuer.NewSession(testSecret, "alice", time.Minute, testEpoch.Add(-time.Hour))
 	require.NoError(t, err)
-	foreign, err := NewSession([]byte("some-other-secret-0123456789"), "alice", time.Hour, testEpoch)
+	foreign, err := issuer.NewSession([]byte("some-other-secret-0123456789"), "alice", time.Hour, testEpoch)
 	require.NoError(t, err)
 	good := s.session(t, "alice")
 	forged := strings.Replace(good, good[3:10], "AAAAAAA", 1)
@@ -40,7 +40,7 @@ func TestUnauthorized(t *testing.T) {
 		"none": "", "expired": expired, "other secret": foreign, "forged": forged, "garbage": "x.y.z",
 	} {
 		for _, route := range []struct{ method, path string }{
-			{http.MethodPost, PathSignInToken}, {http.MethodGet, PathVitalUser},
+			{http.MethodPost, issuer.PathSignInToken}, {http.MethodGet, issuer.PathVitalUser},
 		} {
 			resp, body := s.raw(t, route.method, route.path, session, "")
 			require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "%s %s", name, route.path)
@@ -49,10 +49,10 @@ func TestUnauthorized(t *testing.T) {
 			require.NotEmpty(t, resp.Header.Get("WWW-Authenticate"))
 		}
 		// Through the client, too.
-		_, _, err := NewClient(s.url, session, WithHTTPClient(s.hc)).SignInToken(ctx, "alice")
-		require.ErrorIs(t, err, ErrUnauthorized, name)
-		require.False(t, IsTransient(err))
-		var ie *Error
+		_, _, err := issuer.NewClient(s.url, session, issuer.WithHTTPClient(s.hc)).SignInToken(ctx, "alice")
+		require.ErrorIs(t, err, issuer.ErrUnauthorized, name)
+		require.False(t, issuer.IsTransient(err))
+		var ie *issuer.Error
 		require.ErrorAs(t, err, &ie)
 		require.Equal(t, http.StatusUnauthorized, ie.Status)
 		if session != "" {
@@ -73,18 +73,18 @@ func TestNoCrossUserAccess(t *testing.T) {
 
 	alice := s.client(t, "alice")
 	_, _, err := alice.SignInToken(ctx, "bob")
-	require.ErrorIs(t, err, ErrForbidden)
+	require.ErrorIs(t, err, issuer.ErrForbidden)
 	_, err = alice.ResolveVitalUser(ctx, "bob")
-	require.ErrorIs(t, err, ErrForbidden)
+	require.ErrorIs(t, err, issuer.ErrForbidden)
 	_, err = alice.ResolveVitalUser(ctx, "mallory") // unknown: still no user created
-	require.ErrorIs(t, err, ErrForbidden)
+	require.ErrorIs(t, err, issuer.ErrForbidden)
 
 	aliceSession := s.session(t, "alice")
 	for _, req := range []struct{ method, path, body string }{
-		{http.MethodPost, PathSignInToken, `{"app_user_id":"bob"}`},
-		{http.MethodPost, PathSignInToken + "?app_user_id=bob", ``},
-		{http.MethodPost, PathSignInToken + "?app_user_id=alice", `{"app_user_id":"bob"}`},
-		{http.MethodGet, PathVitalUser + "?app_user_id=bob", ``},
+		{http.MethodPost, issuer.PathSignInToken, `{"app_user_id":"bob"}`},
+		{http.MethodPost, issuer.PathSignInToken + "?app_user_id=bob", ``},
+		{http.MethodPost, issuer.PathSignInToken + "?app_user_id=alice", `{"app_user_id":"bob"}`},
+		{http.MethodGet, issuer.PathVitalUser + "?app_user_id=bob", ``},
 	} {
 		resp, body := s.raw(t, req.method, req.path, aliceSession, req.body)
 		require.Contains(t, []int{http.StatusForbidden, http.StatusBadRequest}, resp.StatusCode, "%+v", req)
@@ -95,12 +95,12 @@ func TestNoCrossUserAccess(t *testing.T) {
 	require.Empty(t, s.usersFor(t, "mallory"))
 
 	// Without naming a user, a caller always gets their own.
-	resp, body := s.raw(t, http.MethodGet, PathVitalUser, aliceSession, "")
+	resp, body := s.raw(t, http.MethodGet, issuer.PathVitalUser, aliceSession, "")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.JSONEq(t, `{"user_id":"`+aliceV+`"}`, string(body))
-	resp, body = s.raw(t, http.MethodPost, PathSignInToken, aliceSession, "")
+	resp, body = s.raw(t, http.MethodPost, issuer.PathSignInToken, aliceSession, "")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var tok signInTokenBody
+	var tok issuer.SignInTokenBody
 	require.NoError(t, json.Unmarshal(body, &tok))
 	s.secrets.add(tok.SignInToken)
 	require.Equal(t, aliceV, tok.UserID)
@@ -112,7 +112,7 @@ func TestRoutes(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	session := s.session(t, "alice")
 
-	resp, body := s.raw(t, http.MethodGet, PathHealth, "", "")
+	resp, body := s.raw(t, http.MethodGet, issuer.PathHealth, "", "")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.JSONEq(t, `{"status":"ok"}`, string(body))
 
@@ -124,12 +124,12 @@ func TestRoutes(t *testing.T) {
 		{http.MethodGet, "/v1/nope", http.StatusNotFound, "not_found", ""},
 		{http.MethodGet, "/", http.StatusNotFound, "not_found", ""},
 		{http.MethodPost, "/v2/user", http.StatusNotFound, "not_found", ""},
-		{http.MethodGet, PathSignInToken, http.StatusMethodNotAllowed, "method_not_allowed", "POST"},
-		{http.MethodPut, PathSignInToken, http.StatusMethodNotAllowed, "method_not_allowed", "POST"},
-		{http.MethodPost, PathVitalUser, http.StatusMethodNotAllowed, "method_not_allowed", "GET"},
-		{http.MethodHead, PathVitalUser, http.StatusMethodNotAllowed, "", "GET"},
-		{http.MethodDelete, PathHealth, http.StatusMethodNotAllowed, "method_not_allowed", "GET, HEAD"},
-		{http.MethodPost, PathMetrics, http.StatusMethodNotAllowed, "method_not_allowed", "GET, HEAD"},
+		{http.MethodGet, issuer.PathSignInToken, http.StatusMethodNotAllowed, "method_not_allowed", "POST"},
+		{http.MethodPut, issuer.PathSignInToken, http.StatusMethodNotAllowed, "method_not_allowed", "POST"},
+		{http.MethodPost, issuer.PathVitalUser, http.StatusMethodNotAllowed, "method_not_allowed", "GET"},
+		{http.MethodHead, issuer.PathVitalUser, http.StatusMethodNotAllowed, "", "GET"},
+		{http.MethodDelete, issuer.PathHealth, http.StatusMethodNotAllowed, "method_not_allowed", "GET, HEAD"},
+		{http.MethodPost, issuer.PathMetrics, http.StatusMethodNotAllowed, "method_not_allowed", "GET, HEAD"},
 	} {
 		resp, body := s.raw(t, tc.method, tc.path, session, "")
 		require.Equal(t, tc.status, resp.StatusCode, "%s %s", tc.method, tc.path)
@@ -139,22 +139,22 @@ func TestRoutes(t *testing.T) {
 		require.Equal(t, tc.allow, resp.Header.Get("Allow"))
 	}
 
-	for _, bad := range []string{`{`, `[]`, `{"app_user_id":5}`, strings.Repeat(" ", maxBody+1)} {
-		resp, body := s.raw(t, http.MethodPost, PathSignInToken, session, bad)
+	for _, bad := range []string{`{`, `[]`, `{"app_user_id":5}`, strings.Repeat(" ", issuer.MaxBody+1)} {
+		resp, body := s.raw(t, http.MethodPost, issuer.PathSignInToken, session, bad)
 		require.Equal(t, http.StatusBadRequest, resp.StatusCode, "body %.20q", bad)
 		require.Equal(t, "bad_request", decodeError(t, body).Error)
 	}
 	require.Zero(t, s.emu.TotalRequests())
 
 	// Through the client: a wrong base URL is ErrNotFound, not a token.
-	_, _, err := NewClient(s.url+"/prefix", session, WithHTTPClient(s.hc)).SignInToken(context.Background(), "alice")
-	require.ErrorIs(t, err, ErrNotFound)
+	_, _, err := issuer.NewClient(s.url+"/prefix", session, issuer.WithHTTPClient(s.hc)).SignInToken(context.Background(), "alice")
+	require.ErrorIs(t, err, issuer.ErrNotFound)
 }
 
 func TestMetricsFormat(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	s.signIn(t, "alice")
-	resp, body := s.raw(t, http.MethodGet, PathMetrics, "", "")
+	resp, body := s.raw(t, http.MethodGet, issuer.PathMetrics, "", "")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	text := string(body)
 	for _, name := range []string{
@@ -178,44 +178,22 @@ func TestMetricsFormat(t *testing.T) {
 	require.Contains(t, mt, "vitalsync_issuer_request_duration_seconds_sum")
 }
 
-func TestHistogramBuckets(t *testing.T) {
-	var m metrics
-	for _, d := range []time.Duration{0, time.Millisecond, 3 * time.Millisecond, 2 * time.Second, time.Minute} {
-		m.duration.observe(d)
-	}
-	var b strings.Builder
-	require.NoError(t, m.writeTo(&b))
-	text := b.String()
-	for _, line := range []string{
-		`vitalsync_issuer_request_duration_seconds_bucket{le="0.001"} 2`,
-		`vitalsync_issuer_request_duration_seconds_bucket{le="0.0025"} 2`,
-		`vitalsync_issuer_request_duration_seconds_bucket{le="0.005"} 3`,
-		`vitalsync_issuer_request_duration_seconds_bucket{le="2.5"} 4`,
-		`vitalsync_issuer_request_duration_seconds_bucket{le="10"} 4`,
-		`vitalsync_issuer_request_duration_seconds_bucket{le="+Inf"} 5`,
-		`vitalsync_issuer_request_duration_seconds_sum 62.004`,
-		`vitalsync_issuer_request_duration_seconds_count 5`,
-	} {
-		require.Contains(t, text, line+"\n")
-	}
-}
-
 // failingStore fails the chosen operation.
 type failingStore struct {
-	UserStore
+	issuer.UserStore
 	lookup, put, mark error
 }
 
-func (f failingStore) LookupUser(ctx context.Context, app string) (sqlite.UserMapping, bool, error) {
+func (f failingStore) LookupUser(ctx context.Context, app string) (issuer.Mapping, bool, error) {
 	if f.lookup != nil {
-		return sqlite.UserMapping{}, false, f.lookup
+		return issuer.Mapping{}, false, f.lookup
 	}
 	return f.UserStore.LookupUser(ctx, app)
 }
 
-func (f failingStore) PutUser(ctx context.Context, app, v string) (sqlite.UserMapping, error) {
+func (f failingStore) PutUser(ctx context.Context, app, v string) (issuer.Mapping, error) {
 	if f.put != nil {
-		return sqlite.UserMapping{}, f.put
+		return issuer.Mapping{}, f.put
 	}
 	return f.UserStore.PutUser(ctx, app, v)
 }
@@ -232,16 +210,16 @@ var errDisk = errors.New("disk I/O error")
 func TestInternalErrors(t *testing.T) {
 	ctx := context.Background()
 	t.Run("lookup fails", func(t *testing.T) {
-		s := newStack(t, stackOptions{wrapDB: func(u UserStore) UserStore { return failingStore{UserStore: u, lookup: errDisk} }})
+		s := newStack(t, stackOptions{wrapDB: func(u issuer.UserStore) issuer.UserStore { return failingStore{UserStore: u, lookup: errDisk} }})
 		_, _, err := s.client(t, "ann").SignInToken(ctx, "ann")
-		require.ErrorIs(t, err, ErrServer)
-		require.True(t, IsTransient(err))
+		require.ErrorIs(t, err, issuer.ErrServer)
+		require.True(t, issuer.IsTransient(err))
 		require.Zero(t, s.emu.TotalRequests())
 	})
 	t.Run("put fails after create", func(t *testing.T) {
-		s := newStack(t, stackOptions{wrapDB: func(u UserStore) UserStore { return failingStore{UserStore: u, put: errDisk} }})
+		s := newStack(t, stackOptions{wrapDB: func(u issuer.UserStore) issuer.UserStore { return failingStore{UserStore: u, put: errDisk} }})
 		_, _, err := s.client(t, "ann").SignInToken(ctx, "ann")
-		require.ErrorIs(t, err, ErrServer)
+		require.ErrorIs(t, err, issuer.ErrServer)
 		require.Len(t, s.usersFor(t, "ann"), 1)
 		require.Zero(t, s.emu.Requests(emulator.RouteSignInToken), "no token without a recorded mapping")
 		// With the store healthy again the created user is adopted.
@@ -250,26 +228,26 @@ func TestInternalErrors(t *testing.T) {
 		require.Equal(t, s.usersFor(t, "ann"), []string{v})
 	})
 	t.Run("mark deleted fails", func(t *testing.T) {
-		s := newStack(t, stackOptions{wrapDB: func(u UserStore) UserStore { return failingStore{UserStore: u, mark: errDisk} }})
+		s := newStack(t, stackOptions{wrapDB: func(u issuer.UserStore) issuer.UserStore { return failingStore{UserStore: u, mark: errDisk} }})
 		old, _ := s.signIn(t, "ann")
 		require.NoError(t, s.emu.DeleteUser(old))
 		_, _, err := s.client(t, "ann").SignInToken(ctx, "ann")
-		require.ErrorIs(t, err, ErrServer)
+		require.ErrorIs(t, err, issuer.ErrServer)
 		require.Empty(t, s.usersFor(t, "ann"), "no new user before the old mapping is retired")
 	})
 	t.Run("authenticator fails", func(t *testing.T) {
-		s := newStack(t, stackOptions{auth: AuthenticatorFunc(func(*http.Request) (string, error) {
+		s := newStack(t, stackOptions{auth: issuer.AuthenticatorFunc(func(*http.Request) (string, error) {
 			return "", errors.New("session store down")
 		})})
-		resp, body := s.raw(t, http.MethodPost, PathSignInToken, "", "")
+		resp, body := s.raw(t, http.MethodPost, issuer.PathSignInToken, "", "")
 		require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
 		require.Equal(t, "internal", decodeError(t, body).Error)
 	})
 	t.Run("authenticator returns unusable user", func(t *testing.T) {
-		s := newStack(t, stackOptions{auth: AuthenticatorFunc(func(*http.Request) (string, error) {
+		s := newStack(t, stackOptions{auth: issuer.AuthenticatorFunc(func(*http.Request) (string, error) {
 			return "", nil
 		})})
-		resp, _ := s.raw(t, http.MethodGet, PathVitalUser, "", "")
+		resp, _ := s.raw(t, http.MethodGet, issuer.PathVitalUser, "", "")
 		require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
 		require.Zero(t, s.emu.TotalRequests())
 	})
@@ -278,13 +256,13 @@ func TestInternalErrors(t *testing.T) {
 func TestRequestEndedBeforeServed(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	// A first request for amy is in progress.
-	unlock, err := s.h.locks.lock(context.Background(), "amy")
+	unlock, err := issuer.LockUser(context.Background(), s.h, "amy")
 	require.NoError(t, err)
 	defer unlock()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	for _, r := range []struct{ method, path string }{{http.MethodPost, PathSignInToken}, {http.MethodGet, PathVitalUser}} {
+	for _, r := range []struct{ method, path string }{{http.MethodPost, issuer.PathSignInToken}, {http.MethodGet, issuer.PathVitalUser}} {
 		req := httptest.NewRequestWithContext(ctx, r.method, r.path, nil)
 		req.Header.Set("Authorization", "Bearer "+s.session(t, "amy"))
 		rec := httptest.NewRecorder()
@@ -298,14 +276,14 @@ func TestRequestEndedBeforeServed(t *testing.T) {
 
 func TestNewRejectsMissingConfig(t *testing.T) {
 	s := newStack(t, stackOptions{})
-	auth, err := NewHMACAuthenticator(testSecret, nil)
+	auth, err := issuer.NewHMACAuthenticator(testSecret, nil)
 	require.NoError(t, err)
-	for _, c := range []Config{
+	for _, c := range []issuer.Config{
 		{Store: s.db, Auth: auth},
 		{Team: s.team, Auth: auth},
 		{Team: s.team, Store: s.db},
 	} {
-		_, err := New(c)
-		require.ErrorIs(t, err, ErrInvalidConfig)
+		_, err := issuer.New(c)
+		require.ErrorIs(t, err, issuer.ErrInvalidConfig)
 	}
 }

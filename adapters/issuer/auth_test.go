@@ -1,4 +1,4 @@
-package issuer
+package issuer_test
 
 import (
 	"encoding/base64"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/issuer"
 )
 
 var (
@@ -19,10 +21,10 @@ var (
 func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
 
 func TestSessionRoundTrip(t *testing.T) {
-	for _, user := range []string{"u1", "user@example.com", "ユーザー", strings.Repeat("x", MaxAppUserIDLen)} {
-		s, err := NewSession(testSecret, user, time.Hour, testEpoch)
+	for _, user := range []string{"u1", "user@example.com", "ユーザー", strings.Repeat("x", issuer.MaxAppUserIDLen)} {
+		s, err := issuer.NewSession(testSecret, user, time.Hour, testEpoch)
 		require.NoError(t, err)
-		a, err := NewHMACAuthenticator(testSecret, fixedClock(testEpoch.Add(59*time.Minute)))
+		a, err := issuer.NewHMACAuthenticator(testSecret, fixedClock(testEpoch.Add(59*time.Minute)))
 		require.NoError(t, err)
 		got, err := a.Verify(s)
 		require.NoError(t, err)
@@ -37,7 +39,7 @@ func TestSessionRoundTrip(t *testing.T) {
 }
 
 func TestSessionExpiry(t *testing.T) {
-	s, err := NewSession(testSecret, "u1", time.Hour, testEpoch)
+	s, err := issuer.NewSession(testSecret, "u1", time.Hour, testEpoch)
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		at   time.Time
@@ -45,10 +47,10 @@ func TestSessionExpiry(t *testing.T) {
 	}{
 		{testEpoch, nil},
 		{testEpoch.Add(time.Hour - time.Nanosecond), nil},
-		{testEpoch.Add(time.Hour), ErrSessionExpired},
-		{testEpoch.Add(48 * time.Hour), ErrSessionExpired},
+		{testEpoch.Add(time.Hour), issuer.ErrSessionExpired},
+		{testEpoch.Add(48 * time.Hour), issuer.ErrSessionExpired},
 	} {
-		a, err := NewHMACAuthenticator(testSecret, fixedClock(tc.at))
+		a, err := issuer.NewHMACAuthenticator(testSecret, fixedClock(tc.at))
 		require.NoError(t, err)
 		_, err = a.Verify(s)
 		if tc.want == nil {
@@ -56,20 +58,20 @@ func TestSessionExpiry(t *testing.T) {
 			continue
 		}
 		require.ErrorIs(t, err, tc.want, "at %v", tc.at)
-		require.ErrorIs(t, err, ErrUnauthorized)
+		require.ErrorIs(t, err, issuer.ErrUnauthorized)
 	}
 }
 
 func TestSessionRejected(t *testing.T) {
-	good, err := NewSession(testSecret, "alice", time.Hour, testEpoch)
+	good, err := issuer.NewSession(testSecret, "alice", time.Hour, testEpoch)
 	require.NoError(t, err)
 	parts := strings.Split(good, ".")
 	require.Len(t, parts, 3)
 	forgedPayload := base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"bob","exp":4102444800}`))
-	other, err := NewSession([]byte("another-secret-of-16+bytes"), "alice", time.Hour, testEpoch)
+	other, err := issuer.NewSession([]byte("another-secret-of-16+bytes"), "alice", time.Hour, testEpoch)
 	require.NoError(t, err)
 	unsignedJunk := "v1." + base64.RawURLEncoding.EncodeToString([]byte("not json"))
-	junkMAC := base64.RawURLEncoding.EncodeToString(mac(testSecret, unsignedJunk))
+	junkMAC := base64.RawURLEncoding.EncodeToString(issuer.MAC(testSecret, unsignedJunk))
 	emptySub := "v1." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"","exp":4102444800}`))
 
 	cases := map[string]string{
@@ -82,15 +84,15 @@ func TestSessionRejected(t *testing.T) {
 		"mac not base64":      parts[0] + "." + parts[1] + ".!!!",
 		"truncated mac":       good[:len(good)-2],
 		"signed junk payload": unsignedJunk + "." + junkMAC,
-		"signed empty sub":    emptySub + "." + base64.RawURLEncoding.EncodeToString(mac(testSecret, emptySub)),
+		"signed empty sub":    emptySub + "." + base64.RawURLEncoding.EncodeToString(issuer.MAC(testSecret, emptySub)),
 		"too long":            strings.Repeat("a", 5000),
 	}
-	a, err := NewHMACAuthenticator(testSecret, fixedClock(testEpoch))
+	a, err := issuer.NewHMACAuthenticator(testSecret, fixedClock(testEpoch))
 	require.NoError(t, err)
 	for name, s := range cases {
 		_, err := a.Verify(s)
-		require.ErrorIs(t, err, ErrInvalidSession, name)
-		require.ErrorIs(t, err, ErrUnauthorized, name)
+		require.ErrorIs(t, err, issuer.ErrInvalidSession, name)
+		require.ErrorIs(t, err, issuer.ErrUnauthorized, name)
 		if s != "" {
 			require.NotContains(t, err.Error(), s, name)
 		}
@@ -98,19 +100,19 @@ func TestSessionRejected(t *testing.T) {
 }
 
 func TestAuthenticateHeader(t *testing.T) {
-	s, err := NewSession(testSecret, "alice", time.Hour, testEpoch)
+	s, err := issuer.NewSession(testSecret, "alice", time.Hour, testEpoch)
 	require.NoError(t, err)
-	a, err := NewHMACAuthenticator(testSecret, fixedClock(testEpoch))
+	a, err := issuer.NewHMACAuthenticator(testSecret, fixedClock(testEpoch))
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		header string
 		want   error
 	}{
-		{"", ErrNoCredentials},
-		{"Basic " + s, ErrInvalidSession},
-		{"Bearer", ErrInvalidSession},
-		{s, ErrInvalidSession},
-		{"Bearer " + s + "x", ErrInvalidSession},
+		{"", issuer.ErrNoCredentials},
+		{"Basic " + s, issuer.ErrInvalidSession},
+		{"Bearer", issuer.ErrInvalidSession},
+		{s, issuer.ErrInvalidSession},
+		{"Bearer " + s + "x", issuer.ErrInvalidSession},
 	} {
 		r := httptest.NewRequest(http.MethodPost, "/", nil)
 		if tc.header != "" {
@@ -118,28 +120,28 @@ func TestAuthenticateHeader(t *testing.T) {
 		}
 		_, err := a.Authenticate(r)
 		require.ErrorIs(t, err, tc.want, "header %q", tc.header)
-		require.ErrorIs(t, err, ErrUnauthorized)
+		require.ErrorIs(t, err, issuer.ErrUnauthorized)
 	}
 }
 
 func TestSessionConfigErrors(t *testing.T) {
-	_, err := NewSession([]byte("short"), "u", time.Hour, testEpoch)
-	require.ErrorIs(t, err, ErrInvalidConfig)
-	_, err = NewSession(testSecret, "u", 0, testEpoch)
-	require.ErrorIs(t, err, ErrInvalidConfig)
-	_, err = NewHMACAuthenticator(nil, nil)
-	require.ErrorIs(t, err, ErrInvalidConfig)
-	for _, bad := range []string{"", " u", "u\n", "a\x00b", strings.Repeat("x", MaxAppUserIDLen+1), "\xff"} {
-		_, err = NewSession(testSecret, bad, time.Hour, testEpoch)
-		require.ErrorIs(t, err, ErrInvalidAppUser, "%q", bad)
+	_, err := issuer.NewSession([]byte("short"), "u", time.Hour, testEpoch)
+	require.ErrorIs(t, err, issuer.ErrInvalidConfig)
+	_, err = issuer.NewSession(testSecret, "u", 0, testEpoch)
+	require.ErrorIs(t, err, issuer.ErrInvalidConfig)
+	_, err = issuer.NewHMACAuthenticator(nil, nil)
+	require.ErrorIs(t, err, issuer.ErrInvalidConfig)
+	for _, bad := range []string{"", " u", "u\n", "a\x00b", strings.Repeat("x", issuer.MaxAppUserIDLen+1), "\xff"} {
+		_, err = issuer.NewSession(testSecret, bad, time.Hour, testEpoch)
+		require.ErrorIs(t, err, issuer.ErrInvalidAppUser, "%q", bad)
 	}
 }
 
 func TestAuthenticatorCopiesSecret(t *testing.T) {
 	secret := append([]byte(nil), testSecret...)
-	a, err := NewHMACAuthenticator(secret, fixedClock(testEpoch))
+	a, err := issuer.NewHMACAuthenticator(secret, fixedClock(testEpoch))
 	require.NoError(t, err)
-	s, err := NewSession(testSecret, "u", time.Hour, testEpoch)
+	s, err := issuer.NewSession(testSecret, "u", time.Hour, testEpoch)
 	require.NoError(t, err)
 	secret[0] ^= 0xff
 	_, err = a.Verify(s)
@@ -147,25 +149,25 @@ func TestAuthenticatorCopiesSecret(t *testing.T) {
 }
 
 func FuzzHMACVerify(f *testing.F) {
-	good, err := NewSession(testSecret, "alice", time.Hour, testEpoch)
+	good, err := issuer.NewSession(testSecret, "alice", time.Hour, testEpoch)
 	require.NoError(f, err)
 	f.Add(good)
 	f.Add("v1..")
 	f.Add("v1.e30.")
 	f.Add(strings.Replace(good, "v1.", "v2.", 1))
-	a, err := NewHMACAuthenticator(testSecret, fixedClock(testEpoch))
+	a, err := issuer.NewHMACAuthenticator(testSecret, fixedClock(testEpoch))
 	require.NoError(f, err)
 	f.Fuzz(func(t *testing.T, s string) {
 		user, err := a.Verify(s)
 		if err != nil {
-			require.ErrorIs(t, err, ErrUnauthorized)
+			require.ErrorIs(t, err, issuer.ErrUnauthorized)
 			require.Empty(t, user)
 			return
 		}
-		require.NoError(t, ValidateAppUserID(user))
+		require.NoError(t, issuer.ValidateAppUserID(user))
 		// Anything accepted must be what NewSession would mint for it.
 		version, rest, _ := strings.Cut(s, ".")
 		payload, _, _ := strings.Cut(rest, ".")
-		require.Equal(t, s, version+"."+payload+"."+base64.RawURLEncoding.EncodeToString(mac(testSecret, version+"."+payload)))
+		require.Equal(t, s, version+"."+payload+"."+base64.RawURLEncoding.EncodeToString(issuer.MAC(testSecret, version+"."+payload)))
 	})
 }

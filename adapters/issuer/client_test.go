@@ -1,4 +1,4 @@
-package issuer
+package issuer_test
 
 import (
 	"context"
@@ -12,11 +12,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 // Client is the launch runner's source of Sign-In Tokens.
-var _ reconcile.TokenSource = (*Client)(nil)
+var _ reconcile.TokenSource = (*issuer.Client)(nil)
 
 // fakeIssuer answers every request with status, header and body, for the
 // client's error table (the real handler cannot produce every answer).
@@ -45,36 +46,36 @@ func TestClientErrorTable(t *testing.T) {
 		retry     time.Duration
 		code      string
 	}{
-		{"400", 400, nil, `{"error":"bad_request","message":"x"}`, ErrBadRequest, false, 0, "bad_request"},
-		{"401", 401, nil, `{"error":"unauthorized","message":"x"}`, ErrUnauthorized, false, 0, "unauthorized"},
-		{"403", 403, nil, `{"error":"forbidden","message":"x"}`, ErrForbidden, false, 0, "forbidden"},
-		{"404 not JSON", 404, nil, `<html>nope</html>`, ErrNotFound, false, 0, ""},
-		{"405", 405, nil, `{}`, ErrMethodNotAllowed, false, 0, ""},
-		{"418", 418, nil, ``, ErrBadResponse, false, 0, ""},
-		{"429 seconds", 429, map[string]string{"Retry-After": "3"}, ``, ErrUnavailable, true, 3 * time.Second, ""},
-		{"500", 500, nil, `{"error":"internal","message":"x"}`, ErrServer, true, 0, "internal"},
-		{"502", 502, nil, `{"error":"upstream_error","message":"x"}`, ErrUpstream, false, 0, "upstream_error"},
-		{"503 seconds", 503, map[string]string{"Retry-After": "12"}, `{"error":"upstream_unavailable"}`, ErrUnavailable, true, 12 * time.Second, "upstream_unavailable"},
-		{"503 date", 503, map[string]string{"Retry-After": now.Add(90 * time.Second).Format(http.TimeFormat)}, ``, ErrUnavailable, true, 90 * time.Second, ""},
-		{"503 far date", 503, map[string]string{"Retry-After": now.Add(48 * time.Hour).Format(http.TimeFormat)}, ``, ErrUnavailable, true, 24 * time.Hour, ""},
-		{"503 past date", 503, map[string]string{"Retry-After": now.Add(-time.Minute).Format(http.TimeFormat)}, ``, ErrUnavailable, true, 0, ""},
-		{"503 junk", 503, map[string]string{"Retry-After": "soon"}, ``, ErrUnavailable, true, 0, ""},
-		{"503 huge", 503, map[string]string{"Retry-After": "99999999"}, ``, ErrUnavailable, true, 24 * time.Hour, ""},
-		{"504", 504, nil, ``, ErrUnavailable, true, 0, ""},
-		{"200 not JSON", 200, nil, `token`, ErrBadResponse, false, 0, ""},
-		{"200 empty object", 200, nil, `{}`, ErrBadResponse, false, 0, ""},
+		{"400", 400, nil, `{"error":"bad_request","message":"x"}`, issuer.ErrBadRequest, false, 0, "bad_request"},
+		{"401", 401, nil, `{"error":"unauthorized","message":"x"}`, issuer.ErrUnauthorized, false, 0, "unauthorized"},
+		{"403", 403, nil, `{"error":"forbidden","message":"x"}`, issuer.ErrForbidden, false, 0, "forbidden"},
+		{"404 not JSON", 404, nil, `<html>nope</html>`, issuer.ErrNotFound, false, 0, ""},
+		{"405", 405, nil, `{}`, issuer.ErrMethodNotAllowed, false, 0, ""},
+		{"418", 418, nil, ``, issuer.ErrBadResponse, false, 0, ""},
+		{"429 seconds", 429, map[string]string{"Retry-After": "3"}, ``, issuer.ErrUnavailable, true, 3 * time.Second, ""},
+		{"500", 500, nil, `{"error":"internal","message":"x"}`, issuer.ErrServer, true, 0, "internal"},
+		{"502", 502, nil, `{"error":"upstream_error","message":"x"}`, issuer.ErrUpstream, false, 0, "upstream_error"},
+		{"503 seconds", 503, map[string]string{"Retry-After": "12"}, `{"error":"upstream_unavailable"}`, issuer.ErrUnavailable, true, 12 * time.Second, "upstream_unavailable"},
+		{"503 date", 503, map[string]string{"Retry-After": now.Add(90 * time.Second).Format(http.TimeFormat)}, ``, issuer.ErrUnavailable, true, 90 * time.Second, ""},
+		{"503 far date", 503, map[string]string{"Retry-After": now.Add(48 * time.Hour).Format(http.TimeFormat)}, ``, issuer.ErrUnavailable, true, 24 * time.Hour, ""},
+		{"503 past date", 503, map[string]string{"Retry-After": now.Add(-time.Minute).Format(http.TimeFormat)}, ``, issuer.ErrUnavailable, true, 0, ""},
+		{"503 junk", 503, map[string]string{"Retry-After": "soon"}, ``, issuer.ErrUnavailable, true, 0, ""},
+		{"503 huge", 503, map[string]string{"Retry-After": "99999999"}, ``, issuer.ErrUnavailable, true, 24 * time.Hour, ""},
+		{"504", 504, nil, ``, issuer.ErrUnavailable, true, 0, ""},
+		{"200 not JSON", 200, nil, `token`, issuer.ErrBadResponse, false, 0, ""},
+		{"200 empty object", 200, nil, `{}`, issuer.ErrBadResponse, false, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := fakeIssuer(t, tc.status, tc.header, tc.body)
-			c := NewClient(srv.URL, "session-secret-value", WithClientClock(fixedClock(now)))
+			c := issuer.NewClient(srv.URL, "session-secret-value", issuer.WithClientClock(fixedClock(now)))
 			for _, call := range []func() error{
 				func() error { _, _, err := c.SignInToken(context.Background(), "u1"); return err },
 				func() error { _, err := c.ResolveVitalUser(context.Background(), "u1"); return err },
 			} {
 				err := call()
 				require.ErrorIs(t, err, tc.kind)
-				require.Equal(t, tc.transient, IsTransient(err))
-				var ie *Error
+				require.Equal(t, tc.transient, issuer.IsTransient(err))
+				var ie *issuer.Error
 				require.ErrorAs(t, err, &ie)
 				require.Equal(t, tc.status, ie.Status)
 				require.Equal(t, tc.retry, ie.RetryAfter)
@@ -97,7 +98,7 @@ func TestClientSendsSessionAndAppUser(t *testing.T) {
 		_, _ = w.Write([]byte(`{"user_id":"v1"}`))
 	}))
 	defer srv.Close()
-	c := NewClient(srv.URL+"/", "sess")
+	c := issuer.NewClient(srv.URL+"/", "sess")
 	v, tok, err := c.SignInToken(context.Background(), "a b")
 	require.NoError(t, err)
 	require.Equal(t, []string{"v1", "t1"}, []string{v, tok})
@@ -111,33 +112,33 @@ func TestClientSendsSessionAndAppUser(t *testing.T) {
 }
 
 func TestClientLocalErrors(t *testing.T) {
-	c := NewClient("http://127.0.0.1:1", "sess")
+	c := issuer.NewClient("http://127.0.0.1:1", "sess")
 	_, _, err := c.SignInToken(context.Background(), "")
-	require.ErrorIs(t, err, ErrBadRequest)
-	require.ErrorIs(t, err, ErrInvalidAppUser)
-	_, err = c.ResolveVitalUser(context.Background(), strings.Repeat("x", MaxAppUserIDLen+1))
-	require.ErrorIs(t, err, ErrInvalidAppUser)
+	require.ErrorIs(t, err, issuer.ErrBadRequest)
+	require.ErrorIs(t, err, issuer.ErrInvalidAppUser)
+	_, err = c.ResolveVitalUser(context.Background(), strings.Repeat("x", issuer.MaxAppUserIDLen+1))
+	require.ErrorIs(t, err, issuer.ErrInvalidAppUser)
 
 	// Nothing listens on port 1 of loopback.
 	_, _, err = c.SignInToken(context.Background(), "u")
-	require.ErrorIs(t, err, ErrTransport)
-	require.True(t, IsTransient(err))
+	require.ErrorIs(t, err, issuer.ErrTransport)
+	require.True(t, issuer.IsTransient(err))
 
 	// Nil options keep the defaults instead of panicking later.
-	_, _, err = NewClient("http://127.0.0.1:1", "sess", WithHTTPClient(nil), WithClientClock(nil)).SignInToken(context.Background(), "u")
-	require.ErrorIs(t, err, ErrTransport)
+	_, _, err = issuer.NewClient("http://127.0.0.1:1", "sess", issuer.WithHTTPClient(nil), issuer.WithClientClock(nil)).SignInToken(context.Background(), "u")
+	require.ErrorIs(t, err, issuer.ErrTransport)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	srv := fakeIssuer(t, 200, nil, `{}`)
-	_, err = NewClient(srv.URL, "sess").ResolveVitalUser(ctx, "u")
+	_, err = issuer.NewClient(srv.URL, "sess").ResolveVitalUser(ctx, "u")
 	require.ErrorIs(t, err, context.Canceled)
-	require.False(t, IsTransient(err))
+	require.False(t, issuer.IsTransient(err))
 }
 
 func TestSecretsHiddenFromFormatting(t *testing.T) {
-	c := NewClient("http://127.0.0.1:1", "session-secret-value")
-	a, err := NewHMACAuthenticator(testSecret, nil)
+	c := issuer.NewClient("http://127.0.0.1:1", "session-secret-value")
+	a, err := issuer.NewHMACAuthenticator(testSecret, nil)
 	require.NoError(t, err)
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
 		require.NotContains(t, fmt.Sprintf(verb, c), "session-secret-value", verb)

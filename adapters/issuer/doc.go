@@ -31,9 +31,15 @@
 //
 // # The user map
 //
-// The app user → Vital user map lives in the store (adapters/sqlite), one
-// active mapping per app user, replaced mappings kept as history. The
-// handler's duties, in order, for a request from app user U:
+// The app user → Vital user map lives in a UserStore, one active mapping
+// per app user, replaced mappings kept as history. This package owns the
+// port: UserStore is its interface, Mapping its type, and ErrMappingExists,
+// ErrMappingInactive and ErrInvalidMapping the errors a store answers with
+// (matched with errors.Is). adapters/sqlite implements it (the embedded
+// default; its BEGIN IMMEDIATE transactions keep one active mapping across
+// processes) and adapters/memory does in memory, for simulations and unit
+// tests; adapters/storetest holds the contract both pass. The handler's
+// duties, in order, for a request from app user U:
 //
 //  1. Look up U's active mapping. If there is none, take U's in-process lock,
 //     look again, and if still none create the Vital user with

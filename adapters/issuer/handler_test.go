@@ -1,4 +1,4 @@
-package issuer
+package issuer_test
 
 import (
 	"context"
@@ -14,14 +14,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/junction"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
 )
 
 // metricsOf scrapes /metrics into "name{labels}" → value.
 func (s *stack) metricsOf(t testing.TB) map[string]float64 {
 	t.Helper()
-	resp, body := s.raw(t, http.MethodGet, PathMetrics, "", "")
+	resp, body := s.raw(t, http.MethodGet, issuer.PathMetrics, "", "")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "text/plain; version=0.0.4; charset=utf-8", resp.Header.Get("Content-Type"))
 	out := map[string]float64{}
@@ -112,7 +112,7 @@ func TestConflictAdoptsExistingUser(t *testing.T) {
 
 // anonymousConflict hides the conflicting user's ID, as an API whose 400
 // body lacks it would.
-type anonymousConflict struct{ TeamAPI }
+type anonymousConflict struct{ issuer.TeamAPI }
 
 func (a anonymousConflict) CreateUser(ctx context.Context, cuid string) (junction.UserKey, error) {
 	k, err := a.TeamAPI.CreateUser(ctx, cuid)
@@ -124,7 +124,7 @@ func (a anonymousConflict) CreateUser(ctx context.Context, cuid string) (junctio
 }
 
 func TestConflictWithoutUserIDResolves(t *testing.T) {
-	s := newStack(t, stackOptions{wrapTeam: func(t TeamAPI) TeamAPI { return anonymousConflict{t} }})
+	s := newStack(t, stackOptions{wrapTeam: func(t issuer.TeamAPI) issuer.TeamAPI { return anonymousConflict{t} }})
 	ctx := context.Background()
 	key, err := s.team.CreateUser(ctx, "carol")
 	require.NoError(t, err)
@@ -172,7 +172,7 @@ func TestDeletedUserReplacedKeepingHistory(t *testing.T) {
 
 // retiredElsewhere is a store in which another replica retires the mapping
 // just before this one tries to.
-type retiredElsewhere struct{ UserStore }
+type retiredElsewhere struct{ issuer.UserStore }
 
 func (r retiredElsewhere) MarkUserDeleted(ctx context.Context, app, v string) error {
 	if err := r.UserStore.MarkUserDeleted(ctx, app, v); err != nil {
@@ -182,12 +182,12 @@ func (r retiredElsewhere) MarkUserDeleted(ctx context.Context, app, v string) er
 }
 
 func TestDeletedUserRetiredByAnotherReplica(t *testing.T) {
-	s := newStack(t, stackOptions{wrapDB: func(u UserStore) UserStore { return retiredElsewhere{u} }})
+	s := newStack(t, stackOptions{wrapDB: func(u issuer.UserStore) issuer.UserStore { return retiredElsewhere{u} }})
 	ctx := context.Background()
 	old, _ := s.signIn(t, "dora")
 	require.NoError(t, s.emu.DeleteUser(old))
 
-	// The mark finds the mapping already retired (sqlite.ErrNotFound) and no
+	// The mark finds the mapping already retired (issuer.ErrMappingInactive) and no
 	// replacement mapped yet: this request maps one instead of failing.
 	fresh, tok := s.signIn(t, "dora")
 	require.NotEqual(t, old, fresh)
@@ -226,7 +226,7 @@ func TestTransientUpstreamRecordsNothing(t *testing.T) {
 			s := newStack(t, stackOptions{})
 			ctx := context.Background()
 			cl := s.client(t, "erin")
-			before := []sqlite.UserMapping{}
+			before := []issuer.Mapping{}
 			if c.preCreate {
 				s.signIn(t, "erin")
 				var err error
@@ -242,9 +242,9 @@ func TestTransientUpstreamRecordsNothing(t *testing.T) {
 				_, tok, err = cl.SignInToken(ctx, "erin")
 				require.Empty(t, tok)
 			}
-			require.ErrorIs(t, err, ErrUnavailable)
-			require.True(t, IsTransient(err))
-			var ie *Error
+			require.ErrorIs(t, err, issuer.ErrUnavailable)
+			require.True(t, issuer.IsTransient(err))
+			var ie *issuer.Error
 			require.ErrorAs(t, err, &ie)
 			require.Equal(t, http.StatusServiceUnavailable, ie.Status)
 			require.Equal(t, "upstream_unavailable", ie.Code)
@@ -272,7 +272,7 @@ func TestTransientDuringReplacement(t *testing.T) {
 	require.NoError(t, s.emu.DeleteUser(old))
 	s.emu.FailNext(emulator.RouteCreateUser, 1, http.StatusServiceUnavailable)
 	_, _, err := s.client(t, "ivy").SignInToken(ctx, "ivy")
-	require.ErrorIs(t, err, ErrUnavailable)
+	require.ErrorIs(t, err, issuer.ErrUnavailable)
 
 	// The deleted user is retired (true), nothing new is mapped (nothing
 	// was created).
@@ -294,8 +294,8 @@ func TestTerminalUpstreamIs502(t *testing.T) {
 		s := newStack(t, stackOptions{})
 		s.emu.FailNext(emulator.RouteCreateUser, 1, http.StatusUnprocessableEntity)
 		_, _, err := s.client(t, "fay").SignInToken(context.Background(), "fay")
-		require.ErrorIs(t, err, ErrUpstream)
-		require.False(t, IsTransient(err))
+		require.ErrorIs(t, err, issuer.ErrUpstream)
+		require.False(t, issuer.IsTransient(err))
 		_, ok, lerr := s.db.LookupUser(context.Background(), "fay")
 		require.NoError(t, lerr)
 		require.False(t, ok)
@@ -305,7 +305,7 @@ func TestTerminalUpstreamIs502(t *testing.T) {
 		s := newStack(t, stackOptions{issuerKey: "sk_us_wrong_key_5e1d"})
 		s.secrets.add("sk_us_wrong_key_5e1d")
 		_, err := s.client(t, "fay").ResolveVitalUser(context.Background(), "fay")
-		require.ErrorIs(t, err, ErrUpstream)
+		require.ErrorIs(t, err, issuer.ErrUpstream)
 		require.Equal(t, 1, s.emu.Requests(emulator.RouteCreateUser))
 		require.Empty(t, s.usersFor(t, "fay"))
 	})
@@ -313,7 +313,7 @@ func TestTerminalUpstreamIs502(t *testing.T) {
 		s := newStack(t, stackOptions{})
 		s.emu.FailNext(emulator.RouteSignInToken, 1, http.StatusNotFound)
 		_, _, err := s.client(t, "gus").SignInToken(context.Background(), "gus")
-		require.ErrorIs(t, err, ErrUpstream)
+		require.ErrorIs(t, err, issuer.ErrUpstream)
 		hist, herr := s.db.UserHistory(context.Background(), "gus")
 		require.NoError(t, herr)
 		require.Len(t, hist, 1, "no replacement loop for a user created by this request")
@@ -323,7 +323,7 @@ func TestTerminalUpstreamIs502(t *testing.T) {
 		v, _ := s.signIn(t, "hal")
 		s.emu.FailNext(emulator.RouteSignInToken, 2, http.StatusNotFound)
 		_, _, err := s.client(t, "hal").SignInToken(context.Background(), "hal")
-		require.ErrorIs(t, err, ErrUpstream)
+		require.ErrorIs(t, err, issuer.ErrUpstream)
 		hist, herr := s.db.UserHistory(context.Background(), "hal")
 		require.NoError(t, herr)
 		require.Len(t, hist, 2, "one replacement per request, no more")
@@ -354,9 +354,9 @@ func TestUpstreamBodiesNeverRelayed(t *testing.T) {
 				err := call()
 				require.Error(t, err)
 				if junction.IsTransient(&junction.APIError{Kind: kindOfStatus(status)}) {
-					require.ErrorIs(t, err, ErrUnavailable)
+					require.ErrorIs(t, err, issuer.ErrUnavailable)
 				} else {
-					require.ErrorIs(t, err, ErrUpstream)
+					require.ErrorIs(t, err, issuer.ErrUpstream)
 				}
 			}
 			for _, r := range s.rec.list() {

@@ -1,4 +1,4 @@
-package issuer
+package issuer_test
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/adapters/memory"
+	"github.com/vitalsync/vitalsync/adapters/storetest"
 )
 
 // TestConcurrentFirstRequestsCreateOneUser fires 200 first requests for one
@@ -24,7 +27,7 @@ func TestConcurrentFirstRequestsCreateOneUser(t *testing.T) {
 	require.Equal(t, []string{ids[0]}, s.usersFor(t, "zoe"), "exactly one Vital user, counted through the API")
 	require.Equal(t, 1, s.emu.Requests(emulator.RouteCreateUser), "single flight: one create call")
 	require.Equal(t, n, s.emu.Requests(emulator.RouteSignInToken))
-	require.Zero(t, s.h.locks.size(), "per-user locks are released")
+	require.Zero(t, issuer.LockedUsers(s.h), "per-user locks are released")
 	mt := s.metricsOf(t)
 	require.Equal(t, float64(n), mt["vitalsync_issuer_tokens_issued_total"])
 	require.Equal(t, 1.0, mt["vitalsync_issuer_users_created_total"])
@@ -43,7 +46,7 @@ func TestConcurrentFirstRequestsCreateOneUser(t *testing.T) {
 
 // burst sends n concurrent sign-in-token requests for app and returns the
 // one Vital user they all got.
-func burst(t *testing.T, s *stack, c *Client, app string, n int) string {
+func burst(t *testing.T, s *stack, c *issuer.Client, app string, n int) string {
 	t.Helper()
 	start := make(chan struct{})
 	ids := make([]string, n)
@@ -68,10 +71,24 @@ func burst(t *testing.T, s *stack, c *Client, app string, n int) string {
 
 // TestConcurrentReplicasCreateOneUser runs two issuers (separate in-process
 // locks, like two replicas) over one user map and one team: the API's
-// conflict and the store's unique active mapping still leave one user.
+// conflict and the store's unique active mapping still leave one user, on
+// SQLite as on the in-memory map simulations use.
 func TestConcurrentReplicasCreateOneUser(t *testing.T) {
-	a := newStack(t, stackOptions{logLevel: slog.LevelWarn})
-	b := newStack(t, stackOptions{logLevel: slog.LevelWarn, emu: a.emu, emuURL: a.emuURL, db: a.db})
+	t.Run("sqlite", func(t *testing.T) {
+		a := newStack(t, stackOptions{logLevel: slog.LevelWarn})
+		b := newStack(t, stackOptions{logLevel: slog.LevelWarn, emu: a.emu, emuURL: a.emuURL, db: a.db})
+		concurrentReplicas(t, a, b, a.db)
+	})
+	t.Run("memory", func(t *testing.T) {
+		users := memory.NewUserMap(nil)
+		shared := func(issuer.UserStore) issuer.UserStore { return users }
+		a := newStack(t, stackOptions{logLevel: slog.LevelWarn, wrapDB: shared})
+		b := newStack(t, stackOptions{logLevel: slog.LevelWarn, emu: a.emu, emuURL: a.emuURL, wrapDB: shared})
+		concurrentReplicas(t, a, b, users)
+	})
+}
+
+func concurrentReplicas(t *testing.T, a, b *stack, users storetest.UserMapStore) {
 	const perReplica = 50
 	for round := range 5 {
 		app := fmt.Sprintf("yan-%d", round)
@@ -99,7 +116,7 @@ func TestConcurrentReplicasCreateOneUser(t *testing.T) {
 		wg.Wait()
 		require.Len(t, seen, 1, "round %d: %v", round, seen)
 		require.Len(t, a.usersFor(t, app), 1)
-		hist, err := a.db.UserHistory(context.Background(), app)
+		hist, err := users.UserHistory(context.Background(), app)
 		require.NoError(t, err)
 		require.Len(t, hist, 1)
 	}

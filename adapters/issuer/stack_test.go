@@ -1,4 +1,4 @@
-package issuer
+package issuer_test
 
 import (
 	"bytes"
@@ -18,13 +18,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 )
 
 var (
-	_ TeamAPI   = (*junction.Client)(nil)
-	_ UserStore = (*sqlite.DB)(nil)
+	_ issuer.TeamAPI   = (*junction.Client)(nil)
+	_ issuer.UserStore = (*sqlite.DB)(nil)
 )
 
 const testAPIKey = "sk_us_issuer_test_3f9c2b7a1d"
@@ -46,7 +47,7 @@ type stack struct {
 	emuURL  string
 	team    *junction.Client
 	db      *sqlite.DB
-	h       *Handler
+	h       *issuer.Handler
 	url     string
 	logs    *lockedBuffer
 	rec     *recorder
@@ -57,9 +58,9 @@ type stack struct {
 
 type stackOptions struct {
 	logLevel slog.Level
-	wrapTeam func(TeamAPI) TeamAPI
-	wrapDB   func(UserStore) UserStore
-	auth     Authenticator
+	wrapTeam func(issuer.TeamAPI) issuer.TeamAPI
+	wrapDB   func(issuer.UserStore) issuer.UserStore // wraps or replaces the SQLite map
+	auth     issuer.Authenticator
 	db       *sqlite.DB         // share a user map
 	emu      *emulator.Emulator // share an upstream
 	emuURL   string
@@ -101,7 +102,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		t.Cleanup(func() { _ = db.Close() })
 		s.db = db
 	}
-	var team TeamAPI = s.team
+	var team issuer.TeamAPI = s.team
 	if o.issuerKey != "" || o.teamURL != "" {
 		key, u := testAPIKey, s.emuURL
 		if o.issuerKey != "" {
@@ -115,18 +116,18 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if o.wrapTeam != nil {
 		team = o.wrapTeam(team)
 	}
-	var store UserStore = s.db
+	var store issuer.UserStore = s.db
 	if o.wrapDB != nil {
 		store = o.wrapDB(store)
 	}
 	auth := o.auth
 	if auth == nil {
-		a, err := NewHMACAuthenticator(testSecret, s.clock)
+		a, err := issuer.NewHMACAuthenticator(testSecret, s.clock)
 		require.NoError(t, err)
 		auth = a
 	}
 	logger := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: o.logLevel}))
-	h, err := New(Config{Team: team, Store: store, Auth: auth, Logger: logger})
+	h, err := issuer.New(issuer.Config{Team: team, Store: store, Auth: auth, Logger: logger})
 	require.NoError(t, err)
 	s.h = h
 	srv := httptest.NewServer(h)
@@ -143,16 +144,16 @@ func newStack(t testing.TB, o stackOptions) *stack {
 // session mints a session for app and remembers it as a secret.
 func (s *stack) session(t testing.TB, app string) string {
 	t.Helper()
-	sess, err := NewSession(testSecret, app, time.Hour, testEpoch)
+	sess, err := issuer.NewSession(testSecret, app, time.Hour, testEpoch)
 	require.NoError(t, err)
 	s.secrets.add(sess)
 	return sess
 }
 
 // client returns an issuer client authenticated as app.
-func (s *stack) client(t testing.TB, app string) *Client {
+func (s *stack) client(t testing.TB, app string) *issuer.Client {
 	t.Helper()
-	return NewClient(s.url, s.session(t, app), WithHTTPClient(s.hc))
+	return issuer.NewClient(s.url, s.session(t, app), issuer.WithHTTPClient(s.hc))
 }
 
 // signIn gets a token for app through the client and remembers the token as

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
 )
 
 // TeamAPI is what the handler needs of the Junction team API;
@@ -17,17 +16,6 @@ type TeamAPI interface {
 	GetUser(ctx context.Context, userID string) (junction.User, error)
 	ResolveUser(ctx context.Context, clientUserID string) (junction.User, error)
 	CreateSignInToken(ctx context.Context, userID string) (junction.SignInTokenResponse, error)
-}
-
-// UserStore is the app user → Vital user map; *sqlite.DB implements it.
-// PutUser must fail with sqlite.ErrMappingExists, and return the existing
-// mapping, when the app user already has an active one. MarkUserDeleted
-// must fail with sqlite.ErrNotFound when the mapping is not active (any
-// more).
-type UserStore interface {
-	LookupUser(ctx context.Context, appUserID string) (sqlite.UserMapping, bool, error)
-	PutUser(ctx context.Context, appUserID, vitalUserID string) (sqlite.UserMapping, error)
-	MarkUserDeleted(ctx context.Context, appUserID, vitalUserID string) error
 }
 
 // storeError marks a failure of the user map (500).
@@ -96,7 +84,7 @@ func (h *Handler) replaceDeleted(ctx context.Context, app, stale string) (string
 	}
 	if ok {
 		switch merr := h.store.MarkUserDeleted(ctx, app, stale); {
-		case errors.Is(merr, sqlite.ErrNotFound):
+		case errors.Is(merr, ErrMappingInactive):
 			// Another process retired it between our lookup and now, and
 			// may have mapped the replacement already. If not, record
 			// below adopts the user it creates through the API's conflict.
@@ -134,7 +122,7 @@ func (h *Handler) record(ctx context.Context, app string) (string, error) {
 	}
 	m, err := h.store.PutUser(ctx, app, id)
 	switch {
-	case errors.Is(err, sqlite.ErrMappingExists) && m.VitalUserID != "":
+	case errors.Is(err, ErrMappingExists) && m.VitalUserID != "":
 		// Another process recorded first: its mapping wins.
 		h.log.LogAttrs(ctx, slog.LevelInfo, "mapping recorded elsewhere first; using it",
 			slog.String("app_user", app), slog.String("vital_user", m.VitalUserID))

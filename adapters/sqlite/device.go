@@ -5,48 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
-
-// The auth strategies a device can persist (DeviceState.Strategy and
-// StartupStrategy); "" means none.
-const (
-	StrategyAPIKey = "apiKey"
-	StrategyJWT    = "jwt"
-)
-
-// TokenRecord is a device's JWT session: what the SDK stores after a
-// successful sign-in (reference §2.4). The tokens are sealed at rest.
-type TokenRecord struct {
-	UserID, TeamID, TenantID string
-	Environment              fsm.Environment
-	Region                   fsm.Region
-	AccessToken              string // sealed at rest
-	RefreshToken             string // sealed at rest
-	Expiry                   time.Time
-	PendingReauth            bool
-}
-
-// DeviceState is the persisted SDK state of one installation (reference §6
-// and §9). A file may hold many devices, e.g. in simulations.
-type DeviceState struct {
-	Installation string
-	Strategy     string          // "", StrategyAPIKey or StrategyJWT
-	Environment  fsm.Environment // of the strategy
-	Region       fsm.Region
-	APIKey       string // sealed at rest
-	APIKeyUserID string // API-key mode user ID, as passed
-	Record       *TokenRecord
-	// ExternalUserID is identifyExternalUser's stored external user ID.
-	ExternalUserID string
-	// StartupStrategy and StartupUserID are the startup parameters that
-	// survive relaunch (iOS 1.4+ only); StartupStrategy is "",
-	// StrategyAPIKey or StrategyJWT.
-	StartupStrategy string
-	StartupUserID   string
-}
 
 const tableDevices = "devices"
 
@@ -59,16 +21,17 @@ const loadDeviceSQL = `
 		token_expiry, pending_reauth
 	FROM devices WHERE installation = ?`
 
-// LoadDevice returns the state of installation, and false if none is stored.
-// A stored value that does not parse is a *ColumnError wrapping ErrCorrupt; a
-// secret that does not open with the DB's key, one wrapping ErrBadKey.
-func (db *DB) LoadDevice(ctx context.Context, installation string) (DeviceState, bool, error) {
+// LoadDevice returns the state of installation, and false if none is stored
+// (vitalsdk.Store). A stored value that does not parse is a *ColumnError
+// wrapping ErrCorrupt; a secret that does not open with the DB's key, one
+// wrapping ErrBadKey.
+func (db *DB) LoadDevice(ctx context.Context, installation string) (vitalsdk.DeviceState, bool, error) {
 	if err := db.check(ctx); err != nil {
-		return DeviceState{}, false, err
+		return vitalsdk.DeviceState{}, false, err
 	}
 	var (
-		s                       DeviceState
-		r                       TokenRecord
+		s                       vitalsdk.DeviceState
+		r                       vitalsdk.TokenRecord
 		apiKey, access, refresh []byte
 		hasToken                bool
 		expiry                  sql.NullInt64
@@ -79,38 +42,40 @@ func (db *DB) LoadDevice(ctx context.Context, installation string) (DeviceState,
 		&r.TenantID, &r.Environment, &r.Region, &access, &refresh,
 		&expiry, &r.PendingReauth)
 	if errors.Is(err, sql.ErrNoRows) {
-		return DeviceState{}, false, nil
+		return vitalsdk.DeviceState{}, false, nil
 	}
 	if err != nil {
-		return DeviceState{}, false, fmt.Errorf("load device: %w", db.wrap(ctx, err))
+		return vitalsdk.DeviceState{}, false, fmt.Errorf("load device: %w", db.wrap(ctx, err))
 	}
 	s.Installation = installation
 	if hasToken {
 		r.Expiry = fromNanos(expiry)
 		s.Record = &r
 	}
-	if err := checkDevice(s, ErrCorrupt); err != nil {
-		return DeviceState{}, false, fmt.Errorf("load device: %w", err)
+	if err := checkDevice(s, true); err != nil {
+		return vitalsdk.DeviceState{}, false, fmt.Errorf("load device: %w", err)
 	}
 	if s.APIKey, err = db.sealer.open(tableDevices, "api_key", installation, apiKey); err != nil {
-		return DeviceState{}, false, fmt.Errorf("load device: %w", err)
+		return vitalsdk.DeviceState{}, false, fmt.Errorf("load device: %w", err)
 	}
 	if s.Record != nil {
 		if r.AccessToken, err = db.sealer.open(tableDevices, "access_token", installation, access); err != nil {
-			return DeviceState{}, false, fmt.Errorf("load device: %w", err)
+			return vitalsdk.DeviceState{}, false, fmt.Errorf("load device: %w", err)
 		}
 		if r.RefreshToken, err = db.sealer.open(tableDevices, "refresh_token", installation, refresh); err != nil {
-			return DeviceState{}, false, fmt.Errorf("load device: %w", err)
+			return vitalsdk.DeviceState{}, false, fmt.Errorf("load device: %w", err)
 		}
 	}
 	return s, true, nil
 }
 
 // SaveDevice stores s as the whole state of s.Installation, replacing what
-// was stored (a nil Record removes the token record), in one transaction.
-// A value that cannot be stored is a *ColumnError wrapping ErrInvalid.
-func (db *DB) SaveDevice(ctx context.Context, s DeviceState) error {
-	if err := checkDevice(s, ErrInvalid); err != nil {
+// was stored (a nil Record removes the token record), in one transaction
+// (vitalsdk.Store). A state that fails s.Validate is a *ColumnError, named
+// by the field, that matches ErrInvalid and carries the *vitalsdk.StateError
+// (so vitalsdk.ErrInvalidState matches too).
+func (db *DB) SaveDevice(ctx context.Context, s vitalsdk.DeviceState) error {
+	if err := checkDevice(s, false); err != nil {
 		return fmt.Errorf("save device: %w", err)
 	}
 	tx, err := db.begin(ctx)
@@ -127,8 +92,8 @@ func (db *DB) SaveDevice(ctx context.Context, s DeviceState) error {
 	return nil
 }
 
-func (tx *tx) saveDevice(ctx context.Context, s DeviceState) error {
-	var r TokenRecord
+func (tx *tx) saveDevice(ctx context.Context, s vitalsdk.DeviceState) error {
+	var r vitalsdk.TokenRecord
 	if s.Record != nil {
 		r = *s.Record
 	}
@@ -148,8 +113,8 @@ func (tx *tx) saveDevice(ctx context.Context, s DeviceState) error {
 			token_user_id, token_team_id, token_tenant_id, token_environment, token_region,
 			access_token, refresh_token, token_expiry, pending_reauth, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.Installation, s.Strategy, string(s.Environment), string(s.Region), apiKey,
-		s.APIKeyUserID, s.ExternalUserID, s.StartupStrategy, s.StartupUserID, s.Record != nil,
+		s.Installation, string(s.Strategy), string(s.Environment), string(s.Region), apiKey,
+		s.APIKeyUserID, s.ExternalUserID, string(s.StartupStrategy), s.StartupUserID, s.Record != nil,
 		r.UserID, r.TeamID, r.TenantID, string(r.Environment), string(r.Region),
 		access, refresh, nanos(r.Expiry), r.PendingReauth, tx.now.UnixNano())
 	return err
@@ -174,41 +139,38 @@ func (db *DB) DeleteDevice(ctx context.Context, installation string) error {
 	return nil
 }
 
-// checkDevice validates the enumerated fields of s; a bad one is a
-// *ColumnError wrapping kind (ErrInvalid on save, ErrCorrupt on load).
-func checkDevice(s DeviceState, kind error) error {
-	bad := func(column string) error {
-		return &ColumnError{Table: tableDevices, Column: column, Key: s.Installation, Err: kind}
+// checkDevice validates s with s.Validate. A bad field is a *ColumnError
+// of the column of that name (the columns are named like the fields). On
+// load (stored is true) it wraps ErrCorrupt; on save, an error matching
+// ErrInvalid that carries Validate's *vitalsdk.StateError too.
+func checkDevice(s vitalsdk.DeviceState, stored bool) error {
+	err := s.Validate()
+	if err == nil {
+		return nil
 	}
-	if s.Installation == "" {
-		return bad("installation")
+	column := "?"
+	var se *vitalsdk.StateError
+	if errors.As(err, &se) {
+		column = se.Field
 	}
-	if !validStrategy(s.Strategy) {
-		return bad("strategy")
+	kind := ErrCorrupt
+	if !stored {
+		kind = &domainError{storage: ErrInvalid, domain: err}
 	}
-	if !validEnvironment(s.Environment) {
-		return bad("environment")
-	}
-	if !validRegion(s.Region) {
-		return bad("region")
-	}
-	if !validStrategy(s.StartupStrategy) {
-		return bad("startup_strategy")
-	}
-	if r := s.Record; r != nil {
-		if !validEnvironment(r.Environment) {
-			return bad("token_environment")
-		}
-		if !validRegion(r.Region) {
-			return bad("token_region")
-		}
-	}
-	return nil
+	return &ColumnError{Table: tableDevices, Column: column, Key: s.Installation, Err: kind}
 }
 
-func validStrategy(s string) bool {
-	return s == "" || s == StrategyAPIKey || s == StrategyJWT
-}
+// domainError is one of this package's sentinels together with the
+// consuming package's error for the same failure (its sentinel, or a typed
+// error that matches one), so that errors.Is finds both; it reads as the
+// former.
+type domainError struct{ storage, domain error }
+
+// Error implements error.
+func (e *domainError) Error() string { return e.storage.Error() }
+
+// Unwrap returns both sentinels.
+func (e *domainError) Unwrap() []error { return []error{e.storage, e.domain} }
 
 // validEnvironment accepts a known environment, or "" for none.
 func validEnvironment(e fsm.Environment) bool {

@@ -2,6 +2,28 @@
 // state, the reconcile journal, the backend's user map and the fleet's
 // installation reports.
 //
+// # Whose interfaces
+//
+// The packages that use a store declare it and own its types; this package
+// implements them, so it imports them (as benbjohnson/wtf's sqlite imports
+// wtf), never the other way round. *DB implements:
+//
+//   - vitalsdk.Store (LoadDevice, SaveDevice, DeleteDevice) on
+//     vitalsdk.DeviceState, vitalsdk.TokenRecord and vitalsdk.Strategy;
+//   - issuer.UserStore (LookupUser, PutUser, MarkUserDeleted) on
+//     issuer.Mapping, plus UserHistory;
+//   - and, through the *Journal that DB.Journal returns, reconcile.Journal.
+//
+// The installation reports are this package's own (Report). Errors keep
+// this package's sentinels and also match the consumer's for the same
+// failure: a state that fails vitalsdk.DeviceState.Validate is ErrInvalid
+// and vitalsdk.ErrInvalidState (with its *vitalsdk.StateError); PutUser's
+// existing mapping is issuer.ErrMappingExists; MarkUserDeleted without an
+// active mapping is ErrNotFound and issuer.ErrMappingInactive; an empty
+// mapping ID is ErrInvalid and issuer.ErrInvalidMapping.
+// adapters/storetest's contracts run against *DB in this package's tests,
+// as against adapters/memory's stores.
+//
 // # Using a DB
 //
 //  1. Open the file once per process with Open; keep the *DB for the life of

@@ -46,9 +46,6 @@ var (
 	// (a wrong key, or a ciphertext that does not belong to its row), or the
 	// key itself is unusable.
 	ErrBadKey = errors.New("sqlite: wrong or unusable encryption key")
-	// ErrMappingExists means the app user already has an active Vital user
-	// mapping; PutUser returns that mapping along with the error.
-	ErrMappingExists = errors.New("sqlite: app user already has an active mapping")
 	// ErrNotFound means there is no such row to change.
 	ErrNotFound = errors.New("sqlite: not found")
 	// ErrInvalid means a value given to a write method cannot be stored

@@ -20,6 +20,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
@@ -83,7 +84,7 @@ func mode(t testing.TB, path string) fs.FileMode {
 
 func TestOpenCreatesFilesPrivately(t *testing.T) {
 	db, path := openTest(t)
-	require.NoError(t, db.SaveDevice(context.Background(), DeviceState{Installation: "a"}))
+	require.NoError(t, db.SaveDevice(context.Background(), vitalsdk.DeviceState{Installation: "a"}))
 
 	require.Equal(t, fs.FileMode(0o600), mode(t, path), "database")
 	require.Equal(t, fs.FileMode(0o600), mode(t, path+".key"), "key file")
@@ -144,7 +145,7 @@ func TestFileURIEscapes(t *testing.T) {
 	path := filepath.Join(dir, "state.db")
 	db, err := Open(context.Background(), path)
 	require.NoError(t, err)
-	require.NoError(t, db.SaveDevice(context.Background(), DeviceState{Installation: "a"}))
+	require.NoError(t, db.SaveDevice(context.Background(), vitalsdk.DeviceState{Installation: "a"}))
 	require.NoError(t, db.Close())
 	require.FileExists(t, path)
 	require.Equal(t, fs.FileMode(0o600), mode(t, path))
@@ -156,7 +157,7 @@ func TestOpenEmptyExistingFile(t *testing.T) {
 	db, err := Open(context.Background(), path)
 	require.NoError(t, err)
 	defer db.Close()
-	require.NoError(t, db.SaveDevice(context.Background(), DeviceState{Installation: "a"}))
+	require.NoError(t, db.SaveDevice(context.Background(), vitalsdk.DeviceState{Installation: "a"}))
 }
 
 func TestOpenCancelled(t *testing.T) {
@@ -189,7 +190,7 @@ func TestOpenRefusesAndLeavesFileUnchanged(t *testing.T) {
 		require.NoError(t, err)
 		for i := range 50 {
 			require.NoError(t, db.PutReport(context.Background(), Report{Installation: "i" + strconv.Itoa(i)}))
-			require.NoError(t, db.SaveDevice(context.Background(), DeviceState{Installation: "i" + strconv.Itoa(i), APIKey: "k"}))
+			require.NoError(t, db.SaveDevice(context.Background(), vitalsdk.DeviceState{Installation: "i" + strconv.Itoa(i), APIKey: "k"}))
 		}
 		require.NoError(t, db.Close())
 		require.NoError(t, os.Remove(path+".key")) // to check no key is created
@@ -306,9 +307,9 @@ func mustMigrations(t *testing.T) []migration {
 func TestReopenKeepsEverything(t *testing.T) {
 	ctx := context.Background()
 	db, path := openTest(t, WithClock(stepClock()))
-	dev := DeviceState{
-		Installation: "dev-1", Strategy: StrategyJWT, Environment: fsm.Sandbox, Region: fsm.EU,
-		Record: &TokenRecord{UserID: "u1", TeamID: "t1", TenantID: "x", Environment: fsm.Sandbox,
+	dev := vitalsdk.DeviceState{
+		Installation: "dev-1", Strategy: vitalsdk.StrategyJWT, Environment: fsm.Sandbox, Region: fsm.EU,
+		Record: &vitalsdk.TokenRecord{UserID: "u1", TeamID: "t1", TenantID: "x", Environment: fsm.Sandbox,
 			Region: fsm.EU, AccessToken: "acc", RefreshToken: "ref", Expiry: t0.Add(time.Hour)},
 	}
 	require.NoError(t, db.SaveDevice(ctx, dev))
@@ -339,8 +340,8 @@ func TestReopenKeepsEverything(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	ctx := context.Background()
-	dev := DeviceState{Installation: "a", Strategy: StrategyAPIKey, APIKey: "sk_us_secret",
-		Record: &TokenRecord{AccessToken: "acc", RefreshToken: "ref"}}
+	dev := vitalsdk.DeviceState{Installation: "a", Strategy: vitalsdk.StrategyAPIKey, APIKey: "sk_us_secret",
+		Record: &vitalsdk.TokenRecord{AccessToken: "acc", RefreshToken: "ref"}}
 
 	t.Run("key file reused", func(t *testing.T) {
 		db, path := openTest(t)
@@ -363,7 +364,7 @@ func TestKeys(t *testing.T) {
 	t.Run("wrong key", func(t *testing.T) {
 		db, path := openTest(t)
 		require.NoError(t, db.SaveDevice(ctx, dev))
-		require.NoError(t, db.SaveDevice(ctx, DeviceState{Installation: "plain", APIKeyUserID: "u"}))
+		require.NoError(t, db.SaveDevice(ctx, vitalsdk.DeviceState{Installation: "plain", APIKeyUserID: "u"}))
 		db = reopen(t, db, path, WithKey(bytes.Repeat([]byte{1}, KeySize)))
 		_, ok, err := db.LoadDevice(ctx, "a")
 		require.False(t, ok)
@@ -452,9 +453,9 @@ func TestNoPlaintextSecretsOnDisk(t *testing.T) {
 		"refresh-token-0f9e8d7c6b5a",
 	}
 	for i := range 20 {
-		require.NoError(t, db.SaveDevice(ctx, DeviceState{
-			Installation: "dev-" + strconv.Itoa(i), Strategy: StrategyJWT, APIKey: secrets[0],
-			Record: &TokenRecord{UserID: "u", AccessToken: secrets[1], RefreshToken: secrets[2]},
+		require.NoError(t, db.SaveDevice(ctx, vitalsdk.DeviceState{
+			Installation: "dev-" + strconv.Itoa(i), Strategy: vitalsdk.StrategyJWT, APIKey: secrets[0],
+			Record: &vitalsdk.TokenRecord{UserID: "u", AccessToken: secrets[1], RefreshToken: secrets[2]},
 		}))
 	}
 	key, err := os.ReadFile(path + ".key")
@@ -508,7 +509,7 @@ func allMethods() map[string]func(context.Context, *DB) error {
 	return map[string]func(context.Context, *DB) error{
 		"LoadDevice": func(ctx context.Context, db *DB) error { _, _, err := db.LoadDevice(ctx, "a"); return err },
 		"SaveDevice": func(ctx context.Context, db *DB) error {
-			return db.SaveDevice(ctx, DeviceState{Installation: "a"})
+			return db.SaveDevice(ctx, vitalsdk.DeviceState{Installation: "a"})
 		},
 		"DeleteDevice":  func(ctx context.Context, db *DB) error { return db.DeleteDevice(ctx, "a") },
 		"LoadJournal":   func(ctx context.Context, db *DB) error { _, _, err := db.loadJournalRow(ctx, "a"); return err },
@@ -530,8 +531,8 @@ func allMethods() map[string]func(context.Context, *DB) error {
 func TestReadsNeverWrite(t *testing.T) {
 	ctx := context.Background()
 	db, path := openTest(t)
-	require.NoError(t, db.SaveDevice(ctx, DeviceState{Installation: "a", APIKey: "k",
-		Record: &TokenRecord{AccessToken: "x"}}))
+	require.NoError(t, db.SaveDevice(ctx, vitalsdk.DeviceState{Installation: "a", APIKey: "k",
+		Record: &vitalsdk.TokenRecord{AccessToken: "x"}}))
 	require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a"}, "e"))
 	_, err := db.PutUser(ctx, "a", "v")
 	require.NoError(t, err)
@@ -588,7 +589,7 @@ func TestConcurrentWritersAcrossHandles(t *testing.T) {
 					errs <- err
 					return
 				}
-				if err := db.SaveDevice(ctx, DeviceState{Installation: inst, APIKey: "k" + strconv.Itoa(i)}); err != nil {
+				if err := db.SaveDevice(ctx, vitalsdk.DeviceState{Installation: inst, APIKey: "k" + strconv.Itoa(i)}); err != nil {
 					errs <- err
 					return
 				}
@@ -634,7 +635,7 @@ func TestConcurrentOpenOfNewFile(t *testing.T) {
 	}
 	for i := range n {
 		inst := "dev-" + strconv.Itoa(i)
-		require.NoError(t, dbs[i].SaveDevice(ctx, DeviceState{Installation: inst, APIKey: "key-" + inst}))
+		require.NoError(t, dbs[i].SaveDevice(ctx, vitalsdk.DeviceState{Installation: inst, APIKey: "key-" + inst}))
 	}
 	for i := range n {
 		inst := "dev-" + strconv.Itoa(i)
@@ -679,7 +680,7 @@ func TestOpenAfterCrash(t *testing.T) {
 	// committed but not checkpointed transactions, and the shm index.
 	ctx := context.Background()
 	db, path := openTest(t)
-	dev := DeviceState{Installation: "a", Strategy: StrategyAPIKey, APIKey: "k", APIKeyUserID: "u"}
+	dev := vitalsdk.DeviceState{Installation: "a", Strategy: vitalsdk.StrategyAPIKey, APIKey: "k", APIKeyUserID: "u"}
 	require.NoError(t, db.SaveDevice(ctx, dev))
 	require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a", LastObserved: fsm.APIKey, UpdatedAt: t0}, "e"))
 

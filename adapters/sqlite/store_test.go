@@ -11,6 +11,8 @@ import (
 	"github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
@@ -42,10 +44,10 @@ func TestDevice(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ok)
 
-	apiKeyDev := DeviceState{
-		Installation: "a", Strategy: StrategyAPIKey, Environment: fsm.Sandbox, Region: fsm.US,
+	apiKeyDev := vitalsdk.DeviceState{
+		Installation: "a", Strategy: vitalsdk.StrategyAPIKey, Environment: fsm.Sandbox, Region: fsm.US,
 		APIKey: "sk_us_key", APIKeyUserID: "b1f3…", ExternalUserID: "ext-1",
-		StartupStrategy: StrategyAPIKey, StartupUserID: "B1F3",
+		StartupStrategy: vitalsdk.StrategyAPIKey, StartupUserID: "B1F3",
 	}
 	require.NoError(t, db.SaveDevice(ctx, apiKeyDev))
 	got, ok, err := db.LoadDevice(ctx, "a")
@@ -55,14 +57,14 @@ func TestDevice(t *testing.T) {
 	require.False(t, tokenColumns(t, db, "a"))
 
 	// Migrating to a token replaces the whole state.
-	jwtDev := DeviceState{
-		Installation: "a", Strategy: StrategyJWT, Environment: fsm.Production, Region: fsm.EU,
-		Record: &TokenRecord{
+	jwtDev := vitalsdk.DeviceState{
+		Installation: "a", Strategy: vitalsdk.StrategyJWT, Environment: fsm.Production, Region: fsm.EU,
+		Record: &vitalsdk.TokenRecord{
 			UserID: "u", TeamID: "team", TenantID: "tenant", Environment: fsm.Production, Region: fsm.EU,
 			AccessToken: "access", RefreshToken: "refresh",
 			Expiry: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), PendingReauth: true,
 		},
-		StartupStrategy: StrategyJWT,
+		StartupStrategy: vitalsdk.StrategyJWT,
 	}
 	require.NoError(t, db.SaveDevice(ctx, jwtDev))
 	got, ok, err = db.LoadDevice(ctx, "a")
@@ -81,7 +83,7 @@ func TestDevice(t *testing.T) {
 	require.Equal(t, jwtDev, got)
 
 	// A nil record removes it; other installations are untouched.
-	other := DeviceState{Installation: "b", Record: &TokenRecord{AccessToken: "b-access"}}
+	other := vitalsdk.DeviceState{Installation: "b", Record: &vitalsdk.TokenRecord{AccessToken: "b-access"}}
 	require.NoError(t, db.SaveDevice(ctx, other))
 	noRecord := jwtDev
 	noRecord.Record = nil
@@ -115,16 +117,16 @@ func TestSaveDeviceRejectsInvalid(t *testing.T) {
 	db, _ := openTest(t)
 	tests := []struct {
 		name   string
-		s      DeviceState
+		s      vitalsdk.DeviceState
 		column string
 	}{
-		{"no installation", DeviceState{}, "installation"},
-		{"strategy", DeviceState{Installation: "a", Strategy: "oauth"}, "strategy"},
-		{"environment", DeviceState{Installation: "a", Environment: "staging"}, "environment"},
-		{"region", DeviceState{Installation: "a", Region: "ap"}, "region"},
-		{"startup strategy", DeviceState{Installation: "a", StartupStrategy: "JWT"}, "startup_strategy"},
-		{"record environment", DeviceState{Installation: "a", Record: &TokenRecord{Environment: "prod"}}, "token_environment"},
-		{"record region", DeviceState{Installation: "a", Record: &TokenRecord{Region: "asia"}}, "token_region"},
+		{"no installation", vitalsdk.DeviceState{}, "installation"},
+		{"strategy", vitalsdk.DeviceState{Installation: "a", Strategy: "oauth"}, "strategy"},
+		{"environment", vitalsdk.DeviceState{Installation: "a", Environment: "staging"}, "environment"},
+		{"region", vitalsdk.DeviceState{Installation: "a", Region: "ap"}, "region"},
+		{"startup strategy", vitalsdk.DeviceState{Installation: "a", StartupStrategy: "JWT"}, "startup_strategy"},
+		{"record environment", vitalsdk.DeviceState{Installation: "a", Record: &vitalsdk.TokenRecord{Environment: "prod"}}, "token_environment"},
+		{"record region", vitalsdk.DeviceState{Installation: "a", Record: &vitalsdk.TokenRecord{Region: "asia"}}, "token_region"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,6 +134,7 @@ func TestSaveDeviceRejectsInvalid(t *testing.T) {
 			var ce *ColumnError
 			require.ErrorAs(t, err, &ce)
 			require.ErrorIs(t, err, ErrInvalid)
+			require.ErrorIs(t, err, vitalsdk.ErrInvalidState, "the consumer's sentinel matches too")
 			require.Equal(t, tt.column, ce.Column)
 		})
 	}
@@ -167,8 +170,8 @@ func TestLoadRejectsCorruptValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db, path := openTest(t)
-			require.NoError(t, db.SaveDevice(ctx, DeviceState{Installation: "a", Strategy: StrategyJWT,
-				Record: &TokenRecord{Environment: fsm.Sandbox, Region: fsm.US, AccessToken: "t"}}))
+			require.NoError(t, db.SaveDevice(ctx, vitalsdk.DeviceState{Installation: "a", Strategy: vitalsdk.StrategyJWT,
+				Record: &vitalsdk.TokenRecord{Environment: fsm.Sandbox, Region: fsm.US, AccessToken: "t"}}))
 			require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a", LastObserved: fsm.Token,
 				Profile: "android-5.0"}, "observed"))
 			require.NoError(t, db.PutReport(ctx, Report{Installation: "a", LastObserved: fsm.Token,
@@ -326,7 +329,7 @@ func TestUserMap(t *testing.T) {
 
 	m1, err := db.PutUser(ctx, "app", "v1")
 	require.NoError(t, err)
-	require.Equal(t, UserMapping{AppUserID: "app", VitalUserID: "v1", CreatedAt: t0}, m1)
+	require.Equal(t, issuer.Mapping{AppUserID: "app", VitalUserID: "v1", CreatedAt: t0}, m1)
 	got, ok, err := db.LookupUser(ctx, "app")
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -336,12 +339,13 @@ func TestUserMap(t *testing.T) {
 	// the same Vital user.
 	for _, v := range []string{"v2", "v1"} {
 		existing, err := db.PutUser(ctx, "app", v)
-		require.ErrorIs(t, err, ErrMappingExists)
+		require.ErrorIs(t, err, issuer.ErrMappingExists)
 		require.Equal(t, m1, existing)
 	}
 
 	// Deleting needs the right pair.
 	require.ErrorIs(t, db.MarkUserDeleted(ctx, "app", "v2"), ErrNotFound)
+	require.ErrorIs(t, db.MarkUserDeleted(ctx, "app", "v2"), issuer.ErrMappingInactive, "the consumer's sentinel matches too")
 	require.ErrorIs(t, db.MarkUserDeleted(ctx, "nobody", "v1"), ErrNotFound)
 	require.NoError(t, db.MarkUserDeleted(ctx, "app", "v1"))
 	require.ErrorIs(t, db.MarkUserDeleted(ctx, "app", "v1"), ErrNotFound, "already deleted")
@@ -375,6 +379,7 @@ func TestUserMap(t *testing.T) {
 	for _, args := range [][2]string{{"", "v"}, {"a", ""}} {
 		_, err := db.PutUser(ctx, args[0], args[1])
 		require.ErrorIs(t, err, ErrInvalid)
+		require.ErrorIs(t, err, issuer.ErrInvalidMapping, "the consumer's sentinel matches too")
 	}
 }
 
@@ -402,7 +407,7 @@ func TestPutUserConcurrent(t *testing.T) {
 
 	const n = 24
 	type result struct {
-		m   UserMapping
+		m   issuer.Mapping
 		err error
 	}
 	results := make([]result, n)
@@ -422,7 +427,7 @@ func TestPutUserConcurrent(t *testing.T) {
 	close(start)
 	wg.Wait()
 
-	var winners []UserMapping
+	var winners []issuer.Mapping
 	for _, r := range results {
 		if r.err == nil {
 			winners = append(winners, r.m)
@@ -431,7 +436,7 @@ func TestPutUserConcurrent(t *testing.T) {
 	require.Len(t, winners, 1)
 	for _, r := range results {
 		if r.err != nil {
-			require.ErrorIs(t, r.err, ErrMappingExists)
+			require.ErrorIs(t, r.err, issuer.ErrMappingExists)
 			require.Equal(t, winners[0], r.m)
 		}
 	}
@@ -507,7 +512,7 @@ func TestWriteCount(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openTest(t)
 	require.Zero(t, db.WriteCount(), "migrations are not counted")
-	require.NoError(t, db.SaveDevice(ctx, DeviceState{Installation: "a"}))
+	require.NoError(t, db.SaveDevice(ctx, vitalsdk.DeviceState{Installation: "a"}))
 	require.NoError(t, db.DeleteDevice(ctx, "a"))
 	require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a"}, "e"))
 	_, err := db.PutUser(ctx, "a", "v")
@@ -523,9 +528,9 @@ func TestWriteCount(t *testing.T) {
 func benchDB(b testing.TB) *DB {
 	db, _ := openTest(b)
 	ctx := context.Background()
-	require.NoError(b, db.SaveDevice(ctx, DeviceState{
-		Installation: "dev", Strategy: StrategyJWT, Environment: fsm.Sandbox, Region: fsm.US,
-		Record: &TokenRecord{UserID: "0d5c4d0e-7c4b-4a37-9f7e-0c7d7e3e4f11", TeamID: "team",
+	require.NoError(b, db.SaveDevice(ctx, vitalsdk.DeviceState{
+		Installation: "dev", Strategy: vitalsdk.StrategyJWT, Environment: fsm.Sandbox, Region: fsm.US,
+		Record: &vitalsdk.TokenRecord{UserID: "0d5c4d0e-7c4b-4a37-9f7e-0c7d7e3e4f11", TeamID: "team",
 			Environment: fsm.Sandbox, Region: fsm.US, AccessToken: string(make([]byte, 900)),
 			RefreshToken: "refresh-token-value", Expiry: t0},
 	}))

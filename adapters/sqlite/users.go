@@ -6,92 +6,96 @@ import (
 	"errors"
 	"fmt"
 	"time"
-)
 
-// UserMapping maps an app user to their Vital user. A mapping with a
-// DeletedAt is history: the Vital user was deleted.
-type UserMapping struct {
-	AppUserID   string
-	VitalUserID string
-	CreatedAt   time.Time
-	DeletedAt   *time.Time
-}
+	"github.com/vitalsync/vitalsync/adapters/issuer"
+)
 
 const tableUsers = "user_map"
 
+// The errors of the user map's methods that the issuer's sentinels match
+// too.
+var (
+	invalidMapping  error = &domainError{storage: ErrInvalid, domain: issuer.ErrInvalidMapping}
+	mappingInactive error = &domainError{storage: ErrNotFound, domain: issuer.ErrMappingInactive}
+)
+
 // LookupUser returns the active mapping of appUserID, and false if it has
-// none.
-func (db *DB) LookupUser(ctx context.Context, appUserID string) (UserMapping, bool, error) {
+// none (issuer.UserStore).
+func (db *DB) LookupUser(ctx context.Context, appUserID string) (issuer.Mapping, bool, error) {
 	if err := db.check(ctx); err != nil {
-		return UserMapping{}, false, err
+		return issuer.Mapping{}, false, err
 	}
 	m, err := scanMapping(db.rdb.QueryRowContext(ctx, `
 		SELECT app_user_id, vital_user_id, created_at, deleted_at
 		FROM user_map WHERE app_user_id = ? AND deleted_at IS NULL`, appUserID).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
-		return UserMapping{}, false, nil
+		return issuer.Mapping{}, false, nil
 	}
 	if err != nil {
-		return UserMapping{}, false, fmt.Errorf("lookup user: %w", db.wrap(ctx, err))
+		return issuer.Mapping{}, false, fmt.Errorf("lookup user: %w", db.wrap(ctx, err))
 	}
 	return m, true, nil
 }
 
 // PutUser maps appUserID to vitalUserID, created now by the DB clock, in one
-// transaction. If appUserID already has an active mapping, PutUser changes
-// nothing and returns that mapping with ErrMappingExists: of concurrent
-// first calls for one app user exactly one succeeds. (The check and the
-// insert share one BEGIN IMMEDIATE transaction, so this holds across
-// processes too; a partial UNIQUE index backs it in the schema.)
-func (db *DB) PutUser(ctx context.Context, appUserID, vitalUserID string) (UserMapping, error) {
+// transaction (issuer.UserStore). If appUserID already has an active
+// mapping, PutUser changes nothing and returns that mapping with
+// issuer.issuer.ErrMappingExists: of concurrent first calls for one app user
+// exactly one succeeds. (The check and the insert share one BEGIN IMMEDIATE
+// transaction, so this holds across processes too; a partial UNIQUE index
+// backs it in the schema.) An empty ID is a *ColumnError whose error matches
+// both ErrInvalid and issuer.ErrInvalidMapping.
+func (db *DB) PutUser(ctx context.Context, appUserID, vitalUserID string) (issuer.Mapping, error) {
 	if appUserID == "" || vitalUserID == "" {
 		column := "app_user_id"
 		if appUserID != "" {
 			column = "vital_user_id"
 		}
-		return UserMapping{}, fmt.Errorf("put user: %w",
-			&ColumnError{Table: tableUsers, Column: column, Key: appUserID, Err: ErrInvalid})
+		return issuer.Mapping{}, fmt.Errorf("put user: %w",
+			&ColumnError{Table: tableUsers, Column: column, Key: appUserID, Err: invalidMapping})
 	}
 	tx, err := db.begin(ctx)
 	if err != nil {
-		return UserMapping{}, fmt.Errorf("put user: %w", err)
+		return issuer.Mapping{}, fmt.Errorf("put user: %w", err)
 	}
 	defer tx.Rollback()
 	m, err := tx.putUser(ctx, appUserID, vitalUserID)
-	if errors.Is(err, ErrMappingExists) {
+	if errors.Is(err, issuer.ErrMappingExists) {
 		return m, fmt.Errorf("put user: %w", err)
 	}
 	if err != nil {
-		return UserMapping{}, fmt.Errorf("put user: %w", db.wrap(ctx, err))
+		return issuer.Mapping{}, fmt.Errorf("put user: %w", db.wrap(ctx, err))
 	}
 	if err := tx.commit(ctx); err != nil {
-		return UserMapping{}, fmt.Errorf("put user: %w", err)
+		return issuer.Mapping{}, fmt.Errorf("put user: %w", err)
 	}
 	return m, nil
 }
 
-func (tx *tx) putUser(ctx context.Context, appUserID, vitalUserID string) (UserMapping, error) {
+func (tx *tx) putUser(ctx context.Context, appUserID, vitalUserID string) (issuer.Mapping, error) {
 	existing, err := scanMapping(tx.QueryRowContext(ctx, `
 		SELECT app_user_id, vital_user_id, created_at, deleted_at
 		FROM user_map WHERE app_user_id = ? AND deleted_at IS NULL`, appUserID).Scan)
 	if err == nil {
-		return existing, ErrMappingExists
+		return existing, issuer.ErrMappingExists
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return UserMapping{}, err
+		return issuer.Mapping{}, err
 	}
-	m := UserMapping{AppUserID: appUserID, VitalUserID: vitalUserID, CreatedAt: tx.now}
+	m := issuer.Mapping{AppUserID: appUserID, VitalUserID: vitalUserID, CreatedAt: tx.now}
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO user_map (app_user_id, vital_user_id, created_at) VALUES (?, ?, ?)`,
 		appUserID, vitalUserID, tx.now.UnixNano()); err != nil {
-		return UserMapping{}, err
+		return issuer.Mapping{}, err
 	}
 	return m, nil
 }
 
 // MarkUserDeleted marks the active mapping of appUserID to vitalUserID as
-// deleted now (by the DB clock), keeping it as history, in one transaction.
-// Without such an active mapping it returns ErrNotFound and changes nothing.
+// deleted now (by the DB clock), keeping it as history, in one transaction
+// (issuer.UserStore). Without such an active mapping it returns an error
+// matching both ErrNotFound and issuer.ErrMappingInactive, and changes
+// nothing.
 func (db *DB) MarkUserDeleted(ctx context.Context, appUserID, vitalUserID string) error {
 	tx, err := db.begin(ctx)
 	if err != nil {
@@ -110,7 +114,7 @@ func (db *DB) MarkUserDeleted(ctx context.Context, appUserID, vitalUserID string
 		return fmt.Errorf("mark user deleted: %w", db.wrap(ctx, err))
 	}
 	if n == 0 {
-		return fmt.Errorf("mark user deleted: %w", ErrNotFound)
+		return fmt.Errorf("mark user deleted: %w", mappingInactive)
 	}
 	if err := tx.commit(ctx); err != nil {
 		return fmt.Errorf("mark user deleted: %w", err)
@@ -120,7 +124,7 @@ func (db *DB) MarkUserDeleted(ctx context.Context, appUserID, vitalUserID string
 
 // UserHistory returns every mapping of appUserID, deleted ones included,
 // oldest first. No mappings is an empty slice.
-func (db *DB) UserHistory(ctx context.Context, appUserID string) ([]UserMapping, error) {
+func (db *DB) UserHistory(ctx context.Context, appUserID string) ([]issuer.Mapping, error) {
 	if err := db.check(ctx); err != nil {
 		return nil, err
 	}
@@ -131,7 +135,7 @@ func (db *DB) UserHistory(ctx context.Context, appUserID string) ([]UserMapping,
 		return nil, fmt.Errorf("user history: %w", db.wrap(ctx, err))
 	}
 	defer rows.Close()
-	history := []UserMapping{}
+	history := []issuer.Mapping{}
 	for rows.Next() {
 		m, err := scanMapping(rows.Scan)
 		if err != nil {
@@ -145,14 +149,14 @@ func (db *DB) UserHistory(ctx context.Context, appUserID string) ([]UserMapping,
 	return history, nil
 }
 
-func scanMapping(scan func(dest ...any) error) (UserMapping, error) {
+func scanMapping(scan func(dest ...any) error) (issuer.Mapping, error) {
 	var (
-		m         UserMapping
+		m         issuer.Mapping
 		createdAt int64
 		deletedAt sql.NullInt64
 	)
 	if err := scan(&m.AppUserID, &m.VitalUserID, &createdAt, &deletedAt); err != nil {
-		return UserMapping{}, err
+		return issuer.Mapping{}, err
 	}
 	m.CreatedAt = time.Unix(0, createdAt).UTC()
 	if deletedAt.Valid {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
@@ -19,10 +18,11 @@ import (
 type Options struct {
 	// Profile is the SDK line to behave like (fsm.ParseProfile).
 	Profile fsm.Profile
-	// Installation is the device's key in DB; required.
+	// Installation is the device's key in Store; required.
 	Installation string
-	// DB stores the device's SDK state; required. The Client does not close it.
-	DB *sqlite.DB
+	// Store keeps the device's SDK state; required. The Client does not
+	// close it. adapters/sqlite and adapters/memory implement it.
+	Store Store
 	// APIBaseURL and AuthBaseURL override the Junction hosts. When empty,
 	// junction.APIBaseURL and junction.AuthBaseURL of the session's
 	// environment and region are used (for a sign-in, those of the token's
@@ -48,7 +48,7 @@ type Options struct {
 // config is an SDK configuration: the strategy with its environment and
 // region, and the API key in API-key mode.
 type config struct {
-	strategy string // sqlite.StrategyAPIKey or sqlite.StrategyJWT
+	strategy Strategy // StrategyAPIKey or StrategyJWT
 	env      fsm.Environment
 	region   fsm.Region
 	apiKey   string
@@ -61,7 +61,7 @@ type config struct {
 type Client struct {
 	profile  fsm.Profile
 	inst     string
-	db       *sqlite.DB
+	store    Store
 	apiBase  string
 	authBase string
 	hc       *http.Client
@@ -83,7 +83,7 @@ type Client struct {
 	// holds opMu may read them without mu.
 	mu sync.Mutex
 	// st is the persisted state, as last loaded or saved.
-	st sqlite.DeviceState
+	st DeviceState
 	// mem is the in-memory configuration of profiles whose configuration is
 	// not persisted (iOS 1.4+); unused elsewhere.
 	mem *config
@@ -97,8 +97,8 @@ type Client struct {
 // stored token record (or a 1.3-era API-key sign-in) into startup params.
 func New(ctx context.Context, o Options) (*Client, error) {
 	switch {
-	case o.DB == nil:
-		return nil, opError("new", ErrInvalidArgument, errors.New("no database"))
+	case o.Store == nil:
+		return nil, opError("new", ErrInvalidArgument, errors.New("no store"))
 	case o.Installation == "":
 		return nil, opError("new", ErrInvalidArgument, errors.New("no installation"))
 	case o.Profile.Name == "":
@@ -112,7 +112,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	c := &Client{
 		profile:  o.Profile,
 		inst:     o.Installation,
-		db:       o.DB,
+		store:    o.Store,
 		apiBase:  o.APIBaseURL,
 		authBase: o.AuthBaseURL,
 		hc:       o.HTTPClient,
@@ -128,12 +128,12 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.log = c.log.With("installation", c.inst, "profile", c.profile.Name)
-	st, ok, err := c.db.LoadDevice(ctx, c.inst)
+	st, ok, err := c.store.LoadDevice(ctx, c.inst)
 	if err != nil {
 		return nil, opError("launch", nil, err)
 	}
 	if !ok {
-		st = sqlite.DeviceState{Installation: c.inst}
+		st = DeviceState{Installation: c.inst}
 	}
 	c.st = st
 	if c.startupParams() {
@@ -160,35 +160,26 @@ func (c *Client) automaticConfiguration(ctx context.Context) error {
 		return nil
 	case st.Record != nil:
 		// migrateSecretsIfNeeded: the JWT gist becomes startup params.
-		next := clone(st)
-		next.Strategy, next.Environment, next.Region, next.APIKey = sqlite.StrategyJWT, st.Record.Environment, st.Record.Region, ""
-		next.StartupStrategy, next.StartupUserID = sqlite.StrategyJWT, st.Record.UserID
+		next := st.Clone()
+		next.Strategy, next.Environment, next.Region, next.APIKey = StrategyJWT, st.Record.Environment, st.Record.Region, ""
+		next.StartupStrategy, next.StartupUserID = StrategyJWT, st.Record.UserID
 		next.APIKeyUserID, next.ExternalUserID = "", ""
 		return c.commit(ctx, "launch", next, paramsConfig(next))
-	case st.Strategy == sqlite.StrategyAPIKey && st.APIKeyUserID != "":
+	case st.Strategy == StrategyAPIKey && st.APIKeyUserID != "":
 		// A 1.3-era restoration state plus API-key user becomes params.
-		next := clone(st)
-		next.StartupStrategy, next.StartupUserID, next.APIKeyUserID = sqlite.StrategyAPIKey, st.APIKeyUserID, ""
+		next := st.Clone()
+		next.StartupStrategy, next.StartupUserID, next.APIKeyUserID = StrategyAPIKey, st.APIKeyUserID, ""
 		return c.commit(ctx, "launch", next, paramsConfig(next))
 	}
 	return nil
 }
 
 // paramsConfig is the configuration the startup params of st carry.
-func paramsConfig(st sqlite.DeviceState) *config {
+func paramsConfig(st DeviceState) *config {
 	if st.StartupStrategy == "" {
 		return nil
 	}
 	return &config{strategy: st.StartupStrategy, env: st.Environment, region: st.Region, apiKey: st.APIKey}
-}
-
-// clone copies s deeply enough to edit.
-func clone(s sqlite.DeviceState) sqlite.DeviceState {
-	if s.Record != nil {
-		r := *s.Record
-		s.Record = &r
-	}
-	return s
 }
 
 // crash calls the test hook.
@@ -202,9 +193,9 @@ func (c *Client) crash(step string) {
 // configuration mem, as the client's state. The caller holds opMu. The save
 // ignores cancellation of ctx: a change the server has already made (a
 // rotated refresh token) must be recorded.
-func (c *Client) commit(ctx context.Context, op string, next sqlite.DeviceState, mem *config) error {
+func (c *Client) commit(ctx context.Context, op string, next DeviceState, mem *config) error {
 	c.crash(op + ":before-persist")
-	if err := c.db.SaveDevice(context.WithoutCancel(ctx), next); err != nil {
+	if err := c.store.SaveDevice(context.WithoutCancel(ctx), next); err != nil {
 		return opError(op, nil, err)
 	}
 	c.crash(op + ":after-persist")
@@ -218,12 +209,12 @@ func (c *Client) commit(ctx context.Context, op string, next sqlite.DeviceState,
 // The caller holds opMu.
 func (c *Client) commitSignOut(ctx context.Context, op string) error {
 	c.crash(op + ":before-delete")
-	if err := c.db.DeleteDevice(context.WithoutCancel(ctx), c.inst); err != nil {
+	if err := c.store.DeleteDevice(context.WithoutCancel(ctx), c.inst); err != nil {
 		return opError(op, nil, err)
 	}
 	c.crash(op + ":after-delete")
 	c.mu.Lock()
-	c.st, c.mem = sqlite.DeviceState{Installation: c.inst}, nil
+	c.st, c.mem = DeviceState{Installation: c.inst}, nil
 	c.mu.Unlock()
 	c.log.Info("signed out")
 	return nil
@@ -253,20 +244,20 @@ func (c *Client) statusLocked() fsm.Status {
 			return 0
 		}
 		switch st.StartupStrategy {
-		case sqlite.StrategyAPIKey:
+		case StrategyAPIKey:
 			return fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseAPIKey
-		case sqlite.StrategyJWT:
+		case StrategyJWT:
 			return fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseSignInToken
 		}
 		return fsm.FlagConfigured
 	}
 	switch st.Strategy {
-	case sqlite.StrategyAPIKey:
+	case StrategyAPIKey:
 		if st.APIKeyUserID == "" {
 			return fsm.FlagConfigured
 		}
 		return fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseAPIKey
-	case sqlite.StrategyJWT:
+	case StrategyJWT:
 		if st.Record == nil {
 			return fsm.FlagConfigured
 		}
@@ -301,12 +292,12 @@ func (c *Client) userIDLocked() string {
 		return st.StartupUserID
 	}
 	switch st.Strategy {
-	case sqlite.StrategyAPIKey:
+	case StrategyAPIKey:
 		if c.profile.Platform == fsm.IOS {
 			return strings.ToUpper(st.APIKeyUserID)
 		}
 		return st.APIKeyUserID
-	case sqlite.StrategyJWT:
+	case StrategyJWT:
 		if st.Record != nil {
 			return st.Record.UserID
 		}
@@ -349,7 +340,7 @@ func (c *Client) Configure(ctx context.Context, apiKey string, env fsm.Environme
 	}
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
-	cfg := &config{strategy: sqlite.StrategyAPIKey, env: env, region: region, apiKey: apiKey}
+	cfg := &config{strategy: StrategyAPIKey, env: env, region: region, apiKey: apiKey}
 	if c.startupParams() {
 		c.mu.Lock()
 		c.mem = cfg
@@ -357,7 +348,7 @@ func (c *Client) Configure(ctx context.Context, apiKey string, env fsm.Environme
 		c.log.Info("configured in memory", "environment", env, "region", region)
 		return nil
 	}
-	next := clone(c.st)
+	next := c.st.Clone()
 	next.Strategy, next.Environment, next.Region, next.APIKey = cfg.strategy, env, region, apiKey
 	if err := c.commit(ctx, "configure", next, nil); err != nil {
 		return err
@@ -403,7 +394,7 @@ func (c *Client) SetUserID(ctx context.Context, userID string) error {
 		switch {
 		case !configured:
 			return opError("set user", ErrNotConfigured, nil)
-		case cfg.strategy == sqlite.StrategyJWT:
+		case cfg.strategy == StrategyJWT:
 			return opError("set user", ErrAlreadySignedIn, errors.New("in sign-in token mode"))
 		}
 		ext := "legacySetUserId:" + strings.ToUpper(userID)
@@ -412,11 +403,11 @@ func (c *Client) SetUserID(ctx context.Context, userID string) error {
 	if !configured && c.profile.Platform == fsm.IOS {
 		return opError("set user", ErrNotConfigured, nil)
 	}
-	if cfg.strategy == sqlite.StrategyJWT {
+	if cfg.strategy == StrategyJWT {
 		c.log.Info("set user ignored in sign-in token mode")
 		return nil
 	}
-	next := clone(c.st)
+	next := c.st.Clone()
 	next.APIKeyUserID = userID
 	if err := c.commit(ctx, "set user", next, nil); err != nil {
 		return err

@@ -1,6 +1,6 @@
 //go:build unix
 
-package vitalsdk
+package vitalsdk_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
@@ -73,14 +74,14 @@ func TestCrashChild(t *testing.T) {
 		}
 		n++
 	}
-	opts := Options{Profile: p, Installation: "phone", DB: db, APIBaseURL: srv, AuthBaseURL: srv + "/auth", crashAt: hook}
-	c, err := New(ctx, opts)
+	opts := vitalsdk.WithCrashAt(vitalsdk.Options{Profile: p, Installation: "phone", Store: db, APIBaseURL: srv, AuthBaseURL: srv + "/auth"}, hook)
+	c, err := vitalsdk.New(ctx, opts)
 	require.NoError(t, err)
 
 	if p.HasIdentify {
-		require.NoError(t, c.IdentifyExternalUser(ctx, "app-a", SignInTokenAuth{Token: tokens[0]}))
+		require.NoError(t, c.IdentifyExternalUser(ctx, "app-a", vitalsdk.SignInTokenAuth{Token: tokens[0]}))
 		require.NoError(t, c.Refresh(ctx))
-		require.NoError(t, c.IdentifyExternalUser(ctx, "app-b", SignInTokenAuth{Token: tokens[1]}))
+		require.NoError(t, c.IdentifyExternalUser(ctx, "app-b", vitalsdk.SignInTokenAuth{Token: tokens[1]}))
 	} else {
 		require.NoError(t, c.SignIn(ctx, tokens[0]))
 		require.NoError(t, c.Refresh(ctx))
@@ -91,7 +92,7 @@ func TestCrashChild(t *testing.T) {
 	require.NoError(t, c.SignOut(ctx))
 
 	require.NoError(t, c.SignIn(ctx, tokens[2]))
-	c, err = New(ctx, opts) // a relaunch
+	c, err = vitalsdk.New(ctx, opts) // a relaunch
 	require.NoError(t, err)
 	require.NoError(t, c.SignOut(ctx))
 }
@@ -180,7 +181,7 @@ func requireValidAfterCrash(t *testing.T, w *world, path, step string) {
 	defer db.Close()
 	st, found, err := db.LoadDevice(ctx, "phone")
 	require.NoError(t, err, step)
-	c, err := New(ctx, Options{Profile: w.profile, Installation: "phone", DB: db,
+	c, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: w.profile, Installation: "phone", Store: db,
 		APIBaseURL: w.srv.URL, AuthBaseURL: w.srv.URL + "/auth"})
 	require.NoError(t, err, step)
 	status := c.Status()

@@ -1,15 +1,17 @@
 // Package vitalsdk is a Go implementation of the Vital (Junction) Core
-// SDK's authentication behaviour, per SDK profile, persisted in SQLite. It is
-// the SDK adapter of Go clients and the device of every simulation. Facts
-// cite shared/reference/vital-sdk-behaviour.md by section.
+// SDK's authentication behaviour, per SDK profile, persisted through the
+// Store it declares. It is the SDK adapter of Go clients and the device of
+// every simulation. Facts cite shared/reference/vital-sdk-behaviour.md by
+// section.
 //
 // # Operating manual
 //
 // A Client is one app installation on one fsm.Profile. The caller's duties:
 //
-//  1. Open the device database (sqlite.Open) and call New once per process
-//     launch. New loads the installation's state; nothing else reads the
-//     database afterwards. On iOS 1.4+ New also runs the SDK's automatic
+//  1. Open the device's Store (sqlite.Open for a device database,
+//     memory.NewDeviceStore in simulations and unit tests) and call New once
+//     per process launch. New loads the installation's state; nothing else
+//     reads the store afterwards. On iOS 1.4+ New also runs the SDK's automatic
 //     configuration (§5.3): the startup params restore the configuration,
 //     and when there are none a stored token record becomes startup params
 //     in token mode (and a 1.3-era API-key sign-in becomes API-key params).
@@ -19,19 +21,30 @@
 //     indistinguishable from an API-key configuration without a user.
 //  3. Change the state only through the Client: Configure, SetUserID,
 //     SignIn, IdentifyExternalUser, SignOut; refreshes happen in
-//     AccessToken, Refresh and GetOwnUser. Each change is saved in one
-//     SQLite transaction before the in-memory state changes, so the file
-//     always holds a valid state of the machine, whatever the moment of a
-//     crash; a relaunch (New) continues from it.
+//     AccessToken, Refresh and GetOwnUser. Each change is saved whole, in
+//     one Store write (one SQLite transaction), before the in-memory state
+//     changes, so the store always holds a valid state of the machine,
+//     whatever the moment of a crash; a relaunch (New) continues from it.
+//     A failed write changes nothing and its error is returned, wrapped in
+//     an *Error (errors.Is finds the store's sentinels).
 //  4. Classify errors with errors.Is: ErrAlreadySignedIn (sign out, then
 //     sign in), ErrInvalidSignInToken (fetch a fresh token), ErrInvalidUser
 //     (the Vital user is gone), ErrNeedsReauthentication (sign in again with
 //     a token for the same user), and transport/server errors, which change
 //     nothing (junction.IsTransient).
 //
-// # State
+// # State and its store
 //
-// The persisted state (sqlite.DeviceState) is the SDK's: the strategy
+// This package owns the persisted state and the port it is kept through:
+// DeviceState, TokenRecord and Strategy are its types, Store its interface
+// (LoadDevice, SaveDevice, DeleteDevice), ErrInvalidState and StateError
+// what a store answers to a state that fails DeviceState.Validate.
+// adapters/sqlite implements Store (sealing the secrets at rest) and
+// adapters/memory does in memory; adapters/storetest holds the contract
+// both pass. To crash a device from outside, at any write, wrap its store
+// with memory.CrashAfter.
+//
+// The persisted state (DeviceState) is the SDK's: the strategy
 // (none, apiKey or jwt) with its environment and region, the API key, the
 // API-key user ID, the token record (user, team, environment, region,
 // access and refresh tokens, expiry, pending reauthentication), the external

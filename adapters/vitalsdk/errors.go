@@ -48,7 +48,7 @@ var (
 // junction.IsTransient(err) both work on the same value.
 //
 // Error strings never contain secrets: the causes come from the junction
-// and sqlite adapters, which keep tokens and keys out of their messages.
+// adapter and the Store, which keep tokens and keys out of their messages.
 type Error struct {
 	Op   string // "sign in", "refresh", "identify", …
 	Kind error

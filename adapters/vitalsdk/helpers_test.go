@@ -1,4 +1,4 @@
-package vitalsdk
+package vitalsdk_test
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
@@ -121,11 +122,11 @@ func (w *world) open() {
 }
 
 // options are the client options of a launch.
-func (w *world) options() Options {
-	return Options{
+func (w *world) options() vitalsdk.Options {
+	return vitalsdk.Options{
 		Profile:      w.profile,
 		Installation: "phone",
-		DB:           w.db,
+		Store:        w.db,
 		APIBaseURL:   w.srv.URL,
 		AuthBaseURL:  w.srv.URL + "/auth",
 		Now:          w.clk.Now,
@@ -134,16 +135,16 @@ func (w *world) options() Options {
 }
 
 // launch starts the app process: a new Client on the same database.
-func (w *world) launch() *Client {
+func (w *world) launch() *vitalsdk.Client {
 	w.t.Helper()
 	w.collectTokens()
-	c, err := New(w.ctx, w.options())
+	c, err := vitalsdk.New(w.ctx, w.options())
 	require.NoError(w.t, err)
 	return c
 }
 
 // reopen closes and reopens the database file, then launches.
-func (w *world) reopen() *Client {
+func (w *world) reopen() *vitalsdk.Client {
 	w.t.Helper()
 	w.collectTokens()
 	require.NoError(w.t, w.db.Close())
@@ -173,7 +174,7 @@ func (w *world) token(userID string) string {
 }
 
 // stored returns the persisted state of the device.
-func (w *world) stored() (sqlite.DeviceState, bool) {
+func (w *world) stored() (vitalsdk.DeviceState, bool) {
 	w.t.Helper()
 	st, ok, err := w.db.LoadDevice(w.ctx, "phone")
 	require.NoError(w.t, err)
@@ -222,7 +223,7 @@ const signedInToken = fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseSignInT
 const signedInAPIKey = fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseAPIKey
 
 // requireState asserts the status, current user ID and classified state.
-func requireState(t *testing.T, c *Client, last fsm.State, want fsm.Status, user string, state fsm.State) {
+func requireState(t *testing.T, c *vitalsdk.Client, last fsm.State, want fsm.Status, user string, state fsm.State) {
 	t.Helper()
 	require.Equal(t, want.String(), c.Status().String(), "status")
 	require.Equal(t, user, c.CurrentUserID(), "current user ID")

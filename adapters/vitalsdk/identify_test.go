@@ -1,4 +1,4 @@
-package vitalsdk
+package vitalsdk_test
 
 import (
 	"fmt"
@@ -8,15 +8,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
 func TestIdentifyUnsupportedOnIOS13(t *testing.T) {
 	w := newWorld(t, "ios-1.3")
 	c := w.launch()
-	err := c.IdentifyExternalUser(w.ctx, "app-user-1", SignInTokenAuth{Token: w.token(w.newUser())})
-	w.requireErr(err, ErrUnsupported)
+	err := c.IdentifyExternalUser(w.ctx, "app-user-1", vitalsdk.SignInTokenAuth{Token: w.token(w.newUser())})
+	w.requireErr(err, vitalsdk.ErrUnsupported)
 	require.Equal(t, fsm.Status(0), c.Status())
 }
 
@@ -37,14 +37,14 @@ func TestIdentifyWithSignInToken(t *testing.T) {
 			a := w.newUser()
 
 			// None → A signs in, persisted at once (also on iOS 1.4+).
-			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-a", SignInTokenAuth{Token: w.token(a)}))
+			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: w.token(a)}))
 			requireState(t, c, fsm.SignedOut, signedInToken, shown(a), fsm.Token)
 			c = w.reopen()
 			requireState(t, c, fsm.Token, signedInToken, shown(a), fsm.Token)
 
 			// Same external ID: returns at once, no network, no write.
 			requests, writes := w.em.TotalRequests(), w.db.WriteCount()
-			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-a", SignInTokenAuth{Token: "never decoded"}))
+			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: "never decoded"}))
 			require.Equal(t, requests, w.em.TotalRequests())
 			require.Equal(t, writes, w.db.WriteCount())
 
@@ -52,7 +52,7 @@ func TestIdentifyWithSignInToken(t *testing.T) {
 			// alreadySignedIn internally, so it signs out and in again;
 			// iOS 1.4+ treats it as a no-op.
 			exchanges := w.em.Requests(emulator.RouteToken)
-			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-a2", SignInTokenAuth{Token: w.token(a)}))
+			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-a2", vitalsdk.SignInTokenAuth{Token: w.token(a)}))
 			if c.Profile().SameUserSignInThrows {
 				require.Equal(t, exchanges+1, w.em.Requests(emulator.RouteToken), "re-sign-in")
 			} else {
@@ -63,22 +63,22 @@ func TestIdentifyWithSignInToken(t *testing.T) {
 
 			// A → B signs out and signs in.
 			b := w.newUser()
-			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-b", SignInTokenAuth{Token: w.token(b)}))
+			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-b", vitalsdk.SignInTokenAuth{Token: w.token(b)}))
 			requireState(t, c, fsm.Token, signedInToken, shown(b), fsm.Token)
 			c = w.reopen()
 			requireState(t, c, fsm.Token, signedInToken, shown(b), fsm.Token)
 
 			// A failure after the sign-out leaves the SDK signed out.
 			w.em.FailNext(emulator.RouteToken, 1, 503)
-			err := c.IdentifyExternalUser(w.ctx, "app-a", SignInTokenAuth{Token: w.token(a)})
+			err := c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: w.token(a)})
 			require.Error(t, err)
 			requireState(t, c, fsm.Token, 0, "", fsm.SignedOut)
 
 			// A bad token: nothing changes.
-			err = c.IdentifyExternalUser(w.ctx, "app-a", SignInTokenAuth{Token: "%%%"})
-			w.requireErr(err, ErrInvalidSignInToken)
-			w.requireErr(c.IdentifyExternalUser(w.ctx, "", SignInTokenAuth{Token: "x"}), ErrInvalidArgument)
-			w.requireErr(c.IdentifyExternalUser(w.ctx, "app-a", nil), ErrInvalidArgument)
+			err = c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: "%%%"})
+			w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
+			w.requireErr(c.IdentifyExternalUser(w.ctx, "", vitalsdk.SignInTokenAuth{Token: "x"}), vitalsdk.ErrInvalidArgument)
+			w.requireErr(c.IdentifyExternalUser(w.ctx, "app-a", nil), vitalsdk.ErrInvalidArgument)
 		})
 	}
 }
@@ -96,8 +96,8 @@ func TestIdentifyWithAPIKey(t *testing.T) {
 				}
 				return id
 			}
-			auth := func(user string) APIKeyAuth {
-				return APIKeyAuth{Key: key, UserID: user, Environment: fsm.Sandbox, Region: fsm.US}
+			auth := func(user string) vitalsdk.APIKeyAuth {
+				return vitalsdk.APIKeyAuth{Key: key, UserID: user, Environment: fsm.Sandbox, Region: fsm.US}
 			}
 
 			// Not configured: it configures with the key, then sets the user.
@@ -123,7 +123,7 @@ func TestIdentifyWithAPIKey(t *testing.T) {
 			c = w.reopen()
 			requireState(t, c, fsm.APIKey, signedInAPIKey, strings.ToUpper(b), fsm.APIKey)
 
-			w.requireErr(c.IdentifyExternalUser(w.ctx, "app-c", auth("not-a-uuid")), ErrInvalidArgument)
+			w.requireErr(c.IdentifyExternalUser(w.ctx, "app-c", auth("not-a-uuid")), vitalsdk.ErrInvalidArgument)
 		})
 	}
 }
@@ -148,12 +148,12 @@ func TestIOS18DeprecatedSignInMigrationIsLostAtRelaunch(t *testing.T) {
 	c = w.reopen()
 	requireState(t, c, fsm.APIKey, signedInAPIKey, upper, fsm.APIKey)
 	_, err = c.AccessToken(w.ctx)
-	w.requireErr(err, ErrNotSignedIn)
+	w.requireErr(err, vitalsdk.ErrNotSignedIn)
 
 	// identify with a Sign-In Token persists the migration (the record is
 	// the same user's, so no new exchange).
 	exchanges := w.em.Requests(emulator.RouteToken)
-	require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-user", SignInTokenAuth{Token: w.token(uid)}))
+	require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-user", vitalsdk.SignInTokenAuth{Token: w.token(uid)}))
 	require.Equal(t, exchanges, w.em.Requests(emulator.RouteToken))
 	requireState(t, c, fsm.APIKey, signedInToken, upper, fsm.Token)
 	c = w.reopen()
@@ -188,9 +188,9 @@ func TestConfigure(t *testing.T) {
 		t.Run(p, func(t *testing.T) {
 			w := newWorld(t, p)
 			c := w.launch()
-			w.requireErr(c.Configure(w.ctx, "", fsm.Sandbox, fsm.US), ErrInvalidArgument)
-			w.requireErr(c.Configure(w.ctx, "k", "staging", fsm.US), ErrInvalidArgument)
-			w.requireErr(c.Configure(w.ctx, "k", fsm.Sandbox, "ap"), ErrInvalidArgument)
+			w.requireErr(c.Configure(w.ctx, "", fsm.Sandbox, fsm.US), vitalsdk.ErrInvalidArgument)
+			w.requireErr(c.Configure(w.ctx, "k", "staging", fsm.US), vitalsdk.ErrInvalidArgument)
+			w.requireErr(c.Configure(w.ctx, "k", fsm.Sandbox, "ap"), vitalsdk.ErrInvalidArgument)
 			require.NoError(t, c.Configure(w.ctx, w.em.APIKey(), fsm.Production, fsm.EU))
 			requireState(t, c, fsm.SignedOut, fsm.FlagConfigured, "", fsm.Configured)
 			env, region, ok := c.Environment()
@@ -217,12 +217,12 @@ func TestSetUserID(t *testing.T) {
 			w := newWorld(t, p)
 			c := w.launch()
 			prof := c.Profile()
-			w.requireErr(c.SetUserID(w.ctx, ""), ErrInvalidArgument)
+			w.requireErr(c.SetUserID(w.ctx, ""), vitalsdk.ErrInvalidArgument)
 
 			// Not configured.
 			err := c.SetUserID(w.ctx, uuid)
 			if prof.Platform == fsm.IOS {
-				w.requireErr(err, ErrNotConfigured)
+				w.requireErr(err, vitalsdk.ErrNotConfigured)
 			} else {
 				require.NoError(t, err, "Android stores the user ID anyway")
 				requireState(t, c, "", 0, "", fsm.SignedOut)
@@ -232,7 +232,7 @@ func TestSetUserID(t *testing.T) {
 
 			require.NoError(t, c.Configure(w.ctx, w.em.APIKey(), fsm.Sandbox, fsm.US))
 			if prof.Platform == fsm.IOS {
-				w.requireErr(c.SetUserID(w.ctx, "user-1"), ErrInvalidArgument)
+				w.requireErr(c.SetUserID(w.ctx, "user-1"), vitalsdk.ErrInvalidArgument)
 				require.NoError(t, c.SetUserID(w.ctx, uuid))
 				requireState(t, c, fsm.Configured, signedInAPIKey, strings.ToUpper(uuid), fsm.APIKey)
 			} else {
@@ -248,7 +248,7 @@ func TestSetUserID(t *testing.T) {
 			writes := w.db.WriteCount()
 			err = c.SetUserID(w.ctx, uuid)
 			if prof.UpperCaseUserID {
-				w.requireErr(err, ErrAlreadySignedIn)
+				w.requireErr(err, vitalsdk.ErrAlreadySignedIn)
 			} else {
 				require.NoError(t, err, "ignored")
 			}
@@ -271,7 +271,7 @@ func TestIOS18LaunchMigratesLegacyAPIKeySignIn(t *testing.T) {
 	c = w.reopen()
 	requireState(t, c, fsm.APIKey, signedInAPIKey, strings.ToUpper(uid), fsm.APIKey)
 	st, _ := w.stored()
-	require.Equal(t, sqlite.StrategyAPIKey, st.StartupStrategy)
+	require.Equal(t, vitalsdk.StrategyAPIKey, st.StartupStrategy)
 	c = w.reopen()
 	requireState(t, c, fsm.APIKey, signedInAPIKey, strings.ToUpper(uid), fsm.APIKey)
 }
@@ -279,13 +279,13 @@ func TestIOS18LaunchMigratesLegacyAPIKeySignIn(t *testing.T) {
 func TestNewValidatesOptions(t *testing.T) {
 	w := newWorld(t, "android-5.0")
 	o := w.options()
-	o.DB = nil
-	_, err := New(w.ctx, o)
-	require.ErrorIs(t, err, ErrInvalidArgument)
+	o.Store = nil
+	_, err := vitalsdk.New(w.ctx, o)
+	require.ErrorIs(t, err, vitalsdk.ErrInvalidArgument)
 	o = w.options()
 	o.Installation = ""
-	_, err = New(w.ctx, o)
-	require.ErrorIs(t, err, ErrInvalidArgument)
+	_, err = vitalsdk.New(w.ctx, o)
+	require.ErrorIs(t, err, vitalsdk.ErrInvalidArgument)
 	for _, bad := range []func(*fsm.Profile){
 		func(p *fsm.Profile) { p.ConfigurePersists = false },
 		func(p *fsm.Profile) { p.APIKeyMigrationPersists = false },
@@ -293,14 +293,14 @@ func TestNewValidatesOptions(t *testing.T) {
 	} {
 		o = w.options()
 		bad(&o.Profile)
-		_, err = New(w.ctx, o)
-		require.ErrorIs(t, err, ErrUnsupported)
+		_, err = vitalsdk.New(w.ctx, o)
+		require.ErrorIs(t, err, vitalsdk.ErrUnsupported)
 	}
 }
 
 func TestAuthenticateFormattingHidesSecrets(t *testing.T) {
-	k := APIKeyAuth{Key: "sk_us_secret", UserID: "u", Environment: fsm.Sandbox, Region: fsm.US}
-	tok := SignInTokenAuth{Token: "eyJzZWNyZXQ="}
+	k := vitalsdk.APIKeyAuth{Key: "sk_us_secret", UserID: "u", Environment: fsm.Sandbox, Region: fsm.US}
+	tok := vitalsdk.SignInTokenAuth{Token: "eyJzZWNyZXQ="}
 	for _, s := range []string{
 		fmt.Sprint(k), fmt.Sprintf("%v %+v %#v %s", k, k, k, k), fmt.Sprintf("%v %+v %#v", &k, &k, &k),
 		fmt.Sprint(tok), fmt.Sprintf("%v %+v %#v %s", tok, tok, tok, tok),

@@ -1,9 +1,8 @@
-package vitalsdk
+package vitalsdk_test
 
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,27 +11,28 @@ import (
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/junction"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/memory"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
 // expectedErrors are the outcomes a random sequence of calls may meet.
 var expectedErrors = []error{
-	ErrAlreadySignedIn, ErrInvalidSignInToken, ErrInvalidUser, ErrNeedsReauthentication,
-	ErrNotConfigured, ErrNotSignedIn, junction.ErrServer, junction.ErrNotFound, junction.ErrUnauthorized,
+	vitalsdk.ErrAlreadySignedIn, vitalsdk.ErrInvalidSignInToken, vitalsdk.ErrInvalidUser, vitalsdk.ErrNeedsReauthentication,
+	vitalsdk.ErrNotConfigured, vitalsdk.ErrNotSignedIn, junction.ErrServer, junction.ErrNotFound, junction.ErrUnauthorized,
 }
 
 // TestPropertyPersistedStateIsAlwaysValid drives a device through random
 // sequences of SDK calls, server-side deletions, revocations, faults, clock
 // jumps and relaunches. After every step: the status is one the profile can
 // report; token mode always has its tokens on disk; and a launch from the
-// file alone (in a scratch database) reports what the live client reports,
+// file alone (in a scratch memory store) reports what the live client reports,
 // as far as the profile persists it.
 func TestPropertyPersistedStateIsAlwaysValid(t *testing.T) {
 	w := newWorld(t, "android-5.0")
-	scratch, err := sqlite.Open(w.ctx, filepath.Join(t.TempDir(), "scratch.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { scratch.Close() })
+	// The launch from the file alone runs on a memory store: the state is
+	// what the live client's store holds, copied.
+	scratch := memory.NewDeviceStore()
 	iteration := 0
 
 	rapid.Check(t, func(rt *rapid.T) {
@@ -41,8 +41,8 @@ func TestPropertyPersistedStateIsAlwaysValid(t *testing.T) {
 		p := rapid.SampledFrom(fsm.Profiles()).Draw(rt, "profile")
 		opts := w.options()
 		opts.Profile, opts.Installation = p, fmt.Sprintf("device-%d", iteration)
-		launch := func() *Client {
-			c, err := New(w.ctx, opts)
+		launch := func() *vitalsdk.Client {
+			c, err := vitalsdk.New(w.ctx, opts)
 			require.NoError(rt, err)
 			return c
 		}
@@ -91,7 +91,7 @@ func TestPropertyPersistedStateIsAlwaysValid(t *testing.T) {
 				}
 				e, i := ext(rt), user(rt)
 				if tok, ok := token(i); ok {
-					expect("identify", c.IdentifyExternalUser(w.ctx, e, SignInTokenAuth{Token: tok}))
+					expect("identify", c.IdentifyExternalUser(w.ctx, e, vitalsdk.SignInTokenAuth{Token: tok}))
 				}
 			},
 			"identify with API key": func(rt *rapid.T) {
@@ -99,7 +99,7 @@ func TestPropertyPersistedStateIsAlwaysValid(t *testing.T) {
 					rt.Skip("no identify")
 				}
 				e, i := ext(rt), user(rt)
-				expect("identify", c.IdentifyExternalUser(w.ctx, e, APIKeyAuth{
+				expect("identify", c.IdentifyExternalUser(w.ctx, e, vitalsdk.APIKeyAuth{
 					Key: w.em.APIKey(), UserID: users[i], Environment: fsm.Sandbox, Region: fsm.US}))
 			},
 			"sign out": func(rt *rapid.T) {
@@ -146,8 +146,8 @@ func TestPropertyPersistedStateIsAlwaysValid(t *testing.T) {
 					require.NoError(rt, scratch.DeleteDevice(w.ctx, opts.Installation))
 				}
 				so := opts
-				so.DB = scratch
-				sc, err := New(w.ctx, so)
+				so.Store = scratch
+				sc, err := vitalsdk.New(w.ctx, so)
 				require.NoError(rt, err)
 				_, err = fsm.Classify(sc.Status(), "", p)
 				require.NoError(rt, err, "relaunch status %s", sc.Status())

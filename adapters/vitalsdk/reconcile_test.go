@@ -1,9 +1,10 @@
-package vitalsdk
+package vitalsdk_test
 
 import (
 	"errors"
 	"testing"
 
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
@@ -11,17 +12,17 @@ import (
 func TestErrorsMatchReconcileClasses(t *testing.T) {
 	cause := errors.New("cause")
 	for kind, want := range map[error]error{
-		ErrAlreadySignedIn:       reconcile.ErrAlreadySignedIn,
-		ErrInvalidSignInToken:    reconcile.ErrInvalidSignInToken,
-		ErrInvalidUser:           reconcile.ErrInvalidUser,
-		ErrNeedsReauthentication: reconcile.ErrNeedsReauthentication,
+		vitalsdk.ErrAlreadySignedIn:       reconcile.ErrAlreadySignedIn,
+		vitalsdk.ErrInvalidSignInToken:    reconcile.ErrInvalidSignInToken,
+		vitalsdk.ErrInvalidUser:           reconcile.ErrInvalidUser,
+		vitalsdk.ErrNeedsReauthentication: reconcile.ErrNeedsReauthentication,
 	} {
-		err := opError("sign in", kind, cause)
+		err := &vitalsdk.Error{Op: "sign in", Kind: kind, Err: cause}
 		if !errors.Is(err, want) || !errors.Is(err, kind) || !errors.Is(err, cause) {
 			t.Errorf("%v: errors.Is(err, %v) = false", err, want)
 		}
 	}
-	if err := opError("refresh", ErrNotConfigured, nil); errors.Is(err, reconcile.ErrInvalidUser) {
+	if err := error(&vitalsdk.Error{Op: "refresh", Kind: vitalsdk.ErrNotConfigured}); errors.Is(err, reconcile.ErrInvalidUser) {
 		t.Errorf("%v matches a class it is not", err)
 	}
 }

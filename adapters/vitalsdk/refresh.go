@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
 )
 
 // flight is one refresh in progress. Callers that find it wait on done and
@@ -29,15 +28,15 @@ const maxSuperseded = 3
 // or the error the SDK throws: ErrNotConfigured, ErrNotSignedIn (not in
 // token mode, or no record), ErrNeedsReauthentication (pending: no network
 // call). The caller holds mu.
-func (c *Client) sessionLocked(op string) (sqlite.TokenRecord, error) {
+func (c *Client) sessionLocked(op string) (TokenRecord, error) {
 	cfg, ok := c.configLocked()
 	switch {
 	case !ok:
-		return sqlite.TokenRecord{}, opError(op, ErrNotConfigured, nil)
-	case cfg.strategy != sqlite.StrategyJWT || c.st.Record == nil:
-		return sqlite.TokenRecord{}, opError(op, ErrNotSignedIn, nil)
+		return TokenRecord{}, opError(op, ErrNotConfigured, nil)
+	case cfg.strategy != StrategyJWT || c.st.Record == nil:
+		return TokenRecord{}, opError(op, ErrNotSignedIn, nil)
 	case c.st.Record.PendingReauth:
-		return sqlite.TokenRecord{}, opError(op, ErrNeedsReauthentication, nil)
+		return TokenRecord{}, opError(op, ErrNeedsReauthentication, nil)
 	}
 	return *c.st.Record, nil
 }
@@ -47,7 +46,7 @@ func (c *Client) sessionLocked(op string) (sqlite.TokenRecord, error) {
 // or when a refresh is already in progress (it waits for that one). Only one
 // refresh runs at a time; concurrent callers share its result.
 func (c *Client) AccessToken(ctx context.Context) (string, error) {
-	return c.token(ctx, "access token", func(rec sqlite.TokenRecord) bool { return c.now().Before(rec.Expiry) })
+	return c.token(ctx, "access token", func(rec TokenRecord) bool { return c.now().Before(rec.Expiry) })
 }
 
 // Refresh refreshes the session's tokens now, or joins the refresh in
@@ -67,7 +66,7 @@ func (c *Client) AccessToken(ctx context.Context) (string, error) {
 // always recorded, because the server may already have rotated the refresh
 // token.
 func (c *Client) Refresh(ctx context.Context) error {
-	_, err := c.token(ctx, "refresh", func(sqlite.TokenRecord) bool { return false })
+	_, err := c.token(ctx, "refresh", func(TokenRecord) bool { return false })
 	return err
 }
 
@@ -75,7 +74,7 @@ func (c *Client) Refresh(ctx context.Context) error {
 // is and no refresh is in progress; otherwise it starts or joins a refresh
 // and returns its access token. A refresh whose session was replaced while
 // it ran is retried from the new session.
-func (c *Client) token(ctx context.Context, op string, usable func(sqlite.TokenRecord) bool) (string, error) {
+func (c *Client) token(ctx context.Context, op string, usable func(TokenRecord) bool) (string, error) {
 	for attempt := 0; ; attempt++ {
 		c.mu.Lock()
 		rec, err := c.sessionLocked(op)
@@ -110,7 +109,7 @@ func (c *Client) wait(ctx context.Context, op string, f *flight) (string, error)
 
 // refreshLocked returns the refresh in progress, or starts one for rec. The
 // caller holds mu.
-func (c *Client) refreshLocked(ctx context.Context, rec sqlite.TokenRecord) *flight {
+func (c *Client) refreshLocked(ctx context.Context, rec TokenRecord) *flight {
 	if c.flight != nil {
 		return c.flight
 	}
@@ -121,7 +120,7 @@ func (c *Client) refreshLocked(ctx context.Context, rec sqlite.TokenRecord) *fli
 }
 
 // runRefresh performs one refresh of rec and records its outcome.
-func (c *Client) runRefresh(ctx context.Context, f *flight, rec sqlite.TokenRecord) {
+func (c *Client) runRefresh(ctx context.Context, f *flight, rec TokenRecord) {
 	auth := junction.NewAuthClient(c.authURL(rec.Environment, rec.Region), c.httpOptions()...)
 	c.crash("refresh:before-network")
 	resp, err := auth.Refresh(ctx, rec.RefreshToken)
@@ -137,7 +136,7 @@ func (c *Client) runRefresh(ctx context.Context, f *flight, rec sqlite.TokenReco
 }
 
 // applyRefresh records the outcome of refreshing rec. The caller holds opMu.
-func (c *Client) applyRefresh(ctx context.Context, rec sqlite.TokenRecord, resp junction.TokenResponse, err error) (string, error) {
+func (c *Client) applyRefresh(ctx context.Context, rec TokenRecord, resp junction.TokenResponse, err error) (string, error) {
 	const op = "refresh"
 	cur := c.st.Record
 	if cur == nil || cur.UserID != rec.UserID || cur.RefreshToken != rec.RefreshToken {
@@ -145,7 +144,7 @@ func (c *Client) applyRefresh(ctx context.Context, rec sqlite.TokenRecord, resp 
 	}
 	switch {
 	case err == nil:
-		next := clone(c.st)
+		next := c.st.Clone()
 		next.Record.AccessToken = resp.AccessToken
 		if resp.RefreshToken != "" {
 			next.Record.RefreshToken = resp.RefreshToken
@@ -163,7 +162,7 @@ func (c *Client) applyRefresh(ctx context.Context, rec sqlite.TokenRecord, resp 
 				return "", serr
 			}
 		} else {
-			next := clone(c.st)
+			next := c.st.Clone()
 			next.Record = nil
 			if serr := c.commit(ctx, op, next, c.mem); serr != nil {
 				return "", serr
@@ -172,7 +171,7 @@ func (c *Client) applyRefresh(ctx context.Context, rec sqlite.TokenRecord, resp 
 		return "", opError(op, ErrInvalidUser, err)
 	case errors.Is(err, junction.ErrReauthenticationRequired):
 		c.log.Warn("refresh: reauthentication required", "user_id", rec.UserID)
-		next := clone(c.st)
+		next := c.st.Clone()
 		next.Record.PendingReauth = true
 		if serr := c.commit(ctx, op, next, c.mem); serr != nil {
 			return "", serr
@@ -197,12 +196,12 @@ func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
 	if !ok {
 		return junction.User{}, opError(op, ErrNotConfigured, nil)
 	}
-	if cfg.strategy == sqlite.StrategyAPIKey {
+	if cfg.strategy == StrategyAPIKey {
 		userID := st.APIKeyUserID
 		if c.startupParams() {
 			userID = st.StartupUserID
 		}
-		if userID == "" || c.startupParams() && st.StartupStrategy != sqlite.StrategyAPIKey {
+		if userID == "" || c.startupParams() && st.StartupStrategy != StrategyAPIKey {
 			return junction.User{}, opError(op, ErrNotSignedIn, nil)
 		}
 		u, err := junction.NewClient(c.apiURL(cfg.env, cfg.region), cfg.apiKey, c.httpOptions()...).GetUser(ctx, userID)
@@ -227,7 +226,7 @@ func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
 		c.log.Info("get user: 401, refreshing", "user_id", rec.UserID)
 		// Refresh unless another caller already replaced the token.
 		stale := tok
-		if tok, err = c.token(ctx, "refresh", func(r sqlite.TokenRecord) bool { return r.AccessToken != stale }); err != nil {
+		if tok, err = c.token(ctx, "refresh", func(r TokenRecord) bool { return r.AccessToken != stale }); err != nil {
 			return junction.User{}, err
 		}
 		u, err = uc.GetUser(ctx, tok, rec.UserID)

@@ -1,4 +1,4 @@
-package vitalsdk
+package vitalsdk_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
@@ -114,14 +115,14 @@ func TestConcurrentCallersShareOneRefresh(t *testing.T) {
 	release := make(chan struct{})
 	var waiting sync.WaitGroup
 	waiting.Add(n)
-	c.crashAt = func(step string) {
+	vitalsdk.SetCrashAt(c, func(step string) {
 		switch step {
 		case "refresh:wait":
 			waiting.Done()
 		case "refresh:before-network":
 			<-release
 		}
-	}
+	})
 	refreshes := w.em.Requests(emulator.RouteToken)
 	tokens := make([]string, n)
 	errs := make([]error, n)
@@ -152,14 +153,14 @@ func TestCancelledCallerStillRecordsRotation(t *testing.T) {
 	ctx, cancel := context.WithCancel(w.ctx)
 	release := make(chan struct{})
 	recorded := make(chan struct{})
-	c.crashAt = func(step string) {
+	vitalsdk.SetCrashAt(c, func(step string) {
 		switch step {
 		case "refresh:before-network":
 			<-release
 		case "refresh:after-persist":
 			close(recorded)
 		}
-	}
+	})
 	errc := make(chan error, 1)
 	go func() { _, err := c.AccessToken(ctx); errc <- err }()
 	cancel()
@@ -178,18 +179,18 @@ func TestSignOutDuringRefreshDropsTheResult(t *testing.T) {
 	w.expire()
 	release := make(chan struct{})
 	started := make(chan struct{})
-	c.crashAt = func(step string) {
+	vitalsdk.SetCrashAt(c, func(step string) {
 		if step == "refresh:before-network" {
 			close(started)
 			<-release
 		}
-	}
+	})
 	errc := make(chan error, 1)
 	go func() { errc <- c.Refresh(w.ctx) }()
 	<-started
 	require.NoError(t, c.SignOut(w.ctx))
 	close(release)
-	w.requireErr(<-errc, ErrNotConfigured)
+	w.requireErr(<-errc, vitalsdk.ErrNotConfigured)
 	_, ok := w.stored()
 	require.False(t, ok, "the refresh did not resurrect the session")
 	require.Equal(t, fsm.Status(0), c.Status())
@@ -224,7 +225,7 @@ func TestGetOwnUser(t *testing.T) {
 			require.NoError(t, w.em.DeleteUser(uid))
 			w.em.FailNext(emulator.RouteGetUser, 1, 401)
 			_, err = c.GetOwnUser(w.ctx)
-			w.requireErr(err, ErrInvalidUser)
+			w.requireErr(err, vitalsdk.ErrInvalidUser)
 		})
 	}
 }
@@ -236,17 +237,17 @@ func TestGetOwnUserAPIKeyMode(t *testing.T) {
 			c := w.launch()
 			uid := w.newUser()
 			_, err := c.GetOwnUser(w.ctx)
-			w.requireErr(err, ErrNotConfigured)
+			w.requireErr(err, vitalsdk.ErrNotConfigured)
 			require.NoError(t, c.Configure(w.ctx, w.em.APIKey(), fsm.Sandbox, fsm.US))
 			_, err = c.GetOwnUser(w.ctx)
-			w.requireErr(err, ErrNotSignedIn)
+			w.requireErr(err, vitalsdk.ErrNotSignedIn)
 			require.NoError(t, c.SetUserID(w.ctx, uid))
 			u, err := c.GetOwnUser(w.ctx)
 			require.NoError(t, err)
 			require.Equal(t, uid, u.UserID)
 			_, err = c.AccessToken(w.ctx)
-			w.requireErr(err, ErrNotSignedIn)
-			w.requireErr(c.Refresh(w.ctx), ErrNotSignedIn)
+			w.requireErr(err, vitalsdk.ErrNotSignedIn)
+			w.requireErr(c.Refresh(w.ctx), vitalsdk.ErrNotSignedIn)
 
 			// A 401 in API-key mode is not retried.
 			w.em.FailNext(emulator.RouteGetUser, 1, 401)
@@ -275,7 +276,7 @@ func TestTimeoutBoundsRequests(t *testing.T) {
 	o := w.options()
 	o.Timeout = 50 * time.Millisecond
 	o.HTTPClient = &http.Client{Transport: stallTransport{}}
-	c, err := New(w.ctx, o)
+	c, err := vitalsdk.New(w.ctx, o)
 	require.NoError(t, err)
 
 	// The caller gives up before junction's default timeout would fire:

@@ -1,4 +1,4 @@
-package vitalsdk
+package vitalsdk_test
 
 import (
 	"errors"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
@@ -25,14 +26,14 @@ var errorNames = []struct {
 	err  error
 	name string
 }{
-	{ErrAlreadySignedIn, "alreadySignedIn"},
-	{ErrInvalidSignInToken, "invalidSignInToken"},
-	{ErrInvalidUser, "invalidUser"},
-	{ErrNeedsReauthentication, "needsReauthentication"},
-	{ErrNotConfigured, "notConfigured"},
-	{ErrNotSignedIn, "notSignedIn"},
-	{ErrUnsupported, "unsupported"},
-	{ErrInvalidArgument, "invalidArgument"},
+	{vitalsdk.ErrAlreadySignedIn, "alreadySignedIn"},
+	{vitalsdk.ErrInvalidSignInToken, "invalidSignInToken"},
+	{vitalsdk.ErrInvalidUser, "invalidUser"},
+	{vitalsdk.ErrNeedsReauthentication, "needsReauthentication"},
+	{vitalsdk.ErrNotConfigured, "notConfigured"},
+	{vitalsdk.ErrNotSignedIn, "notSignedIn"},
+	{vitalsdk.ErrUnsupported, "unsupported"},
+	{vitalsdk.ErrInvalidArgument, "invalidArgument"},
 	{junction.ErrServer, "server error"},
 	{junction.ErrTransport, "transport error"},
 	{junction.ErrUnauthorized, "unauthorized"},
@@ -127,9 +128,9 @@ func runScenario(t *testing.T, script string) string {
 			err = c.SignIn(w.ctx, tokenFor(user(1)))
 		case "identify":
 			require.Len(t, args, 4, "identify EXT token|api-key USER")
-			var auth Authenticate = SignInTokenAuth{Token: tokenFor(user(3))}
+			var auth vitalsdk.Authenticate = vitalsdk.SignInTokenAuth{Token: tokenFor(user(3))}
 			if args[2] == "api-key" {
-				auth = APIKeyAuth{Key: w.em.APIKey(), UserID: user(3), Environment: fsm.Sandbox, Region: fsm.US}
+				auth = vitalsdk.APIKeyAuth{Key: w.em.APIKey(), UserID: user(3), Environment: fsm.Sandbox, Region: fsm.US}
 			}
 			err = c.IdentifyExternalUser(w.ctx, args[1], auth)
 		case "sign-out":

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
@@ -52,7 +51,7 @@ func (c *Client) signInLocked(ctx context.Context, op, raw string, ext *string) 
 				// Nothing to persist: only the in-memory configuration
 				// switches to token mode.
 				c.mu.Lock()
-				c.mem = &config{strategy: sqlite.StrategyJWT, env: rec.Environment, region: rec.Region}
+				c.mem = &config{strategy: StrategyJWT, env: rec.Environment, region: rec.Region}
 				c.mu.Unlock()
 				return nil
 			}
@@ -74,7 +73,7 @@ func (c *Client) signInLocked(ctx context.Context, op, raw string, ext *string) 
 		}
 		return opError(op, nil, err)
 	}
-	rec := sqlite.TokenRecord{
+	rec := TokenRecord{
 		UserID:       cl.UserID,
 		TeamID:       cl.TeamID,
 		TenantID:     cl.TenantID,
@@ -90,20 +89,20 @@ func (c *Client) signInLocked(ctx context.Context, op, raw string, ext *string) 
 // finishSignIn stores rec as the session and enters token mode: persisted
 // on profiles with APIKeyMigrationPersists, in memory on iOS 1.4+ (where the
 // startup params are written only by identify, ext != nil).
-func (c *Client) finishSignIn(ctx context.Context, op string, rec sqlite.TokenRecord, ext *string) error {
-	next := clone(c.st)
+func (c *Client) finishSignIn(ctx context.Context, op string, rec TokenRecord, ext *string) error {
+	next := c.st.Clone()
 	next.Record = &rec
 	mem := c.mem
 	if c.profile.APIKeyMigrationPersists {
-		next.Strategy, next.Environment, next.Region, next.APIKey = sqlite.StrategyJWT, rec.Environment, rec.Region, ""
+		next.Strategy, next.Environment, next.Region, next.APIKey = StrategyJWT, rec.Environment, rec.Region, ""
 	} else {
-		mem = &config{strategy: sqlite.StrategyJWT, env: rec.Environment, region: rec.Region}
+		mem = &config{strategy: StrategyJWT, env: rec.Environment, region: rec.Region}
 	}
 	if ext != nil {
 		next.ExternalUserID = *ext
 		if c.startupParams() {
-			next.Strategy, next.Environment, next.Region, next.APIKey = sqlite.StrategyJWT, rec.Environment, rec.Region, ""
-			next.StartupStrategy, next.StartupUserID = sqlite.StrategyJWT, rec.UserID
+			next.Strategy, next.Environment, next.Region, next.APIKey = StrategyJWT, rec.Environment, rec.Region, ""
+			next.StartupStrategy, next.StartupUserID = StrategyJWT, rec.UserID
 		}
 	}
 	if err := c.commit(ctx, op, next, mem); err != nil {
@@ -213,15 +212,15 @@ func (c *Client) identifyAPIKey(ctx context.Context, ext string, a APIKeyAuth) e
 	signedIn, current := c.statusLocked().Has(fsm.FlagSignedIn), c.userIDLocked()
 	c.mu.Unlock()
 	if c.startupParams() {
-		next := clone(c.st)
+		next := c.st.Clone()
 		if signedIn && !strings.EqualFold(current, a.UserID) {
 			if err := c.commitSignOut(ctx, op); err != nil {
 				return err
 			}
-			next = sqlite.DeviceState{Installation: c.inst}
+			next = DeviceState{Installation: c.inst}
 		}
-		next.Strategy, next.Environment, next.Region, next.APIKey = sqlite.StrategyAPIKey, a.Environment, a.Region, a.Key
-		next.StartupStrategy, next.StartupUserID, next.APIKeyUserID = sqlite.StrategyAPIKey, a.UserID, ""
+		next.Strategy, next.Environment, next.Region, next.APIKey = StrategyAPIKey, a.Environment, a.Region, a.Key
+		next.StartupStrategy, next.StartupUserID, next.APIKeyUserID = StrategyAPIKey, a.UserID, ""
 		next.ExternalUserID = ext
 		if err := c.commit(ctx, op, next, paramsConfig(next)); err != nil {
 			return err
@@ -229,9 +228,9 @@ func (c *Client) identifyAPIKey(ctx context.Context, ext string, a APIKeyAuth) e
 		c.log.Info("identified with API key", "user_id", a.UserID)
 		return nil
 	}
-	next := clone(c.st)
+	next := c.st.Clone()
 	if next.Strategy == "" {
-		next.Strategy, next.Environment, next.Region, next.APIKey = sqlite.StrategyAPIKey, a.Environment, a.Region, a.Key
+		next.Strategy, next.Environment, next.Region, next.APIKey = StrategyAPIKey, a.Environment, a.Region, a.Key
 	}
 	if signedIn && !strings.EqualFold(current, a.UserID) {
 		if err := c.commitSignOut(ctx, op); err != nil {
@@ -239,9 +238,9 @@ func (c *Client) identifyAPIKey(ctx context.Context, ext string, a APIKeyAuth) e
 		}
 		// signOut cleared the strategy too: setUserId alone does not bring
 		// it back (status {}).
-		next = sqlite.DeviceState{Installation: c.inst}
+		next = DeviceState{Installation: c.inst}
 	}
-	if next.Strategy != sqlite.StrategyJWT { // setUserId is a no-op in token mode
+	if next.Strategy != StrategyJWT { // setUserId is a no-op in token mode
 		next.APIKeyUserID = a.UserID
 	}
 	next.ExternalUserID = ext

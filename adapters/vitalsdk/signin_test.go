@@ -1,4 +1,4 @@
-package vitalsdk
+package vitalsdk_test
 
 import (
 	"encoding/base64"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/junction"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
@@ -51,7 +51,7 @@ func TestSignInFromSignedOut(t *testing.T) {
 
 // signedIn returns a client in token mode (a launch after the sign-in, so
 // iOS 1.4+ has its startup params) and the user ID.
-func signedIn(t *testing.T, w *world) (*Client, string) {
+func signedIn(t *testing.T, w *world) (*vitalsdk.Client, string) {
 	t.Helper()
 	uid := w.newUser()
 	require.NoError(t, w.launch().SignIn(w.ctx, w.token(uid)))
@@ -69,7 +69,7 @@ func TestSignInSameUser(t *testing.T) {
 			exchanges := w.em.Requests(emulator.RouteToken)
 			err := c.SignIn(w.ctx, w.token(uid))
 			if c.Profile().SameUserSignInThrows {
-				w.requireErr(err, ErrAlreadySignedIn)
+				w.requireErr(err, vitalsdk.ErrAlreadySignedIn)
 			} else {
 				require.NoError(t, err, "iOS 1.4+: the same user is a no-op")
 			}
@@ -87,7 +87,7 @@ func TestSignInDifferentUser(t *testing.T) {
 			w := newWorld(t, p)
 			c, uid := signedIn(t, w)
 			writes := w.db.WriteCount()
-			w.requireErr(c.SignIn(w.ctx, w.token(w.newUser())), ErrAlreadySignedIn)
+			w.requireErr(c.SignIn(w.ctx, w.token(w.newUser())), vitalsdk.ErrAlreadySignedIn)
 			require.Equal(t, writes, w.db.WriteCount())
 			require.True(t, strings.EqualFold(uid, c.CurrentUserID()))
 
@@ -117,14 +117,14 @@ func TestSignInBadTokens(t *testing.T) {
 			w.secrets = append(w.secrets, garbage)
 			total := w.em.TotalRequests()
 			err := c.SignIn(w.ctx, garbage)
-			w.requireErr(err, ErrInvalidSignInToken)
+			w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
 			require.ErrorIs(t, err, junction.ErrMalformedToken)
 			require.Equal(t, total, w.em.TotalRequests())
 
 			// Expired at the server: invalid_token.
 			w.clk.Advance(2 * accessTTL)
 			err = c.SignIn(w.ctx, raw)
-			w.requireErr(err, ErrInvalidSignInToken)
+			w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
 			require.ErrorIs(t, err, junction.ErrInvalidToken)
 
 			// Transient failures.
@@ -168,7 +168,7 @@ func TestSignInURLSafeToken(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, signedInToken, c.Status())
 			} else {
-				w.requireErr(err, ErrInvalidSignInToken)
+				w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
 			}
 		})
 	}
@@ -186,7 +186,7 @@ func TestReauthentication(t *testing.T) {
 			w.em.RevokeRefreshTokens(uid)
 			w.expire()
 			_, err := c.AccessToken(w.ctx)
-			w.requireErr(err, ErrNeedsReauthentication)
+			w.requireErr(err, vitalsdk.ErrNeedsReauthentication)
 
 			pending := signedInToken
 			want := fsm.Token
@@ -199,19 +199,19 @@ func TestReauthentication(t *testing.T) {
 			// Later refreshes fail at once, with no network call, also after
 			// a relaunch.
 			requests := w.em.TotalRequests()
-			w.requireErr(c.Refresh(w.ctx), ErrNeedsReauthentication)
+			w.requireErr(c.Refresh(w.ctx), vitalsdk.ErrNeedsReauthentication)
 			c = w.reopen()
 			requireState(t, c, want, pending, shown, want)
 			_, err = c.AccessToken(w.ctx)
-			w.requireErr(err, ErrNeedsReauthentication)
+			w.requireErr(err, vitalsdk.ErrNeedsReauthentication)
 			require.Equal(t, requests, w.em.TotalRequests())
 
 			// Another user's token does not replace the pending session.
 			err = c.SignIn(w.ctx, w.token(w.newUser()))
 			if c.Profile().SameUserSignInThrows {
-				w.requireErr(err, ErrInvalidSignInToken)
+				w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
 			} else {
-				w.requireErr(err, ErrAlreadySignedIn)
+				w.requireErr(err, vitalsdk.ErrAlreadySignedIn)
 			}
 
 			// A token for the same user re-exchanges.
@@ -235,7 +235,7 @@ func TestUserDeletion(t *testing.T) {
 			c := w.launch()
 			uid := w.newUser()
 			if c.Profile().HasIdentify {
-				require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-user-1", SignInTokenAuth{Token: w.token(uid)}))
+				require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-user-1", vitalsdk.SignInTokenAuth{Token: w.token(uid)}))
 			} else {
 				require.NoError(t, c.SignIn(w.ctx, w.token(uid)))
 			}
@@ -245,7 +245,7 @@ func TestUserDeletion(t *testing.T) {
 			require.NoError(t, w.em.DeleteUser(uid))
 			w.expire()
 			_, err := c.AccessToken(w.ctx)
-			w.requireErr(err, ErrInvalidUser)
+			w.requireErr(err, vitalsdk.ErrInvalidUser)
 			require.ErrorIs(t, err, junction.ErrInvalidToken)
 
 			if c.Profile().AutoSignOutOnDeletion {
@@ -260,13 +260,13 @@ func TestUserDeletion(t *testing.T) {
 			st, ok := w.stored()
 			require.True(t, ok)
 			require.Nil(t, st.Record)
-			require.Equal(t, sqlite.StrategyJWT, st.Strategy)
+			require.Equal(t, vitalsdk.StrategyJWT, st.Strategy)
 			require.Equal(t, "app-user-1", st.ExternalUserID)
-			w.requireErr(c.Refresh(w.ctx), ErrNotSignedIn)
+			w.requireErr(c.Refresh(w.ctx), vitalsdk.ErrNotSignedIn)
 
 			// identify(sameId) short-circuits: it never signs in again.
 			requests, writes := w.em.TotalRequests(), w.db.WriteCount()
-			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-user-1", SignInTokenAuth{Token: "unused"}))
+			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-user-1", vitalsdk.SignInTokenAuth{Token: "unused"}))
 			require.Equal(t, requests, w.em.TotalRequests())
 			require.Equal(t, writes, w.db.WriteCount())
 			c = w.reopen()

@@ -1,4 +1,4 @@
-package vitalsdk
+package vitalsdk_test
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
@@ -13,10 +14,10 @@ import (
 // both the client and the file as they were, on the error paths of a
 // refresh (invalid_token, reauthentication_required) as on the happy ones.
 func TestStorageFailureChangesNothing(t *testing.T) {
-	type setup func(w *world) (*Client, string)
-	signedOut := func(w *world) (*Client, string) { return w.launch(), w.newUser() }
-	session := func(w *world) (*Client, string) { return signedIn(w.t, w) }
-	configured := func(w *world) (*Client, string) {
+	type setup func(w *world) (*vitalsdk.Client, string)
+	signedOut := func(w *world) (*vitalsdk.Client, string) { return w.launch(), w.newUser() }
+	session := func(w *world) (*vitalsdk.Client, string) { return signedIn(w.t, w) }
+	configured := func(w *world) (*vitalsdk.Client, string) {
 		c := w.launch()
 		require.NoError(w.t, c.Configure(w.ctx, w.em.APIKey(), fsm.Sandbox, fsm.US))
 		return c, w.newUser()
@@ -25,39 +26,39 @@ func TestStorageFailureChangesNothing(t *testing.T) {
 		name  string
 		setup setup
 		// change runs with the database closed.
-		change func(w *world, c *Client, uid string) error
+		change func(w *world, c *vitalsdk.Client, uid string) error
 		// server prepares the emulator before the database is closed.
 		server func(w *world, uid string)
 		// Only on profiles with identify, or whose configure persists.
 		hasIdentify, configurePersists bool
 	}{
-		{name: "configure", setup: signedOut, configurePersists: true, change: func(w *world, c *Client, _ string) error {
+		{name: "configure", setup: signedOut, configurePersists: true, change: func(w *world, c *vitalsdk.Client, _ string) error {
 			return c.Configure(w.ctx, w.em.APIKey(), fsm.Sandbox, fsm.US)
 		}},
-		{name: "set user", setup: configured, change: func(w *world, c *Client, uid string) error {
+		{name: "set user", setup: configured, change: func(w *world, c *vitalsdk.Client, uid string) error {
 			return c.SetUserID(w.ctx, uid)
 		}},
-		{name: "sign in", setup: signedOut, change: func(w *world, c *Client, uid string) error {
+		{name: "sign in", setup: signedOut, change: func(w *world, c *vitalsdk.Client, uid string) error {
 			return c.SignIn(w.ctx, w.token(uid))
 		}},
-		{name: "identify with token", setup: signedOut, hasIdentify: true, change: func(w *world, c *Client, uid string) error {
-			return c.IdentifyExternalUser(w.ctx, "app-a", SignInTokenAuth{Token: w.token(uid)})
+		{name: "identify with token", setup: signedOut, hasIdentify: true, change: func(w *world, c *vitalsdk.Client, uid string) error {
+			return c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: w.token(uid)})
 		}},
-		{name: "identify with API key", setup: signedOut, hasIdentify: true, change: func(w *world, c *Client, uid string) error {
-			return c.IdentifyExternalUser(w.ctx, "app-a", APIKeyAuth{Key: w.em.APIKey(), UserID: uid, Environment: fsm.Sandbox, Region: fsm.US})
+		{name: "identify with API key", setup: signedOut, hasIdentify: true, change: func(w *world, c *vitalsdk.Client, uid string) error {
+			return c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.APIKeyAuth{Key: w.em.APIKey(), UserID: uid, Environment: fsm.Sandbox, Region: fsm.US})
 		}},
-		{name: "refresh", setup: session, change: func(w *world, c *Client, _ string) error {
+		{name: "refresh", setup: session, change: func(w *world, c *vitalsdk.Client, _ string) error {
 			w.expire()
 			_, err := c.AccessToken(w.ctx)
 			return err
 		}},
 		{name: "refresh: user deleted", setup: session,
 			server: func(w *world, uid string) { require.NoError(w.t, w.em.DeleteUser(uid)) },
-			change: func(w *world, c *Client, _ string) error { return c.Refresh(w.ctx) }},
+			change: func(w *world, c *vitalsdk.Client, _ string) error { return c.Refresh(w.ctx) }},
 		{name: "refresh: reauthentication required", setup: session,
 			server: func(w *world, uid string) { w.em.RevokeRefreshTokens(uid) },
-			change: func(w *world, c *Client, _ string) error { return c.Refresh(w.ctx) }},
-		{name: "sign out", setup: session, change: func(w *world, c *Client, _ string) error {
+			change: func(w *world, c *vitalsdk.Client, _ string) error { return c.Refresh(w.ctx) }},
+		{name: "sign out", setup: session, change: func(w *world, c *vitalsdk.Client, _ string) error {
 			return c.SignOut(w.ctx)
 		}},
 	}

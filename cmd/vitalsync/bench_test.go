@@ -28,9 +28,9 @@ func benchDevice(b *testing.B) (*sqlite.DB, string) {
 	}
 	b.Cleanup(func() { db.Close() })
 	now := time.Now()
-	if err := db.SaveDevice(ctx, sqlite.DeviceState{Installation: "phone", Strategy: sqlite.StrategyJWT,
+	if err := db.SaveDevice(ctx, vitalsdk.DeviceState{Installation: "phone", Strategy: vitalsdk.StrategyJWT,
 		Environment: fsm.Sandbox, Region: fsm.US,
-		Record: &sqlite.TokenRecord{UserID: benchUser, TeamID: "team", Environment: fsm.Sandbox, Region: fsm.US,
+		Record: &vitalsdk.TokenRecord{UserID: benchUser, TeamID: "team", Environment: fsm.Sandbox, Region: fsm.US,
 			AccessToken: "access", RefreshToken: "refresh", Expiry: now.Add(time.Hour)}}); err != nil {
 		b.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func BenchmarkLaunchConsistent(b *testing.B) {
 	writes := db.WriteCount()
 	b.ReportAllocs()
 	for b.Loop() {
-		sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: p, Installation: "phone", DB: db})
+		sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: p, Installation: "phone", Store: db})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -193,7 +193,7 @@ func (d *demo) launch(title, inst, appUser string) (launchReport, error) {
 // sdk opens the device's SDK core outside a launch, as the app's own code
 // would (a data sync, a refresh).
 func (d *demo) sdk(installation string) (*vitalsdk.Client, error) {
-	return vitalsdk.New(d.ctx, vitalsdk.Options{Profile: d.profile, Installation: installation, DB: d.device,
+	return vitalsdk.New(d.ctx, vitalsdk.Options{Profile: d.profile, Installation: installation, Store: d.device,
 		APIBaseURL: d.s.url, AuthBaseURL: d.s.url + "/auth", Now: d.s.clock.Now, Logger: d.log})
 }
 

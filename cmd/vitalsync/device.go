@@ -82,7 +82,7 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	client, err := vitalsdk.New(ctx, vitalsdk.Options{
 		Profile:      profile,
 		Installation: *installation,
-		DB:           db,
+		Store:        db,
 		APIBaseURL:   *apiURL,
 		AuthBaseURL:  *authURL,
 		Timeout:      *timeout,

@@ -82,7 +82,7 @@ func (w *world) launch(t *rapid.T) (launchReport, error) {
 
 func (w *world) sdk(t *rapid.T) *vitalsdk.Client {
 	c, err := vitalsdk.New(context.Background(), vitalsdk.Options{Profile: w.profile, Installation: "phone",
-		DB: w.db, APIBaseURL: w.s.url, AuthBaseURL: w.s.url + "/auth", Now: w.s.clock.Now})
+		Store: w.db, APIBaseURL: w.s.url, AuthBaseURL: w.s.url + "/auth", Now: w.s.clock.Now})
 	if err != nil {
 		t.Fatalf("sdk: %v", err)
 	}

@@ -1,0 +1,31 @@
+package sqlite
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/adapters/storetest"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
+)
+
+// The interfaces of the consumers that DB implements.
+var (
+	_ vitalsdk.Store         = (*DB)(nil)
+	_ issuer.UserStore       = (*DB)(nil)
+	_ storetest.UserMapStore = (*DB)(nil)
+)
+
+func TestDeviceStoreContract(t *testing.T) {
+	storetest.DeviceStore(t, func(t *testing.T) vitalsdk.Store {
+		db, _ := openTest(t)
+		return db
+	})
+}
+
+func TestUserMapContract(t *testing.T) {
+	storetest.UserMap(t, func(t *testing.T, now func() time.Time) storetest.UserMapStore {
+		db, _ := openTest(t, WithClock(now))
+		return db
+	})
+}
