@@ -599,7 +599,7 @@ func (r *Runner) fail(ctx context.Context, l *launch, pass *Pass, a Action, err 
 		if class == ClassTransient {
 			next.NextAttemptAt = r.cfg.Now().Add(r.cfg.Backoff.Delay(next.Attempts, r.cfg.Rand(), retryAfter))
 		}
-		event = fmt.Sprintf("failed %s (%s: %s)", a, class, sdkErr)
+		event = fmt.Sprintf("failed %s (%s: %s)", a, class, string(sdkErr))
 	}
 	re := &RunError{Action: a, Class: class, RetryAt: next.NextAttemptAt, Err: err}
 	r.log.Warn("reconcile action failed", "action", a.String(), "class", string(class), "sdk_error", string(sdkErr),

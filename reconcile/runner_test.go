@@ -30,6 +30,13 @@ type fakeSDK struct {
 	mutations int
 	identify  int
 	tokens    map[string]string // token → user
+	log       *[]string         // the calls, in order, when set
+}
+
+func (s *fakeSDK) record(format string, args ...any) {
+	if s.log != nil {
+		*s.log = append(*s.log, fmt.Sprintf(format, args...))
+	}
 }
 
 func (s *fakeSDK) Status() fsm.Status {
@@ -63,8 +70,10 @@ func (s *fakeSDK) SignIn(ctx context.Context, tok string) error {
 	if len(s.errs) > 0 {
 		err := s.errs[0]
 		s.errs = s.errs[1:]
+		s.record("sdk.signIn(%s) → %v", tok, err)
 		return err
 	}
+	s.record("sdk.signIn(%s)", tok)
 	if s.hidden || (s.st == fsm.Token && s.p.SameUserSignInThrows) {
 		return ErrAlreadySignedIn
 	}
@@ -76,6 +85,7 @@ func (s *fakeSDK) SignOut(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mutations++
+	s.record("sdk.signOut()")
 	s.st, s.user, s.env, s.region, s.hidden, s.ext = fsm.SignedOut, "", "", "", false, ""
 	return nil
 }
@@ -87,6 +97,7 @@ func (s identifyingSDK) IdentifyWithSignInToken(ctx context.Context, ext, tok st
 	s.mu.Lock()
 	s.identify++
 	same := s.ext != "" && s.ext == ext
+	s.record("sdk.identifyExternalUser(%s, %s)", ext, tok)
 	s.mu.Unlock()
 	if same {
 		return nil // identify short-circuits on the stored external ID (§2.6)
@@ -122,12 +133,14 @@ func (f *fakeTokens) SignInToken(ctx context.Context, appUser string) (string, s
 	if len(f.errs) > 0 {
 		err := f.errs[0]
 		f.errs = f.errs[1:]
+		f.sdk.record("tokens.signInToken(%s) → %v", appUser, err)
 		return "", "", err
 	}
 	f.minted++
 	tok := "tok-" + appUser + "-" + string(rune('a'+f.minted))
 	f.sdk.mu.Lock()
 	f.sdk.tokens[tok] = f.users[appUser]
+	f.sdk.record("tokens.signInToken(%s) → %s, %s", appUser, f.users[appUser], tok)
 	f.sdk.mu.Unlock()
 	return f.users[appUser], tok, nil
 }
@@ -140,6 +153,7 @@ func (f *fakeTokens) ResolveVitalUser(ctx context.Context, appUser string) (stri
 	defer f.mu.Unlock()
 	f.calls++
 	f.resolves++
+	f.sdk.record("tokens.resolveVitalUser(%s) → %s", appUser, f.users[appUser])
 	return f.users[appUser], nil
 }
 
