@@ -750,3 +750,35 @@ func (o Outcome) CheckApplied() error {
 	}
 	return nil
 }
+
+// ErrInvalidJournalEntry is matched (errors.Is) by a journal's refusal of
+// an entry or event it cannot store: Journal implementations return it from
+// Save, with nothing changed.
+var ErrInvalidJournalEntry = errors.New("reconcile: invalid journal entry")
+
+// Validate reports whether a journal can store e with event: a known state
+// (or none), environment, region and SDK error, non-negative attempts, and
+// a non-empty event.
+func (e JournalEntry) Validate(event string) error {
+	bad := func(field string) error { return fmt.Errorf("%w: %s", ErrInvalidJournalEntry, field) }
+	switch {
+	case event == "":
+		return bad("event")
+	case e.LastObserved != "" && !validState(e.LastObserved):
+		return bad("last_observed")
+	case e.Environment != "" && !validEnv(e.Environment):
+		return bad("environment")
+	case e.Region != "" && !validRegion(e.Region):
+		return bad("region")
+	case e.Attempts < 0:
+		return bad("attempts")
+	}
+	if _, ok := ParseSDKError(string(e.LastError)); !ok {
+		return bad("last_error")
+	}
+	return nil
+}
+
+func validState(st fsm.State) bool    { _, ok := fsm.ParseState(string(st)); return ok }
+func validEnv(e fsm.Environment) bool { _, ok := fsm.ParseEnvironment(string(e)); return ok }
+func validRegion(r fsm.Region) bool   { _, ok := fsm.ParseRegion(string(r)); return ok }

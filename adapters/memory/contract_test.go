@@ -11,6 +11,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/memory"
 	"github.com/vitalsync/vitalsync/adapters/storetest"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 // The interfaces of the consumers that the stores implement.
@@ -18,6 +19,7 @@ var (
 	_ vitalsdk.Store         = (*memory.DeviceStore)(nil)
 	_ issuer.UserStore       = (*memory.UserMap)(nil)
 	_ storetest.UserMapStore = (*memory.UserMap)(nil)
+	_ reconcile.Journal      = (*memory.Journal)(nil)
 )
 
 func TestDeviceStoreContract(t *testing.T) {
@@ -55,4 +57,8 @@ func TestZeroUserMap(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, m, got)
+}
+
+func TestJournalContract(t *testing.T) {
+	storetest.Journal(t, func(*testing.T) reconcile.Journal { return &memory.Journal{} })
 }

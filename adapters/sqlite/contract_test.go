@@ -7,6 +7,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/storetest"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 // The interfaces of the consumers that DB implements.
@@ -27,5 +28,12 @@ func TestUserMapContract(t *testing.T) {
 	storetest.UserMap(t, func(t *testing.T, now func() time.Time) storetest.UserMapStore {
 		db, _ := openTest(t, WithClock(now))
 		return db
+	})
+}
+
+func TestJournalContract(t *testing.T) {
+	storetest.Journal(t, func(t *testing.T) reconcile.Journal {
+		db, _ := openTest(t)
+		return db.Journal("phone", "ios-1.8")
 	})
 }

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/vitalsync/vitalsync/reconcile"
 )
@@ -32,9 +34,13 @@ func (j *Journal) Load(ctx context.Context) (reconcile.JournalEntry, error) {
 }
 
 // Save stores e and appends event to the installation's history, in one
-// transaction, stamped with the DB clock. An empty event or a value that
-// cannot be stored is a *ColumnError wrapping ErrInvalid.
+// transaction, stamped with the DB clock. An entry or event
+// reconcile.JournalEntry.Validate refuses matches both
+// reconcile.ErrInvalidJournalEntry and ErrInvalid, and nothing is written.
 func (j *Journal) Save(ctx context.Context, e reconcile.JournalEntry, event string) error {
+	if err := e.Validate(event); err != nil {
+		return fmt.Errorf("save journal: %w", errors.Join(err, ErrInvalid))
+	}
 	return j.db.saveJournalRow(ctx, journalRow{
 		Installation: j.installation, Profile: j.profile,
 		LastObserved: e.LastObserved, Environment: e.Environment, Region: e.Region,
