@@ -1,0 +1,285 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// closedWithSecrets makes a database with sealed secrets, journal history
+// and reports, closed, and returns its path.
+func closedWithSecrets(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	db, path := openTest(t, WithClock(stepClock()))
+	for i := range 5 {
+		inst := "dev-" + strconv.Itoa(i)
+		require.NoError(t, db.SaveDevice(ctx, DeviceState{Installation: inst, Strategy: StrategyAPIKey,
+			APIKey: "sk_us_" + inst, APIKeyUserID: "u"}))
+		require.NoError(t, db.SaveJournal(ctx, JournalEntry{Installation: inst}, "observed"))
+		require.NoError(t, db.PutReport(ctx, Report{Installation: inst}))
+	}
+	// Enough reports for several pages.
+	for i := range 300 {
+		require.NoError(t, db.PutReport(ctx, Report{Installation: "r" + strconv.Itoa(i), AppUserID: "user-" + strconv.Itoa(i)}))
+	}
+	require.NoError(t, db.Close())
+	return path
+}
+
+// requireRefused opens path and checks that Open refuses it with want and
+// changes nothing in its directory.
+func requireRefused(t *testing.T, path string, want error) {
+	t.Helper()
+	dir := filepath.Dir(path)
+	sums := map[string][32]byte{}
+	for _, name := range listNames(t, dir) {
+		sums[name] = fileSum(t, filepath.Join(dir, name))
+	}
+	db, err := Open(context.Background(), path)
+	if db != nil {
+		db.Close()
+	}
+	var oe *OpenError
+	require.ErrorAs(t, err, &oe)
+	require.ErrorIs(t, err, want)
+	after := map[string][32]byte{}
+	for _, name := range listNames(t, dir) {
+		after[name] = fileSum(t, filepath.Join(dir, name))
+	}
+	require.Equal(t, sums, after, "Open changed the directory")
+}
+
+func listNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestOpenNegativeSchemaVersion(t *testing.T) {
+	for _, v := range []string{"-1", "-2147483648"} {
+		t.Run(v, func(t *testing.T) {
+			path := closedWithSecrets(t)
+			rawExec(t, path, "PRAGMA user_version = "+v)
+			requireRefused(t, path, ErrCorrupt)
+		})
+	}
+	// migrate, reached when another process changes the version after the
+	// check, refuses it too instead of slicing with it.
+	db, _ := openTest(t)
+	_, err := db.wdb.Exec("PRAGMA user_version = -1")
+	require.NoError(t, err)
+	require.ErrorIs(t, migrate(context.Background(), db.wdb, mustMigrations(t)), ErrCorrupt)
+}
+
+func TestOpenEmptyFileBesideKeyIsCorrupt(t *testing.T) {
+	path := closedWithSecrets(t)
+	require.NoError(t, os.Truncate(path, 0))
+	requireRefused(t, path, ErrCorrupt)
+
+	// Without a key file, an empty file is a new database (see
+	// TestOpenEmptyExistingFile); with a key given, too.
+	db, err := Open(context.Background(), path, WithKey(bytes.Repeat([]byte{1}, KeySize)))
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+}
+
+func TestOpenMissingKeyFile(t *testing.T) {
+	ctx := context.Background()
+	t.Run("sealed secrets", func(t *testing.T) {
+		path := closedWithSecrets(t)
+		require.NoError(t, os.Remove(path+".key"))
+		requireRefused(t, path, ErrMissingKey)
+		require.NoFileExists(t, path+".key")
+	})
+	t.Run("no sealed secrets", func(t *testing.T) {
+		// A database whose rows hold nothing sealed gets a new key.
+		db, path := openTest(t)
+		require.NoError(t, db.SaveDevice(ctx, DeviceState{Installation: "a", APIKeyUserID: "u"}))
+		require.NoError(t, db.SaveJournal(ctx, JournalEntry{Installation: "a"}, "e"))
+		require.NoError(t, db.Close())
+		require.NoError(t, os.Remove(path+".key"))
+		db, err := Open(ctx, path)
+		require.NoError(t, err)
+		defer db.Close()
+		require.FileExists(t, path+".key")
+		dev := DeviceState{Installation: "b", APIKey: "sk_new"}
+		require.NoError(t, db.SaveDevice(ctx, dev))
+		got, _, err := db.LoadDevice(ctx, "b")
+		require.NoError(t, err)
+		require.Equal(t, dev, got)
+	})
+	t.Run("not a regular key file", func(t *testing.T) {
+		path := closedWithSecrets(t)
+		require.NoError(t, os.Remove(path+".key"))
+		require.NoError(t, os.Mkdir(path+".key", 0o700))
+		_, err := Open(ctx, path)
+		var oe *OpenError
+		require.ErrorAs(t, err, &oe)
+	})
+}
+
+func TestOpenRefusesForeignSchema(t *testing.T) {
+	tests := map[string]string{
+		"extra table":     "CREATE TABLE notes (a TEXT)",
+		"extra trigger":   "CREATE TRIGGER t AFTER INSERT ON reports BEGIN SELECT 1; END",
+		"dropped index":   "DROP INDEX journal_events_installation",
+		"dropped table":   "DROP TABLE reports",
+		"changed column":  "ALTER TABLE devices ADD COLUMN extra TEXT",
+		"renamed column":  "ALTER TABLE reports RENAME COLUMN status TO flags",
+		"extra view":      "CREATE VIEW v AS SELECT 1",
+		"replaced schema": "DROP TABLE journal; CREATE TABLE journal (installation TEXT)",
+	}
+	for name, stmt := range tests {
+		t.Run(name, func(t *testing.T) {
+			path := closedWithSecrets(t)
+			rawExec(t, path, stmt)
+			requireRefused(t, path, ErrCorrupt)
+		})
+	}
+	// ANALYZE's statistics are not part of the shape.
+	path := closedWithSecrets(t)
+	rawExec(t, path, "ANALYZE")
+	db, err := Open(context.Background(), path)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+}
+
+// damagePages zeroes the middle of every page but the first: the header of
+// each page stays plausible, its cells do not.
+func damagePages(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Greater(t, len(b), 4*4096)
+	for off := 4096; off+4096 <= len(b); off += 4096 {
+		clear(b[off+200 : off+3000])
+	}
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+}
+
+func TestInspectHealthy(t *testing.T) {
+	ctx := context.Background()
+	path := closedWithSecrets(t)
+	before := fileSum(t, path)
+	names := listNames(t, filepath.Dir(path))
+	h, err := Inspect(ctx, path)
+	require.NoError(t, err)
+	require.True(t, h.OK(), "%v", h.Problems)
+	require.Equal(t, len(mustMigrations(t)), h.SchemaVersion)
+	require.Equal(t, h.KnownVersion, h.SchemaVersion)
+	require.Equal(t, KeyOK, h.Key)
+	require.Equal(t, int64(5), h.Rows["devices"])
+	require.Equal(t, int64(305), h.Rows["reports"])
+	require.Equal(t, int64(0), h.Rows["user_map"])
+	require.Equal(t, HistoryStats{Events: 5, Installations: 5, MaxPerInstall: 1,
+		Oldest: h.History.Oldest}, h.History)
+	require.False(t, h.History.Oldest.IsZero())
+	require.Positive(t, h.Size)
+	// Nothing changed, nothing created.
+	require.Equal(t, before, fileSum(t, path))
+	require.Equal(t, names, listNames(t, filepath.Dir(path)))
+
+	key, err := os.ReadFile(path + ".key")
+	require.NoError(t, err)
+	h, err = Inspect(ctx, path, WithKey(key))
+	require.NoError(t, err)
+	require.True(t, h.OK(), "%v", h.Problems)
+	require.Equal(t, KeyGiven, h.Key)
+}
+
+func TestInspectFindsProblems(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		make  func(t *testing.T, path string)
+		check string
+		want  error
+		key   KeyStatus
+	}{
+		{"damaged pages", damagePages, "integrity", ErrCorrupt, ""},
+		{"negative version", func(t *testing.T, path string) {
+			rawExec(t, path, "PRAGMA user_version = -3")
+		}, "schema-version", ErrCorrupt, ""},
+		{"newer schema", func(t *testing.T, path string) {
+			rawExec(t, path, "PRAGMA user_version = 99")
+		}, "schema-version", ErrNewerSchema, ""},
+		{"foreign schema", func(t *testing.T, path string) {
+			rawExec(t, path, "DROP INDEX user_map_history")
+		}, "schema", ErrCorrupt, ""},
+		{"truncated", func(t *testing.T, path string) {
+			require.NoError(t, os.Truncate(path, 0))
+		}, "file", ErrCorrupt, ""},
+		{"not a database", func(t *testing.T, path string) {
+			require.NoError(t, os.WriteFile(path, []byte("id,name\n"), 0o600))
+		}, "header", ErrNotDatabase, ""},
+		{"missing key", func(t *testing.T, path string) {
+			require.NoError(t, os.Remove(path+".key"))
+		}, "key", ErrMissingKey, KeyMissing},
+		{"wrong key", func(t *testing.T, path string) {
+			require.NoError(t, os.WriteFile(path+".key", bytes.Repeat([]byte{9}, KeySize), 0o600))
+		}, "key", ErrBadKey, KeyWrong},
+		{"short key", func(t *testing.T, path string) {
+			require.NoError(t, os.WriteFile(path+".key", []byte("short"), 0o600))
+		}, "key", ErrBadKey, KeyUnusable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := closedWithSecrets(t)
+			tt.make(t, path)
+			before := fileSum(t, path)
+			h, err := Inspect(ctx, path)
+			require.NoError(t, err)
+			require.False(t, h.OK())
+			found := false
+			for _, p := range h.Problems {
+				if p.Check == tt.check && errors.Is(p.Err, tt.want) {
+					found = true
+				}
+				require.NotContains(t, p.Err.Error(), "sk_us_")
+			}
+			require.True(t, found, "want a %s problem wrapping %v, got %v", tt.check, tt.want, h.Problems)
+			if tt.key != "" {
+				require.Equal(t, tt.key, h.Key)
+			}
+			require.Equal(t, before, fileSum(t, path), "Inspect changed the file")
+		})
+	}
+
+	_, err := Inspect(ctx, filepath.Join(t.TempDir(), "none.db"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = Inspect(cancelled, closedWithSecrets(t))
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestOpenDoesNotReadEveryPage(t *testing.T) {
+	// Damage in the data pages is beyond what Open checks (it would cost a
+	// read of the whole file on every launch): Open succeeds, the damaged
+	// rows read as ErrCorrupt, and Inspect finds it.
+	ctx := context.Background()
+	path := closedWithSecrets(t)
+	damagePages(t, path)
+
+	db, err := Open(ctx, path)
+	require.NoError(t, err)
+	err = db.EachReport(ctx, func(Report) error { return nil })
+	require.ErrorIs(t, err, ErrCorrupt)
+	require.NoError(t, db.Close())
+	h, err := Inspect(ctx, path)
+	require.NoError(t, err)
+	require.False(t, h.OK())
+}
+
