@@ -282,4 +282,3 @@ func TestOpenDoesNotReadEveryPage(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, h.OK())
 }
-
