@@ -75,3 +75,43 @@ func BenchmarkLaunchProcess(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLaunchProcessInterleaved runs the launch process of
+// BenchmarkLaunchProcess on the two files in turn, so that both see the same
+// machine load, and reports each one's mean time per launch and their ratio
+// (large/small): the figure that must stay within 10% of 1.
+func BenchmarkLaunchProcessInterleaved(b *testing.B) {
+	ctx := context.Background()
+	paths := [2]string{launchFixture(b, 100), launchFixture(b, 100_000)}
+	var spent [2]time.Duration
+	launch := func(path string) {
+		expectedSchemas.Clear()
+		db, err := Open(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, ok, err := db.LoadDevice(ctx, "phone"); err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+		if _, ok, err := db.LoadJournal(ctx, "phone"); err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n := 0
+	for b.Loop() {
+		for i, path := range paths {
+			start := time.Now()
+			launch(path)
+			spent[i] += time.Since(start)
+		}
+		n++
+	}
+	small := float64(spent[0].Nanoseconds()) / float64(n)
+	large := float64(spent[1].Nanoseconds()) / float64(n)
+	b.ReportMetric(small, "ns/launch-100")
+	b.ReportMetric(large, "ns/launch-100000")
+	b.ReportMetric(large/small, "ratio")
+}

@@ -132,11 +132,15 @@ type DB struct {
 // Open opens the database file at path, creating it (mode 0600) if it does
 // not exist, and migrates it to the newest schema.
 //
-// An existing file is first checked read-only: a file that is not SQLite
-// (ErrNotDatabase), a damaged one (ErrCorrupt), or one from a newer schema
-// (ErrNewerSchema) yields an *OpenError and is not modified. A key that is
-// not 32 bytes yields an *OpenError wrapping ErrBadKey. A cancelled ctx
-// yields ctx.Err().
+// An existing file is first checked read-only, with work that does not grow
+// with the file (see the package doc): a file that is not SQLite
+// (ErrNotDatabase), a damaged one or one whose schema is not the
+// migrations' (ErrCorrupt), one from a newer schema (ErrNewerSchema), an
+// empty file beside an existing key file (ErrCorrupt: a truncated
+// database), or sealed values without their key file (ErrMissingKey) yields
+// an *OpenError and is not modified; the one change Open may make first is
+// SQLite's own rollback of a hot journal. A key that is not 32 bytes yields
+// an *OpenError wrapping ErrBadKey. A cancelled ctx yields ctx.Err().
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	o := options{now: time.Now}
 	for _, opt := range opts {
