@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -42,16 +43,44 @@ type fileState struct {
 // cannot be rolled back by a read-only connection, so validate rolls it back
 // through a read-write one, as any read-write opener would, and checks
 // again. A file that this leaves empty was never created, key file or not.
+// A file without a rollback journal beside it is never changed.
 func validate(ctx context.Context, path string, migs []migration, keyFile bool) (fileState, error) {
 	st, err := validateOnce(ctx, path, migs, keyFile)
-	var se sqlite3.Error
-	if !errors.As(err, &se) || se.ExtendedCode != sqlite3.ErrReadonlyRollback {
+	if !needsRollback(path, err) {
 		return st, err
 	}
 	if err := rollbackHotJournal(ctx, path); err != nil {
 		return fileState{}, classify(err)
 	}
 	return validateOnce(ctx, path, migs, false)
+}
+
+// journalMagic starts every SQLite rollback journal's header.
+var journalMagic = []byte{0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7}
+
+// needsRollback reports whether validateOnce's err comes from a hot
+// journal: SQLite says so (SQLITE_READONLY_ROLLBACK), or the header does not
+// look like SQLite's while a rollback journal lies beside the file (a
+// transaction that spilled pages before writing page 1: SQLite rolls the
+// journal back before it reads the header).
+func needsRollback(path string, err error) bool {
+	var se sqlite3.Error
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &se):
+		return se.ExtendedCode == sqlite3.ErrReadonlyRollback
+	case !errors.Is(err, ErrNotDatabase) && !errors.Is(err, ErrCorrupt):
+		return false
+	}
+	f, ferr := os.Open(path + "-journal")
+	if ferr != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, len(journalMagic))
+	_, ferr = io.ReadFull(f, head)
+	return ferr == nil && bytes.Equal(head, journalMagic)
 }
 
 // rollbackHotJournal opens path read-write, without changing its journal

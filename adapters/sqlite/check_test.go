@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -281,4 +282,133 @@ func TestOpenDoesNotReadEveryPage(t *testing.T) {
 	h, err := Inspect(ctx, path)
 	require.NoError(t, err)
 	require.False(t, h.OK())
+}
+
+// copyHotJournal makes, in a new directory, a copy of a database in
+// rollback-journal mode taken in the middle of a write transaction that has
+// spilled into the file: the copy's journal is hot (no process holds it).
+// It returns the copy's path and the value of reports.app_user_id of
+// installation "r0" before the transaction.
+func copyHotJournal(t *testing.T) (string, string) {
+	t.Helper()
+	path := closedWithSecrets(t)
+	rawExec(t, path, "PRAGMA journal_mode = DELETE")
+
+	raw, err := sql.Open("sqlite3", path)
+	require.NoError(t, err)
+	defer raw.Close()
+	raw.SetMaxOpenConns(1)
+	ctx := context.Background()
+	conn, err := raw.Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	var before string
+	require.NoError(t, conn.QueryRowContext(ctx, `SELECT app_user_id FROM reports WHERE installation = 'r0'`).Scan(&before))
+	for _, stmt := range []string{
+		"PRAGMA cache_size = 1", // spill changed pages into the file before the commit
+		"BEGIN",
+		"UPDATE reports SET app_user_id = 'changed-' || installation || hex(randomblob(64))",
+	} {
+		_, err := conn.ExecContext(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	journal, err := os.ReadFile(path + "-journal")
+	require.NoError(t, err)
+	require.NotEmpty(t, journal)
+	db, err := os.ReadFile(path)
+	require.NoError(t, err)
+	key, err := os.ReadFile(path + ".key")
+	require.NoError(t, err)
+	_, err = conn.ExecContext(ctx, "ROLLBACK")
+	require.NoError(t, err)
+
+	hot := filepath.Join(t.TempDir(), "state.db")
+	require.NoError(t, os.WriteFile(hot, db, 0o600))
+	require.NoError(t, os.WriteFile(hot+"-journal", journal, 0o600))
+	require.NoError(t, os.WriteFile(hot+".key", key, 0o600))
+	return hot, before
+}
+
+func TestOpenRollsBackHotJournal(t *testing.T) {
+	// A read-only connection cannot roll a hot journal back ("attempt to
+	// write a readonly database"); Open does, as SQLite would, and finds
+	// the state before the interrupted transaction.
+	ctx := context.Background()
+	path, before := copyHotJournal(t)
+	db, err := Open(ctx, path)
+	require.NoError(t, err)
+	defer db.Close()
+	var got string
+	require.NoError(t, db.rdb.QueryRowContext(ctx, `SELECT app_user_id FROM reports WHERE installation = 'r0'`).Scan(&got))
+	require.Equal(t, before, got)
+	dev, ok, err := db.LoadDevice(ctx, "dev-1")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "sk_us_dev-1", dev.APIKey)
+	require.NoFileExists(t, path+"-journal")
+
+	// Inspect does not roll it back: it says so.
+	path, _ = copyHotJournal(t)
+	h, err := Inspect(ctx, path)
+	require.NoError(t, err)
+	require.False(t, h.OK())
+	require.FileExists(t, path+"-journal")
+}
+
+func TestOpenHotJournalOfACreationIsNew(t *testing.T) {
+	// A process killed while it created a file (earlier versions made the
+	// key file first) leaves a key, a file with pages and a hot journal
+	// whose rollback empties the file: the database was never created, so
+	// it is new, not a truncated one.
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.db")
+	require.NoError(t, os.WriteFile(src, nil, 0o600))
+	raw, err := sql.Open("sqlite3", src)
+	require.NoError(t, err)
+	defer raw.Close()
+	conn, err := raw.Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	for _, stmt := range []string{
+		"PRAGMA cache_size = 1",
+		"BEGIN",
+		"CREATE TABLE t (a BLOB)",
+		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO t SELECT randomblob(200) FROM n",
+	} {
+		_, err := conn.ExecContext(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	db, err := os.ReadFile(src)
+	require.NoError(t, err)
+	require.NotEmpty(t, db, "the transaction spilled into the file")
+	journal, err := os.ReadFile(src + "-journal")
+	require.NoError(t, err)
+
+	path := filepath.Join(t.TempDir(), "state.db")
+	require.NoError(t, os.WriteFile(path, db, 0o600))
+	require.NoError(t, os.WriteFile(path+"-journal", journal, 0o600))
+	key := bytes.Repeat([]byte{5}, KeySize)
+	require.NoError(t, os.WriteFile(path+".key", key, 0o600))
+
+	got, err := Open(ctx, path)
+	require.NoError(t, err)
+	defer got.Close()
+	dev := DeviceState{Installation: "a", APIKey: "sk_after"}
+	require.NoError(t, got.SaveDevice(ctx, dev))
+	loaded, _, err := got.LoadDevice(ctx, "a")
+	require.NoError(t, err)
+	require.Equal(t, dev, loaded)
+	onDisk, err := os.ReadFile(path + ".key")
+	require.NoError(t, err)
+	require.Equal(t, key, onDisk, "the existing key is kept")
+}
+
+func TestOpenLeavesForeignFileWithStrayJournal(t *testing.T) {
+	// Only a real rollback journal is rolled back: a file that is not a
+	// database, beside a "-journal" that is not one, stays as it was.
+	path := filepath.Join(t.TempDir(), "state.db")
+	require.NoError(t, os.WriteFile(path, []byte("name,user\nalice,1\n"), 0o600))
+	require.NoError(t, os.WriteFile(path+"-journal", []byte("not a journal at all"), 0o600))
+	requireRefused(t, path, ErrNotDatabase)
 }
