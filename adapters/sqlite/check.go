@@ -250,9 +250,63 @@ func readSchema(ctx context.Context, conn *sql.DB) ([]schemaObject, error) {
 		if err := rows.Scan(&o.Type, &o.Name, &o.Table, &o.SQL); err != nil {
 			return nil, err
 		}
+		o.SQL = normalizeSQL(o.SQL)
 		objs = append(objs, o)
 	}
 	return objs, rows.Err()
+}
+
+// normalizeSQL reduces a statement's text as sqlite_schema keeps it to its
+// tokens: comments dropped, every run of white space one space, none next
+// to parentheses and commas, so that a migration re-indented or commented
+// differently still matches the files it created.
+func normalizeSQL(stmt string) string {
+	var b strings.Builder
+	b.Grow(len(stmt))
+	space, last := false, byte(0)
+	put := func(c byte) {
+		if space && last != 0 && last != '(' && last != ',' && c != '(' && c != ')' && c != ',' {
+			b.WriteByte(' ')
+		}
+		space, last = false, c
+		b.WriteByte(c)
+	}
+	for i := 0; i < len(stmt); i++ {
+		c := stmt[i]
+		switch {
+		case c == '\'' || c == '"' || c == '`' || c == '[':
+			// A quoted string or identifier is copied as it is.
+			end := c
+			if c == '[' {
+				end = ']'
+			}
+			put(c)
+			for i++; i < len(stmt); i++ {
+				b.WriteByte(stmt[i])
+				last = stmt[i]
+				if stmt[i] == end {
+					break
+				}
+			}
+		case c == '-' && i+1 < len(stmt) && stmt[i+1] == '-':
+			for i < len(stmt) && stmt[i] != '\n' {
+				i++
+			}
+			space = true
+		case c == '/' && i+1 < len(stmt) && stmt[i+1] == '*':
+			if j := strings.Index(stmt[i+2:], "*/"); j >= 0 {
+				i += j + 3
+			} else {
+				i = len(stmt)
+			}
+			space = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			space = true
+		default:
+			put(c)
+		}
+	}
+	return b.String()
 }
 
 // expectedSchemas caches expectedSchema's answers by version.

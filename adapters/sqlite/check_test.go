@@ -412,3 +412,25 @@ func TestOpenLeavesForeignFileWithStrayJournal(t *testing.T) {
 	require.NoError(t, os.WriteFile(path+"-journal", []byte("not a journal at all"), 0o600))
 	requireRefused(t, path, ErrNotDatabase)
 }
+
+func TestNormalizeSQL(t *testing.T) {
+	same := []string{
+		"CREATE TABLE t (a TEXT NOT NULL DEFAULT '', b INTEGER)",
+		"CREATE TABLE t(\n\ta    TEXT NOT NULL DEFAULT '', -- the a\n\tb INTEGER /* the b */\n)",
+		"CREATE   TABLE t ( a TEXT NOT NULL DEFAULT '' , b INTEGER )",
+	}
+	for _, s := range same[1:] {
+		require.Equal(t, normalizeSQL(same[0]), normalizeSQL(s), s)
+	}
+	different := []string{
+		"CREATE TABLE t (a TEXT NOT NULL DEFAULT ' ', b INTEGER)", // a literal's content counts
+		"CREATE TABLE t (a TEXT NOT NULL DEFAULT '', b INTEGER) STRICT",
+		"CREATE TABLE t (a TEXT NOT NULL DEFAULT '', bINTEGER)",
+		`CREATE TABLE t ("a  b" TEXT NOT NULL DEFAULT '', b INTEGER)`,
+	}
+	for _, s := range different {
+		require.NotEqual(t, normalizeSQL(same[0]), normalizeSQL(s), s)
+	}
+	require.Equal(t, "CREATE TABLE t(a TEXT DEFAULT 'it''s -- not a comment')",
+		normalizeSQL("CREATE TABLE t (a TEXT DEFAULT 'it''s -- not a comment')"))
+}
