@@ -28,12 +28,15 @@
 //
 //  1. Open the file once per process with Open; keep the *DB for the life of
 //     the process and share it between goroutines. Close it on exit.
-//  2. Handle Open's *OpenError: ErrNotDatabase, ErrCorrupt and ErrNewerSchema
-//     mean the file was left exactly as it was; do not delete it
-//     automatically, it may hold a user's session.
+//  2. Handle Open's *OpenError: ErrNotDatabase, ErrCorrupt, ErrNewerSchema
+//     and ErrMissingKey mean the file was left exactly as it was; do not
+//     delete it automatically, it may hold a user's session. Inspect (the
+//     CLI's doctor) says more.
 //  3. Keep the key file (path + ".key") with the database, or pass the same
 //     key with WithKey every time: without it the sealed secrets cannot be
-//     read back, and reads of them fail with ErrBadKey.
+//     read back. A missing key file beside sealed values makes Open fail
+//     with ErrMissingKey (no new key is made); a wrong key makes reads of
+//     them fail with ErrBadKey.
 //  4. Pass a context with a deadline to every call; a cancelled context
 //     returns context.Canceled and writes nothing.
 //  5. Treat a *ColumnError wrapping ErrCorrupt on a read as damaged state,
@@ -50,19 +53,81 @@
 // commits. Several processes may open the same file: BEGIN IMMEDIATE and the
 // busy timeout serialise their writes.
 //
-// Open checks an existing file read-only before it opens it for writing:
-// the 16-byte SQLite header, PRAGMA user_version and PRAGMA quick_check. The
-// schema lives in embedded migrations (migrations/NNNN_name.sql), applied in
-// order on PRAGMA user_version, each in its own transaction.
+// The schema lives in embedded migrations (migrations/NNNN_name.sql),
+// applied in order on PRAGMA user_version, each in its own transaction.
+//
+// # Checks on open, and the full check
+//
+// Open checks an existing file read-only before it opens it for writing,
+// with work that does not grow with the file: the header (SQLite's magic
+// string, a valid page size and payload fractions), PRAGMA user_version (0
+// up to the newest migration; below zero is ErrCorrupt, above is
+// ErrNewerSchema) and the schema: the file's sqlite_schema rows (tables,
+// columns, indexes, triggers, views) must be exactly those the migrations up
+// to its version create, built in an in-memory database for the comparison.
+// Only when the schema differs does Open run PRAGMA quick_check, to say
+// whether the pages are damaged; either way the file is ErrCorrupt.
+//
+// Damage inside data pages is not looked for on every open (it would cost a
+// read of the whole file per launch): reading a damaged row returns
+// ErrCorrupt. Inspect runs the full check (PRAGMA integrity_check over every
+// page) and tries the key on a sealed value; `vitalsync doctor` prints it.
+//
+// # Creation and crashes
+//
+// Open creates a new file, switches it to WAL, applies the migrations, and
+// only then creates the key file. A process killed at any moment of that
+// leaves a file the next Open completes:
+//
+//   - killed during the switch to WAL, it leaves a hot rollback journal
+//     beside the file. A read-only connection cannot roll it back ("attempt
+//     to write a readonly database"), so Open rolls it back through a
+//     read-write connection, as SQLite does for any read-write opener, and
+//     checks again; a file this leaves empty was never created;
+//   - killed before the key file exists, the file holds no sealed values,
+//     and the next Open makes the key.
+//
+// Hence an empty file beside an existing key file is a truncated database,
+// ErrCorrupt, not a new one; an empty file without a key file is new.
+//
+// # What SQLite cannot promise
+//
+// The guarantees above hold for a process killed at any moment. These do
+// not hold, and nothing in this package can detect all of them:
+//
+//   - Deleting, moving or replacing the -wal file of a database that is open,
+//     or of one whose last process was killed, loses the transactions it
+//     holds (the latest commits; a checkpoint moves them into the file at
+//     the last Close). Keep path, path-wal and path-shm together.
+//   - Copying the database file alone while a process uses it is not a
+//     backup: copy it closed, or use SQLite's backup API or VACUUM INTO.
+//   - synchronous=NORMAL in WAL mode keeps every commit across a process
+//     crash, but a power loss or an operating system crash may lose the
+//     latest commits (never the file's consistency).
+//   - Network file systems (NFS, SMB) do not honour the locks that
+//     serialise writers and WAL readers across processes; use a local disk.
+//   - A lost key file loses the sealed secrets: they cannot be recovered,
+//     only signed in again.
+//   - A file restored from an older copy opens as that older state.
+//
+// # The journal history
+//
+// journal_events is bounded: every SaveJournal, in its transaction, keeps
+// the installation's newest HistoryMaxEvents (100) events and none older
+// than HistoryMaxAge (90 days, on the DB clock) but the event just saved,
+// and examines the file's 8 oldest events for age, so that the history of
+// installations that no longer save ages out too. Both deletes walk an
+// index: their cost does not grow with the history.
 //
 // # Secrets
 //
 // Access tokens, refresh tokens and API keys are sealed with AES-256-GCM
 // under a 32-byte key from the key file (created with mode 0600, like the
-// database) or given with WithKey. A sealed value is a version byte, a random
-// 12-byte nonce and the ciphertext; the additional data names its table,
-// column and row, so a sealed value moved to another row or column does not
-// open. Empty secrets are stored as NULL.
+// database, once the database holds its schema) or given with WithKey. A
+// sealed value is a version byte, a random 12-byte nonce and the ciphertext;
+// the additional data names its table, column and row, so a sealed value
+// moved to another row or column does not open. Empty secrets are stored as
+// NULL, and sealed values are the only BLOBs the schema stores.
 //
 // # Schema (version 1)
 //
@@ -80,8 +145,9 @@
 //   - journal: the reconcile journal entry per installation: last_observed,
 //     profile, environment, region, app_user_id, vital_user_id, in_flight,
 //     attempts, next_attempt_at, last_error_class, updated_at.
-//   - journal_events: append-only history, one row per SaveJournal: the
-//     same columns, the event name and its time (at), ordered by id.
+//   - journal_events: the history, one row per SaveJournal (bounded, see
+//     above): the same columns, the event name and its time (at), ordered
+//     by id.
 //   - user_map: app_user_id → vital_user_id with created_at and deleted_at;
 //     a partial UNIQUE index allows one row with deleted_at NULL per app user.
 //   - reports: one fleet report per installation: profile, app_signed_in,

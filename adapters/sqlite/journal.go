@@ -98,7 +98,7 @@ func (db *DB) saveJournalRow(ctx context.Context, e journalRow, event string) er
 	if e.UpdatedAt.IsZero() {
 		e.UpdatedAt = tx.now
 	}
-	if err := tx.saveJournal(ctx, e, event); err != nil {
+	if err := tx.saveJournalBounded(ctx, e, event); err != nil {
 		return fmt.Errorf("save journal: %w", db.wrap(ctx, err))
 	}
 	if err := tx.commit(ctx); err != nil {

@@ -1,13 +1,11 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -51,6 +49,10 @@ var (
 	// ErrInvalid means a value given to a write method cannot be stored
 	// (an empty key, an unknown strategy, state or environment).
 	ErrInvalid = errors.New("sqlite: invalid value")
+	// ErrMissingKey means the key file beside the database is gone while
+	// the database holds sealed secrets: they cannot be read, and a new key
+	// would hide that. Restore the key file, or pass the key with WithKey.
+	ErrMissingKey = errors.New("sqlite: key file is missing beside a database with sealed secrets")
 	// ErrClosed means the DB has been closed.
 	ErrClosed = errors.New("sqlite: database is closed")
 )
@@ -127,11 +129,15 @@ type DB struct {
 // Open opens the database file at path, creating it (mode 0600) if it does
 // not exist, and migrates it to the newest schema.
 //
-// An existing file is first checked read-only: a file that is not SQLite
-// (ErrNotDatabase), a damaged one (ErrCorrupt), or one from a newer schema
-// (ErrNewerSchema) yields an *OpenError and is not modified. A key that is
-// not 32 bytes yields an *OpenError wrapping ErrBadKey. A cancelled ctx
-// yields ctx.Err().
+// An existing file is first checked read-only, with work that does not grow
+// with the file (see the package doc): a file that is not SQLite
+// (ErrNotDatabase), a damaged one or one whose schema is not the
+// migrations' (ErrCorrupt), one from a newer schema (ErrNewerSchema), an
+// empty file beside an existing key file (ErrCorrupt: a truncated
+// database), or sealed values without their key file (ErrMissingKey) yields
+// an *OpenError and is not modified; the one change Open may make first is
+// SQLite's own rollback of a hot journal. A key that is not 32 bytes yields
+// an *OpenError wrapping ErrBadKey. A cancelled ctx yields ctx.Err().
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	o := options{now: time.Now}
 	for _, opt := range opts {
@@ -149,37 +155,42 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, &OpenError{Path: path, Err: err}
 	}
 
-	var s *sealer
-	if o.keySet {
-		if s, err = newSealer(o.key); err != nil {
+	// Whether a key file exists is read before the database file: a key
+	// file is only ever created beside a database that is not empty, so a
+	// key seen first and an empty database seen after mean a truncated file.
+	keyPath := abs + ".key"
+	key, keyFile := o.key, false
+	if !o.keySet {
+		key, err = readKey(keyPath)
+		keyFile = err == nil
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, &OpenError{Path: path, Err: err}
 		}
 	}
-
+	var s *sealer
+	if o.keySet || keyFile {
+		if s, err = newSealer(key); err != nil {
+			return nil, &OpenError{Path: path, Err: err}
+		}
+	}
 	created, err := createFile(abs)
 	if err != nil {
 		return nil, &OpenError{Path: path, Err: err}
 	}
 	if !created {
-		if err := validate(ctx, abs, len(migs)); err != nil {
+		st, err := validate(ctx, abs, migs, keyFile)
+		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return nil, ctxErr
 			}
 			return nil, &OpenError{Path: path, Err: err}
 		}
-	}
-
-	if s == nil {
-		key, err := loadOrCreateKey(abs + ".key")
-		if err != nil {
-			return nil, &OpenError{Path: path, Err: err}
-		}
-		if s, err = newSealer(key); err != nil {
-			return nil, &OpenError{Path: path, Err: err}
+		if s == nil && st.sealed && !exists(keyPath) {
+			return nil, &OpenError{Path: path, Err: ErrMissingKey}
 		}
 	}
 
-	db := &DB{sealer: s, now: o.now}
+	db := &DB{now: o.now}
 	if db.wdb, err = sql.Open("sqlite3", writerDSN(abs)); err != nil {
 		return nil, &OpenError{Path: path, Err: err}
 	}
@@ -194,6 +205,20 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		}
 		return nil, &OpenError{Path: path, Err: classify(err)}
 	}
+	// The key file comes last, once the database holds its schema: a kill
+	// before this point leaves a database without secrets and without a
+	// key, which the next Open completes.
+	if s == nil {
+		key, err = loadOrCreateKey(keyPath)
+		if err == nil {
+			s, err = newSealer(key)
+		}
+		if err != nil {
+			db.wdb.Close()
+			return nil, &OpenError{Path: path, Err: err}
+		}
+	}
+	db.sealer = s
 	if db.rdb, err = sql.Open("sqlite3", readerDSN(abs)); err != nil {
 		db.wdb.Close()
 		return nil, &OpenError{Path: path, Err: err}
@@ -272,67 +297,6 @@ func createFile(path string) (bool, error) {
 	return true, f.Close()
 }
 
-// validate checks an existing file without modifying it: the header, then,
-// through a read-only connection, the schema version and PRAGMA quick_check.
-func validate(ctx context.Context, path string, known int) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	header := make([]byte, len(sqliteHeader))
-	n, err := io.ReadFull(f, header)
-	f.Close()
-	switch {
-	case n == 0 && err == io.EOF:
-		return nil // an empty file is an empty database
-	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
-		return err
-	case !bytes.Equal(header[:n], sqliteHeader): // a short file included
-		return ErrNotDatabase
-	}
-
-	// Without a WAL or rollback journal beside it, no process is using the
-	// file: read it as immutable, so that not even the -wal and -shm files
-	// a read-only WAL reader needs are created. Otherwise read it as a
-	// read-only client of those that are.
-	dsn := fileURI(path) + "?mode=ro&_busy_timeout=" + strconv.Itoa(int(busyTimeout/time.Millisecond))
-	if !exists(path+"-wal") && !exists(path+"-journal") {
-		dsn += "&immutable=1"
-	}
-	ro, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		return err
-	}
-	defer ro.Close()
-	ro.SetMaxOpenConns(1)
-
-	var version int
-	if err := ro.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return classify(err)
-	}
-	if version > known {
-		return ErrNewerSchema
-	}
-	rows, err := ro.QueryContext(ctx, "PRAGMA quick_check")
-	if err != nil {
-		return classify(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var msg string
-		if err := rows.Scan(&msg); err != nil {
-			return classify(err)
-		}
-		if msg != "ok" {
-			return ErrCorrupt
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return classify(err)
-	}
-	return nil
-}
-
 // exists reports whether a file exists at path.
 func exists(path string) bool {
 	_, err := os.Lstat(path)
@@ -392,6 +356,9 @@ func migrate(ctx context.Context, db *sql.DB, migs []migration) error {
 	var version int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return err
+	}
+	if version < 0 {
+		return fmt.Errorf("%w: schema version %d", ErrCorrupt, version)
 	}
 	if version > len(migs) {
 		// Validated read-only before; another process upgraded it since.

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/sqlite"
+)
+
+func init() {
+	register(command{name: "doctor", summary: "check a database file fully: integrity, schema, key, rows, history", run: runDoctor})
+}
+
+const doctorSynopsis = `--db FILE [--format table|json]
+
+Reads the file without changing it: the header, the schema version and schema,
+PRAGMA integrity_check over every page, the key file (FILE.key) against a
+sealed value, row counts and the journal history's size. Exit 0: healthy;
+1: problems found (listed) or the file cannot be read; 2: usage.
+
+flags:`
+
+// errUnhealthy is doctor's failure when it found problems (exit 1); the
+// problems themselves are in the report.
+var errUnhealthy = errors.New("the database has problems")
+
+// doctorReport is doctor's JSON output; the field names are stable.
+type doctorReport struct {
+	Path          string           `json:"path"`
+	Healthy       bool             `json:"healthy"`
+	SizeBytes     int64            `json:"size_bytes"`
+	WALBytes      int64            `json:"wal_bytes"`
+	SchemaVersion int              `json:"schema_version"`
+	KnownVersion  int              `json:"known_schema_version"`
+	Key           string           `json:"key"`
+	Rows          map[string]int64 `json:"rows"`
+	History       doctorHistory    `json:"history"`
+	Problems      []doctorProblem  `json:"problems"`
+}
+
+type doctorHistory struct {
+	Events             int64      `json:"events"`
+	Installations      int64      `json:"installations"`
+	MaxPerInstallation int64      `json:"max_per_installation"`
+	Oldest             *time.Time `json:"oldest"`
+	// The bounds SaveJournal keeps the history within.
+	LimitPerInstallation int    `json:"limit_per_installation"`
+	MaxAge               string `json:"max_age"`
+}
+
+// doctorProblem is one problem: Kind is a stable name for the error's
+// class, Message the error.
+type doctorProblem struct {
+	Check   string `json:"check"`
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+// problemKinds name the sqlite sentinels, in the order they are tried.
+var problemKinds = []struct {
+	err  error
+	kind string
+}{
+	{sqlite.ErrNotDatabase, "not-a-database"},
+	{sqlite.ErrNewerSchema, "newer-schema"},
+	{sqlite.ErrMissingKey, "missing-key"},
+	{sqlite.ErrBadKey, "bad-key"},
+	{sqlite.ErrCorrupt, "corrupt"},
+}
+
+func problemKind(err error) string {
+	for _, k := range problemKinds {
+		if errors.Is(err, k.err) {
+			return k.kind
+		}
+	}
+	return "error"
+}
+
+func runDoctor(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "doctor", doctorSynopsis)
+	dbPath := fs.String("db", "", "database file to check (not created, not changed)")
+	format := fs.String("format", "table", "output format: table or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dbPath == "" {
+		return usagef("doctor: --db is required")
+	}
+	if fs.NArg() > 0 {
+		return usagef("doctor takes no arguments")
+	}
+	if err := oneOf("format", *format, "table", "json"); err != nil {
+		return err
+	}
+	h, err := sqlite.Inspect(ctx, *dbPath)
+	if err != nil {
+		return fmt.Errorf("doctor: %w", err)
+	}
+	rep := newDoctorReport(h)
+	if *format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(rep)
+	} else {
+		err = printDoctor(e.stdout, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if !rep.Healthy {
+		return fmt.Errorf("doctor: %w: %d found", errUnhealthy, len(rep.Problems))
+	}
+	return nil
+}
+
+func newDoctorReport(h *sqlite.Health) doctorReport {
+	rep := doctorReport{
+		Path: h.Path, Healthy: h.OK(), SizeBytes: h.Size, WALBytes: h.WALSize,
+		SchemaVersion: h.SchemaVersion, KnownVersion: h.KnownVersion, Key: string(h.Key), Rows: h.Rows,
+		History: doctorHistory{
+			Events: h.History.Events, Installations: h.History.Installations,
+			MaxPerInstallation:   h.History.MaxPerInstall,
+			LimitPerInstallation: sqlite.HistoryMaxEvents, MaxAge: sqlite.HistoryMaxAge.String(),
+		},
+		Problems: []doctorProblem{},
+	}
+	if !h.History.Oldest.IsZero() {
+		oldest := h.History.Oldest
+		rep.History.Oldest = &oldest
+	}
+	for _, p := range h.Problems {
+		rep.Problems = append(rep.Problems, doctorProblem{Check: p.Check, Kind: problemKind(p.Err), Message: p.Err.Error()})
+	}
+	return rep
+}
+
+// printDoctor prints a doctor report for people.
+func printDoctor(w io.Writer, rep doctorReport) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "database\t%q\n", rep.Path)
+	fmt.Fprintf(tw, "size\t%d bytes (WAL %d bytes)\n", rep.SizeBytes, rep.WALBytes)
+	fmt.Fprintf(tw, "schema\tversion %d (this program knows %d)\n", rep.SchemaVersion, rep.KnownVersion)
+	fmt.Fprintf(tw, "key\t%s\n", orDash(rep.Key))
+	tables := make([]string, 0, len(rep.Rows))
+	for t := range rep.Rows {
+		tables = append(tables, t)
+	}
+	sort.Strings(tables)
+	counts := make([]string, len(tables))
+	for i, t := range tables {
+		counts[i] = fmt.Sprintf("%s %d", t, rep.Rows[t])
+	}
+	fmt.Fprintf(tw, "rows\t%s\n", orDash(strings.Join(counts, ", ")))
+	hist := fmt.Sprintf("%d events, %d installations, at most %d per installation (limit %d, max age %s)",
+		rep.History.Events, rep.History.Installations, rep.History.MaxPerInstallation,
+		rep.History.LimitPerInstallation, rep.History.MaxAge)
+	if rep.History.Oldest != nil {
+		hist += ", oldest " + rep.History.Oldest.Format(time.RFC3339)
+	}
+	fmt.Fprintf(tw, "history\t%s\n", hist)
+	if rep.Healthy {
+		fmt.Fprintf(tw, "result\thealthy\n")
+	} else {
+		fmt.Fprintf(tw, "result\tproblems: %d\n", len(rep.Problems))
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintf(tw, "problem\t%s (%s): %q\n", p.Check, p.Kind, p.Message)
+	}
+	return tw.Flush()
+}
