@@ -1,0 +1,3 @@
+-- Reserved for the schema change numbered 2, developed separately. The
+-- loader needs contiguous numbers: this placeholder changes nothing and is
+-- replaced by that migration when both are merged.
