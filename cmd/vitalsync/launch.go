@@ -24,9 +24,32 @@ func init() {
 	register(command{name: "launch", summary: "run one launch reconcile of a device database against an issuer", run: runLaunch})
 }
 
-const launchSynopsis = `--db FILE --profile P --issuer URL --session S (--app-user U | --signed-out)
-                        [--api-url U --auth-url U] [--installation ID] [--environment E --region R]
-                        [--allow-api-key] [--format table|json]`
+const launchSynopsis = `--db FILE --profile P --issuer URL (--app-user U [--session-file F] | --signed-out)
+                        [--api-url U --auth-url U [--allow-url-change]] [--now] [--installation ID]
+                        [--environment E --region R] [--allow-api-key] [--format table|json]
+
+The session comes from --session-file F, or else $` + envSession + `; --session S
+still works but shows the session to anyone who can run ps.
+
+The first launch (or device command) on a database needs --api-url and
+--auth-url; the database remembers them and later launches use them. Other
+URLs later are refused unless --allow-url-change is given.
+
+exit codes:
+  0  the SDK agrees with the app (nothing to do, or the plan was applied)
+  1  the launch failed (see the error; transient failures schedule a retry)
+  2  usage error
+  3  deferred: app and SDK disagree but a backed-off retry is not due yet
+     (--now retries at once)
+
+flags:`
+
+// envSession is the environment variable launch reads the app user's
+// issuer session from when neither --session nor --session-file is given.
+const envSession = "VITALSYNC_SESSION"
+
+// exitDeferred is the exit code of a launch deferred by backoff.
+const exitDeferred = 3
 
 // launchConfig is one launch of one installation.
 type launchConfig struct {
@@ -136,62 +159,104 @@ func launchOnce(ctx context.Context, lc launchConfig) (launchReport, error) {
 	return rep, runErr
 }
 
-func runLaunch(ctx context.Context, e *env, args []string) error {
+// launchFlags are launch's parsed flags.
+type launchFlags struct {
+	dbPath, profile, installation, appUser, env, region, format string
+	issuer, apiURL, authURL                                     urlFlag
+	session                                                     *secretFlag
+	signedOut, allowAPIKey, allowURLChange, now                 bool
+}
+
+// parseLaunchFlags parses and checks launch's flags; every mistake is a
+// usage error.
+func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
+	f := &launchFlags{}
 	fs := newFlagSet(e, "launch", launchSynopsis)
-	dbPath := fs.String("db", "", "device database file (created if missing)")
-	profileName := fs.String("profile", "", "SDK profile: "+strings.Join(fsm.ProfileNames(), ", "))
-	issuerURL := fs.String("issuer", "", "base URL of the sign-in token issuer")
-	session := fs.String("session", "", "the app user's issuer session token (see 'vitalsync session')")
-	appUser := fs.String("app-user", "", "the app user signed in to the app")
-	signedOut := fs.Bool("signed-out", false, "the app has no user signed in")
-	apiURL := fs.String("api-url", "", "Junction API base URL override (for the emulator)")
-	authURL := fs.String("auth-url", "", "Junction auth server base URL override (for the emulator)")
-	installation := fs.String("installation", "default", "installation key in the database")
-	envName := fs.String("environment", "sandbox", "the app's Junction environment")
-	regionName := fs.String("region", "us", "the app's Junction region")
-	allowAPIKey := fs.Bool("allow-api-key", false, "keep a matching API-key session (sandbox evaluation only)")
-	format := fs.String("format", "table", "output format: table or json")
+	fs.StringVar(&f.dbPath, "db", "", "device database file (created if missing)")
+	fs.StringVar(&f.profile, "profile", "", "SDK profile: "+strings.Join(fsm.ProfileNames(), ", "))
+	fs.Var(&f.issuer, "issuer", "base URL of the sign-in token issuer")
+	f.session = newSecretFlag(fs, "session", envSession, "the app user's issuer session token (see 'vitalsync session')")
+	fs.StringVar(&f.appUser, "app-user", "", "the app user signed in to the app")
+	fs.BoolVar(&f.signedOut, "signed-out", false, "the app has no user signed in")
+	fs.Var(&f.apiURL, "api-url", "Junction API base URL (default: the one the database remembers)")
+	fs.Var(&f.authURL, "auth-url", "Junction auth server base URL (default: the one the database remembers)")
+	fs.BoolVar(&f.allowURLChange, "allow-url-change", false, "use --api-url/--auth-url even though the database remembers others, and remember them instead")
+	fs.BoolVar(&f.now, "now", false, "ignore a pending backoff and try at once (after fixing what made the last attempt fail)")
+	fs.StringVar(&f.installation, "installation", "default", "installation key in the database")
+	fs.StringVar(&f.env, "environment", "sandbox", "the app's Junction environment")
+	fs.StringVar(&f.region, "region", "us", "the app's Junction region")
+	fs.BoolVar(&f.allowAPIKey, "allow-api-key", false, "keep a matching API-key session (sandbox evaluation only)")
+	fs.StringVar(&f.format, "format", "table", "output format: table or json")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return usagef("launch takes no arguments")
+		return nil, usagef("launch takes no arguments")
 	}
 	switch {
-	case *dbPath == "":
-		return usagef("launch: --db is required")
-	case *issuerURL == "":
-		return usagef("launch: --issuer is required")
-	case (*appUser == "") == !*signedOut:
-		return usagef("launch: give exactly one of --app-user U and --signed-out")
-	case *appUser != "" && *session == "":
-		return usagef("launch: --session is required with --app-user")
+	case f.dbPath == "":
+		return nil, usagef("launch: --db is required")
+	case f.issuer.url == "":
+		return nil, usagef("launch: --issuer is required")
+	case (f.appUser == "") == !f.signedOut:
+		return nil, usagef("launch: give exactly one of --app-user U and --signed-out")
 	}
-	if err := oneOf("format", *format, "table", "json"); err != nil {
+	return f, oneOf("format", f.format, "table", "json")
+}
+
+// loadLaunchSession returns the app user's session from --session,
+// --session-file or $VITALSYNC_SESSION; a signed-in app needs one.
+func loadLaunchSession(f *launchFlags) (string, error) {
+	s, ok, err := f.session.load()
+	if err != nil {
+		return "", err
+	}
+	if !ok && f.appUser != "" {
+		return "", usagef("launch: --app-user needs a session: --session-file F or $%s", envSession)
+	}
+	return s, nil
+}
+
+func runLaunch(ctx context.Context, e *env, args []string) error {
+	f, err := parseLaunchFlags(e, args)
+	if err != nil {
 		return err
 	}
-	profile, ok := fsm.ParseProfile(*profileName)
+	session, err := loadLaunchSession(f)
+	if err != nil {
+		return err
+	}
+	profile, ok := fsm.ParseProfile(f.profile)
 	if !ok {
 		return usagef("launch: --profile must be one of %s", strings.Join(fsm.ProfileNames(), ", "))
 	}
-	envv, ok1 := fsm.ParseEnvironment(*envName)
-	region, ok2 := fsm.ParseRegion(*regionName)
+	envv, ok1 := fsm.ParseEnvironment(f.env)
+	region, ok2 := fsm.ParseRegion(f.region)
 	if !ok1 || !ok2 {
-		return usagef("launch: unknown --environment %q or --region %q", *envName, *regionName)
+		return usagef("launch: unknown --environment %q or --region %q", f.env, f.region)
 	}
-	db, err := sqlite.Open(ctx, *dbPath)
+	db, err := sqlite.Open(ctx, f.dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	lc := launchConfig{db: db, profile: profile, installation: *installation, issuerURL: *issuerURL,
-		session: *session, apiURL: *apiURL, authURL: *authURL, allowAPIKey: *allowAPIKey, log: e.log}
-	if *appUser != "" {
-		lc.app = reconcile.AppSession{SignedIn: true, AppUserID: *appUser, Environment: envv, Region: region}
+	ends, err := resolveEndpoints(ctx, db, f.apiURL.url, f.authURL.url, f.allowURLChange)
+	if err != nil {
+		return err
+	}
+	if f.now {
+		if err := clearBackoff(ctx, db.Journal(f.installation, profile.Name)); err != nil {
+			return err
+		}
+	}
+	lc := launchConfig{db: db, profile: profile, installation: f.installation, issuerURL: f.issuer.url,
+		session: session, apiURL: ends.APIBaseURL, authURL: ends.AuthBaseURL, allowAPIKey: f.allowAPIKey, log: e.log}
+	if f.appUser != "" {
+		lc.app = reconcile.AppSession{SignedIn: true, AppUserID: f.appUser, Environment: envv, Region: region}
 	}
 	rep, runErr := launchOnce(ctx, lc)
 	if rep.Outcome.Result != "" {
-		if *format == "json" {
+		if f.format == "json" {
 			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
 			if err := enc.Encode(rep); err != nil {
@@ -201,7 +266,54 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	return runErr
+	return launchExit(rep, runErr)
+}
+
+// clearBackoff is what --now does: it clears the journal's next attempt
+// time, so that the run plans as if no backoff were pending. The failure
+// count is kept, so a new failure backs off longer. It writes only when a
+// backoff is pending (that write is not in the report's db_writes).
+func clearBackoff(ctx context.Context, j *sqlite.Journal) error {
+	entry, err := j.Load(ctx)
+	if err != nil {
+		return err
+	}
+	if entry.NextAttemptAt.IsZero() {
+		return nil
+	}
+	entry.NextAttemptAt = time.Time{}
+	return j.Save(ctx, entry, "launch --now: backoff cleared")
+}
+
+// deferredError is a launch that did nothing because app and SDK disagree
+// while a backed-off retry is not due: exit code 3.
+type deferredError struct {
+	discrepancy reconcile.Discrepancy
+	retryAt     time.Time
+}
+
+func (e *deferredError) Error() string {
+	return fmt.Sprintf("launch deferred: app and SDK disagree but the next attempt is due at %s; pass --now to try at once",
+		e.retryAt.UTC().Format(time.RFC3339))
+}
+
+// exitCode is the process exit code of a deferred launch.
+func (e *deferredError) exitCode() int { return exitDeferred }
+
+// launchExit turns a launch's outcome into run's error: the run's error if
+// it failed, a *deferredError if it was deferred, nil otherwise.
+func launchExit(rep launchReport, runErr error) error {
+	if runErr != nil {
+		return runErr
+	}
+	if rep.Outcome.Result == "deferred" {
+		retryAt := rep.Plan.RetryAt
+		if rep.Outcome.RetryAt != nil {
+			retryAt = *rep.Outcome.RetryAt
+		}
+		return &deferredError{discrepancy: rep.Plan.Discrepancy, retryAt: retryAt}
+	}
+	return nil
 }
 
 // printLaunch prints a launch report for people.
@@ -230,6 +342,9 @@ func printLaunch(w io.Writer, rep launchReport) error {
 		did += " — " + rep.Outcome.Error
 	}
 	fmt.Fprintf(tw, "  did\t%s\n", did)
+	if rep.Outcome.Result == "deferred" {
+		fmt.Fprintf(tw, "  note\tdeferred: app and SDK disagree, but a backed-off retry is not due yet (--now tries at once)\n")
+	}
 	if rep.Outcome.Interrupted != "" {
 		fmt.Fprintf(tw, "  note\tthe previous launch died during %s\n", rep.Outcome.Interrupted)
 	}
