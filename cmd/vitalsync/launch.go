@@ -316,45 +316,73 @@ func launchExit(rep launchReport, runErr error) error {
 	return nil
 }
 
-// printLaunch prints a launch report for people.
+// printLaunch prints a launch report for people. Values from outside go
+// through display.
 func printLaunch(w io.Writer, rep launchReport) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	o := rep.Observation
-	app := "signed out"
-	if o.App.SignedIn {
-		app = "signed in as " + o.App.AppUserID
-		if o.App.VitalUserID != "" {
-			app += " (Vital user " + o.App.VitalUserID + ")"
-		}
-	}
-	sdk := o.SDK.Status.String()
-	if o.SDK.CurrentUserID != "" {
-		sdk += " user " + o.SDK.CurrentUserID
-	}
-	fmt.Fprintf(tw, "  app\t%s\n", app)
-	fmt.Fprintf(tw, "  sdk\t%s → %s\n", sdk, orDash(string(rep.Plan.Observed)))
-	fmt.Fprintf(tw, "  plan\t%s [%s]\n", rep.Plan, rep.Plan.Discrepancy)
-	did := rep.Outcome.Result
+	fmt.Fprintf(tw, "  app\t%s\n", appLine(o.App))
+	fmt.Fprintf(tw, "  sdk\t%s → %s\n", sdkLine(o), orDash(display(string(rep.Plan.Observed))))
+	fmt.Fprintf(tw, "  plan\t%s [%s]\n", planLine(rep.Plan), display(string(rep.Plan.Discrepancy)))
+	did := display(rep.Outcome.Result)
 	if len(rep.Outcome.Applied) > 0 {
-		did += ": " + strings.Join(rep.Outcome.Applied, ", ")
+		applied := make([]string, len(rep.Outcome.Applied))
+		for i, a := range rep.Outcome.Applied {
+			applied[i] = display(a)
+		}
+		did += ": " + strings.Join(applied, ", ")
 	}
 	if rep.Outcome.Error != "" {
-		did += " — " + rep.Outcome.Error
+		did += " — " + display(rep.Outcome.Error)
 	}
 	fmt.Fprintf(tw, "  did\t%s\n", did)
 	if rep.Outcome.Result == "deferred" {
 		fmt.Fprintf(tw, "  note\tdeferred: app and SDK disagree, but a backed-off retry is not due yet (--now tries at once)\n")
 	}
 	if rep.Outcome.Interrupted != "" {
-		fmt.Fprintf(tw, "  note\tthe previous launch died during %s\n", rep.Outcome.Interrupted)
+		fmt.Fprintf(tw, "  note\tthe previous launch died during %s\n", display(rep.Outcome.Interrupted))
 	}
-	fmt.Fprintf(tw, "  now\t%s\n", orDash(rep.Outcome.State))
+	fmt.Fprintf(tw, "  now\t%s\n", orDash(display(rep.Outcome.State)))
 	if rep.Outcome.Diverged != "" {
-		fmt.Fprintf(tw, "  warning\tthe SDK left the state machine: %s\n", rep.Outcome.Diverged)
+		fmt.Fprintf(tw, "  warning\tthe SDK left the state machine: %s\n", display(rep.Outcome.Diverged))
 	}
 	if rep.Outcome.RetryAt != nil {
 		fmt.Fprintf(tw, "  retry at\t%s\n", rep.Outcome.RetryAt.Format(time.RFC3339))
 	}
 	fmt.Fprintf(tw, "  cost\t%d network calls, %d database writes\n", rep.NetworkCalls, rep.DBWrites)
 	return tw.Flush()
+}
+
+// appLine describes the app's session for a table.
+func appLine(app reconcile.AppSession) string {
+	if !app.SignedIn {
+		return "signed out"
+	}
+	s := "signed in as " + display(app.AppUserID)
+	if app.VitalUserID != "" {
+		s += " (Vital user " + display(app.VitalUserID) + ")"
+	}
+	return s
+}
+
+// sdkLine describes the SDK's status and user for a table.
+func sdkLine(o reconcile.Observation) string {
+	s := display(o.SDK.Status.String())
+	if o.SDK.CurrentUserID != "" {
+		s += " user " + display(o.SDK.CurrentUserID)
+	}
+	return s
+}
+
+// planLine is a plan's actions for a table, each through display, as
+// reconcile.Plan.String writes them.
+func planLine(p reconcile.Plan) string {
+	if len(p.Actions) == 0 {
+		return p.String() // "(nothing)" or "(wait until …)": no outside values
+	}
+	parts := make([]string, len(p.Actions))
+	for i, a := range p.Actions {
+		parts[i] = display(a.String())
+	}
+	return strings.Join(parts, ", ")
 }
