@@ -201,6 +201,13 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	case (f.appUser == "") == !f.signedOut:
 		return nil, usagef("launch: give exactly one of --app-user U and --signed-out")
 	}
+	if f.appUser != "" {
+		// The issuer would refuse it anyway; refusing here keeps an ID with
+		// control characters out of the journal and the output.
+		if err := issuer.ValidateAppUserID(f.appUser); err != nil {
+			return nil, usageErr(fmt.Errorf("launch: --app-user: %w", err))
+		}
+	}
 	return f, oneOf("format", f.format, "table", "json")
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 )
 
@@ -260,6 +261,20 @@ func TestLaunchNowIgnoresBackoff(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, sdb.Close())
 	require.Equal(t, before.UpdatedAt, after.UpdatedAt)
+}
+
+// An app user ID the issuer would refuse is a usage error before anything
+// is opened, so it never reaches the journal or the output.
+func TestLaunchRefusesUnusableAppUser(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "device.db")
+	for _, bad := range []string{"bob\n  sdk forged", " alice", "\x1b[2J", strings.Repeat("x", 257)} {
+		_, stderr, code, err := launchRun(t, "--db", db, "--profile", "ios-1.8", "--issuer", "http://127.0.0.1:1",
+			"--api-url", "http://127.0.0.1:1", "--auth-url", "http://127.0.0.1:1/auth", "--session", "s", "--app-user", bad)
+		require.Equal(t, 2, code, "%q", bad)
+		require.ErrorIs(t, err, issuer.ErrInvalidAppUser)
+		require.NotContains(t, stderr, bad)
+	}
+	require.NoFileExists(t, db)
 }
 
 func TestLaunchHelpDocumentsExitCodes(t *testing.T) {
