@@ -83,7 +83,7 @@ func (s *secretFlag) load() (string, bool, error) {
 		if v, ok := os.LookupEnv(s.env); ok && v != "" {
 			v = strings.TrimSpace(v)
 			if v == "" {
-				return "", false, usagef("$%s: %v", s.env, errEmptySecret)
+				return "", false, usageErr(fmt.Errorf("$%s: %w", s.env, errEmptySecret))
 			}
 			return v, true, nil
 		}

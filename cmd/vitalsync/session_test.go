@@ -90,6 +90,11 @@ func TestSessionSecretSources(t *testing.T) {
 	t.Setenv(envSessionSecret, "an-other-secret-from-the-environment")
 	verify(t, mintSession(t, "--secret-file", file, "--user", "alice")) // file wins
 
+	t.Setenv(envSessionSecret, " \n")
+	err := run(context.Background(), []string{"session", "--user", "alice"}, strings.NewReader(""), io.Discard, io.Discard)
+	require.Equal(t, 2, exitCode(err, io.Discard))
+	require.ErrorIs(t, err, errEmptySecret, "a blank variable is refused, not taken as no secret")
+
 	for name, tc := range map[string]struct {
 		args []string
 		is   error
