@@ -17,8 +17,11 @@ import (
 // caller. Backends implement it over their own sessions; HMACAuthenticator
 // is a self-contained one for local use.
 //
-// Errors matching ErrUnauthorized become 401; any other error becomes 500
-// (the authenticator itself failed, the credentials may be fine).
+// Errors matching ErrUnauthorized become 401, with the code of the most
+// precise sentinel they match (ErrNoCredentials, ErrMultipleAuthorization,
+// ErrMalformedSession, ErrBadSignature, ErrSessionExpired; "unauthorized"
+// for a plain ErrUnauthorized); any other error becomes 500 (the
+// authenticator itself failed, the credentials may be fine).
 type Authenticator interface {
 	Authenticate(r *http.Request) (appUserID string, err error)
 }

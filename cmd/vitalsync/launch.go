@@ -295,8 +295,7 @@ func clearBackoff(ctx context.Context, j *sqlite.Journal) error {
 // deferredError is a launch that did nothing because app and SDK disagree
 // while a backed-off retry is not due: exit code 3.
 type deferredError struct {
-	discrepancy reconcile.Discrepancy
-	retryAt     time.Time
+	retryAt time.Time
 }
 
 func (e *deferredError) Error() string {
@@ -318,7 +317,7 @@ func launchExit(rep launchReport, runErr error) error {
 		if rep.Outcome.RetryAt != nil {
 			retryAt = *rep.Outcome.RetryAt
 		}
-		return &deferredError{discrepancy: rep.Plan.Discrepancy, retryAt: retryAt}
+		return &deferredError{retryAt: retryAt}
 	}
 	return nil
 }
