@@ -47,6 +47,13 @@
 //   - Refresh tokens do not expire; access tokens expire after the access
 //     TTL and expires_in is that TTL in whole seconds.
 //   - Sign-In Tokens may be exchanged any number of times until they expire.
+//     Each carries a random jti claim, so two minted in the same second for
+//     the same user still differ (the SDKs ignore the claim; the codec
+//     accepts tokens without one).
+//   - client_user_id holds 1 to [MaxClientUserIDLen] characters and
+//     fallback_time_zone 1 to 64; longer values answer 422 string_too_long.
+//     Request bodies are bounded (64 KiB); a larger one answers 413
+//     {"detail":"request body too large"}, on the token endpoint too.
 //   - DELETE /v2/user/{user_id} revokes the user's access and refresh tokens
 //     at once and frees the client_user_id; an undo restores the user but
 //     not the tokens. Undoing a user that is not deleted succeeds and changes

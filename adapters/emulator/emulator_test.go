@@ -632,3 +632,24 @@ func TestMatchRoute(t *testing.T) {
 		}
 	}
 }
+
+// client_user_id is bounded: MaxClientUserIDLen characters are stored,
+// one more is a 422 like FastAPI's string_too_long, and a body over the
+// bound is a 413 with a JSON body.
+func TestCreateUserBounds(t *testing.T) {
+	h := newHarness(t)
+	longest := strings.Repeat("é", MaxClientUserIDLen) // characters, not bytes
+	id := h.createUser(longest)
+	require.NotEmpty(t, id)
+	v := validation(t, h.api("POST", "/v2/user", `{"client_user_id":"`+longest+`x"}`))
+	require.Equal(t, []any{"body", "client_user_id"}, v[0].Loc)
+	require.Equal(t, "string_too_long", v[0].Type)
+	v = validation(t, h.api("POST", "/v2/user", `{"client_user_id":"a","fallback_time_zone":"`+strings.Repeat("z", maxTimeZoneLen+1)+`"}`))
+	require.Equal(t, []any{"body", "fallback_time_zone"}, v[0].Loc)
+	require.Equal(t, "string_too_long", v[0].Type)
+	require.Equal(t, 1, decode[junction.UsersPage](t, h.api("GET", "/v2/user", "")).Total)
+
+	r := h.api("POST", "/v2/user", `{"client_user_id":"a","pad":"`+strings.Repeat("x", maxBody)+`"}`)
+	require.Equal(t, http.StatusRequestEntityTooLarge, r.status)
+	require.Equal(t, "application/json", r.header.Get("Content-Type"))
+}

@@ -2,7 +2,9 @@ package emulator
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"mime"
 	"net/http"
 	"strings"
@@ -70,12 +72,14 @@ func (e *Emulator) serveSignInToken(w http.ResponseWriter, r *http.Request, id s
 	e.mu.Lock()
 	u := e.activeUser(id)
 	now := e.now()
+	jti := hex.EncodeToString(e.randomBytes(16))
 	e.mu.Unlock()
 	if u == nil {
 		writeDetail(w, http.StatusNotFound, "User not found")
 		return
 	}
 	tok, err := junction.EncodeSignInToken(junction.Claims{
+		ID:          jti,
 		UserID:      u.id,
 		TenantID:    tenantID,
 		TeamID:      e.teamID,
@@ -100,6 +104,11 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeDetail(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return
+		}
 		tokenError(w, errorTypeBadRequest, "the body is not a valid form")
 		return
 	}

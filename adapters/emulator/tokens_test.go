@@ -320,3 +320,37 @@ func TestBearerAccess(t *testing.T) {
 	r = h.request("GET", "/v2/user/"+alice, nil, "Authorization", "Bearer "+tr.AccessToken, "X-Vital-API-Key", "wrong")
 	require.Equal(t, http.StatusUnauthorized, r.status)
 }
+
+// Two Sign-In Tokens minted in the same second for the same user differ
+// (their jti), and each is exchangeable.
+func TestSignInTokensAreUnique(t *testing.T) {
+	h := newHarness(t)
+	id := h.createUser("alice")
+	seen := map[string]bool{}
+	ids := map[string]bool{}
+	for range 5 {
+		raw := h.signInToken(id) // the default clock stands still
+		require.False(t, seen[raw], "a token minted twice")
+		seen[raw] = true
+		st, err := junction.DecodeSignInToken(raw, junction.DecodeOptions{})
+		require.NoError(t, err)
+		require.Regexp(t, `^[0-9a-f]{32}$`, st.Claims.ID)
+		require.False(t, ids[st.Claims.ID], "a jti reused")
+		ids[st.Claims.ID] = true
+		tokens(t, h.exchange(st.UserToken))
+	}
+}
+
+// The token endpoint refuses an oversized body with 413 and a JSON body.
+func TestTokenEndpointBodyBound(t *testing.T) {
+	h := newHarness(t)
+	r := h.form("/auth/v1/token", url.Values{
+		"grant_type":    {junction.GrantRefreshToken},
+		"refresh_token": {strings.Repeat("r", maxBody)},
+	})
+	require.Equal(t, http.StatusRequestEntityTooLarge, r.status, "body %s", r.body)
+	require.Equal(t, "application/json", r.header.Get("Content-Type"))
+	var body map[string]any
+	require.NoError(t, json.Unmarshal(r.body, &body))
+	require.NotEmpty(t, body["detail"])
+}

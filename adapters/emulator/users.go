@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
 )
@@ -18,8 +19,20 @@ import (
 // has the given ID.
 var ErrUserNotFound = errors.New("emulator: user not found")
 
-// maxBody bounds request bodies.
-const maxBody = 1 << 20
+// maxBody bounds request bodies: a larger one answers 413 with a JSON body.
+// The emulated requests need a few hundred bytes.
+const maxBody = 64 << 10
+
+// MaxClientUserIDLen is the longest client_user_id the emulator stores, in
+// characters (Unicode code points, as pydantic's max_length counts them): a
+// longer one answers 422 string_too_long. The real API's bound is not
+// published; this one is at least issuer.MaxAppUserIDLen (256 bytes), so
+// every app user ID the issuer accepts fits.
+const MaxClientUserIDLen = 256
+
+// maxTimeZoneLen bounds fallback_time_zone (IANA names are at most about 30
+// characters).
+const maxTimeZoneLen = 64
 
 // user is one Junction user of the team.
 type user struct {
@@ -239,11 +252,16 @@ func parseCreateUser(body []byte) (createUserRequest, []validationError) {
 		}
 		return &s
 	}
-	nonEmpty := func(s string) *validationError {
-		if s == "" {
-			return &validationError{Msg: "String should have at least 1 character", Type: "string_too_short"}
+	bounded := func(max int) func(string) *validationError {
+		return func(s string) *validationError {
+			switch {
+			case s == "":
+				return &validationError{Msg: "String should have at least 1 character", Type: "string_too_short"}
+			case utf8.RuneCountInString(s) > max:
+				return &validationError{Msg: "String should have at most " + strconv.Itoa(max) + " characters", Type: "string_too_long"}
+			}
+			return nil
 		}
-		return nil
 	}
 	date := func(s string) *validationError {
 		if _, err := time.Parse(time.DateOnly, s); err != nil {
@@ -251,10 +269,10 @@ func parseCreateUser(body []byte) (createUserRequest, []validationError) {
 		}
 		return nil
 	}
-	if cuid := str("client_user_id", true, nonEmpty); cuid != nil {
+	if cuid := str("client_user_id", true, bounded(MaxClientUserIDLen)); cuid != nil {
 		req.clientUserID = *cuid
 	}
-	req.timeZone = str("fallback_time_zone", false, nonEmpty)
+	req.timeZone = str("fallback_time_zone", false, bounded(maxTimeZoneLen))
 	req.birthDate = str("fallback_birth_date", false, date)
 	req.ingestStart = str("ingestion_start", false, date)
 	req.ingestEnd = str("ingestion_end", false, date)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,31 +37,70 @@ func TestUnauthorized(t *testing.T) {
 	s.secrets.add(expired)
 	s.secrets.add(foreign)
 
-	for name, session := range map[string]string{
-		"none": "", "expired": expired, "other secret": foreign, "forged": forged, "garbage": "x.y.z",
+	for name, tc := range map[string]struct {
+		session string
+		code    string
+		reason  error
+	}{
+		"none":         {"", issuer.CodeMissingCreds, issuer.ErrNoCredentials},
+		"expired":      {expired, issuer.CodeSessionExpired, issuer.ErrSessionExpired},
+		"other secret": {foreign, issuer.CodeBadSignature, issuer.ErrBadSignature},
+		"forged":       {forged, issuer.CodeBadSignature, issuer.ErrBadSignature},
+		"garbage":      {"x.y.z", issuer.CodeMalformedSession, issuer.ErrMalformedSession},
 	} {
+		session := tc.session
 		for _, route := range []struct{ method, path string }{
 			{http.MethodPost, issuer.PathSignInToken}, {http.MethodGet, issuer.PathVitalUser},
 		} {
 			resp, body := s.raw(t, route.method, route.path, session, "")
 			require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "%s %s", name, route.path)
-			require.Equal(t, "unauthorized", decodeError(t, body).Error)
+			eb := decodeError(t, body)
+			require.Equal(t, tc.code, eb.Error, name)
+			require.NotEmpty(t, eb.Message, name)
 			require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
 			require.NotEmpty(t, resp.Header.Get("WWW-Authenticate"))
 		}
-		// Through the client, too.
+		// Through the client, too: the code, its reason, the message and
+		// the URL, and no session.
 		_, _, err := issuer.NewClient(s.url, session, issuer.WithHTTPClient(s.hc)).SignInToken(ctx, "alice")
 		require.ErrorIs(t, err, issuer.ErrUnauthorized, name)
+		require.ErrorIs(t, err, tc.reason, name)
 		require.False(t, issuer.IsTransient(err))
 		var ie *issuer.Error
 		require.ErrorAs(t, err, &ie)
 		require.Equal(t, http.StatusUnauthorized, ie.Status)
+		require.Equal(t, tc.code, ie.Code, name)
+		require.NotEmpty(t, ie.Message, name)
+		require.Equal(t, s.url+issuer.PathSignInToken, ie.URL)
+		require.Equal(t, http.MethodPost, ie.Method)
 		if session != "" {
 			require.NotContains(t, err.Error(), session)
+			require.NotContains(t, ie.Message, session)
 		}
 	}
 	require.Zero(t, s.emu.TotalRequests(), "unauthenticated calls must not reach the team API")
 	require.Zero(t, s.db.WriteCount())
+}
+
+// Two Authorization headers are refused with their own code, whichever
+// comes first, even when both hold valid sessions.
+func TestTwoAuthorizationHeadersRefused(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	alice, bob := s.session(t, "alice"), s.session(t, "bob")
+	for _, order := range [][]string{{alice, bob}, {bob, alice}, {alice, alice}} {
+		req, err := http.NewRequest(http.MethodPost, s.url+issuer.PathSignInToken, nil)
+		require.NoError(t, err)
+		req.Header.Add("Authorization", "Bearer "+order[0])
+		req.Header.Add("Authorization", "Bearer "+order[1])
+		resp, err := s.hc.Do(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		require.Equal(t, issuer.CodeMultipleAuth, decodeError(t, body).Error)
+	}
+	require.Zero(t, s.emu.TotalRequests())
 }
 
 func TestNoCrossUserAccess(t *testing.T) {
@@ -74,6 +114,11 @@ func TestNoCrossUserAccess(t *testing.T) {
 	alice := s.client(t, "alice")
 	_, _, err := alice.SignInToken(ctx, "bob")
 	require.ErrorIs(t, err, issuer.ErrForbidden)
+	require.ErrorIs(t, err, issuer.ErrAnotherUser)
+	var ie *issuer.Error
+	require.ErrorAs(t, err, &ie)
+	require.Equal(t, issuer.CodeAnotherUser, ie.Code)
+	require.NotEmpty(t, ie.Message)
 	_, err = alice.ResolveVitalUser(ctx, "bob")
 	require.ErrorIs(t, err, issuer.ErrForbidden)
 	_, err = alice.ResolveVitalUser(ctx, "mallory") // unknown: still no user created
@@ -88,6 +133,9 @@ func TestNoCrossUserAccess(t *testing.T) {
 	} {
 		resp, body := s.raw(t, req.method, req.path, aliceSession, req.body)
 		require.Contains(t, []int{http.StatusForbidden, http.StatusBadRequest}, resp.StatusCode, "%+v", req)
+		if resp.StatusCode == http.StatusForbidden {
+			require.Equal(t, issuer.CodeAnotherUser, decodeError(t, body).Error)
+		}
 		require.NotContains(t, string(body), bobV)
 		require.NotContains(t, string(body), aliceV)
 	}

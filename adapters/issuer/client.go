@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
 )
@@ -20,11 +22,14 @@ import (
 // the app side's source of Sign-In Tokens (it implements the launch
 // runner's TokenSource).
 //
-// A failed call returns an *Error whose Kind is ErrUnauthorized,
+// A failed call returns an *Error naming the request's method and URL
+// (without query or user information) whose Kind is ErrUnauthorized,
 // ErrForbidden, ErrBadRequest, ErrNotFound, ErrMethodNotAllowed,
 // ErrUnavailable (with RetryAfter when the issuer gave one), ErrUpstream,
-// ErrServer, ErrBadResponse or ErrTransport; Error.Transient (and
-// IsTransient) say whether retrying later may help. When ctx ends first the
+// ErrServer, ErrBadResponse or ErrTransport, with the issuer's stable error
+// code (Error.Code) and message when it sent them; for 401 and 403 the code's
+// sentinel (ErrSessionExpired, ErrBadSignature, ErrAnotherUser, …) matches
+// too. Error.Transient (and IsTransient) say whether retrying later may help. When ctx ends first the
 // error wraps ctx.Err() instead and is not transient. Errors never hold the
 // session or a token. A Client is safe for concurrent use.
 type Client struct {
@@ -93,7 +98,8 @@ func (c *Client) SignInToken(ctx context.Context, appUserID string) (vitalUserID
 		return "", "", err
 	}
 	if out.UserID == "" || out.SignInToken == "" {
-		return "", "", &Error{Op: op, Status: http.StatusOK, Kind: ErrBadResponse, Err: errors.New("missing user_id or sign_in_token")}
+		return "", "", &Error{Op: op, Method: http.MethodPost, URL: c.displayURL(PathSignInToken), Status: http.StatusOK,
+			Kind: ErrBadResponse, Err: errors.New("missing user_id or sign_in_token")}
 	}
 	return out.UserID, out.SignInToken, nil
 }
@@ -111,7 +117,8 @@ func (c *Client) ResolveVitalUser(ctx context.Context, appUserID string) (string
 		return "", err
 	}
 	if out.UserID == "" {
-		return "", &Error{Op: op, Status: http.StatusOK, Kind: ErrBadResponse, Err: errors.New("missing user_id")}
+		return "", &Error{Op: op, Method: http.MethodGet, URL: c.displayURL(PathVitalUser), Status: http.StatusOK,
+			Kind: ErrBadResponse, Err: errors.New("missing user_id")}
 	}
 	return out.UserID, nil
 }
@@ -126,7 +133,10 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, o
 	if err != nil {
 		return &Error{Op: op, Kind: ErrBadRequest, Err: err}
 	}
-	req.Header.Set("Authorization", "Bearer "+c.session)
+	where := displayURL(req.URL)
+	if c.session != "" {
+		req.Header.Set("Authorization", "Bearer "+c.session)
+	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -137,28 +147,73 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, o
 			// The caller gave up: neither an issuer failure nor transient.
 			return fmt.Errorf("issuer: %s: %w", op, ctx.Err())
 		}
-		return &Error{Op: op, Kind: ErrTransport, Err: stripURL(err)}
+		return &Error{Op: op, Method: method, URL: where, Kind: ErrTransport, Err: stripURL(err)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return &Error{Op: op, Status: resp.StatusCode, Kind: ErrTransport, Err: err}
+		return &Error{Op: op, Method: method, URL: where, Status: resp.StatusCode, Kind: ErrTransport, Err: err}
 	}
 	if resp.StatusCode == http.StatusOK {
 		if err := json.Unmarshal(data, out); err != nil {
-			return &Error{Op: op, Status: resp.StatusCode, Kind: ErrBadResponse, Err: errors.New("undecodable JSON")}
+			return &Error{Op: op, Method: method, URL: where, Status: resp.StatusCode, Kind: ErrBadResponse, Err: errors.New("undecodable JSON")}
 		}
 		return nil
 	}
-	e := &Error{Op: op, Status: resp.StatusCode, Kind: kindForStatus(resp.StatusCode)}
+	e := &Error{Op: op, Method: method, URL: where, Status: resp.StatusCode, Kind: kindForStatus(resp.StatusCode)}
 	var eb errorBody
 	if json.Unmarshal(data, &eb) == nil {
-		e.Code = eb.Error
+		e.Code = printable(eb.Error, maxCodeLen)
+		e.Message = printable(eb.Message, maxMessageLen)
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			e.Reason = codeReasons[e.Code]
+		}
 	}
 	if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests {
 		e.RetryAfter = junction.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())
 	}
 	return e
+}
+
+// Bounds of what an error answer may put into an *Error.
+const (
+	maxCodeLen    = 64
+	maxMessageLen = 256
+)
+
+// printable returns s without control and other non-printable characters,
+// cut to at most max bytes (at a character boundary): an issuer's answer is
+// shown to people and must not be able to forge terminal output.
+func printable(s string, max int) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			continue
+		}
+		if b.Len()+utf8.RuneLen(r) > max {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// displayURL is the URL of path under the base URL, as errors show it.
+func (c *Client) displayURL(path string) string {
+	u, err := url.Parse(c.base + path)
+	if err != nil {
+		return ""
+	}
+	return displayURL(u)
+}
+
+// displayURL is u without its query, fragment and user information, for
+// errors: the query may name the app user, and a base URL may hold
+// credentials.
+func displayURL(u *url.URL) string {
+	c := *u
+	c.RawQuery, c.ForceQuery, c.Fragment, c.RawFragment, c.User = "", false, "", "", nil
+	return c.String()
 }
 
 // kindForStatus is the one table from issuer statuses to client errors.

@@ -80,6 +80,8 @@ func TestClientErrorTable(t *testing.T) {
 				require.Equal(t, tc.status, ie.Status)
 				require.Equal(t, tc.retry, ie.RetryAfter)
 				require.Equal(t, tc.code, ie.Code)
+				require.Equal(t, srv.URL, ie.URL[:len(srv.URL)], "the error names where it went")
+				require.NotContains(t, ie.URL, "u1", "but not the query")
 				require.NotContains(t, err.Error(), "session-secret-value")
 			}
 		})
@@ -109,6 +111,46 @@ func TestClientSendsSessionAndAppUser(t *testing.T) {
 		`POST /v1/sign-in-token Bearer sess {"app_user_id":"a b"}`,
 		`GET /v1/vital-user?app_user_id=a+b Bearer sess `,
 	}, got)
+}
+
+// The code of a 401 or 403 answer becomes the error's reason; its message
+// is kept, stripped of control characters and bounded.
+func TestClientSurfacesReasonAndMessage(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		code   string
+		reason error
+	}{
+		{401, issuer.CodeSessionExpired, issuer.ErrSessionExpired},
+		{401, issuer.CodeBadSignature, issuer.ErrBadSignature},
+		{401, issuer.CodeMalformedSession, issuer.ErrMalformedSession},
+		{401, issuer.CodeMissingCreds, issuer.ErrNoCredentials},
+		{401, issuer.CodeMultipleAuth, issuer.ErrMultipleAuthorization},
+		{403, issuer.CodeAnotherUser, issuer.ErrAnotherUser},
+	} {
+		srv := fakeIssuer(t, tc.status, nil, `{"error":"`+tc.code+`","message":"why\u001b[2J\nforged line"}`)
+		_, err := issuer.NewClient(srv.URL, "sess").ResolveVitalUser(context.Background(), "u1")
+		require.ErrorIs(t, err, tc.reason, tc.code)
+		var ie *issuer.Error
+		require.ErrorAs(t, err, &ie)
+		require.Equal(t, tc.reason, ie.Reason)
+		require.Equal(t, "why[2Jforged line", ie.Message)
+		require.NotContains(t, err.Error(), "\n")
+		require.NotContains(t, err.Error(), "\x1b")
+	}
+	// A code sent with another status names no reason.
+	srv := fakeIssuer(t, 500, nil, `{"error":"session_expired","message":"`+strings.Repeat("m", 1000)+`"}`)
+	_, err := issuer.NewClient(srv.URL, "sess").ResolveVitalUser(context.Background(), "u1")
+	require.NotErrorIs(t, err, issuer.ErrSessionExpired)
+	var ie *issuer.Error
+	require.ErrorAs(t, err, &ie)
+	require.Len(t, ie.Message, issuer.MaxMessageLen)
+	// A base URL's user information never reaches the error.
+	_, err = issuer.NewClient("http://user:pw-secret@127.0.0.1:1", "sess").ResolveVitalUser(context.Background(), "u1")
+	require.ErrorIs(t, err, issuer.ErrTransport)
+	require.NotContains(t, err.Error(), "pw-secret")
+	require.ErrorAs(t, err, &ie)
+	require.Equal(t, "http://127.0.0.1:1/v1/vital-user", ie.URL)
 }
 
 func TestClientLocalErrors(t *testing.T) {

@@ -15,19 +15,37 @@
 // caller may name the app user it expects (the JSON body field
 // "app_user_id" on POST, the query parameter app_user_id on GET); when that
 // differs from the authenticated one the answer is 403 and nothing else.
-// Errors are JSON objects {"error": "<code>", "message": "<text>"}:
+// Errors are JSON objects {"error": "<code>", "message": "<text>"}: the code
+// is stable and meant for programs (the Code constants; Client puts it in
+// Error.Code), the message is for people and may change. Neither ever holds
+// a credential.
 //
-//	400 bad_request           malformed body
-//	401 unauthorized          missing, malformed, forged or expired credentials
-//	403 forbidden             the named app user is not the caller
-//	404 not_found             unknown route
-//	405 method_not_allowed    known route, wrong method (with Allow)
-//	500 internal              the user map failed
-//	502 upstream_error        the team API refused (terminal); its body is never relayed
-//	503 upstream_unavailable  the team API is unreachable, failing or rate limiting
-//	                          (transient); Retry-After when the API gave one
-//	503 unavailable           the request ended (caller gone, deadline) before it
-//	                          was served
+//	400 bad_request                     malformed body
+//	401 missing_credentials             no Authorization header
+//	401 multiple_authorization_headers  more than one Authorization header: none is trusted
+//	401 malformed_session               not a bearer session of the expected form (another
+//	                                    scheme or version, non-canonical base64url, bad JSON,
+//	                                    an expiry further away than MaxSessionTTL)
+//	401 bad_signature                   the session's MAC does not verify (forged, altered,
+//	                                    or signed with another secret)
+//	401 session_expired                 the session's expiry has passed
+//	401 unauthorized                    a custom Authenticator refused without a reason
+//	403 another_user                    the named app user is not the caller
+//	404 not_found                       unknown route
+//	405 method_not_allowed              known route, wrong method (with Allow)
+//	500 internal                        the user map failed
+//	502 upstream_error                  the team API refused (terminal); its body is never relayed
+//	503 upstream_unavailable            the team API is unreachable, failing or rate limiting
+//	                                    (transient); Retry-After when the API gave one
+//	503 unavailable                     the request ended (caller gone, deadline) before it
+//	                                    was served
+//
+// An Authenticator reports why it refused with the sentinels
+// ErrNoCredentials, ErrMultipleAuthorization, ErrMalformedSession,
+// ErrBadSignature and ErrSessionExpired (all matching ErrUnauthorized);
+// the handler turns them into the codes above, and Client turns the codes
+// back into the same sentinels, so errors.Is(err, ErrSessionExpired) holds
+// on both sides of the wire.
 //
 // # The user map
 //

@@ -18,15 +18,34 @@ var (
 	// matches ErrUnauthorized.
 	ErrNoCredentials = fmt.Errorf("%w: no credentials", ErrUnauthorized)
 	// ErrInvalidSession means the session token is malformed or its
-	// signature does not verify. It matches ErrUnauthorized.
+	// signature does not verify. It matches ErrUnauthorized; the errors of
+	// HMACAuthenticator are the more precise ErrMalformedSession and
+	// ErrBadSignature, which match it.
 	ErrInvalidSession = fmt.Errorf("%w: invalid session", ErrUnauthorized)
+	// ErrMalformedSession means the credentials are not a session token of
+	// the expected form: another scheme than Bearer, another version, a
+	// part that is not canonical unpadded base64url, a payload that is not
+	// the expected JSON, or an expiry further away than MaxSessionTTL. It
+	// matches ErrInvalidSession.
+	ErrMalformedSession = fmt.Errorf("%w: malformed", ErrInvalidSession)
+	// ErrBadSignature means the session token is well formed but its MAC
+	// does not verify: it was forged, altered or signed with another
+	// secret. It matches ErrInvalidSession.
+	ErrBadSignature = fmt.Errorf("%w: bad signature", ErrInvalidSession)
 	// ErrSessionExpired means the session token's expiry has passed. It
 	// matches ErrUnauthorized.
 	ErrSessionExpired = fmt.Errorf("%w: session expired", ErrUnauthorized)
+	// ErrMultipleAuthorization means the request carried more than one
+	// Authorization header; none is trusted over the others. It matches
+	// ErrUnauthorized.
+	ErrMultipleAuthorization = fmt.Errorf("%w: more than one Authorization header", ErrUnauthorized)
 
 	// ErrForbidden means the app user named in the call is not the
 	// authenticated one (403).
 	ErrForbidden = errors.New("forbidden")
+	// ErrAnotherUser is the 403 of a call that names another app user than
+	// the authenticated one. It matches ErrForbidden.
+	ErrAnotherUser = fmt.Errorf("%w: another app user", ErrForbidden)
 	// ErrBadRequest means the call itself was malformed, e.g. an empty app
 	// user ID (400).
 	ErrBadRequest = errors.New("bad request")
@@ -55,12 +74,57 @@ var (
 	ErrInvalidAppUser = errors.New("invalid app user ID")
 )
 
+// The stable error codes of the issuer's answers: the "error" field of
+// every error body, and Error.Code on the client side. Codes are part of the
+// wire contract; new ones may be added, existing ones never change meaning.
+const (
+	CodeBadRequest       = "bad_request"                    // 400: malformed request
+	CodeUnauthorized     = "unauthorized"                   // 401: an Authenticator refused without saying why
+	CodeMissingCreds     = "missing_credentials"            // 401: no Authorization header
+	CodeMalformedSession = "malformed_session"              // 401: not a session token of the expected form
+	CodeBadSignature     = "bad_signature"                  // 401: the session's MAC does not verify
+	CodeSessionExpired   = "session_expired"                // 401: the session's expiry has passed
+	CodeMultipleAuth     = "multiple_authorization_headers" // 401: more than one Authorization header
+	CodeAnotherUser      = "another_user"                   // 403: the named app user is not the caller
+	CodeNotFound         = "not_found"                      // 404: unknown route
+	CodeMethodNotAllowed = "method_not_allowed"             // 405: known route, wrong method
+	CodeInternal         = "internal"                       // 500: the issuer failed
+	CodeUpstreamError    = "upstream_error"                 // 502: the team API refused (terminal)
+	CodeUpstreamDown     = "upstream_unavailable"           // 503: the team API is unavailable (transient)
+	CodeUnavailable      = "unavailable"                    // 503: the request ended before it was served
+)
+
+// codeReasons maps the codes of 401 and 403 answers to the sentinels they
+// name, so that a client's errors.Is sees the same reasons the server's
+// Authenticator reported.
+var codeReasons = map[string]error{
+	CodeMissingCreds:     ErrNoCredentials,
+	CodeMalformedSession: ErrMalformedSession,
+	CodeBadSignature:     ErrBadSignature,
+	CodeSessionExpired:   ErrSessionExpired,
+	CodeMultipleAuth:     ErrMultipleAuthorization,
+	CodeAnotherUser:      ErrAnotherUser,
+}
+
 // Error is a failed Client call. It never holds a session or a token.
 type Error struct {
-	Op         string        // "sign-in token" or "resolve vital user"
-	Status     int           // HTTP status; 0 when no response arrived
-	Kind       error         // one of the sentinels; errors.Is(err, Kind) is true
-	Code       string        // the issuer's error code, e.g. "upstream_unavailable", when it sent one
+	Op     string // "sign-in token" or "resolve vital user"
+	Method string // the request's method, e.g. "POST"
+	// URL is the request's URL without its query and user information,
+	// e.g. "http://127.0.0.1:8080/v1/sign-in-token".
+	URL    string
+	Status int   // HTTP status; 0 when no response arrived
+	Kind   error // one of the sentinels; errors.Is(err, Kind) is true
+	// Code is the issuer's stable error code (one of the Code constants,
+	// e.g. CodeSessionExpired), when it sent one.
+	Code string
+	// Reason is the sentinel Code names, for the codes of 401 and 403
+	// answers (e.g. ErrSessionExpired for CodeSessionExpired); nil
+	// otherwise. errors.Is(err, Reason) is true.
+	Reason error
+	// Message is the issuer's human-readable explanation, when it sent one,
+	// with control characters removed and cut to a bounded length.
+	Message    string
 	RetryAfter time.Duration // from Retry-After on 503/429; 0 when not given
 	Err        error         // the underlying transport or decoding error, if any
 }
@@ -71,10 +135,25 @@ func (e *Error) Error() string {
 	b.WriteString("issuer: ")
 	b.WriteString(e.Op)
 	b.WriteString(": ")
+	if e.URL != "" {
+		if e.Method != "" {
+			b.WriteString(e.Method)
+			b.WriteString(" ")
+		}
+		b.WriteString(e.URL)
+		b.WriteString(": ")
+	}
 	if e.Status != 0 {
 		fmt.Fprintf(&b, "status %d: ", e.Status)
 	}
 	b.WriteString(e.Kind.Error())
+	if e.Code != "" {
+		fmt.Fprintf(&b, " (%s)", e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
 	}
@@ -85,8 +164,11 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is reports whether target is e's Kind.
-func (e *Error) Is(target error) bool { return target == e.Kind }
+// Is reports whether target is e's Kind, or the reason its Code names (and
+// what that reason matches, e.g. ErrInvalidSession for ErrBadSignature).
+func (e *Error) Is(target error) bool {
+	return target == e.Kind || (e.Reason != nil && errors.Is(e.Reason, target))
+}
 
 // RetryAfterHint returns the issuer's Retry-After (0 if none), for
 // schedulers that honour it (reconcile's runner does).

@@ -23,3 +23,6 @@ func LockUser(ctx context.Context, h *Handler, app string) (unlock func(), err e
 
 // LockedUsers returns the number of per-user locks h holds.
 func LockedUsers(h *Handler) int { return h.locks.size() }
+
+// MaxMessageLen bounds the server message a client error keeps.
+const MaxMessageLen = maxMessageLen

@@ -107,7 +107,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.log.LogAttrs(r.Context(), slog.LevelDebug, "metrics write failed", slog.String("error", err.Error()))
 		}
 	default:
-		writeError(w, http.StatusNotFound, "not_found", "no such route")
+		writeError(w, http.StatusNotFound, CodeNotFound, "no such route")
 	}
 }
 
@@ -137,28 +137,51 @@ func (h *Handler) apiStatus(w http.ResponseWriter, r *http.Request, fn apiFunc) 
 	app, err := h.auth.Authenticate(r)
 	if err != nil {
 		if errors.Is(err, ErrUnauthorized) {
+			code, msg := unauthorizedAnswer(err)
+			h.log.LogAttrs(ctx, slog.LevelInfo, "request not authenticated", slog.String("code", code))
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vitalsync-issuer"`)
-			return writeError(w, http.StatusUnauthorized, "unauthorized", "missing, invalid or expired session"), ""
+			return writeError(w, http.StatusUnauthorized, code, msg), ""
 		}
 		h.log.LogAttrs(ctx, slog.LevelError, "authenticator failed", slog.String("error", err.Error()))
-		return writeError(w, http.StatusInternalServerError, "internal", "authentication failed"), ""
+		return writeError(w, http.StatusInternalServerError, CodeInternal, "authentication failed"), ""
 	}
 	if err := ValidateAppUserID(app); err != nil {
 		h.log.LogAttrs(ctx, slog.LevelError, "authenticator returned an unusable app user ID", slog.String("error", err.Error()))
-		return writeError(w, http.StatusInternalServerError, "internal", "authentication failed"), ""
+		return writeError(w, http.StatusInternalServerError, CodeInternal, "authentication failed"), ""
 	}
 	named, err := namedAppUser(r)
 	if err != nil {
-		return writeError(w, http.StatusBadRequest, "bad_request", "malformed request body"), app
+		return writeError(w, http.StatusBadRequest, CodeBadRequest, "malformed request body"), app
 	}
 	if named != "" && named != app {
-		return writeError(w, http.StatusForbidden, "forbidden", "the app user is not the authenticated one"), app
+		return writeError(w, http.StatusForbidden, CodeAnotherUser,
+			"the session authenticates another app user than the one the request names"), app
 	}
 	body, err := fn(ctx, r, app)
 	if err != nil {
 		return h.fail(w, r, app, err), app
 	}
 	return writeJSON(w, http.StatusOK, body), app
+}
+
+// unauthorizedAnswer is the one table from an Authenticator's error to the
+// code and message of the 401 answer. An error that matches none of the
+// precise sentinels (a custom Authenticator's plain ErrUnauthorized) is
+// CodeUnauthorized. Messages name the problem, never the credentials.
+func unauthorizedAnswer(err error) (code, msg string) {
+	switch {
+	case errors.Is(err, ErrNoCredentials):
+		return CodeMissingCreds, "no credentials: send Authorization: Bearer <session>"
+	case errors.Is(err, ErrMultipleAuthorization):
+		return CodeMultipleAuth, "more than one Authorization header: send exactly one"
+	case errors.Is(err, ErrSessionExpired):
+		return CodeSessionExpired, "the session has expired: mint a new one"
+	case errors.Is(err, ErrBadSignature):
+		return CodeBadSignature, "the session's signature does not verify: it was altered or signed with another secret"
+	case errors.Is(err, ErrMalformedSession), errors.Is(err, ErrInvalidSession):
+		return CodeMalformedSession, "the credentials are not a well-formed bearer session"
+	}
+	return CodeUnauthorized, "missing, invalid or expired credentials"
 }
 
 // namedAppUser returns the app user the caller says it acts for: the query
@@ -256,34 +279,34 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, app string, err e
 			if retry > 0 {
 				w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(retry.Seconds())), 10))
 			}
-			return writeError(w, http.StatusServiceUnavailable, "upstream_unavailable", "the team API is unavailable; retry later")
+			return writeError(w, http.StatusServiceUnavailable, CodeUpstreamDown, "the team API is unavailable; retry later")
 		}
 		h.metrics.upstreamTerminal.Add(1)
 		attrs = append(attrs, slog.String("class", "terminal"))
 		h.log.LogAttrs(ctx, slog.LevelError, "team API refused", attrs...)
-		return writeError(w, http.StatusBadGateway, "upstream_error", "the team API refused the request")
+		return writeError(w, http.StatusBadGateway, CodeUpstreamError, "the team API refused the request")
 	case errors.As(err, &ue):
 		h.metrics.upstreamTerminal.Add(1)
 		attrs = append(attrs, slog.String("class", "terminal"), slog.String("error", ue.msg))
 		h.log.LogAttrs(ctx, slog.LevelError, "team API answered inconsistently", attrs...)
-		return writeError(w, http.StatusBadGateway, "upstream_error", "the team API answered inconsistently")
+		return writeError(w, http.StatusBadGateway, CodeUpstreamError, "the team API answered inconsistently")
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		h.log.LogAttrs(ctx, slog.LevelInfo, "request ended while waiting", attrs...)
-		return writeError(w, http.StatusServiceUnavailable, "unavailable", "the request ended before it could be served")
+		return writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "the request ended before it could be served")
 	case errors.As(err, &se):
 		attrs = append(attrs, slog.String("error", se.Error()))
 		h.log.LogAttrs(ctx, slog.LevelError, "user map failed", attrs...)
-		return writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		return writeError(w, http.StatusInternalServerError, CodeInternal, "internal error")
 	default:
 		attrs = append(attrs, slog.String("error", err.Error()))
 		h.log.LogAttrs(ctx, slog.LevelError, "request failed", attrs...)
-		return writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		return writeError(w, http.StatusInternalServerError, CodeInternal, "internal error")
 	}
 }
 
 func methodNotAllowed(w http.ResponseWriter, allow string) {
 	w.Header().Set("Allow", allow)
-	writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
+	writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method not allowed")
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) int {

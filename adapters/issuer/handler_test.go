@@ -247,7 +247,7 @@ func TestTransientUpstreamRecordsNothing(t *testing.T) {
 			var ie *issuer.Error
 			require.ErrorAs(t, err, &ie)
 			require.Equal(t, http.StatusServiceUnavailable, ie.Status)
-			require.Equal(t, "upstream_unavailable", ie.Code)
+			require.Equal(t, issuer.CodeUpstreamDown, ie.Code)
 			require.Equal(t, c.retry, ie.RetryAfter)
 
 			after, err := s.db.UserHistory(ctx, "erin")

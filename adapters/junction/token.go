@@ -79,6 +79,13 @@ type Claims struct {
 	Region      fsm.Region      // parsed from iss
 	IssuedAt    time.Time       // iat, whole seconds, UTC
 	ExpiresAt   time.Time       // exp, whole seconds, UTC
+	// ID is the jti claim, which makes each minted token unique even when
+	// two are minted in the same second for the same user (RS256 signing
+	// is deterministic, so equal claims would give equal tokens). It is
+	// optional: the SDKs never read it, and the real API's tokens (Firebase
+	// custom tokens) need not carry one, so a token without a jti, or with
+	// one that is not a string, decodes with ID "".
+	ID string
 }
 
 // SignInToken is a decoded Sign-In Token.
@@ -175,12 +182,14 @@ type wireClaims struct {
 	} `json:"claims"`
 	Iat *json.Number `json:"iat"`
 	Exp *json.Number `json:"exp"`
+	// JTI is read only when it is a string; the SDKs ignore the claim.
+	JTI json.RawMessage `json:"jti"`
 }
 
 // DecodeSignInToken parses a raw Sign-In Token the way the mobile SDKs do. It
 // checks the structure (base64, JSON, a three-segment JWT with the header
 // alg=RS256, typ=JWT, and the claims iss, uid, claims.vital_team_id, iat and
-// exp; tenant_id is optional) but never verifies the signature: use
+// exp; tenant_id and jti are optional) but never verifies the signature: use
 // [VerifySignInToken] for that. Every error is a *[TokenError] matching
 // [ErrMalformedToken].
 //
@@ -308,6 +317,12 @@ func decodeJWT(jwt string, lenient bool) (Claims, error) {
 	if w.TenantID != nil {
 		c.TenantID = *w.TenantID
 	}
+	if len(w.JTI) > 0 {
+		var id string
+		if json.Unmarshal(w.JTI, &id) == nil {
+			c.ID = id
+		}
+	}
 	return c, nil
 }
 
@@ -324,7 +339,8 @@ func unixSeconds(n json.Number) (time.Time, bool) {
 // EncodeSignInToken mints a Sign-In Token for the claims, signed with key
 // (RS256: SHA-256, PKCS #1 v1.5). An empty Claims.Issuer is filled in with
 // [IssuerFor]; a given one must name Claims.Environment and Claims.Region.
-// IssuedAt and ExpiresAt are truncated to whole seconds. Errors are
+// IssuedAt and ExpiresAt are truncated to whole seconds; a non-empty ID is
+// written as the jti claim. Errors are
 // *[TokenError] values matching [ErrInvalidClaims].
 //
 // The token is standard base64 with padding, and its JWT header and claims
@@ -364,7 +380,8 @@ func EncodeSignInToken(c Claims, publicKey string, key *rsa.PrivateKey) (string,
 		Claims   teamClaims `json:"claims"`
 		Iat      int64      `json:"iat"`
 		Exp      int64      `json:"exp"`
-	}{iss, iss, c.UserID, c.TenantID, teamClaims{c.TeamID}, iat, exp})
+		JTI      string     `json:"jti,omitempty"`
+	}{iss, iss, c.UserID, c.TenantID, teamClaims{c.TeamID}, iat, exp, c.ID})
 	if err != nil {
 		return "", &TokenError{Reason: ReasonJWTClaims, Err: ErrInvalidClaims}
 	}

@@ -427,3 +427,35 @@ func BenchmarkDecodeSignInToken(b *testing.B) {
 		}
 	}
 }
+
+// The jti claim (Claims.ID) makes two tokens minted in the same second for
+// the same user differ. It is optional, as in the real tokens, which the
+// SDKs decode without reading it.
+func TestSignInTokenID(t *testing.T) {
+	key, _ := keys(t)
+	c := sampleClaims(fsm.Sandbox, fsm.US)
+	plain, err := EncodeSignInToken(c, testPublicKey, key)
+	require.NoError(t, err)
+	again, err := EncodeSignInToken(c, testPublicKey, key)
+	require.NoError(t, err)
+	require.Equal(t, plain, again, "without an ID, equal claims give equal tokens")
+
+	c.ID = "6f1c0e2a9b7d4c3e8a5f0b1d2c3e4f5a"
+	withID, err := EncodeSignInToken(c, testPublicKey, key)
+	require.NoError(t, err)
+	require.NotEqual(t, plain, withID)
+	for _, lenient := range []bool{false, true} {
+		tok, err := DecodeSignInToken(withID, DecodeOptions{Lenient: lenient})
+		require.NoError(t, err)
+		require.Equal(t, c.ID, tok.Claims.ID)
+		tok, err = DecodeSignInToken(plain, DecodeOptions{Lenient: lenient})
+		require.NoError(t, err)
+		require.Empty(t, tok.Claims.ID, "a token without jti decodes")
+	}
+	// A jti that is not a string is ignored, as the SDKs ignore the claim.
+	claims := strings.Replace(okClaims, `"exp"`, `"jti":42,"exp"`, 1)
+	require.NotEqual(t, okClaims, claims)
+	tok, err := DecodeSignInToken(outerOf("pk", jwtOf(okHeader, claims)), DecodeOptions{})
+	require.NoError(t, err)
+	require.Empty(t, tok.Claims.ID)
+}

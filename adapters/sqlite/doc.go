@@ -155,4 +155,7 @@
 //     (the SDK's flag names, comma separated, e.g.
 //     "configured,signedIn,useSignInToken"), current_user_id,
 //     sdk_environment, sdk_region, last_observed, reported_at.
+//   - endpoints (migration 3): at most one row (id = 1), the API and auth
+//     base URLs a device database was first used with (api_url, auth_url,
+//     updated_at); see RememberEndpoints.
 package sqlite

@@ -208,7 +208,7 @@ func (d *demo) run(dir string) error {
 		return err
 	}
 	defer d.device.Close()
-	d.say("vitalsync demo: profile %s; emulator and issuer on %s; databases in %s", d.profile.Name, s.url, dir)
+	d.say("vitalsync demo: profile %s; emulator and issuer on %s; databases in %s", d.profile.Name, s.url, display(dir))
 
 	const phone = "phone"
 	if _, err := d.launch("alice signs in to the app: the first launch signs the SDK in", phone, "alice"); err != nil {

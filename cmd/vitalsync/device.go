@@ -19,7 +19,12 @@ func init() {
 	register(command{name: "device", summary: "operate one emulated SDK installation stored in a device database", run: runDevice})
 }
 
-const deviceSynopsis = `--db FILE --profile P [--installation ID] [--api-url U] [--auth-url U] <subcommand> [args]
+const deviceSynopsis = `--db FILE --profile P [--installation ID] [--api-url U --auth-url U [--allow-url-change]] <subcommand> [args]
+
+The first command (or launch) on a database needs --api-url and --auth-url;
+the database remembers them and later commands use them. Other URLs later
+are refused unless --allow-url-change is given. Secrets given as "-" are
+read from stdin, so they never appear in ps.
 
 subcommands (each invocation is one app launch):
   status               print the SDK status
@@ -48,8 +53,10 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	dbPath := fs.String("db", "", "device database file (created if missing)")
 	profileName := fs.String("profile", "", "SDK profile: "+strings.Join(fsm.ProfileNames(), ", "))
 	installation := fs.String("installation", "default", "installation key in the database")
-	apiURL := fs.String("api-url", "", "Junction API base URL (default: by environment and region)")
-	authURL := fs.String("auth-url", "", "Junction auth server base URL (default: by environment and region)")
+	var apiURL, authURL urlFlag
+	fs.Var(&apiURL, "api-url", "Junction API base URL (default: the one the database remembers)")
+	fs.Var(&authURL, "auth-url", "Junction auth server base URL (default: the one the database remembers)")
+	allowURLChange := fs.Bool("allow-url-change", false, "use --api-url/--auth-url even though the database remembers others, and remember them instead")
 	timeout := fs.Duration("timeout", 30*time.Second, "timeout of each HTTP request")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -79,12 +86,16 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	ends, err := resolveEndpoints(ctx, db, apiURL.url, authURL.url, *allowURLChange)
+	if err != nil {
+		return err
+	}
 	client, err := vitalsdk.New(ctx, vitalsdk.Options{
 		Profile:      profile,
 		Installation: *installation,
 		Store:        db,
-		APIBaseURL:   *apiURL,
-		AuthBaseURL:  *authURL,
+		APIBaseURL:   ends.APIBaseURL,
+		AuthBaseURL:  ends.AuthBaseURL,
 		Timeout:      *timeout,
 		Logger:       e.log,
 	})

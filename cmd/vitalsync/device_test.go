@@ -227,3 +227,44 @@ func TestDeviceUsage(t *testing.T) {
 	require.ErrorIs(t, d.fail("", "refresh"), vitalsdk.ErrNotConfigured)
 	require.ErrorIs(t, d.fail("", "whoami"), vitalsdk.ErrNotConfigured)
 }
+
+// device never falls back to the real Junction hosts: the first command
+// needs the URLs, later ones use the remembered ones, and other ones are
+// refused unless --allow-url-change.
+func TestDeviceRemembersBaseURLs(t *testing.T) {
+	d := newDeviceCLI(t, "android-5.0")
+	bare := func(args ...string) (string, int, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"device", "--db", d.db, "--profile", d.profile}, args...),
+			strings.NewReader(""), &out, &errOut)
+		code := exitCode(err, &errOut)
+		return errOut.String(), code, err
+	}
+	stderr, code, err := bare("status")
+	require.Equal(t, 2, code)
+	require.ErrorIs(t, err, errNoEndpoints)
+	require.Contains(t, stderr, "--api-url")
+
+	uid, tok := d.user()
+	require.Equal(t, fsm.Token, d.status(tok, "sign-in", "-").State) // remembers the emulator's URLs
+
+	// No flags: whoami reaches the emulator through the remembered URLs.
+	before := d.em.TotalRequests()
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), []string{"device", "--db", d.db, "--profile", d.profile, "whoami"}, strings.NewReader(""), &out, &errOut)
+	require.NoError(t, err, errOut.String())
+	require.Contains(t, out.String(), uid)
+	require.Greater(t, d.em.TotalRequests(), before)
+
+	_, code, err = bare("--api-url", "https://api.sandbox.us.junction.com", "--auth-url", "https://auth.sandbox.us.junction.com", "status")
+	require.Equal(t, 2, code)
+	require.ErrorIs(t, err, sqlite.ErrEndpointsChanged)
+	_, code, _ = bare("--api-url", "https:/nohost", "status")
+	require.Equal(t, 2, code)
+	_, code, err = bare("--api-url", "http://127.0.0.1:1", "--auth-url", "http://127.0.0.1:1/auth", "--allow-url-change", "status")
+	require.Zero(t, code, err)
+	_, code, _ = bare("status")
+	require.Zero(t, code)
+	_, code, err = bare("whoami")
+	require.Equal(t, 1, code, "now pointed at a closed port: %v", err)
+}

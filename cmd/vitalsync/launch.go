@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/installation"
+	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
@@ -20,9 +21,32 @@ func init() {
 	register(command{name: "launch", summary: "run one launch reconcile of a device database against an issuer", run: runLaunch})
 }
 
-const launchSynopsis = `--db FILE --profile P --issuer URL --session S (--app-user U | --signed-out)
-                        [--api-url U --auth-url U] [--installation ID] [--environment E --region R]
-                        [--allow-api-key] [--format table|json]`
+const launchSynopsis = `--db FILE --profile P --issuer URL (--app-user U [--session-file F] | --signed-out)
+                        [--api-url U --auth-url U [--allow-url-change]] [--now] [--installation ID]
+                        [--environment E --region R] [--allow-api-key] [--format table|json]
+
+The session comes from --session-file F, or else $` + envSession + `; --session S
+still works but shows the session to anyone who can run ps.
+
+The first launch (or device command) on a database needs --api-url and
+--auth-url; the database remembers them and later launches use them. Other
+URLs later are refused unless --allow-url-change is given.
+
+exit codes:
+  0  the SDK agrees with the app (nothing to do, or the plan was applied)
+  1  the launch failed (see the error; transient failures schedule a retry)
+  2  usage error
+  3  deferred: app and SDK disagree but a backed-off retry is not due yet
+     (--now retries at once)
+
+flags:`
+
+// envSession is the environment variable launch reads the app user's
+// issuer session from when neither --session nor --session-file is given.
+const envSession = "VITALSYNC_SESSION"
+
+// exitDeferred is the exit code of a launch deferred by backoff.
+const exitDeferred = 3
 
 // launchReport is what a launch saw, planned and did, and what it cost:
 // every pass of the runner (its observation, its plan and the actions it
@@ -107,63 +131,112 @@ func launchOnce(ctx context.Context, cfg installation.Config) (launchReport, err
 	return newLaunchReport(rep, runErr, cfg.Profile, in.SDK().Status()), runErr
 }
 
-func runLaunch(ctx context.Context, e *env, args []string) error {
+// launchFlags are launch's parsed flags.
+type launchFlags struct {
+	dbPath, profile, installation, appUser, env, region, format string
+	issuer, apiURL, authURL                                     urlFlag
+	session                                                     *secretFlag
+	signedOut, allowAPIKey, allowURLChange, now                 bool
+}
+
+// parseLaunchFlags parses and checks launch's flags; every mistake is a
+// usage error.
+func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
+	f := &launchFlags{}
 	fs := newFlagSet(e, "launch", launchSynopsis)
-	dbPath := fs.String("db", "", "device database file (created if missing)")
-	profileName := fs.String("profile", "", "SDK profile: "+strings.Join(fsm.ProfileNames(), ", "))
-	issuerURL := fs.String("issuer", "", "base URL of the sign-in token issuer")
-	session := fs.String("session", "", "the app user's issuer session token (see 'vitalsync session')")
-	appUser := fs.String("app-user", "", "the app user signed in to the app")
-	signedOut := fs.Bool("signed-out", false, "the app has no user signed in")
-	apiURL := fs.String("api-url", "", "Junction API base URL override (for the emulator)")
-	authURL := fs.String("auth-url", "", "Junction auth server base URL override (for the emulator)")
-	inst := fs.String("installation", "default", "installation key in the database")
-	envName := fs.String("environment", "sandbox", "the app's Junction environment")
-	regionName := fs.String("region", "us", "the app's Junction region")
-	allowAPIKey := fs.Bool("allow-api-key", false, "keep a matching API-key session (sandbox evaluation only)")
-	format := fs.String("format", "table", "output format: table or json")
+	fs.StringVar(&f.dbPath, "db", "", "device database file (created if missing)")
+	fs.StringVar(&f.profile, "profile", "", "SDK profile: "+strings.Join(fsm.ProfileNames(), ", "))
+	fs.Var(&f.issuer, "issuer", "base URL of the sign-in token issuer")
+	f.session = newSecretFlag(fs, "session", envSession, "the app user's issuer session token (see 'vitalsync session')")
+	fs.StringVar(&f.appUser, "app-user", "", "the app user signed in to the app")
+	fs.BoolVar(&f.signedOut, "signed-out", false, "the app has no user signed in")
+	fs.Var(&f.apiURL, "api-url", "Junction API base URL (default: the one the database remembers)")
+	fs.Var(&f.authURL, "auth-url", "Junction auth server base URL (default: the one the database remembers)")
+	fs.BoolVar(&f.allowURLChange, "allow-url-change", false, "use --api-url/--auth-url even though the database remembers others, and remember them instead")
+	fs.BoolVar(&f.now, "now", false, "ignore a pending backoff and try at once (after fixing what made the last attempt fail)")
+	fs.StringVar(&f.installation, "installation", "default", "installation key in the database")
+	fs.StringVar(&f.env, "environment", "sandbox", "the app's Junction environment")
+	fs.StringVar(&f.region, "region", "us", "the app's Junction region")
+	fs.BoolVar(&f.allowAPIKey, "allow-api-key", false, "keep a matching API-key session (sandbox evaluation only)")
+	fs.StringVar(&f.format, "format", "table", "output format: table or json")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return usagef("launch takes no arguments")
+		return nil, usagef("launch takes no arguments")
 	}
 	switch {
-	case *dbPath == "":
-		return usagef("launch: --db is required")
-	case *issuerURL == "":
-		return usagef("launch: --issuer is required")
-	case (*appUser == "") == !*signedOut:
-		return usagef("launch: give exactly one of --app-user U and --signed-out")
-	case *appUser != "" && *session == "":
-		return usagef("launch: --session is required with --app-user")
+	case f.dbPath == "":
+		return nil, usagef("launch: --db is required")
+	case f.issuer.url == "":
+		return nil, usagef("launch: --issuer is required")
+	case (f.appUser == "") == !f.signedOut:
+		return nil, usagef("launch: give exactly one of --app-user U and --signed-out")
 	}
-	if err := oneOf("format", *format, "table", "json"); err != nil {
+	if f.appUser != "" {
+		// The issuer would refuse it anyway; refusing here keeps an ID with
+		// control characters out of the journal and the output.
+		if err := issuer.ValidateAppUserID(f.appUser); err != nil {
+			return nil, usageErr(fmt.Errorf("launch: --app-user: %w", err))
+		}
+	}
+	return f, oneOf("format", f.format, "table", "json")
+}
+
+// loadLaunchSession returns the app user's session from --session,
+// --session-file or $VITALSYNC_SESSION; a signed-in app needs one.
+func loadLaunchSession(f *launchFlags) (string, error) {
+	s, ok, err := f.session.load()
+	if err != nil {
+		return "", err
+	}
+	if !ok && f.appUser != "" {
+		return "", usagef("launch: --app-user needs a session: --session-file F or $%s", envSession)
+	}
+	return s, nil
+}
+
+func runLaunch(ctx context.Context, e *env, args []string) error {
+	f, err := parseLaunchFlags(e, args)
+	if err != nil {
 		return err
 	}
-	profile, ok := fsm.ParseProfile(*profileName)
+	session, err := loadLaunchSession(f)
+	if err != nil {
+		return err
+	}
+	profile, ok := fsm.ParseProfile(f.profile)
 	if !ok {
 		return usagef("launch: --profile must be one of %s", strings.Join(fsm.ProfileNames(), ", "))
 	}
-	envv, ok1 := fsm.ParseEnvironment(*envName)
-	region, ok2 := fsm.ParseRegion(*regionName)
+	envv, ok1 := fsm.ParseEnvironment(f.env)
+	region, ok2 := fsm.ParseRegion(f.region)
 	if !ok1 || !ok2 {
-		return usagef("launch: unknown --environment %q or --region %q", *envName, *regionName)
+		return usagef("launch: unknown --environment %q or --region %q", f.env, f.region)
 	}
-	db, err := sqlite.Open(ctx, *dbPath)
+	db, err := sqlite.Open(ctx, f.dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	cfg := installation.Config{DB: db, Profile: profile, Installation: *inst, IssuerURL: *issuerURL,
-		Session: *session, APIURL: *apiURL, AuthURL: *authURL, AllowAPIKey: *allowAPIKey, Logger: e.log}
-	if *appUser != "" {
-		app := reconcile.AppSession{SignedIn: true, AppUserID: *appUser, Environment: envv, Region: region}
+	ends, err := resolveEndpoints(ctx, db, f.apiURL.url, f.authURL.url, f.allowURLChange)
+	if err != nil {
+		return err
+	}
+	if f.now {
+		if err := clearBackoff(ctx, db.Journal(f.installation, profile.Name)); err != nil {
+			return err
+		}
+	}
+	cfg := installation.Config{DB: db, Profile: profile, Installation: f.installation, IssuerURL: f.issuer.url,
+		Session: session, APIURL: ends.APIBaseURL, AuthURL: ends.AuthBaseURL, AllowAPIKey: f.allowAPIKey, Logger: e.log}
+	if f.appUser != "" {
+		app := reconcile.AppSession{SignedIn: true, AppUserID: f.appUser, Environment: envv, Region: region}
 		cfg.App = func() reconcile.AppSession { return app }
 	}
 	rep, runErr := launchOnce(ctx, cfg)
 	if rep.Outcome.Result != "" {
-		if *format == "json" {
+		if f.format == "json" {
 			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
 			if err := enc.Encode(rep); err != nil {
@@ -173,50 +246,89 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	return runErr
+	return launchExit(rep, runErr)
+}
+
+// clearBackoff is what --now does: it clears the journal's next attempt
+// time, so that the run plans as if no backoff were pending. The failure
+// count is kept, so a new failure backs off longer. It writes only when a
+// backoff is pending (that write is not in the report's db_writes).
+func clearBackoff(ctx context.Context, j *sqlite.Journal) error {
+	entry, err := j.Load(ctx)
+	if err != nil {
+		return err
+	}
+	if entry.NextAttemptAt.IsZero() {
+		return nil
+	}
+	entry.NextAttemptAt = time.Time{}
+	return j.Save(ctx, entry, "launch --now: backoff cleared")
+}
+
+// deferredError is a launch that did nothing because app and SDK disagree
+// while a backed-off retry is not due: exit code 3.
+type deferredError struct {
+	retryAt time.Time
+}
+
+func (e *deferredError) Error() string {
+	return fmt.Sprintf("launch deferred: app and SDK disagree but the next attempt is due at %s; pass --now to try at once",
+		e.retryAt.UTC().Format(time.RFC3339))
+}
+
+// exitCode is the process exit code of a deferred launch.
+func (e *deferredError) exitCode() int { return exitDeferred }
+
+// launchExit turns a launch's outcome into run's error: the run's error if
+// it failed, a *deferredError if it was deferred, nil otherwise.
+func launchExit(rep launchReport, runErr error) error {
+	if runErr != nil {
+		return runErr
+	}
+	if rep.Outcome.Result == reconcile.ResultDeferred {
+		var retryAt time.Time
+		if rep.Outcome.RetryAt != nil {
+			retryAt = *rep.Outcome.RetryAt
+		}
+		return &deferredError{retryAt: retryAt}
+	}
+	return nil
 }
 
 // printLaunch prints a launch report for people: what the app and the SDK
-// said, then each pass's plan and what the runner applied.
+// said, then each pass's plan and what the runner applied. Values from
+// outside go through display.
 func printLaunch(w io.Writer, rep launchReport) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	first := rep.first()
 	o := first.Observation
-	app := "signed out"
-	if o.App.SignedIn {
-		app = "signed in as " + o.App.AppUserID
-		if o.App.VitalUserID != "" {
-			app += " (Vital user " + o.App.VitalUserID + ")"
-		}
-	}
-	sdk := o.SDK.Status.String()
-	if o.SDK.CurrentUserID != "" {
-		sdk += " user " + o.SDK.CurrentUserID
-	}
-	fmt.Fprintf(tw, "  app\t%s\n", app)
-	fmt.Fprintf(tw, "  sdk\t%s → %s\n", sdk, orDash(string(first.Plan.Observed)))
+	fmt.Fprintf(tw, "  app\t%s\n", appLine(o.App))
+	fmt.Fprintf(tw, "  sdk\t%s → %s\n", sdkLine(o), orDash(display(string(first.Plan.Observed))))
 	if rep.Outcome.Interrupted != "" {
-		fmt.Fprintf(tw, "  note\tthe previous launch died during %s\n", rep.Outcome.Interrupted)
+		fmt.Fprintf(tw, "  note\tthe previous launch died during %s\n", display(rep.Outcome.Interrupted))
 	}
 	for i, p := range rep.Passes {
 		if i > 0 && p.Plan.Empty() && p.Plan.RetryAt.IsZero() && !p.Plan.Terminal && p.Plan.Discrepancy == reconcile.Consistent {
 			break // the closing check of a launch that acted: "now" says it
 		}
-		fmt.Fprintf(tw, "  plan\t%s [%s]\n", p.Plan, p.Plan.Discrepancy)
+		fmt.Fprintf(tw, "  plan\t%s [%s]\n", planLine(p.Plan), display(string(p.Plan.Discrepancy)))
 		for _, st := range p.Applied {
 			if st.Err != nil {
-				fmt.Fprintf(tw, "  did\t%s — %s: %v\n", st.Action, st.Class, st.Err)
+				fmt.Fprintf(tw, "  did\t%s — %s: %s\n", display(st.Action.String()), st.Class, display(st.Err.Error()))
 			} else {
-				fmt.Fprintf(tw, "  did\t%s\n", st.Action)
+				fmt.Fprintf(tw, "  did\t%s\n", display(st.Action.String()))
 			}
 		}
 	}
 	result := string(rep.Outcome.Result)
 	if rep.Outcome.Error != "" {
-		result += " — " + rep.Outcome.Error
+		result += " — " + display(rep.Outcome.Error)
 	}
 	fmt.Fprintf(tw, "  result\t%s\n", result)
-	fmt.Fprintf(tw, "  now\t%s\n", orDash(rep.Outcome.State))
+	if rep.Outcome.Result == reconcile.ResultDeferred {
+		fmt.Fprintf(tw, "  note\tdeferred: app and SDK disagree, but a backed-off retry is not due yet (--now tries at once)\n")
+	}
+	fmt.Fprintf(tw, "  now\t%s\n", orDash(display(rep.Outcome.State)))
 	if d := rep.Outcome.Divergence; d != nil {
 		fmt.Fprintf(tw, "  warning\tthe SDK left the state machine: %s\n", d)
 	}
@@ -225,4 +337,38 @@ func printLaunch(w io.Writer, rep launchReport) error {
 	}
 	fmt.Fprintf(tw, "  cost\t%d network calls, %d database writes\n", rep.NetworkCalls, rep.DBWrites)
 	return tw.Flush()
+}
+
+// appLine describes the app's session for a table.
+func appLine(app reconcile.AppSession) string {
+	if !app.SignedIn {
+		return "signed out"
+	}
+	s := "signed in as " + display(app.AppUserID)
+	if app.VitalUserID != "" {
+		s += " (Vital user " + display(app.VitalUserID) + ")"
+	}
+	return s
+}
+
+// sdkLine describes the SDK's status and user for a table.
+func sdkLine(o reconcile.Observation) string {
+	s := display(o.SDK.Status.String())
+	if o.SDK.CurrentUserID != "" {
+		s += " user " + display(o.SDK.CurrentUserID)
+	}
+	return s
+}
+
+// planLine is a plan's actions for a table, each through display, as
+// reconcile.Plan.String writes them.
+func planLine(p reconcile.Plan) string {
+	if len(p.Actions) == 0 {
+		return p.String() // "(nothing)" or "(wait until …)": no outside values
+	}
+	parts := make([]string, len(p.Actions))
+	for i, a := range p.Actions {
+		parts[i] = display(a.String())
+	}
+	return strings.Join(parts, ", ")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -148,14 +149,16 @@ func TestLaunchCommandUsageErrors(t *testing.T) {
 }
 
 // An unreachable issuer is transient: the launch schedules a retry and the
-// next launch before it is due makes no call at all.
+// next launch before it is due makes no call at all, says it was deferred
+// and exits 3.
 func TestLaunchCommandBacksOffWhenIssuerIsDown(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"--db", filepath.Join(dir, "device.db"), "--profile", "ios-1.8", "--issuer", "http://127.0.0.1:1",
-		"--session", "s", "--app-user", "alice"}
+		"--api-url", "http://127.0.0.1:1", "--auth-url", "http://127.0.0.1:1/auth", "--session", "s", "--app-user", "alice"}
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), append([]string{"launch", "--format", "json"}, args...), strings.NewReader(""), &out, &errOut)
 	require.Error(t, err)
+	require.Equal(t, 1, exitCode(err, io.Discard))
 	var first map[string]any
 	require.NoError(t, json.Unmarshal(out.Bytes(), &first))
 	outcome := first["outcome"].(map[string]any)
@@ -164,7 +167,9 @@ func TestLaunchCommandBacksOffWhenIssuerIsDown(t *testing.T) {
 	require.NotNil(t, outcome["retry_at"])
 
 	rep, _, err := launchCmd(t, args...)
-	require.NoError(t, err)
+	var de *deferredError
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, exitDeferred, exitCode(err, io.Discard))
 	require.Equal(t, "deferred", rep.Outcome.Result)
 	require.NotNil(t, rep.Outcome.RetryAt)
 	require.NotNil(t, rep.Passes[0].Plan.RetryAt)

@@ -51,17 +51,32 @@ func register(c command) {
 	commands[c.name] = c
 }
 
-// usageError marks a usage mistake: exit code 2.
-type usageError struct{ msg string }
+// usageError marks a usage mistake: exit code 2. err, when set, is the
+// typed cause (errors.Is/As see it) and msg is empty.
+type usageError struct {
+	msg string
+	err error
+}
 
-func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return e.msg
+}
+
+func (e *usageError) Unwrap() error { return e.err }
+
+// usageErr marks err as a usage mistake, keeping it for errors.Is/As.
+func usageErr(err error) error { return &usageError{err: err} }
 
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
 // exitCode maps run's error to the process exit code: 0 success or --help,
-// 2 usage errors, 1 any other failure.
+// 2 usage errors, the code of an error with an exitCode method (launch's 3
+// for a deferred launch), 1 any other failure.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -70,6 +85,10 @@ func exitCode(err error, stderr io.Writer) int {
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return 2
+	}
+	var coded interface{ exitCode() int }
+	if errors.As(err, &coded) {
+		return coded.exitCode()
 	}
 	return 1
 }

@@ -37,25 +37,15 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	return printPlanTable(e.stdout, &o, p)
 }
 
-// printPlanTable prints an observation's classification and plan for people.
+// printPlanTable prints an observation's classification and plan for
+// people. Values from outside go through display.
 func printPlanTable(w io.Writer, o *reconcile.Observation, p reconcile.Plan) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "profile\t%s\n", o.Profile.Name)
-	app := "signed out"
-	if o.App.SignedIn {
-		app = "signed in as " + o.App.AppUserID
-		if o.App.VitalUserID != "" {
-			app += " (Vital user " + o.App.VitalUserID + ")"
-		}
-	}
-	fmt.Fprintf(tw, "app\t%s\n", app)
-	sdk := o.SDK.Status.String()
-	if o.SDK.CurrentUserID != "" {
-		sdk += " user " + o.SDK.CurrentUserID
-	}
-	fmt.Fprintf(tw, "sdk\t%s\n", sdk)
-	fmt.Fprintf(tw, "observed\t%s\n", orDash(string(p.Observed)))
-	fmt.Fprintf(tw, "discrepancy\t%s\n", p.Discrepancy)
+	fmt.Fprintf(tw, "profile\t%s\n", display(o.Profile.Name))
+	fmt.Fprintf(tw, "app\t%s\n", appLine(o.App))
+	fmt.Fprintf(tw, "sdk\t%s\n", sdkLine(*o))
+	fmt.Fprintf(tw, "observed\t%s\n", orDash(display(string(p.Observed))))
+	fmt.Fprintf(tw, "discrepancy\t%s\n", display(string(p.Discrepancy)))
 	if len(p.Actions) == 0 {
 		fmt.Fprintf(tw, "actions\t(none)\n")
 	}
@@ -64,7 +54,7 @@ func printPlanTable(w io.Writer, o *reconcile.Observation, p reconcile.Plan) err
 		if i == 0 {
 			label = "actions"
 		}
-		fmt.Fprintf(tw, "%s\t%d. %s\n", label, i+1, a)
+		fmt.Fprintf(tw, "%s\t%d. %s\n", label, i+1, display(a.String()))
 	}
 	retry := "-"
 	if !p.RetryAt.IsZero() {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -29,12 +28,15 @@ const (
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "serve", "--db FILE --session-secret S (--api-key K [--api-url U] | --emulator [--api-key K]) [--addr HOST:PORT]")
+	fs := newFlagSet(e, "serve", "--db FILE (--session-secret-file F | $"+envSessionSecret+") ((--api-key-file F | $"+envAPIKey+") [--api-url U] | --emulator) [--addr HOST:PORT]")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on; port 0 picks a free port")
 	dbPath := fs.String("db", "", "SQLite file holding the app user → Vital user map (created if missing)")
-	apiKey := fs.String("api-key", "", "the team API key (default $"+envAPIKey+"); with --emulator, the emulator's key (default a random one: $"+envAPIKey+" is not read, so a real key is never printed)")
-	secret := fs.String("session-secret", "", fmt.Sprintf("HMAC secret of the bearer sessions, at least %d bytes (default $%s)", issuer.MinSecretLen, envSessionSecret))
-	apiURL := fs.String("api-url", "", "team API base URL (default: from the API key's prefix: pk_us_/pk_eu_ production, sk_us_/sk_eu_ sandbox)")
+	apiKeyFlag := newSecretFlag(fs, "api-key", envAPIKey,
+		"the team API key; with --emulator, the emulator's key (default a random one: $"+envAPIKey+" is not read, so a real key is never printed)")
+	secretFlag := newSecretFlag(fs, "session-secret", envSessionSecret,
+		fmt.Sprintf("the HMAC secret of the bearer sessions, at least %d bytes", issuer.MinSecretLen))
+	apiURLFlag := &urlFlag{}
+	fs.Var(apiURLFlag, "api-url", "team API base URL (default: from the API key's prefix: pk_us_/pk_eu_ production, sk_us_/sk_eu_ sandbox)")
 	useEmulator := fs.Bool("emulator", false, "serve an embedded Junction emulator on the same address and use it as the team API")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -42,36 +44,42 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("serve takes no arguments")
 	}
-	if *apiKey == "" && !*useEmulator {
+	apiURL := &apiURLFlag.url
+	if *useEmulator {
 		// Not for the emulator: its key is printed, and the variable may
 		// hold the real one.
-		*apiKey = os.Getenv(envAPIKey)
+		apiKeyFlag.env = ""
 	}
-	if *secret == "" {
-		*secret = os.Getenv(envSessionSecret)
+	apiKey, _, err := apiKeyFlag.load()
+	if err != nil {
+		return err
+	}
+	secret, _, err := secretFlag.load()
+	if err != nil {
+		return err
 	}
 	switch {
 	case *dbPath == "":
 		return usagef("serve needs --db")
-	case *secret == "":
-		return usagef("serve needs --session-secret (or $%s)", envSessionSecret)
-	case len(*secret) < issuer.MinSecretLen:
-		return usagef("--session-secret must be at least %d bytes", issuer.MinSecretLen)
+	case secret == "":
+		return usagef("serve needs --session-secret-file (or $%s)", envSessionSecret)
+	case len(secret) < issuer.MinSecretLen:
+		return usagef("the session secret must be at least %d bytes", issuer.MinSecretLen)
 	case *useEmulator && *apiURL != "":
 		return usagef("--api-url and --emulator are mutually exclusive")
-	case !*useEmulator && *apiKey == "":
-		return usagef("serve needs --api-key (or $%s) unless --emulator is given", envAPIKey)
+	case !*useEmulator && apiKey == "":
+		return usagef("serve needs --api-key-file (or $%s) unless --emulator is given", envAPIKey)
 	}
 	if !*useEmulator && *apiURL == "" {
-		u, ok := apiURLForKey(*apiKey)
+		u, ok := apiURLForKey(apiKey)
 		if !ok {
 			return usagef("cannot tell the API from the key's prefix: give --api-url")
 		}
 		*apiURL = u
 	}
-	auth, err := issuer.NewHMACAuthenticator([]byte(*secret), time.Now)
+	auth, err := issuer.NewHMACAuthenticator([]byte(secret), time.Now)
 	if err != nil {
-		return usagef("--session-secret: %v", err)
+		return usagef("the session secret: %v", err)
 	}
 
 	db, err := sqlite.Open(ctx, *dbPath)
@@ -89,11 +97,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 
 	var emu *emulator.Emulator
 	if *useEmulator {
-		emu = emulator.New(emulator.WithClock(time.Now), emulator.WithAPIKey(*apiKey))
-		*apiKey = emu.APIKey()
+		emu = emulator.New(emulator.WithClock(time.Now), emulator.WithAPIKey(apiKey))
+		apiKey = emu.APIKey()
 		*apiURL = "http://" + loopbackAddr(ln.Addr())
 	}
-	team := junction.NewClient(*apiURL, *apiKey)
+	team := junction.NewClient(*apiURL, apiKey)
 	h, err := issuer.New(issuer.Config{Team: team, Store: db, Auth: auth, Logger: e.log})
 	if err != nil {
 		ln.Close()
@@ -115,7 +123,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(&b, "emulator on the same address:\n")
 		fmt.Fprintf(&b, "  API base URL:  %s\n", base)
 		fmt.Fprintf(&b, "  auth base URL: %s/auth\n", base)
-		fmt.Fprintf(&b, "  API key:       %s\n", *apiKey)
+		fmt.Fprintf(&b, "  API key:       %s\n", apiKey)
 	} else {
 		fmt.Fprintf(&b, "team API: %s\n", *apiURL)
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -301,4 +302,54 @@ func TestAPIURLForKey(t *testing.T) {
 	}
 	_, ok := apiURLForKey("xx_us_x")
 	require.False(t, ok)
+}
+
+// serve reads its session secret and API key from files, so that neither
+// sits on the command line; a missing or empty file is a usage error that
+// names the file and not its contents.
+func TestServeSecretFiles(t *testing.T) {
+	t.Setenv(envAPIKey, "")
+	t.Setenv(envSessionSecret, "")
+	const key = "sk_us_from_file_5512"
+	dir := t.TempDir()
+	keyFile := writeFile(t, dir, "api.key", key+"\n")
+	secretFile := writeFile(t, dir, "session.secret", testSessionSecret)
+	emu := emulator.New(emulator.WithAPIKey(key))
+	upstream := httptest.NewServer(emu)
+	defer upstream.Close()
+
+	banner, cancel, done, stderr := startServe(t, "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "issuer.db"),
+		"--api-url", upstream.URL, "--api-key-file", keyFile, "--session-secret-file", secretFile)
+	require.NotContains(t, banner, key)
+	session := mintSession(t, "--secret-file", secretFile, "--user", "erin")
+	_, err := issuer.NewClient(bannerValue(t, banner, "issuer listening on"), session).ResolveVitalUser(context.Background(), "erin")
+	require.NoError(t, err)
+	require.Equal(t, 1, emu.Requests(emulator.RouteCreateUser), "the issuer used the file's key")
+	cancel()
+	require.NoError(t, waitRun(t, done))
+	require.NotContains(t, stderr.String(), key)
+
+	db := filepath.Join(dir, "x.db")
+	for name, tc := range map[string]struct {
+		args []string
+		is   error
+	}{
+		"missing key file":    {[]string{"--db", db, "--session-secret-file", secretFile, "--api-key-file", filepath.Join(dir, "none")}, fs.ErrNotExist},
+		"empty key file":      {[]string{"--db", db, "--session-secret-file", secretFile, "--api-key-file", writeFile(t, dir, "empty", "")}, errEmptySecret},
+		"missing secret file": {[]string{"--db", db, "--session-secret-file", filepath.Join(dir, "none"), "--emulator"}, fs.ErrNotExist},
+		"secret and file":     {[]string{"--db", db, "--session-secret", testSessionSecret, "--session-secret-file", secretFile, "--emulator"}, nil},
+		"bad api url":         {[]string{"--db", db, "--session-secret-file", secretFile, "--api-key-file", keyFile, "--api-url", "api.example.com"}, nil},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"serve"}, tc.args...), strings.NewReader(""), &out, &errOut)
+		require.Equal(t, 2, exitCode(err, io.Discard), "%s: %v", name, err)
+		if tc.is != nil {
+			require.ErrorIs(t, err, tc.is, name)
+			var fe *secretFileError
+			require.ErrorAs(t, err, &fe, name)
+		}
+		require.NotContains(t, out.String()+errOut.String(), key, name)
+		require.NotContains(t, out.String()+errOut.String(), testSessionSecret, name)
+	}
+	require.NoFileExists(t, db, "usage errors touch nothing")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/issuer"
@@ -15,28 +14,30 @@ func init() {
 }
 
 func runSession(_ context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "session", "--secret S --user U [--ttl D]")
-	secret := fs.String("secret", "", fmt.Sprintf("the HMAC secret 'serve' was given, at least %d bytes (default $%s)", issuer.MinSecretLen, envSessionSecret))
+	fs := newFlagSet(e, "session", "(--secret-file F | $"+envSessionSecret+") --user U [--ttl D]")
+	secretFlag := newSecretFlag(fs, "secret", envSessionSecret,
+		fmt.Sprintf("the HMAC secret 'serve' was given, at least %d bytes", issuer.MinSecretLen))
 	user := fs.String("user", "", "the app user ID the session authenticates")
-	ttl := fs.Duration("ttl", time.Hour, "how long the session stays valid")
+	ttl := fs.Duration("ttl", time.Hour, fmt.Sprintf("how long the session stays valid, from 1s to %v", issuer.MaxSessionTTL))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("session takes no arguments")
 	}
-	if *secret == "" {
-		*secret = os.Getenv(envSessionSecret)
+	if err := checkSessionTTL(*ttl); err != nil {
+		return err
 	}
+	secret, ok, err := secretFlag.load()
 	switch {
-	case *secret == "":
-		return usagef("session needs --secret (or $%s)", envSessionSecret)
+	case err != nil:
+		return err
+	case !ok:
+		return usagef("session needs --secret-file (or $%s)", envSessionSecret)
 	case *user == "":
 		return usagef("session needs --user")
-	case *ttl <= 0:
-		return usagef("--ttl must be positive, not %v", *ttl)
 	}
-	s, err := issuer.NewSession([]byte(*secret), *user, *ttl, time.Now())
+	s, err := issuer.NewSession([]byte(secret), *user, *ttl, time.Now())
 	switch {
 	case errors.Is(err, issuer.ErrInvalidAppUser):
 		return usagef("--user: %v", err)
@@ -47,4 +48,13 @@ func runSession(_ context.Context, e *env, args []string) error {
 	}
 	_, err = fmt.Fprintln(e.stdout, s)
 	return err
+}
+
+// checkSessionTTL accepts session lifetimes from a second to
+// issuer.MaxSessionTTL: a zero, negative or absurd --ttl is a usage error.
+func checkSessionTTL(ttl time.Duration) error {
+	if ttl < time.Second || ttl > issuer.MaxSessionTTL {
+		return usagef("--ttl must be between 1s and %v (30 days), not %v", issuer.MaxSessionTTL, ttl)
+	}
+	return nil
 }
