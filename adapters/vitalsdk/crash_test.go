@@ -119,7 +119,7 @@ func runCrashChild(t *testing.T, w *world, dbPath string, at int) (steps []strin
 		envCrashChild+"=1",
 		envCrashTrace+"="+trace,
 		envCrashDB+"="+dbPath,
-		envCrashServer+"="+w.srv.URL,
+		envCrashServer+"="+w.apiURL,
 		envCrashProfile+"="+w.profile.Name,
 		envCrashTokens+"="+tokens,
 	)
@@ -148,7 +148,7 @@ func TestCrashAtEveryStepLeavesAValidState(t *testing.T) {
 	for _, p := range fsm.ProfileNames() {
 		t.Run(p, func(t *testing.T) {
 			t.Parallel() // each profile has its own emulator and files
-			w := newWorld(t, p)
+			w := newLoopbackWorld(t, p) // the child process needs a real server
 			dir := t.TempDir()
 			steps, killed := runCrashChild(t, w, filepath.Join(dir, "record.db"), -1)
 			require.False(t, killed)
@@ -181,7 +181,7 @@ func requireValidAfterCrash(t *testing.T, w *world, path, step string) {
 	st, found, err := db.LoadDevice(ctx, "phone")
 	require.NoError(t, err, step)
 	c, err := New(ctx, Options{Profile: w.profile, Installation: "phone", DB: db,
-		APIBaseURL: w.srv.URL, AuthBaseURL: w.srv.URL + "/auth"})
+		APIBaseURL: w.apiURL, AuthBaseURL: w.authURL, HTTPClient: w.hc})
 	require.NoError(t, err, step)
 	status := c.Status()
 	state, err := fsm.Classify(status, "", w.profile)

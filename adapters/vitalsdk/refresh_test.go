@@ -56,7 +56,7 @@ func TestRefreshRotationSurvivesRelaunch(t *testing.T) {
 			c = w.reopen()
 			w.expire()
 			require.NoError(t, c.Refresh(w.ctx))
-			_, err = junction.NewAuthClient(w.srv.URL+"/auth").Refresh(w.ctx, before.Record.RefreshToken)
+			_, err = junction.NewAuthClient(w.authURL, junction.WithHTTPClient(w.hc)).Refresh(w.ctx, before.Record.RefreshToken)
 			require.Error(t, err)
 
 			u, err := c.GetOwnUser(w.ctx)
