@@ -148,7 +148,8 @@ func TestCrashAtEveryStepLeavesAValidState(t *testing.T) {
 	for _, p := range fsm.ProfileNames() {
 		t.Run(p, func(t *testing.T) {
 			t.Parallel() // each profile has its own emulator and files
-			w := newLoopbackWorld(t, p) // the child process needs a real server
+			// The child process needs a real server.
+			w := newLoopbackWorld(t, p)
 			dir := t.TempDir()
 			steps, killed := runCrashChild(t, w, filepath.Join(dir, "record.db"), -1)
 			require.False(t, killed)
