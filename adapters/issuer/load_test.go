@@ -54,7 +54,7 @@ func burst(t *testing.T, s *stack, c *Client, app string, n int) string {
 			<-start
 			var tok string
 			ids[i], tok, errs[i] = c.SignInToken(context.Background(), app)
-			s.secrets.add(tok)
+			s.secrets.Add(tok)
 		})
 	}
 	close(start)
@@ -71,7 +71,7 @@ func burst(t *testing.T, s *stack, c *Client, app string, n int) string {
 // conflict and the store's unique active mapping still leave one user.
 func TestConcurrentReplicasCreateOneUser(t *testing.T) {
 	a := newStack(t, stackOptions{logLevel: slog.LevelWarn})
-	b := newStack(t, stackOptions{logLevel: slog.LevelWarn, emu: a.emu, emuURL: a.emuURL, db: a.db})
+	b := newStack(t, stackOptions{logLevel: slog.LevelWarn, kit: a.kit, db: a.db})
 	const perReplica = 50
 	for round := range 5 {
 		app := fmt.Sprintf("yan-%d", round)
@@ -88,7 +88,7 @@ func TestConcurrentReplicasCreateOneUser(t *testing.T) {
 					if !assertNoError(t, err) {
 						return
 					}
-					s.secrets.add(tok)
+					s.secrets.Add(tok)
 					mu.Lock()
 					seen[v]++
 					mu.Unlock()
@@ -114,7 +114,7 @@ func assertNoError(t *testing.T, err error) bool {
 	return true
 }
 
-// TestManyUsers issues tokens to 2,000 distinct app users over loopback
+// TestManyUsers issues tokens to 2,000 distinct app users (in process)
 // with bounded concurrency and logs throughput and latency percentiles.
 func TestManyUsers(t *testing.T) {
 	s := newStack(t, stackOptions{logLevel: slog.LevelWarn})
@@ -131,7 +131,7 @@ func TestManyUsers(t *testing.T) {
 	vitals := map[string]bool{}
 	tokens := map[string]bool{}
 	for i := range vs {
-		s.secrets.add(toks[i])
+		s.secrets.Add(toks[i])
 		vitals[vs[i]] = true
 		tokens[toks[i]] = true
 	}
