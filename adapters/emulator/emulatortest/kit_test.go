@@ -251,6 +251,7 @@ func TestTransportRequestAndResponse(t *testing.T) {
 	req, err := http.NewRequest("POST", base+"/a%2Fb/c?x=1&y=2", strings.NewReader("ping"))
 	require.NoError(t, err)
 	req.Header.Set("X-Key", "v")
+	req.Header["x-lower-case"] = []string{"w"} // sent as is, parsed canonical
 	resp, err := tr.Client().Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -263,6 +264,7 @@ func TestTransportRequestAndResponse(t *testing.T) {
 	require.Equal(t, "1", got.URL.Query().Get("x"))
 	require.Equal(t, "svc.test", got.Host)
 	require.Equal(t, "v", got.Header.Get("X-Key"))
+	require.Equal(t, "w", got.Header.Get("X-Lower-Case"))
 	require.NotEmpty(t, got.RemoteAddr)
 	require.Equal(t, "ping", gotBody)
 

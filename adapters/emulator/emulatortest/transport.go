@@ -147,6 +147,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // fields net/http's server sets.
 func serverRequest(req *http.Request) *http.Request {
 	s := req.Clone(req.Context())
+	// Header names arrive canonical, as net/http's server parses them.
+	s.Header = make(http.Header, len(req.Header))
+	for k, v := range req.Header {
+		ck := http.CanonicalHeaderKey(k)
+		s.Header[ck] = append(s.Header[ck], v...)
+	}
 	s.URL = &url.URL{Path: req.URL.Path, RawPath: req.URL.RawPath, RawQuery: req.URL.RawQuery}
 	s.RequestURI = req.URL.RequestURI()
 	if s.Host == "" {
