@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -127,6 +128,42 @@ func TestDelayNext(t *testing.T) {
 		require.Equal(t, http.StatusOK, list())
 		require.Zero(t, time.Since(start))
 	})
+}
+
+func TestDelayNextWaitsOnWithAfter(t *testing.T) {
+	fire := make(chan time.Time)
+	var asked []time.Duration
+	var mu sync.Mutex
+	em := emulatortest.NewEmulator(emulator.WithAPIKey("k"), emulator.WithAfter(func(d time.Duration) <-chan time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		asked = append(asked, d)
+		return fire
+	}))
+	em.DelayNext(emulator.RouteListUsers, 1, 90*time.Minute)
+	done := make(chan int, 1)
+	go func() {
+		req := httptest.NewRequest("GET", "/v2/user", nil)
+		req.Header.Set("X-Vital-API-Key", "k")
+		rec := httptest.NewRecorder()
+		em.ServeHTTP(rec, req)
+		done <- rec.Code
+	}()
+	fire <- time.Time{} // blocks until the request waits on the channel
+	require.Equal(t, http.StatusOK, <-done)
+	mu.Lock()
+	require.Equal(t, []time.Duration{90 * time.Minute}, asked, "the wait is the injected one, for the delay")
+	mu.Unlock()
+
+	// Without a delay queued, after is not asked.
+	req := httptest.NewRequest("GET", "/v2/user", nil)
+	req.Header.Set("X-Vital-API-Key", "k")
+	rec := httptest.NewRecorder()
+	em.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	mu.Lock()
+	require.Len(t, asked, 1)
+	mu.Unlock()
 }
 
 func TestDelayNextRespectsTheRequestContext(t *testing.T) {
