@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 )
 
@@ -223,37 +224,59 @@ func TestProfileSpecificRows(t *testing.T) {
 	require.True(t, ok, "the SDK still records pending reauthentication; only the status hides it")
 }
 
-var update = os.Getenv("VITALSYNC_UPDATE_GOLDEN") != ""
-
-func TestDiagramGolden(t *testing.T) {
-	cases := []struct {
-		file    string
-		format  Format
-		profile string
-	}{
-		{"testdata/fsm.mermaid", Mermaid, ""},
-		{"testdata/fsm.dot", Graphviz, ""},
-		{"testdata/android-5.0.mermaid", Mermaid, "android-5.0"},
-		{"testdata/ios-1.8.dot", Graphviz, "ios-1.8"},
-	}
-	for _, c := range cases {
-		var p *Profile
-		if c.profile != "" {
-			pr, ok := ParseProfile(c.profile)
-			require.True(t, ok)
-			p = &pr
-		}
-		got, err := Diagram(c.format, p)
-		require.NoError(t, err)
-		if update {
-			require.NoError(t, os.WriteFile(c.file, []byte(got), 0o644))
-		}
-		want, err := os.ReadFile(c.file)
-		require.NoError(t, err, "run with VITALSYNC_UPDATE_GOLDEN=1 to create %s", c.file)
-		require.Equal(t, string(want), got, "%s is stale: run with VITALSYNC_UPDATE_GOLDEN=1", c.file)
-	}
+// TestDiagrams checks the generated diagrams against testdata/diagrams, a
+// datadriven file: run with -rewrite after changing the table, and review
+// the diff.
+func TestDiagrams(t *testing.T) {
+	datadriven.RunTest(t, "testdata/diagrams", handleDiagram)
 	_, err := Diagram(Format("svg"), nil)
 	require.Error(t, err)
+}
+
+// handleDiagram runs one command of testdata/diagrams.
+func handleDiagram(t *testing.T, d *datadriven.TestData) string {
+	switch d.Cmd {
+	case "_breakpoint":
+		// This is a helper case to attach a debugger to when a problem needs
+		// to be investigated in a longer test file. In such a case, add the
+		// following stanza immediately before the interesting behavior
+		// starts:
+		//
+		// _breakpoint
+		// ----
+		// ok
+		//
+		// and set a breakpoint on the `case` above.
+		return "ok"
+	case "diagram":
+		// Example:
+		//
+		// diagram format=mermaid profile=android-5.0
+		//
+		// Prints the diagram in the format (mermaid or dot) for the whole
+		// table, or for one profile's rows when profile is given.
+		var format, profile string
+		d.ScanArgs(t, "format", &format)
+		d.MaybeScanArgs(t, "profile", &profile)
+		var p *Profile
+		if profile != "" {
+			pr, ok := ParseProfile(profile)
+			if !ok {
+				d.Fatalf(t, "unknown profile %q", profile)
+			}
+			p = &pr
+		}
+		f, ok := ParseFormat(format)
+		if !ok {
+			d.Fatalf(t, "unknown format %q", format)
+		}
+		got, err := Diagram(f, p)
+		require.NoError(t, err, d.Pos)
+		return got
+	default:
+		d.Fatalf(t, "unknown command %q", d.Cmd)
+		return ""
+	}
 }
 
 // TestReadmeDiagram keeps the README's diagram generated from the table.

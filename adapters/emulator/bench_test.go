@@ -1,4 +1,4 @@
-package emulator
+package emulator_test
 
 import (
 	"encoding/json"
@@ -9,11 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 )
 
 func BenchmarkEmulatorCreateUser(b *testing.B) {
-	em := New(WithSigningKey(testKey()))
+	em := emulatortest.NewEmulator()
 	key := em.APIKey()
 	b.ReportAllocs()
 	i := 0
@@ -30,7 +31,7 @@ func BenchmarkEmulatorCreateUser(b *testing.B) {
 }
 
 func BenchmarkEmulatorTokenExchange(b *testing.B) {
-	em := New(WithSigningKey(testKey()))
+	em := emulatortest.NewEmulator()
 	req := httptest.NewRequest("POST", "/v2/user", strings.NewReader(`{"client_user_id":"alice"}`))
 	req.Header.Set("X-Vital-API-Key", em.APIKey())
 	rec := httptest.NewRecorder()

@@ -1,4 +1,4 @@
-package emulator
+package emulator_test
 
 import (
 	"context"
@@ -12,13 +12,16 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 )
 
 // A delayed POST whose client hangs up is abandoned at once: the handler
 // reads the body before waiting, so net/http can notice the hang-up. Before,
 // it waited out the whole delay and the server could not shut down.
 func TestDelayedPostAbandonedWhenClientLeaves(t *testing.T) {
-	em := New(WithSigningKey(testKey()))
+	em := emulatortest.NewEmulator()
 	entered := make(chan struct{})
 	var once sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -26,16 +29,15 @@ func TestDelayedPostAbandonedWhenClientLeaves(t *testing.T) {
 		em.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	h := &harness{t: t, em: em, srv: srv}
-	em.DelayNext(RouteToken, 1, 20*time.Second) // bounded, so a regression fails instead of hanging
+	em.DelayNext(emulator.RouteToken, 1, 20*time.Second) // bounded, so a regression fails instead of hanging
 	ctx, cancel := context.WithCancel(context.Background())
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"r"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.srv.URL+"/v1/token", strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/token", strings.NewReader(form.Encode()))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	sent := make(chan error, 1)
 	go func() {
-		resp, err := h.srv.Client().Do(req)
+		resp, err := srv.Client().Do(req)
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -51,7 +53,7 @@ func TestDelayedPostAbandonedWhenClientLeaves(t *testing.T) {
 	cancel()
 	require.True(t, errors.Is(<-sent, context.Canceled))
 	closed := make(chan struct{})
-	go func() { h.srv.Close(); close(closed) }()
+	go func() { srv.Close(); close(closed) }()
 	select {
 	case <-closed:
 	case <-time.After(10 * time.Second):

@@ -25,7 +25,10 @@
 // Time comes from a clock: by default a manual one that starts at the
 // wall-clock time the emulator was first used and only moves with
 // [Emulator.Advance]; [WithClock] injects another (Advance then adds to its
-// readings).
+// readings). [Emulator.DelayNext] waits in real time unless
+// [WithAfter] gives it a virtual clock's timer. Package emulatortest holds
+// the test kit built on the emulator (a fixed signing key, a virtual clock,
+// an in-process transport).
 //
 // # Behaviour chosen where the real service is unspecified
 //

@@ -64,6 +64,7 @@ type config struct {
 	region      fsm.Region
 	key         *rsa.PrivateKey
 	rand        io.Reader
+	after       func(time.Duration) <-chan time.Time
 }
 
 // Option configures an Emulator built with [New].
@@ -124,6 +125,14 @@ func WithSigningKey(key *rsa.PrivateKey) Option { return func(c *config) { c.key
 // simulation sees the same IDs on every run. It is read under the
 // emulator's lock.
 func WithRand(r io.Reader) Option { return func(c *config) { c.rand = r } }
+
+// WithAfter sets what [Emulator.DelayNext] waits on: after(d) must return a
+// channel that receives once d has passed. The default is time.After's real
+// timer; a test on a virtual clock passes that clock's After so a delay ends
+// when the test advances the clock. A nil after keeps the default.
+func WithAfter(after func(d time.Duration) <-chan time.Time) Option {
+	return func(c *config) { c.after = after }
+}
 
 // New returns an Emulator configured by opts.
 func New(opts ...Option) *Emulator {
@@ -291,7 +300,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	if !f.apply(w, r) {
+	if !f.apply(w, r, e.cfg.after) {
 		return
 	}
 	switch m.route {

@@ -1,9 +1,7 @@
-package emulator
+package emulator_test
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"io"
 	mathrand "math/rand/v2"
@@ -16,36 +14,44 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
-// testKey is one signing key shared by every test: generating one is slow.
-var testKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, KeyBits)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
-
-// harness is an emulator served over loopback HTTP.
+// harness is an emulator and an HTTP client for it: served in process by
+// the test kit's transport, or over loopback HTTP where a test needs the
+// real wire (hijacked connections, a client's hang-up).
 type harness struct {
-	t   *testing.T
-	em  *Emulator
-	srv *httptest.Server
+	t      *testing.T
+	em     *emulator.Emulator
+	url    string
+	client *http.Client
 }
 
-func newHarness(t *testing.T, opts ...Option) *harness {
+// newHarness serves, in process, an emulator built with the kit's signing
+// key and opts.
+func newHarness(t *testing.T, opts ...emulator.Option) *harness {
 	t.Helper()
-	em := New(append([]Option{WithSigningKey(testKey())}, opts...)...)
-	return serve(t, em)
+	return serve(t, emulatortest.NewEmulator(opts...))
 }
 
-func serve(t *testing.T, em *Emulator) *harness {
+// serve serves em in process.
+func serve(t *testing.T, em *emulator.Emulator) *harness {
+	tr := emulatortest.NewTransport(map[string]http.Handler{"emulator.test": em})
+	return &harness{t: t, em: em, url: "http://emulator.test", client: tr.Client()}
+}
+
+// newLoopbackHarness serves, over loopback HTTP, an emulator built with the
+// kit's signing key and opts.
+func newLoopbackHarness(t *testing.T, opts ...emulator.Option) *harness {
+	t.Helper()
+	em := emulatortest.NewEmulator(opts...)
 	srv := httptest.NewServer(em)
 	t.Cleanup(srv.Close)
-	return &harness{t: t, em: em, srv: srv}
+	return &harness{t: t, em: em, url: srv.URL, client: srv.Client()}
 }
 
 // response is a read response.
@@ -58,12 +64,12 @@ type response struct {
 // request sends a request with the given headers (name, value pairs).
 func (h *harness) request(method, path string, body io.Reader, headers ...string) response {
 	h.t.Helper()
-	req, err := http.NewRequest(method, h.srv.URL+path, body)
+	req, err := http.NewRequest(method, h.url+path, body)
 	require.NoError(h.t, err)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := h.srv.Client().Do(req)
+	resp, err := h.client.Do(req)
 	require.NoError(h.t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -112,11 +118,11 @@ func errorType(t *testing.T, r response) string {
 }
 
 // validation decodes a 422 body.
-func validation(t *testing.T, r response) []validationError {
+func validation(t *testing.T, r response) []emulator.ValidationError {
 	t.Helper()
 	require.Equal(t, http.StatusUnprocessableEntity, r.status, "body %s", r.body)
 	v := decode[struct {
-		Detail []validationError `json:"detail"`
+		Detail []emulator.ValidationError `json:"detail"`
 	}](t, r).Detail
 	require.NotEmpty(t, v)
 	return v
@@ -128,7 +134,7 @@ func (h *harness) createUser(clientUserID string) string {
 	require.Equal(h.t, http.StatusOK, r.status, "body %s", r.body)
 	k := decode[junction.UserKey](h.t, r)
 	require.Equal(h.t, clientUserID, k.ClientUserID)
-	require.True(h.t, isUUID(k.UserID) && strings.ToLower(k.UserID) == k.UserID, "user_id %q", k.UserID)
+	require.True(h.t, emulator.IsUUID(k.UserID) && strings.ToLower(k.UserID) == k.UserID, "user_id %q", k.UserID)
 	return k.UserID
 }
 
@@ -143,9 +149,9 @@ func quote(s string) string {
 }
 
 func TestZeroValueServesEverything(t *testing.T) {
-	h := serve(t, &Emulator{})
+	h := serve(t, &emulator.Emulator{})
 	require.True(t, strings.HasPrefix(h.em.APIKey(), "sk_us_emulator_"), "API key prefix")
-	require.True(t, isUUID(h.em.TeamID()))
+	require.True(t, emulator.IsUUID(h.em.TeamID()))
 	env, region := h.em.Environment()
 	require.Equal(t, fsm.Sandbox, env)
 	require.Equal(t, fsm.US, region)
@@ -159,30 +165,30 @@ func TestZeroValueServesEverything(t *testing.T) {
 	st, err := junction.DecodeSignInToken(tok, junction.DecodeOptions{})
 	require.NoError(t, err)
 	require.NoError(t, junction.VerifySignInToken(st, h.em.PublicKey()))
-	require.Equal(t, KeyBits, h.em.PublicKey().N.BitLen())
+	require.Equal(t, emulator.KeyBits, h.em.PublicKey().N.BitLen())
 	r := h.exchange(st.UserToken)
 	require.Equal(t, http.StatusOK, r.status, "body %s", r.body)
 }
 
 func TestNewDefaultsDependOnEnvironment(t *testing.T) {
-	em := New(WithEnvironment(fsm.Production, fsm.EU), WithTeamID("team-1"), WithAPIKey(""))
+	em := emulator.New(emulator.WithEnvironment(fsm.Production, fsm.EU), emulator.WithTeamID("team-1"), emulator.WithAPIKey(""))
 	require.True(t, strings.HasPrefix(em.APIKey(), "pk_eu_emulator_"), "API key %q", em.APIKey())
 	require.Equal(t, "team-1", em.TeamID())
-	require.Equal(t, "k", New(WithAPIKey("k")).APIKey())
-	require.NotEqual(t, New().APIKey(), New().APIKey(), "default keys are random")
+	require.Equal(t, "k", emulator.New(emulator.WithAPIKey("k")).APIKey())
+	require.NotEqual(t, emulator.New().APIKey(), emulator.New().APIKey(), "default keys are random")
 }
 
 func TestOptionsPanicOnNonsense(t *testing.T) {
-	require.Panics(t, func() { WithTokenTTL(0) })
-	require.Panics(t, func() { WithAccessTTL(time.Millisecond) })
-	require.Panics(t, func() { WithEnvironment("staging", fsm.US) })
-	require.Panics(t, func() { WithEnvironment(fsm.Sandbox, "ap") })
-	require.Panics(t, func() { New().Advance(-time.Second) })
+	require.Panics(t, func() { emulator.WithTokenTTL(0) })
+	require.Panics(t, func() { emulator.WithAccessTTL(time.Millisecond) })
+	require.Panics(t, func() { emulator.WithEnvironment("staging", fsm.US) })
+	require.Panics(t, func() { emulator.WithEnvironment(fsm.Sandbox, "ap") })
+	require.Panics(t, func() { emulator.New().Advance(-time.Second) })
 }
 
 func TestWithRandIsDeterministic(t *testing.T) {
 	ids := func() (string, string, string) {
-		h := newHarness(t, WithRand(mathrand.NewChaCha8([32]byte{1})))
+		h := newHarness(t, emulator.WithRand(mathrand.NewChaCha8([32]byte{1})))
 		return h.em.APIKey(), h.em.TeamID(), h.createUser("u")
 	}
 	k1, t1, u1 := ids()
@@ -213,10 +219,10 @@ func TestAPIKeyAuthentication(t *testing.T) {
 	}
 
 	// Header names are case-insensitive: the SDKs send x-vital-api-key.
-	req, err := http.NewRequest("GET", h.srv.URL+"/v2/user", nil)
+	req, err := http.NewRequest("GET", h.url+"/v2/user", nil)
 	require.NoError(t, err)
 	req.Header["x-vital-api-key"] = []string{h.em.APIKey()}
-	resp, err := h.srv.Client().Do(req)
+	resp, err := h.client.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -284,9 +290,9 @@ func TestCreateUserConcurrentSameClientUserID(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			req, _ := http.NewRequest("POST", h.srv.URL+"/v2/user", strings.NewReader(`{"client_user_id":"same"}`))
+			req, _ := http.NewRequest("POST", h.url+"/v2/user", strings.NewReader(`{"client_user_id":"same"}`))
 			req.Header.Set("X-Vital-API-Key", h.em.APIKey())
-			resp, err := h.srv.Client().Do(req)
+			resp, err := h.client.Do(req)
 			if err != nil {
 				return
 			}
@@ -311,7 +317,7 @@ func TestCreateUserConcurrentSameClientUserID(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, ok, "exactly one create succeeds")
-	require.Equal(t, n, h.em.Requests(RouteCreateUser))
+	require.Equal(t, n, h.em.Requests(emulator.RouteCreateUser))
 }
 
 func TestCreateUserValidation(t *testing.T) {
@@ -342,7 +348,7 @@ func TestCreateUserValidation(t *testing.T) {
 	}
 	require.Equal(t, 0, decode[junction.UsersPage](t, h.api("GET", "/v2/user", "")).Total, "no user was created")
 
-	big := `{"client_user_id":"` + strings.Repeat("x", maxBody) + `"}`
+	big := `{"client_user_id":"` + strings.Repeat("x", emulator.MaxBody) + `"}`
 	require.Equal(t, http.StatusRequestEntityTooLarge, h.api("POST", "/v2/user", big).status)
 }
 
@@ -438,8 +444,8 @@ func TestDeleteUser(t *testing.T) {
 	id2 := h.createUser("alice")
 	require.NotEqual(t, id, id2)
 
-	require.ErrorIs(t, h.em.DeleteUser(id), ErrUserNotFound)
-	require.ErrorIs(t, h.em.DeleteUser("nope"), ErrUserNotFound)
+	require.ErrorIs(t, h.em.DeleteUser(id), emulator.ErrUserNotFound)
+	require.ErrorIs(t, h.em.DeleteUser("nope"), emulator.ErrUserNotFound)
 	require.NoError(t, h.em.DeleteUser(strings.ToUpper(id2)))
 	require.Equal(t, http.StatusNotFound, h.getUser(id2).status)
 }
@@ -462,7 +468,7 @@ func TestUndoDelete(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, undo("client_user_id=nobody").status)
 
 	// Within the grace period, by user_id: the same user comes back.
-	h.em.Advance(DeletionGracePeriod - time.Second)
+	h.em.Advance(emulator.DeletionGracePeriod - time.Second)
 	r := undo("user_id=" + id)
 	require.Equal(t, http.StatusOK, r.status, "body %s", r.body)
 	require.True(t, decode[junction.UserSuccessResponse](t, r).Success)
@@ -500,7 +506,7 @@ func TestUndoDelete(t *testing.T) {
 
 	// After the grace period the user is gone for good.
 	require.NoError(t, h.em.DeleteUser(id))
-	h.em.Advance(DeletionGracePeriod)
+	h.em.Advance(emulator.DeletionGracePeriod)
 	require.Equal(t, http.StatusNotFound, undo("user_id="+id).status)
 	require.Equal(t, http.StatusNotFound, undo("client_user_id=alice").status)
 	require.Equal(t, http.StatusNotFound, h.getUser(id).status)
@@ -534,7 +540,7 @@ func TestUnknownRoutesFailLoudly(t *testing.T) {
 		require.Equal(t, tc.allow, r.header.Get("Allow"), "%s %s", tc.method, tc.path)
 	}
 	require.Equal(t, 14, h.em.TotalRequests())
-	for _, rt := range Routes() {
+	for _, rt := range emulator.Routes() {
 		require.Zero(t, h.em.Requests(rt), "%s", rt)
 	}
 }
@@ -543,7 +549,7 @@ func TestClock(t *testing.T) {
 	base := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	var mu sync.Mutex
 	now := base
-	h := newHarness(t, WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now }))
+	h := newHarness(t, emulator.WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now }))
 	require.Equal(t, base, h.em.Now())
 	id := h.createUser("a")
 	require.True(t, decode[junction.User](t, h.getUser(id)).CreatedOn.Equal(base))
@@ -555,7 +561,7 @@ func TestClock(t *testing.T) {
 	require.Equal(t, base.Add(time.Hour+time.Minute), h.em.Now(), "Advance adds to the injected clock")
 
 	// The default clock stands still until advanced.
-	em := New()
+	em := emulator.New()
 	t0 := em.Now()
 	require.Equal(t, t0, em.Now())
 	require.Equal(t, t0.Truncate(time.Second), t0)
@@ -593,63 +599,23 @@ func TestNoSecretsInErrorBodies(t *testing.T) {
 	}
 }
 
-func TestRouteStrings(t *testing.T) {
-	seen := map[string]bool{}
-	for _, r := range Routes() {
-		method, pattern, ok := strings.Cut(r.String(), " ")
-		require.True(t, ok, "%q", r)
-		require.Contains(t, []string{"GET", "POST", "DELETE"}, method)
-		require.True(t, strings.HasPrefix(pattern, "/v"), "%q", r)
-		require.False(t, seen[r.String()])
-		seen[r.String()] = true
-	}
-	require.False(t, Route("GET /v2/nope").valid())
-}
-
-func TestMatchRoute(t *testing.T) {
-	for _, tc := range []struct {
-		method, path string
-		want         match
-	}{
-		{"POST", "/v2/user", match{route: RouteCreateUser}},
-		{"GET", "/v2/user", match{route: RouteListUsers}},
-		{"GET", "/v2/user/abc", match{route: RouteGetUser, param: "abc"}},
-		{"DELETE", "/v2/user/abc", match{route: RouteDeleteUser, param: "abc"}},
-		{"GET", "/v2/user/resolve/a%2Fb%20c", match{route: RouteResolveUser, param: "a/b c"}},
-		{"GET", "/v2/user/resolve/%zz", match{}},
-		{"GET", "/v2/user/%zz", match{}},
-		{"POST", "/v2/user/%zz/sign_in_token", match{}},
-		{"POST", "/v2/user/undo_delete", match{route: RouteUndoDelete}},
-		{"POST", "/v2/user/abc/sign_in_token", match{route: RouteSignInToken, param: "abc"}},
-		{"POST", "/v1/token", match{route: RouteToken}},
-		{"POST", "/auth/v1/token", match{route: RouteToken}},
-		{"PUT", "/auth/v1/token", match{allow: "POST"}},
-		{"POST", "//v1/token", match{}},
-		{"POST", "/v1/token/", match{}},
-	} {
-		if got := matchRoute(tc.method, tc.path); got != tc.want {
-			t.Errorf("matchRoute(%s, %s) = %+v, want %+v", tc.method, tc.path, got, tc.want)
-		}
-	}
-}
-
 // client_user_id is bounded: MaxClientUserIDLen characters are stored,
 // one more is a 422 like FastAPI's string_too_long, and a body over the
 // bound is a 413 with a JSON body.
 func TestCreateUserBounds(t *testing.T) {
 	h := newHarness(t)
-	longest := strings.Repeat("é", MaxClientUserIDLen) // characters, not bytes
+	longest := strings.Repeat("é", emulator.MaxClientUserIDLen) // characters, not bytes
 	id := h.createUser(longest)
 	require.NotEmpty(t, id)
 	v := validation(t, h.api("POST", "/v2/user", `{"client_user_id":"`+longest+`x"}`))
 	require.Equal(t, []any{"body", "client_user_id"}, v[0].Loc)
 	require.Equal(t, "string_too_long", v[0].Type)
-	v = validation(t, h.api("POST", "/v2/user", `{"client_user_id":"a","fallback_time_zone":"`+strings.Repeat("z", maxTimeZoneLen+1)+`"}`))
+	v = validation(t, h.api("POST", "/v2/user", `{"client_user_id":"a","fallback_time_zone":"`+strings.Repeat("z", emulator.MaxTimeZoneLen+1)+`"}`))
 	require.Equal(t, []any{"body", "fallback_time_zone"}, v[0].Loc)
 	require.Equal(t, "string_too_long", v[0].Type)
 	require.Equal(t, 1, decode[junction.UsersPage](t, h.api("GET", "/v2/user", "")).Total)
 
-	r := h.api("POST", "/v2/user", `{"client_user_id":"a","pad":"`+strings.Repeat("x", maxBody)+`"}`)
+	r := h.api("POST", "/v2/user", `{"client_user_id":"a","pad":"`+strings.Repeat("x", emulator.MaxBody)+`"}`)
 	require.Equal(t, http.StatusRequestEntityTooLarge, r.status)
 	require.Equal(t, "application/json", r.header.Get("Content-Type"))
 }

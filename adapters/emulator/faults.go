@@ -96,8 +96,9 @@ func (e *Emulator) RateLimitNext(r Route, n int, retryAfter time.Duration) {
 	e.pushOutcome("RateLimitNext", r, n, outcome{kind: outcomeRateLimit, retryAfter: retryAfter})
 }
 
-// DelayNext makes the next n requests to r wait d (in real time, not the
-// emulator's clock) before they are handled. A request whose context ends
+// DelayNext makes the next n requests to r wait d before they are handled:
+// in real time, not the emulator's clock, unless [WithAfter] supplies the
+// wait. A request whose context ends
 // during the wait is abandoned without an answer or a state change. It
 // panics on an unknown route, a negative n or a negative d.
 func (e *Emulator) DelayNext(r Route, n int, d time.Duration) {
@@ -182,9 +183,9 @@ func (e *Emulator) admit(r Route) fault {
 	return f
 }
 
-// apply makes the request suffer f. It reports whether the request should
-// still be served.
-func (f fault) apply(w http.ResponseWriter, r *http.Request) bool {
+// apply makes the request suffer f, waiting out a delay on after (a real
+// timer when nil). It reports whether the request should still be served.
+func (f fault) apply(w http.ResponseWriter, r *http.Request, after func(time.Duration) <-chan time.Time) bool {
 	if f.delay > 0 {
 		// Read the body first: net/http notices a client that hangs up (and
 		// cancels r.Context()) only once the body has been consumed.
@@ -193,10 +194,16 @@ func (f fault) apply(w http.ResponseWriter, r *http.Request) bool {
 			return false
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		t := time.NewTimer(f.delay)
-		defer t.Stop()
+		var wait <-chan time.Time
+		if after != nil {
+			wait = after(f.delay)
+		} else {
+			t := time.NewTimer(f.delay)
+			defer t.Stop()
+			wait = t.C
+		}
 		select {
-		case <-t.C:
+		case <-wait:
 		case <-r.Context().Done():
 			return false
 		}

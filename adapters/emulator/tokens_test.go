@@ -1,4 +1,4 @@
-package emulator
+package emulator_test
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/fsm"
 )
@@ -71,7 +73,7 @@ func (h *harness) bearer(accessToken, userID string) response {
 }
 
 func TestSignInToken(t *testing.T) {
-	h := newHarness(t, WithTokenTTL(10*time.Minute), WithEnvironment(fsm.Sandbox, fsm.EU))
+	h := newHarness(t, emulator.WithTokenTTL(10*time.Minute), emulator.WithEnvironment(fsm.Sandbox, fsm.EU))
 	h.em.Advance(time.Second)
 	id := h.createUser("alice")
 	raw := h.signInToken(strings.ToUpper(id))
@@ -102,7 +104,7 @@ func TestSignInToken(t *testing.T) {
 }
 
 func TestTokenExchange(t *testing.T) {
-	h := newHarness(t, WithAccessTTL(90*time.Minute+500*time.Millisecond))
+	h := newHarness(t, emulator.WithAccessTTL(90*time.Minute+500*time.Millisecond))
 	id := h.createUser("alice")
 	jwt := h.userJWT(id)
 
@@ -123,11 +125,11 @@ func TestTokenExchange(t *testing.T) {
 		"subject_token":      {jwt},
 	})
 	tokens(t, r)
-	require.Equal(t, 3, h.em.Requests(RouteToken))
+	require.Equal(t, 3, h.em.Requests(emulator.RouteToken))
 }
 
 func TestTokenExchangeRejects(t *testing.T) {
-	h := newHarness(t, WithTokenTTL(time.Hour))
+	h := newHarness(t, emulator.WithTokenTTL(time.Hour))
 	id := h.createUser("alice")
 	jwt := h.userJWT(id)
 	segs := strings.Split(jwt, ".")
@@ -135,7 +137,7 @@ func TestTokenExchangeRejects(t *testing.T) {
 	// Tokens of another team, or another environment, signed with the same
 	// key, are not this emulator's.
 	otherTeam := newHarness(t)
-	otherEnv := newHarness(t, WithTeamID(h.em.TeamID()), WithEnvironment(fsm.Production, fsm.US))
+	otherEnv := newHarness(t, emulator.WithTeamID(h.em.TeamID()), emulator.WithEnvironment(fsm.Production, fsm.US))
 	foreignID := otherTeam.createUser("alice")
 	otherEnvID := otherEnv.createUser("alice")
 	foreignJWT := otherTeam.userJWT(foreignID)
@@ -278,7 +280,7 @@ func TestDeletionRevokesTokens(t *testing.T) {
 }
 
 func TestBearerAccess(t *testing.T) {
-	h := newHarness(t, WithAccessTTL(time.Hour))
+	h := newHarness(t, emulator.WithAccessTTL(time.Hour))
 	alice, bob := h.createUser("alice"), h.createUser("bob")
 	tr := tokens(t, h.exchange(h.userJWT(alice)))
 
@@ -346,7 +348,7 @@ func TestTokenEndpointBodyBound(t *testing.T) {
 	h := newHarness(t)
 	r := h.form("/auth/v1/token", url.Values{
 		"grant_type":    {junction.GrantRefreshToken},
-		"refresh_token": {strings.Repeat("r", maxBody)},
+		"refresh_token": {strings.Repeat("r", emulator.MaxBody)},
 	})
 	require.Equal(t, http.StatusRequestEntityTooLarge, r.status, "body %s", r.body)
 	require.Equal(t, "application/json", r.header.Get("Content-Type"))

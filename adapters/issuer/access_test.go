@@ -34,8 +34,8 @@ func TestUnauthorized(t *testing.T) {
 	require.NoError(t, err)
 	good := s.session(t, "alice")
 	forged := strings.Replace(good, good[3:10], "AAAAAAA", 1)
-	s.secrets.add(expired)
-	s.secrets.add(foreign)
+	s.secrets.Add(expired)
+	s.secrets.Add(foreign)
 
 	for name, tc := range map[string]struct {
 		session string
@@ -150,7 +150,7 @@ func TestNoCrossUserAccess(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	var tok issuer.SignInTokenBody
 	require.NoError(t, json.Unmarshal(body, &tok))
-	s.secrets.add(tok.SignInToken)
+	s.secrets.Add(tok.SignInToken)
 	require.Equal(t, aliceV, tok.UserID)
 	require.Equal(t, aliceV, decodeToken(t, tok.SignInToken).UserID)
 	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
@@ -271,7 +271,7 @@ func TestInternalErrors(t *testing.T) {
 		require.Len(t, s.usersFor(t, "ann"), 1)
 		require.Zero(t, s.emu.Requests(emulator.RouteSignInToken), "no token without a recorded mapping")
 		// With the store healthy again the created user is adopted.
-		s2 := newStack(t, stackOptions{emu: s.emu, emuURL: s.emuURL, db: s.db})
+		s2 := newStack(t, stackOptions{kit: s.kit, db: s.db})
 		v, _ := s2.signIn(t, "ann")
 		require.Equal(t, s.usersFor(t, "ann"), []string{v})
 	})

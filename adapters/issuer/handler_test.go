@@ -303,7 +303,7 @@ func TestTerminalUpstreamIs502(t *testing.T) {
 	})
 	t.Run("wrong API key", func(t *testing.T) {
 		s := newStack(t, stackOptions{issuerKey: "sk_us_wrong_key_5e1d"})
-		s.secrets.add("sk_us_wrong_key_5e1d")
+		s.secrets.Add("sk_us_wrong_key_5e1d")
 		_, err := s.client(t, "fay").ResolveVitalUser(context.Background(), "fay")
 		require.ErrorIs(t, err, issuer.ErrUpstream)
 		require.Equal(t, 1, s.emu.Requests(emulator.RouteCreateUser))

@@ -57,7 +57,7 @@ func burst(t *testing.T, s *stack, c *issuer.Client, app string, n int) string {
 			<-start
 			var tok string
 			ids[i], tok, errs[i] = c.SignInToken(context.Background(), app)
-			s.secrets.add(tok)
+			s.secrets.Add(tok)
 		})
 	}
 	close(start)
@@ -76,14 +76,14 @@ func burst(t *testing.T, s *stack, c *issuer.Client, app string, n int) string {
 func TestConcurrentReplicasCreateOneUser(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		a := newStack(t, stackOptions{logLevel: slog.LevelWarn})
-		b := newStack(t, stackOptions{logLevel: slog.LevelWarn, emu: a.emu, emuURL: a.emuURL, db: a.db})
+		b := newStack(t, stackOptions{logLevel: slog.LevelWarn, kit: a.kit, db: a.db})
 		concurrentReplicas(t, a, b, a.db)
 	})
 	t.Run("memory", func(t *testing.T) {
 		users := memory.NewUserMap(nil)
 		shared := func(issuer.UserStore) issuer.UserStore { return users }
 		a := newStack(t, stackOptions{logLevel: slog.LevelWarn, wrapDB: shared})
-		b := newStack(t, stackOptions{logLevel: slog.LevelWarn, emu: a.emu, emuURL: a.emuURL, wrapDB: shared})
+		b := newStack(t, stackOptions{logLevel: slog.LevelWarn, kit: a.kit, wrapDB: shared})
 		concurrentReplicas(t, a, b, users)
 	})
 }
@@ -105,7 +105,7 @@ func concurrentReplicas(t *testing.T, a, b *stack, users storetest.UserMapStore)
 					if !assertNoError(t, err) {
 						return
 					}
-					s.secrets.add(tok)
+					s.secrets.Add(tok)
 					mu.Lock()
 					seen[v]++
 					mu.Unlock()
@@ -131,7 +131,7 @@ func assertNoError(t *testing.T, err error) bool {
 	return true
 }
 
-// TestManyUsers issues tokens to 2,000 distinct app users over loopback
+// TestManyUsers issues tokens to 2,000 distinct app users (in process)
 // with bounded concurrency and logs throughput and latency percentiles.
 func TestManyUsers(t *testing.T) {
 	s := newStack(t, stackOptions{logLevel: slog.LevelWarn})
@@ -148,7 +148,7 @@ func TestManyUsers(t *testing.T) {
 	vitals := map[string]bool{}
 	tokens := map[string]bool{}
 	for i := range vs {
-		s.secrets.add(toks[i])
+		s.secrets.Add(toks[i])
 		vitals[vs[i]] = true
 		tokens[toks[i]] = true
 	}

@@ -3,12 +3,9 @@ package issuer_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
@@ -30,70 +28,54 @@ var (
 
 const testAPIKey = "sk_us_issuer_test_3f9c2b7a1d"
 
-// signingKey is shared by every emulator in the tests: generating one per
-// test would dominate their run time.
-var signingKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
-
-// stack is an issuer over real loopback HTTP, with the emulator as its team
-// API and a SQLite user map on a temp file.
+// stack is an issuer served in process by the test kit's transport, with
+// the emulator as its team API and a SQLite user map on a temp file. One
+// virtual clock, set to testEpoch, is the emulator's and the
+// authenticator's.
 type stack struct {
+	kit     *emulatortest.Stack
 	emu     *emulator.Emulator
-	emuURL  string
 	team    *junction.Client
 	db      *sqlite.DB
 	h       *issuer.Handler
 	url     string
-	logs    *lockedBuffer
+	logs    *emulatortest.LockedBuffer
 	rec     *recorder
 	hc      *http.Client
 	clock   func() time.Time
-	secrets *secretSet
+	secrets *emulatortest.Secrets
 }
 
 type stackOptions struct {
 	logLevel slog.Level
 	wrapTeam func(issuer.TeamAPI) issuer.TeamAPI
-	wrapDB   func(issuer.UserStore) issuer.UserStore // wraps or replaces the SQLite map
+	wrapDB   func(issuer.UserStore) issuer.UserStore
 	auth     issuer.Authenticator
-	db       *sqlite.DB         // share a user map
-	emu      *emulator.Emulator // share an upstream
-	emuURL   string
+	db       *sqlite.DB          // share a user map
+	kit      *emulatortest.Stack // share an upstream (and its clock)
 	// issuerKey is the API key the issuer's team client uses (default: the
 	// emulator's).
 	issuerKey string
-	// teamURL points the issuer's team client elsewhere (default: the
-	// emulator).
+	// teamURL points the issuer's team client at a real server over
+	// loopback HTTP (default: the emulator, in process).
 	teamURL string
 }
 
-// transport returns a loopback transport with enough idle connections for
-// the concurrent tests.
-func transport() *http.Transport {
-	return &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}
-}
+// issuerHost is where the issuer is served on the kit's transport.
+const issuerHost = "issuer.test"
 
 func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
 	ctx := context.Background()
-	s := &stack{logs: &lockedBuffer{}, clock: fixedClock(testEpoch), secrets: &secretSet{}}
-	s.secrets.add(testAPIKey)
-
-	s.emu, s.emuURL = o.emu, o.emuURL
-	if s.emu == nil {
-		s.emu = emulator.New(emulator.WithAPIKey(testAPIKey), emulator.WithSigningKey(signingKey()))
-		emuSrv := httptest.NewServer(s.emu)
-		t.Cleanup(emuSrv.Close)
-		s.emuURL = emuSrv.URL
+	s := &stack{kit: o.kit, logs: &emulatortest.LockedBuffer{}}
+	if s.kit == nil {
+		s.kit = emulatortest.NewStack(emulator.WithAPIKey(testAPIKey))
+		s.kit.Clock.Set(testEpoch)
 	}
-	upstream := &http.Client{Transport: transport()}
-	t.Cleanup(upstream.CloseIdleConnections)
-	s.team = junction.NewClient(s.emuURL, testAPIKey, junction.WithHTTPClient(upstream))
+	s.emu, s.team, s.clock = s.kit.Emulator, s.kit.Team, s.kit.Clock.Now
+	// The API key, and every session and token the test adds.
+	s.secrets = &emulatortest.Secrets{}
+	s.secrets.Add(testAPIKey)
 
 	s.db = o.db
 	if s.db == nil {
@@ -103,15 +85,17 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		s.db = db
 	}
 	var team issuer.TeamAPI = s.team
-	if o.issuerKey != "" || o.teamURL != "" {
-		key, u := testAPIKey, s.emuURL
+	switch {
+	case o.teamURL != "":
+		upstream := &http.Client{Transport: &http.Transport{}}
+		t.Cleanup(upstream.CloseIdleConnections)
+		key := testAPIKey
 		if o.issuerKey != "" {
 			key = o.issuerKey
 		}
-		if o.teamURL != "" {
-			u = o.teamURL
-		}
-		team = junction.NewClient(u, key, junction.WithHTTPClient(upstream))
+		team = junction.NewClient(o.teamURL, key, junction.WithHTTPClient(upstream))
+	case o.issuerKey != "":
+		team = junction.NewClient(s.kit.APIURL, o.issuerKey, s.kit.JunctionOptions()...)
 	}
 	if o.wrapTeam != nil {
 		team = o.wrapTeam(team)
@@ -126,17 +110,16 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		require.NoError(t, err)
 		auth = a
 	}
-	logger := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: o.logLevel}))
-	h, err := issuer.New(issuer.Config{Team: team, Store: store, Auth: auth, Logger: logger})
+	h, err := issuer.New(issuer.Config{Team: team, Store: store, Auth: auth, Logger: s.logs.Logger(o.logLevel)})
 	require.NoError(t, err)
 	s.h = h
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	s.url = srv.URL
+	// Stacks sharing a kit each have their own issuer, so the issuer is on
+	// a transport of the stack's own rather than on the kit's.
+	tr := emulatortest.NewTransport(map[string]http.Handler{issuerHost: h})
+	s.url = "http://" + issuerHost
 
-	s.rec = &recorder{base: transport()}
+	s.rec = &recorder{base: tr}
 	s.hc = &http.Client{Transport: s.rec}
-	t.Cleanup(s.hc.CloseIdleConnections)
 	t.Cleanup(func() { s.checkNoLeaks(t) })
 	return s
 }
@@ -146,7 +129,7 @@ func (s *stack) session(t testing.TB, app string) string {
 	t.Helper()
 	sess, err := issuer.NewSession(testSecret, app, time.Hour, testEpoch)
 	require.NoError(t, err)
-	s.secrets.add(sess)
+	s.secrets.Add(sess)
 	return sess
 }
 
@@ -162,7 +145,7 @@ func (s *stack) signIn(t testing.TB, app string) (string, string) {
 	t.Helper()
 	v, tok, err := s.client(t, app).SignInToken(context.Background(), app)
 	require.NoError(t, err)
-	s.secrets.add(tok)
+	s.secrets.Add(tok)
 	return v, tok
 }
 
@@ -191,17 +174,15 @@ func (s *stack) raw(t testing.TB, method, path, session string, body string) (*h
 // Sign-In Token appears in a log line, or the API key in any response, or
 // any secret in a failed response.
 func (s *stack) checkNoLeaks(t testing.TB) {
-	logs := s.logs.String()
-	for _, secret := range s.secrets.list() {
-		require.NotContains(t, logs, secret, "a secret reached the logs")
-	}
+	t.Helper()
+	s.secrets.Check(t, "the logs", s.logs.String())
+	apiKey := &emulatortest.Secrets{}
+	apiKey.Add(testAPIKey)
 	for _, r := range s.rec.list() {
 		all := r.headers + "\n" + string(r.body)
-		require.NotContains(t, all, testAPIKey, "the API key reached a response")
+		apiKey.Check(t, "a response", all)
 		if r.status != http.StatusOK {
-			for _, secret := range s.secrets.list() {
-				require.NotContains(t, all, secret, "a secret reached a failed response")
-			}
+			s.secrets.Check(t, "a failed response", all)
 		}
 	}
 }
@@ -237,52 +218,6 @@ func (s *stack) totalUsers(t testing.TB) int {
 			return n
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// secretSet collects the secrets a test handed out.
-type secretSet struct {
-	mu sync.Mutex
-	m  map[string]struct{}
-}
-
-func (s *secretSet) add(v string) {
-	if v == "" {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]struct{}{}
-	}
-	s.m[v] = struct{}{}
-}
-
-func (s *secretSet) list() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.m))
-	for v := range s.m {
-		out = append(out, v)
-	}
-	return out
 }
 
 // recorder is a RoundTripper that keeps every response the issuer sent.

@@ -1,4 +1,4 @@
-package junction
+package junction_test
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/junction"
 )
 
 const (
@@ -53,63 +55,63 @@ func TestErrorTable(t *testing.T) {
 		{name: "created", status: 201, body: `{"user_id":"u1","client_user_id":"c1"}`},
 		{name: "conflict", status: 400,
 			body: `{"detail":{"error_type":"INVALID_REQUEST","error_message":"exists","user_id":"u0","created_on":"2026-01-02T03:04:05Z"}}`,
-			kind: ErrConflict, conflict: "u0", createdOn: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), message: "exists"},
+			kind: junction.ErrConflict, conflict: "u0", createdOn: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), message: "exists"},
 		{name: "conflict naive created_on", status: 400,
 			body: `{"detail":{"error_type":"INVALID_REQUEST","user_id":"u0","created_on":"2026-01-02T03:04:05.5"}}`,
-			kind: ErrConflict, conflict: "u0", createdOn: time.Date(2026, 1, 2, 3, 4, 5, 5e8, time.UTC)},
+			kind: junction.ErrConflict, conflict: "u0", createdOn: time.Date(2026, 1, 2, 3, 4, 5, 5e8, time.UTC)},
 		{name: "conflict unreadable created_on", status: 400,
-			body: `{"detail":{"user_id":"u0","created_on":"yesterday"}}`, kind: ErrConflict, conflict: "u0"},
-		{name: "409", status: 409, body: `{"detail":"conflict"}`, kind: ErrConflict, message: "conflict"},
-		{name: "400 without user", status: 400, body: `{"detail":"bad"}`, kind: ErrValidation, message: "bad"},
-		{name: "400 invalid token", status: 400, body: `{"detail":{"error_type":"invalid_token"}}`, kind: ErrInvalidToken},
-		{name: "401 invalid token", status: 401, body: `{"detail":{"error_type":"invalid_token"}}`, kind: ErrInvalidToken},
-		{name: "400 reauth", status: 400, body: `{"detail":{"error_type":"reauthentication_required"}}`, kind: ErrReauthenticationRequired},
-		{name: "403 reauth", status: 403, body: `{"detail":{"error_type":"reauthentication_required"}}`, kind: ErrReauthenticationRequired},
-		{name: "500 invalid token body", status: 500, body: `{"detail":{"error_type":"invalid_token"}}`, kind: ErrServer, transient: true},
-		{name: "401", status: 401, body: `{"detail":"Not authenticated"}`, kind: ErrUnauthorized, message: "Not authenticated"},
-		{name: "401 no body", status: 401, kind: ErrUnauthorized},
-		{name: "403", status: 403, body: `{"detail":"no"}`, kind: ErrForbidden},
-		{name: "404", status: 404, body: `{"detail":"User not found"}`, kind: ErrNotFound},
-		{name: "410", status: 410, kind: ErrNotFound},
-		{name: "422", status: 422, body: `{"detail":[{"loc":["body","client_user_id"],"msg":"field required","type":"value_error.missing"}]}`, kind: ErrValidation},
-		{name: "405", status: 405, body: `not json`, kind: ErrValidation},
-		{name: "429 seconds", status: 429, header: map[string]string{"Retry-After": "7"}, kind: ErrRateLimited, transient: true, retryAfter: 7 * time.Second},
-		{name: "429 date", status: 429, header: map[string]string{"Retry-After": httpDate}, kind: ErrRateLimited, transient: true, retryAfter: 90 * time.Second},
-		{name: "429 far date", status: 429, header: map[string]string{"Retry-After": fixedNow.Add(48 * time.Hour).Format(http.TimeFormat)}, kind: ErrRateLimited, transient: true, retryAfter: maxRetryAfter},
-		{name: "429 past date", status: 429, header: map[string]string{"Retry-After": fixedNow.Add(-time.Hour).Format(http.TimeFormat)}, kind: ErrRateLimited, transient: true},
-		{name: "429 garbage", status: 429, header: map[string]string{"Retry-After": "soon"}, kind: ErrRateLimited, transient: true},
-		{name: "429 negative", status: 429, header: map[string]string{"Retry-After": "-5"}, kind: ErrRateLimited, transient: true},
-		{name: "429 huge", status: 429, header: map[string]string{"Retry-After": "99999999999999"}, kind: ErrRateLimited, transient: true, retryAfter: maxRetryAfter},
-		{name: "429 none", status: 429, kind: ErrRateLimited, transient: true},
-		{name: "500", status: 500, body: `Internal Server Error`, kind: ErrServer, transient: true},
-		{name: "502", status: 502, kind: ErrServer, transient: true},
-		{name: "503 retry after", status: 503, header: map[string]string{"Retry-After": "3"}, kind: ErrServer, transient: true, retryAfter: 3 * time.Second},
-		{name: "302 not followed", status: 302, header: map[string]string{"Location": "http://127.0.0.1:1/elsewhere"}, kind: ErrBadResponse},
-		{name: "200 not json", status: 200, body: `<html>`, kind: ErrBadResponse},
-		{name: "200 empty", status: 200, kind: ErrBadResponse},
-		{name: "200 wrong shape", status: 200, body: `{"user_id":7}`, kind: ErrBadResponse},
-		{name: "200 missing user_id", status: 200, body: `{"client_user_id":"c1"}`, kind: ErrBadResponse},
-		{name: "200 too large", status: 200, body: `{"user_id":"u1","client_user_id":"` + strings.Repeat("x", maxBody) + `"}`, kind: ErrBadResponse},
+			body: `{"detail":{"user_id":"u0","created_on":"yesterday"}}`, kind: junction.ErrConflict, conflict: "u0"},
+		{name: "409", status: 409, body: `{"detail":"conflict"}`, kind: junction.ErrConflict, message: "conflict"},
+		{name: "400 without user", status: 400, body: `{"detail":"bad"}`, kind: junction.ErrValidation, message: "bad"},
+		{name: "400 invalid token", status: 400, body: `{"detail":{"error_type":"invalid_token"}}`, kind: junction.ErrInvalidToken},
+		{name: "401 invalid token", status: 401, body: `{"detail":{"error_type":"invalid_token"}}`, kind: junction.ErrInvalidToken},
+		{name: "400 reauth", status: 400, body: `{"detail":{"error_type":"reauthentication_required"}}`, kind: junction.ErrReauthenticationRequired},
+		{name: "403 reauth", status: 403, body: `{"detail":{"error_type":"reauthentication_required"}}`, kind: junction.ErrReauthenticationRequired},
+		{name: "500 invalid token body", status: 500, body: `{"detail":{"error_type":"invalid_token"}}`, kind: junction.ErrServer, transient: true},
+		{name: "401", status: 401, body: `{"detail":"Not authenticated"}`, kind: junction.ErrUnauthorized, message: "Not authenticated"},
+		{name: "401 no body", status: 401, kind: junction.ErrUnauthorized},
+		{name: "403", status: 403, body: `{"detail":"no"}`, kind: junction.ErrForbidden},
+		{name: "404", status: 404, body: `{"detail":"User not found"}`, kind: junction.ErrNotFound},
+		{name: "410", status: 410, kind: junction.ErrNotFound},
+		{name: "422", status: 422, body: `{"detail":[{"loc":["body","client_user_id"],"msg":"field required","type":"value_error.missing"}]}`, kind: junction.ErrValidation},
+		{name: "405", status: 405, body: `not json`, kind: junction.ErrValidation},
+		{name: "429 seconds", status: 429, header: map[string]string{"Retry-After": "7"}, kind: junction.ErrRateLimited, transient: true, retryAfter: 7 * time.Second},
+		{name: "429 date", status: 429, header: map[string]string{"Retry-After": httpDate}, kind: junction.ErrRateLimited, transient: true, retryAfter: 90 * time.Second},
+		{name: "429 far date", status: 429, header: map[string]string{"Retry-After": fixedNow.Add(48 * time.Hour).Format(http.TimeFormat)}, kind: junction.ErrRateLimited, transient: true, retryAfter: junction.MaxRetryAfter},
+		{name: "429 past date", status: 429, header: map[string]string{"Retry-After": fixedNow.Add(-time.Hour).Format(http.TimeFormat)}, kind: junction.ErrRateLimited, transient: true},
+		{name: "429 garbage", status: 429, header: map[string]string{"Retry-After": "soon"}, kind: junction.ErrRateLimited, transient: true},
+		{name: "429 negative", status: 429, header: map[string]string{"Retry-After": "-5"}, kind: junction.ErrRateLimited, transient: true},
+		{name: "429 huge", status: 429, header: map[string]string{"Retry-After": "99999999999999"}, kind: junction.ErrRateLimited, transient: true, retryAfter: junction.MaxRetryAfter},
+		{name: "429 none", status: 429, kind: junction.ErrRateLimited, transient: true},
+		{name: "500", status: 500, body: `Internal Server Error`, kind: junction.ErrServer, transient: true},
+		{name: "502", status: 502, kind: junction.ErrServer, transient: true},
+		{name: "503 retry after", status: 503, header: map[string]string{"Retry-After": "3"}, kind: junction.ErrServer, transient: true, retryAfter: 3 * time.Second},
+		{name: "302 not followed", status: 302, header: map[string]string{"Location": "http://127.0.0.1:1/elsewhere"}, kind: junction.ErrBadResponse},
+		{name: "200 not json", status: 200, body: `<html>`, kind: junction.ErrBadResponse},
+		{name: "200 empty", status: 200, kind: junction.ErrBadResponse},
+		{name: "200 wrong shape", status: 200, body: `{"user_id":7}`, kind: junction.ErrBadResponse},
+		{name: "200 missing user_id", status: 200, body: `{"client_user_id":"c1"}`, kind: junction.ErrBadResponse},
+		{name: "200 too large", status: 200, body: `{"user_id":"u1","client_user_id":"` + strings.Repeat("x", junction.MaxBody) + `"}`, kind: junction.ErrBadResponse},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(reply(tt.status, tt.header, tt.body))
 			defer srv.Close()
-			c := NewClient(srv.URL, secretAPIKey, WithClock(func() time.Time { return fixedNow }))
+			c := junction.NewClient(srv.URL, secretAPIKey, junction.WithClock(func() time.Time { return fixedNow }))
 			k, err := c.CreateUser(context.Background(), "c1")
 			if tt.kind == nil {
 				require.NoError(t, err)
-				require.Equal(t, UserKey{UserID: "u1", ClientUserID: "c1"}, k)
+				require.Equal(t, junction.UserKey{UserID: "u1", ClientUserID: "c1"}, k)
 				return
 			}
 			require.ErrorIs(t, err, tt.kind)
-			require.Equal(t, UserKey{}, k)
-			var ae *APIError
+			require.Equal(t, junction.UserKey{}, k)
+			var ae *junction.APIError
 			require.ErrorAs(t, err, &ae)
 			require.Equal(t, tt.status, ae.Status)
 			require.Equal(t, "create user", ae.Op)
 			require.Equal(t, tt.transient, ae.Transient())
-			require.Equal(t, tt.transient, IsTransient(err))
+			require.Equal(t, tt.transient, junction.IsTransient(err))
 			require.Equal(t, tt.retryAfter, ae.RetryAfter)
 			require.Equal(t, tt.conflict, ae.ConflictUserID)
 			require.True(t, tt.createdOn.Equal(ae.ConflictCreatedOn), "created_on %v, want %v", ae.ConflictCreatedOn, tt.createdOn)
@@ -125,18 +127,18 @@ func TestErrorTable(t *testing.T) {
 	}
 }
 
-var sentinels = []error{ErrConflict, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrValidation,
-	ErrRateLimited, ErrServer, ErrBadResponse, ErrTransport, ErrInvalidToken, ErrReauthenticationRequired}
+var sentinels = []error{junction.ErrConflict, junction.ErrUnauthorized, junction.ErrForbidden, junction.ErrNotFound, junction.ErrValidation,
+	junction.ErrRateLimited, junction.ErrServer, junction.ErrBadResponse, junction.ErrTransport, junction.ErrInvalidToken, junction.ErrReauthenticationRequired}
 
 func TestTransportErrors(t *testing.T) {
 	// A closed server: connection refused.
 	srv := httptest.NewServer(reply(200, nil, `{}`))
 	addr := srv.URL
 	srv.Close()
-	_, err := NewAuthClient(addr).Refresh(context.Background(), secretRefresh)
-	require.ErrorIs(t, err, ErrTransport)
-	require.True(t, IsTransient(err))
-	var ae *APIError
+	_, err := junction.NewAuthClient(addr).Refresh(context.Background(), secretRefresh)
+	require.ErrorIs(t, err, junction.ErrTransport)
+	require.True(t, junction.IsTransient(err))
+	var ae *junction.APIError
 	require.ErrorAs(t, err, &ae)
 	require.Zero(t, ae.Status)
 	require.NotNil(t, ae.Err)
@@ -150,9 +152,9 @@ func TestTransportErrors(t *testing.T) {
 		}
 	}))
 	defer drop.Close()
-	_, err = NewAuthClient(drop.URL).Exchange(context.Background(), secretJWT)
-	require.ErrorIs(t, err, ErrTransport)
-	require.True(t, IsTransient(err))
+	_, err = junction.NewAuthClient(drop.URL).Exchange(context.Background(), secretJWT)
+	require.ErrorIs(t, err, junction.ErrTransport)
+	require.True(t, junction.IsTransient(err))
 	assertNoSecret(t, err, secretJWT)
 }
 
@@ -178,43 +180,43 @@ func blocking(t *testing.T) (srv *httptest.Server, arrived <-chan struct{}) {
 
 func TestTimeoutIsTransient(t *testing.T) {
 	srv, _ := blocking(t)
-	c := NewUserClient(srv.URL, WithTimeout(20*time.Millisecond))
+	c := junction.NewUserClient(srv.URL, junction.WithTimeout(20*time.Millisecond))
 	_, err := c.GetUser(context.Background(), secretAccess, "u1")
-	require.ErrorIs(t, err, ErrTransport)
+	require.ErrorIs(t, err, junction.ErrTransport)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	require.True(t, IsTransient(err))
+	require.True(t, junction.IsTransient(err))
 	assertNoSecret(t, err, secretAccess)
 }
 
 func TestCallerCancellation(t *testing.T) {
 	srv, arrived := blocking(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := NewClient(srv.URL, secretAPIKey)
+	c := junction.NewClient(srv.URL, secretAPIKey)
 	go func() {
 		<-arrived // the request is in flight
 		cancel()
 	}()
 	_, err := c.GetUser(ctx, "u1")
 	require.ErrorIs(t, err, context.Canceled)
-	require.False(t, IsTransient(err))
-	var ae *APIError
+	require.False(t, junction.IsTransient(err))
+	var ae *junction.APIError
 	require.False(t, errors.As(err, &ae), "a cancellation is not an API error")
 	for _, s := range sentinels {
 		require.NotErrorIs(t, err, s)
 	}
 
 	// Already cancelled: same, and no request needs to succeed.
-	_, err = NewAuthClient(srv.URL).Exchange(ctx, secretJWT)
+	_, err = junction.NewAuthClient(srv.URL).Exchange(ctx, secretJWT)
 	require.ErrorIs(t, err, context.Canceled)
-	require.False(t, IsTransient(err))
+	require.False(t, junction.IsTransient(err))
 	assertNoSecret(t, err, secretJWT)
 
 	// The caller's own deadline is not transient either.
 	dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer dcancel()
-	_, err = NewClient(srv.URL, secretAPIKey, WithTimeout(time.Minute)).ListUsers(dctx, 0, 10)
+	_, err = junction.NewClient(srv.URL, secretAPIKey, junction.WithTimeout(time.Minute)).ListUsers(dctx, 0, 10)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	require.False(t, IsTransient(err))
+	require.False(t, junction.IsTransient(err))
 }
 
 // recorded is one request a recording server saw.
@@ -242,7 +244,7 @@ func TestRequestsOnTheWire(t *testing.T) {
 	user := `{"user_id":"u/1","team_id":"t","client_user_id":"a b","created_on":"2026-01-02T03:04:05","connected_sources":[{"provider":{"slug":"oura"}}],"ingestion_start":"2026-01-01"}`
 
 	srv, got := recorder(t, 200, user)
-	c := NewClient(srv.URL+"/", secretAPIKey)
+	c := junction.NewClient(srv.URL+"/", secretAPIKey)
 	u, err := c.GetUser(ctx, "u/1")
 	require.NoError(t, err)
 	require.Equal(t, "u/1", u.UserID)
@@ -251,7 +253,7 @@ func TestRequestsOnTheWire(t *testing.T) {
 	require.Equal(t, "2026-01-01", *u.IngestionStart)
 	_, err = c.ResolveUser(ctx, "a b?#")
 	require.NoError(t, err)
-	_, err = NewUserClient(srv.URL).GetUser(ctx, secretAccess, "u1")
+	_, err = junction.NewUserClient(srv.URL).GetUser(ctx, secretAccess, "u1")
 	require.NoError(t, err)
 	want := []recorded{
 		{method: "GET", rawPath: "/v2/user/u%2F1"},
@@ -265,12 +267,12 @@ func TestRequestsOnTheWire(t *testing.T) {
 		require.Equal(t, w.rawPath, g.rawPath)
 		require.Equal(t, "application/json", g.header.Get("Accept"))
 	}
-	require.Equal(t, secretAPIKey, (*got)[0].header.Get(HeaderAPIKey))
-	require.Empty(t, (*got)[2].header.Get(HeaderAPIKey))
+	require.Equal(t, secretAPIKey, (*got)[0].header.Get(junction.HeaderAPIKey))
+	require.Empty(t, (*got)[2].header.Get(junction.HeaderAPIKey))
 	require.Equal(t, "Bearer "+secretAccess, (*got)[2].header.Get("Authorization"))
 
 	srv, got = recorder(t, 200, `{"user_id":"u1","client_user_id":"c1"}`)
-	_, err = NewClient(srv.URL, secretAPIKey).CreateUser(ctx, "c1")
+	_, err = junction.NewClient(srv.URL, secretAPIKey).CreateUser(ctx, "c1")
 	require.NoError(t, err)
 	require.Equal(t, "POST", (*got)[0].method)
 	require.Equal(t, "/v2/user", (*got)[0].rawPath)
@@ -278,14 +280,14 @@ func TestRequestsOnTheWire(t *testing.T) {
 	require.JSONEq(t, `{"client_user_id":"c1"}`, (*got)[0].body)
 
 	srv, got = recorder(t, 200, `{"users":[],"total":0,"offset":5,"limit":2}`)
-	p, err := NewClient(srv.URL, secretAPIKey).ListUsers(ctx, 5, 2)
+	p, err := junction.NewClient(srv.URL, secretAPIKey).ListUsers(ctx, 5, 2)
 	require.NoError(t, err)
-	require.Equal(t, UsersPage{Users: []User{}, Offset: 5, Limit: 2}, p)
+	require.Equal(t, junction.UsersPage{Users: []junction.User{}, Offset: 5, Limit: 2}, p)
 	q, _ := url.ParseQuery((*got)[0].query)
 	require.Equal(t, url.Values{"offset": {"5"}, "limit": {"2"}}, q)
 
 	srv, got = recorder(t, 200, `{"success":true}`)
-	c = NewClient(srv.URL, secretAPIKey)
+	c = junction.NewClient(srv.URL, secretAPIKey)
 	require.NoError(t, c.DeleteUser(ctx, "u1"))
 	require.NoError(t, c.UndoDeleteUser(ctx, "u1", ""))
 	require.NoError(t, c.UndoDeleteUser(ctx, "", "c 1"))
@@ -296,22 +298,22 @@ func TestRequestsOnTheWire(t *testing.T) {
 	require.Equal(t, "client_user_id=c+1", (*got)[2].query)
 
 	srv, got = recorder(t, 200, `{"user_id":"u1","sign_in_token":"XYZ=="}`)
-	r, err := NewClient(srv.URL, secretAPIKey).CreateSignInToken(ctx, "u1")
+	r, err := junction.NewClient(srv.URL, secretAPIKey).CreateSignInToken(ctx, "u1")
 	require.NoError(t, err)
-	require.Equal(t, SignInTokenResponse{UserID: "u1", SignInToken: "XYZ=="}, r)
+	require.Equal(t, junction.SignInTokenResponse{UserID: "u1", SignInToken: "XYZ=="}, r)
 	require.NotContains(t, r.String(), "XYZ")
 	require.Equal(t, "/v2/user/u1/sign_in_token", (*got)[0].rawPath)
 
 	srv, got = recorder(t, 200, `{"access_token":"a","refresh_token":"r","expires_in":3600}`)
-	a := NewAuthClient(srv.URL + "/auth")
+	a := junction.NewAuthClient(srv.URL + "/auth")
 	tr, err := a.Exchange(ctx, secretJWT)
 	require.NoError(t, err)
-	require.Equal(t, TokenResponse{AccessToken: "a", RefreshToken: "r", ExpiresIn: 3600}, tr)
+	require.Equal(t, junction.TokenResponse{AccessToken: "a", RefreshToken: "r", ExpiresIn: 3600}, tr)
 	_, err = a.Refresh(ctx, secretRefresh)
 	require.NoError(t, err)
 	for i, form := range []url.Values{
-		{"grant_type": {GrantTokenExchange}, "subject_token_type": {SubjectTokenTypeSignIn}, "subject_token": {secretJWT}},
-		{"grant_type": {GrantRefreshToken}, "refresh_token": {secretRefresh}},
+		{"grant_type": {junction.GrantTokenExchange}, "subject_token_type": {junction.SubjectTokenTypeSignIn}, "subject_token": {secretJWT}},
+		{"grant_type": {junction.GrantRefreshToken}, "refresh_token": {secretRefresh}},
 	} {
 		g := (*got)[i]
 		require.Equal(t, "POST", g.method)
@@ -333,29 +335,32 @@ func TestBadSuccessBodies(t *testing.T) {
 		call func(base string) error
 	}{
 		{"token string expires_in", `{"access_token":"a","refresh_token":"r","expires_in":"3600"}`,
-			func(b string) error { _, err := NewAuthClient(b).Refresh(ctx, secretRefresh); return err }},
+			func(b string) error { _, err := junction.NewAuthClient(b).Refresh(ctx, secretRefresh); return err }},
 		{"token without refresh", `{"access_token":"a","expires_in":3600}`,
-			func(b string) error { _, err := NewAuthClient(b).Exchange(ctx, secretJWT); return err }},
+			func(b string) error { _, err := junction.NewAuthClient(b).Exchange(ctx, secretJWT); return err }},
 		{"token zero expires_in", `{"access_token":"a","refresh_token":"r","expires_in":0}`,
-			func(b string) error { _, err := NewAuthClient(b).Refresh(ctx, secretRefresh); return err }},
+			func(b string) error { _, err := junction.NewAuthClient(b).Refresh(ctx, secretRefresh); return err }},
 		{"delete success false", `{"success":false}`,
-			func(b string) error { return NewClient(b, secretAPIKey).DeleteUser(ctx, "u1") }},
+			func(b string) error { return junction.NewClient(b, secretAPIKey).DeleteUser(ctx, "u1") }},
 		{"sign-in token missing", `{"user_id":"u1"}`,
-			func(b string) error { _, err := NewClient(b, secretAPIKey).CreateSignInToken(ctx, "u1"); return err }},
+			func(b string) error {
+				_, err := junction.NewClient(b, secretAPIKey).CreateSignInToken(ctx, "u1")
+				return err
+			}},
 		{"user missing id", `{"team_id":"t"}`,
-			func(b string) error { _, err := NewClient(b, secretAPIKey).GetUser(ctx, "u1"); return err }},
+			func(b string) error { _, err := junction.NewClient(b, secretAPIKey).GetUser(ctx, "u1"); return err }},
 		{"user bad created_on", `{"user_id":"u1","created_on":"yesterday"}`,
-			func(b string) error { _, err := NewUserClient(b).GetUser(ctx, secretAccess, "u1"); return err }},
+			func(b string) error { _, err := junction.NewUserClient(b).GetUser(ctx, secretAccess, "u1"); return err }},
 		{"page with bad user", `{"users":[{"team_id":"t"}],"total":1}`,
-			func(b string) error { _, err := NewClient(b, secretAPIKey).ListUsers(ctx, 0, 1); return err }},
+			func(b string) error { _, err := junction.NewClient(b, secretAPIKey).ListUsers(ctx, 0, 1); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(reply(200, nil, tt.body))
 			defer srv.Close()
 			err := tt.call(srv.URL)
-			require.ErrorIs(t, err, ErrBadResponse)
-			require.False(t, IsTransient(err))
+			require.ErrorIs(t, err, junction.ErrBadResponse)
+			require.False(t, junction.IsTransient(err))
 			assertNoSecret(t, err, secretAPIKey, secretAccess, secretRefresh, secretJWT)
 		})
 	}
@@ -364,34 +369,34 @@ func TestBadSuccessBodies(t *testing.T) {
 func TestRefusedBeforeSending(t *testing.T) {
 	ctx := context.Background()
 	srv, got := recorder(t, 200, `{}`)
-	c := NewClient(srv.URL, secretAPIKey)
+	c := junction.NewClient(srv.URL, secretAPIKey)
 	for _, id := range []string{"", ".", ".."} {
 		_, err := c.GetUser(ctx, id)
-		require.ErrorIs(t, err, ErrValidation)
+		require.ErrorIs(t, err, junction.ErrValidation)
 		_, err = c.ResolveUser(ctx, id)
-		require.ErrorIs(t, err, ErrValidation)
-		require.ErrorIs(t, c.DeleteUser(ctx, id), ErrValidation)
+		require.ErrorIs(t, err, junction.ErrValidation)
+		require.ErrorIs(t, c.DeleteUser(ctx, id), junction.ErrValidation)
 		_, err = c.CreateSignInToken(ctx, id)
-		require.ErrorIs(t, err, ErrValidation)
-		_, err = NewUserClient(srv.URL).GetUser(ctx, secretAccess, id)
-		require.ErrorIs(t, err, ErrValidation)
+		require.ErrorIs(t, err, junction.ErrValidation)
+		_, err = junction.NewUserClient(srv.URL).GetUser(ctx, secretAccess, id)
+		require.ErrorIs(t, err, junction.ErrValidation)
 	}
 	// Credentials a header cannot carry are refused, not sent (and net/http
 	// would call that a transport error, which looks transient).
 	const badKey = "sk_us_bad\nkey_0123456789abc"
-	_, err := NewClient(srv.URL, badKey).GetUser(ctx, "u1")
-	require.ErrorIs(t, err, ErrValidation)
-	require.False(t, IsTransient(err))
+	_, err := junction.NewClient(srv.URL, badKey).GetUser(ctx, "u1")
+	require.ErrorIs(t, err, junction.ErrValidation)
+	require.False(t, junction.IsTransient(err))
 	assertNoSecret(t, err, badKey)
-	_, err = NewUserClient(srv.URL).GetUser(ctx, "at_bad\x00token_0123456789", "u1")
-	require.ErrorIs(t, err, ErrValidation)
+	_, err = junction.NewUserClient(srv.URL).GetUser(ctx, "at_bad\x00token_0123456789", "u1")
+	require.ErrorIs(t, err, junction.ErrValidation)
 	assertNoSecret(t, err, "at_bad\x00token_0123456789")
-	require.ErrorIs(t, c.UndoDeleteUser(ctx, "", ""), ErrValidation)
-	require.ErrorIs(t, c.UndoDeleteUser(ctx, "u", "c"), ErrValidation)
+	require.ErrorIs(t, c.UndoDeleteUser(ctx, "", ""), junction.ErrValidation)
+	require.ErrorIs(t, c.UndoDeleteUser(ctx, "u", "c"), junction.ErrValidation)
 	require.Empty(t, *got, "nothing was sent")
 
-	_, err = NewClient("http://[::1]:namedport", secretAPIKey).GetUser(ctx, "u1")
-	require.ErrorIs(t, err, ErrValidation)
+	_, err = junction.NewClient("http://[::1]:namedport", secretAPIKey).GetUser(ctx, "u1")
+	require.ErrorIs(t, err, junction.ErrValidation)
 	assertNoSecret(t, err, secretAPIKey)
 }
 
@@ -410,8 +415,8 @@ func TestWithHTTPClientAndNoRedirects(t *testing.T) {
 		used = true
 		return http.DefaultTransport.RoundTrip(r)
 	})}
-	_, err := NewClient(redirect.URL, secretAPIKey, WithHTTPClient(hc)).GetUser(context.Background(), "u1")
-	require.ErrorIs(t, err, ErrBadResponse)
+	_, err := junction.NewClient(redirect.URL, secretAPIKey, junction.WithHTTPClient(hc)).GetUser(context.Background(), "u1")
+	require.ErrorIs(t, err, junction.ErrBadResponse)
 	require.True(t, used, "the injected client is used")
 	require.False(t, reached, "the API key must not follow a redirect")
 	require.Nil(t, hc.CheckRedirect, "the caller's client is not modified")
@@ -422,11 +427,11 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestClientStringsHideSecrets(t *testing.T) {
-	c := NewClient("http://127.0.0.1:1", secretAPIKey)
+	c := junction.NewClient("http://127.0.0.1:1", secretAPIKey)
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
 		require.NotContains(t, fmt.Sprintf(verb, c), secretAPIKey, verb)
 	}
-	tr := TokenResponse{AccessToken: secretAccess, RefreshToken: secretRefresh, ExpiresIn: 1}
+	tr := junction.TokenResponse{AccessToken: secretAccess, RefreshToken: secretRefresh, ExpiresIn: 1}
 	for _, s := range []string{tr.String(), tr.GoString()} {
 		require.NotContains(t, s, secretAccess)
 		require.NotContains(t, s, secretRefresh)

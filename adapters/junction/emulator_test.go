@@ -2,20 +2,17 @@ package junction_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/fsm"
 )
@@ -24,61 +21,61 @@ import (
 
 const apiKey = "sk_us_emulator_secret_4f1c9a7e2b"
 
-var (
-	signingOnce sync.Once
-	signingKey  *rsa.PrivateKey
-	signingErr  error
-)
-
-// world is an emulator on a loopback server and clients for it. Every error
-// a test sees goes through world.check, which fails on any secret in its
-// message.
+// world is an emulator and clients for it, served in process by the test
+// kit's transport or, for the tests that need the real wire, over loopback
+// HTTP. Every error a test sees goes through world.check, which fails on any
+// secret in its message.
 type world struct {
-	t    *testing.T
-	emu  *emulator.Emulator
-	url  string
-	hc   *http.Client
-	team *junction.Client
-	user *junction.UserClient
-	auth *junction.AuthClient
+	t     *testing.T
+	stack *emulatortest.Stack
+	emu   *emulator.Emulator
+	url   string
+	opts  []junction.Option // the HTTP client (and clock) of every client
+	team  *junction.Client
+	user  *junction.UserClient
+	auth  *junction.AuthClient
 	// secrets are the credentials and tokens handed out so far.
-	secrets []string
+	secrets *emulatortest.Secrets
 }
 
+// newWorld returns a world served in process, on the stack's virtual clock.
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	signingOnce.Do(func() { signingKey, signingErr = rsa.GenerateKey(rand.Reader, 2048) })
-	require.NoError(t, signingErr)
-	emu := emulator.New(emulator.WithAPIKey(apiKey), emulator.WithSigningKey(signingKey))
-	srv := httptest.NewServer(emu)
+	s := emulatortest.NewStack(emulator.WithAPIKey(apiKey))
+	return buildWorld(t, s, s.APIURL, s.AuthURL, s.JunctionOptions())
+}
+
+// newLoopbackWorld returns a world served over loopback HTTP.
+func newLoopbackWorld(t *testing.T) *world {
+	t.Helper()
+	s := emulatortest.NewStack(emulator.WithAPIKey(apiKey))
+	srv := httptest.NewServer(s.Emulator)
 	t.Cleanup(srv.Close)
 	// No keep-alive: a dropped connection then fails the call instead of
 	// being retried by net/http on a fresh one, so fault tests are exact.
 	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	opt := junction.WithHTTPClient(hc)
+	return buildWorld(t, s, srv.URL, srv.URL+"/auth", []junction.Option{junction.WithHTTPClient(hc), junction.WithClock(s.Clock.Now)})
+}
+
+func buildWorld(t *testing.T, s *emulatortest.Stack, apiURL, authURL string, opts []junction.Option) *world {
 	return &world{
-		t: t, emu: emu, url: srv.URL, hc: hc,
-		team:    junction.NewClient(srv.URL, apiKey, opt),
-		user:    junction.NewUserClient(srv.URL, opt),
-		auth:    junction.NewAuthClient(srv.URL+"/auth", opt),
-		secrets: []string{apiKey},
+		t: t, stack: s, emu: s.Emulator, url: apiURL, opts: opts,
+		team:    junction.NewClient(apiURL, apiKey, opts...),
+		user:    junction.NewUserClient(apiURL, opts...),
+		auth:    junction.NewAuthClient(authURL, opts...),
+		secrets: s.Secrets,
 	}
 }
 
 // keep records secrets that must never show in an error.
-func (w *world) keep(secrets ...string) { w.secrets = append(w.secrets, secrets...) }
+func (w *world) keep(secrets ...string) { w.secrets.Add(secrets...) }
 
 // check asserts that err matches kind and carries no secret, and returns its
 // *APIError (nil when it is not one).
 func (w *world) check(err error, kind error) *junction.APIError {
 	w.t.Helper()
 	require.ErrorIs(w.t, err, kind)
-	msg := err.Error()
-	for _, s := range w.secrets {
-		if s != "" && strings.Contains(msg, s) {
-			w.t.Fatalf("error %q contains a secret", msg)
-		}
-	}
+	w.secrets.CheckErr(w.t, err)
 	var ae *junction.APIError
 	if errors.As(err, &ae) {
 		return ae
@@ -131,7 +128,7 @@ func TestEmulatorUserLifecycle(t *testing.T) {
 	require.True(t, u.CreatedOn.Equal(r.CreatedOn))
 
 	// The 400 conflict names the existing user.
-	w.emu.Advance(time.Minute)
+	w.stack.Clock.Advance(time.Minute)
 	_, err = w.team.CreateUser(ctx, "app-user-1")
 	ae := w.check(err, junction.ErrConflict)
 	require.Equal(t, http.StatusBadRequest, ae.Status)
@@ -209,7 +206,7 @@ func TestEmulatorValidationAndAuth(t *testing.T) {
 	// A wrong API key: 401 everywhere, and it never shows.
 	const wrongKey = "sk_us_wrong_key_9d8e7f6a5b"
 	w.keep(wrongKey)
-	bad := junction.NewClient(w.url, wrongKey, junction.WithHTTPClient(w.hc))
+	bad := junction.NewClient(w.url, wrongKey, w.opts...)
 	calls := map[string]func() error{
 		"create":  func() error { _, err := bad.CreateUser(ctx, "c2"); return err },
 		"get":     func() error { _, err := bad.GetUser(ctx, k.UserID); return err },
@@ -279,7 +276,7 @@ func TestEmulatorSignInTokensAndRefresh(t *testing.T) {
 	require.False(t, ae.Transient())
 
 	// An expired access token is 401; a refresh brings a working one.
-	w.emu.Advance(time.Duration(tr2.ExpiresIn)*time.Second + time.Second)
+	w.stack.Clock.Advance(time.Duration(tr2.ExpiresIn)*time.Second + time.Second)
 	_, err = w.user.GetUser(ctx, tr2.AccessToken, k.UserID)
 	w.check(err, junction.ErrUnauthorized)
 	tr3, err := w.auth.Refresh(ctx, tr2.RefreshToken)
@@ -405,33 +402,38 @@ func TestEmulatorFaultKnobs(t *testing.T) {
 			junction.ErrRateLimited, 429, 2 * time.Second},
 		{"drop", func(e *emulator.Emulator, r emulator.Route) { e.DropNext(r, 1) }, junction.ErrTransport, 0, 0},
 	}
+	// In process, and over loopback HTTP, where a drop is a real closed
+	// connection.
+	worlds := map[string]func(*testing.T) *world{"in-process": newWorld, "loopback": newLoopbackWorld}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t)
-			k, tr := w.signIn(ctx, "app-user")
-			refresh := tr.RefreshToken
-			for _, c := range w.everyCall(k, &refresh, tr.AccessToken) {
-				n := w.emu.Requests(c.route)
-				users, err := w.team.ListUsers(ctx, 0, 100)
-				require.NoError(t, err)
+		for wname, mk := range worlds {
+			t.Run(tt.name+"/"+wname, func(t *testing.T) {
+				w := mk(t)
+				k, tr := w.signIn(ctx, "app-user")
+				refresh := tr.RefreshToken
+				for _, c := range w.everyCall(k, &refresh, tr.AccessToken) {
+					n := w.emu.Requests(c.route)
+					users, err := w.team.ListUsers(ctx, 0, 100)
+					require.NoError(t, err)
 
-				tt.inject(w.emu, c.route)
-				ae := w.check(c.do(ctx), tt.kind)
-				require.NotNil(t, ae, "%s", c.route)
-				require.Equal(t, tt.status, ae.Status, "%s", c.route)
-				require.Equal(t, tt.retryAfter, ae.RetryAfter, "%s", c.route)
-				wantTransient := tt.kind != junction.ErrForbidden
-				require.Equal(t, wantTransient, junction.IsTransient(ae), "%s", c.route)
+					tt.inject(w.emu, c.route)
+					ae := w.check(c.do(ctx), tt.kind)
+					require.NotNil(t, ae, "%s", c.route)
+					require.Equal(t, tt.status, ae.Status, "%s", c.route)
+					require.Equal(t, tt.retryAfter, ae.RetryAfter, "%s", c.route)
+					wantTransient := tt.kind != junction.ErrForbidden
+					require.Equal(t, wantTransient, junction.IsTransient(ae), "%s", c.route)
 
-				// The fault changed nothing: the same call then succeeds,
-				// and the user list is as before.
-				after, err := w.team.ListUsers(ctx, 0, 100)
-				require.NoError(t, err)
-				require.Equal(t, users, after, "%s", c.route)
-				require.NoError(t, c.do(ctx), "%s after the fault", c.route)
-				require.GreaterOrEqual(t, w.emu.Requests(c.route), n+2, "%s", c.route)
-			}
-		})
+					// The fault changed nothing: the same call then succeeds,
+					// and the user list is as before.
+					after, err := w.team.ListUsers(ctx, 0, 100)
+					require.NoError(t, err)
+					require.Equal(t, users, after, "%s", c.route)
+					require.NoError(t, c.do(ctx), "%s after the fault", c.route)
+					require.GreaterOrEqual(t, w.emu.Requests(c.route), n+2, "%s", c.route)
+				}
+			})
+		}
 	}
 }
 
@@ -439,13 +441,12 @@ func TestEmulatorDelayAndTimeouts(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
 	k, tr := w.signIn(ctx, "app-user")
+	clk := w.stack.Clock
 
 	// Longer than the client's timeout: a transient transport error. The
-	// emulator abandons the request when the client hangs up, so the hour is
-	// not waited out (the server's Close at cleanup would wait for it). (A
-	// GET: the emulator only notices the client hanging up on a POST after
-	// the delay, and would then still apply it.)
-	hasty := junction.NewUserClient(w.url, junction.WithHTTPClient(w.hc), junction.WithTimeout(20*time.Millisecond))
+	// delay waits on the virtual clock, which does not move, so only the
+	// client's (real) timeout ends the call, and the emulator abandons it.
+	hasty := junction.NewUserClient(w.url, append(w.opts, junction.WithTimeout(20*time.Millisecond))...)
 	w.emu.DelayNext(emulator.RouteGetUser, 1, time.Hour)
 	_, err := hasty.GetUser(ctx, tr.AccessToken, k.UserID)
 	ae := w.check(err, junction.ErrTransport)
@@ -455,29 +456,51 @@ func TestEmulatorDelayAndTimeouts(t *testing.T) {
 	_, err = w.user.GetUser(ctx, tr.AccessToken, k.UserID)
 	require.NoError(t, err)
 
-	// Shorter than the timeout: just slower.
-	w.emu.DelayNext(emulator.RouteGetUser, 1, 5*time.Millisecond)
-	_, err = w.team.GetUser(ctx, k.UserID)
-	require.NoError(t, err)
+	// Shorter than the timeout: the call waits until the clock has moved by
+	// the delay, then succeeds.
+	// (The abandoned request's wait stays on the clock until it passes.)
+	waiting := clk.Waiters()
+	w.emu.DelayNext(emulator.RouteGetUser, 1, 5*time.Minute)
+	got := make(chan error, 1)
+	go func() {
+		_, err := w.team.GetUser(ctx, k.UserID)
+		got <- err
+	}()
+	waitFor(t, func() bool { return clk.Waiters() == waiting+1 })
+	clk.Advance(5*time.Minute - time.Second)
+	select {
+	case err := <-got:
+		t.Fatalf("answered before the delay ended: %v", err)
+	case <-time.After(10 * time.Millisecond):
+	}
+	clk.Advance(time.Second)
+	require.NoError(t, <-got)
 
 	// The caller cancels while the emulator stalls: context.Canceled, not
-	// transient, not an API error. The emulator is reached through a
-	// handler that says when the request has arrived.
-	arrived := make(chan struct{}, 1)
-	stalled := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		arrived <- struct{}{}
-		w.emu.ServeHTTP(rw, r)
-	}))
-	t.Cleanup(stalled.Close)
+	// transient, not an API error.
+	waiting = clk.Waiters()
 	w.emu.DelayNext(emulator.RouteListUsers, 1, time.Hour)
 	cctx, cancel := context.WithCancel(ctx)
 	go func() {
-		<-arrived
+		waitFor(t, func() bool { return clk.Waiters() == waiting+1 })
 		cancel()
 	}()
-	_, err = junction.NewClient(stalled.URL, apiKey, junction.WithHTTPClient(w.hc)).ListUsers(cctx, 0, 10)
+	_, err = w.team.ListUsers(cctx, 0, 10)
 	w.check(err, context.Canceled)
 	require.False(t, junction.IsTransient(err))
 	var apiErr *junction.APIError
 	require.False(t, errors.As(err, &apiErr))
+}
+
+// waitFor polls cond for up to 10 s: long enough for a loaded machine, short
+// enough that a regression fails instead of hanging.
+func waitFor(t *testing.T, cond func() bool) {
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Error("condition not met in 10 s")
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

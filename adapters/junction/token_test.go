@@ -1,45 +1,33 @@
-package junction
+package junction_test
 
 import (
-	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
+	"github.com/vitalsync/vitalsync/adapters/junction"
+
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
-var (
-	keyOnce       sync.Once
-	testKey       *rsa.PrivateKey
-	otherTestKey  *rsa.PrivateKey
-	testKeyErr    error
-	testPublicKey = "AIzaSyTestPublicKey"
-)
+const testPublicKey = "AIzaSyTestPublicKey"
 
-// keys returns two RSA keys shared by the package's tests.
-func keys(tb testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
-	tb.Helper()
-	keyOnce.Do(func() {
-		testKey, testKeyErr = rsa.GenerateKey(rand.Reader, 2048)
-		if testKeyErr == nil {
-			otherTestKey, testKeyErr = rsa.GenerateKey(rand.Reader, 2048)
-		}
-	})
-	require.NoError(tb, testKeyErr)
-	return testKey, otherTestKey
+// keys returns the test kit's two fixed RSA keys: the one that signs, and
+// another.
+func keys(testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
+	return emulatortest.SigningKey(), emulatortest.OtherKey()
 }
 
-func sampleClaims(env fsm.Environment, region fsm.Region) Claims {
+func sampleClaims(env fsm.Environment, region fsm.Region) junction.Claims {
 	iat := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	return Claims{
+	return junction.Claims{
 		UserID:      "0b9c6a1e-3f5d-4b8e-9c2a-7d1e5f3a9b20",
 		TenantID:    "tenant-1",
 		TeamID:      "team-7",
@@ -55,16 +43,16 @@ func TestSignInTokenRoundTrip(t *testing.T) {
 	for _, env := range fsm.Environments() {
 		for _, region := range fsm.Regions() {
 			c := sampleClaims(env, region)
-			raw, err := EncodeSignInToken(c, testPublicKey, key)
+			raw, err := junction.EncodeSignInToken(c, testPublicKey, key)
 			require.NoError(t, err)
 			for _, lenient := range []bool{false, true} {
-				tok, err := DecodeSignInToken(raw, DecodeOptions{Lenient: lenient})
+				tok, err := junction.DecodeSignInToken(raw, junction.DecodeOptions{Lenient: lenient})
 				require.NoError(t, err, "%s/%s lenient=%v", env, region, lenient)
 				want := c
-				want.Issuer = IssuerFor(env, region)
+				want.Issuer = junction.IssuerFor(env, region)
 				require.Equal(t, want, tok.Claims)
 				require.Equal(t, testPublicKey, tok.PublicKey)
-				require.NoError(t, VerifySignInToken(tok, &key.PublicKey))
+				require.NoError(t, junction.VerifySignInToken(tok, &key.PublicKey))
 			}
 		}
 	}
@@ -73,13 +61,13 @@ func TestSignInTokenRoundTrip(t *testing.T) {
 func TestIssuer(t *testing.T) {
 	for _, env := range fsm.Environments() {
 		for _, region := range fsm.Regions() {
-			e, r, ok := ParseIssuer(IssuerFor(env, region))
+			e, r, ok := junction.ParseIssuer(junction.IssuerFor(env, region))
 			require.True(t, ok)
 			require.Equal(t, env, e)
 			require.Equal(t, region, r)
 		}
 	}
-	require.Equal(t, "id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com", IssuerFor(fsm.Sandbox, fsm.US))
+	require.Equal(t, "id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com", junction.IssuerFor(fsm.Sandbox, fsm.US))
 	tests := []struct {
 		iss    string
 		env    fsm.Environment
@@ -99,7 +87,7 @@ func TestIssuer(t *testing.T) {
 		{"", "", "", false},
 	}
 	for _, tt := range tests {
-		env, region, ok := ParseIssuer(tt.iss)
+		env, region, ok := junction.ParseIssuer(tt.iss)
 		if env != tt.env || region != tt.region || ok != tt.ok {
 			t.Errorf("ParseIssuer(%q) = %v, %v, %v, want %v, %v, %v", tt.iss, env, region, ok, tt.env, tt.region, tt.ok)
 		}
@@ -122,10 +110,10 @@ func TestBaseURLs(t *testing.T) {
 		{fsm.Sandbox, "ap", "", ""},
 	}
 	for _, tt := range tests {
-		if got := APIBaseURL(tt.env, tt.region); got != tt.api {
+		if got := junction.APIBaseURL(tt.env, tt.region); got != tt.api {
 			t.Errorf("APIBaseURL(%v, %v) = %q, want %q", tt.env, tt.region, got, tt.api)
 		}
-		if got := AuthBaseURL(tt.env, tt.region); got != tt.auths {
+		if got := junction.AuthBaseURL(tt.env, tt.region); got != tt.auths {
 			t.Errorf("AuthBaseURL(%v, %v) = %q, want %q", tt.env, tt.region, got, tt.auths)
 		}
 	}
@@ -153,7 +141,7 @@ func TestDecodeSignInTokenRejects(t *testing.T) {
 	ok := outerOf("pk", okJWT)
 	// Sanity: the base case is accepted in both modes.
 	for _, lenient := range []bool{false, true} {
-		_, err := DecodeSignInToken(ok, DecodeOptions{Lenient: lenient})
+		_, err := junction.DecodeSignInToken(ok, junction.DecodeOptions{Lenient: lenient})
 		require.NoError(t, err)
 	}
 	claims := func(s string) string { return outerOf("pk", jwtOf(okHeader, s)) }
@@ -172,62 +160,62 @@ func TestDecodeSignInTokenRejects(t *testing.T) {
 		name    string
 		raw     string
 		lenient bool
-		reason  TokenReason // "" means accepted
+		reason  junction.TokenReason // "" means accepted
 	}{
-		{"empty", "", false, ReasonOuterJSON},
-		{"not base64", "!!!", true, ReasonOuterBase64},
-		{"unpadded strict", strings.TrimRight(outerOf("p", okJWT), "="), false, ReasonOuterBase64},
+		{"empty", "", false, junction.ReasonOuterJSON},
+		{"not base64", "!!!", true, junction.ReasonOuterBase64},
+		{"unpadded strict", strings.TrimRight(outerOf("p", okJWT), "="), false, junction.ReasonOuterBase64},
 		{"unpadded lenient", strings.TrimRight(outerOf("p", okJWT), "="), true, ""},
-		{"newline strict", ok[:8] + "\n" + ok[8:], false, ReasonOuterBase64},
+		{"newline strict", ok[:8] + "\n" + ok[8:], false, junction.ReasonOuterBase64},
 		{"whitespace lenient", ok[:8] + " \n\t" + ok[8:], true, ""},
-		{"url-safe strict", urlSafe, false, ReasonOuterBase64},
+		{"url-safe strict", urlSafe, false, junction.ReasonOuterBase64},
 		{"url-safe lenient", urlSafe, true, ""},
-		{"not json", base64.StdEncoding.EncodeToString([]byte("nope")), false, ReasonOuterJSON},
-		{"no user_token", base64.StdEncoding.EncodeToString([]byte(`{"public_key":"p"}`)), false, ReasonOuterJSON},
-		{"no public_key", base64.StdEncoding.EncodeToString([]byte(`{"user_token":"` + okJWT + `"}`)), false, ReasonOuterJSON},
-		{"user_token not string", base64.StdEncoding.EncodeToString([]byte(`{"public_key":"p","user_token":1}`)), false, ReasonOuterJSON},
-		{"two segments", outerOf("p", "a.b"), false, ReasonJWTSegments},
-		{"four segments", outerOf("p", okJWT+".x"), false, ReasonJWTSegments},
-		{"empty signature", outerOf("p", strings.TrimSuffix(okJWT, okJWT[strings.LastIndexByte(okJWT, '.')+1:])), false, ReasonJWTSegments},
-		{"bad segment base64", outerOf("p", "!!."+strings.SplitN(okJWT, ".", 2)[1]), false, ReasonJWTBase64},
-		{"bad signature base64", outerOf("p", okJWT[:strings.LastIndexByte(okJWT, '.')]+".a+b/"), true, ReasonJWTBase64},
-		{"underscore in claims strict", underscore, false, ReasonJWTBase64},
+		{"not json", base64.StdEncoding.EncodeToString([]byte("nope")), false, junction.ReasonOuterJSON},
+		{"no user_token", base64.StdEncoding.EncodeToString([]byte(`{"public_key":"p"}`)), false, junction.ReasonOuterJSON},
+		{"no public_key", base64.StdEncoding.EncodeToString([]byte(`{"user_token":"` + okJWT + `"}`)), false, junction.ReasonOuterJSON},
+		{"user_token not string", base64.StdEncoding.EncodeToString([]byte(`{"public_key":"p","user_token":1}`)), false, junction.ReasonOuterJSON},
+		{"two segments", outerOf("p", "a.b"), false, junction.ReasonJWTSegments},
+		{"four segments", outerOf("p", okJWT+".x"), false, junction.ReasonJWTSegments},
+		{"empty signature", outerOf("p", strings.TrimSuffix(okJWT, okJWT[strings.LastIndexByte(okJWT, '.')+1:])), false, junction.ReasonJWTSegments},
+		{"bad segment base64", outerOf("p", "!!."+strings.SplitN(okJWT, ".", 2)[1]), false, junction.ReasonJWTBase64},
+		{"bad signature base64", outerOf("p", okJWT[:strings.LastIndexByte(okJWT, '.')]+".a+b/"), true, junction.ReasonJWTBase64},
+		{"underscore in claims strict", underscore, false, junction.ReasonJWTBase64},
 		{"underscore in claims lenient", underscore, true, ""},
-		{"alg none", outerOf("p", jwtOf(`{"alg":"none","typ":"JWT"}`, okClaims)), false, ReasonJWTHeader},
-		{"alg HS256", outerOf("p", jwtOf(`{"alg":"HS256","typ":"JWT"}`, okClaims)), false, ReasonJWTHeader},
-		{"no typ", outerOf("p", jwtOf(`{"alg":"RS256"}`, okClaims)), false, ReasonJWTHeader},
+		{"alg none", outerOf("p", jwtOf(`{"alg":"none","typ":"JWT"}`, okClaims)), false, junction.ReasonJWTHeader},
+		{"alg HS256", outerOf("p", jwtOf(`{"alg":"HS256","typ":"JWT"}`, okClaims)), false, junction.ReasonJWTHeader},
+		{"no typ", outerOf("p", jwtOf(`{"alg":"RS256"}`, okClaims)), false, junction.ReasonJWTHeader},
 		{"standard-alphabet claims strict", stdSegments, false, ""},
 		{"standard-alphabet claims lenient", stdSegments, true, ""},
 		{"header with kid", outerOf("p", jwtOf(`{"alg":"RS256","kid":"k1","typ":"JWT"}`, okClaims)), true, ""},
-		{"claims not object", claims(`[1]`), false, ReasonJWTClaims},
-		{"uid number", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":1,"claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, ReasonJWTClaims},
-		{"no uid", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, ReasonMissingClaim},
-		{"empty uid", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, ReasonMissingClaim},
-		{"no team", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{},"iat":1,"exp":2}`), false, ReasonMissingClaim},
-		{"no exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1}`), false, ReasonMissingClaim},
+		{"claims not object", claims(`[1]`), false, junction.ReasonJWTClaims},
+		{"uid number", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":1,"claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonJWTClaims},
+		{"no uid", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonMissingClaim},
+		{"empty uid", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonMissingClaim},
+		{"no team", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{},"iat":1,"exp":2}`), false, junction.ReasonMissingClaim},
+		{"no exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1}`), false, junction.ReasonMissingClaim},
 		{"no tenant", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, ""},
-		{"bad issuer", claims(`{"iss":"accounts.google.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, ReasonIssuer},
-		{"local issuer", claims(`{"iss":"id-signer-local-eu@vital-id-local-eu.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, ReasonIssuer},
-		{"fractional exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2.5}`), false, ReasonTime},
-		{"negative iat", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":-1,"exp":2}`), false, ReasonTime},
-		{"huge exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":1e300}`), false, ReasonTime},
+		{"bad issuer", claims(`{"iss":"accounts.google.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonIssuer},
+		{"local issuer", claims(`{"iss":"id-signer-local-eu@vital-id-local-eu.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonIssuer},
+		{"fractional exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2.5}`), false, junction.ReasonTime},
+		{"negative iat", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":-1,"exp":2}`), false, junction.ReasonTime},
+		{"huge exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":1e300}`), false, junction.ReasonTime},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := DecodeSignInToken(tt.raw, DecodeOptions{Lenient: tt.lenient})
+			tok, err := junction.DecodeSignInToken(tt.raw, junction.DecodeOptions{Lenient: tt.lenient})
 			if tt.reason == "" {
 				require.NoError(t, err)
-				e, r, ok := ParseIssuer(tok.Claims.Issuer)
+				e, r, ok := junction.ParseIssuer(tok.Claims.Issuer)
 				require.True(t, ok)
 				require.Equal(t, e, tok.Claims.Environment)
 				require.Equal(t, r, tok.Claims.Region)
 				return
 			}
-			require.ErrorIs(t, err, ErrMalformedToken)
-			var te *TokenError
+			require.ErrorIs(t, err, junction.ErrMalformedToken)
+			var te *junction.TokenError
 			require.ErrorAs(t, err, &te)
 			require.Equal(t, tt.reason, te.Reason)
-			require.Equal(t, SignInToken{}, tok)
+			require.Equal(t, junction.SignInToken{}, tok)
 			assertNoSecret(t, err, tt.raw)
 		})
 	}
@@ -249,19 +237,10 @@ func mustOuterJWT(t *testing.T, raw string) string {
 // 12-character piece of one (so a truncated echo is caught too).
 func assertNoSecret(t testing.TB, err error, secrets ...string) {
 	t.Helper()
-	msg := err.Error()
-	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
-		if strings.Contains(msg, s) {
-			t.Fatalf("error %q contains a secret", msg)
-		}
-		for i := 0; i+12 <= len(s); i += 6 {
-			if strings.Contains(msg, s[i:i+12]) {
-				t.Fatalf("error %q contains part of a secret", msg)
-			}
-		}
+	s := &emulatortest.Secrets{Fragment: 12}
+	s.Add(secrets...)
+	if !s.CheckErr(t, err) {
+		t.FailNow()
 	}
 }
 
@@ -276,12 +255,12 @@ func TestEncodeSignInTokenAvoidsDashAndUnderscore(t *testing.T) {
 			c.UserID = strings.Repeat("x", pad) + s
 			c.TeamID = s + strings.Repeat("y", pad)
 			c.TenantID = s
-			raw, err := EncodeSignInToken(c, "pk"+s, key)
+			raw, err := junction.EncodeSignInToken(c, "pk"+s, key)
 			require.NoError(t, err)
 			payload := strings.Split(mustOuterJWT(t, raw), ".")[1]
 			require.NotContains(t, payload, "-")
 			require.NotContains(t, payload, "_")
-			tok, err := DecodeSignInToken(raw, DecodeOptions{})
+			tok, err := junction.DecodeSignInToken(raw, junction.DecodeOptions{})
 			require.NoError(t, err)
 			require.Equal(t, c.UserID, tok.Claims.UserID)
 			require.Equal(t, c.TeamID, tok.Claims.TeamID)
@@ -295,26 +274,26 @@ func TestEncodeSignInTokenRejects(t *testing.T) {
 	key, _ := keys(t)
 	tests := []struct {
 		name   string
-		edit   func(*Claims)
+		edit   func(*junction.Claims)
 		key    *rsa.PrivateKey
-		reason TokenReason
+		reason junction.TokenReason
 	}{
-		{"no key", func(*Claims) {}, nil, ReasonNoKey},
-		{"unknown environment", func(c *Claims) { c.Environment = "local" }, key, ReasonIssuer},
-		{"bad issuer", func(c *Claims) { c.Issuer = "accounts.google.com" }, key, ReasonIssuer},
-		{"issuer for another region", func(c *Claims) { c.Issuer = IssuerFor(fsm.Sandbox, fsm.EU) }, key, ReasonClaimsMismatch},
-		{"no user", func(c *Claims) { c.UserID = "" }, key, ReasonMissingClaim},
-		{"no team", func(c *Claims) { c.TeamID = "" }, key, ReasonMissingClaim},
-		{"before 1970", func(c *Claims) { c.IssuedAt = time.Unix(-1, 0) }, key, ReasonTime},
-		{"after 9999", func(c *Claims) { c.ExpiresAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, key, ReasonTime},
+		{"no key", func(*junction.Claims) {}, nil, junction.ReasonNoKey},
+		{"unknown environment", func(c *junction.Claims) { c.Environment = "local" }, key, junction.ReasonIssuer},
+		{"bad issuer", func(c *junction.Claims) { c.Issuer = "accounts.google.com" }, key, junction.ReasonIssuer},
+		{"issuer for another region", func(c *junction.Claims) { c.Issuer = junction.IssuerFor(fsm.Sandbox, fsm.EU) }, key, junction.ReasonClaimsMismatch},
+		{"no user", func(c *junction.Claims) { c.UserID = "" }, key, junction.ReasonMissingClaim},
+		{"no team", func(c *junction.Claims) { c.TeamID = "" }, key, junction.ReasonMissingClaim},
+		{"before 1970", func(c *junction.Claims) { c.IssuedAt = time.Unix(-1, 0) }, key, junction.ReasonTime},
+		{"after 9999", func(c *junction.Claims) { c.ExpiresAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, key, junction.ReasonTime},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := sampleClaims(fsm.Sandbox, fsm.US)
 			tt.edit(&c)
-			_, err := EncodeSignInToken(c, "pk", tt.key)
-			require.ErrorIs(t, err, ErrInvalidClaims)
-			var te *TokenError
+			_, err := junction.EncodeSignInToken(c, "pk", tt.key)
+			require.ErrorIs(t, err, junction.ErrInvalidClaims)
+			var te *junction.TokenError
 			require.ErrorAs(t, err, &te)
 			require.Equal(t, tt.reason, te.Reason)
 		})
@@ -322,53 +301,53 @@ func TestEncodeSignInTokenRejects(t *testing.T) {
 	// A long-form issuer that agrees with the claims is kept as given.
 	c := sampleClaims(fsm.Production, fsm.EU)
 	c.Issuer = "id-signer-production-eu@vital-id-prd-eu.iam.gserviceaccount.com"
-	raw, err := EncodeSignInToken(c, "pk", key)
+	raw, err := junction.EncodeSignInToken(c, "pk", key)
 	require.NoError(t, err)
-	tok, err := DecodeSignInToken(raw, DecodeOptions{})
+	tok, err := junction.DecodeSignInToken(raw, junction.DecodeOptions{})
 	require.NoError(t, err)
 	require.Equal(t, c, tok.Claims)
 }
 
 func TestVerifySignInToken(t *testing.T) {
 	key, other := keys(t)
-	raw, err := EncodeSignInToken(sampleClaims(fsm.Sandbox, fsm.US), "pk", key)
+	raw, err := junction.EncodeSignInToken(sampleClaims(fsm.Sandbox, fsm.US), "pk", key)
 	require.NoError(t, err)
-	tok, err := DecodeSignInToken(raw, DecodeOptions{})
+	tok, err := junction.DecodeSignInToken(raw, junction.DecodeOptions{})
 	require.NoError(t, err)
-	require.NoError(t, VerifySignInToken(tok, &key.PublicKey))
+	require.NoError(t, junction.VerifySignInToken(tok, &key.PublicKey))
 
-	err = VerifySignInToken(tok, &other.PublicKey)
-	require.ErrorIs(t, err, ErrBadSignature)
+	err = junction.VerifySignInToken(tok, &other.PublicKey)
+	require.ErrorIs(t, err, junction.ErrBadSignature)
 	assertNoSecret(t, err, raw, tok.UserToken)
 
-	err = VerifySignInToken(tok, nil)
-	require.ErrorIs(t, err, ErrBadSignature)
+	err = junction.VerifySignInToken(tok, nil)
+	require.ErrorIs(t, err, junction.ErrBadSignature)
 
 	// Tampered claims: re-sign nothing, swap the claims segment.
 	segs := strings.Split(tok.UserToken, ".")
 	forged := sampleClaims(fsm.Sandbox, fsm.US)
 	forged.UserID = "someone-else"
-	forgedRaw, err := EncodeSignInToken(forged, "pk", other)
+	forgedRaw, err := junction.EncodeSignInToken(forged, "pk", other)
 	require.NoError(t, err)
 	forgedSegs := strings.Split(mustOuterJWT(t, forgedRaw), ".")
-	tampered := SignInToken{UserToken: segs[0] + "." + forgedSegs[1] + "." + segs[2]}
-	require.ErrorIs(t, VerifySignInToken(tampered, &key.PublicKey), ErrBadSignature)
+	tampered := junction.SignInToken{UserToken: segs[0] + "." + forgedSegs[1] + "." + segs[2]}
+	require.ErrorIs(t, junction.VerifySignInToken(tampered, &key.PublicKey), junction.ErrBadSignature)
 
-	require.ErrorIs(t, VerifySignInToken(SignInToken{UserToken: "a.b"}, &key.PublicKey), ErrMalformedToken)
-	require.ErrorIs(t, VerifySignInToken(SignInToken{UserToken: "a.b.!!"}, &key.PublicKey), ErrMalformedToken)
+	require.ErrorIs(t, junction.VerifySignInToken(junction.SignInToken{UserToken: "a.b"}, &key.PublicKey), junction.ErrMalformedToken)
+	require.ErrorIs(t, junction.VerifySignInToken(junction.SignInToken{UserToken: "a.b.!!"}, &key.PublicKey), junction.ErrMalformedToken)
 }
 
 func TestTokenErrorMessages(t *testing.T) {
-	err := malformed(ReasonIssuer)
-	require.True(t, errors.Is(err, ErrMalformedToken))
-	require.False(t, errors.Is(err, ErrBadSignature))
+	var err error = &junction.TokenError{Reason: junction.ReasonIssuer, Err: junction.ErrMalformedToken}
+	require.True(t, errors.Is(err, junction.ErrMalformedToken))
+	require.False(t, errors.Is(err, junction.ErrBadSignature))
 	require.NotEmpty(t, err.Error())
 }
 
 func FuzzDecodeSignInToken(f *testing.F) {
 	key, _ := keys(f)
 	for _, env := range fsm.Environments() {
-		raw, err := EncodeSignInToken(sampleClaims(env, fsm.EU), "pk", key)
+		raw, err := junction.EncodeSignInToken(sampleClaims(env, fsm.EU), "pk", key)
 		require.NoError(f, err)
 		f.Add(raw, false)
 		f.Add(strings.NewReplacer("+", "-", "/", "_").Replace(strings.TrimRight(raw, "=")), true)
@@ -378,16 +357,16 @@ func FuzzDecodeSignInToken(f *testing.F) {
 	f.Add("", false)
 	f.Add("e30=", true)
 	f.Fuzz(func(t *testing.T, raw string, lenient bool) {
-		tok, err := DecodeSignInToken(raw, DecodeOptions{Lenient: lenient})
+		tok, err := junction.DecodeSignInToken(raw, junction.DecodeOptions{Lenient: lenient})
 		if err != nil {
-			require.ErrorIs(t, err, ErrMalformedToken)
-			var te *TokenError
+			require.ErrorIs(t, err, junction.ErrMalformedToken)
+			var te *junction.TokenError
 			require.ErrorAs(t, err, &te)
-			require.Equal(t, SignInToken{}, tok)
+			require.Equal(t, junction.SignInToken{}, tok)
 			return
 		}
 		// Decoded claims are consistent.
-		env, region, ok := ParseIssuer(tok.Claims.Issuer)
+		env, region, ok := junction.ParseIssuer(tok.Claims.Issuer)
 		require.True(t, ok)
 		require.Equal(t, env, tok.Claims.Environment)
 		require.Equal(t, region, tok.Claims.Region)
@@ -399,30 +378,30 @@ func FuzzDecodeSignInToken(f *testing.F) {
 			require.NoError(t, err)
 			require.Equal(t, raw, base64.StdEncoding.EncodeToString(b))
 			// Lenient accepts whatever strict accepts, with the same result.
-			tl, err := DecodeSignInToken(raw, DecodeOptions{Lenient: true})
+			tl, err := junction.DecodeSignInToken(raw, junction.DecodeOptions{Lenient: true})
 			require.NoError(t, err)
 			require.Equal(t, tok, tl)
 		}
 		// Re-encoding the claims round-trips in both modes.
-		again, err := EncodeSignInToken(tok.Claims, tok.PublicKey, key)
+		again, err := junction.EncodeSignInToken(tok.Claims, tok.PublicKey, key)
 		require.NoError(t, err)
 		for _, l := range []bool{false, true} {
-			tok2, err := DecodeSignInToken(again, DecodeOptions{Lenient: l})
+			tok2, err := junction.DecodeSignInToken(again, junction.DecodeOptions{Lenient: l})
 			require.NoError(t, err)
 			require.Equal(t, tok.Claims, tok2.Claims)
 			require.Equal(t, tok.PublicKey, tok2.PublicKey)
-			require.NoError(t, VerifySignInToken(tok2, &key.PublicKey))
+			require.NoError(t, junction.VerifySignInToken(tok2, &key.PublicKey))
 		}
 	})
 }
 
 func BenchmarkDecodeSignInToken(b *testing.B) {
 	key, _ := keys(b)
-	raw, err := EncodeSignInToken(sampleClaims(fsm.Sandbox, fsm.US), "pk", key)
+	raw, err := junction.EncodeSignInToken(sampleClaims(fsm.Sandbox, fsm.US), "pk", key)
 	require.NoError(b, err)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodeSignInToken(raw, DecodeOptions{}); err != nil {
+		if _, err := junction.DecodeSignInToken(raw, junction.DecodeOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -434,28 +413,28 @@ func BenchmarkDecodeSignInToken(b *testing.B) {
 func TestSignInTokenID(t *testing.T) {
 	key, _ := keys(t)
 	c := sampleClaims(fsm.Sandbox, fsm.US)
-	plain, err := EncodeSignInToken(c, testPublicKey, key)
+	plain, err := junction.EncodeSignInToken(c, testPublicKey, key)
 	require.NoError(t, err)
-	again, err := EncodeSignInToken(c, testPublicKey, key)
+	again, err := junction.EncodeSignInToken(c, testPublicKey, key)
 	require.NoError(t, err)
 	require.Equal(t, plain, again, "without an ID, equal claims give equal tokens")
 
 	c.ID = "6f1c0e2a9b7d4c3e8a5f0b1d2c3e4f5a"
-	withID, err := EncodeSignInToken(c, testPublicKey, key)
+	withID, err := junction.EncodeSignInToken(c, testPublicKey, key)
 	require.NoError(t, err)
 	require.NotEqual(t, plain, withID)
 	for _, lenient := range []bool{false, true} {
-		tok, err := DecodeSignInToken(withID, DecodeOptions{Lenient: lenient})
+		tok, err := junction.DecodeSignInToken(withID, junction.DecodeOptions{Lenient: lenient})
 		require.NoError(t, err)
 		require.Equal(t, c.ID, tok.Claims.ID)
-		tok, err = DecodeSignInToken(plain, DecodeOptions{Lenient: lenient})
+		tok, err = junction.DecodeSignInToken(plain, junction.DecodeOptions{Lenient: lenient})
 		require.NoError(t, err)
 		require.Empty(t, tok.Claims.ID, "a token without jti decodes")
 	}
 	// A jti that is not a string is ignored, as the SDKs ignore the claim.
 	claims := strings.Replace(okClaims, `"exp"`, `"jti":42,"exp"`, 1)
 	require.NotEqual(t, okClaims, claims)
-	tok, err := DecodeSignInToken(outerOf("pk", jwtOf(okHeader, claims)), DecodeOptions{})
+	tok, err := junction.DecodeSignInToken(outerOf("pk", jwtOf(okHeader, claims)), junction.DecodeOptions{})
 	require.NoError(t, err)
 	require.Empty(t, tok.Claims.ID)
 }

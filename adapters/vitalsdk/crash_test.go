@@ -120,7 +120,7 @@ func runCrashChild(t *testing.T, w *world, dbPath string, at int) (steps []strin
 		envCrashChild+"=1",
 		envCrashTrace+"="+trace,
 		envCrashDB+"="+dbPath,
-		envCrashServer+"="+w.srv.URL,
+		envCrashServer+"="+w.apiURL,
 		envCrashProfile+"="+w.profile.Name,
 		envCrashTokens+"="+tokens,
 	)
@@ -149,7 +149,8 @@ func TestCrashAtEveryStepLeavesAValidState(t *testing.T) {
 	for _, p := range fsm.ProfileNames() {
 		t.Run(p, func(t *testing.T) {
 			t.Parallel() // each profile has its own emulator and files
-			w := newWorld(t, p)
+			// The child process needs a real server.
+			w := newLoopbackWorld(t, p)
 			dir := t.TempDir()
 			steps, killed := runCrashChild(t, w, filepath.Join(dir, "record.db"), -1)
 			require.False(t, killed)
@@ -182,7 +183,7 @@ func requireValidAfterCrash(t *testing.T, w *world, path, step string) {
 	st, found, err := db.LoadDevice(ctx, "phone")
 	require.NoError(t, err, step)
 	c, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: w.profile, Installation: "phone", Store: db,
-		APIBaseURL: w.srv.URL, AuthBaseURL: w.srv.URL + "/auth"})
+		APIBaseURL: w.apiURL, AuthBaseURL: w.authURL, HTTPClient: w.hc})
 	require.NoError(t, err, step)
 	status := c.Status()
 	state, err := fsm.Classify(status, "", w.profile)

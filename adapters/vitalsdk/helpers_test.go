@@ -1,115 +1,86 @@
 package vitalsdk_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
-// clock is a manual clock shared by the emulator and the clients.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// world is one device database, an emulator served over loopback HTTP, and
-// a profile. Every secret it sees is checked against the logs at the end.
+// world is one device database, an emulator, and a profile. The emulator is
+// served in process by the test kit's transport, or over loopback HTTP for
+// the tests that need the real wire (a child process, one scenario). One
+// virtual clock drives the emulator, the database and the client. Every
+// secret it sees is checked against the logs at the end.
 type world struct {
 	t       *testing.T
 	ctx     context.Context
 	profile fsm.Profile
-	clk     *clock
+	stack   *emulatortest.Stack
+	clk     *emulatortest.Clock
 	em      *emulator.Emulator
-	srv     *httptest.Server
 	team    *junction.Client
+	apiURL  string
+	authURL string
+	hc      *http.Client // nil over loopback: the junction default
 	path    string
 	db      *sqlite.DB
-	logs    *syncBuffer
-	secrets []string
+	logs    *emulatortest.LockedBuffer
+	secrets *emulatortest.Secrets
 	seq     int
 }
-
-// signingKey is the emulators' token-signing key, generated once per test
-// binary: an RSA key per world would dominate the package's run time.
-var signingKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, emulator.KeyBits)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 // accessTTL is the emulator's access token lifetime in these tests.
 const accessTTL = time.Hour
 
+// newWorld returns a world whose emulator is served in process.
 func newWorld(t *testing.T, profile string) *world {
+	t.Helper()
+	return buildWorld(t, profile, false)
+}
+
+// newLoopbackWorld returns a world whose emulator is served over loopback
+// HTTP, for a child process or a test of the real wire.
+func newLoopbackWorld(t *testing.T, profile string) *world {
+	t.Helper()
+	return buildWorld(t, profile, true)
+}
+
+func buildWorld(t *testing.T, profile string, loopback bool) *world {
 	t.Helper()
 	p, ok := fsm.ParseProfile(profile)
 	require.True(t, ok, profile)
-	clk := newClock()
-	em := emulator.New(emulator.WithClock(clk.Now), emulator.WithAccessTTL(accessTTL), emulator.WithSigningKey(signingKey()))
-	srv := httptest.NewServer(em)
-	t.Cleanup(srv.Close)
+	s := emulatortest.NewStack(emulator.WithAccessTTL(accessTTL))
 	w := &world{
-		t: t, ctx: context.Background(), profile: p, clk: clk, em: em, srv: srv,
-		team: junction.NewClient(srv.URL, em.APIKey()),
-		path: filepath.Join(t.TempDir(), "device.db"),
-		logs: &syncBuffer{},
+		t: t, ctx: context.Background(), profile: p, stack: s, clk: s.Clock, em: s.Emulator,
+		team: s.Team, apiURL: s.APIURL, authURL: s.AuthURL, hc: s.HTTP,
+		path:    filepath.Join(t.TempDir(), "device.db"),
+		logs:    &emulatortest.LockedBuffer{},
+		secrets: s.Secrets,
 	}
-	w.secrets = append(w.secrets, em.APIKey())
+	if loopback {
+		srv := httptest.NewServer(s.Emulator)
+		t.Cleanup(srv.Close)
+		w.apiURL, w.authURL, w.hc = srv.URL, srv.URL+"/auth", nil
+		w.team = junction.NewClient(srv.URL, s.Emulator.APIKey())
+	}
 	w.open()
 	t.Cleanup(func() {
 		w.collectTokens()
 		w.db.Close()
-		w.requireNoSecrets(w.logs.String())
+		w.secrets.Check(t, "logs", w.logs.String())
 	})
 	return w
 }
@@ -127,10 +98,11 @@ func (w *world) options() vitalsdk.Options {
 		Profile:      w.profile,
 		Installation: "phone",
 		Store:        w.db,
-		APIBaseURL:   w.srv.URL,
-		AuthBaseURL:  w.srv.URL + "/auth",
+		APIBaseURL:   w.apiURL,
+		AuthBaseURL:  w.authURL,
+		HTTPClient:   w.hc,
 		Now:          w.clk.Now,
-		Logger:       slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:       w.logs.Logger(slog.LevelDebug),
 	}
 }
 
@@ -166,10 +138,10 @@ func (w *world) token(userID string) string {
 	w.t.Helper()
 	r, err := w.team.CreateSignInToken(w.ctx, userID)
 	require.NoError(w.t, err)
-	w.secrets = append(w.secrets, r.SignInToken)
+	w.secrets.Add(r.SignInToken)
 	tok, err := junction.DecodeSignInToken(r.SignInToken, junction.DecodeOptions{Lenient: true})
 	require.NoError(w.t, err)
-	w.secrets = append(w.secrets, tok.UserToken)
+	w.secrets.Add(tok.UserToken)
 	return r.SignInToken
 }
 
@@ -187,29 +159,23 @@ func (w *world) collectTokens() {
 	if err != nil || !ok {
 		return
 	}
-	if st.APIKey != "" {
-		w.secrets = append(w.secrets, st.APIKey)
-	}
+	w.secrets.Add(st.APIKey)
 	if st.Record != nil {
-		w.secrets = append(w.secrets, st.Record.AccessToken, st.Record.RefreshToken)
+		w.secrets.Add(st.Record.AccessToken, st.Record.RefreshToken)
 	}
 }
 
 // requireNoSecrets fails when s contains any secret seen so far.
 func (w *world) requireNoSecrets(s string) {
 	w.t.Helper()
-	for _, sec := range w.secrets {
-		if sec != "" && strings.Contains(s, sec) {
-			w.t.Errorf("a secret leaked into %q", s)
-		}
-	}
+	w.collectTokens()
+	w.secrets.Check(w.t, "output", s)
 }
 
 // requireErr asserts errors.Is(err, kind) and that its string has no secret.
 func (w *world) requireErr(err, kind error) {
 	w.t.Helper()
 	require.ErrorIs(w.t, err, kind)
-	w.collectTokens()
 	w.requireNoSecrets(err.Error())
 }
 

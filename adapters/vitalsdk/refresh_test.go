@@ -2,7 +2,6 @@ package vitalsdk_test
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -57,7 +56,7 @@ func TestRefreshRotationSurvivesRelaunch(t *testing.T) {
 			c = w.reopen()
 			w.expire()
 			require.NoError(t, c.Refresh(w.ctx))
-			_, err = junction.NewAuthClient(w.srv.URL+"/auth").Refresh(w.ctx, before.Record.RefreshToken)
+			_, err = junction.NewAuthClient(w.authURL, junction.WithHTTPClient(w.hc)).Refresh(w.ctx, before.Record.RefreshToken)
 			require.Error(t, err)
 
 			u, err := c.GetOwnUser(w.ctx)
@@ -257,25 +256,17 @@ func TestGetOwnUserAPIKeyMode(t *testing.T) {
 	}
 }
 
-// stallTransport holds every request until its context ends, as a server
-// that never answers would.
-type stallTransport struct{}
-
-func (stallTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	<-r.Context().Done()
-	return nil, r.Context().Err()
-}
-
 // Options.Timeout bounds every request, the refresh that outlives its
-// callers included: against a server that never answers, the calls fail
-// after the timeout's 50 ms, as transport errors that change nothing.
+// callers included: against a server that never answers (the emulator
+// delaying the token endpoint on a virtual clock that does not move), the
+// calls fail after the timeout's 50 ms, as transport errors that change
+// nothing.
 func TestTimeoutBoundsRequests(t *testing.T) {
 	w := newWorld(t, "android-5.0")
 	_, uid := signedIn(t, w)
 	tok := w.token(uid)
 	o := w.options()
 	o.Timeout = 50 * time.Millisecond
-	o.HTTPClient = &http.Client{Transport: stallTransport{}}
 	c, err := vitalsdk.New(w.ctx, o)
 	require.NoError(t, err)
 
@@ -284,6 +275,8 @@ func TestTimeoutBoundsRequests(t *testing.T) {
 	// transient transport error, to reach the caller.
 	w.expire()
 	before, _ := w.stored()
+	sent := w.em.Requests(emulator.RouteToken)
+	w.em.DelayNext(emulator.RouteToken, 2, 24*time.Hour)
 	ctx, cancel := context.WithTimeout(w.ctx, junction.DefaultTimeout/2)
 	defer cancel()
 	_, err = c.AccessToken(ctx)
@@ -295,4 +288,5 @@ func TestTimeoutBoundsRequests(t *testing.T) {
 	require.NoError(t, c.SignOut(w.ctx))
 	w.requireErr(c.SignIn(w.ctx, tok), context.DeadlineExceeded)
 	require.Equal(t, fsm.Status(0), c.Status())
+	require.Equal(t, sent+2, w.em.Requests(emulator.RouteToken), "both calls reached the server")
 }

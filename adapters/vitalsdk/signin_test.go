@@ -114,7 +114,7 @@ func TestSignInBadTokens(t *testing.T) {
 
 			// Not decodable: rejected before any network call.
 			garbage := "not-a-token-" + raw[:10]
-			w.secrets = append(w.secrets, garbage)
+			w.secrets.Add(garbage)
 			total := w.em.TotalRequests()
 			err := c.SignIn(w.ctx, garbage)
 			w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
@@ -162,7 +162,7 @@ func TestSignInURLSafeToken(t *testing.T) {
 			w := newWorld(t, p)
 			c := w.launch()
 			raw := urlSafe(t, w.token(w.newUser()))
-			w.secrets = append(w.secrets, raw)
+			w.secrets.Add(raw)
 			err := c.SignIn(w.ctx, raw)
 			if c.Profile().LenientTokenBase64 {
 				require.NoError(t, err)
