@@ -75,6 +75,39 @@ func BenchmarkLaunchConsistent(b *testing.B) {
 	}
 }
 
+// BenchmarkRunnerConsistent is the reconciler's own cost of a launch that
+// finds nothing to do, on an SDK already loaded in memory (as a real app
+// has it: the SDK's status is in memory): one journal read from the
+// device database, then observe and plan. It must make no call and no
+// write; its ratio to BenchmarkSQLitePointRead is the figure to watch.
+func BenchmarkRunnerConsistent(b *testing.B) {
+	db, _ := benchDevice(b)
+	ctx := context.Background()
+	p, _ := fsm.ParseProfile("android-5.0")
+	app := reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}
+	sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: p, Installation: "phone", Store: db})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := reconcile.NewRunner(reconcile.Config{Profile: p, SDK: sdk, Tokens: issuer.NewClient("http://127.0.0.1:1", "unused"),
+		Journal: db.Journal("phone", p.Name),
+		App:     func() reconcile.AppSession { return app }, Now: time.Now, Rand: func() float64 { return 0 }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	writes := db.WriteCount()
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := r.Run(ctx)
+		if err != nil || out.Result != reconcile.ResultNothingToDo {
+			b.Fatal(out.First().Plan, err)
+		}
+	}
+	if db.WriteCount() != writes {
+		b.Fatal("a consistent launch wrote to the database")
+	}
+}
+
 // BenchmarkSQLitePointRead is the baseline for BenchmarkLaunchConsistent:
 // one single-row read by primary key on the same kind of file, through a
 // plain database/sql handle.
