@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"path/filepath"
@@ -42,11 +43,11 @@ func TestPureCoreImports(t *testing.T) {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
 		}
-		ast, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, imp := range ast.Imports {
+		for _, imp := range parsed.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)
 			if isForbidden(path) {
 				t.Errorf("%s imports %s: the pure core does no IO", f, path)
@@ -77,5 +78,40 @@ func TestForbiddenListCatchesAdapters(t *testing.T) {
 		if isForbidden(p) {
 			t.Errorf("isForbidden(%q) = true", p)
 		}
+	}
+}
+
+// TestPureCoreReadsNoClock: neither fsm nor reconcile (runner included)
+// reads the wall clock or sleeps: time is injected (Config.Now,
+// Observation.Now).
+func TestPureCoreReadsNoClock(t *testing.T) {
+	banned := map[string]bool{"Now": true, "Since": true, "Until": true, "Sleep": true, "After": true,
+		"Tick": true, "NewTimer": true, "NewTicker": true, "AfterFunc": true}
+	var files []string
+	for _, pattern := range []string{"../fsm/*.go", "*.go"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(token.NewFileSet(), f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if id, ok := sel.X.(*ast.Ident); ok && id.Name == "time" && banned[sel.Sel.Name] {
+				t.Errorf("%s calls time.%s: the core's time is injected", f, sel.Sel.Name)
+			}
+			return true
+		})
 	}
 }
