@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,39 +18,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 )
 
 const testSessionSecret = "serve-test-secret-0123456789"
 
-// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startServe runs "vitalsync serve args…" until the returned cancel, and
 // returns everything it printed up to its last banner line, the channel
 // run's result arrives on, and its stderr.
-func startServe(t *testing.T, args ...string) (string, context.CancelFunc, <-chan error, *syncBuffer) {
+func startServe(t *testing.T, args ...string) (string, context.CancelFunc, <-chan error, *emulatortest.LockedBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	pr, pw := io.Pipe()
-	stderr := &syncBuffer{}
+	stderr := &emulatortest.LockedBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		err := run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), pw, stderr)
