@@ -55,20 +55,22 @@ func ParseSDKError(s string) (SDKError, bool) {
 }
 
 // IsTransient reports whether err is worth retrying later (network, 5xx,
-// 429), and the server's Retry-After when it sent one. This is the one
-// protocol adapters speak: an error in err's chain with a Transient() bool
-// method that returns true is transient, and a RetryAfterHint()
-// time.Duration method in the chain supplies the delay.
-func IsTransient(err error) (bool, time.Duration) {
+// 429). It is the one test of the one protocol every adapter speaks: an
+// error in err's chain with a Transient() bool method that returns true is
+// transient, and a RetryAfterHint() time.Duration method in the chain
+// supplies the server's Retry-After (RetryAfter).
+func IsTransient(err error) bool {
 	var tr interface{ Transient() bool }
-	if !errors.As(err, &tr) || !tr.Transient() {
-		return false, 0
-	}
+	return errors.As(err, &tr) && tr.Transient()
+}
+
+// RetryAfter returns the Retry-After a transient err carries, or 0.
+func RetryAfter(err error) time.Duration {
 	var hint interface{ RetryAfterHint() time.Duration }
-	if errors.As(err, &hint) {
-		return true, hint.RetryAfterHint()
+	if IsTransient(err) && errors.As(err, &hint) {
+		return hint.RetryAfterHint()
 	}
-	return true, 0
+	return 0
 }
 
 // ErrorClass says what a failed action means for the launch.
@@ -107,8 +109,8 @@ func Classify(ctx context.Context, err error) (ErrorClass, SDKError, time.Durati
 	case errors.As(err, &stale):
 		return ClassStale, NoSDKError, 0
 	}
-	if ok, after := IsTransient(err); ok {
-		return ClassTransient, ErrNetwork, after
+	if IsTransient(err) {
+		return ClassTransient, ErrNetwork, RetryAfter(err)
 	}
 	if errors.As(err, &sdkErr) && sdkErr != NoSDKError && sdkErr != ErrNetwork {
 		return ClassTerminal, sdkErr, 0

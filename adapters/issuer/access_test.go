@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/vitalsync/vitalsync/reconcile"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -65,7 +66,7 @@ func TestUnauthorized(t *testing.T) {
 		_, _, err := issuer.NewClient(s.url, session, issuer.WithHTTPClient(s.hc)).SignInToken(ctx, "alice")
 		require.ErrorIs(t, err, issuer.ErrUnauthorized, name)
 		require.ErrorIs(t, err, tc.reason, name)
-		require.False(t, issuer.IsTransient(err))
+		require.False(t, reconcile.IsTransient(err))
 		var ie *issuer.Error
 		require.ErrorAs(t, err, &ie)
 		require.Equal(t, http.StatusUnauthorized, ie.Status)
@@ -261,7 +262,7 @@ func TestInternalErrors(t *testing.T) {
 		s := newStack(t, stackOptions{wrapDB: func(u issuer.UserStore) issuer.UserStore { return failingStore{UserStore: u, lookup: errDisk} }})
 		_, _, err := s.client(t, "ann").SignInToken(ctx, "ann")
 		require.ErrorIs(t, err, issuer.ErrServer)
-		require.True(t, issuer.IsTransient(err))
+		require.True(t, reconcile.IsTransient(err))
 		require.Zero(t, s.emu.TotalRequests())
 	})
 	t.Run("put fails after create", func(t *testing.T) {

@@ -29,7 +29,7 @@ import (
 // ErrServer, ErrBadResponse or ErrTransport, with the issuer's stable error
 // code (Error.Code) and message when it sent them; for 401 and 403 the code's
 // sentinel (ErrSessionExpired, ErrBadSignature, ErrAnotherUser, …) matches
-// too. Error.Transient (and IsTransient) say whether retrying later may help. When ctx ends first the
+// too. Error.Transient (and reconcile.IsTransient) say whether retrying later may help. When ctx ends first the
 // error wraps ctx.Err() instead and is not transient. Errors never hold the
 // session or a token. A Client is safe for concurrent use.
 type Client struct {

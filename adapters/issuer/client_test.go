@@ -74,7 +74,7 @@ func TestClientErrorTable(t *testing.T) {
 			} {
 				err := call()
 				require.ErrorIs(t, err, tc.kind)
-				require.Equal(t, tc.transient, issuer.IsTransient(err))
+				require.Equal(t, tc.transient, reconcile.IsTransient(err))
 				var ie *issuer.Error
 				require.ErrorAs(t, err, &ie)
 				require.Equal(t, tc.status, ie.Status)
@@ -164,7 +164,7 @@ func TestClientLocalErrors(t *testing.T) {
 	// Nothing listens on port 1 of loopback.
 	_, _, err = c.SignInToken(context.Background(), "u")
 	require.ErrorIs(t, err, issuer.ErrTransport)
-	require.True(t, issuer.IsTransient(err))
+	require.True(t, reconcile.IsTransient(err))
 
 	// Nil options keep the defaults instead of panicking later.
 	_, _, err = issuer.NewClient("http://127.0.0.1:1", "sess", issuer.WithHTTPClient(nil), issuer.WithClientClock(nil)).SignInToken(context.Background(), "u")
@@ -175,7 +175,7 @@ func TestClientLocalErrors(t *testing.T) {
 	srv := fakeIssuer(t, 200, nil, `{}`)
 	_, err = issuer.NewClient(srv.URL, "sess").ResolveVitalUser(ctx, "u")
 	require.ErrorIs(t, err, context.Canceled)
-	require.False(t, issuer.IsTransient(err))
+	require.False(t, reconcile.IsTransient(err))
 }
 
 func TestSecretsHiddenFromFormatting(t *testing.T) {

@@ -188,13 +188,6 @@ func (e *Error) Transient() bool {
 	return false
 }
 
-// IsTransient reports whether err, or an error it wraps, says it is
-// transient (a Transient() bool method returning true).
-func IsTransient(err error) bool {
-	var t interface{ Transient() bool }
-	return errors.As(err, &t) && t.Transient()
-}
-
 // upstreamError is a terminal failure of the team API that is not an
 // *junction.APIError, e.g. an answer about the wrong user.
 type upstreamError struct{ msg string }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vitalsync/vitalsync/reconcile"
 	"io"
 	"log/slog"
 	"math"
@@ -259,7 +260,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, app string, err e
 	var ue *upstreamError
 	var se *storeError
 	switch {
-	case errors.As(err, &ae) || junction.IsTransient(err):
+	case errors.As(err, &ae) || reconcile.IsTransient(err):
 		// Log the classification, not the error text: upstream messages
 		// stay out of the logs as they stay out of responses.
 		if ae != nil {
@@ -268,7 +269,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, app string, err e
 				attrs = append(attrs, slog.String("kind", ae.Kind.Error()))
 			}
 		}
-		if junction.IsTransient(err) {
+		if reconcile.IsTransient(err) {
 			h.metrics.upstreamTransient.Add(1)
 			retry := time.Duration(0)
 			if ae != nil {

@@ -3,6 +3,7 @@ package issuer_test
 import (
 	"context"
 	"errors"
+	"github.com/vitalsync/vitalsync/reconcile"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -243,7 +244,7 @@ func TestTransientUpstreamRecordsNothing(t *testing.T) {
 				require.Empty(t, tok)
 			}
 			require.ErrorIs(t, err, issuer.ErrUnavailable)
-			require.True(t, issuer.IsTransient(err))
+			require.True(t, reconcile.IsTransient(err))
 			var ie *issuer.Error
 			require.ErrorAs(t, err, &ie)
 			require.Equal(t, http.StatusServiceUnavailable, ie.Status)
@@ -295,7 +296,7 @@ func TestTerminalUpstreamIs502(t *testing.T) {
 		s.emu.FailNext(emulator.RouteCreateUser, 1, http.StatusUnprocessableEntity)
 		_, _, err := s.client(t, "fay").SignInToken(context.Background(), "fay")
 		require.ErrorIs(t, err, issuer.ErrUpstream)
-		require.False(t, issuer.IsTransient(err))
+		require.False(t, reconcile.IsTransient(err))
 		_, ok, lerr := s.db.LookupUser(context.Background(), "fay")
 		require.NoError(t, lerr)
 		require.False(t, ok)
@@ -353,7 +354,7 @@ func TestUpstreamBodiesNeverRelayed(t *testing.T) {
 			} {
 				err := call()
 				require.Error(t, err)
-				if junction.IsTransient(&junction.APIError{Kind: kindOfStatus(status)}) {
+				if reconcile.IsTransient(&junction.APIError{Kind: kindOfStatus(status)}) {
 					require.ErrorIs(t, err, issuer.ErrUnavailable)
 				} else {
 					require.ErrorIs(t, err, issuer.ErrUpstream)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vitalsync/vitalsync/reconcile"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -111,7 +112,7 @@ func TestErrorTable(t *testing.T) {
 			require.Equal(t, tt.status, ae.Status)
 			require.Equal(t, "create user", ae.Op)
 			require.Equal(t, tt.transient, ae.Transient())
-			require.Equal(t, tt.transient, junction.IsTransient(err))
+			require.Equal(t, tt.transient, reconcile.IsTransient(err))
 			require.Equal(t, tt.retryAfter, ae.RetryAfter)
 			require.Equal(t, tt.conflict, ae.ConflictUserID)
 			require.True(t, tt.createdOn.Equal(ae.ConflictCreatedOn), "created_on %v, want %v", ae.ConflictCreatedOn, tt.createdOn)
@@ -137,7 +138,7 @@ func TestTransportErrors(t *testing.T) {
 	srv.Close()
 	_, err := junction.NewAuthClient(addr).Refresh(context.Background(), secretRefresh)
 	require.ErrorIs(t, err, junction.ErrTransport)
-	require.True(t, junction.IsTransient(err))
+	require.True(t, reconcile.IsTransient(err))
 	var ae *junction.APIError
 	require.ErrorAs(t, err, &ae)
 	require.Zero(t, ae.Status)
@@ -154,7 +155,7 @@ func TestTransportErrors(t *testing.T) {
 	defer drop.Close()
 	_, err = junction.NewAuthClient(drop.URL).Exchange(context.Background(), secretJWT)
 	require.ErrorIs(t, err, junction.ErrTransport)
-	require.True(t, junction.IsTransient(err))
+	require.True(t, reconcile.IsTransient(err))
 	assertNoSecret(t, err, secretJWT)
 }
 
@@ -184,7 +185,7 @@ func TestTimeoutIsTransient(t *testing.T) {
 	_, err := c.GetUser(context.Background(), secretAccess, "u1")
 	require.ErrorIs(t, err, junction.ErrTransport)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	require.True(t, junction.IsTransient(err))
+	require.True(t, reconcile.IsTransient(err))
 	assertNoSecret(t, err, secretAccess)
 }
 
@@ -198,7 +199,7 @@ func TestCallerCancellation(t *testing.T) {
 	}()
 	_, err := c.GetUser(ctx, "u1")
 	require.ErrorIs(t, err, context.Canceled)
-	require.False(t, junction.IsTransient(err))
+	require.False(t, reconcile.IsTransient(err))
 	var ae *junction.APIError
 	require.False(t, errors.As(err, &ae), "a cancellation is not an API error")
 	for _, s := range sentinels {
@@ -208,7 +209,7 @@ func TestCallerCancellation(t *testing.T) {
 	// Already cancelled: same, and no request needs to succeed.
 	_, err = junction.NewAuthClient(srv.URL).Exchange(ctx, secretJWT)
 	require.ErrorIs(t, err, context.Canceled)
-	require.False(t, junction.IsTransient(err))
+	require.False(t, reconcile.IsTransient(err))
 	assertNoSecret(t, err, secretJWT)
 
 	// The caller's own deadline is not transient either.
@@ -216,7 +217,7 @@ func TestCallerCancellation(t *testing.T) {
 	defer dcancel()
 	_, err = junction.NewClient(srv.URL, secretAPIKey, junction.WithTimeout(time.Minute)).ListUsers(dctx, 0, 10)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	require.False(t, junction.IsTransient(err))
+	require.False(t, reconcile.IsTransient(err))
 }
 
 // recorded is one request a recording server saw.
@@ -360,7 +361,7 @@ func TestBadSuccessBodies(t *testing.T) {
 			defer srv.Close()
 			err := tt.call(srv.URL)
 			require.ErrorIs(t, err, junction.ErrBadResponse)
-			require.False(t, junction.IsTransient(err))
+			require.False(t, reconcile.IsTransient(err))
 			assertNoSecret(t, err, secretAPIKey, secretAccess, secretRefresh, secretJWT)
 		})
 	}
@@ -386,7 +387,7 @@ func TestRefusedBeforeSending(t *testing.T) {
 	const badKey = "sk_us_bad\nkey_0123456789abc"
 	_, err := junction.NewClient(srv.URL, badKey).GetUser(ctx, "u1")
 	require.ErrorIs(t, err, junction.ErrValidation)
-	require.False(t, junction.IsTransient(err))
+	require.False(t, reconcile.IsTransient(err))
 	assertNoSecret(t, err, badKey)
 	_, err = junction.NewUserClient(srv.URL).GetUser(ctx, "at_bad\x00token_0123456789", "u1")
 	require.ErrorIs(t, err, junction.ErrValidation)

@@ -26,7 +26,7 @@
 // One table, a single function, maps every response and transport failure
 // to an [APIError] matching one of the sentinel errors ([ErrConflict],
 // [ErrUnauthorized], …). Whether a failure is worth retrying is a property of
-// the error: see [IsTransient]. A cancelled or expired caller context surfaces
+// the error: see [reconcile.IsTransient]. A cancelled or expired caller context surfaces
 // as context.Canceled or context.DeadlineExceeded and is not transient.
 // Secrets (API keys, Sign-In Tokens, access and refresh tokens) never appear in
 // URLs or error strings.

@@ -3,6 +3,7 @@ package junction_test
 import (
 	"context"
 	"errors"
+	"github.com/vitalsync/vitalsync/reconcile"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -422,7 +423,7 @@ func TestEmulatorFaultKnobs(t *testing.T) {
 					require.Equal(t, tt.status, ae.Status, "%s", c.route)
 					require.Equal(t, tt.retryAfter, ae.RetryAfter, "%s", c.route)
 					wantTransient := tt.kind != junction.ErrForbidden
-					require.Equal(t, wantTransient, junction.IsTransient(ae), "%s", c.route)
+					require.Equal(t, wantTransient, reconcile.IsTransient(ae), "%s", c.route)
 
 					// The fault changed nothing: the same call then succeeds,
 					// and the user list is as before.
@@ -487,7 +488,7 @@ func TestEmulatorDelayAndTimeouts(t *testing.T) {
 	}()
 	_, err = w.team.ListUsers(cctx, 0, 10)
 	w.check(err, context.Canceled)
-	require.False(t, junction.IsTransient(err))
+	require.False(t, reconcile.IsTransient(err))
 	var apiErr *junction.APIError
 	require.False(t, errors.As(err, &apiErr))
 }

@@ -106,13 +106,6 @@ func (e *APIError) Transient() bool {
 	return e.Kind == ErrTransport || e.Kind == ErrServer || e.Kind == ErrRateLimited
 }
 
-// IsTransient reports whether err, or an error it wraps, says it is
-// transient (has a Transient() bool method returning true).
-func IsTransient(err error) bool {
-	var t interface{ Transient() bool }
-	return errors.As(err, &t) && t.Transient()
-}
-
 // errorBody is a FastAPI error body: {"detail": <string | object | list>}.
 type errorBody struct {
 	Detail json.RawMessage `json:"detail"`

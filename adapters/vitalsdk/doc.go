@@ -31,7 +31,7 @@
 //     sign in), ErrInvalidSignInToken (fetch a fresh token), ErrInvalidUser
 //     (the Vital user is gone), ErrNeedsReauthentication (sign in again with
 //     a token for the same user), and transport/server errors, which change
-//     nothing (junction.IsTransient).
+//     nothing (reconcile.IsTransient).
 //
 // # State and its store
 //

@@ -45,7 +45,7 @@ var (
 // sentinels, or nil when the cause alone says what happened (a transport
 // error, a 5xx); Err is the cause, or nil. errors.Is and errors.As see
 // both, so errors.Is(err, ErrInvalidSignInToken) and
-// junction.IsTransient(err) both work on the same value.
+// reconcile.IsTransient(err) both work on the same value.
 //
 // Error strings never contain secrets: the causes come from the junction
 // adapter and the Store, which keep tokens and keys out of their messages.

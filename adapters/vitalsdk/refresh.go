@@ -53,7 +53,7 @@ func (c *Client) AccessToken(ctx context.Context) (string, error) {
 // progress (reference §3). The rotated refresh token, the new access token
 // and expiry are persisted in one transaction. Outcomes:
 //   - a transport error, a 5xx or any other unexpected answer: nothing
-//     changes, the error is returned (junction.IsTransient tells retryable);
+//     changes, the error is returned (reconcile.IsTransient tells retryable);
 //   - invalid_token: ErrInvalidUser; the record is erased, and on profiles
 //     with AutoSignOutOnDeletion the SDK signs out fully (status {}); on
 //     Android 4.2.1+ the strategy and external user ID stay (status

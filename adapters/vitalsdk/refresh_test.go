@@ -2,6 +2,7 @@ package vitalsdk_test
 
 import (
 	"context"
+	"github.com/vitalsync/vitalsync/reconcile"
 	"sync"
 	"testing"
 	"time"
@@ -89,7 +90,7 @@ func TestRefreshFailuresChangeNothing(t *testing.T) {
 				f.inject(w.em)
 				_, err := c.AccessToken(w.ctx)
 				w.requireErr(err, f.kind)
-				require.True(t, junction.IsTransient(err))
+				require.True(t, reconcile.IsTransient(err))
 				after, _ := w.stored()
 				require.Equal(t, before, after)
 				require.Equal(t, writes, w.db.WriteCount(), "no DB write")
@@ -281,7 +282,7 @@ func TestTimeoutBoundsRequests(t *testing.T) {
 	defer cancel()
 	_, err = c.AccessToken(ctx)
 	w.requireErr(err, context.DeadlineExceeded)
-	require.True(t, junction.IsTransient(err), "%v", err)
+	require.True(t, reconcile.IsTransient(err), "%v", err)
 	after, _ := w.stored()
 	require.Equal(t, before, after, "a timed-out refresh changes nothing")
 

@@ -22,7 +22,7 @@ import (
 // Errors: ErrInvalidSignInToken (does not decode, rejected by the server, or
 // a pending session of another user on profiles with SameUserSignInThrows),
 // ErrAlreadySignedIn, or a transport/server error from the junction package
-// (junction.IsTransient). A failed SignIn changes nothing.
+// (reconcile.IsTransient). A failed SignIn changes nothing.
 func (c *Client) SignIn(ctx context.Context, rawSignInToken string) error {
 	c.opMu.Lock()
 	defer c.opMu.Unlock()

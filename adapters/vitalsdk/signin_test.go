@@ -2,6 +2,7 @@ package vitalsdk_test
 
 import (
 	"encoding/base64"
+	"github.com/vitalsync/vitalsync/reconcile"
 	"strings"
 	"testing"
 
@@ -130,7 +131,7 @@ func TestSignInBadTokens(t *testing.T) {
 			// Transient failures.
 			w.em.FailNext(emulator.RouteToken, 1, 503)
 			err = c.SignIn(w.ctx, w.token(uid))
-			require.True(t, junction.IsTransient(err), "%v", err)
+			require.True(t, reconcile.IsTransient(err), "%v", err)
 			w.requireNoSecrets(err.Error())
 			w.em.DropNext(emulator.RouteToken, 1)
 			err = c.SignIn(w.ctx, w.token(uid))
