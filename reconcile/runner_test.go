@@ -608,7 +608,8 @@ func TestRunnerCrashAtEveryJournaledPoint(t *testing.T) {
 			crashing, err := NewRunner(Config{Profile: p, SDK: identifyingSDK{h.sdk}, Tokens: h.tokens, Journal: cj,
 				App: func() AppSession { return h.app }, Now: func() time.Time { return h.now }, Rand: func() float64 { return 0 }})
 			require.NoError(t, err)
-			_, err = crashing.Run(context.Background())
+			dead, err := crashing.Run(context.Background())
+			require.NoError(t, dead.CheckApplied(), "the dying launch applied only what its plans said")
 			if err == nil {
 				require.Greater(t, k, 3, "a switch journals several points")
 				break // k passed the last journal write: nothing left to kill
@@ -617,6 +618,7 @@ func TestRunnerCrashAtEveryJournaledPoint(t *testing.T) {
 
 			out, err := h.runner.Run(context.Background()) // the relaunch
 			require.NoError(t, err, "%s, crash after %d writes", profile, k)
+			require.NoError(t, out.CheckApplied())
 			require.Equal(t, fsm.Token, out.State)
 			require.Equal(t, vB, strings.ToLower(h.sdk.CurrentUserID()))
 			require.Nil(t, h.journal.e.InFlight)
