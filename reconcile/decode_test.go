@@ -135,3 +135,28 @@ func FuzzDecodeObservation(f *testing.F) {
 		require.Equal(t, p, back.Plan())
 	})
 }
+
+func TestCheckJSONKeys(t *testing.T) {
+	schema := map[string][]string{"": {"a", "b"}, "b": {"c"}}
+	for _, tc := range []struct {
+		doc, field string
+	}{
+		{`{"a":1,"b":{"c":2}}`, ""},
+		{`{"A":1}`, "A"},
+		{`{"a":1,"a":2}`, "a"},
+		{`{"b":{"c":1,"c":2}}`, "b.c"},
+		{`{"b":{"C":1}}`, "b.C"},
+		{`{"b":{"d":1}}`, "b.d"},
+		{`{"a":[{"x":1,"x":2}]}`, "a[0].x"},
+		{`{"a":`, ""}, // syntax: left to the decoder
+	} {
+		err := CheckJSONKeys([]byte(tc.doc), schema)
+		if tc.field == "" {
+			require.NoError(t, err, tc.doc)
+			continue
+		}
+		var fe *FieldError
+		require.ErrorAs(t, err, &fe, tc.doc)
+		require.Equal(t, tc.field, fe.Field, tc.doc)
+	}
+}

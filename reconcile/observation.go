@@ -199,7 +199,7 @@ func DecodeObservation(r io.Reader) (Observation, error) {
 
 // ParseObservation is DecodeObservation on a byte slice.
 func ParseObservation(data []byte) (Observation, error) {
-	if err := checkKeys(data, observationKeys); err != nil {
+	if err := CheckJSONKeys(data, observationKeys); err != nil {
 		return Observation{}, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))

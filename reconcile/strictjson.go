@@ -9,13 +9,15 @@ import (
 	"strings"
 )
 
-// checkKeys makes the checks on a JSON document that encoding/json does not:
-// every object key at a path listed in schema is one of its keys, spelled
-// exactly (encoding/json matches names case-insensitively), and no object
-// has a key twice (encoding/json keeps the last). Paths are dotted
-// ("app.signed_in"), array elements "[i]". Errors are *FieldError naming
-// the key. Syntax errors are left to the decoder that runs next.
-func checkKeys(data []byte, schema map[string][]string) error {
+// CheckJSONKeys makes the checks on a JSON document that encoding/json does
+// not: every object key at a path listed in schema is one of its keys,
+// spelled exactly (encoding/json matches names case-insensitively), and no
+// object has a key twice (encoding/json keeps the last). Paths are dotted
+// ("app.signed_in"), array elements "[i]"; "" is the top level. Errors are
+// *FieldError naming the key. Syntax errors are left to the decoder that
+// runs next. Every reader of outside JSON (observations, installation
+// reports, traces) runs it before decoding.
+func CheckJSONKeys(data []byte, schema map[string][]string) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	err := walkValue(dec, "", schema)
