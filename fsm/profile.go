@@ -29,6 +29,12 @@ type Profile struct {
 	// {configured} with no user, keeping the JWT strategy and the external
 	// user ID (§4).
 	AutoSignOutOnDeletion bool
+	// DeletionUndetectable: a deleted user or a revoked refresh token is
+	// never detected: the status stays signed in as the old user and every
+	// refresh fails (Android 4.2.1–4.2.2 cannot decode the token endpoint's
+	// 4xx body; §10.1). Only the backend knows: a reconciler re-resolves the
+	// app user's Vital user now and then.
+	DeletionUndetectable bool
 	// SameUserSignInThrows: signIn while a non-pending record exists throws
 	// alreadySignedIn even for the same user (Android all versions, iOS up
 	// to 1.3); iOS 1.4+ treats a same-user signIn as a silent no-op (§2.5).

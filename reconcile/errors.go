@@ -27,6 +27,10 @@ const (
 	// ErrNeedsReauthentication: the session needs a same-user token (a
 	// refresh said reauthentication_required).
 	ErrNeedsReauthentication SDKError = "needsReauthentication"
+	// ErrNotSignedIn: the SDK's status shows a session but its calls find no
+	// record (iOS 1.4+ after a crash inside the asynchronous auto sign-out,
+	// §10.7): sign out, then sign in.
+	ErrNotSignedIn SDKError = "notSignedIn"
 	// ErrNetwork: a transient failure (network, 5xx, 429); the runner backs
 	// off.
 	ErrNetwork SDKError = "network"
@@ -41,7 +45,7 @@ func (e SDKError) Error() string { return "sdk: " + string(e) }
 // SDKErrors returns every SDK error name, NoSDKError first.
 func SDKErrors() []SDKError {
 	return []SDKError{NoSDKError, ErrAlreadySignedIn, ErrInvalidSignInToken, ErrInvalidUser,
-		ErrNeedsReauthentication, ErrNetwork, ErrUnknown}
+		ErrNeedsReauthentication, ErrNotSignedIn, ErrNetwork, ErrUnknown}
 }
 
 // ParseSDKError parses an SDK error name ("" is NoSDKError).

@@ -148,7 +148,8 @@ func shortest(w world, start sdkModel) int {
 
 // observe builds the observation an SDK in model state m reports.
 func observe(w *world, m sdkModel, last fsm.State, now time.Time) Observation {
-	o := Observation{Profile: w.p, App: w.app, LastObserved: last, Now: now, AllowAPIKey: w.allow}
+	o := Observation{Profile: w.p, App: w.app, LastObserved: last, Now: now, AllowAPIKey: w.allow,
+		LastResolvedAt: now} // a reconciler that has just asked the token source
 	if w.app.SignedIn {
 		o.IssuedVitalUserID = w.issued
 	}

@@ -67,6 +67,17 @@ type Observation struct {
 	IssuedVitalUserID string
 	// NextAttemptAt is when a backed-off attempt may run again; zero: now.
 	NextAttemptAt time.Time
+	// LastResolvedAt is when the token source last named the app user's
+	// Vital user (a Resolve or a minted token); zero: never.
+	LastResolvedAt time.Time
+	// ResolveInterval is how often a profile that cannot detect a deleted
+	// user (fsm.Profile.DeletionUndetectable) asks the token source again;
+	// zero means DefaultResolveInterval.
+	ResolveInterval time.Duration
+	// ProtectedDataUnavailable is set while the device's protected data
+	// (the iOS keychain before first unlock, on a background launch) cannot
+	// be read: the SDK's status may lie and its calls fail (§10.6).
+	ProtectedDataUnavailable bool
 	// Now is the observation time.
 	Now time.Time
 	// AllowAPIKey accepts a matching API-key sign-in as a goal (sandbox
@@ -118,6 +129,9 @@ func (o *Observation) Validate() error {
 	if o.Attempts < 0 {
 		return fieldErr("attempts", "negative")
 	}
+	if o.ResolveInterval < 0 {
+		return fieldErr("resolve_interval", "negative")
+	}
 	if _, ok := ParseSDKError(string(o.LastError)); !ok {
 		return fieldErr("last_error", "unknown SDK error %q", string(o.LastError))
 	}
@@ -164,6 +178,9 @@ type wireObservation struct {
 	Attempts          int         `json:"attempts,omitempty"`
 	IssuedVitalUserID string      `json:"issued_vital_user_id,omitempty"`
 	NextAttemptAt     *string     `json:"next_attempt_at"`
+	LastResolvedAt    *string     `json:"last_resolved_at,omitempty"`
+	ResolveInterval   string      `json:"resolve_interval,omitempty"`
+	ProtectedData     *bool       `json:"protected_data_available,omitempty"`
 	Now               *string     `json:"now"`
 	AllowAPIKey       bool        `json:"allow_api_key,omitempty"`
 }
@@ -172,7 +189,8 @@ type wireObservation struct {
 // checks encoding/json does not make (exact case, no duplicates).
 var observationKeys = map[string][]string{
 	"": {"profile", "app", "sdk", "last_observed", "last_action", "last_error", "attempts",
-		"issued_vital_user_id", "next_attempt_at", "now", "allow_api_key"},
+		"issued_vital_user_id", "next_attempt_at", "last_resolved_at", "resolve_interval",
+		"protected_data_available", "now", "allow_api_key"},
 	"app":         {"signed_in", "app_user_id", "vital_user_id", "environment", "region"},
 	"sdk":         {"status", "current_user_id", "environment", "region"},
 	"last_action": {"type", "vital_user_id", "app_user_id"},
@@ -295,6 +313,23 @@ func (w *wireObservation) observation() (Observation, error) {
 		}
 		o.NextAttemptAt = t
 	}
+	if w.LastResolvedAt != nil {
+		t, err := time.Parse(time.RFC3339Nano, *w.LastResolvedAt)
+		if err != nil {
+			return o, fieldErr("last_resolved_at", "not an RFC 3339 time: %q", *w.LastResolvedAt)
+		}
+		o.LastResolvedAt = t
+	}
+	if w.ResolveInterval != "" {
+		d, err := time.ParseDuration(w.ResolveInterval)
+		if err != nil || d < 0 {
+			return o, fieldErr("resolve_interval", "not a non-negative duration: %q", w.ResolveInterval)
+		}
+		o.ResolveInterval = d
+	}
+	if w.ProtectedData != nil {
+		o.ProtectedDataUnavailable = !*w.ProtectedData
+	}
 	if w.Now == nil {
 		return o, fieldErr("now", "required")
 	}
@@ -342,6 +377,17 @@ func (o Observation) MarshalJSON() ([]byte, error) {
 	if o.LastAction != nil {
 		wa := toWire(o.LastAction)
 		w.LastAction = &wa
+	}
+	if !o.LastResolvedAt.IsZero() {
+		t := o.LastResolvedAt.UTC().Format(time.RFC3339Nano)
+		w.LastResolvedAt = &t
+	}
+	if o.ResolveInterval != 0 {
+		w.ResolveInterval = o.ResolveInterval.String()
+	}
+	if o.ProtectedDataUnavailable {
+		f := false
+		w.ProtectedData = &f
 	}
 	if !o.NextAttemptAt.IsZero() {
 		t := o.NextAttemptAt.UTC().Format(time.RFC3339Nano)

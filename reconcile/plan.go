@@ -46,13 +46,27 @@ const (
 	// Diverged: the action applied last succeeded, yet the SDK does not
 	// show its effect; nothing more is planned in this launch.
 	Diverged Discrepancy = "diverged"
+	// ProtectedDataLocked: the device's protected data cannot be read (a
+	// background launch before first unlock); nothing is decided until a
+	// later launch.
+	ProtectedDataLocked Discrepancy = "protected-data-locked"
+	// SessionWithoutRecord: the status shows a session whose calls fail with
+	// notSignedIn (iOS 1.4+ after a crash inside the auto sign-out).
+	SessionWithoutRecord Discrepancy = "session-without-record"
+	// ResolveDue: the profile cannot detect a deleted user, and the app
+	// user's Vital user was last asked for more than ResolveInterval ago.
+	ResolveDue Discrepancy = "resolve-due"
 )
+
+// DefaultResolveInterval is how often a launch on a profile that cannot
+// detect a deleted user asks the token source for the app user's Vital user.
+const DefaultResolveInterval = 24 * time.Hour
 
 // Discrepancies returns every class, in a fixed order.
 func Discrepancies() []Discrepancy {
 	return []Discrepancy{Consistent, Invalid, BackingOff, AppSignedOut, SDKSignedOut, UserDeletedDiscrepancy,
 		WrongUser, APIKeyMode, APIKeyIncompatible, ReauthNeeded, VitalUserUnknown, AlreadySignedInConflict,
-		MigrationNotTaken, Diverged}
+		MigrationNotTaken, Diverged, ProtectedDataLocked, SessionWithoutRecord, ResolveDue}
 }
 
 // Plan is the planner's output: the ordered actions, and when waiting is
@@ -70,6 +84,9 @@ type Plan struct {
 	// no rule left (see Plan): there are no actions, and the launch ends
 	// without a retry schedule.
 	Terminal bool
+	// Defer is set when nothing can be decided now (protected data locked):
+	// there are no actions, nothing is written, and a later launch decides.
+	Defer bool
 }
 
 // Empty reports whether the plan has no actions.
@@ -80,6 +97,9 @@ func (p Plan) String() string {
 	if len(p.Actions) == 0 {
 		if p.Terminal {
 			return "(terminal: no rule after the last error)"
+		}
+		if p.Defer {
+			return "(deferred to a later launch)"
 		}
 		if !p.RetryAt.IsZero() {
 			return "(wait until " + p.RetryAt.UTC().Format(time.RFC3339) + ")"
@@ -141,11 +161,23 @@ func (p Plan) String() string {
 //     second time in a row (Attempts ≥ 2), or any error without a rule comes
 //     back at all (ErrUnknown), the plan is Terminal with no actions, and the
 //     launch ends without a retry schedule. A later launch starts afresh;
+//   - notSignedIn while the status shows a session (the record is gone,
+//     §10.7): sign out, sign in;
+//   - on a profile that cannot detect a deleted user
+//     (fsm.Profile.DeletionUndetectable), a token session whose Vital user
+//     the token source last named more than ResolveInterval ago: resolve it
+//     again (the next pass signs in anew if the backend replaced it);
+//   - protected data unavailable (the iOS keychain before first unlock,
+//     §10.6): nothing at all, Defer set; the status may lie, so nothing is
+//     signed out and nothing written;
 //   - work that needs the network is deferred while NextAttemptAt is later
 //     than Now (a transient failure's backoff): no actions, RetryAt set. A
 //     plan of sign-outs is local and runs at once.
 func (o *Observation) Plan() Plan {
 	st, err := fsm.Classify(o.SDK.Status, o.LastObserved, o.Profile)
+	if o.ProtectedDataUnavailable {
+		return Plan{Observed: st, Discrepancy: ProtectedDataLocked, Defer: true}
+	}
 	if err != nil {
 		return Plan{Discrepancy: Invalid}
 	}
@@ -216,8 +248,14 @@ func decide(o *Observation, st fsm.State) Plan {
 		return Plan{Actions: []Action{SignIn{VitalUser: v}}, Discrepancy: d}
 	}
 	// The SDK holds a session of o.SDK.CurrentUserID.
+	if o.LastError == ErrNotSignedIn {
+		return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: SessionWithoutRecord}
+	}
 	if v == "" {
 		return Plan{Actions: []Action{Resolve{AppUser: o.App.AppUserID}}, Discrepancy: VitalUserUnknown}
+	}
+	if o.resolveDue(st) {
+		return Plan{Actions: []Action{Resolve{AppUser: o.App.AppUserID}}, Discrepancy: ResolveDue}
 	}
 	same := strings.EqualFold(o.SDK.CurrentUserID, v)
 	switch st {
@@ -253,6 +291,20 @@ func decide(o *Observation, st fsm.State) Plan {
 	return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: WrongUser}
 }
 
+// resolveDue: on a profile that cannot detect a deleted user, a token
+// session whose Vital user the token source has not named within the
+// interval (nor in this launch).
+func (o *Observation) resolveDue(st fsm.State) bool {
+	if !o.Profile.DeletionUndetectable || st != fsm.Token || o.IssuedVitalUserID != "" {
+		return false
+	}
+	every := o.ResolveInterval
+	if every == 0 {
+		every = DefaultResolveInterval
+	}
+	return o.LastResolvedAt.IsZero() || !o.Now.Before(o.LastResolvedAt.Add(every))
+}
+
 // needsNetwork reports whether any action calls the backend or the auth
 // server. A plan of sign-outs alone is local, so backoff never delays it: an
 // app that signed its user out must not leave the SDK syncing that user.
@@ -282,12 +334,14 @@ type wirePlan struct {
 	Actions  []wireAction `json:"actions"`
 	RetryAt  *time.Time   `json:"retry_at"`
 	Terminal bool         `json:"terminal,omitempty"`
+	Defer    bool         `json:"deferred,omitempty"`
 }
 
 // MarshalJSON encodes the plan as {"actions":[{"type":…}],"retry_at":…},
-// with "terminal":true when the plan is terminal.
+// with "terminal":true when the plan is terminal and "deferred":true when
+// nothing can be decided now.
 func (p Plan) MarshalJSON() ([]byte, error) {
-	w := wirePlan{Actions: make([]wireAction, len(p.Actions)), Terminal: p.Terminal}
+	w := wirePlan{Actions: make([]wireAction, len(p.Actions)), Terminal: p.Terminal, Defer: p.Defer}
 	for i, a := range p.Actions {
 		w.Actions[i] = toWire(a)
 	}
@@ -304,7 +358,7 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
-	out := Plan{Actions: make([]Action, 0, len(w.Actions)), Terminal: w.Terminal}
+	out := Plan{Actions: make([]Action, 0, len(w.Actions)), Terminal: w.Terminal, Defer: w.Defer}
 	for i, wa := range w.Actions {
 		a, err := wa.action("actions[" + itoa(i) + "]")
 		if err != nil {

@@ -24,6 +24,21 @@ type SDK interface {
 	SignOut(ctx context.Context) error
 }
 
+// Initializer is implemented by SDKs that must be set up in the process
+// before their status means anything: Android's status reads empty until
+// its client exists (§10.11), and a launch that read it first would tear a
+// good session down. The runner calls Initialize before its first read.
+type Initializer interface {
+	Initialize(ctx context.Context) error
+}
+
+// ProtectedData is implemented by SDKs that can tell whether the device's
+// protected data is readable (the iOS keychain before first unlock, §10.6).
+// While it is not, the planner decides nothing.
+type ProtectedData interface {
+	ProtectedDataAvailable() bool
+}
+
 // Identifier is implemented by SDKs whose profile has identifyExternalUser.
 // The runner migrates through it where a plain signIn does not persist an
 // API-key → token migration (iOS 1.4+; reference §2.7).
@@ -64,6 +79,9 @@ type JournalEntry struct {
 	Attempts int
 	// NextAttemptAt is when a backed-off run may act again.
 	NextAttemptAt time.Time
+	// LastResolvedAt is when the token source last named the app user's
+	// Vital user (see Observation.LastResolvedAt).
+	LastResolvedAt time.Time
 }
 
 // Journal persists the runner's entry for one installation. Load returns
@@ -115,6 +133,8 @@ type Config struct {
 	Backoff Backoff
 	// AllowAPIKey keeps a matching API-key session (sandbox evaluation).
 	AllowAPIKey bool
+	// ResolveInterval: see Observation.ResolveInterval (zero: the default).
+	ResolveInterval time.Duration
 	// Logger gets one line per action; nil discards.
 	Logger *slog.Logger
 }
@@ -380,11 +400,20 @@ type launch struct {
 	acted bool
 	// last is the action applied last in this launch.
 	last Action
+	// resolvedAt is when the token source last named the app user's Vital
+	// user in this launch.
+	resolvedAt time.Time
 	// failure is the last action failure of the launch.
 	failure *RunError
 }
 
 type minted struct{ app, vital, token string }
+
+// learn records what the token source said: the app user's Vital user, at
+// the time it said it.
+func (l *launch) learn(app, vital string, at time.Time) {
+	l.issued, l.issuedFor, l.resolvedAt = vital, app, at
+}
 
 // observe builds the observation from the SDK, the app, the journal and
 // the facts the token source told this launch.
@@ -398,15 +427,20 @@ func (r *Runner) observe(l *launch) Observation {
 		app.AppUserID, app.VitalUserID = "", ""
 	}
 	o := Observation{
-		Profile:       r.cfg.Profile,
-		App:           app,
-		LastObserved:  j.LastObserved,
-		LastAction:    l.last,
-		LastError:     j.LastError,
-		Attempts:      j.Attempts,
-		NextAttemptAt: j.NextAttemptAt,
-		Now:           r.cfg.Now(),
-		AllowAPIKey:   r.cfg.AllowAPIKey,
+		Profile:         r.cfg.Profile,
+		App:             app,
+		LastObserved:    j.LastObserved,
+		LastAction:      l.last,
+		LastError:       j.LastError,
+		Attempts:        j.Attempts,
+		NextAttemptAt:   j.NextAttemptAt,
+		LastResolvedAt:  j.LastResolvedAt,
+		ResolveInterval: r.cfg.ResolveInterval,
+		Now:             r.cfg.Now(),
+		AllowAPIKey:     r.cfg.AllowAPIKey,
+	}
+	if pd, ok := r.cfg.SDK.(ProtectedData); ok && !pd.ProtectedDataAvailable() {
+		o.ProtectedDataUnavailable = true
 	}
 	if app.SignedIn && j.AppUserID == app.AppUserID && j.VitalUserID != "" &&
 		app.VitalUserID != "" && !strings.EqualFold(app.VitalUserID, j.VitalUserID) {
@@ -437,6 +471,11 @@ func (r *Runner) run(ctx context.Context) (Outcome, error) {
 	j, err := r.cfg.Journal.Load(ctx)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("reconcile: load journal: %w", err)
+	}
+	if in, ok := r.cfg.SDK.(Initializer); ok {
+		if err := in.Initialize(ctx); err != nil {
+			return Outcome{Result: ResultFailed}, fmt.Errorf("reconcile: initialise the SDK: %w", err)
+		}
 	}
 	l := &launch{j: j, loaded: j}
 	if j.InFlight != nil {
@@ -488,6 +527,9 @@ func (r *Runner) end(ctx context.Context, l *launch, o *Observation, p Plan) err
 			return errors.Join(re, err)
 		}
 		return re
+	case p.Defer:
+		l.out.Result = ResultDeferred
+		return nil // nothing can be decided now: nothing written
 	case !p.RetryAt.IsZero():
 		l.out.RetryAt = p.RetryAt
 		if l.failure != nil {
@@ -565,7 +607,7 @@ func (r *Runner) apply(ctx context.Context, l *launch, o *Observation, p Plan) e
 		done := l.j
 		done.InFlight, done.LastAction, done.LastError = nil, a, NoSDKError
 		if l.issued != "" && l.issuedFor == o.App.AppUserID {
-			done.AppUserID, done.VitalUserID = l.issuedFor, l.issued
+			done.AppUserID, done.VitalUserID, done.LastResolvedAt = l.issuedFor, l.issued, l.resolvedAt
 		}
 		if err := r.save(ctx, l, done, "done "+a.String()); err != nil {
 			return err
@@ -587,7 +629,7 @@ func (r *Runner) fail(ctx context.Context, l *launch, pass *Pass, a Action, err 
 	var event string
 	switch class {
 	case ClassStale:
-		next.AppUserID, next.VitalUserID = l.issuedFor, l.issued
+		next.AppUserID, next.VitalUserID, next.LastResolvedAt = l.issuedFor, l.issued, l.resolvedAt
 		r.log.Info("token source names another Vital user", "action", a.String(), "vital_user", l.issued)
 		return r.save(ctx, l, next, "stale "+a.String()+": token source names "+l.issued)
 	case ClassCancelled:
@@ -626,7 +668,7 @@ func (r *Runner) do(ctx context.Context, l *launch, o *Observation, a Action) er
 		if err != nil {
 			return err
 		}
-		l.issued, l.issuedFor = v, a.AppUser
+		l.learn(a.AppUser, v, r.cfg.Now())
 		return nil
 	case SignIn, Migrate, Reauthenticate:
 		app, planned := o.App.AppUserID, VitalUserOf(a)
@@ -634,7 +676,7 @@ func (r *Runner) do(ctx context.Context, l *launch, o *Observation, a Action) er
 		if err != nil {
 			return err
 		}
-		l.issued, l.issuedFor = v, app
+		l.learn(app, v, r.cfg.Now())
 		if planned != "" && !strings.EqualFold(v, planned) {
 			l.minted = &minted{app: app, vital: v, token: tok}
 			return &StaleError{Planned: planned, Issued: v}

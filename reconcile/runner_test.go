@@ -31,6 +31,29 @@ type fakeSDK struct {
 	identify  int
 	tokens    map[string]string // token → user
 	log       *[]string         // the calls, in order, when set
+	// needsInit: the status reads empty until Initialize (Android before
+	// its client exists, §10.11); locked: protected data unreadable.
+	needsInit, initialised, locked bool
+}
+
+// initializingSDK has the explicit initialise step.
+type initializingSDK struct{ *fakeSDK }
+
+func (s initializingSDK) Initialize(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.record("sdk.initialize()")
+	s.initialised = true
+	return nil
+}
+
+// protectedSDK reports whether protected data is readable.
+type protectedSDK struct{ *fakeSDK }
+
+func (s protectedSDK) ProtectedDataAvailable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.locked
 }
 
 func (s *fakeSDK) record(format string, args ...any) {
@@ -42,13 +65,16 @@ func (s *fakeSDK) record(format string, args ...any) {
 func (s *fakeSDK) Status() fsm.Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.needsInit && !s.initialised {
+		return 0
+	}
 	return fsm.StatusOf(s.st, s.p)
 }
 
 func (s *fakeSDK) CurrentUserID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.st.SignedIn() {
+	if !s.st.SignedIn() || (s.needsInit && !s.initialised) {
 		return ""
 	}
 	if s.p.UpperCaseUserID {

@@ -75,7 +75,8 @@ func describePlan(o *Observation) string {
 //
 //	profile=P app=signed-out|U|U:V app-env=E/R status=-|flag,flag user=ID
 //	sdk-env=E/R last=STATE error=SDKERR next=+DUR allow-api-key
-//	last-action=ACTION attempts=N issued=V
+//	last-action=ACTION attempts=N issued=V resolved=-DUR deletion-undetectable
+//	protected-data=unavailable
 func observationFromArgs(args []datadriven.CmdArg) (Observation, error) {
 	o := Observation{Now: scenarioNow}
 	for _, a := range args {
@@ -135,6 +136,18 @@ func observationFromArgs(args []datadriven.CmdArg) (Observation, error) {
 			o.Attempts = n
 		case "issued":
 			o.IssuedVitalUserID = v
+		case "resolved":
+			d, err := time.ParseDuration(strings.TrimPrefix(v, "-"))
+			if err != nil {
+				return o, err
+			}
+			o.LastResolvedAt = scenarioNow.Add(-d)
+		case "deletion-undetectable":
+			// The profile's SDK never detects a deleted user (Android
+			// 4.2.1–4.2.2, §10.1).
+			o.Profile.DeletionUndetectable = true
+		case "protected-data":
+			o.ProtectedDataUnavailable = v == "unavailable"
 		case "allow-api-key":
 			o.AllowAPIKey = true
 		default:

@@ -40,12 +40,32 @@ type transcript struct {
 }
 
 func newTranscript(t *testing.T, d *datadriven.TestData) *transcript {
-	// Example: new profile=ios-1.8 [identify]
+	// Example: new profile=ios-1.8 [identify | initialize | protected-data] [deletion-undetectable]
 	var profile string
 	d.ScanArgs(t, "profile", &profile)
 	h := &transcript{harness: newHarness(t, profile, d.HasArg("identify"))}
 	h.sdk.log = &h.calls
 	h.tokens.users = map[string]string{"alice": "v-alice", "bob": "v-bob", "carol": "v-carol"}
+	var sdk SDK
+	switch {
+	case d.HasArg("initialize"):
+		sdk = initializingSDK{h.sdk}
+	case d.HasArg("protected-data"):
+		sdk = protectedSDK{h.sdk}
+	}
+	p := h.sdk.p
+	p.DeletionUndetectable = d.HasArg("deletion-undetectable")
+	if sdk != nil || p.DeletionUndetectable {
+		if sdk == nil {
+			sdk = h.sdk
+		}
+		r, err := NewRunner(Config{Profile: p, SDK: sdk, Tokens: h.tokens, Journal: h.journal,
+			App:  func() AppSession { return h.app },
+			Now:  func() time.Time { return h.now },
+			Rand: func() float64 { return 0.5 }})
+		require.NoError(t, err)
+		h.runner = r
+	}
 	return h
 }
 
@@ -91,6 +111,9 @@ func (h *transcript) handle(t *testing.T, d *datadriven.TestData) string {
 		}
 		h.sdk.ext = ext
 		h.sdk.hidden = d.HasArg("hidden")
+		h.sdk.needsInit = d.HasArg("uninitialized")
+		h.sdk.initialised = false
+		h.sdk.locked = d.HasArg("locked")
 		return ""
 	case "tokens":
 		// Example: tokens fail=transient [after=5m]

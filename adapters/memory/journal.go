@@ -40,6 +40,9 @@ func (j *Journal) Save(ctx context.Context, e reconcile.JournalEntry, event stri
 	if !e.NextAttemptAt.IsZero() {
 		e.NextAttemptAt = e.NextAttemptAt.Round(0).UTC() // as SQLite stores it
 	}
+	if !e.LastResolvedAt.IsZero() {
+		e.LastResolvedAt = e.LastResolvedAt.Round(0).UTC()
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.entry = e

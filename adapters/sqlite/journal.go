@@ -25,9 +25,10 @@ type journalRow struct {
 	InFlight     string     // reconcile.FormatAction of the action in flight, "" none
 	Attempts     int
 	// NextAttemptAt is when to retry; the zero time means no retry is due.
-	NextAttemptAt time.Time
-	LastAction    string // reconcile.FormatAction of the action applied last
-	LastError     string // a reconcile.SDKError name
+	NextAttemptAt  time.Time
+	LastResolvedAt time.Time // zero: never
+	LastAction     string    // reconcile.FormatAction of the action applied last
+	LastError      string    // a reconcile.SDKError name
 	// UpdatedAt is when the entry was saved. saveJournalRow sets it from the
 	// DB clock when it is zero.
 	UpdatedAt time.Time
@@ -51,7 +52,7 @@ const (
 // journalColumns are the entry's columns, shared by journal and
 // journal_events, after installation.
 const journalColumns = `last_observed, profile, environment, region, app_user_id,
-	vital_user_id, in_flight, attempts, next_attempt_at, last_action, last_error`
+	vital_user_id, in_flight, attempts, next_attempt_at, last_action, last_error, last_resolved_at`
 
 // loadJournalSQL reads one installation's journal entry; prepared once at
 // Open, as it runs at every launch.
@@ -111,11 +112,11 @@ func (tx *tx) saveJournal(ctx context.Context, e journalRow, event string) error
 	args := []any{
 		e.Installation, string(e.LastObserved), e.Profile, string(e.Environment), string(e.Region),
 		e.AppUserID, e.VitalUserID, e.InFlight, e.Attempts, nanos(e.NextAttemptAt),
-		e.LastAction, e.LastError, e.UpdatedAt.UnixNano(),
+		e.LastAction, e.LastError, nanos(e.LastResolvedAt), e.UpdatedAt.UnixNano(),
 	}
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO journal (installation, `+journalColumns+`, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (installation) DO UPDATE SET
 			last_observed = excluded.last_observed, profile = excluded.profile,
 			environment = excluded.environment, region = excluded.region,
@@ -123,13 +124,14 @@ func (tx *tx) saveJournal(ctx context.Context, e journalRow, event string) error
 			in_flight = excluded.in_flight, attempts = excluded.attempts,
 			next_attempt_at = excluded.next_attempt_at,
 			last_action = excluded.last_action, last_error = excluded.last_error,
+			last_resolved_at = excluded.last_resolved_at,
 			updated_at = excluded.updated_at`,
 		args...); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO journal_events (installation, `+journalColumns+`, at, event)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		append(args, event)...)
 	return err
 }
@@ -182,15 +184,17 @@ func scanEntry(scan func(dest ...any) error) (journalRow, error) {
 	var (
 		e         journalRow
 		next      sql.NullInt64
+		resolved  sql.NullInt64
 		updatedAt int64
 	)
 	err := scan(&e.Installation, &e.LastObserved, &e.Profile, &e.Environment, &e.Region,
 		&e.AppUserID, &e.VitalUserID, &e.InFlight, &e.Attempts, &next,
-		&e.LastAction, &e.LastError, &updatedAt)
+		&e.LastAction, &e.LastError, &resolved, &updatedAt)
 	if err != nil {
 		return journalRow{}, err
 	}
 	e.NextAttemptAt = fromNanos(next)
+	e.LastResolvedAt = fromNanos(resolved)
 	e.UpdatedAt = time.Unix(0, updatedAt).UTC()
 	return e, nil
 }
@@ -243,5 +247,6 @@ func (e journalRow) entry(table string) (reconcile.JournalEntry, error) {
 		LastObserved: e.LastObserved, Environment: e.Environment, Region: e.Region,
 		AppUserID: e.AppUserID, VitalUserID: e.VitalUserID, InFlight: inFlight,
 		Attempts: e.Attempts, NextAttemptAt: e.NextAttemptAt, LastAction: last, LastError: lastErr,
+		LastResolvedAt: e.LastResolvedAt,
 	}, nil
 }

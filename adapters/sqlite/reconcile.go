@@ -47,5 +47,6 @@ func (j *Journal) Save(ctx context.Context, e reconcile.JournalEntry, event stri
 		AppUserID: e.AppUserID, VitalUserID: e.VitalUserID, InFlight: reconcile.FormatAction(e.InFlight),
 		Attempts: e.Attempts, NextAttemptAt: e.NextAttemptAt,
 		LastAction: reconcile.FormatAction(e.LastAction), LastError: string(e.LastError),
+		LastResolvedAt: e.LastResolvedAt,
 	}, event)
 }

@@ -32,11 +32,12 @@ func Journal(t *testing.T, open func(t *testing.T) reconcile.Journal) {
 			want := reconcile.JournalEntry{LastObserved: fsm.States()[i%len(fsm.States())],
 				Environment: fsm.Sandbox, Region: fsm.EU, AppUserID: "alice", VitalUserID: "v-1",
 				InFlight: a, LastAction: actions[(i+1)%len(actions)], LastError: reconcile.SDKErrors()[i%len(reconcile.SDKErrors())],
-				Attempts: i, NextAttemptAt: at.Add(time.Duration(i) * time.Minute)}
+				Attempts: i, NextAttemptAt: at.Add(time.Duration(i) * time.Minute),
+				LastResolvedAt: at.Add(-time.Duration(i) * time.Hour)}
 			require.NoError(t, j.Save(ctx, want, "event"))
 			got, err := j.Load(ctx)
 			require.NoError(t, err)
-			want.NextAttemptAt = want.NextAttemptAt.UTC()
+			want.NextAttemptAt, want.LastResolvedAt = want.NextAttemptAt.UTC(), want.LastResolvedAt.UTC()
 			require.Equal(t, want, got, "entry %d", i)
 		}
 	})
