@@ -31,8 +31,10 @@ var (
 	// ErrNotConfigured: the SDK has no configuration.
 	ErrNotConfigured = errors.New("not configured")
 	// ErrNotSignedIn: the operation needs a user session (a token session for
-	// AccessToken and Refresh) and there is none.
-	ErrNotSignedIn = errors.New("not signed in")
+	// AccessToken and Refresh) and there is none. It is reconcile's
+	// notSignedIn: recorded for the launch, it tells a status that shows a
+	// session without a record behind it (§10.7).
+	ErrNotSignedIn error = reconcile.ErrNotSignedIn
 	// ErrUnsupported: the profile does not have the operation (for example
 	// IdentifyExternalUser before iOS 1.4 / Android 4.1).
 	ErrUnsupported = errors.New("unsupported on this profile")
