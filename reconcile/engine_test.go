@@ -17,6 +17,7 @@ import (
 // table by the SDK call's event), driven by the real Runner: the engine
 // test's device. Faults are one-shot and scripted.
 type modelSDK struct {
+	locked  bool // protected data unreadable (lockedSDK reports it)
 	w       *world
 	m       sdkModel
 	ext     string  // the stored external user ID (identify)
@@ -111,6 +112,11 @@ func (s *modelSDK) set(m sdkModel) {
 	s.history = append(s.history, m)
 }
 
+// lockedSDK reports whether protected data is readable.
+type lockedSDK struct{ *modelSDK }
+
+func (s lockedSDK) ProtectedDataAvailable() bool { return !s.locked }
+
 // modelTokens is the backend: it maps the app user to w.backend.
 type modelTokens struct {
 	sdk   *modelSDK
@@ -150,6 +156,8 @@ const (
 	faultTransient         = "token source unavailable once"
 	faultReplacedUser      = "the app's Vital user was replaced at the backend"
 	faultRecordedReauth    = "needsReauthentication recorded between launches"
+	faultNoRecord          = "notSignedIn recorded: a session without a record"
+	faultLocked            = "protected data locked on the first launch"
 )
 
 // TestEngineConvergesInTheModel drives the real Runner against the model
@@ -167,7 +175,8 @@ func TestEngineConvergesInTheModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		w, m := genCase(t)
 		fault := rapid.SampledFrom([]string{faultNone, faultInvalidToken, faultInvalidTokenTwice, faultHiddenSession,
-			faultShortCircuit, faultTransient, faultReplacedUser, faultRecordedReauth}).Draw(t, "fault")
+			faultShortCircuit, faultTransient, faultReplacedUser, faultRecordedReauth, faultNoRecord,
+			faultLocked}).Draw(t, "fault")
 		sdk := &modelSDK{w: &w, m: m, tokens: map[string]string{}}
 		tokens := &modelTokens{sdk: sdk}
 		journal := &memJournal{e: JournalEntry{LastObserved: lastFor(m)}}
@@ -205,8 +214,20 @@ func TestEngineConvergesInTheModel(t *testing.T) {
 			sdk.m = sdkModel{st: fsm.Token, user: w.backend, env: w.app.Environment, region: w.app.Region}
 			journal.e = JournalEntry{LastObserved: fsm.Token, LastError: ErrNeedsReauthentication}
 		}
+		var port SDK = sdk
+		switch fault {
+		case faultNoRecord:
+			if !w.app.SignedIn {
+				t.Skip("needs an app user")
+			}
+			sdk.m = sdkModel{st: fsm.Token, user: w.backend, env: w.app.Environment, region: w.app.Region}
+			journal.e = JournalEntry{LastObserved: fsm.Token, LastError: ErrNotSignedIn}
+		case faultLocked:
+			sdk.locked = true
+			port = lockedSDK{sdk}
+		}
 		w.app = appSession
-		r, err := NewRunner(Config{Profile: w.p, SDK: sdk, Tokens: tokens, Journal: journal,
+		r, err := NewRunner(Config{Profile: w.p, SDK: port, Tokens: tokens, Journal: journal,
 			App: func() AppSession { return appSession }, Now: func() time.Time { return clock },
 			Rand: func() float64 { return 0.5 }, AllowAPIKey: w.allow})
 		require.NoError(t, err)
@@ -220,6 +241,14 @@ func TestEngineConvergesInTheModel(t *testing.T) {
 			if fault == faultNone {
 				require.NoError(t, err, "a fault-free launch agrees")
 				require.LessOrEqual(t, actingPasses(out), 3, "passes: %+v", out.Passes)
+			}
+			if fault == faultLocked && launch == 1 {
+				require.NoError(t, err)
+				require.Equal(t, ResultDeferred, out.Result, "nothing is decided while protected data is locked")
+				require.Empty(t, sdk.history, "and nothing is done")
+				require.Zero(t, journal.saves, "or written")
+				sdk.locked = false
+				continue
 			}
 			if err == nil && out.Result != ResultDeferred {
 				require.Contains(t, []Result{ResultApplied, ResultNothingToDo}, out.Result)
