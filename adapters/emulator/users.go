@@ -135,7 +135,10 @@ type caller struct {
 // when they do not pass.
 func (e *Emulator) authenticate(w http.ResponseWriter, r *http.Request, bearerOK bool) (caller, bool) {
 	if keys := r.Header.Values("X-Vital-API-Key"); len(keys) > 0 {
-		if len(keys) == 1 && subtle.ConstantTimeCompare([]byte(keys[0]), []byte(e.apiKey)) == 1 {
+		e.mu.Lock()
+		apiKey := e.apiKey
+		e.mu.Unlock()
+		if len(keys) == 1 && subtle.ConstantTimeCompare([]byte(keys[0]), []byte(apiKey)) == 1 {
 			return caller{team: true}, true
 		}
 		writeDetail(w, http.StatusUnauthorized, "invalid API key")
