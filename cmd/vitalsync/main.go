@@ -1,7 +1,21 @@
 // Command vitalsync keeps an app's user lifecycle and the Vital (Junction)
-// Mobile SDK's sign-in state in agreement: it plans and runs launch
-// reconciles, emulates the Junction API, issues sign-in tokens, audits fleets
-// and simulates them. This package only wires; see the README.
+// Mobile SDK's sign-in state in agreement. Its commands (vitalsync help
+// lists them; vitalsync help CMD shows one's flags):
+//
+//   - demo: a whole app lifecycle on a loopback emulator and issuer;
+//   - plan, launch, device: plan one observation, run a launch reconcile of
+//     a device database, drive its SDK core by hand;
+//   - serve, session: the backend's sign-in token issuer and the bearer
+//     sessions it accepts;
+//   - emulator: the Junction API emulator, its control plane's clients and
+//     its state files;
+//   - fsm, doctor, version: the state machine's diagrams, a database check,
+//     the build's versions.
+//
+// Help goes to stdout, errors and logs to stderr; exit code 2 is a usage
+// error, 1 a failure. Each command lives in its own file and registers
+// itself; run(ctx, args, stdin, stdout, stderr) is the whole program, so
+// tests call it end to end. This package only wires; see the README.
 package main
 
 import (
