@@ -22,9 +22,11 @@ type Overview struct {
 	Faults       []FaultOverview       `json:"faults"`
 	// RequestCounts counts the requests that reached each route, by
 	// [Route.Name]; TotalRequests counts every request to the API.
-	RequestCounts map[string]int    `json:"request_counts"`
-	TotalRequests int               `json:"total_requests"`
-	Requests      []RequestOverview `json:"recent_requests"`
+	RequestCounts map[string]int `json:"request_counts"`
+	TotalRequests int            `json:"total_requests"`
+	// Requests are the last API requests ([Emulator.RecentRequests]),
+	// newest first.
+	Requests []RequestOverview `json:"recent_requests"`
 }
 
 // UserOverview is one user, in creation order, deleted ones included.

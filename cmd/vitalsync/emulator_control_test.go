@@ -290,6 +290,16 @@ func TestEmulatorImportAndExportRoundTrip(t *testing.T) {
 	// advanced it.
 	require.Equal(t, string(a), string(b), "import then export gives the same file")
 
+	// A damaged --data file is refused, and left as it was.
+	data := filepath.Join(dir, "data")
+	require.NoError(t, os.MkdirAll(data, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(data, "emulator.json"), []byte(`{"version":1,`), 0o600))
+	_, _, err = vs("emulator", "--addr", "127.0.0.1:0", "--data", data)
+	require.ErrorIs(t, err, emulator.ErrInvalidState)
+	kept, err := os.ReadFile(filepath.Join(data, "emulator.json"))
+	require.NoError(t, err)
+	require.Equal(t, `{"version":1,`, string(kept))
+
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`{"version":9}`), 0o600))
 	_, _, err = vs("emulator", "--addr", "127.0.0.1:0", "--import", filepath.Join(dir, "bad.json"))
 	require.ErrorIs(t, err, emulator.ErrInvalidState)
