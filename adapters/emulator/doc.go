@@ -22,6 +22,55 @@
 // with a JSON body, so a client calling something the emulator does not
 // implement fails loudly.
 //
+// Real Vital API paths the emulator does not serve (summaries, timeseries,
+// Link, providers, lab tests, the legacy Identity Toolkit and Secure Token
+// endpoints, …) answer 404 with {"detail":"not emulated: METHOD PATH is a
+// Vital API path (…) that this emulator does not serve; …"}.
+//
+// # Control plane
+//
+// [Emulator.Handler] serves the API together with a control plane under
+// [ControlPrefix] (/_emulator/), which no Vital path starts with;
+// [Emulator.ControlPlane] is the control plane alone, for a caller that
+// mounts it. Every answer is JSON; a refusal is {"detail": message} with
+// 400 (bad argument), 404 (no such user or route) or 405:
+//
+//   - GET  /_emulator/health: {"status":"ok","time":…}
+//   - GET  /_emulator/state: the [Overview] (users, deleted ones too; token
+//     counts per user; minted Sign-In Tokens by user and expiry; queued
+//     faults; request counts; the last 50 API requests, newest first)
+//   - POST /_emulator/reset: [Emulator.Reset]; answers the Overview
+//   - POST /_emulator/faults/{fail|delay|drop|rate-limit} with
+//     {"route": name or "METHOD /pattern", "count": N (default 1),
+//     "status": S (fail), "delay": "2s" (delay), "retry_after": "30s"
+//     (rate-limit)}: answers the route's queue
+//   - DELETE /_emulator/faults: [Emulator.ClearFaults]
+//   - POST /_emulator/users/{user_id}/revoke-refresh-tokens,
+//     POST /_emulator/users/{user_id}/expire-access-tokens,
+//     DELETE /_emulator/users/{user_id}: answer the user's overview
+//   - POST /_emulator/clock/advance with {"by":"1h"}: [Emulator.Advance]
+//   - GET /_emulator/ui: the web UI, a server-rendered page (html/template,
+//     embedded; no JavaScript) with the state and forms that POST to
+//     /_emulator/ui/{action} and redirect back (303).
+//
+// Route names ([Route.Name], [ParseRoute]) are stable strings:
+// create-user, list-users, get-user, resolve-user, delete-user,
+// undo-delete, sign-in-token, token.
+//
+// Every request is recorded as a [RequestRecord] (method, path without the
+// query, route name, status, latency on the emulator's clock), kept for
+// [Emulator.RecentRequests] (API requests only) and passed to the
+// [WithObserver] function, which the command uses for its request log.
+//
+// # State
+//
+// [Emulator.Export] returns the whole [State] (team, signing key, clock
+// offset, users, access and refresh tokens, minted Sign-In Token records)
+// and [NewFromState] builds an emulator from one, so that tokens issued
+// before keep working; [WriteStateFile] and [ReadStateFile] store it as
+// JSON (mode 0600: it holds secrets). Export, import and export again give
+// the same bytes.
+//
 // Time comes from a clock: by default a manual one that starts at the
 // wall-clock time the emulator was first used and only moves with
 // [Emulator.Advance]; [WithClock] injects another (Advance then adds to its
@@ -80,9 +129,19 @@
 //     (connected_sources is always empty), no PATCH /v2/user/{user_id}, no
 //     webhooks, and the legacy Firebase/GCIP endpoints
 //     (identitytoolkit, securetoken) are not emulated.
-//   - State is in memory only and lost when the process exits. Deleted users
-//     are kept (as deleted) after the 7-day grace period instead of being
-//     erased, but are then unreachable, as on the real service.
+//   - State is in memory unless the caller exports it (the command's
+//     --data saves it after every change). Queued faults, request counts
+//     and recent requests are not part of a [State], and the default manual
+//     clock restarts from the wall-clock time (only its offset is kept).
+//     Deleted users are kept (as deleted) after the 7-day grace period
+//     instead of being erased, but are then unreachable, as on the real
+//     service. Rotated and revoked refresh tokens are kept forever.
+//   - The control plane and the web UI have no authentication: they are
+//     for a developer's machine and should listen on loopback only. They
+//     refuse changes a browser marks as cross-site (Sec-Fetch-Site), which
+//     stops other web pages from posting forms to them.
+//   - Real Vital paths that are not emulated answer 404 from a fixed list
+//     of prefixes; a path outside it answers a plain 404.
 //   - Pagination is plain offset/limit over the current user list, with no
 //     cursor and no consistency across pages under concurrent changes.
 //   - The sandbox limit of 50 users per team is not enforced, and the API
@@ -95,5 +154,6 @@
 //     service account, so only this emulator accepts them.
 //
 // The emulator never logs; tokens and the API key appear only in the
-// responses that carry them.
+// responses that carry them and in an exported [State], never in a
+// [RequestRecord], an [Overview] or the web UI.
 package emulator

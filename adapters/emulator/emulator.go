@@ -33,11 +33,11 @@ type Emulator struct {
 	cfg      config
 	initOnce sync.Once
 
-	keyOnce sync.Once
-	key     *rsa.PrivateKey
-	keyErr  error
+	keyOnce sync.Once // generates the key when none was given
 
 	mu      sync.Mutex
+	key     *rsa.PrivateKey // signs Sign-In Tokens; nil until needed
+	keyErr  error
 	apiKey  string
 	teamID  string
 	start   time.Time     // the default clock's reading before any Advance
@@ -51,6 +51,8 @@ type Emulator struct {
 	faults  map[Route]*routeFaults
 	counts  map[Route]int
 	total   int
+	minted  []mintRecord    // Sign-In Tokens minted, oldest first, at most maxMinted
+	recent  []RequestRecord // the last requests to the API, oldest first, at most maxRecent
 }
 
 // config is what the options set.
@@ -65,6 +67,7 @@ type config struct {
 	key         *rsa.PrivateKey
 	rand        io.Reader
 	after       func(time.Duration) <-chan time.Time
+	observe     func(RequestRecord)
 }
 
 // Option configures an Emulator built with [New].
@@ -175,9 +178,7 @@ func (e *Emulator) init() {
 		if e.teamID == "" {
 			e.teamID = e.newUUID()
 		}
-		if c.key != nil {
-			e.keyOnce.Do(func() { e.key = c.key })
-		}
+		e.key = c.key
 		e.start = time.Now().UTC().Truncate(time.Second)
 		e.users = make(map[string]*user)
 		e.active = make(map[string]*user)
@@ -192,12 +193,16 @@ func (e *Emulator) init() {
 // APIKey returns the team API key that the team API accepts.
 func (e *Emulator) APIKey() string {
 	e.init()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	return e.apiKey
 }
 
 // TeamID returns the emulated team's ID.
 func (e *Emulator) TeamID() string {
 	e.init()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	return e.teamID
 }
 
@@ -218,15 +223,29 @@ func (e *Emulator) PublicKey() *rsa.PublicKey {
 	return &key.PublicKey
 }
 
-// signingKey returns the signing key, generating it on first use.
+// signingKey returns the signing key, generating it on first use (outside
+// the lock: generation takes a while).
 func (e *Emulator) signingKey() (*rsa.PrivateKey, error) {
 	e.init()
+	e.mu.Lock()
+	key := e.key
+	e.mu.Unlock()
+	if key != nil {
+		return key, nil
+	}
 	e.keyOnce.Do(func() {
-		e.key, e.keyErr = rsa.GenerateKey(rand.Reader, KeyBits)
-		if e.keyErr != nil {
-			e.keyErr = fmt.Errorf("generate signing key: %w", e.keyErr)
+		k, err := rsa.GenerateKey(rand.Reader, KeyBits)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		switch {
+		case err != nil:
+			e.keyErr = fmt.Errorf("generate signing key: %w", err)
+		case e.key == nil:
+			e.key = k
 		}
 	})
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	return e.key, e.keyErr
 }
 
@@ -241,6 +260,14 @@ func (e *Emulator) Advance(d time.Duration) {
 	e.mu.Lock()
 	e.offset += d
 	e.mu.Unlock()
+}
+
+// ClockOffset returns the sum of every [Emulator.Advance] so far.
+func (e *Emulator) ClockOffset() time.Duration {
+	e.init()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.offset
 }
 
 // Now returns the emulator's current time.
@@ -286,15 +313,31 @@ func (e *Emulator) newToken(prefix string) string {
 	return prefix + hex.EncodeToString(e.randomBytes(24))
 }
 
-// ServeHTTP serves the team API and the auth server's token endpoint.
+// ServeHTTP serves the team API and the auth server's token endpoint. It
+// records the request (see [Emulator.RecentRequests] and [WithObserver]).
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.init()
 	m := matchRoute(r.Method, r.URL.EscapedPath())
+	name := m.route.Name()
+	var notServed string
+	if m.route == "" && m.allow == "" {
+		var ok bool
+		if notServed, ok = notEmulated(r.URL.EscapedPath()); ok {
+			name = RouteNameNotEmulated
+		}
+	}
+	sw, done := e.track(w, r, name, true)
+	defer done()
+	w = sw
 	f := e.admit(m.route)
 	switch {
 	case m.allow != "":
 		w.Header().Set("Allow", m.allow)
 		writeDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		return
+	case notServed != "":
+		writeDetail(w, http.StatusNotFound, "not emulated: "+r.Method+" "+r.URL.EscapedPath()+
+			" is a Vital API path ("+notServed+") that this emulator does not serve; it serves user management (/v2/user) and the token endpoint (/v1/token)")
 		return
 	case m.route == "":
 		writeDetail(w, http.StatusNotFound, "Not Found")

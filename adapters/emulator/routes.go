@@ -42,6 +42,72 @@ func (r Route) valid() bool {
 // String returns the route as "METHOD pattern".
 func (r Route) String() string { return string(r) }
 
+// routeNames are the routes' short names, stable strings the request log,
+// the control plane and the command accept and print.
+var routeNames = map[Route]string{
+	RouteCreateUser:  "create-user",
+	RouteListUsers:   "list-users",
+	RouteGetUser:     "get-user",
+	RouteResolveUser: "resolve-user",
+	RouteDeleteUser:  "delete-user",
+	RouteUndoDelete:  "undo-delete",
+	RouteSignInToken: "sign-in-token",
+	RouteToken:       "token",
+}
+
+// Name returns the route's short name ("create-user", "token", …), or
+// [RouteNameUnknown] for a value that is not an emulated route.
+func (r Route) Name() string {
+	if n, ok := routeNames[r]; ok {
+		return n
+	}
+	return RouteNameUnknown
+}
+
+// ParseRoute returns the route named s: a short name ("sign-in-token") or
+// the route itself ("POST /v2/user/{user_id}/sign_in_token").
+func ParseRoute(s string) (Route, bool) {
+	for r, n := range routeNames {
+		if s == n || s == string(r) {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+// notEmulatedPrefixes are path prefixes of the real Vital API (and of the
+// legacy Firebase endpoints an SDK may call through an emulator host) that
+// the emulator does not serve, with what lives there.
+var notEmulatedPrefixes = []struct{ prefix, what string }{
+	{"/v2/summary/", "summary data"},
+	{"/v2/timeseries/", "timeseries data"},
+	{"/v2/link/", "Link (provider connections)"},
+	{"/v2/providers", "providers"},
+	{"/v2/team", "team settings"},
+	{"/v2/user/providers/", "a user's connected providers"},
+	{"/v2/user/refresh/", "a user's data refresh"},
+	{"/v2/introspect/", "introspection"},
+	{"/v2/lab_tests", "lab tests"},
+	{"/v3/lab_tests", "lab tests"},
+	{"/v2/order", "lab orders"},
+	{"/v3/order", "lab orders"},
+	{"/v2/insurance", "insurance"},
+	{"/v1/accounts:", "the legacy Identity Toolkit sign-in"},
+	{"/identitytoolkit.googleapis.com/", "the legacy Identity Toolkit sign-in"},
+	{"/securetoken.googleapis.com/", "the legacy Secure Token refresh"},
+}
+
+// notEmulated reports whether escapedPath is a real Vital API path the
+// emulator does not serve, and what lives there.
+func notEmulated(escapedPath string) (string, bool) {
+	for _, p := range notEmulatedPrefixes {
+		if strings.HasPrefix(escapedPath, p.prefix) || escapedPath == strings.TrimSuffix(p.prefix, "/") {
+			return p.what, true
+		}
+	}
+	return "", false
+}
+
 // match is the outcome of routing a request.
 type match struct {
 	route Route  // "" when no route matched

@@ -52,6 +52,49 @@ type refreshGrant struct {
 	state  refreshState
 }
 
+// refreshStateNames are the refresh states as persisted and listed: stable
+// strings.
+var refreshStateNames = map[refreshState]string{
+	refreshActive:      "active",
+	refreshRotated:     "rotated",
+	refreshUserDeleted: "user-deleted",
+	refreshRevoked:     "revoked",
+}
+
+// String returns the state's stable name.
+func (s refreshState) String() string { return refreshStateNames[s] }
+
+// parseRefreshState returns the state named s.
+func parseRefreshState(s string) (refreshState, bool) {
+	for k, v := range refreshStateNames {
+		if v == s {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// maxMinted is how many minted Sign-In Tokens the emulator remembers (for
+// the state listing and the web UI); older ones are forgotten.
+const maxMinted = 1000
+
+// mintRecord is a minted Sign-In Token as the emulator remembers it: its
+// jti, user and times, never the token.
+type mintRecord struct {
+	id       string
+	userID   string
+	issuedAt time.Time
+	expires  time.Time
+}
+
+// remember records a minted token. The caller holds e.mu.
+func (e *Emulator) remember(m mintRecord) {
+	if len(e.minted) == maxMinted {
+		e.minted = e.minted[1:]
+	}
+	e.minted = append(e.minted, m)
+}
+
 // tokenError answers a token-endpoint error {"detail":{"error_type":…}}.
 func tokenError(w http.ResponseWriter, errorType, msg string) {
 	writeJSON(w, http.StatusBadRequest, struct {
@@ -73,25 +116,30 @@ func (e *Emulator) serveSignInToken(w http.ResponseWriter, r *http.Request, id s
 	u := e.activeUser(id)
 	now := e.now()
 	jti := hex.EncodeToString(e.randomBytes(16))
+	teamID := e.teamID
 	e.mu.Unlock()
 	if u == nil {
 		writeDetail(w, http.StatusNotFound, "User not found")
 		return
 	}
-	tok, err := junction.EncodeSignInToken(junction.Claims{
+	claims := junction.Claims{
 		ID:          jti,
 		UserID:      u.id,
 		TenantID:    tenantID,
-		TeamID:      e.teamID,
+		TeamID:      teamID,
 		Environment: e.cfg.environment,
 		Region:      e.cfg.region,
 		IssuedAt:    now,
 		ExpiresAt:   now.Add(e.cfg.tokenTTL),
-	}, signInPublicKey, key)
+	}
+	tok, err := junction.EncodeSignInToken(claims, signInPublicKey, key)
 	if err != nil {
 		writeDetail(w, http.StatusInternalServerError, "cannot mint a sign-in token")
 		return
 	}
+	e.mu.Lock()
+	e.remember(mintRecord{id: jti, userID: u.id, issuedAt: claims.IssuedAt, expires: claims.ExpiresAt})
+	e.mu.Unlock()
 	writeJSON(w, http.StatusOK, junction.SignInTokenResponse{UserID: u.id, SignInToken: tok})
 }
 
@@ -242,4 +290,25 @@ func (e *Emulator) RevokeRefreshTokens(userID string) {
 		}
 	}
 	u.refresh = nil
+}
+
+// ExpireAccessTokens ends every access token of the user now, as if their
+// time-to-live had passed: a Bearer request with one answers 401, and the
+// SDK refreshes. Refresh tokens are untouched. It returns [ErrUserNotFound]
+// when no user, active or deleted, has that ID.
+func (e *Emulator) ExpireAccessTokens(userID string) error {
+	e.init()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.users[strings.ToLower(userID)]
+	if u == nil {
+		return ErrUserNotFound
+	}
+	now := e.now()
+	for _, t := range u.access {
+		if g := e.access[t]; g != nil && g.expires.After(now) {
+			g.expires = now
+		}
+	}
+	return nil
 }

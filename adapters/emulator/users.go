@@ -135,7 +135,10 @@ type caller struct {
 // when they do not pass.
 func (e *Emulator) authenticate(w http.ResponseWriter, r *http.Request, bearerOK bool) (caller, bool) {
 	if keys := r.Header.Values("X-Vital-API-Key"); len(keys) > 0 {
-		if len(keys) == 1 && subtle.ConstantTimeCompare([]byte(keys[0]), []byte(e.apiKey)) == 1 {
+		e.mu.Lock()
+		apiKey := e.apiKey
+		e.mu.Unlock()
+		if len(keys) == 1 && subtle.ConstantTimeCompare([]byte(keys[0]), []byte(apiKey)) == 1 {
 			return caller{team: true}, true
 		}
 		writeDetail(w, http.StatusUnauthorized, "invalid API key")
@@ -296,11 +299,46 @@ func (e *Emulator) serveCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	now := e.now()
-	if other := e.active[req.clientUserID]; other != nil {
+	u, other := e.addUser(req)
+	if other != nil {
 		writeConflict(w, other, "a user with this client_user_id already exists")
 		return
 	}
+	writeJSON(w, http.StatusOK, junction.UserKey{UserID: u.id, ClientUserID: u.clientUserID})
+}
+
+// ErrClientUserIDTaken is returned by [Emulator.CreateUser] when an active
+// user already has the client user ID.
+var ErrClientUserIDTaken = errors.New("emulator: client_user_id taken by an active user")
+
+// ErrInvalidClientUserID is returned by [Emulator.CreateUser] for a client
+// user ID that POST /v2/user would refuse (empty or too long).
+var ErrInvalidClientUserID = errors.New("emulator: invalid client_user_id")
+
+// CreateUser creates a user as POST /v2/user does and returns their user
+// ID. It returns [ErrInvalidClientUserID] for an empty or too long client
+// user ID and [ErrClientUserIDTaken] when an active user has it.
+func (e *Emulator) CreateUser(clientUserID string) (string, error) {
+	if clientUserID == "" || utf8.RuneCountInString(clientUserID) > MaxClientUserIDLen {
+		return "", ErrInvalidClientUserID
+	}
+	e.init()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u, other := e.addUser(createUserRequest{clientUserID: clientUserID})
+	if other != nil {
+		return "", ErrClientUserIDTaken
+	}
+	return u.id, nil
+}
+
+// addUser creates a user from a validated request, or returns the active
+// user holding its client_user_id. The caller holds e.mu.
+func (e *Emulator) addUser(req createUserRequest) (created, holder *user) {
+	if other := e.active[req.clientUserID]; other != nil {
+		return nil, other
+	}
+	now := e.now()
 	u := &user{
 		id:           e.newUUID(),
 		clientUserID: req.clientUserID,
@@ -317,7 +355,7 @@ func (e *Emulator) serveCreateUser(w http.ResponseWriter, r *http.Request) {
 	e.users[u.id] = u
 	e.active[u.clientUserID] = u
 	e.order = append(e.order, u)
-	writeJSON(w, http.StatusOK, junction.UserKey{UserID: u.id, ClientUserID: u.clientUserID})
+	return u, nil
 }
 
 // serveGetUser serves GET /v2/user/{user_id}, to the team or to the user

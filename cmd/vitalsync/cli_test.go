@@ -86,8 +86,12 @@ func TestTopLevelUsage(t *testing.T) {
 // Every command answers --help with its flags and exit code 0.
 func TestEveryCommandHasHelp(t *testing.T) {
 	for name := range commands {
-		_, stderr, code := runCLI("", name, "--help")
+		stdout, stderr, code := runCLI("", name, "--help")
 		require.Zero(t, code, name)
-		require.Contains(t, stderr, "usage: vitalsync "+name, name)
+		require.Contains(t, stdout, "usage: vitalsync "+name, name)
+		require.Empty(t, stderr, "help is not an error: %s", name)
+		viaHelp, _, code := runCLI("", "help", name)
+		require.Zero(t, code, name)
+		require.Equal(t, stdout, viaHelp, "vitalsync help %s", name)
 	}
 }

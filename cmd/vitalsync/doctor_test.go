@@ -120,9 +120,9 @@ func TestDoctorUsage(t *testing.T) {
 		_, _, code := runCLI("", args...)
 		require.Equal(t, 2, code, "%v", args)
 	}
-	_, stderr, code := runCLI("", "doctor", "--help")
+	stdout, _, code := runCLI("", "doctor", "--help")
 	require.Zero(t, code)
-	require.Contains(t, stderr, "usage: vitalsync doctor --db FILE")
+	require.Contains(t, stdout, "usage: vitalsync doctor --db FILE")
 	// A file that does not exist is a failure, not a usage error, and
 	// doctor does not create it.
 	missing := filepath.Join(t.TempDir(), "none.db")

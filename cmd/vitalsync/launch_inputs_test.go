@@ -278,10 +278,10 @@ func TestLaunchRefusesUnusableAppUser(t *testing.T) {
 }
 
 func TestLaunchHelpDocumentsExitCodes(t *testing.T) {
-	var errOut bytes.Buffer
-	err := run(context.Background(), []string{"launch", "--help"}, strings.NewReader(""), io.Discard, &errOut)
+	var out bytes.Buffer // help goes to stdout
+	err := run(context.Background(), []string{"launch", "--help"}, strings.NewReader(""), &out, io.Discard)
 	require.ErrorIs(t, err, flag.ErrHelp)
 	for _, want := range []string{"exit codes", "3  deferred", "--session-file", envSession, "--allow-url-change", "--now"} {
-		require.Contains(t, errOut.String(), want)
+		require.Contains(t, out.String(), want)
 	}
 }

@@ -1,7 +1,21 @@
 // Command vitalsync keeps an app's user lifecycle and the Vital (Junction)
-// Mobile SDK's sign-in state in agreement: it plans and runs launch
-// reconciles, emulates the Junction API, issues sign-in tokens, audits fleets
-// and simulates them. This package only wires; see the README.
+// Mobile SDK's sign-in state in agreement. Its commands (vitalsync help
+// lists them; vitalsync help CMD shows one's flags):
+//
+//   - demo: a whole app lifecycle on a loopback emulator and issuer;
+//   - plan, launch, device: plan one observation, run a launch reconcile of
+//     a device database, drive its SDK core by hand;
+//   - serve, session: the backend's sign-in token issuer and the bearer
+//     sessions it accepts;
+//   - emulator: the Junction API emulator, its control plane's clients and
+//     its state files;
+//   - fsm, doctor, version: the state machine's diagrams, a database check,
+//     the build's versions.
+//
+// Help goes to stdout, errors and logs to stderr; exit code 2 is a usage
+// error, 1 a failure. Each command lives in its own file and registers
+// itself; run(ctx, args, stdin, stdout, stderr) is the whole program, so
+// tests call it end to end. This package only wires; see the README.
 package main
 
 import (
@@ -101,6 +115,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return usagef("no command given")
 	}
 	name := args[0]
+	if name == "help" && len(args) > 1 {
+		// "vitalsync help CMD" is "vitalsync CMD --help".
+		if _, ok := commands[args[1]]; !ok {
+			printUsage(stderr)
+			return usagef("unknown command %q", args[1])
+		}
+		name, args = args[1], []string{args[1], "--help"}
+	}
 	if name == "-h" || name == "--help" || name == "help" {
 		printUsage(stdout)
 		return nil
@@ -123,29 +145,68 @@ func printUsage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'vitalsync <command> --help' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'vitalsync help <command>' (or 'vitalsync <command> --help') for a command's flags.")
 }
 
-// newFlagSet returns a flag set that reports errors instead of exiting and
-// prints its usage on the command's stderr.
+// newFlagSet returns a flag set that reports errors instead of exiting. Its
+// usage goes to the command's stdout when asked for (--help) and to stderr
+// after a flag error.
 func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	errs := &flagErrors{w: e.stderr}
+	fs.SetOutput(errs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: vitalsync %s %s\n", name, synopsis)
+		// The flag package prints an error before the usage, never before
+		// the usage of -h/--help.
+		w := e.stdout
+		if errs.wrote {
+			w = e.stderr
+		}
+		fmt.Fprintf(w, "usage: vitalsync %s %s\n", name, synopsis)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(errs)
 	}
 	return fs
 }
 
+// flagErrors is a flag set's output: stderr, remembering that an error was
+// written.
+type flagErrors struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (f *flagErrors) Write(p []byte) (int, error) {
+	f.wrote = true
+	return f.w.Write(p)
+}
+
+// errFlagAfterArgument is matched by the usage error of a command's flag
+// given after one of its arguments, where the flag package stops reading
+// flags.
+var errFlagAfterArgument = errors.New("a flag after an argument")
+
 // parseFlags parses args, turning flag errors into usage errors and leaving
-// flag.ErrHelp as is.
+// flag.ErrHelp as is. A flag of this set given after an argument is a usage
+// error matching errFlagAfterArgument that names the flag (never the
+// arguments, which may be secrets).
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return &usageError{msg: err.Error()}
+	}
+	for _, a := range fs.Args() {
+		if a == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name != "" && fs.Lookup(name) != nil {
+			return usageErr(fmt.Errorf("%w: -%s comes after an argument, where flags are no longer read; "+
+				"give it before the arguments (vitalsync %s [flags] ARGS)", errFlagAfterArgument, "-"+name, fs.Name()))
+		}
 	}
 	return nil
 }

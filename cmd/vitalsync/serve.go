@@ -37,7 +37,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		fmt.Sprintf("the HMAC secret of the bearer sessions, at least %d bytes", issuer.MinSecretLen))
 	apiURLFlag := &urlFlag{}
 	fs.Var(apiURLFlag, "api-url", "team API base URL (default: from the API key's prefix: pk_us_/pk_eu_ production, sk_us_/sk_eu_ sandbox)")
-	useEmulator := fs.Bool("emulator", false, "serve an embedded Junction emulator on the same address and use it as the team API")
+	useEmulator := fs.Bool("emulator", false, "serve an embedded Junction emulator (with its control plane and web UI under /_emulator/) on the same address and use it as the team API")
+	showKey := fs.Bool("show-key", false, "with --emulator, print the emulator's whole API key in the banner (it is masked otherwise)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -109,7 +110,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	var root http.Handler = h
 	if emu != nil {
-		root = mountWithEmulator(h, emu)
+		root = mountWithEmulator(h, emu.Handler())
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "issuer listening on %s\n", base)
@@ -123,7 +124,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(&b, "emulator on the same address:\n")
 		fmt.Fprintf(&b, "  API base URL:  %s\n", base)
 		fmt.Fprintf(&b, "  auth base URL: %s/auth\n", base)
-		fmt.Fprintf(&b, "  API key:       %s\n", apiKey)
+		shown := maskKey(apiKey)
+		if *showKey {
+			shown = apiKey
+		}
+		fmt.Fprintf(&b, "  API key:       %s\n", shown)
+		fmt.Fprintf(&b, "  web UI:        %s%sui\n", base, emulator.ControlPrefix)
 	} else {
 		fmt.Fprintf(&b, "team API: %s\n", *apiURL)
 	}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+func init() {
+	register(command{name: "version", summary: "print the module version, VCS revision and time, Go and SQLite versions", run: runVersion})
+}
+
+// versionInfo is what "vitalsync version" prints.
+type versionInfo struct {
+	Module      string `json:"module"`
+	Version     string `json:"version"`
+	VCS         string `json:"vcs,omitempty"`
+	Revision    string `json:"vcs_revision,omitempty"`
+	Time        string `json:"vcs_time,omitempty"`
+	Modified    bool   `json:"vcs_modified,omitempty"`
+	Go          string `json:"go"`
+	Platform    string `json:"platform"`
+	SQLite      string `json:"sqlite"`
+	SQLiteDrive string `json:"sqlite_driver"`
+}
+
+// buildVersion reads the build information the Go toolchain embeds. A
+// binary built without module support (which go build never does today)
+// reports "unknown".
+func buildVersion(info *debug.BuildInfo, ok bool) versionInfo {
+	sqliteVersion, _, _ := sqlite3.Version()
+	v := versionInfo{Module: "github.com/vitalsync/vitalsync", Version: "unknown", Go: runtime.Version(),
+		Platform: runtime.GOOS + "/" + runtime.GOARCH, SQLite: sqliteVersion, SQLiteDrive: "github.com/mattn/go-sqlite3 (unknown)"}
+	if !ok {
+		return v
+	}
+	if info.Main.Path != "" {
+		v.Module = info.Main.Path
+	}
+	if info.Main.Version != "" {
+		v.Version = info.Main.Version
+	}
+	v.Go = info.GoVersion
+	for _, d := range info.Deps {
+		if d.Path == "github.com/mattn/go-sqlite3" {
+			v.SQLiteDrive = d.Path + " " + d.Version
+		}
+	}
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs":
+			v.VCS = s.Value
+		case "vcs.revision":
+			v.Revision = s.Value
+		case "vcs.time":
+			v.Time = s.Value
+		case "vcs.modified":
+			v.Modified = s.Value == "true"
+		}
+	}
+	return v
+}
+
+func runVersion(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "version", "[--format table|json]")
+	format := fs.String("format", "table", "output: table|json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("version takes no arguments")
+	}
+	if err := oneOf("format", *format, "table", "json"); err != nil {
+		return err
+	}
+	v := buildVersion(debug.ReadBuildInfo())
+	if *format == "json" {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+		return err
+	}
+	rev := "unknown (built without VCS information, e.g. by go run or go test)"
+	if v.Revision != "" {
+		rev = v.Revision
+		if v.Modified {
+			rev += " (modified)"
+		}
+		if v.Time != "" {
+			rev += ", " + v.Time
+		}
+	}
+	_, err := fmt.Fprintf(e.stdout, "vitalsync %s\nmodule:   %s\nrevision: %s\ngo:       %s %s\nsqlite:   %s (%s)\n",
+		display(v.Version), display(v.Module), display(rev), display(v.Go), v.Platform, display(v.SQLite), display(v.SQLiteDrive))
+	return err
+}
