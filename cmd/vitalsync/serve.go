@@ -142,12 +142,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		apiKey = emu.APIKey()
 		*apiURL = "http://" + loopbackAddr(ln.Addr())
 	}
-	team := junction.NewClient(*apiURL, apiKey, junction.WithHTTPClient(&http.Client{Transport: teamTransport(*idleConns)}))
 	reg, err := serveRegistry()
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
+	dials := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vitalsync_team_api_dials_total",
+		Help: "Connections the team API client opened; with a pool sized for the load, few after warm-up.",
+	})
+	reg.MustRegister(dials)
+	team := junction.NewClient(*apiURL, apiKey, junction.WithHTTPClient(&http.Client{Transport: teamTransport(*idleConns, dials)}))
 	h, err := issuer.New(issuer.Config{Team: team, Store: store, Auth: auth, Logger: e.log, Registerer: reg})
 	if err != nil {
 		ln.Close()
@@ -234,11 +239,17 @@ func (s sqliteStore) Ping(ctx context.Context) error {
 }
 
 // teamTransport is the team API client's transport: Go's default, with
-// idle idle connections kept per host.
-func teamTransport(idle int) *http.Transport {
+// idle idle connections kept per host, counting the connections it opens
+// on dials.
+func teamTransport(idle int, dials prometheus.Counter) *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = idle
 	tr.MaxIdleConnsPerHost = idle
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Inc()
+		return dial(ctx, network, addr)
+	}
 	return tr
 }
 

@@ -75,6 +75,7 @@ func TestServeLogsMetricsAndHealth(t *testing.T) {
 		"\ngo_goroutines ",
 		"\nprocess_cpu_seconds_total ",
 		"\nvitalsync_issuer_tokens_issued_total 1\n",
+		"\nvitalsync_team_api_dials_total 1\n", // create and mint on one connection
 		"\n" + `vitalsync_issuer_requests_total{code="200",route="/v1/sign-in-token"} 1` + "\n",
 		"\n" + `vitalsync_issuer_requests_total{code="404",route="other"} 1` + "\n",
 	} {
