@@ -55,8 +55,10 @@
 // ErrMappingInactive and ErrInvalidMapping the errors a store answers with
 // (matched with errors.Is). adapters/sqlite implements it (the embedded
 // default; its BEGIN IMMEDIATE transactions keep one active mapping across
-// processes) and adapters/memory does in memory, for simulations and unit
-// tests; adapters/storetest holds the contract both pass. The handler's
+// processes), adapters/postgres for replicas on one PostgreSQL database (a
+// partial unique index keeps one active mapping), and adapters/memory in
+// memory, for simulations and unit tests; adapters/storetest holds the
+// contract all three pass. The handler's
 // duties, in order, for a request from app user U:
 //
 //  1. Look up U's active mapping. If there is none, take U's in-process lock,

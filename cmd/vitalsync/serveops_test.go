@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/adapters/postgres/pgtest"
 )
 
 // get fetches url and returns the status and body.
@@ -297,4 +299,29 @@ func TestServeDatabaseFromEnvironment(t *testing.T) {
 	cancel()
 	require.NoError(t, waitRun(t, done))
 	require.FileExists(t, db)
+}
+
+// A database URL's password never reaches the banner, the logs or an
+// error: not when the database is down, not when serve runs on it.
+func TestServeHidesTheDatabasePassword(t *testing.T) {
+	const password = "pg-pass-8d1e55"
+	t.Setenv(envDatabaseURL, "postgres://issuer:"+password+"@127.0.0.1:1/none?connect_timeout=2")
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--session-secret", testSessionSecret, "--emulator"},
+		strings.NewReader(""), &out, &errOut)
+	require.Error(t, err)
+	require.Equal(t, 1, exitCode(err, io.Discard))
+	require.NotContains(t, err.Error()+out.String()+errOut.String(), password)
+
+	// With a server: trust authentication ignores the password, which the
+	// banner shows masked.
+	u, perr := url.Parse(pgtest.URL(t))
+	require.NoError(t, perr)
+	u.User = url.UserPassword(u.User.Username(), password)
+	t.Setenv(envDatabaseURL, u.String())
+	banner, cancel, done, stderr := startServe(t, "--addr", "127.0.0.1:0", "--session-secret", testSessionSecret, "--emulator")
+	require.Contains(t, bannerValue(t, banner, "user map:"), "xxxxx")
+	cancel()
+	require.NoError(t, waitRun(t, done))
+	require.NotContains(t, banner+stderr.String(), password)
 }
