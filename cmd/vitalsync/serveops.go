@@ -142,7 +142,7 @@ func readyHandler(log *slog.Logger, budget time.Duration, checks []readyCheck) h
 				result := checkOK
 				switch {
 				case err == nil:
-				case ctx.Err() != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded)):
+				case errors.Is(ctx.Err(), context.DeadlineExceeded):
 					result = checkTimeout
 				default:
 					result = checkFailed
