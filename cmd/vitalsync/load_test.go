@@ -28,7 +28,7 @@ const envLong = "VITALSYNC_LONG"
 // the Vital user, map, mint) and repeat tokens (look up, mint), from 64
 // workers, with Go's default two idle connections to the team API and with
 // serve's default pool, on SQLite and (when $VITALSYNC_TEST_POSTGRES is set)
-// PostgreSQL. It logs throughput and latency percentiles; BENCHMARKS.md
+// PostgreSQL, with pgxpool's default pool and with pool_max_conns=32. It logs throughput and latency percentiles; BENCHMARKS.md
 // records them. VITALSYNC_LONG=1 runs it.
 func TestServeLoad(t *testing.T) {
 	if os.Getenv(envLong) == "" {
@@ -39,15 +39,20 @@ func TestServeLoad(t *testing.T) {
 	}
 	if os.Getenv(pgtest.EnvURL) != "" {
 		dbs["postgres"] = func(t *testing.T) string { return pgtest.URL(t) }
+		dbs["postgres-pool32"] = func(t *testing.T) string { return pgtest.URL(t) + "&pool_max_conns=32" }
 	}
 	const users, workers = 4000, 64
-	for _, dbName := range []string{"sqlite", "postgres"} {
+	for _, dbName := range []string{"sqlite", "postgres", "postgres-pool32"} {
 		newDB, ok := dbs[dbName]
 		if !ok {
 			t.Logf("%s: skipped ($%s not set)", dbName, pgtest.EnvURL)
 			continue
 		}
-		for _, idle := range []int{2, defaultAPIIdleConns} {
+		idles := []int{2, defaultAPIIdleConns}
+		if dbName == "postgres-pool32" {
+			idles = idles[1:] // the database pool's effect, with the sized API pool
+		}
+		for _, idle := range idles {
 			t.Run(fmt.Sprintf("%s/idle=%d", dbName, idle), func(t *testing.T) {
 				c := startServeProcess(t, []string{envSessionSecret + "=" + testSessionSecret, envDatabaseURL + "=" + newDB(t)},
 					"--addr", "127.0.0.1:0", "--emulator", "--log-level", "warn", "--api-idle-conns", fmt.Sprint(idle))
