@@ -215,16 +215,20 @@ func TestMetricsFormat(t *testing.T) {
 	}
 	require.Contains(t, text, "# TYPE vitalsync_issuer_request_duration_seconds histogram\n")
 	mt := s.metricsOf(t)
+	const labels = `code="200",route="/v1/sign-in-token"`
 	prev := 0.0
 	for _, ub := range []string{"0.001", "0.01", "0.1", "1", "10", "+Inf"} {
-		v, ok := mt[`vitalsync_issuer_request_duration_seconds_bucket{le="`+ub+`"}`]
+		v, ok := mt[`vitalsync_issuer_request_duration_seconds_bucket{`+labels+`,le="`+ub+`"}`]
 		require.True(t, ok, "bucket %s", ub)
 		require.GreaterOrEqual(t, v, prev, "buckets are cumulative")
 		prev = v
 	}
 	require.Equal(t, 1.0, prev)
-	require.Equal(t, 1.0, mt["vitalsync_issuer_request_duration_seconds_count"])
-	require.Contains(t, mt, "vitalsync_issuer_request_duration_seconds_sum")
+	require.Equal(t, 1.0, mt["vitalsync_issuer_request_duration_seconds_count{"+labels+"}"])
+	require.Equal(t, 1.0, mt["vitalsync_issuer_requests_total{"+labels+"}"])
+	// The scrape before this one was counted too.
+	require.Equal(t, 1.0, mt[`vitalsync_issuer_requests_total{code="200",route="/metrics"}`])
+	require.Contains(t, mt, "vitalsync_issuer_request_duration_seconds_sum{"+labels+"}")
 }
 
 // failingStore fails the chosen operation.

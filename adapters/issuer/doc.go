@@ -9,7 +9,7 @@
 //	POST /v1/sign-in-token  → 200 {"user_id": "<vital user>", "sign_in_token": "<token>"}
 //	GET  /v1/vital-user     → 200 {"user_id": "<vital user>"}
 //	GET  /healthz           → 200 {"status": "ok"}
-//	GET  /metrics           → Prometheus text format
+//	GET  /metrics           → Prometheus text format (see Metrics below)
 //
 // Both API routes act on the authenticated caller's own app user only. A
 // caller may name the app user it expects (the JSON body field
@@ -55,8 +55,10 @@
 // ErrMappingInactive and ErrInvalidMapping the errors a store answers with
 // (matched with errors.Is). adapters/sqlite implements it (the embedded
 // default; its BEGIN IMMEDIATE transactions keep one active mapping across
-// processes) and adapters/memory does in memory, for simulations and unit
-// tests; adapters/storetest holds the contract both pass. The handler's
+// processes), adapters/postgres for replicas on one PostgreSQL database (a
+// partial unique index keeps one active mapping), and adapters/memory in
+// memory, for simulations and unit tests; adapters/storetest holds the
+// contract all three pass. The handler's
 // duties, in order, for a request from app user U:
 //
 //  1. Look up U's active mapping. If there is none, take U's in-process lock,
@@ -83,6 +85,17 @@
 // Transient upstream failures change nothing in the store, so the next
 // request resumes where this one stopped; a user created upstream whose
 // mapping was never recorded is adopted through the conflict next time.
+//
+// # Metrics
+//
+// The handler's collectors (client_golang) register on Config.Registerer,
+// the host's registry, so an issuer mounted inside an existing service joins
+// its metrics; without one the handler keeps a registry of its own. Every
+// request is counted and timed by route (the served paths, "other" for the
+// rest) and status code (vitalsync_issuer_requests_total,
+// vitalsync_issuer_request_duration_seconds), beside the tokens issued, the
+// Vital users created, adopted and replaced, and the team API's failures by
+// class. Two handlers on one registry share the collectors.
 //
 // # Secrets
 //

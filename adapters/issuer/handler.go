@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vitalsync/vitalsync/adapters/junction"
 )
 
@@ -40,6 +42,12 @@ type Config struct {
 	Auth   Authenticator    // who is calling
 	Logger *slog.Logger     // nil: discard
 	Now    func() time.Time // clock for request durations; nil: time.Now
+	// Registerer is where the handler's collectors register: the host's
+	// registry, so that an issuer mounted in an existing service joins its
+	// metrics. nil: a registry of the handler's own. /metrics serves it
+	// when it is also a prometheus.Gatherer (a *prometheus.Registry), and
+	// answers 404 otherwise, the host serving its own.
+	Registerer prometheus.Registerer
 }
 
 // Handler is the sign-in token issuer. See the package documentation for
@@ -51,11 +59,11 @@ type Handler struct {
 	log     *slog.Logger
 	now     func() time.Time
 	locks   keyedLock
-	metrics metrics
+	metrics *metrics
 }
 
 // New returns a Handler, or an error matching ErrInvalidConfig when a
-// required field is missing.
+// required field is missing or the Registerer refuses its collectors.
 func New(c Config) (*Handler, error) {
 	switch {
 	case c.Team == nil:
@@ -65,7 +73,11 @@ func New(c Config) (*Handler, error) {
 	case c.Auth == nil:
 		return nil, fmt.Errorf("%w: Auth is required", ErrInvalidConfig)
 	}
-	h := &Handler{team: c.Team, store: c.Store, auth: c.Auth, log: c.Logger, now: c.Now}
+	m, err := newMetrics(c.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: Registerer: %w", ErrInvalidConfig, err)
+	}
+	h := &Handler{team: c.Team, store: c.Store, auth: c.Auth, log: c.Logger, now: c.Now, metrics: m}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -75,8 +87,17 @@ func New(c Config) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP routes the request.
+// ServeHTTP routes the request, and counts and times it by route and
+// status code.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	sw := &statusWriter{ResponseWriter: w}
+	h.route(sw, r)
+	h.metrics.observe(r.URL.Path, sw.code(), h.now().Sub(start))
+}
+
+// route serves the request.
+func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case PathSignInToken:
 		if r.Method != http.MethodPost {
@@ -102,11 +123,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			methodNotAllowed(w, "GET, HEAD")
 			return
 		}
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		w.WriteHeader(http.StatusOK)
-		if err := h.metrics.writeTo(w); err != nil {
-			h.log.LogAttrs(r.Context(), slog.LevelDebug, "metrics write failed", slog.String("error", err.Error()))
+		if h.metrics.exposition == nil {
+			writeError(w, http.StatusNotFound, CodeNotFound, "metrics are served by the host")
+			return
 		}
+		h.metrics.exposition.ServeHTTP(w, r)
 	default:
 		writeError(w, http.StatusNotFound, CodeNotFound, "no such route")
 	}
@@ -117,14 +138,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type apiFunc func(ctx context.Context, r *http.Request, app string) (any, error)
 
 // api authenticates the caller, checks the app user they name, runs fn,
-// writes its answer, and records the request's duration and log line.
+// writes its answer, and logs the request (at debug level: the host logs
+// one line per request; this one adds the app user).
 func (h *Handler) api(w http.ResponseWriter, r *http.Request, fn apiFunc) {
 	start := h.now()
 	ctx := r.Context()
 	status, app := h.apiStatus(w, r, fn)
 	d := h.now().Sub(start)
-	h.metrics.duration.observe(d)
-	level := slog.LevelInfo
+	level := slog.LevelDebug
 	if status >= 500 {
 		level = slog.LevelWarn
 	}

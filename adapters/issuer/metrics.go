@@ -1,99 +1,143 @@
 package issuer
 
 import (
-	"fmt"
-	"io"
-	"math"
+	"errors"
+	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // durationBuckets are the upper bounds, in seconds, of the request duration
 // histogram.
-var durationBuckets = [...]float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+var durationBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
-// metrics are the handler's counters, written in the Prometheus text
-// exposition format by writeTo. All fields are safe for concurrent use.
+// routeOther is the route label of a request to a path the handler does not
+// serve: one value for all of them, so that scanners cannot grow the
+// series without bound.
+const routeOther = "other"
+
+// metrics are the handler's collectors (client_golang), registered on the
+// Registerer of Config. All fields are safe for concurrent use.
 type metrics struct {
-	tokensIssued      atomic.Uint64
-	usersCreated      atomic.Uint64
-	usersAdopted      atomic.Uint64
-	usersReplaced     atomic.Uint64
-	upstreamTransient atomic.Uint64
-	upstreamTerminal  atomic.Uint64
-	duration          histogram
+	tokensIssued      prometheus.Counter
+	usersCreated      prometheus.Counter
+	usersAdopted      prometheus.Counter
+	usersReplaced     prometheus.Counter
+	upstreamTransient prometheus.Counter
+	upstreamTerminal  prometheus.Counter
+	requests          *prometheus.CounterVec   // by route and code
+	duration          *prometheus.HistogramVec // by route and code
+	// exposition serves GET /metrics; nil when the host serves its own.
+	exposition http.Handler
 }
 
-// histogram is a cumulative-bucket histogram over durationBuckets.
-type histogram struct {
-	counts  [len(durationBuckets) + 1]atomic.Uint64 // the last is +Inf
-	sumBits atomic.Uint64                           // float64 seconds
-	count   atomic.Uint64
-}
-
-func (h *histogram) observe(d time.Duration) {
-	s := d.Seconds()
-	if s < 0 {
-		s = 0
+// newMetrics registers the handler's collectors on reg. A nil reg is a new
+// registry of the handler's own, which /metrics serves; a reg that is also
+// a prometheus.Gatherer (a *prometheus.Registry) is served at /metrics too.
+// A collector already registered on reg by another Handler is shared with
+// it, so several handlers may join one registry.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
 	}
-	i := len(durationBuckets)
-	for j, ub := range durationBuckets {
-		if s <= ub {
-			i = j
-			break
+	m := &metrics{}
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	}
+	m.tokensIssued = counter("vitalsync_issuer_tokens_issued_total", "Sign-In Tokens handed to app users.")
+	m.usersCreated = counter("vitalsync_issuer_users_created_total", "Vital users created through the team API.")
+	m.usersAdopted = counter("vitalsync_issuer_users_adopted_total", "Existing Vital users adopted after a client_user_id conflict.")
+	m.usersReplaced = counter("vitalsync_issuer_users_replaced_total", "Mappings to deleted Vital users replaced by new users.")
+	upstream := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vitalsync_issuer_upstream_errors_total",
+		Help: "Team API failures that failed a request, by class.",
+	}, []string{"class"})
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vitalsync_issuer_requests_total",
+		Help: "Requests answered, by route and HTTP status code.",
+	}, []string{"route", "code"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "vitalsync_issuer_request_duration_seconds",
+		Help:    "Time to answer a request, by route and HTTP status code.",
+		Buckets: durationBuckets,
+	}, []string{"route", "code"})
+
+	var err error
+	register := func(c prometheus.Collector) prometheus.Collector {
+		if err != nil {
+			return c
 		}
-	}
-	h.counts[i].Add(1)
-	for {
-		old := h.sumBits.Load()
-		if h.sumBits.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+s)) {
-			break
+		var are prometheus.AlreadyRegisteredError
+		switch rerr := reg.Register(c); {
+		case errors.As(rerr, &are):
+			return are.ExistingCollector
+		case rerr != nil:
+			err = rerr
 		}
+		return c
 	}
-	h.count.Add(1)
+	m.tokensIssued = register(m.tokensIssued).(prometheus.Counter)
+	m.usersCreated = register(m.usersCreated).(prometheus.Counter)
+	m.usersAdopted = register(m.usersAdopted).(prometheus.Counter)
+	m.usersReplaced = register(m.usersReplaced).(prometheus.Counter)
+	upstream = register(upstream).(*prometheus.CounterVec)
+	m.requests = register(m.requests).(*prometheus.CounterVec)
+	m.duration = register(m.duration).(*prometheus.HistogramVec)
+	if err != nil {
+		return nil, err
+	}
+	m.upstreamTransient = upstream.WithLabelValues("transient")
+	m.upstreamTerminal = upstream.WithLabelValues("terminal")
+	if g, ok := reg.(prometheus.Gatherer); ok {
+		m.exposition = promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	}
+	return m, nil
 }
 
-// writeTo writes every metric with its HELP and TYPE lines.
-func (m *metrics) writeTo(w io.Writer) error {
-	ew := &errWriter{w: w}
-	counter := func(name, help string, v uint64) {
-		ew.printf("# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
+// observe counts and times one answered request.
+func (m *metrics) observe(path string, status int, d time.Duration) {
+	route := routeOther
+	switch path {
+	case PathSignInToken, PathVitalUser, PathHealth, PathMetrics:
+		route = path
 	}
-	counter("vitalsync_issuer_tokens_issued_total", "Sign-In Tokens handed to app users.", m.tokensIssued.Load())
-	counter("vitalsync_issuer_users_created_total", "Vital users created through the team API.", m.usersCreated.Load())
-	counter("vitalsync_issuer_users_adopted_total", "Existing Vital users adopted after a client_user_id conflict.", m.usersAdopted.Load())
-	counter("vitalsync_issuer_users_replaced_total", "Mappings to deleted Vital users replaced by new users.", m.usersReplaced.Load())
-
-	const up = "vitalsync_issuer_upstream_errors_total"
-	ew.printf("# HELP %s Team API failures that failed a request, by class.\n# TYPE %s counter\n", up, up)
-	ew.printf("%s{class=\"transient\"} %d\n", up, m.upstreamTransient.Load())
-	ew.printf("%s{class=\"terminal\"} %d\n", up, m.upstreamTerminal.Load())
-
-	const hd = "vitalsync_issuer_request_duration_seconds"
-	ew.printf("# HELP %s Duration of sign-in-token and vital-user requests.\n# TYPE %s histogram\n", hd, hd)
-	// The count is the +Inf bucket, so a scrape during observations stays
-	// self-consistent (the sum may lag by those in flight).
-	var cum uint64
-	for i, ub := range durationBuckets {
-		cum += m.duration.counts[i].Load()
-		ew.printf("%s_bucket{le=\"%s\"} %d\n", hd, strconv.FormatFloat(ub, 'g', -1, 64), cum)
-	}
-	cum += m.duration.counts[len(durationBuckets)].Load()
-	ew.printf("%s_bucket{le=\"+Inf\"} %d\n", hd, cum)
-	ew.printf("%s_sum %s\n", hd, strconv.FormatFloat(math.Float64frombits(m.duration.sumBits.Load()), 'g', -1, 64))
-	ew.printf("%s_count %d\n", hd, cum)
-	return ew.err
+	code := strconv.Itoa(status)
+	m.requests.WithLabelValues(route, code).Inc()
+	m.duration.WithLabelValues(route, code).Observe(max(d.Seconds(), 0))
 }
 
-// errWriter keeps the first write error and skips the writes after it.
-type errWriter struct {
-	w   io.Writer
-	err error
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
 }
 
-func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
+// WriteHeader records status and passes it on.
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
 	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Write records the implicit 200 of a body written without WriteHeader.
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// code is the status the client saw: 200 when the handler wrote nothing.
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
 }

@@ -5,13 +5,18 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/adapters/postgres"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/fsm"
 )
@@ -25,12 +30,26 @@ func init() {
 const (
 	envAPIKey        = "VITALSYNC_API_KEY"
 	envSessionSecret = "VITALSYNC_SESSION_SECRET"
+	// envDatabaseURL is the database when --db is not given: a
+	// postgres:// URL may hold a password, which a flag would show in ps.
+	envDatabaseURL = "DATABASE_URL"
+)
+
+// Defaults of serve's operational flags.
+const (
+	defaultShutdownTimeout = 30 * time.Second
+	defaultReadyTimeout    = 2 * time.Second
+	// defaultAPIIdleConns is the team API client's pool of idle connections
+	// to the API host: at least the requests a replica serves at once, so
+	// that a burst reuses connections instead of opening one per call (Go's
+	// default keeps two per host).
+	defaultAPIIdleConns = 256
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "serve", "--db FILE (--session-secret-file F | $"+envSessionSecret+") ((--api-key-file F | $"+envAPIKey+") [--api-url U] | --emulator) [--addr HOST:PORT]")
+	fs := newFlagSet(e, "serve", "(--db FILE|postgres://… | $"+envDatabaseURL+") (--session-secret-file F | $"+envSessionSecret+") ((--api-key-file F | $"+envAPIKey+") [--api-url U] | --emulator) [--addr HOST:PORT] [--log-format text|json] [--log-level L] [--shutdown-timeout D]")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on; port 0 picks a free port")
-	dbPath := fs.String("db", "", "SQLite file holding the app user → Vital user map (created if missing)")
+	dbFlag := fs.String("db", "", "the app user → Vital user map: a postgres:// URL (production, any number of replicas), or a SQLite file (created if missing); default $"+envDatabaseURL)
 	apiKeyFlag := newSecretFlag(fs, "api-key", envAPIKey,
 		"the team API key; with --emulator, the emulator's key (default a random one: $"+envAPIKey+" is not read, so a real key is never printed)")
 	secretFlag := newSecretFlag(fs, "session-secret", envSessionSecret,
@@ -39,12 +58,24 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.Var(apiURLFlag, "api-url", "team API base URL (default: from the API key's prefix: pk_us_/pk_eu_ production, sk_us_/sk_eu_ sandbox)")
 	useEmulator := fs.Bool("emulator", false, "serve an embedded Junction emulator (with its control plane and web UI under /_emulator/) on the same address and use it as the team API")
 	showKey := fs.Bool("show-key", false, "with --emulator, print the emulator's whole API key in the banner (it is masked otherwise)")
+	logFormat := fs.String("log-format", "text", "log format on stderr: text|json")
+	logLevel := fs.String("log-level", "info", "least level logged: debug|info|warn|error")
+	shutdownTimeout := fs.Duration("shutdown-timeout", defaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight requests may take to finish (new ones are refused at once)")
+	readyTimeout := fs.Duration("ready-timeout", defaultReadyTimeout, "the budget of GET /readyz's checks of the database and the team API")
+	idleConns := fs.Int("api-idle-conns", defaultAPIIdleConns, "idle connections kept open to the team API: at least the requests served at once")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("serve takes no arguments")
 	}
+	log, err := newLogger(e.stderr, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	se := *e
+	se.log = log
+	e = &se
 	apiURL := &apiURLFlag.url
 	if *useEmulator {
 		// Not for the emulator: its key is printed, and the variable may
@@ -59,9 +90,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	dbSpec := *dbFlag
+	if dbSpec == "" {
+		dbSpec = os.Getenv(envDatabaseURL)
+	}
 	switch {
-	case *dbPath == "":
-		return usagef("serve needs --db")
+	case dbSpec == "":
+		return usagef("serve needs --db (or $%s)", envDatabaseURL)
 	case secret == "":
 		return usagef("serve needs --session-secret-file (or $%s)", envSessionSecret)
 	case len(secret) < issuer.MinSecretLen:
@@ -70,6 +105,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usagef("--api-url and --emulator are mutually exclusive")
 	case !*useEmulator && apiKey == "":
 		return usagef("serve needs --api-key-file (or $%s) unless --emulator is given", envAPIKey)
+	case *shutdownTimeout < 0:
+		return usagef("--shutdown-timeout must not be negative")
+	case *readyTimeout <= 0:
+		return usagef("--ready-timeout must be positive")
+	case *idleConns < 1:
+		return usagef("--api-idle-conns must be at least 1")
 	}
 	if !*useEmulator && *apiURL == "" {
 		u, ok := apiURLForKey(apiKey)
@@ -83,11 +124,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usagef("the session secret: %v", err)
 	}
 
-	db, err := sqlite.Open(ctx, *dbPath)
+	store, dbName, err := openUserStore(ctx, dbSpec)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	defer db.Close()
+	defer store.Close()
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", *addr)
@@ -102,22 +143,39 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		apiKey = emu.APIKey()
 		*apiURL = "http://" + loopbackAddr(ln.Addr())
 	}
-	team := junction.NewClient(*apiURL, apiKey)
-	h, err := issuer.New(issuer.Config{Team: team, Store: db, Auth: auth, Logger: e.log})
+	reg, err := serveRegistry()
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
-	var root http.Handler = h
-	if emu != nil {
-		root = mountWithEmulator(h, emu.Handler())
+	dials := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vitalsync_team_api_dials_total",
+		Help: "Connections the team API client opened; with a pool sized for the load, few after warm-up.",
+	})
+	reg.MustRegister(dials)
+	team := junction.NewClient(*apiURL, apiKey, junction.WithHTTPClient(&http.Client{Transport: teamTransport(*idleConns, dials)}))
+	h, err := issuer.New(issuer.Config{Team: team, Store: store, Auth: auth, Logger: e.log, Registerer: reg})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("serve: %w", err)
 	}
+	ready := readyHandler(e.log, *readyTimeout, []readyCheck{
+		{"database", store.Ping},
+		{"team_api", func(ctx context.Context) error { _, err := team.ListUsers(ctx, 0, 1); return err }},
+	})
+	var emuHandler http.Handler
+	if emu != nil {
+		emuHandler = emu.Handler() // the API, its control plane and web UI
+	}
+	root := withRequestLog(e.log, emu != nil, routes(h, ready, emuHandler))
 	var b strings.Builder
 	fmt.Fprintf(&b, "issuer listening on %s\n", base)
 	fmt.Fprintf(&b, "  sign-in token: POST %s%s\n", base, issuer.PathSignInToken)
 	fmt.Fprintf(&b, "  vital user:    GET  %s%s\n", base, issuer.PathVitalUser)
 	fmt.Fprintf(&b, "  health:        GET  %s%s\n", base, issuer.PathHealth)
+	fmt.Fprintf(&b, "  ready:         GET  %s%s\n", base, pathReady)
 	fmt.Fprintf(&b, "  metrics:       GET  %s%s\n", base, issuer.PathMetrics)
+	fmt.Fprintf(&b, "user map: %s\n", dbName)
 	if emu != nil {
 		// The emulator's key is made up for local use and devices in API-key
 		// mode need it: printing it is the point. A real key is never printed.
@@ -133,12 +191,91 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	} else {
 		fmt.Fprintf(&b, "team API: %s\n", *apiURL)
 	}
-	return serveUntilDone(ctx, e, "issuer", ln, root, func() error {
+	return serveUntilDoneWithin(ctx, e, "issuer", ln, root, *shutdownTimeout, func() error {
 		_, err := fmt.Fprint(e.stdout, b.String())
 		if err == nil {
-			e.log.Info("issuer serving", "addr", ln.Addr().String(), "emulator", emu != nil)
+			e.log.Info("issuer serving", "addr", ln.Addr().String(), "emulator", emu != nil, "user_map", dbName)
 		}
 		return err
+	})
+}
+
+// userStore is the user map serve runs on: SQLite or PostgreSQL.
+type userStore interface {
+	issuer.UserStore
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// openUserStore opens spec, a postgres:// (or postgresql://) URL or a
+// SQLite file path, and returns it with a name to print: the URL without
+// its password, or the path.
+func openUserStore(ctx context.Context, spec string) (userStore, string, error) {
+	if isPostgresURL(spec) {
+		name := "postgres"
+		if u, err := url.Parse(spec); err == nil {
+			name = u.Redacted()
+		}
+		db, err := postgres.Open(ctx, spec)
+		if err != nil {
+			return nil, "", err
+		}
+		return db, name, nil
+	}
+	db, err := sqlite.Open(ctx, spec)
+	if err != nil {
+		return nil, "", err
+	}
+	return sqliteStore{db}, spec, nil
+}
+
+// isPostgresURL reports whether --db names a PostgreSQL database.
+func isPostgresURL(spec string) bool {
+	return strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://")
+}
+
+// sqliteStore adds the readiness check to a SQLite user map: a lookup, which
+// reads the file.
+type sqliteStore struct{ *sqlite.DB }
+
+// Ping reads the user map.
+func (s sqliteStore) Ping(ctx context.Context) error {
+	_, _, err := s.LookupUser(ctx, "")
+	return err
+}
+
+// teamTransport is the team API client's transport: Go's default, with
+// idle idle connections kept per host, counting the connections it opens
+// on dials.
+func teamTransport(idle int, dials prometheus.Counter) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = idle
+	tr.MaxIdleConnsPerHost = idle
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Inc()
+		return dial(ctx, network, addr)
+	}
+	return tr
+}
+
+// pathReady is serve's readiness route; the issuer's /healthz is liveness.
+const pathReady = "/readyz"
+
+// routes serves /readyz with ready, the issuer's paths with h, and
+// everything else with the emulator when there is one, else with h (its
+// 404); exact paths, as mountWithEmulator says why.
+func routes(h http.Handler, ready http.Handler, emu http.Handler) http.Handler {
+	var rest http.Handler = h
+	if emu != nil {
+		rest = mountWithEmulator(h, emu)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == pathReady {
+			ready.ServeHTTP(w, r)
+			return
+		}
+		rest.ServeHTTP(w, r)
 	})
 }
 
@@ -156,6 +293,16 @@ func mountWithEmulator(h http.Handler, emu http.Handler) http.Handler {
 		}
 		emu.ServeHTTP(w, r)
 	})
+}
+
+// serveRegistry is serve's metrics registry: the Go runtime's and the
+// process's collectors and vitalsync_build_info; the issuer adds its own.
+func serveRegistry() (*prometheus.Registry, error) {
+	reg := prometheus.NewRegistry()
+	if err := registerProcessMetrics(reg); err != nil {
+		return nil, err
+	}
+	return reg, nil
 }
 
 // loopbackAddr is addr with an unspecified host (0.0.0.0, ::) replaced by
