@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,7 +27,7 @@ const (
 // Paths returns every path Handler serves, for mounting it next to other
 // handlers.
 func Paths() []string {
-	return []string{PathSignInToken, PathVitalUser, PathHealth, PathMetrics}
+	return []string{PathSignInToken, PathVitalUser, PathInstallationReport, PathHealth, PathMetrics}
 }
 
 // maxBody bounds the request body of POST /v1/sign-in-token.
@@ -39,6 +40,8 @@ type Config struct {
 	Auth   Authenticator    // who is calling
 	Logger *slog.Logger     // nil: discard
 	Now    func() time.Time // clock for request durations; nil: time.Now
+	// Reports stores installation reports; nil: the report route answers 404.
+	Reports ReportStore
 }
 
 // Handler is the sign-in token issuer. See the package documentation for
@@ -46,6 +49,7 @@ type Config struct {
 type Handler struct {
 	team    TeamAPI
 	store   UserStore
+	reports ReportStore
 	auth    Authenticator
 	log     *slog.Logger
 	now     func() time.Time
@@ -64,7 +68,7 @@ func New(c Config) (*Handler, error) {
 	case c.Auth == nil:
 		return nil, fmt.Errorf("%w: Auth is required", ErrInvalidConfig)
 	}
-	h := &Handler{team: c.Team, store: c.Store, auth: c.Auth, log: c.Logger, now: c.Now}
+	h := &Handler{team: c.Team, store: c.Store, reports: c.Reports, auth: c.Auth, log: c.Logger, now: c.Now}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -90,6 +94,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.api(w, r, h.serveVitalUser)
+	case PathInstallationReport:
+		if h.reports == nil {
+			writeError(w, http.StatusNotFound, "not_found", "no such route")
+			return
+		}
+		if r.Method != http.MethodPost {
+			methodNotAllowed(w, http.MethodPost)
+			return
+		}
+		h.api(w, r, h.serveInstallationReport)
 	case PathHealth:
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			methodNotAllowed(w, "GET, HEAD")
@@ -176,6 +190,7 @@ func namedAppUser(r *http.Request) (string, error) {
 	if len(data) > maxBody {
 		return "", errors.New("body too large")
 	}
+	r.Body = io.NopCloser(bytes.NewReader(data)) // for the route's own decoding
 	if len(data) == 0 {
 		return named, nil
 	}
@@ -267,6 +282,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, app string, err e
 		attrs = append(attrs, slog.String("class", "terminal"), slog.String("error", ue.msg))
 		h.log.LogAttrs(ctx, slog.LevelError, "team API answered inconsistently", attrs...)
 		return writeError(w, http.StatusBadGateway, "upstream_error", "the team API answered inconsistently")
+	case errors.Is(err, ErrBadReport):
+		return writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	case errors.Is(err, ErrForbidden):
+		return writeError(w, http.StatusForbidden, "forbidden", "the app user is not the authenticated one")
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		h.log.LogAttrs(ctx, slog.LevelInfo, "request ended while waiting", attrs...)
 		return writeError(w, http.StatusServiceUnavailable, "unavailable", "the request ended before it could be served")

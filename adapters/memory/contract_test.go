@@ -56,3 +56,7 @@ func TestZeroUserMap(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, m, got)
 }
+
+func TestReportsContract(t *testing.T) {
+	storetest.Reports(t, func(*testing.T) storetest.ReportStore { return &memory.Reports{} })
+}

@@ -1,0 +1,424 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"unsafe"
+
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+// Source is a stream of report rows. Each checks the schema before the
+// first row (a *SchemaError, or an error of the underlying store), then
+// calls fn with every row in order; a malformed row comes with Row.Err set
+// and the walk goes on. The *Row and its strings are valid only during the
+// call. Each stops at fn's first error and returns it; it returns ctx.Err()
+// once ctx is done. Each may be called again to read the rows again.
+type Source interface {
+	// Name names the source in messages ("reports.csv").
+	Name() string
+	Each(ctx context.Context, fn func(*Row) error) error
+}
+
+// checkEvery is how many rows pass between context checks.
+const checkEvery = 4096
+
+// bufSize is the read buffer of the file sources; a longer line is invalid.
+const bufSize = 1 << 20
+
+// CSVSource reads the report schema as CSV: a header row naming the
+// columns (any order; unknown ones ignored; all but profile required),
+// then one report a line. Fields may be quoted ("…", with "" for a quote),
+// as sdk_status must be when it holds several flags; a field does not
+// span lines.
+type CSVSource struct {
+	// Label names the source in messages.
+	Label string
+	// Open opens the file for each pass.
+	Open func() (io.ReadCloser, error)
+}
+
+// Name returns the label.
+func (s CSVSource) Name() string { return s.Label }
+
+// Each implements Source.
+func (s CSVSource) Each(ctx context.Context, fn func(*Row) error) error {
+	rc, err := s.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, bufSize)
+	header, err := br.ReadSlice('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && len(header) > 0) {
+		if errors.Is(err, io.EOF) {
+			return &SchemaError{Source: s.Label, Err: ErrEmptySource}
+		}
+		return err
+	}
+	header = bytes.TrimPrefix(header, []byte("\xef\xbb\xbf"))
+	var names []string
+	var scratch []byte
+	var fields [][]byte
+	fields, scratch, ok := splitCSV(trimEOL(header), fields, scratch)
+	if !ok {
+		return &SchemaError{Source: s.Label, Column: "(header)", Err: ErrMissingColumn}
+	}
+	for _, f := range fields {
+		names = append(names, string(f))
+	}
+	index, err := mapColumns(s.Label, names)
+	if err != nil {
+		return err
+	}
+	var (
+		raw [numColumns]string
+		row Row
+	)
+	line := int64(1)
+	for {
+		b, err := br.ReadSlice('\n')
+		if len(b) == 0 && errors.Is(err, io.EOF) {
+			return nil
+		}
+		line++
+		if line%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		row = Row{Line: line}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+			row.Err = rowErr(-1, "line longer than 1 MiB")
+		case err != nil && !errors.Is(err, io.EOF):
+			return err
+		default:
+			b = trimEOL(b)
+			if len(b) == 0 {
+				continue // blank line
+			}
+			var ok bool
+			fields, scratch, ok = splitCSV(b, fields[:0], scratch[:0])
+			if !ok {
+				row.Err = rowErr(-1, "unterminated quote")
+				break
+			}
+			for i, col := range index {
+				raw[i] = ""
+				if col >= 0 && col < len(fields) {
+					raw[i] = bstr(fields[col])
+				}
+			}
+			if len(fields) != len(names) {
+				raw[colInstallationID] = ""
+				if c := index[colInstallationID]; c < len(fields) {
+					raw[colInstallationID] = bstr(fields[c])
+				}
+				row.InstallationID = raw[colInstallationID]
+				row.Err = rowErr(-1, "wrong number of fields")
+				break
+			}
+			row.Err = parseFields(&raw, &row)
+		}
+		if err := fn(&row); err != nil {
+			return err
+		}
+	}
+}
+
+// bstr views b as a string without copying; b must not change while the
+// string is in use (for one callback).
+func bstr(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+func trimEOL(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+	}
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		b = b[:n-1]
+	}
+	return b
+}
+
+// splitCSV splits one CSV line into fields. Unquoted fields are views of
+// line; quoted ones with doubled quotes are unescaped into scratch. It
+// returns false for an unterminated quote.
+func splitCSV(line []byte, fields [][]byte, scratch []byte) ([][]byte, []byte, bool) {
+	// Reserve scratch up front so that views into it stay valid.
+	if cap(scratch) < len(line) {
+		scratch = make([]byte, 0, len(line))
+	}
+	for {
+		if len(line) > 0 && line[0] == '"' {
+			line = line[1:]
+			start := len(scratch)
+			for {
+				i := bytes.IndexByte(line, '"')
+				if i < 0 {
+					return fields, scratch, false
+				}
+				if i+1 < len(line) && line[i+1] == '"' {
+					scratch = append(scratch, line[:i+1]...)
+					line = line[i+2:]
+					continue
+				}
+				if start == len(scratch) {
+					fields = append(fields, line[:i]) // no escapes: a view
+				} else {
+					scratch = append(scratch, line[:i]...)
+					fields = append(fields, scratch[start:len(scratch):len(scratch)])
+				}
+				line = line[i+1:]
+				break
+			}
+			if len(line) == 0 {
+				return fields, scratch, true
+			}
+			if line[0] != ',' {
+				return fields, scratch, false
+			}
+			line = line[1:]
+			continue
+		}
+		i := bytes.IndexByte(line, ',')
+		if i < 0 {
+			return append(fields, line), scratch, true
+		}
+		fields = append(fields, line[:i])
+		line = line[i+1:]
+	}
+}
+
+// mapColumns maps each schema column to its position among names (-1:
+// absent), refusing a missing required column or a repeated one.
+func mapColumns(src string, names []string) ([numColumns]int, error) {
+	var index [numColumns]int
+	for i := range index {
+		index[i] = -1
+	}
+	for pos, n := range names {
+		n = strings.TrimSpace(n)
+		for i, c := range columns {
+			if n == c {
+				if index[i] >= 0 {
+					return index, &SchemaError{Source: src, Column: c, Err: ErrDuplicateColumn}
+				}
+				index[i] = pos
+			}
+		}
+	}
+	for i, pos := range index {
+		if pos < 0 && !optional(i) {
+			return index, &SchemaError{Source: src, Column: columns[i], Err: ErrMissingColumn}
+		}
+	}
+	return index, nil
+}
+
+// JSONLSource reads the report schema as JSON Lines: one object a line,
+// keys named as the columns, sdk_status an array of flag names and
+// app_signed_in a boolean. Unknown keys are ignored. Required keys:
+// installation_id, platform, sdk_version, app_signed_in, sdk_status,
+// reported_at and mapped_vital_user_id; an absent other key is empty. The
+// first object must hold every required key (a schema error); a later one
+// without them is an invalid row.
+type JSONLSource struct {
+	Label string
+	Open  func() (io.ReadCloser, error)
+}
+
+// Name returns the label.
+func (s JSONLSource) Name() string { return s.Label }
+
+// jsonRow is one JSONL line. Pointers tell absent keys from empty values.
+type jsonRow struct {
+	InstallationID    *string   `json:"installation_id"`
+	Platform          *string   `json:"platform"`
+	SDKVersion        *string   `json:"sdk_version"`
+	Profile           *string   `json:"profile"`
+	AppSignedIn       *bool     `json:"app_signed_in"`
+	AppUserID         *string   `json:"app_user_id"`
+	AppVitalUserID    *string   `json:"app_vital_user_id"`
+	AppEnvironment    *string   `json:"app_environment"`
+	AppRegion         *string   `json:"app_region"`
+	SDKStatus         *[]string `json:"sdk_status"`
+	SDKCurrentUserID  *string   `json:"sdk_current_user_id"`
+	SDKEnvironment    *string   `json:"sdk_environment"`
+	SDKRegion         *string   `json:"sdk_region"`
+	LastObserved      *string   `json:"last_observed"`
+	LastError         *string   `json:"last_error"`
+	NextAttemptAt     *string   `json:"next_attempt_at"`
+	ReportedAt        *string   `json:"reported_at"`
+	MappedVitalUserID *string   `json:"mapped_vital_user_id"`
+}
+
+// Each implements Source.
+func (s JSONLSource) Each(ctx context.Context, fn func(*Row) error) error {
+	rc, err := s.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, bufSize)
+	var (
+		raw    [numColumns]string
+		row    Row
+		status []byte
+	)
+	line := int64(0)
+	for {
+		b, err := br.ReadSlice('\n')
+		if len(b) == 0 && errors.Is(err, io.EOF) {
+			if line == 0 {
+				return &SchemaError{Source: s.Label, Err: ErrEmptySource}
+			}
+			return nil
+		}
+		line++
+		if line%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		row = Row{Line: line}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+			row.Err = rowErr(-1, "line longer than 1 MiB")
+		case err != nil && !errors.Is(err, io.EOF):
+			return err
+		default:
+			b = bytes.TrimSpace(b)
+			if len(b) == 0 {
+				continue
+			}
+			var jr jsonRow
+			if err := json.Unmarshal(b, &jr); err != nil {
+				var ute *json.UnmarshalTypeError
+				if errors.As(err, &ute) && ute.Field != "" {
+					row.Err = &RowError{Column: ute.Field, Reason: "wrong type"}
+				} else {
+					row.Err = rowErr(-1, "not a JSON object")
+				}
+				break
+			}
+			ptrs := [numColumns]*string{jr.InstallationID, jr.Platform, jr.SDKVersion, jr.Profile, nil,
+				jr.AppUserID, jr.AppVitalUserID, jr.AppEnvironment, jr.AppRegion, nil, jr.SDKCurrentUserID,
+				jr.SDKEnvironment, jr.SDKRegion, jr.LastObserved, jr.LastError, jr.NextAttemptAt,
+				jr.ReportedAt, jr.MappedVitalUserID}
+			missing := -1
+			for i, p := range ptrs {
+				raw[i] = ""
+				if p != nil {
+					raw[i] = *p
+				} else if jsonRequired(i) && missing < 0 {
+					missing = i
+				}
+			}
+			if jr.AppSignedIn == nil && missing < 0 {
+				missing = colAppSignedIn
+			} else if jr.AppSignedIn != nil && *jr.AppSignedIn {
+				raw[colAppSignedIn] = "true"
+			}
+			if jr.SDKStatus == nil && missing < 0 {
+				missing = colSDKStatus
+			} else if jr.SDKStatus != nil {
+				status = status[:0]
+				for i, f := range *jr.SDKStatus {
+					if _, ok := fsm.ParseFlag(f); !ok || strings.Contains(f, ",") {
+						status = append(status[:0], '?') // an unknown flag
+						break
+					}
+					if i > 0 {
+						status = append(status, ',')
+					}
+					status = append(status, f...)
+				}
+				raw[colSDKStatus] = string(status)
+			}
+			if missing >= 0 {
+				if line == 1 {
+					return &SchemaError{Source: s.Label, Column: columns[missing], Err: ErrMissingColumn}
+				}
+				row.InstallationID = raw[colInstallationID]
+				row.Err = rowErr(missing, "missing")
+				break
+			}
+			row.Err = parseFields(&raw, &row)
+		}
+		if err := fn(&row); err != nil {
+			return err
+		}
+	}
+}
+
+// RecordSep separates the fields of a record (RecordSource): the ASCII
+// unit separator, which IDs cannot hold.
+const RecordSep = '\x1f'
+
+// RecordSource adapts a store that yields each row as one record: the
+// schema's fields in Columns order, joined by RecordSep (sdk_status as
+// comma-separated flag names, times in RFC 3339). adapters/sqlite's
+// EachReportRecord has this shape. each checks its own schema first.
+type RecordSource struct {
+	Label   string
+	Records func(ctx context.Context, fn func(record string) error) error
+}
+
+// Name returns the label.
+func (s RecordSource) Name() string { return s.Label }
+
+// Each implements Source.
+func (s RecordSource) Each(ctx context.Context, fn func(*Row) error) error {
+	var (
+		raw [numColumns]string
+		row Row
+		n   int64
+	)
+	return s.Records(ctx, func(rec string) error {
+		n++
+		row = Row{Line: n}
+		i := 0
+		for ; i < numColumns-1; i++ {
+			j := strings.IndexByte(rec, RecordSep)
+			if j < 0 {
+				break
+			}
+			raw[i], rec = rec[:j], rec[j+1:]
+		}
+		if i != numColumns-1 || strings.IndexByte(rec, RecordSep) >= 0 {
+			row.InstallationID = raw[colInstallationID]
+			row.Err = rowErr(-1, "wrong number of fields")
+		} else {
+			raw[i] = rec
+			row.Err = parseFields(&raw, &row)
+		}
+		return fn(&row)
+	})
+}
+
+// jsonRequired reports whether a JSONL object must hold a column's key
+// (app_signed_in and sdk_status are checked apart).
+func jsonRequired(col int) bool {
+	switch col {
+	case colInstallationID, colPlatform, colSDKVersion, colReportedAt, colMappedVitalUserID:
+		return true
+	}
+	return false
+}
