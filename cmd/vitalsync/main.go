@@ -61,7 +61,7 @@ func usagef(format string, args ...any) error {
 }
 
 // exitCode maps run's error to the process exit code: 0 success or --help,
-// 2 usage errors, 1 any other failure.
+// 2 usage errors, 3 an audit's --fail-on classes, 1 any other failure.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -70,6 +70,9 @@ func exitCode(err error, stderr io.Writer) int {
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return 2
+	}
+	if errors.Is(err, errFailOn) {
+		return 3
 	}
 	return 1
 }
