@@ -344,3 +344,38 @@ func (db *DB) LoadFleet(ctx context.Context, next func() ([]string, bool)) error
 	}
 	return tx.commit(ctx)
 }
+
+// LastReportSent returns when installation last sent its report (the zero
+// time: never). It implements installation.ReportLog.
+func (db *DB) LastReportSent(ctx context.Context, installation string) (time.Time, error) {
+	if err := db.check(ctx); err != nil {
+		return time.Time{}, err
+	}
+	var at sql.NullInt64
+	err := db.rdb.QueryRowContext(ctx, `SELECT sent_at FROM report_log WHERE installation = ?`, installation).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("last report sent: %w", db.wrap(ctx, err))
+	}
+	return fromNanos(at), nil
+}
+
+// SetReportSent records that installation sent its report at t, in one
+// transaction.
+func (db *DB) SetReportSent(ctx context.Context, installation string, t time.Time) error {
+	if installation == "" || t.IsZero() {
+		return fmt.Errorf("set report sent: %w", ErrInvalid)
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("set report sent: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO report_log (installation, sent_at) VALUES (?, ?)
+		ON CONFLICT (installation) DO UPDATE SET sent_at = excluded.sent_at`, installation, nanos(t)); err != nil {
+		return fmt.Errorf("set report sent: %w", db.wrap(ctx, err))
+	}
+	return tx.commit(ctx)
+}

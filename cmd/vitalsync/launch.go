@@ -33,6 +33,9 @@ type launchReport struct {
 	Outcome      launchOutcome    `json:"outcome"`
 	NetworkCalls int64            `json:"network_calls"`
 	DBWrites     uint64           `json:"db_writes"`
+	// ReportCalls counts the installation report sent after the
+	// reconcile, apart from its network calls.
+	ReportCalls int64 `json:"report_calls"`
 }
 
 type launchOutcome struct {
@@ -58,7 +61,8 @@ func (r launchReport) first() reconcile.Pass {
 // newLaunchReport summarises an installation's launch for printing.
 func newLaunchReport(rep installation.Report, runErr error, profile fsm.Profile, sdkStatus fsm.Status) launchReport {
 	out := rep.Outcome
-	lr := launchReport{Passes: out.Passes, NetworkCalls: rep.NetworkCalls, DBWrites: rep.DBWrites}
+	lr := launchReport{Passes: out.Passes, NetworkCalls: rep.NetworkCalls, DBWrites: rep.DBWrites,
+		ReportCalls: rep.ReportCalls}
 	if lr.Passes == nil {
 		lr.Passes = []reconcile.Pass{}
 	}
@@ -122,6 +126,8 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	regionName := fs.String("region", "us", "the app's Junction region")
 	allowAPIKey := fs.Bool("allow-api-key", false, "keep a matching API-key session (sandbox evaluation only)")
 	format := fs.String("format", "table", "output format: table or json")
+	sdkVersion := fs.String("sdk-version", "", "the SDK release the installation runs, sent in its reports (empty: no report)")
+	reportInterval := fs.Duration("report-interval", installation.DefaultReportInterval, "a quiet launch reports when the last report is older than this (0: only launches that act report)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -156,7 +162,8 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 	cfg := installation.Config{DB: db, Profile: profile, Installation: *inst, IssuerURL: *issuerURL,
-		Session: *session, APIURL: *apiURL, AuthURL: *authURL, AllowAPIKey: *allowAPIKey, Logger: e.log}
+		Session: *session, APIURL: *apiURL, AuthURL: *authURL, AllowAPIKey: *allowAPIKey, Logger: e.log,
+		SDKVersion: *sdkVersion, ReportInterval: *reportInterval}
 	if *appUser != "" {
 		app := reconcile.AppSession{SignedIn: true, AppUserID: *appUser, Environment: envv, Region: region}
 		cfg.App = func() reconcile.AppSession { return app }
@@ -223,6 +230,6 @@ func printLaunch(w io.Writer, rep launchReport) error {
 	if rep.Outcome.RetryAt != nil {
 		fmt.Fprintf(tw, "  retry at\t%s\n", rep.Outcome.RetryAt.Format(time.RFC3339))
 	}
-	fmt.Fprintf(tw, "  cost\t%d network calls, %d database writes\n", rep.NetworkCalls, rep.DBWrites)
+	fmt.Fprintf(tw, "  cost\t%d network calls, %d database writes, %d report calls\n", rep.NetworkCalls, rep.DBWrites, rep.ReportCalls)
 	return tw.Flush()
 }

@@ -94,7 +94,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		*apiURL = "http://" + loopbackAddr(ln.Addr())
 	}
 	team := junction.NewClient(*apiURL, *apiKey)
-	h, err := issuer.New(issuer.Config{Team: team, Store: db, Auth: auth, Logger: e.log})
+	h, err := issuer.New(issuer.Config{Team: team, Store: db, Reports: db, Auth: auth, Logger: e.log})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
@@ -107,6 +107,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(&b, "issuer listening on %s\n", base)
 	fmt.Fprintf(&b, "  sign-in token: POST %s%s\n", base, issuer.PathSignInToken)
 	fmt.Fprintf(&b, "  vital user:    GET  %s%s\n", base, issuer.PathVitalUser)
+	fmt.Fprintf(&b, "  report:        POST %s%s\n", base, issuer.PathInstallationReport)
 	fmt.Fprintf(&b, "  health:        GET  %s%s\n", base, issuer.PathHealth)
 	fmt.Fprintf(&b, "  metrics:       GET  %s%s\n", base, issuer.PathMetrics)
 	if emu != nil {

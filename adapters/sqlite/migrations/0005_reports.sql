@@ -14,3 +14,10 @@ UPDATE reports SET platform = CASE
 	WHEN profile LIKE 'ios-%' THEN 'ios'
 	WHEN profile LIKE 'android-%' THEN 'android'
 	ELSE '' END;
+
+-- The device side: when each installation last sent its report, so that a
+-- quiet launch inside the reporting interval sends none (adapters/installation).
+CREATE TABLE report_log (
+	installation TEXT PRIMARY KEY NOT NULL,
+	sent_at      INTEGER NOT NULL
+) STRICT;
