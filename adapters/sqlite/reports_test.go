@@ -62,7 +62,7 @@ func TestEachReportRecordJoinsTheActiveMapping(t *testing.T) {
 
 	got := map[string][]string{}
 	require.NoError(t, EachReportRecord(ctx, path, func(rec string) error {
-		f := strings.Split(rec, ReportRecordSep)
+		f := strings.Split(strings.Clone(rec), ReportRecordSep)
 		require.Len(t, f, 18)
 		got[f[0]] = f
 		return nil
