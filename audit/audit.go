@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vitalsync/vitalsync/fsm"
@@ -93,6 +96,17 @@ type Options struct {
 	// AllowAPIKey plans as a sandbox evaluation does: a matching API-key
 	// session is consistent.
 	AllowAPIKey bool
+	// Workers is how many goroutines parse and plan the rows of a source
+	// that can split its input (CSVSource); 0: GOMAXPROCS. With more than
+	// one, findings reach the sink in no fixed order (the sink is called
+	// by one goroutine at a time).
+	Workers int
+}
+
+// parallelSource is a Source that can split its rows among goroutines:
+// each fn is called from its own goroutine with a part of the rows.
+type parallelSource interface {
+	eachParallel(ctx context.Context, fns []func(*Row) error) error
 }
 
 // ProgressEvery is how often Options.Progress is called, in rows.
@@ -289,30 +303,89 @@ func Run(ctx context.Context, source Source, sink Sink, opts Options) (Summary, 
 	if opts.Now.IsZero() {
 		opts.Now = start
 	}
-	a := &auditor{opts: opts, sink: sink, src: source.Name()}
+	var missing map[string]bool
 	if opts.Checker != nil {
-		missing, err := checkUsers(ctx, source, opts)
-		if err != nil {
+		var err error
+		if missing, err = checkUsers(ctx, source, opts); err != nil {
 			return Summary{}, err
 		}
-		a.missing = missing
 	}
+	var staleBefore time.Time
 	if opts.Stale > 0 {
-		a.staleBefore = opts.Now.Add(-opts.Stale)
+		staleBefore = opts.Now.Add(-opts.Stale)
 	}
-	err := source.Each(ctx, a.row)
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ps, parallel := source.(parallelSource)
+	if !parallel {
+		workers = 1
+	}
+	var (
+		mu       sync.Mutex // serialises the sink and Progress across workers
+		progress atomic.Int64
+	)
+	auditors := make([]*auditor, workers)
+	fns := make([]func(*Row) error, workers)
+	for i := range auditors {
+		a := &auditor{opts: opts, sink: sink, src: source.Name(), missing: missing, staleBefore: staleBefore}
+		if workers > 1 {
+			a.opts.Progress = nil
+			if opts.Progress != nil {
+				a.progress = func() {
+					n := progress.Add(ProgressEvery)
+					mu.Lock()
+					opts.Progress(n)
+					mu.Unlock()
+				}
+			}
+			if sink != nil {
+				a.sink = func(f *Finding) error {
+					mu.Lock()
+					defer mu.Unlock()
+					return sink(f)
+				}
+			}
+		}
+		auditors[i], fns[i] = a, a.row
+	}
+	var err error
+	if parallel {
+		err = ps.eachParallel(ctx, fns)
+	} else {
+		err = source.Each(ctx, fns[0])
+	}
 	if err == nil {
 		err = ctx.Err()
 	}
-	if opts.Progress != nil {
-		opts.Progress(a.n.rows)
+	var total counters
+	for _, a := range auditors {
+		total.add(&a.n)
 	}
-	s := a.n.summary()
+	if opts.Progress != nil {
+		opts.Progress(total.rows)
+	}
+	s := total.summary()
 	s.Seconds = time.Since(start).Seconds()
 	if s.Seconds > 0 {
 		s.RowsPerSecond = float64(s.Rows) / s.Seconds
 	}
 	return s, err
+}
+
+func (n *counters) add(o *counters) {
+	n.rows += o.rows
+	for i := range n.classes {
+		for j := range n.classes[i] {
+			n.classes[i][j] += o.classes[i][j]
+		}
+	}
+	for i := range n.actions {
+		for j := range n.actions[i] {
+			n.actions[i][j] += o.actions[i][j]
+		}
+	}
 }
 
 func (n *counters) summary() Summary {
@@ -366,6 +439,7 @@ type auditor struct {
 	n           counters
 	staleBefore time.Time
 	missing     map[string]bool // mapped Vital users the team API does not know
+	progress    func()          // a worker's share of Options.Progress
 }
 
 // shardOf hashes an installation ID (FNV-1a, 64 bits) into one of n shards.
@@ -397,8 +471,12 @@ func (a *auditor) row(r *Row) error {
 		}
 	}
 	a.n.rows++
-	if a.opts.Progress != nil && a.n.rows%ProgressEvery == 0 {
-		a.opts.Progress(a.n.rows)
+	if a.n.rows%ProgressEvery == 0 {
+		if a.opts.Progress != nil {
+			a.opts.Progress(a.n.rows)
+		} else if a.progress != nil {
+			a.progress()
+		}
 	}
 	if r.Err != nil {
 		return a.invalid(r, UnknownProfileName, describe(a.src, r))

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/vitalsync/vitalsync/fsm"
@@ -48,91 +49,229 @@ func (s CSVSource) Name() string { return s.Label }
 
 // Each implements Source.
 func (s CSVSource) Each(ctx context.Context, fn func(*Row) error) error {
+	return s.eachParallel(ctx, []func(*Row) error{fn})
+}
+
+// chunkSize is the block the CSV reader hands to a worker; a longer line
+// is an invalid row.
+const chunkSize = bufSize
+
+// chunk is a block of whole lines, the first numbered start; long marks a
+// line longer than chunkSize instead (data is empty).
+type chunk struct {
+	data  []byte
+	start int64
+	long  bool
+	buf   *[]byte // returned to the pool when done
+}
+
+// eachParallel reads the header, then splits the file into blocks of whole
+// lines and parses and hands them to fns, one goroutine per fn (the
+// calling one when there is one fn). Each fn sees its rows in order; rows
+// of different fns interleave.
+func (s CSVSource) eachParallel(ctx context.Context, fns []func(*Row) error) error {
 	rc, err := s.Open()
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	br := bufio.NewReaderSize(rc, bufSize)
+	br := bufio.NewReaderSize(rc, 64<<10)
 	header, err := br.ReadSlice('\n')
 	if err != nil && !(errors.Is(err, io.EOF) && len(header) > 0) {
 		if errors.Is(err, io.EOF) {
 			return &SchemaError{Source: s.Label, Err: ErrEmptySource}
 		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return &SchemaError{Source: s.Label, Column: "(header longer than 64 KiB)", Err: ErrMissingColumn}
+		}
 		return err
 	}
 	header = bytes.TrimPrefix(header, []byte("\xef\xbb\xbf"))
-	var names []string
-	var scratch []byte
-	var fields [][]byte
-	fields, scratch, ok := splitCSV(trimEOL(header), fields, scratch)
+	fields, _, ok := splitCSV(trimEOL(header), nil, nil)
 	if !ok {
 		return &SchemaError{Source: s.Label, Column: "(header)", Err: ErrMissingColumn}
 	}
-	for _, f := range fields {
-		names = append(names, string(f))
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = string(f)
 	}
 	index, err := mapColumns(s.Label, names)
 	if err != nil {
 		return err
 	}
-	var (
-		raw [numColumns]string
-		row Row
-	)
-	line := int64(1)
-	for {
-		b, err := br.ReadSlice('\n')
-		if len(b) == 0 && errors.Is(err, io.EOF) {
+	pool := make(chan *[]byte, 2*len(fns)+2)
+	for range cap(pool) {
+		b := make([]byte, chunkSize)
+		pool <- &b
+	}
+	if len(fns) == 1 {
+		p := &csvLines{index: index, ncols: len(names)}
+		return readChunks(ctx, br, pool, func(c chunk) error {
+			defer func() { pool <- c.buf }()
+			return p.chunk(ctx, c, fns[0])
+		})
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	work := make(chan chunk, len(fns))
+	var wg sync.WaitGroup
+	for _, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := &csvLines{index: index, ncols: len(names)}
+			for c := range work {
+				if err := p.chunk(ctx, c, fn); err != nil {
+					cancel(err)
+				}
+				pool <- c.buf
+			}
+		}()
+	}
+	err = readChunks(ctx, br, pool, func(c chunk) error {
+		select {
+		case work <- c:
 			return nil
+		case <-ctx.Done():
+			pool <- c.buf
+			return context.Cause(ctx)
 		}
-		line++
+	})
+	close(work)
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	return err
+}
+
+// readChunks reads r in blocks from pool, cut after their last newline
+// (the partial line moves to the next block), and sends each with the
+// number of its first line; the header was line 1.
+func readChunks(ctx context.Context, r io.Reader, pool chan *[]byte, send func(chunk) error) error {
+	line := int64(2)
+	buf := <-pool
+	carry := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			pool <- buf
+			return err
+		}
+		n, err := io.ReadFull(r, (*buf)[carry:])
+		data := (*buf)[:carry+n]
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			if len(data) == 0 {
+				pool <- buf
+				return nil
+			}
+			return send(chunk{data: data, start: line, buf: buf})
+		}
+		if err != nil {
+			pool <- buf
+			return err
+		}
+		cut := bytes.LastIndexByte(data, '\n')
+		if cut < 0 {
+			// A line longer than a block: an invalid row; skip to its end.
+			var rest []byte
+			for {
+				n, err := io.ReadFull(r, *buf)
+				if i := bytes.IndexByte((*buf)[:n], '\n'); i >= 0 {
+					rest = (*buf)[i+1 : n]
+					break
+				}
+				if err != nil {
+					rest = nil
+					break
+				}
+			}
+			next := <-pool
+			carry = copy(*next, rest)
+			if err := send(chunk{start: line, long: true, buf: buf}); err != nil {
+				pool <- next
+				return err
+			}
+			line++
+			buf = next
+			continue
+		}
+		next := <-pool
+		carry = copy(*next, data[cut+1:])
+		lines := int64(bytes.Count(data[:cut+1], []byte{'\n'}))
+		if err := send(chunk{data: data[:cut+1], start: line, buf: buf}); err != nil {
+			pool <- next
+			return err
+		}
+		line += lines
+		buf = next
+	}
+}
+
+// csvLines parses the lines of CSV blocks into rows.
+type csvLines struct {
+	index   [numColumns]int
+	ncols   int
+	fields  [][]byte
+	scratch []byte
+	raw     [numColumns]string
+	row     Row
+}
+
+// chunk parses c's lines and calls fn with each row.
+func (p *csvLines) chunk(ctx context.Context, c chunk, fn func(*Row) error) error {
+	if c.long {
+		p.row = Row{Line: c.start, Err: rowErr(-1, "line longer than 1 MiB")}
+		return fn(&p.row)
+	}
+	data, line := c.data, c.start
+	for len(data) > 0 {
+		var b []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			b, data = data[:i], data[i+1:]
+		} else {
+			b, data = data, nil
+		}
 		if line%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		row = Row{Line: line}
-		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			for errors.Is(err, bufio.ErrBufferFull) {
-				_, err = br.ReadSlice('\n')
-			}
-			row.Err = rowErr(-1, "line longer than 1 MiB")
-		case err != nil && !errors.Is(err, io.EOF):
-			return err
-		default:
-			b = trimEOL(b)
-			if len(b) == 0 {
-				continue // blank line
-			}
-			var ok bool
-			fields, scratch, ok = splitCSV(b, fields[:0], scratch[:0])
-			if !ok {
-				row.Err = rowErr(-1, "unterminated quote")
-				break
-			}
-			for i, col := range index {
-				raw[i] = ""
-				if col >= 0 && col < len(fields) {
-					raw[i] = bstr(fields[col])
-				}
-			}
-			if len(fields) != len(names) {
-				raw[colInstallationID] = ""
-				if c := index[colInstallationID]; c < len(fields) {
-					raw[colInstallationID] = bstr(fields[c])
-				}
-				row.InstallationID = raw[colInstallationID]
-				row.Err = rowErr(-1, "wrong number of fields")
-				break
-			}
-			row.Err = parseFields(&raw, &row)
-		}
-		if err := fn(&row); err != nil {
+		if err := p.line(trimEOL(b), line, fn); err != nil {
 			return err
 		}
+		line++
 	}
+	return nil
+}
+
+// line parses one line (without its end) and calls fn with its row; a
+// blank line is skipped.
+func (p *csvLines) line(b []byte, line int64, fn func(*Row) error) error {
+	if len(b) == 0 {
+		return nil
+	}
+	row, raw := &p.row, &p.raw
+	*row = Row{Line: line}
+	var ok bool
+	p.fields, p.scratch, ok = splitCSV(b, p.fields[:0], p.scratch[:0])
+	switch {
+	case !ok:
+		row.Err = rowErr(-1, "unterminated quote")
+	case len(p.fields) != p.ncols:
+		if c := p.index[colInstallationID]; c < len(p.fields) {
+			row.InstallationID = bstr(p.fields[c])
+		}
+		row.Err = rowErr(-1, "wrong number of fields")
+	default:
+		for i, col := range p.index {
+			raw[i] = ""
+			if col >= 0 {
+				raw[i] = bstr(p.fields[col])
+			}
+		}
+		row.Err = parseFields(raw, row)
+	}
+	return fn(row)
 }
 
 // bstr views b as a string without copying; b must not change while the

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -19,6 +20,10 @@ const fleetSynopsis = `generate --installs N --seed S (--db FILE | --csv FILE | 
 
 func runFleet(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] != "generate" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			fmt.Fprintf(e.stderr, "usage: vitalsync fleet %s\n", fleetSynopsis)
+			return flag.ErrHelp
+		}
 		return usagef("usage: vitalsync fleet %s", fleetSynopsis)
 	}
 	fs := newFlagSet(e, "fleet generate", fleetSynopsis)
