@@ -39,7 +39,12 @@ func TestCheckUsersBoundedOnceEachHonouringRetryAfter(t *testing.T) {
 	var waits []time.Duration
 	var mu sync.Mutex
 	sleep0 := sleep
-	sleep = func(_ context.Context, d time.Duration) error { mu.Lock(); waits = append(waits, d); mu.Unlock(); return nil }
+	sleep = func(_ context.Context, d time.Duration) error {
+		mu.Lock()
+		waits = append(waits, d)
+		mu.Unlock()
+		return nil
+	}
 	defer func() { sleep = sleep0 }()
 
 	var inFlight, peak atomic.Int32

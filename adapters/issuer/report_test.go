@@ -161,3 +161,36 @@ func TestReportStoreFailure(t *testing.T) {
 	_, err := issuer.NewClient(url, session("alice")).SendReport(context.Background(), aliceReport(time.Now()))
 	require.ErrorIs(t, err, issuer.ErrServer)
 }
+
+// FuzzDecodeReport: a report that decodes is valid and survives a round
+// trip; anything else is a *ReportFieldError.
+func FuzzDecodeReport(f *testing.F) {
+	data, _ := json.Marshal(aliceReport(time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)))
+	f.Add(data)
+	f.Add([]byte(`{"installation_id":"p","platform":"android","sdk_version":"4.2.1","app_signed_in":false,"sdk_status":[],"reported_at":"2026-11-20T00:00:00Z"}`))
+	f.Add([]byte(`{"sdk_status":["configured","signedIn"]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := issuer.DecodeReport(data)
+		if err != nil {
+			var fe *issuer.ReportFieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a *ReportFieldError", err)
+			}
+			return
+		}
+		if err := r.Validate(); err != nil {
+			t.Fatalf("decoded an invalid report: %v", err)
+		}
+		again, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := issuer.DecodeReport(again)
+		if err != nil {
+			t.Fatalf("round trip: %v", err)
+		}
+		if !back.ReportedAt.Equal(r.ReportedAt) || back.InstallationID != r.InstallationID || back.SDKStatus != r.SDKStatus {
+			t.Fatalf("round trip changed %+v into %+v", r, back)
+		}
+	})
+}
