@@ -532,24 +532,121 @@ func (s RecordSource) Each(ctx context.Context, fn func(*Row) error) error {
 	)
 	return s.Records(ctx, func(rec string) error {
 		n++
-		row = Row{Line: n}
-		i := 0
-		for ; i < numColumns-1; i++ {
-			j := strings.IndexByte(rec, RecordSep)
-			if j < 0 {
-				break
-			}
-			raw[i], rec = rec[:j], rec[j+1:]
-		}
-		if i != numColumns-1 || strings.IndexByte(rec, RecordSep) >= 0 {
-			row.InstallationID = raw[colInstallationID]
-			row.Err = rowErr(-1, "wrong number of fields")
-		} else {
-			raw[i] = rec
-			row.Err = parseFields(&raw, &row)
-		}
+		parseRecord(rec, n, &raw, &row)
 		return fn(&row)
 	})
+}
+
+// parseRecord fills row from one record, the n-th.
+func parseRecord(rec string, n int64, raw *[numColumns]string, row *Row) {
+	*row = Row{Line: n}
+	i := 0
+	for ; i < numColumns-1; i++ {
+		j := strings.IndexByte(rec, RecordSep)
+		if j < 0 {
+			break
+		}
+		raw[i], rec = rec[:j], rec[j+1:]
+	}
+	if i != numColumns-1 || strings.IndexByte(rec, RecordSep) >= 0 {
+		row.InstallationID = raw[colInstallationID]
+		if i == 0 {
+			row.InstallationID = ""
+		}
+		row.Err = rowErr(-1, "wrong number of fields")
+		return
+	}
+	raw[i] = rec
+	row.Err = parseFields(raw, row)
+}
+
+// recordChunk is the block of length-prefixed records one worker parses.
+const recordChunk = 256 << 10
+
+// eachParallel copies the store's records into blocks (each record
+// prefixed by its length) on the store's goroutine, and parses and plans
+// the blocks on one goroutine per fn, so that reading the store and
+// planning overlap.
+func (s RecordSource) eachParallel(ctx context.Context, fns []func(*Row) error) error {
+	if len(fns) == 1 {
+		return s.Each(ctx, fns[0])
+	}
+	type block struct {
+		data  []byte
+		start int64
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	pool := make(chan []byte, 2*len(fns)+2)
+	for range cap(pool) {
+		pool <- make([]byte, 0, recordChunk)
+	}
+	work := make(chan block, len(fns))
+	var wg sync.WaitGroup
+	for _, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var (
+				raw [numColumns]string
+				row Row
+			)
+			for b := range work {
+				data, n := b.data, b.start
+				for len(data) >= 4 && context.Cause(ctx) == nil {
+					size := int(data[0]) | int(data[1])<<8 | int(data[2])<<16 | int(data[3])<<24
+					rec := bstr(data[4 : 4+size])
+					data = data[4+size:]
+					parseRecord(rec, n, &raw, &row)
+					n++
+					if err := fn(&row); err != nil {
+						cancel(err)
+					}
+				}
+				pool <- b.data[:0]
+			}
+		}()
+	}
+	var (
+		buf   = <-pool
+		start = int64(1)
+		n     = int64(0)
+	)
+	send := func() error {
+		select {
+		case work <- block{data: buf, start: start}:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		start = n + 1
+		select {
+		case buf = <-pool:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		return nil
+	}
+	err := s.Records(ctx, func(rec string) error {
+		if len(buf) > 0 && len(buf)+4+len(rec) > cap(buf) {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+		size := len(rec)
+		buf = append(buf, byte(size), byte(size>>8), byte(size>>16), byte(size>>24))
+		buf = append(buf, rec...)
+		n++
+		return nil
+	})
+	if err == nil && len(buf) > 0 {
+		err = send()
+	}
+	close(work)
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	return err
 }
 
 // jsonRequired reports whether a JSONL object must hold a column's key
