@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/vitalsync/vitalsync/fsm"
@@ -513,11 +514,15 @@ const RecordSep = '\x1f'
 
 // RecordSource adapts a store that yields each row as one record: the
 // schema's fields in Columns order, joined by RecordSep (sdk_status as
-// comma-separated flag names, times in RFC 3339). adapters/sqlite's
-// EachReportRecord has this shape. each checks its own schema first.
+// comma-separated flag names, times in RFC 3339, or decimal Unix
+// nanoseconds with UnixNanos). adapters/sqlite's EachReportRecord has this
+// shape. Records checks its own schema before the first record; the
+// record is valid only during fn.
 type RecordSource struct {
-	Label   string
-	Records func(ctx context.Context, fn func(record string) error) error
+	Label string
+	// UnixNanos: the time fields are decimal Unix nanoseconds.
+	UnixNanos bool
+	Records   func(ctx context.Context, fn func(record string) error) error
 }
 
 // Name returns the label.
@@ -532,13 +537,13 @@ func (s RecordSource) Each(ctx context.Context, fn func(*Row) error) error {
 	)
 	return s.Records(ctx, func(rec string) error {
 		n++
-		parseRecord(rec, n, &raw, &row)
+		parseRecord(rec, n, s.UnixNanos, &raw, &row)
 		return fn(&row)
 	})
 }
 
 // parseRecord fills row from one record, the n-th.
-func parseRecord(rec string, n int64, raw *[numColumns]string, row *Row) {
+func parseRecord(rec string, n int64, unixNanos bool, raw *[numColumns]string, row *Row) {
 	*row = Row{Line: n}
 	i := 0
 	for ; i < numColumns-1; i++ {
@@ -557,7 +562,55 @@ func parseRecord(rec string, n int64, raw *[numColumns]string, row *Row) {
 		return
 	}
 	raw[i] = rec
-	row.Err = parseFields(raw, row)
+	if !unixNanos {
+		row.Err = parseFields(raw, row)
+		return
+	}
+	next, reported := raw[colNextAttemptAt], raw[colReportedAt]
+	raw[colNextAttemptAt], raw[colReportedAt] = "", "1970-01-01T00:00:00Z"
+	if row.Err = parseFields(raw, row); row.Err != nil {
+		return
+	}
+	var ok bool
+	if row.NextAttemptAt, ok = parseNanos(next); !ok {
+		row.Err = rowErr(colNextAttemptAt, "not Unix nanoseconds")
+	} else if row.ReportedAt, ok = parseNanos(reported); !ok || reported == "" {
+		row.Err = rowErr(colReportedAt, "not Unix nanoseconds")
+	}
+}
+
+// parseNanos parses decimal Unix nanoseconds ("" is the zero time).
+func parseNanos(s string) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, true
+	}
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	if s == "" || len(s) > 19 {
+		return time.Time{}, false
+	}
+	n, ok := digits64(s)
+	if !ok {
+		return time.Time{}, false
+	}
+	if neg {
+		n = -n
+	}
+	return time.Unix(0, n).UTC(), true
+}
+
+func digits64(s string) (int64, bool) {
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, n >= 0
 }
 
 // recordChunk is the block of length-prefixed records one worker parses.
@@ -597,7 +650,7 @@ func (s RecordSource) eachParallel(ctx context.Context, fns []func(*Row) error) 
 					size := int(data[0]) | int(data[1])<<8 | int(data[2])<<16 | int(data[3])<<24
 					rec := bstr(data[4 : 4+size])
 					data = data[4+size:]
-					parseRecord(rec, n, &raw, &row)
+					parseRecord(rec, n, s.UnixNanos, &raw, &row)
 					n++
 					if err := fn(&row); err != nil {
 						cancel(err)

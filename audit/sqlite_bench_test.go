@@ -55,7 +55,7 @@ func TestSQLiteAgainstCLI(t *testing.T) {
 	}()
 	require.NoError(t, db.LoadFleet(ctx, func() ([]string, bool) { r, ok := <-recs; return r, ok }))
 	require.NoError(t, db.Close())
-	src := audit.RecordSource{Label: path, Records: func(ctx context.Context, fn func(string) error) error {
+	src := audit.RecordSource{Label: path, UnixNanos: true, Records: func(ctx context.Context, fn func(string) error) error {
 		return sqlite.EachReportRecord(ctx, path, fn)
 	}}
 	timeCLI := func(q string) (time.Duration, string) {

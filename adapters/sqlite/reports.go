@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/fsm"
@@ -182,12 +181,16 @@ var ErrOlderSchema = errors.New("sqlite: database schema predates the installati
 const ReportRecordSep = "\x1f"
 
 // reportRecordSQL is the audit's join: every report with its app user's
-// active mapping, its columns in record order (see EachReportRecord).
+// active mapping, as one record a row (see EachReportRecord). Joining the
+// fields in SQL costs less than handing 18 values across cgo.
 const reportRecordSQL = `
-	SELECT r.installation_id, r.platform, r.sdk_version, r.profile, r.app_signed_in, r.app_user_id,
-		r.app_vital_user_id, r.app_environment, r.app_region, r.sdk_status, r.sdk_current_user_id,
-		r.sdk_environment, r.sdk_region, r.last_observed, r.last_error, r.next_attempt_at, r.reported_at,
-		m.vital_user_id
+	SELECT r.installation_id || char(31) || r.platform || char(31) || r.sdk_version || char(31) ||
+		r.profile || char(31) || r.app_signed_in || char(31) || r.app_user_id || char(31) ||
+		r.app_vital_user_id || char(31) || r.app_environment || char(31) || r.app_region || char(31) ||
+		r.sdk_status || char(31) || r.sdk_current_user_id || char(31) || r.sdk_environment || char(31) ||
+		r.sdk_region || char(31) || r.last_observed || char(31) || r.last_error || char(31) ||
+		ifnull(r.next_attempt_at, '') || char(31) || ifnull(r.reported_at, '') || char(31) ||
+		ifnull(m.vital_user_id, '')
 	FROM reports AS r
 	LEFT JOIN user_map AS m ON m.app_user_id = r.app_user_id AND m.deleted_at IS NULL AND r.app_user_id != ''`
 
@@ -201,15 +204,14 @@ func ReportRecordQuery() string { return reportRecordSQL }
 // profile, app_signed_in, app_user_id, app_vital_user_id, app_environment,
 // app_region, sdk_status, sdk_current_user_id, sdk_environment,
 // sdk_region, last_observed, last_error, next_attempt_at, reported_at,
-// mapped_vital_user_id) joined by ReportRecordSep, times in RFC 3339 to
-// the second. The record is valid only during fn (it is a view of a
-// buffer reused for the next row).
+// mapped_vital_user_id) joined by ReportRecordSep, app_signed_in as 0 or 1
+// and the times as stored: decimal Unix nanoseconds (empty when none).
 //
 // The file is opened read-only and is not migrated: a newer schema is an
 // *OpenError wrapping ErrNewerSchema and an older one ErrOlderSchema, both
 // before the first record. Rows come through the driver's own rows
-// interface, without database/sql's per-column conversions, and are
-// joined into one reused buffer. fn's error stops the walk and comes back as is; a done ctx
+// interface, one string a row, without database/sql's per-column
+// conversions. fn's error stops the walk and comes back as is; a done ctx
 // yields ctx.Err().
 func EachReportRecord(ctx context.Context, path string, fn func(record string) error) error {
 	if err := ctx.Err(); err != nil {
@@ -254,8 +256,7 @@ func EachReportRecord(ctx context.Context, path string, fn func(record string) e
 			return err
 		}
 		defer rows.Close()
-		dest := make([]driver.Value, 18)
-		var rec []byte
+		dest := make([]driver.Value, 1)
 		for n := 0; ; n++ {
 			if n%4096 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -268,8 +269,8 @@ func EachReportRecord(ctx context.Context, path string, fn func(record string) e
 				}
 				return err
 			}
-			rec = appendRecord(rec[:0], dest)
-			if fnErr = fn(unsafe.String(unsafe.SliceData(rec), len(rec))); fnErr != nil {
+			rec, _ := dest[0].(string)
+			if fnErr = fn(rec); fnErr != nil {
 				return fnErr
 			}
 		}
@@ -284,35 +285,6 @@ func EachReportRecord(ctx context.Context, path string, fn func(record string) e
 		return fmt.Errorf("each report record: %w", classify(err))
 	}
 	return nil
-}
-
-// appendRecord joins a row's values into a record: text as is, integers
-// of the time columns (15, 16) in RFC 3339, app_signed_in as true/false,
-// NULL as empty.
-func appendRecord(b []byte, dest []driver.Value) []byte {
-	for i, v := range dest {
-		if i > 0 {
-			b = append(b, ReportRecordSep...)
-		}
-		switch v := v.(type) {
-		case string:
-			b = append(b, v...)
-		case []byte:
-			b = append(b, v...)
-		case int64:
-			switch i {
-			case 4:
-				b = strconv.AppendBool(b, v != 0)
-			case 15, 16:
-				b = time.Unix(0, v).UTC().AppendFormat(b, time.RFC3339)
-			default:
-				b = strconv.AppendInt(b, v, 10)
-			}
-		case bool:
-			b = strconv.AppendBool(b, v)
-		}
-	}
-	return b
 }
 
 // LoadFleet writes generated reports and their app users' mappings in one

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,10 +73,10 @@ func TestEachReportRecordJoinsTheActiveMapping(t *testing.T) {
 	require.Equal(t, "v-bob-2", got["inst-bob"][17], "the active mapping, not the deleted one")
 	require.Equal(t, "", got["inst-carol"][17], "no active mapping")
 	require.Equal(t, "", got["inst-signed-out"][17])
-	require.Equal(t, []string{"inst-alice", "ios", "1.8.1", "ios-1.8", "true", "alice", "v-alice-1", "", "",
-		"configured,signedIn,useSignInToken", "V-ALICE", "", "", "", "", t0.Add(time.Minute).Format(time.RFC3339),
-		t0.Format(time.RFC3339), "v-alice-1"}, got["inst-alice"])
-	require.Equal(t, "false", got["inst-signed-out"][4])
+	require.Equal(t, []string{"inst-alice", "ios", "1.8.1", "ios-1.8", "1", "alice", "v-alice-1", "", "",
+		"configured,signedIn,useSignInToken", "V-ALICE", "", "", "", "", strconv.FormatInt(t0.Add(time.Minute).UnixNano(), 10),
+		strconv.FormatInt(t0.UnixNano(), 10), "v-alice-1"}, got["inst-alice"])
+	require.Equal(t, "0", got["inst-signed-out"][4])
 	require.Equal(t, "", got["inst-signed-out"][15])
 
 	// fn's error stops the walk.

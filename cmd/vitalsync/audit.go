@@ -75,7 +75,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
-		src = audit.RecordSource{Label: path, Records: func(ctx context.Context, fn func(string) error) error {
+		src = audit.RecordSource{Label: path, UnixNanos: true, Records: func(ctx context.Context, fn func(string) error) error {
 			return sqlite.EachReportRecord(ctx, path, fn)
 		}}
 	case *csvPath != "":
