@@ -423,14 +423,37 @@ var (
 	slotStale          = rank(Stale)
 	slotMismatch       = rank(MappingMismatch)
 	slotMissing        = rank(MappedUserMissing)
-	plannerSlots       = func() map[reconcile.Discrepancy]int {
-		m := map[reconcile.Discrepancy]int{}
-		for _, d := range reconcile.Discrepancies() {
-			m[d] = rank(Class(d))
+	plannerSlotOf      = func() []struct {
+		d    reconcile.Discrepancy
+		slot int
+	} {
+		var out []struct {
+			d    reconcile.Discrepancy
+			slot int
 		}
-		return m
+		for _, d := range reconcile.Discrepancies() {
+			out = append(out, struct {
+				d    reconcile.Discrepancy
+				slot int
+			}{d, rank(Class(d))})
+		}
+		return out
 	}()
 )
+
+// plannerSlot is a discrepancy's slot in severity.
+func plannerSlot(d reconcile.Discrepancy) int {
+	for _, p := range plannerSlotOf {
+		if p.d == d {
+			return p.slot
+		}
+	}
+	return rank(Class(d))
+}
+
+// sameUser compares user IDs as the planner does (case-insensitively),
+// with the common exact match first.
+func sameUser(a, b string) bool { return a == b || strings.EqualFold(a, b) }
 
 type auditor struct {
 	opts        Options
@@ -513,7 +536,7 @@ func (a *auditor) row(r *Row) error {
 		AllowAPIKey:   a.opts.AllowAPIKey,
 	}
 	mapped := r.MappedVitalUserID
-	if r.AppSignedIn && mapped != "" && !strings.EqualFold(mapped, r.AppVitalUserID) {
+	if r.AppSignedIn && mapped != "" && !sameUser(mapped, r.AppVitalUserID) {
 		// The backend's mapping is the token source's word.
 		o.IssuedVitalUserID = mapped
 	}
@@ -522,13 +545,13 @@ func (a *auditor) row(r *Row) error {
 	}
 	plan := o.Plan()
 	pi := profileSlot(p.Name)
-	cs := plannerSlots[plan.Discrepancy]
+	cs := plannerSlot(plan.Discrepancy)
 	a.n.classes[cs][pi]++
 	for _, act := range plan.Actions {
 		a.n.actions[actionSlot(act.Type())][pi]++
 	}
 	mismatch := r.AppSignedIn && r.SDKStatus.Has(fsm.FlagSignedIn) &&
-		(mapped == "" || !strings.EqualFold(r.SDKCurrentUserID, mapped))
+		(mapped == "" || !sameUser(r.SDKCurrentUserID, mapped))
 	missing := mapped != "" && a.missing[mapped]
 	if mismatch {
 		a.n.classes[slotMismatch][pi]++

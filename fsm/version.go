@@ -29,6 +29,10 @@ var versionTable = [...]versionRange{
 func ProfileFor(platform, version string) (Profile, bool) {
 	var pf Platform
 	switch {
+	case platform == string(IOS):
+		pf = IOS
+	case platform == string(Android):
+		pf = Android
 	case strings.EqualFold(platform, string(IOS)):
 		pf = IOS
 	case strings.EqualFold(platform, string(Android)):
@@ -52,14 +56,13 @@ func ProfileFor(platform, version string) (Profile, bool) {
 // parseVersion parses "MAJOR.MINOR.PATCH" with an optional "-…" or "+…"
 // suffix; each part is 1 to 6 decimal digits.
 func parseVersion(s string) ([3]int, bool) {
-	if i := strings.IndexAny(s, "-+"); i >= 0 {
-		s = s[:i]
-	}
 	var v [3]int
 	part, digits := 0, 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
+		case c == '-' || c == '+':
+			return v, part == 2 && digits > 0
 		case c >= '0' && c <= '9':
 			if digits == 6 {
 				return v, false
