@@ -68,6 +68,9 @@ func TestSQLiteAgainstCLI(t *testing.T) {
 		require.NoError(t, err)
 		return time.Since(start), strings.TrimSpace(string(out))
 	}
+	// The audit's own query needs concat_ws (SQLite 3.44+); an older tool
+	// cannot run it.
+	recordsOK := exec.Command(cli, path, "SELECT concat_ws(',', 1, 2);").Run() == nil
 	for round := 1; round <= 3; round++ {
 		s, err := audit.Run(ctx, src, nil, truthOptions())
 		require.NoError(t, err)
@@ -75,13 +78,16 @@ func TestSQLiteAgainstCLI(t *testing.T) {
 		dCount, out := timeCLI(cliCount)
 		require.Equal(t, strconv.Itoa(n), out)
 		dCols, _ := timeCLI(cliColumns)
-		dRec, _ := timeCLI(cliRecords)
 		rate := func(d time.Duration) float64 { return n / d.Seconds() }
 		t.Logf("round %d: audit %.0f rows/s (%.2f s); sqlite3: count(*) %.0f rows/s (%.2f s) %.2f×, "+
-			"reading the columns %.0f rows/s (%.2f s) %.2f×, the audit's record query %.0f rows/s (%.2f s) %.2f×",
+			"reading the columns %.0f rows/s (%.2f s) %.2f×",
 			round, s.RowsPerSecond, s.Seconds,
 			rate(dCount), dCount.Seconds(), s.RowsPerSecond/rate(dCount),
-			rate(dCols), dCols.Seconds(), s.RowsPerSecond/rate(dCols),
-			rate(dRec), dRec.Seconds(), s.RowsPerSecond/rate(dRec))
+			rate(dCols), dCols.Seconds(), s.RowsPerSecond/rate(dCols))
+		if recordsOK {
+			dRec, _ := timeCLI(cliRecords)
+			t.Logf("round %d: sqlite3 running the audit's record query: %.0f rows/s (%.2f s) %.2f×",
+				round, rate(dRec), dRec.Seconds(), s.RowsPerSecond/rate(dRec))
+		}
 	}
 }
