@@ -118,13 +118,13 @@ const ProgressEvery = 1 << 16
 // the classes can add up to more than Rows. Actions counts the planned
 // actions by type. Summaries of shards add up (Merge).
 type Summary struct {
-	Rows          int64                                     `json:"rows"`
-	Classes       map[Class]int64                           `json:"classes"`
-	ByProfile     map[string]map[Class]int64                `json:"by_profile"`
-	Actions       map[reconcile.ActionType]int64            `json:"actions"`
-	ActionsByProf map[string]map[reconcile.ActionType]int64 `json:"actions_by_profile"`
-	Seconds       float64                                   `json:"seconds"`
-	RowsPerSecond float64                                   `json:"rows_per_second"`
+	Rows             int64                                     `json:"rows"`
+	Classes          map[Class]int64                           `json:"classes"`
+	ByProfile        map[string]map[Class]int64                `json:"by_profile"`
+	Actions          map[reconcile.ActionType]int64            `json:"actions"`
+	ActionsByProfile map[string]map[reconcile.ActionType]int64 `json:"actions_by_profile"`
+	Seconds          float64                                   `json:"seconds"`
+	RowsPerSecond    float64                                   `json:"rows_per_second"`
 }
 
 // Count returns the installations in class c.
@@ -142,11 +142,11 @@ func (s *Summary) Merge(o Summary) {
 	for p, m := range o.ByProfile {
 		s.ByProfile[p] = addCounts(s.ByProfile[p], m)
 	}
-	if s.ActionsByProf == nil {
-		s.ActionsByProf = map[string]map[reconcile.ActionType]int64{}
+	if s.ActionsByProfile == nil {
+		s.ActionsByProfile = map[string]map[reconcile.ActionType]int64{}
 	}
-	for p, m := range o.ActionsByProf {
-		s.ActionsByProf[p] = addCounts(s.ActionsByProf[p], m)
+	for p, m := range o.ActionsByProfile {
+		s.ActionsByProfile[p] = addCounts(s.ActionsByProfile[p], m)
 	}
 	s.Seconds = max(s.Seconds, o.Seconds)
 	if s.Seconds > 0 {
@@ -390,7 +390,7 @@ func (n *counters) add(o *counters) {
 
 func (n *counters) summary() Summary {
 	s := Summary{Rows: n.rows, Classes: map[Class]int64{}, ByProfile: map[string]map[Class]int64{},
-		Actions: map[reconcile.ActionType]int64{}, ActionsByProf: map[string]map[reconcile.ActionType]int64{}}
+		Actions: map[reconcile.ActionType]int64{}, ActionsByProfile: map[string]map[reconcile.ActionType]int64{}}
 	for ci, c := range severity {
 		for pi, p := range profileNames {
 			if v := n.classes[ci][pi]; v > 0 {
@@ -406,10 +406,10 @@ func (n *counters) summary() Summary {
 		for pi, p := range profileNames {
 			if v := n.actions[ai][pi]; v > 0 {
 				s.Actions[t] += v
-				if s.ActionsByProf[p] == nil {
-					s.ActionsByProf[p] = map[reconcile.ActionType]int64{}
+				if s.ActionsByProfile[p] == nil {
+					s.ActionsByProfile[p] = map[reconcile.ActionType]int64{}
 				}
-				s.ActionsByProf[p][t] += v
+				s.ActionsByProfile[p][t] += v
 			}
 		}
 	}
@@ -423,27 +423,24 @@ var (
 	slotStale          = rank(Stale)
 	slotMismatch       = rank(MappingMismatch)
 	slotMissing        = rank(MappedUserMissing)
-	plannerSlotOf      = func() []struct {
-		d    reconcile.Discrepancy
-		slot int
-	} {
-		var out []struct {
-			d    reconcile.Discrepancy
-			slot int
-		}
+	plannerSlots       = func() []discrepancySlot {
+		var out []discrepancySlot
 		for _, d := range reconcile.Discrepancies() {
-			out = append(out, struct {
-				d    reconcile.Discrepancy
-				slot int
-			}{d, rank(Class(d))})
+			out = append(out, discrepancySlot{d, rank(Class(d))})
 		}
 		return out
 	}()
 )
 
+// discrepancySlot is a planner class and its slot in severity.
+type discrepancySlot struct {
+	d    reconcile.Discrepancy
+	slot int
+}
+
 // plannerSlot is a discrepancy's slot in severity.
 func plannerSlot(d reconcile.Discrepancy) int {
-	for _, p := range plannerSlotOf {
+	for _, p := range plannerSlots {
 		if p.d == d {
 			return p.slot
 		}
