@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -127,6 +128,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		defer fmt.Fprintln(e.stderr)
 	}
 	var sink audit.Sink
+	outFlush := func() error { return nil }
 	if *out != "" {
 		f, err := os.Create(*out)
 		if err != nil {
@@ -135,14 +137,18 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		defer f.Close()
 		w, flush := findingWriter(f, strings.HasSuffix(*out, ".csv"))
 		sink = w
-		defer func() {
+		outFlush = func() error {
 			if err := flush(); err != nil {
-				e.log.Error("audit: writing --out failed", "error", err)
+				return fmt.Errorf("audit: --out: %w", err)
 			}
-		}()
+			return f.Close()
+		}
 	}
 	sum, err := audit.Run(ctx, src, sink, opts)
 	if err != nil {
+		return err
+	}
+	if err := outFlush(); err != nil {
 		return err
 	}
 	if err := printSummary(e.stdout, *format, sum); err != nil {
@@ -172,11 +178,13 @@ func isTerminal(f *os.File) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// findingWriter writes findings as JSONL, or CSV with a header.
+// findingWriter writes findings as JSONL, or CSV with a header, buffered;
+// the returned flush writes out the rest.
 func findingWriter(w io.Writer, asCSV bool) (audit.Sink, func() error) {
 	if !asCSV {
-		enc := json.NewEncoder(w)
-		return func(f *audit.Finding) error { return enc.Encode(f) }, func() error { return nil }
+		bw := bufio.NewWriterSize(w, 64<<10)
+		enc := json.NewEncoder(bw)
+		return func(f *audit.Finding) error { return enc.Encode(f) }, bw.Flush
 	}
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"installation_id", "line", "profile", "class", "classes", "actions", "reason"})

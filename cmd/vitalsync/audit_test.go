@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"database/sql"
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -96,8 +97,28 @@ func TestAuditFailOnAndTable(t *testing.T) {
 	classes := out[strings.Index(out, "class"):]
 	require.Less(t, strings.Index(classes, "wrong-user"), strings.Index(classes, "consistent"))
 
-	_, _, code = runCLI("", "audit", "--csv", path, "--now", fleetNowFlag, "--fail-on", "diverged")
+	outCSV := filepath.Join(dir, "findings.csv")
+	_, _, code = runCLI("", "audit", "--csv", path, "--now", fleetNowFlag, "--fail-on", "diverged", "--out", outCSV)
 	require.Zero(t, code)
+	f, err := os.Open(outCSV)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, []string{"installation_id", "line", "profile", "class", "classes", "actions", "reason"}, recs[0])
+	require.Greater(t, len(recs), 100)
+	var wrong int
+	for _, r := range recs[1:] {
+		if r[3] == "wrong-user" {
+			wrong++
+			require.True(t, strings.HasPrefix(r[5], "sign-out; sign-in:"), r[5])
+		}
+	}
+	require.NotZero(t, wrong)
+
+	out, _, code = runCLI("", "audit", "--csv", path, "--now", fleetNowFlag, "--format", "csv")
+	require.Zero(t, code)
+	require.True(t, strings.HasPrefix(out, "kind,profile,key,count\nrows,,,2000\n"), out)
 	_, _, code = runCLI("", "audit", "--csv", path, "--fail-on", "nonsense")
 	require.Equal(t, 2, code)
 	_, _, code = runCLI("", "audit", "--csv", path, "--jsonl", path)
