@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,14 +40,24 @@ const (
 )
 
 // severity orders every class, worst first: wrong-user installations lead,
-// as a possible misattribution of health data.
-var severity = []Class{
-	Class(reconcile.WrongUser), MappingMismatch, MappedUserMissing, Class(reconcile.APIKeyIncompatible),
-	Class(reconcile.UserDeletedDiscrepancy), Class(reconcile.AppSignedOut), Class(reconcile.SDKSignedOut),
-	Class(reconcile.ReauthNeeded), Class(reconcile.APIKeyMode), Class(reconcile.AlreadySignedInConflict),
-	Class(reconcile.MigrationNotTaken), Class(reconcile.Diverged), Class(reconcile.VitalUserUnknown),
-	Class(reconcile.BackingOff), Invalid, UnknownProfile, Stale, Class(reconcile.Consistent),
-}
+// as a possible misattribution of health data. A planner class not named
+// here (one added to reconcile later) ranks just before backing-off, so
+// that it is counted and shown, never dropped.
+var severity = func() []Class {
+	head := []Class{
+		Class(reconcile.WrongUser), MappingMismatch, MappedUserMissing, Class(reconcile.APIKeyIncompatible),
+		Class(reconcile.UserDeletedDiscrepancy), Class(reconcile.AppSignedOut), Class(reconcile.SDKSignedOut),
+		Class(reconcile.ReauthNeeded), Class(reconcile.APIKeyMode), Class(reconcile.AlreadySignedInConflict),
+		Class(reconcile.MigrationNotTaken), Class(reconcile.Diverged), Class(reconcile.VitalUserUnknown),
+	}
+	tail := []Class{Class(reconcile.BackingOff), Invalid, UnknownProfile, Stale, Class(reconcile.Consistent)}
+	for _, d := range reconcile.Discrepancies() {
+		if !slices.Contains(head, Class(d)) && !slices.Contains(tail, Class(d)) {
+			head = append(head, Class(d))
+		}
+	}
+	return append(head, tail...)
+}()
 
 // Classes returns every class, worst first.
 func Classes() []Class { return append([]Class(nil), severity...) }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 // transientErr speaks reconcile's transient protocol.
@@ -79,4 +81,14 @@ func TestCheckUsersFailsForGood(t *testing.T) {
 	_, err := Run(context.Background(), rowsSource("v1", "v2"), nil, Options{Checker: checker})
 	require.ErrorIs(t, err, ErrCheckFailed)
 	require.ErrorIs(t, err, boom)
+}
+
+// Every planner class has a slot: none is dropped.
+func TestEveryPlannerClassIsCounted(t *testing.T) {
+	for _, d := range reconcile.Discrepancies() {
+		slot := plannerSlot(d)
+		require.Less(t, slot, len(severity), d)
+		require.Equal(t, Class(d), severity[slot])
+	}
+	require.LessOrEqual(t, len(severity), len(counters{}.classes))
 }

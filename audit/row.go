@@ -205,14 +205,13 @@ func parseRegion(s string) (fsm.Region, bool) {
 	return fsm.ParseRegion(s)
 }
 
-// parseSDKError is reconcile.ParseSDKError without its allocation.
+// parseSDKError is reconcile.ParseSDKError, with the common values first.
 func parseSDKError(s string) (reconcile.SDKError, bool) {
 	switch e := reconcile.SDKError(s); e {
-	case reconcile.NoSDKError, reconcile.ErrAlreadySignedIn, reconcile.ErrInvalidSignInToken,
-		reconcile.ErrInvalidUser, reconcile.ErrNeedsReauthentication, reconcile.ErrNetwork, reconcile.ErrUnknown:
+	case reconcile.NoSDKError, reconcile.ErrNetwork:
 		return e, true
 	}
-	return "", false
+	return reconcile.ParseSDKError(s)
 }
 
 // parseStatus parses comma-separated flag names ("" is none), with the
