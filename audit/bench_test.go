@@ -48,15 +48,22 @@ func repeated(csvData []byte, times int) audit.Source {
 	}}
 }
 
-// BenchmarkAuditCSV: rows per second from CSV, 10^5 distinct rows repeated.
-func BenchmarkAuditCSV(b *testing.B) {
+// BenchmarkAuditCSV: rows per second from CSV, 10^5 distinct rows a pass,
+// on GOMAXPROCS workers; BenchmarkAuditCSVOneWorker on one.
+func BenchmarkAuditCSV(b *testing.B) { benchAuditCSV(b, 0) }
+
+func BenchmarkAuditCSVOneWorker(b *testing.B) { benchAuditCSV(b, 1) }
+
+func benchAuditCSV(b *testing.B, workers int) {
 	csvData := csvFleet(b, 100000, 11)
 	b.SetBytes(int64(len(csvData)))
+	o := truthOptions()
+	o.Workers = workers
 	b.ResetTimer()
 	var rows int64
 	start := time.Now()
 	for b.Loop() {
-		s, err := audit.Run(context.Background(), repeated(csvData, 1), nil, truthOptions())
+		s, err := audit.Run(context.Background(), repeated(csvData, 1), nil, o)
 		if err != nil {
 			b.Fatal(err)
 		}
