@@ -19,6 +19,19 @@
 //     launch costs no call and no write.
 //  3. Between launches, hand the SDK errors the app meets to
 //     RecordSDKError, so the next launch plans from them.
+//
+// Reports. After the reconcile has finished, Run sends the installation's
+// report to the issuer (POST /v1/installation-report): after a launch that
+// applied an action, and after a quiet one only when the last report was
+// sent longer than ReportInterval ago (0: quiet launches never report).
+// When it was last sent is kept in the device database (ReportLog, one row
+// per installation, beside the SDK state; not in the journal, which is
+// reconcile's): a quiet launch inside the interval reads that row and
+// sends and writes nothing. A report goes through its own counting
+// transport (Report.ReportCalls, apart from NetworkCalls), is bounded by
+// ReportTimeout, and its failure is logged, never returned: a report never
+// fails a launch. No report is sent while the app is signed out (it has no
+// session with the issuer) or without an SDKVersion.
 package installation
 
 import (
@@ -77,7 +90,33 @@ type Config struct {
 	Backoff reconcile.Backoff
 	// Logger gets the SDK core's and the runner's lines; nil discards.
 	Logger *slog.Logger
+	// SDKVersion is the SDK release the installation runs ("1.8.1"), sent
+	// in its reports; "" sends none.
+	SDKVersion string
+	// ReportInterval is how old the last report may grow before a quiet
+	// launch sends one (DefaultReportInterval is the CLI's default); 0:
+	// only launches that acted report.
+	ReportInterval time.Duration
+	// ReportTimeout bounds a report's request; 0: DefaultReportTimeout.
+	ReportTimeout time.Duration
 }
+
+// DefaultReportInterval is the reporting interval of quiet launches the
+// CLI uses unless told otherwise.
+const DefaultReportInterval = 24 * time.Hour
+
+// DefaultReportTimeout bounds a report's request.
+const DefaultReportTimeout = 5 * time.Second
+
+// ReportLog remembers when each installation last sent its report;
+// adapters/sqlite implements it in the device database. LastReportSent
+// returns the zero time when it never did.
+type ReportLog interface {
+	LastReportSent(ctx context.Context, installation string) (time.Time, error)
+	SetReportSent(ctx context.Context, installation string, t time.Time) error
+}
+
+var _ ReportLog = (*sqlite.DB)(nil)
 
 // Report is what one launch saw, planned, did and cost.
 type Report struct {
@@ -87,6 +126,11 @@ type Report struct {
 	NetworkCalls int64
 	// DBWrites counts the write transactions the launch committed.
 	DBWrites uint64
+	// ReportCalls counts the report requests sent after the reconcile (0
+	// or 1); they are not in NetworkCalls. ReportErr is a report's failure,
+	// which does not fail the launch.
+	ReportCalls int64
+	ReportErr   error
 }
 
 // ErrConfig is returned for an unusable Config.
@@ -110,6 +154,8 @@ type Installation struct {
 	sdk     *vitalsdk.Client
 	runner  *reconcile.Runner
 	counter *countingTransport
+	reports *countingTransport
+	issuer  *issuer.Client
 }
 
 // Open opens the installation's SDK core on its stored state and wires its
@@ -154,7 +200,9 @@ func Open(ctx context.Context, cfg Config) (*Installation, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Installation{cfg: cfg, sdk: sdk, runner: runner, counter: ct}, nil
+	rt := &countingTransport{next: next}
+	return &Installation{cfg: cfg, sdk: sdk, runner: runner, counter: ct, reports: rt,
+		issuer: issuer.NewClient(cfg.IssuerURL, cfg.Session, issuer.WithHTTPClient(&http.Client{Transport: rt}))}, nil
 }
 
 // SDK returns the installation's SDK core.
@@ -172,8 +220,62 @@ func (in *Installation) NetworkCalls() int64 { return in.counter.n.Load() }
 func (in *Installation) Run(ctx context.Context) (Report, error) {
 	calls0, writes0 := in.counter.n.Load(), in.cfg.DB.WriteCount()
 	out, err := in.runner.RunAtLaunch(ctx).Wait(context.WithoutCancel(ctx))
-	return Report{Outcome: out, NetworkCalls: in.counter.n.Load() - calls0,
-		DBWrites: in.cfg.DB.WriteCount() - writes0}, err
+	rep := Report{Outcome: out, NetworkCalls: in.counter.n.Load() - calls0}
+	reports0 := in.reports.n.Load()
+	rep.ReportErr = in.report(ctx, out)
+	if rep.ReportErr != nil && in.cfg.Logger != nil {
+		in.cfg.Logger.Warn("installation report not sent", "error", rep.ReportErr.Error())
+	}
+	rep.ReportCalls = in.reports.n.Load() - reports0
+	rep.DBWrites = in.cfg.DB.WriteCount() - writes0
+	return rep, err
+}
+
+// report sends the installation's report when the launch acted, or when
+// the last one is older than the interval.
+func (in *Installation) report(ctx context.Context, out reconcile.Outcome) error {
+	app := in.cfg.App()
+	if !app.SignedIn || in.cfg.Session == "" || in.cfg.SDKVersion == "" || len(out.Passes) == 0 {
+		return nil
+	}
+	now := in.cfg.Now()
+	if len(out.Applied()) == 0 {
+		if in.cfg.ReportInterval <= 0 {
+			return nil
+		}
+		last, err := in.cfg.DB.LastReportSent(ctx, in.cfg.Installation)
+		if err != nil {
+			return err
+		}
+		if !last.IsZero() && now.Sub(last) < in.cfg.ReportInterval {
+			return nil
+		}
+	}
+	entry, err := in.cfg.DB.Journal(in.cfg.Installation, in.cfg.Profile.Name).Load(ctx)
+	if err != nil {
+		return err
+	}
+	o := out.Passes[len(out.Passes)-1].Observation
+	env, region, _ := in.sdk.Environment()
+	r := issuer.Report{InstallationID: in.cfg.Installation, Platform: in.cfg.Profile.Platform,
+		SDKVersion: in.cfg.SDKVersion, AppSignedIn: true, AppUserID: app.AppUserID,
+		AppVitalUserID: o.App.VitalUserID, AppEnvironment: app.Environment, AppRegion: app.Region,
+		SDKStatus: in.sdk.Status(), SDKCurrentUserID: in.sdk.CurrentUserID(), SDKEnvironment: env, SDKRegion: region,
+		LastObserved: entry.LastObserved, LastError: entry.LastError, NextAttemptAt: entry.NextAttemptAt,
+		ReportedAt: now.UTC()}
+	if p, ok := fsm.ProfileFor(string(r.Platform), r.SDKVersion); ok {
+		r.Profile = p.Name
+	}
+	timeout := in.cfg.ReportTimeout
+	if timeout <= 0 {
+		timeout = DefaultReportTimeout
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	if _, err := in.issuer.SendReport(rctx, r); err != nil {
+		return err
+	}
+	return in.cfg.DB.SetReportSent(ctx, in.cfg.Installation, now)
 }
 
 // RecordSDKError records an SDK error the app met between launches (see

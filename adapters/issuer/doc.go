@@ -8,10 +8,11 @@
 //
 //	POST /v1/sign-in-token  → 200 {"user_id": "<vital user>", "sign_in_token": "<token>"}
 //	GET  /v1/vital-user     → 200 {"user_id": "<vital user>"}
+//	POST /v1/installation-report → 200 {"stored": true|false}
 //	GET  /healthz           → 200 {"status": "ok"}
 //	GET  /metrics           → Prometheus text format (see Metrics below)
 //
-// Both API routes act on the authenticated caller's own app user only. A
+// The API routes act on the authenticated caller's own app user only. A
 // caller may name the app user it expects (the JSON body field
 // "app_user_id" on POST, the query parameter app_user_id on GET); when that
 // differs from the authenticated one the answer is 403 and nothing else.
@@ -96,6 +97,18 @@
 // vitalsync_issuer_request_duration_seconds), beside the tokens issued, the
 // Vital users created, adopted and replaced, and the team API's failures by
 // class. Two handlers on one registry share the collectors.
+// # Installation reports
+//
+// POST /v1/installation-report takes one Report (its JSON form is the
+// README's public report schema) when Config.Reports is set; without it
+// the route answers 404. The body is bounded like the token route's and
+// decoded strictly (DecodeReport): an unknown, missing or unparsable field
+// is a 400 whose message names it, never quoting a value. A report whose
+// app_user_id is not the caller's is a 403. The profile is derived from
+// platform and sdk_version (fsm.ProfileFor); an unmapped version is stored
+// with no profile. The store keeps the latest reported_at per installation
+// (ReportStore's contract; adapters/storetest checks it); the answer says
+// whether this report was stored. Client.SendReport is the device's call.
 //
 // # Secrets
 //

@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,7 +30,7 @@ const (
 // Paths returns every path Handler serves, for mounting it next to other
 // handlers.
 func Paths() []string {
-	return []string{PathSignInToken, PathVitalUser, PathHealth, PathMetrics}
+	return []string{PathSignInToken, PathVitalUser, PathInstallationReport, PathHealth, PathMetrics}
 }
 
 // maxBody bounds the request body of POST /v1/sign-in-token.
@@ -48,6 +49,8 @@ type Config struct {
 	// when it is also a prometheus.Gatherer (a *prometheus.Registry), and
 	// answers 404 otherwise, the host serving its own.
 	Registerer prometheus.Registerer
+	// Reports stores installation reports; nil: the report route answers 404.
+	Reports ReportStore
 }
 
 // Handler is the sign-in token issuer. See the package documentation for
@@ -55,6 +58,7 @@ type Config struct {
 type Handler struct {
 	team    TeamAPI
 	store   UserStore
+	reports ReportStore
 	auth    Authenticator
 	log     *slog.Logger
 	now     func() time.Time
@@ -77,7 +81,7 @@ func New(c Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: Registerer: %w", ErrInvalidConfig, err)
 	}
-	h := &Handler{team: c.Team, store: c.Store, auth: c.Auth, log: c.Logger, now: c.Now, metrics: m}
+	h := &Handler{team: c.Team, store: c.Store, reports: c.Reports, auth: c.Auth, log: c.Logger, now: c.Now, metrics: m}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -112,6 +116,16 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.api(w, r, h.serveVitalUser)
+	case PathInstallationReport:
+		if h.reports == nil {
+			writeError(w, http.StatusNotFound, "not_found", "no such route")
+			return
+		}
+		if r.Method != http.MethodPost {
+			methodNotAllowed(w, http.MethodPost)
+			return
+		}
+		h.api(w, r, h.serveInstallationReport)
 	case PathHealth:
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			methodNotAllowed(w, "GET, HEAD")
@@ -221,6 +235,7 @@ func namedAppUser(r *http.Request) (string, error) {
 	if len(data) > maxBody {
 		return "", errors.New("body too large")
 	}
+	r.Body = io.NopCloser(bytes.NewReader(data)) // for the route's own decoding
 	if len(data) == 0 {
 		return named, nil
 	}
@@ -312,6 +327,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, app string, err e
 		attrs = append(attrs, slog.String("class", "terminal"), slog.String("error", ue.msg))
 		h.log.LogAttrs(ctx, slog.LevelError, "team API answered inconsistently", attrs...)
 		return writeError(w, http.StatusBadGateway, CodeUpstreamError, "the team API answered inconsistently")
+	case errors.Is(err, ErrBadReport):
+		return writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		h.log.LogAttrs(ctx, slog.LevelInfo, "request ended while waiting", attrs...)
 		return writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "the request ended before it could be served")

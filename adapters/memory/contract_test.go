@@ -62,3 +62,7 @@ func TestZeroUserMap(t *testing.T) {
 func TestJournalContract(t *testing.T) {
 	storetest.Journal(t, func(*testing.T) reconcile.Journal { return &memory.Journal{} })
 }
+
+func TestReportsContract(t *testing.T) {
+	storetest.Reports(t, func(*testing.T) storetest.ReportStore { return &memory.Reports{} })
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"os"
 	"path/filepath"
@@ -25,11 +26,15 @@ func closedWithSecrets(t *testing.T) string {
 		require.NoError(t, db.SaveDevice(ctx, vitalsdk.DeviceState{Installation: inst, Strategy: vitalsdk.StrategyAPIKey,
 			APIKey: "sk_us_" + inst, APIKeyUserID: "u"}))
 		require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: inst}, "observed"))
-		require.NoError(t, db.PutReport(ctx, Report{Installation: inst}))
+		_, err := db.PutReport(ctx, testReport(inst))
+		require.NoError(t, err)
 	}
 	// Enough reports for several pages.
 	for i := range 300 {
-		require.NoError(t, db.PutReport(ctx, Report{Installation: "r" + strconv.Itoa(i), AppUserID: "user-" + strconv.Itoa(i)}))
+		r := testReport("r" + strconv.Itoa(i))
+		r.AppSignedIn, r.AppUserID = true, "user-"+strconv.Itoa(i)
+		_, err := db.PutReport(ctx, r)
+		require.NoError(t, err)
 	}
 	require.NoError(t, db.Close())
 	return path
@@ -139,7 +144,7 @@ func TestOpenRefusesForeignSchema(t *testing.T) {
 		"dropped index":   "DROP INDEX journal_events_installation",
 		"dropped table":   "DROP TABLE reports",
 		"changed column":  "ALTER TABLE devices ADD COLUMN extra TEXT",
-		"renamed column":  "ALTER TABLE reports RENAME COLUMN status TO flags",
+		"renamed column":  "ALTER TABLE reports RENAME COLUMN sdk_status TO flags",
 		"extra view":      "CREATE VIEW v AS SELECT 1",
 		"replaced schema": "DROP TABLE journal; CREATE TABLE journal (installation TEXT)",
 	}
@@ -164,8 +169,10 @@ func damagePages(t *testing.T, path string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
-	require.Greater(t, len(b), 4*4096)
-	for off := 4096; off+4096 <= len(b); off += 4096 {
+	require.Greater(t, len(b), 8*4096)
+	// The last pages hold the rows written after the schema (the schema's
+	// own pages come first, written by the migrations at creation).
+	for off := len(b) - 3*4096; off+4096 <= len(b); off += 4096 {
 		clear(b[off+200 : off+3000])
 	}
 	require.NoError(t, os.WriteFile(path, b, 0o600))
@@ -277,7 +284,7 @@ func TestOpenDoesNotReadEveryPage(t *testing.T) {
 
 	db, err := Open(ctx, path)
 	require.NoError(t, err)
-	err = db.EachReport(ctx, func(Report) error { return nil })
+	err = db.EachReport(ctx, func(issuer.Report) error { return nil })
 	require.ErrorIs(t, err, ErrCorrupt)
 	require.NoError(t, db.Close())
 	h, err := Inspect(ctx, path)
@@ -304,11 +311,11 @@ func copyHotJournal(t *testing.T) (string, string) {
 	require.NoError(t, err)
 	defer conn.Close()
 	var before string
-	require.NoError(t, conn.QueryRowContext(ctx, `SELECT app_user_id FROM reports WHERE installation = 'r0'`).Scan(&before))
+	require.NoError(t, conn.QueryRowContext(ctx, `SELECT app_user_id FROM reports WHERE installation_id = 'r0'`).Scan(&before))
 	for _, stmt := range []string{
 		"PRAGMA cache_size = 1", // spill changed pages into the file before the commit
 		"BEGIN",
-		"UPDATE reports SET app_user_id = 'changed-' || installation || hex(randomblob(64))",
+		"UPDATE reports SET app_user_id = 'changed-' || installation_id || hex(randomblob(64))",
 	} {
 		_, err := conn.ExecContext(ctx, stmt)
 		require.NoError(t, err, stmt)
@@ -340,7 +347,7 @@ func TestOpenRollsBackHotJournal(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	var got string
-	require.NoError(t, db.rdb.QueryRowContext(ctx, `SELECT app_user_id FROM reports WHERE installation = 'r0'`).Scan(&got))
+	require.NoError(t, db.rdb.QueryRowContext(ctx, `SELECT app_user_id FROM reports WHERE installation_id = 'r0'`).Scan(&got))
 	require.Equal(t, before, got)
 	dev, ok, err := db.LoadDevice(ctx, "dev-1")
 	require.NoError(t, err)

@@ -12,9 +12,15 @@
 //     vitalsdk.DeviceState, vitalsdk.TokenRecord and vitalsdk.Strategy;
 //   - issuer.UserStore (LookupUser, PutUser, MarkUserDeleted) on
 //     issuer.Mapping, plus UserHistory;
+//   - issuer.ReportStore (PutReport: the latest reported_at wins) on
+//     issuer.Report, plus LatestReport and EachReport;
+//   - installation.ReportLog (LastReportSent, SetReportSent): when a
+//     device last sent its report;
 //   - and, through the *Journal that DB.Journal returns, reconcile.Journal.
 //
-// The installation reports are this package's own (Report). Errors keep
+// EachReportRecord streams the audit's join (every report with its app
+// user's active mapping) from a file opened read-only, one record a row,
+// for audit.RecordSource; LoadFleet bulk-loads a generated fleet. Errors keep
 // this package's sentinels and also match the consumer's for the same
 // failure: a state that fails vitalsdk.DeviceState.Validate is ErrInvalid
 // and vitalsdk.ErrInvalidState (with its *vitalsdk.StateError); PutUser's
@@ -150,11 +156,15 @@
 //     by id.
 //   - user_map: app_user_id → vital_user_id with created_at and deleted_at;
 //     a partial UNIQUE index allows one row with deleted_at NULL per app user.
-//   - reports: one fleet report per installation: profile, app_signed_in,
-//     app_user_id, app_vital_user_id, app_environment, app_region, status
-//     (the SDK's flag names, comma separated, e.g.
-//     "configured,signedIn,useSignInToken"), current_user_id,
-//     sdk_environment, sdk_region, last_observed, reported_at.
+//   - reports: one installation report per installation, in the public
+//     report schema (README; migration 0005): installation_id, platform,
+//     sdk_version, profile, app_signed_in, app_user_id, app_vital_user_id,
+//     app_environment, app_region, sdk_status (the SDK's flag names, comma
+//     separated, e.g. "configured,signedIn,useSignInToken"),
+//     sdk_current_user_id, sdk_environment, sdk_region, last_observed,
+//     last_error, next_attempt_at, reported_at.
+//   - report_log: per installation, when the device last sent its report
+//     (sent_at).
 //   - endpoints (migration 3): at most one row (id = 1), the API and auth
 //     base URLs a device database was first used with (api_url, auth_url,
 //     updated_at); see RememberEndpoints.

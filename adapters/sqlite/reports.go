@@ -3,71 +3,101 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
-// Report is what one installation of a fleet reported: the app's session and
-// the SDK's status, for batch audits.
-type Report struct {
-	Installation   string
-	Profile        string // an fsm profile name, or ""
-	AppSignedIn    bool
-	AppUserID      string
-	AppVitalUserID string
-	AppEnvironment fsm.Environment
-	AppRegion      fsm.Region
-	Status         fsm.Status
-	CurrentUserID  string
-	SDKEnvironment fsm.Environment
-	SDKRegion      fsm.Region
-	LastObserved   fsm.State // "" unknown
-	ReportedAt     time.Time
-}
+// The reports table implements the issuer's report store.
+var _ issuer.ReportStore = (*DB)(nil)
 
 const tableReports = "reports"
 
-// PutReport stores r as the report of r.Installation, replacing the previous
-// one, in one transaction. A zero ReportedAt is set from the DB clock. A
-// value that cannot be stored is a *ColumnError wrapping ErrInvalid.
-func (db *DB) PutReport(ctx context.Context, r Report) error {
-	if err := checkReport(r, ErrInvalid); err != nil {
-		return fmt.Errorf("put report: %w", err)
+// reportsVersion is the schema version that gave the reports table its
+// public schema (migration 0005).
+const reportsVersion = 5
+
+// reportColumns are the reports table's columns in the order of the
+// scans below.
+const reportColumns = `installation_id, platform, sdk_version, profile, app_signed_in, app_user_id,
+	app_vital_user_id, app_environment, app_region, sdk_status, sdk_current_user_id, sdk_environment,
+	sdk_region, last_observed, last_error, next_attempt_at, reported_at`
+
+// PutReport stores r as its installation's report unless the stored one
+// has a later reported_at (see issuer.ReportStore), in one transaction, and
+// reports whether it did. A report that fails Validate is refused with an
+// error matching issuer.ErrBadReport.
+func (db *DB) PutReport(ctx context.Context, r issuer.Report) (bool, error) {
+	if err := r.Validate(); err != nil {
+		return false, fmt.Errorf("put report: %w", err)
 	}
 	tx, err := db.begin(ctx)
 	if err != nil {
-		return fmt.Errorf("put report: %w", err)
+		return false, fmt.Errorf("put report: %w", err)
 	}
 	defer tx.Rollback()
-	if r.ReportedAt.IsZero() {
-		r.ReportedAt = tx.now
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO reports (`+reportColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (installation_id) DO UPDATE SET
+			platform = excluded.platform, sdk_version = excluded.sdk_version, profile = excluded.profile,
+			app_signed_in = excluded.app_signed_in, app_user_id = excluded.app_user_id,
+			app_vital_user_id = excluded.app_vital_user_id, app_environment = excluded.app_environment,
+			app_region = excluded.app_region, sdk_status = excluded.sdk_status,
+			sdk_current_user_id = excluded.sdk_current_user_id, sdk_environment = excluded.sdk_environment,
+			sdk_region = excluded.sdk_region, last_observed = excluded.last_observed,
+			last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at,
+			reported_at = excluded.reported_at
+		WHERE reports.reported_at IS NULL OR reports.reported_at <= excluded.reported_at`,
+		reportArgs(r)...)
+	if err != nil {
+		return false, fmt.Errorf("put report: %w", db.wrap(ctx, err))
 	}
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO reports (installation, profile, app_signed_in, app_user_id,
-			app_vital_user_id, app_environment, app_region, status, current_user_id,
-			sdk_environment, sdk_region, last_observed, reported_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (installation) DO UPDATE SET
-			profile = excluded.profile, app_signed_in = excluded.app_signed_in,
-			app_user_id = excluded.app_user_id, app_vital_user_id = excluded.app_vital_user_id,
-			app_environment = excluded.app_environment, app_region = excluded.app_region,
-			status = excluded.status, current_user_id = excluded.current_user_id,
-			sdk_environment = excluded.sdk_environment, sdk_region = excluded.sdk_region,
-			last_observed = excluded.last_observed, reported_at = excluded.reported_at`,
-		r.Installation, r.Profile, r.AppSignedIn, r.AppUserID, r.AppVitalUserID,
-		string(r.AppEnvironment), string(r.AppRegion), strings.Join(r.Status.Names(), ","),
-		r.CurrentUserID, string(r.SDKEnvironment), string(r.SDKRegion), string(r.LastObserved),
-		nanos(r.ReportedAt),
-	); err != nil {
-		return fmt.Errorf("put report: %w", db.wrap(ctx, err))
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("put report: %w", db.wrap(ctx, err))
 	}
 	if err := tx.commit(ctx); err != nil {
-		return fmt.Errorf("put report: %w", err)
+		return false, fmt.Errorf("put report: %w", err)
 	}
-	return nil
+	return n > 0, nil
+}
+
+func reportArgs(r issuer.Report) []any {
+	return []any{r.InstallationID, string(r.Platform), r.SDKVersion, r.Profile, r.AppSignedIn, r.AppUserID,
+		r.AppVitalUserID, string(r.AppEnvironment), string(r.AppRegion), strings.Join(r.SDKStatus.Names(), ","),
+		r.SDKCurrentUserID, string(r.SDKEnvironment), string(r.SDKRegion), string(r.LastObserved),
+		string(r.LastError), nanos(r.NextAttemptAt), nanos(r.ReportedAt)}
+}
+
+// LatestReport returns the stored report of installation, and false if
+// there is none. A stored value that does not parse is a *ColumnError
+// wrapping ErrCorrupt.
+func (db *DB) LatestReport(ctx context.Context, installation string) (issuer.Report, bool, error) {
+	if err := db.check(ctx); err != nil {
+		return issuer.Report{}, false, err
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT `+reportColumns+` FROM reports WHERE installation_id = ?`, installation)
+	if err != nil {
+		return issuer.Report{}, false, fmt.Errorf("latest report: %w", db.wrap(ctx, err))
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return issuer.Report{}, false, db.wrap(ctx, rows.Err())
+	}
+	r, err := scanReport(rows)
+	if err != nil {
+		return issuer.Report{}, false, fmt.Errorf("latest report: %w", db.wrap(ctx, err))
+	}
+	return r, true, nil
 }
 
 // EachReport calls fn with every report in installation order, reading them
@@ -75,39 +105,19 @@ func (db *DB) PutReport(ctx context.Context, r Report) error {
 // error of fn and returns it as is. fn may call other DB methods, writes
 // included; while it runs, the walk holds one of the DB's few read
 // connections, so walks must not nest more than a couple deep.
-func (db *DB) EachReport(ctx context.Context, fn func(Report) error) error {
+func (db *DB) EachReport(ctx context.Context, fn func(issuer.Report) error) error {
 	if err := db.check(ctx); err != nil {
 		return err
 	}
-	rows, err := db.rdb.QueryContext(ctx, `
-		SELECT installation, profile, app_signed_in, app_user_id, app_vital_user_id,
-			app_environment, app_region, status, current_user_id, sdk_environment,
-			sdk_region, last_observed, reported_at
-		FROM reports ORDER BY installation`)
+	rows, err := db.rdb.QueryContext(ctx, `SELECT `+reportColumns+` FROM reports ORDER BY installation_id`)
 	if err != nil {
 		return fmt.Errorf("each report: %w", db.wrap(ctx, err))
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var (
-			r        Report
-			status   string
-			reported sql.NullInt64
-		)
-		if err := rows.Scan(&r.Installation, &r.Profile, &r.AppSignedIn, &r.AppUserID,
-			&r.AppVitalUserID, &r.AppEnvironment, &r.AppRegion, &status, &r.CurrentUserID,
-			&r.SDKEnvironment, &r.SDKRegion, &r.LastObserved, &reported); err != nil {
+		r, err := scanReport(rows)
+		if err != nil {
 			return fmt.Errorf("each report: %w", db.wrap(ctx, err))
-		}
-		r.ReportedAt = fromNanos(reported)
-		if status != "" {
-			if r.Status, err = fsm.ParseStatus(strings.Split(status, ",")); err != nil {
-				return fmt.Errorf("each report: %w",
-					&ColumnError{Table: tableReports, Column: "status", Key: r.Installation, Err: ErrCorrupt})
-			}
-		}
-		if err := checkReport(r, ErrCorrupt); err != nil {
-			return fmt.Errorf("each report: %w", err)
 		}
 		if err := fn(r); err != nil {
 			return err
@@ -119,29 +129,251 @@ func (db *DB) EachReport(ctx context.Context, fn func(Report) error) error {
 	return nil
 }
 
-// checkReport validates the enumerated fields of r; a bad one is a
-// *ColumnError wrapping kind (ErrInvalid on save, ErrCorrupt on load).
-func checkReport(r Report, kind error) error {
+func scanReport(rows *sql.Rows) (issuer.Report, error) {
+	var (
+		r                   issuer.Report
+		platform, status    string
+		lastErr             string
+		nextAttempt, report sql.NullInt64
+	)
+	if err := rows.Scan(&r.InstallationID, &platform, &r.SDKVersion, &r.Profile, &r.AppSignedIn, &r.AppUserID,
+		&r.AppVitalUserID, &r.AppEnvironment, &r.AppRegion, &status, &r.SDKCurrentUserID, &r.SDKEnvironment,
+		&r.SDKRegion, &r.LastObserved, &lastErr, &nextAttempt, &report); err != nil {
+		return r, err
+	}
+	r.Platform = fsm.Platform(platform)
+	r.NextAttemptAt, r.ReportedAt = fromNanos(nextAttempt), fromNanos(report)
 	bad := func(column string) error {
-		return &ColumnError{Table: tableReports, Column: column, Key: r.Installation, Err: kind}
+		return &ColumnError{Table: tableReports, Column: column, Key: r.InstallationID, Err: ErrCorrupt}
+	}
+	var err error
+	if status != "" {
+		if r.SDKStatus, err = fsm.ParseStatus(strings.Split(status, ",")); err != nil {
+			return r, bad("sdk_status")
+		}
+	}
+	var ok bool
+	if r.LastError, ok = reconcile.ParseSDKError(lastErr); !ok {
+		return r, bad("last_error")
 	}
 	switch {
-	case r.Installation == "":
-		return bad("installation")
 	case r.Profile != "" && !validProfile(r.Profile):
-		return bad("profile")
+		return r, bad("profile")
 	case !validEnvironment(r.AppEnvironment):
-		return bad("app_environment")
+		return r, bad("app_environment")
 	case !validRegion(r.AppRegion):
-		return bad("app_region")
+		return r, bad("app_region")
 	case !validEnvironment(r.SDKEnvironment):
-		return bad("sdk_environment")
+		return r, bad("sdk_environment")
 	case !validRegion(r.SDKRegion):
-		return bad("sdk_region")
+		return r, bad("sdk_region")
 	case r.LastObserved != "" && !validState(r.LastObserved):
-		return bad("last_observed")
-	case r.Status&^allFlags != 0:
-		return bad("status")
+		return r, bad("last_observed")
+	}
+	return r, nil
+}
+
+// ErrOlderSchema means a database predates the reports table's public
+// schema: open it once with Open (which migrates it) before auditing it.
+var ErrOlderSchema = errors.New("sqlite: database schema predates the installation reports")
+
+// ReportRecordSep separates a report record's fields (EachReportRecord).
+const ReportRecordSep = "\x1f"
+
+// reportRecordSQL is the audit's join: every report with its app user's
+// active mapping, as one record a row (see EachReportRecord). Joining the
+// fields in SQL (concat_ws builds the record once; every argument is
+// non-NULL, since concat_ws skips NULLs) costs less than handing 18 values
+// across cgo.
+const reportRecordSQL = `
+	SELECT concat_ws(char(31), r.installation_id, r.platform, r.sdk_version, r.profile, r.app_signed_in,
+		r.app_user_id, r.app_vital_user_id, r.app_environment, r.app_region, r.sdk_status,
+		r.sdk_current_user_id, r.sdk_environment, r.sdk_region, r.last_observed, r.last_error,
+		ifnull(r.next_attempt_at, ''), ifnull(r.reported_at, ''), ifnull(m.vital_user_id, ''))
+	FROM reports AS r
+	LEFT JOIN user_map AS m ON m.app_user_id = r.app_user_id AND m.deleted_at IS NULL AND r.app_user_id != ''`
+
+// ReportRecordQuery returns the join EachReportRecord runs, for comparing
+// it with the sqlite3 command-line tool on the same file.
+func ReportRecordQuery() string { return reportRecordSQL }
+
+// EachReportRecord streams the reports of the database file at path, each
+// joined with its app user's active mapping, as one record: the report
+// schema's fields in audit order (installation_id, platform, sdk_version,
+// profile, app_signed_in, app_user_id, app_vital_user_id, app_environment,
+// app_region, sdk_status, sdk_current_user_id, sdk_environment,
+// sdk_region, last_observed, last_error, next_attempt_at, reported_at,
+// mapped_vital_user_id) joined by ReportRecordSep, app_signed_in as 0 or 1
+// and the times as stored: decimal Unix nanoseconds (empty when none).
+//
+// The file is opened read-only and is not migrated: a newer schema is an
+// *OpenError wrapping ErrNewerSchema and an older one ErrOlderSchema, both
+// before the first record. Rows come through the driver's own rows
+// interface, one string a row, without database/sql's per-column
+// conversions. fn's error stops the walk and comes back as is; a done ctx
+// yields ctx.Err().
+func EachReportRecord(ctx context.Context, path string, fn func(record string) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	migs, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	db, err := sql.Open("sqlite3", fileURI(path)+"?mode=ro&_busy_timeout="+strconv.Itoa(int(busyTimeout/time.Millisecond)))
+	if err != nil {
+		return &OpenError{Path: path, Err: err}
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &OpenError{Path: path, Err: classify(err)}
+	}
+	switch {
+	case version > len(migs):
+		return &OpenError{Path: path, Err: ErrNewerSchema}
+	case version < reportsVersion:
+		return &OpenError{Path: path, Err: ErrOlderSchema}
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return &OpenError{Path: path, Err: classify(err)}
+	}
+	defer conn.Close()
+	var fnErr error
+	err = conn.Raw(func(dc any) error {
+		q, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return errors.New("sqlite: driver cannot query")
+		}
+		rows, err := q.QueryContext(ctx, reportRecordSQL, nil)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		dest := make([]driver.Value, 1)
+		for n := 0; ; n++ {
+			if n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := rows.Next(dest); err != nil {
+				if err == io.EOF {
+					return nil
+				}
+				return err
+			}
+			rec, _ := dest[0].(string)
+			if fnErr = fn(rec); fnErr != nil {
+				return fnErr
+			}
+		}
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("each report record: %w", classify(err))
 	}
 	return nil
+}
+
+// LoadFleet writes generated reports and their app users' mappings in one
+// transaction, for demos, tests and benchmarks: next yields each record
+// (the fields of EachReportRecord, as text) until it returns false. The
+// record's mapped_vital_user_id, when set, becomes the app user's active
+// mapping. Values are stored as given, malformed ones included, so that an
+// audit can be shown what it does with them.
+func (db *DB) LoadFleet(ctx context.Context, next func() ([]string, bool)) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("load fleet: %w", err)
+	}
+	defer tx.Rollback()
+	rep, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO reports (`+reportColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("load fleet: %w", db.wrap(ctx, err))
+	}
+	defer rep.Close()
+	mapping, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO user_map (app_user_id, vital_user_id, created_at)
+		VALUES (?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("load fleet: %w", db.wrap(ctx, err))
+	}
+	defer mapping.Close()
+	parseTime := func(s string) sql.NullInt64 {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return sql.NullInt64{}
+		}
+		return nanos(t)
+	}
+	for {
+		rec, ok := next()
+		if !ok {
+			break
+		}
+		if len(rec) != 18 {
+			return fmt.Errorf("load fleet: %w: a record has %d fields", ErrInvalid, len(rec))
+		}
+		args := make([]any, 17)
+		for i := range 17 {
+			args[i] = rec[i]
+		}
+		args[4] = rec[4] == "true"
+		args[15], args[16] = parseTime(rec[15]), parseTime(rec[16])
+		if _, err := rep.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("load fleet: %w", db.wrap(ctx, err))
+		}
+		if rec[17] != "" && rec[5] != "" {
+			if _, err := mapping.ExecContext(ctx, rec[5], rec[17], tx.now.UnixNano()); err != nil {
+				return fmt.Errorf("load fleet: %w", db.wrap(ctx, err))
+			}
+		}
+	}
+	return tx.commit(ctx)
+}
+
+// LastReportSent returns when installation last sent its report (the zero
+// time: never). It implements installation.ReportLog.
+func (db *DB) LastReportSent(ctx context.Context, installation string) (time.Time, error) {
+	if err := db.check(ctx); err != nil {
+		return time.Time{}, err
+	}
+	var at sql.NullInt64
+	err := db.rdb.QueryRowContext(ctx, `SELECT sent_at FROM report_log WHERE installation = ?`, installation).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("last report sent: %w", db.wrap(ctx, err))
+	}
+	return fromNanos(at), nil
+}
+
+// SetReportSent records that installation sent its report at t, in one
+// transaction.
+func (db *DB) SetReportSent(ctx context.Context, installation string, t time.Time) error {
+	if installation == "" || t.IsZero() {
+		return fmt.Errorf("set report sent: %w", ErrInvalid)
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("set report sent: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO report_log (installation, sent_at) VALUES (?, ?)
+		ON CONFLICT (installation) DO UPDATE SET sent_at = excluded.sent_at`, installation, nanos(t)); err != nil {
+		return fmt.Errorf("set report sent: %w", db.wrap(ctx, err))
+	}
+	return tx.commit(ctx)
 }

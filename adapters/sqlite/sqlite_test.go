@@ -20,6 +20,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
@@ -133,7 +134,7 @@ func TestOpenConnectionSettings(t *testing.T) {
 	require.NoError(t, err, "free once the first transaction ended")
 
 	// The read pool cannot write.
-	_, err = db.rdb.ExecContext(ctx, `INSERT INTO reports (installation) VALUES ('x')`)
+	_, err = db.rdb.ExecContext(ctx, `INSERT INTO reports (installation_id) VALUES ('x')`)
 	var se sqlite3.Error
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, sqlite3.ErrReadonly, se.Code)
@@ -189,7 +190,7 @@ func TestOpenRefusesAndLeavesFileUnchanged(t *testing.T) {
 		db, err := Open(context.Background(), path)
 		require.NoError(t, err)
 		for i := range 50 {
-			require.NoError(t, db.PutReport(context.Background(), Report{Installation: "i" + strconv.Itoa(i)}))
+			putReport(t, db, testReport("i"+strconv.Itoa(i)))
 			require.NoError(t, db.SaveDevice(context.Background(), vitalsdk.DeviceState{Installation: "i" + strconv.Itoa(i), APIKey: "k"}))
 		}
 		require.NoError(t, db.Close())
@@ -306,8 +307,9 @@ func TestReopenKeepsEverything(t *testing.T) {
 	require.NoError(t, db.saveJournalRow(ctx, entry, "observed"))
 	m, err := db.PutUser(ctx, "app-1", "u1")
 	require.NoError(t, err)
-	rep := Report{Installation: "dev-1", Status: fsm.FlagConfigured, ReportedAt: t0}
-	require.NoError(t, db.PutReport(ctx, rep))
+	rep := testReport("dev-1")
+	rep.SDKStatus = fsm.FlagConfigured
+	putReport(t, db, rep)
 
 	db = reopen(t, db, path)
 	gotDev, ok, err := db.LoadDevice(ctx, "dev-1")
@@ -322,9 +324,9 @@ func TestReopenKeepsEverything(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, m, gotM)
-	var reps []Report
-	require.NoError(t, db.EachReport(ctx, func(r Report) error { reps = append(reps, r); return nil }))
-	require.Equal(t, []Report{rep}, reps)
+	var reps []issuer.Report
+	require.NoError(t, db.EachReport(ctx, func(r issuer.Report) error { reps = append(reps, r); return nil }))
+	require.Equal(t, []issuer.Report{rep}, reps)
 }
 
 func TestKeys(t *testing.T) {
@@ -520,9 +522,12 @@ func allMethods() map[string]func(context.Context, *DB) error {
 		"PutUser":         func(ctx context.Context, db *DB) error { _, err := db.PutUser(ctx, "a", "v"); return err },
 		"MarkUserDeleted": func(ctx context.Context, db *DB) error { return db.MarkUserDeleted(ctx, "a", "v") },
 		"UserHistory":     func(ctx context.Context, db *DB) error { _, err := db.UserHistory(ctx, "a"); return err },
-		"PutReport":       func(ctx context.Context, db *DB) error { return db.PutReport(ctx, Report{Installation: "a"}) },
+		"PutReport": func(ctx context.Context, db *DB) error {
+			_, err := db.PutReport(ctx, testReport("a"))
+			return err
+		},
 		"EachReport": func(ctx context.Context, db *DB) error {
-			return db.EachReport(ctx, func(Report) error { return nil })
+			return db.EachReport(ctx, func(issuer.Report) error { return nil })
 		},
 	}
 }
@@ -535,7 +540,7 @@ func TestReadsNeverWrite(t *testing.T) {
 	require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a"}, "e"))
 	_, err := db.PutUser(ctx, "a", "v")
 	require.NoError(t, err)
-	require.NoError(t, db.PutReport(ctx, Report{Installation: "a"}))
+	putReport(t, db, testReport("a"))
 	writes := db.WriteCount()
 	require.Equal(t, uint64(4), writes)
 	dbSum, walSum := fileSum(t, path), fileSum(t, path+"-wal")
@@ -551,7 +556,7 @@ func TestReadsNeverWrite(t *testing.T) {
 		require.NoError(t, err)
 		_, err = db.UserHistory(ctx, "a")
 		require.NoError(t, err)
-		require.NoError(t, db.EachReport(ctx, func(Report) error { return nil }))
+		require.NoError(t, db.EachReport(ctx, func(issuer.Report) error { return nil }))
 	}
 	require.Equal(t, writes, db.WriteCount())
 	require.Equal(t, dbSum, fileSum(t, path), "database file changed on reads")

@@ -161,7 +161,8 @@ func TestLoadRejectsCorruptValues(t *testing.T) {
 		{"journal region", `UPDATE journal SET region = 'x'`, loadJournal, "region"},
 		{"journal attempts", `UPDATE journal SET attempts = -1`, loadJournal, "attempts"},
 		{"event state", `UPDATE journal_events SET last_observed = 'nope'`, journalEvents, "last_observed"},
-		{"report status", `UPDATE reports SET status = 'configured,loggedIn'`, eachReport, "status"},
+		{"report status", `UPDATE reports SET sdk_status = 'configured,loggedIn'`, eachReport, "sdk_status"},
+		{"report last error", `UPDATE reports SET last_error = 'oops'`, eachReport, "last_error"},
 		{"report state", `UPDATE reports SET last_observed = 'x'`, eachReport, "last_observed"},
 		{"report profile", `UPDATE reports SET profile = 'x'`, eachReport, "profile"},
 		{"report app environment", `UPDATE reports SET app_environment = 'x'`, eachReport, "app_environment"},
@@ -174,8 +175,10 @@ func TestLoadRejectsCorruptValues(t *testing.T) {
 				Record: &vitalsdk.TokenRecord{Environment: fsm.Sandbox, Region: fsm.US, AccessToken: "t"}}))
 			require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a", LastObserved: fsm.Token,
 				Profile: "android-5.0"}, "observed"))
-			require.NoError(t, db.PutReport(ctx, Report{Installation: "a", LastObserved: fsm.Token,
-				Status: fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseSignInToken}))
+			r := testReport("a")
+			r.LastObserved, r.SDKStatus = fsm.Token, fsm.FlagConfigured|fsm.FlagSignedIn|fsm.FlagUseSignInToken
+			r.SDKCurrentUserID = "v"
+			putReport(t, db, r)
 			require.NoError(t, db.Close())
 			rawExec(t, path, tt.update)
 			db = reopen(t, db, path)
@@ -206,7 +209,7 @@ func journalEvents(db *DB) error {
 }
 
 func eachReport(db *DB) error {
-	return db.EachReport(context.Background(), func(Report) error { return nil })
+	return db.EachReport(context.Background(), func(issuer.Report) error { return nil })
 }
 
 func TestJournal(t *testing.T) {
@@ -453,45 +456,43 @@ func TestReports(t *testing.T) {
 	db, _ := openTest(t, WithClock(stepClock()))
 
 	var none int
-	require.NoError(t, db.EachReport(ctx, func(Report) error { none++; return nil }))
+	require.NoError(t, db.EachReport(ctx, func(issuer.Report) error { none++; return nil }))
 	require.Zero(t, none)
 
-	full := Report{
-		Installation: "c", Profile: "android-4.2.0", AppSignedIn: true, AppUserID: "app",
-		AppVitalUserID: "v", AppEnvironment: fsm.Production, AppRegion: fsm.EU,
-		Status:        fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseSignInToken | fsm.FlagPendingReauthentication,
-		CurrentUserID: "V", SDKEnvironment: fsm.Production, SDKRegion: fsm.EU,
+	full := issuer.Report{
+		InstallationID: "c", Platform: fsm.Android, SDKVersion: "4.2.0", Profile: "android-4.2.0",
+		AppSignedIn: true, AppUserID: "app", AppVitalUserID: "v", AppEnvironment: fsm.Production, AppRegion: fsm.EU,
+		SDKStatus:        fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseSignInToken | fsm.FlagPendingReauthentication,
+		SDKCurrentUserID: "V", SDKEnvironment: fsm.Production, SDKRegion: fsm.EU,
 		LastObserved: fsm.ReauthRequired, ReportedAt: t0.Add(time.Hour),
 	}
 	for _, inst := range []string{"b", "a"} {
-		require.NoError(t, db.PutReport(ctx, Report{Installation: inst}))
+		putReport(t, db, testReport(inst))
 	}
-	require.NoError(t, db.PutReport(ctx, Report{Installation: "c", AppUserID: "old"}))
-	require.NoError(t, db.PutReport(ctx, full)) // upsert
+	old := testReport("c")
+	old.AppSignedIn, old.AppUserID = true, "old"
+	putReport(t, db, old)
+	putReport(t, db, full) // upsert
 
-	var got []Report
-	require.NoError(t, db.EachReport(ctx, func(r Report) error { got = append(got, r); return nil }))
-	require.Equal(t, []Report{
-		{Installation: "a", ReportedAt: t0.Add(time.Second)}, // from the clock
-		{Installation: "b", ReportedAt: t0},
-		full,
-	}, got)
+	var got []issuer.Report
+	require.NoError(t, db.EachReport(ctx, func(r issuer.Report) error { got = append(got, r); return nil }))
+	require.Equal(t, []issuer.Report{testReport("a"), testReport("b"), full}, got)
 
 	// fn's error stops the walk and comes back as is.
 	stop := errors.New("stop")
 	calls := 0
-	err := db.EachReport(ctx, func(Report) error { calls++; return stop })
+	err := db.EachReport(ctx, func(issuer.Report) error { calls++; return stop })
 	require.ErrorIs(t, err, stop)
 	require.Equal(t, 1, calls)
 
 	// fn may use the DB, writes included.
 	var seen []string
-	require.NoError(t, db.EachReport(ctx, func(r Report) error {
+	require.NoError(t, db.EachReport(ctx, func(r issuer.Report) error {
 		if _, _, err := db.LookupUser(ctx, r.AppUserID); err != nil {
 			return err
 		}
-		seen = append(seen, r.Installation)
-		return db.saveJournalRow(ctx, journalRow{Installation: r.Installation}, "audited")
+		seen = append(seen, r.InstallationID)
+		return db.saveJournalRow(ctx, journalRow{Installation: r.InstallationID}, "audited")
 	}))
 	require.Equal(t, []string{"a", "b", "c"}, seen)
 
@@ -499,15 +500,9 @@ func TestReports(t *testing.T) {
 	// stops the walk.
 	cctx, cancel := context.WithCancel(ctx)
 	calls = 0
-	err = db.EachReport(cctx, func(Report) error { calls++; cancel(); return nil })
+	err = db.EachReport(cctx, func(issuer.Report) error { calls++; cancel(); return nil })
 	require.ErrorIs(t, err, context.Canceled)
 	require.Equal(t, 1, calls)
-
-	// Invalid reports are refused.
-	for _, r := range []Report{{}, {Installation: "x", Profile: "ios"}, {Installation: "x", LastObserved: "on"},
-		{Installation: "x", Status: 1 << 7}, {Installation: "x", SDKRegion: "ap"}} {
-		require.ErrorIs(t, db.PutReport(ctx, r), ErrInvalid)
-	}
 }
 
 func TestWriteCount(t *testing.T) {
@@ -520,7 +515,7 @@ func TestWriteCount(t *testing.T) {
 	_, err := db.PutUser(ctx, "a", "v")
 	require.NoError(t, err)
 	require.NoError(t, db.MarkUserDeleted(ctx, "a", "v"))
-	require.NoError(t, db.PutReport(ctx, Report{Installation: "a"}))
+	putReport(t, db, testReport("a"))
 	require.Equal(t, uint64(6), db.WriteCount())
 }
 

@@ -57,6 +57,9 @@ type launchReport struct {
 	Outcome      launchOutcome    `json:"outcome"`
 	NetworkCalls int64            `json:"network_calls"`
 	DBWrites     uint64           `json:"db_writes"`
+	// ReportCalls counts the installation report sent after the
+	// reconcile, apart from its network calls.
+	ReportCalls int64 `json:"report_calls"`
 }
 
 type launchOutcome struct {
@@ -82,7 +85,8 @@ func (r launchReport) first() reconcile.Pass {
 // newLaunchReport summarises an installation's launch for printing.
 func newLaunchReport(rep installation.Report, runErr error, profile fsm.Profile, sdkStatus fsm.Status) launchReport {
 	out := rep.Outcome
-	lr := launchReport{Passes: out.Passes, NetworkCalls: rep.NetworkCalls, DBWrites: rep.DBWrites}
+	lr := launchReport{Passes: out.Passes, NetworkCalls: rep.NetworkCalls, DBWrites: rep.DBWrites,
+		ReportCalls: rep.ReportCalls}
 	if lr.Passes == nil {
 		lr.Passes = []reconcile.Pass{}
 	}
@@ -137,6 +141,8 @@ type launchFlags struct {
 	issuer, apiURL, authURL                                     urlFlag
 	session                                                     *secretFlag
 	signedOut, allowAPIKey, allowURLChange, now                 bool
+	sdkVersion                                                  string
+	reportInterval                                              time.Duration
 }
 
 // parseLaunchFlags parses and checks launch's flags; every mistake is a
@@ -159,6 +165,8 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	fs.StringVar(&f.region, "region", "us", "the app's Junction region")
 	fs.BoolVar(&f.allowAPIKey, "allow-api-key", false, "keep a matching API-key session (sandbox evaluation only)")
 	fs.StringVar(&f.format, "format", "table", "output format: table or json")
+	fs.StringVar(&f.sdkVersion, "sdk-version", "", "the SDK release the installation runs, sent in its reports (empty: no report)")
+	fs.DurationVar(&f.reportInterval, "report-interval", installation.DefaultReportInterval, "a quiet launch reports when the last report is older than this (0: only launches that act report)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -229,7 +237,8 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	cfg := installation.Config{DB: db, Profile: profile, Installation: f.installation, IssuerURL: f.issuer.url,
-		Session: session, APIURL: ends.APIBaseURL, AuthURL: ends.AuthBaseURL, AllowAPIKey: f.allowAPIKey, Logger: e.log}
+		Session: session, APIURL: ends.APIBaseURL, AuthURL: ends.AuthBaseURL, AllowAPIKey: f.allowAPIKey, Logger: e.log,
+		SDKVersion: f.sdkVersion, ReportInterval: f.reportInterval}
 	if f.appUser != "" {
 		app := reconcile.AppSession{SignedIn: true, AppUserID: f.appUser, Environment: envv, Region: region}
 		cfg.App = func() reconcile.AppSession { return app }
@@ -335,7 +344,7 @@ func printLaunch(w io.Writer, rep launchReport) error {
 	if rep.Outcome.RetryAt != nil {
 		fmt.Fprintf(tw, "  retry at\t%s\n", rep.Outcome.RetryAt.Format(time.RFC3339))
 	}
-	fmt.Fprintf(tw, "  cost\t%d network calls, %d database writes\n", rep.NetworkCalls, rep.DBWrites)
+	fmt.Fprintf(tw, "  cost\t%d network calls, %d database writes, %d report calls\n", rep.NetworkCalls, rep.DBWrites, rep.ReportCalls)
 	return tw.Flush()
 }
 

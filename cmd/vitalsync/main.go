@@ -90,7 +90,8 @@ func usagef(format string, args ...any) error {
 
 // exitCode maps run's error to the process exit code: 0 success or --help,
 // 2 usage errors, the code of an error with an exitCode method (launch's 3
-// for a deferred launch), 1 any other failure.
+// for a deferred launch), 3 an audit's --fail-on classes, 1 any other
+// failure.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -103,6 +104,9 @@ func exitCode(err error, stderr io.Writer) int {
 	var coded interface{ exitCode() int }
 	if errors.As(err, &coded) {
 		return coded.exitCode()
+	}
+	if errors.Is(err, errFailOn) {
+		return 3
 	}
 	return 1
 }

@@ -154,7 +154,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	})
 	reg.MustRegister(dials)
 	team := junction.NewClient(*apiURL, apiKey, junction.WithHTTPClient(&http.Client{Transport: teamTransport(*idleConns, dials)}))
-	h, err := issuer.New(issuer.Config{Team: team, Store: store, Auth: auth, Logger: e.log, Registerer: reg})
+	cfg := issuer.Config{Team: team, Store: store, Auth: auth, Logger: e.log, Registerer: reg}
+	if reports, ok := store.(issuer.ReportStore); ok {
+		cfg.Reports = reports // installation reports: SQLite only, for now
+	}
+	h, err := issuer.New(cfg)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
@@ -172,6 +176,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(&b, "issuer listening on %s\n", base)
 	fmt.Fprintf(&b, "  sign-in token: POST %s%s\n", base, issuer.PathSignInToken)
 	fmt.Fprintf(&b, "  vital user:    GET  %s%s\n", base, issuer.PathVitalUser)
+	fmt.Fprintf(&b, "  report:        POST %s%s\n", base, issuer.PathInstallationReport)
 	fmt.Fprintf(&b, "  health:        GET  %s%s\n", base, issuer.PathHealth)
 	fmt.Fprintf(&b, "  ready:         GET  %s%s\n", base, pathReady)
 	fmt.Fprintf(&b, "  metrics:       GET  %s%s\n", base, issuer.PathMetrics)

@@ -1,0 +1,196 @@
+package issuer_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/adapters/memory"
+	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/reconcile"
+)
+
+var reportSecret = []byte("report-test-session-secret-0123")
+
+// reportServer serves an issuer whose reports go to a memory store, over
+// loopback; the team API is never called by the report route.
+func reportServer(t *testing.T, reports issuer.ReportStore) (url string, session func(app string) string) {
+	t.Helper()
+	auth, err := issuer.NewHMACAuthenticator(reportSecret, nil)
+	require.NoError(t, err)
+	h, err := issuer.New(issuer.Config{Team: junction.NewClient("http://127.0.0.1:1", "sk_us_unused"),
+		Store: memory.NewUserMap(nil), Reports: reports, Auth: auth})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL, func(app string) string {
+		s, err := issuer.NewSession(reportSecret, app, time.Hour, time.Now())
+		require.NoError(t, err)
+		return s
+	}
+}
+
+func aliceReport(at time.Time) issuer.Report {
+	return issuer.Report{InstallationID: "phone-1", Platform: fsm.IOS, SDKVersion: "1.8.1", Profile: "ios-1.8",
+		AppSignedIn: true, AppUserID: "alice", AppVitalUserID: "v-1", AppEnvironment: fsm.Sandbox, AppRegion: fsm.US,
+		SDKStatus: fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseSignInToken, SDKCurrentUserID: "V-1",
+		SDKEnvironment: fsm.Sandbox, SDKRegion: fsm.US, LastObserved: fsm.Token, LastError: reconcile.ErrNetwork,
+		NextAttemptAt: at.Add(time.Minute), ReportedAt: at}
+}
+
+func TestReportJSONRoundTrip(t *testing.T) {
+	r := aliceReport(time.Date(2026, 11, 20, 8, 0, 0, 5, time.UTC))
+	data, err := json.Marshal(r)
+	require.NoError(t, err)
+	got, err := issuer.DecodeReport(data)
+	require.NoError(t, err)
+	require.Equal(t, r, got)
+	// An unmapped version is valid and has no profile.
+	r.SDKVersion, r.Profile = "2.0.0", ""
+	data, err = json.Marshal(r)
+	require.NoError(t, err)
+	got, err = issuer.DecodeReport(data)
+	require.NoError(t, err)
+	require.Equal(t, "", got.Profile)
+}
+
+func TestDecodeReportNamesTheField(t *testing.T) {
+	base := `"installation_id":"p","platform":"ios","sdk_version":"1.8.1","app_signed_in":false,"sdk_status":[],"reported_at":"2026-11-20T00:00:00Z"`
+	for body, field := range map[string]string{
+		`{` + base + `,"colour":"red"}`:                    "colour",
+		`{"platform":"ios"}`:                               "installation_id",
+		`{` + base + `,"sdk_status":["signedIn","bogus"]}`: "sdk_status[1]",
+		`{` + base + `,"app_environment":"staging"}`:       "app_environment",
+		`{` + base + `,"last_error":"oops"}`:               "last_error",
+		`{` + base + `,"next_attempt_at":"soon"}`:          "next_attempt_at",
+		`{` + base + `,"app_signed_in":"yes"}`:             "app_signed_in",
+		`{` + base + `,"profile":"android-5.0"}`:           "profile",
+		`{` + base + `,"app_user_id":"alice"}`:             "app_user_id",
+		strings.Replace(`{`+base+`}`, `"ios"`, `"web"`, 1): "platform",
+		`{` + base + `} {}`:                                "(document)",
+		`[1]`:                                              "(document)",
+	} {
+		_, err := issuer.DecodeReport([]byte(body))
+		var fe *issuer.ReportFieldError
+		require.ErrorAs(t, err, &fe, body)
+		require.ErrorIs(t, err, issuer.ErrBadReport)
+		require.Equal(t, field, fe.Field, body)
+	}
+}
+
+func TestReportRoute(t *testing.T) {
+	ctx := context.Background()
+	store := &memory.Reports{}
+	url, session := reportServer(t, store)
+	alice := issuer.NewClient(url, session("alice"))
+	at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+
+	stored, err := alice.SendReport(ctx, aliceReport(at))
+	require.NoError(t, err)
+	require.True(t, stored)
+	stored, err = alice.SendReport(ctx, aliceReport(at.Add(-time.Hour)))
+	require.NoError(t, err)
+	require.False(t, stored, "an older report never overwrites a newer one")
+	got, ok, err := store.LatestReport(ctx, "phone-1")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, aliceReport(at), got)
+
+	// Another user's report: 403, nothing stored.
+	bob := issuer.NewClient(url, session("bob"))
+	r := aliceReport(at.Add(time.Hour))
+	_, err = bob.SendReport(ctx, r)
+	require.ErrorIs(t, err, issuer.ErrForbidden)
+	got, _, _ = store.LatestReport(ctx, "phone-1")
+	require.Equal(t, at, got.ReportedAt)
+
+	// No session: 401.
+	_, err = issuer.NewClient(url, "").SendReport(ctx, r)
+	require.ErrorIs(t, err, issuer.ErrUnauthorized)
+
+	post := func(body string, method string) (int, string) {
+		req, err := http.NewRequest(method, url+issuer.PathInstallationReport, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+session("alice"))
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data)
+	}
+	code, msg := post(`{"installation_id":"p","platform":"ios"}`, http.MethodPost)
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, msg, "sdk_version")
+	code, _ = post(`{"installation_id":"`+strings.Repeat("x", 5000)+`"}`, http.MethodPost)
+	require.Equal(t, http.StatusBadRequest, code, "the body is bounded")
+	code, _ = post("", http.MethodGet)
+	require.Equal(t, http.StatusMethodNotAllowed, code)
+
+	// Without a report store the route does not exist.
+	url2, session2 := reportServer(t, nil)
+	_, err = issuer.NewClient(url2, session2("alice")).SendReport(ctx, aliceReport(at))
+	require.ErrorIs(t, err, issuer.ErrNotFound)
+
+	// An invalid report is not sent.
+	bad := aliceReport(at)
+	bad.InstallationID = ""
+	_, err = alice.SendReport(ctx, bad)
+	require.ErrorIs(t, err, issuer.ErrBadRequest)
+	require.ErrorIs(t, err, issuer.ErrBadReport)
+}
+
+// A store failure is a 500 that names nothing of the report.
+type failingReports struct{}
+
+func (failingReports) PutReport(context.Context, issuer.Report) (bool, error) {
+	return false, errors.New("disk on fire")
+}
+
+func TestReportStoreFailure(t *testing.T) {
+	url, session := reportServer(t, failingReports{})
+	_, err := issuer.NewClient(url, session("alice")).SendReport(context.Background(), aliceReport(time.Now()))
+	require.ErrorIs(t, err, issuer.ErrServer)
+}
+
+// FuzzDecodeReport: a report that decodes is valid and survives a round
+// trip; anything else is a *ReportFieldError.
+func FuzzDecodeReport(f *testing.F) {
+	data, _ := json.Marshal(aliceReport(time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)))
+	f.Add(data)
+	f.Add([]byte(`{"installation_id":"p","platform":"android","sdk_version":"4.2.1","app_signed_in":false,"sdk_status":[],"reported_at":"2026-11-20T00:00:00Z"}`))
+	f.Add([]byte(`{"sdk_status":["configured","signedIn"]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := issuer.DecodeReport(data)
+		if err != nil {
+			var fe *issuer.ReportFieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a *ReportFieldError", err)
+			}
+			return
+		}
+		if err := r.Validate(); err != nil {
+			t.Fatalf("decoded an invalid report: %v", err)
+		}
+		again, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := issuer.DecodeReport(again)
+		if err != nil {
+			t.Fatalf("round trip: %v", err)
+		}
+		if !back.ReportedAt.Equal(r.ReportedAt) || back.InstallationID != r.InstallationID || back.SDKStatus != r.SDKStatus {
+			t.Fatalf("round trip changed %+v into %+v", r, back)
+		}
+	})
+}

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/audit"
+)
+
+func init() {
+	register(command{name: "audit", summary: "audit a fleet's installation reports with the planner (and 'audit merge' shard summaries)", run: runAudit})
+}
+
+const auditSynopsis = `(--db FILE | --csv FILE | --jsonl FILE) [--format table|json|csv] [--out FILE]
+                       [--stale D] [--check-api --api-url U [--concurrency N]] [--fail-on CLASS,…] [--shard K/N]
+       vitalsync audit merge FILE…`
+
+// errFailOn is returned when installations fall in a --fail-on class: exit 3.
+var errFailOn = errors.New("audit: installations in --fail-on classes")
+
+func runAudit(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "merge" {
+		return runAuditMerge(e, args[1:])
+	}
+	fs := newFlagSet(e, "audit", auditSynopsis)
+	dbPath := fs.String("db", "", "the issuer's SQLite database (reports joined with each app user's active mapping)")
+	csvPath := fs.String("csv", "", "reports as CSV (the README's report schema)")
+	jsonlPath := fs.String("jsonl", "", "reports as JSON Lines (the README's report schema)")
+	format := fs.String("format", "table", "summary format: table, json or csv")
+	out := fs.String("out", "", "write the installations that need action or are invalid to FILE (.csv: CSV, else JSONL)")
+	stale := fs.Duration("stale", 0, "count reports older than this as stale (0: off)")
+	now := fs.String("now", "", "audit as of this RFC 3339 time (default: now)")
+	checkAPI := fs.Bool("check-api", false, "verify the mapped Vital users with the team API (GET /v2/user/{id})")
+	apiURL := fs.String("api-url", "", "team API base URL for --check-api (the key is read from $"+envAPIKey+")")
+	concurrency := fs.Int("concurrency", 8, "concurrent team API requests for --check-api")
+	failOn := fs.String("fail-on", "", "exit 3 when any installation falls in these classes (comma-separated)")
+	shard := fs.String("shard", "", "audit shard K of N (K from 0): a hash partition of the installations")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("audit takes no arguments (did you mean 'audit merge FILE…'?)")
+	}
+	var src audit.Source
+	n := 0
+	for _, p := range []string{*dbPath, *csvPath, *jsonlPath} {
+		if p != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return usagef("audit: give exactly one of --db, --csv and --jsonl")
+	}
+	if err := oneOf("format", *format, "table", "json", "csv"); err != nil {
+		return err
+	}
+	opener := func(path string) func() (io.ReadCloser, error) {
+		return func() (io.ReadCloser, error) { return os.Open(path) }
+	}
+	switch {
+	case *dbPath != "":
+		path := *dbPath
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		src = audit.RecordSource{Label: path, UnixNanos: true, Records: func(ctx context.Context, fn func(string) error) error {
+			return sqlite.EachReportRecord(ctx, path, fn)
+		}}
+	case *csvPath != "":
+		src = audit.CSVSource{Label: *csvPath, Open: opener(*csvPath)}
+	default:
+		src = audit.JSONLSource{Label: *jsonlPath, Open: opener(*jsonlPath)}
+	}
+	opts := audit.Options{Stale: *stale, Concurrency: *concurrency}
+	if *now != "" {
+		t, err := time.Parse(time.RFC3339, *now)
+		if err != nil {
+			return usagef("audit: --now must be an RFC 3339 time")
+		}
+		opts.Now = t
+	}
+	if *shard != "" {
+		k, nn, ok := parseShard(*shard)
+		if !ok {
+			return usagef("audit: --shard must be K/N with 0 ≤ K < N")
+		}
+		opts.Shard, opts.Shards = k, nn
+	}
+	var failClasses []audit.Class
+	if *failOn != "" {
+		for _, name := range strings.Split(*failOn, ",") {
+			c, ok := audit.ParseClass(strings.TrimSpace(name))
+			if !ok {
+				return usagef("audit: --fail-on: unknown class %q", name)
+			}
+			failClasses = append(failClasses, c)
+		}
+	}
+	if *checkAPI {
+		key := os.Getenv(envAPIKey)
+		if *apiURL == "" || key == "" {
+			return usagef("audit: --check-api needs --api-url and $%s", envAPIKey)
+		}
+		team := junction.NewClient(*apiURL, key)
+		opts.Checker = audit.UserCheckerFunc(func(ctx context.Context, id string) (bool, error) {
+			_, err := team.GetUser(ctx, id)
+			if errors.Is(err, junction.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		})
+	}
+	if f, ok := e.stderr.(*os.File); ok && isTerminal(f) {
+		opts.Progress = func(rows int64) { fmt.Fprintf(e.stderr, "\raudited %d rows", rows) }
+		defer fmt.Fprintln(e.stderr)
+	}
+	var sink audit.Sink
+	outFlush := func() error { return nil }
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		defer f.Close()
+		w, flush := findingWriter(f, strings.HasSuffix(*out, ".csv"))
+		sink = w
+		outFlush = func() error {
+			if err := flush(); err != nil {
+				return fmt.Errorf("audit: --out: %w", err)
+			}
+			return f.Close()
+		}
+	}
+	sum, err := audit.Run(ctx, src, sink, opts)
+	if err != nil {
+		return err
+	}
+	if err := outFlush(); err != nil {
+		return err
+	}
+	if err := printSummary(e.stdout, *format, sum); err != nil {
+		return err
+	}
+	for _, c := range failClasses {
+		if sum.Count(c) > 0 {
+			return fmt.Errorf("%w: %d %s", errFailOn, sum.Count(c), c)
+		}
+	}
+	return nil
+}
+
+func parseShard(s string) (int, int, bool) {
+	a, b, ok := strings.Cut(s, "/")
+	k, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || k < 0 || k >= n {
+		return 0, 0, false
+	}
+	return k, n, true
+}
+
+// isTerminal reports whether f is a character device (a terminal).
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// findingWriter writes findings as JSONL, or CSV with a header, buffered;
+// the returned flush writes out the rest.
+func findingWriter(w io.Writer, asCSV bool) (audit.Sink, func() error) {
+	if !asCSV {
+		bw := bufio.NewWriterSize(w, 64<<10)
+		enc := json.NewEncoder(bw)
+		return func(f *audit.Finding) error { return enc.Encode(f) }, bw.Flush
+	}
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"installation_id", "line", "profile", "class", "classes", "actions", "reason"})
+	return func(f *audit.Finding) error {
+			classes := make([]string, len(f.Classes))
+			for i, c := range f.Classes {
+				classes[i] = string(c)
+			}
+			return cw.Write([]string{f.InstallationID, strconv.FormatInt(f.Line, 10), f.Profile, string(f.Class),
+				strings.Join(classes, ","), audit.ActionsString(f.Actions), f.Reason})
+		}, func() error {
+			cw.Flush()
+			return cw.Error()
+		}
+}
+
+// printSummary prints a summary as a table for people (classes worst
+// first, then per profile and per action), as JSON, or as CSV rows of
+// kind,key,count.
+func printSummary(w io.Writer, format string, s audit.Summary) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	case "csv":
+		cw := csv.NewWriter(w)
+		_ = cw.Write([]string{"kind", "profile", "key", "count"})
+		_ = cw.Write([]string{"rows", "", "", strconv.FormatInt(s.Rows, 10)})
+		for _, c := range audit.Classes() {
+			if v := s.Classes[c]; v > 0 {
+				_ = cw.Write([]string{"class", "", string(c), strconv.FormatInt(v, 10)})
+			}
+		}
+		for _, p := range sortedKeys(s.ByProfile) {
+			for _, c := range audit.Classes() {
+				if v := s.ByProfile[p][c]; v > 0 {
+					_ = cw.Write([]string{"class", p, string(c), strconv.FormatInt(v, 10)})
+				}
+			}
+		}
+		for _, a := range sortedKeys(s.Actions) {
+			_ = cw.Write([]string{"action", "", string(a), strconv.FormatInt(s.Actions[a], 10)})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "rows\t%d\t\n", s.Rows)
+	fmt.Fprintf(tw, "\t\t\n")
+	fmt.Fprintf(tw, "class\tinstallations\t\n")
+	for _, c := range audit.Classes() {
+		if v := s.Classes[c]; v > 0 {
+			fmt.Fprintf(tw, "%s\t%d\t\n", c, v)
+		}
+	}
+	fmt.Fprintf(tw, "\t\t\n")
+	fmt.Fprintf(tw, "profile\tclass\tinstallations\t\n")
+	for _, p := range sortedKeys(s.ByProfile) {
+		for _, c := range audit.Classes() {
+			if v := s.ByProfile[p][c]; v > 0 {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t\n", p, c, v)
+			}
+		}
+	}
+	fmt.Fprintf(tw, "\t\t\n")
+	fmt.Fprintf(tw, "action\tplanned\t\n")
+	for _, a := range sortedKeys(s.Actions) {
+		fmt.Fprintf(tw, "%s\t%d\t\n", a, s.Actions[a])
+	}
+	fmt.Fprintf(tw, "\t\t\n")
+	fmt.Fprintf(tw, "seconds\t%.2f\t\n", s.Seconds)
+	fmt.Fprintf(tw, "rows/s\t%.0f\t\n", s.RowsPerSecond)
+	return tw.Flush()
+}
+
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	ks := make([]K, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
+	return ks
+}
+
+// runAuditMerge sums the JSON summaries of shards (audit --format json).
+func runAuditMerge(e *env, args []string) error {
+	fs := newFlagSet(e, "audit merge", "FILE… [--format table|json|csv]")
+	format := fs.String("format", "table", "summary format: table, json or csv")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("audit merge needs the shard summaries (audit --format json)")
+	}
+	if err := oneOf("format", *format, "table", "json", "csv"); err != nil {
+		return err
+	}
+	var total audit.Summary
+	for _, path := range fs.Args() {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("audit merge: %w", err)
+		}
+		var s audit.Summary
+		if err := json.Unmarshal(data, &s); err != nil {
+			return fmt.Errorf("audit merge: %s: not a JSON summary: %w", path, err)
+		}
+		total.Merge(s)
+	}
+	return printSummary(e.stdout, *format, total)
+}
