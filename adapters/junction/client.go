@@ -81,6 +81,9 @@ type request struct {
 	header      http.Header
 	body        io.Reader
 	contentType string
+	// classify reads the outcome; nil means the package's one table
+	// (classify). The legacy endpoints bring their own (legacyClassify).
+	classify func(op string, o outcome, out any, now time.Time) error
 }
 
 // do sends r and decodes a 2xx body into out.
@@ -109,7 +112,11 @@ func (c caller) do(ctx context.Context, r request, out any) error {
 	if r.contentType != "" {
 		req.Header.Set("Content-Type", r.contentType)
 	}
-	return classify(r.op, c.exchange(ctx, req), out, c.now())
+	cl := classify
+	if r.classify != nil {
+		cl = r.classify
+	}
+	return cl(r.op, c.exchange(ctx, req), out, c.now())
 }
 
 // exchange sends req and reads a bounded body. ctx is the caller's context,

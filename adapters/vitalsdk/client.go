@@ -274,9 +274,16 @@ func (c *Client) statusLocked() fsm.Status {
 // (reference §1.3). On profiles with UpperCaseUserID it is the startup
 // params' UUID in upper case; in API-key mode on iOS it is the UUID in upper
 // case too (uuidString). It does no IO.
+//
+// On profiles with LowerCaseUserID (Flutter) the wrapper lower-cases it
+// before the app sees it (§10.10); userIDLocked, which the SDK's own
+// comparisons use, does not.
 func (c *Client) CurrentUserID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.profile.LowerCaseUserID {
+		return strings.ToLower(c.userIDLocked())
+	}
 	return c.userIDLocked()
 }
 

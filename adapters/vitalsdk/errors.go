@@ -28,6 +28,15 @@ var (
 	// (reauthentication_required). Sign in again with a token for the same
 	// user.
 	ErrNeedsReauthentication error = reconcile.ErrNeedsReauthentication
+	// ErrUndecodableTokenError: the SDK could not decode the token
+	// endpoint's 4xx error body and threw before touching its state
+	// (Android 4.2.1–4.2.2 decode {"details":{"errorType":…}} with a
+	// non-null assertion; the server sends {"detail":{"error_type":…}};
+	// reference §10.1), and Android 4.2.0's decoding of a legacy Secure
+	// Token error of another shape (§10.3). Nothing changed: the session
+	// stays signed in as before, and a retry fails the same way. It is not
+	// transient.
+	ErrUndecodableTokenError = errors.New("token endpoint error body does not decode")
 	// ErrNotConfigured: the SDK has no configuration.
 	ErrNotConfigured = errors.New("not configured")
 	// ErrNotSignedIn: the operation needs a user session (a token session for

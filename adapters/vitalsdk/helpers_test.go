@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,4 +197,13 @@ func requireState(t *testing.T, c *vitalsdk.Client, last fsm.State, want fsm.Sta
 	got, err := fsm.Classify(c.Status(), last, c.Profile())
 	require.NoError(t, err)
 	require.Equal(t, state, got, "state")
+}
+
+// appSees is the user ID as the app reads it on profile p: a wrapper that
+// lower-cases (Flutter, reference §10.10) hides the SDK's own case.
+func appSees(p fsm.Profile, id string) string {
+	if p.LowerCaseUserID {
+		return strings.ToLower(id)
+	}
+	return id
 }

@@ -234,7 +234,7 @@ func TestSetUserID(t *testing.T) {
 			if prof.Platform == fsm.IOS {
 				w.requireErr(c.SetUserID(w.ctx, "user-1"), vitalsdk.ErrInvalidArgument)
 				require.NoError(t, c.SetUserID(w.ctx, uuid))
-				requireState(t, c, fsm.Configured, signedInAPIKey, strings.ToUpper(uuid), fsm.APIKey)
+				requireState(t, c, fsm.Configured, signedInAPIKey, appSees(prof, strings.ToUpper(uuid)), fsm.APIKey)
 			} else {
 				require.NoError(t, c.SetUserID(w.ctx, "user-1"))
 				requireState(t, c, fsm.Configured, signedInAPIKey, "user-1", fsm.APIKey)

@@ -36,7 +36,7 @@ func TestSignInFromSignedOut(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, st.Record.AccessToken, tok)
 				c = w.reopen()
-				requireState(t, c, fsm.Configured, signedInToken, strings.ToUpper(uid), fsm.Token)
+				requireState(t, c, fsm.Configured, signedInToken, appSees(c.Profile(), strings.ToUpper(uid)), fsm.Token)
 			} else {
 				requireState(t, c, fsm.SignedOut, signedInToken, uid, fsm.Token)
 				c = w.reopen()
@@ -182,7 +182,7 @@ func TestReauthentication(t *testing.T) {
 			c, uid := signedIn(t, w)
 			shown := uid
 			if c.Profile().UpperCaseUserID {
-				shown = strings.ToUpper(uid)
+				shown = appSees(c.Profile(), strings.ToUpper(uid))
 			}
 			w.em.RevokeRefreshTokens(uid)
 			w.expire()
