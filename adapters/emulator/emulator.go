@@ -65,6 +65,9 @@ type config struct {
 	key         *rsa.PrivateKey
 	rand        io.Reader
 	after       func(time.Duration) <-chan time.Time
+	// legacyRefreshHonoured: /v1/token honours a legacy refresh token
+	// (WithLegacyRefreshHonoured).
+	legacyRefreshHonoured bool
 }
 
 // Option configures an Emulator built with [New].
@@ -320,6 +323,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.serveSignInToken(w, r, m.param)
 	case RouteToken:
 		e.serveToken(w, r)
+	case RouteLegacySignIn:
+		e.serveLegacySignIn(w, r)
+	case RouteLegacyRefresh:
+		e.serveLegacyRefresh(w, r)
 	default:
 		// A route in the table without a handler is a bug here.
 		panic("emulator: no handler for route " + string(m.route))

@@ -26,7 +26,8 @@ const (
 // Routes returns every emulated route.
 func Routes() []Route {
 	return []Route{RouteCreateUser, RouteListUsers, RouteGetUser, RouteResolveUser,
-		RouteDeleteUser, RouteUndoDelete, RouteSignInToken, RouteToken}
+		RouteDeleteUser, RouteUndoDelete, RouteSignInToken, RouteToken,
+		RouteLegacySignIn, RouteLegacyRefresh}
 }
 
 // valid reports whether r is one of the emulated routes.
@@ -67,6 +68,14 @@ var (
 // matchRoute maps a method and escaped path to a route.
 func matchRoute(method, escapedPath string) match {
 	segs := strings.Split(strings.TrimPrefix(escapedPath, "/"), "/")
+	if m, ok := matchLegacy(method, segs); ok {
+		return m
+	}
+	if len(segs) == 3 && segs[0] == "v2" && segs[1] == "user" && segs[2] == "" {
+		// /v2/user/ with a trailing slash, as the docs' create-user example
+		// and Android's getAll send it (reference §10.12).
+		segs = segs[:2]
+	}
 	for _, s := range segs {
 		if s == "" {
 			return match{}
