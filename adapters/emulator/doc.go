@@ -86,7 +86,8 @@
 //   - The legacy refresh answers a deleted user's token with 400
 //     USER_NOT_FOUND (as a real GCIP deployment does), a revoked one with
 //     400 TOKEN_EXPIRED, and an unknown one (or a Junction refresh token)
-//     with 400 INVALID_REFRESH_TOKEN; its refresh tokens do not rotate and
+//     with 400 INVALID_REFRESH_TOKEN; its refresh tokens rotate like
+//     /v1/token's (a rotated-out one is INVALID_REFRESH_TOKEN) and
 //     expires_in is a string.
 //   - Whether /v1/token honours a legacy refresh token after an upgrade
 //     across the cutover (§10.4) is [WithLegacyRefreshHonoured]: by default
@@ -111,7 +112,7 @@
 //     (the knob above); whether a rotated refresh token reused later is
 //     invalid_token (it is here); and on the legacy endpoints the statuses
 //     and messages above other than USER_NOT_FOUND, and that Secure Token
-//     refresh tokens do not rotate.
+//     refresh tokens rotate.
 //   - The legacy API hosts (api[.sandbox][.eu].tryvital.io) and the
 //     current ones are the same handler.
 //   - State is in memory only and lost when the process exits. Deleted users

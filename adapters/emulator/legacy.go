@@ -127,18 +127,12 @@ func (e *Emulator) serveLegacySignIn(w http.ResponseWriter, r *http.Request) {
 		legacyError(w, http.StatusUnauthorized, legacyInvalidCustomToken)
 		return
 	}
-	access, refresh := e.newToken("id_"), e.newToken("lrt_")
-	e.access[access] = &accessGrant{userID: u.id, expires: e.now().Add(e.cfg.accessTTL)}
-	e.refresh[refresh] = &refreshGrant{userID: u.id, legacy: true}
-	u.access = append(u.access, access)
-	u.refresh = append(u.refresh, refresh)
-	writeJSON(w, http.StatusOK, junction.LegacySignInResponse{
-		IDToken: access, RefreshToken: refresh, ExpiresIn: strconv.Itoa(int(e.cfg.accessTTL / time.Second)),
-	})
+	e.issueLegacy(w, u, true)
 }
 
 // serveLegacyRefresh serves the Secure Token v1/token: a legacy refresh
-// token for a new ID token. The refresh token does not rotate.
+// token for a new ID token, rotating the refresh token as /v1/token does (a
+// rotated-out one answers INVALID_REFRESH_TOKEN).
 func (e *Emulator) serveLegacyRefresh(w http.ResponseWriter, r *http.Request) {
 	if !legacyKey(w, r) {
 		return
@@ -185,12 +179,31 @@ func (e *Emulator) serveLegacyRefresh(w http.ResponseWriter, r *http.Request) {
 		legacyError(w, http.StatusBadRequest, junction.LegacyTokenExpired)
 		return
 	}
-	access := e.newToken("id_")
+	g.state = refreshRotated
+	for i, t := range u.refresh {
+		if t == token {
+			u.refresh = append(u.refresh[:i:i], u.refresh[i+1:]...)
+			break
+		}
+	}
+	e.issueLegacy(w, u, false)
+}
+
+// issueLegacy answers a new ID token and Secure Token refresh token for u,
+// in the sign-in's camelCase or the refresh's snake_case. The caller holds
+// e.mu.
+func (e *Emulator) issueLegacy(w http.ResponseWriter, u *user, signIn bool) {
+	access, refresh := e.newToken("id_"), e.newToken("lrt_")
 	e.access[access] = &accessGrant{userID: u.id, expires: e.now().Add(e.cfg.accessTTL)}
+	e.refresh[refresh] = &refreshGrant{userID: u.id, legacy: true}
 	u.access = append(u.access, access)
-	writeJSON(w, http.StatusOK, junction.LegacyRefreshResponse{
-		IDToken: access, RefreshToken: token, ExpiresIn: strconv.Itoa(int(e.cfg.accessTTL / time.Second)),
-	})
+	u.refresh = append(u.refresh, refresh)
+	expires := strconv.Itoa(int(e.cfg.accessTTL / time.Second))
+	if signIn {
+		writeJSON(w, http.StatusOK, junction.LegacySignInResponse{IDToken: access, RefreshToken: refresh, ExpiresIn: expires})
+		return
+	}
+	writeJSON(w, http.StatusOK, junction.LegacyRefreshResponse{IDToken: access, RefreshToken: refresh, ExpiresIn: expires})
 }
 
 // WithLegacyRefreshHonoured decides whether the Junction token endpoint

@@ -67,11 +67,13 @@ func TestLegacyExchange(t *testing.T) {
 	again, err := w.legacy.Refresh(ctx, w.tok.PublicKey, got.RefreshToken)
 	require.NoError(t, err)
 	require.NotEqual(t, got.IDToken, again.IDToken)
-	require.Equal(t, got.RefreshToken, again.RefreshToken, "Secure Token refresh tokens do not rotate here")
+	require.NotEqual(t, got.RefreshToken, again.RefreshToken, "rotated")
+	_, err = w.legacy.Refresh(ctx, w.tok.PublicKey, got.RefreshToken)
+	require.ErrorIs(t, err, junction.ErrReauthenticationRequired, "a rotated-out token is INVALID_REFRESH_TOKEN")
 	_, err = uc.GetUser(ctx, again.IDToken, w.uid)
 	require.NoError(t, err)
 	require.Equal(t, 1, w.s.Emulator.Requests(emulator.RouteLegacySignIn))
-	require.Equal(t, 1, w.s.Emulator.Requests(emulator.RouteLegacyRefresh))
+	require.Equal(t, 2, w.s.Emulator.Requests(emulator.RouteLegacyRefresh))
 }
 
 // TestLegacyErrors: each failure answers the Firebase envelope with the

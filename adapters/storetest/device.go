@@ -194,7 +194,7 @@ func fullStates() []vitalsdk.DeviceState {
 					APIKey: "kept-" + tag, APIKeyUserID: "old-user-" + tag,
 					Record: &vitalsdk.TokenRecord{
 						UserID: "vital-user-" + tag, TeamID: "team-" + tag,
-						TenantID: "tenant-" + tag, Environment: env, Region: region,
+						TenantID: "tenant-" + tag, PublicAPIKey: "public-key-" + tag, Environment: env, Region: region,
 						AccessToken: "access-" + tag, RefreshToken: "refresh-" + tag,
 						Expiry:        time.Date(2026, 3, 1, 12, i, 7, 123456789, zone),
 						PendingReauth: i%2 == 0,

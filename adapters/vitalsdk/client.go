@@ -28,6 +28,13 @@ type Options struct {
 	// environment and region are used (for a sign-in, those of the token's
 	// claims, as the SDKs do).
 	APIBaseURL, AuthBaseURL string
+	// LegacyAuthBaseURL overrides the legacy Firebase/GCIP hosts of the
+	// profiles with LegacyTokenEndpoint, the way Firebase client libraries
+	// address a local emulator: the requests go to
+	// {LegacyAuthBaseURL}/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken
+	// and {LegacyAuthBaseURL}/securetoken.googleapis.com/v1/token. When
+	// empty, the real hosts (reference §10.3).
+	LegacyAuthBaseURL string
 	// HTTPClient makes the requests; nil means the junction package's default.
 	HTTPClient *http.Client
 	// Timeout bounds each request: zero means junction.DefaultTimeout, a
@@ -64,10 +71,12 @@ type Client struct {
 	store    Store
 	apiBase  string
 	authBase string
-	hc       *http.Client
-	timeout  time.Duration
-	now      func() time.Time
-	log      *slog.Logger
+	// legacyBase is Options.LegacyAuthBaseURL.
+	legacyBase string
+	hc         *http.Client
+	timeout    time.Duration
+	now        func() time.Time
+	log        *slog.Logger
 
 	// crashAt, when set (by tests), is called at named points before and
 	// after every persist and network call of a state change.
@@ -110,16 +119,17 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		return nil, opError("new", ErrUnsupported, fmt.Errorf("profile %s: ConfigurePersists, APIKeyMigrationPersists and SignInNeedsRelaunch disagree", o.Profile.Name))
 	}
 	c := &Client{
-		profile:  o.Profile,
-		inst:     o.Installation,
-		store:    o.Store,
-		apiBase:  o.APIBaseURL,
-		authBase: o.AuthBaseURL,
-		hc:       o.HTTPClient,
-		timeout:  o.Timeout,
-		now:      o.Now,
-		log:      o.Logger,
-		crashAt:  o.crashAt,
+		profile:    o.Profile,
+		inst:       o.Installation,
+		store:      o.Store,
+		apiBase:    o.APIBaseURL,
+		authBase:   o.AuthBaseURL,
+		legacyBase: o.LegacyAuthBaseURL,
+		hc:         o.HTTPClient,
+		timeout:    o.Timeout,
+		now:        o.Now,
+		log:        o.Logger,
+		crashAt:    o.crashAt,
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -471,9 +481,28 @@ func (c *Client) authURL(env fsm.Environment, region fsm.Region) string {
 	return junction.AuthBaseURL(env, region)
 }
 
+// The legacy profiles default to the tryvital.io API hosts (§10.1).
 func (c *Client) apiURL(env fsm.Environment, region fsm.Region) string {
 	if c.apiBase != "" {
 		return c.apiBase
 	}
+	if c.profile.LegacyTokenEndpoint {
+		return junction.LegacyAPIBaseURL(env, region)
+	}
 	return junction.APIBaseURL(env, region)
+}
+
+// legacyAuth returns the client of the legacy Firebase/GCIP endpoints.
+func (c *Client) legacyAuth() *junction.LegacyAuthClient {
+	return junction.NewLegacyAuthClient(c.legacyBase, c.httpOptions()...)
+}
+
+// recordRegion is the region of rec's API host: the record's own, or on a
+// record without one (Android 4.2.0, §10.3) the configuration's, from which
+// Android 4.2.1+ backfills it. The caller holds mu or opMu.
+func (c *Client) recordRegion(rec TokenRecord) fsm.Region {
+	if rec.Region != "" {
+		return rec.Region
+	}
+	return c.st.Region
 }

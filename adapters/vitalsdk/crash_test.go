@@ -74,7 +74,7 @@ func TestCrashChild(t *testing.T) {
 		}
 		n++
 	}
-	opts := vitalsdk.WithCrashAt(vitalsdk.Options{Profile: p, Installation: "phone", Store: db, APIBaseURL: srv, AuthBaseURL: srv + "/auth"}, hook)
+	opts := vitalsdk.WithCrashAt(vitalsdk.Options{Profile: p, Installation: "phone", Store: db, APIBaseURL: srv, AuthBaseURL: srv + "/auth", LegacyAuthBaseURL: srv}, hook)
 	c, err := vitalsdk.New(ctx, opts)
 	require.NoError(t, err)
 
@@ -183,7 +183,7 @@ func requireValidAfterCrash(t *testing.T, w *world, path, step string) {
 	st, found, err := db.LoadDevice(ctx, "phone")
 	require.NoError(t, err, step)
 	c, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: w.profile, Installation: "phone", Store: db,
-		APIBaseURL: w.apiURL, AuthBaseURL: w.authURL, HTTPClient: w.hc})
+		APIBaseURL: w.apiURL, AuthBaseURL: w.authURL, LegacyAuthBaseURL: w.apiURL, HTTPClient: w.hc})
 	require.NoError(t, err, step)
 	status := c.Status()
 	state, err := fsm.Classify(status, "", w.profile)

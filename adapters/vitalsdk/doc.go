@@ -99,6 +99,32 @@
 // the record stored and the SDK put in token mode (persisted, or in memory
 // on iOS 1.4+). The Sign-In Token is not kept.
 //
+// # The legacy exchange
+//
+// The legacy profiles (LegacyTokenEndpoint: iOS ≤1.8.1, Android ≤4.2.0)
+// exchange and refresh through Firebase/GCIP exactly as §10.3 describes
+// (junction.LegacyAuthClient): Identity Toolkit's
+// accounts:signInWithCustomToken?key=<the token's public_key> with the
+// user_token and the tenant_id claim, then Secure Token's v1/token with the
+// public key the record keeps. Only a 401 on sign-in is
+// ErrInvalidSignInToken; on refresh USER_DISABLED/USER_NOT_FOUND are
+// ErrInvalidUser and TOKEN_EXPIRED/INVALID_REFRESH_TOKEN
+// ErrNeedsReauthentication; any other answer changes nothing. Android
+// 4.2.0's record has no region (the strategy's is used for the API host,
+// and 4.2.1+ backfill it), and on a refresh a 4xx body without the Secure
+// Token envelope is ErrUndecodableTokenError. Options.LegacyAuthBaseURL
+// addresses a local emulator as Firebase client libraries do; the legacy
+// profiles' API host defaults to api[.sandbox][.eu].tryvital.io (§10.1).
+//
+// # Profiles that cannot read token errors
+//
+// Android 4.2.1–4.2.2 (DetectsDeletion false) decode a 4xx body of the
+// token endpoint with a shape the server never sends, so every 4xx — a
+// deleted user, a revoked refresh token, an invalid Sign-In Token, a 429 —
+// is ErrUndecodableTokenError, the record is untouched, the status stays
+// signed in as the old user, and every later refresh fails the same way
+// (§10.1). The error is not transient: retrying cannot help.
+//
 // # Refresh and deletion
 //
 // AccessToken refreshes when the access token has expired (expiry <= now, no
@@ -128,12 +154,9 @@
 //
 // # Deviations from the SDKs
 //
-//   - Deliberate simplification: the legacy profiles (LegacyTokenEndpoint:
-//     iOS ≤1.8.1, Android ≤4.2.0) used Firebase/GCIP endpoints with
-//     different request and error shapes (§2.3). This package uses the
-//     Junction auth server's /v1/token (junction.AuthClient) on every
-//     profile; the states and outcomes (invalid user, reauthentication,
-//     transient failure) are the same.
+//   - On Android 4.2.0 a legacy answer whose expiresIn does not parse is
+//     refused as a bad response; iOS falls back to 3600 seconds (§10.3).
+//     What Android does is not in the reference.
 //   - Callers waiting on a refresh share its result, errors included; in the
 //     SDKs each released waiter re-reads the still-expired record after a
 //     failure and starts its own refresh, one at a time (§3).

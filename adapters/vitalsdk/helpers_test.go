@@ -101,9 +101,11 @@ func (w *world) options() vitalsdk.Options {
 		Store:        w.db,
 		APIBaseURL:   w.apiURL,
 		AuthBaseURL:  w.authURL,
-		HTTPClient:   w.hc,
-		Now:          w.clk.Now,
-		Logger:       w.logs.Logger(slog.LevelDebug),
+		// The emulator serves the legacy Firebase routes under its root.
+		LegacyAuthBaseURL: w.apiURL,
+		HTTPClient:        w.hc,
+		Now:               w.clk.Now,
+		Logger:            w.logs.Logger(slog.LevelDebug),
 	}
 }
 
@@ -206,4 +208,27 @@ func appSees(p fsm.Profile, id string) string {
 		return strings.ToLower(id)
 	}
 	return id
+}
+
+// signInRoute and refreshRoute are the emulator routes of the profile's
+// exchange and refresh: the legacy Firebase ones on legacy profiles
+// (reference §10.3), the token endpoint elsewhere.
+func (w *world) signInRoute() emulator.Route {
+	if w.profile.LegacyTokenEndpoint {
+		return emulator.RouteLegacySignIn
+	}
+	return emulator.RouteToken
+}
+
+func (w *world) refreshRoute() emulator.Route {
+	if w.profile.LegacyTokenEndpoint {
+		return emulator.RouteLegacyRefresh
+	}
+	return emulator.RouteToken
+}
+
+// tokenRequests counts the requests of every exchange and refresh route.
+func (w *world) tokenRequests() int {
+	return w.em.Requests(emulator.RouteToken) + w.em.Requests(emulator.RouteLegacySignIn) +
+		w.em.Requests(emulator.RouteLegacyRefresh)
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
@@ -51,12 +50,12 @@ func TestIdentifyWithSignInToken(t *testing.T) {
 			// Same Vital user under a new external ID: Android throws
 			// alreadySignedIn internally, so it signs out and in again;
 			// iOS 1.4+ treats it as a no-op.
-			exchanges := w.em.Requests(emulator.RouteToken)
+			exchanges := w.tokenRequests()
 			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-a2", vitalsdk.SignInTokenAuth{Token: w.token(a)}))
 			if c.Profile().SameUserSignInThrows {
-				require.Equal(t, exchanges+1, w.em.Requests(emulator.RouteToken), "re-sign-in")
+				require.Equal(t, exchanges+1, w.tokenRequests(), "re-sign-in")
 			} else {
-				require.Equal(t, exchanges, w.em.Requests(emulator.RouteToken), "no-op")
+				require.Equal(t, exchanges, w.tokenRequests(), "no-op")
 			}
 			st, _ := w.stored()
 			require.Equal(t, "app-a2", st.ExternalUserID)
@@ -69,7 +68,7 @@ func TestIdentifyWithSignInToken(t *testing.T) {
 			requireState(t, c, fsm.Token, signedInToken, shown(b), fsm.Token)
 
 			// A failure after the sign-out leaves the SDK signed out.
-			w.em.FailNext(emulator.RouteToken, 1, 503)
+			w.em.FailNext(w.signInRoute(), 1, 503)
 			err := c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: w.token(a)})
 			require.Error(t, err)
 			requireState(t, c, fsm.Token, 0, "", fsm.SignedOut)
@@ -152,9 +151,9 @@ func TestIOS18DeprecatedSignInMigrationIsLostAtRelaunch(t *testing.T) {
 
 	// identify with a Sign-In Token persists the migration (the record is
 	// the same user's, so no new exchange).
-	exchanges := w.em.Requests(emulator.RouteToken)
+	exchanges := w.tokenRequests()
 	require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-user", vitalsdk.SignInTokenAuth{Token: w.token(uid)}))
-	require.Equal(t, exchanges, w.em.Requests(emulator.RouteToken))
+	require.Equal(t, exchanges, w.tokenRequests())
 	requireState(t, c, fsm.APIKey, signedInToken, upper, fsm.Token)
 	c = w.reopen()
 	requireState(t, c, fsm.Token, signedInToken, upper, fsm.Token)

@@ -38,7 +38,13 @@ func (c *Client) sessionLocked(op string) (TokenRecord, error) {
 	case c.st.Record.PendingReauth:
 		return TokenRecord{}, opError(op, ErrNeedsReauthentication, nil)
 	}
-	return *c.st.Record, nil
+	rec := *c.st.Record
+	if rec.Region == "" && !c.profile.RecordWithoutRegion {
+		// A record written by Android 4.2.0 has no region; 4.2.1+ backfill
+		// it from the auth strategy (§10.3, §10.9).
+		rec.Region = c.st.Region
+	}
+	return rec, nil
 }
 
 // AccessToken returns the session's access token, refreshing it first when
@@ -121,9 +127,8 @@ func (c *Client) refreshLocked(ctx context.Context, rec TokenRecord) *flight {
 
 // runRefresh performs one refresh of rec and records its outcome.
 func (c *Client) runRefresh(ctx context.Context, f *flight, rec TokenRecord) {
-	auth := junction.NewAuthClient(c.authURL(rec.Environment, rec.Region), c.httpOptions()...)
 	c.crash("refresh:before-network")
-	resp, err := auth.Refresh(ctx, rec.RefreshToken)
+	resp, err := c.refreshCall(ctx, rec)
 	c.crash("refresh:after-network")
 	c.opMu.Lock()
 	tok, err := c.applyRefresh(ctx, rec, resp, err)
@@ -135,6 +140,25 @@ func (c *Client) runRefresh(ctx context.Context, f *flight, rec TokenRecord) {
 	close(f.done)
 }
 
+// refreshCall posts rec's refresh token: to the Junction auth server of
+// the record's environment and region (§3), or on the legacy profiles to
+// Secure Token's v1/token with the record's public key (§10.3). A legacy
+// answer is read as a Junction one (the ID token is the access token).
+func (c *Client) refreshCall(ctx context.Context, rec TokenRecord) (junction.TokenResponse, error) {
+	if !c.profile.LegacyTokenEndpoint {
+		return junction.NewAuthClient(c.authURL(rec.Environment, rec.Region), c.httpOptions()...).Refresh(ctx, rec.RefreshToken)
+	}
+	t, err := c.legacyAuth().Refresh(ctx, rec.PublicAPIKey, rec.RefreshToken)
+	if err != nil {
+		return junction.TokenResponse{}, err
+	}
+	secs, err := c.legacyExpiresIn(t)
+	if err != nil {
+		return junction.TokenResponse{}, err
+	}
+	return junction.TokenResponse{AccessToken: t.IDToken, RefreshToken: t.RefreshToken, ExpiresIn: secs}, nil
+}
+
 // applyRefresh records the outcome of refreshing rec. The caller holds opMu.
 func (c *Client) applyRefresh(ctx context.Context, rec TokenRecord, resp junction.TokenResponse, err error) (string, error) {
 	const op = "refresh"
@@ -143,6 +167,12 @@ func (c *Client) applyRefresh(ctx context.Context, rec TokenRecord, resp junctio
 		return "", opError(op, errSuperseded, nil)
 	}
 	switch {
+	case c.undecodable(err, true):
+		// Android 4.2.1–4.2.2 (and 4.2.0 on a body of another shape): the
+		// SDK throws while decoding, before the record is touched; a
+		// deleted user or a revoked token is never noticed (§10.1, §10.3).
+		c.log.Info("refresh failed: error body does not decode; session unchanged", "user_id", rec.UserID)
+		return "", opError(op, ErrUndecodableTokenError, undecodableCause(err))
 	case err == nil:
 		next := c.st.Clone()
 		next.Record.AccessToken = resp.AccessToken
@@ -220,7 +250,10 @@ func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
 	if err != nil {
 		return junction.User{}, err
 	}
-	uc := junction.NewUserClient(c.apiURL(rec.Environment, rec.Region), c.httpOptions()...)
+	c.mu.Lock()
+	region := c.recordRegion(rec)
+	c.mu.Unlock()
+	uc := junction.NewUserClient(c.apiURL(rec.Environment, region), c.httpOptions()...)
 	u, err := uc.GetUser(ctx, tok, rec.UserID)
 	if errors.Is(err, junction.ErrUnauthorized) {
 		c.log.Info("get user: 401, refreshing", "user_id", rec.UserID)

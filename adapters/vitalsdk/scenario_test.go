@@ -12,7 +12,6 @@ import (
 	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
@@ -90,7 +89,7 @@ func (e *scenarioEnv) Handle(t *testing.T, d *datadriven.TestData) string {
 	var out strings.Builder
 	var before int
 	if e.w != nil {
-		before = e.w.em.Requests(emulator.RouteToken)
+		before = e.w.tokenRequests()
 	}
 	var err error
 	switch d.Cmd {
@@ -222,14 +221,14 @@ func (e *scenarioEnv) Handle(t *testing.T, d *datadriven.TestData) string {
 		// Makes the next token-endpoint request answer the status.
 		status, convErr := strconv.Atoi(e.arg(t, d, 0))
 		require.NoError(t, convErr)
-		e.w.em.FailNext(emulator.RouteToken, 1, status)
+		e.w.em.FailNext(e.w.refreshRoute(), 1, status)
 	case "drop-token":
 		// Example:
 		//
 		// drop-token
 		//
 		// Drops the connection of the next token-endpoint request.
-		e.w.em.DropNext(emulator.RouteToken, 1)
+		e.w.em.DropNext(e.w.refreshRoute(), 1)
 	default:
 		d.Fatalf(t, "unknown command %q", d.Cmd)
 	}
@@ -241,7 +240,7 @@ func (e *scenarioEnv) Handle(t *testing.T, d *datadriven.TestData) string {
 	require.NoError(t, cerr, d.Pos)
 	e.last = state
 	fmt.Fprintf(&out, "%s %s user=%s", state, e.c.Status(), e.nameOf(e.c.CurrentUserID()))
-	if n := e.w.em.Requests(emulator.RouteToken) - before; n > 0 {
+	if n := e.w.tokenRequests() - before; n > 0 {
 		fmt.Fprintf(&out, " token-requests=%d", n)
 	}
 	out.WriteByte('\n')
