@@ -52,6 +52,12 @@ func newWorld(t *testing.T, profile string) *world {
 	return buildWorld(t, profile, false)
 }
 
+// buildWorldWith returns an in-process world whose emulator also has opts.
+func buildWorldWith(t *testing.T, profile string, opts ...emulator.Option) *world {
+	t.Helper()
+	return buildWorld(t, profile, false, opts...)
+}
+
 // newLoopbackWorld returns a world whose emulator is served over loopback
 // HTTP, for a child process or a test of the real wire.
 func newLoopbackWorld(t *testing.T, profile string) *world {
@@ -59,11 +65,11 @@ func newLoopbackWorld(t *testing.T, profile string) *world {
 	return buildWorld(t, profile, true)
 }
 
-func buildWorld(t *testing.T, profile string, loopback bool) *world {
+func buildWorld(t *testing.T, profile string, loopback bool, opts ...emulator.Option) *world {
 	t.Helper()
 	p, ok := fsm.ParseProfile(profile)
 	require.True(t, ok, profile)
-	s := emulatortest.NewStack(emulator.WithAccessTTL(accessTTL))
+	s := emulatortest.NewStack(append([]emulator.Option{emulator.WithAccessTTL(accessTTL)}, opts...)...)
 	w := &world{
 		t: t, ctx: context.Background(), profile: p, stack: s, clk: s.Clock, em: s.Emulator,
 		team: s.Team, apiURL: s.APIURL, authURL: s.AuthURL, hc: s.HTTP,

@@ -175,6 +175,7 @@ func (c *Client) applyRefresh(ctx context.Context, rec TokenRecord, resp junctio
 		return "", opError(op, ErrUndecodableTokenError, undecodableCause(err))
 	case err == nil:
 		next := c.st.Clone()
+		next.Record.Region = rec.Region // backfilled by sessionLocked where the profile does
 		next.Record.AccessToken = resp.AccessToken
 		if resp.RefreshToken != "" {
 			next.Record.RefreshToken = resp.RefreshToken
