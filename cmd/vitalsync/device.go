@@ -19,12 +19,15 @@ func init() {
 	register(command{name: "device", summary: "operate one emulated SDK installation stored in a device database", run: runDevice})
 }
 
-const deviceSynopsis = `--db FILE --profile P [--installation ID] [--api-url U --auth-url U [--allow-url-change]] <subcommand> [args]
+const deviceSynopsis = `--db FILE --profile P [--installation ID] [--api-url U --auth-url U [--allow-url-change]] [--legacy-auth-url U] <subcommand> [args]
 
 The first command (or launch) on a database needs --api-url and --auth-url;
 the database remembers them and later commands use them. Other URLs later
-are refused unless --allow-url-change is given. Secrets given as "-" are
-read from stdin, so they never appear in ps.
+are refused unless --allow-url-change is given. --legacy-auth-url is the
+base of the legacy Firebase endpoints of the legacy profiles (ios-1.3,
+ios-1.8.1, android-4.2.0), addressed as for a Firebase emulator; it is not
+remembered. Secrets given as "-" are read from stdin, so they never appear
+in ps.
 
 subcommands (each invocation is one app launch):
   status               print the SDK status
@@ -56,6 +59,8 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	var apiURL, authURL urlFlag
 	fs.Var(&apiURL, "api-url", "Junction API base URL (default: the one the database remembers)")
 	fs.Var(&authURL, "auth-url", "Junction auth server base URL (default: the one the database remembers)")
+	var legacyURL urlFlag
+	fs.Var(&legacyURL, "legacy-auth-url", "base URL of the legacy Firebase endpoints on legacy profiles, as for a Firebase emulator (default: the real hosts; not remembered)")
 	allowURLChange := fs.Bool("allow-url-change", false, "use --api-url/--auth-url even though the database remembers others, and remember them instead")
 	timeout := fs.Duration("timeout", 30*time.Second, "timeout of each HTTP request")
 	if err := parseFlags(fs, args); err != nil {
@@ -91,13 +96,14 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	client, err := vitalsdk.New(ctx, vitalsdk.Options{
-		Profile:      profile,
-		Installation: *installation,
-		Store:        db,
-		APIBaseURL:   ends.APIBaseURL,
-		AuthBaseURL:  ends.AuthBaseURL,
-		Timeout:      *timeout,
-		Logger:       e.log,
+		Profile:           profile,
+		Installation:      *installation,
+		Store:             db,
+		APIBaseURL:        ends.APIBaseURL,
+		AuthBaseURL:       ends.AuthBaseURL,
+		LegacyAuthBaseURL: legacyURL.url,
+		Timeout:           *timeout,
+		Logger:            e.log,
 	})
 	if err != nil {
 		return err
