@@ -234,7 +234,9 @@ func (w *world) refreshRoute() emulator.Route {
 }
 
 // tokenRequests counts the requests of every exchange and refresh route.
-func (w *world) tokenRequests() int {
-	return w.em.Requests(emulator.RouteToken) + w.em.Requests(emulator.RouteLegacySignIn) +
-		w.em.Requests(emulator.RouteLegacyRefresh)
+func (w *world) tokenRequests() int { return w.em.Requests(emulator.RouteToken) + w.legacyRequests() }
+
+// legacyRequests counts the requests of the legacy Firebase routes.
+func (w *world) legacyRequests() int {
+	return w.em.Requests(emulator.RouteLegacySignIn) + w.em.Requests(emulator.RouteLegacyRefresh)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
@@ -30,6 +31,7 @@ var errorNames = []struct {
 	{vitalsdk.ErrNotSignedIn, "notSignedIn"},
 	{vitalsdk.ErrUnsupported, "unsupported"},
 	{vitalsdk.ErrInvalidArgument, "invalidArgument"},
+	{vitalsdk.ErrUndecodableTokenError, "undecodableTokenError"},
 	{junction.ErrServer, "server error"},
 	{junction.ErrTransport, "transport error"},
 	{junction.ErrUnauthorized, "unauthorized"},
@@ -40,7 +42,8 @@ var errorNames = []struct {
 // every command the transcript shows its outcome, the status, the
 // classified state, the current user (by the scenario's name for it, in
 // upper case when the SDK reports it so) and the number of token-endpoint
-// requests it made. Run with -rewrite to regenerate the expected output.
+// requests it made (firebase-requests on the legacy profiles, which use
+// Identity Toolkit and Secure Token). Run with -rewrite to regenerate the expected output.
 func TestScenarios(t *testing.T) {
 	datadriven.Walk(t, filepath.Join("testdata", "scenarios"), func(t *testing.T, path string) {
 		env := &scenarioEnv{t: t, newWorld: newWorld}
@@ -87,9 +90,9 @@ func (e *scenarioEnv) Handle(t *testing.T, d *datadriven.TestData) string {
 		d.Fatalf(t, "a scenario starts with: profile P")
 	}
 	var out strings.Builder
-	var before int
+	var before, beforeLegacy int
 	if e.w != nil {
-		before = e.w.tokenRequests()
+		before, beforeLegacy = e.w.em.Requests(emulator.RouteToken), e.w.legacyRequests()
 	}
 	var err error
 	switch d.Cmd {
@@ -240,8 +243,11 @@ func (e *scenarioEnv) Handle(t *testing.T, d *datadriven.TestData) string {
 	require.NoError(t, cerr, d.Pos)
 	e.last = state
 	fmt.Fprintf(&out, "%s %s user=%s", state, e.c.Status(), e.nameOf(e.c.CurrentUserID()))
-	if n := e.w.tokenRequests() - before; n > 0 {
+	if n := e.w.em.Requests(emulator.RouteToken) - before; n > 0 {
 		fmt.Fprintf(&out, " token-requests=%d", n)
+	}
+	if n := e.w.legacyRequests() - beforeLegacy; n > 0 {
+		fmt.Fprintf(&out, " firebase-requests=%d", n)
 	}
 	out.WriteByte('\n')
 	return out.String()

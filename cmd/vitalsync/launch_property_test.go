@@ -59,7 +59,7 @@ func (w *world) close() {
 
 func (w *world) config(t *rapid.T) installation.Config {
 	cfg := installation.Config{DB: w.db, Profile: w.profile, Installation: "phone", IssuerURL: w.s.url,
-		APIURL: w.s.url, AuthURL: w.s.url + "/auth", Now: w.s.clock.Now}
+		APIURL: w.s.url, AuthURL: w.s.url + "/auth", LegacyAuthURL: w.s.url, Now: w.s.clock.Now}
 	if w.app != "" {
 		sess, err := w.s.session(w.app)
 		if err != nil {
@@ -82,7 +82,7 @@ func (w *world) launch(t *rapid.T) (launchReport, error) {
 
 func (w *world) sdk(t *rapid.T) *vitalsdk.Client {
 	c, err := vitalsdk.New(context.Background(), vitalsdk.Options{Profile: w.profile, Installation: "phone",
-		Store: w.db, APIBaseURL: w.s.url, AuthBaseURL: w.s.url + "/auth", Now: w.s.clock.Now})
+		Store: w.db, APIBaseURL: w.s.url, AuthBaseURL: w.s.url + "/auth", LegacyAuthBaseURL: w.s.url, Now: w.s.clock.Now})
 	if err != nil {
 		t.Fatalf("sdk: %v", err)
 	}
