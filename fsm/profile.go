@@ -59,6 +59,13 @@ type Profile struct {
 	// every refresh fails, and an invalid Sign-In Token surfaces as a
 	// decoding exception rather than invalidSignInToken (§10.1).
 	DetectsDeletion bool
+	// RefreshesOnUnauthorized: a 401 from the data API refreshes the
+	// tokens and retries once (Android's ApiKeyInterceptor). iOS's response
+	// validator throws before its retry predicate sees the 401, so iOS
+	// refreshes only when the access token has expired locally or on an
+	// explicit refreshToken(): a deleted user is noticed only at local
+	// expiry (§10.2; §3's "retries a 401" is wrong for iOS).
+	RefreshesOnUnauthorized bool
 	// SameUserSignInThrows: signIn while a non-pending record exists throws
 	// alreadySignedIn even for the same user (Android all versions, iOS up
 	// to 1.3); iOS 1.4+ treats a same-user signIn as a silent no-op (§2.5).
@@ -155,6 +162,7 @@ var profiles = [...]Profile{
 		Name: "android-4.2.0", Platform: Android, Versions: "4.1.0–4.2.0",
 		AutoSignOutOnDeletion:   true, // §4: up to 4.2.0 bind() signs out on UserNoLongerValid
 		DetectsDeletion:         true, // §10.3: Secure Token error messages
+		RefreshesOnUnauthorized: true, // §10.2: ApiKeyInterceptor refreshes once on a 401
 		SameUserSignInThrows:    true, // §2.5: Android all versions
 		APIKeyMigrationPersists: true, // §2.7: auth_strategy is persisted as JWT after the exchange
 		HasIdentify:             true, // §2.6: ported in 4.1.0
@@ -169,6 +177,7 @@ var profiles = [...]Profile{
 		Name: "android-4.2.2", Platform: Android, Versions: "4.2.1–4.2.2",
 		AutoSignOutOnDeletion:   false, // §4: 4.2.1 removed the observer
 		DetectsDeletion:         false, // §10.1: {"details":{"errorType"}} with !!: never detected; fixed in 4.3.0
+		RefreshesOnUnauthorized: true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
 		SameUserSignInThrows:    true,  // §2.5
 		APIKeyMigrationPersists: true,  // §2.7
 		HasIdentify:             true,  // §2.6
@@ -182,6 +191,7 @@ var profiles = [...]Profile{
 		Name: "android-5.0", Platform: Android, Versions: "4.3.0–5.0.2",
 		AutoSignOutOnDeletion:   false, // §4: 4.2.1 removed the observer; {configured}, no user
 		DetectsDeletion:         true,  // §10.1: 4.3.0 (#203) parses detail.error_type
+		RefreshesOnUnauthorized: true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
 		SameUserSignInThrows:    true,  // §2.5
 		APIKeyMigrationPersists: true,  // §2.7
 		HasIdentify:             true,  // §2.6
@@ -214,6 +224,7 @@ var profiles = [...]Profile{
 		LowerCaseUserID:         true,  // §10.10
 		AutoSignOutOnDeletion:   false, // §4
 		DetectsDeletion:         false, // §10.1: the pinned 4.2.2 never detects deletion
+		RefreshesOnUnauthorized: true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
 		SameUserSignInThrows:    true,  // §2.5
 		APIKeyMigrationPersists: true,  // §2.7
 		HasIdentify:             false, // §10.10: only signIn

@@ -216,7 +216,8 @@ func (c *Client) applyRefresh(ctx context.Context, rec TokenRecord, resp junctio
 // GetOwnUser fetches the signed-in user with the user-level API
 // (GET /v2/user/{id}). In token mode it sends the access token as a Bearer
 // token (refreshing an expired one first) and, on a 401, refreshes and
-// retries once. In API-key mode it sends the API key, and a 401 is not
+// retries once on profiles with RefreshesOnUnauthorized (Android); iOS
+// returns the 401 and refreshes only at local expiry (§10.2). In API-key mode it sends the API key, and a 401 is not
 // retried (the SDKs treat it as a revoked key).
 func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
 	const op = "get user"
@@ -256,7 +257,7 @@ func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
 	c.mu.Unlock()
 	uc := junction.NewUserClient(c.apiURL(rec.Environment, region), c.httpOptions()...)
 	u, err := uc.GetUser(ctx, tok, rec.UserID)
-	if errors.Is(err, junction.ErrUnauthorized) {
+	if errors.Is(err, junction.ErrUnauthorized) && c.profile.RefreshesOnUnauthorized {
 		c.log.Info("get user: 401, refreshing", "user_id", rec.UserID)
 		// Refresh unless another caller already replaced the token.
 		stale := tok

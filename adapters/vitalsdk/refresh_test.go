@@ -216,8 +216,27 @@ func TestGetOwnUser(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, uid, u.UserID)
 
-			// A 401 refreshes and retries once.
 			refreshes := w.tokenRequests()
+			if !c.Profile().RefreshesOnUnauthorized {
+				// iOS: the response validator throws before the retry
+				// predicate sees the 401, so a 401 never refreshes; a
+				// deleted user shows only at local expiry (§10.2).
+				gets := w.em.Requests(emulator.RouteGetUser)
+				w.em.FailNext(emulator.RouteGetUser, 1, 401)
+				_, err = c.GetOwnUser(w.ctx)
+				w.requireErr(err, junction.ErrUnauthorized)
+				require.Equal(t, refreshes, w.tokenRequests(), "no refresh")
+				require.Equal(t, gets+1, w.em.Requests(emulator.RouteGetUser), "no retry")
+				require.NoError(t, w.em.DeleteUser(uid))
+				_, err = c.GetOwnUser(w.ctx)
+				w.requireErr(err, junction.ErrUnauthorized)
+				require.True(t, c.Status().Has(fsm.FlagSignedIn), "not noticed before expiry")
+				w.expire()
+				_, err = c.GetOwnUser(w.ctx)
+				w.requireErr(err, vitalsdk.ErrInvalidUser)
+				return
+			}
+			// A 401 refreshes and retries once.
 			w.em.FailNext(emulator.RouteGetUser, 1, 401)
 			u, err = c.GetOwnUser(w.ctx)
 			require.NoError(t, err)
