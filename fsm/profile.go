@@ -23,6 +23,25 @@ const (
 	ReactNative Wrapper = "react-native"
 )
 
+// LockedKeychain is what a profile's SDK does when it runs before the
+// device's first unlock (a pre-warmed or background launch), while the
+// keychain is unreadable (reference §10.6). Its values are stable strings.
+type LockedKeychain string
+
+// The locked-keychain behaviours.
+const (
+	// KeychainNotApplicable: Android has no keychain.
+	KeychainNotApplicable LockedKeychain = ""
+	// KeychainReadsSignedOut: iOS ≤1.3's automatic configuration cannot
+	// read the keychain, so the status is {} and currentUserId nil while a
+	// session exists: a false "signed out".
+	KeychainReadsSignedOut LockedKeychain = "reads-signed-out"
+	// KeychainCallsFail: iOS 1.4+ reads its status from the unprotected
+	// startup params file, so it is right, but signIn, refreshToken and
+	// withAccessToken read the record and throw interactionNotAllowed.
+	KeychainCallsFail LockedKeychain = "calls-fail"
+)
+
 // Profile is data about one SDK line: where a platform and version range
 // behave differently. Every fact cites the section of
 // shared/reference/vital-sdk-behaviour.md it comes from.
@@ -108,6 +127,8 @@ type Profile struct {
 	// RecordWithoutRegion: the token record keeps no region (Android 4.2.0;
 	// 4.2.1+ backfills it from the auth strategy; §10.3).
 	RecordWithoutRegion bool
+	// LockedKeychain: what the SDK does before the first unlock (§10.6).
+	LockedKeychain LockedKeychain
 	// LenientTokenBase64: the Sign-In Token may be standard or URL-safe
 	// base64 (Android's okio); iOS requires strict standard base64 with
 	// padding (§2.1).
@@ -117,45 +138,48 @@ type Profile struct {
 var profiles = [...]Profile{
 	{
 		Name: "ios-1.3", Platform: IOS, Versions: "1.0.0–1.3.x",
-		UpperCaseUserID:         false, // §1.3: apiKeyModeUserId.uuidString is upper case, JWT gist.userId is the claim string
-		AutoSignOutOnDeletion:   true,  // §4: userNoLongerValid → Task { signOut() }
-		DetectsDeletion:         true,  // §2.3, §10.3: USER_DISABLED/USER_NOT_FOUND, TOKEN_EXPIRED/INVALID_REFRESH_TOKEN
-		SameUserSignInThrows:    true,  // §2.5: iOS ≤1.3 same rule as Android
-		APIKeyMigrationPersists: true,  // §2.7: the exchange flips the configuration; no startup params yet
-		HasIdentify:             false, // §2.6: identify arrived in 1.4.0
-		ReportsPendingReauth:    true,  // §1.2: computeStatus ≤1.3 reads gist.pendingReauthentication
-		ConfigurePersists:       true,  // §5.2: restoration state in the keychain
-		LegacyTokenEndpoint:     true,  // §2.3, §10.1: ≤1.8.1 uses Firebase/GCIP and the tryvital.io hosts
+		UpperCaseUserID:         false,                  // §1.3: apiKeyModeUserId.uuidString is upper case, JWT gist.userId is the claim string
+		AutoSignOutOnDeletion:   true,                   // §4: userNoLongerValid → Task { signOut() }
+		DetectsDeletion:         true,                   // §2.3, §10.3: USER_DISABLED/USER_NOT_FOUND, TOKEN_EXPIRED/INVALID_REFRESH_TOKEN
+		SameUserSignInThrows:    true,                   // §2.5: iOS ≤1.3 same rule as Android
+		APIKeyMigrationPersists: true,                   // §2.7: the exchange flips the configuration; no startup params yet
+		HasIdentify:             false,                  // §2.6: identify arrived in 1.4.0
+		ReportsPendingReauth:    true,                   // §1.2: computeStatus ≤1.3 reads gist.pendingReauthentication
+		ConfigurePersists:       true,                   // §5.2: restoration state in the keychain
+		LegacyTokenEndpoint:     true,                   // §2.3, §10.1: ≤1.8.1 uses Firebase/GCIP and the tryvital.io hosts
+		LockedKeychain:          KeychainReadsSignedOut, // §10.6
 	},
 	{
 		// §10.1: 1.4.0–1.8.1 and 1.8.2–1.8.8 differ only in the exchange
 		// protocol and hosts; every other 1.4+ fact holds across both.
 		Name: "ios-1.8.1", Platform: IOS, Versions: "1.4.0–1.8.1",
-		UpperCaseUserID:         true,  // §1.3: startupParams.userId.uuidString is UPPERCASE
-		AutoSignOutOnDeletion:   true,  // §4
-		DetectsDeletion:         true,  // §10.3: the Secure Token error messages map to invalid user / reauthentication
-		SameUserSignInThrows:    false, // §2.5: same user, not pending → no-op
-		APIKeyMigrationPersists: false, // §2.7: deprecated signIn does not write startup params
-		SignInNeedsRelaunch:     true,  // §1.2: {configured}, no user, until the next launch
-		HasIdentify:             true,  // §2.6
-		IdentifyShortCircuits:   true,  // §2.6
-		ReportsPendingReauth:    false, // §1.2: never set by computeStatus in 1.4+
-		ConfigurePersists:       false, // §5.2: configure is in-memory only
-		LegacyTokenEndpoint:     true,  // §10.1: last Firebase-exchange tag 1.8.1
+		UpperCaseUserID:         true,              // §1.3: startupParams.userId.uuidString is UPPERCASE
+		AutoSignOutOnDeletion:   true,              // §4
+		DetectsDeletion:         true,              // §10.3: the Secure Token error messages map to invalid user / reauthentication
+		SameUserSignInThrows:    false,             // §2.5: same user, not pending → no-op
+		APIKeyMigrationPersists: false,             // §2.7: deprecated signIn does not write startup params
+		SignInNeedsRelaunch:     true,              // §1.2: {configured}, no user, until the next launch
+		HasIdentify:             true,              // §2.6
+		IdentifyShortCircuits:   true,              // §2.6
+		ReportsPendingReauth:    false,             // §1.2: never set by computeStatus in 1.4+
+		ConfigurePersists:       false,             // §5.2: configure is in-memory only
+		LegacyTokenEndpoint:     true,              // §10.1: last Firebase-exchange tag 1.8.1
+		LockedKeychain:          KeychainCallsFail, // §10.6
 	},
 	{
 		Name: "ios-1.8", Platform: IOS, Versions: "1.8.2–1.8.8",
-		UpperCaseUserID:         true,  // §1.3
-		AutoSignOutOnDeletion:   true,  // §4
-		DetectsDeletion:         true,  // §3: detail.error_type
-		SameUserSignInThrows:    false, // §2.5
-		APIKeyMigrationPersists: false, // §2.7
-		SignInNeedsRelaunch:     true,  // §1.2
-		HasIdentify:             true,  // §2.6
-		IdentifyShortCircuits:   true,  // §2.6
-		ReportsPendingReauth:    false, // §1.2
-		ConfigurePersists:       false, // §5.2
-		LegacyTokenEndpoint:     false, // §10.1: first /v1/token tag 1.8.2; no auth change to 1.8.8
+		UpperCaseUserID:         true,              // §1.3
+		AutoSignOutOnDeletion:   true,              // §4
+		DetectsDeletion:         true,              // §3: detail.error_type
+		SameUserSignInThrows:    false,             // §2.5
+		APIKeyMigrationPersists: false,             // §2.7
+		SignInNeedsRelaunch:     true,              // §1.2
+		HasIdentify:             true,              // §2.6
+		IdentifyShortCircuits:   true,              // §2.6
+		ReportsPendingReauth:    false,             // §1.2
+		ConfigurePersists:       false,             // §5.2
+		LegacyTokenEndpoint:     false,             // §10.1: first /v1/token tag 1.8.2; no auth change to 1.8.8
+		LockedKeychain:          KeychainCallsFail, // §10.6
 	},
 	{
 		// §10.1: 4.1.0 and 4.2.0 are identical in auth code.
@@ -205,17 +229,18 @@ var profiles = [...]Profile{
 		// §10.10: vital-flutter HEAD pins VitalCore ~> 1.8.7 (ios-1.8's
 		// facts), has no identify, and lower-cases currentUserId.
 		Name: "flutter-ios", Platform: IOS, Wrapper: Flutter, Versions: "HEAD on VitalCore 1.8.7–1.8.8",
-		UpperCaseUserID:         true,  // §1.3 (hidden by the wrapper)
-		LowerCaseUserID:         true,  // §10.10: core.dart lower-cases currentUserId()
-		AutoSignOutOnDeletion:   true,  // §4
-		DetectsDeletion:         true,  // §3
-		SameUserSignInThrows:    false, // §2.5
-		APIKeyMigrationPersists: false, // §2.7
-		SignInNeedsRelaunch:     true,  // §10.10: every Flutter sign-in takes the non-persisting path
-		HasIdentify:             false, // §10.10: only signIn
-		ReportsPendingReauth:    false, // §1.2
-		ConfigurePersists:       false, // §5.2
-		LegacyTokenEndpoint:     false, // §10.1
+		UpperCaseUserID:         true,              // §1.3 (hidden by the wrapper)
+		LowerCaseUserID:         true,              // §10.10: core.dart lower-cases currentUserId()
+		AutoSignOutOnDeletion:   true,              // §4
+		DetectsDeletion:         true,              // §3
+		SameUserSignInThrows:    false,             // §2.5
+		APIKeyMigrationPersists: false,             // §2.7
+		SignInNeedsRelaunch:     true,              // §10.10: every Flutter sign-in takes the non-persisting path
+		HasIdentify:             false,             // §10.10: only signIn
+		ReportsPendingReauth:    false,             // §1.2
+		ConfigurePersists:       false,             // §5.2
+		LegacyTokenEndpoint:     false,             // §10.1
+		LockedKeychain:          KeychainCallsFail, // §10.6
 	},
 	{
 		// §10.10: vital-flutter HEAD pins Android 4.2.2 (android-4.2.2's

@@ -46,6 +46,13 @@ type Options struct {
 	// Logger receives one line per state change; nil discards. Secrets are
 	// never logged.
 	Logger *slog.Logger
+	// KeychainLocked launches the SDK before the device's first unlock
+	// (a pre-warmed or background launch; reference §10.6): on iOS ≤1.3
+	// the status reads {} while a session exists, on iOS 1.4+ the status
+	// is right but SignIn, Refresh and AccessToken fail with
+	// ErrKeychainLocked, until Unlock. Ignored on Android (the profile's
+	// LockedKeychain says).
+	KeychainLocked bool
 
 	// crashAt is the Client's test hook (Client.crashAt), set before New so
 	// that it also sees the launch's own writes.
@@ -98,6 +105,8 @@ type Client struct {
 	mem *config
 	// flight is the refresh in progress, if any.
 	flight *flight
+	// locked: the keychain cannot be read yet (Options.KeychainLocked).
+	locked bool
 }
 
 // New loads the installation's persisted state: it is a process launch. On
@@ -130,6 +139,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		now:        o.Now,
 		log:        o.Logger,
 		crashAt:    o.crashAt,
+		locked:     o.KeychainLocked && o.Profile.LockedKeychain != fsm.KeychainNotApplicable,
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -146,7 +156,10 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		st = DeviceState{Installation: c.inst}
 	}
 	c.st = st
-	if c.startupParams() {
+	if c.startupParams() && (!c.locked || st.StartupStrategy != "") {
+		// With the keychain locked, only the unprotected startup params can
+		// be read; the migration of a keychain record waits for Unlock
+		// (§5.3, §10.6).
 		if err := c.automaticConfiguration(ctx); err != nil {
 			return nil, err
 		}
@@ -230,6 +243,43 @@ func (c *Client) commitSignOut(ctx context.Context, op string) error {
 	return nil
 }
 
+// ProtectedDataAvailable reports whether the keychain can be read, as
+// UIApplication.isProtectedDataAvailable tells an app beforehand (reference
+// §10.6). It is always true on Android.
+func (c *Client) ProtectedDataAvailable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.locked
+}
+
+// Unlock is the device's first unlock (protectedDataDidBecomeAvailable):
+// the keychain becomes readable, iOS ≤1.3's automatic configuration
+// restores the session it could not read, iOS 1.4+ retries the migration of
+// a keychain record into startup params (§5.3), and the calls that failed
+// with ErrKeychainLocked succeed (§10.6). Its error is the store's.
+func (c *Client) Unlock(ctx context.Context) error {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	c.mu.Lock()
+	was := c.locked
+	c.locked = false
+	c.mu.Unlock()
+	if was && c.startupParams() && c.mem == nil {
+		return c.automaticConfiguration(ctx)
+	}
+	return nil
+}
+
+// keychainLocked returns ErrKeychainLocked for op while the keychain
+// cannot be read; iOS reads the token record from it for every sign-in,
+// refresh and access token (§10.6). The caller holds mu.
+func (c *Client) keychainLockedLocked(op string) error {
+	if c.locked {
+		return opError(op, ErrKeychainLocked, nil)
+	}
+	return nil
+}
+
 // Profile returns the client's profile.
 func (c *Client) Profile() fsm.Profile { return c.profile }
 
@@ -245,6 +295,9 @@ func (c *Client) Status() fsm.Status {
 }
 
 func (c *Client) statusLocked() fsm.Status {
+	if c.locked && c.profile.LockedKeychain == fsm.KeychainReadsSignedOut {
+		return 0 // §10.6: no configuration could be restored
+	}
 	st := c.st
 	if c.startupParams() {
 		// iOS 1.4+: configured iff a configuration is in memory; signed in
@@ -298,6 +351,9 @@ func (c *Client) CurrentUserID() string {
 }
 
 func (c *Client) userIDLocked() string {
+	if c.locked && c.profile.LockedKeychain == fsm.KeychainReadsSignedOut {
+		return ""
+	}
 	st := c.st
 	if c.startupParams() {
 		if st.StartupStrategy == "" {

@@ -144,6 +144,17 @@
 // SignIn with a token for the same user re-exchanges (§3). API-key mode has
 // no refresh and no deletion detection.
 //
+// # Locked keychain
+//
+// Options.KeychainLocked launches before the device's first unlock (§10.6):
+// iOS ≤1.3 reads status {} and no user while a session exists; iOS 1.4+
+// reads the right status from its unprotected startup params, but SignIn,
+// Refresh and AccessToken fail with ErrKeychainLocked (interactionNotAllowed),
+// which is transient (Transient() true), and the migration of a keychain
+// record into startup params waits. ProtectedDataAvailable tells a caller
+// beforehand, as UIApplication.isProtectedDataAvailable does; Unlock is the
+// first unlock. Nothing is ever erased on it. Android has no keychain.
+//
 // # Identify, configure, set user, sign out
 //
 // IdentifyExternalUser (iOS 1.4+, Android 4.1+) short-circuits on the stored
@@ -164,9 +175,11 @@
 //     returns ErrNotConfigured, ErrAlreadySignedIn or ErrInvalidArgument.
 //     iOS 1.4+'s setUserId swallows identify's errors; SetUserID still
 //     reports storage errors.
-//   - Not modelled: the iOS keychain being locked, reinstall detection, the
-//     child SDKs' resets, and the legacy keychain items the SDKs leave
-//     behind.
+//   - A locked keychain on iOS ≤1.3 also fails SignIn, Refresh and
+//     AccessToken with ErrKeychainLocked; the reference says only that its
+//     status reads {} (§10.6).
+//   - Not modelled: the child SDKs' resets, and the legacy keychain items
+//     the SDKs leave behind.
 //
 // Secrets (API keys, Sign-In Tokens, access and refresh tokens) never appear
 // in logs or error strings; APIKeyAuth and SignInTokenAuth print without

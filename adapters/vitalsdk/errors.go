@@ -37,6 +37,12 @@ var (
 	// stays signed in as before, and a retry fails the same way. It is not
 	// transient.
 	ErrUndecodableTokenError = errors.New("token endpoint error body does not decode")
+	// ErrKeychainLocked: the iOS keychain cannot be read before the
+	// device's first unlock (VitalKeychainError.interactionNotAllowed,
+	// reference §10.6). It is transient (reconcile.IsTransient): nothing
+	// changed, and the same call succeeds once protected data is available
+	// (Client.Unlock). Never sign out on it.
+	ErrKeychainLocked error = keychainLockedError{}
 	// ErrNotConfigured: the SDK has no configuration.
 	ErrNotConfigured = errors.New("not configured")
 	// ErrNotSignedIn: the operation needs a user session (a token session for
@@ -93,3 +99,12 @@ func (e *Error) Unwrap() []error {
 }
 
 func opError(op string, kind, err error) error { return &Error{Op: op, Kind: kind, Err: err} }
+
+// keychainLockedError is ErrKeychainLocked: transient in the reconcile
+// protocol.
+type keychainLockedError struct{}
+
+func (keychainLockedError) Error() string { return "keychain locked (interactionNotAllowed)" }
+
+// Transient reports true: the keychain opens at the first unlock.
+func (keychainLockedError) Transient() bool { return true }

@@ -29,6 +29,9 @@ const maxSuperseded = 3
 // token mode, or no record), ErrNeedsReauthentication (pending: no network
 // call). The caller holds mu.
 func (c *Client) sessionLocked(op string) (TokenRecord, error) {
+	if err := c.keychainLockedLocked(op); err != nil {
+		return TokenRecord{}, err
+	}
 	cfg, ok := c.configLocked()
 	switch {
 	case !ok:

@@ -33,6 +33,12 @@ func (c *Client) SignIn(ctx context.Context, rawSignInToken string) error {
 // user ID of an identify call: it is stored in the same transaction as the
 // session, with startup params on iOS 1.4+.
 func (c *Client) signInLocked(ctx context.Context, op, raw string, ext *string) error {
+	c.mu.Lock()
+	err := c.keychainLockedLocked(op)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	tok, err := junction.DecodeSignInToken(raw, junction.DecodeOptions{Lenient: c.profile.LenientTokenBase64})
 	if err != nil {
 		return opError(op, ErrInvalidSignInToken, err)
