@@ -37,6 +37,10 @@ subcommands (each invocation is one app launch):
   identify EXT FLAGS   identifyExternalUser with --sign-in-token T|-, or with
                        --api-key K|- --user U --environment E --region R
   sign-out             erase the installation's SDK state
+  reinstall            delete and reinstall the app, then launch (reference §10.5):
+                       iOS ≤1.3 keeps its session, iOS 1.4+ is wiped, Android
+                       restores its Auto Backup without the external user ID
+                       (--no-backup: Android starts empty)
   refresh              refresh the session's tokens
   whoami               fetch the signed-in user (GET /v2/user/{id})
 
@@ -81,6 +85,22 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 		return usagef("device: no subcommand given")
 	}
 	sub, subArgs := fs.Arg(0), fs.Args()[1:]
+	var reinstall func(context.Context, *sqlite.DB) error
+	if sub == "reinstall" {
+		// The app is deleted and installed again before this launch.
+		rfs := newFlagSet(e, "device reinstall", "[--no-backup]")
+		noBackup := rfs.Bool("no-backup", false, "Android: no Auto Backup restore (the app starts empty)")
+		if err := parseFlags(rfs, subArgs); err != nil {
+			return err
+		}
+		if rfs.NArg() > 0 {
+			return usagef("device reinstall takes no arguments")
+		}
+		subArgs = nil
+		reinstall = func(ctx context.Context, db *sqlite.DB) error {
+			return vitalsdk.Reinstall(ctx, db, *installation, profile, !*noBackup)
+		}
+	}
 	op, err := parseDeviceOp(e, sub, subArgs)
 	if err != nil {
 		return err
@@ -94,6 +114,11 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	ends, err := resolveEndpoints(ctx, db, apiURL.url, authURL.url, *allowURLChange)
 	if err != nil {
 		return err
+	}
+	if reinstall != nil {
+		if err := reinstall(ctx, db); err != nil {
+			return err
+		}
 	}
 	client, err := vitalsdk.New(ctx, vitalsdk.Options{
 		Profile:           profile,
@@ -153,7 +178,7 @@ func parseDeviceOp(e *env, sub string, args []string) (deviceOp, error) {
 		return op, nil
 	}
 	switch sub {
-	case "status":
+	case "status", "reinstall": // reinstall acts before the launch (runDevice)
 		return noArgs(func(context.Context, *device) error { return nil })
 	case "sign-out":
 		return noArgs(func(ctx context.Context, d *device) error { return d.client.SignOut(ctx) })
