@@ -81,7 +81,9 @@
 // # Sign-in
 //
 // SignIn decodes the token (strict standard base64 on iOS, URL-safe too on
-// Android), then applies the already-signed-in rules (§2.5), which look only
+// Android; tenant_id required, iat and exp not read, Android knowing only the
+// issuer environments dev, stg and prd; a token that does not decode is
+// ErrMalformedSignInToken, not ErrInvalidSignInToken, §10.2), then applies the already-signed-in rules (§2.5), which look only
 // at the token record (an API-key sign-in never blocks it):
 //
 //   - a record that is not pending: ErrAlreadySignedIn for a different user;

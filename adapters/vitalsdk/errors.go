@@ -17,9 +17,9 @@ var (
 	// not let it replace (a different user; on some profiles the same user
 	// too). Sign out first.
 	ErrAlreadySignedIn error = reconcile.ErrAlreadySignedIn
-	// ErrInvalidSignInToken: the Sign-In Token does not decode, the auth
-	// server rejected it (invalid_token), or a pending session belongs to a
-	// different user. Fetch a fresh token.
+	// ErrInvalidSignInToken: the auth server rejected the Sign-In Token
+	// (invalid_token), or a pending session belongs to a different user.
+	// Fetch a fresh token.
 	ErrInvalidSignInToken error = reconcile.ErrInvalidSignInToken
 	// ErrInvalidUser: a refresh said invalid_token, so the session's Vital
 	// user was deleted or disabled. The token record is gone.
@@ -28,6 +28,13 @@ var (
 	// (reauthentication_required). Sign in again with a token for the same
 	// user.
 	ErrNeedsReauthentication error = reconcile.ErrNeedsReauthentication
+	// ErrMalformedSignInToken: the Sign-In Token does not decode (not base64,
+	// not the JSON envelope, a JWT without tenant_id, an issuer the
+	// platform does not know): the SDKs throw DecodingError (iOS) or
+	// IllegalArgumentException (Android) before any network call, not
+	// invalidSignInToken (reference §10.2). It is not transient; the token,
+	// not the session, is at fault.
+	ErrMalformedSignInToken = errors.New("malformed sign-in token")
 	// ErrUndecodableTokenError: the SDK could not decode the token
 	// endpoint's 4xx error body and threw before touching its state
 	// (Android 4.2.1–4.2.2 decode {"details":{"errorType":…}} with a

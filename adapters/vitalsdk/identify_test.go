@@ -75,7 +75,7 @@ func TestIdentifyWithSignInToken(t *testing.T) {
 
 			// A bad token: nothing changes.
 			err = c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: "%%%"})
-			w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
+			w.requireErr(err, vitalsdk.ErrMalformedSignInToken)
 			w.requireErr(c.IdentifyExternalUser(w.ctx, "", vitalsdk.SignInTokenAuth{Token: "x"}), vitalsdk.ErrInvalidArgument)
 			w.requireErr(c.IdentifyExternalUser(w.ctx, "app-a", nil), vitalsdk.ErrInvalidArgument)
 		})

@@ -32,6 +32,7 @@ var errorNames = []struct {
 	{vitalsdk.ErrUnsupported, "unsupported"},
 	{vitalsdk.ErrInvalidArgument, "invalidArgument"},
 	{vitalsdk.ErrUndecodableTokenError, "undecodableTokenError"},
+	{vitalsdk.ErrMalformedSignInToken, "malformedSignInToken"},
 	{junction.ErrServer, "server error"},
 	{junction.ErrTransport, "transport error"},
 	{junction.ErrUnauthorized, "unauthorized"},

@@ -19,8 +19,10 @@ import (
 // after the exchange succeeded is the token record stored and the SDK put in
 // token mode; the Sign-In Token itself is not kept.
 //
-// Errors: ErrInvalidSignInToken (does not decode, rejected by the server, or
-// a pending session of another user on profiles with SameUserSignInThrows),
+// Errors: ErrMalformedSignInToken (does not decode; the SDKs' DecodingError
+// or IllegalArgumentException, §10.2), ErrInvalidSignInToken (rejected by
+// the server, or a pending session of another user on profiles with
+// SameUserSignInThrows),
 // ErrAlreadySignedIn, or a transport/server error from the junction package
 // (reconcile.IsTransient). A failed SignIn changes nothing.
 func (c *Client) SignIn(ctx context.Context, rawSignInToken string) error {
@@ -39,9 +41,12 @@ func (c *Client) signInLocked(ctx context.Context, op, raw string, ext *string) 
 	if err != nil {
 		return err
 	}
-	tok, err := junction.DecodeSignInToken(raw, junction.DecodeOptions{Lenient: c.profile.LenientTokenBase64})
+	tok, err := junction.DecodeSignInToken(raw, junction.DecodeOptions{
+		Lenient: c.profile.LenientTokenBase64, ShorthandOnly: c.profile.Platform == fsm.Android})
 	if err != nil {
-		return opError(op, ErrInvalidSignInToken, err)
+		// DecodingError on iOS, IllegalArgumentException on Android: not
+		// invalidSignInToken (§10.2).
+		return opError(op, ErrMalformedSignInToken, err)
 	}
 	cl := tok.Claims
 	if rec := c.st.Record; rec != nil {

@@ -117,7 +117,8 @@ func TestSignInBadTokens(t *testing.T) {
 			w.secrets.Add(garbage)
 			total := w.em.TotalRequests()
 			err := c.SignIn(w.ctx, garbage)
-			w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
+			w.requireErr(err, vitalsdk.ErrMalformedSignInToken)
+			require.NotErrorIs(t, err, vitalsdk.ErrInvalidSignInToken, "§10.2: a decoding error, not invalidSignInToken")
 			require.ErrorIs(t, err, junction.ErrMalformedToken)
 			require.Equal(t, total, w.em.TotalRequests())
 
@@ -176,7 +177,7 @@ func TestSignInURLSafeToken(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, signedInToken, c.Status())
 			} else {
-				w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
+				w.requireErr(err, vitalsdk.ErrMalformedSignInToken)
 			}
 		})
 	}

@@ -223,7 +223,7 @@ func TestDeviceUsage(t *testing.T) {
 
 	// Failures are exit 1 with a message and no secret.
 	d.secrets = append(d.secrets, "garbage-token")
-	require.ErrorIs(t, d.fail("", "sign-in", "garbage-token"), vitalsdk.ErrInvalidSignInToken)
+	require.ErrorIs(t, d.fail("", "sign-in", "garbage-token"), vitalsdk.ErrMalformedSignInToken)
 	require.ErrorIs(t, d.fail("", "refresh"), vitalsdk.ErrNotConfigured)
 	require.ErrorIs(t, d.fail("", "whoami"), vitalsdk.ErrNotConfigured)
 }
