@@ -156,6 +156,18 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		st = DeviceState{Installation: c.inst}
 	}
 	c.st = st
+	if r := st.Record; r != nil && c.profile.Platform == fsm.Android && !c.profile.RecordWithoutRegion &&
+		r.Region == "" && st.Strategy == StrategyNone {
+		// Android 4.2.1+ cannot backfill the region of a record without an
+		// auth strategy (one left by a kill between 4.2.0's writes, §10.8),
+		// and wipes the record (§10.9).
+		next := st.Clone()
+		next.Record = nil
+		if err := c.commit(ctx, "launch", next, nil); err != nil {
+			return nil, err
+		}
+		c.log.Info("launch: wiped a token record with no region and no strategy")
+	}
 	if c.startupParams() && (!c.locked || st.StartupStrategy != "") {
 		// With the keychain locked, only the unprotected startup params can
 		// be read; the migration of a keychain record waits for Unlock

@@ -180,6 +180,15 @@
 //   - A locked keychain on iOS ≤1.3 also fails SignIn, Refresh and
 //     AccessToken with ErrKeychainLocked; the reference says only that its
 //     status reads {} (§10.6).
+//   - The SDKs persist in several writes and sign out asynchronously
+//     (§10.7, §10.8); the Client saves every change in one transaction, so
+//     it never leaves their intermediate states, but it reads them as the
+//     SDKs do when a store holds one: Android's record without a strategy
+//     (status {}, SignIn throws ErrAlreadySignedIn), a region-less record
+//     without a strategy (wiped at launch, §10.9), iOS 1.4+'s startup
+//     params without a record (signed in as the old user, identify
+//     short-circuits, token calls ErrNotSignedIn). iOS's keychain/gist
+//     disagreement is not expressible: the record and its gist are one.
 //   - Not modelled: the child SDKs' resets, and the legacy keychain items
 //     the SDKs leave behind.
 //
