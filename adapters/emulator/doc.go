@@ -27,7 +27,9 @@
 // time one is needed (tests share one with [WithSigningKey]), wrapped in the
 // base64 JSON envelope the SDKs decode. Every route can be made to fail with
 // [Emulator.FailNext], [Emulator.DelayNext], [Emulator.DropNext] and
-// [Emulator.RateLimitNext], and [Emulator.Requests] counts what reached it.
+// [Emulator.RateLimitNext] ([Emulator.LoseResponseNext] serves a request
+// and then loses its answer), and [Emulator.Requests] counts what reached
+// it.
 // Unknown paths answer 404 and known paths with the wrong method 405, both
 // with a JSON body, so a client calling something the emulator does not
 // implement fails loudly.
@@ -73,7 +75,8 @@
 //     nothing. Undo by client_user_id restores the most recently deleted user
 //     with that ID.
 //   - Fault knobs act after routing and before authentication and
-//     validation, and an injected failure, drop or abandoned delay changes
+//     validation, and an injected failure, drop or abandoned delay (but not
+//     a lost response, which is served in full) changes
 //     no state. [Emulator.Requests] counts every request that reached a
 //     route, faulted or not.
 //   - GET /v2/user accepts 0 <= offset and 1 <= limit <= 100 (default 0 and

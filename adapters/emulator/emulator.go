@@ -306,6 +306,17 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !f.apply(w, r, e.cfg.after) {
 		return
 	}
+	if f.outcome.kind == outcomeLoseResponse {
+		// Served in full, then the answer is lost (LoseResponseNext).
+		e.serve(&discardWriter{header: http.Header{}}, r, m)
+		dropConnection(w)
+		return
+	}
+	e.serve(w, r, m)
+}
+
+// serve serves a routed request.
+func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, m match) {
 	switch m.route {
 	case RouteCreateUser:
 		e.serveCreateUser(w, r)

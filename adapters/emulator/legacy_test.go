@@ -170,3 +170,21 @@ func TestTrailingSlashUsers(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status)
 	require.Contains(t, string(r.body), `"slash"`)
 }
+
+// TestLoseResponseNext: the request is served in full (the refresh token
+// rotates) but its answer is lost; other routes and later requests are
+// unaffected.
+func TestLoseResponseNext(t *testing.T) {
+	ctx := context.Background()
+	w := newLegacyWorld(t)
+	auth := junction.NewAuthClient(w.s.AuthURL, w.s.JunctionOptions()...)
+	got, err := auth.Exchange(ctx, w.tok.UserToken)
+	require.NoError(t, err)
+	w.s.Emulator.LoseResponseNext(emulator.RouteToken, 1)
+	_, err = auth.Refresh(ctx, got.RefreshToken)
+	require.ErrorIs(t, err, junction.ErrTransport)
+	_, err = auth.Refresh(ctx, got.RefreshToken)
+	require.ErrorIs(t, err, junction.ErrInvalidToken, "the lost refresh rotated the token")
+	require.Equal(t, 3, w.s.Emulator.Requests(emulator.RouteToken))
+	require.Panics(t, func() { w.s.Emulator.LoseResponseNext("GET /nope", 1) })
+}

@@ -80,3 +80,31 @@ func TestReinstallStaleRefreshToken(t *testing.T) {
 	w.requireErr(err, vitalsdk.ErrInvalidUser)
 	requireState(t, c, fsm.Token, fsm.FlagConfigured, "", fsm.UserDeleted)
 }
+
+// TestLostRefreshAnswerReadsAsDeletion: a refresh the server completed,
+// rotating the refresh token, whose answer never arrives (a cancelled
+// refresh) leaves the SDK with the retired token; the next refresh reads
+// as a deleted user (reference §10.2, §10.9).
+func TestLostRefreshAnswerReadsAsDeletion(t *testing.T) {
+	for _, p := range []string{"android-5.0", "ios-1.8", "ios-1.8.1"} {
+		t.Run(p, func(t *testing.T) {
+			w := newWorld(t, p)
+			c, _ := signedIn(t, w)
+			before, _ := w.stored()
+			w.em.LoseResponseNext(w.refreshRoute(), 1)
+			w.expire()
+			_, err := c.AccessToken(w.ctx)
+			require.Error(t, err)
+			after, _ := w.stored()
+			require.Equal(t, before, after, "the SDK kept the old refresh token")
+			_, err = c.AccessToken(w.ctx)
+			if c.Profile().LegacyTokenEndpoint {
+				// Secure Token answers a retired token INVALID_REFRESH_TOKEN:
+				// reauthentication (§10.3).
+				w.requireErr(err, vitalsdk.ErrNeedsReauthentication)
+				return
+			}
+			w.requireErr(err, vitalsdk.ErrInvalidUser)
+		})
+	}
+}
