@@ -76,9 +76,9 @@
 //     with that ID.
 //   - Fault knobs act after routing and before authentication and
 //     validation, and an injected failure, drop or abandoned delay (but not
-//     a lost response, which is served in full) changes
-//     no state. [Emulator.Requests] counts every request that reached a
-//     route, faulted or not.
+//     a lost response, which is served in full) changes no state.
+//     [Emulator.Requests] counts every request that reached a route,
+//     faulted or not.
 //   - GET /v2/user accepts 0 <= offset and 1 <= limit <= 100 (default 0 and
 //     100) and lists active users in creation order. /v2/user/ with a
 //     trailing slash is the same route (§10.12).
