@@ -53,6 +53,14 @@ type Options struct {
 	// ErrKeychainLocked, until Unlock. Ignored on Android (the profile's
 	// LockedKeychain says).
 	KeychainLocked bool
+	// DeferCreate starts the process without the SDK client: on Android,
+	// VitalClient.status is {} and currentUserId null until getOrCreate has
+	// run in the process (reference §10.11), so Status and CurrentUserID
+	// read signed out until Initialise (or any call that creates the
+	// client: every method but the reads). Ignored on iOS, whose status
+	// access configures automatically (§5.3). A launch task calls
+	// Initialise before its first read.
+	DeferCreate bool
 
 	// crashAt is the Client's test hook (Client.crashAt), set before New so
 	// that it also sees the launch's own writes.
@@ -107,6 +115,9 @@ type Client struct {
 	flight *flight
 	// locked: the keychain cannot be read yet (Options.KeychainLocked).
 	locked bool
+	// uncreated: Android's client does not exist yet in this process
+	// (Options.DeferCreate).
+	uncreated bool
 }
 
 // New loads the installation's persisted state: it is a process launch. On
@@ -140,6 +151,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		log:        o.Logger,
 		crashAt:    o.crashAt,
 		locked:     o.KeychainLocked && o.Profile.LockedKeychain != fsm.KeychainNotApplicable,
+		uncreated:  o.DeferCreate && o.Profile.Platform == fsm.Android,
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -307,6 +319,9 @@ func (c *Client) Status() fsm.Status {
 }
 
 func (c *Client) statusLocked() fsm.Status {
+	if c.uncreated {
+		return 0 // §10.11: no client in this process yet
+	}
 	if c.locked && c.profile.LockedKeychain == fsm.KeychainReadsSignedOut {
 		return 0 // §10.6: no configuration could be restored
 	}
@@ -356,10 +371,23 @@ func (c *Client) statusLocked() fsm.Status {
 func (c *Client) CurrentUserID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.uncreated {
+		return "" // §10.11
+	}
 	if c.profile.LowerCaseUserID {
 		return strings.ToLower(c.userIDLocked())
 	}
 	return c.userIDLocked()
+}
+
+// Initialise creates the SDK client in this process (Android's
+// VitalClient.getOrCreate): until then, with Options.DeferCreate, the
+// status reads {} and there is no current user (reference §10.11). It is
+// idempotent and does no IO. Every other method creates the client too.
+func (c *Client) Initialise() {
+	c.mu.Lock()
+	c.uncreated = false
+	c.mu.Unlock()
 }
 
 func (c *Client) userIDLocked() string {
@@ -420,6 +448,7 @@ func (c *Client) Environment() (fsm.Environment, fsm.Region, bool) {
 // on iOS 1.4+ it lives in memory until SetUserID or IdentifyExternalUser
 // writes startup params (reference §5.2).
 func (c *Client) Configure(ctx context.Context, apiKey string, env fsm.Environment, region fsm.Region) error {
+	c.Initialise()
 	if err := checkAPIKeyConfig(apiKey, env, region); err != nil {
 		return opError("configure", ErrInvalidArgument, err)
 	}
@@ -466,6 +495,7 @@ func checkAPIKeyConfig(apiKey string, env fsm.Environment, region fsm.Region) er
 //
 // On iOS the user ID must be a UUID.
 func (c *Client) SetUserID(ctx context.Context, userID string) error {
+	c.Initialise()
 	if userID == "" {
 		return opError("set user", ErrInvalidArgument, errors.New("empty user ID"))
 	}
@@ -505,6 +535,7 @@ func (c *Client) SetUserID(ctx context.Context, userID string) error {
 // the in-memory configuration: the status becomes {}. It is local only, as
 // in the SDKs (reference §5.1).
 func (c *Client) SignOut(ctx context.Context) error {
+	c.Initialise()
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
 	return c.commitSignOut(ctx, "sign out")

@@ -84,6 +84,7 @@ func (c *Client) Refresh(ctx context.Context) error {
 // and returns its access token. A refresh whose session was replaced while
 // it ran is retried from the new session.
 func (c *Client) token(ctx context.Context, op string, usable func(TokenRecord) bool) (string, error) {
+	c.Initialise()
 	for attempt := 0; ; attempt++ {
 		c.mu.Lock()
 		rec, err := c.sessionLocked(op)
@@ -223,6 +224,7 @@ func (c *Client) applyRefresh(ctx context.Context, rec TokenRecord, resp junctio
 // returns the 401 and refreshes only at local expiry (§10.2). In API-key mode it sends the API key, and a 401 is not
 // retried (the SDKs treat it as a revoked key).
 func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
+	c.Initialise()
 	const op = "get user"
 	c.mu.Lock()
 	cfg, ok := c.configLocked()
