@@ -83,10 +83,20 @@ func TestCrashChild(t *testing.T) {
 		require.NoError(t, c.Refresh(ctx))
 		require.NoError(t, c.IdentifyExternalUser(ctx, "app-b", vitalsdk.SignInTokenAuth{Token: tokens[1]}))
 	} else {
+		// Flutter on iOS: the deprecated signIn's session shows, and the
+		// public refreshToken works, only after a relaunch (§1.2, §10.2).
+		relaunch := func() {
+			if p.SignInNeedsRelaunch {
+				c, err = vitalsdk.New(ctx, opts)
+				require.NoError(t, err)
+			}
+		}
 		require.NoError(t, c.SignIn(ctx, tokens[0]))
+		relaunch()
 		require.NoError(t, c.Refresh(ctx))
 		require.NoError(t, c.SignOut(ctx))
 		require.NoError(t, c.SignIn(ctx, tokens[1]))
+		relaunch()
 	}
 	require.NoError(t, c.Refresh(ctx))
 	require.NoError(t, c.SignOut(ctx))

@@ -133,8 +133,14 @@
 //
 // # Refresh and deletion
 //
-// AccessToken refreshes when the access token has expired (expiry <= now, no
-// early margin) and GetOwnUser when the API answers 401 (then retries once).
+// AccessToken refreshes when the access token has expired (expiry <= now on
+// iOS, expiry strictly before now on Android; no early margin, §10.2) and
+// GetOwnUser when the API answers 401 (then retries once; Android only,
+// RefreshesOnUnauthorized: iOS never refreshes on a 401, §10.2). On iOS 1.4+
+// the public AccessToken and Refresh need useSignInToken in the status (so
+// they fail after the deprecated SignIn until the next launch), while
+// GetOwnUser, an internal call, uses the session in memory. A pending
+// session still serves its unexpired access token.
 // One refresh runs at a time; concurrent callers wait for it and share its
 // result. The request is not abandoned when a caller gives up, and its answer
 // is always recorded: rotated refresh tokens are persisted in one

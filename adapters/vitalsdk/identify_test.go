@@ -140,8 +140,13 @@ func TestIOS18DeprecatedSignInMigrationIsLostAtRelaunch(t *testing.T) {
 	// startup params stay in API-key mode: the status keeps saying so.
 	require.NoError(t, c.SignIn(w.ctx, w.token(uid)))
 	requireState(t, c, fsm.APIKey, signedInAPIKey, upper, fsm.APIKey)
+	// The public getAccessToken needs useSignInToken in the status, so it
+	// throws; internal calls use the session in memory (§10.2).
 	_, err := c.AccessToken(w.ctx)
+	w.requireErr(err, vitalsdk.ErrNotSignedIn)
+	u, err := c.GetOwnUser(w.ctx)
 	require.NoError(t, err, "token mode in memory")
+	require.Equal(t, uid, u.UserID)
 
 	// After a relaunch the SDK is back in API-key mode.
 	c = w.reopen()

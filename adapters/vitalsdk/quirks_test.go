@@ -37,8 +37,7 @@ func TestQuirksAreProfileSpecific(t *testing.T) {
 			c := w.launch()
 			require.NoError(w.t, c.SignIn(w.ctx, w.token(w.newUser())))
 			w.expire()
-			_, err := c.AccessToken(w.ctx)
-			require.NoError(w.t, err)
+			require.NoError(w.t, w.launch().Refresh(w.ctx))
 			return w.em.Requests(emulator.RouteToken) == 0 && w.legacyRequests() == 2
 		}},
 		{"record without region (§10.3)", []string{"android-4.2.0"}, func(w *world) bool {

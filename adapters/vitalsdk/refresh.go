@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/fsm"
 )
 
 // flight is one refresh in progress. Callers that find it wait on done and
@@ -25,9 +26,10 @@ var errSuperseded = errors.New("session changed during refresh")
 const maxSuperseded = 3
 
 // sessionLocked returns the token record a refresh or an access token needs,
-// or the error the SDK throws: ErrNotConfigured, ErrNotSignedIn (not in
-// token mode, or no record), ErrNeedsReauthentication (pending: no network
-// call). The caller holds mu.
+// or the error the SDK throws: ErrKeychainLocked, ErrNotConfigured,
+// ErrNotSignedIn (not in token mode, or no record). A pending record is
+// returned: token serves its unexpired access token and refuses a refresh
+// (ErrNeedsReauthentication, no network call). The caller holds mu.
 func (c *Client) sessionLocked(op string) (TokenRecord, error) {
 	if err := c.keychainLockedLocked(op); err != nil {
 		return TokenRecord{}, err
@@ -38,8 +40,6 @@ func (c *Client) sessionLocked(op string) (TokenRecord, error) {
 		return TokenRecord{}, opError(op, ErrNotConfigured, nil)
 	case cfg.strategy != StrategyJWT || c.st.Record == nil:
 		return TokenRecord{}, opError(op, ErrNotSignedIn, nil)
-	case c.st.Record.PendingReauth:
-		return TokenRecord{}, opError(op, ErrNeedsReauthentication, nil)
 	}
 	rec := *c.st.Record
 	if rec.Region == "" && !c.profile.RecordWithoutRegion {
@@ -54,8 +54,48 @@ func (c *Client) sessionLocked(op string) (TokenRecord, error) {
 // it has expired (expiry <= now; there is no early margin, as in the SDKs)
 // or when a refresh is already in progress (it waits for that one). Only one
 // refresh runs at a time; concurrent callers share its result.
+//
+// On iOS 1.4+ it is the public getAccessToken, which throws ErrNotSignedIn
+// unless the status contains useSignInToken, so after the deprecated
+// SignIn it fails until the next launch (§10.2); GetOwnUser, an internal
+// call, uses the session regardless. While reauthentication is pending the
+// stored token is still served until it expires (§10.2).
 func (c *Client) AccessToken(ctx context.Context) (string, error) {
-	return c.token(ctx, "access token", func(rec TokenRecord) bool { return c.now().Before(rec.Expiry) })
+	if err := c.publicTokenCall("access token"); err != nil {
+		return "", err
+	}
+	return c.accessToken(ctx)
+}
+
+// accessToken is AccessToken for the SDK's internal calls.
+func (c *Client) accessToken(ctx context.Context) (string, error) {
+	return c.token(ctx, "access token", c.unexpired)
+}
+
+// unexpired reports whether rec's access token is still usable: iOS treats
+// expiry <= now as expired, Android only an expiry strictly before now
+// (§3, §10.2).
+func (c *Client) unexpired(rec TokenRecord) bool {
+	now := c.now()
+	if c.profile.Platform == fsm.Android {
+		return !rec.Expiry.Before(now)
+	}
+	return now.Before(rec.Expiry)
+}
+
+// publicTokenCall is iOS 1.4+'s check on getAccessToken and refreshToken:
+// they require useSignInToken in the status (§10.2).
+func (c *Client) publicTokenCall(op string) error {
+	c.Initialise()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.startupParams() && !c.locked && !c.statusLocked().Has(fsm.FlagUseSignInToken) {
+		if _, ok := c.configLocked(); !ok {
+			return opError(op, ErrNotConfigured, nil)
+		}
+		return opError(op, ErrNotSignedIn, errors.New("the status lacks useSignInToken"))
+	}
+	return nil
 }
 
 // Refresh refreshes the session's tokens now, or joins the refresh in
@@ -75,6 +115,9 @@ func (c *Client) AccessToken(ctx context.Context) (string, error) {
 // always recorded, because the server may already have rotated the refresh
 // token.
 func (c *Client) Refresh(ctx context.Context) error {
+	if err := c.publicTokenCall("refresh"); err != nil {
+		return err
+	}
 	_, err := c.token(ctx, "refresh", func(TokenRecord) bool { return false })
 	return err
 }
@@ -93,8 +136,15 @@ func (c *Client) token(ctx context.Context, op string, usable func(TokenRecord) 
 			return "", err
 		}
 		if c.flight == nil && usable(rec) {
+			// Also while reauthentication is pending: the stored token is
+			// served until it expires (§10.2).
 			c.mu.Unlock()
 			return rec.AccessToken, nil
+		}
+		if rec.PendingReauth {
+			// Pending: no network call (§3).
+			c.mu.Unlock()
+			return "", opError(op, ErrNeedsReauthentication, nil)
 		}
 		f := c.refreshLocked(ctx, rec)
 		c.mu.Unlock()
@@ -247,7 +297,7 @@ func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
 		}
 		return u, nil
 	}
-	tok, err := c.AccessToken(ctx)
+	tok, err := c.accessToken(ctx)
 	if err != nil {
 		return junction.User{}, err
 	}

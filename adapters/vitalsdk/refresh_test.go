@@ -16,24 +16,36 @@ import (
 )
 
 func TestAccessTokenRefreshesOnlyWhenExpired(t *testing.T) {
-	w := newWorld(t, "android-5.0")
-	c, _ := signedIn(t, w)
-	st, _ := w.stored()
-	refreshes := w.tokenRequests()
+	for _, p := range []string{"android-5.0", "ios-1.8"} {
+		t.Run(p, func(t *testing.T) {
+			w := newWorld(t, p)
+			c, _ := signedIn(t, w)
+			st, _ := w.stored()
+			refreshes := w.tokenRequests()
 
-	// One second before expiry: no refresh (no early margin).
-	w.clk.Advance(accessTTL - time.Second)
-	tok, err := c.AccessToken(w.ctx)
-	require.NoError(t, err)
-	require.Equal(t, st.Record.AccessToken, tok)
-	require.Equal(t, refreshes, w.tokenRequests())
+			// One second before expiry: no refresh (no early margin).
+			w.clk.Advance(accessTTL - time.Second)
+			tok, err := c.AccessToken(w.ctx)
+			require.NoError(t, err)
+			require.Equal(t, st.Record.AccessToken, tok)
+			require.Equal(t, refreshes, w.tokenRequests())
 
-	// At expiry (expiry <= now): refresh.
-	w.clk.Advance(time.Second)
-	tok, err = c.AccessToken(w.ctx)
-	require.NoError(t, err)
-	require.NotEqual(t, st.Record.AccessToken, tok)
-	require.Equal(t, refreshes+1, w.tokenRequests())
+			// At expiry: iOS refreshes (expiry <= now); Android only once the
+			// expiry is strictly before now (§10.2).
+			w.clk.Advance(time.Second)
+			tok, err = c.AccessToken(w.ctx)
+			require.NoError(t, err)
+			if c.Profile().Platform == fsm.Android {
+				require.Equal(t, st.Record.AccessToken, tok)
+				require.Equal(t, refreshes, w.tokenRequests())
+				w.clk.Advance(time.Nanosecond)
+				tok, err = c.AccessToken(w.ctx)
+				require.NoError(t, err)
+			}
+			require.NotEqual(t, st.Record.AccessToken, tok)
+			require.Equal(t, refreshes+1, w.tokenRequests())
+		})
+	}
 }
 
 func TestRefreshRotationSurvivesRelaunch(t *testing.T) {

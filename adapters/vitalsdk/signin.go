@@ -53,7 +53,8 @@ func (c *Client) signInLocked(ctx context.Context, op, raw string, ext *string) 
 	if rec := c.st.Record; rec != nil {
 		// iOS compares team, user and environment-with-region; Android's
 		// pending check leaves the region out (§2.5, §10.2).
-		same := rec.TeamID == cl.TeamID && strings.EqualFold(rec.UserID, cl.UserID) &&
+		// The user IDs compare exactly (§10.2).
+		same := rec.TeamID == cl.TeamID && rec.UserID == cl.UserID &&
 			rec.Environment == cl.Environment && (c.profile.Platform != fsm.IOS || rec.Region == cl.Region)
 		switch {
 		case !rec.PendingReauth && (!same || c.profile.SameUserSignInThrows):
@@ -307,7 +308,15 @@ func (c *Client) identifyAPIKey(ctx context.Context, ext string, a APIKeyAuth) e
 		next.Strategy, next.Environment, next.Region, next.APIKey = StrategyAPIKey, a.Environment, a.Region, a.Key
 		next.StartupStrategy, next.StartupUserID, next.APIKeyUserID = StrategyAPIKey, a.UserID, ""
 		next.ExternalUserID = ext
-		if err := c.commit(ctx, op, next, paramsConfig(next)); err != nil {
+		mem := paramsConfig(next)
+		c.mu.Lock()
+		if c.mem != nil {
+			// Already configured: the in-memory configuration stays until the
+			// next launch; only the startup params change at once (§10.2).
+			mem = c.mem
+		}
+		c.mu.Unlock()
+		if err := c.commit(ctx, op, next, mem); err != nil {
 			return err
 		}
 		c.log.Info("identified with API key", "user_id", a.UserID)

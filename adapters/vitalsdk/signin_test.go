@@ -31,9 +31,13 @@ func TestSignInFromSignedOut(t *testing.T) {
 				// The deprecated signIn writes no startup params: {configured},
 				// no user, until the next launch migrates the record.
 				requireState(t, c, fsm.SignedOut, fsm.FlagConfigured, "", fsm.Configured)
-				tok, err := c.AccessToken(w.ctx)
+				// The public getAccessToken needs useSignInToken (§10.2);
+				// internal calls use the session.
+				_, err := c.AccessToken(w.ctx)
+				w.requireErr(err, vitalsdk.ErrNotSignedIn)
+				u, err := c.GetOwnUser(w.ctx)
 				require.NoError(t, err)
-				require.Equal(t, st.Record.AccessToken, tok)
+				require.Equal(t, uid, u.UserID)
 				c = w.reopen()
 				requireState(t, c, fsm.Configured, signedInToken, appSees(c.Profile(), strings.ToUpper(uid)), fsm.Token)
 			} else {
