@@ -127,6 +127,14 @@ func (c caller) exchange(ctx context.Context, req *http.Request) outcome {
 		if ctx.Err() != nil {
 			return outcome{canceled: ctx.Err()}
 		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			// net/http names the URL; its query may carry a key (the legacy
+			// endpoints' ?key=), so it is left out.
+			if i := strings.IndexByte(ue.URL, '?'); i >= 0 {
+				ue.URL = ue.URL[:i]
+			}
+		}
 		return outcome{err: err}
 	}
 	defer resp.Body.Close()

@@ -140,3 +140,16 @@ func TestLegacyAPIBaseURL(t *testing.T) {
 	require.Equal(t, "", junction.LegacyAPIBaseURL(fsm.Dev, "ap"))
 	require.True(t, strings.HasPrefix(junction.LegacyAPIBaseURL(fsm.Dev, fsm.US), "https://api.dev."))
 }
+
+// TestLegacyTransportErrorHidesTheKey: a transport error names the URL
+// without its ?key= query.
+func TestLegacyTransportErrorHidesTheKey(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	base := srv.URL
+	srv.Close() // nothing listens any more
+	_, err := junction.NewLegacyAuthClient(base).Refresh(context.Background(), secretPublicKey, secretRefresh)
+	require.ErrorIs(t, err, junction.ErrTransport)
+	require.NotContains(t, err.Error(), secretPublicKey)
+	require.NotContains(t, err.Error(), secretRefresh)
+	require.Contains(t, err.Error(), "securetoken.googleapis.com/v1/token")
+}
