@@ -226,6 +226,9 @@ func (d *demo) run(dir string) error {
 	}
 	defer d.device.Close()
 	d.say("vitalsync demo: profile %s; emulator and issuer on %s; databases in %s", d.profile.Name, s.url, display(dir))
+	if d.profile.LegacyTokenEndpoint {
+		d.say("(this profile signs in and refreshes through the legacy Firebase endpoints under %s)", display(d.legacyURL()))
+	}
 
 	const phone = "phone"
 	if _, err := d.launch("alice signs in to the app: the first launch signs the SDK in", phone, "alice"); err != nil {
