@@ -63,6 +63,43 @@ func TestQuirksAreProfileSpecific(t *testing.T) {
 			require.NoError(w.t, c.SetUserID(w.ctx, upper))
 			return c.CurrentUserID() == strings.ToLower(upper)
 		}},
+		{"locked keychain reads signed out (§10.6)", []string{"ios-1.3"}, func(w *world) bool {
+			signedIn(w.t, w)
+			o := w.options()
+			o.KeychainLocked = true
+			c, err := vitalsdk.New(w.ctx, o)
+			require.NoError(w.t, err)
+			return c.Status() == 0
+		}},
+		{"locked keychain fails token calls (§10.6)", []string{"ios-1.3", "ios-1.8.1", "ios-1.8", "flutter-ios"}, func(w *world) bool {
+			signedIn(w.t, w)
+			o := w.options()
+			o.KeychainLocked = true
+			c, err := vitalsdk.New(w.ctx, o)
+			require.NoError(w.t, err)
+			_, err = c.AccessToken(w.ctx)
+			return errors.Is(err, vitalsdk.ErrKeychainLocked)
+		}},
+		{"session survives a reinstall (§10.5)", []string{"ios-1.3", "android-4.2.0", "android-4.2.2", "android-5.0", "flutter-android"}, func(w *world) bool {
+			signedIn(w.t, w)
+			require.NoError(w.t, vitalsdk.Reinstall(w.ctx, w.db, "phone", w.profile, true))
+			return w.launch().Status().Has(fsm.FlagSignedIn)
+		}},
+		{"a 401 refreshes (§10.2)", []string{"android-4.2.0", "android-4.2.2", "android-5.0", "flutter-android"}, func(w *world) bool {
+			c, _ := signedIn(w.t, w)
+			requests := w.tokenRequests()
+			w.em.FailNext(emulator.RouteGetUser, 1, 401)
+			_, _ = c.GetOwnUser(w.ctx)
+			return w.tokenRequests() > requests
+		}},
+		{"status empty before the client exists (§10.11)", []string{"android-4.2.0", "android-4.2.2", "android-5.0", "flutter-android"}, func(w *world) bool {
+			signedIn(w.t, w)
+			o := w.options()
+			o.DeferCreate = true
+			c, err := vitalsdk.New(w.ctx, o)
+			require.NoError(w.t, err)
+			return c.Status() == 0
+		}},
 	}
 	for _, q := range quirks {
 		t.Run(q.name, func(t *testing.T) {

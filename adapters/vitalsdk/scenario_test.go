@@ -33,6 +33,7 @@ var errorNames = []struct {
 	{vitalsdk.ErrInvalidArgument, "invalidArgument"},
 	{vitalsdk.ErrUndecodableTokenError, "undecodableTokenError"},
 	{vitalsdk.ErrMalformedSignInToken, "malformedSignInToken"},
+	{vitalsdk.ErrKeychainLocked, "keychainLocked"},
 	{junction.ErrServer, "server error"},
 	{junction.ErrTransport, "transport error"},
 	{junction.ErrUnauthorized, "unauthorized"},
@@ -201,6 +202,52 @@ func (e *scenarioEnv) Handle(t *testing.T, d *datadriven.TestData) string {
 		//
 		// Moves the clock past the access token's expiry.
 		e.w.expire()
+	case "launch-locked":
+		// Example:
+		//
+		// launch-locked
+		//
+		// Relaunches before the device's first unlock (Options.KeychainLocked).
+		o := e.w.options()
+		o.KeychainLocked = true
+		c, nerr := vitalsdk.New(e.w.ctx, o)
+		require.NoError(t, nerr)
+		e.c = c
+	case "unlock":
+		// Example:
+		//
+		// unlock
+		//
+		// The device's first unlock (Client.Unlock).
+		err = e.c.Unlock(e.w.ctx)
+	case "launch-uncreated":
+		// Example:
+		//
+		// launch-uncreated
+		//
+		// Relaunches without creating the SDK client (Options.DeferCreate).
+		o := e.w.options()
+		o.DeferCreate = true
+		c, nerr := vitalsdk.New(e.w.ctx, o)
+		require.NoError(t, nerr)
+		e.c = c
+	case "initialise":
+		// Example:
+		//
+		// initialise
+		//
+		// Creates the SDK client (Client.Initialise).
+		e.c.Initialise()
+	case "reinstall":
+		// Example:
+		//
+		// reinstall [no-backup]
+		//
+		// Deletes and reinstalls the app (vitalsdk.Reinstall; on Android with
+		// an Auto Backup restore unless no-backup), then launches.
+		backup := len(d.CmdArgs) == 0 || d.CmdArgs[0].Key != "no-backup"
+		require.NoError(t, vitalsdk.Reinstall(e.w.ctx, e.w.db, "phone", e.w.profile, backup))
+		e.c = e.w.launch()
 	case "delete":
 		// Example:
 		//
