@@ -290,8 +290,8 @@ func actionSlot(t reconcile.ActionType) int {
 // profile.
 type counters struct {
 	rows    int64
-	classes [32][8]int64
-	actions [8][8]int64
+	classes [32][16]int64
+	actions [8][16]int64
 }
 
 // Run audits every row of source (or of one shard of it): each valid row
@@ -519,7 +519,7 @@ func (a *auditor) row(r *Row) error {
 	if r.Profile != "" {
 		p, ok = fsm.ParseProfile(r.Profile)
 	} else {
-		p, ok = fsm.ProfileFor(r.Platform, r.SDKVersion)
+		p, ok = fsm.ProfileFor(fsm.Platform(r.Platform), r.SDKVersion)
 	}
 	stale := !a.staleBefore.IsZero() && r.ReportedAt.Before(a.staleBefore)
 	if !ok {
@@ -548,12 +548,11 @@ func (a *auditor) row(r *Row) error {
 		// The backend's mapping is the token source's word.
 		o.IssuedVitalUserID = mapped
 	}
-	if mapped != "" {
-		// The backend's join is itself a resolve: on a profile that never
-		// detects a deleted user, the audit has just asked what the device
-		// would ask once a day.
-		o.LastResolvedAt = r.ReportedAt
-	}
+	// A report does not say when its device last asked the token source:
+	// the audit plans as if it had just asked (the backend's join is itself
+	// that answer), and says what only the backend knows in its own classes
+	// (mapping-mismatch, mapped-user-missing).
+	o.LastResolvedAt = r.ReportedAt
 	if err := o.Validate(); err != nil {
 		return a.invalid(r, p.Name, "impossible observation: "+err.Error())
 	}

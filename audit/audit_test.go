@@ -132,7 +132,7 @@ func TestSchemaErrorsBeforeTheFirstRow(t *testing.T) {
 // profile column, when given, wins over the version.
 func TestCSVColumnsAnyOrder(t *testing.T) {
 	cols := audit.Columns()
-	rec := map[string]string{"installation_id": "i1", "platform": "android", "sdk_version": "4.2.1",
+	rec := map[string]string{"installation_id": "i1", "platform": "android", "sdk_version": "4.3.0",
 		"app_signed_in": "true", "app_user_id": "u", "app_vital_user_id": "v", "sdk_status": "configured,signedIn,useSignInToken",
 		"sdk_current_user_id": "v", "reported_at": "2026-11-19T10:00:00Z", "mapped_vital_user_id": "v"}
 	var b strings.Builder

@@ -51,9 +51,11 @@ func (t *Truth) add(profile string, cs ...Class) {
 // fleetVersions are the SDK releases installations run, per profile.
 var fleetVersions = map[string][]string{
 	"ios-1.3":       {"1.2.0", "1.3.4"},
-	"ios-1.8":       {"1.4.2", "1.6.0", "1.8.1", "1.8.3"},
+	"ios-1.8.1":     {"1.4.2", "1.6.0", "1.8.1"},
+	"ios-1.8":       {"1.8.2", "1.8.3", "1.8.8"},
 	"android-4.2.0": {"4.1.0", "4.2.0"},
-	"android-5.0":   {"4.2.1", "4.2.2", "4.5.0", "5.0.2"},
+	"android-4.2.2": {"4.2.1", "4.2.2"},
+	"android-5.0":   {"4.3.0", "4.5.0", "5.0.2"},
 }
 
 // The generated kinds and their rates, in per mille; the rest is
@@ -79,7 +81,9 @@ func GenerateFleet(opts FleetOptions, emit func(rec []string) error) (Truth, err
 	now := opts.Now.UTC().Truncate(time.Second)
 	truth := Truth{Seed: opts.Seed, Now: now, Stale: TruthStale.String(), Classes: map[Class]int64{},
 		ByProfile: map[string]map[Class]int64{}}
-	profiles := fsm.ProfileNames()
+	// The native SDK lines a fleet runs; Android 4.2.1–4.2.2 joins for the
+	// deletions only it cannot detect.
+	profiles := []string{"ios-1.3", "ios-1.8.1", "ios-1.8", "android-4.2.0", "android-5.0"}
 	rec := make([]string, numColumns)
 	uuid := func() string {
 		return fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", rng.Uint32(), rng.Uint32()&0xffff, rng.Uint32()&0xfff,
@@ -97,19 +101,18 @@ func GenerateFleet(opts FleetOptions, emit func(rec []string) error) (Truth, err
 		}
 		pname := profiles[rng.IntN(len(profiles))]
 		switch kind {
-		case "user-deleted", "deleted-remapped", "deleted-unmapped":
+		case "user-deleted":
 			pname = "android-5.0" // the SDK that never signs out a deleted user
+		case "deleted-remapped", "deleted-unmapped":
+			pname = "android-4.2.2" // the SDK that never detects a deleted user
 		case "reauth":
-			if pname == "ios-1.8" {
+			if pname == "ios-1.8" || pname == "ios-1.8.1" {
 				pname = "ios-1.3" // iOS 1.4+ never shows pendingReauthentication
 			}
 		}
 		p, _ := fsm.ParseProfile(pname)
 		versions := fleetVersions[pname]
 		version := versions[rng.IntN(len(versions))]
-		if kind == "deleted-remapped" || kind == "deleted-unmapped" {
-			version = "4.2." + string(rune('1'+rng.IntN(2)))
-		}
 		env := []fsm.Environment{fsm.Production, fsm.Sandbox}[rng.IntN(2)]
 		region := []fsm.Region{fsm.US, fsm.EU}[rng.IntN(2)]
 		app, vital := fmt.Sprintf("user-%d", i), uuid()

@@ -9,4 +9,9 @@
 // Everything here is pure: no IO, no clock, no randomness. States, events,
 // flags, profiles, environments and regions are stable strings, safe to persist
 // and print; every Parse function returns (value, ok).
+//
+// The profiles are data (profile.go), each fact citing the section of the
+// reference it comes from. ProfileFor and ProfileForWrapper (version.go) map
+// a native SDK version, or a wrapper and the native version it pins, to its
+// profile; ProfileTable renders them for the README.
 package fsm

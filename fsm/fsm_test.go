@@ -55,7 +55,8 @@ func TestEnvironmentRegionRoundTrip(t *testing.T) {
 }
 
 func TestProfileRoundTrip(t *testing.T) {
-	require.Equal(t, []string{"ios-1.3", "ios-1.8", "android-4.2.0", "android-5.0"}, ProfileNames())
+	require.Equal(t, []string{"ios-1.3", "ios-1.8.1", "ios-1.8", "android-4.2.0", "android-4.2.2", "android-5.0",
+		"flutter-ios", "flutter-android"}, ProfileNames())
 	for _, p := range Profiles() {
 		got, ok := ParseProfile(p.String())
 		require.True(t, ok)
@@ -290,4 +291,16 @@ func TestReadmeDiagram(t *testing.T) {
 	want, err := Diagram(Mermaid, nil)
 	require.NoError(t, err)
 	require.Equal(t, want, s[i+len(begin):j], "README.md's diagram is stale: paste the output of 'vitalsync fsm'")
+}
+
+// TestReadmeProfiles keeps the README's profile table generated from the
+// profile data.
+func TestReadmeProfiles(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	const begin, end = "<!-- fsm:profiles:begin -->\n", "<!-- fsm:profiles:end -->"
+	s := string(readme)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	require.True(t, i >= 0 && j > i, "README.md lacks the fsm:profiles markers")
+	require.Equal(t, ProfileTable(), s[i+len(begin):j], "README.md's profile table is stale: paste fsm.ProfileTable()")
 }

@@ -9,6 +9,39 @@ const (
 	Android Platform = "android"
 )
 
+// Wrapper is a cross-platform wrapper around the native SDKs whose bridge
+// changes what the app sees (reference §10.10). Its values are stable
+// strings; "" (Native) means the app calls the native SDK.
+type Wrapper string
+
+// The wrappers that have profiles of their own. React Native's bridges do
+// not change the modelled behaviour, so a React Native app uses the native
+// profile of the SDK it pins (ProfileForWrapper).
+const (
+	Native      Wrapper = ""
+	Flutter     Wrapper = "flutter"
+	ReactNative Wrapper = "react-native"
+)
+
+// LockedKeychain is what a profile's SDK does when it runs before the
+// device's first unlock (a pre-warmed or background launch), while the
+// keychain is unreadable (reference §10.6). Its values are stable strings.
+type LockedKeychain string
+
+// The locked-keychain behaviours.
+const (
+	// KeychainNotApplicable: Android has no keychain.
+	KeychainNotApplicable LockedKeychain = ""
+	// KeychainReadsSignedOut: iOS ≤1.3's automatic configuration cannot
+	// read the keychain, so the status is {} and currentUserId nil while a
+	// session exists: a false "signed out".
+	KeychainReadsSignedOut LockedKeychain = "reads-signed-out"
+	// KeychainCallsFail: iOS 1.4+ reads its status from the unprotected
+	// startup params file, so it is right, but signIn, refreshToken and
+	// withAccessToken read the record and throw interactionNotAllowed.
+	KeychainCallsFail LockedKeychain = "calls-fail"
+)
+
 // Profile is data about one SDK line: where a platform and version range
 // behave differently. Every fact cites the section of
 // shared/reference/vital-sdk-behaviour.md it comes from.
@@ -17,24 +50,41 @@ type Profile struct {
 	Name string
 	// Platform is ios or android.
 	Platform Platform
+	// Wrapper is the cross-platform wrapper the profile stands for, or
+	// Native.
+	Wrapper Wrapper
 	// Versions is the SDK version range the profile stands for.
 	Versions string
 
 	// UpperCaseUserID: currentUserId comes back in upper case
 	// (iOS 1.4+ keeps the user ID as a Swift UUID; §1.3).
 	UpperCaseUserID bool
+	// LowerCaseUserID: the wrapper lower-cases currentUserId before the app
+	// sees it, hiding iOS's upper case (Flutter's core.dart; §10.10). It
+	// wins over UpperCaseUserID.
+	LowerCaseUserID bool
 	// AutoSignOutOnDeletion: a refresh that says invalid_token triggers a
 	// full sign-out, so the status becomes {} (iOS all versions, Android
 	// up to 4.2.0). Android 4.2.1+ only erases the auth record and reports
 	// {configured} with no user, keeping the JWT strategy and the external
 	// user ID (§4).
 	AutoSignOutOnDeletion bool
-	// DeletionUndetectable: a deleted user or a revoked refresh token is
-	// never detected: the status stays signed in as the old user and every
-	// refresh fails (Android 4.2.1–4.2.2 cannot decode the token endpoint's
-	// 4xx body; §10.1). Only the backend knows: a reconciler re-resolves the
-	// app user's Vital user now and then.
-	DeletionUndetectable bool
+	// DetectsDeletion: the SDK reads the token endpoint's 4xx error bodies,
+	// so a deleted user (invalid user) and a revoked refresh token (pending
+	// reauthentication) are detected at a refresh. Android 4.2.1–4.2.2
+	// decode the body as {"details":{"errorType":…}} with a non-null
+	// assertion: the server's {"detail":{"error_type":…}} throws before the
+	// record is touched, so the status stays signed in as the old user,
+	// every refresh fails, and an invalid Sign-In Token surfaces as a
+	// decoding exception rather than invalidSignInToken (§10.1).
+	DetectsDeletion bool
+	// RefreshesOnUnauthorized: a 401 from the data API refreshes the
+	// tokens and retries once (Android's ApiKeyInterceptor). iOS's response
+	// validator throws before its retry predicate sees the 401, so iOS
+	// refreshes only when the access token has expired locally or on an
+	// explicit refreshToken(): a deleted user is noticed only at local
+	// expiry (§10.2; §3's "retries a 401" is wrong for iOS).
+	RefreshesOnUnauthorized bool
 	// SameUserSignInThrows: signIn while a non-pending record exists throws
 	// alreadySignedIn even for the same user (Android all versions, iOS up
 	// to 1.3); iOS 1.4+ treats a same-user signIn as a silent no-op (§2.5).
@@ -48,9 +98,13 @@ type Profile struct {
 	// SignInNeedsRelaunch: after the deprecated signIn the status reads
 	// {configured} with no user until the next process launch, because only
 	// identifyExternalUser writes the startup params (iOS 1.4+; §1.2). A
-	// reconciler signs in through identifyExternalUser on such a profile.
+	// reconciler signs in through identifyExternalUser on such a profile
+	// where it has one (HasIdentify); under Flutter on iOS every sign-in
+	// takes this path (§10.10).
 	SignInNeedsRelaunch bool
-	// HasIdentify: identifyExternalUser exists (iOS 1.4+, Android 4.1+; §2.6).
+	// HasIdentify: identifyExternalUser exists (iOS 1.4+, Android 4.1+;
+	// §2.6) and the app can call it (Flutter's bridge has only signIn;
+	// §10.10).
 	HasIdentify bool
 	// IdentifyShortCircuits: identifyExternalUser returns at once, with no
 	// status check and no network call, when the stored external user ID
@@ -65,9 +119,16 @@ type Profile struct {
 	// params (§5.2).
 	ConfigurePersists bool
 	// LegacyTokenEndpoint: sign-in and refresh go to the Firebase/GCIP
-	// endpoints rather than the Junction auth server's /v1/token (iOS up to
-	// 1.8.1, Android up to 4.2.0; §2.3).
+	// endpoints (Identity Toolkit accounts:signInWithCustomToken, Secure
+	// Token v1/token) rather than the Junction auth server's /v1/token, and
+	// the API hosts are the legacy api[.sandbox][.eu].tryvital.io (iOS up
+	// to 1.8.1, Android up to 4.2.0; §2.3, §10.1, §10.3).
 	LegacyTokenEndpoint bool
+	// RecordWithoutRegion: the token record keeps no region (Android 4.2.0;
+	// 4.2.1+ backfills it from the auth strategy; §10.3).
+	RecordWithoutRegion bool
+	// LockedKeychain: what the SDK does before the first unlock (§10.6).
+	LockedKeychain LockedKeychain
 	// LenientTokenBase64: the Sign-In Token may be standard or URL-safe
 	// base64 (Android's okio); iOS requires strict standard base64 with
 	// padding (§2.1).
@@ -77,43 +138,84 @@ type Profile struct {
 var profiles = [...]Profile{
 	{
 		Name: "ios-1.3", Platform: IOS, Versions: "1.0.0–1.3.x",
-		UpperCaseUserID:         false, // §1.3: apiKeyModeUserId.uuidString is upper case, JWT gist.userId is the claim string
-		AutoSignOutOnDeletion:   true,  // §4: userNoLongerValid → Task { signOut() }
-		SameUserSignInThrows:    true,  // §2.5: iOS ≤1.3 same rule as Android
-		APIKeyMigrationPersists: true,  // §2.7: the exchange flips the configuration; no startup params yet
-		HasIdentify:             false, // §2.6: identify arrived in 1.4.0
-		ReportsPendingReauth:    true,  // §1.2: computeStatus ≤1.3 reads gist.pendingReauthentication
-		ConfigurePersists:       true,  // §5.2: restoration state in the keychain
-		LegacyTokenEndpoint:     true,  // §2.3: ≤1.8.1 uses Firebase/GCIP
+		UpperCaseUserID:         false,                  // §1.3: apiKeyModeUserId.uuidString is upper case, JWT gist.userId is the claim string
+		AutoSignOutOnDeletion:   true,                   // §4: userNoLongerValid → Task { signOut() }
+		DetectsDeletion:         true,                   // §2.3, §10.3: USER_DISABLED/USER_NOT_FOUND, TOKEN_EXPIRED/INVALID_REFRESH_TOKEN
+		SameUserSignInThrows:    true,                   // §2.5: iOS ≤1.3 same rule as Android
+		APIKeyMigrationPersists: true,                   // §2.7: the exchange flips the configuration; no startup params yet
+		HasIdentify:             false,                  // §2.6: identify arrived in 1.4.0
+		ReportsPendingReauth:    true,                   // §1.2: computeStatus ≤1.3 reads gist.pendingReauthentication
+		ConfigurePersists:       true,                   // §5.2: restoration state in the keychain
+		LegacyTokenEndpoint:     true,                   // §2.3, §10.1: ≤1.8.1 uses Firebase/GCIP and the tryvital.io hosts
+		LockedKeychain:          KeychainReadsSignedOut, // §10.6
 	},
 	{
-		Name: "ios-1.8", Platform: IOS, Versions: "1.4.0–1.8.x",
-		UpperCaseUserID:         true,  // §1.3: startupParams.userId.uuidString is UPPERCASE
-		AutoSignOutOnDeletion:   true,  // §4
-		SameUserSignInThrows:    false, // §2.5: same user, not pending → no-op
-		APIKeyMigrationPersists: false, // §2.7: deprecated signIn does not write startup params
-		SignInNeedsRelaunch:     true,  // §1.2: {configured}, no user, until the next launch
-		HasIdentify:             true,  // §2.6
-		IdentifyShortCircuits:   true,  // §2.6
-		ReportsPendingReauth:    false, // §1.2: never set by computeStatus in 1.4+
-		ConfigurePersists:       false, // §5.2: configure is in-memory only
-		LegacyTokenEndpoint:     false, // §2.2: 1.8.2+ uses /v1/token
+		// §10.1: 1.4.0–1.8.1 and 1.8.2–1.8.8 differ only in the exchange
+		// protocol and hosts; every other 1.4+ fact holds across both.
+		Name: "ios-1.8.1", Platform: IOS, Versions: "1.4.0–1.8.1",
+		UpperCaseUserID:         true,              // §1.3: startupParams.userId.uuidString is UPPERCASE
+		AutoSignOutOnDeletion:   true,              // §4
+		DetectsDeletion:         true,              // §10.3: the Secure Token error messages map to invalid user / reauthentication
+		SameUserSignInThrows:    false,             // §2.5: same user, not pending → no-op
+		APIKeyMigrationPersists: false,             // §2.7: deprecated signIn does not write startup params
+		SignInNeedsRelaunch:     true,              // §1.2: {configured}, no user, until the next launch
+		HasIdentify:             true,              // §2.6
+		IdentifyShortCircuits:   true,              // §2.6
+		ReportsPendingReauth:    false,             // §1.2: never set by computeStatus in 1.4+
+		ConfigurePersists:       false,             // §5.2: configure is in-memory only
+		LegacyTokenEndpoint:     true,              // §10.1: last Firebase-exchange tag 1.8.1
+		LockedKeychain:          KeychainCallsFail, // §10.6
 	},
 	{
+		Name: "ios-1.8", Platform: IOS, Versions: "1.8.2–1.8.8",
+		UpperCaseUserID:         true,              // §1.3
+		AutoSignOutOnDeletion:   true,              // §4
+		DetectsDeletion:         true,              // §3: detail.error_type
+		SameUserSignInThrows:    false,             // §2.5
+		APIKeyMigrationPersists: false,             // §2.7
+		SignInNeedsRelaunch:     true,              // §1.2
+		HasIdentify:             true,              // §2.6
+		IdentifyShortCircuits:   true,              // §2.6
+		ReportsPendingReauth:    false,             // §1.2
+		ConfigurePersists:       false,             // §5.2
+		LegacyTokenEndpoint:     false,             // §10.1: first /v1/token tag 1.8.2; no auth change to 1.8.8
+		LockedKeychain:          KeychainCallsFail, // §10.6
+	},
+	{
+		// §10.1: 4.1.0 and 4.2.0 are identical in auth code.
 		Name: "android-4.2.0", Platform: Android, Versions: "4.1.0–4.2.0",
 		AutoSignOutOnDeletion:   true, // §4: up to 4.2.0 bind() signs out on UserNoLongerValid
+		DetectsDeletion:         true, // §10.3: Secure Token error messages
+		RefreshesOnUnauthorized: true, // §10.2: ApiKeyInterceptor refreshes once on a 401
 		SameUserSignInThrows:    true, // §2.5: Android all versions
 		APIKeyMigrationPersists: true, // §2.7: auth_strategy is persisted as JWT after the exchange
 		HasIdentify:             true, // §2.6: ported in 4.1.0
 		IdentifyShortCircuits:   true, // §2.6
 		ReportsPendingReauth:    true, // §1.2: record.pendingReauthentication
 		ConfigurePersists:       true, // §5.2: auth_strategy pref
-		LegacyTokenEndpoint:     true, // §2.3: ≤4.2.0 uses Firebase/GCIP
+		LegacyTokenEndpoint:     true, // §2.3, §10.1: ≤4.2.0 uses Firebase/GCIP
+		RecordWithoutRegion:     true, // §10.3: the 4.2.0 record has no region
 		LenientTokenBase64:      true, // §2.1: okio decodeBase64
 	},
 	{
-		Name: "android-5.0", Platform: Android, Versions: "4.2.1–5.0.x",
+		Name: "android-4.2.2", Platform: Android, Versions: "4.2.1–4.2.2",
+		AutoSignOutOnDeletion:   false, // §4: 4.2.1 removed the observer
+		DetectsDeletion:         false, // §10.1: {"details":{"errorType"}} with !!: never detected; fixed in 4.3.0
+		RefreshesOnUnauthorized: true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
+		SameUserSignInThrows:    true,  // §2.5
+		APIKeyMigrationPersists: true,  // §2.7
+		HasIdentify:             true,  // §2.6
+		IdentifyShortCircuits:   true,  // §2.6, §4
+		ReportsPendingReauth:    true,  // §1.2
+		ConfigurePersists:       true,  // §5.2
+		LegacyTokenEndpoint:     false, // §10.1: first /v1/token tag 4.2.1
+		LenientTokenBase64:      true,  // §2.1
+	},
+	{
+		Name: "android-5.0", Platform: Android, Versions: "4.3.0–5.0.2",
 		AutoSignOutOnDeletion:   false, // §4: 4.2.1 removed the observer; {configured}, no user
+		DetectsDeletion:         true,  // §10.1: 4.3.0 (#203) parses detail.error_type
+		RefreshesOnUnauthorized: true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
 		SameUserSignInThrows:    true,  // §2.5
 		APIKeyMigrationPersists: true,  // §2.7
 		HasIdentify:             true,  // §2.6
@@ -121,6 +223,39 @@ var profiles = [...]Profile{
 		ReportsPendingReauth:    true,  // §1.2
 		ConfigurePersists:       true,  // §5.2
 		LegacyTokenEndpoint:     false, // §2.2: 4.2.1+ uses /v1/token
+		LenientTokenBase64:      true,  // §2.1
+	},
+	{
+		// §10.10: vital-flutter HEAD pins VitalCore ~> 1.8.7 (ios-1.8's
+		// facts), has no identify, and lower-cases currentUserId.
+		Name: "flutter-ios", Platform: IOS, Wrapper: Flutter, Versions: "HEAD on VitalCore 1.8.7–1.8.8",
+		UpperCaseUserID:         true,              // §1.3 (hidden by the wrapper)
+		LowerCaseUserID:         true,              // §10.10: core.dart lower-cases currentUserId()
+		AutoSignOutOnDeletion:   true,              // §4
+		DetectsDeletion:         true,              // §3
+		SameUserSignInThrows:    false,             // §2.5
+		APIKeyMigrationPersists: false,             // §2.7
+		SignInNeedsRelaunch:     true,              // §10.10: every Flutter sign-in takes the non-persisting path
+		HasIdentify:             false,             // §10.10: only signIn
+		ReportsPendingReauth:    false,             // §1.2
+		ConfigurePersists:       false,             // §5.2
+		LegacyTokenEndpoint:     false,             // §10.1
+		LockedKeychain:          KeychainCallsFail, // §10.6
+	},
+	{
+		// §10.10: vital-flutter HEAD pins Android 4.2.2 (android-4.2.2's
+		// facts), has no identify, and lower-cases currentUserId.
+		Name: "flutter-android", Platform: Android, Wrapper: Flutter, Versions: "HEAD on Android 4.2.2",
+		LowerCaseUserID:         true,  // §10.10
+		AutoSignOutOnDeletion:   false, // §4
+		DetectsDeletion:         false, // §10.1: the pinned 4.2.2 never detects deletion
+		RefreshesOnUnauthorized: true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
+		SameUserSignInThrows:    true,  // §2.5
+		APIKeyMigrationPersists: true,  // §2.7
+		HasIdentify:             false, // §10.10: only signIn
+		ReportsPendingReauth:    true,  // §1.2
+		ConfigurePersists:       true,  // §5.2
+		LegacyTokenEndpoint:     false, // §10.1
 		LenientTokenBase64:      true,  // §2.1
 	},
 }

@@ -1,85 +1,151 @@
 package fsm
 
-import "testing"
+import (
+	"testing"
 
+	"github.com/stretchr/testify/require"
+)
+
+// TestProfileFor checks the version table at every boundary of reference
+// §10.1 and refuses what nobody has read.
 func TestProfileFor(t *testing.T) {
-	for _, tc := range []struct {
-		platform, version string
-		want              string // "" : no profile
+	tests := []struct {
+		platform Platform
+		version  string
+		want     string // "" for no profile
 	}{
-		{"ios", "1.0.0", "ios-1.3"},
-		{"ios", "1.3.9", "ios-1.3"},
-		{"ios", "1.3.99-beta.2", "ios-1.3"},
-		{"ios", "1.4.0", "ios-1.8"},
-		{"iOS", "1.8.1", "ios-1.8"},
-		{"ios", "1.8.12+build.7", "ios-1.8"},
-		{"ios", "1.9.0", ""},
-		{"ios", "0.9.9", ""},
-		{"ios", "2.0.0", ""},
-		{"android", "4.0.9", ""},
-		{"android", "4.1.0", "android-4.2.0"},
-		{"android", "4.2.0", "android-4.2.0"},
-		{"android", "4.2.1", "android-5.0"},
-		{"ANDROID", "4.2.2", "android-5.0"},
-		{"android", "4.10.0", "android-5.0"},
-		{"android", "5.0.7", "android-5.0"},
-		{"android", "5.1.0", ""},
-		{"android", "1.8.0", ""},
-		{"ios", "4.2.1", ""},
-		{"web", "1.0.0", ""},
-		{"", "1.0.0", ""},
-		{"ios", "", ""},
-		{"ios", "1.4", ""},
-		{"ios", "1.4.0.1", ""},
-		{"ios", "1..4", ""},
-		{"ios", "v1.4.0", ""},
-		{"ios", "1.4.x", ""},
-		{"ios", " 1.4.0", ""},
-		{"ios", "1.4.0 ", ""},
-		{"ios", "1.4.-1", ""},
-		{"ios", "1.4.9999999", ""},
-	} {
-		p, ok := ProfileFor(tc.platform, tc.version)
-		if ok != (tc.want != "") || p.Name != tc.want {
-			t.Errorf("ProfileFor(%q, %q) = %q, %v, want %q", tc.platform, tc.version, p.Name, ok, tc.want)
+		{IOS, "0.11.2", ""},
+		{IOS, "1.0.0", "ios-1.3"},
+		{IOS, "1.3.2", "ios-1.3"},
+		{IOS, "1.4.0", "ios-1.8.1"},
+		{IOS, "v1.8.1", "ios-1.8.1"},
+		{IOS, "1.8.2", "ios-1.8"},
+		{IOS, "1.8.8", "ios-1.8"},
+		{IOS, "1.8.9", ""},
+		{IOS, "1.10.0", ""},
+		{Android, "4.0.9", ""},
+		{Android, "4.1.0", "android-4.2.0"},
+		{Android, "4.2.0", "android-4.2.0"},
+		{Android, "4.2.1", "android-4.2.2"},
+		{Android, "4.2.2", "android-4.2.2"},
+		{Android, "4.3.0", "android-5.0"},
+		{Android, "4.3.2", "android-5.0"},
+		{Android, "5.0.2", "android-5.0"},
+		{Android, "5.0.3", ""},
+		{Android, "4.2", ""},
+		{Android, "4.2.x", ""},
+		{Android, "4.2.2-rc1", ""},
+		{Android, "", ""},
+		{Android, "4..2", ""},
+		{"windows", "1.8.2", ""},
+	}
+	for _, tt := range tests {
+		p, ok := ProfileFor(tt.platform, tt.version)
+		require.Equal(t, tt.want != "", ok, "%s %s", tt.platform, tt.version)
+		require.Equal(t, tt.want, p.Name, "%s %s", tt.platform, tt.version)
+		if ok {
+			require.Equal(t, tt.platform, p.Platform)
+			require.Equal(t, Native, p.Wrapper)
 		}
 	}
 }
 
-// Every profile is reachable from the table, and every row names a profile
-// of its own platform.
-func TestVersionTableCoversProfiles(t *testing.T) {
-	seen := map[string]bool{}
+// TestProfileForWrapper: Flutter has profiles of its own for the native
+// versions it pins; React Native uses the native table (§10.10).
+func TestProfileForWrapper(t *testing.T) {
+	tests := []struct {
+		wrapper  Wrapper
+		platform Platform
+		version  string
+		want     string
+	}{
+		{Flutter, IOS, "1.8.7", "flutter-ios"},
+		{Flutter, IOS, "1.8.8", "flutter-ios"},
+		{Flutter, IOS, "1.8.6", ""},
+		{Flutter, Android, "4.2.2", "flutter-android"},
+		{Flutter, Android, "5.0.2", ""},
+		{Flutter, Android, "bad", ""},
+		{ReactNative, Android, "4.2.2", "android-4.2.2"},
+		{ReactNative, IOS, "1.8.8", "ios-1.8"},
+		{Native, Android, "4.3.0", "android-5.0"},
+		{"xamarin", IOS, "1.8.8", ""},
+	}
+	for _, tt := range tests {
+		p, ok := ProfileForWrapper(tt.wrapper, tt.platform, tt.version)
+		require.Equal(t, tt.want != "", ok, "%s %s %s", tt.wrapper, tt.platform, tt.version)
+		require.Equal(t, tt.want, p.Name)
+	}
+}
+
+// TestEveryProfileIsReachable: each profile is the answer of the version
+// table for some version, so none is dead data.
+func TestEveryProfileIsReachable(t *testing.T) {
+	reach := map[string]bool{}
 	for _, r := range versionTable {
-		p, ok := ParseProfile(r.profile)
-		if !ok {
-			t.Fatalf("table row names unknown profile %q", r.profile)
-		}
-		if p.Platform != r.platform {
-			t.Errorf("row %v: profile %s is for %s", r, p.Name, p.Platform)
-		}
-		if !less(r.from, r.below) {
-			t.Errorf("row %v: empty range", r)
-		}
-		seen[r.profile] = true
+		p, ok := ProfileFor(r.platform, versionString(r.from))
+		require.True(t, ok)
+		reach[p.Name] = true
+	}
+	for _, r := range wrapperTable {
+		p, ok := ProfileForWrapper(r.wrapper, r.platform, versionString(r.from))
+		require.True(t, ok)
+		reach[p.Name] = true
 	}
 	for _, p := range Profiles() {
-		if !seen[p.Name] {
-			t.Errorf("profile %s has no version range", p.Name)
-		}
-	}
-	// Rows of one platform do not overlap.
-	for i, a := range versionTable {
-		for _, b := range versionTable[i+1:] {
-			if a.platform == b.platform && less(a.from, b.below) && less(b.from, a.below) {
-				t.Errorf("rows %v and %v overlap", a, b)
-			}
-		}
+		require.True(t, reach[p.Name], p.Name)
 	}
 }
 
-func TestProfileForAllocates(t *testing.T) {
-	if n := testing.AllocsPerRun(100, func() { ProfileFor("android", "4.2.1") }); n != 0 {
-		t.Errorf("ProfileFor allocates %v times", n)
+func versionString(v version) string {
+	return itoa(v[0]) + "." + itoa(v[1]) + "." + itoa(v[2])
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
 	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// TestSplitProfileFacts: the split profiles differ from their neighbours
+// only where §10.1 and §10.10 say.
+func TestSplitProfileFacts(t *testing.T) {
+	get := func(n string) Profile {
+		p, ok := ParseProfile(n)
+		require.True(t, ok, n)
+		return p
+	}
+	ios181, ios18 := get("ios-1.8.1"), get("ios-1.8")
+	require.True(t, ios181.LegacyTokenEndpoint)
+	require.False(t, ios18.LegacyTokenEndpoint)
+	same := ios181
+	same.Name, same.Versions, same.LegacyTokenEndpoint = ios18.Name, ios18.Versions, ios18.LegacyTokenEndpoint
+	require.Equal(t, ios18, same, "§10.1: iOS 1.4.0–1.8.1 and 1.8.2–1.8.8 differ only in the exchange protocol")
+
+	a422, a50, a420 := get("android-4.2.2"), get("android-5.0"), get("android-4.2.0")
+	require.False(t, a422.DetectsDeletion)
+	require.True(t, a50.DetectsDeletion && a420.DetectsDeletion)
+	same = a422
+	same.Name, same.Versions, same.DetectsDeletion = a50.Name, a50.Versions, a50.DetectsDeletion
+	require.Equal(t, a50, same, "§10.1: 4.2.1–4.2.2 differ from 4.3.0+ only in error decoding")
+	require.True(t, a420.RecordWithoutRegion && a420.LegacyTokenEndpoint)
+	require.False(t, a422.RecordWithoutRegion || a422.LegacyTokenEndpoint)
+
+	fi, fa := get("flutter-ios"), get("flutter-android")
+	for _, f := range []Profile{fi, fa} {
+		require.Equal(t, Flutter, f.Wrapper)
+		require.False(t, f.HasIdentify || f.IdentifyShortCircuits, "§10.10: Flutter has only signIn")
+		require.True(t, f.LowerCaseUserID, "§10.10: core.dart lower-cases")
+	}
+	require.True(t, fi.SignInNeedsRelaunch)
+	require.False(t, fa.DetectsDeletion, "§10.10: Flutter pins Android 4.2.2")
+
+	// The transition table: deletion and revocation are never observed on a
+	// profile that cannot read token errors.
+	_, ok := Next(a422, Token, EventUserDeleted)
+	require.False(t, ok)
+	_, ok = Next(a422, Token, EventReauthRequired)
+	require.False(t, ok)
+	_, ok = Next(a50, Token, EventUserDeleted)
+	require.True(t, ok)
 }

@@ -71,7 +71,7 @@ type Observation struct {
 	// Vital user (a Resolve or a minted token); zero: never.
 	LastResolvedAt time.Time
 	// ResolveInterval is how often a profile that cannot detect a deleted
-	// user (fsm.Profile.DeletionUndetectable) asks the token source again;
+	// user (fsm.Profile.DetectsDeletion false) asks the token source again;
 	// zero means DefaultResolveInterval.
 	ResolveInterval time.Duration
 	// ProtectedDataUnavailable is set while the device's protected data

@@ -164,7 +164,7 @@ func (p Plan) String() string {
 //   - notSignedIn while the status shows a session (the record is gone,
 //     §10.7): sign out, sign in;
 //   - on a profile that cannot detect a deleted user
-//     (fsm.Profile.DeletionUndetectable), a token session whose Vital user
+//     (fsm.Profile.DetectsDeletion false), a token session whose Vital user
 //     the token source last named more than ResolveInterval ago: resolve it
 //     again (the next pass signs in anew if the backend replaced it);
 //   - protected data unavailable (the iOS keychain before first unlock,
@@ -295,7 +295,7 @@ func decide(o *Observation, st fsm.State) Plan {
 // session whose Vital user the token source has not named within the
 // interval (nor in this launch).
 func (o *Observation) resolveDue(st fsm.State) bool {
-	if !o.Profile.DeletionUndetectable || st != fsm.Token || o.IssuedVitalUserID != "" {
+	if o.Profile.DetectsDeletion || st != fsm.Token || o.IssuedVitalUserID != "" {
 		return false
 	}
 	every := o.ResolveInterval

@@ -145,7 +145,7 @@ func observationFromArgs(args []datadriven.CmdArg) (Observation, error) {
 		case "deletion-undetectable":
 			// The profile's SDK never detects a deleted user (Android
 			// 4.2.1–4.2.2, §10.1).
-			o.Profile.DeletionUndetectable = true
+			o.Profile.DetectsDeletion = false
 		case "protected-data":
 			o.ProtectedDataUnavailable = v == "unavailable"
 		case "allow-api-key":

@@ -54,8 +54,10 @@ func newTranscript(t *testing.T, d *datadriven.TestData) *transcript {
 		sdk = protectedSDK{h.sdk}
 	}
 	p := h.sdk.p
-	p.DeletionUndetectable = d.HasArg("deletion-undetectable")
-	if sdk != nil || p.DeletionUndetectable {
+	if d.HasArg("deletion-undetectable") {
+		p.DetectsDeletion = false
+	}
+	if sdk != nil || !p.DetectsDeletion {
 		if sdk == nil {
 			sdk = h.sdk
 		}

@@ -252,7 +252,7 @@ func TestNotEmulatedPathsSaySo(t *testing.T) {
 	h := newHarness(t)
 	for _, p := range []string{"/v2/summary/sleep/00000000-0000-4000-8000-000000000000", "/v2/timeseries/x/steps",
 		"/v2/providers", "/v2/link/token", "/v1/accounts:signInWithCustomToken",
-		"/securetoken.googleapis.com/v1/token"} {
+		"/securetoken.googleapis.com/v1/other", "/identitytoolkit.googleapis.com/v1/accounts:lookup"} {
 		r := h.api("GET", p, "")
 		require.Equal(t, http.StatusNotFound, r.status, p)
 		d := detail(t, r)

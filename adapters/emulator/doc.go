@@ -10,14 +10,26 @@
 //   - the auth server's token endpoint at /auth/v1/token (so the auth base
 //     URL is "<server>/auth", the layout of the iOS SDK's local environment)
 //     and, for convenience, at /v1/token: the token-exchange grant for
-//     Sign-In Tokens and the refresh-token grant.
+//     Sign-In Tokens and the refresh-token grant;
+//   - the legacy Firebase / GCIP endpoints of iOS ≤1.8.1 and Android ≤4.2.0
+//     (reference §10.3), addressed as Firebase emulators are, with the real
+//     host as the first path segment:
+//     /identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken and
+//     /securetoken.googleapis.com/v1/token, both requiring ?key= the public
+//     Web API key that every minted Sign-In Token carries
+//     ([Emulator.PublicAPIKey]). A minted token's user_token is a custom
+//     token the legacy sign-in accepts with the token's tenant_id; the ID
+//     token it returns is an access token of the API; errors answer the
+//     Firebase envelope {"error":{"code","message","status"}}.
 //
 // Its zero value is ready to use; [New] takes options. Sign-In Tokens are
 // real RS256 JWTs signed with a 2048-bit RSA key generated lazily the first
 // time one is needed (tests share one with [WithSigningKey]), wrapped in the
 // base64 JSON envelope the SDKs decode. Every route can be made to fail with
 // [Emulator.FailNext], [Emulator.DelayNext], [Emulator.DropNext] and
-// [Emulator.RateLimitNext], and [Emulator.Requests] counts what reached it.
+// [Emulator.RateLimitNext] ([Emulator.LoseResponseNext] serves a request
+// and then loses its answer), and [Emulator.Requests] counts what reached
+// it.
 // Unknown paths answer 404 and known paths with the wrong method 405, both
 // with a JSON body, so a client calling something the emulator does not
 // implement fails loudly.
@@ -112,11 +124,26 @@
 //     nothing. Undo by client_user_id restores the most recently deleted user
 //     with that ID.
 //   - Fault knobs act after routing and before authentication and
-//     validation, and an injected failure, drop or abandoned delay changes
-//     no state. [Emulator.Requests] counts every request that reached a
-//     route, faulted or not.
+//     validation, and an injected failure, drop or abandoned delay (but not
+//     a lost response, which is served in full) changes no state.
+//     [Emulator.Requests] counts every request that reached a route,
+//     faulted or not.
 //   - GET /v2/user accepts 0 <= offset and 1 <= limit <= 100 (default 0 and
-//     100) and lists active users in creation order.
+//     100) and lists active users in creation order. /v2/user/ with a
+//     trailing slash is the same route (§10.12).
+//   - The legacy sign-in answers an invalid, expired or foreign custom token
+//     (or one of a deleted user) with 401 INVALID_CUSTOM_TOKEN, the only
+//     status the SDKs read as invalidSignInToken; a tenantId that is not
+//     the token's with 400 TENANT_ID_MISMATCH; a wrong key with 400.
+//   - The legacy refresh answers a deleted user's token with 400
+//     USER_NOT_FOUND (as a real GCIP deployment does), a revoked one with
+//     400 TOKEN_EXPIRED, and an unknown one (or a Junction refresh token)
+//     with 400 INVALID_REFRESH_TOKEN; its refresh tokens rotate like
+//     /v1/token's (a rotated-out one is INVALID_REFRESH_TOKEN) and
+//     expires_in is a string.
+//   - Whether /v1/token honours a legacy refresh token after an upgrade
+//     across the cutover (§10.4) is [WithLegacyRefreshHonoured]: by default
+//     it answers invalid_token, which the SDKs read as a deleted user.
 //
 // # Limitations
 //
@@ -127,8 +154,19 @@
 //   - Only the user-management routes and the token endpoint exist: no data
 //     endpoints (timeseries, summaries), no connections or providers
 //     (connected_sources is always empty), no PATCH /v2/user/{user_id}, no
-//     webhooks, and the legacy Firebase/GCIP endpoints
-//     (identitytoolkit, securetoken) are not emulated.
+//     webhooks; of the Firebase/GCIP endpoints only the two the SDKs
+//     call exist.
+//   - Guesses where the real service is unpublished (§10.12): the
+//     create-user conflict body's exact shape; the status of token-endpoint
+//     errors (400 here; the SDKs accept any 4xx); the list bounds
+//     (offset/limit above); undo-delete's answer when both or neither
+//     parameter is given; whether /v1/token honours a legacy refresh token
+//     (the knob above); whether a rotated refresh token reused later is
+//     invalid_token (it is here); and on the legacy endpoints the statuses
+//     and messages above other than USER_NOT_FOUND, and that Secure Token
+//     refresh tokens rotate.
+//   - The legacy API hosts (api[.sandbox][.eu].tryvital.io) and the
+//     current ones are the same handler.
 //   - State is in memory unless the caller exports it (the command's
 //     --data saves it after every change). Queued faults, request counts
 //     and recent requests are not part of a [State], and the default manual

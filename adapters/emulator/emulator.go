@@ -68,6 +68,9 @@ type config struct {
 	rand        io.Reader
 	after       func(time.Duration) <-chan time.Time
 	observe     func(RequestRecord)
+	// legacyRefreshHonoured: /v1/token honours a legacy refresh token
+	// (WithLegacyRefreshHonoured).
+	legacyRefreshHonoured bool
 }
 
 // Option configures an Emulator built with [New].
@@ -346,6 +349,17 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !f.apply(w, r, e.cfg.after) {
 		return
 	}
+	if f.outcome.kind == outcomeLoseResponse {
+		// Served in full, then the answer is lost (LoseResponseNext).
+		e.serve(&discardWriter{header: http.Header{}}, r, m)
+		dropConnection(w)
+		return
+	}
+	e.serve(w, r, m)
+}
+
+// serve serves a routed request.
+func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, m match) {
 	switch m.route {
 	case RouteCreateUser:
 		e.serveCreateUser(w, r)
@@ -363,6 +377,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.serveSignInToken(w, r, m.param)
 	case RouteToken:
 		e.serveToken(w, r)
+	case RouteLegacySignIn:
+		e.serveLegacySignIn(w, r)
+	case RouteLegacyRefresh:
+		e.serveLegacyRefresh(w, r)
 	default:
 		// A route in the table without a handler is a bug here.
 		panic("emulator: no handler for route " + string(m.route))

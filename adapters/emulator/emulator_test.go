@@ -521,7 +521,8 @@ func TestUnknownRoutesFailLoudly(t *testing.T) {
 	}{
 		{"GET", "/", http.StatusNotFound, ""},
 		{"GET", "/v2/users", http.StatusNotFound, ""},
-		{"GET", "/v2/user/", http.StatusNotFound, ""},
+		{"GET", "/v2/user//", http.StatusNotFound, ""},
+		{"GET", "/securetoken.googleapis.com/v1/token", http.StatusMethodNotAllowed, "POST"},
 		{"POST", "/v2/timeseries/x/steps", http.StatusNotFound, ""},
 		{"GET", "/v2/user/a/b/c", http.StatusNotFound, ""},
 		{"POST", "/v1/accounts:signInWithCustomToken", http.StatusNotFound, ""},
@@ -539,7 +540,7 @@ func TestUnknownRoutesFailLoudly(t *testing.T) {
 		require.NotEmpty(t, detail(t, r), "%s %s", tc.method, tc.path)
 		require.Equal(t, tc.allow, r.header.Get("Allow"), "%s %s", tc.method, tc.path)
 	}
-	require.Equal(t, 14, h.em.TotalRequests())
+	require.Equal(t, 15, h.em.TotalRequests())
 	for _, rt := range emulator.Routes() {
 		require.Zero(t, h.em.Requests(rt), "%s", rt)
 	}

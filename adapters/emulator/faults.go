@@ -23,6 +23,7 @@ const (
 	outcomeFail
 	outcomeDrop
 	outcomeRateLimit
+	outcomeLoseResponse
 )
 
 // outcome is one injected outcome.
@@ -84,6 +85,23 @@ func (e *Emulator) FailNext(r Route, n int, status int) {
 func (e *Emulator) DropNext(r Route, n int) {
 	e.pushOutcome("DropNext", r, n, outcome{kind: outcomeDrop})
 }
+
+// LoseResponseNext makes the next n requests to r be served in full, every
+// state change included, and then lose their connection before the answer
+// is sent: a refresh the server completed, rotating the refresh token,
+// whose answer the client never sees (a cancelled refresh, reference
+// §10.2, §10.9). It panics on an unknown route or a negative n.
+func (e *Emulator) LoseResponseNext(r Route, n int) {
+	e.pushOutcome("LoseResponseNext", r, n, outcome{kind: outcomeLoseResponse})
+}
+
+// discardWriter is a ResponseWriter that keeps nothing: the answer of a
+// request whose response is lost.
+type discardWriter struct{ header http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
 
 // RateLimitNext makes the next n requests to r answer 429 with a
 // Retry-After header of retryAfter in whole seconds (rounded up), without

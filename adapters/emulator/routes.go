@@ -26,7 +26,8 @@ const (
 // Routes returns every emulated route.
 func Routes() []Route {
 	return []Route{RouteCreateUser, RouteListUsers, RouteGetUser, RouteResolveUser,
-		RouteDeleteUser, RouteUndoDelete, RouteSignInToken, RouteToken}
+		RouteDeleteUser, RouteUndoDelete, RouteSignInToken, RouteToken,
+		RouteLegacySignIn, RouteLegacyRefresh}
 }
 
 // valid reports whether r is one of the emulated routes.
@@ -53,6 +54,9 @@ var routeNames = map[Route]string{
 	RouteUndoDelete:  "undo-delete",
 	RouteSignInToken: "sign-in-token",
 	RouteToken:       "token",
+	// The legacy Firebase/GCIP exchange the legacy profiles call.
+	RouteLegacySignIn:  "legacy-sign-in",
+	RouteLegacyRefresh: "legacy-refresh",
 }
 
 // Name returns the route's short name ("create-user", "token", …), or
@@ -92,9 +96,9 @@ var notEmulatedPrefixes = []struct{ prefix, what string }{
 	{"/v2/order", "lab orders"},
 	{"/v3/order", "lab orders"},
 	{"/v2/insurance", "insurance"},
-	{"/v1/accounts:", "the legacy Identity Toolkit sign-in"},
-	{"/identitytoolkit.googleapis.com/", "the legacy Identity Toolkit sign-in"},
-	{"/securetoken.googleapis.com/", "the legacy Secure Token refresh"},
+	{"/v1/accounts:", "the Identity Toolkit's own host layout (the legacy exchange is served under /identitytoolkit.googleapis.com/)"},
+	{"/identitytoolkit.googleapis.com/", "the Identity Toolkit's other endpoints"},
+	{"/securetoken.googleapis.com/", "the Secure Token's other endpoints"},
 }
 
 // notEmulated reports whether escapedPath is a real Vital API path the
@@ -133,6 +137,14 @@ var (
 // matchRoute maps a method and escaped path to a route.
 func matchRoute(method, escapedPath string) match {
 	segs := strings.Split(strings.TrimPrefix(escapedPath, "/"), "/")
+	if m, ok := matchLegacy(method, segs); ok {
+		return m
+	}
+	if len(segs) == 3 && segs[0] == "v2" && segs[1] == "user" && segs[2] == "" {
+		// /v2/user/ with a trailing slash, as the docs' create-user example
+		// and Android's getAll send it (reference §10.12).
+		segs = segs[:2]
+	}
 	for _, s := range segs {
 		if s == "" {
 			return match{}

@@ -16,7 +16,9 @@ func TestRouteStrings(t *testing.T) {
 		method, pattern, ok := strings.Cut(r.String(), " ")
 		require.True(t, ok, "%q", r)
 		require.Contains(t, []string{"GET", "POST", "DELETE"}, method)
-		require.True(t, strings.HasPrefix(pattern, "/v"), "%q", r)
+		legacy := strings.HasPrefix(pattern, "/identitytoolkit.googleapis.com/v1/") ||
+			strings.HasPrefix(pattern, "/securetoken.googleapis.com/v1/")
+		require.True(t, strings.HasPrefix(pattern, "/v") || legacy, "%q", r)
 		require.False(t, seen[r.String()])
 		seen[r.String()] = true
 	}
@@ -43,6 +45,15 @@ func TestMatchRoute(t *testing.T) {
 		{"PUT", "/auth/v1/token", match{allow: "POST"}},
 		{"POST", "//v1/token", match{}},
 		{"POST", "/v1/token/", match{}},
+		{"GET", "/v2/user/", match{route: RouteListUsers}},
+		{"POST", "/v2/user/", match{route: RouteCreateUser}},
+		{"GET", "/v2/user//", match{}},
+		{"GET", "/v2/user/abc/", match{}},
+		{"POST", "/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken", match{route: RouteLegacySignIn}},
+		{"GET", "/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken", match{allow: "POST"}},
+		{"POST", "/identitytoolkit.googleapis.com/v1/accounts:signUp", match{}},
+		{"POST", "/securetoken.googleapis.com/v1/token", match{route: RouteLegacyRefresh}},
+		{"POST", "/securetoken.googleapis.com/v1/token/", match{}},
 	} {
 		if got := matchRoute(tc.method, tc.path); got != tc.want {
 			t.Errorf("matchRoute(%s, %s) = %+v, want %+v", tc.method, tc.path, got, tc.want)

@@ -50,6 +50,8 @@ const (
 type refreshGrant struct {
 	userID string
 	state  refreshState
+	// legacy: issued by the legacy Secure Token routes (legacy.go).
+	legacy bool
 }
 
 // refreshStateNames are the refresh states as persisted and listed: stable
@@ -235,6 +237,11 @@ func (e *Emulator) refreshGrant(w http.ResponseWriter, token string) {
 		return
 	case g.state == refreshRevoked:
 		tokenError(w, junction.ErrorTypeReauthRequired, "")
+		return
+	case g.legacy && !e.cfg.legacyRefreshHonoured:
+		// A session that crossed the cutover (§10.4): see
+		// WithLegacyRefreshHonoured.
+		tokenError(w, junction.ErrorTypeInvalidToken, "")
 		return
 	}
 	g.state = refreshRotated

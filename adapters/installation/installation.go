@@ -71,8 +71,10 @@ type Config struct {
 	// IssuerURL is the base URL of the sign-in token issuer, and Session the
 	// app user's session with it (empty while the app is signed out).
 	IssuerURL, Session string
-	// APIURL and AuthURL override the Junction hosts (an emulator's).
-	APIURL, AuthURL string
+	// APIURL and AuthURL override the Junction hosts (an emulator's), and
+	// LegacyAuthURL the legacy Firebase hosts of the legacy profiles
+	// (vitalsdk.Options.LegacyAuthBaseURL).
+	APIURL, AuthURL, LegacyAuthURL string
 	// App returns the app's session; nil means signed out.
 	App func() reconcile.AppSession
 	// AllowAPIKey keeps a matching API-key session (sandbox evaluation).
@@ -180,14 +182,20 @@ func Open(ctx context.Context, cfg Config) (*Installation, error) {
 	ct := &countingTransport{next: next}
 	hc := &http.Client{Transport: ct}
 	sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: cfg.Profile, Installation: cfg.Installation, Store: cfg.DB,
-		APIBaseURL: cfg.APIURL, AuthBaseURL: cfg.AuthURL, HTTPClient: hc, Timeout: cfg.Timeout,
+		APIBaseURL: cfg.APIURL, AuthBaseURL: cfg.AuthURL, LegacyAuthBaseURL: cfg.LegacyAuthURL, HTTPClient: hc, Timeout: cfg.Timeout,
 		Now: cfg.Now, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
+	var port reconcile.SDK = sdk
+	if !cfg.Profile.HasIdentify {
+		// reconcile.Identifier is for SDKs whose profile has identify;
+		// the Client has the method on every profile (and refuses it).
+		port = struct{ reconcile.SDK }{sdk}
+	}
 	runner, err := reconcile.NewRunner(reconcile.Config{
 		Profile:     cfg.Profile,
-		SDK:         sdk,
+		SDK:         port,
 		Tokens:      issuer.NewClient(cfg.IssuerURL, cfg.Session, issuer.WithHTTPClient(hc)),
 		Journal:     cfg.DB.Journal(cfg.Installation, cfg.Profile.Name),
 		App:         cfg.App,
@@ -263,7 +271,7 @@ func (in *Installation) report(ctx context.Context, out reconcile.Outcome) error
 		SDKStatus: in.sdk.Status(), SDKCurrentUserID: in.sdk.CurrentUserID(), SDKEnvironment: env, SDKRegion: region,
 		LastObserved: entry.LastObserved, LastError: entry.LastError, NextAttemptAt: entry.NextAttemptAt,
 		ReportedAt: now.UTC()}
-	if p, ok := fsm.ProfileFor(string(r.Platform), r.SDKVersion); ok {
+	if p, ok := fsm.ProfileFor(r.Platform, r.SDKVersion); ok {
 		r.Profile = p.Name
 	}
 	timeout := in.cfg.ReportTimeout

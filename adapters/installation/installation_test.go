@@ -53,7 +53,7 @@ func config(t *testing.T, base string, db *sqlite.DB, now *time.Time) installati
 	require.NoError(t, err)
 	p, _ := fsm.ParseProfile("android-5.0")
 	return installation.Config{Profile: p, DB: db, Installation: "phone", IssuerURL: base, Session: session,
-		APIURL: base, AuthURL: base + "/auth", SDKVersion: "4.2.2", ReportInterval: time.Hour,
+		APIURL: base, AuthURL: base + "/auth", SDKVersion: "4.3.0", ReportInterval: time.Hour,
 		Now: func() time.Time { return *now },
 		App: func() reconcile.AppSession {
 			return reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}

@@ -215,7 +215,7 @@ func (w *wireReport) report() (Report, error) {
 		return r, reportErr("reported_at", "not an RFC 3339 time")
 	}
 	r.ReportedAt = t.UTC()
-	if p, ok := fsm.ProfileFor(string(r.Platform), r.SDKVersion); ok {
+	if p, ok := fsm.ProfileFor(r.Platform, r.SDKVersion); ok {
 		r.Profile = p.Name
 	}
 	if w.Profile != "" && w.Profile != r.Profile {
@@ -256,7 +256,7 @@ func (r *Report) Validate() error {
 			return reportErr(f.name, "too long or holds control characters")
 		}
 	}
-	if p, ok := fsm.ProfileFor(string(r.Platform), r.SDKVersion); (ok && p.Name != r.Profile) || (!ok && r.Profile != "") {
+	if p, ok := fsm.ProfileFor(r.Platform, r.SDKVersion); (ok && p.Name != r.Profile) || (!ok && r.Profile != "") {
 		return reportErr("profile", "does not match platform and sdk_version")
 	}
 	return nil

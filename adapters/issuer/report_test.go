@@ -41,7 +41,7 @@ func reportServer(t *testing.T, reports issuer.ReportStore) (url string, session
 }
 
 func aliceReport(at time.Time) issuer.Report {
-	return issuer.Report{InstallationID: "phone-1", Platform: fsm.IOS, SDKVersion: "1.8.1", Profile: "ios-1.8",
+	return issuer.Report{InstallationID: "phone-1", Platform: fsm.IOS, SDKVersion: "1.8.5", Profile: "ios-1.8",
 		AppSignedIn: true, AppUserID: "alice", AppVitalUserID: "v-1", AppEnvironment: fsm.Sandbox, AppRegion: fsm.US,
 		SDKStatus: fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseSignInToken, SDKCurrentUserID: "V-1",
 		SDKEnvironment: fsm.Sandbox, SDKRegion: fsm.US, LastObserved: fsm.Token, LastError: reconcile.ErrNetwork,
@@ -65,7 +65,7 @@ func TestReportJSONRoundTrip(t *testing.T) {
 }
 
 func TestDecodeReportNamesTheField(t *testing.T) {
-	base := `"installation_id":"p","platform":"ios","sdk_version":"1.8.1","app_signed_in":false,"sdk_status":[],"reported_at":"2026-11-20T00:00:00Z"`
+	base := `"installation_id":"p","platform":"ios","sdk_version":"1.8.5","app_signed_in":false,"sdk_status":[],"reported_at":"2026-11-20T00:00:00Z"`
 	for body, field := range map[string]string{
 		`{` + base + `,"colour":"red"}`:                    "colour",
 		`{"platform":"ios"}`:                               "installation_id",
@@ -167,7 +167,7 @@ func TestReportStoreFailure(t *testing.T) {
 func FuzzDecodeReport(f *testing.F) {
 	data, _ := json.Marshal(aliceReport(time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)))
 	f.Add(data)
-	f.Add([]byte(`{"installation_id":"p","platform":"android","sdk_version":"4.2.1","app_signed_in":false,"sdk_status":[],"reported_at":"2026-11-20T00:00:00Z"}`))
+	f.Add([]byte(`{"installation_id":"p","platform":"android","sdk_version":"4.3.0","app_signed_in":false,"sdk_status":[],"reported_at":"2026-11-20T00:00:00Z"}`))
 	f.Add([]byte(`{"sdk_status":["configured","signedIn"]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := issuer.DecodeReport(data)

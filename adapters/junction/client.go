@@ -81,6 +81,9 @@ type request struct {
 	header      http.Header
 	body        io.Reader
 	contentType string
+	// classify reads the outcome; nil means the package's one table
+	// (classify). The legacy endpoints bring their own (legacyClassify).
+	classify func(op string, o outcome, out any, now time.Time) error
 }
 
 // do sends r and decodes a 2xx body into out.
@@ -109,7 +112,11 @@ func (c caller) do(ctx context.Context, r request, out any) error {
 	if r.contentType != "" {
 		req.Header.Set("Content-Type", r.contentType)
 	}
-	return classify(r.op, c.exchange(ctx, req), out, c.now())
+	cl := classify
+	if r.classify != nil {
+		cl = r.classify
+	}
+	return cl(r.op, c.exchange(ctx, req), out, c.now())
 }
 
 // exchange sends req and reads a bounded body. ctx is the caller's context,
@@ -119,6 +126,14 @@ func (c caller) exchange(ctx context.Context, req *http.Request) outcome {
 	if err != nil {
 		if ctx.Err() != nil {
 			return outcome{canceled: ctx.Err()}
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			// net/http names the URL; its query may carry a key (the legacy
+			// endpoints' ?key=), so it is left out.
+			if i := strings.IndexByte(ue.URL, '?'); i >= 0 {
+				ue.URL = ue.URL[:i]
+			}
 		}
 		return outcome{err: err}
 	}

@@ -59,7 +59,11 @@ type APIError struct {
 	// Message is the server's detail message, if any; it is not part of
 	// Error().
 	Message string
-	Err     error // the underlying error (transport, decoding), if any
+	// LegacyEnvelope: a 4xx of a legacy Firebase endpoint had its error
+	// envelope {"error":{"message","status"}} (LegacyAuthClient); Android
+	// 4.2.0 fails to decode any other body (reference §10.3).
+	LegacyEnvelope bool
+	Err            error // the underlying error (transport, decoding), if any
 }
 
 // Error describes the failure without any body, header or credential.

@@ -108,6 +108,10 @@ type DecodeOptions struct {
 	// segments are decoded as standard base64, so a segment holding '-' or
 	// '_' is rejected ("malformed JWT [1]").
 	Lenient bool
+	// ShorthandOnly mimics Android's parseEnvironmentShorthand, which
+	// accepts only the issuer environments dev, stg and prd; iOS also
+	// accepts production and sandbox (reference §2.1, §10.2).
+	ShorthandOnly bool
 }
 
 // issuerRE is the SDKs' issuer pattern. Its unescaped dots are kept: the SDKs
@@ -180,18 +184,25 @@ type wireClaims struct {
 	Claims   *struct {
 		TeamID *string `json:"vital_team_id"`
 	} `json:"claims"`
-	Iat *json.Number `json:"iat"`
-	Exp *json.Number `json:"exp"`
+	// Iat and Exp are read when they are whole seconds in range; the SDKs
+	// never read them (§10.2), so other values do not reject the token.
+	Iat json.RawMessage `json:"iat"`
+	Exp json.RawMessage `json:"exp"`
 	// JTI is read only when it is a string; the SDKs ignore the claim.
 	JTI json.RawMessage `json:"jti"`
 }
 
 // DecodeSignInToken parses a raw Sign-In Token the way the mobile SDKs do. It
 // checks the structure (base64, JSON, a three-segment JWT with the header
-// alg=RS256, typ=JWT, and the claims iss, uid, claims.vital_team_id, iat and
-// exp; tenant_id and jti are optional) but never verifies the signature: use
+// alg=RS256, typ=JWT, and the claims iss, uid, tenant_id and
+// claims.vital_team_id, which both SDKs require; reference §10.2) but never
+// verifies the signature: use
 // [VerifySignInToken] for that. Every error is a *[TokenError] matching
 // [ErrMalformedToken].
+//
+// Like the SDKs it does not require iat and exp: Claims.IssuedAt and
+// Claims.ExpiresAt are read when they are whole seconds in range and are
+// zero otherwise (a server, like the emulator, refuses a zero expiry).
 //
 // Whatever it accepts is consistent: Claims.Environment and Claims.Region are
 // those [ParseIssuer] reads from Claims.Issuer, and re-encoding the claims
@@ -206,7 +217,7 @@ func DecodeSignInToken(raw string, opts DecodeOptions) (SignInToken, error) {
 	if err := json.Unmarshal(outer, &o); err != nil || o.PublicKey == nil || o.UserToken == nil {
 		return SignInToken{}, malformed(ReasonOuterJSON)
 	}
-	claims, err := decodeJWT(*o.UserToken, opts.Lenient)
+	claims, err := decodeJWT(*o.UserToken, opts.Lenient, opts.ShorthandOnly)
 	if err != nil {
 		return SignInToken{}, err
 	}
@@ -261,7 +272,7 @@ func decodeSegment(seg string, lenient bool) ([]byte, bool) {
 }
 
 // decodeJWT checks the JWT's structure and returns its claims.
-func decodeJWT(jwt string, lenient bool) (Claims, error) {
+func decodeJWT(jwt string, lenient, shorthandOnly bool) (Claims, error) {
 	segs := strings.Split(jwt, ".")
 	if len(segs) != 3 || segs[0] == "" || segs[1] == "" || segs[2] == "" {
 		return Claims{}, malformed(ReasonJWTSegments)
@@ -290,32 +301,22 @@ func decodeJWT(jwt string, lenient bool) (Claims, error) {
 		return Claims{}, malformed(ReasonJWTClaims)
 	}
 	if w.Iss == nil || w.UID == nil || *w.UID == "" || w.Claims == nil || w.Claims.TeamID == nil ||
-		*w.Claims.TeamID == "" || w.Iat == nil || w.Exp == nil {
+		*w.Claims.TeamID == "" || w.TenantID == nil {
 		return Claims{}, malformed(ReasonMissingClaim)
 	}
 	env, region, ok := ParseIssuer(*w.Iss)
-	if !ok {
+	if !ok || shorthandOnly && issuerRE.FindStringSubmatch(*w.Iss)[1] != shorthand(env) {
 		return Claims{}, malformed(ReasonIssuer)
-	}
-	iat, ok := unixSeconds(*w.Iat)
-	if !ok {
-		return Claims{}, malformed(ReasonTime)
-	}
-	exp, ok := unixSeconds(*w.Exp)
-	if !ok {
-		return Claims{}, malformed(ReasonTime)
 	}
 	c := Claims{
 		Issuer:      *w.Iss,
 		UserID:      *w.UID,
 		TeamID:      *w.Claims.TeamID,
+		TenantID:    *w.TenantID,
 		Environment: env,
 		Region:      region,
-		IssuedAt:    iat,
-		ExpiresAt:   exp,
-	}
-	if w.TenantID != nil {
-		c.TenantID = *w.TenantID
+		IssuedAt:    optionalSeconds(w.Iat),
+		ExpiresAt:   optionalSeconds(w.Exp),
 	}
 	if len(w.JTI) > 0 {
 		var id string
@@ -324,6 +325,20 @@ func decodeJWT(jwt string, lenient bool) (Claims, error) {
 		}
 	}
 	return c, nil
+}
+
+// optionalSeconds reads an iat or exp the SDKs ignore: a whole number of
+// seconds in range, or the zero time for anything else.
+func optionalSeconds(raw json.RawMessage) time.Time {
+	var n json.Number
+	if len(raw) == 0 || json.Unmarshal(raw, &n) != nil {
+		return time.Time{}
+	}
+	t, ok := unixSeconds(n)
+	if !ok {
+		return time.Time{}
+	}
+	return t
 }
 
 // unixSeconds reads a NumericDate that is a whole number of seconds in
@@ -336,10 +351,20 @@ func unixSeconds(n json.Number) (time.Time, bool) {
 	return time.Unix(v, 0).UTC(), true
 }
 
+// unixOrNil is t in Unix seconds, or nil for the zero time (left out).
+func unixOrNil(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.Unix()
+	return &u
+}
+
 // EncodeSignInToken mints a Sign-In Token for the claims, signed with key
 // (RS256: SHA-256, PKCS #1 v1.5). An empty Claims.Issuer is filled in with
 // [IssuerFor]; a given one must name Claims.Environment and Claims.Region.
-// IssuedAt and ExpiresAt are truncated to whole seconds; a non-empty ID is
+// IssuedAt and ExpiresAt are truncated to whole seconds (a zero one is left
+// out, as a token the SDKs accept may lack it); a non-empty ID is
 // written as the jti claim. Errors are
 // *[TokenError] values matching [ErrInvalidClaims].
 //
@@ -365,8 +390,8 @@ func EncodeSignInToken(c Claims, publicKey string, key *rsa.PrivateKey) (string,
 	if c.UserID == "" || c.TeamID == "" {
 		return "", &TokenError{Reason: ReasonMissingClaim, Err: ErrInvalidClaims}
 	}
-	iat, exp := c.IssuedAt.Unix(), c.ExpiresAt.Unix()
-	if iat < 0 || iat > maxUnix || exp < 0 || exp > maxUnix {
+	iat, exp := unixOrNil(c.IssuedAt), unixOrNil(c.ExpiresAt)
+	if iat != nil && (*iat < 0 || *iat > maxUnix) || exp != nil && (*exp < 0 || *exp > maxUnix) {
 		return "", &TokenError{Reason: ReasonTime, Err: ErrInvalidClaims}
 	}
 	type teamClaims struct {
@@ -378,8 +403,8 @@ func EncodeSignInToken(c Claims, publicKey string, key *rsa.PrivateKey) (string,
 		UID      string     `json:"uid"`
 		TenantID string     `json:"tenant_id"`
 		Claims   teamClaims `json:"claims"`
-		Iat      int64      `json:"iat"`
-		Exp      int64      `json:"exp"`
+		Iat      *int64     `json:"iat,omitempty"`
+		Exp      *int64     `json:"exp,omitempty"`
 		JTI      string     `json:"jti,omitempty"`
 	}{iss, iss, c.UserID, c.TenantID, teamClaims{c.TeamID}, iat, exp, c.ID})
 	if err != nil {

@@ -146,7 +146,7 @@ func TestDecodeSignInTokenRejects(t *testing.T) {
 	}
 	claims := func(s string) string { return outerOf("pk", jwtOf(okHeader, s)) }
 	// A claims segment holding '_' (0x3f in the last byte of a group).
-	underscore := claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u???","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`)
+	underscore := claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u???","tenant_id":"t","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`)
 	require.Contains(t, strings.Split(mustOuterJWT(t, underscore), ".")[1], "_")
 	// The same claims with the segments in the standard alphabet, as iOS
 	// decodes them.
@@ -188,17 +188,17 @@ func TestDecodeSignInTokenRejects(t *testing.T) {
 		{"standard-alphabet claims lenient", stdSegments, true, ""},
 		{"header with kid", outerOf("p", jwtOf(`{"alg":"RS256","kid":"k1","typ":"JWT"}`, okClaims)), true, ""},
 		{"claims not object", claims(`[1]`), false, junction.ReasonJWTClaims},
-		{"uid number", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":1,"claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonJWTClaims},
-		{"no uid", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonMissingClaim},
-		{"empty uid", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonMissingClaim},
+		{"uid number", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":1,"tenant_id":"t","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonJWTClaims},
+		{"no uid", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","tenant_id":"t","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonMissingClaim},
+		{"empty uid", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"","tenant_id":"t","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonMissingClaim},
 		{"no team", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{},"iat":1,"exp":2}`), false, junction.ReasonMissingClaim},
-		{"no exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1}`), false, junction.ReasonMissingClaim},
-		{"no tenant", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, ""},
-		{"bad issuer", claims(`{"iss":"accounts.google.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonIssuer},
-		{"local issuer", claims(`{"iss":"id-signer-local-eu@vital-id-local-eu.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonIssuer},
-		{"fractional exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2.5}`), false, junction.ReasonTime},
-		{"negative iat", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":-1,"exp":2}`), false, junction.ReasonTime},
-		{"huge exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":1e300}`), false, junction.ReasonTime},
+		{"no exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","tenant_id":"t","claims":{"vital_team_id":"t"},"iat":1}`), false, ""},
+		{"no tenant", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonMissingClaim},
+		{"bad issuer", claims(`{"iss":"accounts.google.com","uid":"u","tenant_id":"t","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonIssuer},
+		{"local issuer", claims(`{"iss":"id-signer-local-eu@vital-id-local-eu.iam.gserviceaccount.com","uid":"u","tenant_id":"t","claims":{"vital_team_id":"t"},"iat":1,"exp":2}`), false, junction.ReasonIssuer},
+		{"fractional exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","tenant_id":"t","claims":{"vital_team_id":"t"},"iat":1,"exp":2.5}`), false, ""},
+		{"negative iat", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","tenant_id":"t","claims":{"vital_team_id":"t"},"iat":-1,"exp":2}`), false, ""},
+		{"huge exp", claims(`{"iss":"id-signer-stg-us@vital-id-stg-us.iam.gserviceaccount.com","uid":"u","tenant_id":"t","claims":{"vital_team_id":"t"},"iat":1,"exp":1e300}`), false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -353,7 +353,7 @@ func FuzzDecodeSignInToken(f *testing.F) {
 		f.Add(strings.NewReplacer("+", "-", "/", "_").Replace(strings.TrimRight(raw, "=")), true)
 	}
 	f.Add(outerOf("pk", jwtOf(okHeader, okClaims)), false)
-	f.Add(outerOf("", jwtOf(`{"alg":"RS256","typ":"JWT","kid":"x"}`, `{"iss":"id-signer-production-us@vital-id-prd-us.iam.gserviceaccount.com","uid":"é?","claims":{"vital_team_id":"~"},"iat":0,"exp":253402300799}`)), true)
+	f.Add(outerOf("", jwtOf(`{"alg":"RS256","typ":"JWT","kid":"x"}`, `{"iss":"id-signer-production-us@vital-id-prd-us.iam.gserviceaccount.com","uid":"é?","tenant_id":"t","claims":{"vital_team_id":"~"},"iat":0,"exp":253402300799}`)), true)
 	f.Add("", false)
 	f.Add("e30=", true)
 	f.Fuzz(func(t *testing.T, raw string, lenient bool) {
@@ -437,4 +437,35 @@ func TestSignInTokenID(t *testing.T) {
 	tok, err := junction.DecodeSignInToken(outerOf("pk", jwtOf(okHeader, claims)), junction.DecodeOptions{})
 	require.NoError(t, err)
 	require.Empty(t, tok.Claims.ID)
+}
+
+// TestDecodeEdgeFacts is reference §10.2 on the Sign-In Token decoder:
+// tenant_id is required, iat and exp are not read, and Android accepts only
+// the environment shorthands dev, stg and prd.
+func TestDecodeEdgeFacts(t *testing.T) {
+	claims := func(s string) string { return outerOf("pk", jwtOf(okHeader, s)) }
+	long := claims(`{"iss":"id-signer-production-us@vital-id-prd-us.iam.gserviceaccount.com","uid":"u","tenant_id":"t","claims":{"vital_team_id":"t"}}`)
+	ios, err := junction.DecodeSignInToken(long, junction.DecodeOptions{})
+	require.NoError(t, err, "iOS accepts production and needs no iat or exp")
+	require.Equal(t, fsm.Production, ios.Claims.Environment)
+	require.True(t, ios.Claims.IssuedAt.IsZero())
+	require.True(t, ios.Claims.ExpiresAt.IsZero())
+	_, err = junction.DecodeSignInToken(long, junction.DecodeOptions{Lenient: true, ShorthandOnly: true})
+	var te *junction.TokenError
+	require.ErrorAs(t, err, &te, "Android's parseEnvironmentShorthand knows only dev, stg, prd")
+	require.Equal(t, junction.ReasonIssuer, te.Reason)
+
+	short := claims(`{"iss":"id-signer-prd-eu@vital-id-prd-eu.iam.gserviceaccount.com","uid":"u","tenant_id":"","claims":{"vital_team_id":"t"},"iat":"soon"}`)
+	and, err := junction.DecodeSignInToken(short, junction.DecodeOptions{Lenient: true, ShorthandOnly: true})
+	require.NoError(t, err, "an empty tenant is present; a string iat is not read")
+	require.Equal(t, fsm.EU, and.Claims.Region)
+	require.True(t, and.Claims.IssuedAt.IsZero())
+
+	// A token without iat and exp round-trips through the encoder.
+	key, _ := keys(t)
+	again, err := junction.EncodeSignInToken(ios.Claims, "pk", key)
+	require.NoError(t, err)
+	back, err := junction.DecodeSignInToken(again, junction.DecodeOptions{})
+	require.NoError(t, err)
+	require.Equal(t, ios.Claims, back.Claims)
 }

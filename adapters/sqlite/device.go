@@ -18,7 +18,7 @@ const loadDeviceSQL = `
 	SELECT strategy, environment, region, api_key, api_key_user_id, external_user_id,
 		startup_strategy, startup_user_id, has_token, token_user_id, token_team_id,
 		token_tenant_id, token_environment, token_region, access_token, refresh_token,
-		token_expiry, pending_reauth
+		token_expiry, pending_reauth, token_public_key
 	FROM devices WHERE installation = ?`
 
 // LoadDevice returns the state of installation, and false if none is stored
@@ -40,7 +40,7 @@ func (db *DB) LoadDevice(ctx context.Context, installation string) (vitalsdk.Dev
 		&s.Strategy, &s.Environment, &s.Region, &apiKey, &s.APIKeyUserID, &s.ExternalUserID,
 		&s.StartupStrategy, &s.StartupUserID, &hasToken, &r.UserID, &r.TeamID,
 		&r.TenantID, &r.Environment, &r.Region, &access, &refresh,
-		&expiry, &r.PendingReauth)
+		&expiry, &r.PendingReauth, &r.PublicAPIKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		return vitalsdk.DeviceState{}, false, nil
 	}
@@ -111,12 +111,12 @@ func (tx *tx) saveDevice(ctx context.Context, s vitalsdk.DeviceState) error {
 		INSERT OR REPLACE INTO devices (installation, strategy, environment, region, api_key,
 			api_key_user_id, external_user_id, startup_strategy, startup_user_id, has_token,
 			token_user_id, token_team_id, token_tenant_id, token_environment, token_region,
-			access_token, refresh_token, token_expiry, pending_reauth, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			access_token, refresh_token, token_expiry, pending_reauth, token_public_key, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.Installation, string(s.Strategy), string(s.Environment), string(s.Region), apiKey,
 		s.APIKeyUserID, s.ExternalUserID, string(s.StartupStrategy), s.StartupUserID, s.Record != nil,
 		r.UserID, r.TeamID, r.TenantID, string(r.Environment), string(r.Region),
-		access, refresh, nanos(r.Expiry), r.PendingReauth, tx.now.UnixNano())
+		access, refresh, nanos(r.Expiry), r.PendingReauth, r.PublicAPIKey, tx.now.UnixNano())
 	return err
 }
 

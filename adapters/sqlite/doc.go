@@ -145,7 +145,7 @@
 //     environment, region, api_key (sealed), api_key_user_id,
 //     external_user_id, startup_strategy, startup_user_id, updated_at, and
 //     the JWT record in the same row (has_token = 0: none): token_user_id,
-//     token_team_id, token_tenant_id, token_environment, token_region,
+//     token_team_id, token_tenant_id, token_public_key, token_environment, token_region,
 //     access_token and refresh_token (sealed), token_expiry, pending_reauth.
 //     One row makes a launch's read one primary-key lookup.
 //   - journal: the reconcile journal entry per installation: last_observed,

@@ -18,7 +18,7 @@ import (
 
 // testReport is a valid report of a signed-out iOS 1.8 app, taken at t0.
 func testReport(inst string) issuer.Report {
-	return issuer.Report{InstallationID: inst, Platform: fsm.IOS, SDKVersion: "1.8.1", Profile: "ios-1.8", ReportedAt: t0}
+	return issuer.Report{InstallationID: inst, Platform: fsm.IOS, SDKVersion: "1.8.5", Profile: "ios-1.8", ReportedAt: t0}
 }
 
 func putReport(t testing.TB, db *DB, r issuer.Report) {
@@ -73,7 +73,7 @@ func TestEachReportRecordJoinsTheActiveMapping(t *testing.T) {
 	require.Equal(t, "v-bob-2", got["inst-bob"][17], "the active mapping, not the deleted one")
 	require.Equal(t, "", got["inst-carol"][17], "no active mapping")
 	require.Equal(t, "", got["inst-signed-out"][17])
-	require.Equal(t, []string{"inst-alice", "ios", "1.8.1", "ios-1.8", "1", "alice", "v-alice-1", "", "",
+	require.Equal(t, []string{"inst-alice", "ios", "1.8.5", "ios-1.8", "1", "alice", "v-alice-1", "", "",
 		"configured,signedIn,useSignInToken", "V-ALICE", "", "", "", "", strconv.FormatInt(t0.Add(time.Minute).UnixNano(), 10),
 		strconv.FormatInt(t0.UnixNano(), 10), "v-alice-1"}, got["inst-alice"])
 	require.Equal(t, "0", got["inst-signed-out"][4])

@@ -194,7 +194,7 @@ func fullStates() []vitalsdk.DeviceState {
 					APIKey: "kept-" + tag, APIKeyUserID: "old-user-" + tag,
 					Record: &vitalsdk.TokenRecord{
 						UserID: "vital-user-" + tag, TeamID: "team-" + tag,
-						TenantID: "tenant-" + tag, Environment: env, Region: region,
+						TenantID: "tenant-" + tag, PublicAPIKey: "public-key-" + tag, Environment: env, Region: region,
 						AccessToken: "access-" + tag, RefreshToken: "refresh-" + tag,
 						Expiry:        time.Date(2026, 3, 1, 12, i, 7, 123456789, zone),
 						PendingReauth: i%2 == 0,
@@ -207,6 +207,12 @@ func fullStates() []vitalsdk.DeviceState {
 	// A token record with the zero expiry and no environment.
 	out = append(out, vitalsdk.DeviceState{Installation: "bare-record",
 		Record: &vitalsdk.TokenRecord{UserID: "u", AccessToken: "a"}})
+	// Android 4.2.0's record: a region-less legacy session with its public
+	// key, under a strategy that has the region (reference §10.3).
+	out = append(out, vitalsdk.DeviceState{Installation: "legacy-android", Strategy: vitalsdk.StrategyJWT,
+		Environment: fsm.Sandbox, Region: fsm.EU,
+		Record: &vitalsdk.TokenRecord{UserID: "u", TeamID: "t", TenantID: "tenant", PublicAPIKey: "AIza-public",
+			Environment: fsm.Sandbox, AccessToken: "id-token", RefreshToken: "secure-token-refresh"}})
 	return out
 }
 

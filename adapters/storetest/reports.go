@@ -29,7 +29,7 @@ func Reports(t *testing.T, open func(t *testing.T) ReportStore) {
 	zone := time.FixedZone("CEST", 2*60*60)
 	at := func(minute int) time.Time { return time.Date(2026, 11, 2, 8, minute, 3, 123456789, zone) }
 	full := func(minute int) issuer.Report {
-		return issuer.Report{InstallationID: "inst-1", Platform: fsm.Android, SDKVersion: "4.2.1",
+		return issuer.Report{InstallationID: "inst-1", Platform: fsm.Android, SDKVersion: "4.3.0",
 			Profile: "android-5.0", AppSignedIn: true, AppUserID: "alice", AppVitalUserID: "v-1",
 			AppEnvironment: fsm.Sandbox, AppRegion: fsm.EU,
 			SDKStatus:        fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseSignInToken,

@@ -28,6 +28,13 @@ type Options struct {
 	// environment and region are used (for a sign-in, those of the token's
 	// claims, as the SDKs do).
 	APIBaseURL, AuthBaseURL string
+	// LegacyAuthBaseURL overrides the legacy Firebase/GCIP hosts of the
+	// profiles with LegacyTokenEndpoint, the way Firebase client libraries
+	// address a local emulator: the requests go to
+	// {LegacyAuthBaseURL}/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken
+	// and {LegacyAuthBaseURL}/securetoken.googleapis.com/v1/token. When
+	// empty, the real hosts (reference §10.3).
+	LegacyAuthBaseURL string
 	// HTTPClient makes the requests; nil means the junction package's default.
 	HTTPClient *http.Client
 	// Timeout bounds each request: zero means junction.DefaultTimeout, a
@@ -39,6 +46,21 @@ type Options struct {
 	// Logger receives one line per state change; nil discards. Secrets are
 	// never logged.
 	Logger *slog.Logger
+	// KeychainLocked launches the SDK before the device's first unlock
+	// (a pre-warmed or background launch; reference §10.6): on iOS ≤1.3
+	// the status reads {} while a session exists, on iOS 1.4+ the status
+	// is right but SignIn, Refresh and AccessToken fail with
+	// ErrKeychainLocked, until Unlock. Ignored on Android (the profile's
+	// LockedKeychain says).
+	KeychainLocked bool
+	// DeferCreate starts the process without the SDK client: on Android,
+	// VitalClient.status is {} and currentUserId null until getOrCreate has
+	// run in the process (reference §10.11), so Status and CurrentUserID
+	// read signed out until Initialise (or any call that creates the
+	// client: every method but the reads). Ignored on iOS, whose status
+	// access configures automatically (§5.3). A launch task calls
+	// Initialise before its first read.
+	DeferCreate bool
 
 	// crashAt is the Client's test hook (Client.crashAt), set before New so
 	// that it also sees the launch's own writes.
@@ -64,10 +86,12 @@ type Client struct {
 	store    Store
 	apiBase  string
 	authBase string
-	hc       *http.Client
-	timeout  time.Duration
-	now      func() time.Time
-	log      *slog.Logger
+	// legacyBase is Options.LegacyAuthBaseURL.
+	legacyBase string
+	hc         *http.Client
+	timeout    time.Duration
+	now        func() time.Time
+	log        *slog.Logger
 
 	// crashAt, when set (by tests), is called at named points before and
 	// after every persist and network call of a state change.
@@ -89,6 +113,11 @@ type Client struct {
 	mem *config
 	// flight is the refresh in progress, if any.
 	flight *flight
+	// locked: the keychain cannot be read yet (Options.KeychainLocked).
+	locked bool
+	// uncreated: Android's client does not exist yet in this process
+	// (Options.DeferCreate).
+	uncreated bool
 }
 
 // New loads the installation's persisted state: it is a process launch. On
@@ -110,16 +139,19 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		return nil, opError("new", ErrUnsupported, fmt.Errorf("profile %s: ConfigurePersists, APIKeyMigrationPersists and SignInNeedsRelaunch disagree", o.Profile.Name))
 	}
 	c := &Client{
-		profile:  o.Profile,
-		inst:     o.Installation,
-		store:    o.Store,
-		apiBase:  o.APIBaseURL,
-		authBase: o.AuthBaseURL,
-		hc:       o.HTTPClient,
-		timeout:  o.Timeout,
-		now:      o.Now,
-		log:      o.Logger,
-		crashAt:  o.crashAt,
+		profile:    o.Profile,
+		inst:       o.Installation,
+		store:      o.Store,
+		apiBase:    o.APIBaseURL,
+		authBase:   o.AuthBaseURL,
+		legacyBase: o.LegacyAuthBaseURL,
+		hc:         o.HTTPClient,
+		timeout:    o.Timeout,
+		now:        o.Now,
+		log:        o.Logger,
+		crashAt:    o.crashAt,
+		locked:     o.KeychainLocked && o.Profile.LockedKeychain != fsm.KeychainNotApplicable,
+		uncreated:  o.DeferCreate && o.Profile.Platform == fsm.Android,
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -136,7 +168,22 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		st = DeviceState{Installation: c.inst}
 	}
 	c.st = st
-	if c.startupParams() {
+	if r := st.Record; r != nil && c.profile.Platform == fsm.Android && !c.profile.RecordWithoutRegion &&
+		r.Region == "" && st.Strategy == StrategyNone {
+		// Android 4.2.1+ cannot backfill the region of a record without an
+		// auth strategy (one left by a kill between 4.2.0's writes, §10.8),
+		// and wipes the record (§10.9).
+		next := st.Clone()
+		next.Record = nil
+		if err := c.commit(ctx, "launch", next, nil); err != nil {
+			return nil, err
+		}
+		c.log.Info("launch: wiped a token record with no region and no strategy")
+	}
+	if c.startupParams() && (!c.locked || st.StartupStrategy != "") {
+		// With the keychain locked, only the unprotected startup params can
+		// be read; the migration of a keychain record waits for Unlock
+		// (§5.3, §10.6).
 		if err := c.automaticConfiguration(ctx); err != nil {
 			return nil, err
 		}
@@ -220,6 +267,43 @@ func (c *Client) commitSignOut(ctx context.Context, op string) error {
 	return nil
 }
 
+// ProtectedDataAvailable reports whether the keychain can be read, as
+// UIApplication.isProtectedDataAvailable tells an app beforehand (reference
+// §10.6). It is always true on Android.
+func (c *Client) ProtectedDataAvailable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.locked
+}
+
+// Unlock is the device's first unlock (protectedDataDidBecomeAvailable):
+// the keychain becomes readable, iOS ≤1.3's automatic configuration
+// restores the session it could not read, iOS 1.4+ retries the migration of
+// a keychain record into startup params (§5.3), and the calls that failed
+// with ErrKeychainLocked succeed (§10.6). Its error is the store's.
+func (c *Client) Unlock(ctx context.Context) error {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	c.mu.Lock()
+	was := c.locked
+	c.locked = false
+	c.mu.Unlock()
+	if was && c.startupParams() && c.mem == nil {
+		return c.automaticConfiguration(ctx)
+	}
+	return nil
+}
+
+// keychainLocked returns ErrKeychainLocked for op while the keychain
+// cannot be read; iOS reads the token record from it for every sign-in,
+// refresh and access token (§10.6). The caller holds mu.
+func (c *Client) keychainLockedLocked(op string) error {
+	if c.locked {
+		return opError(op, ErrKeychainLocked, nil)
+	}
+	return nil
+}
+
 // Profile returns the client's profile.
 func (c *Client) Profile() fsm.Profile { return c.profile }
 
@@ -235,6 +319,12 @@ func (c *Client) Status() fsm.Status {
 }
 
 func (c *Client) statusLocked() fsm.Status {
+	if c.uncreated {
+		return 0 // §10.11: no client in this process yet
+	}
+	if c.locked && c.profile.LockedKeychain == fsm.KeychainReadsSignedOut {
+		return 0 // §10.6: no configuration could be restored
+	}
 	st := c.st
 	if c.startupParams() {
 		// iOS 1.4+: configured iff a configuration is in memory; signed in
@@ -274,13 +364,36 @@ func (c *Client) statusLocked() fsm.Status {
 // (reference §1.3). On profiles with UpperCaseUserID it is the startup
 // params' UUID in upper case; in API-key mode on iOS it is the UUID in upper
 // case too (uuidString). It does no IO.
+//
+// On profiles with LowerCaseUserID (Flutter) the wrapper lower-cases it
+// before the app sees it (§10.10); userIDLocked, which the SDK's own
+// comparisons use, does not.
 func (c *Client) CurrentUserID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.uncreated {
+		return "" // §10.11
+	}
+	if c.profile.LowerCaseUserID {
+		return strings.ToLower(c.userIDLocked())
+	}
 	return c.userIDLocked()
 }
 
+// Initialise creates the SDK client in this process (Android's
+// VitalClient.getOrCreate): until then, with Options.DeferCreate, the
+// status reads {} and there is no current user (reference §10.11). It is
+// idempotent and does no IO. Every other method creates the client too.
+func (c *Client) Initialise() {
+	c.mu.Lock()
+	c.uncreated = false
+	c.mu.Unlock()
+}
+
 func (c *Client) userIDLocked() string {
+	if c.locked && c.profile.LockedKeychain == fsm.KeychainReadsSignedOut {
+		return ""
+	}
 	st := c.st
 	if c.startupParams() {
 		if st.StartupStrategy == "" {
@@ -335,6 +448,7 @@ func (c *Client) Environment() (fsm.Environment, fsm.Region, bool) {
 // on iOS 1.4+ it lives in memory until SetUserID or IdentifyExternalUser
 // writes startup params (reference §5.2).
 func (c *Client) Configure(ctx context.Context, apiKey string, env fsm.Environment, region fsm.Region) error {
+	c.Initialise()
 	if err := checkAPIKeyConfig(apiKey, env, region); err != nil {
 		return opError("configure", ErrInvalidArgument, err)
 	}
@@ -381,6 +495,7 @@ func checkAPIKeyConfig(apiKey string, env fsm.Environment, region fsm.Region) er
 //
 // On iOS the user ID must be a UUID.
 func (c *Client) SetUserID(ctx context.Context, userID string) error {
+	c.Initialise()
 	if userID == "" {
 		return opError("set user", ErrInvalidArgument, errors.New("empty user ID"))
 	}
@@ -420,6 +535,7 @@ func (c *Client) SetUserID(ctx context.Context, userID string) error {
 // the in-memory configuration: the status becomes {}. It is local only, as
 // in the SDKs (reference §5.1).
 func (c *Client) SignOut(ctx context.Context) error {
+	c.Initialise()
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
 	return c.commitSignOut(ctx, "sign out")
@@ -464,9 +580,28 @@ func (c *Client) authURL(env fsm.Environment, region fsm.Region) string {
 	return junction.AuthBaseURL(env, region)
 }
 
+// The legacy profiles default to the tryvital.io API hosts (§10.1).
 func (c *Client) apiURL(env fsm.Environment, region fsm.Region) string {
 	if c.apiBase != "" {
 		return c.apiBase
 	}
+	if c.profile.LegacyTokenEndpoint {
+		return junction.LegacyAPIBaseURL(env, region)
+	}
 	return junction.APIBaseURL(env, region)
+}
+
+// legacyAuth returns the client of the legacy Firebase/GCIP endpoints.
+func (c *Client) legacyAuth() *junction.LegacyAuthClient {
+	return junction.NewLegacyAuthClient(c.legacyBase, c.httpOptions()...)
+}
+
+// recordRegion is the region of rec's API host: the record's own, or on a
+// record without one (Android 4.2.0, §10.3) the configuration's, from which
+// Android 4.2.1+ backfills it. The caller holds mu or opMu.
+func (c *Client) recordRegion(rec TokenRecord) fsm.Region {
+	if rec.Region != "" {
+		return rec.Region
+	}
+	return c.st.Region
 }

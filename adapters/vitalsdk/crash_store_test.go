@@ -46,11 +46,22 @@ func storeScenario(w *world, store vitalsdk.Store) error {
 		return err
 	}
 	first, second := w.token(w.newUser()), w.token(w.newUser())
+	// On iOS 1.4+ the deprecated signIn's session shows, and the public
+	// refreshToken works, only after a relaunch (§1.2, §10.2).
+	relaunch := func() error {
+		if !w.profile.SignInNeedsRelaunch {
+			return nil
+		}
+		c, err = vitalsdk.New(w.ctx, o)
+		return err
+	}
 	steps := []func() error{
 		func() error { return c.SignIn(w.ctx, first) },
+		relaunch,
 		func() error { return c.Refresh(w.ctx) },
 		func() error { return c.SignOut(w.ctx) },
 		func() error { return c.SignIn(w.ctx, second) },
+		relaunch,
 		func() error { return c.Refresh(w.ctx) },
 	}
 	if w.profile.HasIdentify {

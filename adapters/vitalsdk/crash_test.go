@@ -74,7 +74,7 @@ func TestCrashChild(t *testing.T) {
 		}
 		n++
 	}
-	opts := vitalsdk.WithCrashAt(vitalsdk.Options{Profile: p, Installation: "phone", Store: db, APIBaseURL: srv, AuthBaseURL: srv + "/auth"}, hook)
+	opts := vitalsdk.WithCrashAt(vitalsdk.Options{Profile: p, Installation: "phone", Store: db, APIBaseURL: srv, AuthBaseURL: srv + "/auth", LegacyAuthBaseURL: srv}, hook)
 	c, err := vitalsdk.New(ctx, opts)
 	require.NoError(t, err)
 
@@ -83,10 +83,20 @@ func TestCrashChild(t *testing.T) {
 		require.NoError(t, c.Refresh(ctx))
 		require.NoError(t, c.IdentifyExternalUser(ctx, "app-b", vitalsdk.SignInTokenAuth{Token: tokens[1]}))
 	} else {
+		// Flutter on iOS: the deprecated signIn's session shows, and the
+		// public refreshToken works, only after a relaunch (§1.2, §10.2).
+		relaunch := func() {
+			if p.SignInNeedsRelaunch {
+				c, err = vitalsdk.New(ctx, opts)
+				require.NoError(t, err)
+			}
+		}
 		require.NoError(t, c.SignIn(ctx, tokens[0]))
+		relaunch()
 		require.NoError(t, c.Refresh(ctx))
 		require.NoError(t, c.SignOut(ctx))
 		require.NoError(t, c.SignIn(ctx, tokens[1]))
+		relaunch()
 	}
 	require.NoError(t, c.Refresh(ctx))
 	require.NoError(t, c.SignOut(ctx))
@@ -183,7 +193,7 @@ func requireValidAfterCrash(t *testing.T, w *world, path, step string) {
 	st, found, err := db.LoadDevice(ctx, "phone")
 	require.NoError(t, err, step)
 	c, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: w.profile, Installation: "phone", Store: db,
-		APIBaseURL: w.apiURL, AuthBaseURL: w.authURL, HTTPClient: w.hc})
+		APIBaseURL: w.apiURL, AuthBaseURL: w.authURL, LegacyAuthBaseURL: w.apiURL, HTTPClient: w.hc})
 	require.NoError(t, err, step)
 	status := c.Status()
 	state, err := fsm.Classify(status, "", w.profile)

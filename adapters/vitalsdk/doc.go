@@ -15,6 +15,10 @@
 //     configuration (§5.3): the startup params restore the configuration,
 //     and when there are none a stored token record becomes startup params
 //     in token mode (and a 1.3-era API-key sign-in becomes API-key params).
+//     With Options.DeferCreate an Android process has no SDK client yet and
+//     reads status {} (§10.11): call Initialise before the first read. On
+//     iOS, ProtectedDataAvailable says whether the keychain can be read
+//     (see Locked keychain).
 //  2. Read Status and CurrentUserID freely: they do no IO. Classify the
 //     status with fsm.Classify, keeping the last observed state, since
 //     Android 4.2.1+'s user-deleted status {configured} is otherwise
@@ -81,7 +85,9 @@
 // # Sign-in
 //
 // SignIn decodes the token (strict standard base64 on iOS, URL-safe too on
-// Android), then applies the already-signed-in rules (§2.5), which look only
+// Android; tenant_id required, iat and exp not read, Android knowing only the
+// issuer environments dev, stg and prd; a token that does not decode is
+// ErrMalformedSignInToken, not ErrInvalidSignInToken, §10.2), then applies the already-signed-in rules (§2.5), which look only
 // at the token record (an API-key sign-in never blocks it):
 //
 //   - a record that is not pending: ErrAlreadySignedIn for a different user;
@@ -99,10 +105,42 @@
 // the record stored and the SDK put in token mode (persisted, or in memory
 // on iOS 1.4+). The Sign-In Token is not kept.
 //
+// # The legacy exchange
+//
+// The legacy profiles (LegacyTokenEndpoint: iOS ≤1.8.1, Android ≤4.2.0)
+// exchange and refresh through Firebase/GCIP exactly as §10.3 describes
+// (junction.LegacyAuthClient): Identity Toolkit's
+// accounts:signInWithCustomToken?key=<the token's public_key> with the
+// user_token and the tenant_id claim, then Secure Token's v1/token with the
+// public key the record keeps. Only a 401 on sign-in is
+// ErrInvalidSignInToken; on refresh USER_DISABLED/USER_NOT_FOUND are
+// ErrInvalidUser and TOKEN_EXPIRED/INVALID_REFRESH_TOKEN
+// ErrNeedsReauthentication; any other answer changes nothing. Android
+// 4.2.0's record has no region (the strategy's is used for the API host,
+// and 4.2.1+ backfill it), and on a refresh a 4xx body without the Secure
+// Token envelope is ErrUndecodableTokenError. Options.LegacyAuthBaseURL
+// addresses a local emulator as Firebase client libraries do; the legacy
+// profiles' API host defaults to api[.sandbox][.eu].tryvital.io (§10.1).
+//
+// # Profiles that cannot read token errors
+//
+// Android 4.2.1–4.2.2 (DetectsDeletion false) decode a 4xx body of the
+// token endpoint with a shape the server never sends, so every 4xx — a
+// deleted user, a revoked refresh token, an invalid Sign-In Token, a 429 —
+// is ErrUndecodableTokenError, the record is untouched, the status stays
+// signed in as the old user, and every later refresh fails the same way
+// (§10.1). The error is not transient: retrying cannot help.
+//
 // # Refresh and deletion
 //
-// AccessToken refreshes when the access token has expired (expiry <= now, no
-// early margin) and GetOwnUser when the API answers 401 (then retries once).
+// AccessToken refreshes when the access token has expired (expiry <= now on
+// iOS, expiry strictly before now on Android; no early margin, §10.2) and
+// GetOwnUser when the API answers 401 (then retries once; Android only,
+// RefreshesOnUnauthorized: iOS never refreshes on a 401, §10.2). On iOS 1.4+
+// the public AccessToken and Refresh need useSignInToken in the status (so
+// they fail after the deprecated SignIn until the next launch), while
+// GetOwnUser, an internal call, uses the session in memory. A pending
+// session still serves its unexpired access token.
 // One refresh runs at a time; concurrent callers wait for it and share its
 // result. The request is not abandoned when a caller gives up, and its answer
 // is always recorded: rotated refresh tokens are persisted in one
@@ -118,6 +156,17 @@
 // SignIn with a token for the same user re-exchanges (§3). API-key mode has
 // no refresh and no deletion detection.
 //
+// # Locked keychain
+//
+// Options.KeychainLocked launches before the device's first unlock (§10.6):
+// iOS ≤1.3 reads status {} and no user while a session exists; iOS 1.4+
+// reads the right status from its unprotected startup params, but SignIn,
+// Refresh and AccessToken fail with ErrKeychainLocked (interactionNotAllowed),
+// which is transient (Transient() true), and the migration of a keychain
+// record into startup params waits. ProtectedDataAvailable tells a caller
+// beforehand, as UIApplication.isProtectedDataAvailable does; Unlock is the
+// first unlock. Nothing is ever erased on it. Android has no keychain.
+//
 // # Identify, configure, set user, sign out
 //
 // IdentifyExternalUser (iOS 1.4+, Android 4.1+) short-circuits on the stored
@@ -128,12 +177,9 @@
 //
 // # Deviations from the SDKs
 //
-//   - Deliberate simplification: the legacy profiles (LegacyTokenEndpoint:
-//     iOS ≤1.8.1, Android ≤4.2.0) used Firebase/GCIP endpoints with
-//     different request and error shapes (§2.3). This package uses the
-//     Junction auth server's /v1/token (junction.AuthClient) on every
-//     profile; the states and outcomes (invalid user, reauthentication,
-//     transient failure) are the same.
+//   - On Android 4.2.0 a legacy answer whose expiresIn does not parse is
+//     refused as a bad response; iOS falls back to 3600 seconds (§10.3).
+//     What Android does is not in the reference.
 //   - Callers waiting on a refresh share its result, errors included; in the
 //     SDKs each released waiter re-reads the still-expired record after a
 //     failure and starts its own refresh, one at a time (§3).
@@ -141,9 +187,20 @@
 //     returns ErrNotConfigured, ErrAlreadySignedIn or ErrInvalidArgument.
 //     iOS 1.4+'s setUserId swallows identify's errors; SetUserID still
 //     reports storage errors.
-//   - Not modelled: the iOS keychain being locked, reinstall detection, the
-//     child SDKs' resets, and the legacy keychain items the SDKs leave
-//     behind.
+//   - A locked keychain on iOS ≤1.3 also fails SignIn, Refresh and
+//     AccessToken with ErrKeychainLocked; the reference says only that its
+//     status reads {} (§10.6).
+//   - The SDKs persist in several writes and sign out asynchronously
+//     (§10.7, §10.8); the Client saves every change in one transaction, so
+//     it never leaves their intermediate states, but it reads them as the
+//     SDKs do when a store holds one: Android's record without a strategy
+//     (status {}, SignIn throws ErrAlreadySignedIn), a region-less record
+//     without a strategy (wiped at launch, §10.9), iOS 1.4+'s startup
+//     params without a record (signed in as the old user, identify
+//     short-circuits, token calls ErrNotSignedIn). iOS's keychain/gist
+//     disagreement is not expressible: the record and its gist are one.
+//   - Not modelled: the child SDKs' resets, and the legacy keychain items
+//     the SDKs leave behind.
 //
 // Secrets (API keys, Sign-In Tokens, access and refresh tokens) never appear
 // in logs or error strings; APIKeyAuth and SignInTokenAuth print without

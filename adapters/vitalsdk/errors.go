@@ -17,9 +17,9 @@ var (
 	// not let it replace (a different user; on some profiles the same user
 	// too). Sign out first.
 	ErrAlreadySignedIn error = reconcile.ErrAlreadySignedIn
-	// ErrInvalidSignInToken: the Sign-In Token does not decode, the auth
-	// server rejected it (invalid_token), or a pending session belongs to a
-	// different user. Fetch a fresh token.
+	// ErrInvalidSignInToken: the auth server rejected the Sign-In Token
+	// (invalid_token), or a pending session belongs to a different user.
+	// Fetch a fresh token.
 	ErrInvalidSignInToken error = reconcile.ErrInvalidSignInToken
 	// ErrInvalidUser: a refresh said invalid_token, so the session's Vital
 	// user was deleted or disabled. The token record is gone.
@@ -28,6 +28,28 @@ var (
 	// (reauthentication_required). Sign in again with a token for the same
 	// user.
 	ErrNeedsReauthentication error = reconcile.ErrNeedsReauthentication
+	// ErrMalformedSignInToken: the Sign-In Token does not decode (not base64,
+	// not the JSON envelope, a JWT without tenant_id, an issuer the
+	// platform does not know): the SDKs throw DecodingError (iOS) or
+	// IllegalArgumentException (Android) before any network call, not
+	// invalidSignInToken (reference §10.2). It is not transient; the token,
+	// not the session, is at fault.
+	ErrMalformedSignInToken = errors.New("malformed sign-in token")
+	// ErrUndecodableTokenError: the SDK could not decode the token
+	// endpoint's 4xx error body and threw before touching its state
+	// (Android 4.2.1–4.2.2 decode {"details":{"errorType":…}} with a
+	// non-null assertion; the server sends {"detail":{"error_type":…}};
+	// reference §10.1), and Android 4.2.0's decoding of a legacy Secure
+	// Token error of another shape (§10.3). Nothing changed: the session
+	// stays signed in as before, and a retry fails the same way. It is not
+	// transient.
+	ErrUndecodableTokenError = errors.New("token endpoint error body does not decode")
+	// ErrKeychainLocked: the iOS keychain cannot be read before the
+	// device's first unlock (VitalKeychainError.interactionNotAllowed,
+	// reference §10.6). It is transient (reconcile.IsTransient): nothing
+	// changed, and the same call succeeds once protected data is available
+	// (Client.Unlock). Never sign out on it.
+	ErrKeychainLocked error = keychainLockedError{}
 	// ErrNotConfigured: the SDK has no configuration.
 	ErrNotConfigured = errors.New("not configured")
 	// ErrNotSignedIn: the operation needs a user session (a token session for
@@ -86,3 +108,12 @@ func (e *Error) Unwrap() []error {
 }
 
 func opError(op string, kind, err error) error { return &Error{Op: op, Kind: kind, Err: err} }
+
+// keychainLockedError is ErrKeychainLocked: transient in the reconcile
+// protocol.
+type keychainLockedError struct{}
+
+func (keychainLockedError) Error() string { return "keychain locked (interactionNotAllowed)" }
+
+// Transient reports true: the keychain opens at the first unlock.
+func (keychainLockedError) Transient() bool { return true }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,12 @@ func newWorld(t *testing.T, profile string) *world {
 	return buildWorld(t, profile, false)
 }
 
+// buildWorldWith returns an in-process world whose emulator also has opts.
+func buildWorldWith(t *testing.T, profile string, opts ...emulator.Option) *world {
+	t.Helper()
+	return buildWorld(t, profile, false, opts...)
+}
+
 // newLoopbackWorld returns a world whose emulator is served over loopback
 // HTTP, for a child process or a test of the real wire.
 func newLoopbackWorld(t *testing.T, profile string) *world {
@@ -58,11 +65,11 @@ func newLoopbackWorld(t *testing.T, profile string) *world {
 	return buildWorld(t, profile, true)
 }
 
-func buildWorld(t *testing.T, profile string, loopback bool) *world {
+func buildWorld(t *testing.T, profile string, loopback bool, opts ...emulator.Option) *world {
 	t.Helper()
 	p, ok := fsm.ParseProfile(profile)
 	require.True(t, ok, profile)
-	s := emulatortest.NewStack(emulator.WithAccessTTL(accessTTL))
+	s := emulatortest.NewStack(append([]emulator.Option{emulator.WithAccessTTL(accessTTL)}, opts...)...)
 	w := &world{
 		t: t, ctx: context.Background(), profile: p, stack: s, clk: s.Clock, em: s.Emulator,
 		team: s.Team, apiURL: s.APIURL, authURL: s.AuthURL, hc: s.HTTP,
@@ -100,9 +107,11 @@ func (w *world) options() vitalsdk.Options {
 		Store:        w.db,
 		APIBaseURL:   w.apiURL,
 		AuthBaseURL:  w.authURL,
-		HTTPClient:   w.hc,
-		Now:          w.clk.Now,
-		Logger:       w.logs.Logger(slog.LevelDebug),
+		// The emulator serves the legacy Firebase routes under its root.
+		LegacyAuthBaseURL: w.apiURL,
+		HTTPClient:        w.hc,
+		Now:               w.clk.Now,
+		Logger:            w.logs.Logger(slog.LevelDebug),
 	}
 }
 
@@ -196,4 +205,38 @@ func requireState(t *testing.T, c *vitalsdk.Client, last fsm.State, want fsm.Sta
 	got, err := fsm.Classify(c.Status(), last, c.Profile())
 	require.NoError(t, err)
 	require.Equal(t, state, got, "state")
+}
+
+// appSees is the user ID as the app reads it on profile p: a wrapper that
+// lower-cases (Flutter, reference §10.10) hides the SDK's own case.
+func appSees(p fsm.Profile, id string) string {
+	if p.LowerCaseUserID {
+		return strings.ToLower(id)
+	}
+	return id
+}
+
+// signInRoute and refreshRoute are the emulator routes of the profile's
+// exchange and refresh: the legacy Firebase ones on legacy profiles
+// (reference §10.3), the token endpoint elsewhere.
+func (w *world) signInRoute() emulator.Route {
+	if w.profile.LegacyTokenEndpoint {
+		return emulator.RouteLegacySignIn
+	}
+	return emulator.RouteToken
+}
+
+func (w *world) refreshRoute() emulator.Route {
+	if w.profile.LegacyTokenEndpoint {
+		return emulator.RouteLegacyRefresh
+	}
+	return emulator.RouteToken
+}
+
+// tokenRequests counts the requests of every exchange and refresh route.
+func (w *world) tokenRequests() int { return w.em.Requests(emulator.RouteToken) + w.legacyRequests() }
+
+// legacyRequests counts the requests of the legacy Firebase routes.
+func (w *world) legacyRequests() int {
+	return w.em.Requests(emulator.RouteLegacySignIn) + w.em.Requests(emulator.RouteLegacyRefresh)
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
@@ -51,12 +50,12 @@ func TestIdentifyWithSignInToken(t *testing.T) {
 			// Same Vital user under a new external ID: Android throws
 			// alreadySignedIn internally, so it signs out and in again;
 			// iOS 1.4+ treats it as a no-op.
-			exchanges := w.em.Requests(emulator.RouteToken)
+			exchanges := w.tokenRequests()
 			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-a2", vitalsdk.SignInTokenAuth{Token: w.token(a)}))
 			if c.Profile().SameUserSignInThrows {
-				require.Equal(t, exchanges+1, w.em.Requests(emulator.RouteToken), "re-sign-in")
+				require.Equal(t, exchanges+1, w.tokenRequests(), "re-sign-in")
 			} else {
-				require.Equal(t, exchanges, w.em.Requests(emulator.RouteToken), "no-op")
+				require.Equal(t, exchanges, w.tokenRequests(), "no-op")
 			}
 			st, _ := w.stored()
 			require.Equal(t, "app-a2", st.ExternalUserID)
@@ -69,14 +68,14 @@ func TestIdentifyWithSignInToken(t *testing.T) {
 			requireState(t, c, fsm.Token, signedInToken, shown(b), fsm.Token)
 
 			// A failure after the sign-out leaves the SDK signed out.
-			w.em.FailNext(emulator.RouteToken, 1, 503)
+			w.em.FailNext(w.signInRoute(), 1, 503)
 			err := c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: w.token(a)})
 			require.Error(t, err)
 			requireState(t, c, fsm.Token, 0, "", fsm.SignedOut)
 
 			// A bad token: nothing changes.
 			err = c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: "%%%"})
-			w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
+			w.requireErr(err, vitalsdk.ErrMalformedSignInToken)
 			w.requireErr(c.IdentifyExternalUser(w.ctx, "", vitalsdk.SignInTokenAuth{Token: "x"}), vitalsdk.ErrInvalidArgument)
 			w.requireErr(c.IdentifyExternalUser(w.ctx, "app-a", nil), vitalsdk.ErrInvalidArgument)
 		})
@@ -141,8 +140,13 @@ func TestIOS18DeprecatedSignInMigrationIsLostAtRelaunch(t *testing.T) {
 	// startup params stay in API-key mode: the status keeps saying so.
 	require.NoError(t, c.SignIn(w.ctx, w.token(uid)))
 	requireState(t, c, fsm.APIKey, signedInAPIKey, upper, fsm.APIKey)
+	// The public getAccessToken needs useSignInToken in the status, so it
+	// throws; internal calls use the session in memory (§10.2).
 	_, err := c.AccessToken(w.ctx)
+	w.requireErr(err, vitalsdk.ErrNotSignedIn)
+	u, err := c.GetOwnUser(w.ctx)
 	require.NoError(t, err, "token mode in memory")
+	require.Equal(t, uid, u.UserID)
 
 	// After a relaunch the SDK is back in API-key mode.
 	c = w.reopen()
@@ -152,9 +156,9 @@ func TestIOS18DeprecatedSignInMigrationIsLostAtRelaunch(t *testing.T) {
 
 	// identify with a Sign-In Token persists the migration (the record is
 	// the same user's, so no new exchange).
-	exchanges := w.em.Requests(emulator.RouteToken)
+	exchanges := w.tokenRequests()
 	require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-user", vitalsdk.SignInTokenAuth{Token: w.token(uid)}))
-	require.Equal(t, exchanges, w.em.Requests(emulator.RouteToken))
+	require.Equal(t, exchanges, w.tokenRequests())
 	requireState(t, c, fsm.APIKey, signedInToken, upper, fsm.Token)
 	c = w.reopen()
 	requireState(t, c, fsm.Token, signedInToken, upper, fsm.Token)
@@ -234,7 +238,7 @@ func TestSetUserID(t *testing.T) {
 			if prof.Platform == fsm.IOS {
 				w.requireErr(c.SetUserID(w.ctx, "user-1"), vitalsdk.ErrInvalidArgument)
 				require.NoError(t, c.SetUserID(w.ctx, uuid))
-				requireState(t, c, fsm.Configured, signedInAPIKey, strings.ToUpper(uuid), fsm.APIKey)
+				requireState(t, c, fsm.Configured, signedInAPIKey, appSees(prof, strings.ToUpper(uuid)), fsm.APIKey)
 			} else {
 				require.NoError(t, c.SetUserID(w.ctx, "user-1"))
 				requireState(t, c, fsm.Configured, signedInAPIKey, "user-1", fsm.APIKey)

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/memory"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
@@ -20,6 +19,8 @@ import (
 var expectedErrors = []error{
 	vitalsdk.ErrAlreadySignedIn, vitalsdk.ErrInvalidSignInToken, vitalsdk.ErrInvalidUser, vitalsdk.ErrNeedsReauthentication,
 	vitalsdk.ErrNotConfigured, vitalsdk.ErrNotSignedIn, junction.ErrServer, junction.ErrNotFound, junction.ErrUnauthorized,
+	// Android 4.2.0–4.2.2 cannot decode some token errors (reference §10.1, §10.3).
+	vitalsdk.ErrUndecodableTokenError,
 }
 
 // TestPropertyPersistedStateIsAlwaysValid drives a device through random
@@ -124,7 +125,7 @@ func TestPropertyPersistedStateIsAlwaysValid(t *testing.T) {
 				}
 			},
 			"revoke refresh tokens":   func(rt *rapid.T) { w.em.RevokeRefreshTokens(users[user(rt)]) },
-			"fail next token request": func(rt *rapid.T) { w.em.FailNext(emulator.RouteToken, 1, 503) },
+			"fail next token request": func(rt *rapid.T) { w.em.FailNext(w.refreshRoute(), 1, 503) },
 			"relaunch":                func(rt *rapid.T) { c = launch() },
 			"": func(rt *rapid.T) {
 				status := c.Status()

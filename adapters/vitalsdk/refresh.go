@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/fsm"
 )
 
 // flight is one refresh in progress. Callers that find it wait on done and
@@ -25,28 +26,76 @@ var errSuperseded = errors.New("session changed during refresh")
 const maxSuperseded = 3
 
 // sessionLocked returns the token record a refresh or an access token needs,
-// or the error the SDK throws: ErrNotConfigured, ErrNotSignedIn (not in
-// token mode, or no record), ErrNeedsReauthentication (pending: no network
-// call). The caller holds mu.
+// or the error the SDK throws: ErrKeychainLocked, ErrNotConfigured,
+// ErrNotSignedIn (not in token mode, or no record). A pending record is
+// returned: token serves its unexpired access token and refuses a refresh
+// (ErrNeedsReauthentication, no network call). The caller holds mu.
 func (c *Client) sessionLocked(op string) (TokenRecord, error) {
+	if err := c.keychainLockedLocked(op); err != nil {
+		return TokenRecord{}, err
+	}
 	cfg, ok := c.configLocked()
 	switch {
 	case !ok:
 		return TokenRecord{}, opError(op, ErrNotConfigured, nil)
 	case cfg.strategy != StrategyJWT || c.st.Record == nil:
 		return TokenRecord{}, opError(op, ErrNotSignedIn, nil)
-	case c.st.Record.PendingReauth:
-		return TokenRecord{}, opError(op, ErrNeedsReauthentication, nil)
 	}
-	return *c.st.Record, nil
+	rec := *c.st.Record
+	if rec.Region == "" && !c.profile.RecordWithoutRegion {
+		// A record written by Android 4.2.0 has no region; 4.2.1+ backfill
+		// it from the auth strategy (§10.3, §10.9).
+		rec.Region = c.st.Region
+	}
+	return rec, nil
 }
 
 // AccessToken returns the session's access token, refreshing it first when
 // it has expired (expiry <= now; there is no early margin, as in the SDKs)
 // or when a refresh is already in progress (it waits for that one). Only one
 // refresh runs at a time; concurrent callers share its result.
+//
+// On iOS 1.4+ it is the public getAccessToken, which throws ErrNotSignedIn
+// unless the status contains useSignInToken, so after the deprecated
+// SignIn it fails until the next launch (§10.2); GetOwnUser, an internal
+// call, uses the session regardless. While reauthentication is pending the
+// stored token is still served until it expires (§10.2).
 func (c *Client) AccessToken(ctx context.Context) (string, error) {
-	return c.token(ctx, "access token", func(rec TokenRecord) bool { return c.now().Before(rec.Expiry) })
+	if err := c.publicTokenCall("access token"); err != nil {
+		return "", err
+	}
+	return c.accessToken(ctx)
+}
+
+// accessToken is AccessToken for the SDK's internal calls.
+func (c *Client) accessToken(ctx context.Context) (string, error) {
+	return c.token(ctx, "access token", c.unexpired)
+}
+
+// unexpired reports whether rec's access token is still usable: iOS treats
+// expiry <= now as expired, Android only an expiry strictly before now
+// (§3, §10.2).
+func (c *Client) unexpired(rec TokenRecord) bool {
+	now := c.now()
+	if c.profile.Platform == fsm.Android {
+		return !rec.Expiry.Before(now)
+	}
+	return now.Before(rec.Expiry)
+}
+
+// publicTokenCall is iOS 1.4+'s check on getAccessToken and refreshToken:
+// they require useSignInToken in the status (§10.2).
+func (c *Client) publicTokenCall(op string) error {
+	c.Initialise()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.startupParams() && !c.locked && !c.statusLocked().Has(fsm.FlagUseSignInToken) {
+		if _, ok := c.configLocked(); !ok {
+			return opError(op, ErrNotConfigured, nil)
+		}
+		return opError(op, ErrNotSignedIn, errors.New("the status lacks useSignInToken"))
+	}
+	return nil
 }
 
 // Refresh refreshes the session's tokens now, or joins the refresh in
@@ -66,6 +115,9 @@ func (c *Client) AccessToken(ctx context.Context) (string, error) {
 // always recorded, because the server may already have rotated the refresh
 // token.
 func (c *Client) Refresh(ctx context.Context) error {
+	if err := c.publicTokenCall("refresh"); err != nil {
+		return err
+	}
 	_, err := c.token(ctx, "refresh", func(TokenRecord) bool { return false })
 	return err
 }
@@ -75,6 +127,7 @@ func (c *Client) Refresh(ctx context.Context) error {
 // and returns its access token. A refresh whose session was replaced while
 // it ran is retried from the new session.
 func (c *Client) token(ctx context.Context, op string, usable func(TokenRecord) bool) (string, error) {
+	c.Initialise()
 	for attempt := 0; ; attempt++ {
 		c.mu.Lock()
 		rec, err := c.sessionLocked(op)
@@ -83,8 +136,15 @@ func (c *Client) token(ctx context.Context, op string, usable func(TokenRecord) 
 			return "", err
 		}
 		if c.flight == nil && usable(rec) {
+			// Also while reauthentication is pending: the stored token is
+			// served until it expires (§10.2).
 			c.mu.Unlock()
 			return rec.AccessToken, nil
+		}
+		if rec.PendingReauth {
+			// Pending: no network call (§3).
+			c.mu.Unlock()
+			return "", opError(op, ErrNeedsReauthentication, nil)
 		}
 		f := c.refreshLocked(ctx, rec)
 		c.mu.Unlock()
@@ -121,9 +181,8 @@ func (c *Client) refreshLocked(ctx context.Context, rec TokenRecord) *flight {
 
 // runRefresh performs one refresh of rec and records its outcome.
 func (c *Client) runRefresh(ctx context.Context, f *flight, rec TokenRecord) {
-	auth := junction.NewAuthClient(c.authURL(rec.Environment, rec.Region), c.httpOptions()...)
 	c.crash("refresh:before-network")
-	resp, err := auth.Refresh(ctx, rec.RefreshToken)
+	resp, err := c.refreshCall(ctx, rec)
 	c.crash("refresh:after-network")
 	c.opMu.Lock()
 	tok, err := c.applyRefresh(ctx, rec, resp, err)
@@ -135,6 +194,25 @@ func (c *Client) runRefresh(ctx context.Context, f *flight, rec TokenRecord) {
 	close(f.done)
 }
 
+// refreshCall posts rec's refresh token: to the Junction auth server of
+// the record's environment and region (§3), or on the legacy profiles to
+// Secure Token's v1/token with the record's public key (§10.3). A legacy
+// answer is read as a Junction one (the ID token is the access token).
+func (c *Client) refreshCall(ctx context.Context, rec TokenRecord) (junction.TokenResponse, error) {
+	if !c.profile.LegacyTokenEndpoint {
+		return junction.NewAuthClient(c.authURL(rec.Environment, rec.Region), c.httpOptions()...).Refresh(ctx, rec.RefreshToken)
+	}
+	t, err := c.legacyAuth().Refresh(ctx, rec.PublicAPIKey, rec.RefreshToken)
+	if err != nil {
+		return junction.TokenResponse{}, err
+	}
+	secs, err := c.legacyExpiresIn(t)
+	if err != nil {
+		return junction.TokenResponse{}, err
+	}
+	return junction.TokenResponse{AccessToken: t.IDToken, RefreshToken: t.RefreshToken, ExpiresIn: secs}, nil
+}
+
 // applyRefresh records the outcome of refreshing rec. The caller holds opMu.
 func (c *Client) applyRefresh(ctx context.Context, rec TokenRecord, resp junction.TokenResponse, err error) (string, error) {
 	const op = "refresh"
@@ -143,8 +221,15 @@ func (c *Client) applyRefresh(ctx context.Context, rec TokenRecord, resp junctio
 		return "", opError(op, errSuperseded, nil)
 	}
 	switch {
+	case c.undecodable(err, true):
+		// Android 4.2.1–4.2.2 (and 4.2.0 on a body of another shape): the
+		// SDK throws while decoding, before the record is touched; a
+		// deleted user or a revoked token is never noticed (§10.1, §10.3).
+		c.log.Info("refresh failed: error body does not decode; session unchanged", "user_id", rec.UserID)
+		return "", opError(op, ErrUndecodableTokenError, undecodableCause(err))
 	case err == nil:
 		next := c.st.Clone()
+		next.Record.Region = rec.Region // backfilled by sessionLocked where the profile does
 		next.Record.AccessToken = resp.AccessToken
 		if resp.RefreshToken != "" {
 			next.Record.RefreshToken = resp.RefreshToken
@@ -185,9 +270,11 @@ func (c *Client) applyRefresh(ctx context.Context, rec TokenRecord, resp junctio
 // GetOwnUser fetches the signed-in user with the user-level API
 // (GET /v2/user/{id}). In token mode it sends the access token as a Bearer
 // token (refreshing an expired one first) and, on a 401, refreshes and
-// retries once. In API-key mode it sends the API key, and a 401 is not
+// retries once on profiles with RefreshesOnUnauthorized (Android); iOS
+// returns the 401 and refreshes only at local expiry (§10.2). In API-key mode it sends the API key, and a 401 is not
 // retried (the SDKs treat it as a revoked key).
 func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
+	c.Initialise()
 	const op = "get user"
 	c.mu.Lock()
 	cfg, ok := c.configLocked()
@@ -210,7 +297,7 @@ func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
 		}
 		return u, nil
 	}
-	tok, err := c.AccessToken(ctx)
+	tok, err := c.accessToken(ctx)
 	if err != nil {
 		return junction.User{}, err
 	}
@@ -220,9 +307,12 @@ func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
 	if err != nil {
 		return junction.User{}, err
 	}
-	uc := junction.NewUserClient(c.apiURL(rec.Environment, rec.Region), c.httpOptions()...)
+	c.mu.Lock()
+	region := c.recordRegion(rec)
+	c.mu.Unlock()
+	uc := junction.NewUserClient(c.apiURL(rec.Environment, region), c.httpOptions()...)
 	u, err := uc.GetUser(ctx, tok, rec.UserID)
-	if errors.Is(err, junction.ErrUnauthorized) {
+	if errors.Is(err, junction.ErrUnauthorized) && c.profile.RefreshesOnUnauthorized {
 		c.log.Info("get user: 401, refreshing", "user_id", rec.UserID)
 		// Refresh unless another caller already replaced the token.
 		stale := tok

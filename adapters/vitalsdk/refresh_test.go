@@ -16,24 +16,36 @@ import (
 )
 
 func TestAccessTokenRefreshesOnlyWhenExpired(t *testing.T) {
-	w := newWorld(t, "android-5.0")
-	c, _ := signedIn(t, w)
-	st, _ := w.stored()
-	refreshes := w.em.Requests(emulator.RouteToken)
+	for _, p := range []string{"android-5.0", "ios-1.8"} {
+		t.Run(p, func(t *testing.T) {
+			w := newWorld(t, p)
+			c, _ := signedIn(t, w)
+			st, _ := w.stored()
+			refreshes := w.tokenRequests()
 
-	// One second before expiry: no refresh (no early margin).
-	w.clk.Advance(accessTTL - time.Second)
-	tok, err := c.AccessToken(w.ctx)
-	require.NoError(t, err)
-	require.Equal(t, st.Record.AccessToken, tok)
-	require.Equal(t, refreshes, w.em.Requests(emulator.RouteToken))
+			// One second before expiry: no refresh (no early margin).
+			w.clk.Advance(accessTTL - time.Second)
+			tok, err := c.AccessToken(w.ctx)
+			require.NoError(t, err)
+			require.Equal(t, st.Record.AccessToken, tok)
+			require.Equal(t, refreshes, w.tokenRequests())
 
-	// At expiry (expiry <= now): refresh.
-	w.clk.Advance(time.Second)
-	tok, err = c.AccessToken(w.ctx)
-	require.NoError(t, err)
-	require.NotEqual(t, st.Record.AccessToken, tok)
-	require.Equal(t, refreshes+1, w.em.Requests(emulator.RouteToken))
+			// At expiry: iOS refreshes (expiry <= now); Android only once the
+			// expiry is strictly before now (§10.2).
+			w.clk.Advance(time.Second)
+			tok, err = c.AccessToken(w.ctx)
+			require.NoError(t, err)
+			if c.Profile().Platform == fsm.Android {
+				require.Equal(t, st.Record.AccessToken, tok)
+				require.Equal(t, refreshes, w.tokenRequests())
+				w.clk.Advance(time.Nanosecond)
+				tok, err = c.AccessToken(w.ctx)
+				require.NoError(t, err)
+			}
+			require.NotEqual(t, st.Record.AccessToken, tok)
+			require.Equal(t, refreshes+1, w.tokenRequests())
+		})
+	}
 }
 
 func TestRefreshRotationSurvivesRelaunch(t *testing.T) {
@@ -70,13 +82,13 @@ func TestRefreshRotationSurvivesRelaunch(t *testing.T) {
 func TestRefreshFailuresChangeNothing(t *testing.T) {
 	faults := []struct {
 		name   string
-		inject func(e *emulator.Emulator)
+		inject func(e *emulator.Emulator, r emulator.Route)
 		kind   error
 	}{
-		{"503", func(e *emulator.Emulator) { e.FailNext(emulator.RouteToken, 1, 503) }, junction.ErrServer},
-		{"500", func(e *emulator.Emulator) { e.FailNext(emulator.RouteToken, 1, 500) }, junction.ErrServer},
-		{"dropped connection", func(e *emulator.Emulator) { e.DropNext(emulator.RouteToken, 1) }, junction.ErrTransport},
-		{"429", func(e *emulator.Emulator) { e.RateLimitNext(emulator.RouteToken, 1, time.Minute) }, junction.ErrRateLimited},
+		{"503", func(e *emulator.Emulator, r emulator.Route) { e.FailNext(r, 1, 503) }, junction.ErrServer},
+		{"500", func(e *emulator.Emulator, r emulator.Route) { e.FailNext(r, 1, 500) }, junction.ErrServer},
+		{"dropped connection", func(e *emulator.Emulator, r emulator.Route) { e.DropNext(r, 1) }, junction.ErrTransport},
+		{"429", func(e *emulator.Emulator, r emulator.Route) { e.RateLimitNext(r, 1, time.Minute) }, junction.ErrRateLimited},
 	}
 	for _, p := range fsm.ProfileNames() {
 		for _, f := range faults {
@@ -87,10 +99,21 @@ func TestRefreshFailuresChangeNothing(t *testing.T) {
 				before, _ := w.stored()
 				status, user, writes := c.Status(), c.CurrentUserID(), w.db.WriteCount()
 
-				f.inject(w.em)
+				f.inject(w.em, w.refreshRoute())
 				_, err := c.AccessToken(w.ctx)
-				w.requireErr(err, f.kind)
-				require.True(t, reconcile.IsTransient(err))
+				if prof := c.Profile(); f.name == "429" && (!prof.DetectsDeletion ||
+					prof.LegacyTokenEndpoint && prof.Platform == fsm.Android) {
+					// Android 4.2.1–4.2.2 cannot decode any 4xx body, a
+					// 429's included, and Android 4.2.0 none without the
+					// Secure Token envelope: the SDK throws, nothing
+					// changes, and a retry is not advised (reference
+					// §10.1, §10.3).
+					w.requireErr(err, vitalsdk.ErrUndecodableTokenError)
+					require.False(t, reconcile.IsTransient(err))
+				} else {
+					w.requireErr(err, f.kind)
+					require.True(t, reconcile.IsTransient(err))
+				}
 				after, _ := w.stored()
 				require.Equal(t, before, after)
 				require.Equal(t, writes, w.db.WriteCount(), "no DB write")
@@ -123,7 +146,7 @@ func TestConcurrentCallersShareOneRefresh(t *testing.T) {
 			<-release
 		}
 	})
-	refreshes := w.em.Requests(emulator.RouteToken)
+	refreshes := w.tokenRequests()
 	tokens := make([]string, n)
 	errs := make([]error, n)
 	var done sync.WaitGroup
@@ -141,7 +164,7 @@ func TestConcurrentCallersShareOneRefresh(t *testing.T) {
 		require.NoError(t, errs[i])
 		require.Equal(t, tokens[0], tokens[i])
 	}
-	require.Equal(t, refreshes+1, w.em.Requests(emulator.RouteToken), "one refresh request")
+	require.Equal(t, refreshes+1, w.tokenRequests(), "one refresh request")
 	st, _ := w.stored()
 	require.Equal(t, tokens[0], st.Record.AccessToken)
 }
@@ -205,26 +228,49 @@ func TestGetOwnUser(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, uid, u.UserID)
 
+			refreshes := w.tokenRequests()
+			if !c.Profile().RefreshesOnUnauthorized {
+				// iOS: the response validator throws before the retry
+				// predicate sees the 401, so a 401 never refreshes; a
+				// deleted user shows only at local expiry (§10.2).
+				gets := w.em.Requests(emulator.RouteGetUser)
+				w.em.FailNext(emulator.RouteGetUser, 1, 401)
+				_, err = c.GetOwnUser(w.ctx)
+				w.requireErr(err, junction.ErrUnauthorized)
+				require.Equal(t, refreshes, w.tokenRequests(), "no refresh")
+				require.Equal(t, gets+1, w.em.Requests(emulator.RouteGetUser), "no retry")
+				require.NoError(t, w.em.DeleteUser(uid))
+				_, err = c.GetOwnUser(w.ctx)
+				w.requireErr(err, junction.ErrUnauthorized)
+				require.True(t, c.Status().Has(fsm.FlagSignedIn), "not noticed before expiry")
+				w.expire()
+				_, err = c.GetOwnUser(w.ctx)
+				w.requireErr(err, vitalsdk.ErrInvalidUser)
+				return
+			}
 			// A 401 refreshes and retries once.
-			refreshes := w.em.Requests(emulator.RouteToken)
 			w.em.FailNext(emulator.RouteGetUser, 1, 401)
 			u, err = c.GetOwnUser(w.ctx)
 			require.NoError(t, err)
 			require.Equal(t, uid, u.UserID)
-			require.Equal(t, refreshes+1, w.em.Requests(emulator.RouteToken))
+			require.Equal(t, refreshes+1, w.tokenRequests())
 
 			// Twice 401: one refresh, then the error.
 			gets := w.em.Requests(emulator.RouteGetUser)
 			w.em.FailNext(emulator.RouteGetUser, 2, 401)
 			_, err = c.GetOwnUser(w.ctx)
 			w.requireErr(err, junction.ErrUnauthorized)
-			require.Equal(t, refreshes+2, w.em.Requests(emulator.RouteToken))
+			require.Equal(t, refreshes+2, w.tokenRequests())
 			require.Equal(t, gets+2, w.em.Requests(emulator.RouteGetUser))
 
 			// A 401 whose refresh says the user is gone.
 			require.NoError(t, w.em.DeleteUser(uid))
 			w.em.FailNext(emulator.RouteGetUser, 1, 401)
 			_, err = c.GetOwnUser(w.ctx)
+			if !c.Profile().DetectsDeletion {
+				requireNeverDetected(w, c, err, c.CurrentUserID())
+				return
+			}
 			w.requireErr(err, vitalsdk.ErrInvalidUser)
 		})
 	}
@@ -276,8 +322,8 @@ func TestTimeoutBoundsRequests(t *testing.T) {
 	// transient transport error, to reach the caller.
 	w.expire()
 	before, _ := w.stored()
-	sent := w.em.Requests(emulator.RouteToken)
-	w.em.DelayNext(emulator.RouteToken, 2, 24*time.Hour)
+	sent := w.tokenRequests()
+	w.em.DelayNext(w.refreshRoute(), 2, 24*time.Hour)
 	ctx, cancel := context.WithTimeout(w.ctx, junction.DefaultTimeout/2)
 	defer cancel()
 	_, err = c.AccessToken(ctx)
@@ -289,5 +335,5 @@ func TestTimeoutBoundsRequests(t *testing.T) {
 	require.NoError(t, c.SignOut(w.ctx))
 	w.requireErr(c.SignIn(w.ctx, tok), context.DeadlineExceeded)
 	require.Equal(t, fsm.Status(0), c.Status())
-	require.Equal(t, sent+2, w.em.Requests(emulator.RouteToken), "both calls reached the server")
+	require.Equal(t, sent+2, w.tokenRequests(), "both calls reached the server")
 }

@@ -31,6 +31,9 @@ var errorNames = []struct {
 	{vitalsdk.ErrNotSignedIn, "notSignedIn"},
 	{vitalsdk.ErrUnsupported, "unsupported"},
 	{vitalsdk.ErrInvalidArgument, "invalidArgument"},
+	{vitalsdk.ErrUndecodableTokenError, "undecodableTokenError"},
+	{vitalsdk.ErrMalformedSignInToken, "malformedSignInToken"},
+	{vitalsdk.ErrKeychainLocked, "keychainLocked"},
 	{junction.ErrServer, "server error"},
 	{junction.ErrTransport, "transport error"},
 	{junction.ErrUnauthorized, "unauthorized"},
@@ -41,7 +44,8 @@ var errorNames = []struct {
 // every command the transcript shows its outcome, the status, the
 // classified state, the current user (by the scenario's name for it, in
 // upper case when the SDK reports it so) and the number of token-endpoint
-// requests it made. Run with -rewrite to regenerate the expected output.
+// requests it made (firebase-requests on the legacy profiles, which use
+// Identity Toolkit and Secure Token). Run with -rewrite to regenerate the expected output.
 func TestScenarios(t *testing.T) {
 	datadriven.Walk(t, filepath.Join("testdata", "scenarios"), func(t *testing.T, path string) {
 		env := &scenarioEnv{t: t, newWorld: newWorld}
@@ -88,9 +92,9 @@ func (e *scenarioEnv) Handle(t *testing.T, d *datadriven.TestData) string {
 		d.Fatalf(t, "a scenario starts with: profile P")
 	}
 	var out strings.Builder
-	var before int
+	var before, beforeLegacy int
 	if e.w != nil {
-		before = e.w.em.Requests(emulator.RouteToken)
+		before, beforeLegacy = e.w.em.Requests(emulator.RouteToken), e.w.legacyRequests()
 	}
 	var err error
 	switch d.Cmd {
@@ -198,6 +202,52 @@ func (e *scenarioEnv) Handle(t *testing.T, d *datadriven.TestData) string {
 		//
 		// Moves the clock past the access token's expiry.
 		e.w.expire()
+	case "launch-locked":
+		// Example:
+		//
+		// launch-locked
+		//
+		// Relaunches before the device's first unlock (Options.KeychainLocked).
+		o := e.w.options()
+		o.KeychainLocked = true
+		c, nerr := vitalsdk.New(e.w.ctx, o)
+		require.NoError(t, nerr)
+		e.c = c
+	case "unlock":
+		// Example:
+		//
+		// unlock
+		//
+		// The device's first unlock (Client.Unlock).
+		err = e.c.Unlock(e.w.ctx)
+	case "launch-uncreated":
+		// Example:
+		//
+		// launch-uncreated
+		//
+		// Relaunches without creating the SDK client (Options.DeferCreate).
+		o := e.w.options()
+		o.DeferCreate = true
+		c, nerr := vitalsdk.New(e.w.ctx, o)
+		require.NoError(t, nerr)
+		e.c = c
+	case "initialise":
+		// Example:
+		//
+		// initialise
+		//
+		// Creates the SDK client (Client.Initialise).
+		e.c.Initialise()
+	case "reinstall":
+		// Example:
+		//
+		// reinstall [no-backup]
+		//
+		// Deletes and reinstalls the app (vitalsdk.Reinstall; on Android with
+		// an Auto Backup restore unless no-backup), then launches.
+		backup := len(d.CmdArgs) == 0 || d.CmdArgs[0].Key != "no-backup"
+		require.NoError(t, vitalsdk.Reinstall(e.w.ctx, e.w.db, "phone", e.w.profile, backup))
+		e.c = e.w.launch()
 	case "delete":
 		// Example:
 		//
@@ -222,14 +272,14 @@ func (e *scenarioEnv) Handle(t *testing.T, d *datadriven.TestData) string {
 		// Makes the next token-endpoint request answer the status.
 		status, convErr := strconv.Atoi(e.arg(t, d, 0))
 		require.NoError(t, convErr)
-		e.w.em.FailNext(emulator.RouteToken, 1, status)
+		e.w.em.FailNext(e.w.refreshRoute(), 1, status)
 	case "drop-token":
 		// Example:
 		//
 		// drop-token
 		//
 		// Drops the connection of the next token-endpoint request.
-		e.w.em.DropNext(emulator.RouteToken, 1)
+		e.w.em.DropNext(e.w.refreshRoute(), 1)
 	default:
 		d.Fatalf(t, "unknown command %q", d.Cmd)
 	}
@@ -243,6 +293,9 @@ func (e *scenarioEnv) Handle(t *testing.T, d *datadriven.TestData) string {
 	fmt.Fprintf(&out, "%s %s user=%s", state, e.c.Status(), e.nameOf(e.c.CurrentUserID()))
 	if n := e.w.em.Requests(emulator.RouteToken) - before; n > 0 {
 		fmt.Fprintf(&out, " token-requests=%d", n)
+	}
+	if n := e.w.legacyRequests() - beforeLegacy; n > 0 {
+		fmt.Fprintf(&out, " firebase-requests=%d", n)
 	}
 	out.WriteByte('\n')
 	return out.String()

@@ -19,11 +19,14 @@ import (
 // after the exchange succeeded is the token record stored and the SDK put in
 // token mode; the Sign-In Token itself is not kept.
 //
-// Errors: ErrInvalidSignInToken (does not decode, rejected by the server, or
-// a pending session of another user on profiles with SameUserSignInThrows),
+// Errors: ErrMalformedSignInToken (does not decode; the SDKs' DecodingError
+// or IllegalArgumentException, §10.2), ErrInvalidSignInToken (rejected by
+// the server, or a pending session of another user on profiles with
+// SameUserSignInThrows),
 // ErrAlreadySignedIn, or a transport/server error from the junction package
 // (reconcile.IsTransient). A failed SignIn changes nothing.
 func (c *Client) SignIn(ctx context.Context, rawSignInToken string) error {
+	c.Initialise()
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
 	return c.signInLocked(ctx, "sign in", rawSignInToken, nil)
@@ -33,14 +36,26 @@ func (c *Client) SignIn(ctx context.Context, rawSignInToken string) error {
 // user ID of an identify call: it is stored in the same transaction as the
 // session, with startup params on iOS 1.4+.
 func (c *Client) signInLocked(ctx context.Context, op, raw string, ext *string) error {
-	tok, err := junction.DecodeSignInToken(raw, junction.DecodeOptions{Lenient: c.profile.LenientTokenBase64})
+	c.mu.Lock()
+	err := c.keychainLockedLocked(op)
+	c.mu.Unlock()
 	if err != nil {
-		return opError(op, ErrInvalidSignInToken, err)
+		return err
+	}
+	tok, err := junction.DecodeSignInToken(raw, junction.DecodeOptions{
+		Lenient: c.profile.LenientTokenBase64, ShorthandOnly: c.profile.Platform == fsm.Android})
+	if err != nil {
+		// DecodingError on iOS, IllegalArgumentException on Android: not
+		// invalidSignInToken (§10.2).
+		return opError(op, ErrMalformedSignInToken, err)
 	}
 	cl := tok.Claims
 	if rec := c.st.Record; rec != nil {
-		same := rec.TeamID == cl.TeamID && strings.EqualFold(rec.UserID, cl.UserID) &&
-			rec.Environment == cl.Environment && rec.Region == cl.Region
+		// iOS compares team, user and environment-with-region; Android's
+		// pending check leaves the region out (§2.5, §10.2).
+		// The user IDs compare exactly (§10.2).
+		same := rec.TeamID == cl.TeamID && rec.UserID == cl.UserID &&
+			rec.Environment == cl.Environment && (c.profile.Platform != fsm.IOS || rec.Region == cl.Region)
 		switch {
 		case !rec.PendingReauth && (!same || c.profile.SameUserSignInThrows):
 			return opError(op, ErrAlreadySignedIn, nil)
@@ -55,7 +70,7 @@ func (c *Client) signInLocked(ctx context.Context, op, raw string, ext *string) 
 				c.mu.Unlock()
 				return nil
 			}
-			return c.finishSignIn(ctx, op, *rec, ext)
+			return c.finishSignIn(ctx, op, *rec, cl.Region, ext)
 		case !same && c.profile.SameUserSignInThrows:
 			return opError(op, ErrInvalidSignInToken, errors.New("pending session belongs to another user"))
 		case !same:
@@ -63,45 +78,38 @@ func (c *Client) signInLocked(ctx context.Context, op, raw string, ext *string) 
 		}
 		// The same user, pending reauthentication: re-exchange.
 	}
-	auth := junction.NewAuthClient(c.authURL(cl.Environment, cl.Region), c.httpOptions()...)
 	c.crash(op + ":before-network")
-	resp, err := auth.Exchange(ctx, tok.UserToken)
+	rec, err := c.exchange(ctx, tok)
 	c.crash(op + ":after-network")
 	if err != nil {
+		if c.undecodable(err, false) {
+			return opError(op, ErrUndecodableTokenError, undecodableCause(err))
+		}
 		if errors.Is(err, junction.ErrInvalidToken) {
 			return opError(op, ErrInvalidSignInToken, err)
 		}
 		return opError(op, nil, err)
 	}
-	rec := TokenRecord{
-		UserID:       cl.UserID,
-		TeamID:       cl.TeamID,
-		TenantID:     cl.TenantID,
-		Environment:  cl.Environment,
-		Region:       cl.Region,
-		AccessToken:  resp.AccessToken,
-		RefreshToken: resp.RefreshToken,
-		Expiry:       c.now().Add(time.Duration(resp.ExpiresIn) * time.Second),
-	}
-	return c.finishSignIn(ctx, op, rec, ext)
+	return c.finishSignIn(ctx, op, rec, cl.Region, ext)
 }
 
-// finishSignIn stores rec as the session and enters token mode: persisted
+// finishSignIn stores rec as the session and enters token mode, in region
+// (the token's; Android 4.2.0's record has none, its strategy does): persisted
 // on profiles with APIKeyMigrationPersists, in memory on iOS 1.4+ (where the
 // startup params are written only by identify, ext != nil).
-func (c *Client) finishSignIn(ctx context.Context, op string, rec TokenRecord, ext *string) error {
+func (c *Client) finishSignIn(ctx context.Context, op string, rec TokenRecord, region fsm.Region, ext *string) error {
 	next := c.st.Clone()
 	next.Record = &rec
 	mem := c.mem
 	if c.profile.APIKeyMigrationPersists {
-		next.Strategy, next.Environment, next.Region, next.APIKey = StrategyJWT, rec.Environment, rec.Region, ""
+		next.Strategy, next.Environment, next.Region, next.APIKey = StrategyJWT, rec.Environment, region, ""
 	} else {
-		mem = &config{strategy: StrategyJWT, env: rec.Environment, region: rec.Region}
+		mem = &config{strategy: StrategyJWT, env: rec.Environment, region: region}
 	}
 	if ext != nil {
 		next.ExternalUserID = *ext
 		if c.startupParams() {
-			next.Strategy, next.Environment, next.Region, next.APIKey = StrategyJWT, rec.Environment, rec.Region, ""
+			next.Strategy, next.Environment, next.Region, next.APIKey = StrategyJWT, rec.Environment, region, ""
 			next.StartupStrategy, next.StartupUserID = StrategyJWT, rec.UserID
 		}
 	}
@@ -110,6 +118,83 @@ func (c *Client) finishSignIn(ctx context.Context, op string, rec TokenRecord, e
 	}
 	c.log.Info("signed in with sign-in token", "user_id", rec.UserID, "environment", rec.Environment, "region", rec.Region)
 	return nil
+}
+
+// exchange trades tok for a session: at the Junction auth server of the
+// token's environment and region (§2.2), or on the legacy profiles through
+// Identity Toolkit's accounts:signInWithCustomToken with the token's public
+// key and tenant (§10.3). The record keeps the tenant, and on the legacy
+// profiles the public key; Android 4.2.0's keeps no region.
+func (c *Client) exchange(ctx context.Context, tok junction.SignInToken) (TokenRecord, error) {
+	cl := tok.Claims
+	rec := TokenRecord{
+		UserID:      cl.UserID,
+		TeamID:      cl.TeamID,
+		TenantID:    cl.TenantID,
+		Environment: cl.Environment,
+		Region:      cl.Region,
+	}
+	if c.profile.RecordWithoutRegion {
+		rec.Region = ""
+	}
+	if !c.profile.LegacyTokenEndpoint {
+		resp, err := junction.NewAuthClient(c.authURL(cl.Environment, cl.Region), c.httpOptions()...).Exchange(ctx, tok.UserToken)
+		if err != nil {
+			return TokenRecord{}, err
+		}
+		rec.AccessToken, rec.RefreshToken = resp.AccessToken, resp.RefreshToken
+		rec.Expiry = c.now().Add(time.Duration(resp.ExpiresIn) * time.Second)
+		return rec, nil
+	}
+	resp, err := c.legacyAuth().SignInWithCustomToken(ctx, tok.PublicKey, tok.UserToken, cl.TenantID)
+	if err != nil {
+		return TokenRecord{}, err
+	}
+	secs, err := c.legacyExpiresIn(resp)
+	if err != nil {
+		return TokenRecord{}, err
+	}
+	rec.PublicAPIKey = tok.PublicKey
+	rec.AccessToken, rec.RefreshToken = resp.IDToken, resp.RefreshToken
+	rec.Expiry = c.now().Add(time.Duration(secs) * time.Second)
+	return rec, nil
+}
+
+// legacyExpiresIn reads a legacy answer's string expiresIn: iOS falls back
+// to 3600 seconds when it does not parse (§10.3); on Android the answer is
+// refused as a bad response.
+func (c *Client) legacyExpiresIn(t junction.LegacyTokens) (int, error) {
+	if n, ok := t.ExpiresInSeconds(); ok {
+		return n, nil
+	}
+	if c.profile.Platform == fsm.IOS {
+		return junction.LegacyExpiresInFallback, nil
+	}
+	return 0, &junction.APIError{Op: "legacy token", Kind: junction.ErrBadResponse, Err: errors.New("expiresIn is not a number of seconds")}
+}
+
+// undecodable reports whether the SDK on this profile fails to decode the
+// token endpoint's error answer err and throws before touching its state:
+// on profiles that do not read token errors (Android 4.2.1–4.2.2, §10.1)
+// every 4xx; on Android 4.2.0's legacy refresh (refresh true) a 4xx without
+// the Secure Token error envelope (§10.3).
+func (c *Client) undecodable(err error, refresh bool) bool {
+	var ae *junction.APIError
+	if !errors.As(err, &ae) || ae.Status < 400 || ae.Status >= 500 {
+		return false
+	}
+	if !c.profile.DetectsDeletion {
+		return true
+	}
+	return refresh && c.profile.LegacyTokenEndpoint && c.profile.Platform == fsm.Android && !ae.LegacyEnvelope
+}
+
+// undecodableCause is the cause of an ErrUndecodableTokenError: the status
+// the SDK got, without the meaning it could not read.
+func undecodableCause(err error) error {
+	var ae *junction.APIError
+	errors.As(err, &ae)
+	return &junction.APIError{Op: ae.Op, Status: ae.Status, Kind: junction.ErrBadResponse, Err: errors.New("error body does not decode")}
 }
 
 // Authenticate is how IdentifyExternalUser signs in: APIKeyAuth or
@@ -167,6 +252,7 @@ func (SignInTokenAuth) GoString() string { return "vitalsdk.SignInTokenAuth{…}
 // Success stores the external user ID, and on iOS 1.4+ the startup params,
 // in the same transaction as the session.
 func (c *Client) IdentifyExternalUser(ctx context.Context, externalUserID string, auth Authenticate) error {
+	c.Initialise()
 	if !c.profile.HasIdentify {
 		return opError("identify", ErrUnsupported, nil)
 	}
@@ -222,7 +308,15 @@ func (c *Client) identifyAPIKey(ctx context.Context, ext string, a APIKeyAuth) e
 		next.Strategy, next.Environment, next.Region, next.APIKey = StrategyAPIKey, a.Environment, a.Region, a.Key
 		next.StartupStrategy, next.StartupUserID, next.APIKeyUserID = StrategyAPIKey, a.UserID, ""
 		next.ExternalUserID = ext
-		if err := c.commit(ctx, op, next, paramsConfig(next)); err != nil {
+		mem := paramsConfig(next)
+		c.mu.Lock()
+		if c.mem != nil {
+			// Already configured: the in-memory configuration stays until the
+			// next launch; only the startup params change at once (§10.2).
+			mem = c.mem
+		}
+		c.mu.Unlock()
+		if err := c.commit(ctx, op, next, mem); err != nil {
 			return err
 		}
 		c.log.Info("identified with API key", "user_id", a.UserID)

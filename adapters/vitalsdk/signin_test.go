@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
@@ -32,11 +31,15 @@ func TestSignInFromSignedOut(t *testing.T) {
 				// The deprecated signIn writes no startup params: {configured},
 				// no user, until the next launch migrates the record.
 				requireState(t, c, fsm.SignedOut, fsm.FlagConfigured, "", fsm.Configured)
-				tok, err := c.AccessToken(w.ctx)
+				// The public getAccessToken needs useSignInToken (§10.2);
+				// internal calls use the session.
+				_, err := c.AccessToken(w.ctx)
+				w.requireErr(err, vitalsdk.ErrNotSignedIn)
+				u, err := c.GetOwnUser(w.ctx)
 				require.NoError(t, err)
-				require.Equal(t, st.Record.AccessToken, tok)
+				require.Equal(t, uid, u.UserID)
 				c = w.reopen()
-				requireState(t, c, fsm.Configured, signedInToken, strings.ToUpper(uid), fsm.Token)
+				requireState(t, c, fsm.Configured, signedInToken, appSees(c.Profile(), strings.ToUpper(uid)), fsm.Token)
 			} else {
 				requireState(t, c, fsm.SignedOut, signedInToken, uid, fsm.Token)
 				c = w.reopen()
@@ -67,14 +70,14 @@ func TestSignInSameUser(t *testing.T) {
 			w := newWorld(t, p)
 			c, uid := signedIn(t, w)
 			before, _ := w.stored()
-			exchanges := w.em.Requests(emulator.RouteToken)
+			exchanges := w.tokenRequests()
 			err := c.SignIn(w.ctx, w.token(uid))
 			if c.Profile().SameUserSignInThrows {
 				w.requireErr(err, vitalsdk.ErrAlreadySignedIn)
 			} else {
 				require.NoError(t, err, "iOS 1.4+: the same user is a no-op")
 			}
-			require.Equal(t, exchanges, w.em.Requests(emulator.RouteToken), "no exchange")
+			require.Equal(t, exchanges, w.tokenRequests(), "no exchange")
 			after, _ := w.stored()
 			require.Equal(t, before, after)
 			require.Equal(t, signedInToken, c.Status())
@@ -118,22 +121,31 @@ func TestSignInBadTokens(t *testing.T) {
 			w.secrets.Add(garbage)
 			total := w.em.TotalRequests()
 			err := c.SignIn(w.ctx, garbage)
-			w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
+			w.requireErr(err, vitalsdk.ErrMalformedSignInToken)
+			require.NotErrorIs(t, err, vitalsdk.ErrInvalidSignInToken, "§10.2: a decoding error, not invalidSignInToken")
 			require.ErrorIs(t, err, junction.ErrMalformedToken)
 			require.Equal(t, total, w.em.TotalRequests())
 
 			// Expired at the server: invalid_token.
 			w.clk.Advance(2 * accessTTL)
 			err = c.SignIn(w.ctx, raw)
-			w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
-			require.ErrorIs(t, err, junction.ErrInvalidToken)
+			if c.Profile().DetectsDeletion {
+				w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
+				require.ErrorIs(t, err, junction.ErrInvalidToken)
+			} else {
+				// Android 4.2.1–4.2.2: a decoding exception, not
+				// invalidSignInToken (reference §10.1).
+				w.requireErr(err, vitalsdk.ErrUndecodableTokenError)
+				require.NotErrorIs(t, err, vitalsdk.ErrInvalidSignInToken)
+				require.False(t, reconcile.IsTransient(err))
+			}
 
 			// Transient failures.
-			w.em.FailNext(emulator.RouteToken, 1, 503)
+			w.em.FailNext(w.signInRoute(), 1, 503)
 			err = c.SignIn(w.ctx, w.token(uid))
 			require.True(t, reconcile.IsTransient(err), "%v", err)
 			w.requireNoSecrets(err.Error())
-			w.em.DropNext(emulator.RouteToken, 1)
+			w.em.DropNext(w.signInRoute(), 1)
 			err = c.SignIn(w.ctx, w.token(uid))
 			require.ErrorIs(t, err, junction.ErrTransport)
 
@@ -169,7 +181,7 @@ func TestSignInURLSafeToken(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, signedInToken, c.Status())
 			} else {
-				w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
+				w.requireErr(err, vitalsdk.ErrMalformedSignInToken)
 			}
 		})
 	}
@@ -182,11 +194,15 @@ func TestReauthentication(t *testing.T) {
 			c, uid := signedIn(t, w)
 			shown := uid
 			if c.Profile().UpperCaseUserID {
-				shown = strings.ToUpper(uid)
+				shown = appSees(c.Profile(), strings.ToUpper(uid))
 			}
 			w.em.RevokeRefreshTokens(uid)
 			w.expire()
 			_, err := c.AccessToken(w.ctx)
+			if !c.Profile().DetectsDeletion {
+				requireNeverDetected(w, c, err, shown)
+				return
+			}
 			w.requireErr(err, vitalsdk.ErrNeedsReauthentication)
 
 			pending := signedInToken
@@ -216,9 +232,9 @@ func TestReauthentication(t *testing.T) {
 			}
 
 			// A token for the same user re-exchanges.
-			exchanges := w.em.Requests(emulator.RouteToken)
+			exchanges := w.tokenRequests()
 			require.NoError(t, c.SignIn(w.ctx, w.token(uid)))
-			require.Equal(t, exchanges+1, w.em.Requests(emulator.RouteToken))
+			require.Equal(t, exchanges+1, w.tokenRequests())
 			requireState(t, c, want, signedInToken, shown, fsm.Token)
 			w.expire()
 			_, err = c.AccessToken(w.ctx)
@@ -246,6 +262,10 @@ func TestUserDeletion(t *testing.T) {
 			require.NoError(t, w.em.DeleteUser(uid))
 			w.expire()
 			_, err := c.AccessToken(w.ctx)
+			if !c.Profile().DetectsDeletion {
+				requireNeverDetected(w, c, err, c.CurrentUserID())
+				return
+			}
 			w.requireErr(err, vitalsdk.ErrInvalidUser)
 			require.ErrorIs(t, err, junction.ErrInvalidToken)
 
@@ -304,4 +324,26 @@ func TestLaunchIsQuiet(t *testing.T) {
 			require.Equal(t, writes, w.db.WriteCount())
 		})
 	}
+}
+
+// requireNeverDetected asserts what a refresh that met a deleted user or a
+// revoked refresh token does on a profile that cannot read token errors
+// (Android 4.2.1–4.2.2, reference §10.1): the SDK throws a decoding error
+// before touching its record, the status stays signed in as the old user,
+// and every later refresh fails the same way.
+func requireNeverDetected(w *world, c *vitalsdk.Client, err error, user string) {
+	w.t.Helper()
+	w.requireErr(err, vitalsdk.ErrUndecodableTokenError)
+	require.NotErrorIs(w.t, err, vitalsdk.ErrInvalidUser)
+	require.NotErrorIs(w.t, err, vitalsdk.ErrNeedsReauthentication)
+	require.False(w.t, reconcile.IsTransient(err))
+	before, _ := w.stored()
+	requireState(w.t, c, fsm.Token, signedInToken, user, fsm.Token)
+	requests := w.tokenRequests()
+	w.requireErr(c.Refresh(w.ctx), vitalsdk.ErrUndecodableTokenError)
+	require.Equal(w.t, requests+1, w.tokenRequests(), "every refresh goes to the server and fails")
+	after, _ := w.stored()
+	require.Equal(w.t, before, after, "the record is untouched")
+	c = w.reopen()
+	requireState(w.t, c, fsm.Token, signedInToken, user, fsm.Token)
 }

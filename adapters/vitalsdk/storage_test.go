@@ -31,6 +31,9 @@ func TestStorageFailureChangesNothing(t *testing.T) {
 		server func(w *world, uid string)
 		// Only on profiles with identify, or whose configure persists.
 		hasIdentify, configurePersists bool
+		// readsTokenErrors: the change writes only on profiles that read token
+		// errors (DetectsDeletion).
+		readsTokenErrors bool
 	}{
 		{name: "configure", setup: signedOut, configurePersists: true, change: func(w *world, c *vitalsdk.Client, _ string) error {
 			return c.Configure(w.ctx, w.em.APIKey(), fsm.Sandbox, fsm.US)
@@ -52,10 +55,10 @@ func TestStorageFailureChangesNothing(t *testing.T) {
 			_, err := c.AccessToken(w.ctx)
 			return err
 		}},
-		{name: "refresh: user deleted", setup: session,
+		{name: "refresh: user deleted", setup: session, readsTokenErrors: true,
 			server: func(w *world, uid string) { require.NoError(w.t, w.em.DeleteUser(uid)) },
 			change: func(w *world, c *vitalsdk.Client, _ string) error { return c.Refresh(w.ctx) }},
-		{name: "refresh: reauthentication required", setup: session,
+		{name: "refresh: reauthentication required", setup: session, readsTokenErrors: true,
 			server: func(w *world, uid string) { w.em.RevokeRefreshTokens(uid) },
 			change: func(w *world, c *vitalsdk.Client, _ string) error { return c.Refresh(w.ctx) }},
 		{name: "sign out", setup: session, change: func(w *world, c *vitalsdk.Client, _ string) error {
@@ -68,6 +71,9 @@ func TestStorageFailureChangesNothing(t *testing.T) {
 				w := newWorld(t, p)
 				if tt.hasIdentify && !w.profile.HasIdentify {
 					t.Skip("no identify on this profile")
+				}
+				if tt.readsTokenErrors && !w.profile.DetectsDeletion {
+					t.Skip("no write: the profile cannot read token errors (TestTokenErrorsNeverDetected)")
 				}
 				if tt.configurePersists && !w.profile.ConfigurePersists {
 					t.Skip("configure does not write on this profile")

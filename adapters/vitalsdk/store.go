@@ -59,16 +59,21 @@ func ParseStrategy(s string) (Strategy, bool) {
 }
 
 // TokenRecord is a device's JWT session: what the SDK stores after a
-// successful sign-in (reference §2.4). A Store should keep the tokens
+// successful sign-in (reference §2.4). Region is "" on Android 4.2.0, whose
+// record has none (§10.3). A Store should keep the tokens
 // secret at rest (adapters/sqlite seals them).
 type TokenRecord struct {
 	UserID, TeamID, TenantID string
-	Environment              fsm.Environment
-	Region                   fsm.Region
-	AccessToken              string // secret
-	RefreshToken             string // secret
-	Expiry                   time.Time
-	PendingReauth            bool
+	// PublicAPIKey is the legacy exchange's Web API key (the Sign-In
+	// Token's public_key), which the legacy profiles' refreshes send
+	// (§10.3); "" on the other profiles. It is public, not a secret.
+	PublicAPIKey  string
+	Environment   fsm.Environment
+	Region        fsm.Region
+	AccessToken   string // secret
+	RefreshToken  string // secret
+	Expiry        time.Time
+	PendingReauth bool
 }
 
 // DeviceState is the persisted SDK state of one installation (reference §6

@@ -109,11 +109,13 @@ func (s *stack) session(appUser string) (string, error) {
 }
 
 func runDemo(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "demo", "[--profile P] [--dir DIR] [--format table|json]")
+	fs := newFlagSet(e, "demo", "[--profile P] [--dir DIR] [--format table|json] [--legacy-auth-url U]")
 	profileName := fs.String("profile", "android-5.0", "SDK profile of the demo device: "+strings.Join(fsm.ProfileNames(), ", "))
 	dir := fs.String("dir", "", "keep the databases in DIR (default: a temporary folder, removed afterwards)")
 	format := fs.String("format", "table", "output format: table or json (one launch report per line)")
 	verbose := fs.Bool("v", false, "log each action on stderr")
+	var legacyURL urlFlag
+	fs.Var(&legacyURL, "legacy-auth-url", "base URL of the legacy Firebase endpoints on legacy profiles (default: the demo's emulator)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -141,7 +143,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if *verbose {
 		log = e.log
 	}
-	d := &demo{ctx: ctx, out: e.stdout, json: *format == "json", profile: profile, log: log}
+	d := &demo{ctx: ctx, out: e.stdout, json: *format == "json", profile: profile, legacyAuthURL: legacyURL.url, log: log}
 	return d.run(*dir)
 }
 
@@ -150,10 +152,12 @@ type demo struct {
 	out     io.Writer
 	json    bool
 	profile fsm.Profile
-	log     *slog.Logger
-	s       *stack
-	device  *sqlite.DB
-	step    int
+	// legacyAuthURL is --legacy-auth-url ("" means the emulator's).
+	legacyAuthURL string
+	log           *slog.Logger
+	s             *stack
+	device        *sqlite.DB
+	step          int
 }
 
 func (d *demo) say(format string, args ...any) {
@@ -166,7 +170,7 @@ func (d *demo) say(format string, args ...any) {
 func (d *demo) launch(title, inst, appUser string) (launchReport, error) {
 	d.step++
 	cfg := installation.Config{DB: d.device, Profile: d.profile, Installation: inst, IssuerURL: d.s.url,
-		APIURL: d.s.url, AuthURL: d.s.url + "/auth", Now: d.s.clock.Now, Logger: d.log}
+		APIURL: d.s.url, AuthURL: d.s.url + "/auth", LegacyAuthURL: d.legacyURL(), Now: d.s.clock.Now, Logger: d.log}
 	if appUser != "" {
 		sess, err := d.s.session(appUser)
 		if err != nil {
@@ -194,7 +198,20 @@ func (d *demo) launch(title, inst, appUser string) (launchReport, error) {
 // would (a data sync, a refresh).
 func (d *demo) sdk(installation string) (*vitalsdk.Client, error) {
 	return vitalsdk.New(d.ctx, vitalsdk.Options{Profile: d.profile, Installation: installation, Store: d.device,
-		APIBaseURL: d.s.url, AuthBaseURL: d.s.url + "/auth", Now: d.s.clock.Now, Logger: d.log})
+		APIBaseURL: d.s.url, AuthBaseURL: d.s.url + "/auth", LegacyAuthBaseURL: d.legacyURL(), Now: d.s.clock.Now, Logger: d.log})
+}
+
+// legacyURL is the legacy Firebase base URL of the demo device: the
+// emulator, which serves the legacy routes under its root (reference
+// §10.3), unless --legacy-auth-url says otherwise; "" on current profiles.
+func (d *demo) legacyURL() string {
+	switch {
+	case !d.profile.LegacyTokenEndpoint:
+		return ""
+	case d.legacyAuthURL != "":
+		return d.legacyAuthURL
+	}
+	return d.s.url
 }
 
 func (d *demo) run(dir string) error {
@@ -209,6 +226,9 @@ func (d *demo) run(dir string) error {
 	}
 	defer d.device.Close()
 	d.say("vitalsync demo: profile %s; emulator and issuer on %s; databases in %s", d.profile.Name, s.url, display(dir))
+	if d.profile.LegacyTokenEndpoint {
+		d.say("(this profile signs in and refreshes through the legacy Firebase endpoints under %s)", display(d.legacyURL()))
+	}
 
 	const phone = "phone"
 	if _, err := d.launch("alice signs in to the app: the first launch signs the SDK in", phone, "alice"); err != nil {
@@ -236,12 +256,26 @@ func (d *demo) run(dir string) error {
 		return err
 	}
 	_, refreshErr := sdk.AccessToken(d.ctx)
-	if !errors.Is(refreshErr, vitalsdk.ErrInvalidUser) {
-		return fmt.Errorf("demo: the refresh after deletion returned %v, want the user-deleted error", refreshErr)
+	title := "bob's next launch: the issuer maps bob to a new Vital user and the SDK signs in as it"
+	if d.profile.DetectsDeletion {
+		if !errors.Is(refreshErr, vitalsdk.ErrInvalidUser) {
+			return fmt.Errorf("demo: the refresh after deletion returned %v, want the user-deleted error", refreshErr)
+		}
+		d.say("\n   the backend deletes bob's Vital user; an hour later the SDK's token refresh answers invalid_token:")
+		d.say("   the SDK now reports %s with no user (%s)", sdk.Status(), deletionNote(d.profile))
+	} else {
+		// Android 4.2.1–4.2.2 cannot decode the token endpoint's error body
+		// (reference §10.1): the deletion is never detected.
+		if !errors.Is(refreshErr, vitalsdk.ErrUndecodableTokenError) {
+			return fmt.Errorf("demo: the refresh after deletion returned %v, want the undecodable-error-body error", refreshErr)
+		}
+		d.say("\n   the backend deletes bob's Vital user; an hour later the SDK's token refresh answers")
+		d.say("   invalid_token, which this profile cannot decode: the SDK still reports %s", sdk.Status())
+		d.say("   as bob's deleted user and every refresh fails the same way (a day passes)")
+		s.clock.Advance(24 * time.Hour)
+		title = "bob's next launch, a day later: the SDK still shows bob's deleted Vital user, so the launch asks the issuer again and signs in as bob's new one"
 	}
-	d.say("\n   the backend deletes bob's Vital user; an hour later the SDK's token refresh answers invalid_token:")
-	d.say("   the SDK now reports %s with no user (%s)", sdk.Status(), deletionNote(d.profile))
-	if _, err := d.launch("bob's next launch: the issuer maps bob to a new Vital user and the SDK signs in as it", phone, "bob"); err != nil {
+	if _, err := d.launch(title, phone, "bob"); err != nil {
 		return err
 	}
 

@@ -48,19 +48,52 @@ func TestDemoEveryProfile(t *testing.T) {
 				{"applied", "resolve(app user carol)", "token"},
 				{"applied", "sign-out", "signed-out"},
 			}
+			prof, _ := fsm.ParseProfile(p)
+			// Flutter on iOS has only the deprecated signIn, whose session
+			// the status hides until the next launch (reference §1.2,
+			// §10.10): a launch that signs in ends observing {configured},
+			// off the state machine's path, and the relaunch finds the
+			// session (and writes it into the startup params once).
+			hidden := prof.SignInNeedsRelaunch && !prof.HasIdentify
+			if !prof.DetectsDeletion {
+				// Android 4.2.1–4.2.2 never detect the deletion (§10.1): a
+				// day later bob's launch asks the issuer again, finds his new
+				// Vital user and switches to it.
+				want[3] = struct {
+					result string
+					first  string
+					state  string
+				}{"applied", "resolve(app user bob)", "token"}
+			}
 			for i, w := range want {
 				o := steps[i].Launch.Outcome
 				require.Equal(t, w.result, o.Result, "step %d", i+1)
-				require.Equal(t, w.state, o.State, "step %d", i+1)
-				require.Nil(t, o.Divergence, "step %d: the SDK core follows the profile's state machine", i+1)
 				requirePlannedJSON(t, steps[i].Launch)
 				if w.first != "" {
 					require.True(t, strings.HasPrefix(o.Applied[0], w.first), "step %d: %v", i+1, o.Applied)
 				}
+				if hidden && w.state == "token" && w.result == "applied" {
+					require.Equal(t, "configured", o.State, "step %d", i+1)
+					require.NotNil(t, o.Divergence, "step %d", i+1)
+					continue
+				}
+				require.Equal(t, w.state, o.State, "step %d", i+1)
+				require.Nil(t, o.Divergence, "step %d: the SDK core follows the profile's state machine", i+1)
 			}
 			require.Zero(t, *steps[1].Launch.NetworkCalls)
-			require.Zero(t, *steps[1].Launch.DBWrites)
+			if hidden {
+				require.EqualValues(t, 1, *steps[1].Launch.DBWrites, "the record becomes startup params")
+			} else {
+				require.Zero(t, *steps[1].Launch.DBWrites)
+			}
 			require.Contains(t, steps[4].Launch.Outcome.Applied[1], "migrate(")
+			if !prof.DetectsDeletion {
+				del := steps[3].Launch
+				require.Equal(t, "resolve", del.Passes[0].Plan.Actions[0]["type"])
+				require.Equal(t, []string{"resolve(app user bob)", "sign-out"}, del.Outcome.Applied[:2])
+				require.NotContains(t, out.String()+errOut.String(), "sk_us_demo_", "the API key never reaches output")
+				return
+			}
 			// Step 4 plans a sign-in as bob's deleted Vital user; the token
 			// source names a new one, and the next pass plans and applies
 			// that: what is applied is always what a pass planned.

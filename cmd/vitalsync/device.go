@@ -19,12 +19,15 @@ func init() {
 	register(command{name: "device", summary: "operate one emulated SDK installation stored in a device database", run: runDevice})
 }
 
-const deviceSynopsis = `--db FILE --profile P [--installation ID] [--api-url U --auth-url U [--allow-url-change]] <subcommand> [args]
+const deviceSynopsis = `--db FILE --profile P [--installation ID] [--api-url U --auth-url U [--allow-url-change]] [--legacy-auth-url U] <subcommand> [args]
 
 The first command (or launch) on a database needs --api-url and --auth-url;
 the database remembers them and later commands use them. Other URLs later
-are refused unless --allow-url-change is given. Secrets given as "-" are
-read from stdin, so they never appear in ps.
+are refused unless --allow-url-change is given. --legacy-auth-url is the
+base of the legacy Firebase endpoints of the legacy profiles (ios-1.3,
+ios-1.8.1, android-4.2.0), addressed as for a Firebase emulator; it is not
+remembered. Secrets given as "-" are read from stdin, so they never appear
+in ps.
 
 subcommands (each invocation is one app launch):
   status               print the SDK status
@@ -34,6 +37,10 @@ subcommands (each invocation is one app launch):
   identify EXT FLAGS   identifyExternalUser with --sign-in-token T|-, or with
                        --api-key K|- --user U --environment E --region R
   sign-out             erase the installation's SDK state
+  reinstall            delete and reinstall the app, then launch (reference §10.5):
+                       iOS ≤1.3 keeps its session, iOS 1.4+ is wiped, Android
+                       restores its Auto Backup without the external user ID
+                       (--no-backup: Android starts empty)
   refresh              refresh the session's tokens
   whoami               fetch the signed-in user (GET /v2/user/{id})
 
@@ -56,6 +63,8 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	var apiURL, authURL urlFlag
 	fs.Var(&apiURL, "api-url", "Junction API base URL (default: the one the database remembers)")
 	fs.Var(&authURL, "auth-url", "Junction auth server base URL (default: the one the database remembers)")
+	var legacyURL urlFlag
+	fs.Var(&legacyURL, "legacy-auth-url", "base URL of the legacy Firebase endpoints on legacy profiles, as for a Firebase emulator (default: the real hosts; not remembered)")
 	allowURLChange := fs.Bool("allow-url-change", false, "use --api-url/--auth-url even though the database remembers others, and remember them instead")
 	timeout := fs.Duration("timeout", 30*time.Second, "timeout of each HTTP request")
 	if err := parseFlags(fs, args); err != nil {
@@ -76,6 +85,22 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 		return usagef("device: no subcommand given")
 	}
 	sub, subArgs := fs.Arg(0), fs.Args()[1:]
+	var reinstall func(context.Context, *sqlite.DB) error
+	if sub == "reinstall" {
+		// The app is deleted and installed again before this launch.
+		rfs := newFlagSet(e, "device reinstall", "[--no-backup]")
+		noBackup := rfs.Bool("no-backup", false, "Android: no Auto Backup restore (the app starts empty)")
+		if err := parseFlags(rfs, subArgs); err != nil {
+			return err
+		}
+		if rfs.NArg() > 0 {
+			return usagef("device reinstall takes no arguments")
+		}
+		subArgs = nil
+		reinstall = func(ctx context.Context, db *sqlite.DB) error {
+			return vitalsdk.Reinstall(ctx, db, *installation, profile, !*noBackup)
+		}
+	}
 	op, err := parseDeviceOp(e, sub, subArgs)
 	if err != nil {
 		return err
@@ -90,14 +115,20 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if reinstall != nil {
+		if err := reinstall(ctx, db); err != nil {
+			return err
+		}
+	}
 	client, err := vitalsdk.New(ctx, vitalsdk.Options{
-		Profile:      profile,
-		Installation: *installation,
-		Store:        db,
-		APIBaseURL:   ends.APIBaseURL,
-		AuthBaseURL:  ends.AuthBaseURL,
-		Timeout:      *timeout,
-		Logger:       e.log,
+		Profile:           profile,
+		Installation:      *installation,
+		Store:             db,
+		APIBaseURL:        ends.APIBaseURL,
+		AuthBaseURL:       ends.AuthBaseURL,
+		LegacyAuthBaseURL: legacyURL.url,
+		Timeout:           *timeout,
+		Logger:            e.log,
 	})
 	if err != nil {
 		return err
@@ -147,7 +178,7 @@ func parseDeviceOp(e *env, sub string, args []string) (deviceOp, error) {
 		return op, nil
 	}
 	switch sub {
-	case "status":
+	case "status", "reinstall": // reinstall acts before the launch (runDevice)
 		return noArgs(func(context.Context, *device) error { return nil })
 	case "sign-out":
 		return noArgs(func(ctx context.Context, d *device) error { return d.client.SignOut(ctx) })

@@ -43,7 +43,7 @@ func newDeviceCLI(t *testing.T, profile string) *deviceCLI {
 func (d *deviceCLI) invoke(stdin string, args ...string) (string, string, int, error) {
 	d.t.Helper()
 	full := append([]string{"device", "--db", d.db, "--profile", d.profile,
-		"--api-url", d.srv.URL, "--auth-url", d.srv.URL + "/auth"}, args...)
+		"--api-url", d.srv.URL, "--auth-url", d.srv.URL + "/auth", "--legacy-auth-url", d.srv.URL}, args...)
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), full, strings.NewReader(stdin), &out, &errOut)
 	code := exitCode(err, &errOut)
@@ -223,7 +223,7 @@ func TestDeviceUsage(t *testing.T) {
 
 	// Failures are exit 1 with a message and no secret.
 	d.secrets = append(d.secrets, "garbage-token")
-	require.ErrorIs(t, d.fail("", "sign-in", "garbage-token"), vitalsdk.ErrInvalidSignInToken)
+	require.ErrorIs(t, d.fail("", "sign-in", "garbage-token"), vitalsdk.ErrMalformedSignInToken)
 	require.ErrorIs(t, d.fail("", "refresh"), vitalsdk.ErrNotConfigured)
 	require.ErrorIs(t, d.fail("", "whoami"), vitalsdk.ErrNotConfigured)
 }
@@ -267,4 +267,51 @@ func TestDeviceRemembersBaseURLs(t *testing.T) {
 	require.Zero(t, code)
 	_, code, err = bare("whoami")
 	require.Equal(t, 1, code, "now pointed at a closed port: %v", err)
+}
+
+// TestDeviceLegacyProfile: on a legacy profile the device signs in,
+// refreshes and detects deletion through the emulator's legacy Firebase
+// routes, given as --legacy-auth-url (reference §10.3).
+func TestDeviceLegacyProfile(t *testing.T) {
+	d := newDeviceCLI(t, "android-4.2.0")
+	uid, tok := d.user()
+	s := d.status(tok+"\n", "sign-in", "-")
+	require.Equal(t, deviceStatus{State: fsm.Token, Status: []string{"configured", "signedIn", "useSignInToken"}, CurrentUserID: uid}, s)
+	require.Equal(t, fsm.Token, d.status("", "refresh").State)
+	require.NoError(t, d.em.DeleteUser(uid))
+	require.ErrorIs(t, d.fail("", "refresh"), vitalsdk.ErrInvalidUser)
+	require.Equal(t, fsm.SignedOut, d.status("", "status").State, "Android 4.2.0 signs out on deletion")
+	require.Zero(t, d.em.Requests(emulator.RouteToken))
+	require.Equal(t, 1, d.em.Requests(emulator.RouteLegacySignIn))
+	require.Equal(t, 2, d.em.Requests(emulator.RouteLegacyRefresh))
+}
+
+// TestDeviceReinstall: 'device reinstall' per platform (reference §10.5).
+func TestDeviceReinstall(t *testing.T) {
+	for _, tc := range []struct {
+		profile string
+		args    []string
+		want    fsm.State
+	}{
+		{"ios-1.3", nil, fsm.Token},
+		{"ios-1.8", nil, fsm.SignedOut},
+		{"android-5.0", nil, fsm.Token},
+		{"android-5.0", []string{"--no-backup"}, fsm.SignedOut},
+	} {
+		t.Run(tc.profile+strings.Join(tc.args, ""), func(t *testing.T) {
+			d := newDeviceCLI(t, tc.profile)
+			_, tok := d.user()
+			require.Equal(t, 0, exitCodeOf(d, tok, "sign-in", "-"))
+			require.Equal(t, tc.want, d.status("", append([]string{"reinstall"}, tc.args...)...).State)
+		})
+	}
+	d := newDeviceCLI(t, "android-5.0")
+	_, _, code := d.run("", "reinstall", "extra")
+	require.Equal(t, 2, code, "a usage error")
+}
+
+func exitCodeOf(d *deviceCLI, stdin string, args ...string) int {
+	d.t.Helper()
+	_, _, code := d.run(stdin, args...)
+	return code
 }

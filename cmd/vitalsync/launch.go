@@ -22,7 +22,8 @@ func init() {
 }
 
 const launchSynopsis = `--db FILE --profile P --issuer URL (--app-user U [--session-file F] | --signed-out)
-                        [--api-url U --auth-url U [--allow-url-change]] [--now] [--installation ID]
+                        [--api-url U --auth-url U [--allow-url-change]] [--legacy-auth-url U]
+                        [--now] [--installation ID]
                         [--environment E --region R] [--allow-api-key] [--format table|json]
 
 The session comes from --session-file F, or else $` + envSession + `; --session S
@@ -30,7 +31,10 @@ still works but shows the session to anyone who can run ps.
 
 The first launch (or device command) on a database needs --api-url and
 --auth-url; the database remembers them and later launches use them. Other
-URLs later are refused unless --allow-url-change is given.
+URLs later are refused unless --allow-url-change is given. --legacy-auth-url
+is the base of the legacy Firebase endpoints that the legacy profiles
+(ios-1.3, ios-1.8.1, android-4.2.0) sign in and refresh through, addressed
+as for a Firebase emulator (an emulator's URL); it is not remembered.
 
 exit codes:
   0  the SDK agrees with the app (nothing to do, or the plan was applied)
@@ -138,7 +142,7 @@ func launchOnce(ctx context.Context, cfg installation.Config) (launchReport, err
 // launchFlags are launch's parsed flags.
 type launchFlags struct {
 	dbPath, profile, installation, appUser, env, region, format string
-	issuer, apiURL, authURL                                     urlFlag
+	issuer, apiURL, authURL, legacyAuthURL                      urlFlag
 	session                                                     *secretFlag
 	signedOut, allowAPIKey, allowURLChange, now                 bool
 	sdkVersion                                                  string
@@ -158,6 +162,7 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	fs.BoolVar(&f.signedOut, "signed-out", false, "the app has no user signed in")
 	fs.Var(&f.apiURL, "api-url", "Junction API base URL (default: the one the database remembers)")
 	fs.Var(&f.authURL, "auth-url", "Junction auth server base URL (default: the one the database remembers)")
+	fs.Var(&f.legacyAuthURL, "legacy-auth-url", "base URL of the legacy Firebase endpoints on legacy profiles, as for a Firebase emulator (default: the real hosts; not remembered)")
 	fs.BoolVar(&f.allowURLChange, "allow-url-change", false, "use --api-url/--auth-url even though the database remembers others, and remember them instead")
 	fs.BoolVar(&f.now, "now", false, "ignore a pending backoff and try at once (after fixing what made the last attempt fail)")
 	fs.StringVar(&f.installation, "installation", "default", "installation key in the database")
@@ -237,7 +242,7 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	cfg := installation.Config{DB: db, Profile: profile, Installation: f.installation, IssuerURL: f.issuer.url,
-		Session: session, APIURL: ends.APIBaseURL, AuthURL: ends.AuthBaseURL, AllowAPIKey: f.allowAPIKey, Logger: e.log,
+		Session: session, APIURL: ends.APIBaseURL, AuthURL: ends.AuthBaseURL, LegacyAuthURL: f.legacyAuthURL.url, AllowAPIKey: f.allowAPIKey, Logger: e.log,
 		SDKVersion: f.sdkVersion, ReportInterval: f.reportInterval}
 	if f.appUser != "" {
 		app := reconcile.AppSession{SignedIn: true, AppUserID: f.appUser, Environment: envv, Region: region}

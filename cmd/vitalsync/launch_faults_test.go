@@ -43,7 +43,7 @@ func newFaultRig(t *testing.T, profile string) *faultRig {
 	require.NoError(t, err)
 	app := reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}
 	return &faultRig{s: s, db: db, path: path, cfg: installation.Config{DB: db, Profile: p, Installation: "phone",
-		IssuerURL: s.url, Session: sess, APIURL: s.url, AuthURL: s.url + "/auth", Now: s.clock.Now,
+		IssuerURL: s.url, Session: sess, APIURL: s.url, AuthURL: s.url + "/auth", LegacyAuthURL: s.url, Now: s.clock.Now,
 		App: func() reconcile.AppSession { return app }}}
 }
 
@@ -123,9 +123,27 @@ func TestLaunchAfterUserDeletion(t *testing.T) {
 			require.NoError(t, err)
 			_, err = sdk.AccessToken(context.Background())
 			require.Error(t, err)
+			if !r.cfg.Profile.DetectsDeletion {
+				// Android 4.2.1–4.2.2 never detect the deletion (reference
+				// §10.1): the SDK still shows the old user, and the launch,
+				// which plans from what the SDK shows, has nothing to do.
+				require.ErrorIs(t, err, vitalsdk.ErrUndecodableTokenError)
+				rep, err := r.launch(t)
+				require.NoError(t, err)
+				require.EqualValues(t, "nothing-to-do", rep.Outcome.Result)
+				require.Equal(t, "token", rep.Outcome.State)
+				return
+			}
 
 			rep, err := r.launch(t)
 			require.NoError(t, err)
+			if r.cfg.Profile.SignInNeedsRelaunch && !r.cfg.Profile.HasIdentify {
+				// Flutter on iOS: the new session shows at the next launch
+				// (reference §1.2, §10.10).
+				require.Equal(t, "configured", rep.Outcome.State)
+				rep, err = r.launch(t)
+				require.NoError(t, err)
+			}
 			require.Equal(t, "token", rep.Outcome.State)
 			j, err = r.db.Journal("phone", r.cfg.Profile.Name).Load(context.Background())
 			require.NoError(t, err)

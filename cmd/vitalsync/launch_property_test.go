@@ -59,7 +59,7 @@ func (w *world) close() {
 
 func (w *world) config(t *rapid.T) installation.Config {
 	cfg := installation.Config{DB: w.db, Profile: w.profile, Installation: "phone", IssuerURL: w.s.url,
-		APIURL: w.s.url, AuthURL: w.s.url + "/auth", Now: w.s.clock.Now}
+		APIURL: w.s.url, AuthURL: w.s.url + "/auth", LegacyAuthURL: w.s.url, Now: w.s.clock.Now}
 	if w.app != "" {
 		sess, err := w.s.session(w.app)
 		if err != nil {
@@ -82,7 +82,7 @@ func (w *world) launch(t *rapid.T) (launchReport, error) {
 
 func (w *world) sdk(t *rapid.T) *vitalsdk.Client {
 	c, err := vitalsdk.New(context.Background(), vitalsdk.Options{Profile: w.profile, Installation: "phone",
-		Store: w.db, APIBaseURL: w.s.url, AuthBaseURL: w.s.url + "/auth", Now: w.s.clock.Now})
+		Store: w.db, APIBaseURL: w.s.url, AuthBaseURL: w.s.url + "/auth", LegacyAuthBaseURL: w.s.url, Now: w.s.clock.Now})
 	if err != nil {
 		t.Fatalf("sdk: %v", err)
 	}
@@ -167,6 +167,25 @@ func (w *world) check(t *rapid.T, rep launchReport) {
 	}
 }
 
+// convergingProfiles are the profiles on which the engine can bring app and
+// SDK into agreement within the launches settle allows. Two kinds are left
+// out until the planner has their rules: profiles that never detect a
+// deleted user (Android 4.2.1–4.2.2, Flutter on Android; reference §10.1),
+// whose launches keep planning from the deleted user the SDK still shows
+// until a periodic re-resolve exists, and Flutter on iOS, whose only
+// sign-in is hidden until the next launch (§1.2, §10.10), so a launch that
+// signs in ends off the state machine's path. Their behaviour is pinned by
+// TestDemoEveryProfile and TestLaunchAfterUserDeletion.
+func convergingProfiles() []fsm.Profile {
+	var ps []fsm.Profile
+	for _, p := range fsm.Profiles() {
+		if p.DetectsDeletion && (p.HasIdentify || !p.SignInNeedsRelaunch) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
 // TestLaunchPropertyRealStack drives one installation on the real SDK core,
 // issuer and emulator through random app events and backend faults, and
 // checks after every settled launch that app and SDK agree, that the SDK
@@ -192,7 +211,7 @@ func TestLaunchPropertyRealStack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := &world{profile: rapid.SampledFrom(fsm.Profiles()).Draw(t, "profile")}
+		w := &world{profile: rapid.SampledFrom(convergingProfiles()).Draw(t, "profile")}
 		w.cleanup = append(w.cleanup, func() { os.RemoveAll(dir) })
 		defer w.close()
 		if w.s, err = startStack(ctx, dir, nil, emulator.WithSigningKey(sharedKey(t))); err != nil {

@@ -176,3 +176,27 @@ func TestLaunchCommandBacksOffWhenIssuerIsDown(t *testing.T) {
 	require.Zero(t, *rep.NetworkCalls)
 	require.Zero(t, *rep.DBWrites)
 }
+
+// TestLaunchLegacyProfile: a launch on a legacy profile signs in through
+// the emulator's legacy Firebase routes, given as --legacy-auth-url; without
+// it the device would call the real Google hosts.
+func TestLaunchLegacyProfile(t *testing.T) {
+	dir := t.TempDir()
+	banner, cancel, done, _ := startServe(t, "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "issuer.db"),
+		"--session-secret", testSessionSecret, "--emulator")
+	defer func() { cancel(); <-done }()
+	base := bannerValue(t, banner, "issuer listening on")
+	alice := mintSession(t, "--secret", testSessionSecret, "--user", "alice")
+	common := []string{"--db", filepath.Join(dir, "device.db"), "--profile", "android-4.2.0", "--issuer", base,
+		"--api-url", base, "--auth-url", base + "/auth", "--legacy-auth-url", base, "--session", alice, "--app-user", "alice"}
+	rep, _, err := launchCmd(t, common...)
+	require.NoError(t, err)
+	require.Equal(t, "applied", rep.Outcome.Result)
+	require.Equal(t, "token", rep.Outcome.State)
+	rep, _, err = launchCmd(t, common...)
+	require.NoError(t, err)
+	require.Equal(t, "nothing-to-do", rep.Outcome.Result)
+
+	_, _, err = launchCmd(t, append(common[:len(common)-6:len(common)-6], "--legacy-auth-url", "ftp://x", "--session", alice, "--app-user", "alice")...)
+	require.Error(t, err, "a bad URL is a usage error")
+}

@@ -46,7 +46,7 @@ func TestLaunchReportsEndToEnd(t *testing.T) {
 	alice := mintSession(t, "--secret", testSessionSecret, "--user", "alice")
 	common := []string{"--db", filepath.Join(dir, "device.db"), "--profile", "android-5.0", "--issuer", base,
 		"--api-url", base, "--auth-url", base + "/auth", "--session", alice, "--app-user", "alice",
-		"--installation", "phone-1", "--sdk-version", "4.2.1"}
+		"--installation", "phone-1", "--sdk-version", "4.3.0"}
 
 	network, _, reports := launchCosts(t, common...)
 	require.Positive(t, network)
@@ -67,11 +67,11 @@ func TestLaunchReportsEndToEnd(t *testing.T) {
 	// refused naming it.
 	ctx := context.Background()
 	c := issuer.NewClient(base, alice)
-	r := issuer.Report{InstallationID: "phone-2", Platform: fsm.IOS, SDKVersion: "1.8.1", Profile: "ios-1.8",
+	r := issuer.Report{InstallationID: "phone-2", Platform: fsm.IOS, SDKVersion: "1.8.5", Profile: "ios-1.8",
 		AppSignedIn: true, AppUserID: "bob", ReportedAt: time.Now()}
 	_, err := c.SendReport(ctx, r)
 	require.ErrorIs(t, err, issuer.ErrForbidden)
-	body := `{"installation_id":"p","platform":"ios","sdk_version":"1.8.1","app_signed_in":false,"sdk_status":[],"reported_at":"2026-11-20T00:00:00Z","colour":"red"}`
+	body := `{"installation_id":"p","platform":"ios","sdk_version":"1.8.5","app_signed_in":false,"sdk_status":[],"reported_at":"2026-11-20T00:00:00Z","colour":"red"}`
 	req, err := http.NewRequest(http.MethodPost, base+issuer.PathInstallationReport, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+alice)

@@ -1,0 +1,222 @@
+package emulator
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/junction"
+)
+
+// The legacy Firebase / GCIP routes that iOS ≤1.8.1 and Android ≤4.2.0 use
+// (reference §10.3), served as Firebase emulators serve them: the real host
+// is the first path segment, so a client's legacy base URL is the
+// emulator's URL.
+const (
+	RouteLegacySignIn  Route = "POST /" + junction.IdentityToolkitHost + junction.LegacySignInPath
+	RouteLegacyRefresh Route = "POST /" + junction.SecureTokenHost + junction.LegacyRefreshPath
+)
+
+// The Firebase error messages the emulator answers. The SDKs read only
+// USER_DISABLED/USER_NOT_FOUND and TOKEN_EXPIRED/INVALID_REFRESH_TOKEN on a
+// refresh, and only the status 401 on a sign-in (§10.3); the others are the
+// emulator's choice.
+const (
+	legacyInvalidCustomToken = "INVALID_CUSTOM_TOKEN"
+	legacyTenantMismatch     = "TENANT_ID_MISMATCH"
+	legacyInvalidAPIKey      = "API key not valid. Please pass a valid API key."
+	legacyBadRequest         = "INVALID_REQUEST"
+	legacyInvalidGrantType   = "INVALID_GRANT_TYPE"
+	legacyMissingRefresh     = "MISSING_REFRESH_TOKEN"
+)
+
+// matchLegacy routes the two legacy paths; segs is the escaped path split
+// at "/".
+func matchLegacy(method string, segs []string) (match, bool) {
+	var r Route
+	switch {
+	case len(segs) == 3 && segs[0] == junction.IdentityToolkitHost && segs[1] == "v1" &&
+		segs[2] == "accounts:signInWithCustomToken":
+		r = RouteLegacySignIn
+	case len(segs) == 3 && segs[0] == junction.SecureTokenHost && segs[1] == "v1" && segs[2] == "token":
+		r = RouteLegacyRefresh
+	default:
+		return match{}, false
+	}
+	if method != http.MethodPost {
+		return match{allow: "POST"}, true
+	}
+	return match{route: r}, true
+}
+
+// legacyError answers the Firebase error envelope
+// {"error":{"code":status,"message":msg,"status":grpcStatus}}.
+func legacyError(w http.ResponseWriter, status int, msg string) {
+	grpc := "INVALID_ARGUMENT"
+	switch status {
+	case http.StatusUnauthorized:
+		grpc = "UNAUTHENTICATED"
+	case http.StatusRequestEntityTooLarge:
+		grpc = "FAILED_PRECONDITION"
+	}
+	writeJSON(w, status, junction.LegacyErrorBody{Error: junction.LegacyError{Code: status, Message: msg, Status: grpc}})
+}
+
+// legacyKey checks the ?key= query: the public Web API key the emulator's
+// Sign-In Tokens carry.
+func legacyKey(w http.ResponseWriter, r *http.Request) bool {
+	if r.URL.Query().Get("key") != signInPublicKey {
+		legacyError(w, http.StatusBadRequest, legacyInvalidAPIKey)
+		return false
+	}
+	return true
+}
+
+// serveLegacySignIn serves accounts:signInWithCustomToken: the custom token
+// (a Sign-In Token's user_token) and its tenant for an ID token and a
+// Secure Token refresh token.
+func (e *Emulator) serveLegacySignIn(w http.ResponseWriter, r *http.Request) {
+	if !legacyKey(w, r) {
+		return
+	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		legacyError(w, http.StatusBadRequest, legacyBadRequest)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		legacyError(w, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	var req junction.LegacySignInRequest
+	if err != nil || json.Unmarshal(body, &req) != nil || req.Token == "" {
+		legacyError(w, http.StatusBadRequest, legacyBadRequest)
+		return
+	}
+	key, err := e.signingKey()
+	if err != nil {
+		legacyError(w, http.StatusInternalServerError, "no signing key")
+		return
+	}
+	envelope, _ := json.Marshal(struct {
+		PublicKey string `json:"public_key"`
+		UserToken string `json:"user_token"`
+	}{signInPublicKey, req.Token})
+	tok, err := junction.DecodeSignInToken(base64.StdEncoding.EncodeToString(envelope), junction.DecodeOptions{Lenient: true})
+	if err != nil || junction.VerifySignInToken(tok, &key.PublicKey) != nil {
+		legacyError(w, http.StatusUnauthorized, legacyInvalidCustomToken)
+		return
+	}
+	c := tok.Claims
+	if req.TenantID != c.TenantID {
+		legacyError(w, http.StatusBadRequest, legacyTenantMismatch)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.activeUser(c.UserID)
+	if u == nil || u.id != c.UserID || c.TeamID != e.teamID ||
+		c.Environment != e.cfg.environment || c.Region != e.cfg.region ||
+		!e.now().Before(c.ExpiresAt) {
+		legacyError(w, http.StatusUnauthorized, legacyInvalidCustomToken)
+		return
+	}
+	e.issueLegacy(w, u, true)
+}
+
+// serveLegacyRefresh serves the Secure Token v1/token: a legacy refresh
+// token for a new ID token, rotating the refresh token as /v1/token does (a
+// rotated-out one answers INVALID_REFRESH_TOKEN).
+func (e *Emulator) serveLegacyRefresh(w http.ResponseWriter, r *http.Request) {
+	if !legacyKey(w, r) {
+		return
+	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
+		legacyError(w, http.StatusBadRequest, legacyBadRequest)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			legacyError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return
+		}
+		legacyError(w, http.StatusBadRequest, legacyBadRequest)
+		return
+	}
+	if r.PostForm.Get("grant_type") != junction.GrantRefreshToken {
+		legacyError(w, http.StatusBadRequest, legacyInvalidGrantType)
+		return
+	}
+	token := r.PostForm.Get("refresh_token")
+	if token == "" {
+		legacyError(w, http.StatusBadRequest, legacyMissingRefresh)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	g := e.refresh[token]
+	var u *user
+	if g != nil {
+		u = e.activeUser(g.userID)
+	}
+	switch {
+	case g == nil, !g.legacy, g.state == refreshRotated:
+		legacyError(w, http.StatusBadRequest, junction.LegacyInvalidRefreshToken)
+		return
+	case u == nil, g.state == refreshUserDeleted:
+		// A real GCIP deployment answers USER_NOT_FOUND (§10.3).
+		legacyError(w, http.StatusBadRequest, junction.LegacyUserNotFound)
+		return
+	case g.state == refreshRevoked:
+		legacyError(w, http.StatusBadRequest, junction.LegacyTokenExpired)
+		return
+	}
+	g.state = refreshRotated
+	for i, t := range u.refresh {
+		if t == token {
+			u.refresh = append(u.refresh[:i:i], u.refresh[i+1:]...)
+			break
+		}
+	}
+	e.issueLegacy(w, u, false)
+}
+
+// issueLegacy answers a new ID token and Secure Token refresh token for u,
+// in the sign-in's camelCase or the refresh's snake_case. The caller holds
+// e.mu.
+func (e *Emulator) issueLegacy(w http.ResponseWriter, u *user, signIn bool) {
+	access, refresh := e.newToken("id_"), e.newToken("lrt_")
+	e.access[access] = &accessGrant{userID: u.id, expires: e.now().Add(e.cfg.accessTTL)}
+	e.refresh[refresh] = &refreshGrant{userID: u.id, legacy: true}
+	u.access = append(u.access, access)
+	u.refresh = append(u.refresh, refresh)
+	expires := strconv.Itoa(int(e.cfg.accessTTL / time.Second))
+	if signIn {
+		writeJSON(w, http.StatusOK, junction.LegacySignInResponse{IDToken: access, RefreshToken: refresh, ExpiresIn: expires})
+		return
+	}
+	writeJSON(w, http.StatusOK, junction.LegacyRefreshResponse{IDToken: access, RefreshToken: refresh, ExpiresIn: expires})
+}
+
+// WithLegacyRefreshHonoured decides whether the Junction token endpoint
+// (/v1/token) honours a refresh token issued by the legacy Secure Token
+// endpoint, as an app that upgrades across the cutover posts it there
+// (reference §10.4; the real service's answer is not public). false, the
+// default, answers 400 invalid_token, which the SDK reads as a deleted user;
+// true refreshes it like one of its own (rotating it into a Junction
+// refresh token).
+func WithLegacyRefreshHonoured(honour bool) Option {
+	return func(c *config) { c.legacyRefreshHonoured = honour }
+}
+
+// PublicAPIKey returns the public Web API key that the emulator's Sign-In
+// Tokens carry and its legacy routes require as ?key= (§10.3).
+func (e *Emulator) PublicAPIKey() string { return signInPublicKey }
