@@ -52,12 +52,14 @@ import (
 
 // The concrete adapters implement the interfaces the runner declares.
 var (
-	_ reconcile.SDK         = (*vitalsdk.Client)(nil)
-	_ reconcile.Identifier  = (*vitalsdk.Client)(nil)
-	_ reconcile.TokenSource = (*issuer.Client)(nil)
-	_ reconcile.Journal     = (*sqlite.Journal)(nil)
-	_ vitalsdk.Store        = (*sqlite.DB)(nil)
-	_ issuer.UserStore      = (*sqlite.DB)(nil)
+	_ reconcile.SDK           = (*vitalsdk.Client)(nil)
+	_ reconcile.Identifier    = (*vitalsdk.Client)(nil)
+	_ reconcile.TokenSource   = (*issuer.Client)(nil)
+	_ reconcile.Journal       = (*sqlite.Journal)(nil)
+	_ reconcile.Initializer   = (*vitalsdk.Client)(nil)
+	_ reconcile.ProtectedData = (*vitalsdk.Client)(nil)
+	_ vitalsdk.Store          = (*sqlite.DB)(nil)
+	_ issuer.UserStore        = (*sqlite.DB)(nil)
 )
 
 // Config is one installation.

@@ -56,10 +56,10 @@ type Options struct {
 	// DeferCreate starts the process without the SDK client: on Android,
 	// VitalClient.status is {} and currentUserId null until getOrCreate has
 	// run in the process (reference §10.11), so Status and CurrentUserID
-	// read signed out until Initialise (or any call that creates the
+	// read signed out until Initialize (or any call that creates the
 	// client: every method but the reads). Ignored on iOS, whose status
 	// access configures automatically (§5.3). A launch task calls
-	// Initialise before its first read.
+	// Initialize before its first read.
 	DeferCreate bool
 
 	// crashAt is the Client's test hook (Client.crashAt), set before New so
@@ -380,11 +380,18 @@ func (c *Client) CurrentUserID() string {
 	return c.userIDLocked()
 }
 
-// Initialise creates the SDK client in this process (Android's
+// Initialize creates the SDK client in this process (Android's
 // VitalClient.getOrCreate): until then, with Options.DeferCreate, the
 // status reads {} and there is no current user (reference §10.11). It is
-// idempotent and does no IO. Every other method creates the client too.
-func (c *Client) Initialise() {
+// idempotent and does no IO; every other method creates the client too.
+// It is reconcile.Initializer's step, which the launch runner takes before
+// its first read.
+func (c *Client) Initialize(context.Context) error {
+	c.create()
+	return nil
+}
+
+func (c *Client) create() {
 	c.mu.Lock()
 	c.uncreated = false
 	c.mu.Unlock()
@@ -448,7 +455,7 @@ func (c *Client) Environment() (fsm.Environment, fsm.Region, bool) {
 // on iOS 1.4+ it lives in memory until SetUserID or IdentifyExternalUser
 // writes startup params (reference §5.2).
 func (c *Client) Configure(ctx context.Context, apiKey string, env fsm.Environment, region fsm.Region) error {
-	c.Initialise()
+	c.create()
 	if err := checkAPIKeyConfig(apiKey, env, region); err != nil {
 		return opError("configure", ErrInvalidArgument, err)
 	}
@@ -495,7 +502,7 @@ func checkAPIKeyConfig(apiKey string, env fsm.Environment, region fsm.Region) er
 //
 // On iOS the user ID must be a UUID.
 func (c *Client) SetUserID(ctx context.Context, userID string) error {
-	c.Initialise()
+	c.create()
 	if userID == "" {
 		return opError("set user", ErrInvalidArgument, errors.New("empty user ID"))
 	}
@@ -535,7 +542,7 @@ func (c *Client) SetUserID(ctx context.Context, userID string) error {
 // the in-memory configuration: the status becomes {}. It is local only, as
 // in the SDKs (reference §5.1).
 func (c *Client) SignOut(ctx context.Context) error {
-	c.Initialise()
+	c.create()
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
 	return c.commitSignOut(ctx, "sign out")

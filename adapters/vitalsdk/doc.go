@@ -16,7 +16,7 @@
 //     and when there are none a stored token record becomes startup params
 //     in token mode (and a 1.3-era API-key sign-in becomes API-key params).
 //     With Options.DeferCreate an Android process has no SDK client yet and
-//     reads status {} (§10.11): call Initialise before the first read. On
+//     reads status {} (§10.11): call Initialize before the first read. On
 //     iOS, ProtectedDataAvailable says whether the keychain can be read
 //     (see Locked keychain).
 //  2. Read Status and CurrentUserID freely: they do no IO. Classify the

@@ -86,7 +86,7 @@ func (c *Client) unexpired(rec TokenRecord) bool {
 // publicTokenCall is iOS 1.4+'s check on getAccessToken and refreshToken:
 // they require useSignInToken in the status (§10.2).
 func (c *Client) publicTokenCall(op string) error {
-	c.Initialise()
+	c.create()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.startupParams() && !c.locked && !c.statusLocked().Has(fsm.FlagUseSignInToken) {
@@ -127,7 +127,7 @@ func (c *Client) Refresh(ctx context.Context) error {
 // and returns its access token. A refresh whose session was replaced while
 // it ran is retried from the new session.
 func (c *Client) token(ctx context.Context, op string, usable func(TokenRecord) bool) (string, error) {
-	c.Initialise()
+	c.create()
 	for attempt := 0; ; attempt++ {
 		c.mu.Lock()
 		rec, err := c.sessionLocked(op)
@@ -274,7 +274,7 @@ func (c *Client) applyRefresh(ctx context.Context, rec TokenRecord, resp junctio
 // returns the 401 and refreshes only at local expiry (§10.2). In API-key mode it sends the API key, and a 401 is not
 // retried (the SDKs treat it as a revoked key).
 func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
-	c.Initialise()
+	c.create()
 	const op = "get user"
 	c.mu.Lock()
 	cfg, ok := c.configLocked()

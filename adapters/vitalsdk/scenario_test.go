@@ -236,8 +236,8 @@ func (e *scenarioEnv) Handle(t *testing.T, d *datadriven.TestData) string {
 		//
 		// initialise
 		//
-		// Creates the SDK client (Client.Initialise).
-		e.c.Initialise()
+		// Creates the SDK client (Client.Initialize).
+		err = e.c.Initialize(e.w.ctx)
 	case "reinstall":
 		// Example:
 		//

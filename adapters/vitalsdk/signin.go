@@ -26,7 +26,7 @@ import (
 // ErrAlreadySignedIn, or a transport/server error from the junction package
 // (reconcile.IsTransient). A failed SignIn changes nothing.
 func (c *Client) SignIn(ctx context.Context, rawSignInToken string) error {
-	c.Initialise()
+	c.create()
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
 	return c.signInLocked(ctx, "sign in", rawSignInToken, nil)
@@ -252,7 +252,7 @@ func (SignInTokenAuth) GoString() string { return "vitalsdk.SignInTokenAuth{…}
 // Success stores the external user ID, and on iOS 1.4+ the startup params,
 // in the same transaction as the session.
 func (c *Client) IdentifyExternalUser(ctx context.Context, externalUserID string, auth Authenticate) error {
-	c.Initialise()
+	c.create()
 	if !c.profile.HasIdentify {
 		return opError("identify", ErrUnsupported, nil)
 	}
