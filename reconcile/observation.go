@@ -74,6 +74,10 @@ type Observation struct {
 	// user (fsm.Profile.DetectsDeletion false) asks the token source again;
 	// zero means DefaultResolveInterval.
 	ResolveInterval time.Duration
+	// SessionAppUserID is the app user the SDK's current session was signed
+	// in for, when the reconciler knows it (its journal's app user, whose
+	// Vital user is the SDK's current user); "" when unknown.
+	SessionAppUserID string
 	// ProtectedDataUnavailable is set while the device's protected data
 	// (the iOS keychain before first unlock, on a background launch) cannot
 	// be read: the SDK's status may lie and its calls fail (§10.6).
@@ -179,6 +183,7 @@ type wireObservation struct {
 	IssuedVitalUserID string      `json:"issued_vital_user_id,omitempty"`
 	NextAttemptAt     *string     `json:"next_attempt_at"`
 	LastResolvedAt    *string     `json:"last_resolved_at,omitempty"`
+	SessionAppUserID  string      `json:"session_app_user_id,omitempty"`
 	ResolveInterval   string      `json:"resolve_interval,omitempty"`
 	ProtectedData     *bool       `json:"protected_data_available,omitempty"`
 	Now               *string     `json:"now"`
@@ -189,7 +194,7 @@ type wireObservation struct {
 // checks encoding/json does not make (exact case, no duplicates).
 var observationKeys = map[string][]string{
 	"": {"profile", "app", "sdk", "last_observed", "last_action", "last_error", "attempts",
-		"issued_vital_user_id", "next_attempt_at", "last_resolved_at", "resolve_interval",
+		"issued_vital_user_id", "next_attempt_at", "last_resolved_at", "resolve_interval", "session_app_user_id",
 		"protected_data_available", "now", "allow_api_key"},
 	"app":         {"signed_in", "app_user_id", "vital_user_id", "environment", "region"},
 	"sdk":         {"status", "current_user_id", "environment", "region"},
@@ -306,6 +311,7 @@ func (w *wireObservation) observation() (Observation, error) {
 	o.LastError = e
 	o.Attempts = w.Attempts
 	o.IssuedVitalUserID = w.IssuedVitalUserID
+	o.SessionAppUserID = w.SessionAppUserID
 	if w.NextAttemptAt != nil {
 		t, err := time.Parse(time.RFC3339Nano, *w.NextAttemptAt)
 		if err != nil {
@@ -372,6 +378,7 @@ func (o Observation) MarshalJSON() ([]byte, error) {
 		LastError:         string(o.LastError),
 		Attempts:          o.Attempts,
 		IssuedVitalUserID: o.IssuedVitalUserID,
+		SessionAppUserID:  o.SessionAppUserID,
 		AllowAPIKey:       o.AllowAPIKey,
 	}
 	if o.LastAction != nil {

@@ -94,6 +94,13 @@ func (p Plan) Empty() bool { return len(p.Actions) == 0 }
 
 // String renders the actions: "sign-out, sign-in(…)" or "(nothing)".
 func (p Plan) String() string {
+	if len(p.Actions) > 0 && !p.RetryAt.IsZero() {
+		parts := make([]string, len(p.Actions))
+		for i, a := range p.Actions {
+			parts[i] = a.String()
+		}
+		return strings.Join(parts, ", ") + ", then wait until " + p.RetryAt.UTC().Format(time.RFC3339)
+	}
 	if len(p.Actions) == 0 {
 		if p.Terminal {
 			return "(terminal: no rule after the last error)"
@@ -131,6 +138,9 @@ func (p Plan) String() string {
 //     or environment: sign out, sign in. Reauthentication required for V:
 //     reauthenticate. An API-key session of V whose environment and region
 //     are known to match: migrate; otherwise sign out and sign in;
+//   - a session the reconciler knows was signed in for another app user
+//     (SessionAppUserID, a user switch): sign out, sign in, without asking
+//     the token source first;
 //   - V unknown while the SDK holds a session: resolve V first (the next pass
 //     plans with it), so a session that already agrees is never torn down;
 //   - user IDs compare case-insensitively (iOS 1.4+ reports upper case).
@@ -171,8 +181,9 @@ func (p Plan) String() string {
 //     §10.6): nothing at all, Defer set; the status may lie, so nothing is
 //     signed out and nothing written;
 //   - work that needs the network is deferred while NextAttemptAt is later
-//     than Now (a transient failure's backoff): no actions, RetryAt set. A
-//     plan of sign-outs is local and runs at once.
+//     than Now (a transient failure's backoff): RetryAt set, and only the
+//     sign-outs that lead the plan remain, since they are local: a session
+//     the app no longer wants never keeps syncing while the rest waits.
 func (o *Observation) Plan() Plan {
 	st, err := fsm.Classify(o.SDK.Status, o.LastObserved, o.Profile)
 	if o.ProtectedDataUnavailable {
@@ -195,9 +206,24 @@ func (o *Observation) Plan() Plan {
 		return Plan{Observed: st, Discrepancy: p.Discrepancy, Terminal: true}
 	}
 	if needsNetwork(p.Actions) && o.NextAttemptAt.After(o.Now) {
-		return Plan{RetryAt: o.NextAttemptAt, Observed: st, Discrepancy: BackingOff}
+		// The sign-outs that lead the plan are local: they run now, so that
+		// a session the app no longer wants does not keep syncing; the
+		// rest waits.
+		return Plan{Actions: leadingSignOuts(p.Actions), RetryAt: o.NextAttemptAt, Observed: st, Discrepancy: BackingOff}
 	}
 	return p
+}
+
+// leadingSignOuts returns the sign-outs that open actions (nil if none).
+func leadingSignOuts(actions []Action) []Action {
+	n := 0
+	for n < len(actions) && actions[n].Type() == TypeSignOut {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	return actions[:n:n]
 }
 
 // gaveUp reports whether the previous attempt's error has used up its rule:
@@ -250,6 +276,11 @@ func decide(o *Observation, st fsm.State) Plan {
 	// The SDK holds a session of o.SDK.CurrentUserID.
 	if o.LastError == ErrNotSignedIn {
 		return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: SessionWithoutRecord}
+	}
+	if o.SessionAppUserID != "" && o.SessionAppUserID != o.App.AppUserID {
+		// The session is another app user's (a user switch): it cannot be
+		// this one's, so end it without asking the token source first.
+		return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: WrongUser}
 	}
 	if v == "" {
 		return Plan{Actions: []Action{Resolve{AppUser: o.App.AppUserID}}, Discrepancy: VitalUserUnknown}

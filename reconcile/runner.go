@@ -454,6 +454,9 @@ func (r *Runner) observe(l *launch) Observation {
 	o.SDK.Status = r.cfg.SDK.Status()
 	if o.SDK.Status.Has(fsm.FlagSignedIn) {
 		o.SDK.CurrentUserID = r.cfg.SDK.CurrentUserID()
+		if j.AppUserID != "" && j.VitalUserID != "" && strings.EqualFold(j.VitalUserID, o.SDK.CurrentUserID) {
+			o.SessionAppUserID = j.AppUserID // the journal knows whose session it is
+		}
 	}
 	if env, region, ok := r.cfg.SDK.Environment(); ok && o.SDK.Status.Has(fsm.FlagSignedIn) {
 		o.SDK.Environment, o.SDK.Region = env, region

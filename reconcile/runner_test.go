@@ -309,16 +309,17 @@ func TestRunnerSwitchUser(t *testing.T) {
 	h.signInApp("bob")
 	out, err := h.runner.Run(context.Background())
 	require.NoError(t, err)
-	// The app does not know bob's Vital user yet: resolve it, then switch.
-	require.Equal(t, []Action{Resolve{AppUser: "bob"}, SignOut{}, SignIn{VitalUser: vB}}, out.Applied())
+	// The journal knows the session is alice's: a switch, signed out and
+	// in without asking the token source first.
+	require.Equal(t, []Action{SignOut{}, SignIn{}}, out.Applied())
+	require.Equal(t, WrongUser, out.First().Plan.Discrepancy)
+	require.Equal(t, "alice", out.First().Observation.SessionAppUserID)
 	require.Equal(t, vB, h.sdk.user)
 	require.Equal(t, "bob", h.journal.e.AppUserID)
 	require.Equal(t, vB, h.journal.e.VitalUserID)
 	// Journaled before and after each action.
-	require.Contains(t, h.journal.events, "start sign-out")
-	require.Contains(t, h.journal.events, "done sign-out")
-	require.Contains(t, h.journal.events, "start sign-in("+vB+")")
-	require.Contains(t, h.journal.events, "done sign-in("+vB+")")
+	require.Equal(t, []string{"start sign-out", "done sign-out", "start sign-in(from token source)",
+		"done sign-in(from token source)", "settled in token"}, h.journal.events[len(h.journal.events)-5:])
 }
 
 func TestRunnerTransientBackoffPersists(t *testing.T) {
@@ -801,4 +802,34 @@ func TestRunnerReportWaitsForTheRunInFlight(t *testing.T) {
 		require.True(t, reported.Load())
 		require.Equal(t, ErrNeedsReauthentication, h.journal.e.LastError)
 	})
+}
+
+// A user switch whose token source is down must not leave the previous
+// user's session syncing the new user's data: the sign-out is local and
+// runs, and under the backoff that follows it still runs at once.
+func TestRunnerSwitchNeverKeepsThePreviousUserWhenTheNetworkFails(t *testing.T) {
+	for _, p := range fsm.ProfileNames() {
+		h := newHarness(t, p, true)
+		h.signInApp("alice")
+		_, err := h.runner.Run(context.Background())
+		require.NoError(t, err, p)
+		h.signInApp("bob")
+		h.tokens.errs = []error{transientErr{msg: "503"}}
+		out, err := h.runner.Run(context.Background())
+		var re *RunError
+		require.ErrorAs(t, err, &re, p)
+		require.Equal(t, ClassTransient, re.Class, p)
+		require.Equal(t, fsm.SignedOut, h.sdk.st, "%s: alice's session ended before the network was needed", p)
+		require.NoError(t, out.CheckApplied())
+
+		// A relaunch inside the backoff with alice's session back (a
+		// restored backup, say): it is ended at once, the sign-in waits.
+		h.sdk.st, h.sdk.user, h.sdk.env, h.sdk.region = fsm.Token, vA, fsm.Sandbox, fsm.US
+		h.journal.e.AppUserID, h.journal.e.VitalUserID = "alice", vA
+		out, err = h.runner.Run(context.Background())
+		require.NoError(t, err, p)
+		require.Equal(t, ResultDeferred, out.Result, p)
+		require.Equal(t, []Action{SignOut{}}, out.Applied(), p)
+		require.Equal(t, fsm.SignedOut, h.sdk.st, p)
+	}
 }

@@ -43,7 +43,7 @@ func TestDemoEveryProfile(t *testing.T) {
 			}{
 				{"applied", "sign-in(", "token"},
 				{"nothing-to-do", "", "token"},
-				{"applied", "resolve(app user bob)", "token"},
+				{"applied", "sign-out", "token"},
 				{"applied", "sign-in(", "token"},
 				{"applied", "resolve(app user carol)", "token"},
 				{"applied", "sign-out", "signed-out"},

@@ -102,12 +102,13 @@ func TestLaunchCommandEndToEnd(t *testing.T) {
 
 	rep, _, err = launchCmd(t, append(common, "--session", bob, "--app-user", "bob")...)
 	require.NoError(t, err)
-	require.Equal(t, []string{"resolve(app user bob)", "sign-out"}, rep.Outcome.Applied[:2])
+	require.Equal(t, []string{"sign-out", "sign-in(from token source)"}, rep.Outcome.Applied)
 	require.Equal(t, "token", rep.Outcome.State)
 
-	// A session for alice cannot fetch carol's token: the planner has no
-	// rule for that error, so the launch ends terminal, with no retry
-	// scheduled; the SDK is left as it was, and no secret is printed.
+	// A session for alice cannot fetch carol's token: bob's session is ended
+	// first (a switch's sign-out is local), then the planner has no rule for
+	// the token source's refusal, so the launch ends terminal, with no retry
+	// scheduled, and no secret is printed.
 	rep, stderr, err := launchCmd(t, append(common, "--session", alice, "--app-user", "carol")...)
 	require.Error(t, err)
 	require.Equal(t, 1, exitCode(err, &bytes.Buffer{}))
@@ -117,8 +118,21 @@ func TestLaunchCommandEndToEnd(t *testing.T) {
 	last := rep.Passes[len(rep.Passes)-1]
 	require.True(t, last.Plan.Terminal)
 	require.Equal(t, "unknown", rep.Passes[0].Applied[len(rep.Passes[0].Applied)-1].Error.SDKError)
+	require.Equal(t, []string{"sign-out"}, rep.Outcome.Applied)
 	require.NotContains(t, stderr+err.Error(), alice)
 
+	// The app signs out too: nothing left to do, and nothing sent.
+	rep, _, err = launchCmd(t, append(common, "--signed-out")...)
+	require.NoError(t, err)
+	require.Empty(t, rep.Outcome.Applied)
+	require.Equal(t, "nothing-to-do", rep.Outcome.Result)
+	require.Equal(t, "signed-out", rep.Outcome.State)
+	require.Zero(t, *rep.NetworkCalls, "signing out is local")
+
+	// Bob again, then signed out: the sign-out is local.
+	rep, _, err = launchCmd(t, append(common, "--session", bob, "--app-user", "bob")...)
+	require.NoError(t, err)
+	require.Equal(t, "token", rep.Outcome.State)
 	rep, _, err = launchCmd(t, append(common, "--signed-out")...)
 	require.NoError(t, err)
 	require.Equal(t, []string{"sign-out"}, rep.Outcome.Applied)
