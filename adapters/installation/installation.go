@@ -8,10 +8,11 @@
 //
 // A caller's duties, in order:
 //
-//  1. Fill a Config: the profile, the device database and installation key,
-//     the issuer's URL and the app user's session, the app's session as a
-//     function, and the clock and randomness (injected, so that tests and
-//     simulations replay).
+//  1. Fill a Config: the profile, the device's SDK store and the journal
+//     (SQLite's through SQLite, or adapters/memory's) and the installation
+//     key, the issuer's URL and the app user's session, the app's session
+//     as a function, and the clock and randomness (injected, so that tests
+//     and simulations replay).
 //  2. Call Launch once per process start. It opens the SDK core on the
 //     stored state (a relaunch), runs the reconcile as an app would, in the
 //     background, waits for it, and returns a Report: the runner's Outcome,
@@ -51,9 +52,16 @@ var (
 type Config struct {
 	// Profile is the SDK line the installation runs; required.
 	Profile fsm.Profile
-	// DB holds the device's SDK state and the journal; required.
-	DB *sqlite.DB
-	// Installation is the device's key in DB; required.
+	// Store holds the device's SDK state and Journal the runner's entry for
+	// this installation; both required. SQLite fills both from one
+	// database; adapters/memory has in-memory ones (and crashing wrappers).
+	Store   vitalsdk.Store
+	Journal reconcile.Journal
+	// Writes, when set, counts the write transactions committed to Store
+	// and Journal so far; a Report's DBWrites is its difference across a
+	// launch (0 without it).
+	Writes func() uint64
+	// Installation is the device's key in Store; required.
 	Installation string
 	// IssuerURL is the base URL of the sign-in token issuer, and Session the
 	// app user's session with it (empty while the app is signed out).
@@ -89,6 +97,13 @@ type Report struct {
 	DBWrites uint64
 }
 
+// SQLite returns the device store, the journal of installation on profile,
+// and the write counter of one SQLite database, for Config's Store, Journal
+// and Writes.
+func SQLite(db *sqlite.DB, installation string, profile fsm.Profile) (vitalsdk.Store, reconcile.Journal, func() uint64) {
+	return db, db.Journal(installation, profile.Name), db.WriteCount
+}
+
 // ErrConfig is returned for an unusable Config.
 var ErrConfig = errors.New("installation: invalid configuration")
 
@@ -104,7 +119,7 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // Installation is one opened installation: its SDK core and its runner.
-// Open it once per process (a relaunch is a new Open on the same DB).
+// Open it once per process (a relaunch is a new Open on the same stores).
 type Installation struct {
 	cfg     Config
 	sdk     *vitalsdk.Client
@@ -115,7 +130,7 @@ type Installation struct {
 // Open opens the installation's SDK core on its stored state and wires its
 // runner, as an app's process start does. It makes no network call.
 func Open(ctx context.Context, cfg Config) (*Installation, error) {
-	if cfg.DB == nil || cfg.Installation == "" {
+	if cfg.Store == nil || cfg.Journal == nil || cfg.Installation == "" {
 		return nil, ErrConfig
 	}
 	if cfg.Now == nil {
@@ -133,7 +148,7 @@ func Open(ctx context.Context, cfg Config) (*Installation, error) {
 	}
 	ct := &countingTransport{next: next}
 	hc := &http.Client{Transport: ct}
-	sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: cfg.Profile, Installation: cfg.Installation, Store: cfg.DB,
+	sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: cfg.Profile, Installation: cfg.Installation, Store: cfg.Store,
 		APIBaseURL: cfg.APIURL, AuthBaseURL: cfg.AuthURL, HTTPClient: hc, Timeout: cfg.Timeout,
 		Now: cfg.Now, Logger: cfg.Logger})
 	if err != nil {
@@ -143,7 +158,7 @@ func Open(ctx context.Context, cfg Config) (*Installation, error) {
 		Profile:     cfg.Profile,
 		SDK:         sdk,
 		Tokens:      issuer.NewClient(cfg.IssuerURL, cfg.Session, issuer.WithHTTPClient(hc)),
-		Journal:     cfg.DB.Journal(cfg.Installation, cfg.Profile.Name),
+		Journal:     cfg.Journal,
 		App:         cfg.App,
 		Now:         cfg.Now,
 		Rand:        cfg.Rand,
@@ -163,6 +178,16 @@ func (in *Installation) SDK() *vitalsdk.Client { return in.sdk }
 // Runner returns the installation's launch task.
 func (in *Installation) Runner() *reconcile.Runner { return in.runner }
 
+// Writes returns Config.Writes' count (0 without one).
+func (in *Installation) Writes() uint64 { return writes(in.cfg) }
+
+func writes(cfg Config) uint64 {
+	if cfg.Writes == nil {
+		return 0
+	}
+	return cfg.Writes()
+}
+
 // NetworkCalls counts the requests sent since Open.
 func (in *Installation) NetworkCalls() int64 { return in.counter.n.Load() }
 
@@ -170,10 +195,10 @@ func (in *Installation) NetworkCalls() int64 { return in.counter.n.Load() }
 // (RunAtLaunch), waits for it, and reports what it did and cost. The run's
 // error is returned beside a complete report.
 func (in *Installation) Run(ctx context.Context) (Report, error) {
-	calls0, writes0 := in.counter.n.Load(), in.cfg.DB.WriteCount()
+	calls0, writes0 := in.counter.n.Load(), in.Writes()
 	out, err := in.runner.RunAtLaunch(ctx).Wait(context.WithoutCancel(ctx))
 	return Report{Outcome: out, NetworkCalls: in.counter.n.Load() - calls0,
-		DBWrites: in.cfg.DB.WriteCount() - writes0}, err
+		DBWrites: in.Writes() - writes0}, err
 }
 
 // RecordSDKError records an SDK error the app met between launches (see
@@ -185,16 +210,13 @@ func (in *Installation) RecordSDKError(ctx context.Context, sdkErr error) error 
 // Launch is one process launch: Open, then Run. Opening the SDK core costs
 // no write and no call, so a consistent launch stays free of both.
 func Launch(ctx context.Context, cfg Config) (Report, error) {
-	writes0 := uint64(0)
-	if cfg.DB != nil {
-		writes0 = cfg.DB.WriteCount()
-	}
+	writes0 := writes(cfg)
 	in, err := Open(ctx, cfg)
 	if err != nil {
 		return Report{}, err
 	}
 	rep, err := in.Run(ctx)
 	rep.NetworkCalls = in.NetworkCalls()
-	rep.DBWrites = cfg.DB.WriteCount() - writes0
+	rep.DBWrites = writes(cfg) - writes0
 	return rep, err
 }

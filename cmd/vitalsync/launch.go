@@ -125,9 +125,9 @@ func launchOnce(ctx context.Context, cfg installation.Config) (launchReport, err
 	if err != nil {
 		return launchReport{}, err
 	}
-	writes0 := cfg.DB.WriteCount()
+	writes0 := in.Writes()
 	rep, runErr := in.Run(ctx)
-	rep.NetworkCalls, rep.DBWrites = in.NetworkCalls(), cfg.DB.WriteCount()-writes0
+	rep.NetworkCalls, rep.DBWrites = in.NetworkCalls(), in.Writes()-writes0
 	return newLaunchReport(rep, runErr, cfg.Profile, in.SDK().Status()), runErr
 }
 
@@ -228,8 +228,9 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	cfg := installation.Config{DB: db, Profile: profile, Installation: f.installation, IssuerURL: f.issuer.url,
+	cfg := installation.Config{Profile: profile, Installation: f.installation, IssuerURL: f.issuer.url,
 		Session: session, APIURL: ends.APIBaseURL, AuthURL: ends.AuthBaseURL, AllowAPIKey: f.allowAPIKey, Logger: e.log}
+	cfg.Store, cfg.Journal, cfg.Writes = installation.SQLite(db, f.installation, profile)
 	if f.appUser != "" {
 		app := reconcile.AppSession{SignedIn: true, AppUserID: f.appUser, Environment: envv, Region: region}
 		cfg.App = func() reconcile.AppSession { return app }

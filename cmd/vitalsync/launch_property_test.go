@@ -58,8 +58,9 @@ func (w *world) close() {
 }
 
 func (w *world) config(t *rapid.T) installation.Config {
-	cfg := installation.Config{DB: w.db, Profile: w.profile, Installation: "phone", IssuerURL: w.s.url,
+	cfg := installation.Config{Profile: w.profile, Installation: "phone", IssuerURL: w.s.url,
 		APIURL: w.s.url, AuthURL: w.s.url + "/auth", Now: w.s.clock.Now}
+	cfg.Store, cfg.Journal, cfg.Writes = installation.SQLite(w.db, cfg.Installation, w.profile)
 	if w.app != "" {
 		sess, err := w.s.session(w.app)
 		if err != nil {
