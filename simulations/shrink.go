@@ -10,18 +10,27 @@ const MaxShrinkRuns = 2000
 
 // Shrink minimizes s's schedule by delta debugging (Zeller's ddmin):
 // it drops chunks of steps, and then the faults and app events of the steps
-// left, while a solo run still breaks the invariant kind. It returns the
+// left, while a solo run still breaks the invariant kind. The liveness tail
+// at the end of a schedule is kept as it is. It returns the
 // smallest schedule found (s itself when s does not fail so), and whether
 // s failed at all.
 func Shrink(ctx context.Context, s Solo, kind, dir string) (Solo, bool, error) {
 	runs := 0
+	// The liveness tail is the invariant's own phase, not a cause: it
+	// stays, and only the steps before it shrink.
+	var tail []Step
+	body := s.Steps
+	for len(body) > 0 && body[len(body)-1].Tail {
+		tail = append([]Step{body[len(body)-1]}, tail...)
+		body = body[:len(body)-1]
+	}
 	fails := func(steps []Step) (bool, error) {
-		if len(steps) == 0 || runs >= MaxShrinkRuns {
+		if len(steps)+len(tail) == 0 || runs >= MaxShrinkRuns {
 			return false, nil
 		}
 		runs++
 		c := s
-		c.Steps = steps
+		c.Steps = slices.Concat(steps, tail)
 		res, err := RunSolo(ctx, c, dir)
 		if err != nil {
 			return false, err
@@ -33,11 +42,15 @@ func Shrink(ctx context.Context, s Solo, kind, dir string) (Solo, bool, error) {
 		}
 		return false, nil
 	}
-	ok, err := fails(s.Steps)
+	ok, err := fails(body)
 	if err != nil || !ok {
 		return s, false, err
 	}
-	steps := slices.Clone(s.Steps)
+	steps := slices.Clone(body)
+	if f, err := fails(nil); err != nil || f {
+		s.Steps = tail
+		return s, true, err
+	}
 	for n := 2; len(steps) >= 2; {
 		chunk := (len(steps) + n - 1) / n
 		reduced := false
@@ -83,7 +96,7 @@ func Shrink(ctx context.Context, s Solo, kind, dir string) (Solo, bool, error) {
 			}
 		}
 	}
-	s.Steps = steps
+	s.Steps = slices.Concat(steps, tail)
 	return s, true, nil
 }
 

@@ -69,9 +69,9 @@ type Record struct {
 	Before string `json:"before"`
 	After  string `json:"after"`
 	// Plan is the engine's first plan.
-	Plan       string   `json:"plan,omitempty"`
-	Actions    []string `json:"actions,omitempty"`
-	Result string `json:"result"`
+	Plan    string   `json:"plan,omitempty"`
+	Actions []string `json:"actions,omitempty"`
+	Result  string   `json:"result"`
 	// Judged is the world's verdict after the launch: consistent,
 	// wrong-user, data-gap or api-key (the app user's, policy aside).
 	Judged     string   `json:"judged"`

@@ -24,6 +24,9 @@ type Solo struct {
 	Strategy string `json:"strategy"`
 	Setup    Setup  `json:"setup"`
 	Steps    []Step `json:"-"`
+	// impl, when set, is the strategy to run instead of the one named
+	// (tests of strategies that are not listed in Strategies).
+	impl Strategy
 }
 
 // header is a trace's first line.
@@ -63,6 +66,9 @@ func Install(cfg Config, inst int, strategy string) (Solo, error) {
 func RunSolo(ctx context.Context, s Solo, dir string) (SoloResult, error) {
 	var res SoloResult
 	strats, err := ParseStrategies(s.Strategy)
+	if s.impl != nil {
+		strats, err = []Strategy{s.impl}, nil
+	}
 	if err != nil || len(strats) != 1 {
 		return res, &NameError{Kind: "strategy", Name: s.Strategy}
 	}
