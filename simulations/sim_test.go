@@ -256,4 +256,3 @@ func TestFaultsNoneIsQuiet(t *testing.T) {
 	}
 	require.Zero(t, rep.Strategies[0].ViolationCount)
 }
-
