@@ -154,6 +154,8 @@ type device struct {
 	lastAt  time.Time
 	// crashAt is the pending crash point of the next launch that writes.
 	crashAt *int
+	// writes counts the writes to the store and the journal.
+	writes func() uint64
 }
 
 // newDevice builds installation inst's world for strategy s.
@@ -187,8 +189,11 @@ func newDevice(ctx context.Context, seed uint64, inst int, setup Setup, s Strate
 		}
 		d.db = db
 		d.store, d.journal, _ = installation.SQLite(db, d.key(), p)
+		d.writes = db.WriteCount
 	} else {
-		d.store, d.journal = memory.NewDeviceStore(), &memory.Journal{}
+		ms, mj := memory.NewDeviceStore(), &memory.Journal{}
+		d.store, d.journal = ms, mj
+		d.writes = func() uint64 { return ms.WriteCount() + mj.WriteCount() }
 	}
 	if setup.APIKeyBuild {
 		if err := d.apiKeyBuild(ctx, team); err != nil {
