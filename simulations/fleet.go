@@ -107,9 +107,27 @@ type StrategyStats struct {
 	// Series is the share of launches that left their installation
 	// consistent, per virtual-time bucket (-1: no launch in it).
 	Series []float64 `json:"series"`
+	// ByProfile breaks the measures down by the SDK profile the
+	// installations started on, in the order of fsm.Profiles.
+	ByProfile []ProfileStats `json:"by_profile"`
 
 	convLaunches, convSeconds []float64
 	seriesOK, seriesN         []int
+}
+
+// ProfileStats are a strategy's measures over the installations that
+// started on one SDK profile.
+type ProfileStats struct {
+	Profile              string  `json:"profile"`
+	Installs             int     `json:"installs"`
+	ConsistentPct        float64 `json:"consistent_pct"`
+	WrongUserSeconds     float64 `json:"wrong_user_seconds"`
+	DataGapSeconds       float64 `json:"data_gap_seconds"`
+	NeedlessSignOuts     int     `json:"needless_sign_outs"`
+	MintsPer1000Launches float64 `json:"mints_per_1000_launches"`
+	ViolationCount       int     `json:"violation_count"`
+
+	consistent, launches, mints int
 }
 
 // Coverage says which enabled fault classes and which discrepancy classes
@@ -229,6 +247,10 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 	heap.Init(&q)
 	var consistent, done int
 	var calls, mints int
+	byProfile := map[string]*ProfileStats{}
+	for _, p := range fsm.Profiles() {
+		byProfile[p.Name] = &ProfileStats{Profile: p.Name}
+	}
 	for q.Len() > 0 {
 		if err := ctx.Err(); err != nil {
 			return st, err
@@ -244,7 +266,12 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 		}
 		d := is.dev
 		last := is.i == len(is.steps)-1
-		out := d.stepAndAccount(ctx, is.i, is.steps[is.i], last, &st)
+		ps := byProfile[is.setup.Profile]
+		out := d.stepAndAccount(ctx, is.i, is.steps[is.i], last, &st, ps)
+		ps.launches += out.launches
+		ps.mints += out.mints
+		ps.NeedlessSignOuts += out.needless
+		ps.ViolationCount += len(out.violations)
 		calls += out.calls
 		mints += out.mints
 		st.RateLimited += out.r429
@@ -300,8 +327,10 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 			heap.Push(&q, next{at: is.steps[is.i].At, inst: n.inst})
 			continue
 		}
+		ps.Installs++
 		if out.after.consistent {
 			consistent++
+			ps.consistent++
 		}
 		if is.inEpisode {
 			st.Unconverged++
@@ -321,6 +350,19 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 		st.NetworkCallsPerLaunch = round(float64(calls) / float64(st.LaunchCount))
 	}
 	st.WrongUserSeconds, st.DataGapSeconds = round(st.WrongUserSeconds), round(st.DataGapSeconds)
+	st.ByProfile = []ProfileStats{}
+	for _, p := range fsm.Profiles() {
+		ps := byProfile[p.Name]
+		if ps.Installs == 0 {
+			continue
+		}
+		ps.ConsistentPct = round(100 * float64(ps.consistent) / float64(ps.Installs))
+		if ps.launches > 0 {
+			ps.MintsPer1000Launches = round(1000 * float64(ps.mints) / float64(ps.launches))
+		}
+		ps.WrongUserSeconds, ps.DataGapSeconds = round(ps.WrongUserSeconds), round(ps.DataGapSeconds)
+		st.ByProfile = append(st.ByProfile, *ps)
+	}
 	st.Series = make([]float64, cfg.Buckets)
 	for b := range st.Series {
 		st.Series[b] = -1
@@ -342,28 +384,30 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 
 // stepAndAccount runs a step and integrates the time measures: the state
 // the previous step left is charged until this one starts.
-func (d *device) stepAndAccount(ctx context.Context, i int, s Step, last bool, st *StrategyStats) stepOut {
+func (d *device) stepAndAccount(ctx context.Context, i int, s Step, last bool, st *StrategyStats, ps *ProfileStats) stepOut {
 	if t := timeAt(s.At); t.After(d.clock.Now()) {
 		d.clock.Set(t)
 	}
-	d.charge(st)
+	d.charge(st, ps)
 	out := d.step(ctx, i, s, last)
-	d.charge(st) // faults that advanced the clock within the step
+	d.charge(st, ps) // faults that advanced the clock within the step
 	d.last = out.after
 	return out
 }
 
 // charge adds the time since the last charge to the measures of the
 // device's last judged state.
-func (d *device) charge(st *StrategyStats) {
+func (d *device) charge(st *StrategyStats, ps *ProfileStats) {
 	now := d.clock.Now()
 	secs := now.Sub(d.lastAt).Seconds()
 	d.lastAt = now
 	if d.last.wrongUser {
 		st.WrongUserSeconds += secs
+		ps.WrongUserSeconds += secs
 	}
 	if d.last.gap {
 		st.DataGapSeconds += secs
+		ps.DataGapSeconds += secs
 	}
 }
 

@@ -265,6 +265,18 @@ func printSimulation(w io.Writer, format string, rep *simulations.Report) error 
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintln(w, "\nby the profile an installation started on:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "strategy\tprofile\tinstallations\tconsistent %\twrong-user s\tdata-gap s\tneedless sign-outs\tmints/1000 launches\tviolations\t")
+	for _, s := range rep.Strategies {
+		for _, p := range s.ByProfile {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%g\t%g\t%g\t%d\t%g\t%d\t\n", s.Name, p.Profile, p.Installs, p.ConsistentPct,
+				p.WrongUserSeconds, p.DataGapSeconds, p.NeedlessSignOuts, p.MintsPer1000Launches, p.ViolationCount)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 	for _, s := range rep.Strategies {
 		if s.ViolationCount == 0 {
 			continue
