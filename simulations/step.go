@@ -189,7 +189,11 @@ func (d *device) step(ctx context.Context, i int, s Step, last bool) stepOut {
 		out.rec.Crashed, d.crashAt = wk.class(), nil
 	}
 
-	after := d.judge(ctx)
+	// A launch that applied nothing changed nothing the world judges.
+	after := before
+	if crashed || applied(ls) {
+		after = d.judge(ctx)
+	}
 	out.after = after
 	out.rec.Before, out.rec.After = before.status.String(), after.status.String()
 	out.rec.Judged = after.verdict()
@@ -260,6 +264,16 @@ func (d *device) step(ctx context.Context, i int, s Step, last bool) stepOut {
 		bad(ViolationNotLive, "SDK status "+after.status.String())
 	}
 	return out
+}
+
+// applied reports whether a launch applied any action, even a failed one.
+func applied(ls []Launch) bool {
+	for _, l := range ls {
+		if len(l.Applied) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // signedOut reports whether a launch signed the SDK out successfully.
