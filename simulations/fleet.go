@@ -20,10 +20,10 @@ type Config struct {
 	// Installs and Launches size the fleet; Launches excludes the
 	// TailLaunches of the liveness phase.
 	Installs, Launches int
-	// Faults are the classes the seed's swarm draws from (nil: all); Swarm
-	// false turns every one of them on.
-	Faults []Fault
-	Swarm  bool
+	// Faults are the classes the seed's swarm draws from (nil: all);
+	// NoSwarm turns every one of them on instead.
+	Faults  []Fault
+	NoSwarm bool
 	// Strategies to compare (nil: all), Profiles the installations run
 	// (nil: all).
 	Strategies []Strategy
@@ -157,7 +157,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		defer os.RemoveAll(dir)
 		cfg.Dir = dir
 	}
-	knobs := drawKnobs(cfg.Seed, cfg.Faults, cfg.Swarm, cfg.Launches)
+	knobs := drawKnobs(cfg.Seed, cfg.Faults, !cfg.NoSwarm, cfg.Launches)
 	rep := &Report{Seed: cfg.Seed, Installs: cfg.Installs, Launches: cfg.Launches, Knobs: knobs,
 		Coverage: Coverage{Enabled: knobs.Enabled(), Faults: map[string]int{}, Discrepancies: map[string]int{}}}
 	span := int64(horizon(cfg.Launches)/time.Second) * 2

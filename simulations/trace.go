@@ -55,7 +55,7 @@ func Install(cfg Config, inst int, strategy string) (Solo, error) {
 	if _, err := ParseStrategies(strategy); err != nil {
 		return Solo{}, err
 	}
-	knobs := drawKnobs(cfg.Seed, cfg.Faults, cfg.Swarm, cfg.Launches)
+	knobs := drawKnobs(cfg.Seed, cfg.Faults, !cfg.NoSwarm, cfg.Launches)
 	setup, steps := schedule(cfg.Seed, inst, cfg.Launches, cfg.Profiles, cfg.SQLiteFraction, knobs)
 	return Solo{Seed: cfg.Seed, Install: inst, Strategy: strategy, Setup: setup, Steps: steps}, nil
 }

@@ -76,7 +76,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		return usagef("--sqlite-fraction must be between 0 and 1")
 	}
 	cfg := simulations.Config{Seed: f.seed, Installs: f.installs, Launches: f.launches,
-		SQLiteFraction: f.sqliteFraction, Swarm: !f.noSwarm}
+		SQLiteFraction: f.sqliteFraction, NoSwarm: f.noSwarm}
 	var err error
 	if cfg.Faults, err = simulations.ParseFaults(f.faults); err != nil {
 		return usageErr(err)
