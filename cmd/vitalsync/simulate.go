@@ -172,13 +172,24 @@ func replayTrace(ctx context.Context, e *env, f simulateFlags) error {
 		return err
 	}
 	switch f.format {
-	case "json", "csv":
+	case "json":
 		// A trace is JSON lines already: print the replayed records so.
 		enc := json.NewEncoder(e.stdout)
 		for _, r := range res.Records {
 			if err := enc.Encode(r); err != nil {
 				return err
 			}
+		}
+	case "csv":
+		cw := csv.NewWriter(e.stdout)
+		cw.Write([]string{"step", "time", "input", "before", "after", "actions", "result", "judged", "violations"})
+		for _, r := range res.Records {
+			cw.Write([]string{strconv.Itoa(r.Index), r.T, describeInput(r), r.Before, r.After,
+				strings.Join(r.Actions, "; "), r.Result, r.Judged, strings.Join(r.Violations, ",")})
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
 		}
 	default:
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)

@@ -124,6 +124,16 @@ func TestSimulateReplay(t *testing.T) {
 	out, _, code = runCLI("", "simulate", "--replay", path, "--format", "json")
 	require.Zero(t, code)
 	require.Equal(t, len(s.Steps), strings.Count(out, "\n"))
+	var first simulations.Record
+	require.NoError(t, json.Unmarshal([]byte(out[:strings.Index(out, "\n")]), &first))
+	require.Equal(t, res.Records[0], first)
+
+	out, _, code = runCLI("", "simulate", "--replay", path, "--format", "csv")
+	require.Zero(t, code)
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, len(s.Steps)+1)
+	require.Equal(t, res.Records[len(res.Records)-1].Judged, rows[len(rows)-1][7])
 
 	// A foreign file is a usage error that says what is wrong; an edited
 	// trace replays differently and fails.
