@@ -53,7 +53,7 @@ func TestLaunchOnMemoryAndSQLite(t *testing.T) {
 	defer db.Close()
 	ms, mj := memory.NewDeviceStore(), &memory.Journal{}
 	cfgs := map[string]installation.Config{
-		"memory": {Store: ms, Journal: mj, Writes: func() uint64 { return ms.WriteCount() + mj.WriteCount() }},
+		"memory":                   {Store: ms, Journal: mj, Writes: func() uint64 { return ms.WriteCount() + mj.WriteCount() }},
 		"memory without a counter": {Store: memory.NewDeviceStore(), Journal: &memory.Journal{}},
 	}
 	c := installation.Config{}
