@@ -2,6 +2,7 @@ package simulations
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -33,4 +34,27 @@ func TestEngineEndsPreviousUserWhenSwitchFails(t *testing.T) {
 		require.Equal(t, "consistent", res.Records[0].Judged, p.Name)
 		require.NotEqual(t, "wrong-user", res.Records[1].Judged, "%s: %+v", p.Name, res.Records[1])
 	}
+}
+
+// TestEngineKeepsNoWrongUserWhileBackingOff pins the engine's one broken
+// invariant in the simulations (`vitalsync simulate --seed 1` fails on it):
+// the shrunk trace in testdata. The app user switches; the engine's first
+// request of the switch (the Resolve) meets a 429 with a long Retry-After;
+// at the next launch the network is up but the backoff is not over, so the
+// planner defers the whole plan (Resolve, SignOut, SignIn: it needs the
+// network) and the previous user's session stays on the device, syncing
+// the new user's data into it. The planner signs out at once when the app
+// signs out ("a plan of sign-outs is local"); the same reasoning applies to
+// the sign-out of a switch. Remove the Skip once reconcile's planner is
+// changed; the trace must then replay without a violation.
+func TestEngineKeepsNoWrongUserWhileBackingOff(t *testing.T) {
+	t.Skip("engine finding for reconcile's planner: a deferred user switch keeps the previous user's session (see the comment)")
+	f, err := os.Open("testdata/engine-wrong-user-while-deferred.jsonl")
+	require.NoError(t, err)
+	defer f.Close()
+	s, _, err := ReadTrace(f)
+	require.NoError(t, err)
+	res, err := RunSolo(context.Background(), s, "")
+	require.NoError(t, err)
+	require.Empty(t, res.Violations)
 }

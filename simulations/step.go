@@ -224,16 +224,24 @@ func (d *device) step(ctx context.Context, i int, s Step, last bool) stepOut {
 	for _, l := range ls {
 		deferredOnly = deferredOnly && l.Result == string(reconcile.ResultDeferred)
 	}
-	if networkUp && after.wrongUser && !deferredOnly {
-		bad(ViolationWrongUser, "SDK status "+after.status.String())
+	if networkUp && after.wrongUser {
+		detail := "SDK status " + after.status.String()
+		if deferredOnly {
+			detail += ", launch deferred by backoff"
+		}
+		bad(ViolationWrongUser, detail)
 	}
 	if before.consistent && before.status.Has(fsm.FlagSignedIn) &&
 		(signedOut(ls) || before.refresh != "" && before.refresh != after.refresh) {
 		out.needless = 1
 		bad(ViolationNeedlessSignOut, "")
 	}
-	if networkUp && d.app.SignedIn && after.apiKey && !deferredOnly {
-		bad(ViolationAPIKeySession, "")
+	if networkUp && d.app.SignedIn && after.apiKey {
+		detail := ""
+		if deferredOnly {
+			detail = "launch deferred by backoff"
+		}
+		bad(ViolationAPIKeySession, detail)
 	}
 	for _, l := range ls {
 		if l.Outcome == nil {
