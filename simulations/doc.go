@@ -59,7 +59,9 @@
 //     the app user's (or any while the app is signed out).
 //   - needless-sign-out: a launch tore down a session that already agreed.
 //   - api-key-session: an API-key session is left although policy forbids
-//     it (after a launch with the network up).
+//     it, after a launch with the network up that a backoff did not defer
+//     (the migration needs the network; signing out instead would only
+//     trade the session for a data gap).
 //   - journal-disagrees, unplanned-action, diverged, no-convergence (the
 //     engine): the journal's state is the SDK's, the runner applied only
 //     what its plans said (Outcome.CheckApplied), the SDK followed its

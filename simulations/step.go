@@ -236,12 +236,11 @@ func (d *device) step(ctx context.Context, i int, s Step, last bool) stepOut {
 		out.needless = 1
 		bad(ViolationNeedlessSignOut, "")
 	}
-	if networkUp && d.app.SignedIn && after.apiKey {
-		detail := ""
-		if deferredOnly {
-			detail = "launch deferred by backoff"
-		}
-		bad(ViolationAPIKeySession, detail)
+	// An API-key session is left alone while a backoff defers its
+	// migration: the only remedy needs the network, and signing out would
+	// only trade it for a data gap.
+	if networkUp && d.app.SignedIn && after.apiKey && !deferredOnly {
+		bad(ViolationAPIKeySession, "")
 	}
 	for _, l := range ls {
 		if l.Outcome == nil {
