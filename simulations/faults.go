@@ -74,15 +74,6 @@ func ParseFault(s string) (Fault, bool) {
 	return "", false
 }
 
-// network reports whether f hits one request of a launch.
-func (f Fault) network() bool {
-	switch f {
-	case FaultLostRequest, FaultLostResponse, Fault5xx, Fault429, FaultTimeout:
-		return true
-	}
-	return false
-}
-
 // baseRate is f's chance per launch step at swarm scale 1.
 func (f Fault) baseRate() float64 {
 	switch f {

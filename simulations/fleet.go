@@ -296,8 +296,7 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 			if out.launches > 1 {
 				rep.Coverage.Faults[string(FaultConcurrentLaunch)]++
 			}
-			if a := is.steps[is.i].App; a != nil && a.Kind == "sdk-upgrade" && len(is.steps[is.i].Net) > 0 &&
-				is.steps[is.i].Net[0].Kind == Fault429 && k.HerdUpgradeAt > 0 && is.steps[is.i].At >= k.HerdUpgradeAt {
+			if is.steps[is.i].Herd == FaultHerdUpgrade {
 				rep.Coverage.Faults[string(FaultHerdUpgrade)]++
 			}
 			if out.discrepancy != "" {

@@ -132,11 +132,8 @@ type Step struct {
 	Concurrent bool `json:"concurrent,omitempty"`
 	// Tail marks the liveness phase: faults have stopped.
 	Tail bool `json:"tail,omitempty"`
-}
-
-// faulty reports whether the step schedules any fault.
-func (s Step) faulty() bool {
-	return len(s.Between) > 0 || len(s.Net) > 0 || s.Crash != nil || s.Concurrent
+	// Herd names the fleet-wide event this step takes part in, if any.
+	Herd Fault `json:"herd,omitempty"`
 }
 
 // Setup is an installation's initial state.
@@ -230,10 +227,10 @@ func schedule(seed uint64, inst int, launches int, profiles []fsm.Profile, sqlit
 			}
 		}
 		if herdDel > 0 && at >= herdDel {
-			s.Between, herdDel = append(s.Between, FaultHerdDeletion), 0
+			s.Between, herdDel, s.Herd = append(s.Between, FaultHerdDeletion), 0, FaultHerdDeletion
 		}
 		if herdUpg > 0 && at >= herdUpg {
-			herdUpg = 0
+			herdUpg, s.Herd = 0, FaultHerdUpgrade
 			if upgrade(profile) != "" && s.App == nil {
 				profile = upgrade(profile)
 				s.App = &AppEvent{Kind: "sdk-upgrade"}
