@@ -31,6 +31,11 @@ const (
 	// record (iOS 1.4+ after a crash inside the asynchronous auto sign-out,
 	// §10.7): sign out, then sign in.
 	ErrNotSignedIn SDKError = "notSignedIn"
+	// ErrRefreshFailed: the SDK's token call fails and the SDK cannot say
+	// why (Android 4.2.1–4.2.2 cannot decode the token endpoint's error
+	// body, §10.1): the session is dead, its user deleted or its refresh
+	// token revoked. Sign out, sign in.
+	ErrRefreshFailed SDKError = "refreshFailed"
 	// ErrNetwork: a transient failure (network, 5xx, 429); the runner backs
 	// off.
 	ErrNetwork SDKError = "network"
@@ -45,7 +50,7 @@ func (e SDKError) Error() string { return "sdk: " + string(e) }
 // SDKErrors returns every SDK error name, NoSDKError first.
 func SDKErrors() []SDKError {
 	return []SDKError{NoSDKError, ErrAlreadySignedIn, ErrInvalidSignInToken, ErrInvalidUser,
-		ErrNeedsReauthentication, ErrNotSignedIn, ErrNetwork, ErrUnknown}
+		ErrNeedsReauthentication, ErrNotSignedIn, ErrRefreshFailed, ErrNetwork, ErrUnknown}
 }
 
 // ParseSDKError parses an SDK error name ("" is NoSDKError).

@@ -53,6 +53,9 @@ const (
 	// SessionWithoutRecord: the status shows a session whose calls fail with
 	// notSignedIn (iOS 1.4+ after a crash inside the auto sign-out).
 	SessionWithoutRecord Discrepancy = "session-without-record"
+	// DeadSession: the SDK's token calls fail in a way it cannot decode
+	// (refreshFailed): its user was deleted or its refresh token revoked.
+	DeadSession Discrepancy = "dead-session"
 	// ResolveDue: the profile cannot detect a deleted user, and the app
 	// user's Vital user was last asked for more than ResolveInterval ago.
 	ResolveDue Discrepancy = "resolve-due"
@@ -66,7 +69,7 @@ const DefaultResolveInterval = 24 * time.Hour
 func Discrepancies() []Discrepancy {
 	return []Discrepancy{Consistent, Invalid, BackingOff, AppSignedOut, SDKSignedOut, UserDeletedDiscrepancy,
 		WrongUser, APIKeyMode, APIKeyIncompatible, ReauthNeeded, VitalUserUnknown, AlreadySignedInConflict,
-		MigrationNotTaken, Diverged, ProtectedDataLocked, SessionWithoutRecord, ResolveDue}
+		MigrationNotTaken, Diverged, ProtectedDataLocked, SessionWithoutRecord, DeadSession, ResolveDue}
 }
 
 // Plan is the planner's output: the ordered actions, and when waiting is
@@ -172,7 +175,8 @@ func (p Plan) String() string {
 //     back at all (ErrUnknown), the plan is Terminal with no actions, and the
 //     launch ends without a retry schedule. A later launch starts afresh;
 //   - notSignedIn while the status shows a session (the record is gone,
-//     §10.7): sign out, sign in;
+//     §10.7), or refreshFailed (a token call the SDK cannot decode: the
+//     session is dead, §10.1): sign out, sign in;
 //   - on a profile that cannot detect a deleted user
 //     (fsm.Profile.DetectsDeletion false), a token session whose Vital user
 //     the token source last named more than ResolveInterval ago: resolve it
@@ -274,8 +278,11 @@ func decide(o *Observation, st fsm.State) Plan {
 		return Plan{Actions: []Action{SignIn{VitalUser: v}}, Discrepancy: d}
 	}
 	// The SDK holds a session of o.SDK.CurrentUserID.
-	if o.LastError == ErrNotSignedIn {
+	switch o.LastError {
+	case ErrNotSignedIn:
 		return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: SessionWithoutRecord}
+	case ErrRefreshFailed:
+		return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: DeadSession}
 	}
 	if o.SessionAppUserID != "" && o.SessionAppUserID != o.App.AppUserID {
 		// The session is another app user's (a user switch): it cannot be

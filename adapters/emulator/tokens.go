@@ -319,3 +319,18 @@ func (e *Emulator) ExpireAccessTokens(userID string) error {
 	}
 	return nil
 }
+
+// RefreshTokenUsable reports whether a refresh with token would succeed
+// now, without using it (a rotation): the check a test or a simulation
+// makes of a device's stored session. A legacy refresh token counts as
+// the token endpoint would treat it.
+func (e *Emulator) RefreshTokenUsable(token string) bool {
+	e.init()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	g := e.refresh[token]
+	if g == nil || e.activeUser(g.userID) == nil {
+		return false
+	}
+	return g.state != refreshRotated && g.state != refreshUserDeleted && g.state != refreshRevoked
+}

@@ -8,10 +8,11 @@
 //
 // A caller's duties, in order:
 //
-//  1. Fill a Config: the profile, the device database and installation key,
-//     the issuer's URL and the app user's session, the app's session as a
-//     function, and the clock and randomness (injected, so that tests and
-//     simulations replay).
+//  1. Fill a Config: the profile, the device's SDK store and the journal
+//     (SQLite's through SQLite, or adapters/memory's) and the installation
+//     key, the issuer's URL and the app user's session, the app's session
+//     as a function, and the clock and randomness (injected, so that tests
+//     and simulations replay).
 //  2. Call Launch once per process start. It opens the SDK core on the
 //     stored state (a relaunch), runs the reconcile as an app would, in the
 //     background, waits for it, and returns a Report: the runner's Outcome,
@@ -66,9 +67,16 @@ var (
 type Config struct {
 	// Profile is the SDK line the installation runs; required.
 	Profile fsm.Profile
-	// DB holds the device's SDK state and the journal; required.
-	DB *sqlite.DB
-	// Installation is the device's key in DB; required.
+	// Store holds the device's SDK state and Journal the runner's entry for
+	// this installation; both required. SQLite fills both from one
+	// database; adapters/memory has in-memory ones (and crashing wrappers).
+	Store   vitalsdk.Store
+	Journal reconcile.Journal
+	// Writes, when set, counts the write transactions committed to Store
+	// and Journal so far; a Report's DBWrites is its difference across a
+	// launch (0 without it).
+	Writes func() uint64
+	// Installation is the device's key in Store; required.
 	Installation string
 	// IssuerURL is the base URL of the sign-in token issuer, and Session the
 	// app user's session with it (empty while the app is signed out).
@@ -103,6 +111,9 @@ type Config struct {
 	ReportInterval time.Duration
 	// ReportTimeout bounds a report's request; 0: DefaultReportTimeout.
 	ReportTimeout time.Duration
+	// ReportLog remembers when the last report was sent; without one, only
+	// launches that acted report.
+	ReportLog ReportLog
 }
 
 // DefaultReportInterval is the reporting interval of quiet launches the
@@ -137,6 +148,13 @@ type Report struct {
 	ReportErr   error
 }
 
+// SQLite returns the device store, the journal of installation on profile,
+// and the write counter of one SQLite database, for Config's Store, Journal
+// and Writes.
+func SQLite(db *sqlite.DB, installation string, profile fsm.Profile) (vitalsdk.Store, reconcile.Journal, func() uint64) {
+	return db, db.Journal(installation, profile.Name), db.WriteCount
+}
+
 // ErrConfig is returned for an unusable Config.
 var ErrConfig = errors.New("installation: invalid configuration")
 
@@ -152,7 +170,7 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // Installation is one opened installation: its SDK core and its runner.
-// Open it once per process (a relaunch is a new Open on the same DB).
+// Open it once per process (a relaunch is a new Open on the same stores).
 type Installation struct {
 	cfg     Config
 	sdk     *vitalsdk.Client
@@ -165,7 +183,7 @@ type Installation struct {
 // Open opens the installation's SDK core on its stored state and wires its
 // runner, as an app's process start does. It makes no network call.
 func Open(ctx context.Context, cfg Config) (*Installation, error) {
-	if cfg.DB == nil || cfg.Installation == "" {
+	if cfg.Store == nil || cfg.Journal == nil || cfg.Installation == "" {
 		return nil, ErrConfig
 	}
 	if cfg.Now == nil {
@@ -183,7 +201,7 @@ func Open(ctx context.Context, cfg Config) (*Installation, error) {
 	}
 	ct := &countingTransport{next: next}
 	hc := &http.Client{Transport: ct}
-	sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: cfg.Profile, Installation: cfg.Installation, Store: cfg.DB,
+	sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: cfg.Profile, Installation: cfg.Installation, Store: cfg.Store,
 		APIBaseURL: cfg.APIURL, AuthBaseURL: cfg.AuthURL, LegacyAuthBaseURL: cfg.LegacyAuthURL, HTTPClient: hc, Timeout: cfg.Timeout,
 		Now: cfg.Now, Logger: cfg.Logger})
 	if err != nil {
@@ -199,7 +217,7 @@ func Open(ctx context.Context, cfg Config) (*Installation, error) {
 		Profile:     cfg.Profile,
 		SDK:         port,
 		Tokens:      issuer.NewClient(cfg.IssuerURL, cfg.Session, issuer.WithHTTPClient(hc)),
-		Journal:     cfg.DB.Journal(cfg.Installation, cfg.Profile.Name),
+		Journal:     cfg.Journal,
 		App:         cfg.App,
 		Now:         cfg.Now,
 		Rand:        cfg.Rand,
@@ -221,6 +239,16 @@ func (in *Installation) SDK() *vitalsdk.Client { return in.sdk }
 // Runner returns the installation's launch task.
 func (in *Installation) Runner() *reconcile.Runner { return in.runner }
 
+// Writes returns Config.Writes' count (0 without one).
+func (in *Installation) Writes() uint64 { return writes(in.cfg) }
+
+func writes(cfg Config) uint64 {
+	if cfg.Writes == nil {
+		return 0
+	}
+	return cfg.Writes()
+}
+
 // NetworkCalls counts the requests sent since Open.
 func (in *Installation) NetworkCalls() int64 { return in.counter.n.Load() }
 
@@ -228,7 +256,7 @@ func (in *Installation) NetworkCalls() int64 { return in.counter.n.Load() }
 // (RunAtLaunch), waits for it, and reports what it did and cost. The run's
 // error is returned beside a complete report.
 func (in *Installation) Run(ctx context.Context) (Report, error) {
-	calls0, writes0 := in.counter.n.Load(), in.cfg.DB.WriteCount()
+	calls0, writes0 := in.counter.n.Load(), in.Writes()
 	out, err := in.runner.RunAtLaunch(ctx).Wait(context.WithoutCancel(ctx))
 	rep := Report{Outcome: out, NetworkCalls: in.counter.n.Load() - calls0}
 	reports0 := in.reports.n.Load()
@@ -237,7 +265,7 @@ func (in *Installation) Run(ctx context.Context) (Report, error) {
 		in.cfg.Logger.Warn("installation report not sent", "error", rep.ReportErr.Error())
 	}
 	rep.ReportCalls = in.reports.n.Load() - reports0
-	rep.DBWrites = in.cfg.DB.WriteCount() - writes0
+	rep.DBWrites = in.Writes() - writes0
 	return rep, err
 }
 
@@ -250,10 +278,10 @@ func (in *Installation) report(ctx context.Context, out reconcile.Outcome) error
 	}
 	now := in.cfg.Now()
 	if len(out.Applied()) == 0 {
-		if in.cfg.ReportInterval <= 0 {
+		if in.cfg.ReportInterval <= 0 || in.cfg.ReportLog == nil {
 			return nil
 		}
-		last, err := in.cfg.DB.LastReportSent(ctx, in.cfg.Installation)
+		last, err := in.cfg.ReportLog.LastReportSent(ctx, in.cfg.Installation)
 		if err != nil {
 			return err
 		}
@@ -261,7 +289,7 @@ func (in *Installation) report(ctx context.Context, out reconcile.Outcome) error
 			return nil
 		}
 	}
-	entry, err := in.cfg.DB.Journal(in.cfg.Installation, in.cfg.Profile.Name).Load(ctx)
+	entry, err := in.cfg.Journal.Load(ctx)
 	if err != nil {
 		return err
 	}
@@ -285,7 +313,10 @@ func (in *Installation) report(ctx context.Context, out reconcile.Outcome) error
 	if _, err := in.issuer.SendReport(rctx, r); err != nil {
 		return err
 	}
-	return in.cfg.DB.SetReportSent(ctx, in.cfg.Installation, now)
+	if in.cfg.ReportLog == nil {
+		return nil
+	}
+	return in.cfg.ReportLog.SetReportSent(ctx, in.cfg.Installation, now)
 }
 
 // RecordSDKError records an SDK error the app met between launches (see
@@ -297,16 +328,13 @@ func (in *Installation) RecordSDKError(ctx context.Context, sdkErr error) error 
 // Launch is one process launch: Open, then Run. Opening the SDK core costs
 // no write and no call, so a consistent launch stays free of both.
 func Launch(ctx context.Context, cfg Config) (Report, error) {
-	writes0 := uint64(0)
-	if cfg.DB != nil {
-		writes0 = cfg.DB.WriteCount()
-	}
+	writes0 := writes(cfg)
 	in, err := Open(ctx, cfg)
 	if err != nil {
 		return Report{}, err
 	}
 	rep, err := in.Run(ctx)
 	rep.NetworkCalls = in.NetworkCalls()
-	rep.DBWrites = cfg.DB.WriteCount() - writes0
+	rep.DBWrites = writes(cfg) - writes0
 	return rep, err
 }

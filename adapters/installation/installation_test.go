@@ -2,125 +2,97 @@ package installation_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/installation"
-	"github.com/vitalsync/vitalsync/adapters/issuer"
-	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/memory"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
-var secret = []byte("installation-test-secret-0123456")
+// noNetwork fails every request: the launches below must not send any.
+type noNetwork struct{ calls int }
 
-// world is an emulator and an issuer on one loopback address, with the
-// issuer's reports in memory (nil: the issuer has no report route).
-func world(t *testing.T, reports issuer.ReportStore) string {
-	t.Helper()
-	emu := emulator.New()
-	var base string
-	auth, err := issuer.NewHMACAuthenticator(secret, nil)
-	require.NoError(t, err)
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	base = srv.URL
-	h, err := issuer.New(issuer.Config{Team: junction.NewClient(base, emu.APIKey()), Store: memory.NewUserMap(nil),
-		Reports: reports, Auth: auth})
-	require.NoError(t, err)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if slices.Contains(issuer.Paths(), r.URL.Path) {
-			h.ServeHTTP(w, r)
-			return
-		}
-		emu.ServeHTTP(w, r)
-	})
-	return base
+func (n *noNetwork) RoundTrip(r *http.Request) (*http.Response, error) {
+	n.calls++
+	return nil, errors.New("no network in this test")
 }
 
-func config(t *testing.T, base string, db *sqlite.DB, now *time.Time) installation.Config {
-	session, err := issuer.NewSession(secret, "alice", time.Hour, time.Now())
-	require.NoError(t, err)
+var now = func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
+
+func TestOpenNeedsStoreJournalAndKey(t *testing.T) {
 	p, _ := fsm.ParseProfile("android-5.0")
-	return installation.Config{Profile: p, DB: db, Installation: "phone", IssuerURL: base, Session: session,
-		APIURL: base, AuthURL: base + "/auth", SDKVersion: "4.3.0", ReportInterval: time.Hour,
-		Now: func() time.Time { return *now },
-		App: func() reconcile.AppSession {
-			return reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}
-		}}
+	base := installation.Config{Profile: p, Store: memory.NewDeviceStore(), Journal: &memory.Journal{},
+		Installation: "phone", Now: now}
+	for name, edit := range map[string]func(*installation.Config){
+		"store":        func(c *installation.Config) { c.Store = nil },
+		"journal":      func(c *installation.Config) { c.Journal = nil },
+		"installation": func(c *installation.Config) { c.Installation = "" },
+	} {
+		c := base
+		edit(&c)
+		_, err := installation.Open(context.Background(), c)
+		require.ErrorIs(t, err, installation.ErrConfig, name)
+	}
 }
 
-func openDB(t *testing.T) *sqlite.DB {
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "device.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-// The report the issuer stores is what the SDK and the journal say after
-// the launch; quiet launches report once per interval.
-func TestLaunchReports(t *testing.T) {
+// TestLaunchOnMemoryAndSQLite: a signed-out app on a fresh device is
+// consistent on either store: no call, no write, and Writes counts what
+// the stores committed (0 without a counter).
+func TestLaunchOnMemoryAndSQLite(t *testing.T) {
 	ctx := context.Background()
-	reports := &memory.Reports{}
-	base := world(t, reports)
-	now := time.Now().UTC().Truncate(time.Second)
-	db := openDB(t)
-	cfg := config(t, base, db, &now)
+	p, _ := fsm.ParseProfile("ios-1.8")
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "device.db"), sqlite.WithClock(now))
+	require.NoError(t, err)
+	defer db.Close()
+	ms, mj := memory.NewDeviceStore(), &memory.Journal{}
+	cfgs := map[string]installation.Config{
+		"memory":                   {Store: ms, Journal: mj, Writes: func() uint64 { return ms.WriteCount() + mj.WriteCount() }},
+		"memory without a counter": {Store: memory.NewDeviceStore(), Journal: &memory.Journal{}},
+	}
+	c := installation.Config{}
+	c.Store, c.Journal, c.Writes = installation.SQLite(db, "phone", p)
+	cfgs["sqlite"] = c
+	for name, cfg := range cfgs {
+		net := &noNetwork{}
+		cfg.Profile, cfg.Installation, cfg.Transport, cfg.Now, cfg.IssuerURL = p, "phone", net, now, "http://issuer.test"
+		// The first launch records the observed state (one journal write
+		// where counted); the next one writes nothing.
+		rep, err := installation.Launch(ctx, cfg)
+		require.NoError(t, err, name)
+		require.Equal(t, reconcile.ResultNothingToDo, rep.Outcome.Result, name)
+		require.Zero(t, rep.NetworkCalls, name)
+		if cfg.Writes == nil {
+			require.Zero(t, rep.DBWrites, name)
+		} else {
+			require.Equal(t, uint64(1), rep.DBWrites, name)
+		}
+		rep, err = installation.Launch(ctx, cfg)
+		require.NoError(t, err, name)
+		require.Zero(t, rep.NetworkCalls, name)
+		require.Zero(t, net.calls, name)
+		require.Zero(t, rep.DBWrites, name)
+	}
 
+	// A launch that records a state writes, and Writes sees it: the app
+	// signs in, the token source is unreachable, the failure is journaled.
+	net := &noNetwork{}
+	app := reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}
+	cfg := installation.Config{Profile: p, Store: ms, Journal: mj, Installation: "phone", Transport: net, Now: now,
+		IssuerURL: "http://issuer.test", Session: "s", App: func() reconcile.AppSession { return app },
+		Writes: func() uint64 { return ms.WriteCount() + mj.WriteCount() }}
+	before := ms.WriteCount() + mj.WriteCount()
 	rep, err := installation.Launch(ctx, cfg)
-	require.NoError(t, err)
-	require.NoError(t, rep.ReportErr)
-	require.Equal(t, reconcile.ResultApplied, rep.Outcome.Result)
-	require.Equal(t, int64(1), rep.ReportCalls)
-	got, ok, err := reports.LatestReport(ctx, "phone")
-	require.NoError(t, err)
-	require.True(t, ok)
-	require.Equal(t, "android-5.0", got.Profile)
-	require.Equal(t, fsm.FlagConfigured|fsm.FlagSignedIn|fsm.FlagUseSignInToken, got.SDKStatus)
-	require.NotEmpty(t, got.SDKCurrentUserID)
-	require.Equal(t, got.SDKCurrentUserID, got.AppVitalUserID)
-	require.Equal(t, fsm.Token, got.LastObserved)
-	require.Equal(t, now, got.ReportedAt)
-
-	now = now.Add(30 * time.Minute)
-	rep, err = installation.Launch(ctx, cfg)
-	require.NoError(t, err)
-	require.Zero(t, rep.ReportCalls+rep.NetworkCalls+int64(rep.DBWrites), "quiet, inside the interval")
-
-	now = now.Add(time.Hour)
-	rep, err = installation.Launch(ctx, cfg)
-	require.NoError(t, err)
-	require.Equal(t, int64(1), rep.ReportCalls)
-	require.Zero(t, rep.NetworkCalls)
-	got, _, _ = reports.LatestReport(ctx, "phone")
-	require.Equal(t, now, got.ReportedAt)
-}
-
-// A report that cannot be sent never fails the launch.
-func TestReportFailureNeverFailsTheLaunch(t *testing.T) {
-	ctx := context.Background()
-	base := world(t, nil) // the issuer has no report route: 404
-	now := time.Now().UTC()
-	cfg := config(t, base, openDB(t), &now)
-	rep, err := installation.Launch(ctx, cfg)
-	require.NoError(t, err)
-	require.Equal(t, reconcile.ResultApplied, rep.Outcome.Result)
-	require.Equal(t, int64(1), rep.ReportCalls)
-	require.ErrorIs(t, rep.ReportErr, issuer.ErrNotFound)
-
-	// Not sent means not remembered: the next quiet launch tries again.
-	rep, err = installation.Launch(ctx, cfg)
-	require.NoError(t, err)
-	require.Equal(t, int64(1), rep.ReportCalls)
-	require.Zero(t, rep.NetworkCalls)
+	require.Error(t, err)
+	require.Equal(t, reconcile.ResultFailed, rep.Outcome.Result)
+	require.Positive(t, rep.NetworkCalls)
+	require.Equal(t, int64(net.calls), rep.NetworkCalls)
+	require.Equal(t, mj.WriteCount()+ms.WriteCount()-before, rep.DBWrites)
+	require.Positive(t, rep.DBWrites)
 }

@@ -42,8 +42,9 @@ var (
 	// reference §10.1), and Android 4.2.0's decoding of a legacy Secure
 	// Token error of another shape (§10.3). Nothing changed: the session
 	// stays signed in as before, and a retry fails the same way. It is not
-	// transient.
-	ErrUndecodableTokenError = errors.New("token endpoint error body does not decode")
+	// transient. It is reconcile's refreshFailed: recorded for the launch,
+	// it tells the planner the session is dead.
+	ErrUndecodableTokenError error = reconcile.ErrRefreshFailed
 	// ErrKeychainLocked: the iOS keychain cannot be read before the
 	// device's first unlock (VitalKeychainError.interactionNotAllowed,
 	// reference §10.6). It is transient (reconcile.IsTransient): nothing

@@ -123,7 +123,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 			return err == nil, err
 		})
 	}
-	if f, ok := e.stderr.(*os.File); ok && isTerminal(f) {
+	if isTerminal(e.stderr) {
 		opts.Progress = func(rows int64) { fmt.Fprintf(e.stderr, "\raudited %d rows", rows) }
 		defer fmt.Fprintln(e.stderr)
 	}
@@ -170,12 +170,6 @@ func parseShard(s string) (int, int, bool) {
 		return 0, 0, false
 	}
 	return k, n, true
-}
-
-// isTerminal reports whether f is a character device (a terminal).
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // findingWriter writes findings as JSONL, or CSV with a header, buffered;

@@ -169,8 +169,10 @@ func (d *demo) say(format string, args ...any) {
 // launch runs one app launch on an installation and narrates it.
 func (d *demo) launch(title, inst, appUser string) (launchReport, error) {
 	d.step++
-	cfg := installation.Config{DB: d.device, Profile: d.profile, Installation: inst, IssuerURL: d.s.url,
+	cfg := installation.Config{Profile: d.profile, Installation: inst, IssuerURL: d.s.url,
 		APIURL: d.s.url, AuthURL: d.s.url + "/auth", LegacyAuthURL: d.legacyURL(), Now: d.s.clock.Now, Logger: d.log}
+	cfg.Store, cfg.Journal, cfg.Writes = installation.SQLite(d.device, inst, d.profile)
+	cfg.ReportLog = d.device
 	if appUser != "" {
 		sess, err := d.s.session(appUser)
 		if err != nil {

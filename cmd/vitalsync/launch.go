@@ -133,9 +133,9 @@ func launchOnce(ctx context.Context, cfg installation.Config) (launchReport, err
 	if err != nil {
 		return launchReport{}, err
 	}
-	writes0 := cfg.DB.WriteCount()
+	writes0 := in.Writes()
 	rep, runErr := in.Run(ctx)
-	rep.NetworkCalls, rep.DBWrites = in.NetworkCalls(), cfg.DB.WriteCount()-writes0
+	rep.NetworkCalls, rep.DBWrites = in.NetworkCalls(), in.Writes()-writes0
 	return newLaunchReport(rep, runErr, cfg.Profile, in.SDK().Status()), runErr
 }
 
@@ -241,9 +241,11 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	cfg := installation.Config{DB: db, Profile: profile, Installation: f.installation, IssuerURL: f.issuer.url,
-		Session: session, APIURL: ends.APIBaseURL, AuthURL: ends.AuthBaseURL, LegacyAuthURL: f.legacyAuthURL.url, AllowAPIKey: f.allowAPIKey, Logger: e.log,
-		SDKVersion: f.sdkVersion, ReportInterval: f.reportInterval}
+	cfg := installation.Config{Profile: profile, Installation: f.installation, IssuerURL: f.issuer.url,
+		Session: session, APIURL: ends.APIBaseURL, AuthURL: ends.AuthBaseURL, LegacyAuthURL: f.legacyAuthURL.url,
+		AllowAPIKey: f.allowAPIKey, Logger: e.log, SDKVersion: f.sdkVersion, ReportInterval: f.reportInterval,
+		ReportLog: db}
+	cfg.Store, cfg.Journal, cfg.Writes = installation.SQLite(db, f.installation, profile)
 	if f.appUser != "" {
 		app := reconcile.AppSession{SignedIn: true, AppUserID: f.appUser, Environment: envv, Region: region}
 		cfg.App = func() reconcile.AppSession { return app }

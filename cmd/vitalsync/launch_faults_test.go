@@ -42,9 +42,11 @@ func newFaultRig(t *testing.T, profile string) *faultRig {
 	sess, err := s.session("alice")
 	require.NoError(t, err)
 	app := reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}
-	return &faultRig{s: s, db: db, path: path, cfg: installation.Config{DB: db, Profile: p, Installation: "phone",
+	cfg := installation.Config{Profile: p, Installation: "phone",
 		IssuerURL: s.url, Session: sess, APIURL: s.url, AuthURL: s.url + "/auth", LegacyAuthURL: s.url, Now: s.clock.Now,
-		App: func() reconcile.AppSession { return app }}}
+		App: func() reconcile.AppSession { return app }}
+	cfg.Store, cfg.Journal, cfg.Writes = installation.SQLite(db, cfg.Installation, p)
+	return &faultRig{s: s, db: db, path: path, cfg: cfg}
 }
 
 func (r *faultRig) launch(t *testing.T) (launchReport, error) {
