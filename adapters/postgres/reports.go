@@ -1,0 +1,428 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/reconcile"
+)
+
+// The reports table implements the issuer's report store.
+var _ issuer.ReportStore = (*DB)(nil)
+
+// reportsVersion is the schema version that added the reports table
+// (migration 0002).
+const reportsVersion = 2
+
+// Errors of the reports.
+var (
+	// ErrOlderSchema means a database predates the installation reports:
+	// open it once with Open (which migrates it) before auditing it.
+	ErrOlderSchema = errors.New("postgres: database schema predates the installation reports")
+	// ErrCorrupt means a stored value does not parse.
+	ErrCorrupt = errors.New("postgres: stored value does not parse")
+	// ErrInvalidRecord means a record given to LoadFleet does not have the
+	// report schema's 18 fields.
+	ErrInvalidRecord = errors.New("postgres: invalid fleet record")
+)
+
+// ColumnError names the stored value that does not parse: Err is
+// ErrCorrupt.
+type ColumnError struct {
+	Column string
+	Key    string
+	Err    error
+}
+
+// Error implements error.
+func (e *ColumnError) Error() string {
+	return fmt.Sprintf("postgres: reports.%s of %q: %v", e.Column, e.Key, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *ColumnError) Unwrap() error { return e.Err }
+
+// reportColumns are the reports table's columns in the order of the
+// scans and arguments below.
+const reportColumns = `installation_id, platform, sdk_version, profile, app_signed_in, app_user_id,
+	app_vital_user_id, app_environment, app_region, sdk_status, sdk_current_user_id, sdk_environment,
+	sdk_region, last_observed, last_error, next_attempt_at, reported_at`
+
+// putReportSQL is PutReport's one statement: an insert, or an update of
+// the stored row when that row was not taken later. The WHERE is evaluated
+// on the row as it stands after any concurrent writer's commit (ON CONFLICT
+// locks it), so of any number of concurrent reports, from any replicas,
+// the one with the latest reported_at is the one left.
+const putReportSQL = `
+	INSERT INTO reports (` + reportColumns + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+	ON CONFLICT (installation_id) DO UPDATE SET
+		platform = excluded.platform, sdk_version = excluded.sdk_version, profile = excluded.profile,
+		app_signed_in = excluded.app_signed_in, app_user_id = excluded.app_user_id,
+		app_vital_user_id = excluded.app_vital_user_id, app_environment = excluded.app_environment,
+		app_region = excluded.app_region, sdk_status = excluded.sdk_status,
+		sdk_current_user_id = excluded.sdk_current_user_id, sdk_environment = excluded.sdk_environment,
+		sdk_region = excluded.sdk_region, last_observed = excluded.last_observed,
+		last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at,
+		reported_at = excluded.reported_at
+	WHERE reports.reported_at IS NULL OR reports.reported_at <= excluded.reported_at`
+
+// PutReport stores r as its installation's report unless the stored one
+// has a later reported_at (issuer.ReportStore), in one statement, and
+// reports whether it did. Concurrent reports of one installation, from
+// any number of processes, leave the latest. A report that fails Validate
+// is refused with an error matching issuer.ErrBadReport.
+func (db *DB) PutReport(ctx context.Context, r issuer.Report) (bool, error) {
+	if err := r.Validate(); err != nil {
+		return false, fmt.Errorf("put report: %w", err)
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("put report: %w", err)
+	}
+	defer tx.rollback(ctx)
+	tag, err := tx.Exec(ctx, putReportSQL, reportArgs(r)...)
+	if err != nil {
+		return false, fmt.Errorf("put report: %w", db.wrap(ctx, err))
+	}
+	if err := tx.commit(ctx); err != nil {
+		return false, fmt.Errorf("put report: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+func reportArgs(r issuer.Report) []any {
+	return []any{r.InstallationID, string(r.Platform), r.SDKVersion, r.Profile, r.AppSignedIn, r.AppUserID,
+		r.AppVitalUserID, string(r.AppEnvironment), string(r.AppRegion), strings.Join(r.SDKStatus.Names(), ","),
+		r.SDKCurrentUserID, string(r.SDKEnvironment), string(r.SDKRegion), string(r.LastObserved),
+		string(r.LastError), nanos(r.NextAttemptAt), nanos(r.ReportedAt)}
+}
+
+// nanos is t as Unix nanoseconds, nil for the zero time.
+func nanos(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	n := t.UnixNano()
+	return &n
+}
+
+// fromNanos is the inverse of nanos, in UTC.
+func fromNanos(n *int64) time.Time {
+	if n == nil {
+		return time.Time{}
+	}
+	return time.Unix(0, *n).UTC()
+}
+
+// LatestReport returns the stored report of installation, and false if
+// there is none. A stored value that does not parse is a *ColumnError
+// wrapping ErrCorrupt.
+func (db *DB) LatestReport(ctx context.Context, installation string) (issuer.Report, bool, error) {
+	if err := db.check(ctx); err != nil {
+		return issuer.Report{}, false, err
+	}
+	var (
+		r                    issuer.Report
+		platform, status     string
+		lastErr              string
+		nextAttempt, reportd *int64
+	)
+	err := db.pool.QueryRow(ctx, `SELECT `+reportColumns+` FROM reports WHERE installation_id = $1`, installation).
+		Scan(&r.InstallationID, &platform, &r.SDKVersion, &r.Profile, &r.AppSignedIn, &r.AppUserID,
+			&r.AppVitalUserID, &r.AppEnvironment, &r.AppRegion, &status, &r.SDKCurrentUserID, &r.SDKEnvironment,
+			&r.SDKRegion, &r.LastObserved, &lastErr, &nextAttempt, &reportd)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return issuer.Report{}, false, nil
+	}
+	if err != nil {
+		return issuer.Report{}, false, fmt.Errorf("latest report: %w", db.wrap(ctx, err))
+	}
+	r.Platform = fsm.Platform(platform)
+	r.NextAttemptAt, r.ReportedAt = fromNanos(nextAttempt), fromNanos(reportd)
+	bad := func(column string) error {
+		return fmt.Errorf("latest report: %w", &ColumnError{Column: column, Key: r.InstallationID, Err: ErrCorrupt})
+	}
+	if status != "" {
+		if r.SDKStatus, err = fsm.ParseStatus(strings.Split(status, ",")); err != nil {
+			return issuer.Report{}, false, bad("sdk_status")
+		}
+	}
+	var ok bool
+	if r.LastError, ok = reconcile.ParseSDKError(lastErr); !ok {
+		return issuer.Report{}, false, bad("last_error")
+	}
+	return r, true, nil
+}
+
+// ReportRecordSep separates a report record's fields (EachReportRecord).
+const ReportRecordSep = "\x1f"
+
+// reportRecordSelect is the audit's join: every report with its app
+// user's active mapping, as one record a row (see EachReportRecord).
+// concat_ws builds the record on the server (every argument is non-NULL,
+// since concat_ws skips NULLs), so a row crosses the wire as one value.
+const reportRecordSelect = `
+	SELECT concat_ws(chr(31), r.installation_id, r.platform, r.sdk_version, r.profile,
+		CASE WHEN r.app_signed_in THEN '1' ELSE '0' END,
+		r.app_user_id, r.app_vital_user_id, r.app_environment, r.app_region, r.sdk_status,
+		r.sdk_current_user_id, r.sdk_environment, r.sdk_region, r.last_observed, r.last_error,
+		coalesce(r.next_attempt_at::text, ''), coalesce(r.reported_at::text, ''), coalesce(m.vital_user_id, ''))
+	FROM reports AS r
+	LEFT JOIN user_map AS m ON m.app_user_id = r.app_user_id AND m.deleted_at IS NULL AND r.app_user_id <> ''`
+
+// reportRecordPage is one keyset page of the join: the installations
+// after $1, in installation_id order (bytewise: the column is COLLATE
+// "C"), at most $2 of them, read along the primary key.
+const reportRecordPage = reportRecordSelect + `
+	WHERE r.installation_id > $1
+	ORDER BY r.installation_id
+	LIMIT $2`
+
+// ReportRecordQuery returns the whole join EachReportRecord reads page by
+// page, in installation order, for comparing it with psql's COPY on the
+// same database.
+func ReportRecordQuery() string { return reportRecordSelect + "\n\tORDER BY r.installation_id" }
+
+// DefaultPageRows is the keyset page size of EachReportRecord.
+const DefaultPageRows = 20000
+
+// EachReportRecord streams the reports of the database at connString, each
+// joined with its app user's active mapping, as one record: the report
+// schema's fields in audit order (installation_id, platform, sdk_version,
+// profile, app_signed_in, app_user_id, app_vital_user_id, app_environment,
+// app_region, sdk_status, sdk_current_user_id, sdk_environment,
+// sdk_region, last_observed, last_error, next_attempt_at, reported_at,
+// mapped_vital_user_id) joined by ReportRecordSep, app_signed_in as 0 or 1
+// and the times as stored: decimal Unix nanoseconds (empty when none).
+// This is adapters/sqlite's EachReportRecord on PostgreSQL, for
+// audit.RecordSource with UnixNanos.
+//
+// It opens one connection of its own and does not migrate: a newer schema
+// is an *OpenError wrapping ErrNewerSchema and an older one (no reports
+// table yet) one wrapping ErrOlderSchema, both before the first record; a
+// string that does not parse is one wrapping ErrInvalidURL.
+//
+// Records come in installation_id order (bytewise), in keyset pages of
+// pageRows (≤ 0: DefaultPageRows): each page is one short statement that
+// continues after the previous page's last installation along the primary
+// key, so no transaction or cursor stays open for the length of the walk,
+// memory holds one row at a time (pgx streams a page's rows), and a report
+// written during the walk is read as it stands when its page is read. Rows
+// come in pgx's binary protocol as raw bytes, without per-column
+// conversion; the record string is valid only during fn. fn's error stops
+// the walk and comes back as is; a done ctx yields ctx.Err().
+func EachReportRecord(ctx context.Context, connString string, pageRows int, fn func(record string) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if pageRows <= 0 {
+		pageRows = DefaultPageRows
+	}
+	cfg, err := pgx.ParseConfig(connString)
+	if err != nil {
+		return &OpenError{Err: ErrInvalidURL}
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return &OpenError{Err: err}
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := checkReportsSchema(ctx, conn); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return &OpenError{Err: err}
+	}
+	var (
+		after []byte // the last installation_id read
+		fnErr error
+		n     int
+	)
+	for {
+		rows, err := conn.Query(ctx, reportRecordPage, string(after), pageRows)
+		if err != nil {
+			return readErr(ctx, err)
+		}
+		page := 0
+		for rows.Next() {
+			raw := rows.RawValues()
+			if len(raw) != 1 {
+				rows.Close()
+				return fmt.Errorf("each report record: %d columns", len(raw))
+			}
+			rec := raw[0]
+			id := rec
+			if i := indexByte(rec, ReportRecordSep[0]); i >= 0 {
+				id = rec[:i]
+			}
+			after = append(after[:0], id...)
+			page++
+			n++
+			if n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					rows.Close()
+					return err
+				}
+			}
+			if fnErr = fn(bstr(rec)); fnErr != nil {
+				rows.Close()
+				return fnErr
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return readErr(ctx, err)
+		}
+		if page < pageRows {
+			return nil
+		}
+	}
+}
+
+// checkReportsSchema refuses a database this program cannot audit: one
+// with no reports table yet, or one a newer program migrated.
+func checkReportsSchema(ctx context.Context, conn *pgx.Conn) error {
+	var version int
+	err := conn.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+migrationsTable).Scan(&version)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table: never migrated
+		return ErrOlderSchema
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case version > Migrations():
+		return fmt.Errorf("%w: version %d, this program knows %d", ErrNewerSchema, version, Migrations())
+	case version < reportsVersion:
+		return ErrOlderSchema
+	}
+	return nil
+}
+
+// readErr is a failed page read: ctx.Err() once ctx is done.
+func readErr(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	return fmt.Errorf("each report record: %w", err)
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// bstr views b as a string without copying; b must not change while the
+// string is in use (for one callback).
+func bstr(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// LoadFleet writes generated reports and their app users' mappings in one
+// transaction, with COPY, for demos, tests and benchmarks: next yields each
+// record (the fields of EachReportRecord, as text; app_signed_in "true" or
+// not, times RFC 3339) until it returns false. The record's
+// mapped_vital_user_id, when set, becomes the app user's active mapping
+// unless the user has one (the first record of a user wins). Values are
+// stored as given, malformed ones included, so that an audit can be shown
+// what it does with them; a time that does not parse is stored as none.
+// Installation IDs must be unique and non-empty: a repeated one fails the
+// load. Memory does not grow with the records.
+func (db *DB) LoadFleet(ctx context.Context, next func() ([]string, bool)) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("load fleet: %w", err)
+	}
+	defer tx.rollback(ctx)
+	// The records go to a staging table first, so that one pass of next
+	// fills both tables.
+	if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE fleet_load (LIKE reports,
+		mapped_vital_user_id TEXT NOT NULL) ON COMMIT DROP`); err != nil {
+		return fmt.Errorf("load fleet: %w", db.wrap(ctx, err))
+	}
+	src := &fleetRecords{next: next}
+	cols := strings.Fields(strings.ReplaceAll(reportColumns, ",", " "))
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"fleet_load"}, append(cols, "mapped_vital_user_id"), src); err != nil {
+		if src.err != nil {
+			return fmt.Errorf("load fleet: %w", src.err)
+		}
+		return fmt.Errorf("load fleet: %w", db.wrap(ctx, err))
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO reports (`+reportColumns+`) SELECT `+reportColumns+` FROM fleet_load`); err != nil {
+		return fmt.Errorf("load fleet: %w", db.wrap(ctx, err))
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO user_map (app_user_id, vital_user_id, created_at)
+		SELECT DISTINCT ON (app_user_id) app_user_id, mapped_vital_user_id, $1 FROM fleet_load
+		WHERE app_user_id <> '' AND mapped_vital_user_id <> ''
+		ORDER BY app_user_id, installation_id
+		ON CONFLICT (app_user_id) WHERE deleted_at IS NULL DO NOTHING`, tx.now.UnixNano()); err != nil {
+		return fmt.Errorf("load fleet: %w", db.wrap(ctx, err))
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE reports`); err != nil {
+		return fmt.Errorf("load fleet: %w", db.wrap(ctx, err))
+	}
+	return tx.commit(ctx)
+}
+
+// fleetRecords feeds LoadFleet's records to COPY (pgx.CopyFromSource).
+type fleetRecords struct {
+	next func() ([]string, bool)
+	row  []any
+	err  error
+}
+
+func (f *fleetRecords) Next() bool {
+	rec, ok := f.next()
+	if !ok {
+		return false
+	}
+	if len(rec) != 18 {
+		f.err = fmt.Errorf("%w: a record has %d fields", ErrInvalidRecord, len(rec))
+		return false
+	}
+	parseTime := func(s string) *int64 {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return nil
+		}
+		return nanos(t)
+	}
+	f.row = f.row[:0]
+	for i, v := range rec {
+		switch i {
+		case 4:
+			f.row = append(f.row, v == "true")
+		case 15, 16:
+			f.row = append(f.row, parseTime(v))
+		default:
+			f.row = append(f.row, v)
+		}
+	}
+	return true
+}
+
+func (f *fleetRecords) Values() ([]any, error) { return f.row, nil }
+
+func (f *fleetRecords) Err() error { return f.err }
