@@ -182,11 +182,21 @@ const reportRecordSelect = `
 
 // reportRecordPage is one keyset page of the join: the installations
 // after $1, in installation_id order (bytewise: the column is COLLATE
-// "C"), at most $2 of them, read along the primary key.
+// "C"), at most $2 of them.
 const reportRecordPage = reportRecordSelect + `
 	WHERE r.installation_id > $1
 	ORDER BY r.installation_id
 	LIMIT $2`
+
+// reportRecordRange is one keyset page bounded above: the installations
+// after $1 up to $2, at most $3 of them. Given the range, the planner
+// costs it as a share of the table: a large share is read the way a COPY
+// of the whole join is (a sequential scan, a hash join with the user map,
+// a sort), a small one along the primary key.
+const reportRecordRange = reportRecordSelect + `
+	WHERE r.installation_id > $1 AND r.installation_id <= $2
+	ORDER BY r.installation_id
+	LIMIT $3`
 
 // ReportRecordQuery returns the whole join EachReportRecord reads page by
 // page, in installation order, for comparing it with psql's COPY on the
@@ -194,7 +204,7 @@ const reportRecordPage = reportRecordSelect + `
 func ReportRecordQuery() string { return reportRecordSelect + "\n\tORDER BY r.installation_id" }
 
 // DefaultPageRows is the keyset page size of EachReportRecord.
-const DefaultPageRows = 20000
+const DefaultPageRows = 250_000
 
 // EachReportRecord streams the reports of the database at connString, each
 // joined with its app user's active mapping, as one record: the report
@@ -213,14 +223,20 @@ const DefaultPageRows = 20000
 // string that does not parse is one wrapping ErrInvalidURL.
 //
 // Records come in installation_id order (bytewise), in keyset pages of
-// pageRows (≤ 0: DefaultPageRows): each page is one short statement that
-// continues after the previous page's last installation along the primary
-// key, so no transaction or cursor stays open for the length of the walk,
-// memory holds one row at a time (pgx streams a page's rows), and a report
-// written during the walk is read as it stands when its page is read. Rows
-// come in pgx's binary protocol as raw bytes, without per-column
-// conversion; the record string is valid only during fn. fn's error stops
-// the walk and comes back as is; a done ctx yields ctx.Err().
+// about pageRows (≤ 0: DefaultPageRows). Each page is one statement that
+// continues after the previous page's last installation, so no
+// transaction or cursor stays open for the length of the walk, and a
+// report written during the walk is read as it stands when its page is
+// read. The pages are key ranges cut at the bounds of the table's
+// statistics (pg_stats' histogram of installation_id, which ANALYZE and
+// autovacuum keep), so that the server plans each as the share of the
+// table it is; each page also stops at 2×pageRows rows, and the next one
+// continues from its last row, so stale or missing statistics cost
+// speed, never a row. pgx streams a page's rows: memory holds one row at
+// a time whatever the page size. Rows come in pgx's binary protocol as raw
+// bytes, without per-column conversion; the record string is valid only
+// during fn. fn's error stops the walk and comes back as is; a done ctx
+// yields ctx.Err().
 func EachReportRecord(ctx context.Context, connString string, pageRows int, fn func(record string) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -246,13 +262,24 @@ func EachReportRecord(ctx context.Context, connString string, pageRows int, fn f
 		}
 		return &OpenError{Err: err}
 	}
+	bounds, err := pageBounds(ctx, conn, pageRows)
+	if err != nil {
+		return readErr(ctx, err)
+	}
+	limit := 2 * pageRows
 	var (
 		after []byte // the last installation_id read
-		fnErr error
+		lo    string // the page starts after lo
 		n     int
 	)
 	for {
-		rows, err := conn.Query(ctx, reportRecordPage, string(after), pageRows)
+		var rows pgx.Rows
+		bounded := len(bounds) > 0
+		if bounded {
+			rows, err = conn.Query(ctx, reportRecordRange, lo, bounds[0], limit)
+		} else {
+			rows, err = conn.Query(ctx, reportRecordPage, lo, limit)
+		}
 		if err != nil {
 			return readErr(ctx, err)
 		}
@@ -277,19 +304,54 @@ func EachReportRecord(ctx context.Context, connString string, pageRows int, fn f
 					return err
 				}
 			}
-			if fnErr = fn(bstr(rec)); fnErr != nil {
+			if err := fn(bstr(rec)); err != nil {
 				rows.Close()
-				return fnErr
+				return err
 			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return readErr(ctx, err)
 		}
-		if page < pageRows {
+		switch {
+		case page == limit: // the range goes on after the last row read
+			lo = string(after)
+		case bounded:
+			lo, bounds = bounds[0], bounds[1:]
+		default:
 			return nil
 		}
 	}
+}
+
+// pageBounds returns the keys that cut the reports into key ranges of
+// about pageRows rows, ascending, from the planner's histogram of
+// installation_id and the table's estimated size; none when the table has
+// no statistics yet.
+func pageBounds(ctx context.Context, conn *pgx.Conn, pageRows int) ([]string, error) {
+	var (
+		hist []string
+		rows float64
+	)
+	err := conn.QueryRow(ctx, `
+		SELECT coalesce((SELECT histogram_bounds::text::text[] FROM pg_stats
+			WHERE schemaname = current_schema() AND tablename = 'reports' AND attname = 'installation_id'), '{}'),
+			(SELECT reltuples::float8 FROM pg_class WHERE oid = 'reports'::regclass)`).Scan(&hist, &rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(hist) < 2 || rows <= 0 {
+		return nil, nil
+	}
+	perBucket := rows / float64(len(hist)-1)
+	step := max(1, int(float64(pageRows)/perBucket+0.5))
+	var bounds []string
+	for i := step; i < len(hist); i += step {
+		if len(bounds) == 0 || hist[i] > bounds[len(bounds)-1] {
+			bounds = append(bounds, hist[i])
+		}
+	}
+	return bounds, nil
 }
 
 // checkReportsSchema refuses a database this program cannot audit: one
@@ -380,7 +442,7 @@ func (db *DB) LoadFleet(ctx context.Context, next func() ([]string, bool)) error
 		ON CONFLICT (app_user_id) WHERE deleted_at IS NULL DO NOTHING`, tx.now.UnixNano()); err != nil {
 		return fmt.Errorf("load fleet: %w", db.wrap(ctx, err))
 	}
-	if _, err := tx.Exec(ctx, `ANALYZE reports`); err != nil {
+	if _, err := tx.Exec(ctx, `ANALYZE reports, user_map`); err != nil {
 		return fmt.Errorf("load fleet: %w", db.wrap(ctx, err))
 	}
 	return tx.commit(ctx)
