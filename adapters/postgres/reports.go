@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unsafe"
@@ -168,15 +169,15 @@ func (db *DB) LatestReport(ctx context.Context, installation string) (issuer.Rep
 const ReportRecordSep = "\x1f"
 
 // reportRecordSelect is the audit's join: every report with its app
-// user's active mapping, as one record a row (see EachReportRecord).
-// concat_ws builds the record on the server (every argument is non-NULL,
-// since concat_ws skips NULLs), so a row crosses the wire as one value.
+// user's active mapping, the record's 18 fields as columns in record order
+// (see EachReportRecord). They cross the wire in pgx's binary format (text
+// as is, BIGINT as 8 bytes, BOOLEAN as 1), and EachReportRecord joins them
+// into the record, so that the server does no more than a COPY of the join.
 const reportRecordSelect = `
-	SELECT concat_ws(chr(31), r.installation_id, r.platform, r.sdk_version, r.profile,
-		CASE WHEN r.app_signed_in THEN '1' ELSE '0' END,
+	SELECT r.installation_id, r.platform, r.sdk_version, r.profile, r.app_signed_in,
 		r.app_user_id, r.app_vital_user_id, r.app_environment, r.app_region, r.sdk_status,
 		r.sdk_current_user_id, r.sdk_environment, r.sdk_region, r.last_observed, r.last_error,
-		coalesce(r.next_attempt_at::text, ''), coalesce(r.reported_at::text, ''), coalesce(m.vital_user_id, ''))
+		r.next_attempt_at, r.reported_at, m.vital_user_id
 	FROM reports AS r
 	LEFT JOIN user_map AS m ON m.app_user_id = r.app_user_id AND m.deleted_at IS NULL AND r.app_user_id <> ''`
 
@@ -233,9 +234,9 @@ const DefaultPageRows = 250_000
 // table it is; each page also stops at 2×pageRows rows, and the next one
 // continues from its last row, so stale or missing statistics cost
 // speed, never a row. pgx streams a page's rows: memory holds one row at
-// a time whatever the page size. Rows come in pgx's binary protocol as raw
-// bytes, without per-column conversion; the record string is valid only
-// during fn. fn's error stops the walk and comes back as is; a done ctx
+// a time whatever the page size. Rows come in pgx's binary protocol and
+// are joined into the record from their raw bytes, without per-column
+// conversion or allocation; the record string is valid only during fn. fn's error stops the walk and comes back as is; a done ctx
 // yields ctx.Err().
 func EachReportRecord(ctx context.Context, connString string, pageRows int, fn func(record string) error) error {
 	if err := ctx.Err(); err != nil {
@@ -268,6 +269,7 @@ func EachReportRecord(ctx context.Context, connString string, pageRows int, fn f
 	}
 	limit := 2 * pageRows
 	var (
+		rec   []byte // the record being handed to fn
 		after []byte // the last installation_id read
 		lo    string // the page starts after lo
 		n     int
@@ -283,19 +285,16 @@ func EachReportRecord(ctx context.Context, connString string, pageRows int, fn f
 		if err != nil {
 			return readErr(ctx, err)
 		}
+		fields := rows.FieldDescriptions()
+		if len(fields) != recordFields {
+			rows.Close()
+			return fmt.Errorf("each report record: %d columns", len(fields))
+		}
 		page := 0
 		for rows.Next() {
 			raw := rows.RawValues()
-			if len(raw) != 1 {
-				rows.Close()
-				return fmt.Errorf("each report record: %d columns", len(raw))
-			}
-			rec := raw[0]
-			id := rec
-			if i := indexByte(rec, ReportRecordSep[0]); i >= 0 {
-				id = rec[:i]
-			}
-			after = append(after[:0], id...)
+			rec = appendRecord(rec[:0], raw, fields)
+			after = append(after[:0], raw[0]...)
 			page++
 			n++
 			if n%4096 == 0 {
@@ -383,13 +382,47 @@ func readErr(ctx context.Context, err error) error {
 	return fmt.Errorf("each report record: %w", err)
 }
 
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
+// recordFields is the number of fields of a report record.
+const recordFields = 18
+
+// The columns of reportRecordSelect that are not text.
+const (
+	colAppSignedIn   = 4
+	colNextAttemptAt = 15
+	colReportedAt    = 16
+)
+
+// appendRecord appends the record of one row's raw values to b: the fields
+// joined by ReportRecordSep, app_signed_in as 0 or 1, the times as decimal
+// Unix nanoseconds, NULL as empty. Each value is read in the format the
+// server sent it (binary or text).
+func appendRecord(b []byte, raw [][]byte, fields []pgconn.FieldDescription) []byte {
+	for i, v := range raw {
+		if i > 0 {
+			b = append(b, ReportRecordSep...)
+		}
+		binary := fields[i].Format == pgx.BinaryFormatCode
+		switch {
+		case v == nil:
+		case i == colAppSignedIn:
+			if (binary && len(v) == 1 && v[0] == 1) || (!binary && len(v) == 1 && v[0] == 't') {
+				b = append(b, '1')
+			} else {
+				b = append(b, '0')
+			}
+		case (i == colNextAttemptAt || i == colReportedAt) && binary && len(v) == 8:
+			b = strconv.AppendInt(b, int64(binary64(v)), 10)
+		default:
+			b = append(b, v...)
 		}
 	}
-	return -1
+	return b
+}
+
+// binary64 is a big-endian 8-byte value.
+func binary64(v []byte) uint64 {
+	return uint64(v[0])<<56 | uint64(v[1])<<48 | uint64(v[2])<<40 | uint64(v[3])<<32 |
+		uint64(v[4])<<24 | uint64(v[5])<<16 | uint64(v[6])<<8 | uint64(v[7])
 }
 
 // bstr views b as a string without copying; b must not change while the
