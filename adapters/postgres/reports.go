@@ -205,7 +205,7 @@ const reportRecordRange = reportRecordSelect + `
 func ReportRecordQuery() string { return reportRecordSelect + "\n\tORDER BY r.installation_id" }
 
 // DefaultPageRows is the keyset page size of EachReportRecord.
-const DefaultPageRows = 250_000
+const DefaultPageRows = 500_000
 
 // EachReportRecord streams the reports of the database at connString, each
 // joined with its app user's active mapping, as one record: the report
@@ -268,26 +268,54 @@ func EachReportRecord(ctx context.Context, connString string, pageRows int, fn f
 		return readErr(ctx, err)
 	}
 	limit := 2 * pageRows
-	var (
-		rec   []byte // the record being handed to fn
-		after []byte // the last installation_id read
-		lo    string // the page starts after lo
-		n     int
-	)
-	for {
-		var rows pgx.Rows
-		bounded := len(bounds) > 0
-		if bounded {
-			rows, err = conn.Query(ctx, reportRecordRange, lo, bounds[0], limit)
-		} else {
-			rows, err = conn.Query(ctx, reportRecordPage, lo, limit)
+	// The ranges: after "" up to the first bound, …, after the last bound
+	// with no end. While one range streams, the next one runs on a second
+	// connection, so that the server scans and sorts it meanwhile.
+	type keyRange struct {
+		lo, hi  string
+		bounded bool
+	}
+	ranges := make([]keyRange, 0, len(bounds)+1)
+	lo := ""
+	for _, b := range bounds {
+		ranges = append(ranges, keyRange{lo: lo, hi: b, bounded: true})
+		lo = b
+	}
+	ranges = append(ranges, keyRange{lo: lo})
+	conns := [2]*pgx.Conn{conn}
+	if len(ranges) > 1 {
+		if conns[1], err = pgx.ConnectConfig(ctx, cfg); err != nil {
+			return readErr(ctx, err)
 		}
+		defer conns[1].Close(context.WithoutCancel(ctx))
+	}
+	// Returning early leaves rows unread: closing the connections (deferred)
+	// ends them without reading the rest.
+	query := func(c *pgx.Conn, lo string, r keyRange) (pgx.Rows, error) {
+		if r.bounded {
+			return c.Query(ctx, reportRecordRange, lo, r.hi, limit)
+		}
+		return c.Query(ctx, reportRecordPage, lo, limit)
+	}
+	var (
+		rec     []byte // the record being handed to fn
+		after   []byte // the last installation_id read
+		n       int
+		cur     = 0 // the connection of the range being read
+		pending pgx.Rows
+	)
+	rows, err := query(conns[cur], ranges[0].lo, ranges[0])
+	for i := 0; ; {
 		if err != nil {
 			return readErr(ctx, err)
 		}
+		if pending == nil && i+1 < len(ranges) {
+			if pending, err = query(conns[1-cur], ranges[i+1].lo, ranges[i+1]); err != nil {
+				return readErr(ctx, err)
+			}
+		}
 		fields := rows.FieldDescriptions()
 		if len(fields) != recordFields {
-			rows.Close()
 			return fmt.Errorf("each report record: %d columns", len(fields))
 		}
 		page := 0
@@ -299,12 +327,10 @@ func EachReportRecord(ctx context.Context, connString string, pageRows int, fn f
 			n++
 			if n%4096 == 0 {
 				if err := ctx.Err(); err != nil {
-					rows.Close()
 					return err
 				}
 			}
 			if err := fn(bstr(rec)); err != nil {
-				rows.Close()
 				return err
 			}
 		}
@@ -314,9 +340,10 @@ func EachReportRecord(ctx context.Context, connString string, pageRows int, fn f
 		}
 		switch {
 		case page == limit: // the range goes on after the last row read
-			lo = string(after)
-		case bounded:
-			lo, bounds = bounds[0], bounds[1:]
+			rows, err = query(conns[cur], string(after), ranges[i])
+		case i+1 < len(ranges):
+			i, cur = i+1, 1-cur
+			rows, pending = pending, nil
 		default:
 			return nil
 		}

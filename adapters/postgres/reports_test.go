@@ -206,6 +206,17 @@ func TestEachReportRecordPages(t *testing.T) {
 	// last bound, make the statistics stale, and are read all the same.
 	exec(t, url, "ANALYZE reports")
 	check("key ranges")
+	// fn's error stops a walk over ranges, with the next range running.
+	stop := errors.New("stop")
+	n := 0
+	err := postgres.EachReportRecord(context.Background(), url, 2, func(string) error {
+		if n++; n == 3 {
+			return stop
+		}
+		return nil
+	})
+	require.ErrorIs(t, err, stop)
+	require.Equal(t, 3, n)
 	for _, id := range []string{"inst-03x", "inst-10x", "inst-a", "zzz", "Inst-00a", "A"} {
 		putReport(t, db, testReport(id))
 		want = append(want, id)
