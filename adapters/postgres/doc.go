@@ -96,14 +96,15 @@
 //
 // EachReportRecord streams the audit's join (each report with its app
 // user's active mapping; adapters/sqlite's EachReportRecord on PostgreSQL)
-// over one connection of its own, in keyset pages on installation_id: each
+// over connections of its own, in keyset pages on installation_id: each
 // page a short statement continuing after the previous one's last key, no
 // cursor or transaction held for the walk. Pages are key ranges cut at the
 // bounds of the column's histogram in pg_stats, about pageRows rows each,
 // so the server plans a page as its share of the table: a large share as
 // a COPY of the whole join is planned (sequential scan, hash join with the
 // user map, sort), a small one along the primary key with one index probe
-// of the user map per report. A row cap per page keeps a walk on stale or
+// of the user map per report. The next range runs on a second connection
+// while one streams. A row cap per page keeps a walk on stale or
 // missing statistics complete. The database is not migrated: an older
 // schema is ErrOlderSchema, a newer one ErrNewerSchema. LoadFleet bulk-loads
 // a generated fleet with COPY, for tests and benchmarks.

@@ -218,26 +218,29 @@ const DefaultPageRows = 500_000
 // This is adapters/sqlite's EachReportRecord on PostgreSQL, for
 // audit.RecordSource with UnixNanos.
 //
-// It opens one connection of its own and does not migrate: a newer schema
-// is an *OpenError wrapping ErrNewerSchema and an older one (no reports
-// table yet) one wrapping ErrOlderSchema, both before the first record; a
-// string that does not parse is one wrapping ErrInvalidURL.
+// It opens connections of its own (a second one when the table has
+// statistics, see below) and does not migrate: a newer schema is an
+// *OpenError wrapping ErrNewerSchema and an older one (no reports table
+// yet) one wrapping ErrOlderSchema, both before the first record; a string
+// that does not parse is one wrapping ErrInvalidURL.
 //
 // Records come in installation_id order (bytewise), in keyset pages of
 // about pageRows (≤ 0: DefaultPageRows). Each page is one statement that
-// continues after the previous page's last installation, so no
-// transaction or cursor stays open for the length of the walk, and a
-// report written during the walk is read as it stands when its page is
-// read. The pages are key ranges cut at the bounds of the table's
-// statistics (pg_stats' histogram of installation_id, which ANALYZE and
-// autovacuum keep), so that the server plans each as the share of the
-// table it is; each page also stops at 2×pageRows rows, and the next one
-// continues from its last row, so stale or missing statistics cost
-// speed, never a row. pgx streams a page's rows: memory holds one row at
-// a time whatever the page size. Rows come in pgx's binary protocol and
-// are joined into the record from their raw bytes, without per-column
-// conversion or allocation; the record string is valid only during fn. fn's error stops the walk and comes back as is; a done ctx
-// yields ctx.Err().
+// continues after the previous page's last installation, so no transaction
+// or cursor stays open for the length of the walk, and a report written
+// during the walk is read as it stands when its page is read. The pages are
+// key ranges cut at the bounds of the table's statistics (pg_stats'
+// histogram of installation_id, which ANALYZE and autovacuum keep), so that
+// the server plans each as the share of the table it is; each page also
+// stops at 2×pageRows rows, and the next one continues from its last row,
+// so stale or missing statistics cost speed, never a row. While one range
+// streams, the next one runs on the second connection, so that the server
+// scans and sorts it meanwhile. pgx streams a page's rows: memory holds one
+// row at a time whatever the page size. Rows come in pgx's binary protocol
+// and are joined into the record from their raw bytes, without per-column
+// conversion or allocation; the record string is valid only during fn.
+// fn's error stops the walk and comes back as is; a done ctx yields
+// ctx.Err().
 func EachReportRecord(ctx context.Context, connString string, pageRows int, fn func(record string) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
