@@ -319,6 +319,12 @@ func EachReportRecord(ctx context.Context, connString string, pageRows int, fn f
 		}
 		fields := rows.FieldDescriptions()
 		if len(fields) != recordFields {
+			// A query that failed (a cancelled ctx, a lost connection)
+			// describes no columns: its error is the cause.
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return readErr(ctx, err)
+			}
 			return fmt.Errorf("each report record: %d columns", len(fields))
 		}
 		page := 0

@@ -217,6 +217,18 @@ func TestEachReportRecordPages(t *testing.T) {
 	})
 	require.ErrorIs(t, err, stop)
 	require.Equal(t, 3, n)
+	// A context cancelled mid-walk ends it with ctx.Err() at the next page.
+	cctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n = 0
+	err = postgres.EachReportRecord(cctx, url, 2, func(string) error {
+		if n++; n == 3 {
+			cancel()
+		}
+		return nil
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	require.Less(t, n, len(want))
 	for _, id := range []string{"inst-03x", "inst-10x", "inst-a", "zzz", "Inst-00a", "A"} {
 		putReport(t, db, testReport(id))
 		want = append(want, id)
