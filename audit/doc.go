@@ -7,8 +7,8 @@
 // version, and what each needs. Run answers from a Source of rows, the
 // public report schema joined with the backend's current mapping of each
 // app user (see the README): a CSV or JSON Lines file, or the issuer's
-// SQLite database (adapters/sqlite's EachReportRecord, through
-// RecordSource).
+// SQLite or PostgreSQL database (adapters/sqlite's and adapters/postgres's
+// EachReportRecord, through RecordSource).
 //
 // A caller's duties, in order:
 //

@@ -515,8 +515,8 @@ const RecordSep = '\x1f'
 // RecordSource adapts a store that yields each row as one record: the
 // schema's fields in Columns order, joined by RecordSep (sdk_status as
 // comma-separated flag names, times in RFC 3339, or decimal Unix
-// nanoseconds with UnixNanos). adapters/sqlite's EachReportRecord has this
-// shape. Records checks its own schema before the first record; the
+// nanoseconds with UnixNanos). adapters/sqlite's and adapters/postgres's
+// EachReportRecord have this shape. Records checks its own schema before the first record; the
 // record is valid only during fn.
 type RecordSource struct {
 	Label string

@@ -1,7 +1,9 @@
 // Package postgres persists the backend's state on PostgreSQL (pgx and
-// pgxpool): the issuer's app user → Vital user map with its history. It is
-// the production store of `vitalsync serve`; adapters/sqlite stays the
-// embedded default for one machine.
+// pgxpool): the issuer's app user → Vital user map with its history, and
+// the fleet's installation reports, which `vitalsync audit --db
+// postgres://…` reads back joined with the map. It is the production store
+// of `vitalsync serve`; adapters/sqlite stays the embedded default for one
+// machine.
 //
 // # Whose interfaces
 //
@@ -13,9 +15,10 @@
 // errors match the issuer's sentinels: PutUser's existing mapping is
 // issuer.ErrMappingExists (with the mapping), MarkUserDeleted without an
 // active mapping is issuer.ErrMappingInactive, an empty ID is
-// issuer.ErrInvalidMapping. Further stores of the backend (the fleet's
-// installation reports) belong here too, next to the user map, added by
-// new migrations.
+// issuer.ErrInvalidMapping. *DB also implements issuer.ReportStore
+// (PutReport) and LatestReport, and passes adapters/storetest.Reports as
+// the other report stores do; `serve --db postgres://…` therefore serves
+// POST /v1/installation-report.
 //
 // # Using a DB
 //
@@ -79,7 +82,34 @@
 // is what adapters/sqlite and adapters/memory already rely on, so one
 // contract test covers all three.
 //
-// # Schema (version 1)
+// # Reports from many replicas
+//
+// PutReport is one statement, INSERT … ON CONFLICT (installation_id) DO
+// UPDATE … WHERE reports.reported_at <= excluded.reported_at: the conflict
+// locks the stored row, and the WHERE is evaluated on it as the last
+// concurrent writer committed it, so of any number of reports of one
+// installation, sent at once through any replicas, the one with the latest
+// reported_at is the one left (an equal time replaces: a retried send).
+// TestReplicasKeepTheLatestReport sends 100 at once through two pools.
+//
+// # The audit's read
+//
+// EachReportRecord streams the audit's join (each report with its app
+// user's active mapping; adapters/sqlite's EachReportRecord on PostgreSQL)
+// over connections of its own, in keyset pages on installation_id: each
+// page a short statement continuing after the previous one's last key, no
+// cursor or transaction held for the walk. Pages are key ranges cut at the
+// bounds of the column's histogram in pg_stats, about pageRows rows each,
+// so the server plans a page as its share of the table: a large share as
+// a COPY of the whole join is planned (sequential scan, hash join with the
+// user map, sort), a small one along the primary key with one index probe
+// of the user map per report. The next range runs on a second connection
+// while one streams. A row cap per page keeps a walk on stale or
+// missing statistics complete. The database is not migrated: an older
+// schema is ErrOlderSchema, a newer one ErrNewerSchema. LoadFleet bulk-loads
+// a generated fleet with COPY, for tests and benchmarks.
+//
+// # Schema (version 2)
 //
 // Times are BIGINT Unix nanoseconds (UTC), as in adapters/sqlite, so that a
 // mapping reads back exactly as written (timestamptz keeps microseconds).
@@ -90,6 +120,12 @@
 //     active); user_map_active is the partial unique index on app_user_id
 //     where deleted_at IS NULL, user_map_history the (app_user_id, id)
 //     index UserHistory walks.
+//   - reports (migration 2): the report schema's columns (README, "Report
+//     schema"), one row per installation; installation_id is the primary
+//     key, COLLATE "C" so that keyset pages follow byte order on any
+//     server locale; app_signed_in BOOLEAN; sdk_status the flag names
+//     comma-separated; next_attempt_at and reported_at BIGINT Unix
+//     nanoseconds (NULL: none).
 //
 // # Tests
 //

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/adapters/postgres"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/audit"
 )
@@ -24,7 +26,7 @@ func init() {
 	register(command{name: "audit", summary: "audit a fleet's installation reports with the planner (and 'audit merge' shard summaries)", run: runAudit})
 }
 
-const auditSynopsis = `(--db FILE | --csv FILE | --jsonl FILE) [--format table|json|csv] [--out FILE]
+const auditSynopsis = `(--db FILE|postgres://… | $` + envDatabaseURL + ` | --csv FILE | --jsonl FILE) [--format table|json|csv] [--out FILE]
                        [--stale D] [--check-api --api-url U [--concurrency N]] [--fail-on CLASS,…] [--shard K/N]
        vitalsync audit merge FILE…`
 
@@ -36,7 +38,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		return runAuditMerge(e, args[1:])
 	}
 	fs := newFlagSet(e, "audit", auditSynopsis)
-	dbPath := fs.String("db", "", "the issuer's SQLite database (reports joined with each app user's active mapping)")
+	dbPath := fs.String("db", "", "the issuer's database, a SQLite file or a postgres:// URL (reports joined with each app user's active mapping); default $"+envDatabaseURL+" when no other source is given")
 	csvPath := fs.String("csv", "", "reports as CSV (the README's report schema)")
 	jsonlPath := fs.String("jsonl", "", "reports as JSON Lines (the README's report schema)")
 	format := fs.String("format", "table", "summary format: table, json or csv")
@@ -53,6 +55,10 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usagef("audit takes no arguments (did you mean 'audit merge FILE…'?)")
+	}
+	if *dbPath == "" && *csvPath == "" && *jsonlPath == "" {
+		// A URL with a password belongs in the environment, not in ps.
+		*dbPath = os.Getenv(envDatabaseURL)
 	}
 	var src audit.Source
 	n := 0
@@ -71,6 +77,11 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		return func() (io.ReadCloser, error) { return os.Open(path) }
 	}
 	switch {
+	case isPostgresURL(*dbPath):
+		dbURL := *dbPath
+		src = audit.RecordSource{Label: redactURL(dbURL), UnixNanos: true, Records: func(ctx context.Context, fn func(string) error) error {
+			return postgres.EachReportRecord(ctx, dbURL, 0, fn)
+		}}
 	case *dbPath != "":
 		path := *dbPath
 		if _, err := os.Stat(path); err != nil {
@@ -160,6 +171,14 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	return nil
+}
+
+// redactURL is a database URL without its password, for messages.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return "postgres"
 }
 
 func parseShard(s string) (int, int, bool) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/vitalsync/vitalsync/adapters/postgres"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/audit"
 )
@@ -16,7 +17,7 @@ func init() {
 	register(command{name: "fleet", summary: "generate a synthetic fleet of installation reports ('fleet generate')", run: runFleet})
 }
 
-const fleetSynopsis = `generate --installs N --seed S (--db FILE | --csv FILE | --jsonl FILE) [--truth FILE] [--now T]`
+const fleetSynopsis = `generate --installs N --seed S (--db FILE|postgres://… | --csv FILE | --jsonl FILE) [--truth FILE] [--now T]`
 
 func runFleet(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] != "generate" {
@@ -29,7 +30,7 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "fleet generate", fleetSynopsis)
 	installs := fs.Int("installs", 1000, "number of installations")
 	seed := fs.Uint64("seed", 1, "seed: the same seed and --now make the same fleet")
-	dbPath := fs.String("db", "", "write an issuer SQLite database (reports and the user map)")
+	dbPath := fs.String("db", "", "write an issuer database (reports and the user map): a SQLite file, or a postgres:// URL")
 	csvPath := fs.String("csv", "", "write CSV")
 	jsonlPath := fs.String("jsonl", "", "write JSON Lines")
 	truthPath := fs.String("truth", "", "ground-truth file (default: the output file + .truth.json)")
@@ -59,17 +60,31 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 		}
 		now = t
 	}
+	if *truthPath == "" && isPostgresURL(*dbPath) {
+		return usagef("fleet generate: --db postgres://… needs --truth FILE")
+	}
 	if *truthPath == "" {
 		*truthPath = out + ".truth.json"
 	}
 	opts := audit.FleetOptions{Installs: *installs, Seed: *seed, Now: now}
 	var truth audit.Truth
 	if *dbPath != "" {
-		db, err := sqlite.Open(ctx, *dbPath)
-		if err != nil {
-			return err
+		var load func(ctx context.Context, next func() ([]string, bool)) error
+		if isPostgresURL(*dbPath) {
+			db, err := postgres.Open(ctx, *dbPath)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			load, out = db.LoadFleet, redactURL(*dbPath)
+		} else {
+			db, err := sqlite.Open(ctx, *dbPath)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			load = db.LoadFleet
 		}
-		defer db.Close()
 		recs := make(chan []string, 1024)
 		done := make(chan error, 1)
 		go func() {
@@ -81,7 +96,7 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 			close(recs)
 			done <- err
 		}()
-		loadErr := db.LoadFleet(ctx, func() ([]string, bool) {
+		loadErr := load(ctx, func() ([]string, bool) {
 			rec, ok := <-recs
 			return rec, ok
 		})

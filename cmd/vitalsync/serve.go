@@ -156,7 +156,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	team := junction.NewClient(*apiURL, apiKey, junction.WithHTTPClient(&http.Client{Transport: teamTransport(*idleConns, dials)}))
 	cfg := issuer.Config{Team: team, Store: store, Auth: auth, Logger: e.log, Registerer: reg}
 	if reports, ok := store.(issuer.ReportStore); ok {
-		cfg.Reports = reports // installation reports: SQLite only, for now
+		cfg.Reports = reports // installation reports: SQLite and PostgreSQL
 	}
 	h, err := issuer.New(cfg)
 	if err != nil {

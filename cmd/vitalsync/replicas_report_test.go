@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/adapters/postgres"
+	"github.com/vitalsync/vitalsync/adapters/postgres/pgtest"
+	"github.com/vitalsync/vitalsync/audit"
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+// Two serve processes on one PostgreSQL database take 100 concurrent
+// reports of one installation, sent in an order unrelated to their times:
+// the stored report is the latest, and audit --db postgres://… reads it.
+func TestServeReplicasReportOnPostgres(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	const apiKey = "sk_us_serve_replicas_report_9c41"
+	upstream := httptest.NewServer(emulator.New(emulator.WithAPIKey(apiKey)))
+	defer upstream.Close()
+	env := []string{envAPIKey + "=" + apiKey, envSessionSecret + "=" + testSessionSecret, envDatabaseURL + "=" + dbURL}
+	replicas := []*child{
+		startServeProcess(t, env, "--addr", "127.0.0.1:0", "--api-url", upstream.URL),
+		startServeProcess(t, env, "--addr", "127.0.0.1:0", "--api-url", upstream.URL),
+	}
+	session := mintSession(t, "--secret", testSessionSecret, "--user", "alice")
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}}
+	defer hc.CloseIdleConnections()
+	clients := []*issuer.Client{
+		issuer.NewClient(replicas[0].base, session, issuer.WithHTTPClient(hc)),
+		issuer.NewClient(replicas[1].base, session, issuer.WithHTTPClient(hc)),
+	}
+	base := time.Date(2026, 11, 19, 12, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	const n = 100
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		k := (i * 37) % n // times in an order unrelated to the start order
+		wg.Go(func() {
+			<-start
+			r := issuer.Report{InstallationID: "phone-1", Platform: fsm.Android, SDKVersion: fmt.Sprintf("4.3.%d", k),
+				ReportedAt: base.Add(time.Duration(k) * time.Second)}
+			if p, ok := fsm.ProfileFor(r.Platform, r.SDKVersion); ok {
+				r.Profile = p.Name // an unmapped version is sent without one
+			}
+			_, errs[i] = clients[i%2].SendReport(ctx, r)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i], "report %d", i)
+	}
+	db, err := postgres.Open(ctx, dbURL)
+	require.NoError(t, err)
+	defer db.Close()
+	got, ok, err := db.LatestReport(ctx, "phone-1")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, base.Add((n-1)*time.Second), got.ReportedAt)
+	require.Equal(t, fmt.Sprintf("4.3.%d", n-1), got.SDKVersion)
+
+	// An older report sent now is refused through either replica.
+	for _, c := range clients {
+		stored, err := c.SendReport(ctx, issuer.Report{InstallationID: "phone-1", Platform: fsm.Android, SDKVersion: "4.3.0",
+			Profile: "android-5.0", ReportedAt: base})
+		require.NoError(t, err)
+		require.False(t, stored)
+	}
+
+	out, errOut, code := runCLI("", "audit", "--db", dbURL, "--format", "json", "--now", "2026-11-20T00:00:00Z")
+	require.Zero(t, code, errOut)
+	var sum audit.Summary
+	require.NoError(t, json.Unmarshal([]byte(out), &sum))
+	require.Equal(t, int64(1), sum.Rows)
+	require.Equal(t, map[audit.Class]int64{"consistent": 1}, sum.Classes, "signed out on both sides")
+
+	for i, r := range replicas {
+		require.NoError(t, r.stop(t), "replica %d: %s", i, r.stderr)
+	}
+}
