@@ -44,7 +44,8 @@ const requestTimeout = 30 * time.Second
 // The simulations' signing keys: fixed RSA keys of 512 and 1024 bits (see
 // the package documentation: RSA-2048 signing costs a millisecond a mint).
 // A binary that allows keys under 1024 bits (GODEBUG rsa1024min=0, which
-// vitalsync and this package's tests set) signs with the 512-bit one.
+// this package's tests set; the vitalsync command does not) signs with the
+// 512-bit one.
 var (
 	//go:embed signing-key-512.pem
 	signingKey512PEM []byte

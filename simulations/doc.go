@@ -78,8 +78,8 @@
 //
 //   - The simulations sign Sign-In Tokens with a fixed 512-bit RSA key
 //     (SigningKeyBits) where the binary allows it (GODEBUG rsa1024min=0, set
-//     by the vitalsync command and this package's tests), else a fixed
-//     1,024-bit key: RSA-2048 signing costs about a millisecond per mint and
+//     by this package's tests), else a fixed 1,024-bit key (the vitalsync
+//     command, which keeps Go's minimum for everything it serves): RSA-2048 signing costs about a millisecond per mint and
 //     would dominate a run. The emulator's own default stays RS256 with a
 //     2,048-bit key.
 //   - 5xx and 429 answers, lost requests and responses, and timeouts are

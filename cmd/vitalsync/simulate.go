@@ -1,10 +1,9 @@
-//go:debug rsa1024min=0
-
 package main
 
-// The directive above lets the simulations sign Sign-In Tokens with their
-// 512-bit key (simulations.SigningKeyBits); the emulator command keeps its
-// 2048-bit RS256 key, and nothing here verifies a real token.
+// The vitalsync binary keeps Go's default minimum RSA key size: its
+// simulations sign Sign-In Tokens with their fixed 1,024-bit key
+// (simulations.SigningKeyBits), never relaxing the crypto of the commands
+// that serve real traffic.
 
 import (
 	"context"
