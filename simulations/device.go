@@ -133,6 +133,7 @@ func (t truth) verdict() string {
 // issuer and stores, on a transport of its own, so that it replays alone
 // exactly as it ran in its fleet.
 type device struct {
+	locked  bool // the launch in progress started with the keychain locked
 	inst    int
 	strat   Strategy
 	setup   Setup

@@ -55,13 +55,17 @@ const (
 	// line upgrades, and the first request after it meets the rate limit
 	// (429 with a long Retry-After).
 	FaultHerdUpgrade Fault = "herd-upgrade"
+	// FaultLockedKeychain: the launch's process starts before the device's
+	// first unlock (a pre-warmed or background launch): on iOS the
+	// keychain cannot be read (reference §10.6); Android is unaffected.
+	FaultLockedKeychain Fault = "locked-keychain"
 )
 
 // Faults returns every fault class, in a fixed order.
 func Faults() []Fault {
 	return []Fault{FaultLostRequest, FaultLostResponse, Fault5xx, Fault429, FaultTimeout, FaultCrash,
 		FaultUserDeleted, FaultTokenExpiry, FaultRefreshRevoked, FaultReinstall, FaultConcurrentLaunch,
-		FaultHerdDeletion, FaultHerdUpgrade}
+		FaultHerdDeletion, FaultHerdUpgrade, FaultLockedKeychain}
 }
 
 // ParseFault returns the fault class named s.
@@ -87,7 +91,7 @@ func (f Fault) baseRate() float64 {
 		return 0.03
 	case FaultReinstall:
 		return 0.003
-	case FaultConcurrentLaunch:
+	case FaultConcurrentLaunch, FaultLockedKeychain:
 		return 0.01
 	}
 	return 0 // the herds happen once a run

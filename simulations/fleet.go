@@ -296,6 +296,9 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 			if out.launches > 1 {
 				rep.Coverage.Faults[string(FaultConcurrentLaunch)]++
 			}
+			if is.steps[is.i].Locked {
+				rep.Coverage.Faults[string(FaultLockedKeychain)]++
+			}
 			if is.steps[is.i].Herd == FaultHerdUpgrade {
 				rep.Coverage.Faults[string(FaultHerdUpgrade)]++
 			}

@@ -131,6 +131,8 @@ type Step struct {
 	Crash *int `json:"crash,omitempty"`
 	// Concurrent runs a second launch task in the process.
 	Concurrent bool `json:"concurrent,omitempty"`
+	// Locked starts the launch's process with the keychain locked.
+	Locked bool `json:"locked,omitempty"`
 	// Tail marks the liveness phase: faults have stopped.
 	Tail bool `json:"tail,omitempty"`
 	// Herd names the fleet-wide event this step takes part in, if any.
@@ -202,6 +204,9 @@ func schedule(seed uint64, inst int, launches int, profiles []fsm.Profile, sqlit
 	at := int64(1 + r.IntN(3600))
 	herdDel, herdUpg := k.HerdDeletionAt, k.HerdUpgradeAt
 	rate := func(f Fault) bool { return k.Rates[f] > 0 && r.Float64() < k.Rates[f] }
+	// Locked launches draw from a stream of their own, so that the other
+	// draws stay what they were before the fault class existed.
+	lr := stream(seed, "locked", inst)
 	steps := make([]Step, 0, launches+TailLaunches)
 	for i := 0; i < launches; i++ {
 		s := Step{At: at}
@@ -257,6 +262,7 @@ func schedule(seed uint64, inst int, launches int, profiles []fsm.Profile, sqlit
 			s.Crash = &n
 		}
 		s.Concurrent = rate(FaultConcurrentLaunch)
+		s.Locked = k.Rates[FaultLockedKeychain] > 0 && lr.Float64() < k.Rates[FaultLockedKeychain]
 		steps = append(steps, s)
 		at += int64(30*60 + min(r.ExpFloat64()*4*3600, 20*3600))
 	}

@@ -78,6 +78,7 @@ func Shrink(ctx context.Context, s Solo, kind, dir string) (Solo, bool, error) {
 			func(st Step) Step { st.Net = nil; return st },
 			func(st Step) Step { st.Crash = nil; return st },
 			func(st Step) Step { st.Concurrent = false; return st },
+			func(st Step) Step { st.Locked = false; return st },
 			func(st Step) Step { st.Between = nil; return st },
 			func(st Step) Step { st.Sync = false; return st },
 			func(st Step) Step { st.App = nil; return st },
@@ -102,5 +103,6 @@ func Shrink(ctx context.Context, s Solo, kind, dir string) (Solo, bool, error) {
 
 func equalStep(a, b Step) bool {
 	return a.App == b.App && len(a.Net) == len(b.Net) && a.Crash == b.Crash && a.Concurrent == b.Concurrent &&
+		a.Locked == b.Locked &&
 		len(a.Between) == len(b.Between) && a.Sync == b.Sync
 }

@@ -180,7 +180,9 @@ func (d *device) step(ctx context.Context, i int, s Step, last bool) stepOut {
 		store = kindStore{Store: wk.crash.Store(d.store), w: wk}
 		journal = kindJournal{Journal: wk.crash.Journal(d.journal), w: wk}
 	}
+	d.locked = s.Locked
 	launches, ls, status := d.launch(ctx, store, journal, s.Concurrent)
+	d.locked = false
 	d.net.counting = false
 	out.rec.Fired = d.net.fired
 	out.launches, out.calls, out.mints, out.r429 = launches, d.net.calls, d.net.mints, d.net.r429
@@ -224,7 +226,10 @@ func (d *device) step(ctx context.Context, i int, s Step, last bool) stepOut {
 	for _, l := range ls {
 		deferredOnly = deferredOnly && l.Result == string(reconcile.ResultDeferred)
 	}
-	if networkUp && after.wrongUser {
+	// While the keychain is locked nothing can be decided or done (reference
+	// §10.6; the planner defers and never signs out on a status that may
+	// lie): a switch waits for the next unlocked launch.
+	if networkUp && after.wrongUser && !s.Locked {
 		detail := "SDK status " + after.status.String()
 		if deferredOnly {
 			detail += ", launch deferred by backoff"
@@ -321,7 +326,7 @@ func (d *device) launch(ctx context.Context, store vitalsdk.Store, journal recon
 	cfg := installation.Config{Profile: d.profile, Store: store, Journal: journal, Installation: d.key(),
 		IssuerURL: "http://" + issuerHost, Session: session, APIURL: "http://" + apiHost,
 		AuthURL: "http://" + authHost + "/auth", LegacyAuthURL: "http://" + apiHost,
-		App: d.app.Session, Transport: d.net, Timeout: -1,
+		App: d.app.Session, Transport: d.net, Timeout: -1, KeychainLocked: d.locked,
 		Now: d.clock.Now, Rand: d.rnd.Float64}
 	in, err := installation.Open(ctx, cfg)
 	if err != nil {

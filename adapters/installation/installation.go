@@ -94,6 +94,9 @@ type Config struct {
 	Transport http.RoundTripper
 	// Timeout bounds each request of the SDK core (vitalsdk.Options.Timeout).
 	Timeout time.Duration
+	// KeychainLocked starts the process before the device's first unlock
+	// (vitalsdk.Options.KeychainLocked): the runner then decides nothing.
+	KeychainLocked bool
 	// Now is the clock (nil: time.Now); Rand draws backoff jitter in [0,1)
 	// (nil: math/rand/v2).
 	Now  func() time.Time
@@ -203,15 +206,16 @@ func Open(ctx context.Context, cfg Config) (*Installation, error) {
 	hc := &http.Client{Transport: ct}
 	sdk, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: cfg.Profile, Installation: cfg.Installation, Store: cfg.Store,
 		APIBaseURL: cfg.APIURL, AuthBaseURL: cfg.AuthURL, LegacyAuthBaseURL: cfg.LegacyAuthURL, HTTPClient: hc, Timeout: cfg.Timeout,
-		Now: cfg.Now, Logger: cfg.Logger})
+		KeychainLocked: cfg.KeychainLocked, Now: cfg.Now, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
 	var port reconcile.SDK = sdk
 	if !cfg.Profile.HasIdentify {
 		// reconcile.Identifier is for SDKs whose profile has identify;
-		// the Client has the method on every profile (and refuses it).
-		port = struct{ reconcile.SDK }{sdk}
+		// the Client has the method on every profile (and refuses it). The
+		// other optional ports stay.
+		port = noIdentify{sdk, sdk, sdk}
 	}
 	runner, err := reconcile.NewRunner(reconcile.Config{
 		Profile:     cfg.Profile,
@@ -231,6 +235,14 @@ func Open(ctx context.Context, cfg Config) (*Installation, error) {
 	rt := &countingTransport{next: next}
 	return &Installation{cfg: cfg, sdk: sdk, runner: runner, counter: ct, reports: rt,
 		issuer: issuer.NewClient(cfg.IssuerURL, cfg.Session, issuer.WithHTTPClient(&http.Client{Transport: rt}))}, nil
+}
+
+// noIdentify is the SDK core without its identify port, with every other
+// port the runner looks for.
+type noIdentify struct {
+	reconcile.SDK
+	reconcile.Initializer
+	reconcile.ProtectedData
 }
 
 // SDK returns the installation's SDK core.

@@ -96,3 +96,24 @@ func TestLaunchOnMemoryAndSQLite(t *testing.T) {
 	require.Equal(t, mj.WriteCount()+ms.WriteCount()-before, rep.DBWrites)
 	require.Positive(t, rep.DBWrites)
 }
+
+// Every profile's runner gets the SDK's optional ports: a launch before the
+// first unlock decides nothing on every iOS profile, those without
+// identify (iOS 1.3, Flutter) included, and sends nothing.
+func TestLockedKeychainDefersOnEveryIOSProfile(t *testing.T) {
+	for _, p := range fsm.Profiles() {
+		if p.Platform != fsm.IOS {
+			continue
+		}
+		net := &noNetwork{}
+		cfg := installation.Config{Profile: p, Store: memory.NewDeviceStore(), Journal: &memory.Journal{},
+			Installation: "phone", Now: now, Transport: net, KeychainLocked: true,
+			IssuerURL: "http://issuer.test", Session: "s", APIURL: "http://api.test", AuthURL: "http://auth.test",
+			App: func() reconcile.AppSession { return reconcile.AppSession{SignedIn: true, AppUserID: "alice"} }}
+		rep, err := installation.Launch(context.Background(), cfg)
+		require.NoError(t, err, p.Name)
+		require.Equal(t, reconcile.ResultDeferred, rep.Outcome.Result, p.Name)
+		require.Equal(t, reconcile.ProtectedDataLocked, rep.Outcome.First().Plan.Discrepancy, p.Name)
+		require.Zero(t, net.calls, p.Name)
+	}
+}
