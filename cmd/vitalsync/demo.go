@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -316,7 +317,7 @@ func deletionNote(p fsm.Profile) string {
 }
 
 func writeJSONLine(w io.Writer, v any) error {
-	data, err := jsonMarshal(v)
+	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
