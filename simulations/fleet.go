@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"slices"
@@ -39,6 +40,11 @@ type Config struct {
 	// Progress, when set, is called after each installation finishes, with
 	// the strategy's name and the count done.
 	Progress func(strategy string, done, total int)
+	// Reports, when set, receives each installation's final installation
+	// report under the first strategy (the engine's, by default), in the
+	// public report schema joined with the backend's mapping (ReportWriter
+	// writes them as JSONL for `vitalsync audit --jsonl`).
+	Reports func(row map[string]any) error
 }
 
 // ErrConfig is returned for an unusable Config.
@@ -336,6 +342,16 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 		}
 		if is.inEpisode {
 			st.Unconverged++
+		}
+		if cover && cfg.Reports != nil {
+			row, err := d.finalReport(ctx)
+			if err == nil {
+				err = cfg.Reports(row)
+			}
+			if err != nil {
+				d.close()
+				return st, fmt.Errorf("simulations: report of installation %d: %w", n.inst, err)
+			}
 		}
 		d.close()
 		states[n.inst] = nil

@@ -6,6 +6,7 @@ package main
 // that serve real traffic.
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -36,13 +37,14 @@ type simulateFlags struct {
 	seed                       uint64
 	faults, strategy, profiles string
 	format, trace, replay, svg string
+	reports                    string
 	sqliteFraction             float64
 	noSwarm                    bool
 }
 
 func runSimulate(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "simulate", "[--installs N] [--launches M] [--seed S] [--faults LIST|all|none] "+
-		"[--strategy LIST|all] [--profiles LIST] [--format table|json|csv] [--trace FILE] [--replay FILE] [--svg FILE]")
+		"[--strategy LIST|all] [--profiles LIST] [--format table|json|csv] [--trace FILE] [--replay FILE] [--svg FILE] [--reports FILE]")
 	var f simulateFlags
 	fs.IntVar(&f.installs, "installs", 1000, "installations in the fleet")
 	fs.IntVar(&f.launches, "launches", 100, "launches per installation (before the quiet liveness tail)")
@@ -54,6 +56,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.trace, "trace", "", "write the minimized trace of an engine failure to this file (default: a temporary file)")
 	fs.StringVar(&f.replay, "replay", "", "replay a trace file instead of running a fleet")
 	fs.StringVar(&f.svg, "svg", "", "draw consistency over virtual time per strategy to this SVG file")
+	fs.StringVar(&f.reports, "reports", "", "write each installation's final report under the first strategy to this JSONL file (the public report schema, with mapped_vital_user_id; vitalsync audit --jsonl reads it)")
 	fs.Float64Var(&f.sqliteFraction, "sqlite-fraction", 0.01, "share of installations on real SQLite files")
 	fs.BoolVar(&f.noSwarm, "no-swarm", false, "turn every listed fault class on, instead of the seed's pick")
 	if err := parseFlags(fs, args); err != nil {
@@ -99,9 +102,27 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 			}
 		}
 	}
+	var reports *bufio.Writer
+	var reportsFile *os.File
+	if f.reports != "" {
+		if reportsFile, err = os.Create(f.reports); err != nil {
+			return err
+		}
+		defer reportsFile.Close()
+		reports = bufio.NewWriter(reportsFile)
+		cfg.Reports = simulations.ReportWriter(reports)
+	}
 	rep, err := simulations.Run(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	if reports != nil {
+		if err := reports.Flush(); err != nil {
+			return err
+		}
+		if err := reportsFile.Close(); err != nil {
+			return err
+		}
 	}
 	if err := printSimulation(e.stdout, f.format, rep); err != nil {
 		return err

@@ -180,3 +180,22 @@ func TestSimulateEngineFailure(t *testing.T) {
 	require.NoError(t, engineFailure(context.Background(), e, simulateFlags{}, cfg, rep))
 	require.Empty(t, errOut.String())
 }
+
+// simulate --reports writes the fleet's final installation reports in the
+// public schema; the audit reads them and finds what the simulation found:
+// every engine installation consistent.
+func TestSimulateReportsAudit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "reports.jsonl")
+	_, stderr, code := runCLI("", "simulate", "--installs", "120", "--launches", "12", "--seed", "5",
+		"--strategy", "engine", "--format", "json", "--reports", path)
+	require.Zero(t, code, stderr)
+	out, stderr, code := runCLI("", "audit", "--jsonl", path, "--format", "json")
+	require.Zero(t, code, stderr)
+	var sum struct {
+		Rows    int64            `json:"rows"`
+		Classes map[string]int64 `json:"classes"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &sum))
+	require.Equal(t, int64(120), sum.Rows)
+	require.Equal(t, map[string]int64{"consistent": 120}, sum.Classes)
+}
