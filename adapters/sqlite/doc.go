@@ -149,8 +149,11 @@
 //     access_token and refresh_token (sealed), token_expiry, pending_reauth.
 //     One row makes a launch's read one primary-key lookup.
 //   - journal: the reconcile journal entry per installation: last_observed,
-//     profile, environment, region, app_user_id, vital_user_id, in_flight,
-//     attempts, next_attempt_at, last_error_class, updated_at.
+//     profile, environment, region, app_user_id, vital_user_id, in_flight
+//     and last_action (reconcile.FormatAction's stable form: "sign-out",
+//     "sign-in:<vital user>", "resolve:<app user>"), attempts,
+//     next_attempt_at, last_error (an SDK error name), last_resolved_at,
+//     updated_at.
 //   - journal_events: the history, one row per SaveJournal (bounded, see
 //     above): the same columns, the event name and its time (at), ordered
 //     by id.
