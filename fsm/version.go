@@ -1,9 +1,6 @@
 package fsm
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // version is a parsed SDK version, major.minor.patch.
 type version [3]int
@@ -11,16 +8,27 @@ type version [3]int
 // parseVersion reads "1.8.2" (a leading "v" is allowed). Anything else,
 // pre-release suffixes included, is refused.
 func parseVersion(s string) (version, bool) {
-	parts := strings.Split(strings.TrimPrefix(s, "v"), ".")
-	if len(parts) != 3 {
-		return version{}, false
-	}
+	// One pass, no allocation: an audit parses one per row.
+	s = strings.TrimPrefix(s, "v")
 	var v version
-	for i, p := range parts {
-		if p == "" || len(p) > 4 || strings.TrimLeft(p, "0123456789") != "" {
+	part, digits := 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 4 {
+				return version{}, false
+			}
+			v[part] = v[part]*10 + int(c-'0')
+			digits++
+		case c == '.' && digits > 0 && part < 2:
+			part, digits = part+1, 0
+		default:
 			return version{}, false
 		}
-		v[i], _ = strconv.Atoi(p)
+	}
+	if part != 2 || digits == 0 {
+		return version{}, false
 	}
 	return v, true
 }

@@ -149,3 +149,39 @@ func TestSplitProfileFacts(t *testing.T) {
 	_, ok = Next(a50, Token, EventUserDeleted)
 	require.True(t, ok)
 }
+
+func TestParseVersionStrict(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want version
+		ok   bool
+	}{
+		{"1.8.2", version{1, 8, 2}, true},
+		{"v5.0.2", version{5, 0, 2}, true},
+		{"10.20.9999", version{10, 20, 9999}, true},
+		{"1.8", version{}, false},
+		{"1.8.2.1", version{}, false},
+		{"1..2", version{}, false},
+		{"1.8.", version{}, false},
+		{".8.2", version{}, false},
+		{"1.8.2-rc1", version{}, false},
+		{"1.8.12345", version{}, false},
+		{"", version{}, false},
+		{"vv1.8.2", version{}, false},
+		{"1.8.2 ", version{}, false},
+	} {
+		got, ok := parseVersion(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("parseVersion(%q) = %v, %v, want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func BenchmarkProfileFor(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := ProfileFor(Android, "4.3.0"); !ok {
+			b.Fatal("not mapped")
+		}
+	}
+}
