@@ -9,6 +9,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/issuer"
@@ -210,7 +211,9 @@ func ReportRecordQuery() string { return reportRecordSQL }
 // *OpenError wrapping ErrNewerSchema and an older one ErrOlderSchema, both
 // before the first record. Rows come through the driver's own rows
 // interface, one string a row, without database/sql's per-column
-// conversions. fn's error stops the walk and comes back as is; a done ctx
+// conversions; a large file is read as two rowid ranges on two connections
+// at once, so the records come in no particular order. fn is called from
+// the caller's goroutine only. fn's error stops the walk and comes back as is; a done ctx
 // yields ctx.Err().
 func EachReportRecord(ctx context.Context, path string, fn func(record string) error) error {
 	if err := ctx.Err(); err != nil {
@@ -225,7 +228,6 @@ func EachReportRecord(ctx context.Context, path string, fn func(record string) e
 		return &OpenError{Path: path, Err: err}
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1)
 	var version int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		if ctx.Err() != nil {
@@ -239,23 +241,99 @@ func EachReportRecord(ctx context.Context, path string, fn func(record string) e
 	case version < reportsVersion:
 		return &OpenError{Path: path, Err: ErrOlderSchema}
 	}
+	var lo, hi sql.NullInt64
+	if err := db.QueryRowContext(ctx, "SELECT min(rowid), max(rowid) FROM reports").Scan(&lo, &hi); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("each report record: %w", classify(err))
+	}
+	if !lo.Valid {
+		return nil // no reports
+	}
+	// Large files are read as two rowid ranges on two connections at once:
+	// SQLite's step, most of the cost, then runs on two cores while fn
+	// keeps to the caller's goroutine.
+	ranges := [][2]int64{{lo.Int64, hi.Int64}}
+	if hi.Int64-lo.Int64 >= parallelReadRows {
+		mid := lo.Int64 + (hi.Int64-lo.Int64)/2
+		ranges = [][2]int64{{lo.Int64, mid}, {mid + 1, hi.Int64}}
+	}
+	db.SetMaxOpenConns(len(ranges))
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []string, 4*len(ranges))
+	readErrs := make([]error, len(ranges))
+	var wg sync.WaitGroup
+	for i, rg := range ranges {
+		wg.Go(func() {
+			if readErrs[i] = readReportRange(rctx, db, rg, batches); readErrs[i] != nil {
+				cancel() // the other range stops too
+			}
+		})
+	}
+	go func() { wg.Wait(); close(batches) }()
+	var fnErr error
+	for b := range batches {
+		if fnErr != nil {
+			continue // draining after fn said stop
+		}
+		for _, rec := range b {
+			if fnErr = fn(rec); fnErr != nil {
+				cancel()
+				break
+			}
+		}
+	}
+	if fnErr != nil {
+		return fnErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, err := range readErrs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("each report record: %w", classify(err))
+		}
+	}
+	return nil
+}
+
+// parallelReadRows is the rowid span above which EachReportRecord reads on
+// two connections.
+var parallelReadRows int64 = 100_000
+
+// readReportRange sends the records of the reports whose rowid lies in rg,
+// in batches, until it is done or ctx ends.
+func readReportRange(ctx context.Context, db *sql.DB, rg [2]int64, out chan<- []string) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return &OpenError{Path: path, Err: classify(err)}
+		return err
 	}
 	defer conn.Close()
-	var fnErr error
-	err = conn.Raw(func(dc any) error {
+	return conn.Raw(func(dc any) error {
 		q, ok := dc.(driver.QueryerContext)
 		if !ok {
 			return errors.New("sqlite: driver cannot query")
 		}
-		rows, err := q.QueryContext(ctx, reportRecordSQL, nil)
+		rows, err := q.QueryContext(ctx, reportRecordSQL+" WHERE r.rowid BETWEEN ? AND ?",
+			[]driver.NamedValue{{Ordinal: 1, Value: rg[0]}, {Ordinal: 2, Value: rg[1]}})
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		const batchSize = 512
 		dest := make([]driver.Value, 1)
+		batch := make([]string, 0, batchSize)
+		send := func() error {
+			select {
+			case out <- batch:
+				batch = make([]string, 0, batchSize)
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 		for n := 0; ; n++ {
 			if n%4096 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -264,26 +342,21 @@ func EachReportRecord(ctx context.Context, path string, fn func(record string) e
 			}
 			if err := rows.Next(dest); err != nil {
 				if err == io.EOF {
+					if len(batch) > 0 {
+						return send()
+					}
 					return nil
 				}
 				return err
 			}
 			rec, _ := dest[0].(string)
-			if fnErr = fn(rec); fnErr != nil {
-				return fnErr
+			if batch = append(batch, rec); len(batch) == batchSize {
+				if err := send(); err != nil {
+					return err
+				}
 			}
 		}
 	})
-	if fnErr != nil {
-		return fnErr
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("each report record: %w", classify(err))
-	}
-	return nil
 }
 
 // LoadFleet writes generated reports and their app users' mappings in one

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,4 +134,46 @@ func TestReportsMigration(t *testing.T) {
 	require.Equal(t, fsm.Android, r.Platform)
 	require.Equal(t, "v", r.SDKCurrentUserID)
 	require.Equal(t, fsm.FlagConfigured|fsm.FlagSignedIn|fsm.FlagUseSignInToken, r.SDKStatus)
+}
+
+// A large file is read as two rowid ranges at once: every record comes
+// exactly once, fn runs on the caller's goroutine only, and fn's error
+// stops both readers.
+func TestEachReportRecordInTwoRanges(t *testing.T) {
+	old := parallelReadRows
+	parallelReadRows = 100
+	t.Cleanup(func() { parallelReadRows = old })
+	ctx := context.Background()
+	db, path := openTest(t)
+	const n = 2000
+	for i := range n {
+		putReport(t, db, testReport("inst-"+strconv.Itoa(i)))
+	}
+	require.NoError(t, db.Close())
+
+	seen := map[string]int{}
+	var inFn atomic.Int32
+	require.NoError(t, EachReportRecord(ctx, path, func(rec string) error {
+		require.Equal(t, int32(1), inFn.Add(1), "fn is never called concurrently")
+		defer inFn.Add(-1)
+		seen[strings.SplitN(rec, ReportRecordSep, 2)[0]]++
+		return nil
+	}))
+	require.Len(t, seen, n)
+	for id, c := range seen {
+		require.Equal(t, 1, c, id)
+	}
+
+	stop := errors.New("stop")
+	calls := 0
+	require.ErrorIs(t, EachReportRecord(ctx, path, func(string) error { calls++; return stop }), stop)
+	require.Equal(t, 1, calls)
+	cctx, cancel := context.WithCancel(ctx)
+	calls = 0
+	require.ErrorIs(t, EachReportRecord(cctx, path, func(string) error {
+		if calls++; calls == 700 {
+			cancel()
+		}
+		return nil
+	}), context.Canceled)
 }
