@@ -75,8 +75,10 @@ type Observation struct {
 	// zero means DefaultResolveInterval.
 	ResolveInterval time.Duration
 	// SessionAppUserID is the app user the SDK's current session was signed
-	// in for, when the reconciler knows it (its journal's app user, whose
-	// Vital user is the SDK's current user); "" when unknown.
+	// in for, when the reconciler knows it: its journal's app user, whose
+	// Vital user is the SDK's current user, or whose Vital user it has not
+	// learned yet (the session was there while it served that user); ""
+	// when unknown.
 	SessionAppUserID string
 	// ProtectedDataUnavailable is set while the device's protected data
 	// (the iOS keychain before first unlock, on a background launch) cannot

@@ -454,8 +454,11 @@ func (r *Runner) observe(l *launch) Observation {
 	o.SDK.Status = r.cfg.SDK.Status()
 	if o.SDK.Status.Has(fsm.FlagSignedIn) {
 		o.SDK.CurrentUserID = r.cfg.SDK.CurrentUserID()
-		if j.AppUserID != "" && j.VitalUserID != "" && strings.EqualFold(j.VitalUserID, o.SDK.CurrentUserID) {
-			o.SessionAppUserID = j.AppUserID // the journal knows whose session it is
+		if j.AppUserID != "" && (j.VitalUserID == "" || strings.EqualFold(j.VitalUserID, o.SDK.CurrentUserID)) {
+			// The journal knows whose session it is: the app user whose
+			// Vital user it is, or, before that user's Vital user was
+			// learned, the app user the reconciler served while it existed.
+			o.SessionAppUserID = j.AppUserID
 		}
 	}
 	if env, region, ok := r.cfg.SDK.Environment(); ok && o.SDK.Status.Has(fsm.FlagSignedIn) {
@@ -594,6 +597,11 @@ func (r *Runner) apply(ctx context.Context, l *launch, o *Observation, p Plan) e
 		}
 		start := l.j
 		start.InFlight = a
+		if o.App.SignedIn && start.AppUserID != o.App.AppUserID {
+			// From now on the journal serves this app user; its Vital user
+			// is unknown until the token source names it.
+			start.AppUserID, start.VitalUserID = o.App.AppUserID, ""
+		}
 		if err := r.cfg.Journal.Save(ctx, start, "start "+a.String()); err != nil {
 			return fmt.Errorf("reconcile: journal before %s: %w", a, err)
 		}
