@@ -597,10 +597,18 @@ func (r *Runner) apply(ctx context.Context, l *launch, o *Observation, p Plan) e
 		}
 		start := l.j
 		start.InFlight = a
-		if o.App.SignedIn && start.AppUserID != o.App.AppUserID {
-			// From now on the journal serves this app user; its Vital user
-			// is unknown until the token source names it.
-			start.AppUserID, start.VitalUserID = o.App.AppUserID, ""
+		switch a.(type) {
+		case SignIn, Migrate:
+			if o.App.SignedIn && start.AppUserID != o.App.AppUserID {
+				// The SDK holds no token session now (a sign-in needs it signed
+				// out, a migration replaces an API-key one), so any session
+				// after this action, crash or not, is this app user's. Other
+				// actions leave the attribution alone: a session the journal
+				// did not see started (one there before a reinstall, before
+				// a crash in a switch) is nobody's until the token source
+				// names its user.
+				start.AppUserID, start.VitalUserID = o.App.AppUserID, VitalUserOf(a)
+			}
 		}
 		if err := r.cfg.Journal.Save(ctx, start, "start "+a.String()); err != nil {
 			return fmt.Errorf("reconcile: journal before %s: %w", a, err)

@@ -133,14 +133,18 @@ func (h *transcript) handle(t *testing.T, d *datadriven.TestData) string {
 		return ""
 	case "journal":
 		// Example: journal last=token [in-flight=sign-in:v-alice] [error=needsReauthentication]
-		var last, inFlight, lastErr string
+		//          [app-user=bob vital=v-bob] (the app's user by default)
+		var last, inFlight, lastErr, vital string
+		appUser := h.app.AppUserID
 		d.MaybeScanArgs(t, "last", &last)
 		d.MaybeScanArgs(t, "in-flight", &inFlight)
 		d.MaybeScanArgs(t, "error", &lastErr)
+		d.MaybeScanArgs(t, "app-user", &appUser)
+		d.MaybeScanArgs(t, "vital", &vital)
 		a, ok := ParseAction(inFlight)
 		require.True(t, ok, inFlight)
 		h.journal.e = JournalEntry{LastObserved: fsm.State(last), InFlight: a, LastError: SDKError(lastErr),
-			AppUserID: h.app.AppUserID}
+			AppUserID: appUser, VitalUserID: vital}
 		return ""
 	case "record":
 		// Example: record error=needsReauthentication

@@ -70,12 +70,18 @@
 //     apart and each after a data sync), the installation is consistent.
 //
 // Only the engine's violations are failures; the other strategies' are the
-// findings the simulations exist to show. The engine breaks one today:
-// wrong-user while a user switch is deferred by backoff (see
-// findings_test.go and testdata/engine-wrong-user-while-deferred.jsonl).
+// findings the simulations exist to show. A switch deferred by backoff no
+// longer keeps the previous user (findings_test.go replays the trace that
+// showed it).
 //
 // # Limitations
 //
+//   - wrong-user is not counted while a backoff defers a launch whose SDK
+//     session the journal never saw started (the iOS keychain keeps it
+//     through a reinstall; a crash came before the journal's first write):
+//     until the token source names the app user's Vital user the engine
+//     cannot tell that session from the user's own, and keeps it rather
+//     than sign out what may be right. The tail still requires agreement.
 //   - The simulations sign Sign-In Tokens with a fixed 512-bit RSA key
 //     (SigningKeyBits) where the binary allows it (GODEBUG rsa1024min=0, set
 //     by this package's tests), else a fixed 1,024-bit key (the vitalsync

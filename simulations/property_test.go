@@ -51,6 +51,9 @@ func TestEngineStateMachine(t *testing.T) {
 			out := d.step(ctx, i, s, last)
 			d.last = out.after
 			i++
+			if rec, err := json.Marshal(out.rec); err == nil {
+				t.Logf("%s", rec)
+			}
 			for _, v := range out.violations {
 				rec, _ := json.Marshal(out.rec)
 				t.Fatalf("step %d: %s %s\n%s", v.Step, v.Kind, v.Detail, rec)

@@ -229,7 +229,16 @@ func (d *device) step(ctx context.Context, i int, s Step, last bool) stepOut {
 	// While the keychain is locked nothing can be decided or done (reference
 	// §10.6; the planner defers and never signs out on a status that may
 	// lie): a switch waits for the next unlocked launch.
-	if networkUp && after.wrongUser && !s.Locked {
+	// A session the journal did not see started (one the keychain kept
+	// through a reinstall, one left by a crash before the journal's first
+	// write) is nobody's to the engine until the token source names the app
+	// user's Vital user; while a backoff defers that question the engine
+	// keeps it, since signing it out would be needless whenever it is the
+	// app user's own. Both choices break an invariant; this one is the
+	// engine's documented choice (see the package doc's Limitations).
+	unattributed := deferredOnly && len(ls) > 0 && ls[0].Outcome != nil &&
+		ls[0].Outcome.First().Observation.SessionAppUserID == ""
+	if networkUp && after.wrongUser && !s.Locked && !unattributed {
 		detail := "SDK status " + after.status.String()
 		if deferredOnly {
 			detail += ", launch deferred by backoff"
