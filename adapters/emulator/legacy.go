@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -99,31 +98,23 @@ func (e *Emulator) serveLegacySignIn(w http.ResponseWriter, r *http.Request) {
 		legacyError(w, http.StatusBadRequest, legacyBadRequest)
 		return
 	}
-	key, err := e.signingKey()
-	if err != nil {
+	c, err := e.verifySubjectJWT(req.Token)
+	if errors.Is(err, errNoSigningKey) {
 		legacyError(w, http.StatusInternalServerError, "no signing key")
 		return
 	}
-	envelope, _ := json.Marshal(struct {
-		PublicKey string `json:"public_key"`
-		UserToken string `json:"user_token"`
-	}{signInPublicKey, req.Token})
-	tok, err := junction.DecodeSignInToken(base64.StdEncoding.EncodeToString(envelope), junction.DecodeOptions{Lenient: true})
-	if err != nil || junction.VerifySignInToken(tok, &key.PublicKey) != nil {
+	if err != nil {
 		legacyError(w, http.StatusUnauthorized, legacyInvalidCustomToken)
 		return
 	}
-	c := tok.Claims
 	if req.TenantID != c.TenantID {
 		legacyError(w, http.StatusBadRequest, legacyTenantMismatch)
 		return
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	u := e.activeUser(c.UserID)
-	if u == nil || u.id != c.UserID || c.TeamID != e.teamID ||
-		c.Environment != e.cfg.environment || c.Region != e.cfg.region ||
-		!e.now().Before(c.ExpiresAt) {
+	u := e.signInUser(c)
+	if u == nil {
 		legacyError(w, http.StatusUnauthorized, legacyInvalidCustomToken)
 		return
 	}

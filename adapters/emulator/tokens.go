@@ -183,37 +183,65 @@ func (e *Emulator) exchange(w http.ResponseWriter, subjectType, jwt string) {
 		tokenError(w, errorTypeBadRequest, "subject_token is required")
 		return
 	}
-	key, err := e.signingKey()
-	if err != nil {
+	c, err := e.verifySubjectJWT(jwt)
+	if errors.Is(err, errNoSigningKey) {
 		writeDetail(w, http.StatusInternalServerError, "no signing key")
 		return
 	}
-	// Only the JWT is sent; wrapping it back into the envelope lets the
-	// shared codec check it.
+	if err != nil {
+		tokenError(w, junction.ErrorTypeInvalidToken, "")
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.signInUser(c)
+	if u == nil {
+		tokenError(w, junction.ErrorTypeInvalidToken, "")
+		return
+	}
+	e.issueTokens(w, u)
+}
+
+// errNoSigningKey: the emulator has no key to verify Sign-In Tokens with.
+var errNoSigningKey = errors.New("emulator: no signing key")
+
+// verifySubjectJWT checks a Sign-In Token's JWT with the shared codec and
+// the emulator's key, and returns its claims. Both exchanges (/v1/token and
+// the legacy one) receive only the JWT; wrapping it back into the envelope
+// lets the codec check it.
+func (e *Emulator) verifySubjectJWT(jwt string) (junction.Claims, error) {
+	key, err := e.signingKey()
+	if err != nil {
+		return junction.Claims{}, errNoSigningKey
+	}
 	envelope, err := json.Marshal(struct {
 		PublicKey string `json:"public_key"`
 		UserToken string `json:"user_token"`
 	}{signInPublicKey, jwt})
 	if err != nil {
-		tokenError(w, junction.ErrorTypeInvalidToken, "")
-		return
+		return junction.Claims{}, err
 	}
 	tok, err := junction.DecodeSignInToken(base64.StdEncoding.EncodeToString(envelope), junction.DecodeOptions{Lenient: true})
-	if err != nil || junction.VerifySignInToken(tok, &key.PublicKey) != nil {
-		tokenError(w, junction.ErrorTypeInvalidToken, "")
-		return
+	if err != nil {
+		return junction.Claims{}, err
 	}
-	c := tok.Claims
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	if err := junction.VerifySignInToken(tok, &key.PublicKey); err != nil {
+		return junction.Claims{}, err
+	}
+	return tok.Claims, nil
+}
+
+// signInUser returns the active user a verified token signs in, or nil
+// when the token is for a deleted user, another team, environment or
+// region, or has expired. e.mu must be held.
+func (e *Emulator) signInUser(c junction.Claims) *user {
 	u := e.activeUser(c.UserID)
 	if u == nil || u.id != c.UserID || c.TeamID != e.teamID ||
 		c.Environment != e.cfg.environment || c.Region != e.cfg.region ||
 		!e.now().Before(c.ExpiresAt) {
-		tokenError(w, junction.ErrorTypeInvalidToken, "")
-		return
+		return nil
 	}
-	e.issueTokens(w, u)
+	return u
 }
 
 // refreshGrant serves the refresh-token grant, rotating the refresh token.
