@@ -5,16 +5,12 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vitalsync/vitalsync/adapters/internal/migrations"
 )
 
 //go:embed migrations/*.sql
@@ -146,33 +142,14 @@ func Migrations() int {
 }
 
 // migration is one embedded schema step; version N is applied by file N.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = migrations.Migration
 
 // loadMigrations reads the embedded migrations, numbered 1, 2, … without
 // gaps.
 func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	migs, err := migrations.Load(migrationFS, "migrations/*.sql")
 	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	migs := make([]migration, 0, len(names))
-	for i, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v != i+1 {
-			return nil, fmt.Errorf("postgres: migration %s out of sequence", base)
-		}
-		text, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		migs = append(migs, migration{version: v, name: base, sql: string(text)})
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return migs, nil
 }
@@ -223,16 +200,16 @@ func migrateStep(ctx context.Context, pool *pgxpool.Pool, migs []migration) (don
 		return true, tx.Commit(ctx)
 	}
 	m := migs[version]
-	if _, err := tx.Exec(ctx, m.sql); err != nil {
-		return false, fmt.Errorf("migration %s: %w", m.name, err)
+	if _, err := tx.Exec(ctx, m.SQL); err != nil {
+		return false, fmt.Errorf("migration %s: %w", m.Name, err)
 	}
-	if _, err := tx.Exec(ctx, "INSERT INTO "+migrationsTable+" (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
-		return false, fmt.Errorf("migration %s: %w", m.name, err)
+	if _, err := tx.Exec(ctx, "INSERT INTO "+migrationsTable+" (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
+		return false, fmt.Errorf("migration %s: %w", m.Name, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return false, fmt.Errorf("migration %s: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: %w", m.Name, err)
 	}
-	return m.version == len(migs), nil
+	return m.Version == len(migs), nil
 }
 
 // begin starts a read-committed transaction; now is the DB clock's time at

@@ -326,8 +326,8 @@ func expectedSchema(ctx context.Context, migs []migration) ([]schemaObject, erro
 	defer mem.Close()
 	mem.SetMaxOpenConns(1)
 	for _, m := range migs {
-		if _, err := mem.ExecContext(ctx, m.sql); err != nil {
-			return nil, fmt.Errorf("migration %s: %w", m.name, err)
+		if _, err := mem.ExecContext(ctx, m.SQL); err != nil {
+			return nil, fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
 	objs, err := readSchema(ctx, mem)

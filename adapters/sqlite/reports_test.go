@@ -119,7 +119,7 @@ func TestReportsMigration(t *testing.T) {
 	require.NoError(t, err)
 	var old strings.Builder
 	for _, m := range migs[:4] {
-		old.WriteString(m.sql + ";\n")
+		old.WriteString(m.SQL + ";\n")
 	}
 	old.WriteString(`PRAGMA user_version = 4;
 		INSERT INTO reports (installation, profile, status, current_user_id, reported_at)

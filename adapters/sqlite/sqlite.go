@@ -9,13 +9,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+	"github.com/vitalsync/vitalsync/adapters/internal/migrations"
 )
 
 //go:embed migrations/*.sql
@@ -319,33 +319,14 @@ func classify(err error) error {
 }
 
 // migration is one embedded schema step; version N is applied by file N.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = migrations.Migration
 
 // loadMigrations reads the embedded migrations, numbered 1, 2, … without
 // gaps.
 func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	migs, err := migrations.Load(migrationFS, "migrations/*.sql")
 	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	migs := make([]migration, 0, len(names))
-	for i, name := range names {
-		base := filepath.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v != i+1 {
-			return nil, fmt.Errorf("sqlite: migration %s out of sequence", base)
-		}
-		text, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		migs = append(migs, migration{version: v, name: base, sql: string(text)})
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return migs, nil
 }
@@ -366,7 +347,7 @@ func migrate(ctx context.Context, db *sql.DB, migs []migration) error {
 	}
 	for _, m := range migs[version:] {
 		if err := applyMigration(ctx, db, m); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
@@ -404,13 +385,13 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return err
 	}
-	if version >= m.version {
+	if version >= m.Version {
 		return nil // applied by another process meanwhile
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(m.version)); err != nil {
+	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(m.Version)); err != nil {
 		return err
 	}
 	return tx.Commit()

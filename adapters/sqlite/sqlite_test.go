@@ -262,7 +262,7 @@ func TestMigrationRunsInOneTransaction(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
 	n := len(mustMigrations(t))
-	bad := migration{version: n + 1, name: "9999_bad.sql", sql: `
+	bad := migration{Version: n + 1, Name: "9999_bad.sql", SQL: `
 		CREATE TABLE half_done (a INTEGER);
 		INSERT INTO no_such_table VALUES (1);`}
 	err := migrate(ctx, db.wdb, append(mustMigrations(t), bad))
@@ -275,7 +275,7 @@ func TestMigrationRunsInOneTransaction(t *testing.T) {
 		`SELECT count(*) FROM sqlite_schema WHERE name = 'half_done'`).Scan(&tables))
 	require.Zero(t, tables)
 
-	good := migration{version: n + 1, name: "9999_good.sql", sql: `CREATE TABLE extra (a INTEGER);`}
+	good := migration{Version: n + 1, Name: "9999_good.sql", SQL: `CREATE TABLE extra (a INTEGER);`}
 	require.NoError(t, migrate(ctx, db.wdb, append(mustMigrations(t), good)))
 	require.NoError(t, db.wdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version))
 	require.Equal(t, n+1, version)
@@ -289,7 +289,7 @@ func mustMigrations(t *testing.T) []migration {
 	require.NoError(t, err)
 	require.NotEmpty(t, migs)
 	for i, m := range migs {
-		require.Equal(t, i+1, m.version)
+		require.Equal(t, i+1, m.Version)
 	}
 	return migs
 }
