@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/memory"
 	"github.com/vitalsync/vitalsync/adapters/storetest"
@@ -138,12 +137,12 @@ func TestManyUsers(t *testing.T) {
 	const users, workers = 2000, 16
 	vs := make([]string, users)
 	toks := make([]string, users)
-	lat, elapsed := loadRun(users, workers, func(i int) error {
+	lat, elapsed := emulatortest.Load(t, users, workers, func(i int) error {
 		app := fmt.Sprintf("load-user-%04d", i)
 		var err error
 		vs[i], toks[i], err = s.client(t, app).SignInToken(context.Background(), app)
 		return err
-	}, t)
+	})
 
 	vitals := map[string]bool{}
 	tokens := map[string]bool{}
@@ -156,56 +155,18 @@ func TestManyUsers(t *testing.T) {
 	require.Len(t, tokens, users)
 	require.Equal(t, users, s.totalUsers(t))
 	require.Equal(t, float64(users), s.metricsOf(t)["vitalsync_issuer_tokens_issued_total"])
-	logLoad(t, "issuer: first-use sign-in tokens (auth + create user + map + mint)", users, workers, lat, elapsed)
+	emulatortest.LogLoad(t, "issuer: first-use sign-in tokens (auth + create user + map + mint)", workers, lat, elapsed)
 
 	// The emulator's own figures for the same work, straight from the team
 	// API client: what the issuer adds is the difference.
-	lat, elapsed = loadRun(users, workers, func(i int) error {
+	lat, elapsed = emulatortest.Load(t, users, workers, func(i int) error {
 		k, err := s.team.CreateUser(context.Background(), fmt.Sprintf("direct-user-%04d", i))
 		if err == nil {
 			_, err = s.team.CreateSignInToken(context.Background(), k.UserID)
 		}
 		return err
-	}, t)
-	logLoad(t, "emulator alone: create user + mint", users, workers, lat, elapsed)
-}
-
-// loadRun runs op for 0..n-1 from workers goroutines, and returns the sorted
-// latencies and the wall time. Any error fails the test.
-func loadRun(n, workers int, op func(i int) error, t *testing.T) ([]time.Duration, time.Duration) {
-	t.Helper()
-	lat := make([]time.Duration, n)
-	errs := make([]error, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	began := time.Now()
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				t0 := time.Now()
-				errs[i] = op(i)
-				lat[i] = time.Since(t0)
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	elapsed := time.Since(began)
-	for i, err := range errs {
-		require.NoError(t, err, "request %d", i)
-	}
-	slices.Sort(lat)
-	return lat, elapsed
-}
-
-func logLoad(t *testing.T, what string, n, workers int, lat []time.Duration, elapsed time.Duration) {
-	pct := func(p float64) time.Duration { return lat[int(float64(len(lat))*p+0.999999)-1] }
-	t.Logf("%s: %d requests, %d workers: %v, %.0f/s, p50 %v, p99 %v, max %v", what, n, workers,
-		elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(),
-		pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+	})
+	emulatortest.LogLoad(t, "emulator alone: create user + mint", workers, lat, elapsed)
 }
 
 // BenchmarkIssuerSignInToken measures a token for an already-mapped user

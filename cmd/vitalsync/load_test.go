@@ -6,15 +6,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/postgres/pgtest"
 )
@@ -70,13 +69,13 @@ func TestServeLoad(t *testing.T) {
 					return err
 				}
 				dials0 := scrapeCounter(t, c.base, "vitalsync_team_api_dials_total")
-				lat, wall := loadGenerate(t, users, workers, op)
+				lat, wall := emulatortest.Load(t, users, workers, op)
 				dials1 := scrapeCounter(t, c.base, "vitalsync_team_api_dials_total")
-				logLoadFigures(t, "first use (create + map + mint)", users, workers, lat, wall)
+				emulatortest.LogLoad(t, "first use (create + map + mint)", workers, lat, wall)
 				t.Logf("  team API connections opened: %.0f for %d calls", dials1-dials0, 2*users)
-				lat, wall = loadGenerate(t, users, workers, op)
+				lat, wall = emulatortest.Load(t, users, workers, op)
 				dials2 := scrapeCounter(t, c.base, "vitalsync_team_api_dials_total")
-				logLoadFigures(t, "repeat (lookup + mint)", users, workers, lat, wall)
+				emulatortest.LogLoad(t, "repeat (lookup + mint)", workers, lat, wall)
 				t.Logf("  team API connections opened: %.0f for %d calls", dials2-dials1, users)
 				require.NoError(t, c.stop(t))
 			})
@@ -98,43 +97,4 @@ func scrapeCounter(t *testing.T, base, name string) float64 {
 	}
 	t.Fatalf("no %s in /metrics", name)
 	return 0
-}
-
-// loadGenerate runs op(0..n-1) from workers goroutines and returns the
-// sorted latencies and the wall time. Any error fails the test.
-func loadGenerate(t *testing.T, n, workers int, op func(i int) error) ([]time.Duration, time.Duration) {
-	t.Helper()
-	lat := make([]time.Duration, n)
-	errs := make([]error, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	began := time.Now()
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				t0 := time.Now()
-				errs[i] = op(i)
-				lat[i] = time.Since(t0)
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	wall := time.Since(began)
-	for i, err := range errs {
-		require.NoError(t, err, "request %d", i)
-	}
-	slices.Sort(lat)
-	return lat, wall
-}
-
-func logLoadFigures(t *testing.T, what string, n, workers int, lat []time.Duration, wall time.Duration) {
-	t.Helper()
-	pct := func(p float64) time.Duration { return lat[int(float64(len(lat))*p+0.999999)-1] }
-	t.Logf("%s: %d requests, %d workers: %v, %.0f/s, p50 %v, p99 %v, max %v", what, n, workers,
-		wall.Round(time.Millisecond), float64(n)/wall.Seconds(),
-		pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
 }
