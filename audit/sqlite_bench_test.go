@@ -35,7 +35,9 @@ var cliRecords = "SELECT count(*), sum(length(rec)) FROM (" +
 
 // TestSQLiteAgainstCLI (-long) audits 10^6 generated rows from an SQLite
 // file and times the sqlite3 tool on the same join over the same file, in
-// the same run, three rounds each.
+// the same run, three rounds each. It also times EachReportRecord with
+// nothing to do per record, and the CPU both take: SQLite's own share of
+// the audit.
 func TestSQLiteAgainstCLI(t *testing.T) {
 	if !*long {
 		t.Skip("-long")
@@ -72,9 +74,17 @@ func TestSQLiteAgainstCLI(t *testing.T) {
 	// cannot run it.
 	recordsOK := exec.Command(cli, path, "SELECT concat_ws(',', 1, 2);").Run() == nil
 	for round := 1; round <= 3; round++ {
+		cpu0 := cpuTime(t)
 		s, err := audit.Run(ctx, src, nil, truthOptions())
 		require.NoError(t, err)
 		require.Equal(t, int64(n), s.Rows)
+		auditCPU := cpuTime(t) - cpu0
+		// The store alone: SQLite building the records, nothing planned.
+		cpu0, start := cpuTime(t), time.Now()
+		read := 0
+		require.NoError(t, sqlite.EachReportRecord(ctx, path, func(string) error { read++; return nil }))
+		dStore, storeCPU := time.Since(start), cpuTime(t)-cpu0
+		require.Equal(t, n, read)
 		dCount, out := timeCLI(cliCount)
 		require.Equal(t, strconv.Itoa(n), out)
 		dCols, _ := timeCLI(cliColumns)
@@ -84,6 +94,9 @@ func TestSQLiteAgainstCLI(t *testing.T) {
 			round, s.RowsPerSecond, s.Seconds,
 			rate(dCount), dCount.Seconds(), s.RowsPerSecond/rate(dCount),
 			rate(dCols), dCols.Seconds(), s.RowsPerSecond/rate(dCols))
+		t.Logf("round %d: CPU: audit %.2f s, EachReportRecord alone %.2f s (%.0f rows/s, %.2f s wall, %.2f× count(*)); "+
+			"sqlite3 count(*) %.2f s wall",
+			round, auditCPU.Seconds(), storeCPU.Seconds(), rate(dStore), dStore.Seconds(), rate(dStore)/rate(dCount), dCount.Seconds())
 		if recordsOK {
 			dRec, _ := timeCLI(cliRecords)
 			t.Logf("round %d: sqlite3 running the audit's record query: %.0f rows/s (%.2f s) %.2f×",
