@@ -153,7 +153,9 @@ type device struct {
 	broken  map[string]string
 	deleted map[string]bool
 	last    truth
-	lastAt  time.Time
+	// lastCrashed: the launch that left last crashed.
+	lastCrashed bool
+	lastAt      time.Time
 	// crashAt is the pending crash point of the next launch that writes.
 	crashAt *int
 	// writes counts the writes to the store and the journal.

@@ -99,13 +99,16 @@ type StrategyStats struct {
 	Unconverged int `json:"unconverged"`
 	// WrongUserSeconds: health data attributed to another Vital user;
 	// DataGapSeconds: the app signed in, the SDK not syncing for its user.
-	WrongUserSeconds      float64 `json:"wrong_user_seconds"`
-	DataGapSeconds        float64 `json:"data_gap_seconds"`
-	NeedlessSignOuts      int     `json:"needless_sign_outs"`
-	MintsPer1000Launches  float64 `json:"mints_per_1000_launches"`
-	NetworkCallsPerLaunch float64 `json:"network_calls_per_launch"`
-	RateLimited           int     `json:"rate_limited_429s"`
-	LaunchCount           int     `json:"launch_count"`
+	WrongUserSeconds float64 `json:"wrong_user_seconds"`
+	// WrongUserAfterCrashSeconds is the part of WrongUserSeconds charged
+	// from a launch whose process crashed until the next launch.
+	WrongUserAfterCrashSeconds float64 `json:"wrong_user_after_crash_seconds"`
+	DataGapSeconds             float64 `json:"data_gap_seconds"`
+	NeedlessSignOuts           int     `json:"needless_sign_outs"`
+	MintsPer1000Launches       float64 `json:"mints_per_1000_launches"`
+	NetworkCallsPerLaunch      float64 `json:"network_calls_per_launch"`
+	RateLimited                int     `json:"rate_limited_429s"`
+	LaunchCount                int     `json:"launch_count"`
 	// ViolationCount counts every broken invariant; Violations lists the
 	// first ones (at most 50), in virtual-time order.
 	ViolationCount int         `json:"violation_count"`
@@ -368,6 +371,7 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 		st.NetworkCallsPerLaunch = round(float64(calls) / float64(st.LaunchCount))
 	}
 	st.WrongUserSeconds, st.DataGapSeconds = round(st.WrongUserSeconds), round(st.DataGapSeconds)
+	st.WrongUserAfterCrashSeconds = round(st.WrongUserAfterCrashSeconds)
 	st.ByProfile = []ProfileStats{}
 	for _, p := range fsm.Profiles() {
 		ps := byProfile[p.Name]
@@ -409,7 +413,7 @@ func (d *device) stepAndAccount(ctx context.Context, i int, s Step, last bool, s
 	d.charge(st, ps)
 	out := d.step(ctx, i, s, last)
 	d.charge(st, ps) // faults that advanced the clock within the step
-	d.last = out.after
+	d.last, d.lastCrashed = out.after, out.rec.Crashed != ""
 	return out
 }
 
@@ -422,6 +426,9 @@ func (d *device) charge(st *StrategyStats, ps *ProfileStats) {
 	if d.last.wrongUser {
 		st.WrongUserSeconds += secs
 		ps.WrongUserSeconds += secs
+		if d.lastCrashed {
+			st.WrongUserAfterCrashSeconds += secs
+		}
 	}
 	if d.last.gap {
 		st.DataGapSeconds += secs

@@ -277,3 +277,30 @@ func TestFaultsNoneIsQuiet(t *testing.T) {
 	}
 	require.Zero(t, rep.Strategies[0].ViolationCount)
 }
+
+// With crashes the only fault, every wrong-user second the engine leaves
+// follows a crash: a launch with its process alive settles a switch or a
+// sign-out at once. With a locked keychain the only fault, none does.
+func TestWrongUserAfterACrash(t *testing.T) {
+	strategies, err := ParseStrategies("engine,docs-recipe")
+	require.NoError(t, err)
+	rep, err := Run(context.Background(), Config{Seed: 3, Installs: 300, Launches: 40, NoSwarm: true,
+		Faults: []Fault{FaultCrash}, Strategies: strategies})
+	require.NoError(t, err)
+	require.Positive(t, rep.Coverage.Faults["crash-journal"]+rep.Coverage.Faults["crash-sdk"])
+	engine := rep.Strategies[0]
+	require.Equal(t, "engine", engine.Name)
+	require.Positive(t, engine.WrongUserSeconds, "some crash lands before a switch's sign-out")
+	require.Equal(t, engine.WrongUserSeconds, engine.WrongUserAfterCrashSeconds)
+	for _, s := range rep.Strategies {
+		require.LessOrEqual(t, s.WrongUserAfterCrashSeconds, s.WrongUserSeconds, s.Name)
+	}
+
+	// A locked keychain defers a switch (nothing may be decided on a
+	// status that may lie): wrong-user seconds with no crash.
+	rep, err = Run(context.Background(), Config{Seed: 3, Installs: 300, Launches: 40, NoSwarm: true,
+		Faults: []Fault{FaultLockedKeychain}, Strategies: strategies[:1]})
+	require.NoError(t, err)
+	require.Positive(t, rep.Strategies[0].WrongUserSeconds)
+	require.Zero(t, rep.Strategies[0].WrongUserAfterCrashSeconds)
+}

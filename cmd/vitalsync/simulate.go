@@ -259,13 +259,13 @@ func describeInput(r simulations.Record) string {
 
 // simulationColumns are the table's and the CSV's columns.
 var simulationColumns = []string{"strategy", "consistent_pct", "launches_to_converge_p50", "launches_to_converge_p99",
-	"seconds_to_converge_p50", "seconds_to_converge_p99", "wrong_user_seconds", "data_gap_seconds",
+	"seconds_to_converge_p50", "seconds_to_converge_p99", "wrong_user_seconds", "wrong_user_after_crash_seconds", "data_gap_seconds",
 	"needless_sign_outs", "mints_per_1000_launches", "network_calls_per_launch", "rate_limited_429s", "violations"}
 
 func simulationRow(s simulations.StrategyStats) []string {
 	g := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 	return []string{s.Name, g(s.ConsistentPct), g(s.LaunchesToConvergeP50), g(s.LaunchesToConvergeP99),
-		g(s.SecondsToConvergeP50), g(s.SecondsToConvergeP99), g(s.WrongUserSeconds), g(s.DataGapSeconds),
+		g(s.SecondsToConvergeP50), g(s.SecondsToConvergeP99), g(s.WrongUserSeconds), g(s.WrongUserAfterCrashSeconds), g(s.DataGapSeconds),
 		strconv.Itoa(s.NeedlessSignOuts), g(s.MintsPer1000Launches), g(s.NetworkCallsPerLaunch),
 		strconv.Itoa(s.RateLimited), strconv.Itoa(s.ViolationCount)}
 }
@@ -287,11 +287,11 @@ func printSimulation(w io.Writer, format string, rep *simulations.Report) error 
 	fmt.Fprintf(w, "seed %d: %d installations × %d launches (+%d after faults stop); faults on: %s\n\n",
 		rep.Seed, rep.Installs, rep.Launches, simulations.TailLaunches, orDash(joinFaults(rep.Coverage.Enabled)))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "strategy\tconsistent %\tlaunches to converge p50/p99\tseconds to converge p50/p99\twrong-user s\tdata-gap s\tneedless sign-outs\tmints/1000 launches\tcalls/launch\t429s\tviolations\t")
+	fmt.Fprintln(tw, "strategy\tconsistent %\tlaunches to converge p50/p99\tseconds to converge p50/p99\twrong-user s (after a crash)\tdata-gap s\tneedless sign-outs\tmints/1000 launches\tcalls/launch\t429s\tviolations\t")
 	for _, s := range rep.Strategies {
 		r := simulationRow(s)
-		fmt.Fprintf(tw, "%s\t%s\t%s / %s\t%s / %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r[0], r[1], r[2], r[3], r[4], r[5],
-			r[6], r[7], r[8], r[9], r[10], r[11], r[12])
+		fmt.Fprintf(tw, "%s\t%s\t%s / %s\t%s / %s\t%s (%s)\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r[0], r[1], r[2], r[3], r[4], r[5],
+			r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13])
 	}
 	if err := tw.Flush(); err != nil {
 		return err
