@@ -181,22 +181,39 @@ var ErrOlderSchema = errors.New("sqlite: database schema predates the installati
 // ReportRecordSep separates a report record's fields (EachReportRecord).
 const ReportRecordSep = "\x1f"
 
-// reportRecordSQL is the audit's join: every report with its app user's
-// active mapping, as one record a row (see EachReportRecord). Joining the
-// fields in SQL (concat_ws builds the record once; every argument is
-// non-NULL, since concat_ws skips NULLs) costs less than handing 18 values
-// across cgo.
-const reportRecordSQL = `
-	SELECT concat_ws(char(31), r.installation_id, r.platform, r.sdk_version, r.profile, r.app_signed_in,
-		r.app_user_id, r.app_vital_user_id, r.app_environment, r.app_region, r.sdk_status,
-		r.sdk_current_user_id, r.sdk_environment, r.sdk_region, r.last_observed, r.last_error,
-		ifnull(r.next_attempt_at, ''), ifnull(r.reported_at, ''), ifnull(m.vital_user_id, ''))
-	FROM reports AS r
-	LEFT JOIN user_map AS m ON m.app_user_id = r.app_user_id AND m.deleted_at IS NULL AND r.app_user_id != ''`
+// auditIndexVersion is the schema version that gave the reports the
+// audit's covering index, reports_audit (migration 0007).
+const auditIndexVersion = 7
 
-// ReportRecordQuery returns the join EachReportRecord runs, for comparing
-// it with the sqlite3 command-line tool on the same file.
-func ReportRecordQuery() string { return reportRecordSQL }
+// reportRecordExpr is a report's audit record in SQL: exactly the
+// expression reports_audit stores (migration 0007), so that SQLite reads
+// the stored value rather than building it; a test checks that the query
+// plan uses the index alone.
+const reportRecordExpr = `r.installation_id || char(31) || r.platform || char(31) || r.sdk_version || char(31) || r.profile || char(31) ||
+	r.app_signed_in || char(31) || r.app_user_id || char(31) || r.app_vital_user_id || char(31) ||
+	r.app_environment || char(31) || r.app_region || char(31) || r.sdk_status || char(31) ||
+	r.sdk_current_user_id || char(31) || r.sdk_environment || char(31) || r.sdk_region || char(31) ||
+	r.last_observed || char(31) || r.last_error || char(31) || ifnull(r.next_attempt_at, '') || char(31) ||
+	ifnull(r.reported_at, '')`
+
+// reportRecordSQL is the audit's join: every report with its app user's
+// active mapping, as one record a row (see EachReportRecord). With indexed
+// it reads the reports through reports_audit alone; without (a file from
+// before migration 0007, which an audit does not migrate) it builds each
+// record from the table.
+func reportRecordSQL(indexed bool) string {
+	from := "reports AS r"
+	if indexed {
+		from += " INDEXED BY reports_audit"
+	}
+	return "SELECT " + reportRecordExpr + " || char(31) || ifnull(m.vital_user_id, '') AS record\n\tFROM " + from + `
+	LEFT JOIN user_map AS m ON m.app_user_id = r.app_user_id AND m.deleted_at IS NULL AND r.app_user_id != ''`
+}
+
+// ReportRecordQuery returns the join EachReportRecord runs on a current
+// file (its one column: record), for comparing it with the sqlite3
+// command-line tool on the same file.
+func ReportRecordQuery() string { return reportRecordSQL(true) }
 
 // EachReportRecord streams the reports of the database file at path, each
 // joined with its app user's active mapping, as one record: the report
@@ -209,12 +226,13 @@ func ReportRecordQuery() string { return reportRecordSQL }
 //
 // The file is opened read-only and is not migrated: a newer schema is an
 // *OpenError wrapping ErrNewerSchema and an older one ErrOlderSchema, both
-// before the first record. Rows come through the driver's own rows
-// interface, one string a row, without database/sql's per-column
-// conversions; a large file is read as two rowid ranges on two connections
-// at once, so the records come in no particular order. fn is called from
-// the caller's goroutine only. fn's error stops the walk and comes back as is; a done ctx
-// yields ctx.Err().
+// before the first record. The records are read from the audit's covering
+// index (migration 0007; from the table on a file that predates it),
+// through the driver's own rows interface, one string a row, without
+// database/sql's per-column conversions. A large file is read as two
+// ranges on two connections at once, so the records come in no particular
+// order. fn is called from the caller's goroutine only. fn's error stops
+// the walk and comes back as is; a done ctx yields ctx.Err().
 func EachReportRecord(ctx context.Context, path string, fn func(record string) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -241,24 +259,18 @@ func EachReportRecord(ctx context.Context, path string, fn func(record string) e
 	case version < reportsVersion:
 		return &OpenError{Path: path, Err: ErrOlderSchema}
 	}
-	var lo, hi sql.NullInt64
-	if err := db.QueryRowContext(ctx, "SELECT min(rowid), max(rowid) FROM reports").Scan(&lo, &hi); err != nil {
+	ranges, err := readRanges(ctx, db, version >= auditIndexVersion)
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return fmt.Errorf("each report record: %w", classify(err))
 	}
-	if !lo.Valid {
+	if len(ranges) == 0 {
 		return nil // no reports
 	}
-	// Large files are read as two rowid ranges on two connections at once:
-	// SQLite's step, most of the cost, then runs on two cores while fn
-	// keeps to the caller's goroutine.
-	ranges := [][2]int64{{lo.Int64, hi.Int64}}
-	if hi.Int64-lo.Int64 >= parallelReadRows {
-		mid := lo.Int64 + (hi.Int64-lo.Int64)/2
-		ranges = [][2]int64{{lo.Int64, mid}, {mid + 1, hi.Int64}}
-	}
+	// SQLite's step, most of the cost, runs on two cores while fn keeps to
+	// the caller's goroutine.
 	db.SetMaxOpenConns(len(ranges))
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -299,13 +311,54 @@ func EachReportRecord(ctx context.Context, path string, fn func(record string) e
 	return nil
 }
 
-// parallelReadRows is the rowid span above which EachReportRecord reads on
-// two connections.
+// parallelReadRows is the number of reports from which EachReportRecord
+// reads on two connections.
 var parallelReadRows int64 = 100_000
 
-// readReportRange sends the records of the reports whose rowid lies in rg,
-// in batches, until it is done or ctx ends.
-func readReportRange(ctx context.Context, db *sql.DB, rg [2]int64, out chan<- []string) error {
+// readRange is one connection's share of the audit's join: the query and
+// its arguments.
+type readRange struct {
+	query string
+	args  []driver.NamedValue
+}
+
+// readRanges splits the reports into the ranges EachReportRecord reads at
+// once: none without reports, one below parallelReadRows, else two halves,
+// by app user through the audit's index, or by rowid without it.
+func readRanges(ctx context.Context, db *sql.DB, indexed bool) ([]readRange, error) {
+	q := reportRecordSQL(indexed)
+	arg := func(v any) []driver.NamedValue { return []driver.NamedValue{{Ordinal: 1, Value: v}} }
+	if indexed {
+		var n int64
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM reports").Scan(&n); err != nil || n == 0 {
+			return nil, err
+		}
+		if n < parallelReadRows {
+			return []readRange{{query: q}}, nil
+		}
+		// The app user at the middle of the index: the lower half reads
+		// the users before it, the upper half it and those after.
+		var mid string
+		if err := db.QueryRowContext(ctx, `SELECT app_user_id FROM reports INDEXED BY reports_audit
+			ORDER BY app_user_id LIMIT 1 OFFSET ?`, n/2).Scan(&mid); err != nil {
+			return nil, err
+		}
+		return []readRange{{q + " WHERE r.app_user_id < ?", arg(mid)}, {q + " WHERE r.app_user_id >= ?", arg(mid)}}, nil
+	}
+	var lo, hi sql.NullInt64
+	if err := db.QueryRowContext(ctx, "SELECT min(rowid), max(rowid) FROM reports").Scan(&lo, &hi); err != nil || !lo.Valid {
+		return nil, err
+	}
+	if hi.Int64-lo.Int64 < parallelReadRows {
+		return []readRange{{query: q}}, nil
+	}
+	mid := lo.Int64 + (hi.Int64-lo.Int64)/2
+	return []readRange{{q + " WHERE r.rowid <= ?", arg(mid)}, {q + " WHERE r.rowid > ?", arg(mid)}}, nil
+}
+
+// readReportRange sends the records of rg, in batches, until it is done or
+// ctx ends.
+func readReportRange(ctx context.Context, db *sql.DB, rg readRange, out chan<- []string) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
@@ -316,8 +369,7 @@ func readReportRange(ctx context.Context, db *sql.DB, rg [2]int64, out chan<- []
 		if !ok {
 			return errors.New("sqlite: driver cannot query")
 		}
-		rows, err := q.QueryContext(ctx, reportRecordSQL+" WHERE r.rowid BETWEEN ? AND ?",
-			[]driver.NamedValue{{Ordinal: 1, Value: rg[0]}, {Ordinal: 2, Value: rg[1]}})
+		rows, err := q.QueryContext(ctx, rg.query, rg.args)
 		if err != nil {
 			return err
 		}
@@ -334,12 +386,7 @@ func readReportRange(ctx context.Context, db *sql.DB, rg [2]int64, out chan<- []
 				return ctx.Err()
 			}
 		}
-		for n := 0; ; n++ {
-			if n%4096 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
+		for {
 			if err := rows.Next(dest); err != nil {
 				if err == io.EOF {
 					if len(batch) > 0 {

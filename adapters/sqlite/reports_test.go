@@ -2,7 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -136,34 +139,76 @@ func TestReportsMigration(t *testing.T) {
 	require.Equal(t, fsm.FlagConfigured|fsm.FlagSignedIn|fsm.FlagUseSignInToken, r.SDKStatus)
 }
 
-// A large file is read as two rowid ranges at once: every record comes
-// exactly once, fn runs on the caller's goroutine only, and fn's error
-// stops both readers.
+// auditFleet writes n reports, several to an app user and some signed
+// out, with the users' mappings, and returns the file's path.
+func auditFleet(t *testing.T, n int) string {
+	t.Helper()
+	ctx := context.Background()
+	db, path := openTest(t)
+	for i := range n {
+		r := testReport("inst-" + strconv.Itoa(i))
+		if i%7 != 0 {
+			r.AppSignedIn, r.AppUserID = true, "user-"+strconv.Itoa(i%(n/3))
+		}
+		putReport(t, db, r)
+	}
+	for u := range n / 3 {
+		if u%5 != 0 {
+			_, err := db.PutUser(ctx, "user-"+strconv.Itoa(u), "v-"+strconv.Itoa(u))
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, db.Close())
+	return path
+}
+
+// records reads every record of path, checking each comes once.
+func records(t *testing.T, path string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	require.NoError(t, EachReportRecord(context.Background(), path, func(rec string) error {
+		id := strings.SplitN(rec, ReportRecordSep, 2)[0]
+		require.NotContains(t, got, id, "a record came twice")
+		got[id] = strings.Clone(rec)
+		return nil
+	}))
+	return got
+}
+
+// A large file is read as two ranges at once, through the audit's index,
+// or by rowid on a file from before it: every record comes exactly once,
+// the same from both, fn runs on the caller's goroutine only, and fn's
+// error or a cancel stops both readers.
 func TestEachReportRecordInTwoRanges(t *testing.T) {
 	old := parallelReadRows
 	parallelReadRows = 100
 	t.Cleanup(func() { parallelReadRows = old })
 	ctx := context.Background()
-	db, path := openTest(t)
 	const n = 2000
-	for i := range n {
-		putReport(t, db, testReport("inst-"+strconv.Itoa(i)))
-	}
-	require.NoError(t, db.Close())
+	path := auditFleet(t, n)
 
-	seen := map[string]int{}
+	indexed := records(t, path)
+	require.Len(t, indexed, n)
+	require.True(t, strings.HasSuffix(indexed["inst-1"], ReportRecordSep+"v-1"), indexed["inst-1"])
+	require.True(t, strings.HasSuffix(indexed["inst-0"], ReportRecordSep), "a signed-out installation has no mapping")
+	ranges, err := readRanges(ctx, openRO(t, path), true)
+	require.NoError(t, err)
+	require.Len(t, ranges, 2)
+
+	// The same file as it was before migration 0007: read from the table.
+	before := filepath.Join(t.TempDir(), "before.db")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(before, data, 0o600))
+	rawExec(t, before, "DROP INDEX reports_audit", "PRAGMA user_version = 6")
+	require.Equal(t, indexed, records(t, before))
+
 	var inFn atomic.Int32
-	require.NoError(t, EachReportRecord(ctx, path, func(rec string) error {
+	require.NoError(t, EachReportRecord(ctx, path, func(string) error {
 		require.Equal(t, int32(1), inFn.Add(1), "fn is never called concurrently")
 		defer inFn.Add(-1)
-		seen[strings.SplitN(rec, ReportRecordSep, 2)[0]]++
 		return nil
 	}))
-	require.Len(t, seen, n)
-	for id, c := range seen {
-		require.Equal(t, 1, c, id)
-	}
-
 	stop := errors.New("stop")
 	calls := 0
 	require.ErrorIs(t, EachReportRecord(ctx, path, func(string) error { calls++; return stop }), stop)
@@ -176,4 +221,48 @@ func TestEachReportRecordInTwoRanges(t *testing.T) {
 		}
 		return nil
 	}), context.Canceled)
+}
+
+// openRO opens path read-only for a test's queries.
+func openRO(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", fileURI(path)+"?mode=ro")
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// The audit's query reads the reports through its covering index alone:
+// SQLite uses the record the index stores instead of building it, which
+// holds only while the query's expression is the migration's.
+func TestAuditQueryReadsTheIndexAlone(t *testing.T) {
+	path := auditFleet(t, 30)
+	rows, err := openRO(t, path).Query("EXPLAIN QUERY PLAN " + ReportRecordQuery())
+	require.NoError(t, err)
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+		plan = append(plan, detail)
+	}
+	require.NoError(t, rows.Err())
+	require.Contains(t, plan, "SCAN r USING COVERING INDEX reports_audit")
+}
+
+// The index uses only what older sqlite3 tools know, so the tool on this
+// machine still opens and checks a migrated file and runs the audit's query.
+func TestOlderToolOpensTheAuditIndex(t *testing.T) {
+	cli, err := exec.LookPath("sqlite3")
+	if err != nil {
+		t.Skip("no sqlite3 tool on PATH")
+	}
+	path := auditFleet(t, 30)
+	out, err := exec.Command(cli, path, "PRAGMA integrity_check;").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Equal(t, "ok", strings.TrimSpace(string(out)))
+	out, err = exec.Command(cli, path, "SELECT count(*) FROM ("+ReportRecordQuery()+");").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Equal(t, "30", strings.TrimSpace(string(out)))
 }
