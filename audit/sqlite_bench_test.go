@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -68,6 +69,13 @@ func TestSQLiteAgainstCLI(t *testing.T) {
 		out, err := exec.Command(cli, path, q).Output()
 		require.NoError(t, err)
 		return time.Since(start), strings.TrimSpace(string(out))
+	}
+	// What the audit's indexes cost on disk (dbstat, where the tool has it).
+	if out, err := exec.Command(cli, path, `SELECT name, sum(pgsize) FROM dbstat
+		WHERE name IN ('reports', 'reports_audit', 'user_map', 'user_map_audit') GROUP BY name;`).Output(); err == nil {
+		st, err := os.Stat(path)
+		require.NoError(t, err)
+		t.Logf("file %d MB; bytes per object: %s", st.Size()>>20, strings.Join(strings.Fields(string(out)), ", "))
 	}
 	for round := 1; round <= 3; round++ {
 		cpu0 := cpuTime(t)

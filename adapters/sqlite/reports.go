@@ -198,16 +198,17 @@ const reportRecordExpr = `r.installation_id || char(31) || r.platform || char(31
 
 // reportRecordSQL is the audit's join: every report with its app user's
 // active mapping, as one record a row (see EachReportRecord). With indexed
-// it reads the reports through reports_audit alone; without (a file from
-// before migration 0007, which an audit does not migrate) it builds each
-// record from the table.
+// it reads the reports through reports_audit and the mappings through
+// user_map_audit, both indexes alone; without (a file from before
+// migration 0007, which an audit does not migrate) it builds each record
+// from the tables.
 func reportRecordSQL(indexed bool) string {
-	from := "reports AS r"
+	reports, users := "reports AS r", "user_map AS m"
 	if indexed {
-		from += " INDEXED BY reports_audit"
+		reports, users = reports+" INDEXED BY reports_audit", users+" INDEXED BY user_map_audit"
 	}
-	return "SELECT " + reportRecordExpr + " || char(31) || ifnull(m.vital_user_id, '') AS record\n\tFROM " + from + `
-	LEFT JOIN user_map AS m ON m.app_user_id = r.app_user_id AND m.deleted_at IS NULL AND r.app_user_id != ''`
+	return "SELECT " + reportRecordExpr + " || char(31) || ifnull(m.vital_user_id, '') AS record\n\tFROM " + reports +
+		"\n\tLEFT JOIN " + users + " ON m.app_user_id = r.app_user_id AND m.deleted_at IS NULL AND r.app_user_id != ''"
 }
 
 // ReportRecordQuery returns the join EachReportRecord runs on a current

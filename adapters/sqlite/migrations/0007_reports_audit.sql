@@ -12,3 +12,8 @@ CREATE INDEX reports_audit ON reports (app_user_id,
 	sdk_current_user_id || char(31) || sdk_environment || char(31) || sdk_region || char(31) ||
 	last_observed || char(31) || last_error || char(31) || ifnull(next_attempt_at, '') || char(31) ||
 	ifnull(reported_at, ''));
+
+-- The audit's lookup of each app user's active Vital user, answered from
+-- the index alone (deleted_at is there so that SQLite need not read the
+-- row to check the partial index's condition).
+CREATE INDEX user_map_audit ON user_map (app_user_id, vital_user_id, deleted_at) WHERE deleted_at IS NULL;
