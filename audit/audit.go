@@ -471,6 +471,45 @@ type auditor struct {
 	staleBefore time.Time
 	missing     map[string]bool // mapped Vital users the team API does not know
 	progress    func()          // a worker's share of Options.Progress
+	profiles    profileCache
+}
+
+// profileCache remembers a worker's last profile lookups: a fleet holds
+// few distinct profile names and (platform, SDK version) pairs, and
+// comparing a few strings costs a fraction of deriving a profile.
+type profileCache struct {
+	entries [8]profileEntry
+	next    int
+}
+
+// profileEntry is one lookup: by name (platform and version empty), or by
+// platform and version (name empty).
+type profileEntry struct {
+	name, platform, version string
+	p                       fsm.Profile
+	ok, set                 bool
+}
+
+// lookup returns the row's profile: its stored name's when set, else the
+// one fsm.ProfileFor derives from its platform and version.
+func (c *profileCache) lookup(name, platform, version string) (fsm.Profile, bool) {
+	if name != "" {
+		platform, version = "", ""
+	}
+	for i := range c.entries {
+		if e := &c.entries[i]; e.set && e.name == name && e.platform == platform && e.version == version {
+			return e.p, e.ok
+		}
+	}
+	e := profileEntry{name: strings.Clone(name), platform: strings.Clone(platform), version: strings.Clone(version), set: true}
+	if name != "" {
+		e.p, e.ok = fsm.ParseProfile(name)
+	} else {
+		e.p, e.ok = fsm.ProfileFor(fsm.Platform(platform), version)
+	}
+	c.entries[c.next] = e
+	c.next = (c.next + 1) % len(c.entries)
+	return e.p, e.ok
 }
 
 // shardOf hashes an installation ID (FNV-1a, 64 bits) into one of n shards.
@@ -512,15 +551,7 @@ func (a *auditor) row(r *Row) error {
 	if r.Err != nil {
 		return a.invalid(r, UnknownProfileName, describe(a.src, r))
 	}
-	var (
-		p  fsm.Profile
-		ok bool
-	)
-	if r.Profile != "" {
-		p, ok = fsm.ParseProfile(r.Profile)
-	} else {
-		p, ok = fsm.ProfileFor(fsm.Platform(r.Platform), r.SDKVersion)
-	}
+	p, ok := a.profiles.lookup(r.Profile, r.Platform, r.SDKVersion)
 	stale := !a.staleBefore.IsZero() && r.ReportedAt.Before(a.staleBefore)
 	if !ok {
 		pi := len(profileNames) - 1

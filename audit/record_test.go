@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/fsm"
 )
 
 func TestParseRecordUnixNanos(t *testing.T) {
@@ -38,4 +40,39 @@ func TestParseRecordUnixNanos(t *testing.T) {
 	parseRecord("i9"+string(RecordSep)+"android", 10, true, &raw, &row)
 	require.ErrorIs(t, row.Err, ErrInvalidRow)
 	require.Equal(t, "i9", row.InstallationID)
+}
+
+// The profile cache answers as fsm does, whatever the order and however
+// many distinct keys pass through it, and keeps no row's memory.
+func TestProfileCache(t *testing.T) {
+	var c profileCache
+	keys := [][3]string{
+		{"ios-1.8", "", ""}, {"", "ios", "1.8.5"}, {"", "android", "5.0.2"}, {"", "android", "4.2.1"},
+		{"nope", "", ""}, {"", "ios", "0.1.0"}, {"", "web", "1.0.0"}, {"android-5.0", "ios", "1.3.0"},
+		{"", "ios", "1.3.2"}, {"", "android", "4.2.0"}, {"flutter-ios", "", ""}, {"", "", ""},
+	}
+	for round := range 3 {
+		for i := range keys {
+			k := keys[(i*7+round)%len(keys)]
+			// The row's fields point into a block that is reused.
+			buf := []byte(k[0] + k[1] + k[2])
+			a, b := len(k[0]), len(k[0])+len(k[1])
+			got, gotOK := c.lookup(bstr(buf[:a]), bstr(buf[a:b]), bstr(buf[b:]))
+			var want fsm.Profile
+			var wantOK bool
+			if k[0] != "" {
+				want, wantOK = fsm.ParseProfile(k[0])
+			} else {
+				want, wantOK = fsm.ProfileFor(fsm.Platform(k[1]), k[2])
+			}
+			require.Equal(t, wantOK, gotOK, "%v", k)
+			require.Equal(t, want.Name, got.Name, "%v", k)
+			for i := range buf {
+				buf[i] = 0xff
+			}
+			for _, e := range c.entries {
+				require.NotContains(t, e.name+e.platform+e.version, "\xff", "the cache kept a row's memory")
+			}
+		}
+	}
 }

@@ -136,7 +136,11 @@ func rowErr(col int, reason string) error {
 
 // parseFields fills r from its columns' text (absent optional columns
 // are ""), and returns the first malformed field's error.
-func parseFields(f *[numColumns]string, r *Row) error {
+func parseFields(f *[numColumns]string, r *Row) error { return parseFieldsIn(f, r, false) }
+
+// parseFieldsIn is parseFields, with the time fields in decimal Unix
+// nanoseconds when nanos is set (RecordSource.UnixNanos).
+func parseFieldsIn(f *[numColumns]string, r *Row, nanos bool) error {
 	r.InstallationID = f[colInstallationID]
 	if r.InstallationID == "" {
 		return rowErr(colInstallationID, "empty")
@@ -178,14 +182,18 @@ func parseFields(f *[numColumns]string, r *Row) error {
 	if r.LastError, ok = parseSDKError(f[colLastError]); !ok {
 		return rowErr(colLastError, "unknown SDK error")
 	}
-	if r.NextAttemptAt, ok = parseTime(f[colNextAttemptAt]); !ok {
-		return rowErr(colNextAttemptAt, "not an RFC 3339 time")
+	parseT, what := parseTime, "not an RFC 3339 time"
+	if nanos {
+		parseT, what = parseNanos, "not Unix nanoseconds"
+	}
+	if r.NextAttemptAt, ok = parseT(f[colNextAttemptAt]); !ok {
+		return rowErr(colNextAttemptAt, what)
 	}
 	if f[colReportedAt] == "" {
 		return rowErr(colReportedAt, "empty")
 	}
-	if r.ReportedAt, ok = parseTime(f[colReportedAt]); !ok {
-		return rowErr(colReportedAt, "not an RFC 3339 time")
+	if r.ReportedAt, ok = parseT(f[colReportedAt]); !ok {
+		return rowErr(colReportedAt, what)
 	}
 	r.MappedVitalUserID = f[colMappedVitalUserID]
 	return nil

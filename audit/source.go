@@ -562,21 +562,7 @@ func parseRecord(rec string, n int64, unixNanos bool, raw *[numColumns]string, r
 		return
 	}
 	raw[i] = rec
-	if !unixNanos {
-		row.Err = parseFields(raw, row)
-		return
-	}
-	next, reported := raw[colNextAttemptAt], raw[colReportedAt]
-	raw[colNextAttemptAt], raw[colReportedAt] = "", "1970-01-01T00:00:00Z"
-	if row.Err = parseFields(raw, row); row.Err != nil {
-		return
-	}
-	var ok bool
-	if row.NextAttemptAt, ok = parseNanos(next); !ok {
-		row.Err = rowErr(colNextAttemptAt, "not Unix nanoseconds")
-	} else if row.ReportedAt, ok = parseNanos(reported); !ok || reported == "" {
-		row.Err = rowErr(colReportedAt, "not Unix nanoseconds")
-	}
+	row.Err = parseFieldsIn(raw, row, unixNanos)
 }
 
 // parseNanos parses decimal Unix nanoseconds ("" is the zero time).
