@@ -116,18 +116,39 @@ func validateOnce(ctx context.Context, path string, migs []migration, keyFile bo
 		return st, err
 	}
 	defer ro.Close()
-	if st.version, err = schemaVersion(ctx, ro, len(migs)); err != nil {
+	// One read transaction: the version and the schema come from one
+	// snapshot, even while another process migrates the file.
+	tx, err := ro.BeginTx(ctx, nil)
+	if err != nil {
+		return st, classify(err)
+	}
+	defer tx.Rollback()
+	if st.version, err = schemaVersion(ctx, tx, len(migs)); err != nil {
 		return st, err
 	}
-	if err := checkSchema(ctx, ro, migs[:st.version]); err != nil {
+	if testHookAfterVersion != nil {
+		testHookAfterVersion()
+	}
+	if err := checkSchema(ctx, tx, migs[:st.version]); err != nil {
 		return st, err
 	}
 	if !keyFile {
-		if st.sealed, err = holdsSealed(ctx, ro); err != nil {
+		if st.sealed, err = holdsSealed(ctx, tx); err != nil {
 			return st, classify(err)
 		}
 	}
 	return st, nil
+}
+
+// testHookAfterVersion, when set by a test, runs between validateOnce's
+// reads of the schema version and of the schema.
+var testHookAfterVersion func()
+
+// queryer is what the checks read through: a *sql.DB, or a *sql.Tx that
+// keeps their reads in one snapshot.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // checkHeader reads the file's header and returns the file's size. A file
@@ -189,7 +210,7 @@ func openReadOnly(path string) (*sql.DB, error) {
 
 // schemaVersion reads PRAGMA user_version: below zero is ErrCorrupt (no
 // version of this package writes it), above known ErrNewerSchema.
-func schemaVersion(ctx context.Context, ro *sql.DB, known int) (int, error) {
+func schemaVersion(ctx context.Context, ro queryer, known int) (int, error) {
 	var version int
 	if err := ro.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return 0, classify(err)
@@ -207,7 +228,7 @@ func schemaVersion(ctx context.Context, ro *sql.DB, known int) (int, error) {
 // they differ it runs PRAGMA quick_check: either way the file is ErrCorrupt,
 // and the message says whether its pages are damaged or its schema is not
 // one of ours.
-func checkSchema(ctx context.Context, ro *sql.DB, migs []migration) error {
+func checkSchema(ctx context.Context, ro queryer, migs []migration) error {
 	want, err := expectedSchema(ctx, migs)
 	if err != nil {
 		return err
@@ -238,7 +259,7 @@ type schemaObject struct {
 const schemaQuery = `SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema
 	WHERE name NOT LIKE 'sqlite_stat%' ORDER BY type, name`
 
-func readSchema(ctx context.Context, conn *sql.DB) ([]schemaObject, error) {
+func readSchema(ctx context.Context, conn queryer) ([]schemaObject, error) {
 	rows, err := conn.QueryContext(ctx, schemaQuery)
 	if err != nil {
 		return nil, err
@@ -364,13 +385,13 @@ func schemaDiff(got, want []schemaObject) string {
 }
 
 // quickCheck runs PRAGMA quick_check and returns its problems (none: "ok").
-func quickCheck(ctx context.Context, conn *sql.DB) ([]string, error) {
+func quickCheck(ctx context.Context, conn queryer) ([]string, error) {
 	return integrityRows(ctx, conn, "PRAGMA quick_check")
 }
 
 // integrityRows runs an integrity pragma and returns its lines other than
 // "ok".
-func integrityRows(ctx context.Context, conn *sql.DB, pragma string) ([]string, error) {
+func integrityRows(ctx context.Context, conn queryer, pragma string) ([]string, error) {
 	rows, err := conn.QueryContext(ctx, pragma)
 	if err != nil {
 		return nil, classify(err)
@@ -395,7 +416,7 @@ func integrityRows(ctx context.Context, conn *sql.DB, pragma string) ([]string, 
 // holdsSealed reports whether any table holds a sealed value: sealed values
 // are the only BLOBs the schema stores, so any non-NULL value in a BLOB
 // column counts, whichever migration added the column.
-func holdsSealed(ctx context.Context, conn *sql.DB) (bool, error) {
+func holdsSealed(ctx context.Context, conn queryer) (bool, error) {
 	cols, err := blobColumns(ctx, conn)
 	if err != nil {
 		return false, err
@@ -418,7 +439,7 @@ func holdsSealed(ctx context.Context, conn *sql.DB) (bool, error) {
 }
 
 // blobColumns returns the BLOB columns of every table, by table.
-func blobColumns(ctx context.Context, conn *sql.DB) (map[string][]string, error) {
+func blobColumns(ctx context.Context, conn queryer) (map[string][]string, error) {
 	rows, err := conn.QueryContext(ctx, `
 		SELECT m.name, p.name FROM sqlite_schema AS m, pragma_table_info(m.name) AS p
 		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND upper(p.type) = 'BLOB'

@@ -447,3 +447,32 @@ func TestNormalizeSQL(t *testing.T) {
 	require.Equal(t, "CREATE TABLE t(a TEXT DEFAULT 'it''s -- not a comment')",
 		normalizeSQL("CREATE TABLE t (a TEXT DEFAULT 'it''s -- not a comment')"))
 }
+
+// A file another process migrates while it is validated: the version and
+// the schema come from one snapshot, so the file is not taken for corrupt
+// (two processes starting at once on a new file met this now and then).
+func TestValidateReadsOneSnapshot(t *testing.T) {
+	ctx := context.Background()
+	migs := mustMigrations(t)
+	path := filepath.Join(t.TempDir(), "state.db")
+	w, err := sql.Open("sqlite3", writerDSN(path))
+	require.NoError(t, err)
+	defer w.Close()
+	w.SetMaxOpenConns(1)
+	for _, m := range migs[:3] {
+		require.NoError(t, applyMigration(ctx, w, m))
+	}
+	// The writer stays open, so the WAL beside the file says a process is
+	// using it and validate reads it as that process's client.
+	require.FileExists(t, path+"-wal")
+	testHookAfterVersion = func() { require.NoError(t, applyMigration(ctx, w, migs[3])) }
+	t.Cleanup(func() { testHookAfterVersion = nil })
+
+	st, err := validate(ctx, path, migs, false)
+	require.NoError(t, err)
+	require.Equal(t, 3, st.version, "the snapshot of the version read")
+	testHookAfterVersion = nil
+	st, err = validate(ctx, path, migs, false)
+	require.NoError(t, err)
+	require.Equal(t, 4, st.version)
+}
