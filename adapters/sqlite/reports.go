@@ -312,8 +312,8 @@ func EachReportRecord(ctx context.Context, path string, fn func(record string) e
 	return nil
 }
 
-// parallelReadRows is the number of reports from which EachReportRecord
-// reads on two connections.
+// parallelReadRows is the rowid span from which EachReportRecord reads on
+// two connections.
 var parallelReadRows int64 = 100_000
 
 // readRange is one connection's share of the audit's join: the query and
@@ -324,28 +324,13 @@ type readRange struct {
 }
 
 // readRanges splits the reports into the ranges EachReportRecord reads at
-// once: none without reports, one below parallelReadRows, else two halves,
-// by app user through the audit's index, or by rowid without it.
+// once: none without reports, one below parallelReadRows, else two halves
+// of the rowids. Each range is its own read transaction; an update of a
+// report keeps its rowid, so a report the issuer rewrites during the audit
+// (even for another app user, which moves it within the audit's index)
+// still falls in exactly one of them.
 func readRanges(ctx context.Context, db *sql.DB, indexed bool) ([]readRange, error) {
 	q := reportRecordSQL(indexed)
-	arg := func(v any) []driver.NamedValue { return []driver.NamedValue{{Ordinal: 1, Value: v}} }
-	if indexed {
-		var n int64
-		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM reports").Scan(&n); err != nil || n == 0 {
-			return nil, err
-		}
-		if n < parallelReadRows {
-			return []readRange{{query: q}}, nil
-		}
-		// The app user at the middle of the index: the lower half reads
-		// the users before it, the upper half it and those after.
-		var mid string
-		if err := db.QueryRowContext(ctx, `SELECT app_user_id FROM reports INDEXED BY reports_audit
-			ORDER BY app_user_id LIMIT 1 OFFSET ?`, n/2).Scan(&mid); err != nil {
-			return nil, err
-		}
-		return []readRange{{q + " WHERE r.app_user_id < ?", arg(mid)}, {q + " WHERE r.app_user_id >= ?", arg(mid)}}, nil
-	}
 	var lo, hi sql.NullInt64
 	if err := db.QueryRowContext(ctx, "SELECT min(rowid), max(rowid) FROM reports").Scan(&lo, &hi); err != nil || !lo.Valid {
 		return nil, err
@@ -354,7 +339,8 @@ func readRanges(ctx context.Context, db *sql.DB, indexed bool) ([]readRange, err
 		return []readRange{{query: q}}, nil
 	}
 	mid := lo.Int64 + (hi.Int64-lo.Int64)/2
-	return []readRange{{q + " WHERE r.rowid <= ?", arg(mid)}, {q + " WHERE r.rowid > ?", arg(mid)}}, nil
+	arg := []driver.NamedValue{{Ordinal: 1, Value: mid}}
+	return []readRange{{q + " WHERE r.rowid <= ?", arg}, {q + " WHERE r.rowid > ?", arg}}, nil
 }
 
 // readReportRange sends the records of rg, in batches, until it is done or
