@@ -36,7 +36,7 @@ var cliRecords = "SELECT count(*), sum(length(record)) FROM (" + sqlite.ReportRe
 // TestSQLiteAgainstCLI (-long) audits 10^6 generated rows from an SQLite
 // file and times the sqlite3 tool on the same join over the same file, in
 // the same run, three rounds each. It also times EachReportRecord with
-// nothing to do per record, and the CPU both take: SQLite's own share of
+// nothing to do per record, and the CPU both take: the store's own share of
 // the audit.
 func TestSQLiteAgainstCLI(t *testing.T) {
 	if !*long {
@@ -83,7 +83,7 @@ func TestSQLiteAgainstCLI(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, int64(n), s.Rows)
 		auditCPU := cpuTime(t) - cpu0
-		// The store alone: SQLite building the records, nothing planned.
+		// The store alone: SQLite producing the records, nothing planned.
 		cpu0, start := cpuTime(t), time.Now()
 		read := 0
 		require.NoError(t, sqlite.EachReportRecord(ctx, path, func(string) error { read++; return nil }))
