@@ -152,7 +152,7 @@ func reuses(a Action) bool {
 // fits reports whether a token for Vital user vital may apply a: the action
 // names no Vital user, or names that one (IDs compare case-insensitively).
 func fits(a Action, vital string) bool {
-	planned := vitalUserOf(a)
+	planned := VitalUserOf(a)
 	return planned == "" || strings.EqualFold(planned, vital)
 }
 
@@ -192,8 +192,8 @@ func withReuse(a Action) Action {
 	return a
 }
 
-// vitalUserOf returns the Vital user an action names, if any.
-func vitalUserOf(a Action) string {
+// VitalUserOf returns the Vital user an action names, if any.
+func VitalUserOf(a Action) string {
 	switch a := a.(type) {
 	case SignIn:
 		return a.VitalUser
@@ -214,7 +214,7 @@ func FormatAction(a Action) string {
 	if a == nil {
 		return ""
 	}
-	user := vitalUserOf(a)
+	user := VitalUserOf(a)
 	if r, ok := a.(Resolve); ok {
 		user = r.AppUser
 	}
@@ -271,7 +271,7 @@ type wireAction struct {
 const tokenUnused = "unused"
 
 func toWire(a Action) wireAction {
-	w := wireAction{Type: a.Type(), VitalUserID: vitalUserOf(a)}
+	w := wireAction{Type: a.Type(), VitalUserID: VitalUserOf(a)}
 	if reuses(a) {
 		w.Token = tokenUnused
 	}

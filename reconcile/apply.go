@@ -31,7 +31,7 @@ func (r *Runner) apply(ctx context.Context, l *launch, o *Observation, p Plan) e
 		if stale {
 			end.class = ClassStale
 			pass.Applied = append(pass.Applied, Step{Action: a, Class: ClassStale,
-				Err: notApplied{planned: vitalUserOf(a), issued: l.answer.VitalUser}})
+				Err: notApplied{planned: VitalUserOf(a), issued: l.answer.VitalUser}})
 			r.log.Info("token source names another Vital user", "action", a.String(), "vital_user", l.answer.VitalUser)
 		} else {
 			pass.Applied = append(pass.Applied, Step{Action: a})

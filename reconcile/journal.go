@@ -90,7 +90,7 @@ func (e JournalEntry) started(a Action, appUser string) (JournalEntry, string) {
 	switch a.(type) {
 	case SignIn, Migrate:
 		if appUser != "" && e.AppUserID != appUser {
-			e.AppUserID, e.VitalUserID = appUser, vitalUserOf(a)
+			e.AppUserID, e.VitalUserID = appUser, VitalUserOf(a)
 		}
 	}
 	return e, "start " + a.String()

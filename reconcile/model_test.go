@@ -66,7 +66,7 @@ func applyModel(w *world, m sdkModel, a Action) (sdkModel, outcome) {
 	if _, out := a.(SignOut); out {
 		return sdkModel{st: next}, done
 	}
-	if v := vitalUserOf(a); v != "" && !strings.EqualFold(v, w.backend) {
+	if v := VitalUserOf(a); v != "" && !strings.EqualFold(v, w.backend) {
 		w.issued = w.backend
 		return m, stale
 	}
