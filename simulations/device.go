@@ -19,12 +19,12 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
-	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/adapters/installation"
 	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/memory"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/virtual"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
@@ -138,7 +138,7 @@ type device struct {
 	strat   Strategy
 	setup   Setup
 	profile fsm.Profile
-	clock   *emulatortest.Clock
+	clock   *virtual.Clock
 	emu     *emulator.Emulator
 	users   *memory.UserMap
 	net     *faultNet
@@ -168,7 +168,7 @@ func newDevice(ctx context.Context, seed uint64, inst int, setup Setup, s Strate
 	if !ok {
 		return nil, &NameError{Kind: "profile", Name: setup.Profile}
 	}
-	clk := emulatortest.NewClock(epoch)
+	clk := virtual.NewClock(epoch)
 	d := &device{inst: inst, strat: s, setup: setup, profile: p, clock: clk,
 		rnd: stream(seed, "runtime", inst), broken: map[string]string{}, deleted: map[string]bool{}}
 	d.emu = emulator.New(emulator.WithSigningKey(signingKey()), emulator.WithClock(clk.Now),
@@ -331,7 +331,7 @@ func (timeoutError) Temporary() bool { return true }
 // applies its network faults, in front of the real handlers.
 type faultNet struct {
 	next  http.RoundTripper
-	clock *emulatortest.Clock
+	clock *virtual.Clock
 	// armed are the launch's pending faults, in order.
 	armed []NetFault
 	// fired lists the faults that struck.
