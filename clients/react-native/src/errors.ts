@@ -1,3 +1,5 @@
+import { type Action, actionString } from "./action.js";
+
 // The SDK errors by their stable names, and the one classification of an
 // action's failure. A port of reconcile/errors.go.
 
@@ -89,13 +91,13 @@ export function classifyError(err: unknown, cancelled: boolean): [ErrorClass, SD
 /** A launch that did not reach agreement: the action that failed last, its class, when to try again. */
 export class RunError extends Error {
   constructor(
-    readonly action: string,
+    readonly action: Action | undefined,
     readonly errorClass: ErrorClass,
     readonly retryAt: number,
     readonly err?: unknown,
   ) {
     super(
-      `${action} failed (${errorClass})` +
+      `${actionString(action)} failed (${errorClass})` +
         (retryAt ? ", next attempt at " + new Date(retryAt).toISOString() : "") +
         (err instanceof Error ? ": " + err.message : typeof err === "string" && err ? ": sdk: " + err : ""),
     );
