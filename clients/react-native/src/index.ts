@@ -14,6 +14,8 @@ export * from "./errors.js";
 export * from "./fsm.js";
 export * from "./journal.js";
 export * from "./observation.js";
+export * from "./outcome_json.js";
+export * from "./strictjson.js";
 export * from "./plan.js";
 export * from "./runner.js";
 export * from "./versions.js";
