@@ -80,9 +80,9 @@ export interface RunnerConfig {
   journal: Journal;
   /** The app's session: signed in or not, the app user, and the environment and region it targets. */
   app: () => Partial<AppSession> & { signedIn: boolean };
-  /** The clock (Unix ms) and a random draw in [0,1); default Date.now and Math.random. */
+  /** The clock (Unix ms) and a random draw in [0,1) (may be asynchronous); default Date.now and Math.random. */
   now?: () => number;
-  rand?: () => number;
+  rand?: () => number | Promise<number>;
   backoff?: Backoff;
   allowAPIKey?: boolean;
   /** See Observation.resolveInterval (ms; 0: the default, 24 h). */
@@ -304,10 +304,7 @@ export class Runner {
    */
   async recordSDKError(sdkError: SDKErrorName): Promise<void> {
     while (this.cur) await this.cur.catch(() => undefined);
-    if (sdkError === "" || sdkError === "network" || sdkError === "unknown") return;
-    const e = await this.cfg.journal.load();
-    if (e.lastError === sdkError && e.lastAction === undefined) return;
-    await this.cfg.journal.save({ ...e, lastAction: undefined, lastError: sdkError, attempts: 0 }, "recorded " + sdkError);
+    return recordSDKError(this.cfg.journal, sdkError);
   }
 
   private cancelled(): boolean {
@@ -529,7 +526,7 @@ export class Runner {
         next.lastError = sdkErr;
         next.attempts++;
         if (cls === "transient") {
-          next.nextAttemptAt = this.cfg.now() + backoffDelay(this.cfg.backoff, next.attempts, this.cfg.rand(), retryAfter);
+          next.nextAttemptAt = this.cfg.now() + backoffDelay(this.cfg.backoff, next.attempts, await this.cfg.rand(), retryAfter);
         }
         event = `failed ${actionString(a)} (${cls}: ${sdkErr})`;
     }
@@ -592,6 +589,18 @@ export class Runner {
     }
     return [r.user_id, r.sign_in_token];
   }
+}
+
+/**
+ * recordSDKError is Runner.recordSDKError for code that has no runner at
+ * hand: it records sdkError in j (one write at most; none for an error that
+ * is not the SDK's own, or one already recorded).
+ */
+export async function recordSDKError(j: Journal, sdkError: SDKErrorName): Promise<void> {
+  if (sdkError === "" || sdkError === "network" || sdkError === "unknown") return;
+  const e = await j.load();
+  if (e.lastError === sdkError && e.lastAction === undefined) return;
+  await j.save({ ...e, lastAction: undefined, lastError: sdkError, attempts: 0 }, "recorded " + sdkError);
 }
 
 function wrap(what: string, e: unknown): Error {

@@ -10,17 +10,13 @@ import {
   FieldError, Profiles, Runner, decodeObservation, entryFromJSON, entryToJSON, observationFromJSON, outcomeToJSON,
   parseProfile, plan, planToJSON, type Observation, type Profile, type SDKErrorName,
 } from "../src/index.js";
-import { World } from "./world.js";
+import { World, vectorsDir, withOverrides } from "./world.js";
 
-export const vectorsDir = process.env.VITALSYNC_VECTORS ?? resolve(__dirname, "../../../../conformance/testdata/vectors");
 
 function load<T>(name: string): T {
   return JSON.parse(readFileSync(resolve(vectorsDir, name), "utf8")) as T;
 }
 
-export function withOverrides(p: Profile, o: { detects_deletion?: boolean } | undefined | null): Profile {
-  return o && typeof o.detects_deletion === "boolean" ? { ...p, detectsDeletion: o.detects_deletion } : p;
-}
 
 interface PlanCase {
   name: string;

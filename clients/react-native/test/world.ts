@@ -3,11 +3,20 @@
 // journal in memory and a clock. It models what reconcile's transcript
 // harness models, so that the exported transcripts replay here unchanged.
 
+import { resolve } from "node:path";
 import {
   type AppSession, type Environment, type Profile, type Region, type SDK, type SDKErrorName, type State, type TokenSource,
   FlagConfigured, FlagPendingReauthentication, FlagSignedIn, FlagUseAPIKey, FlagUseSignInToken, MemoryJournal, SDKError,
   TransientError, stateSignedIn,
 } from "../src/index.js";
+
+/** The exported vectors: VITALSYNC_VECTORS, or the repository's committed copy. */
+export const vectorsDir = process.env.VITALSYNC_VECTORS ?? resolve(__dirname, "../../../../conformance/testdata/vectors");
+
+/** The profile with a vector's overrides applied. */
+export function withOverrides(p: Profile, o: { detects_deletion?: boolean } | undefined | null): Profile {
+  return o && typeof o.detects_deletion === "boolean" ? { ...p, detectsDeletion: o.detects_deletion } : p;
+}
 
 export function statusOf(st: State, p: Profile): number {
   switch (st) {
