@@ -18,6 +18,8 @@
 // tests call it end to end. This package only wires; see docs/reference/cli.md.
 package main
 
+//go:generate go test -run ^TestCLIReference$ -update-cli-doc .
+
 import (
 	"context"
 	"errors"
