@@ -34,6 +34,12 @@ type Config struct {
 	// empty).
 	SQLiteFraction float64
 	Dir            string
+	// BackendRate is the fleet backend's capacity in requests per virtual
+	// second to the Junction hosts (0: FleetRate of Installs); PerInstall
+	// gives every installation a backend of its own, without a rate limit,
+	// instead of one for the fleet.
+	BackendRate float64
+	PerInstall  bool
 	// Buckets is the number of virtual-time buckets of the consistency
 	// series (0: 50).
 	Buckets int
@@ -246,6 +252,17 @@ type installState struct {
 func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Report, cover bool) (StrategyStats, error) {
 	st := StrategyStats{Name: s.Name(), Violations: []Violation{},
 		seriesOK: make([]int, cfg.Buckets), seriesN: make([]int, cfg.Buckets)}
+	var fleet *backend
+	if !cfg.PerInstall {
+		rate := cfg.BackendRate
+		if rate <= 0 {
+			rate = FleetRate(cfg.Installs)
+		}
+		var err error
+		if fleet, err = newBackend(cfg.Seed, -1, rate); err != nil {
+			return st, err
+		}
+	}
 	states := make([]*installState, cfg.Installs)
 	q := make(queue, 0, cfg.Installs)
 	for i := range states {
@@ -267,13 +284,21 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 		n := heap.Pop(&q).(next)
 		is := states[n.inst]
 		if is.dev == nil {
-			d, err := newDevice(ctx, cfg.Seed, n.inst, is.setup, s, cfg.Dir)
+			b := fleet
+			if b == nil {
+				var err error
+				if b, err = newBackend(cfg.Seed, n.inst, 0); err != nil {
+					return st, err
+				}
+			}
+			d, err := newDeviceOn(ctx, b, cfg.Seed, n.inst, is.setup, s, cfg.Dir)
 			if err != nil {
 				return st, err
 			}
 			is.dev = d
 		}
 		d := is.dev
+		d.back.current = d
 		last := is.i == len(is.steps)-1
 		ps := byProfile[is.setup.Profile]
 		out := d.stepAndAccount(ctx, is.i, is.steps[is.i], last, &st, ps)
@@ -413,6 +438,7 @@ func (d *device) stepAndAccount(ctx context.Context, i int, s Step, last bool, s
 	d.charge(st, ps)
 	out := d.step(ctx, i, s, last)
 	d.charge(st, ps) // faults that advanced the clock within the step
+	d.back.current = nil
 	d.last, d.lastCrashed = out.after, out.rec.Crashed != ""
 	return out
 }

@@ -243,7 +243,7 @@ func describeInput(r simulations.Record) string {
 		parts = append(parts, string(n.Kind)+" on request "+strconv.Itoa(n.Skip+1))
 	}
 	if r.Input.Crash != nil {
-		parts = append(parts, "crash after write "+strconv.Itoa(*r.Input.Crash))
+		parts = append(parts, "crash before step "+strconv.Itoa(*r.Input.Crash))
 	}
 	if r.Input.Concurrent {
 		parts = append(parts, "second launch task")
