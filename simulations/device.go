@@ -155,6 +155,8 @@ type device struct {
 	// lastCrashed: the launch that left last crashed.
 	lastCrashed bool
 	lastAt      time.Time
+	// wrongSeconds sums the device's wrong-user seconds.
+	wrongSeconds float64
 	// writes counts the writes to the store and the journal.
 	writes func() uint64
 }

@@ -109,12 +109,15 @@ type StrategyStats struct {
 	// WrongUserAfterCrashSeconds is the part of WrongUserSeconds charged
 	// from a launch whose process crashed until the next launch.
 	WrongUserAfterCrashSeconds float64 `json:"wrong_user_after_crash_seconds"`
-	DataGapSeconds             float64 `json:"data_gap_seconds"`
-	NeedlessSignOuts           int     `json:"needless_sign_outs"`
-	MintsPer1000Launches       float64 `json:"mints_per_1000_launches"`
-	NetworkCallsPerLaunch      float64 `json:"network_calls_per_launch"`
-	RateLimited                int     `json:"rate_limited_429s"`
-	LaunchCount                int     `json:"launch_count"`
+	// WrongUserWorstInstallSeconds is the most wrong-user seconds of any
+	// one installation.
+	WrongUserWorstInstallSeconds float64 `json:"wrong_user_worst_install_seconds"`
+	DataGapSeconds               float64 `json:"data_gap_seconds"`
+	NeedlessSignOuts             int     `json:"needless_sign_outs"`
+	MintsPer1000Launches         float64 `json:"mints_per_1000_launches"`
+	NetworkCallsPerLaunch        float64 `json:"network_calls_per_launch"`
+	RateLimited                  int     `json:"rate_limited_429s"`
+	LaunchCount                  int     `json:"launch_count"`
 	// ViolationCount counts every broken invariant; Violations lists the
 	// first ones (at most 50), in virtual-time order.
 	ViolationCount int         `json:"violation_count"`
@@ -133,14 +136,16 @@ type StrategyStats struct {
 // ProfileStats are a strategy's measures over the installations that
 // started on one SDK profile.
 type ProfileStats struct {
-	Profile              string  `json:"profile"`
-	Installs             int     `json:"installs"`
-	ConsistentPct        float64 `json:"consistent_pct"`
-	WrongUserSeconds     float64 `json:"wrong_user_seconds"`
-	DataGapSeconds       float64 `json:"data_gap_seconds"`
-	NeedlessSignOuts     int     `json:"needless_sign_outs"`
-	MintsPer1000Launches float64 `json:"mints_per_1000_launches"`
-	ViolationCount       int     `json:"violation_count"`
+	Profile          string  `json:"profile"`
+	Installs         int     `json:"installs"`
+	ConsistentPct    float64 `json:"consistent_pct"`
+	WrongUserSeconds float64 `json:"wrong_user_seconds"`
+	// WrongUserWorstInstallSeconds is the most of any one installation.
+	WrongUserWorstInstallSeconds float64 `json:"wrong_user_worst_install_seconds"`
+	DataGapSeconds               float64 `json:"data_gap_seconds"`
+	NeedlessSignOuts             int     `json:"needless_sign_outs"`
+	MintsPer1000Launches         float64 `json:"mints_per_1000_launches"`
+	ViolationCount               int     `json:"violation_count"`
 
 	consistent, launches, mints int
 }
@@ -364,6 +369,8 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 			continue
 		}
 		ps.Installs++
+		st.WrongUserWorstInstallSeconds = max(st.WrongUserWorstInstallSeconds, d.wrongSeconds)
+		ps.WrongUserWorstInstallSeconds = max(ps.WrongUserWorstInstallSeconds, d.wrongSeconds)
 		if out.after.consistent {
 			consistent++
 			ps.consistent++
@@ -397,6 +404,7 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 	}
 	st.WrongUserSeconds, st.DataGapSeconds = round(st.WrongUserSeconds), round(st.DataGapSeconds)
 	st.WrongUserAfterCrashSeconds = round(st.WrongUserAfterCrashSeconds)
+	st.WrongUserWorstInstallSeconds = round(st.WrongUserWorstInstallSeconds)
 	st.ByProfile = []ProfileStats{}
 	for _, p := range fsm.Profiles() {
 		ps := byProfile[p.Name]
@@ -408,6 +416,7 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 			ps.MintsPer1000Launches = round(1000 * float64(ps.mints) / float64(ps.launches))
 		}
 		ps.WrongUserSeconds, ps.DataGapSeconds = round(ps.WrongUserSeconds), round(ps.DataGapSeconds)
+		ps.WrongUserWorstInstallSeconds = round(ps.WrongUserWorstInstallSeconds)
 		st.ByProfile = append(st.ByProfile, *ps)
 	}
 	st.Series = make([]float64, cfg.Buckets)
@@ -450,6 +459,7 @@ func (d *device) charge(st *StrategyStats, ps *ProfileStats) {
 	secs := now.Sub(d.lastAt).Seconds()
 	d.lastAt = now
 	if d.last.wrongUser {
+		d.wrongSeconds += secs
 		st.WrongUserSeconds += secs
 		ps.WrongUserSeconds += secs
 		if d.lastCrashed {
