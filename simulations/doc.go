@@ -17,7 +17,8 @@
 //     crashed launch) and data-gap seconds, needless sign-outs, token
 //     mints per 1,000 launches, network calls per launch, 429s received and
 //     the invariants broken; and the coverage of fault and discrepancy
-//     classes, naming what never happened. WriteSVG draws its series.
+//     classes, naming what never happened. WriteSVG draws consistency over
+//     time and each strategy's wrong-user against data-gap seconds.
 //  3. For a violation, take its installation alone (Install), shrink its
 //     schedule (Shrink), run it (RunSolo) and write its trace (WriteTrace).
 //     Replay checks a trace line for line. `vitalsync simulate` does all of

@@ -125,6 +125,8 @@ type StrategyStats struct {
 	// Series is the share of launches that left their installation
 	// consistent, per virtual-time bucket (-1: no launch in it).
 	Series []float64 `json:"series"`
+	// SeriesLaunches counts the launches in each bucket of Series.
+	SeriesLaunches []int `json:"series_launches"`
 	// ByProfile breaks the measures down by the SDK profile the
 	// installations started on, in the order of fsm.Profiles.
 	ByProfile []ProfileStats `json:"by_profile"`
@@ -419,6 +421,7 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 		ps.WrongUserWorstInstallSeconds = round(ps.WrongUserWorstInstallSeconds)
 		st.ByProfile = append(st.ByProfile, *ps)
 	}
+	st.SeriesLaunches = st.seriesN
 	st.Series = make([]float64, cfg.Buckets)
 	for b := range st.Series {
 		st.Series[b] = -1

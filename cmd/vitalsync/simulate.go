@@ -56,7 +56,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.format, "format", "table", "output format: table, json or csv")
 	fs.StringVar(&f.trace, "trace", "", "write the minimized trace of an engine failure to this file (default: a temporary file)")
 	fs.StringVar(&f.replay, "replay", "", "replay a trace file instead of running a fleet")
-	fs.StringVar(&f.svg, "svg", "", "draw consistency over virtual time per strategy to this SVG file")
+	fs.StringVar(&f.svg, "svg", "", "draw consistency over virtual time and wrong-user against data-gap seconds, per strategy and profile, to this SVG file")
 	fs.StringVar(&f.reports, "reports", "", "write each installation's final report under the first strategy to this JSONL file (the public report schema, with mapped_vital_user_id; vitalsync audit --jsonl reads it)")
 	fs.Float64Var(&f.sqliteFraction, "sqlite-fraction", 0.01, "share of installations on real SQLite files")
 	fs.BoolVar(&f.noSwarm, "no-swarm", false, "turn every listed fault class on, instead of the seed's pick")

@@ -96,6 +96,7 @@ func TestSimulateSVG(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(string(b), "<svg "))
 	require.Equal(t, 2, strings.Count(string(b), "<polyline"))
+	require.Equal(t, 2, strings.Count(string(b), `class="strategy"`), "the trade-off chart has a point per strategy")
 	require.Contains(t, string(b), "every-launch")
 }
 
