@@ -254,7 +254,7 @@ func TestNotEmulatedPathsSaySo(t *testing.T) {
 		"/v2/providers", "/v2/link/token", "/v1/accounts:signInWithCustomToken",
 		"/securetoken.googleapis.com/v1/other", "/identitytoolkit.googleapis.com/v1/accounts:lookup"} {
 		r := h.api("GET", p, "")
-		require.Equal(t, http.StatusNotFound, r.status, p)
+		require.Equal(t, http.StatusNotImplemented, r.status, p)
 		d := detail(t, r)
 		require.True(t, strings.HasPrefix(d, "not emulated: GET "+p+" "), "%s: %q", p, d)
 	}

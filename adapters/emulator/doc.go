@@ -3,8 +3,8 @@
 //
 // An [Emulator] serves, on one handler:
 //
-//   - the team API under /v2/user (create, get, resolve, list, soft delete,
-//     undo delete, sign-in token), authenticated with the team API key in the
+//   - the team API under /v2/user (create, get, resolve, list, patch, soft
+//     delete, undo delete, sign-in token), authenticated with the team API key in the
 //     X-Vital-API-Key header; GET /v2/user/{user_id} also accepts the
 //     user-level "Authorization: Bearer <access token>" of the SDK;
 //   - the auth server's token endpoint at /auth/v1/token (so the auth base
@@ -34,10 +34,14 @@
 // with a JSON body, so a client calling something the emulator does not
 // implement fails loudly.
 //
-// Real Vital API paths the emulator does not serve (summaries, timeseries,
-// Link, providers, lab tests, the legacy Identity Toolkit and Secure Token
-// endpoints, …) answer 404 with {"detail":"not emulated: METHOD PATH is a
-// Vital API path (…) that this emulator does not serve; …"}.
+// Every other route the official Node client calls (vital_routes.txt, taken
+// from @tryvital/vital-node's source: summaries, timeseries, Link, devices,
+// a user's info and insurance, …) answers 501 with {"detail":"not emulated:
+// METHOD PATH is METHOD PATTERN (resource.method in the official Node
+// client), a Vital API route that this emulator does not serve; …"}, so a
+// client never takes it for a missing user; other paths under the real
+// API's prefixes (and the legacy Identity Toolkit and Secure Token
+// endpoints) answer 501 "… is a Vital API path (…)" alike.
 //
 // # Control plane
 //
@@ -67,7 +71,7 @@
 //
 // Route names ([Route.Name], [ParseRoute]) are stable strings:
 // create-user, list-users, get-user, resolve-user, delete-user,
-// undo-delete, sign-in-token, token.
+// patch-user, undo-delete, sign-in-token, token.
 //
 // Every request is recorded as a [RequestRecord] (method, path without the
 // query, route name, status, latency on the emulator's clock), kept for
@@ -153,14 +157,15 @@
 //     service has api.* and auth.* hosts per environment and region.
 //   - Only the user-management routes and the token endpoint exist: no data
 //     endpoints (timeseries, summaries), no connections or providers
-//     (connected_sources is always empty), no PATCH /v2/user/{user_id}, no
-//     webhooks; of the Firebase/GCIP endpoints only the two the SDKs
+//     (connected_sources is always empty), no webhooks; of the Firebase/GCIP endpoints only the two the SDKs
 //     call exist.
 //   - Guesses where the real service is unpublished (§10.12): the
 //     create-user conflict body's exact shape; the status of token-endpoint
 //     errors (400 here; the SDKs accept any 4xx); the list bounds
 //     (offset/limit above); undo-delete's answer when both or neither
-//     parameter is given; whether /v1/token honours a legacy refresh token
+//     parameter is given; PATCH /v2/user/{user_id}'s answer (204 here, the
+//     clients ignore its body) and that a null clears an optional field;
+//     whether /v1/token honours a legacy refresh token
 //     (the knob above); whether a rotated refresh token reused later is
 //     invalid_token (it is here); and on the legacy endpoints the statuses
 //     and messages above other than USER_NOT_FOUND, and that Secure Token
@@ -178,8 +183,9 @@
 //     for a developer's machine and should listen on loopback only. They
 //     refuse changes a browser marks as cross-site (Sec-Fetch-Site), which
 //     stops other web pages from posting forms to them.
-//   - Real Vital paths that are not emulated answer 404 from a fixed list
-//     of prefixes; a path outside it answers a plain 404.
+//   - Real Vital routes that are not emulated answer 501 from the Node
+//     client's list and a fixed list of prefixes; a path outside both
+//     answers a plain 404.
 //   - Pagination is plain offset/limit over the current user list, with no
 //     cursor and no consistency across pages under concurrent changes.
 //   - The sandbox limit of 50 users per team is not enforced, and the API

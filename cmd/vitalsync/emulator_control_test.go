@@ -153,7 +153,7 @@ func TestEmulatorSubcommandsSteerARunningEmulator(t *testing.T) {
 
 	// A real Vital path that is not emulated says so.
 	status, raw := api.do("GET", "/v2/summary/sleep/"+alice, "")
-	require.Equal(t, http.StatusNotFound, status)
+	require.Equal(t, http.StatusNotImplemented, status)
 	require.Contains(t, string(raw), "not emulated: GET /v2/summary/sleep/"+alice)
 
 	_, _, err = vs("emulator", "reset", "--url", base)
