@@ -353,12 +353,16 @@ func ReadStateFile(path string) (State, error) {
 }
 
 // Reset forgets every user, token, minted Sign-In Token, queued fault,
-// request count and recent request, as if the emulator had just started.
-// The API key, team ID, signing key and clock stay.
+// request count and recent request, and undoes every [Emulator.Advance],
+// as if the emulator had just started: the default clock reads the wall
+// clock again, an injected one its own reading. The API key, team ID and
+// signing key stay.
 func (e *Emulator) Reset() {
 	e.init()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.offset = 0
+	e.start = time.Now().UTC().Truncate(time.Second)
 	e.users = make(map[string]*user)
 	e.active = make(map[string]*user)
 	e.deleted = make(map[string][]*user)

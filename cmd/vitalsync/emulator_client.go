@@ -57,7 +57,7 @@ var emulatorSubcommands = map[string]emulatorSubcommand{
 		noFlags(http.MethodGet, "health"), printHealth},
 	"state": {"[--format table|json]", "list users (deleted ones too), tokens, queued faults and recent requests",
 		noFlags(http.MethodGet, "state"), printState},
-	"reset": {"", "forget every user, token and fault (the API key, team and signing key stay)",
+	"reset": {"", "forget every user, token and fault and undo every advance (the API key, team and signing key stay)",
 		noFlags(http.MethodPost, "reset"), printDone("reset: no users, tokens or faults left")},
 	"clear-faults": {"", "drop every queued fault",
 		noFlags(http.MethodDelete, "faults"), printDone("every queued fault dropped")},
