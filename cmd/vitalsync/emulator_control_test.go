@@ -363,3 +363,27 @@ func TestVersion(t *testing.T) {
 	require.Equal(t, "github.com/mattn/go-sqlite3 v1.14.53", got.SQLiteDrive)
 	require.Equal(t, "unknown", buildVersion(nil, false).Version)
 }
+
+func TestEmulatorSubcommandsTakeTheURLFromTheEnvironment(t *testing.T) {
+	printed, _, _, _ := startEmulator(t, "--addr", "127.0.0.1:0")
+	base := printed["API base URL"]
+
+	t.Setenv(envEmulatorURL, base)
+	out, _, err := vs("emulator", "health")
+	require.NoError(t, err, "no --url: $%s names the emulator", envEmulatorURL)
+	require.True(t, strings.HasPrefix(out, "ok, emulator clock "), out)
+
+	// --url wins over the variable.
+	t.Setenv(envEmulatorURL, "http://127.0.0.1:1")
+	_, _, err = vs("emulator", "health", "--url", base)
+	require.NoError(t, err)
+	_, _, err = vs("emulator", "health")
+	require.Error(t, err, "the variable's emulator is not there")
+
+	// A variable that is no URL is a usage error naming it.
+	t.Setenv(envEmulatorURL, "127.0.0.1:8787")
+	_, _, err = vs("emulator", "health")
+	var ue *usageError
+	require.True(t, errors.As(err, &ue), "%v", err)
+	require.Contains(t, err.Error(), "$"+envEmulatorURL)
+}
