@@ -26,6 +26,12 @@ func init() {
 // stateFileName is the file under --data that holds the emulator's state.
 const stateFileName = "emulator.json"
 
+// envEmulatorAPIKey holds the emulator's team API key when neither
+// --api-key nor --api-key-file is given: not $VITALSYNC_API_KEY, so that a
+// real key set for "serve" never becomes the emulator's (and lands in its
+// state file).
+const envEmulatorAPIKey = "VITALSYNC_EMULATOR_API_KEY"
+
 // maxSeedUsers bounds --seed-users.
 const maxSeedUsers = 10000
 
@@ -39,10 +45,10 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 		return runEmulatorClient(ctx, e, args[0], args[1:])
 	}
 	fs := newFlagSet(e, "emulator", "[--addr HOST:PORT] [--data DIR] [--import FILE] [--export-on-exit FILE] [--seed-users N] "+
-		"[--api-key K] [--show-key] [--team-id T] [--token-ttl D] [--access-ttl D] [--environment E] [--region R] [--log-format text|json]\n"+
+		"[--api-key-file F | $"+envEmulatorAPIKey+"] [--show-key] [--team-id T] [--token-ttl D] [--access-ttl D] [--environment E] [--region R] [--log-format text|json]\n"+
 		"       vitalsync emulator SUBCOMMAND [--url URL] [flags]   (subcommands: "+strings.Join(emulatorSubcommandNames(), ", ")+")")
 	addr := fs.String("addr", "127.0.0.1:8787", "address to listen on; port 0 picks a free port")
-	apiKey := fs.String("api-key", "", "the team API key to accept (default: a random sk_/pk_ key)")
+	apiKeyFlag := newSecretFlag(fs, "api-key", envEmulatorAPIKey, "the team API key to accept (default: a random sk_/pk_ key)")
 	showKey := fs.Bool("show-key", false, "print the whole API key in the banner (it is masked otherwise)")
 	teamID := fs.String("team-id", "", "the team ID (default: a random UUID)")
 	tokenTTL := fs.Duration("token-ttl", emulator.DefaultTokenTTL, "how long Sign-In Tokens stay exchangeable")
@@ -59,6 +65,10 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usagef("emulator takes no arguments besides a subcommand (%s)", strings.Join(emulatorSubcommandNames(), ", "))
+	}
+	apiKey, apiKeyGiven, err := apiKeyFlag.load()
+	if err != nil {
+		return err
 	}
 	environment, ok := fsm.ParseEnvironment(*envName)
 	if !ok {
@@ -120,7 +130,7 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	}
 	var em *emulator.Emulator
 	if st != nil {
-		if err := checkStateFlags(fs, *st, source); err != nil {
+		if err := checkStateFlags(fs, *st, source, apiKey, apiKeyGiven); err != nil {
 			return err
 		}
 		var err error
@@ -128,7 +138,7 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("emulator: %s: %w", source, err)
 		}
 	} else {
-		em = emulator.New(append(opts, emulator.WithAPIKey(*apiKey), emulator.WithTeamID(*teamID),
+		em = emulator.New(append(opts, emulator.WithAPIKey(apiKey), emulator.WithTeamID(*teamID),
 			emulator.WithEnvironment(environment, region))...)
 	}
 	for i := 1; i <= *seedUsers; i++ {
@@ -198,8 +208,13 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 // checkStateFlags refuses identity flags set on the command line that
 // contradict a loaded state: the state's key, team and environment are what
 // issued its tokens.
-func checkStateFlags(fs *flag.FlagSet, st emulator.State, source string) error {
-	held := map[string]string{"api-key": st.APIKey, "team-id": st.TeamID, "environment": st.Environment, "region": st.Region}
+func checkStateFlags(fs *flag.FlagSet, st emulator.State, source, apiKey string, apiKeyGiven bool) error {
+	if apiKeyGiven && apiKey != st.APIKey {
+		// Not echoed: it is an API key.
+		return usageErr(fmt.Errorf("%w: the API key (--api-key, --api-key-file or $%s) differs from the one kept in %s; drop it, or start from an empty --data directory",
+			errStateConflict, envEmulatorAPIKey, source))
+	}
+	held := map[string]string{"team-id": st.TeamID, "environment": st.Environment, "region": st.Region}
 	var err error
 	fs.Visit(func(f *flag.Flag) {
 		if want, ok := held[f.Name]; ok && err == nil && f.Value.String() != want {
