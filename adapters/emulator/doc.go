@@ -85,7 +85,18 @@
 // and [NewFromState] builds an emulator from one, so that tokens issued
 // before keep working; [WriteStateFile] and [ReadStateFile] store it as
 // JSON (mode 0600: it holds secrets). Export, import and export again give
-// the same bytes.
+// the same bytes. [LoadState] and [LoadStateFile] build the emulator while
+// reading the JSON record by record, holding no copy of the file (at most
+// [MaxStateBytes]); a hand-written seed file may leave out the signing key
+// and the team's identity.
+//
+// A [Dir] keeps the state in a directory incrementally: [AttachDir] writes
+// the snapshot ([SnapshotFile], a State file), each change is then one
+// line of [LogFile], written and synced by [Dir.Flush], and the log is
+// folded into a new snapshot once it outgrows twice the last one; so a
+// change costs the same at any state size. [LoadDir] reads the snapshot
+// and replays the log; a last line cut short by a crash is skipped (it was
+// never acknowledged), a damaged line before it refused ([ErrInvalidLog]).
 //
 // Time comes from a clock: by default a manual one that starts at the
 // wall-clock time the emulator was first used and only moves with
@@ -172,8 +183,9 @@
 //     refresh tokens rotate.
 //   - The legacy API hosts (api[.sandbox][.eu].tryvital.io) and the
 //     current ones are the same handler.
-//   - State is in memory unless the caller exports it (the command's
-//     --data saves it after every change). Queued faults, request counts
+//   - State is in memory unless the caller exports it or keeps it in a
+//     [Dir] (the command's --data: every change is on disk before its
+//     answer). Queued faults, request counts
 //     and recent requests are not part of a [State], and the default manual
 //     clock restarts from the wall-clock time (only its offset is kept).
 //     Deleted users are kept (as deleted) after the 7-day grace period

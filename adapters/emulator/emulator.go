@@ -53,6 +53,9 @@ type Emulator struct {
 	total   int
 	minted  []mintRecord    // Sign-In Tokens minted, oldest first, at most maxMinted
 	recent  []RequestRecord // the last requests to the API, oldest first, at most maxRecent
+
+	journaling bool   // a Dir keeps the state: changes are recorded
+	pending    []byte // changes recorded since the Dir's last flush, as log lines
 }
 
 // config is what the options set.
@@ -262,6 +265,7 @@ func (e *Emulator) Advance(d time.Duration) {
 	e.init()
 	e.mu.Lock()
 	e.offset += d
+	e.logClock()
 	e.mu.Unlock()
 }
 

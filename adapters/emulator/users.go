@@ -381,6 +381,7 @@ func (e *Emulator) servePatchUser(w http.ResponseWriter, r *http.Request, id str
 	}
 	bound(&u.ingestStart, "ingestion_start", req.ingestStart)
 	bound(&u.ingestEnd, "ingestion_end", req.ingestEnd)
+	e.logUser(u)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -433,6 +434,7 @@ func (e *Emulator) addUser(req createUserRequest) (created, holder *user) {
 	e.users[u.id] = u
 	e.active[u.clientUserID] = u
 	e.order = append(e.order, u)
+	e.logUser(u)
 	return u, nil
 }
 
@@ -553,13 +555,16 @@ func (e *Emulator) DeleteUser(userID string) error {
 	u.deletedAt = e.now()
 	delete(e.active, u.clientUserID)
 	e.deleted[u.clientUserID] = append(e.deleted[u.clientUserID], u)
+	e.logUser(u)
 	for _, t := range u.access {
 		delete(e.access, t)
+		e.logAccess(t)
 	}
 	u.access = nil
 	for _, t := range u.refresh {
 		if g := e.refresh[t]; g.state == refreshActive {
 			g.state = refreshUserDeleted
+			e.logRefresh(t)
 		}
 	}
 	u.refresh = nil
@@ -618,6 +623,7 @@ func (e *Emulator) serveUndoDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	u.deletedAt = time.Time{}
 	e.active[u.clientUserID] = u
+	e.logUser(u)
 	ds := e.deleted[u.clientUserID]
 	for i, d := range ds {
 		if d == u {
