@@ -216,8 +216,8 @@ var observationKeys = map[string][]string{
 // maxObservationBytes bounds one decoded observation.
 const maxObservationBytes = 64 << 10
 
-// DecodeObservation reads one JSON observation (the plan command's input and
-// the README's schema). Unknown fields, field names in another case,
+// DecodeObservation reads one JSON observation (the plan command's input,
+// docs/reference/observation.md). Unknown fields, field names in another case,
 // duplicate keys, missing required fields, unknown profiles, states, flags,
 // environments and regions, and impossible flag combinations are rejected
 // with a *FieldError naming the field. Trailing data is rejected.
