@@ -95,7 +95,7 @@ func (r *Runner) do(ctx context.Context, l *launch, app string, a Action) (stale
 		}
 		return false, nil
 	}
-	call, ok := CallOf(a)
+	call, ok := callOf(a)
 	if !ok {
 		return false, fmt.Errorf("reconcile: unknown action %T", a)
 	}
