@@ -56,7 +56,8 @@ func TestEnvironmentRegionRoundTrip(t *testing.T) {
 
 func TestProfileRoundTrip(t *testing.T) {
 	require.Equal(t, []string{"ios-1.3", "ios-1.8.1", "ios-1.8", "android-4.2.0", "android-4.2.2", "android-5.0",
-		"flutter-ios", "flutter-android"}, ProfileNames())
+		"flutter-ios", "flutter-android", "flutter-ios-1.8.1", "flutter-android-4.2.0",
+		"rn-ios-1.3", "rn-5.2-ios-1.8.1", "rn-ios-1.8.1", "rn-ios-1.8", "rn-android-4.2.0", "rn-android-4.2.2", "rn-android-5.0"}, ProfileNames())
 	for _, p := range Profiles() {
 		got, ok := ParseProfile(p.String())
 		require.True(t, ok)
@@ -293,14 +294,14 @@ func TestReadmeDiagram(t *testing.T) {
 	require.Equal(t, want, s[i+len(begin):j], "README.md's diagram is stale: paste the output of 'vitalsync fsm'")
 }
 
-// TestReadmeProfiles keeps the README's profile table generated from the
-// profile data.
-func TestReadmeProfiles(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+// TestProfilesPage keeps the profile table of docs/reference/profiles.md
+// generated from the profile data.
+func TestProfilesPage(t *testing.T) {
+	page, err := os.ReadFile("../docs/reference/profiles.md")
 	require.NoError(t, err)
 	const begin, end = "<!-- fsm:profiles:begin -->\n", "<!-- fsm:profiles:end -->"
-	s := string(readme)
+	s := string(page)
 	i, j := strings.Index(s, begin), strings.Index(s, end)
-	require.True(t, i >= 0 && j > i, "README.md lacks the fsm:profiles markers")
-	require.Equal(t, ProfileTable(), s[i+len(begin):j], "README.md's profile table is stale: paste fsm.ProfileTable()")
+	require.True(t, i >= 0 && j > i, "docs/reference/profiles.md lacks the fsm:profiles markers")
+	require.Equal(t, ProfileTable(), s[i+len(begin):j], "docs/reference/profiles.md's profile table is stale: paste fsm.ProfileTable()")
 }

@@ -2,9 +2,9 @@ package fsm
 
 import "strings"
 
-// ProfileTable returns the Markdown table of every profile that the README
-// shows, generated from the profile data so that the two cannot drift
-// apart (a test keeps the README in step).
+// ProfileTable returns the Markdown table of every profile that
+// docs/reference/profiles.md shows, generated from the profile data so that the two cannot drift
+// apart (a test keeps the page in step).
 func ProfileTable() string {
 	var b strings.Builder
 	b.WriteString("| profile | versions | exchange and API hosts | user ID case | deletion | same-user `signIn` | API-key → token `signIn` persists | `identifyExternalUser` |\n")
@@ -19,8 +19,11 @@ func ProfileTable() string {
 
 func (p Profile) platformName() string {
 	name := map[Platform]string{IOS: "iOS", Android: "Android"}[p.Platform]
-	if p.Wrapper == Flutter {
+	switch p.Wrapper {
+	case Flutter:
 		return "Flutter"
+	case ReactNative:
+		return "React Native"
 	}
 	return name
 }
