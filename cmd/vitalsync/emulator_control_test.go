@@ -88,7 +88,6 @@ func TestEmulatorSubcommandsSteerARunningEmulator(t *testing.T) {
 	secrets.Add(api.key)
 	require.Regexp(t, `^[0-9a-f]{64}$`, printed["Control token"])
 
-
 	out, _, err := vs("emulator", "health", "--url", base)
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(out, "ok, emulator clock "), out)
