@@ -280,27 +280,28 @@ func handleDiagram(t *testing.T, d *datadriven.TestData) string {
 	}
 }
 
-// TestReadmeDiagram keeps the README's diagram generated from the table.
-func TestReadmeDiagram(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+// TestGuideDiagram keeps the launch task guide's diagram generated from
+// the table.
+func TestGuideDiagram(t *testing.T) {
+	readme, err := os.ReadFile("../docs/guides/launch-task.md")
 	require.NoError(t, err)
 	const begin, end = "<!-- fsm:mermaid:begin -->\n```mermaid\n", "```\n<!-- fsm:mermaid:end -->"
 	s := string(readme)
 	i, j := strings.Index(s, begin), strings.Index(s, end)
-	require.True(t, i >= 0 && j > i, "README.md lacks the fsm:mermaid markers")
+	require.True(t, i >= 0 && j > i, "docs/guides/launch-task.md lacks the fsm:mermaid markers")
 	want, err := Diagram(Mermaid, nil)
 	require.NoError(t, err)
-	require.Equal(t, want, s[i+len(begin):j], "README.md's diagram is stale: paste the output of 'vitalsync fsm'")
+	require.Equal(t, want, s[i+len(begin):j], "docs/guides/launch-task.md's diagram is stale: paste the output of 'vitalsync fsm'")
 }
 
-// TestReadmeProfiles keeps the README's profile table generated from the
+// TestProfilesPage keeps the profile reference's table generated from the
 // profile data.
-func TestReadmeProfiles(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+func TestProfilesPage(t *testing.T) {
+	readme, err := os.ReadFile("../docs/reference/profiles.md")
 	require.NoError(t, err)
 	const begin, end = "<!-- fsm:profiles:begin -->\n", "<!-- fsm:profiles:end -->"
 	s := string(readme)
 	i, j := strings.Index(s, begin), strings.Index(s, end)
-	require.True(t, i >= 0 && j > i, "README.md lacks the fsm:profiles markers")
-	require.Equal(t, ProfileTable(), s[i+len(begin):j], "README.md's profile table is stale: paste fsm.ProfileTable()")
+	require.True(t, i >= 0 && j > i, "docs/reference/profiles.md lacks the fsm:profiles markers")
+	require.Equal(t, ProfileTable(), s[i+len(begin):j], "docs/reference/profiles.md's profile table is stale: paste fsm.ProfileTable()")
 }

@@ -232,16 +232,9 @@ func Open(ctx context.Context, cfg Config) (*Installation, error) {
 	if err != nil {
 		return nil, err
 	}
-	var port reconcile.SDK = sdk
-	if !cfg.Profile.HasIdentify {
-		// reconcile.Identifier is for SDKs whose profile has identify;
-		// the Client has the method on every profile (and refuses it). The
-		// other optional ports stay.
-		port = noIdentify{sdk, sdk, sdk}
-	}
 	runner, err := reconcile.NewRunner(reconcile.Config{
 		Profile:     cfg.Profile,
-		SDK:         port,
+		SDK:         sdk,
 		Tokens:      issuer.NewClient(cfg.IssuerURL, cfg.Session, issuer.WithHTTPClient(hc)),
 		Journal:     cfg.Journal,
 		App:         cfg.App,
@@ -257,14 +250,6 @@ func Open(ctx context.Context, cfg Config) (*Installation, error) {
 	rt := &countingTransport{next: next}
 	return &Installation{cfg: cfg, sdk: sdk, runner: runner, counter: ct, reports: rt,
 		issuer: issuer.NewClient(cfg.IssuerURL, cfg.Session, issuer.WithHTTPClient(&http.Client{Transport: rt}))}, nil
-}
-
-// noIdentify is the SDK core without its identify port, with every other
-// port the runner looks for.
-type noIdentify struct {
-	reconcile.SDK
-	reconcile.Initializer
-	reconcile.ProtectedData
 }
 
 // SDK returns the installation's SDK core.

@@ -100,7 +100,7 @@
 // # Installation reports
 //
 // POST /v1/installation-report takes one Report (its JSON form is the
-// README's public report schema) when Config.Reports is set; without it
+// public report schema, docs/reference/report-schema.md) when Config.Reports is set; without it
 // the route answers 404. The body is bounded like the token route's and
 // decoded strictly (DecodeReport): an unknown, missing or unparsable field
 // is a 400 whose message names it, never quoting a value. A report whose

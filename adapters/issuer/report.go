@@ -21,7 +21,7 @@ const PathInstallationReport = "/v1/installation-report"
 
 // Report is one installation's report of its state: the app's session, what
 // the SDK says, and what the launch task last saw and did. Its JSON form is
-// the public report schema (see the README): the body of POST
+// the public report schema (docs/reference/report-schema.md): the body of POST
 // /v1/installation-report and one line of an audit's JSONL input.
 type Report struct {
 	// InstallationID names the installation; required.

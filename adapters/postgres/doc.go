@@ -129,8 +129,8 @@
 //     active); user_map_active is the partial unique index on app_user_id
 //     where deleted_at IS NULL, user_map_history the (app_user_id, id)
 //     index UserHistory walks.
-//   - reports (migration 2): the report schema's columns (README, "Report
-//     schema"), one row per installation; installation_id is the primary
+//   - reports (migration 2): the report schema's columns (docs/reference/
+//     report-schema.md), one row per installation; installation_id is the primary
 //     key, COLLATE "C" so that keyset pages follow byte order on any
 //     server locale; app_signed_in BOOLEAN; sdk_status the flag names
 //     comma-separated; next_attempt_at and reported_at BIGINT Unix

@@ -166,7 +166,7 @@
 //   - user_map: app_user_id → vital_user_id with created_at and deleted_at;
 //     a partial UNIQUE index allows one row with deleted_at NULL per app user.
 //   - reports: one installation report per installation, in the public
-//     report schema (README; migration 0005): installation_id, platform,
+//     report schema (docs/reference/report-schema.md; migration 0005): installation_id, platform,
 //     sdk_version, profile, app_signed_in, app_user_id, app_vital_user_id,
 //     app_environment, app_region, sdk_status (the SDK's flag names, comma
 //     separated, e.g. "configured,signedIn,useSignInToken"),

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -24,6 +25,10 @@ const defaultEmulatorURL = "http://127.0.0.1:8787"
 // envControlToken holds the emulator's control token for the subcommands
 // that change it, when --control-token-file is not given.
 const envControlToken = "VITALSYNC_EMULATOR_TOKEN"
+
+// envEmulatorURL names the running emulator for the control subcommands
+// when --url is not given.
+const envEmulatorURL = "VITALSYNC_EMULATOR_URL"
 
 // controlTimeout bounds one request to the control plane.
 const controlTimeout = 10 * time.Second
@@ -61,7 +66,7 @@ var emulatorSubcommands = map[string]emulatorSubcommand{
 		noFlags(http.MethodGet, "health"), printHealth},
 	"state": {"[--format table|json]", "list users (deleted ones too), tokens, queued faults and recent requests",
 		noFlags(http.MethodGet, "state"), printState},
-	"reset": {"", "forget every user, token and fault (the API key, team and signing key stay)",
+	"reset": {"", "forget every user, token and fault and undo every advance (the API key, team and signing key stay)",
 		noFlags(http.MethodPost, "reset"), printDone("reset: no users, tokens or faults left")},
 	"clear-faults": {"", "drop every queued fault",
 		noFlags(http.MethodDelete, "faults"), printDone("every queued fault dropped")},
@@ -102,7 +107,7 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	}
 	fs := newFlagSet(e, "emulator "+name, strings.TrimSpace("[--url URL] "+sub.synopsis)+"\n  "+sub.summary)
 	base := &urlFlag{url: defaultEmulatorURL}
-	fs.Var(base, "url", "base URL of the running emulator")
+	fs.Var(base, "url", "base URL of the running emulator (default $"+envEmulatorURL+", else "+defaultEmulatorURL+")")
 	format := fs.String("format", "table", "output: table|json")
 	token := newSecretFlag(fs, "control-token", envControlToken, "the emulator's control token (printed when it started), needed for changes")
 	build := sub.flags(fs)
@@ -111,6 +116,11 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	}
 	if fs.NArg() > 0 {
 		return usagef("emulator %s takes no arguments, only flags", name)
+	}
+	if v := os.Getenv(envEmulatorURL); v != "" && !flagGiven(fs, "url") {
+		if err := base.Set(v); err != nil {
+			return usageErr(fmt.Errorf("$%s: %w", envEmulatorURL, err))
+		}
 	}
 	if err := oneOf("format", *format, "table", "json"); err != nil {
 		return err
@@ -389,4 +399,11 @@ func printState(e *env, body []byte) error {
 		return printFaultList(e.stdout, o.Faults)
 	}
 	return nil
+}
+
+// flagGiven reports whether the command line set the flag.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
