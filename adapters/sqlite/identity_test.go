@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -70,4 +72,29 @@ func TestInstallationIdentity(t *testing.T) {
 	rawExec(t, path, `UPDATE installation_identity SET key = x'0102' WHERE installation = 'default'`)
 	_, _, err = db.InstallationIdentity(ctx, "default", "")
 	require.ErrorIs(t, err, ErrCorrupt)
+}
+
+// A temporary key file left by an opener killed between writing and
+// linking it is removed by the next open; one a live opener may still be
+// writing (recent) is left alone.
+func TestOpenRemovesStrayKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	stray := filepath.Join(dir, ".vitalsync-key-1234567")
+	fresh := filepath.Join(dir, ".vitalsync-key-7654321")
+	other := filepath.Join(dir, "notes.txt")
+	for _, p := range []string{stray, fresh, other} {
+		require.NoError(t, os.WriteFile(p, make([]byte, KeySize), 0o600))
+	}
+	old := time.Now().Add(-2 * time.Minute)
+	require.NoError(t, os.Chtimes(stray, old, old))
+	require.NoError(t, os.Chtimes(other, old, old))
+	db, err := Open(context.Background(), filepath.Join(dir, "state.db"))
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	require.NoFileExists(t, stray)
+	require.FileExists(t, fresh)
+	require.FileExists(t, other)
+	left, err := filepath.Glob(filepath.Join(dir, ".vitalsync-key-*"))
+	require.NoError(t, err)
+	require.Equal(t, []string{fresh}, left, "the open's own temporary file was not removed")
 }

@@ -159,6 +159,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	// file is only ever created beside a database that is not empty, so a
 	// key seen first and an empty database seen after mean a truncated file.
 	keyPath := abs + ".key"
+	removeStrayKeyFiles(filepath.Dir(abs), time.Now())
 	key, keyFile := o.key, false
 	if !o.keySet {
 		key, err = readKey(keyPath)
