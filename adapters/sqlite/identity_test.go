@@ -98,3 +98,51 @@ func TestOpenRemovesStrayKeyFiles(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{fresh}, left, "the open's own temporary file was not removed")
 }
+
+// A file one byte short, or with a fixed field of its header changed
+// (issue: bytes 20 and 52 flipped, the write version byte 18), is refused
+// on open and reported by Inspect, and neither changes it.
+func TestOpenRefusesDamagedHeaderAndSize(t *testing.T) {
+	ctx := context.Background()
+	for name, damage := range map[string]func(t *testing.T, path string){
+		"one byte short": func(t *testing.T, path string) {
+			fi, err := os.Stat(path)
+			require.NoError(t, err)
+			require.NoError(t, os.Truncate(path, fi.Size()-1))
+		},
+		"one page short": func(t *testing.T, path string) {
+			fi, err := os.Stat(path)
+			require.NoError(t, err)
+			require.NoError(t, os.Truncate(path, fi.Size()-4096))
+		},
+		"byte 18": flipByte(18), "byte 19": flipByte(19), "byte 20": flipByte(20), "byte 52": flipByte(52),
+		"byte 44": flipByte(44 + 3), "byte 56": flipByte(56 + 3), "byte 64": flipByte(64 + 3), "byte 80": flipByte(80),
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := closedWithSecrets(t)
+			damage(t, path)
+			before := fileSum(t, path)
+			_, err := Open(ctx, path)
+			require.ErrorIs(t, err, ErrCorrupt)
+			h, err := Inspect(ctx, path)
+			require.NoError(t, err)
+			require.False(t, h.OK(), "Inspect found it healthy")
+			require.ErrorIs(t, h.Problems[0].Err, ErrCorrupt)
+			require.Equal(t, before, fileSum(t, path), "a check changed the file")
+		})
+	}
+}
+
+func flipByte(off int64) func(t *testing.T, path string) {
+	return func(t *testing.T, path string) {
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		require.NoError(t, err)
+		defer f.Close()
+		b := make([]byte, 1)
+		_, err = f.ReadAt(b, off)
+		require.NoError(t, err)
+		b[0] ^= 0xff
+		_, err = f.WriteAt(b, off)
+		require.NoError(t, err)
+	}
+}
