@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 )
 
 // An installation's identity is created once (random, or the given ID),
@@ -145,4 +148,64 @@ func flipByte(off int64) func(t *testing.T, path string) {
 		_, err = f.WriteAt(b, off)
 		require.NoError(t, err)
 	}
+}
+
+// Inspect reports what a launch's first write would meet: a folder or a
+// file it cannot write (an immutable file refuses even root), and names a
+// directory in place of the file as such; Open refuses the directory with
+// the same error.
+func TestInspectReportsWhatWritesWouldMeet(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "state.db")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	_, err := Open(ctx, dir)
+	require.ErrorIs(t, err, ErrNotFile)
+	require.NotErrorIs(t, err, ErrNotDatabase)
+	require.Contains(t, err.Error(), "a directory")
+	h, err := Inspect(ctx, dir)
+	require.NoError(t, err)
+	require.Len(t, h.Problems, 1)
+	require.ErrorIs(t, h.Problems[0].Err, ErrNotFile)
+
+	path := closedWithSecrets(t)
+	h, err = Inspect(ctx, path)
+	require.NoError(t, err)
+	require.True(t, h.OK(), "%v", h.Problems)
+
+	t.Run("read-only folder", func(t *testing.T) {
+		if os.Geteuid() == 0 {
+			t.Skip("running as root: folder permissions do not stop its writes")
+		}
+		path := closedWithSecrets(t)
+		require.NoError(t, os.Chmod(filepath.Dir(path), 0o500))
+		t.Cleanup(func() { os.Chmod(filepath.Dir(path), 0o700) })
+		requireProblem(t, path, "writable", ErrNotWritable)
+	})
+	t.Run("immutable file", func(t *testing.T) {
+		path := closedWithSecrets(t)
+		if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
+			t.Skipf("chattr +i unavailable here: %v %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("chattr", "-i", path).Run() })
+		requireProblem(t, path, "writable", ErrNotWritable)
+		// And the write does fail, as Inspect said.
+		db, err := Open(ctx, path)
+		if err == nil {
+			err = db.SaveDevice(ctx, vitalsdk.DeviceState{Installation: "x"})
+			db.Close()
+		}
+		require.Error(t, err)
+	})
+}
+
+func requireProblem(t *testing.T, path, check string, want error) {
+	t.Helper()
+	h, err := Inspect(context.Background(), path)
+	require.NoError(t, err)
+	for _, p := range h.Problems {
+		if p.Check == check && errors.Is(p.Err, want) {
+			return
+		}
+	}
+	t.Fatalf("want a %s problem wrapping %v, got %v", check, want, h.Problems)
 }
