@@ -216,7 +216,11 @@ func OutcomeOf(out reconcile.Outcome) Outcome {
 		w.Divergence = &Divergence{Expected: string(out.Divergence.Expected), Observed: string(out.Divergence.Observed)}
 	}
 	for _, p := range out.Passes {
-		op := OutcomePass{Observed: string(p.Plan.Observed), Discrepancy: string(p.Plan.Discrepancy),
+		obs, err := json.Marshal(p.Observation)
+		if err != nil {
+			obs = nil
+		}
+		op := OutcomePass{Observation: obs, Observed: string(p.Plan.Observed), Discrepancy: string(p.Plan.Discrepancy),
 			Plan: PlanOf(p.Plan), Applied: []StepResult{}}
 		for _, st := range p.Applied {
 			sr := StepResult{Action: *ActionOf(st.Action)}

@@ -27,7 +27,7 @@ const (
 )
 
 // Suites returns every suite, in the order they run.
-func Suites() []string { return []string{SuitePlan, SuiteRunner, SuiteCrash} }
+func Suites() []string { return []string{SuitePlan, SuiteRunner, SuiteCrash, SuiteFleet} }
 
 //go:embed testdata/vectors/*.json
 var embedded embed.FS

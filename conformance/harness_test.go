@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/vitalsync/vitalsync/reconcile"
+	"github.com/vitalsync/vitalsync/simulations"
 )
 
 // goEngine is the Go engine's binary, built once for the package's tests.
@@ -184,5 +186,40 @@ func TestSplitCommand(t *testing.T) {
 	for _, bad := range []string{"", "   ", `a "b`, `a\`} {
 		_, err := SplitCommand(bad)
 		require.Error(t, err, bad)
+	}
+}
+
+// The fleet through the protocol is the fleet in process: on the same
+// seeds, the Go engine process meets the same world and leaves the same
+// measures as vitalsync's engine run in the simulations' own process, so
+// the bridge (the calls, the journal kept in step with the world's, its
+// crash points, the SDK errors the app records) adds nothing and loses
+// nothing.
+func TestFleetThroughTheProtocolIsTheFleetInProcess(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		h := &harness{cfg: Config{Engine: []string{goEngine}, Dir: t.TempDir()}, sum: &Summary{}}
+		s := &remoteStrategy{h: h, paths: map[string]string{}, reported: map[string]reconcile.JournalEntry{}}
+		cfg := simulations.Config{Seed: seed, Installs: 10, Launches: 15}
+		cfg.Strategies = []simulations.Strategy{s}
+		remote, err := simulations.Run(context.Background(), cfg)
+		h.stop()
+		require.NoError(t, err)
+		require.NoError(t, s.err)
+		cfg.Strategies = []simulations.Strategy{simulations.Engine{}}
+		local, err := simulations.Run(context.Background(), cfg)
+		require.NoError(t, err)
+		r, l := remote.Strategies[0], local.Strategies[0]
+		r.Name = l.Name
+		require.Equal(t, l, r, "seed %d", seed)
+		require.Equal(t, local.Coverage.Faults, remote.Coverage.Faults, "seed %d", seed)
+		// A killed engine replies nothing, so the world cannot count the
+		// class of a crashed launch's first pass; every other one agrees.
+		crashes := local.Coverage.Faults["crash-sdk"] + local.Coverage.Faults["crash-journal"]
+		missed := 0
+		for d, n := range local.Coverage.Discrepancies {
+			require.LessOrEqual(t, remote.Coverage.Discrepancies[d], n, "seed %d: %s", seed, d)
+			missed += n - remote.Coverage.Discrepancies[d]
+		}
+		require.LessOrEqual(t, missed, crashes, "seed %d", seed)
 	}
 }
