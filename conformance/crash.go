@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,9 @@ const (
 // starts it again on the same journal and relaunches it.
 func (h *harness) crashSuite(ctx context.Context) error {
 	for i, c := range h.cfg.Runner.Cases {
+		if h.cfg.Case != "" && !strings.HasPrefix(h.cfg.Case, c.Name+"/") {
+			continue
+		}
 		eng, err := h.engine(ctx)
 		if err != nil {
 			return err

@@ -76,6 +76,9 @@ type Config struct {
 	AllowSkip bool
 	// Report, when set, gets each case's result as it is decided.
 	Report func(CaseResult)
+	// ReplayFlags are added to every replay command (the flags that chose
+	// the vectors or sized the fleet).
+	ReplayFlags []string
 }
 
 // The case statuses.
@@ -253,8 +256,12 @@ func (h *harness) replay(suite, name string) string {
 	for i, w := range h.cfg.Engine {
 		words[i] = shellQuote(w)
 	}
-	return fmt.Sprintf("vitalsync conformance --engine %s --suite %s --case %s",
-		shellQuote(strings.Join(words, " ")), suite, shellQuote(name))
+	flags := ""
+	for _, f := range h.cfg.ReplayFlags {
+		flags += " " + shellQuote(f)
+	}
+	return fmt.Sprintf("vitalsync conformance --engine %s%s --suite %s --case %s",
+		shellQuote(strings.Join(words, " ")), flags, suite, shellQuote(name))
 }
 
 var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:=@,+-]+$`)

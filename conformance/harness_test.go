@@ -116,7 +116,15 @@ func TestForgetfulJournalFailsTheCrashSuite(t *testing.T) {
 		require.Equal(t, SuiteCrash, f.Suite, "the runner suite does not restart the engine: %s", f.Detail)
 		require.True(t, strings.HasPrefix(f.Name, runner.Cases[0].Name+"/launch:"), f.Name)
 		require.Contains(t, f.Detail, "the restarted engine reads another journal than the last it reported saved")
+		require.Contains(t, f.Replay, "--suite crash --case "+f.Name)
 	}
+
+	// The replay runs that crash point alone, and it fails again.
+	one := run(t, Config{Engine: []string{goEngine, "--mutate", MutationMemoryJournal}, Suites: []string{SuiteCrash},
+		Runner: &runner, Case: fails[len(fails)-1].Name})
+	require.Len(t, one.Cases, 1)
+	require.Equal(t, fails[len(fails)-1].Name, one.Cases[0].Name)
+	require.Equal(t, StatusFail, one.Cases[0].Status)
 }
 
 // A runner vector the engine does not follow fails, printing the calls

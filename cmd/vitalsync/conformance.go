@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -62,7 +63,13 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 		if err := loadVectors(&cfg, *vectors); err != nil {
 			return err
 		}
+		cfg.ReplayFlags = append(cfg.ReplayFlags, "--vectors", *vectors)
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if strings.HasPrefix(f.Name, "fleet-") || f.Name == "allow-skip" {
+			cfg.ReplayFlags = append(cfg.ReplayFlags, "--"+f.Name+"="+f.Value.String())
+		}
+	})
 	if *format == "text" {
 		cfg.Report = func(r conformance.CaseResult) { conformance.WriteText(e.stdout, r) }
 	}
