@@ -443,6 +443,9 @@ type playback struct {
 	c       RunnerCase
 	journal string
 	w       *scripted
+	// lax plays the steps without checking the transcripts' expectations
+	// (the crash suite judges convergence and safety instead).
+	lax bool
 }
 
 // crashAt is a crash point: the launch step it strikes, the k-th mutating
@@ -539,7 +542,7 @@ func (p *playback) step(ctx context.Context, s Step, crash *crashAt) error {
 			return engineErr(err)
 		}
 		made := JournalExpect{Events: append([]string{}, p.w.events[n:]...), Entry: p.w.entry.Summary()}
-		if s.ExpectJournal != nil && !reflect.DeepEqual(made, *s.ExpectJournal) {
+		if s.ExpectJournal != nil && !p.lax && !reflect.DeepEqual(made, *s.ExpectJournal) {
 			return fail("record %s:\nexpected:\n%smade:\n%s", s.Record, indent(renderJournal(*s.ExpectJournal)), indent(renderJournal(made)))
 		}
 		return nil
@@ -558,8 +561,8 @@ func (p *playback) step(ctx context.Context, s Step, crash *crashAt) error {
 		if err := json.Unmarshal(res, &out); err != nil {
 			return engineErr(fmt.Errorf("%w: launch's result: %v", ErrProtocol, err))
 		}
-		if s.Expect == nil {
-			return nil // a crash suite's relaunch: judged by the caller
+		if s.Expect == nil || p.lax {
+			return nil // the crash suite's: judged by the caller
 		}
 		made := madeLaunch(out, p.w, n)
 		if !reflect.DeepEqual(normalLaunch(made), normalLaunch(*s.Expect)) {

@@ -231,3 +231,39 @@ func TestFleetThroughTheProtocolIsTheFleetInProcess(t *testing.T) {
 		require.LessOrEqual(t, missed, crashes, "seed %d", seed)
 	}
 }
+
+// An engine whose sign-out does nothing fails the runner suite on the
+// transcripts that sign out, the crash suite with another user's session
+// left in place, and the fleet with the simulations' wrong-user invariant.
+func TestEngineThatDoesNotSignOutFails(t *testing.T) {
+	runner, err := EmbeddedRunner()
+	require.NoError(t, err)
+	var switches []RunnerCase
+	for _, c := range runner.Cases {
+		if strings.HasPrefix(c.Name, "switch_user.txt:") {
+			switches = append(switches, c)
+		}
+	}
+	require.NotEmpty(t, switches)
+	sum := run(t, Config{Engine: []string{goEngine, "--mutate", MutationNoSignOut},
+		Suites: []string{SuiteRunner, SuiteCrash, SuiteFleet}, Runner: &RunnerFileData{Kind: KindRunner, Cases: switches},
+		Fleet: FleetConfig{Seed: 1, Installs: 12, Launches: 20}})
+	bySuite := map[string][]CaseResult{}
+	for _, f := range failures(sum) {
+		bySuite[f.Suite] = append(bySuite[f.Suite], f)
+	}
+	require.NotEmpty(t, bySuite[SuiteRunner])
+	require.Contains(t, bySuite[SuiteRunner][0].Detail, "sdk.signOut()")
+	require.NotEmpty(t, bySuite[SuiteCrash])
+	wrong := false
+	for _, f := range bySuite[SuiteCrash] {
+		wrong = wrong || strings.Contains(f.Detail, "left the SDK signed in as")
+	}
+	require.True(t, wrong, "no crash case names a session left for another user")
+	require.NotEmpty(t, bySuite[SuiteFleet])
+	kinds := ""
+	for _, f := range bySuite[SuiteFleet] {
+		kinds += f.Detail
+	}
+	require.Contains(t, kinds, "wrong-user")
+}
