@@ -237,7 +237,7 @@ func (s *remoteStrategy) handler(ctx context.Context, p *simulations.Process, pr
 			*protoErr = err
 			return nil, nil, p.Now(), true
 		}
-		return nil, wireError(ctx, err), p.Now(), false
+		return nil, wireError(err), p.Now(), false
 	}
 }
 
@@ -327,14 +327,16 @@ func (s *remoteStrategy) answer(ctx context.Context, p *simulations.Process, sdk
 	return nil, fmt.Errorf("%w: unknown call %q", ErrProtocol, call)
 }
 
-// wireError classifies a world error for the engine, as reconcile does.
-func wireError(ctx context.Context, err error) *WireError {
-	class, sdkErr, retryAfter := reconcile.Classify(ctx, err)
+// wireError describes a world error for the engine in reconcile's terms:
+// transient (with the server's Retry-After), one of the SDK's errors by
+// name, or anything else.
+func wireError(err error) *WireError {
 	w := &WireError{Message: err.Error()}
+	var sdkErr reconcile.SDKError
 	switch {
-	case class == reconcile.ClassTransient:
-		w.Transient, w.RetryAfterMS = true, retryAfter.Milliseconds()
-	case sdkErr != reconcile.ErrUnknown && sdkErr != reconcile.NoSDKError:
+	case reconcile.IsTransient(err):
+		w.Transient, w.RetryAfterMS = true, reconcile.RetryAfter(err).Milliseconds()
+	case errors.As(err, &sdkErr) && sdkErr != reconcile.ErrUnknown && sdkErr != reconcile.ErrNetwork:
 		w.SDKError = string(sdkErr)
 	}
 	return w

@@ -593,8 +593,16 @@ func madeLaunch(out Outcome, w *scripted, events int) LaunchExpect {
 	return e
 }
 
-// normalLaunch makes empty and nil slices equal, and times comparable.
+// normalLaunch makes empty and nil slices equal, times comparable, and
+// actions their type and user: the transcripts print no more of them (how
+// a token action was applied shows in the calls).
 func normalLaunch(e LaunchExpect) LaunchExpect {
+	e.Interrupted, e.Journal.Entry.LastAction = e.Interrupted.bare(), e.Journal.Entry.LastAction.bare()
+	if e.Error != nil {
+		re := *e.Error
+		re.Action = re.Action.bare()
+		e.Error = &re
+	}
 	if e.Calls == nil {
 		e.Calls = []string{}
 	}
@@ -603,12 +611,17 @@ func normalLaunch(e LaunchExpect) LaunchExpect {
 	}
 	passes := make([]PassExpect, 0, len(e.Passes))
 	for _, p := range e.Passes {
-		if p.Plan.Actions == nil {
-			p.Plan.Actions = []Action{}
+		actions := make([]Action, 0, len(p.Plan.Actions))
+		for _, a := range p.Plan.Actions {
+			actions = append(actions, *a.bare())
 		}
-		if p.Applied == nil {
-			p.Applied = []StepResult{}
+		p.Plan.Actions = actions
+		applied := make([]StepResult, 0, len(p.Applied))
+		for _, st := range p.Applied {
+			st.Action = *st.Action.bare()
+			applied = append(applied, st)
 		}
+		p.Applied = applied
 		p.Plan.RetryAt = normalTime(p.Plan.RetryAt)
 		passes = append(passes, p)
 	}
