@@ -302,6 +302,13 @@ func (h *harness) planSuite(ctx context.Context) error {
 		case !reflect.DeepEqual(normalPlanResult(got), normalPlanResult(c.Expect)):
 			r.Status = StatusFail
 			r.Detail = describePlanCase(c) + "expected: " + c.Expect.String() + "\nmade:     " + got.String() + "\n"
+			if c.Expect.String() == got.String() {
+				// The difference is in what the rendering leaves out (how
+				// an action is applied): show the JSON.
+				want, _ := json.Marshal(c.Expect)
+				have, _ := json.Marshal(got)
+				r.Detail += "expected JSON: " + string(want) + "\nmade JSON:     " + string(have) + "\n"
+			}
 		}
 		h.report(r)
 	}

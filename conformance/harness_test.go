@@ -267,3 +267,27 @@ func TestEngineThatDoesNotSignOutFails(t *testing.T) {
 	}
 	require.Contains(t, kinds, "wrong-user")
 }
+
+// A plan that differs only in how an action is applied (which the plan's
+// rendering leaves out) prints the JSON of both.
+func TestPlanFailureShowsWhatTheRenderingHides(t *testing.T) {
+	plan, err := EmbeddedPlan()
+	require.NoError(t, err)
+	var c PlanCase
+	for _, pc := range plan.Cases {
+		if pc.Expect.Plan != nil && len(pc.Expect.Plan.Actions) == 1 && pc.Expect.Plan.Actions[0].SDKCall != "" {
+			c = pc
+			break
+		}
+	}
+	require.NotEmpty(t, c.Name, "no vector applies an action through identify")
+	p := *c.Expect.Plan
+	p.Actions = []Action{{Type: p.Actions[0].Type, VitalUserID: p.Actions[0].VitalUserID}}
+	c.Expect.Plan = &p
+	sum := run(t, Config{Engine: []string{goEngine}, Suites: []string{SuitePlan},
+		Plan: &PlanFileData{Kind: KindPlan, Cases: []PlanCase{c}}})
+	fails := failures(sum)
+	require.Len(t, fails, 1)
+	require.Contains(t, fails[0].Detail, "expected JSON: ")
+	require.Contains(t, fails[0].Detail, `"sdk_call":"identifyExternalUser"`)
+}
