@@ -91,8 +91,9 @@ function gaveUp(o: Observation): boolean {
   return o.attempts >= 2;
 }
 
-function eqFold(a: string, b: string): boolean {
-  return a.length === b.length && (a === b || a.toLowerCase() === b.toLowerCase());
+/** Case-insensitive equality of user IDs (iOS 1.4+ reports UUIDs in upper case). */
+export function eqFold(a: string, b: string): boolean {
+  return a === b || (a.length === b.length && a.toLowerCase() === b.toLowerCase());
 }
 
 function decide(o: Observation, st: State): Plan {

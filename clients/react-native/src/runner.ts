@@ -12,7 +12,7 @@ import {
 } from "./fsm.js";
 import { type Journal, type JournalEntry, entriesEqual, validateEntry } from "./journal.js";
 import { type AppSession, type Observation, validate } from "./observation.js";
-import { type Plan, goalVitalUser, plan as planObservation } from "./plan.js";
+import { type Plan, eqFold, goalVitalUser, plan as planObservation } from "./plan.js";
 
 /**
  * The part of the Vital Core SDK the runner reads and drives. status,
@@ -159,9 +159,6 @@ export interface LaunchFacts {
   issuedFor: string;
 }
 
-function eqFold(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
-}
 
 /**
  * observe builds the observation from the journal entry, the app's session,
