@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     profile,
     app: { signedIn: true, appUserID: "u-1", vitalUserID: "6c1a8f2e-0d4b-4f6e-9a51-3b7e2c9d8f10", environment: "sandbox", region: "us" },
     sdk: { status: FlagConfigured | FlagSignedIn | FlagUseSignInToken, currentUserID: "6C1A8F2E-0D4B-4F6E-9A51-3B7E2C9D8F10", environment: "", region: "" },
-    lastObserved: "token", lastAction: undefined, lastError: "", attempts: 0, issuedVitalUserID: "", nextAttemptAt: 0,
+    lastObserved: "token", lastAction: undefined, lastError: "", attempts: 0, issuedVitalUserID: "", unusedToken: "", nextAttemptAt: 0,
     lastResolvedAt: 0, resolveInterval: 0, sessionAppUserID: "", protectedDataUnavailable: false, now, allowAPIKey: false,
   };
   // Warm up, and check it is the consistent plan.
