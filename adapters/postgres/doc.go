@@ -16,7 +16,8 @@
 // issuer.ErrMappingExists (with the mapping), MarkUserDeleted without an
 // active mapping is issuer.ErrMappingInactive, an empty ID is
 // issuer.ErrInvalidMapping. *DB also implements issuer.ReportStore
-// (PutReport) and LatestReport, and passes adapters/storetest.Reports as
+// (SubmitReport, with Binding and BindingHistory) and LatestReport, and
+// passes adapters/storetest.Reports as
 // the other report stores do; `serve --db postgres://…` therefore serves
 // POST /v1/installation-report.
 //
@@ -91,6 +92,14 @@
 // installation, sent at once through any replicas, the one with the latest
 // reported_at is the one left (an equal time replaces: a retried send).
 // TestReplicasKeepTheLatestReport sends 100 at once through two pools.
+//
+// SubmitReport, the issuer's write, orders by received_at (the issuer's
+// clock) the same way, after deciding the installation's binding on its
+// locked row: a first report inserts the binding (ON CONFLICT DO
+// NOTHING, so a concurrent first report of the same installation waits
+// for that insert and then reads it FOR UPDATE), so concurrent reports of
+// one installation through any replicas are decided one at a time and
+// bind it to one app user.
 //
 // # The audit's read
 //

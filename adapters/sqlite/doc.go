@@ -12,8 +12,14 @@
 //     vitalsdk.DeviceState, vitalsdk.TokenRecord and vitalsdk.Strategy;
 //   - issuer.UserStore (LookupUser, PutUser, MarkUserDeleted) on
 //     issuer.Mapping, plus UserHistory;
-//   - issuer.ReportStore (PutReport: the latest reported_at wins) on
-//     issuer.Report, plus LatestReport and EachReport;
+//   - issuer.ReportStore (SubmitReport: issuer.Bind decides each
+//     installation's binding to an app user, the latest received_at
+//     wins) on issuer.Submission, plus LatestReport, EachReport, Binding
+//     and BindingHistory; PutReport writes a report directly, ordered by
+//     its reported_at, for loads and tests;
+//   - installation.Identity (InstallationIdentity, NextReportSequence,
+//     RenewInstallationIdentity): the ID a device reports under, its
+//     sealed installation key and its report sequence;
 //   - installation.ReportLog (LastReportSent, SetReportSent): when a
 //     device last sent its report;
 //   - and, through the *Journal that DB.Journal returns, reconcile.Journal.
