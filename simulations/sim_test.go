@@ -22,7 +22,7 @@ func hashReport(t *testing.T, rep *Report) [32]byte {
 
 // TestFleetOfAThousand runs 1,000 installations under every strategy: the
 // engine breaks no invariant, and the strategies apps use without it show
-// the findings the README reports.
+// the findings docs/guides/simulations.md reports.
 func TestFleetOfAThousand(t *testing.T) {
 	cfg := Config{Seed: 7, Installs: 1000, Launches: 12, SQLiteFraction: 0.01, NoSwarm: true}
 	start := time.Now()

@@ -236,11 +236,15 @@ func TestControlUsersAndClock(t *testing.T) {
 	require.Equal(t, http.StatusOK, h.control("DELETE", "/_emulator/users/"+id, "").status)
 	require.Equal(t, http.StatusNotFound, h.getUser(id).status)
 
-	// Reset forgets everything but the team.
+	// Reset forgets everything but the team, the advanced clock too.
 	key := h.em.APIKey()
+	before := h.em.Now()
 	r = h.control("POST", "/_emulator/reset", "")
 	require.Equal(t, http.StatusOK, r.status)
 	o := decode[emulator.Overview](t, r)
+	require.Zero(t, h.em.ClockOffset(), "reset undoes the advance")
+	require.Equal(t, "0s", o.ClockOffset)
+	require.True(t, h.em.Now().Before(before.Add(-time.Hour)), "the clock is back to where it started, not 61m on: %v vs %v", h.em.Now(), before)
 	require.Empty(t, o.Users)
 	require.Empty(t, o.SignInTokens)
 	require.Zero(t, o.TotalRequests)
@@ -254,7 +258,7 @@ func TestNotEmulatedPathsSaySo(t *testing.T) {
 		"/v2/providers", "/v2/link/token", "/v1/accounts:signInWithCustomToken",
 		"/securetoken.googleapis.com/v1/other", "/identitytoolkit.googleapis.com/v1/accounts:lookup"} {
 		r := h.api("GET", p, "")
-		require.Equal(t, http.StatusNotFound, r.status, p)
+		require.Equal(t, http.StatusNotImplemented, r.status, p)
 		d := detail(t, r)
 		require.True(t, strings.HasPrefix(d, "not emulated: GET "+p+" "), "%s: %q", p, d)
 	}

@@ -3,8 +3,8 @@
 //
 // An [Emulator] serves, on one handler:
 //
-//   - the team API under /v2/user (create, get, resolve, list, soft delete,
-//     undo delete, sign-in token), authenticated with the team API key in the
+//   - the team API under /v2/user (create, get, resolve, list, patch, soft
+//     delete, undo delete, sign-in token), authenticated with the team API key in the
 //     X-Vital-API-Key header; GET /v2/user/{user_id} also accepts the
 //     user-level "Authorization: Bearer <access token>" of the SDK;
 //   - the auth server's token endpoint at /auth/v1/token (so the auth base
@@ -34,10 +34,14 @@
 // with a JSON body, so a client calling something the emulator does not
 // implement fails loudly.
 //
-// Real Vital API paths the emulator does not serve (summaries, timeseries,
-// Link, providers, lab tests, the legacy Identity Toolkit and Secure Token
-// endpoints, …) answer 404 with {"detail":"not emulated: METHOD PATH is a
-// Vital API path (…) that this emulator does not serve; …"}.
+// Every other route the official Node client calls (vital_routes.txt, taken
+// from @tryvital/vital-node's source: summaries, timeseries, Link, devices,
+// a user's info and insurance, …) answers 501 with {"detail":"not emulated:
+// METHOD PATH is METHOD PATTERN (resource.method in the official Node
+// client), a Vital API route that this emulator does not serve; …"}, so a
+// client never takes it for a missing user; other paths under the real
+// API's prefixes (and the legacy Identity Toolkit and Secure Token
+// endpoints) answer 501 "… is a Vital API path (…)" alike.
 //
 // # Control plane
 //
@@ -67,7 +71,7 @@
 //
 // Route names ([Route.Name], [ParseRoute]) are stable strings:
 // create-user, list-users, get-user, resolve-user, delete-user,
-// undo-delete, sign-in-token, token.
+// patch-user, undo-delete, sign-in-token, token.
 //
 // Every request is recorded as a [RequestRecord] (method, path without the
 // query, route name, status, latency on the emulator's clock), kept for
@@ -81,7 +85,18 @@
 // and [NewFromState] builds an emulator from one, so that tokens issued
 // before keep working; [WriteStateFile] and [ReadStateFile] store it as
 // JSON (mode 0600: it holds secrets). Export, import and export again give
-// the same bytes.
+// the same bytes. [LoadState] and [LoadStateFile] build the emulator while
+// reading the JSON record by record, holding no copy of the file (at most
+// [MaxStateBytes]); a hand-written seed file may leave out the signing key
+// and the team's identity.
+//
+// A [Dir] keeps the state in a directory incrementally: [AttachDir] writes
+// the snapshot ([SnapshotFile], a State file), each change is then one
+// line of [LogFile], written and synced by [Dir.Flush], and the log is
+// folded into a new snapshot once it outgrows twice the last one; so a
+// change costs the same at any state size. [LoadDir] reads the snapshot
+// and replays the log; a last line cut short by a crash is skipped (it was
+// never acknowledged), a damaged line before it refused ([ErrInvalidLog]).
 //
 // Time comes from a clock: by default a manual one that starts at the
 // wall-clock time the emulator was first used and only moves with
@@ -153,22 +168,24 @@
 //     service has api.* and auth.* hosts per environment and region.
 //   - Only the user-management routes and the token endpoint exist: no data
 //     endpoints (timeseries, summaries), no connections or providers
-//     (connected_sources is always empty), no PATCH /v2/user/{user_id}, no
-//     webhooks; of the Firebase/GCIP endpoints only the two the SDKs
+//     (connected_sources is always empty), no webhooks; of the Firebase/GCIP endpoints only the two the SDKs
 //     call exist.
 //   - Guesses where the real service is unpublished (§10.12): the
 //     create-user conflict body's exact shape; the status of token-endpoint
 //     errors (400 here; the SDKs accept any 4xx); the list bounds
 //     (offset/limit above); undo-delete's answer when both or neither
-//     parameter is given; whether /v1/token honours a legacy refresh token
+//     parameter is given; PATCH /v2/user/{user_id}'s answer (204 here, the
+//     clients ignore its body) and that a null clears an optional field;
+//     whether /v1/token honours a legacy refresh token
 //     (the knob above); whether a rotated refresh token reused later is
 //     invalid_token (it is here); and on the legacy endpoints the statuses
 //     and messages above other than USER_NOT_FOUND, and that Secure Token
 //     refresh tokens rotate.
 //   - The legacy API hosts (api[.sandbox][.eu].tryvital.io) and the
 //     current ones are the same handler.
-//   - State is in memory unless the caller exports it (the command's
-//     --data saves it after every change). Queued faults, request counts
+//   - State is in memory unless the caller exports it or keeps it in a
+//     [Dir] (the command's --data: every change is on disk before its
+//     answer). Queued faults, request counts
 //     and recent requests are not part of a [State], and the default manual
 //     clock restarts from the wall-clock time (only its offset is kept).
 //     Deleted users are kept (as deleted) after the 7-day grace period
@@ -178,8 +195,9 @@
 //     for a developer's machine and should listen on loopback only. They
 //     refuse changes a browser marks as cross-site (Sec-Fetch-Site), which
 //     stops other web pages from posting forms to them.
-//   - Real Vital paths that are not emulated answer 404 from a fixed list
-//     of prefixes; a path outside it answers a plain 404.
+//   - Real Vital routes that are not emulated answer 501 from the Node
+//     client's list and a fixed list of prefixes; a path outside both
+//     answers a plain 404.
 //   - Pagination is plain offset/limit over the current user list, with no
 //     cursor and no consistency across pages under concurrent changes.
 //   - The sandbox limit of 50 users per team is not enforced, and the API

@@ -53,6 +53,9 @@ type Emulator struct {
 	total   int
 	minted  []mintRecord    // Sign-In Tokens minted, oldest first, at most maxMinted
 	recent  []RequestRecord // the last requests to the API, oldest first, at most maxRecent
+
+	journaling bool   // a Dir keeps the state: changes are recorded
+	pending    []byte // changes recorded since the Dir's last flush, as log lines
 }
 
 // config is what the options set.
@@ -262,6 +265,7 @@ func (e *Emulator) Advance(d time.Duration) {
 	e.init()
 	e.mu.Lock()
 	e.offset += d
+	e.logClock()
 	e.mu.Unlock()
 }
 
@@ -323,10 +327,13 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := matchRoute(r.Method, r.URL.EscapedPath())
 	name := m.route.Name()
 	var notServed string
-	if m.route == "" && m.allow == "" {
-		var ok bool
-		if notServed, ok = notEmulated(r.URL.EscapedPath()); ok {
-			name = RouteNameNotEmulated
+	if vr, ok := matchVitalRoute(r.Method, r.URL.EscapedPath()); ok && (m.route == "" || moreSpecific(vr.segs, routeSegs(m.route))) {
+		// A route of the official client that the emulator does not serve.
+		m, name = match{}, RouteNameNotEmulated
+		notServed = vr.method + " " + vr.pattern + " (" + vr.client + " in the official Node client), a Vital API route"
+	} else if m.route == "" && m.allow == "" {
+		if what, ok := notEmulated(r.URL.EscapedPath()); ok {
+			name, notServed = RouteNameNotEmulated, "a Vital API path ("+what+")"
 		}
 	}
 	sw, done := e.track(w, r, name, true)
@@ -334,13 +341,13 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w = sw
 	f := e.admit(m.route)
 	switch {
-	case m.allow != "":
+	case m.allow != "" && notServed == "":
 		w.Header().Set("Allow", m.allow)
 		writeDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 		return
 	case notServed != "":
-		writeDetail(w, http.StatusNotFound, "not emulated: "+r.Method+" "+r.URL.EscapedPath()+
-			" is a Vital API path ("+notServed+") that this emulator does not serve; it serves user management (/v2/user) and the token endpoint (/v1/token)")
+		writeDetail(w, http.StatusNotImplemented, "not emulated: "+r.Method+" "+r.URL.EscapedPath()+
+			" is "+notServed+" that this emulator does not serve; it serves user management (/v2/user) and the token endpoint (/v1/token)")
 		return
 	case m.route == "":
 		writeDetail(w, http.StatusNotFound, "Not Found")
@@ -371,6 +378,8 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, m match) {
 		e.serveResolveUser(w, r, m.param)
 	case RouteDeleteUser:
 		e.serveDeleteUser(w, r, m.param)
+	case RoutePatchUser:
+		e.servePatchUser(w, r, m.param)
 	case RouteUndoDelete:
 		e.serveUndoDelete(w, r)
 	case RouteSignInToken:

@@ -523,12 +523,14 @@ func TestUnknownRoutesFailLoudly(t *testing.T) {
 		{"GET", "/v2/users", http.StatusNotFound, ""},
 		{"GET", "/v2/user//", http.StatusNotFound, ""},
 		{"GET", "/securetoken.googleapis.com/v1/token", http.StatusMethodNotAllowed, "POST"},
-		{"POST", "/v2/timeseries/x/steps", http.StatusNotFound, ""},
+		{"POST", "/v2/timeseries/x/steps", http.StatusNotImplemented, ""},
 		{"GET", "/v2/user/a/b/c", http.StatusNotFound, ""},
-		{"POST", "/v1/accounts:signInWithCustomToken", http.StatusNotFound, ""},
+		{"POST", "/v1/accounts:signInWithCustomToken", http.StatusNotImplemented, ""},
 		{"GET", "/auth/v2/token", http.StatusNotFound, ""},
 		{"PUT", "/v2/user", http.StatusMethodNotAllowed, "GET, POST"},
-		{"PATCH", "/v2/user/00000000-0000-4000-8000-000000000000", http.StatusMethodNotAllowed, "DELETE, GET"},
+		{"PUT", "/v2/user/00000000-0000-4000-8000-000000000000", http.StatusMethodNotAllowed, "DELETE, GET, PATCH"},
+		{"GET", "/v2/user/metrics", http.StatusNotImplemented, ""},
+		{"DELETE", "/v2/user/x/sign_in_token", http.StatusNotImplemented, ""},
 		{"GET", "/v1/token", http.StatusMethodNotAllowed, "POST"},
 		{"GET", "/auth/v1/token", http.StatusMethodNotAllowed, "POST"},
 		{"GET", "/v2/user/undo_delete", http.StatusMethodNotAllowed, "POST"},
@@ -540,7 +542,7 @@ func TestUnknownRoutesFailLoudly(t *testing.T) {
 		require.NotEmpty(t, detail(t, r), "%s %s", tc.method, tc.path)
 		require.Equal(t, tc.allow, r.header.Get("Allow"), "%s %s", tc.method, tc.path)
 	}
-	require.Equal(t, 15, h.em.TotalRequests())
+	require.Equal(t, 17, h.em.TotalRequests())
 	for _, rt := range emulator.Routes() {
 		require.Zero(t, h.em.Requests(rt), "%s", rt)
 	}

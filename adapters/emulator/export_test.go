@@ -9,3 +9,17 @@ type ValidationError = validationError
 // MaxBody is the largest request body the emulator reads.
 const MaxBody = maxBody
 const MaxTimeZoneLen = maxTimeZoneLen
+
+// SetStateByteLimit lowers MaxStateBytes for a test.
+func SetStateByteLimit(n int64) (restore func()) {
+	old := stateByteLimit
+	stateByteLimit = n
+	return func() { stateByteLimit = old }
+}
+
+// SetCompactSlack lowers how far the state log grows before a new snapshot.
+func SetCompactSlack(n int64) (restore func()) {
+	old := compactSlack
+	compactSlack = n
+	return func() { compactSlack = old }
+}

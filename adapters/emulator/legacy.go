@@ -171,6 +171,7 @@ func (e *Emulator) serveLegacyRefresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.state = refreshRotated
+	e.logRefresh(token)
 	for i, t := range u.refresh {
 		if t == token {
 			u.refresh = append(u.refresh[:i:i], u.refresh[i+1:]...)
@@ -189,6 +190,8 @@ func (e *Emulator) issueLegacy(w http.ResponseWriter, u *user, signIn bool) {
 	e.refresh[refresh] = &refreshGrant{userID: u.id, legacy: true}
 	u.access = append(u.access, access)
 	u.refresh = append(u.refresh, refresh)
+	e.logAccess(access)
+	e.logRefresh(refresh)
 	expires := strconv.Itoa(int(e.cfg.accessTTL / time.Second))
 	if signIn {
 		writeJSON(w, http.StatusOK, junction.LegacySignInResponse{IDToken: access, RefreshToken: refresh, ExpiresIn: expires})

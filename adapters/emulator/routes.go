@@ -16,6 +16,7 @@ const (
 	RouteGetUser     Route = "GET /v2/user/{user_id}"
 	RouteResolveUser Route = "GET /v2/user/resolve/{client_user_id}"
 	RouteDeleteUser  Route = "DELETE /v2/user/{user_id}"
+	RoutePatchUser   Route = "PATCH /v2/user/{user_id}"
 	RouteUndoDelete  Route = "POST /v2/user/undo_delete"
 	RouteSignInToken Route = "POST /v2/user/{user_id}/sign_in_token"
 	// RouteToken is the auth server's token endpoint, served at both
@@ -26,7 +27,7 @@ const (
 // Routes returns every emulated route.
 func Routes() []Route {
 	return []Route{RouteCreateUser, RouteListUsers, RouteGetUser, RouteResolveUser,
-		RouteDeleteUser, RouteUndoDelete, RouteSignInToken, RouteToken,
+		RouteDeleteUser, RoutePatchUser, RouteUndoDelete, RouteSignInToken, RouteToken,
 		RouteLegacySignIn, RouteLegacyRefresh}
 }
 
@@ -51,6 +52,7 @@ var routeNames = map[Route]string{
 	RouteGetUser:     "get-user",
 	RouteResolveUser: "resolve-user",
 	RouteDeleteUser:  "delete-user",
+	RoutePatchUser:   "patch-user",
 	RouteUndoDelete:  "undo-delete",
 	RouteSignInToken: "sign-in-token",
 	RouteToken:       "token",
@@ -130,7 +132,7 @@ var (
 	usersMethods       = methods{map[string]Route{"GET": RouteListUsers, "POST": RouteCreateUser}, "GET, POST"}
 	undoMethods        = methods{map[string]Route{"POST": RouteUndoDelete}, "POST"}
 	resolveMethods     = methods{map[string]Route{"GET": RouteResolveUser}, "GET"}
-	userMethods        = methods{map[string]Route{"GET": RouteGetUser, "DELETE": RouteDeleteUser}, "DELETE, GET"}
+	userMethods        = methods{map[string]Route{"GET": RouteGetUser, "DELETE": RouteDeleteUser, "PATCH": RoutePatchUser}, "DELETE, GET, PATCH"}
 	signInTokenMethods = methods{map[string]Route{"POST": RouteSignInToken}, "POST"}
 )
 

@@ -15,7 +15,7 @@ func TestRouteStrings(t *testing.T) {
 	for _, r := range Routes() {
 		method, pattern, ok := strings.Cut(r.String(), " ")
 		require.True(t, ok, "%q", r)
-		require.Contains(t, []string{"GET", "POST", "DELETE"}, method)
+		require.Contains(t, []string{"GET", "POST", "PATCH", "DELETE"}, method)
 		legacy := strings.HasPrefix(pattern, "/identitytoolkit.googleapis.com/v1/") ||
 			strings.HasPrefix(pattern, "/securetoken.googleapis.com/v1/")
 		require.True(t, strings.HasPrefix(pattern, "/v") || legacy, "%q", r)

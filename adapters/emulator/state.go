@@ -9,12 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/vitalsync/vitalsync/fsm"
 )
 
 // StateVersion is the version of the [State] format this package writes
@@ -84,6 +81,8 @@ type RefreshTokenState struct {
 	Token  string `json:"token"`
 	UserID string `json:"user_id"`
 	State  string `json:"state"`
+	// Legacy marks a Secure Token refresh token of the legacy routes.
+	Legacy bool `json:"legacy,omitempty"`
 }
 
 // SignInTokenState is a minted Sign-In Token, oldest first: its jti, user
@@ -104,6 +103,12 @@ func (e *Emulator) Export() State {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.export()
+}
+
+// export returns the whole state. The caller holds e.mu, and the signing
+// key exists.
+func (e *Emulator) export() State {
 	der, err := x509.MarshalPKCS8PrivateKey(e.key)
 	if err != nil {
 		panic("emulator: marshal signing key: " + err.Error())
@@ -122,26 +127,14 @@ func (e *Emulator) Export() State {
 		SignInTokens:  []SignInTokenState{},
 	}
 	for _, u := range e.order {
-		us := UserState{UserID: u.id, ClientUserID: u.clientUserID, CreatedOn: u.createdOn,
-			IngestionStart: u.ingestStart, IngestionEnd: u.ingestEnd}
-		if !u.deletedAt.IsZero() {
-			d := u.deletedAt
-			us.DeletedAt = &d
-		}
-		if u.timeZone != nil {
-			us.FallbackTimeZone = &FallbackState{u.timeZone.value, u.timeZone.updatedAt}
-		}
-		if u.birthDate != nil {
-			us.FallbackBirthDate = &FallbackState{u.birthDate.value, u.birthDate.updatedAt}
-		}
-		st.Users = append(st.Users, us)
+		st.Users = append(st.Users, u.state())
 	}
 	for t, g := range e.access {
 		st.AccessTokens = append(st.AccessTokens, AccessTokenState{t, g.userID, g.expires})
 	}
 	slices.SortFunc(st.AccessTokens, func(a, b AccessTokenState) int { return strings.Compare(a.Token, b.Token) })
 	for t, g := range e.refresh {
-		st.RefreshTokens = append(st.RefreshTokens, RefreshTokenState{t, g.userID, g.state.String()})
+		st.RefreshTokens = append(st.RefreshTokens, RefreshTokenState{t, g.userID, g.state.String(), g.legacy})
 	}
 	slices.SortFunc(st.RefreshTokens, func(a, b RefreshTokenState) int { return strings.Compare(a.Token, b.Token) })
 	for _, m := range e.minted {
@@ -150,114 +143,35 @@ func (e *Emulator) Export() State {
 	return st
 }
 
-// NewFromState returns an emulator holding st, configured by opts. The
-// state's API key, team ID, environment, region and signing key replace
-// what opts say of them; tokens issued before st was exported (Sign-In,
-// access and refresh) keep working. It returns an error matching
-// [ErrInvalidState] when st is malformed or inconsistent.
-func NewFromState(st State, opts ...Option) (*Emulator, error) {
-	if st.Version != StateVersion {
-		return nil, fmt.Errorf("%w: version %d, want %d", ErrInvalidState, st.Version, StateVersion)
+// state returns the user's record.
+func (u *user) state() UserState {
+	us := UserState{UserID: u.id, ClientUserID: u.clientUserID, CreatedOn: u.createdOn,
+		IngestionStart: u.ingestStart, IngestionEnd: u.ingestEnd}
+	if !u.deletedAt.IsZero() {
+		d := u.deletedAt
+		us.DeletedAt = &d
 	}
-	env, ok := fsm.ParseEnvironment(st.Environment)
-	if !ok {
-		return nil, fmt.Errorf("%w: unknown environment %q", ErrInvalidState, st.Environment)
+	if u.timeZone != nil {
+		us.FallbackTimeZone = &FallbackState{u.timeZone.value, u.timeZone.updatedAt}
 	}
-	region, ok := fsm.ParseRegion(st.Region)
-	if !ok {
-		return nil, fmt.Errorf("%w: unknown region %q", ErrInvalidState, st.Region)
+	if u.birthDate != nil {
+		us.FallbackBirthDate = &FallbackState{u.birthDate.value, u.birthDate.updatedAt}
 	}
-	if st.APIKey == "" || st.TeamID == "" {
-		return nil, fmt.Errorf("%w: the API key and the team ID are required", ErrInvalidState)
-	}
-	if st.ClockOffset < 0 {
-		return nil, fmt.Errorf("%w: negative clock offset", ErrInvalidState)
-	}
-	key, err := parseSigningKey(st.SigningKey)
-	if err != nil {
-		return nil, err
-	}
-	e := New(append(slices.Clone(opts), WithAPIKey(st.APIKey), WithTeamID(st.TeamID),
-		WithEnvironment(env, region), WithSigningKey(key))...)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.offset = time.Duration(st.ClockOffset)
-	for i, us := range st.Users {
-		if err := e.restoreUser(us); err != nil {
-			return nil, fmt.Errorf("%w: users[%d]: %w", ErrInvalidState, i, err)
-		}
-	}
-	for i, a := range st.AccessTokens {
-		u := e.users[a.UserID]
-		switch {
-		case a.Token == "" || e.access[a.Token] != nil:
-			return nil, fmt.Errorf("%w: access_tokens[%d]: empty or repeated token", ErrInvalidState, i)
-		case u == nil:
-			return nil, fmt.Errorf("%w: access_tokens[%d]: unknown user %q", ErrInvalidState, i, a.UserID)
-		}
-		e.access[a.Token] = &accessGrant{userID: u.id, expires: a.ExpiresAt}
-		u.access = append(u.access, a.Token)
-	}
-	for i, r := range st.RefreshTokens {
-		u := e.users[r.UserID]
-		s, ok := parseRefreshState(r.State)
-		switch {
-		case r.Token == "" || e.refresh[r.Token] != nil:
-			return nil, fmt.Errorf("%w: refresh_tokens[%d]: empty or repeated token", ErrInvalidState, i)
-		case u == nil:
-			return nil, fmt.Errorf("%w: refresh_tokens[%d]: unknown user %q", ErrInvalidState, i, r.UserID)
-		case !ok:
-			return nil, fmt.Errorf("%w: refresh_tokens[%d]: unknown state %q", ErrInvalidState, i, r.State)
-		}
-		e.refresh[r.Token] = &refreshGrant{userID: u.id, state: s}
-		if s == refreshActive {
-			u.refresh = append(u.refresh, r.Token)
-		}
-	}
-	if len(st.SignInTokens) > maxMinted {
-		return nil, fmt.Errorf("%w: more than %d sign_in_tokens", ErrInvalidState, maxMinted)
-	}
-	for i, m := range st.SignInTokens {
-		if e.users[m.UserID] == nil {
-			return nil, fmt.Errorf("%w: sign_in_tokens[%d]: unknown user %q", ErrInvalidState, i, m.UserID)
-		}
-		e.minted = append(e.minted, mintRecord{id: m.ID, userID: m.UserID, issuedAt: m.IssuedAt, expires: m.ExpiresAt})
-	}
-	return e, nil
+	return us
 }
 
-// restoreUser adds a user of a state. The caller holds e.mu.
-func (e *Emulator) restoreUser(us UserState) error {
-	switch {
-	case !isUUID(us.UserID) || strings.ToLower(us.UserID) != us.UserID:
-		return fmt.Errorf("user_id %q is not a lower-case UUID", us.UserID)
-	case e.users[us.UserID] != nil:
-		return fmt.Errorf("user_id %q repeated", us.UserID)
-	case us.ClientUserID == "" || len([]rune(us.ClientUserID)) > MaxClientUserIDLen:
-		return fmt.Errorf("client_user_id of user %q is empty or too long", us.UserID)
-	case us.DeletedAt == nil && e.active[us.ClientUserID] != nil:
-		return fmt.Errorf("two active users have client_user_id %q", us.ClientUserID)
+// NewFromState returns an emulator holding st, configured by opts. The
+// state's API key, team ID, environment, region and signing key replace
+// what opts say of them (a state may leave them out: see [LoadState]);
+// tokens issued before st was exported (Sign-In, access and refresh) keep
+// working. It returns an error matching [ErrInvalidState] when st is
+// malformed or inconsistent.
+func NewFromState(st State, opts ...Option) (*Emulator, error) {
+	l := newLoader()
+	if err := l.fromState(st); err != nil {
+		return nil, err
 	}
-	u := &user{id: us.UserID, clientUserID: us.ClientUserID, createdOn: us.CreatedOn,
-		ingestStart: us.IngestionStart, ingestEnd: us.IngestionEnd}
-	if us.FallbackTimeZone != nil {
-		u.timeZone = &fallback{us.FallbackTimeZone.Value, us.FallbackTimeZone.UpdatedAt}
-	}
-	if us.FallbackBirthDate != nil {
-		u.birthDate = &fallback{us.FallbackBirthDate.Value, us.FallbackBirthDate.UpdatedAt}
-	}
-	e.users[u.id] = u
-	e.order = append(e.order, u)
-	if us.DeletedAt != nil {
-		if us.DeletedAt.IsZero() {
-			return fmt.Errorf("deleted_at of user %q is the zero time", us.UserID)
-		}
-		u.deletedAt = *us.DeletedAt
-		e.deleted[u.clientUserID] = append(e.deleted[u.clientUserID], u)
-	} else {
-		e.active[u.clientUserID] = u
-	}
-	return nil
+	return l.emulator(opts)
 }
 
 // parseSigningKey parses a PKCS #8 RSA key in PEM.
@@ -310,28 +224,7 @@ func WriteStateFile(path string, st State) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("emulator: write state: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename there is nothing to remove
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("emulator: write state: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("emulator: write state: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("emulator: write state: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("emulator: write state: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := writeFileAtomic(path, b); err != nil {
 		return fmt.Errorf("emulator: write state: %w", err)
 	}
 	return nil
@@ -353,21 +246,32 @@ func ReadStateFile(path string) (State, error) {
 }
 
 // Reset forgets every user, token, minted Sign-In Token, queued fault,
-// request count and recent request, as if the emulator had just started.
-// The API key, team ID, signing key and clock stay.
+// request count and recent request, and undoes every [Emulator.Advance],
+// as if the emulator had just started: the default clock reads the wall
+// clock again, an injected one its own reading. The API key, team ID and
+// signing key stay.
 func (e *Emulator) Reset() {
 	e.init()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.clearState()
+	e.record(change{Reset: true})
+	e.start = time.Now().UTC().Truncate(time.Second)
+	e.faults = make(map[Route]*routeFaults)
+	e.counts = make(map[Route]int)
+	e.total = 0
+	e.recent = nil
+}
+
+// clearState forgets the users, tokens, minted Sign-In Tokens and clock
+// offset: what a [State] holds but the team. The caller holds e.mu.
+func (e *Emulator) clearState() {
+	e.offset = 0
 	e.users = make(map[string]*user)
 	e.active = make(map[string]*user)
 	e.deleted = make(map[string][]*user)
 	e.order = nil
 	e.access = make(map[string]*accessGrant)
 	e.refresh = make(map[string]*refreshGrant)
-	e.faults = make(map[Route]*routeFaults)
-	e.counts = make(map[Route]int)
-	e.total = 0
 	e.minted = nil
-	e.recent = nil
 }

@@ -129,13 +129,10 @@ func TestNewFromStateRefusesBadStates(t *testing.T) {
 		"version":         func(s *emulator.State) { s.Version = 2 },
 		"environment":     func(s *emulator.State) { s.Environment = "staging" },
 		"region":          func(s *emulator.State) { s.Region = "mars" },
-		"no API key":      func(s *emulator.State) { s.APIKey = "" },
-		"no team":         func(s *emulator.State) { s.TeamID = "" },
 		"negative offset": func(s *emulator.State) { s.ClockOffset = -1 },
 		"bad key": func(s *emulator.State) {
 			s.SigningKey = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
 		},
-		"no key":               func(s *emulator.State) { s.SigningKey = "" },
 		"user ID not a UUID":   func(s *emulator.State) { s.Users[0].UserID = "alice" },
 		"upper-case user ID":   func(s *emulator.State) { s.Users[0].UserID = strings.ToUpper(s.Users[0].UserID) },
 		"repeated user":        func(s *emulator.State) { s.Users[1].UserID = s.Users[0].UserID },

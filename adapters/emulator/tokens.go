@@ -95,6 +95,7 @@ func (e *Emulator) remember(m mintRecord) {
 		e.minted = e.minted[1:]
 	}
 	e.minted = append(e.minted, m)
+	e.logMint(m)
 }
 
 // tokenError answers a token-endpoint error {"detail":{"error_type":…}}.
@@ -273,6 +274,7 @@ func (e *Emulator) refreshGrant(w http.ResponseWriter, token string) {
 		return
 	}
 	g.state = refreshRotated
+	e.logRefresh(token)
 	for i, t := range u.refresh {
 		if t == token {
 			u.refresh = append(u.refresh[:i:i], u.refresh[i+1:]...)
@@ -290,6 +292,8 @@ func (e *Emulator) issueTokens(w http.ResponseWriter, u *user) {
 	e.refresh[refresh] = &refreshGrant{userID: u.id}
 	u.access = append(u.access, access)
 	u.refresh = append(u.refresh, refresh)
+	e.logAccess(access)
+	e.logRefresh(refresh)
 	writeJSON(w, http.StatusOK, junction.TokenResponse{
 		AccessToken:  access,
 		RefreshToken: refresh,
@@ -322,6 +326,7 @@ func (e *Emulator) RevokeRefreshTokens(userID string) {
 	for _, t := range u.refresh {
 		if g := e.refresh[t]; g.state == refreshActive {
 			g.state = refreshRevoked
+			e.logRefresh(t)
 		}
 	}
 	u.refresh = nil
@@ -343,6 +348,7 @@ func (e *Emulator) ExpireAccessTokens(userID string) error {
 	for _, t := range u.access {
 		if g := e.access[t]; g != nil && g.expires.After(now) {
 			g.expires = now
+			e.logAccess(t)
 		}
 	}
 	return nil

@@ -216,25 +216,37 @@ type createUserRequest struct {
 
 // parseCreateUser validates a create-user body the way FastAPI would.
 func parseCreateUser(body []byte) (createUserRequest, []validationError) {
-	var req createUserRequest
+	req, _, errs := parseUserBody(body, false)
+	return req, errs
+}
+
+// parseUserBody validates a create-user body, or with patch a patch-user
+// body: every field optional, client_user_id included, and a null clears
+// an optional field (cleared names it) instead of leaving it unset.
+func parseUserBody(body []byte, patch bool) (req createUserRequest, cleared map[string]bool, _ []validationError) {
+	cleared = map[string]bool{}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return req, []validationError{{Loc: []any{"body"}, Msg: "Field required", Type: "missing"}}
+		return req, cleared, []validationError{{Loc: []any{"body"}, Msg: "Field required", Type: "missing"}}
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			return req, []validationError{{Loc: []any{"body"}, Msg: "Input should be a valid dictionary or object to extract fields from", Type: "model_attributes_type"}}
+			return req, cleared, []validationError{{Loc: []any{"body"}, Msg: "Input should be a valid dictionary or object to extract fields from", Type: "model_attributes_type"}}
 		}
-		return req, []validationError{{Loc: []any{"body", 0}, Msg: "JSON decode error", Type: "json_invalid"}}
+		return req, cleared, []validationError{{Loc: []any{"body", 0}, Msg: "JSON decode error", Type: "json_invalid"}}
 	}
 	if fields == nil { // the body was null
-		return req, []validationError{{Loc: []any{"body"}, Msg: "Field required", Type: "missing"}}
+		return req, cleared, []validationError{{Loc: []any{"body"}, Msg: "Field required", Type: "missing"}}
 	}
 	var errs []validationError
 	str := func(name string, required bool, check func(string) *validationError) *string {
 		raw, ok := fields[name]
 		loc := []any{"body", name}
+		if ok && !required && string(raw) == "null" && patch {
+			cleared[name] = true
+			return nil
+		}
 		if !ok || (!required && string(raw) == "null") {
 			if required {
 				errs = append(errs, validationError{Loc: loc, Msg: "Field required", Type: "missing"})
@@ -272,14 +284,20 @@ func parseCreateUser(body []byte) (createUserRequest, []validationError) {
 		}
 		return nil
 	}
-	if cuid := str("client_user_id", true, bounded(MaxClientUserIDLen)); cuid != nil {
+	if patch {
+		if raw, ok := fields["client_user_id"]; ok && string(raw) == "null" {
+			errs = append(errs, validationError{Loc: []any{"body", "client_user_id"}, Msg: "Input should be a valid string", Type: "string_type"})
+		} else if cuid := str("client_user_id", false, bounded(MaxClientUserIDLen)); cuid != nil {
+			req.clientUserID = *cuid
+		}
+	} else if cuid := str("client_user_id", true, bounded(MaxClientUserIDLen)); cuid != nil {
 		req.clientUserID = *cuid
 	}
 	req.timeZone = str("fallback_time_zone", false, bounded(maxTimeZoneLen))
 	req.birthDate = str("fallback_birth_date", false, date)
 	req.ingestStart = str("ingestion_start", false, date)
 	req.ingestEnd = str("ingestion_end", false, date)
-	return req, errs
+	return req, cleared, errs
 }
 
 // serveCreateUser serves POST /v2/user.
@@ -305,6 +323,67 @@ func (e *Emulator) serveCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, junction.UserKey{UserID: u.id, ClientUserID: u.clientUserID})
+}
+
+// servePatchUser serves PATCH /v2/user/{user_id}: it changes the fields
+// the body names (client_user_id, fallback_time_zone, fallback_birth_date,
+// ingestion_start, ingestion_end), clears the optional ones given as null,
+// and answers 204. A client_user_id an other active user holds answers the
+// create-user conflict's 400.
+func (e *Emulator) servePatchUser(w http.ResponseWriter, r *http.Request, id string) {
+	if _, ok := e.authenticate(w, r, false); !ok || !userIDValid(w, []any{"path", "user_id"}, id) {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeDetail(w, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	req, cleared, verrs := parseUserBody(body, true)
+	if len(verrs) > 0 {
+		writeValidation(w, verrs...)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.activeUser(id)
+	if u == nil {
+		writeDetail(w, http.StatusNotFound, "User not found")
+		return
+	}
+	if req.clientUserID != "" && req.clientUserID != u.clientUserID {
+		if other := e.active[req.clientUserID]; other != nil {
+			writeConflict(w, other, "a user with this client_user_id already exists")
+			return
+		}
+		delete(e.active, u.clientUserID)
+		u.clientUserID = req.clientUserID
+		e.active[u.clientUserID] = u
+	}
+	now := e.now().Truncate(time.Microsecond)
+	set := func(f **fallback, name string, v *string) {
+		switch {
+		case v != nil:
+			*f = &fallback{*v, now}
+		case cleared[name]:
+			*f = nil
+		}
+	}
+	set(&u.timeZone, "fallback_time_zone", req.timeZone)
+	set(&u.birthDate, "fallback_birth_date", req.birthDate)
+	bound := func(b **string, name string, v *string) {
+		switch {
+		case v != nil:
+			*b = v
+		case cleared[name]:
+			*b = nil
+		}
+	}
+	bound(&u.ingestStart, "ingestion_start", req.ingestStart)
+	bound(&u.ingestEnd, "ingestion_end", req.ingestEnd)
+	e.logUser(u)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // ErrClientUserIDTaken is returned by [Emulator.CreateUser] when an active
@@ -355,6 +434,7 @@ func (e *Emulator) addUser(req createUserRequest) (created, holder *user) {
 	e.users[u.id] = u
 	e.active[u.clientUserID] = u
 	e.order = append(e.order, u)
+	e.logUser(u)
 	return u, nil
 }
 
@@ -475,13 +555,16 @@ func (e *Emulator) DeleteUser(userID string) error {
 	u.deletedAt = e.now()
 	delete(e.active, u.clientUserID)
 	e.deleted[u.clientUserID] = append(e.deleted[u.clientUserID], u)
+	e.logUser(u)
 	for _, t := range u.access {
 		delete(e.access, t)
+		e.logAccess(t)
 	}
 	u.access = nil
 	for _, t := range u.refresh {
 		if g := e.refresh[t]; g.state == refreshActive {
 			g.state = refreshUserDeleted
+			e.logRefresh(t)
 		}
 	}
 	u.refresh = nil
@@ -540,6 +623,7 @@ func (e *Emulator) serveUndoDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	u.deletedAt = time.Time{}
 	e.active[u.clientUserID] = u
+	e.logUser(u)
 	ds := e.deleted[u.clientUserID]
 	for i, d := range ds {
 		if d == u {

@@ -9,10 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
@@ -23,8 +21,11 @@ func init() {
 	register(command{name: "emulator", summary: "serve the Junction API emulator, or steer a running one (state, fail, revoke, advance, …)", run: runEmulator})
 }
 
-// stateFileName is the file under --data that holds the emulator's state.
-const stateFileName = "emulator.json"
+// envEmulatorAPIKey holds the emulator's team API key when neither
+// --api-key nor --api-key-file is given: not $VITALSYNC_API_KEY, so that a
+// real key set for "serve" never becomes the emulator's (and lands in its
+// state file).
+const envEmulatorAPIKey = "VITALSYNC_EMULATOR_API_KEY"
 
 // maxSeedUsers bounds --seed-users.
 const maxSeedUsers = 10000
@@ -39,26 +40,34 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 		return runEmulatorClient(ctx, e, args[0], args[1:])
 	}
 	fs := newFlagSet(e, "emulator", "[--addr HOST:PORT] [--data DIR] [--import FILE] [--export-on-exit FILE] [--seed-users N] "+
-		"[--api-key K] [--show-key] [--team-id T] [--token-ttl D] [--access-ttl D] [--environment E] [--region R] [--log-format text|json]\n"+
+		"[--api-key-file F | $"+envEmulatorAPIKey+"] [--show-key] [--team-id T] [--token-ttl D] [--access-ttl D] [--environment E] [--region R] [--log-format text|json]\n"+
 		"       vitalsync emulator SUBCOMMAND [--url URL] [flags]   (subcommands: "+strings.Join(emulatorSubcommandNames(), ", ")+")")
 	addr := fs.String("addr", "127.0.0.1:8787", "address to listen on; port 0 picks a free port")
-	apiKey := fs.String("api-key", "", "the team API key to accept (default: a random sk_/pk_ key)")
+	apiKeyFlag := newSecretFlag(fs, "api-key", envEmulatorAPIKey, "the team API key to accept (default: a random sk_/pk_ key)")
 	showKey := fs.Bool("show-key", false, "print the whole API key in the banner (it is masked otherwise)")
 	teamID := fs.String("team-id", "", "the team ID (default: a random UUID)")
 	tokenTTL := fs.Duration("token-ttl", emulator.DefaultTokenTTL, "how long Sign-In Tokens stay exchangeable")
 	accessTTL := fs.Duration("access-ttl", emulator.DefaultAccessTTL, "how long access tokens stay valid (at least 1s)")
 	envName := fs.String("environment", string(fsm.Sandbox), "environment to emulate, for the token issuer: "+choices(fsm.Environments()))
 	regionName := fs.String("region", string(fsm.US), "region to emulate, for the token issuer: "+choices(fsm.Regions()))
-	dataDir := fs.String("data", "", "directory keeping the state (users, tokens, the signing key) across restarts, in "+stateFileName)
+	dataDir := fs.String("data", "", "directory keeping the state (users, tokens, the signing key) across restarts: "+emulator.SnapshotFile+" and the changes since in "+emulator.LogFile)
 	importFile := fs.String("import", "", "JSON state file to start from (replaces the state in --data)")
 	exportFile := fs.String("export-on-exit", "", "write the state as JSON to this file when the emulator stops")
 	seedUsers := fs.Int("seed-users", 0, "create users seed-user-001 … seed-user-N at start (those that exist are kept)")
 	logFormat := fs.String("log-format", "text", "request log format on stderr: text|json")
+	limits := addServerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := limits.check(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("emulator takes no arguments besides a subcommand (%s)", strings.Join(emulatorSubcommandNames(), ", "))
+	}
+	apiKey, apiKeyGiven, err := apiKeyFlag.load()
+	if err != nil {
+		return err
 	}
 	environment, ok := fsm.ParseEnvironment(*envName)
 	if !ok {
@@ -87,29 +96,6 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	se := *e
 	se.log = log
 
-	// The state to start from: --import, else --data's file if any.
-	var (
-		st     *emulator.State
-		source string
-	)
-	switch {
-	case *importFile != "":
-		s, err := emulator.ReadStateFile(*importFile)
-		if err != nil {
-			return fmt.Errorf("emulator: --import: %w", err)
-		}
-		st, source = &s, *importFile
-	case *dataDir != "":
-		path := filepath.Join(*dataDir, stateFileName)
-		s, err := emulator.ReadStateFile(path)
-		switch {
-		case err == nil:
-			st, source = &s, path
-		case !errors.Is(err, iofs.ErrNotExist):
-			return fmt.Errorf("emulator: --data: %w", err)
-		}
-	}
-
 	opts := []emulator.Option{
 		emulator.WithClock(time.Now),
 		emulator.WithTokenTTL(*tokenTTL),
@@ -117,19 +103,38 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 		emulator.WithObserver(func(r emulator.RequestRecord) {
 			log.Info("request", "method", r.Method, "path", r.Path, "status", r.Status, "latency", r.Latency, "route", r.Route)
 		}),
+		// The identity flags; a loaded state's own identity wins (and a
+		// flag that contradicts it is refused below).
+		emulator.WithAPIKey(apiKey), emulator.WithTeamID(*teamID), emulator.WithEnvironment(environment, region),
 	}
-	var em *emulator.Emulator
-	if st != nil {
-		if err := checkStateFlags(fs, *st, source); err != nil {
+	// The state to start from: --import, else what --data keeps, if
+	// anything. Both are read record by record: memory holds the state,
+	// not the file too.
+	var (
+		em     *emulator.Emulator
+		source string
+	)
+	switch {
+	case *importFile != "":
+		if em, err = emulator.LoadStateFile(*importFile, opts...); err != nil {
+			return fmt.Errorf("emulator: --import: %w", err)
+		}
+		source = *importFile
+	case *dataDir != "":
+		em, err = emulator.LoadDir(*dataDir, opts...)
+		switch {
+		case err == nil:
+			source = filepath.Join(*dataDir, emulator.SnapshotFile)
+		case !errors.Is(err, iofs.ErrNotExist):
+			return fmt.Errorf("emulator: --data: %w", err)
+		}
+	}
+	if em != nil {
+		if err := checkStateFlags(fs, em, source, apiKey, apiKeyGiven); err != nil {
 			return err
 		}
-		var err error
-		if em, err = emulator.NewFromState(*st, opts...); err != nil {
-			return fmt.Errorf("emulator: %s: %w", source, err)
-		}
 	} else {
-		em = emulator.New(append(opts, emulator.WithAPIKey(*apiKey), emulator.WithTeamID(*teamID),
-			emulator.WithEnvironment(environment, region))...)
+		em = emulator.New(opts...)
 	}
 	for i := 1; i <= *seedUsers; i++ {
 		if _, err := em.CreateUser(fmt.Sprintf("seed-user-%03d", i)); err != nil && !errors.Is(err, emulator.ErrClientUserIDTaken) {
@@ -138,16 +143,14 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	}
 
 	var handler http.Handler = em.Handler()
-	var store *stateStore
+	var store *emulator.Dir
 	if *dataDir != "" {
-		if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		// The whole state once (the signing key, the seeded or imported
+		// users), then each change as one line of the log.
+		if store, err = emulator.AttachDir(*dataDir, em); err != nil {
 			return fmt.Errorf("emulator: --data: %w", err)
 		}
-		store = &stateStore{em: em, path: filepath.Join(*dataDir, stateFileName)}
-		if err := store.save(); err != nil { // the signing key and the seeded users, at once
-			return fmt.Errorf("emulator: --data: %w", err)
-		}
-		handler = store.saveAfterChanges(handler, log)
+		handler = flushAfterEachRequest(handler, store, log)
 	}
 
 	var lc net.ListenConfig
@@ -157,7 +160,7 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	}
 	base := "http://" + ln.Addr().String()
 	env, reg := em.Environment()
-	serveErr := serveUntilDone(ctx, &se, "emulator", ln, handler, func() error {
+	serveErr := serveUntilDone(ctx, &se, "emulator", ln, handler, limits, func() error {
 		key := maskKey(em.APIKey())
 		if *showKey {
 			// The API key is the emulator's own, made up for local use:
@@ -168,7 +171,7 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 		lines := fmt.Sprintf("API base URL:  %s\nAuth base URL: %s/auth\nAPI key:       %s\nTeam ID:       %s\nEnvironment:   %s %s\n",
 			base, base, key, em.TeamID(), env, reg)
 		if store != nil {
-			lines += "State file:    " + store.path + "\n"
+			lines += "State file:    " + filepath.Join(store.Path(), emulator.SnapshotFile) + "\n"
 		}
 		// The web UI's line comes last: scripts may read up to it.
 		lines += fmt.Sprintf("Control plane: %s%s\nWeb UI:        %s%sui\n", base, emulator.ControlPrefix, base, emulator.ControlPrefix)
@@ -181,7 +184,7 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	// The state is written on the way out even when serving failed.
 	var errs []error
 	if store != nil {
-		if err := store.save(); err != nil {
+		if err := store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("emulator: --data: %w", err))
 		}
 	}
@@ -196,14 +199,19 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 }
 
 // checkStateFlags refuses identity flags set on the command line that
-// contradict a loaded state: the state's key, team and environment are what
-// issued its tokens.
-func checkStateFlags(fs *flag.FlagSet, st emulator.State, source string) error {
-	held := map[string]string{"api-key": st.APIKey, "team-id": st.TeamID, "environment": st.Environment, "region": st.Region}
+// contradict the loaded state: the state's key, team and environment are
+// what issued its tokens.
+func checkStateFlags(fs *flag.FlagSet, em *emulator.Emulator, source, apiKey string, apiKeyGiven bool) error {
+	if apiKeyGiven && apiKey != em.APIKey() {
+		// Not echoed: it is an API key.
+		return usageErr(fmt.Errorf("%w: the API key (--api-key, --api-key-file or $%s) differs from the one kept in %s; drop it, or start from an empty --data directory",
+			errStateConflict, envEmulatorAPIKey, source))
+	}
+	env, region := em.Environment()
+	held := map[string]string{"team-id": em.TeamID(), "environment": string(env), "region": string(region)}
 	var err error
 	fs.Visit(func(f *flag.Flag) {
 		if want, ok := held[f.Name]; ok && err == nil && f.Value.String() != want {
-			// Not echoed: the values may be API keys.
 			err = usageErr(fmt.Errorf("%w: --%s differs from the one kept in %s; drop the flag, or start from an empty --data directory",
 				errStateConflict, f.Name, source))
 		}
@@ -211,31 +219,16 @@ func checkStateFlags(fs *flag.FlagSet, st emulator.State, source string) error {
 	return err
 }
 
-// stateStore writes the emulator's state to its --data file.
-type stateStore struct {
-	mu   sync.Mutex
-	em   *emulator.Emulator
-	path string
-}
-
-// save writes the whole state atomically.
-func (s *stateStore) save() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return emulator.WriteStateFile(s.path, s.em.Export())
-}
-
-// saveAfterChanges saves the state after every request that may change it
-// (any method but GET and HEAD), before the answer leaves the server's
-// buffer, so a client that saw an answer finds its effect after a restart.
-func (s *stateStore) saveAfterChanges(h http.Handler, log *slog.Logger) http.Handler {
+// flushAfterEachRequest writes the changes a request made to the state
+// directory's log, synced, before the answer leaves the server's buffer,
+// so a client that saw an answer finds its effect after a restart. A
+// change is one short line whatever the state's size; concurrent requests
+// share one sync.
+func flushAfterEachRequest(h http.Handler, store *emulator.Dir, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			return
-		}
-		if err := s.save(); err != nil {
-			log.Error("cannot save the emulator state", "file", s.path, "err", err)
+		if err := store.Flush(); err != nil {
+			log.Error("cannot save the emulator state", "dir", store.Path(), "err", err)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -20,6 +21,10 @@ import (
 
 // defaultEmulatorURL is where "vitalsync emulator" listens by default.
 const defaultEmulatorURL = "http://127.0.0.1:8787"
+
+// envEmulatorURL names the running emulator for the control subcommands
+// when --url is not given.
+const envEmulatorURL = "VITALSYNC_EMULATOR_URL"
 
 // controlTimeout bounds one request to the control plane.
 const controlTimeout = 10 * time.Second
@@ -57,7 +62,7 @@ var emulatorSubcommands = map[string]emulatorSubcommand{
 		noFlags(http.MethodGet, "health"), printHealth},
 	"state": {"[--format table|json]", "list users (deleted ones too), tokens, queued faults and recent requests",
 		noFlags(http.MethodGet, "state"), printState},
-	"reset": {"", "forget every user, token and fault (the API key, team and signing key stay)",
+	"reset": {"", "forget every user, token and fault and undo every advance (the API key, team and signing key stay)",
 		noFlags(http.MethodPost, "reset"), printDone("reset: no users, tokens or faults left")},
 	"clear-faults": {"", "drop every queued fault",
 		noFlags(http.MethodDelete, "faults"), printDone("every queued fault dropped")},
@@ -98,7 +103,7 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	}
 	fs := newFlagSet(e, "emulator "+name, strings.TrimSpace("[--url URL] "+sub.synopsis)+"\n  "+sub.summary)
 	base := &urlFlag{url: defaultEmulatorURL}
-	fs.Var(base, "url", "base URL of the running emulator")
+	fs.Var(base, "url", "base URL of the running emulator (default $"+envEmulatorURL+", else "+defaultEmulatorURL+")")
 	format := fs.String("format", "table", "output: table|json")
 	build := sub.flags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -106,6 +111,11 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	}
 	if fs.NArg() > 0 {
 		return usagef("emulator %s takes no arguments, only flags", name)
+	}
+	if v := os.Getenv(envEmulatorURL); v != "" && !flagGiven(fs, "url") {
+		if err := base.Set(v); err != nil {
+			return usageErr(fmt.Errorf("$%s: %w", envEmulatorURL, err))
+		}
 	}
 	if err := oneOf("format", *format, "table", "json"); err != nil {
 		return err
@@ -374,4 +384,11 @@ func printState(e *env, body []byte) error {
 		return printFaultList(e.stdout, o.Faults)
 	}
 	return nil
+}
+
+// flagGiven reports whether the command line set the flag.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -153,4 +155,60 @@ func TestEmulatorCommandListenError(t *testing.T) {
 func decodeEmulatorJSON(resp *http.Response, v any) error {
 	defer resp.Body.Close()
 	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+func TestEmulatorTakesItsAPIKeyFromAFileOrTheEnvironment(t *testing.T) {
+	accepts := func(base, key string) bool {
+		req, err := http.NewRequest("GET", base+"/v2/user", nil)
+		require.NoError(t, err)
+		req.Header.Set("x-vital-api-key", key)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	const fileKey, envKey = "sk_us_from_the_file_0001", "sk_us_from_the_environment_0002"
+	keyFile := filepath.Join(t.TempDir(), "key")
+	require.NoError(t, os.WriteFile(keyFile, []byte(fileKey+"\n"), 0o600))
+
+	// The environment variable, when no flag gives a key.
+	t.Setenv(envEmulatorAPIKey, envKey)
+	printed, cancel, done, _ := startEmulator(t, "--addr", "127.0.0.1:0")
+	require.Equal(t, "sk_us_…0002", printed["API key"], "masked in the banner")
+	require.True(t, accepts(printed["API base URL"], envKey))
+	cancel()
+	require.NoError(t, waitRun(t, done))
+
+	// The file wins over the variable.
+	printed, cancel, done, _ = startEmulator(t, "--addr", "127.0.0.1:0", "--api-key-file", keyFile)
+	require.True(t, accepts(printed["API base URL"], fileKey))
+	require.False(t, accepts(printed["API base URL"], envKey))
+	cancel()
+	require.NoError(t, waitRun(t, done))
+
+	// A key from the environment that contradicts --data's state is
+	// refused without echoing either.
+	dir := t.TempDir()
+	printed, cancel, done, _ = startEmulator(t, "--addr", "127.0.0.1:0", "--data", dir)
+	cancel()
+	require.NoError(t, waitRun(t, done))
+	t.Setenv(envEmulatorAPIKey, "sk_us_another_key_0003")
+	_, _, err := vs("emulator", "--addr", "127.0.0.1:0", "--data", dir)
+	require.ErrorIs(t, err, errStateConflict)
+	require.NotContains(t, err.Error(), "sk_us_another_key_0003")
+
+	// Both the flag and its file, an empty file, a missing file: usage errors naming the flag.
+	empty := filepath.Join(t.TempDir(), "empty")
+	require.NoError(t, os.WriteFile(empty, []byte("\n"), 0o600))
+	for _, args := range [][]string{
+		{"--api-key", "sk_us_x", "--api-key-file", keyFile},
+		{"--api-key-file", empty},
+		{"--api-key-file", filepath.Join(t.TempDir(), "missing")},
+	} {
+		_, _, err := vs(append([]string{"emulator", "--addr", "127.0.0.1:0"}, args...)...)
+		var ue *usageError
+		require.True(t, errors.As(err, &ue), "%v: %v", args, err)
+		require.Contains(t, err.Error(), "api-key", "%v", args)
+		require.NotContains(t, err.Error(), fileKey)
+	}
 }
