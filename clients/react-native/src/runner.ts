@@ -203,6 +203,11 @@ export function observe(
     }
     o.sdk.environment = sdk.environment;
     o.sdk.region = sdk.region;
+  } else if (sdk.protectedDataUnavailable && profile.lockedKeychain === "reads-signed-out" &&
+    stateSignedIn(j.lastObserved) && j.appUserID !== "") {
+    // The status reads signed out while locked: the session is the one the
+    // journal last observed, and its app user's.
+    o.sessionAppUserID = j.appUserID;
   }
   return o;
 }
