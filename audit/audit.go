@@ -562,28 +562,8 @@ func (a *auditor) row(r *Row) error {
 		return a.emit(r, UnknownProfileName, []int{slotUnknownProfile}, stale, nil,
 			"no profile for platform "+quote(r.Platform)+" version "+quote(r.SDKVersion))
 	}
-	o := reconcile.Observation{
-		Profile: p,
-		App: reconcile.AppSession{SignedIn: r.AppSignedIn, AppUserID: r.AppUserID, VitalUserID: r.AppVitalUserID,
-			Environment: r.AppEnvironment, Region: r.AppRegion},
-		SDK: reconcile.SDKObservation{Status: r.SDKStatus, CurrentUserID: r.SDKCurrentUserID,
-			Environment: r.SDKEnvironment, Region: r.SDKRegion},
-		LastObserved:  r.LastObserved,
-		LastError:     r.LastError,
-		NextAttemptAt: r.NextAttemptAt,
-		Now:           r.ReportedAt,
-		AllowAPIKey:   a.opts.AllowAPIKey,
-	}
 	mapped := r.MappedVitalUserID
-	if r.AppSignedIn && mapped != "" && !sameUser(mapped, r.AppVitalUserID) {
-		// The backend's mapping is the token source's word.
-		o.IssuedVitalUserID = mapped
-	}
-	// A report does not say when its device last asked the token source:
-	// the audit plans as if it had just asked (the backend's join is itself
-	// that answer), and says what only the backend knows in its own classes
-	// (mapping-mismatch, mapped-user-missing).
-	o.LastResolvedAt = r.ReportedAt
+	o := observe(r, p, a.opts.AllowAPIKey)
 	if err := o.Validate(); err != nil {
 		return a.invalid(r, p.Name, "impossible observation: "+err.Error())
 	}
@@ -632,6 +612,35 @@ func (a *auditor) row(r *Row) error {
 	return a.emit(r, p.Name, slots, stale, plan.Actions, reason)
 }
 
+// observe builds the observation a row stands for with reconcile.Observe,
+// the runner's own builder: the row's journal columns are the journal
+// entry, and the backend's mapping is the Vital user the installation
+// learned from its token source when it reported (the join is the token
+// source's answer; a report does not say when its device last asked, so
+// the audit plans as if it had just asked, and says what only the backend
+// knows in its own classes, mapping-mismatch and mapped-user-missing). The
+// SDK's environment is read only while its status has signedIn, as the
+// runner reads it.
+func observe(r *Row, p fsm.Profile, allowAPIKey bool) reconcile.Observation {
+	e := reconcile.JournalEntry{LastObserved: r.LastObserved, LastError: r.LastError, NextAttemptAt: r.NextAttemptAt,
+		LastResolvedAt: r.ReportedAt}
+	if r.AppSignedIn {
+		e.AppUserID, e.VitalUserID = r.AppUserID, r.MappedVitalUserID
+	}
+	sdk := reconcile.SDKObservation{Status: r.SDKStatus, CurrentUserID: r.SDKCurrentUserID}
+	if r.SDKStatus.Has(fsm.FlagSignedIn) {
+		sdk.Environment, sdk.Region = r.SDKEnvironment, r.SDKRegion
+	}
+	return reconcile.Observe(e, reconcile.Reading{
+		Profile:     p,
+		AllowAPIKey: allowAPIKey,
+		App: reconcile.AppSession{SignedIn: r.AppSignedIn, AppUserID: r.AppUserID, VitalUserID: r.AppVitalUserID,
+			Environment: r.AppEnvironment, Region: r.AppRegion},
+		SDK: sdk,
+		Now: r.ReportedAt,
+	})
+}
+
 func (a *auditor) invalid(r *Row, profile, reason string) error {
 	a.n.classes[slotInvalid][profileSlot(profile)]++
 	return a.emit(r, profile, []int{slotInvalid}, false, nil, reason)
@@ -660,16 +669,22 @@ func (a *auditor) emit(r *Row, profile string, slots []int, stale bool, actions 
 	return a.sink(f)
 }
 
+// cloneAction copies an action off the row's buffer, keeping how the
+// planner said it is applied.
 func cloneAction(a reconcile.Action) reconcile.Action {
 	switch a := a.(type) {
 	case reconcile.SignIn:
-		return reconcile.SignIn{VitalUser: strings.Clone(a.VitalUser)}
+		a.VitalUser = strings.Clone(a.VitalUser)
+		return a
 	case reconcile.Migrate:
-		return reconcile.Migrate{VitalUser: strings.Clone(a.VitalUser)}
+		a.VitalUser = strings.Clone(a.VitalUser)
+		return a
 	case reconcile.Reauthenticate:
-		return reconcile.Reauthenticate{VitalUser: strings.Clone(a.VitalUser)}
+		a.VitalUser = strings.Clone(a.VitalUser)
+		return a
 	case reconcile.Resolve:
-		return reconcile.Resolve{AppUser: strings.Clone(a.AppUser)}
+		a.AppUser = strings.Clone(a.AppUser)
+		return a
 	}
 	return a
 }

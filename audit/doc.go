@@ -6,7 +6,7 @@
 // are out of step with their app user, why, on which platform and SDK
 // version, and what each needs. Run answers from a Source of rows, the
 // public report schema joined with the backend's current mapping of each
-// app user (see the README): a CSV or JSON Lines file, or the issuer's
+// app user (docs/reference/report-schema.md): a CSV or JSON Lines file, or the issuer's
 // SQLite or PostgreSQL database (adapters/sqlite's and adapters/postgres's
 // EachReportRecord, through RecordSource).
 //

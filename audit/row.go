@@ -11,7 +11,7 @@ import (
 )
 
 // Row is one installation's report joined with the backend's current
-// mapping of its app user: the public report schema (see the README). A
+// mapping of its app user: the public report schema (docs/reference/report-schema.md). A
 // source hands a Row to the audit for the duration of one call only: its
 // strings may point into the source's read buffer.
 type Row struct {

@@ -90,8 +90,8 @@ func parsePlanExpect(s string) (PlanResult, error) {
 //
 //	profile=P app=signed-out|U|U:V app-env=E/R status=-|flag,flag user=ID
 //	sdk-env=E/R last=STATE error=SDKERR next=+DUR allow-api-key
-//	last-action=ACTION attempts=N issued=V resolved=-DUR deletion-undetectable
-//	protected-data=unavailable
+//	last-action=ACTION attempts=N issued=V unused-token=V session=U
+//	resolved=-DUR deletion-undetectable protected-data=unavailable
 func observationFromArgs(args []arg) (reconcile.Observation, *ProfileOverrides, error) {
 	o := reconcile.Observation{Now: ScenarioNow}
 	var ov *ProfileOverrides
@@ -152,6 +152,10 @@ func observationFromArgs(args []arg) (reconcile.Observation, *ProfileOverrides, 
 			o.Attempts = n
 		case "issued":
 			o.IssuedVitalUserID = v
+		case "unused-token":
+			o.UnusedToken = v
+		case "session":
+			o.SessionAppUserID = v
 		case "resolved":
 			d, err := time.ParseDuration(strings.TrimPrefix(v, "-"))
 			if err != nil {

@@ -25,11 +25,16 @@ const (
 )
 
 // Action is an action's JSON form, as the observation and plan JSON write
-// it: {"type":"sign-in","vital_user_id":…} or {"type":"resolve","app_user_id":…}.
+// it: {"type":"sign-in","vital_user_id":…} or {"type":"resolve","app_user_id":…};
+// a token action applied through identifyExternalUser adds
+// "sdk_call":"identifyExternalUser", one that takes the launch's unused
+// token "token":"unused".
 type Action struct {
 	Type        string `json:"type"`
 	VitalUserID string `json:"vital_user_id,omitempty"`
 	AppUserID   string `json:"app_user_id,omitempty"`
+	SDKCall     string `json:"sdk_call,omitempty"`
+	Token       string `json:"token,omitempty"`
 }
 
 // ActionOf returns a's JSON form; nil for a nil action.
@@ -37,11 +42,15 @@ func ActionOf(a reconcile.Action) *Action {
 	if a == nil {
 		return nil
 	}
-	w := &Action{Type: string(a.Type()), VitalUserID: reconcile.VitalUserOf(a)}
-	if r, ok := a.(reconcile.Resolve); ok {
-		w.AppUserID = r.AppUser
+	data, err := json.Marshal(reconcile.Plan{Actions: []reconcile.Action{a}})
+	if err != nil {
+		panic(err) // an action always encodes
 	}
-	return w
+	var p Plan
+	if err := json.Unmarshal(data, &p); err != nil || len(p.Actions) != 1 {
+		panic(fmt.Sprintf("conformance: action %s: %v", a, err))
+	}
+	return &p.Actions[0]
 }
 
 // Reconcile returns the action w names; nil for nil.
@@ -49,19 +58,18 @@ func (w *Action) Reconcile() (reconcile.Action, error) {
 	if w == nil {
 		return nil, nil
 	}
-	user := w.VitalUserID
-	if w.Type == string(reconcile.TypeResolve) {
-		user = w.AppUserID
+	data, err := json.Marshal(Plan{Actions: []Action{*w}})
+	if err != nil {
+		return nil, err
 	}
-	s := w.Type
-	if user != "" {
-		s += ":" + user
+	var p reconcile.Plan
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, fmt.Errorf("conformance: action %q: %w", w.Type, err)
 	}
-	a, ok := reconcile.ParseAction(s)
-	if !ok || a == nil {
+	if len(p.Actions) != 1 {
 		return nil, fmt.Errorf("conformance: unknown action type %q", w.Type)
 	}
-	return a, nil
+	return p.Actions[0], nil
 }
 
 // String renders the action as reconcile does ("sign-in(v-1)"), or

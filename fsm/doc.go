@@ -13,5 +13,5 @@
 // The profiles are data (profile.go), each fact citing the section of the
 // reference it comes from. ProfileFor and ProfileForWrapper (version.go) map
 // a native SDK version, or a wrapper and the native version it pins, to its
-// profile; ProfileTable renders them for the README.
+// profile; ProfileTable renders them for docs/reference/profiles.md.
 package fsm

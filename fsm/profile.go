@@ -44,7 +44,7 @@ const (
 
 // Profile is data about one SDK line: where a platform and version range
 // behave differently. Every fact cites the section of
-// shared/reference/vital-sdk-behaviour.md it comes from.
+// docs/reference/vital-sdk-behaviour.md it comes from.
 type Profile struct {
 	// Name is the stable profile name ("ios-1.8").
 	Name string

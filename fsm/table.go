@@ -2,9 +2,9 @@ package fsm
 
 import "strings"
 
-// ProfileTable returns the Markdown table of every profile that the README
-// shows, generated from the profile data so that the two cannot drift
-// apart (a test keeps the README in step).
+// ProfileTable returns the Markdown table of every profile that
+// docs/reference/profiles.md shows, generated from the profile data so that the two cannot drift
+// apart (a test keeps the page in step).
 func ProfileTable() string {
 	var b strings.Builder
 	b.WriteString("| profile | versions | exchange and API hosts | user ID case | deletion | same-user `signIn` | API-key → token `signIn` persists | `identifyExternalUser` |\n")

@@ -34,6 +34,8 @@ func TestObservationJSONRoundTrip(t *testing.T) {
 	o.NextAttemptAt = o.Now.Add(90 * time.Second)
 	o.LastError = ErrNetwork
 	o.AllowAPIKey = true
+	o.LastAction = SignIn{VitalUser: "v-1", Identify: true, Reuse: true}
+	o.IssuedVitalUserID, o.UnusedToken = "v-2", "v-2"
 	data, err := json.Marshal(o)
 	require.NoError(t, err)
 	back, err := ParseObservation(data)
@@ -52,6 +54,18 @@ func TestPlanJSON(t *testing.T) {
 	var back Plan
 	require.NoError(t, json.Unmarshal(data, &back))
 	require.Equal(t, p.Actions, back.Actions)
+
+	// How each token action is applied round-trips too.
+	how := Plan{Actions: []Action{SignIn{VitalUser: "v-2", Identify: true, Reuse: true}, Migrate{VitalUser: "v-3", Identify: true},
+		Reauthenticate{VitalUser: "v-4", Reuse: true}}}
+	data, err = json.Marshal(how)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"actions":[{"type":"sign-in","vital_user_id":"v-2","sdk_call":"identifyExternalUser","token":"unused"},
+		{"type":"migrate","vital_user_id":"v-3","sdk_call":"identifyExternalUser"},
+		{"type":"reauthenticate","vital_user_id":"v-4","token":"unused"}],"retry_at":null}`, string(data))
+	back = Plan{}
+	require.NoError(t, json.Unmarshal(data, &back))
+	require.Equal(t, how.Actions, back.Actions)
 
 	empty, err := json.Marshal(Plan{})
 	require.NoError(t, err)
@@ -95,7 +109,7 @@ func TestActionStrings(t *testing.T) {
 
 func TestDecodeObservationLimits(t *testing.T) {
 	huge := `{"profile":"android-5.0","app":{"signed_in":false},"sdk":{"status":[]},"now":"2026-11-24T10:00:00Z","x":"` +
-		strings.Repeat("a", MaxObservationBytes) + `"}`
+		strings.Repeat("a", maxObservationBytes) + `"}`
 	_, err := DecodeObservation(strings.NewReader(huge))
 	require.ErrorIs(t, err, ErrInvalidObservation)
 	_, err = DecodeObservation(strings.NewReader(""))
@@ -150,7 +164,7 @@ func TestCheckJSONKeys(t *testing.T) {
 		{`{"a":[{"x":1,"x":2}]}`, "a[0].x"},
 		{`{"a":`, ""}, // syntax: left to the decoder
 	} {
-		err := CheckJSONKeys([]byte(tc.doc), schema)
+		err := checkJSONKeys([]byte(tc.doc), schema)
 		if tc.field == "" {
 			require.NoError(t, err, tc.doc)
 			continue

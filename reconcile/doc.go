@@ -35,31 +35,35 @@
 // # The Runner
 //
 // Runner is the shell around the planner, as raft's RawNode is around its
-// state machine: it decides nothing, it applies and reports. Its loop, per
-// launch:
+// state machine: it decides nothing and works out no fact; it reads,
+// applies and records. Its loop, per launch:
 //
 //  1. Load the journal. An action marked in flight means the previous
 //     process died mid-action: report it (Outcome.Interrupted) and go on;
 //     the observation is level-based.
-//  2. Observe: the SDK's status and current user ID (no IO), the app
-//     session, the journal's fields, and this launch's facts.
+//  2. Observe: read the SDK's status and current user ID (no IO) and the
+//     app's session, and hand them with the journal entry, the action this
+//     launch applied last and the token source's last answer to Observe,
+//     the pure function that builds every fact the planner reads (the
+//     audit builds its observations with it too).
 //  3. Plan. If the plan is empty: agreement (settle: write the journal only
 //     if something changed), a deferral (write nothing), or a terminal end
 //     (journal it, no retry schedule).
-//  4. Apply the plan's actions in order, journaling each before ("start")
-//     and after ("done"). An action that fails stops the pass: the failure is
-//     classified (Classify: transient, terminal, cancelled, or stale when the
-//     token source names another Vital user) and journaled with its SDK
-//     error; a transient one also schedules the next attempt with capped,
-//     jittered backoff (Config.Backoff). A cancellation ends the launch.
+//  4. Apply the plan's actions in order, through the SDK call and with the
+//     token each names, journaling each before ("start") and after
+//     ("done"); the journal's next entry is a pure transition of the entry,
+//     the action and how it ended (journal.go). An action that fails stops
+//     the pass: the failure is classified (transient, terminal or
+//     cancelled) and journaled with its SDK error; a transient one also
+//     schedules the next attempt with capped, jittered backoff
+//     (Config.Backoff). A token that carries another Vital user than the
+//     action names is not applied: the pass ends, and the next plans from
+//     the token source's answer. A cancellation ends the launch.
 //  5. Go back to 2, at most MaxPasses times.
 //
 // What the runner applies is what a plan said: every pass's applied actions
 // are a prefix of its plan, and only the last of them may have failed
-// (Outcome.CheckApplied). Which SDK call applies an action is a property of
-// the profile, not a decision: identifyExternalUser for a new session or a
-// migration on iOS 1.4+ (the only call that persists there), signIn
-// elsewhere and for every reauthentication.
+// (Outcome.CheckApplied).
 //
 // # A caller's duties
 //

@@ -99,24 +99,23 @@ const (
 	// ClassCancelled: the context ended the launch; the next launch
 	// reconciles from what it left.
 	ClassCancelled ErrorClass = "cancelled"
-	// ClassStale: the token source named another Vital user than the plan's
-	// (the app user's Vital user was replaced). Nothing failed: the runner
-	// records the user and the planner plans again.
+	// ClassStale marks a step that was not applied because its token
+	// carried another Vital user than the action named (the app user's
+	// Vital user was replaced). It is no error class: nothing failed, the
+	// journal records the token source's user, and the next pass plans from
+	// it (Observation.IssuedVitalUserID, UnusedToken).
 	ClassStale ErrorClass = "stale"
 )
 
-// Classify maps an action's error to its class, its SDK error name and the
+// classify maps an action's error to its class, its SDK error name and the
 // server's Retry-After. It is the only place the runner looks at an error.
-func Classify(ctx context.Context, err error) (ErrorClass, SDKError, time.Duration) {
-	var stale *StaleError
+func classify(ctx context.Context, err error) (ErrorClass, SDKError, time.Duration) {
 	var sdkErr SDKError
 	switch {
 	case err == nil:
 		return "", NoSDKError, 0
 	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 		return ClassCancelled, NoSDKError, 0
-	case errors.As(err, &stale):
-		return ClassStale, NoSDKError, 0
 	}
 	if IsTransient(err) {
 		return ClassTransient, ErrNetwork, RetryAfter(err)
@@ -125,19 +124,6 @@ func Classify(ctx context.Context, err error) (ErrorClass, SDKError, time.Durati
 		return ClassTerminal, sdkErr, 0
 	}
 	return ClassTerminal, ErrUnknown, 0
-}
-
-// StaleError is the result of an action whose token source named another
-// Vital user than the plan did: the token is kept for the next pass, which
-// plans with the new user.
-type StaleError struct {
-	// Planned is the Vital user the plan named; Issued the one the token
-	// source named.
-	Planned, Issued string
-}
-
-func (e *StaleError) Error() string {
-	return fmt.Sprintf("token source names Vital user %s, the plan named %s", e.Issued, e.Planned)
 }
 
 // RunError is a launch that did not reach agreement: the action that failed

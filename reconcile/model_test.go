@@ -58,7 +58,7 @@ func applyModel(w *world, m sdkModel, a Action) (sdkModel, outcome) {
 		w.issued = w.backend
 		return m, done
 	}
-	e, _ := EventOf(a)
+	e, _ := eventOf(a)
 	next, ok := fsm.Next(w.p, m.st, e)
 	if !ok {
 		return m, refused
@@ -329,7 +329,8 @@ func TestPlanNeverAPIKeyGoal(t *testing.T) {
 			App: AppSession{SignedIn: true, AppUserID: "u", VitalUserID: "v", Environment: fsm.Sandbox, Region: fsm.US},
 			SDK: SDKObservation{Status: fsm.StatusOf(fsm.APIKey, p), CurrentUserID: "v", Environment: fsm.Sandbox, Region: fsm.US}}
 		pl := o.Plan()
-		require.Equal(t, []Action{Migrate{VitalUser: "v"}}, pl.Actions, "%s", p)
+		identify := p.HasIdentify && (!p.APIKeyMigrationPersists || p.SignInNeedsRelaunch)
+		require.Equal(t, []Action{Migrate{VitalUser: "v", Identify: identify}}, pl.Actions, "%s", p)
 		o.AllowAPIKey = true
 		require.True(t, o.Plan().Empty(), "%s", p)
 	}

@@ -59,12 +59,18 @@ type Observation struct {
 	// LastError.
 	Attempts int
 	// IssuedVitalUserID is the Vital user the token source last named for
-	// the app user (a Resolve's answer, or the user a minted token carries),
-	// in this launch or, kept by the journal, an earlier one, when it differs
-	// from App.VitalUserID; "" otherwise. The token source is the authority:
-	// an app may keep the Vital user it was told at sign-in after the backend
-	// replaced a deleted one.
+	// the app user (a Resolve's answer, or the user a minted token carries):
+	// in this launch, whether or not it is App.VitalUserID, or, kept by the
+	// journal from an earlier launch, when it differs from App.VitalUserID;
+	// "" otherwise. The token source is the authority: an app may keep the
+	// Vital user it was told at sign-in after the backend replaced a
+	// deleted one.
 	IssuedVitalUserID string
+	// UnusedToken is the Vital user of a Sign-In Token the token source
+	// minted for the app user in this launch and no SDK call applied (the
+	// action it was minted for named another user); "" if there is none. A
+	// token action for that user takes it (Reuse) rather than minting one.
+	UnusedToken string
 	// NextAttemptAt is when a backed-off attempt may run again; zero: now.
 	NextAttemptAt time.Time
 	// LastResolvedAt is when the token source last named the app user's
@@ -132,6 +138,9 @@ func (o *Observation) Validate() error {
 	if !o.App.SignedIn && o.IssuedVitalUserID != "" {
 		return fieldErr("issued_vital_user_id", "set while app.signed_in is false")
 	}
+	if !o.App.SignedIn && o.UnusedToken != "" {
+		return fieldErr("unused_token_vital_user_id", "set while app.signed_in is false")
+	}
 	if o.Attempts < 0 {
 		return fieldErr("attempts", "negative")
 	}
@@ -183,6 +192,7 @@ type wireObservation struct {
 	LastError         string      `json:"last_error,omitempty"`
 	Attempts          int         `json:"attempts,omitempty"`
 	IssuedVitalUserID string      `json:"issued_vital_user_id,omitempty"`
+	UnusedToken       string      `json:"unused_token_vital_user_id,omitempty"`
 	NextAttemptAt     *string     `json:"next_attempt_at"`
 	LastResolvedAt    *string     `json:"last_resolved_at,omitempty"`
 	SessionAppUserID  string      `json:"session_app_user_id,omitempty"`
@@ -196,35 +206,35 @@ type wireObservation struct {
 // checks encoding/json does not make (exact case, no duplicates).
 var observationKeys = map[string][]string{
 	"": {"profile", "app", "sdk", "last_observed", "last_action", "last_error", "attempts",
-		"issued_vital_user_id", "next_attempt_at", "last_resolved_at", "resolve_interval", "session_app_user_id",
+		"issued_vital_user_id", "unused_token_vital_user_id", "next_attempt_at", "last_resolved_at", "resolve_interval", "session_app_user_id",
 		"protected_data_available", "now", "allow_api_key"},
 	"app":         {"signed_in", "app_user_id", "vital_user_id", "environment", "region"},
 	"sdk":         {"status", "current_user_id", "environment", "region"},
-	"last_action": {"type", "vital_user_id", "app_user_id"},
+	"last_action": {"type", "vital_user_id", "app_user_id", "sdk_call", "token"},
 }
 
-// MaxObservationBytes bounds one decoded observation.
-const MaxObservationBytes = 64 << 10
+// maxObservationBytes bounds one decoded observation.
+const maxObservationBytes = 64 << 10
 
-// DecodeObservation reads one JSON observation (the plan command's input and
-// the README's schema). Unknown fields, field names in another case,
+// DecodeObservation reads one JSON observation (the plan command's input,
+// docs/reference/observation.md). Unknown fields, field names in another case,
 // duplicate keys, missing required fields, unknown profiles, states, flags,
 // environments and regions, and impossible flag combinations are rejected
 // with a *FieldError naming the field. Trailing data is rejected.
 func DecodeObservation(r io.Reader) (Observation, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxObservationBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r, maxObservationBytes+1))
 	if err != nil {
 		return Observation{}, err
 	}
-	if len(data) > MaxObservationBytes {
-		return Observation{}, fieldErr("(document)", "larger than %d bytes", MaxObservationBytes)
+	if len(data) > maxObservationBytes {
+		return Observation{}, fieldErr("(document)", "larger than %d bytes", maxObservationBytes)
 	}
 	return ParseObservation(data)
 }
 
 // ParseObservation is DecodeObservation on a byte slice.
 func ParseObservation(data []byte) (Observation, error) {
-	if err := CheckJSONKeys(data, observationKeys); err != nil {
+	if err := checkJSONKeys(data, observationKeys); err != nil {
 		return Observation{}, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -313,6 +323,7 @@ func (w *wireObservation) observation() (Observation, error) {
 	o.LastError = e
 	o.Attempts = w.Attempts
 	o.IssuedVitalUserID = w.IssuedVitalUserID
+	o.UnusedToken = w.UnusedToken
 	o.SessionAppUserID = w.SessionAppUserID
 	if w.NextAttemptAt != nil {
 		t, err := time.Parse(time.RFC3339Nano, *w.NextAttemptAt)
@@ -380,6 +391,7 @@ func (o Observation) MarshalJSON() ([]byte, error) {
 		LastError:         string(o.LastError),
 		Attempts:          o.Attempts,
 		IssuedVitalUserID: o.IssuedVitalUserID,
+		UnusedToken:       o.UnusedToken,
 		SessionAppUserID:  o.SessionAppUserID,
 		AllowAPIKey:       o.AllowAPIKey,
 	}

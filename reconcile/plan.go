@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,7 +131,11 @@ func (p Plan) String() string {
 //
 // It is the only place a decision is made: the Runner applies what a plan
 // says, journals what happened (the last action, its SDK error, a Vital user
-// the token source named), observes again and asks Plan again. The rules:
+// the token source named), observes again (Observe builds every fact the
+// rules read, from the journal entry, the SDK, the app, the token source's
+// last answer and the time) and asks Plan again. The rules, each held by a
+// scenario in testdata/plan (the facts' own rules by testdata/observe, the
+// journal's by testdata/journal):
 //
 //   - app signed out: sign out unless the SDK is signed-out;
 //   - app signed in as U: the goal is a token session of U's Vital user V,
@@ -143,7 +148,8 @@ func (p Plan) String() string {
 //     are known to match: migrate; otherwise sign out and sign in;
 //   - a session the reconciler knows was signed in for another app user
 //     (SessionAppUserID, a user switch): sign out, sign in, without asking
-//     the token source first;
+//     the token source first, even while the status shows a session of the
+//     app user's Vital user;
 //   - V unknown while the SDK holds a session: resolve V first (the next pass
 //     plans with it), so a session that already agrees is never torn down;
 //   - user IDs compare case-insensitively (iOS 1.4+ reports upper case).
@@ -181,6 +187,10 @@ func (p Plan) String() string {
 //     (fsm.Profile.DetectsDeletion false), a token session whose Vital user
 //     the token source last named more than ResolveInterval ago: resolve it
 //     again (the next pass signs in anew if the backend replaced it);
+//   - a token action whose token carries another Vital user than the one
+//     it names is not applied: the token source's user becomes the goal
+//     (IssuedVitalUserID), and the token stays unused (UnusedToken) for the
+//     next pass's action;
 //   - protected data unavailable (the iOS keychain before first unlock,
 //     §10.6): nothing at all, Defer set; the status may lie, so nothing is
 //     signed out and nothing written;
@@ -188,6 +198,22 @@ func (p Plan) String() string {
 //     than Now (a transient failure's backoff): RetryAt set, and only the
 //     sign-outs that lead the plan remain, since they are local: a session
 //     the app no longer wants never keeps syncing while the rest waits.
+//
+// How each token action is applied is the planner's word too:
+//
+//   - the SDK call (Identify): identifyExternalUser where the profile has it
+//     (HasIdentify) and its plain signIn does not persist the action: a
+//     sign-in where signIn shows a session only after a relaunch
+//     (SignInNeedsRelaunch, iOS 1.4+, reference §1.2), a migration where
+//     signIn does not persist it (APIKeyMigrationPersists false, §2.7) or
+//     the same relaunch rule holds. signIn elsewhere: Android keeps it, as
+//     its identify short-circuits on a stored external user ID even after
+//     the user was deleted (§4); a reauthentication always (identify would
+//     return at once on the session's own external user ID); a profile
+//     without identify (iOS ≤1.3, Flutter) always;
+//   - the token (Reuse): the unused token (UnusedToken) when it is for the
+//     Vital user the action names, or the action names none; else a token
+//     minted for the action.
 func (o *Observation) Plan() Plan {
 	st, err := fsm.Classify(o.SDK.Status, o.LastObserved, o.Profile)
 	if o.ProtectedDataUnavailable {
@@ -201,7 +227,7 @@ func (o *Observation) Plan() Plan {
 	if p.Empty() {
 		return p
 	}
-	if o.LastAction != nil && o.LastError == NoSDKError && p.Actions[0] == o.LastAction {
+	if o.LastAction != nil && o.LastError == NoSDKError && sameStep(p.Actions[0], o.LastAction) {
 		// The action succeeded and the SDK does not show it: planning it
 		// again would loop.
 		return Plan{Observed: st, Discrepancy: Diverged}
@@ -273,21 +299,21 @@ func decide(o *Observation, st fsm.State) Plan {
 		if o.LastError == ErrAlreadySignedIn {
 			// A session the status does not show (iOS 1.4+ after a deprecated
 			// signIn in the same process): clear it, then sign in.
-			return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: AlreadySignedInConflict}
+			return Plan{Actions: []Action{SignOut{}, o.signIn(v)}, Discrepancy: AlreadySignedInConflict}
 		}
-		return Plan{Actions: []Action{SignIn{VitalUser: v}}, Discrepancy: d}
+		return Plan{Actions: []Action{o.signIn(v)}, Discrepancy: d}
 	}
 	// The SDK holds a session of o.SDK.CurrentUserID.
 	switch o.LastError {
 	case ErrNotSignedIn:
-		return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: SessionWithoutRecord}
+		return Plan{Actions: []Action{SignOut{}, o.signIn(v)}, Discrepancy: SessionWithoutRecord}
 	case ErrRefreshFailed:
-		return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: DeadSession}
+		return Plan{Actions: []Action{SignOut{}, o.signIn(v)}, Discrepancy: DeadSession}
 	}
 	if o.SessionAppUserID != "" && o.SessionAppUserID != o.App.AppUserID {
 		// The session is another app user's (a user switch): it cannot be
 		// this one's, so end it without asking the token source first.
-		return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: WrongUser}
+		return Plan{Actions: []Action{SignOut{}, o.signIn(v)}, Discrepancy: WrongUser}
 	}
 	if v == "" {
 		return Plan{Actions: []Action{Resolve{AppUser: o.App.AppUserID}}, Discrepancy: VitalUserUnknown}
@@ -303,13 +329,13 @@ func decide(o *Observation, st fsm.State) Plan {
 				// iOS 1.4+ never shows pendingReauthentication in its status
 				// (reference §1.2): the app's record of the SDK error is the
 				// only sign, and a same-user token re-exchanges.
-				return Plan{Actions: []Action{Reauthenticate{VitalUser: v}}, Discrepancy: ReauthNeeded}
+				return Plan{Actions: []Action{o.reauthenticate(v)}, Discrepancy: ReauthNeeded}
 			}
 			return Plan{Discrepancy: Consistent}
 		}
 	case fsm.ReauthRequired:
 		if same && !envMismatch(o) {
-			return Plan{Actions: []Action{Reauthenticate{VitalUser: v}}, Discrepancy: ReauthNeeded}
+			return Plan{Actions: []Action{o.reauthenticate(v)}, Discrepancy: ReauthNeeded}
 		}
 	case fsm.APIKey:
 		if same && envMatch(o) {
@@ -320,13 +346,37 @@ func decide(o *Observation, st fsm.State) Plan {
 				// The migrate succeeded and the SDK is still in API-key mode:
 				// identify returned at once (reference §2.7). Sign out, which
 				// clears the external user ID, and sign in.
-				return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: MigrationNotTaken}
+				return Plan{Actions: []Action{SignOut{}, o.signIn(v)}, Discrepancy: MigrationNotTaken}
 			}
-			return Plan{Actions: []Action{Migrate{VitalUser: v}}, Discrepancy: APIKeyMode}
+			return Plan{Actions: []Action{o.migrate(v)}, Discrepancy: APIKeyMode}
 		}
-		return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: APIKeyIncompatible}
+		return Plan{Actions: []Action{SignOut{}, o.signIn(v)}, Discrepancy: APIKeyIncompatible}
 	}
-	return Plan{Actions: []Action{SignOut{}, SignIn{VitalUser: v}}, Discrepancy: WrongUser}
+	return Plan{Actions: []Action{SignOut{}, o.signIn(v)}, Discrepancy: WrongUser}
+}
+
+// signIn, migrate and reauthenticate build the token actions for Vital
+// user v, saying how each is applied: the SDK call the profile needs, and
+// whether the launch's unused token fits it.
+func (o *Observation) signIn(v string) SignIn {
+	p := &o.Profile
+	return SignIn{VitalUser: v, Identify: p.HasIdentify && p.SignInNeedsRelaunch, Reuse: o.reuse(v)}
+}
+
+func (o *Observation) migrate(v string) Migrate {
+	p := &o.Profile
+	return Migrate{VitalUser: v, Identify: p.HasIdentify && (!p.APIKeyMigrationPersists || p.SignInNeedsRelaunch),
+		Reuse: o.reuse(v)}
+}
+
+func (o *Observation) reauthenticate(v string) Reauthenticate {
+	return Reauthenticate{VitalUser: v, Reuse: o.reuse(v)}
+}
+
+// reuse: the unused token is for v, or v is not known (the token source's
+// user is the goal then).
+func (o *Observation) reuse(v string) bool {
+	return o.UnusedToken != "" && (v == "" || strings.EqualFold(v, o.UnusedToken))
 }
 
 // resolveDue: on a profile that cannot detect a deleted user, a token
@@ -398,7 +448,7 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 	}
 	out := Plan{Actions: make([]Action, 0, len(w.Actions)), Terminal: w.Terminal, Defer: w.Defer}
 	for i, wa := range w.Actions {
-		a, err := wa.action("actions[" + itoa(i) + "]")
+		a, err := wa.action("actions[" + strconv.Itoa(i) + "]")
 		if err != nil {
 			return err
 		}
@@ -414,16 +464,3 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 type errUnknownAction ActionType
 
 func (e errUnknownAction) Error() string { return "unknown action type \"" + string(e) + "\"" }
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b [20]byte
-	n := len(b)
-	for ; i > 0; i /= 10 {
-		n--
-		b[n] = byte('0' + i%10)
-	}
-	return string(b[n:])
-}

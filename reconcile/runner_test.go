@@ -243,13 +243,24 @@ func newHarness(t *testing.T, profile string, identify bool) *harness {
 	if identify {
 		sdk = identifyingSDK{h.sdk}
 	}
-	r, err := NewRunner(Config{Profile: p, SDK: sdk, Tokens: h.tokens, Journal: h.journal,
+	r, err := NewRunner(Config{Profile: h.runnerProfile(identify), SDK: sdk, Tokens: h.tokens, Journal: h.journal,
 		App:  func() AppSession { return h.app },
 		Now:  func() time.Time { return h.now },
 		Rand: func() float64 { return 0.5 }})
 	require.NoError(t, err)
 	h.runner = r
 	return h
+}
+
+// runnerProfile is the SDK's profile as the runner sees it: without
+// identify, an app that cannot call identifyExternalUser (as under Flutter),
+// so the planner applies every token action through signIn.
+func (h *harness) runnerProfile(identify bool) fsm.Profile {
+	p := h.sdk.p
+	if !identify {
+		p.HasIdentify = false
+	}
+	return p
 }
 
 func (h *harness) signInApp(user string) {
@@ -470,7 +481,10 @@ func TestRunnerUserDeletedSignsInAsNewUser(t *testing.T) {
 	out, err := h.runner.Run(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, fsm.UserDeleted, out.First().Plan.Observed)
-	require.Equal(t, []Action{SignIn{VitalUser: vC}}, out.Applied())
+	// The first pass's token carried vC and was not applied; the second
+	// pass's sign-in takes it rather than minting another.
+	require.Equal(t, []Action{SignIn{VitalUser: vC, Reuse: true}}, out.Applied())
+	require.Equal(t, 2, h.tokens.minted, "one token for each launch")
 	require.Equal(t, vC, h.sdk.user)
 	require.Equal(t, vC, h.journal.e.VitalUserID)
 	h.requireQuietLaunch(t)
@@ -493,7 +507,7 @@ func TestRunnerMigratesAPIKeySession(t *testing.T) {
 			h.journal.e = JournalEntry{AppUserID: "alice", VitalUserID: vA, LastObserved: fsm.APIKey}
 			out, err := h.runner.Run(context.Background())
 			require.NoError(t, err)
-			require.Equal(t, []Action{Migrate{VitalUser: vA}}, out.Applied())
+			require.Equal(t, []Action{Migrate{VitalUser: vA, Identify: tc.identifyWant == 1}}, out.Applied())
 			require.Equal(t, 1, h.sdk.mutations, "migration signs in without signing out")
 			require.Equal(t, tc.identifyWant, h.sdk.identify)
 			require.Equal(t, fsm.Token, out.State)
@@ -702,7 +716,7 @@ func (s stubbornSDK) SignIn(ctx context.Context, tok string) error {
 func TestRunnerReportsDivergenceFromTheStateMachine(t *testing.T) {
 	h := newHarness(t, "ios-1.8", false)
 	h.signInApp("alice")
-	r, err := NewRunner(Config{Profile: h.sdk.p, SDK: stubbornSDK{h.sdk}, Tokens: h.tokens, Journal: h.journal,
+	r, err := NewRunner(Config{Profile: h.runnerProfile(false), SDK: stubbornSDK{h.sdk}, Tokens: h.tokens, Journal: h.journal,
 		App: func() AppSession { return h.app }, Now: func() time.Time { return h.now }, Rand: func() float64 { return 0 }})
 	require.NoError(t, err)
 	out, err := r.Run(context.Background())
@@ -740,7 +754,8 @@ func TestRunnerMigrationFallsBackWhenIdentifyShortCircuits(t *testing.T) {
 	require.NoError(t, err)
 	// The migrate succeeded but did not take; the planner's rule for that
 	// signs out and in.
-	require.Equal(t, []Action{Migrate{VitalUser: vA}, SignOut{}, SignIn{VitalUser: vA}}, out.Applied())
+	require.Equal(t, []Action{Migrate{VitalUser: vA, Identify: true}, SignOut{}, SignIn{VitalUser: vA, Identify: true}},
+		out.Applied())
 	require.Len(t, out.Passes, 3)
 	require.Equal(t, MigrationNotTaken, out.Passes[1].Plan.Discrepancy)
 	require.Equal(t, fsm.Token, out.State)

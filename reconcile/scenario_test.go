@@ -75,8 +75,8 @@ func describePlan(o *Observation) string {
 //
 //	profile=P app=signed-out|U|U:V app-env=E/R status=-|flag,flag user=ID
 //	sdk-env=E/R last=STATE error=SDKERR next=+DUR allow-api-key
-//	last-action=ACTION attempts=N issued=V resolved=-DUR deletion-undetectable
-//	protected-data=unavailable
+//	last-action=ACTION attempts=N issued=V unused-token=V session=U
+//	resolved=-DUR deletion-undetectable protected-data=unavailable
 func observationFromArgs(args []datadriven.CmdArg) (Observation, error) {
 	o := Observation{Now: scenarioNow}
 	for _, a := range args {
@@ -136,6 +136,10 @@ func observationFromArgs(args []datadriven.CmdArg) (Observation, error) {
 			o.Attempts = n
 		case "issued":
 			o.IssuedVitalUserID = v
+		case "unused-token":
+			o.UnusedToken = v
+		case "session":
+			o.SessionAppUserID = v
 		case "resolved":
 			d, err := time.ParseDuration(strings.TrimPrefix(v, "-"))
 			if err != nil {

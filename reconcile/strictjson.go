@@ -6,10 +6,11 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 )
 
-// CheckJSONKeys makes the checks on a JSON document that encoding/json does
+// checkJSONKeys makes the checks on a JSON document that encoding/json does
 // not: every object key at a path listed in schema is one of its keys,
 // spelled exactly (encoding/json matches names case-insensitively), and no
 // object has a key twice (encoding/json keeps the last). Paths are dotted
@@ -17,7 +18,7 @@ import (
 // *FieldError naming the key. Syntax errors are left to the decoder that
 // runs next. Every reader of outside JSON (observations, installation
 // reports, traces) runs it before decoding.
-func CheckJSONKeys(data []byte, schema map[string][]string) error {
+func checkJSONKeys(data []byte, schema map[string][]string) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	err := walkValue(dec, "", schema)
@@ -40,7 +41,7 @@ func walkValue(dec *json.Decoder, path string, schema map[string][]string) error
 		return walkObject(dec, path, schema)
 	case json.Delim('['):
 		for i := 0; dec.More(); i++ {
-			if err := walkValue(dec, path+"["+itoa(i)+"]", schema); err != nil {
+			if err := walkValue(dec, path+"["+strconv.Itoa(i)+"]", schema); err != nil {
 				return err
 			}
 		}

@@ -53,7 +53,7 @@ func newTranscript(t *testing.T, d *datadriven.TestData) *transcript {
 	case d.HasArg("protected-data"):
 		sdk = protectedSDK{h.sdk}
 	}
-	p := h.sdk.p
+	p := h.runnerProfile(d.HasArg("identify"))
 	if d.HasArg("deletion-undetectable") {
 		p.DetectsDeletion = false
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/adapters/installation"
 	"github.com/vitalsync/vitalsync/adapters/issuer"
-	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/memory"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
@@ -129,12 +128,12 @@ func (t truth) verdict() string {
 	return "api-key"
 }
 
-// device is one installation's world: its own virtual clock, emulator,
-// issuer and stores, on a transport of its own, so that it replays alone
-// exactly as it ran in its fleet.
+// device is one installation: its stores, its app's session and its
+// network, in front of its backend (the fleet's, or its own in a solo run).
 type device struct {
 	locked  bool // the launch in progress started with the keychain locked
 	inst    int
+	back    *backend
 	strat   Strategy
 	setup   Setup
 	profile fsm.Profile
@@ -156,38 +155,35 @@ type device struct {
 	// lastCrashed: the launch that left last crashed.
 	lastCrashed bool
 	lastAt      time.Time
-	// crashAt is the pending crash point of the next launch that writes.
-	crashAt *int
+	// wrongSeconds sums the device's wrong-user seconds.
+	wrongSeconds float64
 	// writes counts the writes to the store and the journal.
 	writes func() uint64
 }
 
-// newDevice builds installation inst's world for strategy s.
+// newDevice builds installation inst's world for strategy s, alone: on a
+// backend of its own, without a rate limit (a solo run, a test).
 func newDevice(ctx context.Context, seed uint64, inst int, setup Setup, s Strategy, dir string) (*device, error) {
+	b, err := newBackend(seed, inst, 0)
+	if err != nil {
+		return nil, err
+	}
+	return newDeviceOn(ctx, b, seed, inst, setup, s, dir)
+}
+
+// newDeviceOn builds installation inst's device for strategy s on backend
+// b, which it may share with the rest of its fleet.
+func newDeviceOn(ctx context.Context, b *backend, seed uint64, inst int, setup Setup, s Strategy, dir string) (*device, error) {
 	p, ok := fsm.ParseProfile(setup.Profile)
 	if !ok {
 		return nil, &NameError{Kind: "profile", Name: setup.Profile}
 	}
-	clk := emulatortest.NewClock(epoch)
-	d := &device{inst: inst, strat: s, setup: setup, profile: p, clock: clk,
+	d := &device{inst: inst, strat: s, setup: setup, profile: p, back: b, clock: b.clock, emu: b.emu, users: b.users,
 		rnd: stream(seed, "runtime", inst), broken: map[string]string{}, deleted: map[string]bool{}}
-	d.emu = emulator.New(emulator.WithSigningKey(signingKey()), emulator.WithClock(clk.Now),
-		emulator.WithAfter(clk.After), emulator.WithRand(rand.NewChaCha8(chachaSeed(seed, inst))))
-	d.users = memory.NewUserMap(clk.Now)
-	inner := &syncTransport{}
-	apiURL := inner.handle(apiHost, d.emu)
-	inner.handle(authHost, d.emu)
-	team := junction.NewClient(apiURL, d.emu.APIKey(), junction.WithHTTPClient(&http.Client{Transport: inner}),
-		junction.WithClock(clk.Now))
-	h, err := issuer.New(issuer.Config{Team: team, Store: d.users, Auth: simAuth, Now: clk.Now})
-	if err != nil {
-		return nil, err
-	}
-	inner.handle(issuerHost, h)
-	d.net = &faultNet{next: inner, clock: clk}
+	d.net = &faultNet{next: b.net, clock: b.clock}
 	d.hc = &http.Client{Transport: d.net}
 	if setup.SQLite {
-		db, err := sqlite.Open(ctx, filepath.Join(dir, fmt.Sprintf("%s-%d.db", s.Name(), inst)), sqlite.WithClock(clk.Now))
+		db, err := sqlite.Open(ctx, filepath.Join(dir, fmt.Sprintf("%s-%d.db", s.Name(), inst)), sqlite.WithClock(b.clock.Now))
 		if err != nil {
 			return nil, err
 		}
@@ -200,12 +196,12 @@ func newDevice(ctx context.Context, seed uint64, inst int, setup Setup, s Strate
 		d.writes = func() uint64 { return ms.WriteCount() + mj.WriteCount() }
 	}
 	if setup.APIKeyBuild {
-		if err := d.apiKeyBuild(ctx, team); err != nil {
+		if err := d.apiKeyBuild(ctx); err != nil {
 			d.close()
 			return nil, err
 		}
 	}
-	d.lastAt = clk.Now()
+	d.lastAt = b.clock.Now()
 	d.last = d.judge(ctx)
 	return d, nil
 }
@@ -226,9 +222,9 @@ var simAuth = issuer.AuthenticatorFunc(func(r *http.Request) (string, error) {
 // apiKeyBuild puts the device where an app's API-key build left it: its
 // backend created the first app user's Vital user (and mapped it), and the
 // SDK is configured with the team's API key and signed in as that user.
-func (d *device) apiKeyBuild(ctx context.Context, team *junction.Client) error {
+func (d *device) apiKeyBuild(ctx context.Context) error {
 	u := appUser(d.inst, 0)
-	key, err := team.CreateUser(ctx, u)
+	key, err := d.back.setupTeam.CreateUser(ctx, u)
 	if err != nil {
 		return err
 	}
@@ -339,9 +335,20 @@ type faultNet struct {
 	// counting is set during a launch.
 	counting           bool
 	calls, mints, r429 int
+	// proc is the launch's process: every request is one of its steps, and
+	// none is sent once it has crashed.
+	proc *proc
 }
 
 func (n *faultNet) RoundTrip(req *http.Request) (*http.Response, error) {
+	if n.counting && n.proc != nil {
+		if err := n.proc.step(stepRequest); err != nil {
+			if req.Body != nil {
+				req.Body.Close()
+			}
+			return nil, err
+		}
+	}
 	if n.counting {
 		n.calls++
 		if req.URL.Path == issuer.PathSignInToken {
@@ -349,11 +356,11 @@ func (n *faultNet) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if len(n.armed) == 0 || !n.counting {
-		return n.observe(n.next.RoundTrip(req))
+		return n.next.RoundTrip(req)
 	}
 	if n.armed[0].Skip > 0 {
 		n.armed[0].Skip--
-		return n.observe(n.next.RoundTrip(req))
+		return n.next.RoundTrip(req)
 	}
 	f := n.armed[0]
 	n.armed = n.armed[1:]
@@ -380,19 +387,13 @@ func (n *faultNet) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, timeoutError{}
 	case Fault5xx:
 		closeBody()
-		return n.observe(synthetic(req, http.StatusServiceUnavailable, 0), nil)
+		return synthetic(req, http.StatusServiceUnavailable, 0), nil
 	case Fault429:
 		closeBody()
-		return n.observe(synthetic(req, http.StatusTooManyRequests, f.RetryAfter), nil)
+		n.r429++
+		return synthetic(req, http.StatusTooManyRequests, f.RetryAfter), nil
 	}
 	return nil, fmt.Errorf("simulations: unknown network fault %q", f.Kind)
-}
-
-func (n *faultNet) observe(resp *http.Response, err error) (*http.Response, error) {
-	if err == nil && resp.StatusCode == http.StatusTooManyRequests && n.counting {
-		n.r429++
-	}
-	return resp, err
 }
 
 // synthetic is an error answer in the emulator's shape.

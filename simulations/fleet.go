@@ -34,6 +34,12 @@ type Config struct {
 	// empty).
 	SQLiteFraction float64
 	Dir            string
+	// BackendRate is the fleet backend's capacity in requests per virtual
+	// second to the Junction hosts (0: FleetRate of Installs); PerInstall
+	// gives every installation a backend of its own, without a rate limit,
+	// instead of one for the fleet.
+	BackendRate float64
+	PerInstall  bool
 	// Buckets is the number of virtual-time buckets of the consistency
 	// series (0: 50).
 	Buckets int
@@ -103,12 +109,15 @@ type StrategyStats struct {
 	// WrongUserAfterCrashSeconds is the part of WrongUserSeconds charged
 	// from a launch whose process crashed until the next launch.
 	WrongUserAfterCrashSeconds float64 `json:"wrong_user_after_crash_seconds"`
-	DataGapSeconds             float64 `json:"data_gap_seconds"`
-	NeedlessSignOuts           int     `json:"needless_sign_outs"`
-	MintsPer1000Launches       float64 `json:"mints_per_1000_launches"`
-	NetworkCallsPerLaunch      float64 `json:"network_calls_per_launch"`
-	RateLimited                int     `json:"rate_limited_429s"`
-	LaunchCount                int     `json:"launch_count"`
+	// WrongUserWorstInstallSeconds is the most wrong-user seconds of any
+	// one installation.
+	WrongUserWorstInstallSeconds float64 `json:"wrong_user_worst_install_seconds"`
+	DataGapSeconds               float64 `json:"data_gap_seconds"`
+	NeedlessSignOuts             int     `json:"needless_sign_outs"`
+	MintsPer1000Launches         float64 `json:"mints_per_1000_launches"`
+	NetworkCallsPerLaunch        float64 `json:"network_calls_per_launch"`
+	RateLimited                  int     `json:"rate_limited_429s"`
+	LaunchCount                  int     `json:"launch_count"`
 	// ViolationCount counts every broken invariant; Violations lists the
 	// first ones (at most 50), in virtual-time order.
 	ViolationCount int         `json:"violation_count"`
@@ -116,6 +125,8 @@ type StrategyStats struct {
 	// Series is the share of launches that left their installation
 	// consistent, per virtual-time bucket (-1: no launch in it).
 	Series []float64 `json:"series"`
+	// SeriesLaunches counts the launches in each bucket of Series.
+	SeriesLaunches []int `json:"series_launches"`
 	// ByProfile breaks the measures down by the SDK profile the
 	// installations started on, in the order of fsm.Profiles.
 	ByProfile []ProfileStats `json:"by_profile"`
@@ -127,14 +138,16 @@ type StrategyStats struct {
 // ProfileStats are a strategy's measures over the installations that
 // started on one SDK profile.
 type ProfileStats struct {
-	Profile              string  `json:"profile"`
-	Installs             int     `json:"installs"`
-	ConsistentPct        float64 `json:"consistent_pct"`
-	WrongUserSeconds     float64 `json:"wrong_user_seconds"`
-	DataGapSeconds       float64 `json:"data_gap_seconds"`
-	NeedlessSignOuts     int     `json:"needless_sign_outs"`
-	MintsPer1000Launches float64 `json:"mints_per_1000_launches"`
-	ViolationCount       int     `json:"violation_count"`
+	Profile          string  `json:"profile"`
+	Installs         int     `json:"installs"`
+	ConsistentPct    float64 `json:"consistent_pct"`
+	WrongUserSeconds float64 `json:"wrong_user_seconds"`
+	// WrongUserWorstInstallSeconds is the most of any one installation.
+	WrongUserWorstInstallSeconds float64 `json:"wrong_user_worst_install_seconds"`
+	DataGapSeconds               float64 `json:"data_gap_seconds"`
+	NeedlessSignOuts             int     `json:"needless_sign_outs"`
+	MintsPer1000Launches         float64 `json:"mints_per_1000_launches"`
+	ViolationCount               int     `json:"violation_count"`
 
 	consistent, launches, mints int
 }
@@ -246,6 +259,17 @@ type installState struct {
 func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Report, cover bool) (StrategyStats, error) {
 	st := StrategyStats{Name: s.Name(), Violations: []Violation{},
 		seriesOK: make([]int, cfg.Buckets), seriesN: make([]int, cfg.Buckets)}
+	var fleet *backend
+	if !cfg.PerInstall {
+		rate := cfg.BackendRate
+		if rate <= 0 {
+			rate = FleetRate(cfg.Installs)
+		}
+		var err error
+		if fleet, err = newBackend(cfg.Seed, -1, rate); err != nil {
+			return st, err
+		}
+	}
 	states := make([]*installState, cfg.Installs)
 	q := make(queue, 0, cfg.Installs)
 	for i := range states {
@@ -267,13 +291,21 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 		n := heap.Pop(&q).(next)
 		is := states[n.inst]
 		if is.dev == nil {
-			d, err := newDevice(ctx, cfg.Seed, n.inst, is.setup, s, cfg.Dir)
+			b := fleet
+			if b == nil {
+				var err error
+				if b, err = newBackend(cfg.Seed, n.inst, 0); err != nil {
+					return st, err
+				}
+			}
+			d, err := newDeviceOn(ctx, b, cfg.Seed, n.inst, is.setup, s, cfg.Dir)
 			if err != nil {
 				return st, err
 			}
 			is.dev = d
 		}
 		d := is.dev
+		d.back.current = d
 		last := is.i == len(is.steps)-1
 		ps := byProfile[is.setup.Profile]
 		out := d.stepAndAccount(ctx, is.i, is.steps[is.i], last, &st, ps)
@@ -339,6 +371,8 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 			continue
 		}
 		ps.Installs++
+		st.WrongUserWorstInstallSeconds = max(st.WrongUserWorstInstallSeconds, d.wrongSeconds)
+		ps.WrongUserWorstInstallSeconds = max(ps.WrongUserWorstInstallSeconds, d.wrongSeconds)
 		if out.after.consistent {
 			consistent++
 			ps.consistent++
@@ -372,6 +406,7 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 	}
 	st.WrongUserSeconds, st.DataGapSeconds = round(st.WrongUserSeconds), round(st.DataGapSeconds)
 	st.WrongUserAfterCrashSeconds = round(st.WrongUserAfterCrashSeconds)
+	st.WrongUserWorstInstallSeconds = round(st.WrongUserWorstInstallSeconds)
 	st.ByProfile = []ProfileStats{}
 	for _, p := range fsm.Profiles() {
 		ps := byProfile[p.Name]
@@ -383,8 +418,10 @@ func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Rep
 			ps.MintsPer1000Launches = round(1000 * float64(ps.mints) / float64(ps.launches))
 		}
 		ps.WrongUserSeconds, ps.DataGapSeconds = round(ps.WrongUserSeconds), round(ps.DataGapSeconds)
+		ps.WrongUserWorstInstallSeconds = round(ps.WrongUserWorstInstallSeconds)
 		st.ByProfile = append(st.ByProfile, *ps)
 	}
+	st.SeriesLaunches = st.seriesN
 	st.Series = make([]float64, cfg.Buckets)
 	for b := range st.Series {
 		st.Series[b] = -1
@@ -413,6 +450,7 @@ func (d *device) stepAndAccount(ctx context.Context, i int, s Step, last bool, s
 	d.charge(st, ps)
 	out := d.step(ctx, i, s, last)
 	d.charge(st, ps) // faults that advanced the clock within the step
+	d.back.current = nil
 	d.last, d.lastCrashed = out.after, out.rec.Crashed != ""
 	return out
 }
@@ -424,6 +462,7 @@ func (d *device) charge(st *StrategyStats, ps *ProfileStats) {
 	secs := now.Sub(d.lastAt).Seconds()
 	d.lastAt = now
 	if d.last.wrongUser {
+		d.wrongSeconds += secs
 		st.WrongUserSeconds += secs
 		ps.WrongUserSeconds += secs
 		if d.lastCrashed {

@@ -127,7 +127,9 @@ type Step struct {
 	Sync    bool    `json:"sync,omitempty"`
 	// Net are the launch's network faults.
 	Net []NetFault `json:"net,omitempty"`
-	// Crash, when set, kills the launch's process after that many writes.
+	// Crash, when set, kills the launch's process before its Crash-th step
+	// (counted from 0 over its requests and its writes to the device's
+	// store and the journal); a launch with fewer steps ends first.
 	Crash *int `json:"crash,omitempty"`
 	// Concurrent runs a second launch task in the process.
 	Concurrent bool `json:"concurrent,omitempty"`
@@ -159,6 +161,13 @@ func upgrade(p string) string {
 	}
 	return ""
 }
+
+// CrashSteps bounds a crash point: a launch whose process dies dies before
+// one of its first CrashSteps steps (requests and writes), each as likely.
+const CrashSteps = 8
+
+// HerdWaveSeconds is how long a herd's wave of launches lasts.
+const HerdWaveSeconds = 15 * 60
 
 // TailLaunches is the liveness bound: once faults stop, every installation
 // must be consistent within this many launches (2 hours apart, past any
@@ -206,8 +215,9 @@ func schedule(seed uint64, inst int, launches int, profiles []fsm.Profile, sqlit
 	rate := func(f Fault) bool { return k.Rates[f] > 0 && r.Float64() < k.Rates[f] }
 	// Locked launches draw from a stream of their own, so that the other
 	// draws stay what they were before the fault class existed.
-	lr := stream(seed, "locked", inst)
+	lr, cr, wr := stream(seed, "locked", inst), stream(seed, "crash", inst), stream(seed, "wave", inst)
 	steps := make([]Step, 0, launches+TailLaunches)
+	prevAt := int64(0)
 	for i := 0; i < launches; i++ {
 		s := Step{At: at}
 		// The app's user.
@@ -234,8 +244,13 @@ func schedule(seed uint64, inst int, launches int, profiles []fsm.Profile, sqlit
 				}
 			}
 		}
+		// A herd is a wave: every installation's next launch comes within
+		// minutes of it (the backend's deletion reaches every app's next
+		// upload; a release reaches every phone's store at once), which is
+		// load on the fleet's one backend.
 		if herdDel > 0 && at >= herdDel {
 			s.Between, herdDel, s.Herd = append(s.Between, FaultHerdDeletion), 0, FaultHerdDeletion
+			s.At = max(prevAt+1, min(s.At, k.HerdDeletionAt+wr.Int64N(HerdWaveSeconds)))
 		}
 		if herdUpg > 0 && at >= herdUpg {
 			herdUpg, s.Herd = 0, FaultHerdUpgrade
@@ -243,10 +258,11 @@ func schedule(seed uint64, inst int, launches int, profiles []fsm.Profile, sqlit
 				profile = upgrade(profile)
 				s.App = &AppEvent{Kind: "sdk-upgrade"}
 			}
-			s.Net = append(s.Net, NetFault{Kind: Fault429, RetryAfter: 600 + r.IntN(3000)})
+			s.At = max(prevAt+1, min(s.At, k.HerdUpgradeAt+wr.Int64N(HerdWaveSeconds)))
+			s.Sync = true
 		}
 		// The app's data sync, now and then.
-		s.Sync = r.Float64() < 0.1
+		s.Sync = r.Float64() < 0.1 || s.Sync
 		// In the launch.
 		for _, f := range []Fault{FaultLostRequest, FaultLostResponse, Fault5xx, Fault429, FaultTimeout} {
 			if rate(f) {
@@ -257,13 +273,17 @@ func schedule(seed uint64, inst int, launches int, profiles []fsm.Profile, sqlit
 				s.Net = append(s.Net, nf)
 			}
 		}
-		if rate(FaultCrash) {
-			n := r.IntN(6)
+		// Every launch draws whether its process dies, and before which of
+		// its steps, from a stream of its own: every strategy meets the
+		// same crash points, whatever it does.
+		if k.Rates[FaultCrash] > 0 && cr.Float64() < k.Rates[FaultCrash] {
+			n := cr.IntN(CrashSteps)
 			s.Crash = &n
 		}
 		s.Concurrent = rate(FaultConcurrentLaunch)
 		s.Locked = k.Rates[FaultLockedKeychain] > 0 && lr.Float64() < k.Rates[FaultLockedKeychain]
 		steps = append(steps, s)
+		prevAt = s.At
 		at += int64(30*60 + min(r.ExpFloat64()*4*3600, 20*3600))
 	}
 	for i := 0; i < TailLaunches; i++ {

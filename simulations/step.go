@@ -6,10 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/installation"
 	"github.com/vitalsync/vitalsync/adapters/issuer"
-	"github.com/vitalsync/vitalsync/adapters/memory"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
@@ -93,57 +91,6 @@ type stepOut struct {
 	discrepancy reconcile.Discrepancy
 }
 
-// writeKind notes the kind of each write of a crashing process, so that a
-// crash can be told apart: right after an SDK write (crash-sdk) or not.
-type writeKind struct {
-	crash   *memory.Crash
-	last    string // "sdk" or "journal": the last write let through
-	crashAt string // the kind of write the crash hit
-}
-
-type kindStore struct {
-	vitalsdk.Store
-	w *writeKind
-}
-
-func (s kindStore) SaveDevice(ctx context.Context, st vitalsdk.DeviceState) error {
-	return s.w.note("sdk", s.Store.SaveDevice(ctx, st))
-}
-
-func (s kindStore) DeleteDevice(ctx context.Context, installation string) error {
-	return s.w.note("sdk", s.Store.DeleteDevice(ctx, installation))
-}
-
-type kindJournal struct {
-	reconcile.Journal
-	w *writeKind
-}
-
-func (j kindJournal) Save(ctx context.Context, e reconcile.JournalEntry, event string) error {
-	return j.w.note("journal", j.Journal.Save(ctx, e, event))
-}
-
-func (w *writeKind) note(kind string, err error) error {
-	switch {
-	case err == nil:
-		w.last = kind
-	case errors.Is(err, memory.ErrCrashed) && w.crashAt == "":
-		w.crashAt = kind
-	}
-	return err
-}
-
-// class names the crash point for coverage.
-func (w *writeKind) class() string {
-	if w.crashAt == "" {
-		return ""
-	}
-	if w.crashAt == "journal" && w.last == "sdk" {
-		return "crash-sdk"
-	}
-	return "crash-journal"
-}
-
 // step runs step i of the device's schedule; last says it is the final
 // one, after which the installation must be consistent (liveness).
 func (d *device) step(ctx context.Context, i int, s Step, last bool) stepOut {
@@ -160,36 +107,30 @@ func (d *device) step(ctx context.Context, i int, s Step, last bool) stepOut {
 	}
 	out.before = before
 
-	// The launch. A fault that found no request to strike (a crash no
-	// write) waits for the next launch, until faults stop.
-	if s.Tail {
-		d.net.armed, d.crashAt = d.net.armed[:0], nil
-	}
-	d.net.armed = append(d.net.armed, s.Net...)
-	if s.Crash != nil {
-		d.crashAt = s.Crash
-	}
-	networkUp := len(d.net.armed) == 0 && d.crashAt == nil
+	// The launch: its network faults and its crash point strike it alone
+	// (a fault that finds no request to strike, or a crash point beyond the
+	// launch's last step, costs nothing).
+	d.net.armed = append(d.net.armed[:0], s.Net...)
 	d.net.fired = nil
 	d.net.calls, d.net.mints, d.net.r429 = 0, 0, 0
 	d.net.counting = true
 	store, journal := d.store, d.journal
-	var wk *writeKind
-	if d.crashAt != nil {
-		wk = &writeKind{crash: memory.CrashAfter(*d.crashAt)}
-		store = kindStore{Store: wk.crash.Store(d.store), w: wk}
-		journal = kindJournal{Journal: wk.crash.Journal(d.journal), w: wk}
+	p := newProc(s.Crash)
+	if p != nil {
+		store, journal = procStore{Store: d.store, p: p}, procJournal{Journal: d.journal, p: p}
 	}
+	d.net.proc = p
 	d.locked = s.Locked
 	launches, ls, status := d.launch(ctx, store, journal, s.Concurrent)
 	d.locked = false
-	d.net.counting = false
+	d.net.counting, d.net.proc, d.net.armed = false, nil, d.net.armed[:0]
 	out.rec.Fired = d.net.fired
 	out.launches, out.calls, out.mints, out.r429 = launches, d.net.calls, d.net.mints, d.net.r429
-	crashed := wk != nil && wk.crash.Crashed()
+	crashed := p != nil && p.crashed
 	if crashed {
-		out.rec.Crashed, d.crashAt = wk.class(), nil
+		out.rec.Crashed = p.class()
 	}
+	networkUp := len(out.rec.Fired) == 0 && !crashed && out.r429 == 0
 
 	// A launch that applied nothing changed nothing the world judges.
 	after := before
@@ -226,22 +167,19 @@ func (d *device) step(ctx context.Context, i int, s Step, last bool) stepOut {
 	for _, l := range ls {
 		deferredOnly = deferredOnly && l.Result == string(reconcile.ResultDeferred)
 	}
-	// While the keychain is locked nothing can be decided or done (reference
-	// §10.6; the planner defers and never signs out on a status that may
-	// lie): a switch waits for the next unlocked launch.
-	// A session the journal did not see started (one the keychain kept
-	// through a reinstall, one left by a crash before the journal's first
-	// write) is nobody's to the engine until the token source names the app
-	// user's Vital user; while a backoff defers that question the engine
-	// keeps it, since signing it out would be needless whenever it is the
-	// app user's own. Both choices break an invariant; this one is the
-	// engine's documented choice (see the package doc's Limitations).
-	unattributed := deferredOnly && len(ls) > 0 && ls[0].Outcome != nil &&
-		ls[0].Outcome.First().Observation.SessionAppUserID == ""
-	if networkUp && after.wrongUser && !s.Locked && !unattributed {
+	// Every strategy is judged alike, whoever is to blame: a launch whose
+	// network was up (no fault struck it, no rate limit refused it, its
+	// process lived), deferred by backoff or not, leaves no session of
+	// another Vital user than the app user's, and none while the app is
+	// signed out. Where no strategy can do better (the package doc's
+	// Limitations), every one breaks it alike.
+	if networkUp && after.wrongUser {
 		detail := "SDK status " + after.status.String()
 		if deferredOnly {
 			detail += ", launch deferred by backoff"
+		}
+		if s.Locked {
+			detail += ", keychain locked"
 		}
 		bad(ViolationWrongUser, detail)
 	}
@@ -402,7 +340,12 @@ func (d *device) between(ctx context.Context, s Step) []Fault {
 			}
 			sync, force = true, true
 		case FaultTokenExpiry:
-			d.clock.Advance(emulator.DefaultAccessTTL + time.Minute)
+			// The access token's lifetime runs out (the clock is the
+			// fleet's, so the token ages instead).
+			if st, ok, _ := d.store.LoadDevice(ctx, d.key()); ok && st.Record != nil {
+				st.Record.Expiry = d.clock.Now().Add(-time.Second)
+				d.store.SaveDevice(ctx, st)
+			}
 			applied = append(applied, f)
 			sync = true
 		}

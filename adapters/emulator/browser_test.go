@@ -22,10 +22,10 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/junction"
 )
 
-// updateScreenshot rewrites the README's screenshot of the web UI.
+// updateScreenshot rewrites the emulator guide's screenshot of the web UI.
 var updateScreenshot = flag.Bool("update-screenshot", false, "rewrite testdata/emulator-ui.png from the browser test")
 
-// screenshotPath is the screenshot the README shows.
+// screenshotPath is the screenshot the emulator guide shows.
 const screenshotPath = "testdata/emulator-ui.png"
 
 // findChromium returns the path of a Chromium or Chrome binary on PATH.

@@ -169,7 +169,7 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		result, err = e.controlUser(segs[2], segs[1])
 	default:
-		writeDetail(w, http.StatusNotFound, "no such control-plane route: see the README's \"Emulator control plane\"")
+		writeDetail(w, http.StatusNotFound, "no such control-plane route: see docs/guides/emulator.md, \"Control plane\"")
 		return
 	}
 	var ce *controlError

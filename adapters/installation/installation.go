@@ -117,7 +117,29 @@ type Config struct {
 	// ReportLog remembers when the last report was sent; without one, only
 	// launches that acted report.
 	ReportLog ReportLog
+	// Identity, when set, gives the installation the ID it reports under,
+	// its key and its report sequence (adapters/sqlite keeps them in the
+	// device database); without one, reports go under Installation with
+	// neither key nor sequence.
+	Identity Identity
+	// ReportID is the installation ID to create Identity's identity with on
+	// first use ("": a random one); an existing identity is kept.
+	ReportID string
 }
+
+// Identity is an installation's identity towards the issuer
+// (docs/reference/report-schema.md): InstallationIdentity returns the ID
+// it reports under and its key, creating them on first use (with id, or a
+// random ID when id is ""); NextReportSequence increments and returns its
+// report sequence; RenewInstallationIdentity replaces the ID and key with
+// new random ones and restarts the sequence.
+type Identity interface {
+	InstallationIdentity(ctx context.Context, installation, id string) (string, []byte, error)
+	NextReportSequence(ctx context.Context, installation string) (uint64, error)
+	RenewInstallationIdentity(ctx context.Context, installation string) (string, []byte, error)
+}
+
+var _ Identity = (*sqlite.DB)(nil)
 
 // DefaultReportInterval is the reporting interval of quiet launches the
 // CLI uses unless told otherwise.
@@ -210,16 +232,9 @@ func Open(ctx context.Context, cfg Config) (*Installation, error) {
 	if err != nil {
 		return nil, err
 	}
-	var port reconcile.SDK = sdk
-	if !cfg.Profile.HasIdentify {
-		// reconcile.Identifier is for SDKs whose profile has identify;
-		// the Client has the method on every profile (and refuses it). The
-		// other optional ports stay.
-		port = noIdentify{sdk, sdk, sdk}
-	}
 	runner, err := reconcile.NewRunner(reconcile.Config{
 		Profile:     cfg.Profile,
-		SDK:         port,
+		SDK:         sdk,
 		Tokens:      issuer.NewClient(cfg.IssuerURL, cfg.Session, issuer.WithHTTPClient(hc)),
 		Journal:     cfg.Journal,
 		App:         cfg.App,
@@ -235,14 +250,6 @@ func Open(ctx context.Context, cfg Config) (*Installation, error) {
 	rt := &countingTransport{next: next}
 	return &Installation{cfg: cfg, sdk: sdk, runner: runner, counter: ct, reports: rt,
 		issuer: issuer.NewClient(cfg.IssuerURL, cfg.Session, issuer.WithHTTPClient(&http.Client{Transport: rt}))}, nil
-}
-
-// noIdentify is the SDK core without its identify port, with every other
-// port the runner looks for.
-type noIdentify struct {
-	reconcile.SDK
-	reconcile.Initializer
-	reconcile.ProtectedData
 }
 
 // SDK returns the installation's SDK core.
@@ -322,13 +329,45 @@ func (in *Installation) report(ctx context.Context, out reconcile.Outcome) error
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	if _, err := in.issuer.SendReport(rctx, r); err != nil {
+	if err := in.send(rctx, r); err != nil {
 		return err
 	}
 	if in.cfg.ReportLog == nil {
 		return nil
 	}
 	return in.cfg.ReportLog.SetReportSent(ctx, in.cfg.Installation, now)
+}
+
+// send sends r under the installation's identity. When the issuer refuses
+// the identity (the installation is bound to another app user, or another
+// copy of its database, a restored backup, reported a later sequence), the
+// installation takes a new identity and sends r once more under it.
+func (in *Installation) send(ctx context.Context, r issuer.Report) error {
+	if in.cfg.Identity == nil {
+		_, err := in.issuer.SendReport(ctx, r)
+		return err
+	}
+	id, key, err := in.cfg.Identity.InstallationIdentity(ctx, in.cfg.Installation, in.cfg.ReportID)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		seq, err := in.cfg.Identity.NextReportSequence(ctx, in.cfg.Installation)
+		if err != nil {
+			return err
+		}
+		r.InstallationID = id
+		_, err = in.issuer.SendReportFrom(ctx, r, key, seq)
+		if attempt > 0 || !(errors.Is(err, issuer.ErrInstallationBound) || errors.Is(err, issuer.ErrStaleSequence)) {
+			return err
+		}
+		if in.cfg.Logger != nil {
+			in.cfg.Logger.Warn("issuer refused the installation ID; reporting under a new one", "error", err.Error())
+		}
+		if id, key, err = in.cfg.Identity.RenewInstallationIdentity(ctx, in.cfg.Installation); err != nil {
+			return err
+		}
+	}
 }
 
 // RecordSDKError records an SDK error the app met between launches (see

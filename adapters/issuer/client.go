@@ -125,6 +125,11 @@ func (c *Client) ResolveVitalUser(ctx context.Context, appUserID string) (string
 
 // do sends one request and decodes a 200 answer into out.
 func (c *Client) do(ctx context.Context, op, method, path string, body []byte, out any) error {
+	return c.doWith(ctx, op, method, path, body, out, nil)
+}
+
+// doWith is do with extra request headers.
+func (c *Client) doWith(ctx context.Context, op, method, path string, body []byte, out any, extra http.Header) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -138,6 +143,9 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, o
 		req.Header.Set("Authorization", "Bearer "+c.session)
 	}
 	req.Header.Set("Accept", "application/json")
+	for k, v := range extra {
+		req.Header[k] = v
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -165,7 +173,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, o
 	if json.Unmarshal(data, &eb) == nil {
 		e.Code = printable(eb.Error, maxCodeLen)
 		e.Message = printable(eb.Message, maxMessageLen)
-		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusConflict {
 			e.Reason = codeReasons[e.Code]
 		}
 	}
@@ -229,6 +237,8 @@ func kindForStatus(status int) error {
 		return ErrNotFound
 	case http.StatusMethodNotAllowed:
 		return ErrMethodNotAllowed
+	case http.StatusConflict:
+		return ErrConflict
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests, http.StatusGatewayTimeout:
 		return ErrUnavailable
 	case http.StatusBadGateway:

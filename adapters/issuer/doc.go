@@ -100,15 +100,29 @@
 // # Installation reports
 //
 // POST /v1/installation-report takes one Report (its JSON form is the
-// README's public report schema) when Config.Reports is set; without it
+// public report schema, docs/reference/report-schema.md) when Config.Reports is set; without it
 // the route answers 404. The body is bounded like the token route's and
 // decoded strictly (DecodeReport): an unknown, missing or unparsable field
 // is a 400 whose message names it, never quoting a value. A report whose
 // app_user_id is not the caller's is a 403. The profile is derived from
 // platform and sdk_version (fsm.ProfileFor); an unmapped version is stored
-// with no profile. The store keeps the latest reported_at per installation
-// (ReportStore's contract; adapters/storetest checks it); the answer says
-// whether this report was stored. Client.SendReport is the device's call.
+// with no profile. A reported_at more than MaxReportSkew ahead of the
+// issuer's clock is a 400 future_report, a time outside MinTime to MaxTime
+// a 400 time_out_of_range. The issuer stamps received_at and the store
+// keeps the latest received per installation (ReportStore's contract;
+// adapters/storetest checks it); the answer says whether this report was
+// stored.
+//
+// Installations are bound to app users (Bind): the first report of an
+// installation binds it to the caller; another app user's report for it is
+// a 403 installation_bound unless it carries the installation's key
+// (HeaderInstallationKey) and names the caller as the user signed in, which
+// rebinds it and keeps the old binding in the history; a report sequence
+// (HeaderReportSequence) not above the installation's last is a 409
+// stale_sequence (a restored copy of the device database). A device that
+// meets either takes a new installation ID (adapters/installation).
+// Client.SendReportFrom is the device's call; docs/reference/report-schema.md
+// says it all for integrators.
 //
 // # Secrets
 //

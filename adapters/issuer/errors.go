@@ -78,32 +78,38 @@ var (
 // every error body, and Error.Code on the client side. Codes are part of the
 // wire contract; new ones may be added, existing ones never change meaning.
 const (
-	CodeBadRequest       = "bad_request"                    // 400: malformed request
-	CodeUnauthorized     = "unauthorized"                   // 401: an Authenticator refused without saying why
-	CodeMissingCreds     = "missing_credentials"            // 401: no Authorization header
-	CodeMalformedSession = "malformed_session"              // 401: not a session token of the expected form
-	CodeBadSignature     = "bad_signature"                  // 401: the session's MAC does not verify
-	CodeSessionExpired   = "session_expired"                // 401: the session's expiry has passed
-	CodeMultipleAuth     = "multiple_authorization_headers" // 401: more than one Authorization header
-	CodeAnotherUser      = "another_user"                   // 403: the named app user is not the caller
-	CodeNotFound         = "not_found"                      // 404: unknown route
-	CodeMethodNotAllowed = "method_not_allowed"             // 405: known route, wrong method
-	CodeInternal         = "internal"                       // 500: the issuer failed
-	CodeUpstreamError    = "upstream_error"                 // 502: the team API refused (terminal)
-	CodeUpstreamDown     = "upstream_unavailable"           // 503: the team API is unavailable (transient)
-	CodeUnavailable      = "unavailable"                    // 503: the request ended before it was served
+	CodeBadRequest        = "bad_request"                    // 400: malformed request
+	CodeUnauthorized      = "unauthorized"                   // 401: an Authenticator refused without saying why
+	CodeMissingCreds      = "missing_credentials"            // 401: no Authorization header
+	CodeMalformedSession  = "malformed_session"              // 401: not a session token of the expected form
+	CodeBadSignature      = "bad_signature"                  // 401: the session's MAC does not verify
+	CodeSessionExpired    = "session_expired"                // 401: the session's expiry has passed
+	CodeMultipleAuth      = "multiple_authorization_headers" // 401: more than one Authorization header
+	CodeAnotherUser       = "another_user"                   // 403: the named app user is not the caller
+	CodeInstallationBound = "installation_bound"             // 403: the report's installation is bound to another app user
+	CodeStaleSequence     = "stale_sequence"                 // 409: the report's sequence is not above its installation's last
+	CodeFutureReport      = "future_report"                  // 400: reported_at is in the future
+	CodeTimeOutOfRange    = "time_out_of_range"              // 400: a time the stores cannot hold
+	CodeNotFound          = "not_found"                      // 404: unknown route
+	CodeMethodNotAllowed  = "method_not_allowed"             // 405: known route, wrong method
+	CodeInternal          = "internal"                       // 500: the issuer failed
+	CodeUpstreamError     = "upstream_error"                 // 502: the team API refused (terminal)
+	CodeUpstreamDown      = "upstream_unavailable"           // 503: the team API is unavailable (transient)
+	CodeUnavailable       = "unavailable"                    // 503: the request ended before it was served
 )
 
 // codeReasons maps the codes of 401 and 403 answers to the sentinels they
 // name, so that a client's errors.Is sees the same reasons the server's
 // Authenticator reported.
 var codeReasons = map[string]error{
-	CodeMissingCreds:     ErrNoCredentials,
-	CodeMalformedSession: ErrMalformedSession,
-	CodeBadSignature:     ErrBadSignature,
-	CodeSessionExpired:   ErrSessionExpired,
-	CodeMultipleAuth:     ErrMultipleAuthorization,
-	CodeAnotherUser:      ErrAnotherUser,
+	CodeMissingCreds:      ErrNoCredentials,
+	CodeMalformedSession:  ErrMalformedSession,
+	CodeBadSignature:      ErrBadSignature,
+	CodeSessionExpired:    ErrSessionExpired,
+	CodeMultipleAuth:      ErrMultipleAuthorization,
+	CodeAnotherUser:       ErrAnotherUser,
+	CodeInstallationBound: ErrInstallationBound,
+	CodeStaleSequence:     ErrStaleSequence,
 }
 
 // Error is a failed Client call. It never holds a session or a token.

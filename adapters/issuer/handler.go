@@ -327,6 +327,18 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, app string, err e
 		attrs = append(attrs, slog.String("class", "terminal"), slog.String("error", ue.msg))
 		h.log.LogAttrs(ctx, slog.LevelError, "team API answered inconsistently", attrs...)
 		return writeError(w, http.StatusBadGateway, CodeUpstreamError, "the team API answered inconsistently")
+	case errors.Is(err, ErrInstallationBound):
+		h.log.LogAttrs(ctx, slog.LevelWarn, "report refused: installation bound to another app user", attrs...)
+		return writeError(w, http.StatusForbidden, CodeInstallationBound,
+			"the installation is bound to another app user; report under a new installation ID")
+	case errors.Is(err, ErrStaleSequence):
+		h.log.LogAttrs(ctx, slog.LevelWarn, "report refused: stale sequence", attrs...)
+		return writeError(w, http.StatusConflict, CodeStaleSequence,
+			"another copy of the installation reported a later sequence; report under a new installation ID")
+	case errors.Is(err, ErrFutureReport):
+		return writeError(w, http.StatusBadRequest, CodeFutureReport, err.Error())
+	case errors.Is(err, ErrTimeOutOfRange):
+		return writeError(w, http.StatusBadRequest, CodeTimeOutOfRange, err.Error())
 	case errors.Is(err, ErrBadReport):
 		return writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):

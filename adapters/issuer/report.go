@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +21,7 @@ const PathInstallationReport = "/v1/installation-report"
 
 // Report is one installation's report of its state: the app's session, what
 // the SDK says, and what the launch task last saw and did. Its JSON form is
-// the public report schema (see the README): the body of POST
+// the public report schema (docs/reference/report-schema.md): the body of POST
 // /v1/installation-report and one line of an audit's JSONL input.
 type Report struct {
 	// InstallationID names the installation; required.
@@ -245,6 +246,12 @@ func (r *Report) Validate() error {
 	case !r.AppSignedIn && (r.AppUserID != "" || r.AppVitalUserID != ""):
 		return reportErr("app_user_id", "set while app_signed_in is false")
 	}
+	if CheckTime(r.ReportedAt) != nil {
+		return &ReportFieldError{Field: "reported_at", Err: ErrTimeOutOfRange}
+	}
+	if CheckTime(r.NextAttemptAt) != nil {
+		return &ReportFieldError{Field: "next_attempt_at", Err: ErrTimeOutOfRange}
+	}
 	if s, err := fsm.ParseStatus(r.SDKStatus.Names()); err != nil || s != r.SDKStatus {
 		return reportErr("sdk_status", "unknown flag")
 	}
@@ -262,20 +269,28 @@ func (r *Report) Validate() error {
 	return nil
 }
 
-// ReportStore keeps the latest report of each installation;
-// adapters/sqlite and adapters/memory implement it, and adapters/storetest
-// checks them against this contract:
+// ReportStore keeps the latest report of each installation and each
+// installation's binding to an app user; adapters/sqlite, adapters/postgres
+// and adapters/memory implement it, and adapters/storetest checks them
+// against this contract:
 //
-//   - PutReport stores r as its installation's report unless the stored
-//     one was taken later (a later ReportedAt): an older report never
-//     overwrites a newer one, and an equal time replaces it (a retried
-//     send). It reports whether r was stored. Times come back in UTC.
-//   - A report that fails Validate is refused with an error matching
-//     ErrBadReport, and nothing changes.
+//   - SubmitReport applies Bind to the installation's stored binding and
+//     s, in one transaction with the report's write: a refusal
+//     (ErrInstallationBound, ErrStaleSequence) changes nothing; a rebind
+//     keeps the replaced binding in the installation's history.
+//   - The report is stored as its installation's report unless the stored
+//     one was received later (a later ReceivedAt): reports are ordered by
+//     the issuer's clock, never by the device's reported_at. An equal time
+//     replaces it. It reports whether the report was stored. Times come
+//     back in UTC.
+//   - A submission that fails Validate is refused with an error matching
+//     ErrBadReport (a time out of range also matches ErrTimeOutOfRange),
+//     and nothing changes.
 //   - A done context yields ctx.Err() and changes nothing.
-//   - It is safe for concurrent use.
+//   - It is safe for concurrent use, across processes for the stores that
+//     share a database.
 type ReportStore interface {
-	PutReport(ctx context.Context, r Report) (stored bool, err error)
+	SubmitReport(ctx context.Context, s Submission) (stored bool, err error)
 }
 
 // reportAnswer is the answer of POST /v1/installation-report.
@@ -297,9 +312,18 @@ func (h *Handler) serveInstallationReport(ctx context.Context, r *http.Request, 
 	if rep.AppUserID != "" && rep.AppUserID != app {
 		return nil, ErrForbidden
 	}
-	stored, err := h.reports.PutReport(ctx, rep)
+	keyHash, seq, err := submissionProof(r)
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil, err
+	}
+	now := h.now().UTC()
+	if rep.ReportedAt.After(now.Add(MaxReportSkew)) {
+		return nil, &ReportFieldError{Field: "reported_at", Err: ErrFutureReport}
+	}
+	stored, err := h.reports.SubmitReport(ctx, Submission{Report: rep, Caller: app, KeyHash: keyHash, Sequence: seq, ReceivedAt: now})
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+			errors.Is(err, ErrInstallationBound) || errors.Is(err, ErrStaleSequence) || errors.Is(err, ErrBadReport) {
 			return nil, err
 		}
 		return nil, &storeError{op: "put report", err: err}
@@ -308,20 +332,40 @@ func (h *Handler) serveInstallationReport(ctx context.Context, r *http.Request, 
 }
 
 // SendReport sends rep to the issuer's POST /v1/installation-report and
-// says whether the issuer stored it (false: it holds a later report of
-// the installation). rep's app user must be the session's: otherwise the
-// issuer answers ErrForbidden. A report that fails Validate is not sent.
+// says whether the issuer stored it (false: it holds a report of the
+// installation received later). rep's app user must be the session's:
+// otherwise the issuer answers ErrForbidden. A report that fails Validate
+// is not sent. It sends no installation key or sequence: see SendReportFrom.
 func (c *Client) SendReport(ctx context.Context, rep Report) (stored bool, err error) {
+	return c.SendReportFrom(ctx, rep, nil, 0)
+}
+
+// SendReportFrom is SendReport with the installation's key (nil: none) and
+// the report's sequence (0: none), which let the issuer rebind the
+// installation on a user switch and tell a restored copy of its database
+// from the original. An issuer that refuses the installation answers an
+// *Error matching ErrInstallationBound (403) or ErrStaleSequence (409).
+func (c *Client) SendReportFrom(ctx context.Context, rep Report, key []byte, seq uint64) (stored bool, err error) {
 	const op = "installation report"
 	if err := rep.Validate(); err != nil {
 		return false, &Error{Op: op, Kind: ErrBadRequest, Err: err}
+	}
+	if key != nil && len(key) != InstallationKeySize {
+		return false, &Error{Op: op, Kind: ErrBadRequest, Err: fmt.Errorf("installation key of %d bytes", len(key))}
 	}
 	body, err := json.Marshal(rep)
 	if err != nil {
 		return false, &Error{Op: op, Kind: ErrBadRequest, Err: err}
 	}
+	hdr := http.Header{}
+	if key != nil {
+		hdr.Set(HeaderInstallationKey, EncodeInstallationKey(key))
+	}
+	if seq != 0 {
+		hdr.Set(HeaderReportSequence, strconv.FormatUint(seq, 10))
+	}
 	var out reportAnswer
-	if err := c.do(ctx, op, http.MethodPost, PathInstallationReport, body, &out); err != nil {
+	if err := c.doWith(ctx, op, http.MethodPost, PathInstallationReport, body, &out, hdr); err != nil {
 		return false, err
 	}
 	return out.Stored, nil

@@ -98,9 +98,14 @@ func TestReportRoute(t *testing.T) {
 	stored, err := alice.SendReport(ctx, aliceReport(at))
 	require.NoError(t, err)
 	require.True(t, stored)
+	// Reports are ordered by the issuer's clock: one the device dated
+	// earlier, received later, is the installation's report.
 	stored, err = alice.SendReport(ctx, aliceReport(at.Add(-time.Hour)))
 	require.NoError(t, err)
-	require.False(t, stored, "an older report never overwrites a newer one")
+	require.True(t, stored, "a report received later was not stored")
+	stored, err = alice.SendReport(ctx, aliceReport(at))
+	require.NoError(t, err)
+	require.True(t, stored)
 	got, ok, err := store.LatestReport(ctx, "phone-1")
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -149,10 +154,118 @@ func TestReportRoute(t *testing.T) {
 	require.ErrorIs(t, err, issuer.ErrBadReport)
 }
 
+// TestReportRouteBindsInstallations replays issue 19's first finding over
+// HTTP: bob, signed in, reports for alice's installation as himself, dated
+// 2200 or a day ahead, and is refused; alice's later reports are stored;
+// a user switch on alice's phone rebinds it only with the phone's key; a
+// restored copy of the phone's database is refused by its sequence.
+func TestReportRouteBindsInstallations(t *testing.T) {
+	ctx := context.Background()
+	store := &memory.Reports{}
+	url, session := reportServer(t, store)
+	alice := issuer.NewClient(url, session("alice"))
+	bob := issuer.NewClient(url, session("bob"))
+	now := time.Now().UTC().Truncate(time.Second)
+	key := []byte(strings.Repeat("k", issuer.InstallationKeySize))
+	otherKey := []byte(strings.Repeat("o", issuer.InstallationKeySize))
+
+	stored, err := alice.SendReportFrom(ctx, aliceReport(now.Add(-time.Minute)), key, 1)
+	require.NoError(t, err)
+	require.True(t, stored)
+
+	asBob := func(at time.Time) issuer.Report {
+		r := aliceReport(at)
+		r.AppUserID, r.AppVitalUserID = "bob", "v-bob"
+		return r
+	}
+	raw := func(body string, hdr ...string) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, url+issuer.PathInstallationReport, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+session("bob"))
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var eb struct{ Error string }
+		_ = json.NewDecoder(resp.Body).Decode(&eb)
+		return resp.StatusCode, eb.Error
+	}
+	// The client refuses to send 2200; the issuer refuses it too.
+	code, ecode := raw(strings.Replace(mustJSON(t, asBob(now)), now.Format(time.RFC3339), "2200-01-01T00:00:00Z", 1))
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Equal(t, issuer.CodeTimeOutOfRange, ecode)
+	var ie *issuer.Error
+	_, err = bob.SendReport(ctx, asBob(now.Add(24*time.Hour)))
+	require.ErrorAs(t, err, &ie)
+	require.Equal(t, issuer.CodeFutureReport, ie.Code)
+	for _, k := range [][]byte{nil, otherKey} {
+		_, err = bob.SendReportFrom(ctx, asBob(now), k, 2)
+		require.ErrorIs(t, err, issuer.ErrInstallationBound)
+		require.ErrorAs(t, err, &ie)
+		require.Equal(t, http.StatusForbidden, ie.Status)
+		require.Equal(t, issuer.CodeInstallationBound, ie.Code)
+	}
+	got, _, err := store.LatestReport(ctx, "phone-1")
+	require.NoError(t, err)
+	require.Equal(t, "alice", got.AppUserID)
+
+	// Alice's next report is stored: nothing froze her row.
+	stored, err = alice.SendReportFrom(ctx, aliceReport(now), key, 2)
+	require.NoError(t, err)
+	require.True(t, stored)
+
+	// A report a few seconds ahead of the issuer's clock is fine.
+	stored, err = alice.SendReportFrom(ctx, aliceReport(now.Add(time.Minute)), key, 3)
+	require.NoError(t, err)
+	require.True(t, stored)
+
+	// Bob signs in on alice's phone: its key rebinds it.
+	stored, err = bob.SendReportFrom(ctx, asBob(now), key, 4)
+	require.NoError(t, err)
+	require.True(t, stored)
+	b, _, err := store.Binding(ctx, "phone-1")
+	require.NoError(t, err)
+	require.Equal(t, "bob", b.AppUserID)
+	hist, err := store.BindingHistory(ctx, "phone-1")
+	require.NoError(t, err)
+	require.Len(t, hist, 1)
+	require.Equal(t, "alice", hist[0].AppUserID)
+
+	// A restored copy of the phone's database, at sequence 2.
+	_, err = bob.SendReportFrom(ctx, asBob(now), key, 3)
+	require.ErrorIs(t, err, issuer.ErrStaleSequence)
+	require.ErrorAs(t, err, &ie)
+	require.Equal(t, http.StatusConflict, ie.Status)
+	require.Equal(t, issuer.CodeStaleSequence, ie.Code)
+	require.ErrorIs(t, err, issuer.ErrConflict)
+
+	// Malformed proofs are 400s.
+	for name, hdr := range map[string][2]string{
+		"short key":     {issuer.HeaderInstallationKey, "a2V5"},
+		"padded key":    {issuer.HeaderInstallationKey, issuer.EncodeInstallationKey(key) + "="},
+		"zero sequence": {issuer.HeaderReportSequence, "0"},
+		"signed":        {issuer.HeaderReportSequence, "+5"},
+		"leading zero":  {issuer.HeaderReportSequence, "05"},
+		"huge":          {issuer.HeaderReportSequence, "99999999999999999999"},
+	} {
+		code, _ := raw(mustJSON(t, asBob(now)), hdr[0], hdr[1])
+		require.Equal(t, http.StatusBadRequest, code, name)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	data, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(data)
+}
+
 // A store failure is a 500 that names nothing of the report.
 type failingReports struct{}
 
-func (failingReports) PutReport(context.Context, issuer.Report) (bool, error) {
+func (failingReports) SubmitReport(context.Context, issuer.Submission) (bool, error) {
 	return false, errors.New("disk on fire")
 }
 

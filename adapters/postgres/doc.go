@@ -16,7 +16,8 @@
 // issuer.ErrMappingExists (with the mapping), MarkUserDeleted without an
 // active mapping is issuer.ErrMappingInactive, an empty ID is
 // issuer.ErrInvalidMapping. *DB also implements issuer.ReportStore
-// (PutReport) and LatestReport, and passes adapters/storetest.Reports as
+// (SubmitReport, with Binding and BindingHistory) and LatestReport, and
+// passes adapters/storetest.Reports as
 // the other report stores do; `serve --db postgres://…` therefore serves
 // POST /v1/installation-report.
 //
@@ -92,6 +93,14 @@
 // reported_at is the one left (an equal time replaces: a retried send).
 // TestReplicasKeepTheLatestReport sends 100 at once through two pools.
 //
+// SubmitReport, the issuer's write, orders by received_at (the issuer's
+// clock) the same way, after deciding the installation's binding on its
+// locked row: a first report inserts the binding (ON CONFLICT DO
+// NOTHING, so a concurrent first report of the same installation waits
+// for that insert and then reads it FOR UPDATE), so concurrent reports of
+// one installation through any replicas are decided one at a time and
+// bind it to one app user.
+//
 // # The audit's read
 //
 // EachReportRecord streams the audit's join (each report with its app
@@ -120,8 +129,8 @@
 //     active); user_map_active is the partial unique index on app_user_id
 //     where deleted_at IS NULL, user_map_history the (app_user_id, id)
 //     index UserHistory walks.
-//   - reports (migration 2): the report schema's columns (README, "Report
-//     schema"), one row per installation; installation_id is the primary
+//   - reports (migration 2): the report schema's columns (docs/reference/
+//     report-schema.md), one row per installation; installation_id is the primary
 //     key, COLLATE "C" so that keyset pages follow byte order on any
 //     server locale; app_signed_in BOOLEAN; sdk_status the flag names
 //     comma-separated; next_attempt_at and reported_at BIGINT Unix

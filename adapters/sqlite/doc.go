@@ -12,8 +12,14 @@
 //     vitalsdk.DeviceState, vitalsdk.TokenRecord and vitalsdk.Strategy;
 //   - issuer.UserStore (LookupUser, PutUser, MarkUserDeleted) on
 //     issuer.Mapping, plus UserHistory;
-//   - issuer.ReportStore (PutReport: the latest reported_at wins) on
-//     issuer.Report, plus LatestReport and EachReport;
+//   - issuer.ReportStore (SubmitReport: issuer.Bind decides each
+//     installation's binding to an app user, the latest received_at
+//     wins) on issuer.Submission, plus LatestReport, EachReport, Binding
+//     and BindingHistory; PutReport writes a report directly, ordered by
+//     its reported_at, for loads and tests;
+//   - installation.Identity (InstallationIdentity, NextReportSequence,
+//     RenewInstallationIdentity): the ID a device reports under, its
+//     sealed installation key and its report sequence;
 //   - installation.ReportLog (LastReportSent, SetReportSent): when a
 //     device last sent its report;
 //   - and, through the *Journal that DB.Journal returns, reconcile.Journal.
@@ -160,7 +166,7 @@
 //   - user_map: app_user_id → vital_user_id with created_at and deleted_at;
 //     a partial UNIQUE index allows one row with deleted_at NULL per app user.
 //   - reports: one installation report per installation, in the public
-//     report schema (README; migration 0005): installation_id, platform,
+//     report schema (docs/reference/report-schema.md; migration 0005): installation_id, platform,
 //     sdk_version, profile, app_signed_in, app_user_id, app_vital_user_id,
 //     app_environment, app_region, sdk_status (the SDK's flag names, comma
 //     separated, e.g. "configured,signedIn,useSignInToken"),

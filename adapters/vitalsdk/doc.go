@@ -1,7 +1,7 @@
 // Package vitalsdk is a Go implementation of the Vital (Junction) Core
 // SDK's authentication behaviour, per SDK profile, persisted through the
 // Store it declares. It is the SDK adapter of Go clients and the device of
-// every simulation. Facts cite shared/reference/vital-sdk-behaviour.md by
+// every simulation. Facts cite docs/reference/vital-sdk-behaviour.md by
 // section.
 //
 // # Operating manual

@@ -39,8 +39,8 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	}
 	fs := newFlagSet(e, "audit", auditSynopsis)
 	dbPath := fs.String("db", "", "the issuer's database, a SQLite file or a postgres:// URL (reports joined with each app user's active mapping); default $"+envDatabaseURL+" when no other source is given")
-	csvPath := fs.String("csv", "", "reports as CSV (the README's report schema)")
-	jsonlPath := fs.String("jsonl", "", "reports as JSON Lines (the README's report schema)")
+	csvPath := fs.String("csv", "", "reports as CSV (docs/reference/report-schema.md)")
+	jsonlPath := fs.String("jsonl", "", "reports as JSON Lines (docs/reference/report-schema.md)")
 	format := fs.String("format", "table", "summary format: table, json or csv")
 	out := fs.String("out", "", "write the installations that need action or are invalid to FILE (.csv: CSV, else JSONL)")
 	stale := fs.Duration("stale", 0, "count reports older than this as stale (0: off)")

@@ -35,8 +35,9 @@ func TestPlanCommand(t *testing.T) {
 	require.Zero(t, code)
 	var p reconcile.Plan
 	require.NoError(t, json.Unmarshal([]byte(out), &p))
-	require.Equal(t, []reconcile.Action{reconcile.SignOut{}, reconcile.SignIn{VitalUser: "v-2"}}, p.Actions)
-	require.JSONEq(t, `{"actions":[{"type":"sign-out"},{"type":"sign-in","vital_user_id":"v-2"}],"retry_at":null}`, out)
+	// iOS 1.4+ signs in through identifyExternalUser: the plan says so.
+	require.Equal(t, []reconcile.Action{reconcile.SignOut{}, reconcile.SignIn{VitalUser: "v-2", Identify: true}}, p.Actions)
+	require.JSONEq(t, `{"actions":[{"type":"sign-out"},{"type":"sign-in","vital_user_id":"v-2","sdk_call":"identifyExternalUser"}],"retry_at":null}`, out)
 
 	// Invalid input is a failure (1) that names the field; flags are usage (2).
 	_, stderr, code := runCLI(`{"profile":"ios-1.8","app":{"signed_in":false},"sdk":{"status":["bogus"]},"now":"2026-11-24T10:00:00Z"}`, "plan")

@@ -55,7 +55,11 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	exportFile := fs.String("export-on-exit", "", "write the state as JSON to this file when the emulator stops")
 	seedUsers := fs.Int("seed-users", 0, "create users seed-user-001 … seed-user-N at start (those that exist are kept)")
 	logFormat := fs.String("log-format", "text", "request log format on stderr: text|json")
+	limits := addServerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := limits.check(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -156,7 +160,7 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	}
 	base := "http://" + ln.Addr().String()
 	env, reg := em.Environment()
-	serveErr := serveUntilDone(ctx, &se, "emulator", ln, handler, func() error {
+	serveErr := serveUntilDone(ctx, &se, "emulator", ln, handler, limits, func() error {
 		key := maskKey(em.APIKey())
 		if *showKey {
 			// The API key is the emulator's own, made up for local use:

@@ -17,15 +17,15 @@ func init() {
 	register(command{name: "fleet", summary: "generate a synthetic fleet of installation reports ('fleet generate')", run: runFleet})
 }
 
-const fleetSynopsis = `generate --installs N --seed S (--db FILE|postgres://… | --csv FILE | --jsonl FILE) [--truth FILE] [--now T]`
+const fleetSynopsis = `--installs N --seed S (--db FILE|postgres://… | --csv FILE | --jsonl FILE) [--truth FILE] [--now T]`
 
 func runFleet(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] != "generate" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			fmt.Fprintf(e.stdout, "usage: vitalsync fleet %s\n", fleetSynopsis)
+			fmt.Fprintf(e.stdout, "usage: vitalsync fleet generate %s\n", fleetSynopsis)
 			return flag.ErrHelp
 		}
-		return usagef("usage: vitalsync fleet %s", fleetSynopsis)
+		return usagef("usage: vitalsync fleet generate %s", fleetSynopsis)
 	}
 	fs := newFlagSet(e, "fleet generate", fleetSynopsis)
 	installs := fs.Int("installs", 1000, "number of installations")

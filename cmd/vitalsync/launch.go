@@ -147,7 +147,14 @@ type launchFlags struct {
 	signedOut, allowAPIKey, allowURLChange, now                 bool
 	sdkVersion                                                  string
 	reportInterval                                              time.Duration
+	// reportID is the ID reports carry when --installation gave one; ""
+	// reports under the database's random installation ID.
+	reportID string
 }
+
+// defaultInstallation is the device database's key of the installation
+// when --installation gives none.
+const defaultInstallation = "default"
 
 // parseLaunchFlags parses and checks launch's flags; every mistake is a
 // usage error.
@@ -165,7 +172,7 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	fs.Var(&f.legacyAuthURL, "legacy-auth-url", "base URL of the legacy Firebase endpoints on legacy profiles, as for a Firebase emulator (default: the real hosts; not remembered)")
 	fs.BoolVar(&f.allowURLChange, "allow-url-change", false, "use --api-url/--auth-url even though the database remembers others, and remember them instead")
 	fs.BoolVar(&f.now, "now", false, "ignore a pending backoff and try at once (after fixing what made the last attempt fail)")
-	fs.StringVar(&f.installation, "installation", "default", "installation key in the database")
+	fs.StringVar(&f.installation, "installation", "", "installation key in the database, and the ID its reports carry (for tests; default: the key \"default\", reporting under a random 128-bit ID the database keeps)")
 	fs.StringVar(&f.env, "environment", "sandbox", "the app's Junction environment")
 	fs.StringVar(&f.region, "region", "us", "the app's Junction region")
 	fs.BoolVar(&f.allowAPIKey, "allow-api-key", false, "keep a matching API-key session (sandbox evaluation only)")
@@ -177,6 +184,14 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("launch takes no arguments")
+	}
+	if f.installation != "" {
+		if err := issuer.ValidateAppUserID(f.installation); err != nil {
+			return nil, usageErr(fmt.Errorf("launch: --installation: %w", err))
+		}
+		f.reportID = f.installation
+	} else {
+		f.installation = defaultInstallation
 	}
 	switch {
 	case f.dbPath == "":
@@ -244,7 +259,7 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	cfg := installation.Config{Profile: profile, Installation: f.installation, IssuerURL: f.issuer.url,
 		Session: session, APIURL: ends.APIBaseURL, AuthURL: ends.AuthBaseURL, LegacyAuthURL: f.legacyAuthURL.url,
 		AllowAPIKey: f.allowAPIKey, Logger: e.log, SDKVersion: f.sdkVersion, ReportInterval: f.reportInterval,
-		ReportLog: db}
+		ReportLog: db, Identity: db, ReportID: f.reportID}
 	cfg.Store, cfg.Journal, cfg.Writes = installation.SQLite(db, f.installation, profile)
 	if f.appUser != "" {
 		app := reconcile.AppSession{SignedIn: true, AppUserID: f.appUser, Environment: envv, Region: region}

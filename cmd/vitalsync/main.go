@@ -15,8 +15,10 @@
 // Help goes to stdout, errors and logs to stderr; exit code 2 is a usage
 // error, 1 a failure. Each command lives in its own file and registers
 // itself; run(ctx, args, stdin, stdout, stderr) is the whole program, so
-// tests call it end to end. This package only wires; see the README.
+// tests call it end to end. This package only wires; see docs/reference/cli.md.
 package main
+
+//go:generate go test -run ^TestCLIReference$ -update-cli-doc .
 
 import (
 	"context"

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/audit"
 	"github.com/vitalsync/vitalsync/fsm"
 )
@@ -58,7 +59,7 @@ func TestLaunchReportsEndToEnd(t *testing.T) {
 	network, writes, reports = launchCosts(t, append(common, "--report-interval", "1ns")...)
 	require.Zero(t, network)
 	require.Equal(t, int64(1), reports, "a quiet launch past the interval reports")
-	require.Equal(t, int64(1), writes, "and remembers when")
+	require.Equal(t, int64(2), writes, "its sequence before it, and when after")
 
 	_, _, reports = launchCosts(t, append(common, "--report-interval", "0")...)
 	require.Zero(t, reports, "0 turns quiet reports off")
@@ -92,4 +93,53 @@ func TestLaunchReportsEndToEnd(t *testing.T) {
 	require.Equal(t, int64(1), sum.Rows)
 	require.Equal(t, map[audit.Class]int64{"consistent": 1}, sum.Classes)
 	require.Equal(t, int64(1), sum.ByProfile["android-5.0"]["consistent"])
+}
+
+// Without --installation, each device database reports under its own
+// random installation ID (issue: every device reported as "default", and
+// two users' devices replaced each other's row).
+func TestLaunchReportsUnderOwnInstallationID(t *testing.T) {
+	dir := t.TempDir()
+	issuerDB := filepath.Join(dir, "issuer.db")
+	banner, cancel, done, _ := startServe(t, "--addr", "127.0.0.1:0", "--db", issuerDB,
+		"--session-secret", testSessionSecret, "--emulator")
+	base := bannerValue(t, banner, "issuer listening on")
+	ids := map[string]string{}
+	for _, user := range []string{"alice", "bob"} {
+		session := mintSession(t, "--secret", testSessionSecret, "--user", user)
+		device := filepath.Join(dir, user+".db")
+		_, _, reports := launchCosts(t, "--db", device, "--profile", "android-5.0", "--issuer", base,
+			"--api-url", base, "--auth-url", base+"/auth", "--session", session, "--app-user", user,
+			"--sdk-version", "4.3.0")
+		require.Equal(t, int64(1), reports)
+		db, err := sqlite.Open(context.Background(), device)
+		require.NoError(t, err)
+		id, _, err := db.InstallationIdentity(context.Background(), "default", "")
+		require.NoError(t, err)
+		require.NoError(t, db.Close())
+		require.Regexp(t, `^[0-9a-f]{32}$`, id)
+		ids[user] = id
+	}
+	require.NotEqual(t, ids["alice"], ids["bob"])
+	cancel()
+	require.NoError(t, waitRun(t, done))
+
+	db, err := sqlite.Open(context.Background(), issuerDB)
+	require.NoError(t, err)
+	defer db.Close()
+	for user, id := range ids {
+		r, ok, err := db.LatestReport(context.Background(), id)
+		require.NoError(t, err)
+		require.True(t, ok, "no report of %s's installation", user)
+		require.Equal(t, user, r.AppUserID)
+		b, ok, err := db.Binding(context.Background(), id)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, user, b.AppUserID)
+		require.NotNil(t, b.KeyHash)
+		require.Equal(t, uint64(1), b.Sequence)
+	}
+	_, ok, err := db.LatestReport(context.Background(), "default")
+	require.NoError(t, err)
+	require.False(t, ok)
 }

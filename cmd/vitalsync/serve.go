@@ -63,7 +63,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	shutdownTimeout := fs.Duration("shutdown-timeout", defaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight requests may take to finish (new ones are refused at once)")
 	readyTimeout := fs.Duration("ready-timeout", defaultReadyTimeout, "the budget of GET /readyz's checks of the database and the team API")
 	idleConns := fs.Int("api-idle-conns", defaultAPIIdleConns, "idle connections kept open to the team API: at least the requests served at once")
+	limits := addServerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := limits.check(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -196,7 +200,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	} else {
 		fmt.Fprintf(&b, "team API: %s\n", *apiURL)
 	}
-	return serveUntilDoneWithin(ctx, e, "issuer", ln, root, *shutdownTimeout, func() error {
+	return serveUntilDoneWithin(ctx, e, "issuer", ln, root, *shutdownTimeout, limits, func() error {
 		_, err := fmt.Fprint(e.stdout, b.String())
 		if err == nil {
 			e.log.Info("issuer serving", "addr", ln.Addr().String(), "emulator", emu != nil, "user_map", dbName)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -55,7 +56,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.format, "format", "table", "output format: table, json or csv")
 	fs.StringVar(&f.trace, "trace", "", "write the minimized trace of an engine failure to this file (default: a temporary file)")
 	fs.StringVar(&f.replay, "replay", "", "replay a trace file instead of running a fleet")
-	fs.StringVar(&f.svg, "svg", "", "draw consistency over virtual time per strategy to this SVG file")
+	fs.StringVar(&f.svg, "svg", "", "draw consistency over virtual time and wrong-user against data-gap seconds, per strategy and profile, to this SVG file")
 	fs.StringVar(&f.reports, "reports", "", "write each installation's final report under the first strategy to this JSONL file (the public report schema, with mapped_vital_user_id; vitalsync audit --jsonl reads it)")
 	fs.Float64Var(&f.sqliteFraction, "sqlite-fraction", 0.01, "share of installations on real SQLite files")
 	fs.BoolVar(&f.noSwarm, "no-swarm", false, "turn every listed fault class on, instead of the seed's pick")
@@ -243,7 +244,7 @@ func describeInput(r simulations.Record) string {
 		parts = append(parts, string(n.Kind)+" on request "+strconv.Itoa(n.Skip+1))
 	}
 	if r.Input.Crash != nil {
-		parts = append(parts, "crash after write "+strconv.Itoa(*r.Input.Crash))
+		parts = append(parts, "crash before step "+strconv.Itoa(*r.Input.Crash))
 	}
 	if r.Input.Concurrent {
 		parts = append(parts, "second launch task")
@@ -259,15 +260,27 @@ func describeInput(r simulations.Record) string {
 
 // simulationColumns are the table's and the CSV's columns.
 var simulationColumns = []string{"strategy", "consistent_pct", "launches_to_converge_p50", "launches_to_converge_p99",
-	"seconds_to_converge_p50", "seconds_to_converge_p99", "wrong_user_seconds", "wrong_user_after_crash_seconds", "data_gap_seconds",
-	"needless_sign_outs", "mints_per_1000_launches", "network_calls_per_launch", "rate_limited_429s", "violations"}
+	"seconds_to_converge_p50", "seconds_to_converge_p99", "wrong_user_seconds", "wrong_user_after_crash_seconds",
+	"wrong_user_worst_install_seconds", "data_gap_seconds", "needless_sign_outs", "mints_per_1000_launches",
+	"network_calls_per_launch", "rate_limited_429s", "violations"}
+
+// num prints x in plain decimals: an integer as an integer, never with an
+// exponent.
+func num(x float64) string {
+	if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+		return strconv.FormatInt(int64(x), 10)
+	}
+	return strconv.FormatFloat(x, 'f', -1, 64)
+}
+
+// secs prints a sum of virtual seconds as whole seconds.
+func secs(x float64) string { return num(math.Round(x)) }
 
 func simulationRow(s simulations.StrategyStats) []string {
-	g := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
-	return []string{s.Name, g(s.ConsistentPct), g(s.LaunchesToConvergeP50), g(s.LaunchesToConvergeP99),
-		g(s.SecondsToConvergeP50), g(s.SecondsToConvergeP99), g(s.WrongUserSeconds), g(s.WrongUserAfterCrashSeconds), g(s.DataGapSeconds),
-		strconv.Itoa(s.NeedlessSignOuts), g(s.MintsPer1000Launches), g(s.NetworkCallsPerLaunch),
-		strconv.Itoa(s.RateLimited), strconv.Itoa(s.ViolationCount)}
+	return []string{s.Name, num(s.ConsistentPct), num(s.LaunchesToConvergeP50), num(s.LaunchesToConvergeP99),
+		secs(s.SecondsToConvergeP50), secs(s.SecondsToConvergeP99), secs(s.WrongUserSeconds), secs(s.WrongUserAfterCrashSeconds),
+		secs(s.WrongUserWorstInstallSeconds), secs(s.DataGapSeconds), strconv.Itoa(s.NeedlessSignOuts), num(s.MintsPer1000Launches),
+		num(s.NetworkCallsPerLaunch), strconv.Itoa(s.RateLimited), strconv.Itoa(s.ViolationCount)}
 }
 
 // printSimulation prints a report as a table, JSON or CSV.
@@ -287,22 +300,23 @@ func printSimulation(w io.Writer, format string, rep *simulations.Report) error 
 	fmt.Fprintf(w, "seed %d: %d installations × %d launches (+%d after faults stop); faults on: %s\n\n",
 		rep.Seed, rep.Installs, rep.Launches, simulations.TailLaunches, orDash(joinFaults(rep.Coverage.Enabled)))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "strategy\tconsistent %\tlaunches to converge p50/p99\tseconds to converge p50/p99\twrong-user s (after a crash)\tdata-gap s\tneedless sign-outs\tmints/1000 launches\tcalls/launch\t429s\tviolations\t")
+	fmt.Fprintln(tw, "strategy\tconsistent %\tlaunches to converge p50/p99\tseconds to converge p50/p99\twrong-user s (after a crash)\tworst installation\tdata-gap s\tneedless sign-outs\tmints/1000 launches\tcalls/launch\t429s\tviolations\t")
 	for _, s := range rep.Strategies {
 		r := simulationRow(s)
-		fmt.Fprintf(tw, "%s\t%s\t%s / %s\t%s / %s\t%s (%s)\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r[0], r[1], r[2], r[3], r[4], r[5],
-			r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13])
+		fmt.Fprintf(tw, "%s\t%s\t%s / %s\t%s / %s\t%s (%s)\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r[0], r[1], r[2], r[3], r[4], r[5],
+			r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14])
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "\nby the profile an installation started on:")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "strategy\tprofile\tinstallations\tconsistent %\twrong-user s\tdata-gap s\tneedless sign-outs\tmints/1000 launches\tviolations\t")
+	fmt.Fprintln(tw, "strategy\tprofile\tinstallations\tconsistent %\twrong-user s\tworst installation\tdata-gap s\tneedless sign-outs\tmints/1000 launches\tviolations\t")
 	for _, s := range rep.Strategies {
 		for _, p := range s.ByProfile {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%g\t%g\t%g\t%d\t%g\t%d\t\n", s.Name, p.Profile, p.Installs, p.ConsistentPct,
-				p.WrongUserSeconds, p.DataGapSeconds, p.NeedlessSignOuts, p.MintsPer1000Launches, p.ViolationCount)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t\n", s.Name, p.Profile, p.Installs, num(p.ConsistentPct),
+				secs(p.WrongUserSeconds), secs(p.WrongUserWorstInstallSeconds), secs(p.DataGapSeconds), p.NeedlessSignOuts,
+				num(p.MintsPer1000Launches), p.ViolationCount)
 		}
 	}
 	if err := tw.Flush(); err != nil {

@@ -25,6 +25,7 @@ func TestSimulateFormats(t *testing.T) {
 	require.Contains(t, out, "seed 9: 40 installations × 15 launches")
 	require.Contains(t, out, "finding: docs-recipe")
 	require.NotContains(t, out, "FAILURE")
+	require.NotRegexp(t, `\de[+-]\d`, out, "the tables print plain numbers")
 	again, _, _ := runCLI("", smallFleet...)
 	require.Equal(t, out, again, "the same seed and flags print the same bytes")
 
@@ -76,6 +77,17 @@ func TestSimulateFormats(t *testing.T) {
 	require.Equal(t, "identify", rows[2][0])
 }
 
+// TestSimulateNumbers: an integer prints as an integer, a fraction in
+// plain decimals, seconds as whole seconds.
+func TestSimulateNumbers(t *testing.T) {
+	require.Equal(t, "11613069", num(1.1613069e+07))
+	require.Equal(t, "84.7", num(84.7))
+	require.Equal(t, "0", num(0))
+	require.Equal(t, "100", num(100))
+	require.Equal(t, "0.152", num(0.152))
+	require.Equal(t, "451645", secs(451644.6))
+}
+
 func TestSimulateSVG(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.svg")
 	_, _, code := runCLI("", append(smallFleet, "--svg", path, "--strategy", "engine,every-launch")...)
@@ -84,6 +96,7 @@ func TestSimulateSVG(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(string(b), "<svg "))
 	require.Equal(t, 2, strings.Count(string(b), "<polyline"))
+	require.Equal(t, 2, strings.Count(string(b), `class="strategy"`), "the trade-off chart has a point per strategy")
 	require.Contains(t, string(b), "every-launch")
 }
 

@@ -2,7 +2,8 @@
 --
 -- installation_bindings binds each installation to the app user whose
 -- session first reported it. key_hash is the SHA-256 of the installation key
--- the device sent with its reports (NULL: it sent none); only a report that
+-- the device sent with its reports, in lower-case hex (NULL: it sent none;
+-- not a BLOB, which would mark a sealed value); only a report that
 -- carries that key, from the session of the app user now signed in on the
 -- installation, rebinds it. sequence is the highest report sequence the
 -- installation sent (0: none), received_at when its last report arrived.
@@ -10,7 +11,7 @@
 CREATE TABLE installation_bindings (
 	installation_id TEXT PRIMARY KEY NOT NULL,
 	app_user_id     TEXT NOT NULL,
-	key_hash        BLOB,
+	key_hash        TEXT,
 	sequence        INTEGER NOT NULL DEFAULT 0,
 	bound_at        INTEGER NOT NULL,
 	received_at     INTEGER NOT NULL

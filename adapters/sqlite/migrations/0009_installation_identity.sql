@@ -1,7 +1,8 @@
 -- The device's side of an installation's identity: the installation ID it
 -- reports under (random, 128 bits, generated once unless one was given),
 -- the installation key that proves a report comes from it (random, 256 bits,
--- never logged; the issuer keeps only its hash), and the sequence of its
+-- sealed with the database's key like every secret here, never logged; the
+-- issuer keeps only its hash), and the sequence of its
 -- last report. installation is the local key of the device's SDK state and
 -- journal. created_at is Unix nanoseconds (UTC).
 CREATE TABLE installation_identity (

@@ -1,0 +1,228 @@
+// The SDK's auth state machine: states, status flags, the transition table
+// and the classification of a status on a profile. A port of vitalsync's Go
+// package fsm; every name and value is the same stable string.
+
+/** An observable auth state of one SDK installation (a stable string). */
+export type State = "signed-out" | "configured" | "api-key" | "token" | "reauth-required" | "user-deleted";
+
+export const States: readonly State[] = ["signed-out", "configured", "api-key", "token", "reauth-required", "user-deleted"];
+
+export function parseState(s: string): State | undefined {
+  return (States as readonly string[]).includes(s) ? (s as State) : undefined;
+}
+
+/** Whether the SDK holds a user session in state st. */
+export function stateSignedIn(st: State | ""): boolean {
+  return st === "api-key" || st === "token" || st === "reauth-required";
+}
+
+/** A transition trigger (a stable string). */
+export type Event =
+  | "configure" | "set-user" | "sign-in" | "migrate" | "sign-out"
+  | "reauth-required" | "reauthenticate" | "user-deleted" | "auto-sign-out";
+
+/** A status flag as the SDKs spell it (React Native's VitalCoreStatus). */
+export type Flag = "configured" | "signedIn" | "useApiKey" | "useSignInToken" | "pendingReauthentication";
+
+/** The flags in the SDK's declaration order, with the bits of the iOS OptionSet. */
+export const Flags: readonly Flag[] = ["configured", "signedIn", "useApiKey", "useSignInToken", "pendingReauthentication"];
+
+/** A status flag set as a bit set (bit i is Flags[i]). */
+export type Status = number;
+
+export const FlagConfigured = 1 << 0;
+export const FlagSignedIn = 1 << 1;
+export const FlagUseAPIKey = 1 << 2;
+export const FlagUseSignInToken = 1 << 3;
+export const FlagPendingReauthentication = 1 << 4;
+const allFlags = 0b11111;
+
+export function parseFlag(s: string): number | undefined {
+  const i = (Flags as readonly string[]).indexOf(s);
+  return i < 0 ? undefined : 1 << i;
+}
+
+export function hasFlag(s: Status, f: number): boolean {
+  return (s & f) === f;
+}
+
+/** The set flags' names, in the SDK's declaration order. */
+export function statusNames(s: Status): Flag[] {
+  return Flags.filter((_, i) => (s & (1 << i)) !== 0);
+}
+
+export function formatStatus(s: Status): string {
+  return "{" + statusNames(s).join(",") + "}";
+}
+
+/** Whether s is a combination the SDKs can report (reference §1.1, §1.2). */
+export function statusValid(s: Status): boolean {
+  switch (s) {
+    case 0:
+    case FlagConfigured:
+    case FlagConfigured | FlagSignedIn | FlagUseAPIKey:
+    case FlagConfigured | FlagSignedIn | FlagUseSignInToken:
+    case FlagConfigured | FlagSignedIn | FlagUseSignInToken | FlagPendingReauthentication:
+      return true;
+  }
+  return false;
+}
+
+/** A flag combination that no SDK on the profile reports. */
+export class StatusError extends Error {
+  constructor(readonly status: Status, readonly profile: string) {
+    super(`impossible status ${formatStatus(status)} for profile ${profile}`);
+    this.name = "StatusError";
+  }
+}
+
+/** The platform of a native SDK. */
+export type Platform = "ios" | "android";
+
+/** The wrapper around the native SDK whose bridge changes what the app sees. */
+export type Wrapper = "" | "flutter" | "react-native";
+
+/**
+ * Data about one SDK line: where a platform and version range behave
+ * differently. The fields are the Go profile's (fsm.Profile), by the same
+ * names; reference sections in vitalsync's fsm/profile.go.
+ */
+export interface Profile {
+  readonly name: string;
+  readonly platform: Platform;
+  readonly wrapper: Wrapper;
+  readonly versions: string;
+  readonly upperCaseUserID: boolean;
+  readonly lowerCaseUserID: boolean;
+  readonly autoSignOutOnDeletion: boolean;
+  readonly detectsDeletion: boolean;
+  readonly refreshesOnUnauthorized: boolean;
+  readonly sameUserSignInThrows: boolean;
+  readonly apiKeyMigrationPersists: boolean;
+  readonly signInNeedsRelaunch: boolean;
+  readonly hasIdentify: boolean;
+  readonly identifyShortCircuits: boolean;
+  readonly reportsPendingReauth: boolean;
+  readonly configurePersists: boolean;
+  readonly legacyTokenEndpoint: boolean;
+}
+
+const no = {
+  wrapper: "" as Wrapper, upperCaseUserID: false, lowerCaseUserID: false, autoSignOutOnDeletion: false,
+  detectsDeletion: false, refreshesOnUnauthorized: false, sameUserSignInThrows: false,
+  apiKeyMigrationPersists: false, signInNeedsRelaunch: false, hasIdentify: false, identifyShortCircuits: false,
+  reportsPendingReauth: false, configurePersists: false, legacyTokenEndpoint: false,
+};
+
+// The iOS 1.4+ facts (reference §1.2, §1.3, §2.5-§2.7, §4, §5.2).
+const ios14 = {
+  ...no, platform: "ios" as Platform, upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true,
+  signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true,
+};
+
+// The Android facts shared by every modelled version (§2.5, §2.7, §5.2, §10.2).
+const android = {
+  ...no, platform: "android" as Platform, refreshesOnUnauthorized: true, sameUserSignInThrows: true,
+  apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true,
+  configurePersists: true,
+};
+
+/**
+ * Every profile, in the order of Go's fsm.Profiles, then the React Native
+ * family. A React Native app from 5.3.0 on runs the native profile of the
+ * SDK its release pins (its bridges change none of the modelled facts);
+ * before 5.3.0 the bridge has no identifyExternalUser, so on iOS 1.4+ every
+ * sign-in takes the deprecated path that reads {configured} until relaunch.
+ */
+export const Profiles: readonly Profile[] = [
+  { ...no, name: "ios-1.3", platform: "ios", versions: "1.0.0–1.3.x", autoSignOutOnDeletion: true,
+    detectsDeletion: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true,
+    configurePersists: true, legacyTokenEndpoint: true },
+  { ...ios14, name: "ios-1.8.1", versions: "1.4.0–1.8.1", legacyTokenEndpoint: true },
+  { ...ios14, name: "ios-1.8", versions: "1.8.2–1.8.8" },
+  { ...android, name: "android-4.2.0", versions: "4.1.0–4.2.0", autoSignOutOnDeletion: true, detectsDeletion: true,
+    legacyTokenEndpoint: true },
+  { ...android, name: "android-4.2.2", versions: "4.2.1–4.2.2" },
+  { ...android, name: "android-5.0", versions: "4.3.0–5.0.2", detectsDeletion: true },
+  { ...ios14, name: "flutter-ios", wrapper: "flutter", versions: "HEAD on VitalCore 1.8.7–1.8.8",
+    lowerCaseUserID: true, hasIdentify: false, identifyShortCircuits: false },
+  { ...android, name: "flutter-android", wrapper: "flutter", versions: "HEAD on Android 4.2.2",
+    lowerCaseUserID: true, hasIdentify: false, identifyShortCircuits: false },
+  // React Native 5.1.1–5.2.3 pin VitalCore ~> 1.4.1 … ~> 1.6.0 (ios-1.8.1's
+  // facts) and have no identifyExternalUser (it arrived in 5.3.0, 2eb58dc).
+  { ...ios14, name: "rn-ios-1.8.1-no-identify", wrapper: "react-native",
+    versions: "React Native 5.1.1–5.2.3 on VitalCore 1.4.1–1.6.x", legacyTokenEndpoint: true, hasIdentify: false,
+    identifyShortCircuits: false },
+];
+
+export function parseProfile(name: string): Profile | undefined {
+  return Profiles.find((p) => p.name === name);
+}
+
+export const ProfileNames: readonly string[] = Profiles.map((p) => p.name);
+
+/**
+ * classify maps the flags an SDK reports, with the state the reconciler
+ * last observed ("" when unknown), to a state on profile p. {configured}
+ * after a token session is user-deleted on a profile without auto sign-out
+ * (Android 4.2.1+, reference §4).
+ */
+export function classify(s: Status, last: State | "", p: Profile): State {
+  if ((s & ~allFlags) !== 0 || !statusValid(s)) throw new StatusError(s, p.name);
+  if (s === 0) return "signed-out";
+  if (s === FlagConfigured) {
+    if (!p.autoSignOutOnDeletion && (last === "token" || last === "reauth-required" || last === "user-deleted")) {
+      return "user-deleted";
+    }
+    return "configured";
+  }
+  if (hasFlag(s, FlagUseAPIKey)) return "api-key";
+  if (hasFlag(s, FlagPendingReauthentication)) {
+    if (!p.reportsPendingReauth) throw new StatusError(s, p.name);
+    return "reauth-required";
+  }
+  return "token";
+}
+
+interface Transition {
+  event: Event;
+  src: State[];
+  dst: State;
+  when?: (p: Profile) => boolean;
+}
+
+// The one transition table (Go's fsm.table, row for row).
+const table: readonly Transition[] = [
+  { event: "configure", src: ["signed-out"], dst: "configured" },
+  { event: "set-user", src: ["configured", "api-key"], dst: "api-key" },
+  { event: "sign-in", src: ["signed-out", "configured", "user-deleted"], dst: "token" },
+  { event: "sign-in", src: ["token"], dst: "token", when: (p) => !p.sameUserSignInThrows },
+  { event: "migrate", src: ["api-key"], dst: "token" },
+  { event: "sign-out", src: ["signed-out", "configured", "api-key", "token", "reauth-required", "user-deleted"],
+    dst: "signed-out" },
+  { event: "reauth-required", src: ["token"], dst: "reauth-required", when: (p) => p.detectsDeletion },
+  { event: "reauthenticate", src: ["reauth-required"], dst: "token" },
+  { event: "reauthenticate", src: ["token"], dst: "token", when: (p) => !p.reportsPendingReauth },
+  { event: "user-deleted", src: ["token", "reauth-required"], dst: "user-deleted", when: (p) => p.detectsDeletion },
+  { event: "auto-sign-out", src: ["user-deleted"], dst: "signed-out", when: (p) => p.autoSignOutOnDeletion },
+];
+
+/** The state event e leads to from st on p, or undefined when the table has no such row. */
+export function next(p: Profile, st: State, e: Event): State | undefined {
+  for (const t of table) {
+    if (t.event !== e || (t.when && !t.when(p))) continue;
+    if (t.src.includes(st)) return t.dst;
+  }
+  return undefined;
+}
+
+export type Environment = "production" | "sandbox" | "dev";
+export type Region = "us" | "eu";
+
+export function parseEnvironment(s: string): Environment | undefined {
+  return s === "production" || s === "sandbox" || s === "dev" ? s : undefined;
+}
+
+export function parseRegion(s: string): Region | undefined {
+  return s === "us" || s === "eu" ? s : undefined;
+}

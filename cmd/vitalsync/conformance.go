@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/vitalsync/vitalsync/conformance"
+)
+
+func init() {
+	register(command{name: "conformance", summary: "check an engine process against the vectors and the simulated world",
+		run: runConformance})
+	register(command{name: "conformance-engine", summary: "serve vitalsync's own engine over the conformance protocol on stdio",
+		run: runConformanceEngine})
+}
+
+// conformanceFailed is a run with a failed (or skipped) case: exit code 1.
+type conformanceFailed struct{ failed, skipped, total int }
+
+func (e *conformanceFailed) Error() string {
+	return fmt.Sprintf("conformance: %d of %d cases failed, %d skipped", e.failed, e.total, e.skipped)
+}
+
+func runConformance(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "conformance", "--engine 'CMD ARGS' [--suite plan,runner,crash,fleet] [--vectors FILE] [--case NAME] [--format text|json]")
+	engine := fs.String("engine", "", "the engine's command line (required); e.g. 'vitalsync conformance-engine'")
+	suites := fs.String("suite", "", "comma-separated suites: "+strings.Join(conformance.Suites(), ", ")+
+		" (default: all; plan alone with --vectors)")
+	vectors := fs.String("vectors", "", "a plan.json or runner.json in the exported format, instead of the built-in vectors")
+	only := fs.String("case", "", "run only the case of this name (the replay command of a failure)")
+	format := fs.String("format", "text", "output format: text (a line per case) or json")
+	allowSkip := fs.Bool("allow-skip", false, "pass cases the engine lacks a capability for")
+	seed := fs.Uint64("fleet-seed", 1, "the fleet suite's seed")
+	installs := fs.Int("fleet-installs", 8, "the fleet suite's installations")
+	launches := fs.Int("fleet-launches", 12, "the fleet suite's launches per installation")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("conformance takes no arguments; give the engine with --engine")
+	}
+	if err := oneOf("format", *format, "text", "json"); err != nil {
+		return err
+	}
+	if *engine == "" {
+		return usagef("conformance needs --engine 'CMD ARGS'")
+	}
+	argv, err := conformance.SplitCommand(*engine)
+	if err != nil {
+		return usageErr(err)
+	}
+	cfg := conformance.Config{Engine: argv, Case: *only, AllowSkip: *allowSkip,
+		Fleet: conformance.FleetConfig{Seed: *seed, Installs: *installs, Launches: *launches}}
+	if *suites != "" {
+		cfg.Suites = strings.Split(*suites, ",")
+	}
+	if *vectors != "" {
+		if err := loadVectors(&cfg, *vectors); err != nil {
+			return err
+		}
+	}
+	if *format == "text" {
+		cfg.Report = func(r conformance.CaseResult) { conformance.WriteText(e.stdout, r) }
+	}
+	sum, err := conformance.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sum); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(e.stdout, "%s %s: %d passed, %d failed, %d skipped\n", sum.Engine.Name, sum.Engine.Version,
+			sum.Passed, sum.Failed, sum.Skipped)
+	}
+	if len(sum.Cases) == 0 {
+		return fmt.Errorf("conformance: no case matched")
+	}
+	if !sum.OK(*allowSkip) {
+		return &conformanceFailed{failed: sum.Failed, skipped: sum.Skipped, total: len(sum.Cases)}
+	}
+	return nil
+}
+
+// loadVectors reads a vector file by its kind; with no --suite, the
+// file's suite alone runs.
+func loadVectors(cfg *conformance.Config, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var head struct {
+		Kind string `json:"kind"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return fmt.Errorf("%w: %s: %w", conformance.ErrVectors, path, err)
+	}
+	switch head.Kind {
+	case conformance.KindPlan:
+		f, err := conformance.ReadPlanFile(path)
+		if err != nil {
+			return err
+		}
+		cfg.Plan = &f
+		if cfg.Suites == nil {
+			cfg.Suites = []string{conformance.SuitePlan}
+		}
+	case conformance.KindRunner:
+		f, err := conformance.ReadRunnerFile(path)
+		if err != nil {
+			return err
+		}
+		cfg.Runner = &f
+		if cfg.Suites == nil {
+			cfg.Suites = []string{conformance.SuiteRunner, conformance.SuiteCrash}
+		}
+	default:
+		return fmt.Errorf("%w: %s: kind %q is not plan or runner", conformance.ErrVectors, path, head.Kind)
+	}
+	return nil
+}
+
+func runConformanceEngine(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "conformance-engine", "(speaks the protocol of docs/conformance/protocol.md on stdin/stdout)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("conformance-engine takes no arguments")
+	}
+	return conformance.ServeEngine(ctx, e.stdin, e.stdout, conformance.EngineOptions{Version: buildVersion(debug.ReadBuildInfo()).Version})
+}

@@ -1,0 +1,188 @@
+package conformance
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// goEngine is the Go engine's binary, built once for the package's tests.
+var goEngine string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vitalsync-goengine-")
+	if err != nil {
+		panic(err)
+	}
+	goEngine = filepath.Join(dir, "goengine")
+	out, err := exec.Command("go", "build", "-o", goEngine, "./goengine").CombinedOutput()
+	if err != nil {
+		os.RemoveAll(dir)
+		panic("build the Go engine: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func run(t *testing.T, cfg Config) *Summary {
+	t.Helper()
+	cfg.Dir = t.TempDir()
+	sum, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	return sum
+}
+
+func failures(sum *Summary) []CaseResult {
+	var out []CaseResult
+	for _, c := range sum.Cases {
+		if c.Status != StatusPass {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// The Go engine, vitalsync's own reconcile package behind the protocol,
+// passes every suite.
+func TestGoEnginePassesEverySuite(t *testing.T) {
+	sum := run(t, Config{Engine: []string{goEngine}})
+	require.Empty(t, failures(sum))
+	require.True(t, sum.OK(false))
+	per := map[string]int{}
+	for _, c := range sum.Cases {
+		per[c.Suite]++
+	}
+	plan, _ := EmbeddedPlan()
+	runner, _ := EmbeddedRunner()
+	require.Equal(t, len(plan.Cases), per[SuitePlan])
+	require.Equal(t, len(runner.Cases), per[SuiteRunner])
+	require.Greater(t, per[SuiteCrash], 2*len(runner.Cases), "every launch has crash points")
+	for _, s := range Suites() {
+		require.NotZero(t, per[s], "suite %s ran no case", s)
+	}
+	require.Equal(t, "vitalsync-go", sum.Engine.Name)
+}
+
+// An engine with one planner rule removed fails, naming the cases of that
+// rule, with what was expected and made and the command that replays it.
+func TestMutatedPlannerFailsNamingTheCase(t *testing.T) {
+	sum := run(t, Config{Engine: []string{goEngine, "--mutate", MutationNoAlreadySignedIn}, Suites: []string{SuitePlan}})
+	fails := failures(sum)
+	require.NotEmpty(t, fails)
+	plan, _ := EmbeddedPlan()
+	var want []string
+	for _, c := range plan.Cases {
+		if c.Expect.Discrepancy == "already-signed-in" && c.Expect.Plan != nil && len(c.Expect.Plan.Actions) > 0 {
+			want = append(want, c.Name)
+		}
+	}
+	var got []string
+	for _, f := range fails {
+		got = append(got, f.Name)
+		require.Equal(t, StatusFail, f.Status)
+		require.Contains(t, f.Detail, "class already-signed-in, plan sign-out, sign-in(")
+		require.Contains(t, f.Detail, "class sdk-signed-out, plan sign-in(")
+		require.Contains(t, f.Replay, "--suite plan --case "+f.Name)
+	}
+	require.Equal(t, want, got)
+	require.False(t, sum.OK(false))
+
+	// The replay runs that case alone, and it fails again.
+	one := run(t, Config{Engine: []string{goEngine, "--mutate", MutationNoAlreadySignedIn}, Suites: []string{SuitePlan},
+		Case: fails[0].Name})
+	require.Len(t, one.Cases, 1)
+	require.Equal(t, StatusFail, one.Cases[0].Status)
+}
+
+// An engine whose journal does not survive the process fails the crash
+// suite: the restarted engine reads another journal than it reported.
+func TestForgetfulJournalFailsTheCrashSuite(t *testing.T) {
+	runner, err := EmbeddedRunner()
+	require.NoError(t, err)
+	runner.Cases = runner.Cases[:1]
+	sum := run(t, Config{Engine: []string{goEngine, "--mutate", MutationMemoryJournal}, Suites: []string{SuiteRunner, SuiteCrash},
+		Runner: &runner})
+	fails := failures(sum)
+	require.NotEmpty(t, fails)
+	for _, f := range fails {
+		require.Equal(t, SuiteCrash, f.Suite, "the runner suite does not restart the engine: %s", f.Detail)
+		require.True(t, strings.HasPrefix(f.Name, runner.Cases[0].Name+"/launch:"), f.Name)
+		require.Contains(t, f.Detail, "the restarted engine reads another journal than the last it reported saved")
+	}
+}
+
+// A runner vector the engine does not follow fails, printing the calls
+// expected and made.
+func TestRunnerFailurePrintsExpectedAndMade(t *testing.T) {
+	runner, err := EmbeddedRunner()
+	require.NoError(t, err)
+	c := runner.Cases[0]
+	c.Steps = append([]Step(nil), c.Steps...)
+	for i, s := range c.Steps {
+		if s.Op == OpLaunch {
+			e := *s.Expect
+			e.Calls = append([]string{"sdk.signOut()"}, e.Calls...)
+			c.Steps[i].Expect = &e
+			break
+		}
+	}
+	sum := run(t, Config{Engine: []string{goEngine}, Suites: []string{SuiteRunner},
+		Runner: &RunnerFileData{Kind: KindRunner, Cases: []RunnerCase{c}}})
+	fails := failures(sum)
+	require.Len(t, fails, 1)
+	require.Equal(t, c.Name, fails[0].Name)
+	d := fails[0].Detail
+	require.Contains(t, d, "expected:\n  calls:\n    sdk.signOut()\n")
+	require.Contains(t, d, "made:\n  calls:\n    tokens.signInToken(alice)")
+}
+
+// Engines that break the protocol, or are not there, are clear errors or
+// failures, not hangs.
+func TestBrokenEngines(t *testing.T) {
+	_, err := Run(context.Background(), Config{Engine: []string{"/nonexistent/engine"}, Dir: t.TempDir()})
+	require.ErrorContains(t, err, "start the engine")
+
+	_, err = Run(context.Background(), Config{Engine: []string{"sh", "-c", "read l; echo not-json; sleep 5"}, Dir: t.TempDir()})
+	require.ErrorIs(t, err, ErrProtocol)
+
+	_, err = Run(context.Background(), Config{Engine: []string{"sh", "-c", "read l; exit 0"}, Dir: t.TempDir()})
+	require.ErrorContains(t, err, "closed its stdout")
+
+	_, err = Run(context.Background(), Config{Engine: []string{goEngine}, Suites: []string{"nope"}, Dir: t.TempDir()})
+	require.ErrorIs(t, err, ErrUsage)
+
+	// An engine that says hello and then answers every command with an
+	// error fails every case, and the run goes on.
+	script := `read l; echo '{"reply":1,"result":{"name":"x","version":"0","protocol":1,"capabilities":["plan"]}}'
+n=2; while read l; do echo "{\"reply\":$n,\"error\":{\"message\":\"no\"}}"; n=$((n+1)); done`
+	plan, err := EmbeddedPlan()
+	require.NoError(t, err)
+	plan.Cases = plan.Cases[:3]
+	sum := run(t, Config{Engine: []string{"sh", "-c", script}, Suites: []string{SuitePlan}, Plan: &plan})
+	require.Len(t, failures(sum), 3)
+	require.Contains(t, sum.Cases[0].Detail, "the engine failed plan: no")
+}
+
+func TestSplitCommand(t *testing.T) {
+	for in, want := range map[string][]string{
+		"a b  c":                       {"a", "b", "c"},
+		`node "dist/engine.js"`:        {"node", "dist/engine.js"},
+		`sh -c 'echo "a b"'`:           {"sh", "-c", `echo "a b"`},
+		`a\ b c`:                       {"a b", "c"},
+		`vitalsync conformance-engine`: {"vitalsync", "conformance-engine"},
+	} {
+		got, err := SplitCommand(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"", "   ", `a "b`, `a\`} {
+		_, err := SplitCommand(bad)
+		require.Error(t, err, bad)
+	}
+}

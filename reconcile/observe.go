@@ -1,0 +1,129 @@
+package reconcile
+
+import (
+	"strings"
+	"time"
+
+	"github.com/vitalsync/vitalsync/fsm"
+)
+
+// Answer is the token source's last word in a launch: the Vital user it
+// named for an app user and when, and whether a Sign-In Token it minted
+// with that answer is still unused (its action named another user). The
+// token itself stays with the runner; the answer says only that it exists.
+type Answer struct {
+	AppUser, VitalUser string
+	At                 time.Time
+	Unused             bool
+}
+
+// Reading is what one pass reads besides the journal: the installation's
+// settings, the app's session, what the SDK reports, the action this
+// launch applied last (nil on its first pass), the token source's last
+// answer in this launch (zero if none), and the time.
+type Reading struct {
+	Profile         fsm.Profile
+	AllowAPIKey     bool
+	ResolveInterval time.Duration
+	App             AppSession
+	// SDK is what the SDK reports, as read: CurrentUserID, Environment
+	// and Region only while its status has signedIn.
+	SDK                      SDKObservation
+	ProtectedDataUnavailable bool
+	LastAction               Action
+	Answer                   Answer
+	Now                      time.Time
+}
+
+// Observe builds the observation the planner decides from out of the
+// journal entry and a pass's reading. It is pure, and the only place a
+// fact the planner reads is worked out: the Runner calls it in every pass,
+// the audit for every report. Its rules (Plan's doc lists the planner's):
+//
+//   - the app's session is taken as read, without user IDs while the app
+//     is signed out; when the app does not know its Vital user, it is the
+//     one the journal keeps for the same app user;
+//   - IssuedVitalUserID is the answer's Vital user when the answer is for
+//     the app's user; else the journal's Vital user for the same app user
+//     when it differs from the app's (the token source named another one
+//     in an earlier launch, and the app kept the user it was told at
+//     sign-in);
+//   - LastResolvedAt is the later of the journal's and the answer's time;
+//     UnusedToken is the answer's Vital user while its token is unused;
+//   - SessionAppUserID (the user-switch rule's fact): while the SDK holds
+//     a session, the journal's app user when the journal's Vital user is
+//     the SDK's current user, or when the journal has not learned that
+//     user's Vital user yet (the session started while it served them;
+//     JournalEntry's attribution rule says when it does);
+//   - the journal's last observed state, last error, attempts and next
+//     attempt time are the observation's; the last action is the
+//     reading's (this launch's), never the journal's.
+func Observe(e JournalEntry, r Reading) Observation {
+	app := r.App
+	if !app.SignedIn {
+		app.AppUserID, app.VitalUserID = "", ""
+	}
+	mine := app.SignedIn && e.AppUserID == app.AppUserID
+	if mine && app.VitalUserID == "" {
+		app.VitalUserID = e.VitalUserID
+	}
+	o := Observation{
+		Profile:                  r.Profile,
+		App:                      app,
+		SDK:                      r.SDK,
+		LastObserved:             e.LastObserved,
+		LastAction:               r.LastAction,
+		LastError:                e.LastError,
+		Attempts:                 e.Attempts,
+		NextAttemptAt:            e.NextAttemptAt,
+		LastResolvedAt:           e.LastResolvedAt,
+		ResolveInterval:          r.ResolveInterval,
+		ProtectedDataUnavailable: r.ProtectedDataUnavailable,
+		Now:                      r.Now,
+		AllowAPIKey:              r.AllowAPIKey,
+	}
+	if mine && e.VitalUserID != "" && app.VitalUserID != "" && !strings.EqualFold(app.VitalUserID, e.VitalUserID) {
+		o.IssuedVitalUserID = e.VitalUserID
+	}
+	if ans := r.Answer; app.SignedIn && ans.AppUser == app.AppUserID {
+		if ans.VitalUser != "" {
+			o.IssuedVitalUserID = ans.VitalUser
+			if ans.Unused {
+				o.UnusedToken = ans.VitalUser
+			}
+		}
+		if ans.At.After(o.LastResolvedAt) {
+			o.LastResolvedAt = ans.At
+		}
+	}
+	if r.SDK.Status.Has(fsm.FlagSignedIn) && e.AppUserID != "" &&
+		(e.VitalUserID == "" || strings.EqualFold(e.VitalUserID, r.SDK.CurrentUserID)) {
+		o.SessionAppUserID = e.AppUserID
+	}
+	return o
+}
+
+// read takes a pass's reading from the SDK, the app and the clock (the
+// SDK's Status, CurrentUserID and Environment do no IO).
+func (r *Runner) read(l *launch) Reading {
+	rd := Reading{
+		Profile:         r.cfg.Profile,
+		AllowAPIKey:     r.cfg.AllowAPIKey,
+		ResolveInterval: r.cfg.ResolveInterval,
+		App:             r.cfg.App(),
+		LastAction:      l.last,
+		Answer:          l.answer,
+		Now:             r.cfg.Now(),
+	}
+	if pd, ok := r.cfg.SDK.(ProtectedData); ok && !pd.ProtectedDataAvailable() {
+		rd.ProtectedDataUnavailable = true
+	}
+	rd.SDK.Status = r.cfg.SDK.Status()
+	if rd.SDK.Status.Has(fsm.FlagSignedIn) {
+		rd.SDK.CurrentUserID = r.cfg.SDK.CurrentUserID()
+		if env, region, ok := r.cfg.SDK.Environment(); ok {
+			rd.SDK.Environment, rd.SDK.Region = env, region
+		}
+	}
+	return rd
+}
