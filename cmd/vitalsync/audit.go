@@ -43,7 +43,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	jsonlPath := fs.String("jsonl", "", "reports as JSON Lines (docs/reference/report-schema.md)")
 	format := fs.String("format", "table", "summary format: table, json or csv")
 	out := fs.String("out", "", "write the installations that need action or are invalid to FILE (.csv: CSV, else JSONL)")
-	stale := fs.Duration("stale", 0, "count reports older than this as stale (0: off)")
+	stale := durationFlag(fs, "stale", 0, "count reports older than this as stale (0: off)")
 	now := fs.String("now", "", "audit as of this RFC 3339 time (default: now)")
 	checkAPI := fs.Bool("check-api", false, "verify the mapped Vital users with the team API (GET /v2/user/{id})")
 	apiURL := fs.String("api-url", "", "team API base URL for --check-api (the key is read from $"+envAPIKey+")")

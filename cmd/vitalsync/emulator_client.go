@@ -198,9 +198,9 @@ func faultFlags(kind string) func(*flag.FlagSet) func() (string, string, any, er
 		case "fail":
 			status = fs.Int("status", 0, "the error status to answer (400-599)")
 		case "delay":
-			delay = fs.Duration("delay", 0, "how long each request waits (up to "+emulator.MaxFaultDelay.String()+")")
+			delay = durationFlag(fs, "delay", 0, "how long each request waits (up to "+emulator.MaxFaultDelay.String()+")")
 		case "rate-limit":
-			retryAfter = fs.Duration("retry-after", 0, "the Retry-After to send")
+			retryAfter = durationFlag(fs, "retry-after", 0, "the Retry-After to send")
 		}
 		return func() (string, string, any, error) {
 			if _, ok := emulator.ParseRoute(*route); !ok {
@@ -260,7 +260,7 @@ func userFlags(method, action string) func(*flag.FlagSet) func() (string, string
 
 // advanceFlags declares --by.
 func advanceFlags(fs *flag.FlagSet) func() (string, string, any, error) {
-	by := fs.Duration("by", 0, "how far to move the clock, e.g. 1h or 168h")
+	by := durationFlag(fs, "by", 0, "how far to move the clock, e.g. 1h or 168h")
 	return func() (string, string, any, error) {
 		if *by <= 0 || *by > emulator.MaxAdvance {
 			return "", "", nil, usagef("emulator advance: --by must be positive and at most %v, not %v", emulator.MaxAdvance, *by)

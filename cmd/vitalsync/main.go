@@ -163,21 +163,23 @@ func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
 	fs.SetOutput(errs)
 	fs.Usage = func() {
 		// The flag package prints an error before the usage, never before
-		// the usage of -h/--help.
-		w := e.stdout
+		// the usage of -h/--help. After an error, the synopsis and where
+		// the flags are: the error is the point, not the whole list.
 		if errs.wrote {
-			w = e.stderr
+			fmt.Fprintf(e.stderr, "usage: vitalsync %s %s\nRun 'vitalsync help %s' for its flags.\n", name, synopsis, name)
+			return
 		}
-		fmt.Fprintf(w, "usage: vitalsync %s %s\n", name, synopsis)
-		fs.SetOutput(w)
+		fmt.Fprintf(e.stdout, "usage: vitalsync %s %s\n", name, synopsis)
+		fs.SetOutput(e.stdout)
 		fs.PrintDefaults()
 		fs.SetOutput(errs)
 	}
 	return fs
 }
 
-// flagErrors is a flag set's output: stderr, remembering that an error was
-// written.
+// flagErrors is a flag set's output, remembering that an error was
+// written. It drops the error: parseFlags returns it, and the command's
+// error line (exitCode) says it once, after the usage.
 type flagErrors struct {
 	w     io.Writer
 	wrote bool
@@ -185,7 +187,7 @@ type flagErrors struct {
 
 func (f *flagErrors) Write(p []byte) (int, error) {
 	f.wrote = true
-	return f.w.Write(p)
+	return len(p), nil
 }
 
 // errFlagAfterArgument is matched by the usage error of a command's flag
