@@ -89,6 +89,9 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	if err := oneOf("log-format", *logFormat, "text", "json"); err != nil {
 		return err
 	}
+	if err := checkAddr("addr", *addr); err != nil {
+		return err
+	}
 	log := e.log
 	if *logFormat == "json" {
 		log = slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))

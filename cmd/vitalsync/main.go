@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -121,15 +122,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return usagef("no command given")
 	}
 	name := args[0]
-	if name == "help" && len(args) > 1 {
-		// "vitalsync help CMD" is "vitalsync CMD --help".
+	if name == "--version" || name == "-version" {
+		// As most tools answer it: "vitalsync version".
+		name, args = "version", []string{"version"}
+	}
+	if name == "help" && len(args) > 1 && args[1] != "help" {
+		// "vitalsync help CMD [SUB]" is "vitalsync CMD [SUB] --help".
 		if _, ok := commands[args[1]]; !ok {
 			printUsage(stderr)
 			return usagef("unknown command %q", args[1])
 		}
-		name, args = args[1], []string{args[1], "--help"}
+		name, args = args[1], append(slices.Clone(args[1:]), "--help")
 	}
 	if name == "-h" || name == "--help" || name == "help" {
+		// "vitalsync help help" too: the list of commands is help's help.
 		printUsage(stdout)
 		return nil
 	}
@@ -148,9 +154,14 @@ func printUsage(w io.Writer) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	width := 0
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+		width = max(width, len(n))
 	}
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nExit codes: 0 success, 1 failure, 2 usage, 3 a launch deferred or an audit's --fail-on (docs/reference/exit-codes.md).")
 	fmt.Fprintln(w, "\nRun 'vitalsync help <command>' (or 'vitalsync <command> --help') for a command's flags.")
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,4 +68,109 @@ func dropSeconds(s string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// TestExitCodeTable checks docs/reference/exit-codes.md: every command has
+// a row, every command exits 2 on an unknown flag, and the table's
+// examples exit as it says.
+func TestExitCodeTable(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "reference", "exit-codes.md"))
+	require.NoError(t, err)
+	for name := range commands {
+		require.Contains(t, string(doc), "| `"+name+"` |", "the table has a row for %s", name)
+		_, errOut, code := runCLI("", name, "--no-such-flag")
+		require.Equal(t, 2, code, "%s --no-such-flag: %s", name, errOut)
+	}
+	require.Contains(t, string(doc), "| `audit merge` |")
+
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "fleet.csv")
+	_, errOut, code := runCLI("", "fleet", "generate", "--installs", "40", "--seed", "3", "--csv", csv)
+	require.Zero(t, code, errOut)
+	jsonl := filepath.Join(dir, "fleet.jsonl")
+	_, errOut, code = runCLI("", "fleet", "generate", "--installs", "5", "--seed", "3", "--jsonl", jsonl)
+	require.Zero(t, code, errOut)
+	summary := filepath.Join(dir, "summary.json")
+	out, errOut, code := runCLI("", "audit", "--csv", csv, "--format", "json", "--now", fleetNowFlag, "--stale", "30d")
+	require.Zero(t, code, errOut)
+	require.NoError(t, os.WriteFile(summary, []byte(out), 0o600))
+	secret := filepath.Join(dir, "secret")
+	require.NoError(t, os.WriteFile(secret, []byte(testSessionSecret), 0o600))
+
+	for _, tc := range []struct {
+		code    int
+		args    []string
+		message string // in stderr
+	}{
+		{0, []string{"--version"}, ""},
+		{0, []string{"help", "help"}, ""},
+		{1, []string{"audit", "--csv", filepath.Join(dir, "missing.csv")}, "no such file"},
+		{1, []string{"audit", "merge", filepath.Join(dir, "missing.json")}, "no such file"},
+		{1, []string{"emulator", "--import", filepath.Join(dir, "missing.json"), "--addr", "127.0.0.1:0"}, "no such file"},
+		{2, []string{"audit", "--jsonl", csv}, "give it as --csv"},
+		{2, []string{"audit", "--csv", jsonl}, "give it as --jsonl"},
+		{2, []string{"audit", "--db", csv}, "give it as --csv"},
+		{2, []string{"audit", "merge", csv + ".truth.json"}, "ground-truth file"},
+		{2, []string{"audit", "merge", csv}, "audit it with --csv"},
+		{2, []string{"serve", "--emulator", "--db", csv, "--session-secret-file", secret}, "not a SQLite database"},
+		{2, []string{"serve", "--emulator", "--db", filepath.Join(dir, "i.db"), "--session-secret-file", secret, "--addr", "nonsense"}, "give HOST:PORT"},
+		{2, []string{"emulator", "--addr", "127.0.0.1:99999"}, "give HOST:PORT"},
+		{2, []string{"plan"}, "the input is empty"},
+		{2, []string{"audit", "--csv", csv, "--stale", "30"}, "30d"},
+		{3, []string{"audit", "--csv", csv, "--now", fleetNowFlag, "--fail-on", "consistent"}, "consistent"},
+		// Flags after the files, as the docs' Job writes it.
+		{3, []string{"audit", "merge", summary, summary, "--fail-on", "consistent"}, "consistent"},
+		{0, []string{"audit", "merge", summary, "--format", "json", summary}, ""},
+	} {
+		_, errOut, code := runCLI("", tc.args...)
+		require.Equal(t, tc.code, code, "%v: %s", tc.args, errOut)
+		require.Contains(t, errOut, tc.message, "%v", tc.args)
+	}
+}
+
+func TestVersionFlagAndHelp(t *testing.T) {
+	v, _, code := runCLI("", "version")
+	require.Zero(t, code)
+	out, _, code := runCLI("", "--version")
+	require.Zero(t, code)
+	require.Equal(t, v, out)
+
+	out, _, code = runCLI("", "help", "help")
+	require.Zero(t, code)
+	require.Contains(t, out, "usage: vitalsync <command> [flags]")
+	require.Contains(t, out, "docs/reference/exit-codes.md")
+
+	// help CMD SUB is CMD SUB --help: the subcommand's flags.
+	out, _, code = runCLI("", "help", "fleet", "generate")
+	require.Zero(t, code)
+	require.Contains(t, out, "usage: vitalsync fleet generate --installs N")
+	require.Contains(t, out, "-installs int")
+	out, _, code = runCLI("", "fleet", "generate", "--help")
+	require.Zero(t, code)
+	require.NotContains(t, out, "generate generate")
+	out, _, code = runCLI("", "help", "audit", "merge")
+	require.Zero(t, code)
+	require.Contains(t, out, "usage: vitalsync audit merge [--format table|json|csv] [--fail-on CLASS,…] FILE…", "flags first, as the parser reads them")
+	require.Contains(t, out, "-fail-on")
+}
+
+func TestDemoTwiceInOneDirWarns(t *testing.T) {
+	dir := t.TempDir()
+	_, errOut, code := runCLI("", "demo", "--dir", dir)
+	require.Zero(t, code, errOut)
+	require.NotContains(t, errOut, "warning")
+	_, errOut, code = runCLI("", "demo", "--dir", dir)
+	require.Zero(t, code, errOut)
+	require.Contains(t, errOut, "already holds issuer.db and device.db from an earlier run")
+
+	// The demo's device file is not an issuer database: serve refuses it,
+	// naming the commands that read it; the issuer's file passes the check.
+	secret := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(secret, []byte(testSessionSecret), 0o600))
+	_, errOut, code = runCLI("", "serve", "--emulator", "--db", filepath.Join(dir, "device.db"), "--session-secret-file", secret)
+	require.Equal(t, 2, code, errOut)
+	require.Contains(t, errOut, "is a device file")
+	require.Contains(t, errOut, "vitalsync launch --db")
+	require.NoError(t, checkNotDeviceFile(context.Background(), filepath.Join(dir, "issuer.db")))
+	require.NoError(t, checkNotDeviceFile(context.Background(), filepath.Join(dir, "new.db")), "a new file is fine")
 }

@@ -128,6 +128,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usagef("the session secret: %v", err)
 	}
 
+	if err := checkAddr("addr", *addr); err != nil {
+		return err
+	}
+	if !isPostgresURL(dbSpec) {
+		if err := checkNotDeviceFile(ctx, dbSpec); err != nil {
+			return err
+		}
+	}
 	store, dbName, err := openUserStore(ctx, dbSpec)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
