@@ -79,7 +79,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	switch {
 	case isPostgresURL(*dbPath):
 		dbURL := *dbPath
-		src = audit.RecordSource{Label: redactURL(dbURL), UnixNanos: true, Records: func(ctx context.Context, fn func(string) error) error {
+		src = audit.RecordSource{Label: redactURL(dbURL), UnixNanos: true, Unique: true, Records: func(ctx context.Context, fn func(string) error) error {
 			return postgres.EachReportRecord(ctx, dbURL, 0, fn)
 		}}
 	case *dbPath != "":
@@ -90,7 +90,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		if err := checkKind("--db", path, kindSQLite); err != nil {
 			return err
 		}
-		src = audit.RecordSource{Label: path, UnixNanos: true, Records: func(ctx context.Context, fn func(string) error) error {
+		src = audit.RecordSource{Label: path, UnixNanos: true, Unique: true, Records: func(ctx context.Context, fn func(string) error) error {
 			return sqlite.EachReportRecord(ctx, path, fn)
 		}}
 	case *csvPath != "":
