@@ -84,6 +84,8 @@ var emulatorSubcommands = map[string]emulatorSubcommand{
 		userFlags(http.MethodPost, "expire-access-tokens"), printUser},
 	"delete-user": {"--user ID", "delete a user, as DELETE /v2/user/{user_id} does",
 		userFlags(http.MethodDelete, ""), printUser},
+	"undo-delete": {"--user ID", "restore a deleted user within the grace period, as POST /v2/user/undo_delete does",
+		userFlags(http.MethodPost, "undo-delete"), printUser},
 	"advance": {"--by D", "move the emulator's clock forward (token expiry, grace periods)",
 		advanceFlags, printAdvance},
 }
