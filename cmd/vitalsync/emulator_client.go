@@ -109,7 +109,7 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	}
 	fs := newFlagSet(e, "emulator "+name, strings.TrimSpace("[--url URL] "+sub.synopsis)+"\n  "+sub.summary)
 	base := &urlFlag{url: defaultEmulatorURL}
-	fs.Var(base, "url", "base URL of the running emulator (default $"+envEmulatorURL+", else "+defaultEmulatorURL+")")
+	fs.Var(base, "url", "base URL of the running emulator; when not given, $"+envEmulatorURL+" if set")
 	format := fs.String("format", "table", "output: table|json")
 	token := newSecretFlag(fs, "control-token", envControlToken, "the emulator's control token (printed when it started), needed for changes")
 	build := sub.flags(fs)
