@@ -234,10 +234,14 @@ func checkStateFlags(fs *flag.FlagSet, em *emulator.Emulator, source, apiKey str
 // directory's log, synced, before the answer leaves the server's buffer,
 // so a client that saw an answer finds its effect after a restart. A
 // change is one short line whatever the state's size; concurrent requests
-// share one sync.
+// share one sync. GET and HEAD change nothing, so they never wait for
+// another request's sync.
 func flushAfterEachRequest(h http.Handler, store *emulator.Dir, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			return
+		}
 		if err := store.Flush(); err != nil {
 			log.Error("cannot save the emulator state", "dir", store.Path(), "err", err)
 		}
