@@ -22,7 +22,8 @@ RUN echo "building vitalsync" && \
 FROM debian:bookworm-slim
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends ca-certificates && \
     rm -rf /var/lib/apt/lists/* && \
-    useradd --system --uid 65532 --home-dir /data --create-home vitalsync
+    groupadd --system --gid 65532 vitalsync && \
+    useradd --system --uid 65532 --gid 65532 --home-dir /data --create-home vitalsync
 COPY --from=build /out/vitalsync /usr/local/bin/vitalsync
 COPY LICENSE /usr/share/doc/vitalsync/LICENSE
 USER 65532:65532
