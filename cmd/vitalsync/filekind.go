@@ -151,3 +151,24 @@ func checkAddr(flag, addr string) error {
 	}
 	return nil
 }
+
+// auditHint points a fleet file or database given to the wrong command at
+// the audit, which reads it.
+func auditHint(k fileKind) string {
+	if f, ok := flagFor[k]; ok {
+		return "; the audit reads it: vitalsync audit " + f
+	}
+	return ""
+}
+
+// checkDatabaseFile refuses, for a command whose --db is a SQLite file
+// (launch, device), a file that exists and is CSV, JSON or anything else
+// but SQLite. A missing or empty file is left to the open, which creates
+// it.
+func checkDatabaseFile(command, path string) error {
+	k, err := sniffKind(path)
+	if err != nil || k == kindSQLite || k == kindEmpty {
+		return nil
+	}
+	return usageErr(fmt.Errorf("%w: %s --db %s is %s, not a SQLite database%s", errWrongKind, command, path, k, auditHint(k)))
+}

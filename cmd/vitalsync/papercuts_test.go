@@ -116,6 +116,8 @@ func TestExitCodeTable(t *testing.T) {
 		{2, []string{"serve", "--emulator", "--db", filepath.Join(dir, "i.db"), "--session-secret-file", secret, "--addr", "nonsense"}, "give HOST:PORT"},
 		{2, []string{"emulator", "--addr", "127.0.0.1:99999"}, "give HOST:PORT"},
 		{2, []string{"plan"}, "the input is empty"},
+		{2, []string{"device", "--db", csv, "--profile", "ios-1.8", "status"}, "the audit reads it: vitalsync audit --csv"},
+		{2, []string{"emulator", "--import", csv, "--addr", "127.0.0.1:0"}, "not an emulator state"},
 		{2, []string{"audit", "--csv", csv, "--stale", "30"}, "30d"},
 		{3, []string{"audit", "--csv", csv, "--now", fleetNowFlag, "--fail-on", "consistent"}, "consistent"},
 		// Flags after the files, as the docs' Job writes it.
