@@ -225,3 +225,22 @@ func TestDirLogDamage(t *testing.T) {
 	_, err = emulator.LoadDir(t.TempDir())
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// A directory kept before the log existed holds only emulator.json: it
+// loads as it is, and attaching starts a log beside it.
+func TestDirReadsAStateFileWithoutALog(t *testing.T) {
+	h, clock, _, _, _ := busyEmulator(t)
+	dir := t.TempDir()
+	require.NoError(t, emulator.WriteStateFile(filepath.Join(dir, emulator.SnapshotFile), h.em.Export()))
+	loaded, err := emulator.LoadDir(dir, emulator.WithClock(clock.Now))
+	require.NoError(t, err)
+	require.Equal(t, exported(t, h.em), exported(t, loaded))
+	d, err := emulator.AttachDir(dir, loaded)
+	require.NoError(t, err)
+	_, err = loaded.CreateUser("dora")
+	require.NoError(t, err)
+	require.NoError(t, d.Flush())
+	again, err := emulator.LoadDir(dir, emulator.WithClock(clock.Now))
+	require.NoError(t, err)
+	require.Equal(t, exported(t, loaded), exported(t, again))
+}
