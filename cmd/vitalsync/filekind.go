@@ -74,14 +74,17 @@ func sniffKind(path string) (fileKind, error) {
 var flagFor = map[fileKind]string{kindSQLite: "--db", kindCSV: "--csv", kindJSONL: "--jsonl"}
 
 // checkKind refuses path given as flag (e.g. "--jsonl") unless it holds
-// want, naming the flag that reads what it does hold. An empty file is
-// allowed: the reader says what it makes of it.
+// want, naming the flag that reads what it does hold; an empty file is
+// named as such.
 func checkKind(flag, path string, want fileKind) error {
 	k, err := sniffKind(path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", flag, err)
 	}
-	if k == want || k == kindEmpty {
+	if k == kindEmpty {
+		return usageErr(fmt.Errorf("%w: %s %s is empty (not even a header)", errEmptyInput, flag, path))
+	}
+	if k == want {
 		return nil
 	}
 	hint := ""

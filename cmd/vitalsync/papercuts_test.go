@@ -96,6 +96,8 @@ func TestExitCodeTable(t *testing.T) {
 	require.NoError(t, os.WriteFile(summary, []byte(out), 0o600))
 	secret := filepath.Join(dir, "secret")
 	require.NoError(t, os.WriteFile(secret, []byte(testSessionSecret), 0o600))
+	empty := filepath.Join(dir, "empty")
+	require.NoError(t, os.WriteFile(empty, nil, 0o600))
 
 	for _, tc := range []struct {
 		code    int
@@ -116,6 +118,10 @@ func TestExitCodeTable(t *testing.T) {
 		{2, []string{"serve", "--emulator", "--db", filepath.Join(dir, "i.db"), "--session-secret-file", secret, "--addr", "nonsense"}, "give HOST:PORT"},
 		{2, []string{"emulator", "--addr", "127.0.0.1:99999"}, "give HOST:PORT"},
 		{2, []string{"plan"}, "the input is empty"},
+		{2, []string{"audit", "--csv", empty}, "is empty"},
+		{2, []string{"audit", "--jsonl", empty}, "is empty"},
+		{2, []string{"audit", "merge", empty}, "is empty"},
+		{2, []string{"emulator", "--import", empty, "--addr", "127.0.0.1:0"}, "is empty"},
 		{2, []string{"device", "--db", csv, "--profile", "ios-1.8", "status"}, "the audit reads it: vitalsync audit --csv"},
 		{2, []string{"emulator", "--import", csv, "--addr", "127.0.0.1:0"}, "not an emulator state"},
 		{2, []string{"audit", "--csv", csv, "--stale", "30"}, "30d"},
