@@ -53,14 +53,16 @@ func sniffKind(path string) (fileKind, error) {
 		return kindSQLite, nil
 	}
 	first, err := r.ReadSlice('\n')
-	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+	long := errors.Is(err, bufio.ErrBufferFull) // a first line longer than the buffer
+	if err != nil && err != io.EOF && !long {
 		return "", err
 	}
 	line := bytes.TrimSpace(first)
 	switch {
 	case len(line) == 0 && len(bytes.TrimSpace(head)) == 0:
 		return kindEmpty, nil
-	case line[0] == '{' && json.Valid(line):
+	case line[0] == '{' && (long || json.Valid(line)):
+		// A line too long to check is left to the JSON Lines reader.
 		return kindJSONL, nil
 	case line[0] == '{' || line[0] == '[':
 		return kindJSONDoc, nil
