@@ -346,7 +346,9 @@ func runAuditMerge(e *env, args []string) error {
 			return usageErr(fmt.Errorf("%w: audit merge: %s is a ground-truth file (fleet generate writes it beside a fleet); "+
 				"merge takes the summaries of 'audit --format json', one per --shard", errWrongKind, path))
 		}
-		if k, err := sniffKind(path); err == nil && k != kindJSONDoc && k != kindJSONL {
+		if k, err := sniffKind(path); err == nil && k == kindEmpty {
+			return usageErr(fmt.Errorf("%w: audit merge: %s is empty, not an audit summary (audit --format json)", errEmptyInput, path))
+		} else if err == nil && k != kindJSONDoc && k != kindJSONL {
 			return usageErr(fmt.Errorf("%w: audit merge: %s is %s, not an audit summary (audit --format json); audit it with %s",
 				errWrongKind, path, k, orWord(flagFor[k], "--db, --csv or --jsonl")))
 		}

@@ -128,6 +128,12 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	)
 	switch {
 	case *importFile != "":
+		if k, err := sniffKind(*importFile); err == nil && k == kindEmpty {
+			return usageErr(fmt.Errorf("%w: --import %s is empty, not an emulator state", errEmptyInput, *importFile))
+		} else if err == nil && k != kindJSONDoc && k != kindJSONL {
+			return usageErr(fmt.Errorf("%w: --import %s is %s, not an emulator state (the JSON that --export-on-exit writes)%s",
+				errWrongKind, *importFile, k, auditHint(k)))
+		}
 		if em, err = emulator.LoadStateFile(*importFile, opts...); err != nil {
 			return fmt.Errorf("emulator: --import: %w", err)
 		}
