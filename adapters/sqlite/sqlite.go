@@ -16,6 +16,8 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/vitalsync/vitalsync/adapters/internal/migrations"
+
+	"github.com/vitalsync/vitalsync/adapters/issuer"
 )
 
 //go:embed migrations/*.sql
@@ -455,7 +457,31 @@ func (db *DB) wrap(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ctxErr
 	}
-	return classify(err)
+	return unavailable(classify(err))
+}
+
+// unavailableError is a failure that may pass: it matches
+// issuer.ErrStoreUnavailable as well as its cause.
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string        { return e.err.Error() }
+func (e *unavailableError) Unwrap() error        { return e.err }
+func (e *unavailableError) Is(target error) bool { return target == issuer.ErrStoreUnavailable }
+
+// unavailable marks the driver's errors that say the file cannot be
+// written or reached now (busy, locked, full, read-only, an I/O error, a
+// file it cannot open) as issuer.ErrStoreUnavailable.
+func unavailable(err error) error {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code {
+	case sqlite3.ErrBusy, sqlite3.ErrLocked, sqlite3.ErrFull, sqlite3.ErrReadonly, sqlite3.ErrIoErr,
+		sqlite3.ErrCantOpen, sqlite3.ErrPerm:
+		return &unavailableError{err}
+	}
+	return err
 }
 
 // tx is a write transaction; now is the DB clock's time at its start.
