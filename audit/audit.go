@@ -299,8 +299,8 @@ func actionSlot(t reconcile.ActionType) int {
 // profile.
 type counters struct {
 	rows    int64
-	classes [32][16]int64
-	actions [8][16]int64
+	classes [32][32]int64
+	actions [8][32]int64
 }
 
 // Run audits every row of source (or of one shard of it): each valid row
