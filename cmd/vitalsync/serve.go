@@ -181,6 +181,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		emuHandler = emu.Handler() // the API, its control plane and web UI
 	}
 	root := withRequestLog(e.log, emu != nil, routes(h, ready, emuHandler))
+	if emu != nil {
+		unpublish, err := publishControlToken(ln.Addr().(*net.TCPAddr).Port, emu.ControlToken())
+		if err != nil {
+			e.log.Warn("control token not left for the emulator subcommands (it is printed below)", "error", err.Error())
+		}
+		defer unpublish()
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "issuer listening on %s\n", base)
 	fmt.Fprintf(&b, "  sign-in token: POST %s%s\n", base, issuer.PathSignInToken)
