@@ -116,6 +116,11 @@ type Options struct {
 	// AllowAPIKey plans as a sandbox evaluation does: a matching API-key
 	// session is consistent.
 	AllowAPIKey bool
+	// NoDuplicateCheck keeps no set of the installations read, for a file
+	// known to hold each once: memory then stays flat whatever the rows,
+	// and a duplicate is audited as any row. Sources keyed by installation
+	// (RecordSource.Unique) never keep one.
+	NoDuplicateCheck bool
 	// Workers is how many goroutines parse and plan the rows of a source
 	// that can split its input (CSVSource); 0: GOMAXPROCS. With more than
 	// one, findings reach the sink in no fixed order (the sink is called
@@ -337,7 +342,7 @@ func Run(ctx context.Context, source Source, sink Sink, opts Options) (Summary, 
 		staleBefore = opts.Now.Add(-opts.Stale)
 	}
 	var seen *seenSet
-	if u, ok := source.(interface{ uniqueIDs() bool }); !ok || !u.uniqueIDs() {
+	if u, ok := source.(interface{ uniqueIDs() bool }); !opts.NoDuplicateCheck && (!ok || !u.uniqueIDs()) {
 		seen = newSeenSet()
 	}
 	workers := opts.Workers
