@@ -107,6 +107,7 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("emulator: %w", err)
 	}
 	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
 	opts := []emulator.Option{
 		emulator.WithClock(time.Now),
 		emulator.WithControlHosts(listenHosts(ln.Addr())...),
@@ -173,6 +174,11 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 
 	base := "http://" + ln.Addr().String()
 	env, reg := em.Environment()
+	unpublish, err := publishControlToken(port, em.ControlToken())
+	if err != nil {
+		log.Warn("control token not left for the subcommands (it is printed below)", "error", err.Error())
+	}
+	defer unpublish()
 	serveErr := serveUntilDone(ctx, &se, "emulator", ln, handler, limits, func() error {
 		key := maskKey(em.APIKey())
 		if *showKey {
