@@ -18,6 +18,24 @@ export function withOverrides(p: Profile, o: { detects_deletion?: boolean } | un
   return o && typeof o.detects_deletion === "boolean" ? { ...p, detectsDeletion: o.detects_deletion } : p;
 }
 
+/**
+ * The passes as a runner vector states them. A vector whose actions do not
+ * say how they are applied (sdk_call, token: exports from transcripts that
+ * print actions as text) is compared without those fields; one that says
+ * is compared with them.
+ */
+export function comparablePasses(made: unknown, expected: unknown): unknown {
+  const says = JSON.stringify(expected).includes('"sdk_call"') || JSON.stringify(expected).includes('"token"');
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (typeof v !== "object" || v === null) return v;
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (says || (k !== "sdk_call" && k !== "token")) o[k] = strip(x);
+    return o;
+  };
+  return strip(made);
+}
+
 export function statusOf(st: State, p: Profile): number {
   switch (st) {
     case "configured": return FlagConfigured;
