@@ -231,3 +231,18 @@ export function parseEnvironment(s: string): Environment | undefined {
 export function parseRegion(s: string): Region | undefined {
   return s === "us" || s === "eu" ? s : undefined;
 }
+
+/**
+ * The profile with the conformance protocol's profile_overrides applied:
+ * {"detects_deletion":false} (an SDK that never detects a deleted user) and
+ * {"has_identify":false} (an SDK without identifyExternalUser). Other keys
+ * are ignored, as the protocol says of unknown fields.
+ */
+export function withProfileOverrides(p: Profile, o: unknown): Profile {
+  if (typeof o !== "object" || o === null) return p;
+  const { detects_deletion: d, has_identify: h } = o as { detects_deletion?: unknown; has_identify?: unknown };
+  let out = p;
+  if (typeof d === "boolean") out = { ...out, detectsDeletion: d };
+  if (typeof h === "boolean") out = { ...out, hasIdentify: h };
+  return out;
+}

@@ -241,7 +241,7 @@ test("the engine entry replays every runner transcript over the protocol", async
 
 /** A case whose profile signs in through identify in a world without it. */
 function needsIdentifyWithout(c: RunnerCase): boolean {
-  const p = parseProfile(c.setup.profile)!;
+  const p = withOverrides(parseProfile(c.setup.profile)!, c.setup.profile_overrides);
   return !c.setup.sdk.identify && needsIdentify(p);
 }
 

@@ -7,15 +7,15 @@ import { resolve } from "node:path";
 import {
   type AppSession, type Environment, type Profile, type Region, type SDK, type SDKErrorName, type State, type TokenSource,
   FlagConfigured, FlagPendingReauthentication, FlagSignedIn, FlagUseAPIKey, FlagUseSignInToken, MemoryJournal, SDKError,
-  TransientError, stateSignedIn,
+  TransientError, stateSignedIn, withProfileOverrides,
 } from "../src/index.js";
 
 /** The exported vectors: VITALSYNC_VECTORS, or the repository's committed copy. */
 export const vectorsDir = process.env.VITALSYNC_VECTORS ?? resolve(__dirname, "../../../../conformance/testdata/vectors");
 
 /** The profile with a vector's overrides applied. */
-export function withOverrides(p: Profile, o: { detects_deletion?: boolean } | undefined | null): Profile {
-  return o && typeof o.detects_deletion === "boolean" ? { ...p, detectsDeletion: o.detects_deletion } : p;
+export function withOverrides(p: Profile, o: { detects_deletion?: boolean; has_identify?: boolean } | undefined | null): Profile {
+  return withProfileOverrides(p, o);
 }
 
 /**
