@@ -105,13 +105,22 @@ export interface Profile {
   readonly reportsPendingReauth: boolean;
   readonly configurePersists: boolean;
   readonly legacyTokenEndpoint: boolean;
+  /** What the SDK does before the device's first unlock (§10.6): "" on Android. */
+  readonly lockedKeychain: LockedKeychain;
 }
+
+/**
+ * A profile's SDK before the first unlock: iOS ≤1.3 reads signed out while
+ * a session exists; iOS 1.4+ reads the right status and its token calls
+ * fail. Android has no keychain ("").
+ */
+export type LockedKeychain = "" | "reads-signed-out" | "calls-fail";
 
 const no = {
   upperCaseUserID: false, lowerCaseUserID: false, autoSignOutOnDeletion: false, detectsDeletion: false,
   refreshesOnUnauthorized: false, sameUserSignInThrows: false, apiKeyMigrationPersists: false,
   signInNeedsRelaunch: false, hasIdentify: false, identifyShortCircuits: false, reportsPendingReauth: false,
-  configurePersists: false, legacyTokenEndpoint: false,
+  configurePersists: false, legacyTokenEndpoint: false, lockedKeychain: "" as LockedKeychain,
 };
 
 /**
@@ -125,11 +134,11 @@ const no = {
  */
 export const Profiles: readonly Profile[] = [
   { ...no, name: "ios-1.3", platform: "ios", wrapper: "", versions: "1.0.0–1.3.x",
-    autoSignOutOnDeletion: true, detectsDeletion: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true },
+    autoSignOutOnDeletion: true, detectsDeletion: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true, lockedKeychain: "reads-signed-out" },
   { ...no, name: "ios-1.8.1", platform: "ios", wrapper: "", versions: "1.4.0–1.8.1",
-    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, legacyTokenEndpoint: true },
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail" },
   { ...no, name: "ios-1.8", platform: "ios", wrapper: "", versions: "1.8.2–1.8.8",
-    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true },
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, lockedKeychain: "calls-fail" },
   { ...no, name: "android-4.2.0", platform: "android", wrapper: "", versions: "4.1.0–4.2.0",
     autoSignOutOnDeletion: true, detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true },
   { ...no, name: "android-4.2.2", platform: "android", wrapper: "", versions: "4.2.1–4.2.2",
@@ -137,21 +146,21 @@ export const Profiles: readonly Profile[] = [
   { ...no, name: "android-5.0", platform: "android", wrapper: "", versions: "4.3.0–5.0.2",
     detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true },
   { ...no, name: "flutter-ios", platform: "ios", wrapper: "flutter", versions: "4.5.5–4.6.1 on iOS 1.8.2–1.8.8",
-    upperCaseUserID: true, lowerCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true },
+    upperCaseUserID: true, lowerCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, lockedKeychain: "calls-fail" },
   { ...no, name: "flutter-android", platform: "android", wrapper: "flutter", versions: "4.5.5–4.6.1 on Android 4.2.1–4.2.2",
     lowerCaseUserID: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true },
   { ...no, name: "flutter-ios-1.8.1", platform: "ios", wrapper: "flutter", versions: "4.5.0–4.5.4 on iOS 1.6.2–1.6.x",
-    upperCaseUserID: true, lowerCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, legacyTokenEndpoint: true },
+    upperCaseUserID: true, lowerCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail" },
   { ...no, name: "flutter-android-4.2.0", platform: "android", wrapper: "flutter", versions: "4.5.0–4.5.4 on Android 4.1.1–4.1.4",
     lowerCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true },
   { ...no, name: "rn-ios-1.3", platform: "ios", wrapper: "react-native", versions: "5.0.0–5.1.0 on iOS 1.2.11–1.3.x",
-    autoSignOutOnDeletion: true, detectsDeletion: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true },
+    autoSignOutOnDeletion: true, detectsDeletion: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true, lockedKeychain: "reads-signed-out" },
   { ...no, name: "rn-5.2-ios-1.8.1", platform: "ios", wrapper: "react-native", versions: "5.1.1–5.2.3 on iOS 1.4.1–1.6.x",
-    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, legacyTokenEndpoint: true },
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail" },
   { ...no, name: "rn-ios-1.8.1", platform: "ios", wrapper: "react-native", versions: "5.3.0–5.4.0 on iOS 1.6.0–1.8.1",
-    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, legacyTokenEndpoint: true },
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail" },
   { ...no, name: "rn-ios-1.8", platform: "ios", wrapper: "react-native", versions: "5.4.0–6.0.0-rc.2 on iOS 1.8.2–1.8.8",
-    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true },
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, lockedKeychain: "calls-fail" },
   { ...no, name: "rn-android-4.2.0", platform: "android", wrapper: "react-native", versions: "5.3.0–5.4.0 on Android 4.1.0–4.2.0",
     autoSignOutOnDeletion: true, detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true },
   { ...no, name: "rn-android-4.2.2", platform: "android", wrapper: "react-native", versions: "5.4.1–5.4.3 on Android 4.2.1–4.2.2",
