@@ -230,6 +230,12 @@ type ProfileFacts struct {
 	RecordWithoutRegion     bool   `json:"record_without_region"`
 	LockedKeychain          string `json:"locked_keychain"`
 	LenientTokenBase64      bool   `json:"lenient_token_base64"`
+	// The wrapper bridge's facts (docs/reference/profiles.md).
+	StatusOrder          []string `json:"status_order"`
+	StatusCreatesClient  bool     `json:"status_creates_client"`
+	IdentifyWaitsUntimed bool     `json:"identify_waits_untimed"`
+	ErrorsByMessage      bool     `json:"errors_by_message"`
+	SetUserIDCrashes     bool     `json:"set_user_id_crashes"`
 }
 
 func profileFacts(p fsm.Profile) ProfileFacts {
@@ -241,7 +247,11 @@ func profileFacts(p fsm.Profile) ProfileFacts {
 		HasIdentify: p.HasIdentify, IdentifyShortCircuits: p.IdentifyShortCircuits,
 		ReportsPendingReauth: p.ReportsPendingReauth, ConfigurePersists: p.ConfigurePersists,
 		LegacyTokenEndpoint: p.LegacyTokenEndpoint, RecordWithoutRegion: p.RecordWithoutRegion,
-		LockedKeychain: string(p.LockedKeychain), LenientTokenBase64: p.LenientTokenBase64}
+		LockedKeychain: string(p.LockedKeychain), LenientTokenBase64: p.LenientTokenBase64,
+		// Every flag, in the order the app receives them.
+		StatusOrder:         p.StatusNames(fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseAPIKey | fsm.FlagUseSignInToken | fsm.FlagPendingReauthentication),
+		StatusCreatesClient: p.StatusCreatesClient, IdentifyWaitsUntimed: p.IdentifyWaitsUntimed,
+		ErrorsByMessage: p.ErrorsByMessage, SetUserIDCrashes: p.SetUserIDCrashes}
 }
 
 // Vectors is a whole export.

@@ -61,16 +61,26 @@ func TestRefreshRotationSurvivesRelaunch(t *testing.T) {
 			require.Equal(t, writes+1, w.db.WriteCount(), "one transaction")
 			after, _ := w.stored()
 			require.Equal(t, tok, after.Record.AccessToken)
-			require.NotEqual(t, before.Record.RefreshToken, after.Record.RefreshToken, "rotated")
 			require.Equal(t, w.clk.Now().Add(accessTTL), after.Record.Expiry)
-
-			// The rotated refresh token is the one a relaunch uses; the old
-			// one is no longer accepted by the server.
-			c = w.reopen()
-			w.expire()
-			require.NoError(t, c.Refresh(w.ctx))
-			_, err = junction.NewAuthClient(w.authURL, junction.WithHTTPClient(w.hc)).Refresh(w.ctx, before.Record.RefreshToken)
-			require.Error(t, err)
+			if c.Profile().LegacyTokenEndpoint {
+				// Secure Token keeps the session's refresh token, and it
+				// stays good across a relaunch.
+				require.Equal(t, before.Record.RefreshToken, after.Record.RefreshToken, "not rotated")
+				c = w.reopen()
+				w.expire()
+				require.NoError(t, c.Refresh(w.ctx))
+				again, _ := w.stored()
+				require.Equal(t, before.Record.RefreshToken, again.Record.RefreshToken)
+			} else {
+				require.NotEqual(t, before.Record.RefreshToken, after.Record.RefreshToken, "rotated")
+				// The rotated refresh token is the one a relaunch uses; the
+				// old one is no longer accepted by the server.
+				c = w.reopen()
+				w.expire()
+				require.NoError(t, c.Refresh(w.ctx))
+				_, err = junction.NewAuthClient(w.authURL, junction.WithHTTPClient(w.hc)).Refresh(w.ctx, before.Record.RefreshToken)
+				require.Error(t, err)
+			}
 
 			u, err := c.GetOwnUser(w.ctx)
 			require.NoError(t, err)
