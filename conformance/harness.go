@@ -599,6 +599,19 @@ func normalLaunch(e LaunchExpect) LaunchExpect {
 		if p.Applied == nil {
 			p.Applied = []StepResult{}
 		}
+		// A transcript renders actions as strings, which do not say how
+		// each is applied (sdk_call, token); its calls say that.
+		actions := make([]Action, len(p.Plan.Actions))
+		for i, a := range p.Plan.Actions {
+			actions[i] = a.step()
+		}
+		p.Plan.Actions = actions
+		applied := make([]StepResult, len(p.Applied))
+		for i, st := range p.Applied {
+			st.Action = st.Action.step()
+			applied[i] = st
+		}
+		p.Applied = applied
 		p.Plan.RetryAt = normalTime(p.Plan.RetryAt)
 		passes = append(passes, p)
 	}
