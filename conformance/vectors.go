@@ -79,6 +79,14 @@ func (w *Action) Reconcile() (reconcile.Action, error) {
 	return p.Actions[0], nil
 }
 
+// bare returns the action's type and user alone; nil for nil.
+func (w *Action) bare() *Action {
+	if w == nil {
+		return nil
+	}
+	return &Action{Type: w.Type, VitalUserID: w.VitalUserID, AppUserID: w.AppUserID}
+}
+
 // String renders the action as reconcile does ("sign-in(v-1)"), or
 // "(no action)".
 func (w *Action) String() string {
@@ -144,12 +152,19 @@ type ProfileOverrides struct {
 	// DetectsDeletion false: an SDK that never detects a deleted user
 	// (Android 4.2.1–4.2.2's, reference §10.1).
 	DetectsDeletion *bool `json:"detects_deletion,omitempty"`
+	// HasIdentify false: the app's SDK has no identifyExternalUser (a
+	// bridge without it, or a scripted SDK without it): the planner applies
+	// every token action through signIn.
+	HasIdentify *bool `json:"has_identify,omitempty"`
 }
 
 // Apply returns p with the overrides.
 func (o *ProfileOverrides) Apply(p fsm.Profile) fsm.Profile {
 	if o != nil && o.DetectsDeletion != nil {
 		p.DetectsDeletion = *o.DetectsDeletion
+	}
+	if o != nil && o.HasIdentify != nil {
+		p.HasIdentify = *o.HasIdentify
 	}
 	return p
 }
