@@ -314,13 +314,13 @@ var profiles = [...]Profile{
 		SetUserIDCrashes:        true,              // the plugin calls VitalClient.setUserId unguarded
 	},
 	{
-		// §10.10: vital-flutter 4.5.5–4.6.1 pin Android 4.2.1–4.2.2
+		// §10.10: vital-flutter 4.5.6–4.6.1 pin Android 4.2.2
 		// (android-4.2.2's facts), have no identify, and lower-case
-		// currentUserId.
+		// currentUserId; 4.5.5 pins 4.2.1 (flutter-android-4.2.1).
 		Name: "flutter-android", Platform: Android, Wrapper: Flutter, Versions: "4.5.6–4.6.1 on Android 4.2.2",
 		LowerCaseUserID:         true,  // §10.10
 		AutoSignOutOnDeletion:   false, // §4
-		DetectsDeletion:         false, // §10.1: the pinned 4.2.1–4.2.2 never detect deletion
+		DetectsDeletion:         false, // §10.1: the pinned 4.2.2 never detects deletion
 		RefreshesOnUnauthorized: true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
 		SameUserSignInThrows:    true,  // §2.5
 		APIKeyMigrationPersists: true,  // §2.7
@@ -502,13 +502,12 @@ var profiles = [...]Profile{
 		LenientTokenBase64:       true,  // §2.1
 	},
 	{
-		// §10.10: vital-flutter 4.5.5–4.6.1 pin Android 4.2.1–4.2.2
-		// (android-4.2.2's facts), have no identify, and lower-case
-		// currentUserId.
+		// vital-flutter 4.5.5 pins Android 4.2.1 (android-4.2.1's facts),
+		// with Flutter's bridge.
 		Name: "flutter-android-4.2.1", Platform: Android, Wrapper: Flutter, Versions: "4.5.5 on Android 4.2.1",
 		LowerCaseUserID:          true,  // §10.10
 		AutoSignOutOnDeletion:    false, // §4
-		DetectsDeletion:          false, // §10.1: the pinned 4.2.1–4.2.2 never detect deletion
+		DetectsDeletion:          false, // §10.1: the pinned 4.2.1 never detects deletion
 		RefreshesOnUnauthorized:  true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
 		UnauthorizedRetryCrashes: true,  // Android 4.2.1: the retry proceeds with the 401 response open
 		SameUserSignInThrows:     true,  // §2.5
