@@ -106,7 +106,7 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	db, err := sqlite.Open(ctx, *dbPath)
+	db, err := sqlite.OpenDevice(ctx, *dbPath)
 	if err != nil {
 		return err
 	}

@@ -242,7 +242,7 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	if !ok1 || !ok2 {
 		return usagef("launch: unknown --environment %q or --region %q", f.env, f.region)
 	}
-	db, err := sqlite.Open(ctx, f.dbPath)
+	db, err := sqlite.OpenDevice(ctx, f.dbPath)
 	if err != nil {
 		return err
 	}

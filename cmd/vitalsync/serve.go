@@ -231,7 +231,7 @@ func openUserStore(ctx context.Context, spec string) (userStore, string, error) 
 		}
 		return db, name, nil
 	}
-	db, err := sqlite.Open(ctx, spec)
+	db, err := sqlite.OpenIssuer(ctx, spec)
 	if err != nil {
 		return nil, "", err
 	}
