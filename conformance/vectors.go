@@ -53,6 +53,13 @@ func ActionOf(a reconcile.Action) *Action {
 	return &p.Actions[0]
 }
 
+// step is the action without how it is applied (sdk_call, token): what a
+// transcript's rendering of it says.
+func (w Action) step() Action {
+	w.SDKCall, w.Token = "", ""
+	return w
+}
+
 // Reconcile returns the action w names; nil for nil.
 func (w *Action) Reconcile() (reconcile.Action, error) {
 	if w == nil {
@@ -70,6 +77,14 @@ func (w *Action) Reconcile() (reconcile.Action, error) {
 		return nil, fmt.Errorf("conformance: unknown action type %q", w.Type)
 	}
 	return p.Actions[0], nil
+}
+
+// bare returns the action's type and user alone; nil for nil.
+func (w *Action) bare() *Action {
+	if w == nil {
+		return nil
+	}
+	return &Action{Type: w.Type, VitalUserID: w.VitalUserID, AppUserID: w.AppUserID}
 }
 
 // String renders the action as reconcile does ("sign-in(v-1)"), or
@@ -137,12 +152,19 @@ type ProfileOverrides struct {
 	// DetectsDeletion false: an SDK that never detects a deleted user
 	// (Android 4.2.1–4.2.2's, reference §10.1).
 	DetectsDeletion *bool `json:"detects_deletion,omitempty"`
+	// HasIdentify false: the app's SDK has no identifyExternalUser (a
+	// bridge without it, or a scripted SDK without it): the planner applies
+	// every token action through signIn.
+	HasIdentify *bool `json:"has_identify,omitempty"`
 }
 
 // Apply returns p with the overrides.
 func (o *ProfileOverrides) Apply(p fsm.Profile) fsm.Profile {
 	if o != nil && o.DetectsDeletion != nil {
 		p.DetectsDeletion = *o.DetectsDeletion
+	}
+	if o != nil && o.HasIdentify != nil {
+		p.HasIdentify = *o.HasIdentify
 	}
 	return p
 }

@@ -411,7 +411,7 @@ func (db *DB) LoadFleet(ctx context.Context, next func() ([]string, bool)) error
 	defer mapping.Close()
 	parseTime := func(s string) sql.NullInt64 {
 		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
+		if err != nil || issuer.CheckTime(t) != nil { // never an overflow of the nanoseconds
 			return sql.NullInt64{}
 		}
 		return nanos(t)
