@@ -19,6 +19,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/postgres"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/httpops"
 )
 
 func init() {
@@ -168,10 +169,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
-	ready := readyHandler(e.log, *readyTimeout, []readyCheck{
-		{"database", store.Ping},
-		{"team_api", func(ctx context.Context) error { _, err := team.ListUsers(ctx, 0, 1); return err }},
-	})
+	ready := httpops.Ready(e.log, *readyTimeout,
+		httpops.Check{Name: "database", Func: store.Ping},
+		httpops.Check{Name: "team_api", Func: func(ctx context.Context) error { _, err := team.ListUsers(ctx, 0, 1); return err }},
+	)
 	var emuHandler http.Handler
 	if emu != nil {
 		emuHandler = emu.Handler() // the API, its control plane and web UI
@@ -273,7 +274,7 @@ func teamTransport(idle int, dials prometheus.Counter) *http.Transport {
 }
 
 // pathReady is serve's readiness route; the issuer's /healthz is liveness.
-const pathReady = "/readyz"
+const pathReady = httpops.PathReady
 
 // routes serves /readyz with ready, the issuer's paths with h, and
 // everything else with the emulator when there is one, else with h (its
@@ -312,7 +313,7 @@ func mountWithEmulator(h http.Handler, emu http.Handler) http.Handler {
 // process's collectors and vitalsync_build_info; the issuer adds its own.
 func serveRegistry() (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
-	if err := registerProcessMetrics(reg); err != nil {
+	if err := httpops.RegisterProcessMetrics(reg); err != nil {
 		return nil, err
 	}
 	return reg, nil
