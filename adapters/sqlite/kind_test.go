@@ -253,3 +253,14 @@ func openRawSingle(path string) (*sql.DB, error) {
 	raw.SetMaxOpenConns(1)
 	return raw, nil
 }
+
+func TestPing(t *testing.T) {
+	db, _ := openIssuerTest(t)
+	ctx := context.Background()
+	require.NoError(t, db.Ping(ctx))
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	require.ErrorIs(t, db.Ping(cancelled), context.Canceled)
+	require.NoError(t, db.Close())
+	require.ErrorIs(t, db.Ping(ctx), ErrClosed)
+}

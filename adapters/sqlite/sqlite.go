@@ -291,6 +291,16 @@ func (db *DB) Close() error {
 	return errors.Join(append(errs, db.rdb.Close(), db.wdb.Close())...)
 }
 
+// Ping checks that the database answers a read (a readiness check): the
+// schema version, through the read pool.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.check(ctx); err != nil {
+		return err
+	}
+	var v int
+	return db.wrap(ctx, db.rdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v))
+}
+
 // Kind returns the kind of database db is.
 func (db *DB) Kind() Kind { return db.kind }
 

@@ -240,22 +240,12 @@ func openUserStore(ctx context.Context, spec string) (userStore, string, error) 
 	if err != nil {
 		return nil, "", err
 	}
-	return sqliteStore{db}, spec, nil
+	return db, spec, nil
 }
 
 // isPostgresURL reports whether --db names a PostgreSQL database.
 func isPostgresURL(spec string) bool {
 	return strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://")
-}
-
-// sqliteStore adds the readiness check to a SQLite user map: a lookup, which
-// reads the file.
-type sqliteStore struct{ *sqlite.DB }
-
-// Ping reads the user map.
-func (s sqliteStore) Ping(ctx context.Context) error {
-	_, _, err := s.LookupUser(ctx, "")
-	return err
 }
 
 // teamTransport is the team API client's transport: Go's default, with
