@@ -71,26 +71,33 @@ func RequestLog(log *slog.Logger, route func(*http.Request) string, h http.Handl
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusRecorder{ResponseWriter: w}
+		sw := NewStatusRecorder(w)
 		h.ServeHTTP(sw, r)
 		level := slog.LevelInfo
-		if sw.code() >= 500 {
+		if sw.Code() >= 500 {
 			level = slog.LevelWarn
 		}
 		log.LogAttrs(r.Context(), level, "request",
 			slog.String("method", r.Method), slog.String("route", route(r)),
-			slog.Int("status", sw.code()), slog.Duration("duration", time.Since(start)))
+			slog.Int("status", sw.Code()), slog.Duration("duration", time.Since(start)))
 	})
 }
 
-// statusRecorder remembers the status a handler wrote.
-type statusRecorder struct {
+// StatusRecorder is a ResponseWriter that remembers the status its
+// handler wrote, for logs and metrics. Unwrap gives http.ResponseController
+// the underlying writer (to hijack or flush it).
+type StatusRecorder struct {
 	http.ResponseWriter
 	status int
 }
 
+// NewStatusRecorder wraps w.
+func NewStatusRecorder(w http.ResponseWriter) *StatusRecorder {
+	return &StatusRecorder{ResponseWriter: w}
+}
+
 // WriteHeader records status and passes it on.
-func (w *statusRecorder) WriteHeader(status int) {
+func (w *StatusRecorder) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
 	}
@@ -98,7 +105,7 @@ func (w *statusRecorder) WriteHeader(status int) {
 }
 
 // Write records the implicit 200 of a body written without WriteHeader.
-func (w *statusRecorder) Write(p []byte) (int, error) {
+func (w *StatusRecorder) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
@@ -106,9 +113,15 @@ func (w *statusRecorder) Write(p []byte) (int, error) {
 }
 
 // Unwrap gives http.ResponseController the underlying writer.
-func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *StatusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func (w *statusRecorder) code() int {
+// Status is the status written: 0 when the handler wrote nothing (it
+// hijacked the connection, or has not answered yet).
+func (w *StatusRecorder) Status() int { return w.status }
+
+// Code is the status the client saw: 200 when the handler wrote nothing
+// and returned.
+func (w *StatusRecorder) Code() int {
 	if w.status == 0 {
 		return http.StatusOK
 	}
