@@ -86,14 +86,7 @@ type Problem struct {
 // Inspect reads the whole file: its cost grows with the file. Open does not
 // call it.
 func Inspect(ctx context.Context, path string, opts ...Option) (*Health, error) {
-	o := options{now: time.Now}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	abs, err := filepath.Abs(path)
+	o, abs, err := start(ctx, path, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -171,15 +171,11 @@ func OpenIssuer(ctx context.Context, path string, opts ...Option) (*DB, error) {
 // SQLite's own rollback of a hot journal. A key that is not 32 bytes yields
 // an *OpenError wrapping ErrBadKey. A cancelled ctx yields ctx.Err().
 func open(ctx context.Context, path string, kind Kind, opts []Option) (*DB, error) {
-	o := options{now: time.Now}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	abs, err := filepath.Abs(path)
+	o, abs, err := start(ctx, path, opts)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
 		return nil, &OpenError{Path: path, Err: err}
 	}
 	migs, err := loadMigrations(kind)
@@ -274,6 +270,20 @@ func open(ctx context.Context, path string, kind Kind, opts []Option) (*DB, erro
 		return nil, &OpenError{Path: path, Err: classify(err)}
 	}
 	return db, nil
+}
+
+// start applies opts and returns them with path made absolute, or ctx's
+// error when it is done: the first steps of open and Inspect.
+func start(ctx context.Context, path string, opts []Option) (options, string, error) {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := ctx.Err(); err != nil {
+		return o, "", err
+	}
+	abs, err := filepath.Abs(path)
+	return o, abs, err
 }
 
 // Close closes the database. Calling it again does nothing.
