@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,49 +153,117 @@ type ReadyBody struct {
 
 // Ready answers GET and HEAD by running every check at once within budget:
 // 200 {"status":"ready",…} when all pass, 503 {"status":"not_ready",…}
-// naming each check's result otherwise. A failure is logged on log with its
-// error; the answer says only which check failed, never why.
+// naming each check's result otherwise (with Retry-After). A failure is
+// logged on log with its error; the answer says only which check failed,
+// never why. Requests that arrive while the checks run wait for that one
+// run (ReadyEvery also reuses a result for an interval).
 func Ready(log *slog.Logger, budget time.Duration, checks ...Check) http.Handler {
+	return ReadyEvery(log, budget, 0, checks...)
+}
+
+// ReadyEvery is Ready running its checks at most once per interval: a
+// request inside the interval gets the last result, so a readiness probe
+// costs its dependencies one check per interval however often it is asked
+// (an unauthenticated caller cannot make it spend more).
+func ReadyEvery(log *slog.Logger, budget, interval time.Duration, checks ...Check) http.Handler {
+	c := &readyCache{log: log, budget: budget, interval: interval, checks: checks}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			writeReady(w, http.StatusMethodNotAllowed, ReadyBody{Status: "method_not_allowed"})
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), budget)
-		defer cancel()
-		body := ReadyBody{Status: "ready", Checks: make(map[string]string, len(checks))}
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for _, c := range checks {
-			wg.Go(func() {
-				err := c.Func(ctx)
-				result := CheckOK
-				switch {
-				case err == nil:
-				case errors.Is(ctx.Err(), context.DeadlineExceeded):
-					result = CheckTimeout
-				default:
-					result = CheckFailed
-				}
-				if err != nil {
-					log.LogAttrs(r.Context(), slog.LevelWarn, "readiness check failed",
-						slog.String("check", c.Name), slog.String("result", result), slog.String("error", err.Error()))
-				}
-				mu.Lock()
-				body.Checks[c.Name] = result
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-		status := http.StatusOK
-		for _, v := range body.Checks {
-			if v != CheckOK {
-				body.Status, status = "not_ready", http.StatusServiceUnavailable
-			}
+		status, body := c.result(r.Context())
+		if status != http.StatusOK {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(interval/time.Second))))
 		}
 		writeReady(w, status, body)
 	})
+}
+
+// readyCache runs the checks at most once per interval.
+type readyCache struct {
+	log              *slog.Logger
+	budget, interval time.Duration
+	checks           []Check
+
+	mu      sync.Mutex
+	at      time.Time     // when the last run ended; zero: none yet
+	status  int           // its answer
+	body    ReadyBody     // (never changed once stored)
+	running chan struct{} // closed when the run in flight ends; nil: none
+}
+
+// result returns the last run's answer if it is fresh, else joins the run
+// in flight or starts one. A caller that gives up while waiting gets 503.
+func (c *readyCache) result(ctx context.Context) (int, ReadyBody) {
+	c.mu.Lock()
+	if !c.at.IsZero() && time.Since(c.at) < c.interval {
+		defer c.mu.Unlock()
+		return c.status, c.body
+	}
+	wait := c.running
+	if wait == nil {
+		wait = make(chan struct{})
+		c.running = wait
+		go c.run(wait)
+	}
+	c.mu.Unlock()
+	select {
+	case <-wait:
+	case <-ctx.Done():
+		return http.StatusServiceUnavailable, ReadyBody{Status: "not_ready", Checks: map[string]string{}}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status, c.body
+}
+
+// run runs the checks once, detached from any one request, and stores the
+// answer.
+func (c *readyCache) run(done chan struct{}) {
+	status, body := runChecks(c.log, c.budget, c.checks)
+	c.mu.Lock()
+	c.at, c.status, c.body, c.running = time.Now(), status, body, nil
+	c.mu.Unlock()
+	close(done)
+}
+
+// runChecks runs every check at once within budget.
+func runChecks(log *slog.Logger, budget time.Duration, checks []Check) (int, ReadyBody) {
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	body := ReadyBody{Status: "ready", Checks: make(map[string]string, len(checks))}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, c := range checks {
+		wg.Go(func() {
+			err := c.Func(ctx)
+			result := CheckOK
+			switch {
+			case err == nil:
+			case errors.Is(ctx.Err(), context.DeadlineExceeded):
+				result = CheckTimeout
+			default:
+				result = CheckFailed
+			}
+			if err != nil {
+				log.LogAttrs(ctx, slog.LevelWarn, "readiness check failed",
+					slog.String("check", c.Name), slog.String("result", result), slog.String("error", err.Error()))
+			}
+			mu.Lock()
+			body.Checks[c.Name] = result
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	status := http.StatusOK
+	for _, v := range body.Checks {
+		if v != CheckOK {
+			body.Status, status = "not_ready", http.StatusServiceUnavailable
+		}
+	}
+	return status, body
 }
 
 func writeReady(w http.ResponseWriter, status int, body ReadyBody) {
@@ -244,7 +313,10 @@ type Limits struct {
 	WriteTimeout      time.Duration // from the end of the headers to the end of the answer; default 60s
 	IdleTimeout       time.Duration // an idle keep-alive connection; default 120s
 	// MaxConnsPerClient caps the connections one client IP address holds
-	// open at once; more are closed at accept. Default 64; negative: no cap.
+	// open at once; more are closed at accept: above what one busy client
+	// (or a reverse proxy's pool, which all traffic shares) opens, far below
+	// what a slow-request attack needs to starve the server. Default 512;
+	// negative: no cap.
 	MaxConnsPerClient int
 }
 
@@ -254,7 +326,7 @@ const (
 	DefaultReadTimeout       = 30 * time.Second
 	DefaultWriteTimeout      = 60 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
-	DefaultMaxConnsPerClient = 64
+	DefaultMaxConnsPerClient = 512
 	// DefaultShutdownTimeout is how long requests in flight may take to
 	// finish once Serve's context ends.
 	DefaultShutdownTimeout = 5 * time.Second

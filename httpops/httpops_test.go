@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,6 +97,7 @@ func TestReady(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	require.JSONEq(t, `{"status":"not_ready","checks":{"database":"failed","team_api":"timeout","cache":"ok"}}`, rec.Body.String())
 	require.NotContains(t, rec.Body.String(), "10.0.0.7")
+	require.Equal(t, "1", rec.Header().Get("Retry-After"))
 	require.Contains(t, buf.String(), "10.0.0.7")
 
 	ok := Ready(log, time.Second, Check{Name: "database", Func: func(context.Context) error { return nil }})
@@ -107,6 +109,35 @@ func TestReady(t *testing.T) {
 	ok.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, PathReady, nil))
 	require.Equal(t, http.StatusMethodNotAllowed, rec.Code)
 	require.Equal(t, "GET, HEAD", rec.Header().Get("Allow"))
+}
+
+// ReadyEvery runs its checks at most once per interval, and requests that
+// arrive while they run share that one run.
+func TestReadyEvery(t *testing.T) {
+	var runs atomic.Int32
+	release := make(chan struct{})
+	h := ReadyEvery(slog.New(slog.DiscardHandler), time.Second, time.Hour, Check{Name: "team_api", Func: func(context.Context) error {
+		runs.Add(1)
+		<-release
+		return nil
+	}})
+	var wg sync.WaitGroup
+	codes := make([]int, 5)
+	for i := range codes {
+		wg.Go(func() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathReady, nil))
+			codes[i] = rec.Code
+		})
+	}
+	require.Eventually(t, func() bool { return runs.Load() == 1 }, 5*time.Second, time.Millisecond)
+	close(release)
+	wg.Wait()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathReady, nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Equal(t, []int{200, 200, 200, 200, 200}, codes)
+	require.Equal(t, int32(1), runs.Load(), "one run for every request inside the interval")
 }
 
 func TestRegisterProcessMetrics(t *testing.T) {

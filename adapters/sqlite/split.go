@@ -74,9 +74,11 @@ func Split(ctx context.Context, path, devicePath, issuerPath string) (err error)
 	for _, d := range dests {
 		// VACUUM INTO writes into an empty file: created first, with the
 		// database's mode.
-		if _, err := createFile(d.path); err != nil {
+		f, err := os.OpenFile(d.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
 			return err
 		}
+		f.Close()
 		made = append(made, d.path)
 		if _, err := ro.ExecContext(ctx, "VACUUM INTO ?", d.path); err != nil {
 			return fmt.Errorf("split %s: copy to %s: %w", path, d.path, classify(err))

@@ -116,7 +116,10 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 		return err
 	}
 	if tok == "" && method != http.MethodGet {
-		return usagef("emulator %s changes the emulator: give its control token (printed when it started) with --control-token-file F or $%s", name, envControlToken)
+		var ok bool
+		if tok, ok = discoverControlToken(base.url); !ok {
+			return noControlTokenError(name)
+		}
 	}
 	answer, err := emulatorclient.New(base.url, emulatorclient.WithToken(tok)).Do(ctx, method, path, body)
 	if err != nil {

@@ -37,7 +37,7 @@ func addServerFlags(fs *flag.FlagSet) *serverLimits {
 	durationFlagVar(fs, &l.readTimeout, "read-timeout", defaultReadTimeout, "how long a client may take to send a whole request, body included; a slower one is cut off")
 	durationFlagVar(fs, &l.writeTimeout, "write-timeout", defaultWriteTimeout, "how long a request may take from the end of its headers to the end of its answer")
 	durationFlagVar(fs, &l.idleTimeout, "idle-timeout", defaultIdleTimeout, "how long an idle keep-alive connection stays open")
-	fs.IntVar(&l.maxConnsPerClient, "max-conns-per-client", defaultMaxConnsPerClient, "connections one client IP address may hold open at once; more are closed at accept (0: no cap)")
+	fs.IntVar(&l.maxConnsPerClient, "max-conns-per-client", defaultMaxConnsPerClient, "connections one client IP address may hold open at once; more are closed at accept (0: no cap; behind a reverse proxy, above its pool)")
 	return l
 }
 
