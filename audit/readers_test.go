@@ -167,7 +167,7 @@ func TestSourcesAgree(t *testing.T) {
 
 	t.Run("sqlite", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "issuer.db")
-		db, err := sqlite.Open(ctx, path)
+		db, err := sqlite.OpenIssuer(ctx, path)
 		require.NoError(t, err)
 		require.NoError(t, db.LoadFleet(ctx, raw(unique)))
 		require.NoError(t, db.Close())

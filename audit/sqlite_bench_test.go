@@ -52,7 +52,7 @@ func TestSQLiteAgainstCLI(t *testing.T) {
 	const n = 1_000_000
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "fleet.db")
-	db, err := sqlite.Open(ctx, path)
+	db, err := sqlite.OpenIssuer(ctx, path)
 	require.NoError(t, err)
 	recs := make(chan []string, 1024)
 	go func() {

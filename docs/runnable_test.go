@@ -25,22 +25,12 @@ type block struct {
 	text string
 }
 
-// runnableBlocks returns the runnable blocks of the front page and of every
-// page under docs/.
+// runnableBlocks returns the runnable blocks of the front page, BENCHMARKS.md
+// and every page under docs/.
 func runnableBlocks(t *testing.T) []block {
 	t.Helper()
-	pages := []string{"../README.md"}
-	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".md") {
-			pages = append(pages, path)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []block
-	for _, p := range pages {
+	for _, p := range pages(t) {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)

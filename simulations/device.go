@@ -190,7 +190,7 @@ func newDeviceOn(ctx context.Context, b *backend, seed uint64, inst int, setup S
 	d.net = &faultNet{next: b.net, clock: b.clock}
 	d.hc = &http.Client{Transport: d.net}
 	if setup.SQLite {
-		db, err := sqlite.Open(ctx, filepath.Join(dir, fmt.Sprintf("%s-%d.db", s.Name(), inst)), sqlite.WithClock(b.clock.Now))
+		db, err := sqlite.OpenDevice(ctx, filepath.Join(dir, fmt.Sprintf("%s-%d.db", s.Name(), inst)), sqlite.WithClock(b.clock.Now))
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vitalsync/vitalsync/httpops"
 	"github.com/vitalsync/vitalsync/reconcile"
 	"io"
 	"log/slog"
@@ -98,9 +99,9 @@ func New(c Config) (*Handler, error) {
 // status code.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
-	sw := &statusWriter{ResponseWriter: w}
+	sw := httpops.NewStatusRecorder(w)
 	h.route(sw, r)
-	h.metrics.observe(r.URL.Path, sw.code(), h.now().Sub(start))
+	h.metrics.observe(r.URL.Path, sw.Code(), h.now().Sub(start))
 }
 
 // route serves the request.

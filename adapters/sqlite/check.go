@@ -44,15 +44,15 @@ type fileState struct {
 // through a read-write one, as any read-write opener would, and checks
 // again. A file that this leaves empty was never created, key file or not.
 // A file without a rollback journal beside it is never changed.
-func validate(ctx context.Context, path string, migs []migration, keyFile bool) (fileState, error) {
-	st, err := validateOnce(ctx, path, migs, keyFile, false)
+func validate(ctx context.Context, path string, kind Kind, migs []migration, keyFile bool) (fileState, error) {
+	st, err := validateOnce(ctx, path, kind, migs, keyFile, false)
 	if !needsRollback(path, err) {
 		return st, err
 	}
 	if err := rollbackHotJournal(ctx, path); err != nil {
 		return fileState{}, classify(err)
 	}
-	return validateOnce(ctx, path, migs, false, true)
+	return validateOnce(ctx, path, kind, migs, false, true)
 }
 
 // journalMagic starts every SQLite rollback journal's header.
@@ -97,7 +97,7 @@ func rollbackHotJournal(ctx context.Context, path string) error {
 	return rw.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n)
 }
 
-func validateOnce(ctx context.Context, path string, migs []migration, keyFile, allowEmpty bool) (fileState, error) {
+func validateOnce(ctx context.Context, path string, kind Kind, migs []migration, keyFile, allowEmpty bool) (fileState, error) {
 	var st fileState
 	size, err := checkHeader(path)
 	if err != nil {
@@ -129,8 +129,17 @@ func validateOnce(ctx context.Context, path string, migs []migration, keyFile, a
 	if testHookAfterVersion != nil {
 		testHookAfterVersion()
 	}
+	legacy, err := checkKind(ctx, tx, kind, st.version)
+	if err != nil {
+		return st, err
+	}
 	if err := checkSchema(ctx, tx, migs[:st.version]); err != nil {
 		return st, err
+	}
+	if legacy {
+		if err := checkHalves(ctx, tx, kind); err != nil {
+			return st, err
+		}
 	}
 	if !keyFile {
 		if st.sealed, err = holdsSealed(ctx, tx); err != nil {
@@ -381,14 +390,24 @@ func normalizeSQL(stmt string) string {
 	return b.String()
 }
 
-// expectedSchemas caches expectedSchema's answers by version.
-var expectedSchemas sync.Map // int → []schemaObject
+// expectedSchemas caches expectedSchema's answers by the last migration's
+// name and the count.
+var expectedSchemas sync.Map // string → []schemaObject
+
+// schemaKey names a migration list for expectedSchemas: the kinds share
+// their first versions and then diverge.
+func schemaKey(migs []migration) string {
+	if len(migs) == 0 {
+		return "0"
+	}
+	return strconv.Itoa(len(migs)) + " " + migs[len(migs)-1].Name
+}
 
 // expectedSchema is the schema that migs create: they are applied to an
 // in-memory database, so that the comparison follows every migration
 // without a second description of the schema to keep in step.
 func expectedSchema(ctx context.Context, migs []migration) ([]schemaObject, error) {
-	if v, ok := expectedSchemas.Load(len(migs)); ok {
+	if v, ok := expectedSchemas.Load(schemaKey(migs)); ok {
 		return v.([]schemaObject), nil
 	}
 	mem, err := sql.Open("sqlite3", ":memory:")
@@ -406,7 +425,7 @@ func expectedSchema(ctx context.Context, migs []migration) ([]schemaObject, erro
 	if err != nil {
 		return nil, err
 	}
-	expectedSchemas.Store(len(migs), objs)
+	expectedSchemas.Store(schemaKey(migs), objs)
 	return objs, nil
 }
 

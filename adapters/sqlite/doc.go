@@ -1,6 +1,20 @@
-// Package sqlite persists vitalsync's state in one SQLite file: the device SDK
-// state, the reconcile journal, the backend's user map and the fleet's
-// installation reports.
+// Package sqlite persists vitalsync's state in SQLite files of two kinds: a
+// device database (OpenDevice: the device SDK state, the reconcile journal
+// and its history, the endpoints, the report log, the installation's
+// identity) and an issuer database (OpenIssuer: the backend's user map, the
+// fleet's installation reports and their bindings).
+//
+// # Two kinds of file
+//
+// The kinds share migrations 1 to 10 (migrations/, when one schema served
+// every file) and diverge at 11 (migrations/device/, migrations/issuer/),
+// which drops the other kind's tables and marks the file with its kind's
+// PRAGMA application_id. Each Open refuses the other kind's file with a
+// *KindError (ErrWrongKind), and a call of the other kind on an open DB
+// fails the same way. A file from before the split becomes a file of the
+// kind that opens it when the other kind's tables are empty; when they hold
+// rows it is refused unchanged (a *KindError, or ErrMixedFile when both
+// halves hold rows), and Split writes its halves to two new files.
 //
 // # Whose interfaces
 //

@@ -21,8 +21,13 @@ type Health struct {
 	// none) in bytes.
 	Size, WALSize int64
 	// SchemaVersion is the file's PRAGMA user_version; KnownVersion the
-	// newest this package knows.
+	// newest this package knows for the file's kind.
 	SchemaVersion, KnownVersion int
+	// Kind is the file's kind (from its application_id): "device",
+	// "issuer", or "unsplit" for a file from before the split (schema
+	// version 10 or older), which holds both kinds' tables; empty when
+	// unknown.
+	Kind string
 	// Key says how the secrets' key was found: KeyGiven, KeyOK, KeyNone
 	// (no key file and nothing sealed), KeyMissing, KeyWrong or
 	// KeyUnusable; the last three are also Problems.
@@ -61,10 +66,10 @@ const (
 )
 
 // Problem is one thing Inspect found wrong. Check names what was checked
-// ("file", "writable", "header", "schema-version", "schema", "integrity",
-// "key", "rows"); Err wraps one of the package's sentinels where one
-// applies (ErrNotFile, ErrNotWritable, ErrNotDatabase, ErrCorrupt,
-// ErrNewerSchema, ErrMissingKey, ErrBadKey).
+// ("file", "writable", "header", "schema-version", "kind", "schema",
+// "integrity", "key", "rows"); Err wraps one of the package's sentinels
+// where one applies (ErrNotFile, ErrNotWritable, ErrNotDatabase,
+// ErrCorrupt, ErrNewerSchema, ErrMixedFile, ErrMissingKey, ErrBadKey).
 type Problem struct {
 	Check string
 	Err   error
@@ -81,18 +86,11 @@ type Problem struct {
 // Inspect reads the whole file: its cost grows with the file. Open does not
 // call it.
 func Inspect(ctx context.Context, path string, opts ...Option) (*Health, error) {
-	o := options{now: time.Now}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	abs, err := filepath.Abs(path)
+	o, abs, err := start(ctx, path, opts)
 	if err != nil {
 		return nil, err
 	}
-	migs, err := loadMigrations()
+	migs, err := loadMigrations(KindDevice)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +138,23 @@ func Inspect(ctx context.Context, path string, opts ...Option) (*Health, error) 
 		h.problem("schema-version", classify(err))
 		return h, ctx.Err()
 	}
+	var appID int
+	if err := ro.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		h.problem("kind", classify(err))
+		return h, ctx.Err()
+	}
+	switch k := kindOf(appID); {
+	case appID == 0 && h.SchemaVersion <= sharedVersion:
+		h.Kind = "unsplit"
+	case k == 0:
+		h.problem("kind", fmt.Errorf("%w: application_id %#x is not a vitalsync database's", ErrCorrupt, appID))
+	default:
+		h.Kind = k.String()
+		if migs, err = loadMigrations(k); err != nil {
+			return nil, err
+		}
+		h.KnownVersion = len(migs)
+	}
 	switch {
 	case h.SchemaVersion < 0:
 		h.problem("schema-version", fmt.Errorf("%w: schema version %d", ErrCorrupt, h.SchemaVersion))
@@ -165,6 +180,17 @@ func Inspect(ctx context.Context, path string, opts ...Option) (*Health, error) 
 			return nil, ctx.Err()
 		}
 		h.problem("rows", classify(err))
+	}
+	if h.Kind == "unsplit" {
+		halves, err := halvesWithRows(ctx, ro)
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case err != nil:
+			h.problem("kind", err)
+		case halves[KindDevice] && halves[KindIssuer]:
+			h.problem("kind", ErrMixedFile)
+		}
 	}
 	if err := h.checkKey(ctx, ro, o, keyPath); err != nil {
 		return nil, err

@@ -212,8 +212,9 @@ func ReportRecordQuery() string { return reportRecordSQL }
 // and the times as stored: decimal Unix nanoseconds (empty when none).
 //
 // The file is opened read-only and is not migrated: a newer schema is an
-// *OpenError wrapping ErrNewerSchema and an older one ErrOlderSchema, both
-// before the first record. The records are built from the tables (a file
+// *OpenError wrapping ErrNewerSchema, an older one ErrOlderSchema and a
+// device database a *KindError, all before the first record; a file from
+// before the split is read as it is. The records are built from the tables (a file
 // at schema versions 7-9, which still has migration 0007's covering
 // indexes, is read the same way), through the driver's own rows interface, one string a row, without
 // database/sql's per-column conversions. A large file is read as two
@@ -224,7 +225,7 @@ func EachReportRecord(ctx context.Context, path string, fn func(record string) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	migs, err := loadMigrations()
+	migs, err := loadMigrations(KindIssuer)
 	if err != nil {
 		return err
 	}
@@ -245,6 +246,12 @@ func EachReportRecord(ctx context.Context, path string, fn func(record string) e
 		return &OpenError{Path: path, Err: ErrNewerSchema}
 	case version < reportsVersion:
 		return &OpenError{Path: path, Err: ErrOlderSchema}
+	}
+	if _, err := checkKind(ctx, db, KindIssuer, version); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &OpenError{Path: path, Err: err}
 	}
 	ranges, err := readRanges(ctx, db)
 	if err != nil {

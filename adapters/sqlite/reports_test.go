@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"io/fs"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -35,14 +34,14 @@ func putReport(t testing.TB, db *DB, r issuer.Report) {
 
 func TestReportStoreContract(t *testing.T) {
 	storetest.Reports(t, func(t *testing.T) storetest.ReportStore {
-		db, _ := openTest(t)
+		db, _ := openIssuerTest(t)
 		return db
 	})
 }
 
 func TestEachReportRecordJoinsTheActiveMapping(t *testing.T) {
 	ctx := context.Background()
-	db, path := openTest(t)
+	db, path := openIssuerTest(t)
 	for _, app := range []string{"alice", "bob"} {
 		_, err := db.PutUser(ctx, app, "v-"+app+"-1")
 		require.NoError(t, err)
@@ -99,7 +98,7 @@ func TestEachReportRecordSchemaErrors(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	newer := filepath.Join(dir, "newer.db")
-	db, err := Open(ctx, newer)
+	db, err := OpenIssuer(ctx, newer)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 	rawExec(t, newer, "PRAGMA user_version = 999")
@@ -119,7 +118,7 @@ func TestEachReportRecordSchemaErrors(t *testing.T) {
 func TestReportsMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	migs, err := loadMigrations()
+	migs, err := loadMigrations(KindDevice)
 	require.NoError(t, err)
 	var old strings.Builder
 	for _, m := range migs[:4] {
@@ -129,7 +128,7 @@ func TestReportsMigration(t *testing.T) {
 		INSERT INTO reports (installation, profile, status, current_user_id, reported_at)
 		VALUES ('a', 'android-5.0', 'configured,signedIn,useSignInToken', 'v', 1);`)
 	rawExec(t, path, old.String())
-	db, err := Open(ctx, path)
+	db, err := OpenIssuer(ctx, path)
 	require.NoError(t, err)
 	defer db.Close()
 	r, ok, err := db.LatestReport(ctx, "a")
@@ -145,7 +144,7 @@ func TestReportsMigration(t *testing.T) {
 func auditFleet(t *testing.T, n int) string {
 	t.Helper()
 	ctx := context.Background()
-	db, path := openTest(t)
+	db, path := openIssuerTest(t)
 	for i := range n {
 		r := testReport("inst-" + strconv.Itoa(i))
 		if i%7 != 0 {
@@ -198,11 +197,7 @@ func TestEachReportRecordInTwoRanges(t *testing.T) {
 
 	// The same file at schema version 9, with the covering indexes of
 	// migration 0007 that 0010 drops: the same records.
-	before := filepath.Join(t.TempDir(), "before.db")
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(before, data, 0o600))
-	rawExec(t, before, migrationSQL(t, "0007_reports_audit.sql"), "PRAGMA user_version = 9")
+	before := legacyCopy(t, path, 9)
 	require.Equal(t, current, records(t, before))
 
 	var inFn atomic.Int32
@@ -266,10 +261,10 @@ func TestAuditQueryPlan(t *testing.T) {
 // every report and mapping: a file at version 9 opens, migrates, and holds
 // the same records, without the two indexes.
 func TestDropAuditIndexesMigration(t *testing.T) {
-	path := auditFleet(t, 60)
-	want := records(t, path)
-	rawExec(t, path, migrationSQL(t, "0007_reports_audit.sql"), "PRAGMA user_version = 9")
-	db, err := Open(context.Background(), path)
+	want := records(t, auditFleet(t, 60))
+	path := legacyCopy(t, auditFleet(t, 60), 9)
+	require.Equal(t, want, records(t, path))
+	db, err := OpenIssuer(context.Background(), path)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 	var n int
@@ -278,8 +273,28 @@ func TestDropAuditIndexesMigration(t *testing.T) {
 	require.Zero(t, n, "the covering indexes are gone")
 	var version int
 	require.NoError(t, openRO(t, path).QueryRow("PRAGMA user_version").Scan(&version))
-	require.Equal(t, 10, version)
+	require.Equal(t, 11, version)
 	require.Equal(t, want, records(t, path))
+}
+
+// legacyCopy writes a file from before the split, at schema version v
+// (both kinds' tables), holding the issuer rows of the issuer database src,
+// and returns its path.
+func legacyCopy(t *testing.T, src string, v int) string {
+	t.Helper()
+	require.LessOrEqual(t, v, sharedVersion)
+	path := filepath.Join(t.TempDir(), "legacy.db")
+	migs := mustMigrations(t)
+	stmts := make([]string, 0, v+4)
+	for _, m := range migs[:v] {
+		stmts = append(stmts, m.SQL)
+	}
+	stmts = append(stmts, "PRAGMA user_version = "+strconv.Itoa(v),
+		"ATTACH DATABASE '"+src+"' AS src",
+		"INSERT INTO reports SELECT * FROM src.reports",
+		"INSERT INTO user_map SELECT * FROM src.user_map")
+	rawExec(t, path, stmts...)
+	return path
 }
 
 // The sqlite3 tool on this machine opens and checks a file and runs the
@@ -309,7 +324,7 @@ func BenchmarkPutReport(b *testing.B) {
 			name = "with-0007-indexes"
 		}
 		b.Run(name, func(b *testing.B) {
-			db, _ := openTest(b)
+			db, _ := openIssuerTest(b)
 			ctx := context.Background()
 			if with0007 {
 				// On the open DB: Open would refuse a schema that is not the

@@ -20,7 +20,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/issuer"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/device/*.sql migrations/issuer/*.sql
 var migrationFS embed.FS
 
 // busyTimeout is how long a connection waits for another process's lock.
@@ -137,13 +137,37 @@ type DB struct {
 	// The launch path's reads, prepared once on the read pool.
 	loadDevice, loadJournal *sql.Stmt
 	sealer                  *sealer
+	kind                    Kind
 	now                     func() time.Time
 	writes                  atomic.Uint64
 	closed                  atomic.Bool
 }
 
-// Open opens the database file at path, creating it (mode 0600) if it does
-// not exist, and migrates it to the newest schema.
+// OpenDevice opens the device database file at path, creating it (mode
+// 0600) if it does not exist, and migrates it to the device schema: the
+// SDK's state, the journal and its history, the endpoints, the report log
+// and the installation's identity. See open for what it checks and refuses.
+func OpenDevice(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	return open(ctx, path, KindDevice, opts)
+}
+
+// OpenIssuer opens the issuer database file at path, creating it (mode
+// 0600) if it does not exist, and migrates it to the issuer schema: the
+// user map, the installation reports and the installations' bindings. See
+// open for what it checks and refuses.
+func OpenIssuer(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	return open(ctx, path, KindIssuer, opts)
+}
+
+// open opens a database file of kind k, creating it if it does not exist,
+// and migrates it to the newest schema of its kind.
+//
+// A file of the other kind is refused with a *KindError (ErrWrongKind). A
+// file from before the split (schema version 10 or older, both kinds'
+// tables) becomes a file of kind k when the other kind's tables are empty:
+// migration 11 drops them. When they hold rows it is refused and left as it
+// was: a *KindError when only the other kind's tables hold rows,
+// ErrMixedFile when both do (Split writes its halves to two files).
 //
 // An existing file is first checked read-only, with work that does not grow
 // with the file (see the package doc): a file that is not SQLite
@@ -154,19 +178,15 @@ type DB struct {
 // an *OpenError and is not modified; the one change Open may make first is
 // SQLite's own rollback of a hot journal. A key that is not 32 bytes yields
 // an *OpenError wrapping ErrBadKey. A cancelled ctx yields ctx.Err().
-func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
-	o := options{now: time.Now}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	abs, err := filepath.Abs(path)
+func open(ctx context.Context, path string, kind Kind, opts []Option) (*DB, error) {
+	o, abs, err := start(ctx, path, opts)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
 		return nil, &OpenError{Path: path, Err: err}
 	}
-	migs, err := loadMigrations()
+	migs, err := loadMigrations(kind)
 	if err != nil {
 		return nil, &OpenError{Path: path, Err: err}
 	}
@@ -195,7 +215,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	// so an empty one is damage (a truncated file), refused whether or not
 	// its key file survived.
 	if fi, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
-		if err := createAtomically(ctx, abs, migs); err != nil {
+		if err := createAtomically(ctx, abs, kind, migs); err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return nil, ctxErr
 			}
@@ -207,7 +227,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, &OpenError{Path: path, Err: fmt.Errorf("%w: %s", ErrNotFile, fileKind(fi.Mode()))}
 	}
 	{
-		st, err := validate(ctx, abs, migs, keyFile)
+		st, err := validate(ctx, abs, kind, migs, keyFile)
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return nil, ctxErr
@@ -219,7 +239,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		}
 	}
 
-	db := &DB{now: o.now}
+	db := &DB{now: o.now, kind: kind}
 	if db.wdb, err = sql.Open("sqlite3", writerDSN(abs)); err != nil {
 		return nil, &OpenError{Path: path, Err: err}
 	}
@@ -227,7 +247,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	db.wdb.SetMaxIdleConns(1)
 	db.wdb.SetConnMaxLifetime(0)
 	db.wdb.SetConnMaxIdleTime(0)
-	if err := migrateRetryingBusy(ctx, db.wdb, migs); err != nil {
+	if err := migrateRetryingBusy(ctx, db.wdb, kind, migs); err != nil {
 		db.wdb.Close()
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
@@ -256,8 +276,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	db.rdb.SetMaxIdleConns(readers)
 	db.rdb.SetConnMaxLifetime(0)
 	db.rdb.SetConnMaxIdleTime(0)
-	if db.loadDevice, err = db.rdb.PrepareContext(ctx, loadDeviceSQL); err == nil {
-		db.loadJournal, err = db.rdb.PrepareContext(ctx, loadJournalSQL)
+	if kind == KindDevice {
+		if db.loadDevice, err = db.rdb.PrepareContext(ctx, loadDeviceSQL); err == nil {
+			db.loadJournal, err = db.rdb.PrepareContext(ctx, loadJournalSQL)
+		}
 	}
 	if err != nil {
 		db.rdb.Close()
@@ -270,14 +292,52 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	return db, nil
 }
 
+// start applies opts and returns them with path made absolute, or ctx's
+// error when it is done: the first steps of open and Inspect.
+func start(ctx context.Context, path string, opts []Option) (options, string, error) {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := ctx.Err(); err != nil {
+		return o, "", err
+	}
+	abs, err := filepath.Abs(path)
+	return o, abs, err
+}
+
 // Close closes the database. Calling it again does nothing.
 func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
 	// Readers first: the writer's close checkpoints the WAL.
-	return errors.Join(db.loadDevice.Close(), db.loadJournal.Close(), db.rdb.Close(), db.wdb.Close())
+	var errs []error
+	for _, st := range []*sql.Stmt{db.loadDevice, db.loadJournal} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(append(errs, db.rdb.Close(), db.wdb.Close())...)
 }
+
+// Ping is a readiness check: the database answers a read (the schema
+// version, through the read pool) and commits a write that changes nothing
+// (CheckWrite): a read alone passes on a full disk or a read-only or
+// immutable file, where every write fails.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.check(ctx); err != nil {
+		return err
+	}
+	var v int
+	if err := db.rdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return db.wrap(ctx, err)
+	}
+	return db.CheckWrite(ctx)
+}
+
+// Kind returns the kind of database db is.
+func (db *DB) Kind() Kind { return db.kind }
 
 // WriteCount returns the number of write transactions committed by the
 // store methods since Open (migrations are not counted). Reads never add to
@@ -312,7 +372,7 @@ func readerDSN(path string) string {
 // another opener linked its own first, that one is kept. The temporary
 // names are removed; a process killed before that leaves them for
 // removeStrayFiles.
-func createAtomically(ctx context.Context, abs string, migs []migration) error {
+func createAtomically(ctx context.Context, abs string, kind Kind, migs []migration) error {
 	f, err := os.CreateTemp(filepath.Dir(abs), initTempPrefix(abs)+"*")
 	if err != nil {
 		return err
@@ -329,7 +389,7 @@ func createAtomically(ctx context.Context, abs string, migs []migration) error {
 		return err
 	}
 	db.SetMaxOpenConns(1)
-	if err := migrateRetryingBusy(ctx, db, migs); err != nil {
+	if err := migrateRetryingBusy(ctx, db, kind, migs); err != nil {
 		db.Close()
 		return classify(err)
 	}
@@ -407,10 +467,10 @@ func classify(err error) error {
 // migration is one embedded schema step; version N is applied by file N.
 type migration = migrations.Migration
 
-// loadMigrations reads the embedded migrations, numbered 1, 2, … without
-// gaps.
-func loadMigrations() ([]migration, error) {
-	migs, err := migrations.Load(migrationFS, "migrations/*.sql")
+// loadMigrations reads the embedded migrations of kind k, numbered 1, 2, …
+// without gaps: the shared ones, then the kind's own.
+func loadMigrations(k Kind) ([]migration, error) {
+	migs, err := migrations.Load(migrationFS, "migrations/*.sql", "migrations/"+k.String()+"/*.sql")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -419,7 +479,7 @@ func loadMigrations() ([]migration, error) {
 
 // migrate applies the migrations above the file's user_version, each in its
 // own transaction together with the user_version bump.
-func migrate(ctx context.Context, db *sql.DB, migs []migration) error {
+func migrate(ctx context.Context, db *sql.DB, kind Kind, migs []migration) error {
 	var version int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return err
@@ -432,7 +492,14 @@ func migrate(ctx context.Context, db *sql.DB, migs []migration) error {
 		return ErrNewerSchema
 	}
 	for _, m := range migs[version:] {
-		if err := applyMigration(ctx, db, m); err != nil {
+		var guard func(context.Context, *sql.Tx) error
+		if m.Version == sharedVersion+1 {
+			// The first migration of the kind drops the other kind's
+			// tables: only while they are empty, checked in its
+			// transaction.
+			guard = func(ctx context.Context, tx *sql.Tx) error { return checkHalves(ctx, tx, kind) }
+		}
+		if err := applyMigration(ctx, db, m, guard); err != nil {
 			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
@@ -449,9 +516,9 @@ const busyRetries = 3
 // an exclusive one, so SQLite refuses one of them at once instead of calling
 // the busy handler. The retry's new connection holds no lock and waits as
 // usual, and by then the file is in WAL mode, which needs no switch.
-func migrateRetryingBusy(ctx context.Context, db *sql.DB, migs []migration) error {
+func migrateRetryingBusy(ctx context.Context, db *sql.DB, kind Kind, migs []migration) error {
 	for attempt := 1; ; attempt++ {
-		err := migrate(ctx, db, migs)
+		err := migrate(ctx, db, kind, migs)
 		var se sqlite3.Error
 		if err == nil || attempt == busyRetries || !errors.As(err, &se) || se.Code != sqlite3.ErrBusy {
 			return err
@@ -461,7 +528,7 @@ func migrateRetryingBusy(ctx context.Context, db *sql.DB, migs []migration) erro
 
 // applyMigration applies m and bumps user_version in one transaction, unless
 // another process applied it meanwhile.
-func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
+func applyMigration(ctx context.Context, db *sql.DB, m migration, guard func(context.Context, *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -473,6 +540,11 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
 	}
 	if version >= m.Version {
 		return nil // applied by another process meanwhile
+	}
+	if guard != nil {
+		if err := guard(ctx, tx); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
@@ -514,6 +586,9 @@ func (db *DB) wrap(ctx context.Context, err error) error {
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ctxErr
+	}
+	if noSuchTable(err) {
+		return fmt.Errorf("%w: %v", &KindError{Want: db.kind.other(), Got: db.kind}, err)
 	}
 	return unavailable(classify(err))
 }

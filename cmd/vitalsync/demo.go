@@ -81,7 +81,7 @@ func startStack(ctx context.Context, dir string, log *slog.Logger, emuOpts ...em
 	}
 	s.url = "http://" + ln.Addr().String()
 	s.team = junction.NewClient(s.url, apiKey)
-	if s.issuerDB, err = sqlite.Open(ctx, filepath.Join(dir, "issuer.db"), sqlite.WithClock(s.clock.Now)); err != nil {
+	if s.issuerDB, err = sqlite.OpenIssuer(ctx, filepath.Join(dir, "issuer.db"), sqlite.WithClock(s.clock.Now)); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -241,7 +241,7 @@ func (d *demo) run(dir string) error {
 	}
 	defer s.close()
 	d.s = s
-	if d.device, err = sqlite.Open(d.ctx, filepath.Join(dir, "device.db"), sqlite.WithClock(s.clock.Now)); err != nil {
+	if d.device, err = sqlite.OpenDevice(d.ctx, filepath.Join(dir, "device.db"), sqlite.WithClock(s.clock.Now)); err != nil {
 		return err
 	}
 	defer d.device.Close()

@@ -109,7 +109,7 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	if err := checkDatabaseFile("device", *dbPath); err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, *dbPath)
+	db, err := sqlite.OpenDevice(ctx, *dbPath)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ func doctorDB(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "device.db")
-	db, err := sqlite.Open(ctx, path)
+	db, err := sqlite.OpenDevice(ctx, path)
 	require.NoError(t, err)
 	require.NoError(t, db.SaveDevice(ctx, vitalsdk.DeviceState{Installation: "default",
 		Strategy: vitalsdk.StrategyAPIKey, APIKey: "sk_us_doctor_secret", APIKeyUserID: "u"}))

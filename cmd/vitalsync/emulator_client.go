@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,10 +16,11 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/emulator/emulatorclient"
 )
 
 // defaultEmulatorURL is where "vitalsync emulator" listens by default.
-const defaultEmulatorURL = "http://127.0.0.1:8787"
+const defaultEmulatorURL = emulatorclient.DefaultURL
 
 // envControlToken holds the emulator's control token for the subcommands
 // that change it, when --control-token-file is not given.
@@ -29,26 +29,6 @@ const envControlToken = "VITALSYNC_EMULATOR_TOKEN"
 // envEmulatorURL names the running emulator for the control subcommands
 // when --url is not given.
 const envEmulatorURL = "VITALSYNC_EMULATOR_URL"
-
-// controlTimeout bounds one request to the control plane.
-const controlTimeout = 10 * time.Second
-
-// errControlPlane is matched by the error of a control-plane request that
-// the emulator refused (a 4xx or 5xx answer); the error carries the status
-// and the emulator's message.
-var errControlPlane = errors.New("the emulator refused")
-
-// controlPlaneError is a refusal from the control plane.
-type controlPlaneError struct {
-	Status int
-	Detail string
-}
-
-func (e *controlPlaneError) Error() string {
-	return fmt.Sprintf("%v (%d): %s", errControlPlane, e.Status, display(e.Detail))
-}
-
-func (e *controlPlaneError) Is(target error) bool { return target == errControlPlane }
 
 // emulatorSubcommand is one "vitalsync emulator SUBCOMMAND".
 type emulatorSubcommand struct {
@@ -141,7 +121,7 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 			return noControlTokenError(name)
 		}
 	}
-	answer, err := callControlPlane(ctx, method, base.url+emulator.ControlPrefix+path, body, tok)
+	answer, err := emulatorclient.New(base.url, emulatorclient.WithToken(tok)).Do(ctx, method, path, body)
 	if err != nil {
 		return fmt.Errorf("emulator %s: %w", name, err)
 	}
@@ -154,49 +134,6 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 		return err
 	}
 	return sub.print(e, answer)
-}
-
-// callControlPlane sends one request and returns the body of a 2xx answer.
-func callControlPlane(ctx context.Context, method, u string, body any, token string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, controlTimeout)
-	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set(emulator.HeaderControlToken, token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("is the emulator running? %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		var d struct {
-			Detail string `json:"detail"`
-		}
-		if json.Unmarshal(b, &d) != nil || d.Detail == "" {
-			d.Detail = http.StatusText(resp.StatusCode)
-		}
-		return nil, &controlPlaneError{Status: resp.StatusCode, Detail: d.Detail}
-	}
-	return b, nil
 }
 
 // noFlags is a subcommand without flags of its own.

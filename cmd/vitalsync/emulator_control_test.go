@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"github.com/vitalsync/vitalsync/adapters/emulator/emulatorclient"
 	"net/http"
 	"net/url"
 	"os"
@@ -106,7 +107,7 @@ func TestEmulatorSubcommandsSteerARunningEmulator(t *testing.T) {
 	require.NoError(t, err)
 	t.Setenv(envControlToken, strings.Repeat("0", 64))
 	_, _, err = vs("emulator", "reset", "--url", base)
-	var refused *controlPlaneError
+	var refused *emulatorclient.Error
 	require.ErrorAs(t, err, &refused)
 	require.Equal(t, http.StatusForbidden, refused.Status)
 	t.Setenv(envControlToken, printed["Control token"])
@@ -165,8 +166,8 @@ func TestEmulatorSubcommandsSteerARunningEmulator(t *testing.T) {
 	status, _ = api.do("GET", "/v2/user/"+alice, "")
 	require.Equal(t, http.StatusNotFound, status)
 	_, _, err = vs("emulator", "delete-user", "--user", alice, "--url", base)
-	require.ErrorIs(t, err, errControlPlane)
-	var cpe *controlPlaneError
+	require.ErrorIs(t, err, emulatorclient.ErrRefused)
+	var cpe *emulatorclient.Error
 	require.True(t, errors.As(err, &cpe))
 	require.Equal(t, http.StatusNotFound, cpe.Status)
 	require.Equal(t, 1, exitCode(err, &strings.Builder{}))

@@ -245,7 +245,7 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	if err := checkDatabaseFile("launch", f.dbPath); err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, f.dbPath)
+	db, err := sqlite.OpenDevice(ctx, f.dbPath)
 	if err != nil {
 		return err
 	}

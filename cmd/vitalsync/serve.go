@@ -19,6 +19,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/postgres"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/httpops"
 )
 
 func init() {
@@ -180,10 +181,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
-	ready := readyHandler(e.log, *readyTimeout, *readyInterval, []readyCheck{
-		{"database", store.Ping},
-		{"team_api", func(ctx context.Context) error { _, err := team.ListUsers(ctx, 0, 1); return err }},
-	})
+	ready := httpops.ReadyEvery(e.log, *readyTimeout, *readyInterval,
+		httpops.Check{Name: "database", Func: store.Ping},
+		httpops.Check{Name: "team_api", Func: func(ctx context.Context) error { _, err := team.ListUsers(ctx, 0, 1); return err }},
+	)
 	var emuHandler http.Handler
 	if emu != nil {
 		emuHandler = emu.Handler() // the API, its control plane and web UI
@@ -254,30 +255,16 @@ func openUserStore(ctx context.Context, spec string) (userStore, string, error) 
 		}
 		return db, name, nil
 	}
-	db, err := sqlite.Open(ctx, spec)
+	db, err := sqlite.OpenIssuer(ctx, spec)
 	if err != nil {
 		return nil, "", err
 	}
-	return sqliteStore{db}, spec, nil
+	return db, spec, nil
 }
 
 // isPostgresURL reports whether --db names a PostgreSQL database.
 func isPostgresURL(spec string) bool {
 	return strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://")
-}
-
-// sqliteStore adds the readiness check to a SQLite user map: a lookup, which
-// reads the file.
-type sqliteStore struct{ *sqlite.DB }
-
-// Ping reads the user map and commits a write that changes nothing: a
-// read alone passes on a full disk or a read-only or immutable file, where
-// every write fails.
-func (s sqliteStore) Ping(ctx context.Context) error {
-	if _, _, err := s.LookupUser(ctx, ""); err != nil {
-		return err
-	}
-	return s.CheckWrite(ctx)
 }
 
 // teamTransport is the team API client's transport: Go's default, with
@@ -296,7 +283,7 @@ func teamTransport(idle int, dials prometheus.Counter) *http.Transport {
 }
 
 // pathReady is serve's readiness route; the issuer's /healthz is liveness.
-const pathReady = "/readyz"
+const pathReady = httpops.PathReady
 
 // routes serves /readyz with ready, the issuer's paths with h, and
 // everything else with the emulator when there is one, else with h (its
@@ -335,7 +322,7 @@ func mountWithEmulator(h http.Handler, emu http.Handler) http.Handler {
 // process's collectors and vitalsync_build_info; the issuer adds its own.
 func serveRegistry() (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
-	if err := registerProcessMetrics(reg); err != nil {
+	if err := httpops.RegisterProcessMetrics(reg); err != nil {
 		return nil, err
 	}
 	return reg, nil

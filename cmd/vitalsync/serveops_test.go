@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/vitalsync/vitalsync/httpops"
 	"io"
 	"log/slog"
 	"net"
@@ -66,9 +67,9 @@ func TestServeLogsMetricsAndHealth(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	status, body = get(t, base+pathReady)
 	require.Equal(t, http.StatusOK, status, body)
-	var ready readyBody
+	var ready httpops.ReadyBody
 	require.NoError(t, json.Unmarshal([]byte(body), &ready))
-	require.Equal(t, readyBody{Status: "ready", Checks: map[string]string{"database": "ok", "team_api": "ok"}}, ready)
+	require.Equal(t, httpops.ReadyBody{Status: "ready", Checks: map[string]string{"database": "ok", "team_api": "ok"}}, ready)
 	status, _ = get(t, base+"/no/such/route?app_user_id=fay")
 	require.Equal(t, http.StatusNotFound, status)
 
@@ -145,8 +146,8 @@ func TestServeReadyzNamesWhatFailed(t *testing.T) {
 	for name, tc := range map[string]struct {
 		url, result string
 	}{
-		"unreachable": {gone.URL, checkFailed},
-		"too slow":    {slow.URL, checkTimeout},
+		"unreachable": {gone.URL, httpops.CheckFailed},
+		"too slow":    {slow.URL, httpops.CheckTimeout},
 	} {
 		banner, cancel, done, stderr := startServe(t, "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "issuer.db"),
 			"--api-key", apiKey, "--session-secret", testSessionSecret, "--api-url", tc.url, "--ready-timeout", "300ms")
@@ -154,34 +155,15 @@ func TestServeReadyzNamesWhatFailed(t *testing.T) {
 		status, body := get(t, bannerValue(t, banner, "issuer listening on")+pathReady)
 		require.Less(t, time.Since(began), 5*time.Second, "%s: within the budget", name)
 		require.Equal(t, http.StatusServiceUnavailable, status, name)
-		var ready readyBody
+		var ready httpops.ReadyBody
 		require.NoError(t, json.Unmarshal([]byte(body), &ready))
-		require.Equal(t, readyBody{Status: "not_ready", Checks: map[string]string{"database": "ok", "team_api": tc.result}}, ready, name)
+		require.Equal(t, httpops.ReadyBody{Status: "not_ready", Checks: map[string]string{"database": "ok", "team_api": tc.result}}, ready, name)
 		require.NotContains(t, body, apiKey)
 		cancel()
 		require.NoError(t, waitRun(t, done))
 		require.Contains(t, stderr.String(), "readiness check failed")
 		require.NotContains(t, stderr.String(), apiKey)
 	}
-}
-
-// readyHandler reports the database's failure as such, beside a healthy
-// API, and refuses other methods.
-func TestReadyHandler(t *testing.T) {
-	h := readyHandler(slog.New(slog.DiscardHandler), time.Second, time.Nanosecond, []readyCheck{
-		{"database", func(context.Context) error { return net.ErrClosed }},
-		{"team_api", func(context.Context) error { return nil }},
-	})
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, pathReady, nil))
-	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
-	require.JSONEq(t, `{"status":"not_ready","checks":{"database":"failed","team_api":"ok"}}`, rec.Body.String())
-	require.Equal(t, "1", rec.Header().Get("Retry-After"))
-
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, pathReady, nil))
-	require.Equal(t, http.StatusMethodNotAllowed, rec.Code)
-	require.Equal(t, "GET, HEAD", rec.Header().Get("Allow"))
 }
 
 // On SIGTERM (the context's end) the listener closes at once and a request
@@ -336,16 +318,15 @@ func TestReadyChecksAreCachedAndShared(t *testing.T) {
 	var calls atomic.Int64
 	var failing atomic.Bool
 	release := make(chan struct{})
-	h := readyHandler(slog.New(slog.DiscardHandler), time.Second, 300*time.Millisecond, []readyCheck{
-		{"team_api", func(context.Context) error {
+	h := httpops.ReadyEvery(slog.New(slog.DiscardHandler), time.Second, 300*time.Millisecond,
+		httpops.Check{Name: "team_api", Func: func(context.Context) error {
 			calls.Add(1)
 			<-release
 			if failing.Load() {
 				return errors.New("down")
 			}
 			return nil
-		}},
-	})
+		}})
 	ask := func() int {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, pathReady, nil))
