@@ -46,9 +46,12 @@ export function hasFlag(s: Status, f: number): boolean {
   return (s & f) === f;
 }
 
-/** The set flags' names, in the SDK's declaration order. */
-export function statusNames(s: Status): Flag[] {
-  return Flags.filter((_, i) => (s & (1 << i)) !== 0);
+/**
+ * The set flags' names, in the SDK's declaration order, or in the order the
+ * app on profile p receives them (Go's Profile.StatusNames).
+ */
+export function statusNames(s: Status, p?: Profile): Flag[] {
+  return (p?.statusOrder ?? Flags).filter((f) => (s & (1 << Flags.indexOf(f))) !== 0);
 }
 
 export function formatStatus(s: Status): string {
@@ -105,8 +108,27 @@ export interface Profile {
   readonly reportsPendingReauth: boolean;
   readonly configurePersists: boolean;
   readonly legacyTokenEndpoint: boolean;
+  readonly recordWithoutRegion: boolean;
   /** What the SDK does before the device's first unlock (§10.6): "" on Android. */
   readonly lockedKeychain: LockedKeychain;
+  readonly lenientTokenBase64: boolean;
+  /**
+   * After a 401's refresh the retry crashes the app (Android 4.1.0–4.2.1):
+   * the refresh's outcome is stored, so the next launch finds the session
+   * as the refresh left it.
+   */
+  readonly unauthorizedRetryCrashes: boolean;
+  // The bridge's facts (docs/reference/profiles.md).
+  /** The order in which the app receives the status flags (React Native's iOS bridge has its own). */
+  readonly statusOrder: readonly Flag[];
+  /** Reading the status creates the Android client first, so a not-yet-created client's {} never shows. */
+  readonly statusCreatesClient: boolean;
+  /** identifyExternalUser waits on the app's authenticate with no timeout (React Native 5.3.0+). */
+  readonly identifyWaitsUntimed: boolean;
+  /** The bridge rejects with a message and no code that tells the SDK errors apart. */
+  readonly errorsByMessage: boolean;
+  /** setUserId stops the app when unconfigured or in Sign-In Token mode (iOS 1.4+, through the bridges). */
+  readonly setUserIDCrashes: boolean;
 }
 
 /**
@@ -120,13 +142,18 @@ const no = {
   upperCaseUserID: false, lowerCaseUserID: false, autoSignOutOnDeletion: false, detectsDeletion: false,
   refreshesOnUnauthorized: false, sameUserSignInThrows: false, apiKeyMigrationPersists: false,
   signInNeedsRelaunch: false, hasIdentify: false, identifyShortCircuits: false, reportsPendingReauth: false,
-  configurePersists: false, legacyTokenEndpoint: false, lockedKeychain: "" as LockedKeychain,
+  configurePersists: false, legacyTokenEndpoint: false, recordWithoutRegion: false, lockedKeychain: "" as LockedKeychain,
+  lenientTokenBase64: false, unauthorizedRetryCrashes: false, statusOrder: Flags, statusCreatesClient: false,
+  identifyWaitsUntimed: false, errorsByMessage: false, setUserIDCrashes: false,
 };
 
+/** React Native's iOS bridge's order of the status flags (VitalClient.Status.strings()). */
+const rnIOSStatusOrder: readonly Flag[] = ["signedIn", "configured", "useSignInToken", "useApiKey", "pendingReauthentication"];
+
 /**
- * Every profile, in the order of Go's fsm.Profiles, with the facts the
- * engine reads (the table's facts are cited in fsm/profile.go and
- * docs/reference/profiles.md; a test holds this table to the exported
+ * Every profile, in the order of Go's fsm.Profiles, with every fact of
+ * Go's table (cited in fsm/profile.go and docs/reference/profiles.md; a
+ * test holds this table, names, versions and facts, to the exported
  * profiles.json). The React Native profiles are the native profile's facts
  * plus the bridge's: below RN 5.3.0 the bridge has no
  * identifyExternalUser, so iOS 1.4+ apps sign in through the deprecated
@@ -136,37 +163,43 @@ export const Profiles: readonly Profile[] = [
   { ...no, name: "ios-1.3", platform: "ios", wrapper: "", versions: "1.0.0–1.3.x",
     autoSignOutOnDeletion: true, detectsDeletion: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true, lockedKeychain: "reads-signed-out" },
   { ...no, name: "ios-1.8.1", platform: "ios", wrapper: "", versions: "1.4.0–1.8.1",
-    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail" },
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail", setUserIDCrashes: true },
   { ...no, name: "ios-1.8", platform: "ios", wrapper: "", versions: "1.8.2–1.8.8",
-    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, lockedKeychain: "calls-fail" },
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, lockedKeychain: "calls-fail", setUserIDCrashes: true },
   { ...no, name: "android-4.2.0", platform: "android", wrapper: "", versions: "4.1.0–4.2.0",
-    autoSignOutOnDeletion: true, detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true },
-  { ...no, name: "android-4.2.2", platform: "android", wrapper: "", versions: "4.2.1–4.2.2",
-    refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true },
+    autoSignOutOnDeletion: true, detectsDeletion: true, refreshesOnUnauthorized: true, unauthorizedRetryCrashes: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true, recordWithoutRegion: true, lenientTokenBase64: true },
+  { ...no, name: "android-4.2.2", platform: "android", wrapper: "", versions: "4.2.2",
+    refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true, lenientTokenBase64: true },
   { ...no, name: "android-5.0", platform: "android", wrapper: "", versions: "4.3.0–5.0.2",
-    detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true },
+    detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true, lenientTokenBase64: true },
   { ...no, name: "flutter-ios", platform: "ios", wrapper: "flutter", versions: "4.5.5–4.6.1 on iOS 1.8.2–1.8.8",
-    upperCaseUserID: true, lowerCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, lockedKeychain: "calls-fail" },
-  { ...no, name: "flutter-android", platform: "android", wrapper: "flutter", versions: "4.5.5–4.6.1 on Android 4.2.1–4.2.2",
-    lowerCaseUserID: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true },
+    upperCaseUserID: true, lowerCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, lockedKeychain: "calls-fail", setUserIDCrashes: true },
+  { ...no, name: "flutter-android", platform: "android", wrapper: "flutter", versions: "4.5.6–4.6.1 on Android 4.2.2",
+    lowerCaseUserID: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, lenientTokenBase64: true, statusCreatesClient: true },
   { ...no, name: "flutter-ios-1.8.1", platform: "ios", wrapper: "flutter", versions: "4.5.0–4.5.4 on iOS 1.6.2–1.6.x",
-    upperCaseUserID: true, lowerCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail" },
+    upperCaseUserID: true, lowerCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail", setUserIDCrashes: true },
   { ...no, name: "flutter-android-4.2.0", platform: "android", wrapper: "flutter", versions: "4.5.0–4.5.4 on Android 4.1.1–4.1.4",
-    lowerCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true },
+    lowerCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, refreshesOnUnauthorized: true, unauthorizedRetryCrashes: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true, recordWithoutRegion: true, lenientTokenBase64: true, statusCreatesClient: true },
   { ...no, name: "rn-ios-1.3", platform: "ios", wrapper: "react-native", versions: "5.0.0–5.1.0 on iOS 1.2.11–1.3.x",
-    autoSignOutOnDeletion: true, detectsDeletion: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true, lockedKeychain: "reads-signed-out" },
+    autoSignOutOnDeletion: true, detectsDeletion: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true, lockedKeychain: "reads-signed-out", statusOrder: rnIOSStatusOrder, errorsByMessage: true },
   { ...no, name: "rn-5.2-ios-1.8.1", platform: "ios", wrapper: "react-native", versions: "5.1.1–5.2.3 on iOS 1.4.1–1.6.x",
-    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail" },
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail", statusOrder: rnIOSStatusOrder, errorsByMessage: true, setUserIDCrashes: true },
   { ...no, name: "rn-ios-1.8.1", platform: "ios", wrapper: "react-native", versions: "5.3.0–5.4.0 on iOS 1.6.0–1.8.1",
-    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail" },
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail", statusOrder: rnIOSStatusOrder, identifyWaitsUntimed: true, errorsByMessage: true, setUserIDCrashes: true },
   { ...no, name: "rn-ios-1.8", platform: "ios", wrapper: "react-native", versions: "5.4.0–6.0.0-rc.2 on iOS 1.8.2–1.8.8",
-    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, lockedKeychain: "calls-fail" },
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, lockedKeychain: "calls-fail", statusOrder: rnIOSStatusOrder, identifyWaitsUntimed: true, errorsByMessage: true, setUserIDCrashes: true },
   { ...no, name: "rn-android-4.2.0", platform: "android", wrapper: "react-native", versions: "5.3.0–5.4.0 on Android 4.1.0–4.2.0",
-    autoSignOutOnDeletion: true, detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true },
-  { ...no, name: "rn-android-4.2.2", platform: "android", wrapper: "react-native", versions: "5.4.1–5.4.3 on Android 4.2.1–4.2.2",
-    refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true },
+    autoSignOutOnDeletion: true, detectsDeletion: true, refreshesOnUnauthorized: true, unauthorizedRetryCrashes: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true, recordWithoutRegion: true, lenientTokenBase64: true, statusCreatesClient: true, identifyWaitsUntimed: true, errorsByMessage: true },
+  { ...no, name: "rn-android-4.2.2", platform: "android", wrapper: "react-native", versions: "5.4.2–5.4.3 on Android 4.2.2",
+    refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true, lenientTokenBase64: true, statusCreatesClient: true, identifyWaitsUntimed: true, errorsByMessage: true },
   { ...no, name: "rn-android-5.0", platform: "android", wrapper: "react-native", versions: "5.5.0–6.0.0-rc.2 on Android 4.3.0–5.0.2",
-    detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true },
+    detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true, lenientTokenBase64: true, statusCreatesClient: true, identifyWaitsUntimed: true, errorsByMessage: true },
+  { ...no, name: "android-4.2.1", platform: "android", wrapper: "", versions: "4.2.1",
+    refreshesOnUnauthorized: true, unauthorizedRetryCrashes: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true, lenientTokenBase64: true },
+  { ...no, name: "flutter-android-4.2.1", platform: "android", wrapper: "flutter", versions: "4.5.5 on Android 4.2.1",
+    lowerCaseUserID: true, refreshesOnUnauthorized: true, unauthorizedRetryCrashes: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, lenientTokenBase64: true, statusCreatesClient: true },
+  { ...no, name: "rn-android-4.2.1", platform: "android", wrapper: "react-native", versions: "5.4.1 on Android 4.2.1",
+    refreshesOnUnauthorized: true, unauthorizedRetryCrashes: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true, lenientTokenBase64: true, statusCreatesClient: true, identifyWaitsUntimed: true, errorsByMessage: true },
 ];
 
 export function parseProfile(name: string): Profile | undefined {

@@ -150,25 +150,23 @@ test("every runner transcript replays with the same calls, journal writes and ou
 test("the profile table has every Go profile with the same facts", () => {
   const { profiles } = load<{ profiles: Record<string, unknown>[] }>("profiles.json");
   const camel = (k: string) =>
-    k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()).replace(/Id$/, "ID").replace(/IdS/, "IDS").replace("ApiKey", "apiKey");
+    k === "api_key_migration_persists"
+      ? "apiKeyMigrationPersists"
+      : k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()).replace(/Id(?=[A-Z]|$)/g, "ID");
   let compared = 0;
   for (const want of profiles) {
     const p = parseProfile(String(want.name));
     assert.ok(p, `profile ${String(want.name)} missing`);
     for (const [k, v] of Object.entries(want)) {
-      if (k === "versions") continue; // a description for people, not a fact the engine reads
-      const key = (k === "api_key_migration_persists" ? "apiKeyMigrationPersists" : camel(k)) as keyof Profile;
-      if (!(key in p)) continue; // facts only the SDK model reads (locked keychain, base64 leniency, …)
+      const key = camel(k) as keyof Profile;
+      assert.ok(key in p, `${p.name}: Go's fact ${k} has no field ${key}`);
       compared++;
-      assert.equal(p[key], v, `${p.name}.${key}`);
+      assert.deepEqual(p[key], v, `${p.name}.${key}`);
     }
+    assert.deepEqual(Object.keys(p).sort(), Object.keys(want).map(camel).sort(), `${p.name}: facts Go's table lacks`);
   }
-  assert.ok(compared >= profiles.length * 13, `only ${compared} facts compared`);
-  const names = new Set(profiles.map((p) => String(p.name)));
-  for (const p of Profiles) {
-    // An export from before Go's wrapper profiles lacks some; every profile it has is checked above.
-    if (!names.has(p.name)) assert.notEqual(p.wrapper, "", `${p.name} is not in Go's table`);
-  }
+  assert.ok(compared >= profiles.length * 25, `only ${compared} facts compared`);
+  assert.deepEqual(Profiles.map((p) => p.name), profiles.map((p) => String(p.name)), "the profiles, in Go's order");
 });
 
 test("user IDs compare case-insensitively", async () => {

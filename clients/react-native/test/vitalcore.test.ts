@@ -171,6 +171,11 @@ test("the profile follows the platform, the linked native version and the bridge
     ["android", "5.0.0-rc.2", true, undefined], // a pre-release nobody read
     ["android", "4.3.2", true, "rn-android-5.0"], // RN 5.5.0
     ["android", "4.2.2", true, "rn-android-4.2.2"], // RN 5.4.2-5.4.3
+    ["android", "4.2.2", true, "rn-android-4.2.2", "5.4.3"],
+    ["android", "4.2.1", true, "rn-android-4.2.1"], // RN 5.4.1: the 401 retry crashes
+    ["android", "4.2.1", true, "rn-android-4.2.1", "5.4.1"],
+    ["android", "4.2.2", true, undefined, "5.4.1"], // 5.4.1 pins 4.2.1
+    ["android", "4.2.1", true, undefined, "5.4.2"], // 5.4.2 pins 4.2.2
     ["android", "4.1.0", true, "rn-android-4.2.0"], // RN 5.3.0
     ["android", "4.0.2", false, undefined], // RN 5.2.3: not modelled
     ["ios", "1.9.0", true, undefined], // newer than any source read
