@@ -420,7 +420,7 @@ var profiles = [...]Profile{
 		ErrorsByMessage:         true,
 	},
 	{
-		Name: "rn-ios-1.8", Platform: IOS, Wrapper: ReactNative, Versions: "5.4.0–6.0.0-rc.2 on iOS 1.8.2–1.8.8",
+		Name: "rn-ios-1.8", Platform: IOS, Wrapper: ReactNative, Versions: "5.4.0–6.0.0-rc.2, 6.0.2 on iOS 1.8.2–1.8.8",
 		UpperCaseUserID:         true,              // §1.3
 		AutoSignOutOnDeletion:   true,              // §4
 		DetectsDeletion:         true,              // §3
@@ -472,7 +472,7 @@ var profiles = [...]Profile{
 		ErrorsByMessage:         true,
 	},
 	{
-		Name: "rn-android-5.0", Platform: Android, Wrapper: ReactNative, Versions: "5.5.0–6.0.0-rc.2 on Android 4.3.0–5.0.2",
+		Name: "rn-android-5.0", Platform: Android, Wrapper: ReactNative, Versions: "5.5.0–6.0.0-rc.2, 6.0.2 on Android 4.3.0–5.0.2",
 		DetectsDeletion:         true, // §10.1
 		RefreshesOnUnauthorized: true, // §10.2
 		SameUserSignInThrows:    true, // §2.5

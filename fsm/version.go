@@ -142,15 +142,19 @@ var wrapperTable = [...]wrapperRange{
 	{ReactNative, version{5, 0, 0}, version{5, 1, 0}, versionRange{IOS, version{1, 2, 11}, version{1, 3, 9999}, "rn-ios-1.3"}},
 	{ReactNative, version{5, 1, 1}, version{5, 2, 3}, versionRange{IOS, version{1, 4, 1}, version{1, 6, 9999}, "rn-5.2-ios-1.8.1"}},
 	// React Native 5.3.0+: identify. VitalCore ~> 1.6.0 (5.3.x), ~> 1.8.1
-	// (5.4.0), ~> 1.8.2 (5.4.1–5.4.3), ~> 1.8.6 (5.5.0, 6.0.0-rc.x);
-	// Android 4.1.0–4.1.4 (5.3.x), 4.2.0 (5.4.0), 4.2.1 (5.4.1), 4.2.2
-	// (5.4.2–5.4.3), 4.3.2 (5.5.0), 5.0.0-rc.1 (6.0.0-rc.x).
+	// (5.4.0), ~> 1.8.2 (5.4.1–5.4.3), ~> 1.8.6 (5.5.0, 6.0.0-rc.x),
+	// ~> 1.8.8 (6.0.2); Android 4.1.0–4.1.4 (5.3.x), 4.2.0 (5.4.0), 4.2.1
+	// (5.4.1), 4.2.2 (5.4.2–5.4.3), 4.3.2 (5.5.0), 5.0.0-rc.1
+	// (6.0.0-rc.x), 5.0.2 (6.0.2). 6.0.2's bridge is 6.0.0-rc.2's line for
+	// line; 6.0.0 and 6.0.1 are not read.
 	{ReactNative, version{5, 3, 0}, version{5, 4, 0}, versionRange{IOS, version{1, 6, 0}, version{1, 8, 1}, "rn-ios-1.8.1"}},
 	{ReactNative, version{5, 4, 0}, version{5, 5, 0}, versionRange{IOS, version{1, 8, 2}, version{1, 8, 8}, "rn-ios-1.8"}},
+	{ReactNative, version{6, 0, 2}, version{6, 0, 2}, versionRange{IOS, version{1, 8, 8}, version{1, 8, 8}, "rn-ios-1.8"}},
 	{ReactNative, version{5, 3, 0}, version{5, 4, 0}, versionRange{Android, version{4, 1, 0}, version{4, 2, 0}, "rn-android-4.2.0"}},
 	{ReactNative, version{5, 4, 1}, version{5, 4, 1}, versionRange{Android, version{4, 2, 1}, version{4, 2, 1}, "rn-android-4.2.1"}},
 	{ReactNative, version{5, 4, 2}, version{5, 4, 3}, versionRange{Android, version{4, 2, 2}, version{4, 2, 2}, "rn-android-4.2.2"}},
 	{ReactNative, version{5, 5, 0}, version{5, 5, 0}, versionRange{Android, version{4, 3, 0}, version{5, 0, 2}, "rn-android-5.0"}},
+	{ReactNative, version{6, 0, 2}, version{6, 0, 2}, versionRange{Android, version{5, 0, 2}, version{5, 0, 2}, "rn-android-5.0"}},
 }
 
 // ProfileFor returns the profile of the native SDK of platform at version

@@ -1,6 +1,8 @@
 package fsm
 
 import (
+	"encoding/json"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -129,6 +131,12 @@ func TestProfileForApp(t *testing.T) {
 		{ReactNative, "5.5.0", Android, "4.3.2", "rn-android-5.0"},
 		{ReactNative, "6.0.0-rc.1", Android, "5.0.0-rc.1", "rn-android-5.0"},
 		{ReactNative, "v6.0.0-rc.2", Android, "5.0.0-rc.1", "rn-android-5.0"},
+		// 6.0.2: 6.0.0-rc.2's bridge, VitalCore ~> 1.8.8 and Android 5.0.2.
+		{ReactNative, "6.0.2", IOS, "1.8.8", "rn-ios-1.8"},
+		{ReactNative, "6.0.2", Android, "5.0.2", "rn-android-5.0"},
+		{ReactNative, "6.0.2", IOS, "1.8.7", ""},
+		{ReactNative, "6.0.2", Android, "5.0.0-rc.1", ""},
+		{ReactNative, "6.0.1", IOS, "1.8.8", ""},
 		// Refused: pins that rule the native version out, unread versions.
 		{ReactNative, "5.2.0", Android, "4.0.0", ""},
 		{ReactNative, "5.2.0", Android, "4.2.2", ""},
@@ -358,6 +366,67 @@ func BenchmarkProfileFor(b *testing.B) {
 	for b.Loop() {
 		if _, ok := ProfileFor(Android, "4.3.0"); !ok {
 			b.Fatal("not mapped")
+		}
+	}
+}
+
+// profileCases is conformance/testdata/profile_cases.json, which
+// clients/react-native's tests read too, so both engines map versions alike.
+type profileCases struct {
+	App []struct {
+		Wrapper        Wrapper  `json:"wrapper"`
+		WrapperVersion string   `json:"wrapper_version"`
+		Platform       Platform `json:"platform"`
+		NativeVersion  string   `json:"native_version"`
+		Profile        string   `json:"profile"`
+	} `json:"app"`
+	Wrapper []struct {
+		Wrapper       Wrapper  `json:"wrapper"`
+		Platform      Platform `json:"platform"`
+		NativeVersion string   `json:"native_version"`
+		Profile       string   `json:"profile"`
+	} `json:"wrapper"`
+}
+
+// TestSharedProfileCases: the shared cases hold, and they name every row of
+// both version tables at its corners, so a row added here reaches the
+// other engine's test.
+func TestSharedProfileCases(t *testing.T) {
+	data, err := os.ReadFile("../conformance/testdata/profile_cases.json")
+	require.NoError(t, err)
+	var cs profileCases
+	require.NoError(t, json.Unmarshal(data, &cs))
+	require.NotEmpty(t, cs.App)
+	require.NotEmpty(t, cs.Wrapper)
+	type key struct {
+		w      Wrapper
+		wv     string
+		p      Platform
+		nv, at string
+	}
+	have := map[key]bool{}
+	for _, c := range cs.App {
+		p, ok := ProfileForApp(c.Wrapper, c.WrapperVersion, c.Platform, c.NativeVersion)
+		require.Equal(t, c.Profile, p.Name, "ProfileForApp(%q, %q, %s, %q)", c.Wrapper, c.WrapperVersion, c.Platform, c.NativeVersion)
+		require.Equal(t, c.Profile != "", ok)
+		have[key{c.Wrapper, c.WrapperVersion, c.Platform, c.NativeVersion, c.Profile}] = true
+	}
+	for _, c := range cs.Wrapper {
+		p, ok := ProfileForWrapper(c.Wrapper, c.Platform, c.NativeVersion)
+		require.Equal(t, c.Profile, p.Name, "ProfileForWrapper(%q, %s, %q)", c.Wrapper, c.Platform, c.NativeVersion)
+		require.Equal(t, c.Profile != "", ok)
+	}
+	for _, r := range versionTable {
+		for _, v := range []version{r.from, r.to} {
+			require.True(t, have[key{Native, "", r.platform, versionString(v), r.profile}], "no shared case for %s %s (%s)", r.platform, versionString(v), r.profile)
+		}
+	}
+	for _, r := range wrapperTable {
+		for _, w := range []version{r.wfrom, r.wto} {
+			for _, v := range []version{r.from, r.to} {
+				require.True(t, have[key{r.wrapper, versionString(w), r.platform, versionString(v), r.profile}],
+					"no shared case for %s %s on %s %s (%s)", r.wrapper, versionString(w), r.platform, versionString(v), r.profile)
+			}
 		}
 	}
 }

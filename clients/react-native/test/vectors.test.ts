@@ -8,7 +8,8 @@ import { resolve } from "node:path";
 import { test } from "node:test";
 import {
   FieldError, Profiles, Runner, needsIdentify, decodeObservation, entryFromJSON, entryToJSON, observationFromJSON, outcomeToJSON,
-  parseProfile, plan, planToJSON, type Observation, type Profile, type SDKErrorName,
+  parseProfile, plan, planToJSON, profileForApp, profileForWrapper, type Observation, type Profile, type SDKErrorName,
+  type Wrapper,
 } from "../src/index.js";
 import { World, comparablePasses, vectorsDir, withOverrides } from "./world.js";
 
@@ -167,6 +168,27 @@ test("the profile table has every Go profile with the same facts", () => {
   }
   assert.ok(compared >= profiles.length * 25, `only ${compared} facts compared`);
   assert.deepEqual(Profiles.map((p) => p.name), profiles.map((p) => String(p.name)), "the profiles, in Go's order");
+});
+
+interface ProfileCases {
+  app: { wrapper: Wrapper; wrapper_version: string; platform: "ios" | "android"; native_version: string; profile: string }[];
+  wrapper: { wrapper: Wrapper; platform: "ios" | "android"; native_version: string; profile: string }[];
+}
+
+test("every shared version case maps as Go's ProfileForApp and ProfileForWrapper do", () => {
+  // conformance/testdata/profile_cases.json: fsm's tests hold Go to it and
+  // check that it names every row of Go's version tables at its corners.
+  const path = resolve(__dirname, "../../../../conformance/testdata/profile_cases.json");
+  const cases = JSON.parse(readFileSync(path, "utf8")) as ProfileCases;
+  assert.ok(cases.app.length >= 50 && cases.wrapper.length >= 10, "too few shared version cases");
+  for (const c of cases.app) {
+    const got = profileForApp(c.wrapper, c.wrapper_version, c.platform, c.native_version)?.name ?? "";
+    assert.equal(got, c.profile, `profileForApp(${JSON.stringify([c.wrapper, c.wrapper_version, c.platform, c.native_version])})`);
+  }
+  for (const c of cases.wrapper) {
+    const got = profileForWrapper(c.wrapper, c.platform, c.native_version)?.name ?? "";
+    assert.equal(got, c.profile, `profileForWrapper(${JSON.stringify([c.wrapper, c.platform, c.native_version])})`);
+  }
 });
 
 test("user IDs compare case-insensitively", async () => {
