@@ -153,7 +153,7 @@ func reuses(a Action) bool {
 // names no Vital user, or names that one (IDs compare case-insensitively).
 func fits(a Action, vital string) bool {
 	planned := VitalUserOf(a)
-	return planned == "" || sameUser(planned, vital)
+	return planned == "" || strings.EqualFold(planned, vital)
 }
 
 // sameStep reports whether a and b are the same step, however each is

@@ -321,7 +321,7 @@ func decide(o *Observation, st fsm.State) Plan {
 	if o.resolveDue(st) {
 		return Plan{Actions: []Action{Resolve{AppUser: o.App.AppUserID}}, Discrepancy: ResolveDue}
 	}
-	same := sameUser(o.SDK.CurrentUserID, v)
+	same := strings.EqualFold(o.SDK.CurrentUserID, v)
 	switch st {
 	case fsm.Token:
 		if same && !envMismatch(o) {
@@ -376,7 +376,7 @@ func (o *Observation) reauthenticate(v string) Reauthenticate {
 // reuse: the unused token is for v, or v is not known (the token source's
 // user is the goal then).
 func (o *Observation) reuse(v string) bool {
-	return o.UnusedToken != "" && (v == "" || sameUser(v, o.UnusedToken))
+	return o.UnusedToken != "" && (v == "" || strings.EqualFold(v, o.UnusedToken))
 }
 
 // resolveDue: on a profile that cannot detect a deleted user, a token
