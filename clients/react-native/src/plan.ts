@@ -3,8 +3,8 @@
 // comment and held by the scenario files of reconcile/testdata/plan, which
 // this package runs as exported vectors.
 
-import { type Action, actionString, actionsEqual, resolve, signIn, signOut, migrate, reauthenticate, toWire } from "./action.js";
-import { type State, classify } from "./fsm.js";
+import { type Action, actionString, sameStep, resolve, signIn as signInAction, signOut, migrate as migrateAction, reauthenticate as reauthAction, toWire } from "./action.js";
+import { type State, FlagSignedIn, classify, hasFlag, stateSignedIn } from "./fsm.js";
 import { type Observation, formatTime } from "./observation.js";
 
 export type Discrepancy =
@@ -23,7 +23,7 @@ export interface Plan {
   discrepancy: Discrepancy;
   /** Work remains but the last error has no rule left: the launch ends without a retry schedule. */
   terminal: boolean;
-  /** Nothing can be decided now (protected data locked): nothing is applied or written. */
+  /** Nothing can be decided now (protected data locked): nothing is applied or written but the sign-out of a session known to be another's. */
   deferred: boolean;
 }
 
@@ -55,13 +55,13 @@ export function plan(o: Observation): Plan {
   } catch {
     invalid = true;
   }
-  if (o.protectedDataUnavailable) return { ...mk(NONE, "protected-data-locked"), observed: st, deferred: true };
+  if (o.protectedDataUnavailable) return lockedPlan(o, st, invalid);
   if (invalid) return mk(NONE, "invalid");
   const st1 = st as State;
   const p = decide(o, st1);
   p.observed = st1;
   if (p.actions.length === 0) return p;
-  if (o.lastAction && o.lastError === "" && actionsEqual(p.actions[0], o.lastAction)) {
+  if (o.lastAction && o.lastError === "" && sameStep(p.actions[0], o.lastAction)) {
     // The action succeeded and the SDK does not show it: planning it again would loop.
     return { ...mk(NONE, "diverged"), observed: st1 };
   }
@@ -72,6 +72,26 @@ export function plan(o: Observation): Plan {
     return { ...mk(leadingSignOuts(p.actions), "backing-off"), observed: st1, retryAt: o.nextAttemptAt };
   }
   return p;
+}
+
+/**
+ * lockedPlan is the plan while protected data is unavailable: deferred,
+ * with nothing done but the sign-out of a session known to be another's
+ * (Go's Observation.lockedPlan): on iOS 1.4+ the status tells, as it
+ * would unlocked; on iOS ≤1.3, whose status reads signed out, the journal
+ * does.
+ */
+function lockedPlan(o: Observation, st: State | "", invalid: boolean): Plan {
+  let actions: readonly Action[] = NONE;
+  if (o.profile.lockedKeychain === "calls-fail" && !invalid) {
+    const q = decide(o, st as State);
+    if (q.discrepancy === "wrong-user" || q.discrepancy === "app-signed-out") actions = leadingSignOuts(q.actions);
+  } else if (o.profile.lockedKeychain === "reads-signed-out" && stateSignedIn(o.lastObserved) &&
+    !hasFlag(o.sdk.status, FlagSignedIn) &&
+    (!o.app.signedIn || (o.sessionAppUserID !== "" && o.sessionAppUserID !== o.app.appUserID))) {
+    actions = [signOut];
+  }
+  return { ...mk(actions, "protected-data-locked"), observed: st, deferred: true };
 }
 
 function leadingSignOuts(actions: readonly Action[]): readonly Action[] {
@@ -91,8 +111,31 @@ function gaveUp(o: Observation): boolean {
   return o.attempts >= 2;
 }
 
-function eqFold(a: string, b: string): boolean {
-  return a.length === b.length && (a === b || a.toLowerCase() === b.toLowerCase());
+/** Case-insensitive equality of user IDs (iOS 1.4+ reports UUIDs in upper case). */
+export function eqFold(a: string, b: string): boolean {
+  return a === b || (a.length === b.length && a.toLowerCase() === b.toLowerCase());
+}
+
+// The token actions for Vital user v, saying how each is applied: the SDK
+// call the profile needs (identifyExternalUser where the profile has it and
+// its plain signIn does not persist the action), and whether the launch's
+// unused token fits it.
+function signIn(o: Observation, v: string): Action {
+  const p = o.profile;
+  return signInAction(v, { identify: p.hasIdentify && p.signInNeedsRelaunch, reuse: reuse(o, v) });
+}
+
+function migrate(o: Observation, v: string): Action {
+  const p = o.profile;
+  return migrateAction(v, { identify: p.hasIdentify && (!p.apiKeyMigrationPersists || p.signInNeedsRelaunch), reuse: reuse(o, v) });
+}
+
+function reauthenticate(o: Observation, v: string): Action {
+  return reauthAction(v, { reuse: reuse(o, v) });
+}
+
+function reuse(o: Observation, v: string): boolean {
+  return o.unusedToken !== "" && (v === "" || eqFold(v, o.unusedToken));
 }
 
 function decide(o: Observation, st: State): Plan {
@@ -108,18 +151,18 @@ function decide(o: Observation, st: State): Plan {
       if (o.lastError === "alreadySignedIn") {
         // A session the status does not show (iOS 1.4+ after a deprecated
         // signIn in the same process): clear it, then sign in.
-        return mk([signOut, signIn(v)], "already-signed-in");
+        return mk([signOut, signIn(o, v)], "already-signed-in");
       }
-      return mk([signIn(v)], st === "user-deleted" ? "user-deleted" : "sdk-signed-out");
+      return mk([signIn(o, v)], st === "user-deleted" ? "user-deleted" : "sdk-signed-out");
     }
   }
   // The SDK holds a session of o.sdk.currentUserID.
-  if (o.lastError === "notSignedIn") return mk([signOut, signIn(v)], "session-without-record");
-  if (o.lastError === "refreshFailed") return mk([signOut, signIn(v)], "dead-session");
+  if (o.lastError === "notSignedIn") return mk([signOut, signIn(o, v)], "session-without-record");
+  if (o.lastError === "refreshFailed") return mk([signOut, signIn(o, v)], "dead-session");
   if (o.sessionAppUserID !== "" && o.sessionAppUserID !== o.app.appUserID) {
     // The session is another app user's (a user switch): end it without
     // asking the token source first.
-    return mk([signOut, signIn(v)], "wrong-user");
+    return mk([signOut, signIn(o, v)], "wrong-user");
   }
   if (v === "") return mk([resolve(o.app.appUserID)], "vital-user-unknown");
   if (resolveDue(o, st)) return mk([resolve(o.app.appUserID)], "resolve-due");
@@ -127,12 +170,12 @@ function decide(o: Observation, st: State): Plan {
   switch (st) {
     case "token":
       if (same && !envMismatch(o)) {
-        if (o.lastError === "needsReauthentication") return mk([reauthenticate(v)], "reauth-required");
+        if (o.lastError === "needsReauthentication") return mk([reauthenticate(o, v)], "reauth-required");
         return mk(NONE, "consistent");
       }
       break;
     case "reauth-required":
-      if (same && !envMismatch(o)) return mk([reauthenticate(v)], "reauth-required");
+      if (same && !envMismatch(o)) return mk([reauthenticate(o, v)], "reauth-required");
       break;
     case "api-key":
       if (same && envMatch(o)) {
@@ -140,13 +183,13 @@ function decide(o: Observation, st: State): Plan {
         if (o.lastAction?.type === "migrate" && o.lastError === "") {
           // The migrate succeeded and the SDK is still in API-key mode:
           // identify returned at once (reference §2.7).
-          return mk([signOut, signIn(v)], "migration-not-taken");
+          return mk([signOut, signIn(o, v)], "migration-not-taken");
         }
-        return mk([migrate(v)], "api-key-mode");
+        return mk([migrate(o, v)], "api-key-mode");
       }
-      return mk([signOut, signIn(v)], "api-key-incompatible");
+      return mk([signOut, signIn(o, v)], "api-key-incompatible");
   }
-  return mk([signOut, signIn(v)], "wrong-user");
+  return mk([signOut, signIn(o, v)], "wrong-user");
 }
 
 function resolveDue(o: Observation, st: State): boolean {
@@ -174,6 +217,7 @@ function envMatch(o: Observation): boolean {
 export function planString(p: Plan): string {
   const acts = p.actions.map(actionString).join(", ");
   if (p.actions.length > 0 && p.retryAt) return acts + ", then wait until " + formatTime(Math.floor(p.retryAt / 1000) * 1000);
+  if (p.actions.length > 0 && p.deferred) return acts + ", then defer to a later launch";
   if (p.actions.length === 0) {
     if (p.terminal) return "(terminal: no rule after the last error)";
     if (p.deferred) return "(deferred to a later launch)";
