@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,10 @@ import (
 
 // goEngine is the Go engine's binary, built once for the package's tests.
 var goEngine string
+
+// longFleet runs the fleet suite on larger fleets and more seeds (go test
+// ./conformance -run Fleet -args -long-fleet).
+var longFleet = flag.Bool("long-fleet", false, "run the fleet suite on 5 seeds of 60 installations × 40 launches")
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "vitalsync-goengine-")
@@ -53,6 +58,7 @@ func failures(sum *Summary) []CaseResult {
 // The Go engine, vitalsync's own reconcile package behind the protocol,
 // passes every suite.
 func TestGoEnginePassesEverySuite(t *testing.T) {
+	t.Parallel()
 	sum := run(t, Config{Engine: []string{goEngine}})
 	require.Empty(t, failures(sum))
 	require.True(t, sum.OK(false))
@@ -74,6 +80,7 @@ func TestGoEnginePassesEverySuite(t *testing.T) {
 // An engine with one planner rule removed fails, naming the cases of that
 // rule, with what was expected and made and the command that replays it.
 func TestMutatedPlannerFailsNamingTheCase(t *testing.T) {
+	t.Parallel()
 	sum := run(t, Config{Engine: []string{goEngine, "--mutate", MutationNoAlreadySignedIn}, Suites: []string{SuitePlan}})
 	fails := failures(sum)
 	require.NotEmpty(t, fails)
@@ -105,6 +112,7 @@ func TestMutatedPlannerFailsNamingTheCase(t *testing.T) {
 // An engine whose journal does not survive the process fails the crash
 // suite: the restarted engine reads another journal than it reported.
 func TestForgetfulJournalFailsTheCrashSuite(t *testing.T) {
+	t.Parallel()
 	runner, err := EmbeddedRunner()
 	require.NoError(t, err)
 	runner.Cases = runner.Cases[:1]
@@ -130,6 +138,7 @@ func TestForgetfulJournalFailsTheCrashSuite(t *testing.T) {
 // A runner vector the engine does not follow fails, printing the calls
 // expected and made.
 func TestRunnerFailurePrintsExpectedAndMade(t *testing.T) {
+	t.Parallel()
 	runner, err := EmbeddedRunner()
 	require.NoError(t, err)
 	c := runner.Cases[0]
@@ -155,6 +164,7 @@ func TestRunnerFailurePrintsExpectedAndMade(t *testing.T) {
 // Engines that break the protocol, or are not there, are clear errors or
 // failures, not hangs.
 func TestBrokenEngines(t *testing.T) {
+	t.Parallel()
 	_, err := Run(context.Background(), Config{Engine: []string{"/nonexistent/engine"}, Dir: t.TempDir()})
 	require.ErrorContains(t, err, "start the engine")
 
@@ -204,10 +214,15 @@ func TestSplitCommand(t *testing.T) {
 // crash points, the SDK errors the app records) adds nothing and loses
 // nothing.
 func TestFleetThroughTheProtocolIsTheFleetInProcess(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3} {
+	t.Parallel()
+	seeds, installs, launches := []uint64{1, 2, 3}, 10, 15
+	if *longFleet {
+		seeds, installs, launches = []uint64{1, 2, 3, 4, 5}, 60, 40
+	}
+	for _, seed := range seeds {
 		h := &harness{cfg: Config{Engine: []string{goEngine}, Dir: t.TempDir()}, sum: &Summary{}}
 		s := &remoteStrategy{h: h, paths: map[string]string{}, reported: map[string]reconcile.JournalEntry{}}
-		cfg := simulations.Config{Seed: seed, Installs: 10, Launches: 15}
+		cfg := simulations.Config{Seed: seed, Installs: installs, Launches: launches}
 		cfg.Strategies = []simulations.Strategy{s}
 		remote, err := simulations.Run(context.Background(), cfg)
 		h.stop()
@@ -222,7 +237,12 @@ func TestFleetThroughTheProtocolIsTheFleetInProcess(t *testing.T) {
 		require.Equal(t, local.Coverage.Faults, remote.Coverage.Faults, "seed %d", seed)
 		// A killed engine replies nothing, so the world cannot count the
 		// class of a crashed launch's first pass; every other one agrees.
-		crashes := local.Coverage.Faults["crash-sdk"] + local.Coverage.Faults["crash-journal"]
+		crashes := 0
+		for f, n := range local.Coverage.Faults {
+			if strings.HasPrefix(f, "crash-") {
+				crashes += n
+			}
+		}
 		missed := 0
 		for d, n := range local.Coverage.Discrepancies {
 			require.LessOrEqual(t, remote.Coverage.Discrepancies[d], n, "seed %d: %s", seed, d)
@@ -236,6 +256,7 @@ func TestFleetThroughTheProtocolIsTheFleetInProcess(t *testing.T) {
 // transcripts that sign out, the crash suite with another user's session
 // left in place, and the fleet with the simulations' wrong-user invariant.
 func TestEngineThatDoesNotSignOutFails(t *testing.T) {
+	t.Parallel()
 	runner, err := EmbeddedRunner()
 	require.NoError(t, err)
 	var switches []RunnerCase
@@ -271,6 +292,7 @@ func TestEngineThatDoesNotSignOutFails(t *testing.T) {
 // A plan that differs only in how an action is applied (which the plan's
 // rendering leaves out) prints the JSON of both.
 func TestPlanFailureShowsWhatTheRenderingHides(t *testing.T) {
+	t.Parallel()
 	plan, err := EmbeddedPlan()
 	require.NoError(t, err)
 	var c PlanCase
