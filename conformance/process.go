@@ -30,8 +30,6 @@ type Engine struct {
 	stderr *tailBuffer
 	nextID int64
 	hello  Hello
-	// Transcript, when set, receives every line both ways (for --verbose).
-	Transcript io.Writer
 }
 
 type lineOrErr struct {
@@ -216,9 +214,6 @@ func commandLine(id int64, cmd string, now time.Time, params any) ([]byte, error
 }
 
 func (e *Engine) send(line []byte) error {
-	if e.Transcript != nil {
-		fmt.Fprintf(e.Transcript, "> %s\n", line)
-	}
 	if _, err := e.stdin.Write(append(line, '\n')); err != nil {
 		return fmt.Errorf("conformance: write to the engine: %w", err)
 	}
@@ -232,9 +227,6 @@ func (e *Engine) next(ctx context.Context) ([]byte, error) {
 	case l, ok := <-e.lines:
 		if !ok || l.err != nil {
 			return nil, fmt.Errorf("conformance: the engine closed its stdout (exited?): %v", l.err)
-		}
-		if e.Transcript != nil {
-			fmt.Fprintf(e.Transcript, "< %s\n", l.line)
 		}
 		return l.line, nil
 	case <-t.C:
