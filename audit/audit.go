@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"runtime"
 	"slices"
 	"strings"
@@ -33,6 +34,14 @@ const (
 	MappedUserMissing Class = "mapped-user-missing"
 	// Stale: the report is older than Options.Stale.
 	Stale Class = "stale"
+	// FutureReport: the report's reported_at lies more than FutureSkew
+	// after the audit's Now: a device clock far ahead, or a forged report.
+	FutureReport Class = "future-report"
+	// DuplicateInstallation: a row whose installation_id an earlier row of
+	// the source already holds. It is counted here only (not planned), so
+	// that each installation counts once; a store keyed by installation
+	// holds none.
+	DuplicateInstallation Class = "duplicate-installation"
 	// UnknownProfile: no profile models the report's platform and version.
 	UnknownProfile Class = "unknown-profile"
 	// Invalid: a malformed row, or an impossible observation.
@@ -45,12 +54,12 @@ const (
 // that it is counted and shown, never dropped.
 var severity = func() []Class {
 	head := []Class{
-		Class(reconcile.WrongUser), MappingMismatch, MappedUserMissing, Class(reconcile.APIKeyIncompatible),
+		Class(reconcile.WrongUser), MappingMismatch, MappedUserMissing, FutureReport, Class(reconcile.APIKeyIncompatible),
 		Class(reconcile.UserDeletedDiscrepancy), Class(reconcile.AppSignedOut), Class(reconcile.SDKSignedOut),
 		Class(reconcile.ReauthNeeded), Class(reconcile.APIKeyMode), Class(reconcile.AlreadySignedInConflict),
 		Class(reconcile.MigrationNotTaken), Class(reconcile.Diverged), Class(reconcile.VitalUserUnknown),
 	}
-	tail := []Class{Class(reconcile.BackingOff), Invalid, UnknownProfile, Stale, Class(reconcile.Consistent)}
+	tail := []Class{Class(reconcile.BackingOff), Invalid, DuplicateInstallation, UnknownProfile, Stale, Class(reconcile.Consistent)}
 	for _, d := range reconcile.Discrepancies() {
 		if !slices.Contains(head, Class(d)) && !slices.Contains(tail, Class(d)) {
 			head = append(head, Class(d))
@@ -290,8 +299,8 @@ func actionSlot(t reconcile.ActionType) int {
 // profile.
 type counters struct {
 	rows    int64
-	classes [32][16]int64
-	actions [8][16]int64
+	classes [32][32]int64
+	actions [8][32]int64
 }
 
 // Run audits every row of source (or of one shard of it): each valid row
@@ -302,7 +311,9 @@ type counters struct {
 // Malformed rows and impossible observations are counted as invalid and
 // named; the audit goes on. A schema error of the source, a sink error, a
 // failed check and a done ctx end the audit with an error (ctx.Err() for
-// ctx). Memory does not grow with the rows (without Checker).
+// ctx). Memory does not grow with the rows (without Checker), but for the
+// duplicate check of a source whose installations are not unique by
+// construction (files): 16 bytes and a map entry per installation.
 func Run(ctx context.Context, source Source, sink Sink, opts Options) (Summary, error) {
 	if opts.Shards < 0 || (opts.Shards > 1 && (opts.Shard < 0 || opts.Shard >= opts.Shards)) {
 		return Summary{}, fmt.Errorf("%w: shard %d of %d", ErrBadOptions, opts.Shard, opts.Shards)
@@ -325,6 +336,10 @@ func Run(ctx context.Context, source Source, sink Sink, opts Options) (Summary, 
 	if opts.Stale > 0 {
 		staleBefore = opts.Now.Add(-opts.Stale)
 	}
+	var seen *seenSet
+	if u, ok := source.(interface{ uniqueIDs() bool }); !ok || !u.uniqueIDs() {
+		seen = newSeenSet()
+	}
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -340,7 +355,8 @@ func Run(ctx context.Context, source Source, sink Sink, opts Options) (Summary, 
 	auditors := make([]*auditor, workers)
 	fns := make([]func(*Row) error, workers)
 	for i := range auditors {
-		a := &auditor{opts: opts, sink: sink, src: source.Name(), missing: missing, staleBefore: staleBefore}
+		a := &auditor{opts: opts, sink: sink, src: source.Name(), missing: missing, staleBefore: staleBefore,
+			futureAfter: opts.Now.Add(FutureSkew), seen: seen}
 		if workers > 1 {
 			a.opts.Progress = nil
 			if opts.Progress != nil {
@@ -432,6 +448,8 @@ var (
 	slotInvalid        = rank(Invalid)
 	slotUnknownProfile = rank(UnknownProfile)
 	slotStale          = rank(Stale)
+	slotFuture         = rank(FutureReport)
+	slotDuplicate      = rank(DuplicateInstallation)
 	slotMismatch       = rank(MappingMismatch)
 	slotMissing        = rank(MappedUserMissing)
 	plannerSlots       = func() []discrepancySlot {
@@ -469,6 +487,8 @@ type auditor struct {
 	src         string
 	n           counters
 	staleBefore time.Time
+	futureAfter time.Time
+	seen        *seenSet        // installations seen so far; nil: the source's are unique
 	missing     map[string]bool // mapped Vital users the team API does not know
 	progress    func()          // a worker's share of Options.Progress
 	profiles    profileCache
@@ -552,14 +572,28 @@ func (a *auditor) row(r *Row) error {
 		return a.invalid(r, UnknownProfileName, describe(a.src, r))
 	}
 	p, ok := a.profiles.lookup(r.Profile, r.Platform, r.SDKVersion)
+	if a.seen != nil && !a.seen.add(r.InstallationID) {
+		name := UnknownProfileName
+		if ok {
+			name = p.Name
+		}
+		a.n.classes[slotDuplicate][profileSlot(name)]++
+		return a.emit(r, name, []int{slotDuplicate}, false, nil, "installation_id held by an earlier row of "+a.src)
+	}
 	stale := !a.staleBefore.IsZero() && r.ReportedAt.Before(a.staleBefore)
+	future := r.ReportedAt.After(a.futureAfter)
 	if !ok {
 		pi := len(profileNames) - 1
 		a.n.classes[slotUnknownProfile][pi]++
 		if stale {
 			a.n.classes[slotStale][pi]++
 		}
-		return a.emit(r, UnknownProfileName, []int{slotUnknownProfile}, stale, nil,
+		slots := []int{slotUnknownProfile}
+		if future {
+			a.n.classes[slotFuture][pi]++
+			slots = append(slots, slotFuture)
+		}
+		return a.emit(r, UnknownProfileName, slots, stale, nil,
 			"no profile for platform "+quote(r.Platform)+" version "+quote(r.SDKVersion))
 	}
 	mapped := r.MappedVitalUserID
@@ -586,7 +620,10 @@ func (a *auditor) row(r *Row) error {
 	if stale {
 		a.n.classes[slotStale][pi]++
 	}
-	if plan.Discrepancy == reconcile.Consistent && !mismatch && !missing && !stale {
+	if future {
+		a.n.classes[slotFuture][pi]++
+	}
+	if plan.Discrepancy == reconcile.Consistent && !mismatch && !missing && !stale && !future {
 		return nil
 	}
 	if a.sink == nil {
@@ -599,6 +636,9 @@ func (a *auditor) row(r *Row) error {
 	if missing {
 		slots = append(slots, slotMissing)
 	}
+	if future {
+		slots = append(slots, slotFuture)
+	}
 	reason := "planner: " + string(plan.Discrepancy)
 	switch {
 	case mismatch && mapped == "":
@@ -608,6 +648,9 @@ func (a *auditor) row(r *Row) error {
 	}
 	if missing {
 		reason += "; the mapped Vital user does not exist"
+	}
+	if future {
+		reason += "; reported_at is " + r.ReportedAt.Sub(a.opts.Now).Round(time.Second).String() + " after the audit's time"
 	}
 	return a.emit(r, p.Name, slots, stale, plan.Actions, reason)
 }
@@ -690,3 +733,41 @@ func cloneAction(a reconcile.Action) reconcile.Action {
 }
 
 func quote(s string) string { return "\"" + s + "\"" }
+
+// FutureSkew is how far after the audit's Now a report may be dated before
+// it is counted as FutureReport: the issuer's own bound (it refuses
+// reports further ahead).
+const FutureSkew = 5 * time.Minute
+
+// seenSet remembers the installations a source's rows named, by a 128-bit
+// hash, in shards that workers lock one at a time.
+type seenSet struct {
+	seeds  [2]maphash.Seed
+	shards [64]seenShard
+}
+
+type seenShard struct {
+	mu sync.Mutex
+	m  map[[2]uint64]struct{}
+}
+
+func newSeenSet() *seenSet {
+	s := &seenSet{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	for i := range s.shards {
+		s.shards[i].m = map[[2]uint64]struct{}{}
+	}
+	return s
+}
+
+// add records id and reports whether it was new.
+func (s *seenSet) add(id string) bool {
+	k := [2]uint64{maphash.String(s.seeds[0], id), maphash.String(s.seeds[1], id)}
+	sh := &s.shards[k[0]%uint64(len(s.shards))]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.m[k]; ok {
+		return false
+	}
+	sh.m[k] = struct{}{}
+	return true
+}

@@ -177,6 +177,11 @@ func launchCommand(ctx context.Context, c *engineConn, req LaunchRequest) (Outco
 		return Outcome{}, fmt.Errorf("unknown profile %q", req.Profile)
 	}
 	p = req.ProfileOverrides.Apply(p)
+	if !req.SDK.Identify {
+		// The world's SDK has no identifyExternalUser (an app that cannot
+		// call it): the planner applies every token action through signIn.
+		p.HasIdentify = false
+	}
 	app := reconcile.AppSession{SignedIn: req.App.SignedIn, AppUserID: req.App.AppUserID,
 		VitalUserID: req.App.VitalUserID, Environment: fsm.Environment(req.App.Environment),
 		Region: fsm.Region(req.App.Region)}

@@ -19,8 +19,11 @@ func ProfileTable() string {
 
 func (p Profile) platformName() string {
 	name := map[Platform]string{IOS: "iOS", Android: "Android"}[p.Platform]
-	if p.Wrapper == Flutter {
+	switch p.Wrapper {
+	case Flutter:
 		return "Flutter"
+	case ReactNative:
+		return "React Native"
 	}
 	return name
 }

@@ -17,6 +17,21 @@ type Answer struct {
 	Unused             bool
 }
 
+// resolved is the answer after the token source named vital for app
+// without minting: an unused token stays unused while it is for the same
+// users.
+func (a Answer) resolved(app, vital string, at time.Time) Answer {
+	unused := a.Unused && a.AppUser == app && a.VitalUser == vital
+	return Answer{AppUser: app, VitalUser: vital, At: at, Unused: unused}
+}
+
+// minted is the answer after the token source minted a token of vital for
+// app to apply action a: unused (the action is not applied; the pass ends
+// stale) when the token does not fit a (see SignIn).
+func minted(a Action, app, vital string, at time.Time) Answer {
+	return Answer{AppUser: app, VitalUser: vital, At: at, Unused: !fits(a, vital)}
+}
+
 // Reading is what one pass reads besides the journal: the installation's
 // settings, the app's session, what the SDK reports, the action this
 // launch applied last (nil on its first pass), the token source's last

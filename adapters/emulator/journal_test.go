@@ -26,8 +26,9 @@ func flushing(t *testing.T, em *emulator.Emulator, d *emulator.Dir) *harness {
 		em.Handler().ServeHTTP(w, r)
 		require.NoError(t, d.Flush())
 	})
-	tr := emulatortest.NewTransport(map[string]http.Handler{"emulator.test": h})
-	return &harness{t: t, em: em, url: "http://emulator.test", client: tr.Client()}
+	// The control plane answers loopback only: serve it at one.
+	tr := emulatortest.NewTransport(map[string]http.Handler{"127.0.0.1:8787": h})
+	return &harness{t: t, em: em, url: "http://127.0.0.1:8787", client: tr.Client()}
 }
 
 // exported is the emulator's state as JSON.

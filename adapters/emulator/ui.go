@@ -43,13 +43,17 @@ type uiPage struct {
 	Routes  []Route
 	Message string
 	Error   string
+	// ControlToken goes into every form: the control plane refuses a
+	// change without it.
+	ControlToken string
 }
 
 // serveUI renders the web UI: the state and forms for the control plane.
 // It needs no JavaScript.
 func (e *Emulator) serveUI(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	page := uiPage{Overview: e.Overview(), Routes: Routes(), Message: q.Get("msg"), Error: q.Get("error")}
+	page := uiPage{Overview: e.Overview(), Routes: Routes(), Message: q.Get("msg"), Error: q.Get("error"),
+		ControlToken: e.ControlToken()}
 	var buf bytes.Buffer
 	if err := uiTemplate.Execute(&buf, page); err != nil {
 		writeDetail(w, http.StatusInternalServerError, "cannot render the page")
@@ -68,7 +72,9 @@ func (e *Emulator) serveUI(w http.ResponseWriter, r *http.Request) {
 // to the page with a message (303 See Other, so a reload does not repeat
 // it).
 func (e *Emulator) serveUIAction(w http.ResponseWriter, r *http.Request, action string) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if r.PostForm == nil {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	}
 	if err := r.ParseForm(); err != nil {
 		e.uiBack(w, r, "", "the form does not parse")
 		return

@@ -17,6 +17,11 @@ func (h *harness) postForm(action string, v url.Values) response {
 	h.t.Helper()
 	c := *h.client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	v = cloneValues(v)
+	if v.Get(emulator.FormControlToken) == "" {
+		// The token the page's forms carry.
+		v.Set(emulator.FormControlToken, h.em.ControlToken())
+	}
 	req, err := http.NewRequest("POST", h.url+"/_emulator/ui/"+action, strings.NewReader(v.Encode()))
 	require.NoError(h.t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -24,6 +29,14 @@ func (h *harness) postForm(action string, v url.Values) response {
 	require.NoError(h.t, err)
 	resp.Body.Close()
 	return response{status: resp.StatusCode, header: resp.Header}
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
 }
 
 // The UI's forms redirect back to the page with a message, or an error
@@ -37,6 +50,11 @@ func TestWebUIFormsWithoutABrowser(t *testing.T) {
 	require.Contains(t, string(page.body), "&lt;b&gt;alice&lt;/b&gt;", "outside values are escaped")
 	require.NotContains(t, string(page.body), "<b>alice</b>")
 	require.Contains(t, page.header.Get("Content-Security-Policy"), "default-src 'none'")
+	// Every form carries the control token.
+	forms := strings.Count(string(page.body), "<form")
+	require.Positive(t, forms)
+	require.Equal(t, forms, strings.Count(string(page.body),
+		`<input type="hidden" name="`+emulator.FormControlToken+`" value="`+h.em.ControlToken()+`">`))
 
 	for _, tc := range []struct {
 		action string
@@ -76,11 +94,11 @@ func TestWebUIFormsWithoutABrowser(t *testing.T) {
 	require.Contains(t, string(page.body), "&lt;script&gt;x&lt;/script&gt;")
 }
 
-// The zero value serves the control plane too.
+// The zero value serves the control plane too, on loopback.
 func TestZeroValueControlPlane(t *testing.T) {
 	var em emulator.Emulator
-	tr := emulatortest.NewTransport(map[string]http.Handler{"emulator.test": em.Handler()})
-	h := &harness{t: t, em: &em, url: "http://emulator.test", client: tr.Client()}
+	tr := emulatortest.NewTransport(map[string]http.Handler{"127.0.0.1:8787": em.Handler()})
+	h := &harness{t: t, em: &em, url: "http://127.0.0.1:8787", client: tr.Client()}
 	r := h.control("GET", "/_emulator/health", "")
 	require.Equal(t, http.StatusOK, r.status)
 	r = h.control("GET", "/_emulator/state", "")

@@ -187,7 +187,58 @@ func checkHeader(path string) (int64, error) {
 	if header[21] != 64 || header[22] != 32 || header[23] != 32 {
 		return 0, fmt.Errorf("%w: payload fractions in the header", ErrCorrupt)
 	}
+	if err := checkHeaderFields(header); err != nil {
+		return 0, err
+	}
+	// The size against the page count, only while no process uses the file
+	// (no WAL or rollback journal beside it): a checkpoint in progress may
+	// write the header before the pages that extend the file.
+	if !exists(path+"-wal") && !exists(path+"-journal") {
+		size := fi.Size()
+		pages := int64(binary.BigEndian.Uint32(header[28:32]))
+		valid := binary.BigEndian.Uint32(header[24:28]) == binary.BigEndian.Uint32(header[92:96])
+		switch {
+		case size%int64(pageSize) != 0:
+			return 0, fmt.Errorf("%w: the file's %d bytes are not whole pages of %d bytes (cut short?)", ErrCorrupt, size, pageSize)
+		case valid && pages > 0 && size < pages*int64(pageSize):
+			return 0, fmt.Errorf("%w: the file holds %d pages, its header says %d (cut short)", ErrCorrupt, size/int64(pageSize), pages)
+		}
+	}
 	return fi.Size(), nil
+}
+
+// checkHeaderFields checks the header's fixed fields against what SQLite
+// writes, and what this package's files hold (no reserved bytes per page,
+// no auto-vacuum): a flipped byte there is damage, found before SQLite
+// reads a page on its word.
+func checkHeaderFields(h []byte) error {
+	bad := func(what string) error { return fmt.Errorf("%w: %s in the header", ErrCorrupt, what) }
+	switch {
+	case h[18] != 1 && h[18] != 2:
+		return bad(fmt.Sprintf("file format write version %d", h[18]))
+	case h[19] != 1 && h[19] != 2:
+		return bad(fmt.Sprintf("file format read version %d", h[19]))
+	case h[20] != 0:
+		return bad(fmt.Sprintf("%d reserved bytes per page", h[20]))
+	}
+	if f := binary.BigEndian.Uint32(h[44:48]); f > 4 {
+		return bad(fmt.Sprintf("schema format %d", f))
+	}
+	if v := binary.BigEndian.Uint32(h[52:56]); v != 0 {
+		return bad(fmt.Sprintf("auto-vacuum root page %d", v))
+	}
+	if e := binary.BigEndian.Uint32(h[56:60]); e > 3 {
+		return bad(fmt.Sprintf("text encoding %d", e))
+	}
+	if v := binary.BigEndian.Uint32(h[64:68]); v != 0 {
+		return bad("incremental vacuum flag")
+	}
+	for _, b := range h[72:92] {
+		if b != 0 {
+			return bad("a byte of the space reserved for expansion")
+		}
+	}
+	return nil
 }
 
 // openReadOnly opens one read-only connection on path. Without a WAL or

@@ -171,9 +171,10 @@
 //     app_environment, app_region, sdk_status (the SDK's flag names, comma
 //     separated, e.g. "configured,signedIn,useSignInToken"),
 //     sdk_current_user_id, sdk_environment, sdk_region, last_observed,
-//     last_error, next_attempt_at, reported_at. Its index reports_audit
-//     (migration 0007) stores each report's audit record in app user order,
-//     for EachReportRecord.
+//     last_error, next_attempt_at, reported_at (and received_at, migration
+//     8). EachReportRecord reads it with the user map; migration 10 dropped
+//     the audit's covering indexes of migration 7, which doubled the
+//     reports' size and slowed every report write.
 //   - report_log: per installation, when the device last sent its report
 //     (sent_at).
 //   - endpoints (migration 3): at most one row (id = 1), the API and auth

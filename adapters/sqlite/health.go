@@ -61,9 +61,10 @@ const (
 )
 
 // Problem is one thing Inspect found wrong. Check names what was checked
-// ("file", "header", "schema-version", "schema", "integrity", "key",
-// "rows"); Err wraps one of the package's sentinels where one applies
-// (ErrNotDatabase, ErrCorrupt, ErrNewerSchema, ErrMissingKey, ErrBadKey).
+// ("file", "writable", "header", "schema-version", "schema", "integrity",
+// "key", "rows"); Err wraps one of the package's sentinels where one
+// applies (ErrNotFile, ErrNotWritable, ErrNotDatabase, ErrCorrupt,
+// ErrNewerSchema, ErrMissingKey, ErrBadKey).
 type Problem struct {
 	Check string
 	Err   error
@@ -101,8 +102,16 @@ func Inspect(ctx context.Context, path string, opts ...Option) (*Health, error) 
 	}
 	h := &Health{Path: path, Size: fi.Size(), KnownVersion: len(migs), Rows: map[string]int64{}}
 	if !fi.Mode().IsRegular() {
-		h.problem("file", ErrNotDatabase)
+		h.problem("file", fmt.Errorf("%w: %s", ErrNotFile, fileKind(fi.Mode())))
 		return h, nil
+	}
+	// What a launch's first write would meet: the file itself, and the
+	// folder its WAL, shared-memory and key files are created in.
+	if err := canWrite(abs); err != nil {
+		h.problem("writable", fmt.Errorf("%w: the file: %w", ErrNotWritable, err))
+	}
+	if err := canWrite(filepath.Dir(abs)); err != nil {
+		h.problem("writable", fmt.Errorf("%w: its folder: %w", ErrNotWritable, err))
 	}
 	if wal, err := os.Stat(abs + "-wal"); err == nil {
 		h.WALSize = wal.Size()

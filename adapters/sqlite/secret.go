@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // KeySize is the size of the key that seals secrets (AES-256).
@@ -98,7 +99,7 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	if _, err := io.ReadFull(rand.Reader, key); err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".vitalsync-key-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), keyTempPrefix+"*")
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +127,32 @@ func loadOrCreateKey(path string) ([]byte, error) {
 		return nil, err
 	}
 	return key, nil
+}
+
+// keyTempPrefix starts the name of the temporary file a new key is written
+// to before it is linked into place.
+const keyTempPrefix = ".vitalsync-key-"
+
+// strayKeyAge is how old a temporary key file must be to be stray: a live
+// opener links its file and removes it within milliseconds, so one this old
+// was left by a process killed in between.
+const strayKeyAge = time.Minute
+
+// removeStrayKeyFiles removes, from dir, the temporary key files of
+// openers killed before they removed theirs; errors are ignored (a file
+// another process removes first, a read-only directory).
+func removeStrayKeyFiles(dir string, now time.Time) {
+	names, err := filepath.Glob(filepath.Join(dir, keyTempPrefix+"*"))
+	if err != nil {
+		return
+	}
+	for _, name := range names {
+		fi, err := os.Lstat(name)
+		if err != nil || !fi.Mode().IsRegular() || now.Sub(fi.ModTime()) < strayKeyAge {
+			continue
+		}
+		_ = os.Remove(name)
+	}
 }
 
 // readKey reads a key file: exactly KeySize bytes.

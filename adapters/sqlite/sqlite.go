@@ -38,6 +38,14 @@ var (
 	ErrNewerSchema = errors.New("sqlite: database schema is newer than this program")
 	// ErrNotDatabase means the file is not an SQLite database.
 	ErrNotDatabase = errors.New("sqlite: file is not an SQLite database")
+	// ErrNotFile means something other than a regular file (a directory,
+	// a device) is in place of the database file.
+	ErrNotFile = errors.New("sqlite: not a regular file in place of the database")
+	// ErrNotWritable means the database file, or the directory it needs
+	// to create its WAL and key files in, cannot be written: a read-only
+	// folder, mount or file, an immutable file (Inspect reports it; Open
+	// opens such a file, and its first write fails).
+	ErrNotWritable = errors.New("sqlite: the database cannot be written")
 	// ErrCorrupt means the file, or a value stored in it, is damaged.
 	ErrCorrupt = errors.New("sqlite: database is corrupt")
 	// ErrBadKey means a sealed secret cannot be opened with the key in use
@@ -159,6 +167,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	// file is only ever created beside a database that is not empty, so a
 	// key seen first and an empty database seen after mean a truncated file.
 	keyPath := abs + ".key"
+	removeStrayKeyFiles(filepath.Dir(abs), time.Now())
 	key, keyFile := o.key, false
 	if !o.keySet {
 		key, err = readKey(keyPath)
@@ -287,7 +296,7 @@ func createFile(path string) (bool, error) {
 			return false, err
 		}
 		if !fi.Mode().IsRegular() {
-			return false, ErrNotDatabase
+			return false, fmt.Errorf("%w: %s", ErrNotFile, fileKind(fi.Mode()))
 		}
 		return false, nil
 	}
@@ -295,6 +304,23 @@ func createFile(path string) (bool, error) {
 		return false, err
 	}
 	return true, f.Close()
+}
+
+// fileKind names what a non-regular file is, for errors.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file"
 }
 
 // exists reports whether a file exists at path.

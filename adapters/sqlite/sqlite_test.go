@@ -255,7 +255,7 @@ func TestOpenRefusesAndLeavesFileUnchanged(t *testing.T) {
 
 func TestOpenRefusesDirectory(t *testing.T) {
 	_, err := Open(context.Background(), t.TempDir())
-	require.ErrorIs(t, err, ErrNotDatabase)
+	require.ErrorIs(t, err, ErrNotFile, "a directory is not called a foreign file")
 }
 
 func TestMigrationRunsInOneTransaction(t *testing.T) {

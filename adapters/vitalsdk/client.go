@@ -151,7 +151,9 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		log:        o.Logger,
 		crashAt:    o.crashAt,
 		locked:     o.KeychainLocked && o.Profile.LockedKeychain != fsm.KeychainNotApplicable,
-		uncreated:  o.DeferCreate && o.Profile.Platform == fsm.Android,
+		// A wrapper's bridge creates the client before it reads the status
+		// (Profile.StatusCreatesClient).
+		uncreated: o.DeferCreate && o.Profile.Platform == fsm.Android && !o.Profile.StatusCreatesClient,
 	}
 	if c.now == nil {
 		c.now = time.Now

@@ -79,7 +79,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	switch {
 	case isPostgresURL(*dbPath):
 		dbURL := *dbPath
-		src = audit.RecordSource{Label: redactURL(dbURL), UnixNanos: true, Records: func(ctx context.Context, fn func(string) error) error {
+		src = audit.RecordSource{Label: redactURL(dbURL), UnixNanos: true, Unique: true, Records: func(ctx context.Context, fn func(string) error) error {
 			return postgres.EachReportRecord(ctx, dbURL, 0, fn)
 		}}
 	case *dbPath != "":
@@ -87,7 +87,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
-		src = audit.RecordSource{Label: path, UnixNanos: true, Records: func(ctx context.Context, fn func(string) error) error {
+		src = audit.RecordSource{Label: path, UnixNanos: true, Unique: true, Records: func(ctx context.Context, fn func(string) error) error {
 			return sqlite.EachReportRecord(ctx, path, fn)
 		}}
 	case *csvPath != "":

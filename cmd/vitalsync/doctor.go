@@ -20,7 +20,8 @@ func init() {
 
 const doctorSynopsis = `--db FILE [--format table|json]
 
-Reads the file without changing it: the header, the schema version and schema,
+Reads the file without changing it: whether it and its folder can be written
+(as a launch must), the header, the schema version and schema,
 PRAGMA integrity_check over every page, the key file (FILE.key) against a
 sealed value, row counts and the journal history's size. Exit 0: healthy;
 1: problems found (listed) or the file cannot be read; 2: usage.
@@ -68,6 +69,8 @@ var problemKinds = []struct {
 	err  error
 	kind string
 }{
+	{sqlite.ErrNotFile, "not-a-file"},
+	{sqlite.ErrNotWritable, "not-writable"},
 	{sqlite.ErrNotDatabase, "not-a-database"},
 	{sqlite.ErrNewerSchema, "newer-schema"},
 	{sqlite.ErrMissingKey, "missing-key"},

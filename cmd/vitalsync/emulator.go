@@ -96,8 +96,17 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	se := *e
 	se.log = log
 
+	// Listen first: the control plane answers only the addresses it
+	// listens on.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("emulator: %w", err)
+	}
+	defer ln.Close()
 	opts := []emulator.Option{
 		emulator.WithClock(time.Now),
+		emulator.WithControlHosts(listenHosts(ln.Addr())...),
 		emulator.WithTokenTTL(*tokenTTL),
 		emulator.WithAccessTTL(*accessTTL),
 		emulator.WithObserver(func(r emulator.RequestRecord) {
@@ -153,11 +162,6 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 		handler = flushAfterEachRequest(handler, store, log)
 	}
 
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("emulator: %w", err)
-	}
 	base := "http://" + ln.Addr().String()
 	env, reg := em.Environment()
 	serveErr := serveUntilDone(ctx, &se, "emulator", ln, handler, limits, func() error {
@@ -174,7 +178,11 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 			lines += "State file:    " + filepath.Join(store.Path(), emulator.SnapshotFile) + "\n"
 		}
 		// The web UI's line comes last: scripts may read up to it.
-		lines += fmt.Sprintf("Control plane: %s%s\nWeb UI:        %s%sui\n", base, emulator.ControlPrefix, base, emulator.ControlPrefix)
+		// The control token is the emulator's own, per process: its owner
+		// needs it for every change (the UI's forms carry it; the
+		// subcommands read $VITALSYNC_EMULATOR_TOKEN or --control-token-file).
+		lines += fmt.Sprintf("Control token: %s\nControl plane: %s%s\nWeb UI:        %s%sui\n",
+			em.ControlToken(), base, emulator.ControlPrefix, base, emulator.ControlPrefix)
 		_, err := fmt.Fprint(e.stdout, lines)
 		if err == nil {
 			log.Info("emulator serving", "addr", ln.Addr().String(), "environment", env, "region", reg)

@@ -22,6 +22,10 @@ import (
 // defaultEmulatorURL is where "vitalsync emulator" listens by default.
 const defaultEmulatorURL = "http://127.0.0.1:8787"
 
+// envControlToken holds the emulator's control token for the subcommands
+// that change it, when --control-token-file is not given.
+const envControlToken = "VITALSYNC_EMULATOR_TOKEN"
+
 // envEmulatorURL names the running emulator for the control subcommands
 // when --url is not given.
 const envEmulatorURL = "VITALSYNC_EMULATOR_URL"
@@ -105,6 +109,7 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	base := &urlFlag{url: defaultEmulatorURL}
 	fs.Var(base, "url", "base URL of the running emulator (default $"+envEmulatorURL+", else "+defaultEmulatorURL+")")
 	format := fs.String("format", "table", "output: table|json")
+	token := newSecretFlag(fs, "control-token", envControlToken, "the emulator's control token (printed when it started), needed for changes")
 	build := sub.flags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -124,7 +129,14 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	if err != nil {
 		return err
 	}
-	answer, err := callControlPlane(ctx, method, base.url+emulator.ControlPrefix+path, body)
+	tok, _, err := token.load()
+	if err != nil {
+		return err
+	}
+	if tok == "" && method != http.MethodGet {
+		return usagef("emulator %s changes the emulator: give its control token (printed when it started) with --control-token-file F or $%s", name, envControlToken)
+	}
+	answer, err := callControlPlane(ctx, method, base.url+emulator.ControlPrefix+path, body, tok)
 	if err != nil {
 		return fmt.Errorf("emulator %s: %w", name, err)
 	}
@@ -140,7 +152,7 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 }
 
 // callControlPlane sends one request and returns the body of a 2xx answer.
-func callControlPlane(ctx context.Context, method, u string, body any) ([]byte, error) {
+func callControlPlane(ctx context.Context, method, u string, body any, token string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, controlTimeout)
 	defer cancel()
 	var rd io.Reader
@@ -157,6 +169,9 @@ func callControlPlane(ctx context.Context, method, u string, body any) ([]byte, 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set(emulator.HeaderControlToken, token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -86,10 +86,22 @@ func TestEmulatorSubcommandsSteerARunningEmulator(t *testing.T) {
 	api := emulatorAPI{t, base, printed["API key"]}
 	var secrets emulatortest.Secrets
 	secrets.Add(api.key)
+	require.Regexp(t, `^[0-9a-f]{64}$`, printed["Control token"])
 
 	out, _, err := vs("emulator", "health", "--url", base)
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(out, "ok, emulator clock "), out)
+
+	// Without the token, a change is a usage error and nothing is sent;
+	// with a wrong one, the emulator refuses it.
+	_, _, err = vs("emulator", "reset", "--url", base)
+	require.Equal(t, 2, exitCode(err, &strings.Builder{}), "%v", err)
+	t.Setenv(envControlToken, strings.Repeat("0", 64))
+	_, _, err = vs("emulator", "reset", "--url", base)
+	var refused *controlPlaneError
+	require.ErrorAs(t, err, &refused)
+	require.Equal(t, http.StatusForbidden, refused.Status)
+	t.Setenv(envControlToken, printed["Control token"])
 
 	// fail: the next two creations answer 503, the third works.
 	out, _, err = vs("emulator", "fail", "--route", "create-user", "--status", "503", "--count", "2", "--url", base)

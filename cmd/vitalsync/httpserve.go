@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -204,4 +205,37 @@ func (c *cappedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() { c.l.release(c.host) })
 	return err
+}
+
+// listenHosts are the Host header values a server listening on a answers
+// its control plane for: its IP and port; for an unspecified IP (0.0.0.0,
+// ::) every interface's; and localhost on that port when it listens on
+// loopback. A page on another name (DNS rebinding) gets none of it.
+func listenHosts(a net.Addr) []string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return []string{a.String()}
+	}
+	port := strconv.Itoa(ta.Port)
+	ips := []net.IP{ta.IP}
+	if ta.IP.IsUnspecified() {
+		ips = nil
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, ad := range addrs {
+				if n, ok := ad.(*net.IPNet); ok {
+					ips = append(ips, n.IP)
+				}
+			}
+		}
+	}
+	var hosts []string
+	loopback := false
+	for _, ip := range ips {
+		hosts = append(hosts, net.JoinHostPort(ip.String(), port))
+		loopback = loopback || ip.IsLoopback()
+	}
+	if loopback {
+		hosts = append(hosts, net.JoinHostPort("localhost", port))
+	}
+	return hosts
 }

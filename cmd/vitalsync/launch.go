@@ -87,7 +87,7 @@ func (r launchReport) first() reconcile.Pass {
 }
 
 // newLaunchReport summarises an installation's launch for printing.
-func newLaunchReport(rep installation.Report, runErr error, profile fsm.Profile, sdkStatus fsm.Status) launchReport {
+func newLaunchReport(rep installation.Summary, runErr error, profile fsm.Profile, sdkStatus fsm.Status) launchReport {
 	out := rep.Outcome
 	lr := launchReport{Passes: out.Passes, NetworkCalls: rep.NetworkCalls, DBWrites: rep.DBWrites,
 		ReportCalls: rep.ReportCalls}

@@ -143,7 +143,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 
 	var emu *emulator.Emulator
 	if *useEmulator {
-		emu = emulator.New(emulator.WithClock(time.Now), emulator.WithAPIKey(apiKey))
+		emu = emulator.New(emulator.WithClock(time.Now), emulator.WithAPIKey(apiKey),
+			emulator.WithControlHosts(listenHosts(ln.Addr())...))
 		apiKey = emu.APIKey()
 		*apiURL = "http://" + loopbackAddr(ln.Addr())
 	}
@@ -191,6 +192,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(&b, "emulator on the same address:\n")
 		fmt.Fprintf(&b, "  API base URL:  %s\n", base)
 		fmt.Fprintf(&b, "  auth base URL: %s/auth\n", base)
+		// The control plane shares the issuer's address behind the
+		// emulator's per-process token, shown here only.
+		fmt.Fprintf(&b, "  control token: %s\n", emu.ControlToken())
 		shown := maskKey(apiKey)
 		if *showKey {
 			shown = apiKey

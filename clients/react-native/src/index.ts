@@ -6,16 +6,20 @@
 import type { Platform } from "./fsm.js";
 import { type KeyValueStorage, StorageJournal } from "./journal.js";
 import type { AppSession } from "./observation.js";
-import { type Backoff, type Outcome, Runner, type TokenSource } from "./runner.js";
+import type { Backoff } from "./backoff.js";
+import { type Outcome, Runner, type TokenSource } from "./runner.js";
 import { type VitalCoreAPI, profileOf, vitalCoreSDK } from "./vitalcore.js";
 
 export * from "./action.js";
+export * from "./backoff.js";
 export * from "./errors.js";
 export * from "./fsm.js";
 export * from "./journal.js";
 export * from "./observation.js";
+export * from "./observe.js";
 export * from "./outcome_json.js";
 export * from "./strictjson.js";
+export * from "./transitions.js";
 export * from "./plan.js";
 export * from "./runner.js";
 export * from "./versions.js";

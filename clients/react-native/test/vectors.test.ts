@@ -163,3 +163,15 @@ test("the profile table has every Go profile with the same facts", () => {
     if (!names.has(p.name)) assert.equal(p.wrapper, "react-native", `${p.name} is not in Go's table`);
   }
 });
+
+test("user IDs compare case-insensitively", async () => {
+  const { eqFold } = await import("../src/plan.js");
+  const cases: [string, string, boolean][] = [
+    ["6c1a8f2e-0d4b", "6C1A8F2E-0D4B", true],
+    ["abc", "abd", false],
+    ["ÄB", "äb", true],
+    ["ab", "abc", false],
+    ["", "", true],
+  ];
+  for (const [a, b, want] of cases) assert.equal(eqFold(a, b), want, `eqFold(${JSON.stringify(a)}, ${JSON.stringify(b)})`);
+});
