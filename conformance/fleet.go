@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/adapters/memory"
+	"github.com/vitalsync/vitalsync/adapters/virtual"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
 	"github.com/vitalsync/vitalsync/simulations"
@@ -85,7 +85,7 @@ func (h *harness) fleetSuite(ctx context.Context) error {
 			fmt.Fprintf(&b, "the simulations' invariants broke (vitalsync simulate --seed %d --installs %d --launches %d replays the world with vitalsync's own engine):\n",
 				fc.Seed, fc.Installs, fc.Launches)
 			for _, v := range vs {
-				fmt.Fprintf(&b, "  step %d at %s: %s", v.Step, emulatortest.Epoch.Add(time.Duration(v.At)*time.Second).UTC().Format(time.RFC3339), v.Kind)
+				fmt.Fprintf(&b, "  step %d at %s: %s", v.Step, virtual.Epoch.Add(time.Duration(v.At)*time.Second).UTC().Format(time.RFC3339), v.Kind)
 				if v.Detail != "" {
 					b.WriteString(" (" + v.Detail + ")")
 				}
