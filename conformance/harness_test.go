@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -221,13 +222,14 @@ func TestFleetThroughTheProtocolIsTheFleetInProcess(t *testing.T) {
 	}
 	for _, seed := range seeds {
 		h := &harness{cfg: Config{Engine: []string{goEngine}, Dir: t.TempDir()}, sum: &Summary{}}
-		s := &remoteStrategy{h: h, paths: map[string]string{}, reported: map[string]reconcile.JournalEntry{}}
+		s := &remoteStrategy{h: h, paths: map[string]string{}, reported: map[string]reconcile.JournalEntry{},
+			errs: map[string]error{}}
 		cfg := simulations.Config{Seed: seed, Installs: installs, Launches: launches}
 		cfg.Strategies = []simulations.Strategy{s}
 		remote, err := simulations.Run(context.Background(), cfg)
 		h.stop()
 		require.NoError(t, err)
-		require.NoError(t, s.err)
+		require.Empty(t, s.errs)
 		cfg.Strategies = []simulations.Strategy{simulations.Engine{}}
 		local, err := simulations.Run(context.Background(), cfg)
 		require.NoError(t, err)
@@ -312,4 +314,21 @@ func TestPlanFailureShowsWhatTheRenderingHides(t *testing.T) {
 	require.Len(t, fails, 1)
 	require.Contains(t, fails[0].Detail, "expected JSON: ")
 	require.Contains(t, fails[0].Detail, `"sdk_call":"identifyExternalUser"`)
+}
+
+// An engine that fails its launches fails every fleet installation with
+// its error, and the run still ends.
+func TestFleetEngineThatFailsLaunches(t *testing.T) {
+	t.Parallel()
+	script := `read l; echo '{"reply":1,"result":{"name":"x","version":"0","protocol":1,"capabilities":["plan","launch","record"]}}'
+while read l; do id=$(printf '%s' "$l" | sed 's/.*"id":\([0-9]*\).*/\1/'); echo "{\"reply\":$id,\"error\":{\"message\":\"no launch here\"}}"; done`
+	sum := run(t, Config{Engine: []string{"sh", "-c", script}, Suites: []string{SuiteFleet},
+		Fleet: FleetConfig{Seed: 2, Installs: 3, Launches: 4}})
+	fails := failures(sum)
+	require.Len(t, fails, 3)
+	for i, f := range fails {
+		require.Equal(t, fmt.Sprintf("seed:2/install:%d", i), f.Name)
+		require.Contains(t, f.Detail, "the engine failed launch: no launch here")
+		require.Contains(t, f.Replay, "--suite fleet --case "+f.Name)
+	}
 }
