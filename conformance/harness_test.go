@@ -4,11 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/vitalsync/vitalsync/reconcile"
@@ -167,13 +169,13 @@ func TestRunnerFailurePrintsExpectedAndMade(t *testing.T) {
 func TestBrokenEngines(t *testing.T) {
 	t.Parallel()
 	_, err := Run(context.Background(), Config{Engine: []string{"/nonexistent/engine"}, Dir: t.TempDir()})
-	require.ErrorContains(t, err, "start the engine")
+	require.ErrorIs(t, err, fs.ErrNotExist)
 
 	_, err = Run(context.Background(), Config{Engine: []string{"sh", "-c", "read l; echo not-json; sleep 5"}, Dir: t.TempDir()})
 	require.ErrorIs(t, err, ErrProtocol)
 
 	_, err = Run(context.Background(), Config{Engine: []string{"sh", "-c", "read l; exit 0"}, Dir: t.TempDir()})
-	require.ErrorContains(t, err, "closed its stdout")
+	require.ErrorIs(t, err, ErrEngineExited)
 
 	_, err = Run(context.Background(), Config{Engine: []string{goEngine}, Suites: []string{"nope"}, Dir: t.TempDir()})
 	require.ErrorIs(t, err, ErrUsage)
@@ -188,6 +190,15 @@ n=2; while read l; do echo "{\"reply\":$n,\"error\":{\"message\":\"no\"}}"; n=$(
 	sum := run(t, Config{Engine: []string{"sh", "-c", script}, Suites: []string{SuitePlan}, Plan: &plan})
 	require.Len(t, failures(sum), 3)
 	require.Contains(t, sum.Cases[0].Detail, "the engine failed plan: no")
+
+	// An engine that says hello and then goes silent fails the case when
+	// its message is overdue.
+	silent := `read l; echo '{"reply":1,"result":{"name":"x","version":"0","protocol":1,"capabilities":["plan"]}}'; sleep 5`
+	plan.Cases = plan.Cases[:1]
+	sum = run(t, Config{Engine: []string{"sh", "-c", silent}, Suites: []string{SuitePlan}, Plan: &plan,
+		MessageTimeout: 300 * time.Millisecond})
+	require.Len(t, failures(sum), 1)
+	require.Contains(t, sum.Cases[0].Detail, "no message from the engine in time")
 }
 
 func TestSplitCommand(t *testing.T) {
