@@ -38,6 +38,7 @@ func TestObserveScenarios(t *testing.T) {
 //	profile=P app=signed-out|U|U:V app-env=E/R status=-|flag,… user=ID
 //	sdk-env=E/R journal=U|U:V last=STATE error=SDKERR attempts=N next=+DUR
 //	resolved=-DUR last-action=ACTION answer=U:V answered=-DUR unused
+//	protected-data=unavailable
 func readingFromArgs(t *testing.T, d *datadriven.TestData) (JournalEntry, Reading) {
 	var e JournalEntry
 	r := Reading{Now: scenarioNow}
@@ -94,6 +95,8 @@ func readingFromArgs(t *testing.T, d *datadriven.TestData) (JournalEntry, Readin
 			r.Answer.At = scenarioNow.Add(scenarioDuration(t, d, v))
 		case "unused":
 			r.Answer.Unused = true
+		case "protected-data":
+			r.ProtectedDataUnavailable = v == "unavailable"
 		default:
 			d.Fatalf(t, "unknown key %q", k)
 		}

@@ -69,7 +69,9 @@ type Reading struct {
 //     a session, the journal's app user when the journal's Vital user is
 //     the SDK's current user, or when the journal has not learned that
 //     user's Vital user yet (the session started while it served them;
-//     JournalEntry's attribution rule says when it does);
+//     JournalEntry's attribution rule says when it does); while protected
+//     data is unavailable on a profile whose status then reads signed out
+//     (iOS ≤1.3), the journal's app user when it last observed a session;
 //   - the journal's last observed state, last error, attempts and next
 //     attempt time are the observation's; the last action is the
 //     reading's (this launch's), never the journal's.
@@ -113,6 +115,12 @@ func Observe(e JournalEntry, r Reading) Observation {
 	}
 	if r.SDK.Status.Has(fsm.FlagSignedIn) && e.AppUserID != "" &&
 		(e.VitalUserID == "" || strings.EqualFold(e.VitalUserID, r.SDK.CurrentUserID)) {
+		o.SessionAppUserID = e.AppUserID
+	}
+	if r.ProtectedDataUnavailable && r.Profile.LockedKeychain == fsm.KeychainReadsSignedOut &&
+		!r.SDK.Status.Has(fsm.FlagSignedIn) && e.LastObserved.SignedIn() && e.AppUserID != "" {
+		// The status reads signed out while locked: the session is the
+		// one the journal last observed, and its app user's.
 		o.SessionAppUserID = e.AppUserID
 	}
 	return o

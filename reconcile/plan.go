@@ -105,6 +105,13 @@ func (p Plan) String() string {
 		}
 		return strings.Join(parts, ", ") + ", then wait until " + p.RetryAt.UTC().Format(time.RFC3339)
 	}
+	if len(p.Actions) > 0 && p.Defer {
+		parts := make([]string, len(p.Actions))
+		for i, a := range p.Actions {
+			parts[i] = a.String()
+		}
+		return strings.Join(parts, ", ") + ", then defer to a later launch"
+	}
 	if len(p.Actions) == 0 {
 		if p.Terminal {
 			return "(terminal: no rule after the last error)"
@@ -192,8 +199,11 @@ func (p Plan) String() string {
 //     (IssuedVitalUserID), and the token stays unused (UnusedToken) for the
 //     next pass's action;
 //   - protected data unavailable (the iOS keychain before first unlock,
-//     §10.6): nothing at all, Defer set; the status may lie, so nothing is
-//     signed out and nothing written;
+//     §10.6): Defer set, nothing written, and nothing done but the sign-out
+//     of a session known to be another's (a wrong user or a session while
+//     the app is signed out: the status tells on iOS 1.4+, where it stays
+//     right; the journal on iOS ≤1.3, whose status reads signed out), since
+//     a sign-out is local;
 //   - work that needs the network is deferred while NextAttemptAt is later
 //     than Now (a transient failure's backoff): RetryAt set, and only the
 //     sign-outs that lead the plan remain, since they are local: a session
@@ -217,7 +227,7 @@ func (p Plan) String() string {
 func (o *Observation) Plan() Plan {
 	st, err := fsm.Classify(o.SDK.Status, o.LastObserved, o.Profile)
 	if o.ProtectedDataUnavailable {
-		return Plan{Observed: st, Discrepancy: ProtectedDataLocked, Defer: true}
+		return o.lockedPlan(st, err)
 	}
 	if err != nil {
 		return Plan{Discrepancy: Invalid}
@@ -240,6 +250,36 @@ func (o *Observation) Plan() Plan {
 		// a session the app no longer wants does not keep syncing; the
 		// rest waits.
 		return Plan{Actions: leadingSignOuts(p.Actions), RetryAt: o.NextAttemptAt, Observed: st, Discrepancy: BackingOff}
+	}
+	return p
+}
+
+// lockedPlan is the plan while protected data is unavailable: nothing that
+// needs the keychain can be done, and nothing is decided on a status that
+// may lie, so the launch defers. A session known to be another's is the
+// exception, since a sign-out is local and idempotent and such a session
+// keeps syncing one person's data into another's account: it is signed out
+// now. On a profile whose status stays right while locked
+// (fsm.KeychainCallsFail, iOS 1.4+) the status tells, as it would
+// unlocked (a wrong user, or a session while the app is signed out); on
+// one whose status reads signed out (fsm.KeychainReadsSignedOut, iOS
+// ≤1.3) the journal does: it last observed a session, and the app is
+// signed out or the session is another app user's (SessionAppUserID).
+func (o *Observation) lockedPlan(st fsm.State, err error) Plan {
+	p := Plan{Observed: st, Discrepancy: ProtectedDataLocked, Defer: true}
+	switch o.Profile.LockedKeychain {
+	case fsm.KeychainCallsFail:
+		if err != nil {
+			return p
+		}
+		if q := decide(o, st); q.Discrepancy == WrongUser || q.Discrepancy == AppSignedOut {
+			p.Actions = leadingSignOuts(q.Actions)
+		}
+	case fsm.KeychainReadsSignedOut:
+		if o.LastObserved.SignedIn() && !o.SDK.Status.Has(fsm.FlagSignedIn) &&
+			(!o.App.SignedIn || o.SessionAppUserID != "" && o.SessionAppUserID != o.App.AppUserID) {
+			p.Actions = []Action{SignOut{}}
+		}
 	}
 	return p
 }

@@ -7,26 +7,34 @@ import (
 
 // BenchmarkSimulatedLaunch measures one simulated launch of the engine in
 // a fleet: the fleet's cost per launch, with the world's bookkeeping
-// (schedules, judgements, invariants). "quiet" runs without faults (app
-// users still sign in, out and switch); "swarm" with every fault class at
-// the seed's rates.
+// (schedules, judgements, invariants). "quiet" runs the engine without
+// faults (app users still sign in, out and switch); "swarm" with the fault
+// classes the seed's swarm turns on, at its rates; "all-faults" every fault
+// class on, under all four strategies.
 func BenchmarkSimulatedLaunch(b *testing.B) {
 	for _, bc := range []struct {
-		name   string
-		faults []Fault
-	}{{"quiet", []Fault{}}, {"swarm", nil}} {
+		name       string
+		faults     []Fault
+		all        bool
+		strategies []Strategy
+	}{{"quiet", []Fault{}, false, []Strategy{Engine{}}}, {"swarm", nil, false, []Strategy{Engine{}}},
+		{"all-faults", nil, true, Strategies()}} {
 		b.Run(bc.name, func(b *testing.B) {
 			const launches = 50
-			installs := max(1, b.N/launches)
+			installs := max(1, b.N/launches/len(bc.strategies))
 			b.ReportAllocs()
 			b.ResetTimer()
 			rep, err := Run(context.Background(), Config{Seed: 1, Installs: installs, Launches: launches,
-				Faults: bc.faults, Strategies: []Strategy{Engine{}}})
+				Faults: bc.faults, NoSwarm: bc.all, Strategies: bc.strategies})
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.StopTimer()
-			if n := rep.Strategies[0].LaunchCount; n > 0 {
+			n := 0
+			for _, s := range rep.Strategies {
+				n += s.LaunchCount
+			}
+			if n > 0 {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/simulated-launch")
 			}
 		})

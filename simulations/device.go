@@ -50,15 +50,22 @@ var (
 	signingKey512PEM []byte
 	//go:embed signing-key-1024.pem
 	signingKey1024PEM []byte
-	signingKey        = sync.OnceValue(func() *rsa.PrivateKey {
-		small := parseKey(signingKey512PEM)
-		digest := sha256.Sum256([]byte("probe"))
-		if _, err := rsa.SignPKCS1v15(nil, small, crypto.SHA256, digest[:]); err == nil {
-			return small
-		}
-		return parseKey(signingKey1024PEM)
-	})
+	signingKey512     = sync.OnceValue(func() *rsa.PrivateKey { return parseKey(signingKey512PEM) })
+	signingKey1024    = sync.OnceValue(func() *rsa.PrivateKey { return parseKey(signingKey1024PEM) })
 )
+
+// signingKey returns the key a new backend signs with: the 512-bit one
+// while the process allows it (asked each time, with one signature, since
+// the vitalsync command allows it only while it simulates), else the
+// 1,024-bit one.
+func signingKey() *rsa.PrivateKey {
+	small := signingKey512()
+	digest := sha256.Sum256([]byte("probe"))
+	if _, err := rsa.SignPKCS1v15(nil, small, crypto.SHA256, digest[:]); err == nil {
+		return small
+	}
+	return signingKey1024()
+}
 
 // SigningKeyBits returns the size of the key the world's emulators sign
 // Sign-In Tokens with in this binary.

@@ -93,12 +93,12 @@
 // # Limitations
 //
 //   - The simulations sign Sign-In Tokens with a fixed 512-bit RSA key
-//     (SigningKeyBits) where the binary allows it (GODEBUG rsa1024min=0, set
-//     by this package's tests), else a fixed 1,024-bit key (the vitalsync
-//     command, which keeps Go's minimum for everything it serves):
-//     RSA-2048 signing costs about a millisecond per mint and would
-//     dominate a run. The emulator's own default stays RS256 with a
-//     2,048-bit key.
+//     (SigningKeyBits) where the process allows it (GODEBUG rsa1024min=0:
+//     this package's tests set it, and `vitalsync simulate` sets it in its
+//     process while it runs, keeping Go's minimum for every other command),
+//     else a fixed 1,024-bit key, whose signatures are four fifths of a
+//     launch's CPU; RSA-2048 would cost a millisecond per mint. The
+//     emulator's own default stays RS256 with a 2,048-bit key.
 //   - 5xx and 429 answers, lost requests and responses, and timeouts are
 //     made by each device's network in front of the backend (in the
 //     emulator's error shape), so they hit the issuer as well as the

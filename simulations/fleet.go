@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/vitalsync/vitalsync/fsm"
@@ -184,12 +186,38 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Coverage: Coverage{Enabled: knobs.Enabled(), Faults: map[string]int{}, Discrepancies: map[string]int{}}}
 	span := int64(horizon(cfg.Launches)/time.Second) * 2
 	rep.BucketSeconds = max(1, span/int64(cfg.Buckets))
-	for k, s := range cfg.Strategies {
-		st, err := runStrategy(ctx, &cfg, knobs, s, rep, k == 0)
-		if err != nil {
-			return nil, err
+	// The strategies' fleets share nothing (each has its own backend and
+	// devices), so they run side by side, one per core; each is the same
+	// single-goroutine loop, and the report is the same bytes.
+	if progress := cfg.Progress; progress != nil {
+		var mu sync.Mutex
+		cfg.Progress = func(strategy string, done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			progress(strategy, done, total)
 		}
-		rep.Strategies = append(rep.Strategies, st)
+	}
+	rep.Strategies = make([]StrategyStats, len(cfg.Strategies))
+	errs := make([]error, len(cfg.Strategies))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(len(cfg.Strategies), max(1, runtime.GOMAXPROCS(0))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range work {
+				// Coverage is the first strategy's: only its loop writes it.
+				rep.Strategies[k], errs[k] = runStrategy(ctx, &cfg, knobs, cfg.Strategies[k], rep, k == 0)
+			}
+		}()
+	}
+	for k := range cfg.Strategies {
+		work <- k
+	}
+	close(work)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	rep.Coverage.Missing = missing(rep.Coverage)
 	return rep, nil

@@ -312,8 +312,17 @@ func (e *Emulator) controlUser(action, escapedID string) (any, error) {
 		if e.ExpireAccessTokens(id) != nil {
 			return nil, notFound
 		}
+	case "undo-delete":
+		switch err := e.UndoDelete(id); {
+		case errors.Is(err, ErrUserNotFound):
+			return nil, notFound
+		case errors.Is(err, ErrNotRestorable):
+			return nil, badRequest("user %s was deleted more than %v ago: past the grace period", strings.ToLower(id), DeletionGracePeriod)
+		case errors.Is(err, ErrClientUserIDTaken):
+			return nil, badRequest("another active user now has the client_user_id of user %s", strings.ToLower(id))
+		}
 	default:
-		return nil, &controlError{http.StatusNotFound, "no user action " + strconvQuote(action) + ": use revoke-refresh-tokens or expire-access-tokens"}
+		return nil, &controlError{http.StatusNotFound, "no user action " + strconvQuote(action) + ": use revoke-refresh-tokens, expire-access-tokens or undo-delete"}
 	}
 	for _, u := range e.Overview().Users {
 		if u.UserID == strings.ToLower(id) {

@@ -63,11 +63,16 @@
 //   - DELETE /_emulator/faults: [Emulator.ClearFaults]
 //   - POST /_emulator/users/{user_id}/revoke-refresh-tokens,
 //     POST /_emulator/users/{user_id}/expire-access-tokens,
+//     POST /_emulator/users/{user_id}/undo-delete ([Emulator.UndoDelete]),
 //     DELETE /_emulator/users/{user_id}: answer the user's overview
 //   - POST /_emulator/clock/advance with {"by":"1h"}: [Emulator.Advance]
 //   - GET /_emulator/ui: the web UI, a server-rendered page (html/template,
-//     embedded; no JavaScript) with the state and forms that POST to
-//     /_emulator/ui/{action} and redirect back (303).
+//     embedded) with the state and forms that POST to /_emulator/ui/{action}
+//     and redirect back (303): add a user, delete, undo a deletion, revoke,
+//     expire, fail, delay, drop or rate-limit a route, advance, reset. One
+//     script, allowed by a per-response CSP nonce, fetches the page every
+//     2 s and swaps in the new state (skipping while a field has the
+//     focus); without JavaScript the page works the same, by reloading.
 //
 // Route names ([Route.Name], [ParseRoute]) are stable strings:
 // create-user, list-users, get-user, resolve-user, delete-user,

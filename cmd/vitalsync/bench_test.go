@@ -12,6 +12,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
+	"github.com/vitalsync/vitalsync/simulations"
 )
 
 const benchUser = "6c1a8f2e-0d4b-4f6e-9a51-3b7e2c9d8f10"
@@ -127,4 +128,28 @@ func BenchmarkSQLitePointRead(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSimulate is `vitalsync simulate --no-swarm` as the command runs
+// it (the RSA minimum lifted, so the 512-bit signing key): every fault
+// class on, all four strategies side by side; the figure is per simulated
+// launch of any strategy.
+func BenchmarkSimulate(b *testing.B) {
+	defer relaxRSAMinimum()()
+	const launches = 50
+	installs := max(1, b.N/launches/len(simulations.Strategies()))
+	b.ReportAllocs()
+	b.ResetTimer()
+	rep, err := simulations.Run(context.Background(), simulations.Config{Seed: 1, Installs: installs,
+		Launches: launches, NoSwarm: true, SQLiteFraction: 0.01})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	n := 0
+	for _, s := range rep.Strategies {
+		n += s.LaunchCount
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/simulated-launch")
+	b.ReportMetric(float64(simulations.SigningKeyBits()), "key-bits")
 }

@@ -46,8 +46,8 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	apiKeyFlag := newSecretFlag(fs, "api-key", envEmulatorAPIKey, "the team API key to accept (default: a random sk_/pk_ key)")
 	showKey := fs.Bool("show-key", false, "print the whole API key in the banner (it is masked otherwise)")
 	teamID := fs.String("team-id", "", "the team ID (default: a random UUID)")
-	tokenTTL := fs.Duration("token-ttl", emulator.DefaultTokenTTL, "how long Sign-In Tokens stay exchangeable")
-	accessTTL := fs.Duration("access-ttl", emulator.DefaultAccessTTL, "how long access tokens stay valid (at least 1s)")
+	tokenTTL := durationFlag(fs, "token-ttl", emulator.DefaultTokenTTL, "how long Sign-In Tokens stay exchangeable")
+	accessTTL := durationFlag(fs, "access-ttl", emulator.DefaultAccessTTL, "how long access tokens stay valid (at least 1s)")
 	envName := fs.String("environment", string(fsm.Sandbox), "environment to emulate, for the token issuer: "+choices(fsm.Environments()))
 	regionName := fs.String("region", string(fsm.US), "region to emulate, for the token issuer: "+choices(fsm.Regions()))
 	dataDir := fs.String("data", "", "directory keeping the state (users, tokens, the signing key) across restarts: "+emulator.SnapshotFile+" and the changes since in "+emulator.LogFile)
@@ -87,6 +87,9 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 		return usagef("--seed-users must be between 0 and %d, not %d", maxSeedUsers, *seedUsers)
 	}
 	if err := oneOf("log-format", *logFormat, "text", "json"); err != nil {
+		return err
+	}
+	if err := checkAddr("addr", *addr); err != nil {
 		return err
 	}
 	log := e.log
@@ -231,10 +234,14 @@ func checkStateFlags(fs *flag.FlagSet, em *emulator.Emulator, source, apiKey str
 // directory's log, synced, before the answer leaves the server's buffer,
 // so a client that saw an answer finds its effect after a restart. A
 // change is one short line whatever the state's size; concurrent requests
-// share one sync.
+// share one sync. GET and HEAD change nothing, so they never wait for
+// another request's sync.
 func flushAfterEachRequest(h http.Handler, store *emulator.Dir, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			return
+		}
 		if err := store.Flush(); err != nil {
 			log.Error("cannot save the emulator state", "dir", store.Path(), "err", err)
 		}

@@ -84,6 +84,8 @@ var emulatorSubcommands = map[string]emulatorSubcommand{
 		userFlags(http.MethodPost, "expire-access-tokens"), printUser},
 	"delete-user": {"--user ID", "delete a user, as DELETE /v2/user/{user_id} does",
 		userFlags(http.MethodDelete, ""), printUser},
+	"undo-delete": {"--user ID", "restore a deleted user within the grace period, as POST /v2/user/undo_delete does",
+		userFlags(http.MethodPost, "undo-delete"), printUser},
 	"advance": {"--by D", "move the emulator's clock forward (token expiry, grace periods)",
 		advanceFlags, printAdvance},
 }
@@ -107,7 +109,7 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	}
 	fs := newFlagSet(e, "emulator "+name, strings.TrimSpace("[--url URL] "+sub.synopsis)+"\n  "+sub.summary)
 	base := &urlFlag{url: defaultEmulatorURL}
-	fs.Var(base, "url", "base URL of the running emulator (default $"+envEmulatorURL+", else "+defaultEmulatorURL+")")
+	fs.Var(base, "url", "base URL of the running emulator; when not given, $"+envEmulatorURL+" if set")
 	format := fs.String("format", "table", "output: table|json")
 	token := newSecretFlag(fs, "control-token", envControlToken, "the emulator's control token (printed when it started), needed for changes")
 	build := sub.flags(fs)
@@ -213,9 +215,9 @@ func faultFlags(kind string) func(*flag.FlagSet) func() (string, string, any, er
 		case "fail":
 			status = fs.Int("status", 0, "the error status to answer (400-599)")
 		case "delay":
-			delay = fs.Duration("delay", 0, "how long each request waits (up to "+emulator.MaxFaultDelay.String()+")")
+			delay = durationFlag(fs, "delay", 0, "how long each request waits (up to "+emulator.MaxFaultDelay.String()+")")
 		case "rate-limit":
-			retryAfter = fs.Duration("retry-after", 0, "the Retry-After to send")
+			retryAfter = durationFlag(fs, "retry-after", 0, "the Retry-After to send")
 		}
 		return func() (string, string, any, error) {
 			if _, ok := emulator.ParseRoute(*route); !ok {
@@ -275,7 +277,7 @@ func userFlags(method, action string) func(*flag.FlagSet) func() (string, string
 
 // advanceFlags declares --by.
 func advanceFlags(fs *flag.FlagSet) func() (string, string, any, error) {
-	by := fs.Duration("by", 0, "how far to move the clock, e.g. 1h or 168h")
+	by := durationFlag(fs, "by", 0, "how far to move the clock, e.g. 1h or 168h")
 	return func() (string, string, any, error) {
 		if *by <= 0 || *by > emulator.MaxAdvance {
 			return "", "", nil, usagef("emulator advance: --by must be positive and at most %v, not %v", emulator.MaxAdvance, *by)

@@ -163,6 +163,13 @@ func TestEmulatorSubcommandsSteerARunningEmulator(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, cpe.Status)
 	require.Equal(t, 1, exitCode(err, &strings.Builder{}))
 
+	// undo-delete restores her within the grace period.
+	out, _, err = vs("emulator", "undo-delete", "--user", alice, "--url", base)
+	require.NoError(t, err)
+	require.Contains(t, out, alice)
+	status, _ = api.do("GET", "/v2/user/"+alice, "")
+	require.Equal(t, http.StatusOK, status)
+
 	// A real Vital path that is not emulated says so.
 	status, raw := api.do("GET", "/v2/summary/sleep/"+alice, "")
 	require.Equal(t, http.StatusNotImplemented, status)

@@ -41,9 +41,9 @@ type serverLimits struct {
 // addServerFlags registers the connection limits' flags on fs.
 func addServerFlags(fs *flag.FlagSet) *serverLimits {
 	l := &serverLimits{readHeaderTimeout: defaultReadHeaderTimeout}
-	fs.DurationVar(&l.readTimeout, "read-timeout", defaultReadTimeout, "how long a client may take to send a whole request, body included; a slower one is cut off")
-	fs.DurationVar(&l.writeTimeout, "write-timeout", defaultWriteTimeout, "how long a request may take from the end of its headers to the end of its answer")
-	fs.DurationVar(&l.idleTimeout, "idle-timeout", defaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	durationFlagVar(fs, &l.readTimeout, "read-timeout", defaultReadTimeout, "how long a client may take to send a whole request, body included; a slower one is cut off")
+	durationFlagVar(fs, &l.writeTimeout, "write-timeout", defaultWriteTimeout, "how long a request may take from the end of its headers to the end of its answer")
+	durationFlagVar(fs, &l.idleTimeout, "idle-timeout", defaultIdleTimeout, "how long an idle keep-alive connection stays open")
 	fs.IntVar(&l.maxConnsPerClient, "max-conns-per-client", defaultMaxConnsPerClient, "connections one client IP address may hold open at once; more are closed at accept (0: no cap)")
 	return l
 }

@@ -178,7 +178,7 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	fs.BoolVar(&f.allowAPIKey, "allow-api-key", false, "keep a matching API-key session (sandbox evaluation only)")
 	fs.StringVar(&f.format, "format", "table", "output format: table or json")
 	fs.StringVar(&f.sdkVersion, "sdk-version", "", "the SDK release the installation runs, sent in its reports (empty: no report)")
-	fs.DurationVar(&f.reportInterval, "report-interval", installation.DefaultReportInterval, "a quiet launch reports when the last report is older than this (0: only launches that act report)")
+	durationFlagVar(fs, &f.reportInterval, "report-interval", installation.DefaultReportInterval, "a quiet launch reports when the last report is older than this (0: only launches that act report)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}

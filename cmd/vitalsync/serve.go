@@ -60,8 +60,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	showKey := fs.Bool("show-key", false, "with --emulator, print the emulator's whole API key in the banner (it is masked otherwise)")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text|json")
 	logLevel := fs.String("log-level", "info", "least level logged: debug|info|warn|error")
-	shutdownTimeout := fs.Duration("shutdown-timeout", defaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight requests may take to finish (new ones are refused at once)")
-	readyTimeout := fs.Duration("ready-timeout", defaultReadyTimeout, "the budget of GET /readyz's checks of the database and the team API")
+	shutdownTimeout := durationFlag(fs, "shutdown-timeout", defaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight requests may take to finish (new ones are refused at once)")
+	readyTimeout := durationFlag(fs, "ready-timeout", defaultReadyTimeout, "the budget of GET /readyz's checks of the database and the team API")
 	idleConns := fs.Int("api-idle-conns", defaultAPIIdleConns, "idle connections kept open to the team API: at least the requests served at once")
 	limits := addServerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -128,6 +128,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usagef("the session secret: %v", err)
 	}
 
+	if err := checkAddr("addr", *addr); err != nil {
+		return err
+	}
+	if !isPostgresURL(dbSpec) {
+		if err := checkNotDeviceFile(ctx, dbSpec); err != nil {
+			return err
+		}
+	}
 	store, dbName, err := openUserStore(ctx, dbSpec)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

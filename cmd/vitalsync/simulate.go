@@ -1,9 +1,13 @@
 package main
 
-// The vitalsync binary keeps Go's default minimum RSA key size: its
-// simulations sign Sign-In Tokens with their fixed 1,024-bit key
-// (simulations.SigningKeyBits), never relaxing the crypto of the commands
-// that serve real traffic.
+// The vitalsync binary keeps Go's default minimum RSA key size for every
+// command that serves or signs anything real. Only while `simulate` runs
+// is the minimum lifted (GODEBUG rsa1024min=0, set in the process and put
+// back when the command returns), so that its in-process emulators sign
+// the simulated Sign-In Tokens with the fixed 512-bit key
+// (simulations.SigningKeyBits): at 1,024 bits the signatures were four
+// fifths of a simulated launch's CPU. Those tokens never leave the
+// process.
 
 import (
 	"bufio"
@@ -44,6 +48,7 @@ type simulateFlags struct {
 }
 
 func runSimulate(ctx context.Context, e *env, args []string) error {
+	defer relaxRSAMinimum()()
 	fs := newFlagSet(e, "simulate", "[--installs N] [--launches M] [--seed S] [--faults LIST|all|none] "+
 		"[--strategy LIST|all] [--profiles LIST] [--format table|json|csv] [--trace FILE] [--replay FILE] [--svg FILE] [--reports FILE]")
 	var f simulateFlags
@@ -91,15 +96,33 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		return usageErr(err)
 	}
 	if isTerminal(e.stderr) {
-		last := -1
+		// The strategies run side by side: one line shows them all.
+		pct := make([]int, len(cfg.Strategies))
+		for k := range pct {
+			pct[k] = -1
+		}
+		finished := 0
 		cfg.Progress = func(name string, done, total int) {
-			if pct := 100 * done / total; pct != last || done == total {
-				last = pct
-				fmt.Fprintf(e.stderr, "\r%-13s %3d%% (%d/%d installations)", name, pct, done, total)
-				if done == total {
-					fmt.Fprintln(e.stderr)
-					last = -1
+			for k, s := range cfg.Strategies {
+				if s.Name() != name {
+					continue
 				}
+				p := 100 * done / total
+				if p == pct[k] {
+					return
+				}
+				pct[k] = p
+				if done == total {
+					finished++
+				}
+			}
+			var parts []string
+			for k, s := range cfg.Strategies {
+				parts = append(parts, fmt.Sprintf("%s %3d%%", s.Name(), max(0, pct[k])))
+			}
+			fmt.Fprintf(e.stderr, "\r%s (of %d installations)", strings.Join(parts, "  "), total)
+			if finished == len(cfg.Strategies) {
+				fmt.Fprintln(e.stderr)
 			}
 		}
 	}
@@ -134,6 +157,25 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	return engineFailure(ctx, e, f, cfg, rep)
+}
+
+// relaxRSAMinimum lifts Go's 1,024-bit RSA minimum in this process (the
+// simulations' toy signing key) and returns the function that puts the
+// previous GODEBUG back.
+func relaxRSAMinimum() func() {
+	old, had := os.LookupEnv("GODEBUG")
+	v := "rsa1024min=0"
+	if had && old != "" {
+		v = old + "," + v
+	}
+	os.Setenv("GODEBUG", v)
+	return func() {
+		if had {
+			os.Setenv("GODEBUG", old)
+		} else {
+			os.Unsetenv("GODEBUG")
+		}
+	}
 }
 
 // engineFailure shrinks the engine's first violation, if any, to a trace,

@@ -105,19 +105,28 @@ export interface Profile {
   readonly reportsPendingReauth: boolean;
   readonly configurePersists: boolean;
   readonly legacyTokenEndpoint: boolean;
+  /** What the SDK does before the device's first unlock (§10.6): "" on Android. */
+  readonly lockedKeychain: LockedKeychain;
 }
+
+/**
+ * A profile's SDK before the first unlock: iOS ≤1.3 reads signed out while
+ * a session exists; iOS 1.4+ reads the right status and its token calls
+ * fail. Android has no keychain ("").
+ */
+export type LockedKeychain = "" | "reads-signed-out" | "calls-fail";
 
 const no = {
   wrapper: "" as Wrapper, upperCaseUserID: false, lowerCaseUserID: false, autoSignOutOnDeletion: false,
   detectsDeletion: false, refreshesOnUnauthorized: false, sameUserSignInThrows: false,
   apiKeyMigrationPersists: false, signInNeedsRelaunch: false, hasIdentify: false, identifyShortCircuits: false,
-  reportsPendingReauth: false, configurePersists: false, legacyTokenEndpoint: false,
+  reportsPendingReauth: false, configurePersists: false, legacyTokenEndpoint: false, lockedKeychain: "" as LockedKeychain,
 };
 
 // The iOS 1.4+ facts (reference §1.2, §1.3, §2.5-§2.7, §4, §5.2).
 const ios14 = {
   ...no, platform: "ios" as Platform, upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true,
-  signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true,
+  signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, lockedKeychain: "calls-fail" as LockedKeychain,
 };
 
 // The Android facts shared by every modelled version (§2.5, §2.7, §5.2, §10.2).
@@ -137,7 +146,7 @@ const android = {
 export const Profiles: readonly Profile[] = [
   { ...no, name: "ios-1.3", platform: "ios", versions: "1.0.0–1.3.x", autoSignOutOnDeletion: true,
     detectsDeletion: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true,
-    configurePersists: true, legacyTokenEndpoint: true },
+    configurePersists: true, legacyTokenEndpoint: true, lockedKeychain: "reads-signed-out" },
   { ...ios14, name: "ios-1.8.1", versions: "1.4.0–1.8.1", legacyTokenEndpoint: true },
   { ...ios14, name: "ios-1.8", versions: "1.8.2–1.8.8" },
   { ...android, name: "android-4.2.0", versions: "4.1.0–4.2.0", autoSignOutOnDeletion: true, detectsDeletion: true,

@@ -2,7 +2,7 @@
 // from the journal entry and one pass's reading (Go's reconcile.Observe).
 
 import type { Action } from "./action.js";
-import { type Environment, type Profile, type Region, type Status, FlagSignedIn, hasFlag } from "./fsm.js";
+import { type Environment, type Profile, type Region, type Status, FlagSignedIn, hasFlag, stateSignedIn } from "./fsm.js";
 import type { JournalEntry } from "./journal.js";
 import type { AppSession, Observation } from "./observation.js";
 import { eqFold } from "./plan.js";
@@ -84,6 +84,11 @@ export function observe(e: JournalEntry, r: Reading): Observation {
     if (ans.at > o.lastResolvedAt) o.lastResolvedAt = ans.at;
   }
   if (signedIn && e.appUserID !== "" && (e.vitalUserID === "" || eqFold(e.vitalUserID, r.sdk.currentUserID))) {
+    o.sessionAppUserID = e.appUserID;
+  } else if (!signedIn && r.sdk.protectedDataUnavailable && r.profile.lockedKeychain === "reads-signed-out" &&
+    stateSignedIn(e.lastObserved) && e.appUserID !== "") {
+    // The status reads signed out while locked: the session is the one the
+    // journal last observed, and its app user's.
     o.sessionAppUserID = e.appUserID;
   }
   return o;

@@ -4,7 +4,7 @@
 // this package runs as exported vectors.
 
 import { type Action, actionString, sameStep, resolve, signIn as signInAction, signOut, migrate as migrateAction, reauthenticate as reauthAction, toWire } from "./action.js";
-import { type State, classify } from "./fsm.js";
+import { type State, FlagSignedIn, classify, hasFlag, stateSignedIn } from "./fsm.js";
 import { type Observation, formatTime } from "./observation.js";
 
 export type Discrepancy =
@@ -23,7 +23,7 @@ export interface Plan {
   discrepancy: Discrepancy;
   /** Work remains but the last error has no rule left: the launch ends without a retry schedule. */
   terminal: boolean;
-  /** Nothing can be decided now (protected data locked): nothing is applied or written. */
+  /** Nothing can be decided now (protected data locked): nothing is applied or written but the sign-out of a session known to be another's. */
   deferred: boolean;
 }
 
@@ -55,7 +55,7 @@ export function plan(o: Observation): Plan {
   } catch {
     invalid = true;
   }
-  if (o.protectedDataUnavailable) return { ...mk(NONE, "protected-data-locked"), observed: st, deferred: true };
+  if (o.protectedDataUnavailable) return lockedPlan(o, st, invalid);
   if (invalid) return mk(NONE, "invalid");
   const st1 = st as State;
   const p = decide(o, st1);
@@ -72,6 +72,26 @@ export function plan(o: Observation): Plan {
     return { ...mk(leadingSignOuts(p.actions), "backing-off"), observed: st1, retryAt: o.nextAttemptAt };
   }
   return p;
+}
+
+/**
+ * lockedPlan is the plan while protected data is unavailable: deferred,
+ * with nothing done but the sign-out of a session known to be another's
+ * (Go's Observation.lockedPlan): on iOS 1.4+ the status tells, as it
+ * would unlocked; on iOS ≤1.3, whose status reads signed out, the journal
+ * does.
+ */
+function lockedPlan(o: Observation, st: State | "", invalid: boolean): Plan {
+  let actions: readonly Action[] = NONE;
+  if (o.profile.lockedKeychain === "calls-fail" && !invalid) {
+    const q = decide(o, st as State);
+    if (q.discrepancy === "wrong-user" || q.discrepancy === "app-signed-out") actions = leadingSignOuts(q.actions);
+  } else if (o.profile.lockedKeychain === "reads-signed-out" && stateSignedIn(o.lastObserved) &&
+    !hasFlag(o.sdk.status, FlagSignedIn) &&
+    (!o.app.signedIn || (o.sessionAppUserID !== "" && o.sessionAppUserID !== o.app.appUserID))) {
+    actions = [signOut];
+  }
+  return { ...mk(actions, "protected-data-locked"), observed: st, deferred: true };
 }
 
 function leadingSignOuts(actions: readonly Action[]): readonly Action[] {
@@ -197,6 +217,7 @@ function envMatch(o: Observation): boolean {
 export function planString(p: Plan): string {
   const acts = p.actions.map(actionString).join(", ");
   if (p.actions.length > 0 && p.retryAt) return acts + ", then wait until " + formatTime(Math.floor(p.retryAt / 1000) * 1000);
+  if (p.actions.length > 0 && p.deferred) return acts + ", then defer to a later launch";
   if (p.actions.length === 0) {
     if (p.terminal) return "(terminal: no rule after the last error)";
     if (p.deferred) return "(deferred to a later launch)";
