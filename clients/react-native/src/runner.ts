@@ -480,10 +480,16 @@ export class Runner {
       }
       const bad = validateEntry(start, "start");
       if (bad) throw bad;
-      try {
-        await this.cfg.journal.save(start, "start " + actionString(a));
-      } catch (e) {
-        throw wrap(`reconcile: journal before ${actionString(a)}`, e);
+      if (a.type !== "sign-out") {
+        // A sign-out is local and idempotent and moves no attribution: a
+        // process that dies before it is durable leaves the session for the
+        // next launch to sign out again, so no entry stands before it (Go's
+        // journaledBefore).
+        try {
+          await this.cfg.journal.save(start, "start " + actionString(a));
+        } catch (e) {
+          throw wrap(`reconcile: journal before ${actionString(a)}`, e);
+        }
       }
       l.j = start;
       this.log(`reconcile action ${actionString(a)} from ${p.observed} on ${this.cfg.profile.name}`);
