@@ -237,9 +237,10 @@ func (o *Observation) Plan() Plan {
 	if p.Empty() {
 		return p
 	}
-	if o.LastAction != nil && o.LastError == NoSDKError && sameStep(p.Actions[0], o.LastAction) {
+	if o.LastAction != nil && o.LastError == NoSDKError &&
+		(sameStep(p.Actions[0], o.LastAction) || sameStep(p.Actions[0], o.asIssued(o.LastAction))) {
 		// The action succeeded and the SDK does not show it: planning it
-		// again would loop.
+		// again would loop (and mint a token for nothing).
 		return Plan{Observed: st, Discrepancy: Diverged}
 	}
 	if o.gaveUp() {
@@ -282,6 +283,28 @@ func (o *Observation) lockedPlan(st fsm.State, err error) Plan {
 		}
 	}
 	return p
+}
+
+// asIssued is a token action that named no Vital user as it was applied:
+// with the token the token source issued, so for its Vital user
+// (IssuedVitalUserID). A sign-in "from the token source" that succeeded
+// and does not show is the same step as a sign-in for the user it named.
+func (o *Observation) asIssued(a Action) Action {
+	if VitalUserOf(a) != "" || o.IssuedVitalUserID == "" {
+		return a
+	}
+	switch v := a.(type) {
+	case SignIn:
+		v.VitalUser = o.IssuedVitalUserID
+		return v
+	case Migrate:
+		v.VitalUser = o.IssuedVitalUserID
+		return v
+	case Reauthenticate:
+		v.VitalUser = o.IssuedVitalUserID
+		return v
+	}
+	return a
 }
 
 // leadingSignOuts returns the sign-outs that open actions (nil if none).

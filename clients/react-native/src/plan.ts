@@ -61,7 +61,8 @@ export function plan(o: Observation): Plan {
   const p = decide(o, st1);
   p.observed = st1;
   if (p.actions.length === 0) return p;
-  if (o.lastAction && o.lastError === "" && actionsEqual(p.actions[0], o.lastAction)) {
+  if (o.lastAction && o.lastError === "" &&
+    (actionsEqual(p.actions[0], o.lastAction) || actionsEqual(p.actions[0], asIssued(o, o.lastAction)))) {
     // The action succeeded and the SDK does not show it: planning it again would loop.
     return { ...mk(NONE, "diverged"), observed: st1 };
   }
@@ -72,6 +73,16 @@ export function plan(o: Observation): Plan {
     return { ...mk(leadingSignOuts(p.actions), "backing-off"), observed: st1, retryAt: o.nextAttemptAt };
   }
   return p;
+}
+
+/**
+ * asIssued is a token action that named no Vital user as it was applied:
+ * with the token source's token, so for its user (Go's
+ * Observation.asIssued).
+ */
+function asIssued(o: Observation, a: Action): Action {
+  if (!("vitalUser" in a) || a.vitalUser !== "" || o.issuedVitalUserID === "") return a;
+  return { ...a, vitalUser: o.issuedVitalUserID };
 }
 
 /**
