@@ -54,7 +54,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	// a fifth of the CPU, and a soft limit keeps a large fleet's heap from
 	// growing fivefold for it.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(2 << 30))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(4 << 30))
 	fs := newFlagSet(e, "simulate", "[--installs N] [--launches M] [--seed S] [--faults LIST|all|none] "+
 		"[--strategy LIST|all] [--profiles LIST] [--format table|json|csv] [--trace FILE] [--replay FILE] [--svg FILE] [--reports FILE]")
 	var f simulateFlags
