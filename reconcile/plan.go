@@ -264,8 +264,11 @@ func (o *Observation) Plan() Plan {
 // (fsm.KeychainCallsFail, iOS 1.4+) the status tells, as it would
 // unlocked (a wrong user, or a session while the app is signed out); on
 // one whose status reads signed out (fsm.KeychainReadsSignedOut, iOS
-// ≤1.3) the journal does: it last observed a session, and the app is
-// signed out or the session is another app user's (SessionAppUserID).
+// ≤1.3) the app's session and the journal do: the app is signed out (no
+// session can be its own, and one the keychain kept through a reinstall
+// shows neither in the status nor in the journal: signed out once per
+// launch), or the journal last observed a session of another app user
+// (SessionAppUserID).
 func (o *Observation) lockedPlan(st fsm.State, err error) Plan {
 	p := Plan{Observed: st, Discrepancy: ProtectedDataLocked, Defer: true}
 	switch o.Profile.LockedKeychain {
@@ -277,8 +280,14 @@ func (o *Observation) lockedPlan(st fsm.State, err error) Plan {
 			p.Actions = leadingSignOuts(q.Actions)
 		}
 	case fsm.KeychainReadsSignedOut:
-		if o.LastObserved.SignedIn() && !o.SDK.Status.Has(fsm.FlagSignedIn) &&
-			(!o.App.SignedIn || o.SessionAppUserID != "" && o.SessionAppUserID != o.App.AppUserID) {
+		switch {
+		case o.SDK.Status.Has(fsm.FlagSignedIn):
+		case !o.App.SignedIn && (o.LastAction == nil || o.LastAction.Type() != TypeSignOut):
+			// No session is the app's while it is signed out, and the status
+			// cannot say whether one is there (the keychain keeps one through
+			// a reinstall, which the journal does not survive): sign out, once.
+			p.Actions = []Action{SignOut{}}
+		case o.App.SignedIn && o.LastObserved.SignedIn() && o.SessionAppUserID != "" && o.SessionAppUserID != o.App.AppUserID:
 			p.Actions = []Action{SignOut{}}
 		}
 	}

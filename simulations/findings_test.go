@@ -99,3 +99,23 @@ func TestRecoveryNeedsAMint(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineSignsOutAReinstalledLockedSession replays the shrunk trace of
+// the engine's one violation at seed 4 (1,000 installations × 100
+// launches) under the fair model: an iOS 1.3 app is reinstalled, which
+// keeps the SDK's session in the keychain and loses the app's session and
+// the journal, and the next launch comes before the first unlock, when
+// the status reads signed out. No session is the signed-out app's, so the
+// engine signs out once; it used to decide nothing, and the previous user's
+// session synced until a later launch.
+func TestEngineSignsOutAReinstalledLockedSession(t *testing.T) {
+	f, err := os.Open("testdata/engine-wrong-user-reinstall-locked.jsonl")
+	require.NoError(t, err)
+	defer f.Close()
+	s, _, err := ReadTrace(f)
+	require.NoError(t, err)
+	res, err := RunSolo(context.Background(), s, "")
+	require.NoError(t, err)
+	require.Empty(t, res.Violations)
+	require.Equal(t, "consistent", res.Records[1].Judged)
+}

@@ -97,10 +97,15 @@ function lockedPlan(o: Observation, st: State | "", invalid: boolean): Plan {
   if (o.profile.lockedKeychain === "calls-fail" && !invalid) {
     const q = decide(o, st as State);
     if (q.discrepancy === "wrong-user" || q.discrepancy === "app-signed-out") actions = leadingSignOuts(q.actions);
-  } else if (o.profile.lockedKeychain === "reads-signed-out" && stateSignedIn(o.lastObserved) &&
-    !hasFlag(o.sdk.status, FlagSignedIn) &&
-    (!o.app.signedIn || (o.sessionAppUserID !== "" && o.sessionAppUserID !== o.app.appUserID))) {
-    actions = [signOut];
+  } else if (o.profile.lockedKeychain === "reads-signed-out" && !hasFlag(o.sdk.status, FlagSignedIn)) {
+    if (!o.app.signedIn && o.lastAction?.type !== "sign-out") {
+      // No session is the app's while it is signed out, and the status
+      // cannot say whether one is there: sign out, once.
+      actions = [signOut];
+    } else if (o.app.signedIn && stateSignedIn(o.lastObserved) && o.sessionAppUserID !== "" &&
+      o.sessionAppUserID !== o.app.appUserID) {
+      actions = [signOut];
+    }
   }
   return { ...mk(actions, "protected-data-locked"), observed: st, deferred: true };
 }
