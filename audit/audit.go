@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"runtime"
 	"slices"
 	"strings"
@@ -33,6 +34,14 @@ const (
 	MappedUserMissing Class = "mapped-user-missing"
 	// Stale: the report is older than Options.Stale.
 	Stale Class = "stale"
+	// FutureReport: the report's reported_at lies more than FutureSkew
+	// after the audit's Now: a device clock far ahead, or a forged report.
+	FutureReport Class = "future-report"
+	// DuplicateInstallation: a row whose installation_id an earlier row of
+	// the source already holds. It is counted here only (not planned), so
+	// that each installation counts once; a store keyed by installation
+	// holds none.
+	DuplicateInstallation Class = "duplicate-installation"
 	// UnknownProfile: no profile models the report's platform and version.
 	UnknownProfile Class = "unknown-profile"
 	// Invalid: a malformed row, or an impossible observation.
@@ -45,12 +54,12 @@ const (
 // that it is counted and shown, never dropped.
 var severity = func() []Class {
 	head := []Class{
-		Class(reconcile.WrongUser), MappingMismatch, MappedUserMissing, Class(reconcile.APIKeyIncompatible),
+		Class(reconcile.WrongUser), MappingMismatch, MappedUserMissing, FutureReport, Class(reconcile.APIKeyIncompatible),
 		Class(reconcile.UserDeletedDiscrepancy), Class(reconcile.AppSignedOut), Class(reconcile.SDKSignedOut),
 		Class(reconcile.ReauthNeeded), Class(reconcile.APIKeyMode), Class(reconcile.AlreadySignedInConflict),
 		Class(reconcile.MigrationNotTaken), Class(reconcile.Diverged), Class(reconcile.VitalUserUnknown),
 	}
-	tail := []Class{Class(reconcile.BackingOff), Invalid, UnknownProfile, Stale, Class(reconcile.Consistent)}
+	tail := []Class{Class(reconcile.BackingOff), Invalid, DuplicateInstallation, UnknownProfile, Stale, Class(reconcile.Consistent)}
 	for _, d := range reconcile.Discrepancies() {
 		if !slices.Contains(head, Class(d)) && !slices.Contains(tail, Class(d)) {
 			head = append(head, Class(d))
@@ -107,6 +116,11 @@ type Options struct {
 	// AllowAPIKey plans as a sandbox evaluation does: a matching API-key
 	// session is consistent.
 	AllowAPIKey bool
+	// NoDuplicateCheck keeps no set of the installations read, for a file
+	// known to hold each once: memory then stays flat whatever the rows,
+	// and a duplicate is audited as any row. Sources keyed by installation
+	// (RecordSource.Unique) never keep one.
+	NoDuplicateCheck bool
 	// Workers is how many goroutines parse and plan the rows of a source
 	// that can split its input (CSVSource); 0: GOMAXPROCS. With more than
 	// one, findings reach the sink in no fixed order (the sink is called
@@ -290,8 +304,8 @@ func actionSlot(t reconcile.ActionType) int {
 // profile.
 type counters struct {
 	rows    int64
-	classes [32][16]int64
-	actions [8][16]int64
+	classes [32][32]int64
+	actions [8][32]int64
 }
 
 // Run audits every row of source (or of one shard of it): each valid row
@@ -302,7 +316,9 @@ type counters struct {
 // Malformed rows and impossible observations are counted as invalid and
 // named; the audit goes on. A schema error of the source, a sink error, a
 // failed check and a done ctx end the audit with an error (ctx.Err() for
-// ctx). Memory does not grow with the rows (without Checker).
+// ctx). Memory does not grow with the rows (without Checker), but for the
+// duplicate check of a source whose installations are not unique by
+// construction (files): a map entry of 8 bytes per installation.
 func Run(ctx context.Context, source Source, sink Sink, opts Options) (Summary, error) {
 	if opts.Shards < 0 || (opts.Shards > 1 && (opts.Shard < 0 || opts.Shard >= opts.Shards)) {
 		return Summary{}, fmt.Errorf("%w: shard %d of %d", ErrBadOptions, opts.Shard, opts.Shards)
@@ -325,6 +341,10 @@ func Run(ctx context.Context, source Source, sink Sink, opts Options) (Summary, 
 	if opts.Stale > 0 {
 		staleBefore = opts.Now.Add(-opts.Stale)
 	}
+	var seen *seenSet
+	if u, ok := source.(interface{ uniqueIDs() bool }); !opts.NoDuplicateCheck && (!ok || !u.uniqueIDs()) {
+		seen = newSeenSet()
+	}
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -340,7 +360,8 @@ func Run(ctx context.Context, source Source, sink Sink, opts Options) (Summary, 
 	auditors := make([]*auditor, workers)
 	fns := make([]func(*Row) error, workers)
 	for i := range auditors {
-		a := &auditor{opts: opts, sink: sink, src: source.Name(), missing: missing, staleBefore: staleBefore}
+		a := &auditor{opts: opts, sink: sink, src: source.Name(), missing: missing, staleBefore: staleBefore,
+			futureAfter: opts.Now.Add(FutureSkew), seen: seen}
 		if workers > 1 {
 			a.opts.Progress = nil
 			if opts.Progress != nil {
@@ -432,6 +453,8 @@ var (
 	slotInvalid        = rank(Invalid)
 	slotUnknownProfile = rank(UnknownProfile)
 	slotStale          = rank(Stale)
+	slotFuture         = rank(FutureReport)
+	slotDuplicate      = rank(DuplicateInstallation)
 	slotMismatch       = rank(MappingMismatch)
 	slotMissing        = rank(MappedUserMissing)
 	plannerSlots       = func() []discrepancySlot {
@@ -469,9 +492,16 @@ type auditor struct {
 	src         string
 	n           counters
 	staleBefore time.Time
+	futureAfter time.Time
+	seen        *seenSet        // installations seen so far; nil: the source's are unique
 	missing     map[string]bool // mapped Vital users the team API does not know
 	progress    func()          // a worker's share of Options.Progress
 	profiles    profileCache
+	// entry and reading are the row's journal entry and reading for
+	// reconcile.Observe, kept from row to row: observe sets only the
+	// fields a row fills, so building them costs no zeroing.
+	entry   reconcile.JournalEntry
+	reading reconcile.Reading
 }
 
 // profileCache remembers a worker's last profile lookups: a fleet holds
@@ -552,18 +582,33 @@ func (a *auditor) row(r *Row) error {
 		return a.invalid(r, UnknownProfileName, describe(a.src, r))
 	}
 	p, ok := a.profiles.lookup(r.Profile, r.Platform, r.SDKVersion)
+	if a.seen != nil && !a.seen.add(r.InstallationID) {
+		name := UnknownProfileName
+		if ok {
+			name = p.Name
+		}
+		a.n.classes[slotDuplicate][profileSlot(name)]++
+		return a.emit(r, name, []int{slotDuplicate}, false, nil, "installation_id held by an earlier row of "+a.src)
+	}
 	stale := !a.staleBefore.IsZero() && r.ReportedAt.Before(a.staleBefore)
+	future := r.ReportedAt.After(a.futureAfter)
 	if !ok {
 		pi := len(profileNames) - 1
 		a.n.classes[slotUnknownProfile][pi]++
 		if stale {
 			a.n.classes[slotStale][pi]++
 		}
-		return a.emit(r, UnknownProfileName, []int{slotUnknownProfile}, stale, nil,
+		slots := []int{slotUnknownProfile}
+		if future {
+			a.n.classes[slotFuture][pi]++
+			slots = append(slots, slotFuture)
+		}
+		return a.emit(r, UnknownProfileName, slots, stale, nil,
 			"no profile for platform "+quote(r.Platform)+" version "+quote(r.SDKVersion))
 	}
 	mapped := r.MappedVitalUserID
-	o := observe(r, p, a.opts.AllowAPIKey)
+	a.read(r, &p)
+	o := reconcile.Observe(&a.entry, &a.reading)
 	if err := o.Validate(); err != nil {
 		return a.invalid(r, p.Name, "impossible observation: "+err.Error())
 	}
@@ -586,7 +631,10 @@ func (a *auditor) row(r *Row) error {
 	if stale {
 		a.n.classes[slotStale][pi]++
 	}
-	if plan.Discrepancy == reconcile.Consistent && !mismatch && !missing && !stale {
+	if future {
+		a.n.classes[slotFuture][pi]++
+	}
+	if plan.Discrepancy == reconcile.Consistent && !mismatch && !missing && !stale && !future {
 		return nil
 	}
 	if a.sink == nil {
@@ -599,6 +647,9 @@ func (a *auditor) row(r *Row) error {
 	if missing {
 		slots = append(slots, slotMissing)
 	}
+	if future {
+		slots = append(slots, slotFuture)
+	}
 	reason := "planner: " + string(plan.Discrepancy)
 	switch {
 	case mismatch && mapped == "":
@@ -609,11 +660,15 @@ func (a *auditor) row(r *Row) error {
 	if missing {
 		reason += "; the mapped Vital user does not exist"
 	}
+	if future {
+		reason += "; reported_at is " + r.ReportedAt.Sub(a.opts.Now).Round(time.Second).String() + " after the audit's time"
+	}
 	return a.emit(r, p.Name, slots, stale, plan.Actions, reason)
 }
 
-// observe builds the observation a row stands for with reconcile.Observe,
-// the runner's own builder: the row's journal columns are the journal
+// read sets the journal entry and the reading a row stands for, from
+// which reconcile.Observe, the runner's own builder, makes the row's
+// observation: the row's journal columns are the journal
 // entry, and the backend's mapping is the Vital user the installation
 // learned from its token source when it reported (the join is the token
 // source's answer; a report does not say when its device last asked, so
@@ -621,24 +676,20 @@ func (a *auditor) row(r *Row) error {
 // knows in its own classes, mapping-mismatch and mapped-user-missing). The
 // SDK's environment is read only while its status has signedIn, as the
 // runner reads it.
-func observe(r *Row, p fsm.Profile, allowAPIKey bool) reconcile.Observation {
-	e := reconcile.JournalEntry{LastObserved: r.LastObserved, LastError: r.LastError, NextAttemptAt: r.NextAttemptAt,
-		LastResolvedAt: r.ReportedAt}
+func (a *auditor) read(r *Row, p *fsm.Profile) {
+	e, rd := &a.entry, &a.reading
+	e.LastObserved, e.LastError, e.NextAttemptAt, e.LastResolvedAt = r.LastObserved, r.LastError, r.NextAttemptAt, r.ReportedAt
+	e.AppUserID, e.VitalUserID = "", ""
 	if r.AppSignedIn {
 		e.AppUserID, e.VitalUserID = r.AppUserID, r.MappedVitalUserID
 	}
-	sdk := reconcile.SDKObservation{Status: r.SDKStatus, CurrentUserID: r.SDKCurrentUserID}
+	rd.Profile, rd.AllowAPIKey, rd.Now = *p, a.opts.AllowAPIKey, r.ReportedAt
+	rd.App = reconcile.AppSession{SignedIn: r.AppSignedIn, AppUserID: r.AppUserID, VitalUserID: r.AppVitalUserID,
+		Environment: r.AppEnvironment, Region: r.AppRegion}
+	rd.SDK = reconcile.SDKObservation{Status: r.SDKStatus, CurrentUserID: r.SDKCurrentUserID}
 	if r.SDKStatus.Has(fsm.FlagSignedIn) {
-		sdk.Environment, sdk.Region = r.SDKEnvironment, r.SDKRegion
+		rd.SDK.Environment, rd.SDK.Region = r.SDKEnvironment, r.SDKRegion
 	}
-	return reconcile.Observe(e, reconcile.Reading{
-		Profile:     p,
-		AllowAPIKey: allowAPIKey,
-		App: reconcile.AppSession{SignedIn: r.AppSignedIn, AppUserID: r.AppUserID, VitalUserID: r.AppVitalUserID,
-			Environment: r.AppEnvironment, Region: r.AppRegion},
-		SDK: sdk,
-		Now: r.ReportedAt,
-	})
 }
 
 func (a *auditor) invalid(r *Row, profile, reason string) error {
@@ -690,3 +741,42 @@ func cloneAction(a reconcile.Action) reconcile.Action {
 }
 
 func quote(s string) string { return "\"" + s + "\"" }
+
+// FutureSkew is how far after the audit's Now a report may be dated before
+// it is counted as FutureReport: the issuer's own bound (it refuses
+// reports further ahead).
+const FutureSkew = 5 * time.Minute
+
+// seenSet remembers the installations a source's rows named, by a 64-bit
+// hash (a false duplicate takes about 6·10^9 installations for even odds,
+// and 2.7 in a million at 10^7), in shards that workers lock one at a time.
+type seenSet struct {
+	seed   maphash.Seed
+	shards [64]seenShard
+}
+
+type seenShard struct {
+	mu sync.Mutex
+	m  map[uint64]struct{}
+}
+
+func newSeenSet() *seenSet {
+	s := &seenSet{seed: maphash.MakeSeed()}
+	for i := range s.shards {
+		s.shards[i].m = make(map[uint64]struct{}, 1024)
+	}
+	return s
+}
+
+// add records id and reports whether it was new.
+func (s *seenSet) add(id string) bool {
+	k := maphash.String(s.seed, id)
+	sh := &s.shards[k>>58]
+	sh.mu.Lock()
+	_, dup := sh.m[k]
+	if !dup {
+		sh.m[k] = struct{}{}
+	}
+	sh.mu.Unlock()
+	return !dup
+}

@@ -168,7 +168,7 @@ func TestMalformedRowsAreCountedAndNamed(t *testing.T) {
 		`i4,ios,1.8.1`, // line 5: too few fields
 		`i5,ios,1.8.1,,true,u,v,,,signedIn,,,,,,,2026-11-19T10:00:00Z,v`, // line 6: impossible status
 		`i6,ios,1.8.1,,true,u,v,,,,,,,,,,not-a-time,v`,                   // line 7: bad time
-		good,
+		strings.Replace(good, "i1,", "i7,", 1),                           // another installation
 	}
 	var fs []*audit.Finding
 	s, err := audit.Run(context.Background(), csvSource([]byte(head+strings.Join(lines, "\n")+"\n")), func(f *audit.Finding) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
@@ -145,6 +146,14 @@ func parseFieldsIn(f *[numColumns]string, r *Row, nanos bool) error {
 	if r.InstallationID == "" {
 		return rowErr(colInstallationID, "empty")
 	}
+	for _, col := range textColumns {
+		if !cleanText(f[col]) {
+			if col == colInstallationID {
+				r.InstallationID = "" // never shown
+			}
+			return rowErr(col, "holds a control character or invalid UTF-8")
+		}
+	}
 	r.Platform, r.SDKVersion, r.Profile = f[colPlatform], f[colSDKVersion], f[colProfile]
 	switch f[colAppSignedIn] {
 	case "true", "1":
@@ -189,15 +198,64 @@ func parseFieldsIn(f *[numColumns]string, r *Row, nanos bool) error {
 	if r.NextAttemptAt, ok = parseT(f[colNextAttemptAt]); !ok {
 		return rowErr(colNextAttemptAt, what)
 	}
+	if !inRange(r.NextAttemptAt) {
+		return rowErr(colNextAttemptAt, "out of range (1970 to 2200)")
+	}
 	if f[colReportedAt] == "" {
 		return rowErr(colReportedAt, "empty")
 	}
 	if r.ReportedAt, ok = parseT(f[colReportedAt]); !ok {
 		return rowErr(colReportedAt, what)
 	}
+	if !inRange(r.ReportedAt) {
+		return rowErr(colReportedAt, "out of range (1970 to 2200)")
+	}
 	r.MappedVitalUserID = f[colMappedVitalUserID]
 	return nil
 }
+
+// textColumns are the free-text columns, which must be UTF-8 without
+// control characters (the issuer refuses others; a file or a loaded store
+// may hold them): every source then gives the same row.
+var textColumns = [...]int{colInstallationID, colPlatform, colSDKVersion, colProfile, colAppUserID,
+	colAppVitalUserID, colSDKCurrentUserID, colMappedVitalUserID}
+
+// cleanText reports whether s is valid UTF-8 without control characters
+// (C0, DEL, C1), with the ASCII case first.
+func cleanText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+		if c >= 0x80 {
+			return cleanUnicode(s[i:])
+		}
+	}
+	return true
+}
+
+func cleanUnicode(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			return false
+		}
+	}
+	return true
+}
+
+// The range of times a row may hold: as the issuer's stores (1970 to
+// 2200), so that a time no store can keep is refused the same way by every
+// source. The zero time (none) passes.
+var (
+	minTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func inRange(t time.Time) bool { return t.IsZero() || (!t.Before(minTime) && t.Before(maxTime)) }
 
 func parseEnv(s string) (fsm.Environment, bool) {
 	if s == "" {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/vitalsync/vitalsync/fsm"
@@ -444,9 +445,18 @@ func (s JSONLSource) Each(ctx context.Context, fn func(*Row) error) error {
 		case err != nil && !errors.Is(err, io.EOF):
 			return err
 		default:
+			if line == 1 {
+				b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a byte-order mark, as CSV's
+			}
 			b = bytes.TrimSpace(b)
 			if len(b) == 0 {
 				continue
+			}
+			if !utf8.Valid(b) {
+				// encoding/json would turn the bytes into U+FFFD: name the
+				// key whose value holds them, as the other sources do.
+				row.InstallationID, row.Err = invalidUTF8Key(b)
+				break
 			}
 			var jr jsonRow
 			if err := json.Unmarshal(b, &jr); err != nil {
@@ -508,6 +518,32 @@ func (s JSONLSource) Each(ctx context.Context, fn func(*Row) error) error {
 	}
 }
 
+// invalidUTF8Key is the row error of a JSONL line that is not UTF-8: the
+// column whose value holds the bad bytes, when the line is an object, with
+// the row's installation ID when that one is clean (as the other sources
+// name it).
+func invalidUTF8Key(b []byte) (string, error) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return "", rowErr(-1, "invalid UTF-8")
+	}
+	id := ""
+	if v, ok := m[columns[colInstallationID]]; ok && utf8.Valid(v) {
+		if json.Unmarshal(v, &id) != nil || !cleanText(id) {
+			id = ""
+		}
+	}
+	for i, c := range columns {
+		if v, ok := m[c]; ok && !utf8.Valid(v) {
+			if i == colInstallationID {
+				id = ""
+			}
+			return id, rowErr(i, "holds a control character or invalid UTF-8")
+		}
+	}
+	return id, rowErr(-1, "invalid UTF-8")
+}
+
 // RecordSep separates the fields of a record (RecordSource): the ASCII
 // unit separator, which IDs cannot hold.
 const RecordSep = '\x1f'
@@ -522,11 +558,17 @@ type RecordSource struct {
 	Label string
 	// UnixNanos: the time fields are decimal Unix nanoseconds.
 	UnixNanos bool
-	Records   func(ctx context.Context, fn func(record string) error) error
+	// Unique: the store's key makes every record's installation_id
+	// unique (adapters/sqlite's and adapters/postgres's reports), so the
+	// audit keeps no set of the installations it saw.
+	Unique  bool
+	Records func(ctx context.Context, fn func(record string) error) error
 }
 
 // Name returns the label.
 func (s RecordSource) Name() string { return s.Label }
+
+func (s RecordSource) uniqueIDs() bool { return s.Unique }
 
 // Each implements Source.
 func (s RecordSource) Each(ctx context.Context, fn func(*Row) error) error {

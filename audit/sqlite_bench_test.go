@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,28 +17,30 @@ import (
 	"github.com/vitalsync/vitalsync/audit"
 )
 
-// The join the audit runs, as the sqlite3 command-line tool runs it with a
-// count aggregate: once counting rows only, once reading every column the
-// audit reads.
+// The join the audit runs, as the sqlite3 command-line tool runs it: the
+// audit's target is the tool selecting the same columns of the same join
+// to /dev/null (it decodes and prints every column the audit reads); the
+// count aggregate, which decodes no column, is information.
 const (
 	cliJoin = ` FROM reports AS r
 		LEFT JOIN user_map AS m ON m.app_user_id = r.app_user_id AND m.deleted_at IS NULL AND r.app_user_id != ''`
-	cliCount   = `SELECT count(*)` + cliJoin + `;`
-	cliColumns = `SELECT count(*), sum(length(r.installation_id) + length(r.platform) + length(r.sdk_version) +
-		length(r.profile) + r.app_signed_in + length(r.app_user_id) + length(r.app_vital_user_id) +
-		length(r.app_environment) + length(r.app_region) + length(r.sdk_status) + length(r.sdk_current_user_id) +
-		length(r.sdk_environment) + length(r.sdk_region) + length(r.last_observed) + length(r.last_error) +
-		ifnull(r.next_attempt_at, 0) % 7 + r.reported_at % 7 + ifnull(length(m.vital_user_id), 0))` + cliJoin + `;`
+	cliCount  = `SELECT count(*)` + cliJoin + `;`
+	cliSelect = `SELECT r.installation_id, r.platform, r.sdk_version, r.profile, r.app_signed_in, r.app_user_id,
+		r.app_vital_user_id, r.app_environment, r.app_region, r.sdk_status, r.sdk_current_user_id,
+		r.sdk_environment, r.sdk_region, r.last_observed, r.last_error, r.next_attempt_at, r.reported_at,
+		m.vital_user_id` + cliJoin + `;`
 )
 
-// cliRecords is the audit's own query, its record's length summed.
-var cliRecords = "SELECT count(*), sum(length(record)) FROM (" + sqlite.ReportRecordQuery() + ");"
+// auditTarget is the audit's rows per second as a share of the sqlite3
+// tool's selecting the same columns to /dev/null, in the same run.
+const auditTarget = 0.8
 
 // TestSQLiteAgainstCLI (-long) audits 10^6 generated rows from an SQLite
 // file and times the sqlite3 tool on the same join over the same file, in
-// the same run, three rounds each. It also times EachReportRecord with
-// nothing to do per record, and the CPU both take: the store's own share of
-// the audit.
+// the same run, three rounds each, and says whether the median round's
+// audit reaches auditTarget of the tool selecting the same columns to
+// /dev/null. It also times EachReportRecord with nothing to do per record,
+// and the CPU both take: the store's own share of the audit.
 func TestSQLiteAgainstCLI(t *testing.T) {
 	if !*long {
 		t.Skip("-long")
@@ -49,7 +52,7 @@ func TestSQLiteAgainstCLI(t *testing.T) {
 	const n = 1_000_000
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "fleet.db")
-	db, err := sqlite.Open(ctx, path)
+	db, err := sqlite.OpenIssuer(ctx, path)
 	require.NoError(t, err)
 	recs := make(chan []string, 1024)
 	go func() {
@@ -70,19 +73,29 @@ func TestSQLiteAgainstCLI(t *testing.T) {
 		require.NoError(t, err)
 		return time.Since(start), strings.TrimSpace(string(out))
 	}
-	// What the audit's indexes cost on disk (dbstat, where the tool has it).
-	if out, err := exec.Command(cli, path, `SELECT name, sum(pgsize) FROM dbstat
-		WHERE name IN ('reports', 'reports_audit', 'user_map', 'user_map_audit') GROUP BY name;`).Output(); err == nil {
+	// timeCLIToNull returns the tool's wall and CPU time (user + system).
+	timeCLIToNull := func(q string) (wall, cpu time.Duration) {
+		cmd := exec.Command(cli, path, q) // Stdout nil: /dev/null
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		start := time.Now()
+		require.NoError(t, cmd.Run(), stderr.String())
+		return time.Since(start), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	// The file's size and its objects' (dbstat, where the tool has it).
+	if out, err := exec.Command(cli, path, `SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC;`).Output(); err == nil {
 		st, err := os.Stat(path)
 		require.NoError(t, err)
 		t.Logf("file %d MB; bytes per object: %s", st.Size()>>20, strings.Join(strings.Fields(string(out)), ", "))
 	}
+	var ratios []float64
 	for round := 1; round <= 3; round++ {
 		cpu0 := cpuTime(t)
 		s, err := audit.Run(ctx, src, nil, truthOptions())
 		require.NoError(t, err)
 		require.Equal(t, int64(n), s.Rows)
 		auditCPU := cpuTime(t) - cpu0
+		dSelect, selectCPU := timeCLIToNull(cliSelect)
 		// The store alone: SQLite producing the records, nothing planned.
 		cpu0, start := cpuTime(t), time.Now()
 		read := 0
@@ -91,18 +104,23 @@ func TestSQLiteAgainstCLI(t *testing.T) {
 		require.Equal(t, n, read)
 		dCount, out := timeCLI(cliCount)
 		require.Equal(t, strconv.Itoa(n), out)
-		dCols, _ := timeCLI(cliColumns)
 		rate := func(d time.Duration) float64 { return n / d.Seconds() }
-		t.Logf("round %d: audit %.0f rows/s (%.2f s); sqlite3: count(*) %.0f rows/s (%.2f s) %.2f×, "+
-			"reading the columns %.0f rows/s (%.2f s) %.2f×",
-			round, s.RowsPerSecond, s.Seconds,
-			rate(dCount), dCount.Seconds(), s.RowsPerSecond/rate(dCount),
-			rate(dCols), dCols.Seconds(), s.RowsPerSecond/rate(dCols))
-		t.Logf("round %d: CPU: audit %.2f s, EachReportRecord alone %.2f s (%.0f rows/s, %.2f s wall, %.2f× count(*)); "+
-			"sqlite3 count(*) %.2f s wall",
-			round, auditCPU.Seconds(), storeCPU.Seconds(), rate(dStore), dStore.Seconds(), rate(dStore)/rate(dCount), dCount.Seconds())
-		dRec, _ := timeCLI(cliRecords)
-		t.Logf("round %d: sqlite3 running the audit's record query: %.0f rows/s (%.2f s) %.2f×",
-			round, rate(dRec), dRec.Seconds(), s.RowsPerSecond/rate(dRec))
+		ratio := s.RowsPerSecond / rate(dSelect)
+		ratios = append(ratios, ratio)
+		t.Logf("round %d: audit %.0f rows/s (%.2f s, CPU %.2f s); sqlite3 selecting the columns to /dev/null "+
+			"%.0f rows/s (%.2f s, CPU %.2f s): %.2f× (CPU: %.2f×); sqlite3 count(*) %.0f rows/s (%.2f s): %.2f×",
+			round, s.RowsPerSecond, s.Seconds, auditCPU.Seconds(), rate(dSelect), dSelect.Seconds(), selectCPU.Seconds(), ratio,
+			selectCPU.Seconds()/auditCPU.Seconds(), rate(dCount), dCount.Seconds(), s.RowsPerSecond/rate(dCount))
+		t.Logf("round %d: EachReportRecord alone %.0f rows/s (%.2f s, CPU %.2f s): %.2f× the tool's select",
+			round, rate(dStore), dStore.Seconds(), storeCPU.Seconds(), rate(dStore)/rate(dSelect))
 	}
+	// Logged, not failed, like the other rate checks: on a shared machine
+	// the audit, on two cores, and the tool, on one, are slowed unequally.
+	sort.Float64s(ratios)
+	verdict := "met"
+	if ratios[1] < auditTarget {
+		verdict = "not met"
+	}
+	t.Logf("target %.1f× of the sqlite3 tool selecting the same columns: %s (median round %.2f×, rounds %.2f)",
+		auditTarget, verdict, ratios[1], ratios)
 }

@@ -17,6 +17,32 @@
 // describes (ValidateJSON checks a document against it); the committed copy
 // is testdata/vectors, and a test fails, naming the case, when it differs
 // from a fresh export.
+//
+// # The harness
+//
+// Run starts the engine's command as a child process and plays the
+// selected suites against it, reporting one CaseResult per case:
+//
+//  1. plan: each planner vector is one plan command; the reply must equal
+//     the vector's classification and plan.
+//  2. runner: each transcript is played on the scripted world (world.go, a
+//     port of reconcile's test SDK and token source); every SDK and token
+//     call the engine makes is answered by it, and the calls, journal
+//     events, passes and outcome of each launch must equal the transcript's.
+//  3. crash: the engine is killed (SIGKILL) at each call that changes the
+//     world, before and after the world applies it, and at each journal
+//     write, then started again on the same journal: the journal it reads
+//     must be the last it reported, and its relaunches must reach agreement
+//     without leaving another user's session.
+//  4. fleet: a seeded fleet of the simulations' world runs with the engine
+//     as every installation's launch task (remoteStrategy), under the
+//     simulations' invariants.
+//
+// The Go engine (ServeEngine; the conformance-engine command and
+// ./goengine) is reconcile behind the protocol: it passes every suite, and
+// its test-only mutations (EngineOptions.Mutation) show that each suite
+// fails an engine that breaks what it checks. docs/conformance/protocol.md
+// is the protocol and the guide to writing an engine.
 package conformance
 
 import "errors"

@@ -38,8 +38,15 @@ const MutationNoAlreadySignedIn = "no-already-signed-in-rule"
 // so that a kill loses it: the crash suite must fail such an engine.
 const MutationMemoryJournal = "memory-journal"
 
+// MutationNoSignOut makes the engine's sign-out succeed without calling
+// the SDK, so that a session it means to end stays: the runner, crash and
+// fleet suites must fail such an engine.
+const MutationNoSignOut = "no-sign-out"
+
 // MutationNames lists the Go engine's test-only mutations.
-func MutationNames() []string { return []string{MutationNoAlreadySignedIn, MutationMemoryJournal} }
+func MutationNames() []string {
+	return []string{MutationNoAlreadySignedIn, MutationMemoryJournal, MutationNoSignOut}
+}
 
 // ServeEngine runs vitalsync's own reconcile package as an engine of the
 // protocol, reading commands from in and writing to out until in ends.
@@ -53,6 +60,7 @@ func ServeEngine(ctx context.Context, in io.Reader, out io.Writer, opts EngineOp
 	if opts.Mutation == MutationMemoryJournal {
 		c.memory = map[string][]byte{}
 	}
+	c.noSignOut = opts.Mutation == MutationNoSignOut
 	for {
 		var m message
 		if err := c.read(&m); err != nil {
@@ -170,6 +178,11 @@ func launchCommand(ctx context.Context, c *engineConn, req LaunchRequest) (Outco
 		return Outcome{}, fmt.Errorf("unknown profile %q", req.Profile)
 	}
 	p = req.ProfileOverrides.Apply(p)
+	if !req.SDK.Identify {
+		// The world's SDK has no identifyExternalUser (an app that cannot
+		// call it): the planner applies every token action through signIn.
+		p.HasIdentify = false
+	}
 	app := reconcile.AppSession{SignedIn: req.App.SignedIn, AppUserID: req.App.AppUserID,
 		VitalUserID: req.App.VitalUserID, Environment: fsm.Environment(req.App.Environment),
 		Region: fsm.Region(req.App.Region)}
@@ -216,7 +229,11 @@ func OutcomeOf(out reconcile.Outcome) Outcome {
 		w.Divergence = &Divergence{Expected: string(out.Divergence.Expected), Observed: string(out.Divergence.Observed)}
 	}
 	for _, p := range out.Passes {
-		op := OutcomePass{Observed: string(p.Plan.Observed), Discrepancy: string(p.Plan.Discrepancy),
+		obs, err := json.Marshal(p.Observation)
+		if err != nil {
+			obs = nil
+		}
+		op := OutcomePass{Observation: obs, Observed: string(p.Plan.Observed), Discrepancy: string(p.Plan.Discrepancy),
 			Plan: PlanOf(p.Plan), Applied: []StepResult{}}
 		for _, st := range p.Applied {
 			sr := StepResult{Action: *ActionOf(st.Action)}
@@ -243,6 +260,8 @@ type engineConn struct {
 	dead error
 	// memory holds the journals instead of their files (MutationMemoryJournal).
 	memory map[string][]byte
+	// noSignOut: MutationNoSignOut.
+	noSignOut bool
 }
 
 func (c *engineConn) read(m *message) error {
@@ -388,7 +407,12 @@ func (s rpcSDK) SignIn(ctx context.Context, tok string) error {
 	return s.c.call(CallSignIn, tokenArgs{Token: tok}, nil)
 }
 
-func (s rpcSDK) SignOut(ctx context.Context) error { return s.c.call(CallSignOut, nil, nil) }
+func (s rpcSDK) SignOut(ctx context.Context) error {
+	if s.c.noSignOut {
+		return nil
+	}
+	return s.c.call(CallSignOut, nil, nil)
+}
 
 func (s rpcSDK) identify(ext, tok string) error {
 	return s.c.call(CallIdentify, identifyArgs{ExternalUserID: ext, Token: tok}, nil)

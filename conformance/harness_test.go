@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/vitalsync/vitalsync/reconcile"
+	"github.com/vitalsync/vitalsync/simulations"
 )
 
 // goEngine is the Go engine's binary, built once for the package's tests.
@@ -114,7 +116,15 @@ func TestForgetfulJournalFailsTheCrashSuite(t *testing.T) {
 		require.Equal(t, SuiteCrash, f.Suite, "the runner suite does not restart the engine: %s", f.Detail)
 		require.True(t, strings.HasPrefix(f.Name, runner.Cases[0].Name+"/launch:"), f.Name)
 		require.Contains(t, f.Detail, "the restarted engine reads another journal than the last it reported saved")
+		require.Contains(t, f.Replay, "--suite crash --case "+f.Name)
 	}
+
+	// The replay runs that crash point alone, and it fails again.
+	one := run(t, Config{Engine: []string{goEngine, "--mutate", MutationMemoryJournal}, Suites: []string{SuiteCrash},
+		Runner: &runner, Case: fails[len(fails)-1].Name})
+	require.Len(t, one.Cases, 1)
+	require.Equal(t, fails[len(fails)-1].Name, one.Cases[0].Name)
+	require.Equal(t, StatusFail, one.Cases[0].Status)
 }
 
 // A runner vector the engine does not follow fails, printing the calls
@@ -185,4 +195,99 @@ func TestSplitCommand(t *testing.T) {
 		_, err := SplitCommand(bad)
 		require.Error(t, err, bad)
 	}
+}
+
+// The fleet through the protocol is the fleet in process: on the same
+// seeds, the Go engine process meets the same world and leaves the same
+// measures as vitalsync's engine run in the simulations' own process, so
+// the bridge (the calls, the journal kept in step with the world's, its
+// crash points, the SDK errors the app records) adds nothing and loses
+// nothing.
+func TestFleetThroughTheProtocolIsTheFleetInProcess(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		h := &harness{cfg: Config{Engine: []string{goEngine}, Dir: t.TempDir()}, sum: &Summary{}}
+		s := &remoteStrategy{h: h, paths: map[string]string{}, reported: map[string]reconcile.JournalEntry{}}
+		cfg := simulations.Config{Seed: seed, Installs: 10, Launches: 15}
+		cfg.Strategies = []simulations.Strategy{s}
+		remote, err := simulations.Run(context.Background(), cfg)
+		h.stop()
+		require.NoError(t, err)
+		require.NoError(t, s.err)
+		cfg.Strategies = []simulations.Strategy{simulations.Engine{}}
+		local, err := simulations.Run(context.Background(), cfg)
+		require.NoError(t, err)
+		r, l := remote.Strategies[0], local.Strategies[0]
+		r.Name = l.Name
+		require.Equal(t, l, r, "seed %d", seed)
+		require.Equal(t, local.Coverage.Faults, remote.Coverage.Faults, "seed %d", seed)
+		// A killed engine replies nothing, so the world cannot count the
+		// class of a crashed launch's first pass; every other one agrees.
+		crashes := local.Coverage.Faults["crash-sdk"] + local.Coverage.Faults["crash-journal"]
+		missed := 0
+		for d, n := range local.Coverage.Discrepancies {
+			require.LessOrEqual(t, remote.Coverage.Discrepancies[d], n, "seed %d: %s", seed, d)
+			missed += n - remote.Coverage.Discrepancies[d]
+		}
+		require.LessOrEqual(t, missed, crashes, "seed %d", seed)
+	}
+}
+
+// An engine whose sign-out does nothing fails the runner suite on the
+// transcripts that sign out, the crash suite with another user's session
+// left in place, and the fleet with the simulations' wrong-user invariant.
+func TestEngineThatDoesNotSignOutFails(t *testing.T) {
+	runner, err := EmbeddedRunner()
+	require.NoError(t, err)
+	var switches []RunnerCase
+	for _, c := range runner.Cases {
+		if strings.HasPrefix(c.Name, "switch_user.txt:") {
+			switches = append(switches, c)
+		}
+	}
+	require.NotEmpty(t, switches)
+	sum := run(t, Config{Engine: []string{goEngine, "--mutate", MutationNoSignOut},
+		Suites: []string{SuiteRunner, SuiteCrash, SuiteFleet}, Runner: &RunnerFileData{Kind: KindRunner, Cases: switches},
+		Fleet: FleetConfig{Seed: 1, Installs: 12, Launches: 20}})
+	bySuite := map[string][]CaseResult{}
+	for _, f := range failures(sum) {
+		bySuite[f.Suite] = append(bySuite[f.Suite], f)
+	}
+	require.NotEmpty(t, bySuite[SuiteRunner])
+	require.Contains(t, bySuite[SuiteRunner][0].Detail, "sdk.signOut()")
+	require.NotEmpty(t, bySuite[SuiteCrash])
+	wrong := false
+	for _, f := range bySuite[SuiteCrash] {
+		wrong = wrong || strings.Contains(f.Detail, "left the SDK signed in as")
+	}
+	require.True(t, wrong, "no crash case names a session left for another user")
+	require.NotEmpty(t, bySuite[SuiteFleet])
+	kinds := ""
+	for _, f := range bySuite[SuiteFleet] {
+		kinds += f.Detail
+	}
+	require.Contains(t, kinds, "wrong-user")
+}
+
+// A plan that differs only in how an action is applied (which the plan's
+// rendering leaves out) prints the JSON of both.
+func TestPlanFailureShowsWhatTheRenderingHides(t *testing.T) {
+	plan, err := EmbeddedPlan()
+	require.NoError(t, err)
+	var c PlanCase
+	for _, pc := range plan.Cases {
+		if pc.Expect.Plan != nil && len(pc.Expect.Plan.Actions) == 1 && pc.Expect.Plan.Actions[0].SDKCall != "" {
+			c = pc
+			break
+		}
+	}
+	require.NotEmpty(t, c.Name, "no vector applies an action through identify")
+	p := *c.Expect.Plan
+	p.Actions = []Action{{Type: p.Actions[0].Type, VitalUserID: p.Actions[0].VitalUserID}}
+	c.Expect.Plan = &p
+	sum := run(t, Config{Engine: []string{goEngine}, Suites: []string{SuitePlan},
+		Plan: &PlanFileData{Kind: KindPlan, Cases: []PlanCase{c}}})
+	fails := failures(sum)
+	require.Len(t, fails, 1)
+	require.Contains(t, fails[0].Detail, "expected JSON: ")
+	require.Contains(t, fails[0].Detail, `"sdk_call":"identifyExternalUser"`)
 }

@@ -150,10 +150,13 @@ type Outcome struct {
 
 // OutcomePass is one pass of a launch's outcome.
 type OutcomePass struct {
-	Observed    string       `json:"observed"`
-	Discrepancy string       `json:"discrepancy"`
-	Plan        Plan         `json:"plan"`
-	Applied     []StepResult `json:"applied"`
+	// Observation is the observation the pass planned from, in the
+	// observation JSON (the fleet suite's checks read it).
+	Observation json.RawMessage `json:"observation,omitempty"`
+	Observed    string          `json:"observed"`
+	Discrepancy string          `json:"discrepancy"`
+	Plan        Plan            `json:"plan"`
+	Applied     []StepResult    `json:"applied"`
 }
 
 // The call arguments and results.

@@ -184,14 +184,25 @@ func exportRunner(dir string) ([]RunnerCase, error) {
 			if c.Setup.Profile, _ = d.get("profile"); c.Setup.Profile == "" {
 				return nil, fmt.Errorf("%s: new without a profile", d.pos())
 			}
-			if _, ok := fsm.ParseProfile(c.Setup.Profile); !ok {
+			p, ok := fsm.ParseProfile(c.Setup.Profile)
+			if !ok {
 				return nil, fmt.Errorf("%s: unknown profile %q", d.pos(), c.Setup.Profile)
 			}
 			c.Setup.SDK = SDKCalls{Identify: d.has("identify"), Initialize: d.has("initialize"),
 				ProtectedData: d.has("protected-data")}
+			var ov ProfileOverrides
 			if d.has("deletion-undetectable") {
 				f := false
-				c.Setup.ProfileOverrides = &ProfileOverrides{DetectsDeletion: &f}
+				ov.DetectsDeletion = &f
+			}
+			if p.HasIdentify && !c.Setup.SDK.Identify {
+				// A scripted SDK without identify: the runner's profile
+				// has none (reconcile's transcripts plan so).
+				f := false
+				ov.HasIdentify = &f
+			}
+			if ov != (ProfileOverrides{}) {
+				c.Setup.ProfileOverrides = &ov
 			}
 			continue
 		}

@@ -53,6 +53,13 @@ func ActionOf(a reconcile.Action) *Action {
 	return &p.Actions[0]
 }
 
+// step is the action without how it is applied (sdk_call, token): what a
+// transcript's rendering of it says.
+func (w Action) step() Action {
+	w.SDKCall, w.Token = "", ""
+	return w
+}
+
 // Reconcile returns the action w names; nil for nil.
 func (w *Action) Reconcile() (reconcile.Action, error) {
 	if w == nil {
@@ -70,6 +77,14 @@ func (w *Action) Reconcile() (reconcile.Action, error) {
 		return nil, fmt.Errorf("conformance: unknown action type %q", w.Type)
 	}
 	return p.Actions[0], nil
+}
+
+// bare returns the action's type and user alone; nil for nil.
+func (w *Action) bare() *Action {
+	if w == nil {
+		return nil
+	}
+	return &Action{Type: w.Type, VitalUserID: w.VitalUserID, AppUserID: w.AppUserID}
 }
 
 // String renders the action as reconcile does ("sign-in(v-1)"), or
@@ -137,12 +152,19 @@ type ProfileOverrides struct {
 	// DetectsDeletion false: an SDK that never detects a deleted user
 	// (Android 4.2.1–4.2.2's, reference §10.1).
 	DetectsDeletion *bool `json:"detects_deletion,omitempty"`
+	// HasIdentify false: the app's SDK has no identifyExternalUser (a
+	// bridge without it, or a scripted SDK without it): the planner applies
+	// every token action through signIn.
+	HasIdentify *bool `json:"has_identify,omitempty"`
 }
 
 // Apply returns p with the overrides.
 func (o *ProfileOverrides) Apply(p fsm.Profile) fsm.Profile {
 	if o != nil && o.DetectsDeletion != nil {
 		p.DetectsDeletion = *o.DetectsDeletion
+	}
+	if o != nil && o.HasIdentify != nil {
+		p.HasIdentify = *o.HasIdentify
 	}
 	return p
 }
@@ -210,38 +232,49 @@ type ProfilesFileData struct {
 
 // ProfileFacts is one SDK profile's facts (fsm.Profile), by stable names.
 type ProfileFacts struct {
-	Name                    string `json:"name"`
-	Platform                string `json:"platform"`
-	Wrapper                 string `json:"wrapper"`
-	Versions                string `json:"versions"`
-	UpperCaseUserID         bool   `json:"upper_case_user_id"`
-	LowerCaseUserID         bool   `json:"lower_case_user_id"`
-	AutoSignOutOnDeletion   bool   `json:"auto_sign_out_on_deletion"`
-	DetectsDeletion         bool   `json:"detects_deletion"`
-	RefreshesOnUnauthorized bool   `json:"refreshes_on_unauthorized"`
-	SameUserSignInThrows    bool   `json:"same_user_sign_in_throws"`
-	APIKeyMigrationPersists bool   `json:"api_key_migration_persists"`
-	SignInNeedsRelaunch     bool   `json:"sign_in_needs_relaunch"`
-	HasIdentify             bool   `json:"has_identify"`
-	IdentifyShortCircuits   bool   `json:"identify_short_circuits"`
-	ReportsPendingReauth    bool   `json:"reports_pending_reauth"`
-	ConfigurePersists       bool   `json:"configure_persists"`
-	LegacyTokenEndpoint     bool   `json:"legacy_token_endpoint"`
-	RecordWithoutRegion     bool   `json:"record_without_region"`
-	LockedKeychain          string `json:"locked_keychain"`
-	LenientTokenBase64      bool   `json:"lenient_token_base64"`
+	Name                     string `json:"name"`
+	Platform                 string `json:"platform"`
+	Wrapper                  string `json:"wrapper"`
+	Versions                 string `json:"versions"`
+	UpperCaseUserID          bool   `json:"upper_case_user_id"`
+	LowerCaseUserID          bool   `json:"lower_case_user_id"`
+	AutoSignOutOnDeletion    bool   `json:"auto_sign_out_on_deletion"`
+	DetectsDeletion          bool   `json:"detects_deletion"`
+	RefreshesOnUnauthorized  bool   `json:"refreshes_on_unauthorized"`
+	UnauthorizedRetryCrashes bool   `json:"unauthorized_retry_crashes"`
+	SameUserSignInThrows     bool   `json:"same_user_sign_in_throws"`
+	APIKeyMigrationPersists  bool   `json:"api_key_migration_persists"`
+	SignInNeedsRelaunch      bool   `json:"sign_in_needs_relaunch"`
+	HasIdentify              bool   `json:"has_identify"`
+	IdentifyShortCircuits    bool   `json:"identify_short_circuits"`
+	ReportsPendingReauth     bool   `json:"reports_pending_reauth"`
+	ConfigurePersists        bool   `json:"configure_persists"`
+	LegacyTokenEndpoint      bool   `json:"legacy_token_endpoint"`
+	RecordWithoutRegion      bool   `json:"record_without_region"`
+	LockedKeychain           string `json:"locked_keychain"`
+	LenientTokenBase64       bool   `json:"lenient_token_base64"`
+	// The wrapper bridge's facts (docs/reference/profiles.md).
+	StatusOrder          []string `json:"status_order"`
+	StatusCreatesClient  bool     `json:"status_creates_client"`
+	IdentifyWaitsUntimed bool     `json:"identify_waits_untimed"`
+	ErrorsByMessage      bool     `json:"errors_by_message"`
+	SetUserIDCrashes     bool     `json:"set_user_id_crashes"`
 }
 
 func profileFacts(p fsm.Profile) ProfileFacts {
 	return ProfileFacts{Name: p.Name, Platform: string(p.Platform), Wrapper: string(p.Wrapper), Versions: p.Versions,
 		UpperCaseUserID: p.UpperCaseUserID, LowerCaseUserID: p.LowerCaseUserID,
 		AutoSignOutOnDeletion: p.AutoSignOutOnDeletion, DetectsDeletion: p.DetectsDeletion,
-		RefreshesOnUnauthorized: p.RefreshesOnUnauthorized, SameUserSignInThrows: p.SameUserSignInThrows,
+		RefreshesOnUnauthorized: p.RefreshesOnUnauthorized, UnauthorizedRetryCrashes: p.UnauthorizedRetryCrashes, SameUserSignInThrows: p.SameUserSignInThrows,
 		APIKeyMigrationPersists: p.APIKeyMigrationPersists, SignInNeedsRelaunch: p.SignInNeedsRelaunch,
 		HasIdentify: p.HasIdentify, IdentifyShortCircuits: p.IdentifyShortCircuits,
 		ReportsPendingReauth: p.ReportsPendingReauth, ConfigurePersists: p.ConfigurePersists,
 		LegacyTokenEndpoint: p.LegacyTokenEndpoint, RecordWithoutRegion: p.RecordWithoutRegion,
-		LockedKeychain: string(p.LockedKeychain), LenientTokenBase64: p.LenientTokenBase64}
+		LockedKeychain: string(p.LockedKeychain), LenientTokenBase64: p.LenientTokenBase64,
+		// Every flag, in the order the app receives them.
+		StatusOrder:         p.StatusNames(fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseAPIKey | fsm.FlagUseSignInToken | fsm.FlagPendingReauthentication),
+		StatusCreatesClient: p.StatusCreatesClient, IdentifyWaitsUntimed: p.IdentifyWaitsUntimed,
+		ErrorsByMessage: p.ErrorsByMessage, SetUserIDCrashes: p.SetUserIDCrashes}
 }
 
 // Vectors is a whole export.

@@ -4,6 +4,7 @@
 package docs
 
 import (
+	"bytes"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -61,6 +62,9 @@ func cited(t *testing.T, root string) map[string]string {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
+		}
+		if bytes.IndexByte(b, 0) >= 0 {
+			return nil // a binary file, not text the project writes
 		}
 		for i, line := range strings.Split(string(b), "\n") {
 			for _, m := range citation.FindAllStringSubmatch(line, -1) {

@@ -11,7 +11,10 @@
 // and print; every Parse function returns (value, ok).
 //
 // The profiles are data (profile.go), each fact citing the section of the
-// reference it comes from. ProfileFor and ProfileForWrapper (version.go) map
-// a native SDK version, or a wrapper and the native version it pins, to its
-// profile; ProfileTable renders them for docs/reference/profiles.md.
+// reference it comes from. ProfileFor (version.go) maps a native SDK
+// version to its profile, ProfileForApp a Flutter or React Native app by the
+// wrapper's version and the native version it resolved, and
+// ProfileForWrapper such an app by the native version alone where that
+// decides it; ProfileTable renders the profiles for
+// docs/reference/profiles.md.
 package fsm

@@ -14,9 +14,12 @@ const (
 // strings; "" (Native) means the app calls the native SDK.
 type Wrapper string
 
-// The wrappers that have profiles of their own. React Native's bridges do
-// not change the modelled behaviour, so a React Native app uses the native
-// profile of the SDK it pins (ProfileForWrapper).
+// The wrappers that have profiles of their own. Both are keyed by the
+// wrapper's own version and the native SDK it pins (ProfileForApp): Flutter
+// has no identifyExternalUser and lower-cases the user ID; React Native
+// below 5.3.0 has no identifyExternalUser, and its bridges order the status
+// flags, create the Android client, wait on identify and reject errors in
+// their own ways (docs/reference/profiles.md).
 const (
 	Native      Wrapper = ""
 	Flutter     Wrapper = "flutter"
@@ -85,6 +88,15 @@ type Profile struct {
 	// explicit refreshToken(): a deleted user is noticed only at local
 	// expiry (§10.2; §3's "retries a 401" is wrong for iOS).
 	RefreshesOnUnauthorized bool
+	// UnauthorizedRetryCrashes: after a 401's refresh the retry crashes the
+	// app. Android 4.1.0–4.2.1's ApiKeyInterceptor retries without closing
+	// the 401 response, so OkHttp's second proceed throws
+	// IllegalStateException, which is no IOException and kills the process;
+	// 4.2.2 closes it first (706dc97, #201). The refresh has run and its
+	// outcome is stored; a refresh that fails throws before the retry (as a
+	// VitalRequestError, an IOException), so only a successful refresh
+	// reaches the crash (docs/reference/profiles.md).
+	UnauthorizedRetryCrashes bool
 	// SameUserSignInThrows: signIn while a non-pending record exists throws
 	// alreadySignedIn even for the same user (Android all versions, iOS up
 	// to 1.3); iOS 1.4+ treats a same-user signIn as a silent no-op (§2.5).
@@ -133,6 +145,61 @@ type Profile struct {
 	// base64 (Android's okio); iOS requires strict standard base64 with
 	// padding (§2.1).
 	LenientTokenBase64 bool
+
+	// The facts below are where a wrapper's bridge differs from the native
+	// SDK it pins (docs/reference/profiles.md cites each at its tag).
+
+	// StatusOrder is the order in which the app receives the status flags;
+	// the zero value is the SDK's declaration order (configured, signedIn,
+	// useApiKey, useSignInToken, pendingReauthentication), which Android's
+	// status set keeps. React Native's iOS bridge lists signedIn before
+	// configured and useSignInToken before useApiKey, so an engine compares
+	// the flags as a set, never as a list (StatusNames).
+	StatusOrder [5]Status
+	// StatusCreatesClient: reading the status (or currentUserId) creates the
+	// Android client first, so the {} of a client not yet created in the
+	// process (§10.11) never reaches the app (React Native's and Flutter's
+	// Android bridges call getOrCreate before they read).
+	StatusCreatesClient bool
+	// IdentifyWaitsUntimed: identifyExternalUser asks the app for
+	// credentials through a JavaScript event and the native side waits on a
+	// continuation with no timeout, holding the native identify lock: an
+	// authenticate callback that never settles hangs that identify and every
+	// later one (React Native 5.3.0+). On React Native 5.3.0 a rejected
+	// authenticate is never answered either; 5.3.1 forwards the rejection.
+	IdentifyWaitsUntimed bool
+	// ErrorsByMessage: the bridge rejects with a message and no code that
+	// tells the SDK errors apart (React Native: iOS always "VitalCoreError"
+	// with the error's description, Android's signIn no code at all), so an
+	// app tells alreadySignedIn from invalidSignInToken by the message text
+	// alone.
+	ErrorsByMessage bool
+	// SetUserIDCrashes: setUserId stops the app (fatalError) when the SDK is
+	// not configured or is in Sign-In Token mode (iOS 1.4+, and through the
+	// React Native and Flutter bridges, which call it unguarded); the model
+	// returns ErrNotConfigured or ErrAlreadySignedIn instead. iOS ≤1.3
+	// stops only when unconfigured and ignores the call in token mode, so
+	// its profiles leave this false.
+	SetUserIDCrashes bool
+}
+
+// rnIOSStatusOrder is React Native's iOS bridge's order of the status flags
+// (VitalClient.Status.strings()).
+var rnIOSStatusOrder = [5]Status{FlagSignedIn, FlagConfigured, FlagUseSignInToken, FlagUseAPIKey, FlagPendingReauthentication}
+
+// StatusNames returns the names of s's flags in the order the profile's app
+// receives them (StatusOrder).
+func (p Profile) StatusNames(s Status) []string {
+	if p.StatusOrder == ([5]Status{}) {
+		return s.Names()
+	}
+	names := make([]string, 0, 5)
+	for _, f := range p.StatusOrder {
+		if s.Has(f) {
+			names = append(names, f.Names()[0])
+		}
+	}
+	return names
 }
 
 var profiles = [...]Profile{
@@ -165,6 +232,7 @@ var profiles = [...]Profile{
 		ConfigurePersists:       false,             // §5.2: configure is in-memory only
 		LegacyTokenEndpoint:     true,              // §10.1: last Firebase-exchange tag 1.8.1
 		LockedKeychain:          KeychainCallsFail, // §10.6
+		SetUserIDCrashes:        true,              // §5.2: fatalError unconfigured or in JWT mode
 	},
 	{
 		Name: "ios-1.8", Platform: IOS, Versions: "1.8.2–1.8.8",
@@ -180,25 +248,27 @@ var profiles = [...]Profile{
 		ConfigurePersists:       false,             // §5.2
 		LegacyTokenEndpoint:     false,             // §10.1: first /v1/token tag 1.8.2; no auth change to 1.8.8
 		LockedKeychain:          KeychainCallsFail, // §10.6
+		SetUserIDCrashes:        true,              // §5.2
 	},
 	{
 		// §10.1: 4.1.0 and 4.2.0 are identical in auth code.
 		Name: "android-4.2.0", Platform: Android, Versions: "4.1.0–4.2.0",
-		AutoSignOutOnDeletion:   true, // §4: up to 4.2.0 bind() signs out on UserNoLongerValid
-		DetectsDeletion:         true, // §10.3: Secure Token error messages
-		RefreshesOnUnauthorized: true, // §10.2: ApiKeyInterceptor refreshes once on a 401
-		SameUserSignInThrows:    true, // §2.5: Android all versions
-		APIKeyMigrationPersists: true, // §2.7: auth_strategy is persisted as JWT after the exchange
-		HasIdentify:             true, // §2.6: ported in 4.1.0
-		IdentifyShortCircuits:   true, // §2.6
-		ReportsPendingReauth:    true, // §1.2: record.pendingReauthentication
-		ConfigurePersists:       true, // §5.2: auth_strategy pref
-		LegacyTokenEndpoint:     true, // §2.3, §10.1: ≤4.2.0 uses Firebase/GCIP
-		RecordWithoutRegion:     true, // §10.3: the 4.2.0 record has no region
-		LenientTokenBase64:      true, // §2.1: okio decodeBase64
+		AutoSignOutOnDeletion:    true, // §4: up to 4.2.0 bind() signs out on UserNoLongerValid
+		DetectsDeletion:          true, // §10.3: Secure Token error messages
+		RefreshesOnUnauthorized:  true, // §10.2: ApiKeyInterceptor refreshes once on a 401
+		UnauthorizedRetryCrashes: true, // the retry proceeds with the 401 response open (fixed in 4.2.2)
+		SameUserSignInThrows:     true, // §2.5: Android all versions
+		APIKeyMigrationPersists:  true, // §2.7: auth_strategy is persisted as JWT after the exchange
+		HasIdentify:              true, // §2.6: ported in 4.1.0
+		IdentifyShortCircuits:    true, // §2.6
+		ReportsPendingReauth:     true, // §1.2: record.pendingReauthentication
+		ConfigurePersists:        true, // §5.2: auth_strategy pref
+		LegacyTokenEndpoint:      true, // §2.3, §10.1: ≤4.2.0 uses Firebase/GCIP
+		RecordWithoutRegion:      true, // §10.3: the 4.2.0 record has no region
+		LenientTokenBase64:       true, // §2.1: okio decodeBase64
 	},
 	{
-		Name: "android-4.2.2", Platform: Android, Versions: "4.2.1–4.2.2",
+		Name: "android-4.2.2", Platform: Android, Versions: "4.2.2",
 		AutoSignOutOnDeletion:   false, // §4: 4.2.1 removed the observer
 		DetectsDeletion:         false, // §10.1: {"details":{"errorType"}} with !!: never detected; fixed in 4.3.0
 		RefreshesOnUnauthorized: true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
@@ -226,9 +296,9 @@ var profiles = [...]Profile{
 		LenientTokenBase64:      true,  // §2.1
 	},
 	{
-		// §10.10: vital-flutter HEAD pins VitalCore ~> 1.8.7 (ios-1.8's
-		// facts), has no identify, and lower-cases currentUserId.
-		Name: "flutter-ios", Platform: IOS, Wrapper: Flutter, Versions: "HEAD on VitalCore 1.8.7–1.8.8",
+		// §10.10: vital-flutter 4.5.5–4.6.1 pin VitalCore ~> 1.8.2–1.8.7
+		// (ios-1.8's facts), have no identify, and lower-case currentUserId.
+		Name: "flutter-ios", Platform: IOS, Wrapper: Flutter, Versions: "4.5.5–4.6.1 on iOS 1.8.2–1.8.8",
 		UpperCaseUserID:         true,              // §1.3 (hidden by the wrapper)
 		LowerCaseUserID:         true,              // §10.10: core.dart lower-cases currentUserId()
 		AutoSignOutOnDeletion:   true,              // §4
@@ -241,11 +311,13 @@ var profiles = [...]Profile{
 		ConfigurePersists:       false,             // §5.2
 		LegacyTokenEndpoint:     false,             // §10.1
 		LockedKeychain:          KeychainCallsFail, // §10.6
+		SetUserIDCrashes:        true,              // the plugin calls VitalClient.setUserId unguarded
 	},
 	{
-		// §10.10: vital-flutter HEAD pins Android 4.2.2 (android-4.2.2's
-		// facts), has no identify, and lower-cases currentUserId.
-		Name: "flutter-android", Platform: Android, Wrapper: Flutter, Versions: "HEAD on Android 4.2.2",
+		// §10.10: vital-flutter 4.5.6–4.6.1 pin Android 4.2.2
+		// (android-4.2.2's facts), have no identify, and lower-case
+		// currentUserId; 4.5.5 pins 4.2.1 (flutter-android-4.2.1).
+		Name: "flutter-android", Platform: Android, Wrapper: Flutter, Versions: "4.5.6–4.6.1 on Android 4.2.2",
 		LowerCaseUserID:         true,  // §10.10
 		AutoSignOutOnDeletion:   false, // §4
 		DetectsDeletion:         false, // §10.1: the pinned 4.2.2 never detects deletion
@@ -257,6 +329,211 @@ var profiles = [...]Profile{
 		ConfigurePersists:       true,  // §5.2
 		LegacyTokenEndpoint:     false, // §10.1
 		LenientTokenBase64:      true,  // §2.1
+		StatusCreatesClient:     true,  // the plugin calls getOrCreate before it reads
+	},
+	{
+		// vital-flutter 4.5.0–4.5.4 pin VitalCore ~> 1.6.2 (ios-1.8.1's
+		// facts: the Firebase exchange), with Flutter's bridge.
+		Name: "flutter-ios-1.8.1", Platform: IOS, Wrapper: Flutter, Versions: "4.5.0–4.5.4 on iOS 1.6.2–1.6.x",
+		UpperCaseUserID:         true,              // §1.3 (hidden by the wrapper)
+		LowerCaseUserID:         true,              // §10.10
+		AutoSignOutOnDeletion:   true,              // §4
+		DetectsDeletion:         true,              // §10.3
+		SameUserSignInThrows:    false,             // §2.5
+		APIKeyMigrationPersists: false,             // §2.7
+		SignInNeedsRelaunch:     true,              // §10.10
+		HasIdentify:             false,             // §10.10: only signIn
+		ReportsPendingReauth:    false,             // §1.2
+		ConfigurePersists:       false,             // §5.2
+		LegacyTokenEndpoint:     true,              // §10.1: ≤1.8.1
+		LockedKeychain:          KeychainCallsFail, // §10.6
+		SetUserIDCrashes:        true,              // §5.2
+	},
+	{
+		// vital-flutter 4.5.0–4.5.4 pin Android 4.1.1–4.1.4 (android-4.2.0's
+		// facts: 4.1.x and 4.2.0 are identical in auth code), with Flutter's
+		// bridge.
+		Name: "flutter-android-4.2.0", Platform: Android, Wrapper: Flutter, Versions: "4.5.0–4.5.4 on Android 4.1.1–4.1.4",
+		LowerCaseUserID:          true,  // §10.10
+		AutoSignOutOnDeletion:    true,  // §4
+		DetectsDeletion:          true,  // §10.3
+		RefreshesOnUnauthorized:  true,  // §10.2
+		UnauthorizedRetryCrashes: true,  // Android 4.1.x
+		SameUserSignInThrows:     true,  // §2.5
+		APIKeyMigrationPersists:  true,  // §2.7
+		HasIdentify:              false, // §10.10: only signIn
+		ReportsPendingReauth:     true,  // §1.2
+		ConfigurePersists:        true,  // §5.2
+		LegacyTokenEndpoint:      true,  // §10.1: ≤4.2.0
+		RecordWithoutRegion:      true,  // §10.3
+		LenientTokenBase64:       true,  // §2.1
+		StatusCreatesClient:      true,
+	},
+	// React Native: the native profile's facts plus the bridge's
+	// (docs/reference/profiles.md). Below 5.3.0 the bridge has no
+	// identifyExternalUser, so those apps use the deprecated signIn.
+	{
+		Name: "rn-ios-1.3", Platform: IOS, Wrapper: ReactNative, Versions: "5.0.0–5.1.0 on iOS 1.2.11–1.3.x",
+		AutoSignOutOnDeletion:   true,                   // §4
+		DetectsDeletion:         true,                   // §10.3
+		SameUserSignInThrows:    true,                   // §2.5
+		APIKeyMigrationPersists: true,                   // §2.7
+		ReportsPendingReauth:    true,                   // §1.2
+		ConfigurePersists:       true,                   // §5.2
+		LegacyTokenEndpoint:     true,                   // §10.1
+		LockedKeychain:          KeychainReadsSignedOut, // §10.6
+		StatusOrder:             rnIOSStatusOrder,
+		ErrorsByMessage:         true,
+	},
+	{
+		Name: "rn-5.2-ios-1.8.1", Platform: IOS, Wrapper: ReactNative, Versions: "5.1.1–5.2.3 on iOS 1.4.1–1.6.x",
+		UpperCaseUserID:         true,              // §1.3: the bridge passes it through
+		AutoSignOutOnDeletion:   true,              // §4
+		DetectsDeletion:         true,              // §10.3
+		APIKeyMigrationPersists: false,             // §2.7
+		SignInNeedsRelaunch:     true,              // §1.2: the bridge's signIn is the deprecated one
+		HasIdentify:             false,             // identify reached the bridge in 5.3.0
+		ReportsPendingReauth:    false,             // §1.2
+		ConfigurePersists:       false,             // §5.2
+		LegacyTokenEndpoint:     true,              // §10.1
+		LockedKeychain:          KeychainCallsFail, // §10.6
+		SetUserIDCrashes:        true,              // §5.2, through the bridge
+		StatusOrder:             rnIOSStatusOrder,
+		ErrorsByMessage:         true,
+	},
+	{
+		Name: "rn-ios-1.8.1", Platform: IOS, Wrapper: ReactNative, Versions: "5.3.0–5.4.0 on iOS 1.6.0–1.8.1",
+		UpperCaseUserID:         true,              // §1.3
+		AutoSignOutOnDeletion:   true,              // §4
+		DetectsDeletion:         true,              // §10.3
+		APIKeyMigrationPersists: false,             // §2.7
+		SignInNeedsRelaunch:     true,              // §1.2
+		HasIdentify:             true,              // §2.6
+		IdentifyShortCircuits:   true,              // §2.6
+		ReportsPendingReauth:    false,             // §1.2
+		ConfigurePersists:       false,             // §5.2
+		LegacyTokenEndpoint:     true,              // §10.1
+		LockedKeychain:          KeychainCallsFail, // §10.6
+		SetUserIDCrashes:        true,              // §5.2
+		StatusOrder:             rnIOSStatusOrder,
+		IdentifyWaitsUntimed:    true,
+		ErrorsByMessage:         true,
+	},
+	{
+		Name: "rn-ios-1.8", Platform: IOS, Wrapper: ReactNative, Versions: "5.4.0–6.0.0-rc.2 on iOS 1.8.2–1.8.8",
+		UpperCaseUserID:         true,              // §1.3
+		AutoSignOutOnDeletion:   true,              // §4
+		DetectsDeletion:         true,              // §3
+		APIKeyMigrationPersists: false,             // §2.7
+		SignInNeedsRelaunch:     true,              // §1.2
+		HasIdentify:             true,              // §2.6
+		IdentifyShortCircuits:   true,              // §2.6
+		ReportsPendingReauth:    false,             // §1.2
+		ConfigurePersists:       false,             // §5.2
+		LegacyTokenEndpoint:     false,             // §10.1
+		LockedKeychain:          KeychainCallsFail, // §10.6
+		SetUserIDCrashes:        true,              // §5.2
+		StatusOrder:             rnIOSStatusOrder,
+		IdentifyWaitsUntimed:    true,
+		ErrorsByMessage:         true,
+	},
+	{
+		Name: "rn-android-4.2.0", Platform: Android, Wrapper: ReactNative, Versions: "5.3.0–5.4.0 on Android 4.1.0–4.2.0",
+		AutoSignOutOnDeletion:    true, // §4
+		DetectsDeletion:          true, // §10.3
+		RefreshesOnUnauthorized:  true, // §10.2
+		UnauthorizedRetryCrashes: true, // Android 4.1.0–4.2.0
+		SameUserSignInThrows:     true, // §2.5
+		APIKeyMigrationPersists:  true, // §2.7
+		HasIdentify:              true, // §2.6
+		IdentifyShortCircuits:    true, // §2.6
+		ReportsPendingReauth:     true, // §1.2
+		ConfigurePersists:        true, // §5.2
+		LegacyTokenEndpoint:      true, // §10.1
+		RecordWithoutRegion:      true, // §10.3
+		LenientTokenBase64:       true, // §2.1
+		StatusCreatesClient:      true,
+		IdentifyWaitsUntimed:     true,
+		ErrorsByMessage:          true,
+	},
+	{
+		Name: "rn-android-4.2.2", Platform: Android, Wrapper: ReactNative, Versions: "5.4.2–5.4.3 on Android 4.2.2",
+		DetectsDeletion:         false, // §10.1
+		RefreshesOnUnauthorized: true,  // §10.2
+		SameUserSignInThrows:    true,  // §2.5
+		APIKeyMigrationPersists: true,  // §2.7
+		HasIdentify:             true,  // §2.6
+		IdentifyShortCircuits:   true,  // §2.6, §4
+		ReportsPendingReauth:    true,  // §1.2
+		ConfigurePersists:       true,  // §5.2
+		LenientTokenBase64:      true,  // §2.1
+		StatusCreatesClient:     true,
+		IdentifyWaitsUntimed:    true,
+		ErrorsByMessage:         true,
+	},
+	{
+		Name: "rn-android-5.0", Platform: Android, Wrapper: ReactNative, Versions: "5.5.0–6.0.0-rc.2 on Android 4.3.0–5.0.2",
+		DetectsDeletion:         true, // §10.1
+		RefreshesOnUnauthorized: true, // §10.2
+		SameUserSignInThrows:    true, // §2.5
+		APIKeyMigrationPersists: true, // §2.7
+		HasIdentify:             true, // §2.6
+		IdentifyShortCircuits:   true, // §2.6, §4
+		ReportsPendingReauth:    true, // §1.2
+		ConfigurePersists:       true, // §5.2
+		LenientTokenBase64:      true, // §2.1
+		StatusCreatesClient:     true,
+		IdentifyWaitsUntimed:    true,
+		ErrorsByMessage:         true,
+	},
+	{
+		Name: "android-4.2.1", Platform: Android, Versions: "4.2.1",
+		AutoSignOutOnDeletion:    false, // §4: 4.2.1 removed the observer
+		DetectsDeletion:          false, // §10.1: {"details":{"errorType"}} with !!: never detected; fixed in 4.3.0
+		RefreshesOnUnauthorized:  true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
+		UnauthorizedRetryCrashes: true,  // Android 4.2.1: the retry proceeds with the 401 response open
+		SameUserSignInThrows:     true,  // §2.5
+		APIKeyMigrationPersists:  true,  // §2.7
+		HasIdentify:              true,  // §2.6
+		IdentifyShortCircuits:    true,  // §2.6, §4
+		ReportsPendingReauth:     true,  // §1.2
+		ConfigurePersists:        true,  // §5.2
+		LegacyTokenEndpoint:      false, // §10.1: first /v1/token tag 4.2.1
+		LenientTokenBase64:       true,  // §2.1
+	},
+	{
+		// vital-flutter 4.5.5 pins Android 4.2.1 (android-4.2.1's facts),
+		// with Flutter's bridge.
+		Name: "flutter-android-4.2.1", Platform: Android, Wrapper: Flutter, Versions: "4.5.5 on Android 4.2.1",
+		LowerCaseUserID:          true,  // §10.10
+		AutoSignOutOnDeletion:    false, // §4
+		DetectsDeletion:          false, // §10.1: the pinned 4.2.1 never detects deletion
+		RefreshesOnUnauthorized:  true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
+		UnauthorizedRetryCrashes: true,  // Android 4.2.1: the retry proceeds with the 401 response open
+		SameUserSignInThrows:     true,  // §2.5
+		APIKeyMigrationPersists:  true,  // §2.7
+		HasIdentify:              false, // §10.10: only signIn
+		ReportsPendingReauth:     true,  // §1.2
+		ConfigurePersists:        true,  // §5.2
+		LegacyTokenEndpoint:      false, // §10.1
+		LenientTokenBase64:       true,  // §2.1
+		StatusCreatesClient:      true,  // the plugin calls getOrCreate before it reads
+	},
+	{
+		Name: "rn-android-4.2.1", Platform: Android, Wrapper: ReactNative, Versions: "5.4.1 on Android 4.2.1",
+		DetectsDeletion:          false, // §10.1
+		RefreshesOnUnauthorized:  true,  // §10.2
+		UnauthorizedRetryCrashes: true,  // Android 4.2.1: the retry proceeds with the 401 response open
+		SameUserSignInThrows:     true,  // §2.5
+		APIKeyMigrationPersists:  true,  // §2.7
+		HasIdentify:              true,  // §2.6
+		IdentifyShortCircuits:    true,  // §2.6, §4
+		ReportsPendingReauth:     true,  // §1.2
+		ConfigurePersists:        true,  // §5.2
+		LenientTokenBase64:       true,  // §2.1
+		StatusCreatesClient:      true,
+		IdentifyWaitsUntimed:     true,
+		ErrorsByMessage:          true,
 	},
 }
 

@@ -26,12 +26,26 @@ func TestProfileFor(t *testing.T) {
 		{Android, "4.0.9", ""},
 		{Android, "4.1.0", "android-4.2.0"},
 		{Android, "4.2.0", "android-4.2.0"},
-		{Android, "4.2.1", "android-4.2.2"},
+		{Android, "4.2.1", "android-4.2.1"},
 		{Android, "4.2.2", "android-4.2.2"},
 		{Android, "4.3.0", "android-5.0"},
 		{Android, "4.3.2", "android-5.0"},
 		{Android, "5.0.2", "android-5.0"},
 		{Android, "5.0.3", ""},
+		{Android, "5.0.4", ""},
+		// Pre-releases whose auth code is their release's map by it; the
+		// others, and those of unread releases, stay refused.
+		{Android, "5.0.0-rc.1", "android-5.0"},
+		{Android, "v5.0.0-beta.2", "android-5.0"},
+		{Android, "4.2.0-beta.1", "android-4.2.0"},
+		{IOS, "1.4.0-beta.3", "ios-1.8.1"},
+		{IOS, "1.4.1-beta.2", "ios-1.8.1"},
+		{IOS, "1.4.0-beta.1", ""}, // its JWT code differs from 1.4.0's
+		{IOS, "1.9.0-beta.1", ""},
+		{IOS, "5.0.0-rc.1", ""},
+		{Android, "5.0.0-rc.2", ""},
+		{Android, "5.0.2-", ""},
+		{Android, "6.0.0-rc.1", ""}, // React Native's tag, not Android's
 		{Android, "4.2", ""},
 		{Android, "4.2.x", ""},
 		{Android, "4.2.2-rc1", ""},
@@ -50,8 +64,8 @@ func TestProfileFor(t *testing.T) {
 	}
 }
 
-// TestProfileForWrapper: Flutter has profiles of its own for the native
-// versions it pins; React Native uses the native table (§10.10).
+// TestProfileForWrapper: the native version alone decides the profile
+// where every wrapper line that pins it has the same one.
 func TestProfileForWrapper(t *testing.T) {
 	tests := []struct {
 		wrapper  Wrapper
@@ -61,19 +75,94 @@ func TestProfileForWrapper(t *testing.T) {
 	}{
 		{Flutter, IOS, "1.8.7", "flutter-ios"},
 		{Flutter, IOS, "1.8.8", "flutter-ios"},
-		{Flutter, IOS, "1.8.6", ""},
+		{Flutter, IOS, "1.8.6", "flutter-ios"}, // Flutter 4.5.5–4.6.0
+		{Flutter, IOS, "1.8.2", "flutter-ios"},
+		{Flutter, IOS, "1.6.3", "flutter-ios-1.8.1"}, // Flutter 4.5.0–4.5.4
+		{Flutter, IOS, "1.8.1", ""},                  // no Flutter line pins it
 		{Flutter, Android, "4.2.2", "flutter-android"},
+		{Flutter, Android, "4.2.1", "flutter-android-4.2.1"}, // Flutter 4.5.5
+		{Flutter, Android, "4.1.4", "flutter-android-4.2.0"},
+		{Flutter, Android, "4.2.0", ""},
 		{Flutter, Android, "5.0.2", ""},
 		{Flutter, Android, "bad", ""},
-		{ReactNative, Android, "4.2.2", "android-4.2.2"},
-		{ReactNative, IOS, "1.8.8", "ios-1.8"},
+		{ReactNative, Android, "4.2.2", "rn-android-4.2.2"},
+		{ReactNative, Android, "5.0.0-rc.1", "rn-android-5.0"},
+		{ReactNative, Android, "4.0.2", ""}, // React Native below 5.3.0 pins an unmodelled Android
+		{ReactNative, IOS, "1.8.8", "rn-ios-1.8"},
+		{ReactNative, IOS, "1.5.0", "rn-5.2-ios-1.8.1"},
+		{ReactNative, IOS, "1.6.0", ""}, // 5.2.3 (no identify) and 5.3.0 (identify) both pin ~> 1.6.0
 		{Native, Android, "4.3.0", "android-5.0"},
 		{"xamarin", IOS, "1.8.8", ""},
 	}
 	for _, tt := range tests {
 		p, ok := ProfileForWrapper(tt.wrapper, tt.platform, tt.version)
 		require.Equal(t, tt.want != "", ok, "%s %s %s", tt.wrapper, tt.platform, tt.version)
-		require.Equal(t, tt.want, p.Name)
+		require.Equal(t, tt.want, p.Name, "%s %s %s", tt.wrapper, tt.platform, tt.version)
+	}
+}
+
+// TestProfileForApp: the wrapper table is keyed by the wrapper's version
+// and the native version its pins allow.
+func TestProfileForApp(t *testing.T) {
+	tests := []struct {
+		wrapper  Wrapper
+		wversion string
+		platform Platform
+		version  string
+		want     string
+	}{
+		// React Native below 5.3.0 has no identifyExternalUser.
+		{ReactNative, "5.1.2", IOS, "1.4.6", "rn-5.2-ios-1.8.1"},
+		{ReactNative, "5.2.0", IOS, "1.5.0", "rn-5.2-ios-1.8.1"},
+		{ReactNative, "5.2.3", IOS, "1.6.0", "rn-5.2-ios-1.8.1"},
+		{ReactNative, "5.3.0", IOS, "1.6.0", "rn-ios-1.8.1"},
+		{ReactNative, "5.0.1", IOS, "1.2.11", "rn-ios-1.3"},
+		{ReactNative, "5.1.0", IOS, "1.3.2", "rn-ios-1.3"},
+		{ReactNative, "5.4.0", IOS, "1.8.1", "rn-ios-1.8.1"},
+		{ReactNative, "5.4.0", IOS, "1.8.3", "rn-ios-1.8"},
+		{ReactNative, "5.5.0", IOS, "1.8.8", "rn-ios-1.8"},
+		{ReactNative, "6.0.0-rc.2", IOS, "1.8.6", "rn-ios-1.8"},
+		{ReactNative, "5.3.1", Android, "4.1.0", "rn-android-4.2.0"},
+		{ReactNative, "5.4.1", Android, "4.2.1", "rn-android-4.2.1"},
+		{ReactNative, "5.4.2", Android, "4.2.2", "rn-android-4.2.2"},
+		{ReactNative, "5.4.1", Android, "4.2.2", ""}, // 5.4.1 pins 4.2.1
+		{ReactNative, "5.5.0", Android, "4.3.2", "rn-android-5.0"},
+		{ReactNative, "6.0.0-rc.1", Android, "5.0.0-rc.1", "rn-android-5.0"},
+		{ReactNative, "v6.0.0-rc.2", Android, "5.0.0-rc.1", "rn-android-5.0"},
+		// Refused: pins that rule the native version out, unread versions.
+		{ReactNative, "5.2.0", Android, "4.0.0", ""},
+		{ReactNative, "5.2.0", Android, "4.2.2", ""},
+		{ReactNative, "5.2.3", IOS, "1.8.8", ""},
+		{ReactNative, "6.0.0", Android, "5.0.2", ""},
+		{ReactNative, "6.0.0-rc.3", Android, "5.0.0-rc.1", ""},
+		{ReactNative, "4.3.3", IOS, "1.2.11", ""},
+		{ReactNative, "5.5.0", Android, "5.0.3", ""},
+		{ReactNative, "", IOS, "1.8.8", ""},
+		// Flutter: 4.5.0–4.5.4 on the Firebase exchange, 4.5.5+ on /v1/token.
+		{Flutter, "4.5.0", Android, "4.1.1", "flutter-android-4.2.0"},
+		{Flutter, "4.5.2", IOS, "1.6.2", "flutter-ios-1.8.1"},
+		{Flutter, "4.5.4", IOS, "1.6.4", "flutter-ios-1.8.1"},
+		{Flutter, "4.5.5", Android, "4.2.1", "flutter-android-4.2.1"},
+		{Flutter, "4.5.5", IOS, "1.8.2", "flutter-ios"},
+		{Flutter, "4.6.0", IOS, "1.8.6", "flutter-ios"},
+		{Flutter, "4.6.1", Android, "4.2.2", "flutter-android"},
+		{Flutter, "4.5.5", Android, "4.2.2", ""},
+		{Flutter, "4.4.3", IOS, "1.4.5", ""},
+		{Flutter, "4.6.2", IOS, "1.8.8", ""},
+		{Flutter, "4.5.5", IOS, "1.9.0-beta.1", ""},
+		// Native takes no wrapper version.
+		{Native, "", IOS, "1.8.2", "ios-1.8"},
+		{Native, "1.0.0", IOS, "1.8.2", ""},
+		{"xamarin", "1.0.0", IOS, "1.8.8", ""},
+	}
+	for _, tt := range tests {
+		p, ok := ProfileForApp(tt.wrapper, tt.wversion, tt.platform, tt.version)
+		require.Equal(t, tt.want != "", ok, "%s %s %s %s", tt.wrapper, tt.wversion, tt.platform, tt.version)
+		require.Equal(t, tt.want, p.Name, "%s %s %s %s", tt.wrapper, tt.wversion, tt.platform, tt.version)
+		if ok {
+			require.Equal(t, tt.wrapper, p.Wrapper)
+			require.Equal(t, tt.platform, p.Platform)
+		}
 	}
 }
 
@@ -87,8 +176,9 @@ func TestEveryProfileIsReachable(t *testing.T) {
 		reach[p.Name] = true
 	}
 	for _, r := range wrapperTable {
-		p, ok := ProfileForWrapper(r.wrapper, r.platform, versionString(r.from))
-		require.True(t, ok)
+		p, ok := ProfileForApp(r.wrapper, versionString(r.wfrom), r.platform, versionString(r.from))
+		require.True(t, ok, "%s %v %s", r.wrapper, r.wfrom, r.profile)
+		require.Equal(t, r.profile, p.Name)
 		reach[p.Name] = true
 	}
 	for _, p := range Profiles() {
@@ -129,9 +219,29 @@ func TestSplitProfileFacts(t *testing.T) {
 	same.Name, same.Versions, same.DetectsDeletion = a50.Name, a50.Versions, a50.DetectsDeletion
 	require.Equal(t, a50, same, "§10.1: 4.2.1–4.2.2 differ from 4.3.0+ only in error decoding")
 	require.True(t, a420.RecordWithoutRegion && a420.LegacyTokenEndpoint)
+
+	// Android 4.1.0–4.2.1 crash on a 401's retry; 4.2.2 closes the response
+	// first (706dc97): 4.2.1 and 4.2.2 differ in that alone.
+	a421 := get("android-4.2.1")
+	require.True(t, a421.UnauthorizedRetryCrashes && a420.UnauthorizedRetryCrashes)
+	require.False(t, a422.UnauthorizedRetryCrashes || a50.UnauthorizedRetryCrashes)
+	same = a421
+	same.Name, same.Versions, same.UnauthorizedRetryCrashes = a422.Name, a422.Versions, a422.UnauthorizedRetryCrashes
+	require.Equal(t, a422, same, "4.2.1 and 4.2.2 differ only in the 401 retry")
+	for _, p := range Profiles() {
+		if p.UnauthorizedRetryCrashes {
+			require.Equal(t, Android, p.Platform, p.Name)
+			require.True(t, p.RefreshesOnUnauthorized, p.Name)
+		}
+	}
 	require.False(t, a422.RecordWithoutRegion || a422.LegacyTokenEndpoint)
 
 	fi, fa := get("flutter-ios"), get("flutter-android")
+	require.False(t, fa.UnauthorizedRetryCrashes, "Flutter 4.5.6+ pin 4.2.2")
+	fa421 := get("flutter-android-4.2.1")
+	same = fa421
+	same.Name, same.Versions, same.UnauthorizedRetryCrashes = fa.Name, fa.Versions, fa.UnauthorizedRetryCrashes
+	require.Equal(t, fa, same, "Flutter 4.5.5 differs from 4.5.6+ only in the 401 retry")
 	for _, f := range []Profile{fi, fa} {
 		require.Equal(t, Flutter, f.Wrapper)
 		require.False(t, f.HasIdentify || f.IdentifyShortCircuits, "§10.10: Flutter has only signIn")
@@ -139,6 +249,16 @@ func TestSplitProfileFacts(t *testing.T) {
 	}
 	require.True(t, fi.SignInNeedsRelaunch)
 	require.False(t, fa.DetectsDeletion, "§10.10: Flutter pins Android 4.2.2")
+
+	// Flutter 4.5.0–4.5.4: the legacy native lines under Flutter's bridge.
+	fil, fal := get("flutter-ios-1.8.1"), get("flutter-android-4.2.0")
+	same = fil
+	same.Name, same.Versions, same.LegacyTokenEndpoint = fi.Name, fi.Versions, fi.LegacyTokenEndpoint
+	require.Equal(t, fi, same, "flutter-ios-1.8.1 differs from flutter-ios only in the exchange")
+	require.True(t, fil.LegacyTokenEndpoint)
+	require.True(t, fal.LegacyTokenEndpoint && fal.RecordWithoutRegion && fal.DetectsDeletion && fal.AutoSignOutOnDeletion)
+	require.False(t, fal.HasIdentify || fal.IdentifyShortCircuits)
+	require.True(t, fal.LowerCaseUserID && fal.StatusCreatesClient)
 
 	// The transition table: deletion and revocation are never observed on a
 	// profile that cannot read token errors.
@@ -148,6 +268,62 @@ func TestSplitProfileFacts(t *testing.T) {
 	require.False(t, ok)
 	_, ok = Next(a50, Token, EventUserDeleted)
 	require.True(t, ok)
+}
+
+// TestReactNativeProfiles: each React Native profile is its native line's
+// facts plus the bridge's, and only below 5.3.0 lacks identify.
+func TestReactNativeProfiles(t *testing.T) {
+	base := map[string]string{
+		"rn-ios-1.3": "ios-1.3", "rn-5.2-ios-1.8.1": "ios-1.8.1", "rn-ios-1.8.1": "ios-1.8.1", "rn-ios-1.8": "ios-1.8",
+		"rn-android-4.2.0": "android-4.2.0", "rn-android-4.2.1": "android-4.2.1", "rn-android-4.2.2": "android-4.2.2", "rn-android-5.0": "android-5.0",
+	}
+	n := 0
+	for _, rn := range Profiles() {
+		if rn.Wrapper != ReactNative {
+			continue
+		}
+		n++
+		native, ok := ParseProfile(base[rn.Name])
+		require.True(t, ok, rn.Name)
+		require.False(t, rn.LowerCaseUserID, "%s: the bridge passes currentUserId through", rn.Name)
+		require.True(t, rn.ErrorsByMessage, rn.Name)
+		require.Equal(t, rn.Platform == Android, rn.StatusCreatesClient, rn.Name)
+		require.Equal(t, rn.HasIdentify, rn.IdentifyWaitsUntimed, rn.Name)
+		if rn.Platform == IOS {
+			require.Equal(t, rnIOSStatusOrder, rn.StatusOrder, rn.Name)
+		} else {
+			require.Zero(t, rn.StatusOrder, rn.Name)
+		}
+		// Apart from the bridge's facts and (below 5.3.0) identify, it is the
+		// native profile.
+		same := rn
+		same.Name, same.Versions, same.Wrapper = native.Name, native.Versions, native.Wrapper
+		same.StatusOrder, same.StatusCreatesClient, same.IdentifyWaitsUntimed, same.ErrorsByMessage =
+			native.StatusOrder, native.StatusCreatesClient, native.IdentifyWaitsUntimed, native.ErrorsByMessage
+		if rn.Name == "rn-5.2-ios-1.8.1" {
+			require.False(t, rn.HasIdentify || rn.IdentifyShortCircuits, "identify reached the bridge in 5.3.0")
+			same.HasIdentify, same.IdentifyShortCircuits = native.HasIdentify, native.IdentifyShortCircuits
+		}
+		require.Equal(t, native, same, rn.Name)
+	}
+	require.Equal(t, len(base), n)
+
+	// The order in which the app receives the flags.
+	rnIOS, _ := ParseProfile("rn-ios-1.8")
+	rnAndroid, _ := ParseProfile("rn-android-5.0")
+	tok := FlagConfigured | FlagSignedIn | FlagUseSignInToken | FlagPendingReauthentication
+	require.Equal(t, []string{"signedIn", "configured", "useSignInToken", "pendingReauthentication"}, rnIOS.StatusNames(tok))
+	require.Equal(t, []string{"configured", "signedIn", "useSignInToken", "pendingReauthentication"}, rnAndroid.StatusNames(tok))
+	require.Equal(t, []string{"signedIn", "configured", "useApiKey"}, rnIOS.StatusNames(FlagConfigured|FlagSignedIn|FlagUseAPIKey))
+	require.Empty(t, rnIOS.StatusNames(0))
+
+	// iOS 1.4+'s setUserId stops the app where it is not in API-key mode.
+	for _, name := range []string{"ios-1.8.1", "ios-1.8", "flutter-ios", "rn-ios-1.8"} {
+		p, _ := ParseProfile(name)
+		require.True(t, p.SetUserIDCrashes, name)
+	}
+	ios13, _ := ParseProfile("ios-1.3")
+	require.False(t, ios13.SetUserIDCrashes)
 }
 
 func TestParseVersionStrict(t *testing.T) {

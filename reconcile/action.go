@@ -115,9 +115,9 @@ const (
 	CallIdentify SDKCall = "identifyExternalUser"
 )
 
-// CallOf returns the SDK call that applies a token action (SignIn, Migrate,
+// callOf returns the SDK call that applies a token action (SignIn, Migrate,
 // Reauthenticate), and false for the others.
-func CallOf(a Action) (SDKCall, bool) {
+func callOf(a Action) (SDKCall, bool) {
 	switch a := a.(type) {
 	case SignIn:
 		return callFor(a.Identify), true
@@ -275,7 +275,7 @@ func toWire(a Action) wireAction {
 	if reuses(a) {
 		w.Token = tokenUnused
 	}
-	if c, ok := CallOf(a); ok && c != CallSignIn {
+	if c, ok := callOf(a); ok && c != CallSignIn {
 		w.SDKCall = c
 	}
 	if r, ok := a.(Resolve); ok {
@@ -312,7 +312,7 @@ func (w wireAction) action(field string) (Action, error) {
 	switch w.Token {
 	case "":
 	case tokenUnused:
-		if _, ok := CallOf(a); !ok {
+		if _, ok := callOf(a); !ok {
 			return nil, fieldErr(field+".token", "%s takes no token", w.Type)
 		}
 		a = withReuse(a)

@@ -93,14 +93,12 @@ func (r *Runner) do(ctx context.Context, l *launch, app string, a Action) (stale
 		if err != nil {
 			return false, err
 		}
-		unused := l.answer.Unused && l.answer.AppUser == res.AppUser && l.answer.VitalUser == v
-		l.answer = Answer{AppUser: res.AppUser, VitalUser: v, At: r.cfg.Now(), Unused: unused}
-		if !unused {
+		if l.answer = l.answer.resolved(res.AppUser, v, r.cfg.Now()); !l.answer.Unused {
 			l.token = ""
 		}
 		return false, nil
 	}
-	call, ok := CallOf(a)
+	call, ok := callOf(a)
 	if !ok {
 		return false, fmt.Errorf("reconcile: unknown action %T", a)
 	}
@@ -111,9 +109,8 @@ func (r *Runner) do(ctx context.Context, l *launch, app string, a Action) (stale
 			return false, err
 		}
 	}
-	l.answer = Answer{AppUser: app, VitalUser: v, At: r.cfg.Now()}
-	if !fits(a, v) {
-		l.answer.Unused, l.token = true, tok
+	if l.answer = minted(a, app, v, r.cfg.Now()); l.answer.Unused {
+		l.token = tok
 		return true, nil
 	}
 	if call == CallIdentify {

@@ -166,10 +166,13 @@ func (e JournalEntry) settled(loaded JournalEntry, o *Observation, st fsm.State,
 	} else {
 		e.Environment, e.Region = "", ""
 	}
-	if !acted {
-		return e, "observed " + string(st), e != loaded
+	switch {
+	case acted:
+		return e, "settled in " + string(st), true
+	case e == loaded:
+		return e, "", false
 	}
-	return e, "settled in " + string(st), true
+	return e, "observed " + string(st), true
 }
 
 // recorded is the entry after the app recorded SDK error err between

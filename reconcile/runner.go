@@ -91,18 +91,19 @@ func NewRunner(cfg Config) (*Runner, error) {
 	return &Runner{cfg: cfg, log: log}, nil
 }
 
-// Launch is a run started in the background by RunAtLaunch.
-type Launch struct {
+// BackgroundRun is a run RunAtLaunch started in the background. (A launch,
+// in this module, is always one process start's reconcile.)
+type BackgroundRun struct {
 	done chan struct{}
 	out  Outcome
 	err  error
 }
 
 // Done is closed when the run has finished.
-func (l *Launch) Done() <-chan struct{} { return l.done }
+func (l *BackgroundRun) Done() <-chan struct{} { return l.done }
 
 // Wait waits for the run, or for ctx.
-func (l *Launch) Wait(ctx context.Context) (Outcome, error) {
+func (l *BackgroundRun) Wait(ctx context.Context) (Outcome, error) {
 	select {
 	case <-l.done:
 		return l.out, l.err
@@ -112,8 +113,8 @@ func (l *Launch) Wait(ctx context.Context) (Outcome, error) {
 }
 
 // RunAtLaunch starts Run in the background and returns at once.
-func (r *Runner) RunAtLaunch(ctx context.Context) *Launch {
-	l := &Launch{done: make(chan struct{})}
+func (r *Runner) RunAtLaunch(ctx context.Context) *BackgroundRun {
+	l := &BackgroundRun{done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
 		l.out, l.err = r.Run(ctx)
@@ -236,7 +237,8 @@ func (r *Runner) run(ctx context.Context) (Outcome, error) {
 		r.log.Warn("previous run was interrupted", "action", j.InFlight.String())
 	}
 	for pass := 0; ; pass++ {
-		o := Observe(l.j, r.read(l))
+		rd := r.read(l)
+		o := Observe(&l.j, &rd)
 		if err := o.Validate(); err != nil {
 			return l.out, err
 		}

@@ -643,6 +643,20 @@ func TestRunnerCancelledLeavesReconcilableState(t *testing.T) {
 func TestNewRunnerValidates(t *testing.T) {
 	_, err := NewRunner(Config{})
 	require.Error(t, err)
+
+	// A profile whose plans sign in through identifyExternalUser needs an
+	// SDK that has it: refused at construction, not mid-launch.
+	h := newHarness(t, "ios-1.8", true)
+	cfg := Config{Profile: h.sdk.p, SDK: h.sdk, Tokens: h.tokens, Journal: h.journal,
+		App: func() AppSession { return h.app }, Now: func() time.Time { return h.now }, Rand: func() float64 { return 0 }}
+	_, err = NewRunner(cfg)
+	require.Error(t, err)
+	cfg.Profile = h.runnerProfile(false) // an app that cannot call identify
+	_, err = NewRunner(cfg)
+	require.NoError(t, err)
+	cfg.Profile, _ = fsm.ParseProfile("android-5.0") // identify, never needed
+	_, err = NewRunner(cfg)
+	require.NoError(t, err)
 }
 
 // On iOS 1.4+ a plain signIn reads {configured} until relaunch, so the

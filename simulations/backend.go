@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
-	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/memory"
+	"github.com/vitalsync/vitalsync/adapters/virtual"
 )
 
 // backend is the servers a fleet's installations talk to: one virtual
@@ -21,7 +21,7 @@ import (
 // a mass deletion is load on one server, as in production; a solo run (a
 // trace's replay, a shrink) has a backend of its own.
 type backend struct {
-	clock *emulatortest.Clock
+	clock *virtual.Clock
 	emu   *emulator.Emulator
 	users *memory.UserMap
 	// net serves the hosts in the caller's goroutine.
@@ -40,7 +40,7 @@ type backend struct {
 // (user IDs, tokens) comes from the stream of the seed and key; rate is the
 // Junction hosts' capacity in requests per virtual second (0: unlimited).
 func newBackend(seed uint64, key int, rate float64) (*backend, error) {
-	clk := emulatortest.NewClock(epoch)
+	clk := virtual.NewClock(epoch)
 	b := &backend{clock: clk, users: memory.NewUserMap(clk.Now), net: &syncTransport{}}
 	b.emu = emulator.New(emulator.WithSigningKey(signingKey()), emulator.WithClock(clk.Now),
 		emulator.WithAfter(clk.After), emulator.WithRand(rand.NewChaCha8(chachaSeed(seed, key))))

@@ -19,11 +19,11 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
-	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/adapters/installation"
 	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/memory"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/virtual"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
@@ -144,7 +144,7 @@ type device struct {
 	strat   Strategy
 	setup   Setup
 	profile fsm.Profile
-	clock   *emulatortest.Clock
+	clock   *virtual.Clock
 	emu     *emulator.Emulator
 	users   *memory.UserMap
 	net     *faultNet
@@ -190,7 +190,7 @@ func newDeviceOn(ctx context.Context, b *backend, seed uint64, inst int, setup S
 	d.net = &faultNet{next: b.net, clock: b.clock}
 	d.hc = &http.Client{Transport: d.net}
 	if setup.SQLite {
-		db, err := sqlite.Open(ctx, filepath.Join(dir, fmt.Sprintf("%s-%d.db", s.Name(), inst)), sqlite.WithClock(b.clock.Now))
+		db, err := sqlite.OpenDevice(ctx, filepath.Join(dir, fmt.Sprintf("%s-%d.db", s.Name(), inst)), sqlite.WithClock(b.clock.Now))
 		if err != nil {
 			return nil, err
 		}
@@ -334,7 +334,7 @@ func (timeoutError) Temporary() bool { return true }
 // applies its network faults, in front of the real handlers.
 type faultNet struct {
 	next  http.RoundTripper
-	clock *emulatortest.Clock
+	clock *virtual.Clock
 	// armed are the launch's pending faults, in order.
 	armed []NetFault
 	// fired lists the faults that struck.

@@ -119,3 +119,19 @@ func TestEngineSignsOutAReinstalledLockedSession(t *testing.T) {
 	require.Empty(t, res.Violations)
 	require.Equal(t, "consistent", res.Records[1].Judged)
 }
+
+// TestEngineKeepsNoWrongUserWhileLocked replays a shrunk trace the fleet
+// simulations found (testdata): on iOS 1.4+ the app user switches while the
+// keychain is locked (a pre-warmed launch before the first unlock, §10.6).
+// The planner signs the previous user's session out at once and defers only
+// the sign-in, so no launch leaves the previous user signed in.
+func TestEngineKeepsNoWrongUserWhileLocked(t *testing.T) {
+	f, err := os.Open("testdata/engine-wrong-user-while-locked-and-deferred.jsonl")
+	require.NoError(t, err)
+	defer f.Close()
+	s, _, err := ReadTrace(f)
+	require.NoError(t, err)
+	res, err := RunSolo(context.Background(), s, "")
+	require.NoError(t, err)
+	require.Empty(t, res.Violations)
+}

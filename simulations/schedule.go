@@ -7,7 +7,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
+	"github.com/vitalsync/vitalsync/adapters/virtual"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
@@ -301,7 +301,7 @@ func schedule(seed uint64, inst int, launches int, profiles []fsm.Profile, sqlit
 }
 
 // epoch is the virtual time 0 of every run.
-var epoch = emulatortest.Epoch
+var epoch = virtual.Epoch
 
 // timeAt returns the instant s seconds after the epoch.
 func timeAt(s int64) time.Time { return epoch.Add(time.Duration(s) * time.Second) }

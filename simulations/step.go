@@ -284,7 +284,8 @@ func (d *device) launch(ctx context.Context, store vitalsdk.Store, journal recon
 		ExternalUserID: func() string {
 			st, _, _ := store.LoadDevice(ctx, d.key())
 			return st.ExternalUserID
-		}}
+		},
+		Key: d.key(), Journal: journal, Now: d.clock.Now, Rand: d.rnd.Float64}
 	ls := []Launch{d.strat.Launch(ctx, p)}
 	if concurrent {
 		ls = append(ls, d.strat.Launch(ctx, p))
@@ -372,10 +373,21 @@ func (d *device) sync(ctx context.Context, force bool) {
 		_, err = sdk.AccessToken(ctx)
 	}
 	if err != nil {
-		if _, ok := d.strat.(Engine); ok {
+		if recordsSDKErrors(d.strat) {
 			reconcile.RecordSDKError(ctx, d.journal, err)
 		}
 	}
+}
+
+// recordsSDKErrors reports whether the strategy's app hands the SDK errors
+// it meets to its launch task: the engine's, and a strategy that says so
+// (RecordsSDKErrors, the conformance harness's engine process).
+func recordsSDKErrors(s Strategy) bool {
+	if _, ok := s.(Engine); ok {
+		return true
+	}
+	r, ok := s.(interface{ RecordsSDKErrors() bool })
+	return ok && r.RecordsSDKErrors()
 }
 
 // reinstall removes and reinstalls the app: its session and journal are

@@ -3,6 +3,7 @@ package simulations
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/installation"
 	"github.com/vitalsync/vitalsync/fsm"
@@ -37,6 +38,15 @@ type Process struct {
 	// identifyExternalUser compares before it calls the app back for
 	// credentials (the SDKs' callback is lazy; see the identify strategy).
 	ExternalUserID func() string
+	// Key is the installation's key; Journal its launch task's journal, as
+	// this process writes it (it crashes with the process); Now and Rand
+	// the world's clock and randomness. A strategy that runs its launch
+	// task elsewhere (the conformance harness's engine process) keeps the
+	// world's journal in step through them.
+	Key     string
+	Journal reconcile.Journal
+	Now     func() time.Time
+	Rand    func() float64
 }
 
 // SDK returns the process's SDK core.

@@ -10,7 +10,7 @@ import (
 // syncTransport serves each request with its host's handler in the
 // caller's goroutine, to completion, before it returns the response: the
 // simulator stays a single goroutine, and no scheduler decides any order.
-// (emulatortest.Transport streams bodies from a goroutine per request, for
+// (virtual.Transport streams bodies from a goroutine per request, for
 // tests of hang-ups and drops; the world has its own faults, in faultNet.)
 type syncTransport struct {
 	hosts map[string]http.Handler

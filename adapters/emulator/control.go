@@ -45,8 +45,11 @@ func (e *Emulator) Handler() http.Handler {
 // ControlPlane returns the handler of the control plane, which expects the
 // full path (ControlPrefix included): a small JSON API to look inside the
 // emulator and steer it, and the web UI at /_emulator/ui. See the package
-// documentation for its routes. It has no authentication (it is for a
-// developer's machine), but refuses changes a browser marks as cross-site.
+// documentation for its routes. It is for its owner only: it answers only
+// the hosts it serves (WithControlHosts; loopback by default, which
+// refuses DNS rebinding), and a change (any method but GET and HEAD) needs
+// the per-process ControlToken and is refused from a foreign or null
+// Origin or when the browser marks it as another site's or origin's.
 func (e *Emulator) ControlPlane() http.Handler {
 	return http.HandlerFunc(e.serveControl)
 }
@@ -89,8 +92,8 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
 	sw, done := e.track(w, r, name, false)
 	defer done()
 	w = sw
-	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-		writeDetail(w, http.StatusForbidden, "the control plane refuses cross-site changes")
+	if why := e.controlRefusal(w, r); why != "" {
+		writeDetail(w, http.StatusForbidden, why)
 		return
 	}
 	segs := strings.Split(path, "/")
@@ -309,8 +312,17 @@ func (e *Emulator) controlUser(action, escapedID string) (any, error) {
 		if e.ExpireAccessTokens(id) != nil {
 			return nil, notFound
 		}
+	case "undo-delete":
+		switch err := e.UndoDelete(id); {
+		case errors.Is(err, ErrUserNotFound):
+			return nil, notFound
+		case errors.Is(err, ErrNotRestorable):
+			return nil, badRequest("user %s was deleted more than %v ago: past the grace period", strings.ToLower(id), DeletionGracePeriod)
+		case errors.Is(err, ErrClientUserIDTaken):
+			return nil, badRequest("another active user now has the client_user_id of user %s", strings.ToLower(id))
+		}
 	default:
-		return nil, &controlError{http.StatusNotFound, "no user action " + strconvQuote(action) + ": use revoke-refresh-tokens or expire-access-tokens"}
+		return nil, &controlError{http.StatusNotFound, "no user action " + strconvQuote(action) + ": use revoke-refresh-tokens, expire-access-tokens or undo-delete"}
 	}
 	for _, u := range e.Overview().Users {
 		if u.UserID == strings.ToLower(id) {

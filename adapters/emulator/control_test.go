@@ -20,7 +20,8 @@ import (
 func newControlHarness(t *testing.T, opts ...emulator.Option) (*harness, *emulatortest.Clock) {
 	t.Helper()
 	clock := emulatortest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
-	em := emulatortest.NewEmulator(append([]emulator.Option{emulator.WithClock(clock.Now), emulator.WithAfter(clock.After)}, opts...)...)
+	em := emulatortest.NewEmulator(append([]emulator.Option{emulator.WithClock(clock.Now), emulator.WithAfter(clock.After),
+		emulator.WithControlHosts("emulator.test")}, opts...)...)
 	tr := emulatortest.NewTransport(map[string]http.Handler{"emulator.test": em.Handler()})
 	return &harness{t: t, em: em, url: "http://emulator.test", client: tr.Client()}, clock
 }
@@ -34,7 +35,7 @@ func (h *harness) control(method, path, body string) response {
 	} else {
 		r = strings.NewReader("")
 	}
-	return h.request(method, path, r, "Content-Type", "application/json")
+	return h.request(method, path, r, "Content-Type", "application/json", emulator.HeaderControlToken, h.em.ControlToken())
 }
 
 func TestControlHealthAndState(t *testing.T) {

@@ -63,11 +63,16 @@
 //   - DELETE /_emulator/faults: [Emulator.ClearFaults]
 //   - POST /_emulator/users/{user_id}/revoke-refresh-tokens,
 //     POST /_emulator/users/{user_id}/expire-access-tokens,
+//     POST /_emulator/users/{user_id}/undo-delete ([Emulator.UndoDelete]),
 //     DELETE /_emulator/users/{user_id}: answer the user's overview
 //   - POST /_emulator/clock/advance with {"by":"1h"}: [Emulator.Advance]
 //   - GET /_emulator/ui: the web UI, a server-rendered page (html/template,
-//     embedded; no JavaScript) with the state and forms that POST to
-//     /_emulator/ui/{action} and redirect back (303).
+//     embedded) with the state and forms that POST to /_emulator/ui/{action}
+//     and redirect back (303): add a user, delete, undo a deletion, revoke,
+//     expire, fail, delay, drop or rate-limit a route, advance, reset. One
+//     script, allowed by a per-response CSP nonce, fetches the page every
+//     2 s and swaps in the new state (skipping while a field has the
+//     focus); without JavaScript the page works the same, by reloading.
 //
 // Route names ([Route.Name], [ParseRoute]) are stable strings:
 // create-user, list-users, get-user, resolve-user, delete-user,
@@ -191,10 +196,14 @@
 //     Deleted users are kept (as deleted) after the 7-day grace period
 //     instead of being erased, but are then unreachable, as on the real
 //     service. Rotated and revoked refresh tokens are kept forever.
-//   - The control plane and the web UI have no authentication: they are
-//     for a developer's machine and should listen on loopback only. They
-//     refuse changes a browser marks as cross-site (Sec-Fetch-Site), which
-//     stops other web pages from posting forms to them.
+//   - The control plane and the web UI are for their owner only, on a
+//     developer's machine: they answer only the hosts the server listens
+//     on ([WithControlHosts]; loopback by default), so a DNS-rebinding page
+//     reads nothing; a change (any method but GET and HEAD) needs the
+//     per-process [Emulator.ControlToken] (the [HeaderControlToken] header,
+//     or the [FormControlToken] field the UI's forms carry) and is refused
+//     from a foreign or null Origin and when the browser marks it as
+//     another site's or origin's (Sec-Fetch-Site). There are no accounts.
 //   - Real Vital routes that are not emulated answer 501 from the Node
 //     client's list and a fixed list of prefixes; a path outside both
 //     answers a plain 404.

@@ -32,6 +32,8 @@ const (
 type Emulator struct {
 	cfg      config
 	initOnce sync.Once
+	// controlToken guards the control plane's changes; set once by init.
+	controlToken string
 
 	keyOnce sync.Once // generates the key when none was given
 
@@ -74,6 +76,10 @@ type config struct {
 	// legacyRefreshHonoured: /v1/token honours a legacy refresh token
 	// (WithLegacyRefreshHonoured).
 	legacyRefreshHonoured bool
+	// controlToken and controlHosts guard the control plane
+	// (WithControlToken, WithControlHosts).
+	controlToken string
+	controlHosts []string
 }
 
 // Option configures an Emulator built with [New].
@@ -179,6 +185,10 @@ func (e *Emulator) init() {
 				prefix = "pk_"
 			}
 			e.apiKey = prefix + string(c.region) + "_emulator_" + hex.EncodeToString(e.randomBytes(16))
+		}
+		e.controlToken = c.controlToken
+		if e.controlToken == "" {
+			e.controlToken = newControlToken()
 		}
 		e.teamID = c.teamID
 		if e.teamID == "" {

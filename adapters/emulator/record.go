@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"github.com/vitalsync/vitalsync/httpops"
 	"net/http"
 	"slices"
 	"time"
@@ -57,40 +58,16 @@ func (e *Emulator) RecentRequests() []RequestRecord {
 	return slices.Clone(e.recent)
 }
 
-// statusWriter remembers the status a handler answered.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection (DropNext
-// hijacks it).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // track starts recording a request named route. The returned done, deferred
 // by the caller, records it (in the recent list when api) and calls the
 // observer; it runs even when the handler aborts (a dropped connection).
-func (e *Emulator) track(w http.ResponseWriter, r *http.Request, route string, api bool) (*statusWriter, func()) {
-	sw := &statusWriter{ResponseWriter: w}
+func (e *Emulator) track(w http.ResponseWriter, r *http.Request, route string, api bool) (*httpops.StatusRecorder, func()) {
+	sw := httpops.NewStatusRecorder(w)
 	start := e.Now()
 	return sw, func() {
 		e.mu.Lock()
 		end := e.now()
-		rec := RequestRecord{Time: start, Method: r.Method, Path: r.URL.EscapedPath(), Route: route, Status: sw.status, Latency: max(end.Sub(start), 0)}
+		rec := RequestRecord{Time: start, Method: r.Method, Path: r.URL.EscapedPath(), Route: route, Status: sw.Status(), Latency: max(end.Sub(start), 0)}
 		if api {
 			if len(e.recent) == maxRecent {
 				e.recent = slices.Delete(e.recent, 0, 1)

@@ -621,6 +621,13 @@ func (e *Emulator) serveUndoDelete(w http.ResponseWriter, r *http.Request) {
 		writeConflict(w, other, "another user now has this client_user_id")
 		return
 	}
+	e.undelete(u)
+	writeJSON(w, http.StatusOK, junction.UserSuccessResponse{Success: true})
+}
+
+// undelete makes a deleted user active again. The caller holds e.mu and
+// has checked that no active user holds the client_user_id.
+func (e *Emulator) undelete(u *user) {
 	u.deletedAt = time.Time{}
 	e.active[u.clientUserID] = u
 	e.logUser(u)
@@ -634,5 +641,32 @@ func (e *Emulator) serveUndoDelete(w http.ResponseWriter, r *http.Request) {
 	if len(e.deleted[u.clientUserID]) == 0 {
 		delete(e.deleted, u.clientUserID)
 	}
-	writeJSON(w, http.StatusOK, junction.UserSuccessResponse{Success: true})
+}
+
+// ErrNotRestorable is returned by [Emulator.UndoDelete] for a user deleted
+// longer than [DeletionGracePeriod] ago.
+var ErrNotRestorable = errors.New("emulator: deleted longer ago than the grace period")
+
+// UndoDelete restores a deleted user as POST /v2/user/undo_delete?user_id=
+// does (their tokens stay revoked); a user that is not deleted is left as
+// is. It returns [ErrUserNotFound] for an unknown user, [ErrNotRestorable]
+// past the grace period and [ErrClientUserIDTaken] when an active user
+// now holds their client_user_id.
+func (e *Emulator) UndoDelete(userID string) error {
+	e.init()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.users[strings.ToLower(userID)]
+	switch {
+	case u == nil:
+		return ErrUserNotFound
+	case u.deletedAt.IsZero():
+		return nil
+	case !e.now().Before(u.deletedAt.Add(DeletionGracePeriod)):
+		return ErrNotRestorable
+	case e.active[u.clientUserID] != nil:
+		return ErrClientUserIDTaken
+	}
+	e.undelete(u)
+	return nil
 }

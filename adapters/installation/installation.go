@@ -15,7 +15,7 @@
 //     and simulations replay).
 //  2. Call Launch once per process start. It opens the SDK core on the
 //     stored state (a relaunch), runs the reconcile as an app would, in the
-//     background, waits for it, and returns a Report: the runner's Outcome,
+//     background, waits for it, and returns a Summary: the runner's Outcome,
 //     the network calls the launch made and the writes it cost. A consistent
 //     launch costs no call and no write.
 //  3. Between launches, hand the SDK errors the app meets to
@@ -29,7 +29,7 @@
 // per installation, beside the SDK state; not in the journal, which is
 // reconcile's): a quiet launch inside the interval reads that row and
 // sends and writes nothing. A report goes through its own counting
-// transport (Report.ReportCalls, apart from NetworkCalls), is bounded by
+// transport (Summary.ReportCalls, apart from NetworkCalls), is bounded by
 // ReportTimeout, and its failure is logged, never returned: a report never
 // fails a launch. No report is sent while the app is signed out (it has no
 // session with the issuer) or without an SDKVersion.
@@ -73,7 +73,7 @@ type Config struct {
 	Store   vitalsdk.Store
 	Journal reconcile.Journal
 	// Writes, when set, counts the write transactions committed to Store
-	// and Journal so far; a Report's DBWrites is its difference across a
+	// and Journal so far; a Summary's DBWrites is its difference across a
 	// launch (0 without it).
 	Writes func() uint64
 	// Installation is the device's key in Store; required.
@@ -158,8 +158,10 @@ type ReportLog interface {
 
 var _ ReportLog = (*sqlite.DB)(nil)
 
-// Report is what one launch saw, planned, did and cost.
-type Report struct {
+// Summary is what one launch saw, planned, did and cost. (A report, in
+// this package as across the module, is only the installation report sent
+// to the backend.)
+type Summary struct {
 	Outcome reconcile.Outcome
 	// NetworkCalls counts the HTTP requests the launch sent (the SDK core's
 	// and the token source's).
@@ -274,10 +276,10 @@ func (in *Installation) NetworkCalls() int64 { return in.counter.n.Load() }
 // Run runs the reconcile in the background as an app does at launch
 // (RunAtLaunch), waits for it, and reports what it did and cost. The run's
 // error is returned beside a complete report.
-func (in *Installation) Run(ctx context.Context) (Report, error) {
+func (in *Installation) Run(ctx context.Context) (Summary, error) {
 	calls0, writes0 := in.counter.n.Load(), in.Writes()
 	out, err := in.runner.RunAtLaunch(ctx).Wait(context.WithoutCancel(ctx))
-	rep := Report{Outcome: out, NetworkCalls: in.counter.n.Load() - calls0}
+	rep := Summary{Outcome: out, NetworkCalls: in.counter.n.Load() - calls0}
 	reports0 := in.reports.n.Load()
 	rep.ReportErr = in.report(ctx, out)
 	if rep.ReportErr != nil && in.cfg.Logger != nil {
@@ -378,11 +380,11 @@ func (in *Installation) RecordSDKError(ctx context.Context, sdkErr error) error 
 
 // Launch is one process launch: Open, then Run. Opening the SDK core costs
 // no write and no call, so a consistent launch stays free of both.
-func Launch(ctx context.Context, cfg Config) (Report, error) {
+func Launch(ctx context.Context, cfg Config) (Summary, error) {
 	writes0 := writes(cfg)
 	in, err := Open(ctx, cfg)
 	if err != nil {
-		return Report{}, err
+		return Summary{}, err
 	}
 	rep, err := in.Run(ctx)
 	rep.NetworkCalls = in.NetworkCalls()

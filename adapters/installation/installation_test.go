@@ -48,7 +48,7 @@ func TestOpenNeedsStoreJournalAndKey(t *testing.T) {
 func TestLaunchOnMemoryAndSQLite(t *testing.T) {
 	ctx := context.Background()
 	p, _ := fsm.ParseProfile("ios-1.8")
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "device.db"), sqlite.WithClock(now))
+	db, err := sqlite.OpenDevice(ctx, filepath.Join(t.TempDir(), "device.db"), sqlite.WithClock(now))
 	require.NoError(t, err)
 	defer db.Close()
 	ms, mj := memory.NewDeviceStore(), &memory.Journal{}

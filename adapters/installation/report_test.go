@@ -70,7 +70,7 @@ func reportConfig(t *testing.T, base string, db *sqlite.DB, now *time.Time) inst
 }
 
 func reportDB(t *testing.T) *sqlite.DB {
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "device.db"))
+	db, err := sqlite.OpenDevice(context.Background(), filepath.Join(t.TempDir(), "device.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db
@@ -136,7 +136,7 @@ func TestReportFailureNeverFailsTheLaunch(t *testing.T) {
 
 func openDevice(t *testing.T, path string) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), path)
+	db, err := sqlite.OpenDevice(context.Background(), path)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db

@@ -28,7 +28,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "users.db"))
+	db, err := sqlite.OpenIssuer(ctx, filepath.Join(dir, "users.db"))
 	if err != nil {
 		log.Fatal(err)
 	}

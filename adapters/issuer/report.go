@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
@@ -117,12 +119,16 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w)
 }
 
-// DecodeReport decodes one report strictly: an unknown field, a missing
+// DecodeReport decodes one report strictly: an unknown field (keys match
+// exactly: "INSTALLATION_ID" is unknown), a key given twice, a missing
 // required one, a value of the wrong type or one that does not parse, and
 // trailing data are a *ReportFieldError naming the field. The profile is
 // derived from the platform and version (a "profile" field, when present,
 // must agree with them). The report is checked by Validate.
 func DecodeReport(data []byte) (Report, error) {
+	if err := checkReportKeys(data); err != nil {
+		return Report{}, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var w wireReport
@@ -140,6 +146,68 @@ func DecodeReport(data []byte) (Report, error) {
 		return Report{}, reportErr("(document)", "trailing data after the report")
 	}
 	return w.report()
+}
+
+// reportKeys are the report's JSON keys, exactly as the schema spells them.
+var reportKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	t := reflect.TypeFor[wireReport]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys[name] = true
+	}
+	return keys
+}()
+
+// checkReportKeys refuses a top-level key that is not the schema's exact
+// spelling (encoding/json would match it case-insensitively) and a key
+// given twice (encoding/json would keep the last). Anything else that does
+// not parse is left to the decoder's own errors.
+func checkReportKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	seen := make(map[string]bool, len(reportKeys))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil
+		}
+		switch {
+		case !reportKeys[key]:
+			return reportErr(printableKey(key), "unknown field")
+		case seen[key]:
+			return reportErr(key, "given twice")
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+// printableKey is an unknown key as an error may name it: bounded, without
+// control characters.
+func printableKey(k string) string {
+	var b strings.Builder
+	for _, r := range k {
+		if b.Len() >= 64 {
+			b.WriteString("…")
+			break
+		}
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			r = '?'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func orDocument(field string) string {
@@ -323,7 +391,8 @@ func (h *Handler) serveInstallationReport(ctx context.Context, r *http.Request, 
 	stored, err := h.reports.SubmitReport(ctx, Submission{Report: rep, Caller: app, KeyHash: keyHash, Sequence: seq, ReceivedAt: now})
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-			errors.Is(err, ErrInstallationBound) || errors.Is(err, ErrStaleSequence) || errors.Is(err, ErrBadReport) {
+			errors.Is(err, ErrInstallationBound) || errors.Is(err, ErrStaleSequence) || errors.Is(err, ErrBadReport) ||
+			errors.Is(err, ErrStoreUnavailable) {
 			return nil, err
 		}
 		return nil, &storeError{op: "put report", err: err}

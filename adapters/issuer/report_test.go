@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -66,19 +67,38 @@ func TestReportJSONRoundTrip(t *testing.T) {
 
 func TestDecodeReportNamesTheField(t *testing.T) {
 	base := `"installation_id":"p","platform":"ios","sdk_version":"1.8.5","app_signed_in":false,"sdk_status":[],"reported_at":"2026-11-20T00:00:00Z"`
+	// with is the base report with key set to value (replaced in place, or
+	// added at the end).
+	with := func(key, value string) string {
+		fields := strings.Split(base, `,"`)
+		for i, f := range fields {
+			if strings.HasPrefix(strings.TrimPrefix(f, `"`), key+`"`) {
+				fields[i] = strings.TrimPrefix(key, `"`) + `":` + value
+				if i == 0 {
+					fields[i] = `"` + fields[i]
+				}
+				return `{` + strings.Join(fields, `,"`) + `}`
+			}
+		}
+		return `{` + base + `,"` + key + `":` + value + `}`
+	}
 	for body, field := range map[string]string{
-		`{` + base + `,"colour":"red"}`:                    "colour",
-		`{"platform":"ios"}`:                               "installation_id",
-		`{` + base + `,"sdk_status":["signedIn","bogus"]}`: "sdk_status[1]",
-		`{` + base + `,"app_environment":"staging"}`:       "app_environment",
-		`{` + base + `,"last_error":"oops"}`:               "last_error",
-		`{` + base + `,"next_attempt_at":"soon"}`:          "next_attempt_at",
-		`{` + base + `,"app_signed_in":"yes"}`:             "app_signed_in",
-		`{` + base + `,"profile":"android-5.0"}`:           "profile",
-		`{` + base + `,"app_user_id":"alice"}`:             "app_user_id",
-		strings.Replace(`{`+base+`}`, `"ios"`, `"web"`, 1): "platform",
-		`{` + base + `} {}`:                                "(document)",
-		`[1]`:                                              "(document)",
+		with("colour", `"red"`):                    "colour",
+		`{"platform":"ios"}`:                       "installation_id",
+		with("sdk_status", `["signedIn","bogus"]`): "sdk_status[1]",
+		with("app_environment", `"staging"`):       "app_environment",
+		with("last_error", `"oops"`):               "last_error",
+		with("next_attempt_at", `"soon"`):          "next_attempt_at",
+		with("app_signed_in", `"yes"`):             "app_signed_in",
+		with("profile", `"android-5.0"`):           "profile",
+		with("app_user_id", `"alice"`):             "app_user_id",
+		with("platform", `"web"`):                  "platform",
+		`{` + base + `} {}`:                        "(document)",
+		`[1]`:                                      "(document)",
+		`{` + strings.Replace(base, `"installation_id"`, `"INSTALLATION_ID"`, 1) + `}`: "INSTALLATION_ID",
+		`{` + base + `,"Platform":"android"}`:                                          "Platform",
+		`{` + base + `,"platform":"android"}`:                                          "platform",
+		`{` + base + `,"reported_at":"2026-11-21T00:00:00Z"}`:                          "reported_at",
 	} {
 		_, err := issuer.DecodeReport([]byte(body))
 		var fe *issuer.ReportFieldError
@@ -86,6 +106,8 @@ func TestDecodeReportNamesTheField(t *testing.T) {
 		require.ErrorIs(t, err, issuer.ErrBadReport)
 		require.Equal(t, field, fe.Field, body)
 	}
+	_, err := issuer.DecodeReport([]byte(`{` + base + `}`))
+	require.NoError(t, err)
 }
 
 func TestReportRoute(t *testing.T) {
@@ -306,4 +328,25 @@ func FuzzDecodeReport(f *testing.F) {
 			t.Fatalf("round trip changed %+v into %+v", r, back)
 		}
 	})
+}
+
+// A store that is down (its error matches ErrStoreUnavailable) is a 503
+// store_unavailable with Retry-After, which the client reads as transient;
+// any other failure stays a 500.
+type downReports struct{}
+
+func (downReports) SubmitReport(context.Context, issuer.Submission) (bool, error) {
+	return false, fmt.Errorf("connect: %w", issuer.ErrStoreUnavailable)
+}
+
+func TestReportStoreOutageIs503(t *testing.T) {
+	url, session := reportServer(t, downReports{})
+	_, err := issuer.NewClient(url, session("alice")).SendReport(context.Background(), aliceReport(time.Now()))
+	var ie *issuer.Error
+	require.ErrorAs(t, err, &ie)
+	require.Equal(t, http.StatusServiceUnavailable, ie.Status)
+	require.Equal(t, issuer.CodeStoreUnavailable, ie.Code)
+	require.Equal(t, issuer.StoreRetryAfter, ie.RetryAfter)
+	require.True(t, ie.Transient())
+	require.ErrorIs(t, err, issuer.ErrUnavailable)
 }

@@ -79,7 +79,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 
 	s.db = o.db
 	if s.db == nil {
-		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "issuer.db"))
+		db, err := sqlite.OpenIssuer(ctx, filepath.Join(t.TempDir(), "issuer.db"))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = db.Close() })
 		s.db = db

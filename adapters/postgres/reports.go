@@ -535,7 +535,7 @@ func (f *fleetRecords) Next() bool {
 	}
 	parseTime := func(s string) *int64 {
 		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
+		if err != nil || issuer.CheckTime(t) != nil { // never an overflow of the nanoseconds
 			return nil
 		}
 		return nanos(t)

@@ -44,15 +44,15 @@ type fileState struct {
 // through a read-write one, as any read-write opener would, and checks
 // again. A file that this leaves empty was never created, key file or not.
 // A file without a rollback journal beside it is never changed.
-func validate(ctx context.Context, path string, migs []migration, keyFile bool) (fileState, error) {
-	st, err := validateOnce(ctx, path, migs, keyFile)
+func validate(ctx context.Context, path string, kind Kind, migs []migration, keyFile bool) (fileState, error) {
+	st, err := validateOnce(ctx, path, kind, migs, keyFile, false)
 	if !needsRollback(path, err) {
 		return st, err
 	}
 	if err := rollbackHotJournal(ctx, path); err != nil {
 		return fileState{}, classify(err)
 	}
-	return validateOnce(ctx, path, migs, false)
+	return validateOnce(ctx, path, kind, migs, false, true)
 }
 
 // journalMagic starts every SQLite rollback journal's header.
@@ -97,15 +97,15 @@ func rollbackHotJournal(ctx context.Context, path string) error {
 	return rw.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n)
 }
 
-func validateOnce(ctx context.Context, path string, migs []migration, keyFile bool) (fileState, error) {
+func validateOnce(ctx context.Context, path string, kind Kind, migs []migration, keyFile, allowEmpty bool) (fileState, error) {
 	var st fileState
 	size, err := checkHeader(path)
 	if err != nil {
 		return st, err
 	}
 	if size == 0 {
-		if keyFile {
-			return st, fmt.Errorf("%w: the file is empty but its key file exists", ErrCorrupt)
+		if !allowEmpty {
+			return st, ErrEmptyFile
 		}
 		st.empty = true
 		return st, nil
@@ -129,8 +129,17 @@ func validateOnce(ctx context.Context, path string, migs []migration, keyFile bo
 	if testHookAfterVersion != nil {
 		testHookAfterVersion()
 	}
+	legacy, err := checkKind(ctx, tx, kind, st.version)
+	if err != nil {
+		return st, err
+	}
 	if err := checkSchema(ctx, tx, migs[:st.version]); err != nil {
 		return st, err
+	}
+	if legacy {
+		if err := checkHalves(ctx, tx, kind); err != nil {
+			return st, err
+		}
 	}
 	if !keyFile {
 		if st.sealed, err = holdsSealed(ctx, tx); err != nil {
@@ -187,7 +196,58 @@ func checkHeader(path string) (int64, error) {
 	if header[21] != 64 || header[22] != 32 || header[23] != 32 {
 		return 0, fmt.Errorf("%w: payload fractions in the header", ErrCorrupt)
 	}
+	if err := checkHeaderFields(header); err != nil {
+		return 0, err
+	}
+	// The size against the page count, only while no process uses the file
+	// (no WAL or rollback journal beside it): a checkpoint in progress may
+	// write the header before the pages that extend the file.
+	if !exists(path+"-wal") && !exists(path+"-journal") {
+		size := fi.Size()
+		pages := int64(binary.BigEndian.Uint32(header[28:32]))
+		valid := binary.BigEndian.Uint32(header[24:28]) == binary.BigEndian.Uint32(header[92:96])
+		switch {
+		case size%int64(pageSize) != 0:
+			return 0, fmt.Errorf("%w: the file's %d bytes are not whole pages of %d bytes (cut short?)", ErrCorrupt, size, pageSize)
+		case valid && pages > 0 && size < pages*int64(pageSize):
+			return 0, fmt.Errorf("%w: the file holds %d pages, its header says %d (cut short)", ErrCorrupt, size/int64(pageSize), pages)
+		}
+	}
 	return fi.Size(), nil
+}
+
+// checkHeaderFields checks the header's fixed fields against what SQLite
+// writes, and what this package's files hold (no reserved bytes per page,
+// no auto-vacuum): a flipped byte there is damage, found before SQLite
+// reads a page on its word.
+func checkHeaderFields(h []byte) error {
+	bad := func(what string) error { return fmt.Errorf("%w: %s in the header", ErrCorrupt, what) }
+	switch {
+	case h[18] != 1 && h[18] != 2:
+		return bad(fmt.Sprintf("file format write version %d", h[18]))
+	case h[19] != 1 && h[19] != 2:
+		return bad(fmt.Sprintf("file format read version %d", h[19]))
+	case h[20] != 0:
+		return bad(fmt.Sprintf("%d reserved bytes per page", h[20]))
+	}
+	if f := binary.BigEndian.Uint32(h[44:48]); f > 4 {
+		return bad(fmt.Sprintf("schema format %d", f))
+	}
+	if v := binary.BigEndian.Uint32(h[52:56]); v != 0 {
+		return bad(fmt.Sprintf("auto-vacuum root page %d", v))
+	}
+	if e := binary.BigEndian.Uint32(h[56:60]); e > 3 {
+		return bad(fmt.Sprintf("text encoding %d", e))
+	}
+	if v := binary.BigEndian.Uint32(h[64:68]); v != 0 {
+		return bad("incremental vacuum flag")
+	}
+	for _, b := range h[72:92] {
+		if b != 0 {
+			return bad("a byte of the space reserved for expansion")
+		}
+	}
+	return nil
 }
 
 // openReadOnly opens one read-only connection on path. Without a WAL or
@@ -330,14 +390,24 @@ func normalizeSQL(stmt string) string {
 	return b.String()
 }
 
-// expectedSchemas caches expectedSchema's answers by version.
-var expectedSchemas sync.Map // int → []schemaObject
+// expectedSchemas caches expectedSchema's answers by the last migration's
+// name and the count.
+var expectedSchemas sync.Map // string → []schemaObject
+
+// schemaKey names a migration list for expectedSchemas: the kinds share
+// their first versions and then diverge.
+func schemaKey(migs []migration) string {
+	if len(migs) == 0 {
+		return "0"
+	}
+	return strconv.Itoa(len(migs)) + " " + migs[len(migs)-1].Name
+}
 
 // expectedSchema is the schema that migs create: they are applied to an
 // in-memory database, so that the comparison follows every migration
 // without a second description of the schema to keep in step.
 func expectedSchema(ctx context.Context, migs []migration) ([]schemaObject, error) {
-	if v, ok := expectedSchemas.Load(len(migs)); ok {
+	if v, ok := expectedSchemas.Load(schemaKey(migs)); ok {
 		return v.([]schemaObject), nil
 	}
 	mem, err := sql.Open("sqlite3", ":memory:")
@@ -355,7 +425,7 @@ func expectedSchema(ctx context.Context, migs []migration) ([]schemaObject, erro
 	if err != nil {
 		return nil, err
 	}
-	expectedSchemas.Store(len(migs), objs)
+	expectedSchemas.Store(schemaKey(migs), objs)
 	return objs, nil
 }
 

@@ -5,18 +5,19 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
 
-// closedWithSecrets makes a database with sealed secrets, journal history
-// and reports, closed, and returns its path.
+// closedWithSecrets makes a device database with sealed secrets and
+// journal history over several pages, closed, and returns its path.
 func closedWithSecrets(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
@@ -26,15 +27,11 @@ func closedWithSecrets(t *testing.T) string {
 		require.NoError(t, db.SaveDevice(ctx, vitalsdk.DeviceState{Installation: inst, Strategy: vitalsdk.StrategyAPIKey,
 			APIKey: "sk_us_" + inst, APIKeyUserID: "u"}))
 		require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: inst}, "observed"))
-		_, err := db.PutReport(ctx, testReport(inst))
-		require.NoError(t, err)
 	}
-	// Enough reports for several pages.
+	// Enough journal rows for several pages.
 	for i := range 300 {
-		r := testReport("r" + strconv.Itoa(i))
-		r.AppSignedIn, r.AppUserID = true, "user-"+strconv.Itoa(i)
-		_, err := db.PutReport(ctx, r)
-		require.NoError(t, err)
+		require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "j-" + strconv.Itoa(i),
+			AppUserID: "user-" + strconv.Itoa(i), VitalUserID: "v-" + strconv.Itoa(i)}, "observed"))
 	}
 	require.NoError(t, db.Close())
 	return path
@@ -49,7 +46,7 @@ func requireRefused(t *testing.T, path string, want error) {
 	for _, name := range listNames(t, dir) {
 		sums[name] = fileSum(t, filepath.Join(dir, name))
 	}
-	db, err := Open(context.Background(), path)
+	db, err := OpenDevice(context.Background(), path)
 	if db != nil {
 		db.Close()
 	}
@@ -87,7 +84,7 @@ func TestOpenNegativeSchemaVersion(t *testing.T) {
 	db, _ := openTest(t)
 	_, err := db.wdb.Exec("PRAGMA user_version = -1")
 	require.NoError(t, err)
-	require.ErrorIs(t, migrate(context.Background(), db.wdb, mustMigrations(t)), ErrCorrupt)
+	require.ErrorIs(t, migrate(context.Background(), db.wdb, KindDevice, mustMigrations(t)), ErrCorrupt)
 }
 
 func TestOpenEmptyFileBesideKeyIsCorrupt(t *testing.T) {
@@ -95,11 +92,41 @@ func TestOpenEmptyFileBesideKeyIsCorrupt(t *testing.T) {
 	require.NoError(t, os.Truncate(path, 0))
 	requireRefused(t, path, ErrCorrupt)
 
-	// Without a key file, an empty file is a new database (see
-	// TestOpenEmptyExistingFile); with a key given, too.
-	db, err := Open(context.Background(), path, WithKey(bytes.Repeat([]byte{1}, KeySize)))
+	// Nor with the key file gone too (issue: a database that held data
+	// reopened empty), nor with a key given.
+	require.NoError(t, os.Remove(path+".key"))
+	requireRefused(t, path, ErrEmptyFile)
+	_, err := OpenDevice(context.Background(), path, WithKey(bytes.Repeat([]byte{1}, KeySize)))
+	require.ErrorIs(t, err, ErrEmptyFile)
+	require.NoFileExists(t, path+".key", "the refusal made a key")
+	h, err := Inspect(context.Background(), path)
 	require.NoError(t, err)
+	require.False(t, h.OK(), "Inspect called an emptied file healthy")
+	require.ErrorIs(t, h.Problems[0].Err, ErrEmptyFile)
+}
+
+// A new database appears whole: an opener killed while it built one leaves
+// only a temporary file, which the next Open (a minute on) removes, and
+// that Open creates the database.
+func TestNewDatabaseAppearsWhole(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.db")
+	stray := filepath.Join(dir, ".state.db.init-123456")
+	require.NoError(t, os.WriteFile(stray, []byte("SQLite format 3\x00half"), 0o600))
+	require.NoError(t, os.WriteFile(stray+"-wal", nil, 0o600))
+	old := time.Now().Add(-2 * time.Minute)
+	require.NoError(t, os.Chtimes(stray, old, old))
+	require.NoError(t, os.Chtimes(stray+"-wal", old, old))
+	db, err := OpenDevice(context.Background(), path)
+	require.NoError(t, err)
+	require.NoError(t, db.SaveDevice(context.Background(), vitalsdk.DeviceState{Installation: "a"}))
 	require.NoError(t, db.Close())
+	require.NoFileExists(t, stray)
+	require.NoFileExists(t, stray+"-wal")
+	left, err := filepath.Glob(filepath.Join(dir, ".state.db.init-*"))
+	require.NoError(t, err)
+	require.Empty(t, left, "the open left its temporary file")
+	require.Equal(t, fs.FileMode(0o600), mode(t, path))
 }
 
 func TestOpenMissingKeyFile(t *testing.T) {
@@ -117,7 +144,7 @@ func TestOpenMissingKeyFile(t *testing.T) {
 		require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a"}, "e"))
 		require.NoError(t, db.Close())
 		require.NoError(t, os.Remove(path+".key"))
-		db, err := Open(ctx, path)
+		db, err := OpenDevice(ctx, path)
 		require.NoError(t, err)
 		defer db.Close()
 		require.FileExists(t, path+".key")
@@ -131,7 +158,7 @@ func TestOpenMissingKeyFile(t *testing.T) {
 		path := closedWithSecrets(t)
 		require.NoError(t, os.Remove(path+".key"))
 		require.NoError(t, os.Mkdir(path+".key", 0o700))
-		_, err := Open(ctx, path)
+		_, err := OpenDevice(ctx, path)
 		var oe *OpenError
 		require.ErrorAs(t, err, &oe)
 	})
@@ -140,11 +167,11 @@ func TestOpenMissingKeyFile(t *testing.T) {
 func TestOpenRefusesForeignSchema(t *testing.T) {
 	tests := map[string]string{
 		"extra table":     "CREATE TABLE notes (a TEXT)",
-		"extra trigger":   "CREATE TRIGGER t AFTER INSERT ON reports BEGIN SELECT 1; END",
+		"extra trigger":   "CREATE TRIGGER t AFTER INSERT ON journal BEGIN SELECT 1; END",
 		"dropped index":   "DROP INDEX journal_events_installation",
-		"dropped table":   "DROP TABLE reports",
+		"dropped table":   "DROP TABLE endpoints",
 		"changed column":  "ALTER TABLE devices ADD COLUMN extra TEXT",
-		"renamed column":  "ALTER TABLE reports RENAME COLUMN sdk_status TO flags",
+		"renamed column":  "ALTER TABLE journal RENAME COLUMN attempts TO tries",
 		"extra view":      "CREATE VIEW v AS SELECT 1",
 		"replaced schema": "DROP TABLE journal; CREATE TABLE journal (installation TEXT)",
 	}
@@ -158,7 +185,7 @@ func TestOpenRefusesForeignSchema(t *testing.T) {
 	// ANALYZE's statistics are not part of the shape.
 	path := closedWithSecrets(t)
 	rawExec(t, path, "ANALYZE")
-	db, err := Open(context.Background(), path)
+	db, err := OpenDevice(context.Background(), path)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 }
@@ -170,8 +197,9 @@ func damagePages(t *testing.T, path string) {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.Greater(t, len(b), 8*4096)
-	// The pages that hold reports of closedWithSecrets's app users (table
-	// and index pages alike; the schema's own pages hold no such name).
+	// The pages that hold journal rows of closedWithSecrets's app users
+	// (table and index pages alike; the schema's own pages hold no such
+	// name).
 	damaged := 0
 	for off := 4096; off+4096 <= len(b); off += 4096 {
 		if bytes.Contains(b[off:off+4096], []byte("user-2")) {
@@ -195,9 +223,10 @@ func TestInspectHealthy(t *testing.T) {
 	require.Equal(t, h.KnownVersion, h.SchemaVersion)
 	require.Equal(t, KeyOK, h.Key)
 	require.Equal(t, int64(5), h.Rows["devices"])
-	require.Equal(t, int64(305), h.Rows["reports"])
-	require.Equal(t, int64(0), h.Rows["user_map"])
-	require.Equal(t, HistoryStats{Events: 5, Installations: 5, MaxPerInstall: 1,
+	require.Equal(t, int64(305), h.Rows["journal"])
+	require.Equal(t, "device", h.Kind)
+	require.NotContains(t, h.Rows, "user_map", "a device database holds no user map")
+	require.Equal(t, HistoryStats{Events: 305, Installations: 305, MaxPerInstall: 1,
 		Oldest: h.History.Oldest}, h.History)
 	require.False(t, h.History.Oldest.IsZero())
 	require.Positive(t, h.Size)
@@ -230,7 +259,7 @@ func TestInspectFindsProblems(t *testing.T) {
 			rawExec(t, path, "PRAGMA user_version = 99")
 		}, "schema-version", ErrNewerSchema, ""},
 		{"foreign schema", func(t *testing.T, path string) {
-			rawExec(t, path, "DROP INDEX user_map_history")
+			rawExec(t, path, "DROP INDEX journal_events_installation")
 		}, "schema", ErrCorrupt, ""},
 		{"truncated", func(t *testing.T, path string) {
 			require.NoError(t, os.Truncate(path, 0))
@@ -287,10 +316,15 @@ func TestOpenDoesNotReadEveryPage(t *testing.T) {
 	path := closedWithSecrets(t)
 	damagePages(t, path)
 
-	db, err := Open(ctx, path)
+	db, err := OpenDevice(ctx, path)
 	require.NoError(t, err)
-	err = db.EachReport(ctx, func(issuer.Report) error { return nil })
-	require.ErrorIs(t, err, ErrCorrupt)
+	var corrupt error
+	for i := range 300 {
+		if _, _, err := db.loadJournalRow(ctx, "j-"+strconv.Itoa(i)); err != nil && corrupt == nil {
+			corrupt = err
+		}
+	}
+	require.ErrorIs(t, corrupt, ErrCorrupt)
 	require.NoError(t, db.Close())
 	h, err := Inspect(ctx, path)
 	require.NoError(t, err)
@@ -300,8 +334,8 @@ func TestOpenDoesNotReadEveryPage(t *testing.T) {
 // copyHotJournal makes, in a new directory, a copy of a database in
 // rollback-journal mode taken in the middle of a write transaction that has
 // spilled into the file: the copy's journal is hot (no process holds it).
-// It returns the copy's path and the value of reports.app_user_id of
-// installation "r0" before the transaction.
+// It returns the copy's path and the value of journal.app_user_id of
+// installation "j-0" before the transaction.
 func copyHotJournal(t *testing.T) (string, string) {
 	t.Helper()
 	path := closedWithSecrets(t)
@@ -316,11 +350,11 @@ func copyHotJournal(t *testing.T) (string, string) {
 	require.NoError(t, err)
 	defer conn.Close()
 	var before string
-	require.NoError(t, conn.QueryRowContext(ctx, `SELECT app_user_id FROM reports WHERE installation_id = 'r0'`).Scan(&before))
+	require.NoError(t, conn.QueryRowContext(ctx, `SELECT app_user_id FROM journal WHERE installation = 'j-0'`).Scan(&before))
 	for _, stmt := range []string{
 		"PRAGMA cache_size = 1", // spill changed pages into the file before the commit
 		"BEGIN",
-		"UPDATE reports SET app_user_id = 'changed-' || installation_id || hex(randomblob(64))",
+		"UPDATE journal SET app_user_id = 'changed-' || installation || hex(randomblob(64))",
 	} {
 		_, err := conn.ExecContext(ctx, stmt)
 		require.NoError(t, err, stmt)
@@ -348,11 +382,11 @@ func TestOpenRollsBackHotJournal(t *testing.T) {
 	// the state before the interrupted transaction.
 	ctx := context.Background()
 	path, before := copyHotJournal(t)
-	db, err := Open(ctx, path)
+	db, err := OpenDevice(ctx, path)
 	require.NoError(t, err)
 	defer db.Close()
 	var got string
-	require.NoError(t, db.rdb.QueryRowContext(ctx, `SELECT app_user_id FROM reports WHERE installation_id = 'r0'`).Scan(&got))
+	require.NoError(t, db.rdb.QueryRowContext(ctx, `SELECT app_user_id FROM journal WHERE installation = 'j-0'`).Scan(&got))
 	require.Equal(t, before, got)
 	dev, ok, err := db.LoadDevice(ctx, "dev-1")
 	require.NoError(t, err)
@@ -404,7 +438,7 @@ func TestOpenHotJournalOfACreationIsNew(t *testing.T) {
 	key := bytes.Repeat([]byte{5}, KeySize)
 	require.NoError(t, os.WriteFile(path+".key", key, 0o600))
 
-	got, err := Open(ctx, path)
+	got, err := OpenDevice(ctx, path)
 	require.NoError(t, err)
 	defer got.Close()
 	dev := vitalsdk.DeviceState{Installation: "a", APIKey: "sk_after"}
@@ -460,19 +494,19 @@ func TestValidateReadsOneSnapshot(t *testing.T) {
 	defer w.Close()
 	w.SetMaxOpenConns(1)
 	for _, m := range migs[:3] {
-		require.NoError(t, applyMigration(ctx, w, m))
+		require.NoError(t, applyMigration(ctx, w, m, nil))
 	}
 	// The writer stays open, so the WAL beside the file says a process is
 	// using it and validate reads it as that process's client.
 	require.FileExists(t, path+"-wal")
-	testHookAfterVersion = func() { require.NoError(t, applyMigration(ctx, w, migs[3])) }
+	testHookAfterVersion = func() { require.NoError(t, applyMigration(ctx, w, migs[3], nil)) }
 	t.Cleanup(func() { testHookAfterVersion = nil })
 
-	st, err := validate(ctx, path, migs, false)
+	st, err := validate(ctx, path, KindDevice, migs, false)
 	require.NoError(t, err)
 	require.Equal(t, 3, st.version, "the snapshot of the version read")
 	testHookAfterVersion = nil
-	st, err = validate(ctx, path, migs, false)
+	st, err = validate(ctx, path, KindDevice, migs, false)
 	require.NoError(t, err)
 	require.Equal(t, 4, st.version)
 }

@@ -26,7 +26,7 @@ func TestDeviceStoreContract(t *testing.T) {
 
 func TestUserMapContract(t *testing.T) {
 	storetest.UserMap(t, func(t *testing.T, now func() time.Time) storetest.UserMapStore {
-		db, _ := openTest(t, WithClock(now))
+		db, _ := openIssuerTest(t, WithClock(now))
 		return db
 	})
 }

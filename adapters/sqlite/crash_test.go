@@ -39,7 +39,7 @@ func TestFirstOpenChild(t *testing.T) {
 	}
 	os.Stdout.WriteString("ready\n")
 	ctx := context.Background()
-	db, err := Open(ctx, path)
+	db, err := OpenDevice(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func requireUsableAfterKill(t *testing.T, path string, childSaved bool, i int) {
 	t.Helper()
 	ctx := context.Background()
 	leftover := listDir(t, filepath.Dir(path))
-	db, err := Open(ctx, path)
+	db, err := OpenDevice(ctx, path)
 	require.NoError(t, err, "kill %d: files left: %v", i, leftover)
 	if childSaved {
 		got, ok, err := db.LoadDevice(ctx, crashDevice.Installation)

@@ -29,6 +29,9 @@ func (db *DB) LoadDevice(ctx context.Context, installation string) (vitalsdk.Dev
 	if err := db.check(ctx); err != nil {
 		return vitalsdk.DeviceState{}, false, err
 	}
+	if db.kind != KindDevice {
+		return vitalsdk.DeviceState{}, false, &KindError{Want: KindDevice, Got: db.kind}
+	}
 	var (
 		s                       vitalsdk.DeviceState
 		r                       vitalsdk.TokenRecord

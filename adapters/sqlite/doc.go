@@ -1,6 +1,20 @@
-// Package sqlite persists vitalsync's state in one SQLite file: the device SDK
-// state, the reconcile journal, the backend's user map and the fleet's
-// installation reports.
+// Package sqlite persists vitalsync's state in SQLite files of two kinds: a
+// device database (OpenDevice: the device SDK state, the reconcile journal
+// and its history, the endpoints, the report log, the installation's
+// identity) and an issuer database (OpenIssuer: the backend's user map, the
+// fleet's installation reports and their bindings).
+//
+// # Two kinds of file
+//
+// The kinds share migrations 1 to 10 (migrations/, when one schema served
+// every file) and diverge at 11 (migrations/device/, migrations/issuer/),
+// which drops the other kind's tables and marks the file with its kind's
+// PRAGMA application_id. Each Open refuses the other kind's file with a
+// *KindError (ErrWrongKind), and a call of the other kind on an open DB
+// fails the same way. A file from before the split becomes a file of the
+// kind that opens it when the other kind's tables are empty; when they hold
+// rows it is refused unchanged (a *KindError, or ErrMixedFile when both
+// halves hold rows), and Split writes its halves to two new files.
 //
 // # Whose interfaces
 //
@@ -87,20 +101,26 @@
 //
 // # Creation and crashes
 //
-// Open creates a new file, switches it to WAL, applies the migrations, and
-// only then creates the key file. A process killed at any moment of that
-// leaves a file the next Open completes:
+// Open builds a new database under a temporary name beside it
+// (".NAME.init-*"): it switches it to WAL, applies the migrations,
+// checkpoints and syncs it, and only then hard-links it into place; the key
+// file comes after. A process killed at any moment of that leaves either no
+// database (only a temporary file, which the next Open removes once it is a
+// minute old, as it does stray ".vitalsync-key-*" files) or a whole one:
 //
-//   - killed during the switch to WAL, it leaves a hot rollback journal
-//     beside the file. A read-only connection cannot roll it back ("attempt
-//     to write a readonly database"), so Open rolls it back through a
-//     read-write connection, as SQLite does for any read-write opener, and
-//     checks again; a file this leaves empty was never created;
 //   - killed before the key file exists, the file holds no sealed values,
-//     and the next Open makes the key.
+//     and the next Open makes the key;
+//   - a file left by an earlier version, killed during the switch to WAL,
+//     holds a hot rollback journal. A read-only connection cannot roll it
+//     back ("attempt to write a readonly database"), so Open rolls it back
+//     through a read-write connection, as SQLite does for any read-write
+//     opener, and checks again; a file this leaves empty was never created,
+//     and is initialised.
 //
-// Hence an empty file beside an existing key file is a truncated database,
-// ErrCorrupt, not a new one; an empty file without a key file is new.
+// Hence an empty database file is never one Open left: it is a database
+// cut to nothing (with or without its key file), or another program's, and
+// Open refuses it with ErrEmptyFile (which matches ErrCorrupt) rather than
+// start afresh over it.
 //
 // # What SQLite cannot promise
 //
@@ -171,9 +191,10 @@
 //     app_environment, app_region, sdk_status (the SDK's flag names, comma
 //     separated, e.g. "configured,signedIn,useSignInToken"),
 //     sdk_current_user_id, sdk_environment, sdk_region, last_observed,
-//     last_error, next_attempt_at, reported_at. Its index reports_audit
-//     (migration 0007) stores each report's audit record in app user order,
-//     for EachReportRecord.
+//     last_error, next_attempt_at, reported_at (and received_at, migration
+//     8). EachReportRecord reads it with the user map; migration 10 dropped
+//     the audit's covering indexes of migration 7, which doubled the
+//     reports' size and slowed every report write.
 //   - report_log: per installation, when the device last sent its report
 //     (sent_at).
 //   - endpoints (migration 3): at most one row (id = 1), the API and auth

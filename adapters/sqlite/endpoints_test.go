@@ -35,7 +35,7 @@ func TestEndpointsRememberedOnce(t *testing.T) {
 
 	// They survive a reopen.
 	require.NoError(t, db.Close())
-	db, err = Open(ctx, path)
+	db, err = OpenDevice(ctx, path)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	got, found, err = db.LoadEndpoints(ctx)

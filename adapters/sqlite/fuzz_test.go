@@ -57,7 +57,7 @@ func FuzzOpenFile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, content []byte) {
 		path := filepath.Join(t.TempDir(), "state.db")
 		require.NoError(t, os.WriteFile(path, content, 0o600))
-		db, err := Open(context.Background(), path, WithKey(make([]byte, KeySize)))
+		db, err := OpenDevice(context.Background(), path, WithKey(make([]byte, KeySize)))
 		if err == nil {
 			require.NoError(t, db.Close())
 			return

@@ -21,8 +21,13 @@ type Health struct {
 	// none) in bytes.
 	Size, WALSize int64
 	// SchemaVersion is the file's PRAGMA user_version; KnownVersion the
-	// newest this package knows.
+	// newest this package knows for the file's kind.
 	SchemaVersion, KnownVersion int
+	// Kind is the file's kind (from its application_id): "device",
+	// "issuer", or "unsplit" for a file from before the split (schema
+	// version 10 or older), which holds both kinds' tables; empty when
+	// unknown.
+	Kind string
 	// Key says how the secrets' key was found: KeyGiven, KeyOK, KeyNone
 	// (no key file and nothing sealed), KeyMissing, KeyWrong or
 	// KeyUnusable; the last three are also Problems.
@@ -61,9 +66,10 @@ const (
 )
 
 // Problem is one thing Inspect found wrong. Check names what was checked
-// ("file", "header", "schema-version", "schema", "integrity", "key",
-// "rows"); Err wraps one of the package's sentinels where one applies
-// (ErrNotDatabase, ErrCorrupt, ErrNewerSchema, ErrMissingKey, ErrBadKey).
+// ("file", "writable", "header", "schema-version", "kind", "schema",
+// "integrity", "key", "rows"); Err wraps one of the package's sentinels
+// where one applies (ErrNotFile, ErrNotWritable, ErrNotDatabase,
+// ErrCorrupt, ErrNewerSchema, ErrMixedFile, ErrMissingKey, ErrBadKey).
 type Problem struct {
 	Check string
 	Err   error
@@ -80,18 +86,11 @@ type Problem struct {
 // Inspect reads the whole file: its cost grows with the file. Open does not
 // call it.
 func Inspect(ctx context.Context, path string, opts ...Option) (*Health, error) {
-	o := options{now: time.Now}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	abs, err := filepath.Abs(path)
+	o, abs, err := start(ctx, path, opts)
 	if err != nil {
 		return nil, err
 	}
-	migs, err := loadMigrations()
+	migs, err := loadMigrations(KindDevice)
 	if err != nil {
 		return nil, err
 	}
@@ -101,8 +100,16 @@ func Inspect(ctx context.Context, path string, opts ...Option) (*Health, error) 
 	}
 	h := &Health{Path: path, Size: fi.Size(), KnownVersion: len(migs), Rows: map[string]int64{}}
 	if !fi.Mode().IsRegular() {
-		h.problem("file", ErrNotDatabase)
+		h.problem("file", fmt.Errorf("%w: %s", ErrNotFile, fileKind(fi.Mode())))
 		return h, nil
+	}
+	// What a launch's first write would meet: the file itself, and the
+	// folder its WAL, shared-memory and key files are created in.
+	if err := canWrite(abs); err != nil {
+		h.problem("writable", fmt.Errorf("%w: the file: %w", ErrNotWritable, err))
+	}
+	if err := canWrite(filepath.Dir(abs)); err != nil {
+		h.problem("writable", fmt.Errorf("%w: its folder: %w", ErrNotWritable, err))
 	}
 	if wal, err := os.Stat(abs + "-wal"); err == nil {
 		h.WALSize = wal.Size()
@@ -113,9 +120,7 @@ func Inspect(ctx context.Context, path string, opts ...Option) (*Health, error) 
 		return h, ctx.Err()
 	}
 	if h.Size == 0 {
-		if !o.keySet && exists(keyPath) {
-			h.problem("file", fmt.Errorf("%w: the file is empty but its key file exists", ErrCorrupt))
-		}
+		h.problem("file", ErrEmptyFile)
 		h.Key = KeyNone
 		return h, nil
 	}
@@ -132,6 +137,23 @@ func Inspect(ctx context.Context, path string, opts ...Option) (*Health, error) 
 		}
 		h.problem("schema-version", classify(err))
 		return h, ctx.Err()
+	}
+	var appID int
+	if err := ro.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		h.problem("kind", classify(err))
+		return h, ctx.Err()
+	}
+	switch k := kindOf(appID); {
+	case appID == 0 && h.SchemaVersion <= sharedVersion:
+		h.Kind = "unsplit"
+	case k == 0:
+		h.problem("kind", fmt.Errorf("%w: application_id %#x is not a vitalsync database's", ErrCorrupt, appID))
+	default:
+		h.Kind = k.String()
+		if migs, err = loadMigrations(k); err != nil {
+			return nil, err
+		}
+		h.KnownVersion = len(migs)
 	}
 	switch {
 	case h.SchemaVersion < 0:
@@ -158,6 +180,17 @@ func Inspect(ctx context.Context, path string, opts ...Option) (*Health, error) 
 			return nil, ctx.Err()
 		}
 		h.problem("rows", classify(err))
+	}
+	if h.Kind == "unsplit" {
+		halves, err := halvesWithRows(ctx, ro)
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case err != nil:
+			h.problem("kind", err)
+		case halves[KindDevice] && halves[KindIssuer]:
+			h.problem("kind", ErrMixedFile)
+		}
 	}
 	if err := h.checkKey(ctx, ro, o, keyPath); err != nil {
 		return nil, err

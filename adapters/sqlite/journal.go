@@ -65,6 +65,9 @@ func (db *DB) loadJournalRow(ctx context.Context, installation string) (journalR
 	if err := db.check(ctx); err != nil {
 		return journalRow{}, false, err
 	}
+	if db.kind != KindDevice {
+		return journalRow{}, false, &KindError{Want: KindDevice, Got: db.kind}
+	}
 	row := db.loadJournal.QueryRowContext(ctx, installation)
 	e, err := scanEntry(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -55,7 +55,7 @@ func BenchmarkLaunchProcess(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				expectedSchemas.Clear() // a new process builds it again
-				db, err := Open(ctx, path)
+				db, err := OpenDevice(ctx, path)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -87,7 +87,7 @@ func BenchmarkLaunchProcessInterleaved(b *testing.B) {
 	var spent [2]time.Duration
 	launch := func(path string) {
 		expectedSchemas.Clear()
-		db, err := Open(ctx, path)
+		db, err := OpenDevice(ctx, path)
 		if err != nil {
 			b.Fatal(err)
 		}

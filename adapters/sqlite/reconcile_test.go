@@ -17,7 +17,7 @@ var _ reconcile.Journal = (*Journal)(nil)
 func TestJournalRoundTripsAcrossRelaunch(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "j.db")
-	db, err := Open(ctx, path)
+	db, err := OpenDevice(ctx, path)
 	require.NoError(t, err)
 	j := db.Journal("phone", "ios-1.8")
 	e, err := j.Load(ctx)
@@ -31,7 +31,7 @@ func TestJournalRoundTripsAcrossRelaunch(t *testing.T) {
 	require.NoError(t, j.Save(ctx, want, "failed sign-out"))
 	require.NoError(t, db.Close())
 
-	db, err = Open(ctx, path)
+	db, err = OpenDevice(ctx, path)
 	require.NoError(t, err)
 	defer db.Close()
 	got, err := db.Journal("phone", "ios-1.8").Load(ctx)
@@ -64,11 +64,11 @@ func TestJournalRoundTripsAcrossRelaunch(t *testing.T) {
 func TestMigrationRewritesInFlightActions(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	migs, err := loadMigrations()
+	migs, err := loadMigrations(KindDevice)
 	require.NoError(t, err)
 	raw, err := sql.Open("sqlite3", path)
 	require.NoError(t, err)
-	require.NoError(t, applyMigration(ctx, raw, migs[0]))
+	require.NoError(t, applyMigration(ctx, raw, migs[0], nil))
 	old := map[string]string{
 		"a": "sign-in(3f0c1a52-8d2e-4b7a-9c1d-5e6f7a8b9c01)",
 		"b": "sign-in(from token source)",
@@ -84,7 +84,7 @@ func TestMigrationRewritesInFlightActions(t *testing.T) {
 	}
 	require.NoError(t, raw.Close())
 
-	db, err := Open(ctx, path)
+	db, err := OpenDevice(ctx, path)
 	require.NoError(t, err)
 	defer db.Close()
 	want := map[string]reconcile.Action{

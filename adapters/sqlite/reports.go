@@ -181,14 +181,8 @@ var ErrOlderSchema = errors.New("sqlite: database schema predates the installati
 // ReportRecordSep separates a report record's fields (EachReportRecord).
 const ReportRecordSep = "\x1f"
 
-// auditIndexVersion is the schema version that gave the reports the
-// audit's covering index, reports_audit (migration 0007).
-const auditIndexVersion = 7
-
-// reportRecordExpr is a report's audit record in SQL: exactly the
-// expression reports_audit stores (migration 0007), so that SQLite reads
-// the stored value rather than building it; a test checks that the query
-// plan uses the index alone.
+// reportRecordExpr is a report's audit record in SQL: the fields joined by
+// the unit separator, the times as stored.
 const reportRecordExpr = `r.installation_id || char(31) || r.platform || char(31) || r.sdk_version || char(31) || r.profile || char(31) ||
 	r.app_signed_in || char(31) || r.app_user_id || char(31) || r.app_vital_user_id || char(31) ||
 	r.app_environment || char(31) || r.app_region || char(31) || r.sdk_status || char(31) ||
@@ -197,24 +191,16 @@ const reportRecordExpr = `r.installation_id || char(31) || r.platform || char(31
 	ifnull(r.reported_at, '')`
 
 // reportRecordSQL is the audit's join: every report with its app user's
-// active mapping, as one record a row (see EachReportRecord). With indexed
-// it reads the reports through reports_audit and the mappings through
-// user_map_audit, both indexes alone; without (a file from before
-// migration 0007, which an audit does not migrate) it builds each record
-// from the tables.
-func reportRecordSQL(indexed bool) string {
-	reports, users := "reports AS r", "user_map AS m"
-	if indexed {
-		reports, users = reports+" INDEXED BY reports_audit", users+" INDEXED BY user_map_audit"
-	}
-	return "SELECT " + reportRecordExpr + " || char(31) || ifnull(m.vital_user_id, '') AS record\n\tFROM " + reports +
-		"\n\tLEFT JOIN " + users + " ON m.app_user_id = r.app_user_id AND m.deleted_at IS NULL AND r.app_user_id != ''"
-}
+// active mapping, as one record a row (see EachReportRecord). SQLite scans
+// the reports table and looks each app user up in user_map_active, the
+// partial unique index of the active mappings.
+const reportRecordSQL = "SELECT " + reportRecordExpr + " || char(31) || ifnull(m.vital_user_id, '') AS record\n\tFROM reports AS r" +
+	"\n\tLEFT JOIN user_map AS m ON m.app_user_id = r.app_user_id AND m.deleted_at IS NULL AND r.app_user_id != ''"
 
 // ReportRecordQuery returns the join EachReportRecord runs on a current
 // file (its one column: record), for comparing it with the sqlite3
 // command-line tool on the same file.
-func ReportRecordQuery() string { return reportRecordSQL(true) }
+func ReportRecordQuery() string { return reportRecordSQL }
 
 // EachReportRecord streams the reports of the database file at path, each
 // joined with its app user's active mapping, as one record: the report
@@ -226,10 +212,11 @@ func ReportRecordQuery() string { return reportRecordSQL(true) }
 // and the times as stored: decimal Unix nanoseconds (empty when none).
 //
 // The file is opened read-only and is not migrated: a newer schema is an
-// *OpenError wrapping ErrNewerSchema and an older one ErrOlderSchema, both
-// before the first record. The records are read from the audit's covering
-// index (migration 0007; from the table on a file that predates it),
-// through the driver's own rows interface, one string a row, without
+// *OpenError wrapping ErrNewerSchema, an older one ErrOlderSchema and a
+// device database a *KindError, all before the first record; a file from
+// before the split is read as it is. The records are built from the tables (a file
+// at schema versions 7-9, which still has migration 0007's covering
+// indexes, is read the same way), through the driver's own rows interface, one string a row, without
 // database/sql's per-column conversions. A large file is read as two
 // ranges on two connections at once, so the records come in no particular
 // order. fn is called from the caller's goroutine only. fn's error stops
@@ -238,7 +225,7 @@ func EachReportRecord(ctx context.Context, path string, fn func(record string) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	migs, err := loadMigrations()
+	migs, err := loadMigrations(KindIssuer)
 	if err != nil {
 		return err
 	}
@@ -260,7 +247,13 @@ func EachReportRecord(ctx context.Context, path string, fn func(record string) e
 	case version < reportsVersion:
 		return &OpenError{Path: path, Err: ErrOlderSchema}
 	}
-	ranges, err := readRanges(ctx, db, version >= auditIndexVersion)
+	if _, err := checkKind(ctx, db, KindIssuer, version); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &OpenError{Path: path, Err: err}
+	}
+	ranges, err := readRanges(ctx, db)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -327,10 +320,9 @@ type readRange struct {
 // once: none without reports, one below parallelReadRows, else two halves
 // of the rowids. Each range is its own read transaction; an update of a
 // report keeps its rowid, so a report the issuer rewrites during the audit
-// (even for another app user, which moves it within the audit's index)
-// still falls in exactly one of them.
-func readRanges(ctx context.Context, db *sql.DB, indexed bool) ([]readRange, error) {
-	q := reportRecordSQL(indexed)
+// (even for another app user) still falls in exactly one of them.
+func readRanges(ctx context.Context, db *sql.DB) ([]readRange, error) {
+	q := reportRecordSQL
 	var lo, hi sql.NullInt64
 	if err := db.QueryRowContext(ctx, "SELECT min(rowid), max(rowid) FROM reports").Scan(&lo, &hi); err != nil || !lo.Valid {
 		return nil, err
@@ -419,7 +411,7 @@ func (db *DB) LoadFleet(ctx context.Context, next func() ([]string, bool)) error
 	defer mapping.Close()
 	parseTime := func(s string) sql.NullInt64 {
 		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
+		if err != nil || issuer.CheckTime(t) != nil { // never an overflow of the nanoseconds
 			return sql.NullInt64{}
 		}
 		return nanos(t)

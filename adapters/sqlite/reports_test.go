@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"os"
+	"io/fs"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -34,14 +34,14 @@ func putReport(t testing.TB, db *DB, r issuer.Report) {
 
 func TestReportStoreContract(t *testing.T) {
 	storetest.Reports(t, func(t *testing.T) storetest.ReportStore {
-		db, _ := openTest(t)
+		db, _ := openIssuerTest(t)
 		return db
 	})
 }
 
 func TestEachReportRecordJoinsTheActiveMapping(t *testing.T) {
 	ctx := context.Background()
-	db, path := openTest(t)
+	db, path := openIssuerTest(t)
 	for _, app := range []string{"alice", "bob"} {
 		_, err := db.PutUser(ctx, app, "v-"+app+"-1")
 		require.NoError(t, err)
@@ -98,7 +98,7 @@ func TestEachReportRecordSchemaErrors(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	newer := filepath.Join(dir, "newer.db")
-	db, err := Open(ctx, newer)
+	db, err := OpenIssuer(ctx, newer)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 	rawExec(t, newer, "PRAGMA user_version = 999")
@@ -118,7 +118,7 @@ func TestEachReportRecordSchemaErrors(t *testing.T) {
 func TestReportsMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	migs, err := loadMigrations()
+	migs, err := loadMigrations(KindDevice)
 	require.NoError(t, err)
 	var old strings.Builder
 	for _, m := range migs[:4] {
@@ -128,7 +128,7 @@ func TestReportsMigration(t *testing.T) {
 		INSERT INTO reports (installation, profile, status, current_user_id, reported_at)
 		VALUES ('a', 'android-5.0', 'configured,signedIn,useSignInToken', 'v', 1);`)
 	rawExec(t, path, old.String())
-	db, err := Open(ctx, path)
+	db, err := OpenIssuer(ctx, path)
 	require.NoError(t, err)
 	defer db.Close()
 	r, ok, err := db.LatestReport(ctx, "a")
@@ -144,7 +144,7 @@ func TestReportsMigration(t *testing.T) {
 func auditFleet(t *testing.T, n int) string {
 	t.Helper()
 	ctx := context.Background()
-	db, path := openTest(t)
+	db, path := openIssuerTest(t)
 	for i := range n {
 		r := testReport("inst-" + strconv.Itoa(i))
 		if i%7 != 0 {
@@ -175,10 +175,10 @@ func records(t *testing.T, path string) map[string]string {
 	return got
 }
 
-// A large file is read as two ranges at once, through the audit's index,
-// or by rowid on a file from before it: every record comes exactly once,
-// the same from both, fn runs on the caller's goroutine only, and fn's
-// error or a cancel stops both readers.
+// A large file is read as two rowid ranges at once: every record comes
+// exactly once, the same from a file that still has migration 0007's
+// covering indexes, fn runs on the caller's goroutine only, and fn's error
+// or a cancel stops both readers.
 func TestEachReportRecordInTwoRanges(t *testing.T) {
 	old := parallelReadRows
 	parallelReadRows = 100
@@ -187,21 +187,18 @@ func TestEachReportRecordInTwoRanges(t *testing.T) {
 	const n = 2000
 	path := auditFleet(t, n)
 
-	indexed := records(t, path)
-	require.Len(t, indexed, n)
-	require.True(t, strings.HasSuffix(indexed["inst-1"], ReportRecordSep+"v-1"), indexed["inst-1"])
-	require.True(t, strings.HasSuffix(indexed["inst-0"], ReportRecordSep), "a signed-out installation has no mapping")
-	ranges, err := readRanges(ctx, openRO(t, path), true)
+	current := records(t, path)
+	require.Len(t, current, n)
+	require.True(t, strings.HasSuffix(current["inst-1"], ReportRecordSep+"v-1"), current["inst-1"])
+	require.True(t, strings.HasSuffix(current["inst-0"], ReportRecordSep), "a signed-out installation has no mapping")
+	ranges, err := readRanges(ctx, openRO(t, path))
 	require.NoError(t, err)
 	require.Len(t, ranges, 2)
 
-	// The same file as it was before migration 0007: read from the table.
-	before := filepath.Join(t.TempDir(), "before.db")
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(before, data, 0o600))
-	rawExec(t, before, "DROP INDEX reports_audit", "DROP INDEX user_map_audit", "PRAGMA user_version = 6")
-	require.Equal(t, indexed, records(t, before))
+	// The same file at schema version 9, with the covering indexes of
+	// migration 0007 that 0010 drops: the same records.
+	before := legacyCopy(t, path, 9)
+	require.Equal(t, current, records(t, before))
 
 	var inFn atomic.Int32
 	require.NoError(t, EachReportRecord(ctx, path, func(string) error {
@@ -232,11 +229,18 @@ func openRO(t *testing.T, path string) *sql.DB {
 	return db
 }
 
-// The audit's query reads the reports and the mappings through its
-// covering indexes alone: SQLite uses the record the index stores instead
-// of building it, which holds only while the query's expression is the
-// migration's.
-func TestAuditQueryReadsTheIndexAlone(t *testing.T) {
+// migrationSQL returns the text of one embedded migration.
+func migrationSQL(t testing.TB, name string) string {
+	t.Helper()
+	b, err := fs.ReadFile(migrationFS, "migrations/"+name)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// The audit's query scans the reports table once and finds each app
+// user's active mapping through the user map's partial unique index: no
+// temporary index, no scan of the user map per report.
+func TestAuditQueryPlan(t *testing.T) {
 	path := auditFleet(t, 30)
 	rows, err := openRO(t, path).Query("EXPLAIN QUERY PLAN " + ReportRecordQuery())
 	require.NoError(t, err)
@@ -249,13 +253,53 @@ func TestAuditQueryReadsTheIndexAlone(t *testing.T) {
 		plan = append(plan, detail)
 	}
 	require.NoError(t, rows.Err())
-	require.Equal(t, []string{"SCAN r USING COVERING INDEX reports_audit",
-		"SEARCH m USING COVERING INDEX user_map_audit (app_user_id=?) LEFT-JOIN"}, plan)
+	require.Equal(t, []string{"SCAN r",
+		"SEARCH m USING INDEX user_map_active (app_user_id=?) LEFT-JOIN"}, plan)
 }
 
-// The index uses only what older sqlite3 tools know, so the tool on this
-// machine still opens and checks a migrated file and runs the audit's query.
-func TestOlderToolOpensTheAuditIndex(t *testing.T) {
+// Migration 0010 drops the audit's covering indexes of 0007 and keeps
+// every report and mapping: a file at version 9 opens, migrates, and holds
+// the same records, without the two indexes.
+func TestDropAuditIndexesMigration(t *testing.T) {
+	want := records(t, auditFleet(t, 60))
+	path := legacyCopy(t, auditFleet(t, 60), 9)
+	require.Equal(t, want, records(t, path))
+	db, err := OpenIssuer(context.Background(), path)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	var n int
+	require.NoError(t, openRO(t, path).QueryRow(`SELECT count(*) FROM sqlite_schema
+		WHERE type = 'index' AND name IN ('reports_audit', 'user_map_audit')`).Scan(&n))
+	require.Zero(t, n, "the covering indexes are gone")
+	var version int
+	require.NoError(t, openRO(t, path).QueryRow("PRAGMA user_version").Scan(&version))
+	require.Equal(t, 11, version)
+	require.Equal(t, want, records(t, path))
+}
+
+// legacyCopy writes a file from before the split, at schema version v
+// (both kinds' tables), holding the issuer rows of the issuer database src,
+// and returns its path.
+func legacyCopy(t *testing.T, src string, v int) string {
+	t.Helper()
+	require.LessOrEqual(t, v, sharedVersion)
+	path := filepath.Join(t.TempDir(), "legacy.db")
+	migs := mustMigrations(t)
+	stmts := make([]string, 0, v+4)
+	for _, m := range migs[:v] {
+		stmts = append(stmts, m.SQL)
+	}
+	stmts = append(stmts, "PRAGMA user_version = "+strconv.Itoa(v),
+		"ATTACH DATABASE '"+src+"' AS src",
+		"INSERT INTO reports SELECT * FROM src.reports",
+		"INSERT INTO user_map SELECT * FROM src.user_map")
+	rawExec(t, path, stmts...)
+	return path
+}
+
+// The sqlite3 tool on this machine opens and checks a file and runs the
+// audit's query.
+func TestToolRunsTheAuditQuery(t *testing.T) {
 	cli, err := exec.LookPath("sqlite3")
 	if err != nil {
 		t.Skip("no sqlite3 tool on PATH")
@@ -270,21 +314,22 @@ func TestOlderToolOpensTheAuditIndex(t *testing.T) {
 }
 
 // BenchmarkPutReport: the issuer storing an installation's report (a new
-// one, then its update), with the audit's index and, for the price of it,
-// on the same schema without it.
+// one, then its update) on the current schema and, for the price of the
+// covering indexes migration 0010 dropped, with migration 0007's indexes
+// created again.
 func BenchmarkPutReport(b *testing.B) {
-	for _, withIndex := range []bool{true, false} {
-		name := "with-audit-index"
-		if !withIndex {
-			name = "without-audit-index"
+	for _, with0007 := range []bool{false, true} {
+		name := "current"
+		if with0007 {
+			name = "with-0007-indexes"
 		}
 		b.Run(name, func(b *testing.B) {
-			db, _ := openTest(b)
+			db, _ := openIssuerTest(b)
 			ctx := context.Background()
-			if !withIndex {
+			if with0007 {
 				// On the open DB: Open would refuse a schema that is not the
 				// migrations'.
-				_, err := db.wdb.ExecContext(ctx, "DROP INDEX reports_audit")
+				_, err := db.wdb.ExecContext(ctx, migrationSQL(b, "0007_reports_audit.sql"))
 				require.NoError(b, err)
 			}
 			r := testReport("")

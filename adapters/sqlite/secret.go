@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // KeySize is the size of the key that seals secrets (AES-256).
@@ -98,7 +100,7 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	if _, err := io.ReadFull(rand.Reader, key); err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".vitalsync-key-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), keyTempPrefix+"*")
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +128,50 @@ func loadOrCreateKey(path string) ([]byte, error) {
 		return nil, err
 	}
 	return key, nil
+}
+
+// keyTempPrefix starts the name of the temporary file a new key is written
+// to before it is linked into place.
+const keyTempPrefix = ".vitalsync-key-"
+
+// strayKeyAge is how old a temporary key file must be to be stray: a live
+// opener links its file and removes it within milliseconds, so one this old
+// was left by a process killed in between.
+const strayKeyAge = time.Minute
+
+// removeStrayFiles removes, beside the database abs, the temporary key
+// files and the temporary new databases (with their -wal and -shm) of
+// openers killed before they removed theirs; errors are ignored (a file
+// another process removes first, a read-only directory).
+func removeStrayFiles(abs string, now time.Time) {
+	dir := filepath.Dir(abs)
+	keys, err := filepath.Glob(filepath.Join(dir, keyTempPrefix+"*"))
+	if err != nil {
+		return
+	}
+	inits, err := filepath.Glob(filepath.Join(dir, globEscape(initTempPrefix(abs))+"*"))
+	if err != nil {
+		return
+	}
+	for _, name := range append(keys, inits...) {
+		fi, err := os.Lstat(name)
+		if err != nil || !fi.Mode().IsRegular() || now.Sub(fi.ModTime()) < strayKeyAge {
+			continue
+		}
+		_ = os.Remove(name)
+	}
+}
+
+// globEscape escapes filepath.Match's metacharacters in s.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // readKey reads a key file: exactly KeySize bytes.

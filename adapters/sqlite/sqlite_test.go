@@ -40,7 +40,17 @@ func stepClock() func() time.Time {
 func openTest(t testing.TB, opts ...Option) (*DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "state.db")
-	db, err := Open(context.Background(), path, opts...)
+	db, err := OpenDevice(context.Background(), path, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+// openIssuerTest opens a new issuer database in a temporary directory.
+func openIssuerTest(t testing.TB, opts ...Option) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "issuer.db")
+	db, err := OpenIssuer(context.Background(), path, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db, path
@@ -50,7 +60,7 @@ func openTest(t testing.TB, opts ...Option) (*DB, string) {
 func reopen(t testing.TB, db *DB, path string, opts ...Option) *DB {
 	t.Helper()
 	require.NoError(t, db.Close())
-	db2, err := Open(context.Background(), path, opts...)
+	db2, err := open(context.Background(), path, db.Kind(), opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { db2.Close() })
 	return db2
@@ -134,7 +144,7 @@ func TestOpenConnectionSettings(t *testing.T) {
 	require.NoError(t, err, "free once the first transaction ended")
 
 	// The read pool cannot write.
-	_, err = db.rdb.ExecContext(ctx, `INSERT INTO reports (installation_id) VALUES ('x')`)
+	_, err = db.rdb.ExecContext(ctx, `INSERT INTO journal (installation) VALUES ('x')`)
 	var se sqlite3.Error
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, sqlite3.ErrReadonly, se.Code)
@@ -144,7 +154,7 @@ func TestFileURIEscapes(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a?b#c%d")
 	require.NoError(t, os.Mkdir(dir, 0o700))
 	path := filepath.Join(dir, "state.db")
-	db, err := Open(context.Background(), path)
+	db, err := OpenDevice(context.Background(), path)
 	require.NoError(t, err)
 	require.NoError(t, db.SaveDevice(context.Background(), vitalsdk.DeviceState{Installation: "a"}))
 	require.NoError(t, db.Close())
@@ -152,27 +162,33 @@ func TestFileURIEscapes(t *testing.T) {
 	require.Equal(t, fs.FileMode(0o600), mode(t, path))
 }
 
+// An empty file is refused, typed: Open never leaves one (a new database
+// is linked into place whole), so it is a truncated file or another
+// program's; nothing is written to it.
 func TestOpenEmptyExistingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	require.NoError(t, os.WriteFile(path, nil, 0o600))
-	db, err := Open(context.Background(), path)
+	_, err := OpenDevice(context.Background(), path)
+	require.ErrorIs(t, err, ErrEmptyFile)
+	require.ErrorIs(t, err, ErrCorrupt)
+	fi, err := os.Stat(path)
 	require.NoError(t, err)
-	defer db.Close()
-	require.NoError(t, db.SaveDevice(context.Background(), vitalsdk.DeviceState{Installation: "a"}))
+	require.Zero(t, fi.Size())
+	require.NoFileExists(t, path+".key")
 }
 
 func TestOpenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	path := filepath.Join(t.TempDir(), "state.db")
-	_, err := Open(ctx, path)
+	_, err := OpenDevice(ctx, path)
 	require.ErrorIs(t, err, context.Canceled)
 	require.NoFileExists(t, path)
 
 	// An existing database too.
 	db, path := openTest(t)
 	require.NoError(t, db.Close())
-	_, err = Open(ctx, path)
+	_, err = OpenDevice(ctx, path)
 	require.ErrorIs(t, err, context.Canceled)
 }
 
@@ -187,10 +203,10 @@ func TestOpenRefusesAndLeavesFileUnchanged(t *testing.T) {
 	}
 	// ours makes a real database with some rows, closed.
 	ours := func(t *testing.T, path string) {
-		db, err := Open(context.Background(), path)
+		db, err := OpenDevice(context.Background(), path)
 		require.NoError(t, err)
 		for i := range 50 {
-			putReport(t, db, testReport("i"+strconv.Itoa(i)))
+			require.NoError(t, db.saveJournalRow(context.Background(), journalRow{Installation: "i" + strconv.Itoa(i), AppUserID: "user-" + strconv.Itoa(i)}, "observed"))
 			require.NoError(t, db.SaveDevice(context.Background(), vitalsdk.DeviceState{Installation: "i" + strconv.Itoa(i), APIKey: "k"}))
 		}
 		require.NoError(t, db.Close())
@@ -236,7 +252,7 @@ func TestOpenRefusesAndLeavesFileUnchanged(t *testing.T) {
 			tt.make(t, path)
 			before := fileSum(t, path)
 
-			db, err := Open(context.Background(), path)
+			db, err := OpenDevice(context.Background(), path)
 			if db != nil {
 				db.Close()
 			}
@@ -254,8 +270,8 @@ func TestOpenRefusesAndLeavesFileUnchanged(t *testing.T) {
 }
 
 func TestOpenRefusesDirectory(t *testing.T) {
-	_, err := Open(context.Background(), t.TempDir())
-	require.ErrorIs(t, err, ErrNotDatabase)
+	_, err := OpenDevice(context.Background(), t.TempDir())
+	require.ErrorIs(t, err, ErrNotFile, "a directory is not called a foreign file")
 }
 
 func TestMigrationRunsInOneTransaction(t *testing.T) {
@@ -265,7 +281,7 @@ func TestMigrationRunsInOneTransaction(t *testing.T) {
 	bad := migration{Version: n + 1, Name: "9999_bad.sql", SQL: `
 		CREATE TABLE half_done (a INTEGER);
 		INSERT INTO no_such_table VALUES (1);`}
-	err := migrate(ctx, db.wdb, append(mustMigrations(t), bad))
+	err := migrate(ctx, db.wdb, KindDevice, append(mustMigrations(t), bad))
 	require.Error(t, err)
 
 	var version, tables int
@@ -276,16 +292,16 @@ func TestMigrationRunsInOneTransaction(t *testing.T) {
 	require.Zero(t, tables)
 
 	good := migration{Version: n + 1, Name: "9999_good.sql", SQL: `CREATE TABLE extra (a INTEGER);`}
-	require.NoError(t, migrate(ctx, db.wdb, append(mustMigrations(t), good)))
+	require.NoError(t, migrate(ctx, db.wdb, KindDevice, append(mustMigrations(t), good)))
 	require.NoError(t, db.wdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version))
 	require.Equal(t, n+1, version)
 	// Applying again is a no-op.
-	require.NoError(t, migrate(ctx, db.wdb, append(mustMigrations(t), good)))
+	require.NoError(t, migrate(ctx, db.wdb, KindDevice, append(mustMigrations(t), good)))
 }
 
 func mustMigrations(t *testing.T) []migration {
 	t.Helper()
-	migs, err := loadMigrations()
+	migs, err := loadMigrations(KindDevice)
 	require.NoError(t, err)
 	require.NotEmpty(t, migs)
 	for i, m := range migs {
@@ -305,13 +321,15 @@ func TestReopenKeepsEverything(t *testing.T) {
 	require.NoError(t, db.SaveDevice(ctx, dev))
 	entry := journalRow{Installation: "dev-1", LastObserved: fsm.Token, Profile: "ios-1.8", UpdatedAt: t0}
 	require.NoError(t, db.saveJournalRow(ctx, entry, "observed"))
-	m, err := db.PutUser(ctx, "app-1", "u1")
+	is, isPath := openIssuerTest(t, WithClock(stepClock()))
+	m, err := is.PutUser(ctx, "app-1", "u1")
 	require.NoError(t, err)
 	rep := testReport("dev-1")
 	rep.SDKStatus = fsm.FlagConfigured
-	putReport(t, db, rep)
+	putReport(t, is, rep)
 
 	db = reopen(t, db, path)
+	is = reopen(t, is, isPath)
 	gotDev, ok, err := db.LoadDevice(ctx, "dev-1")
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -320,12 +338,12 @@ func TestReopenKeepsEverything(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, entry, gotEntry)
-	gotM, ok, err := db.LookupUser(ctx, "app-1")
+	gotM, ok, err := is.LookupUser(ctx, "app-1")
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, m, gotM)
 	var reps []issuer.Report
-	require.NoError(t, db.EachReport(ctx, func(r issuer.Report) error { reps = append(reps, r); return nil }))
+	require.NoError(t, is.EachReport(ctx, func(r issuer.Report) error { reps = append(reps, r); return nil }))
 	require.Equal(t, []issuer.Report{rep}, reps)
 }
 
@@ -379,7 +397,7 @@ func TestKeys(t *testing.T) {
 		key, err := os.ReadFile(path + ".key")
 		require.NoError(t, err)
 		require.NoError(t, os.Remove(path+".key"))
-		_, err = Open(ctx, path)
+		_, err = OpenDevice(ctx, path)
 		var oe *OpenError
 		require.ErrorAs(t, err, &oe)
 		require.ErrorIs(t, err, ErrMissingKey)
@@ -394,7 +412,7 @@ func TestKeys(t *testing.T) {
 	t.Run("bad key sizes", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "state.db")
 		for _, key := range [][]byte{nil, []byte("short-secret-key"), []byte("a-33-byte-secret-key-0123456789ab")} {
-			_, err := Open(ctx, path, WithKey(key))
+			_, err := OpenDevice(ctx, path, WithKey(key))
 			var oe *OpenError
 			require.ErrorAs(t, err, &oe)
 			require.ErrorIs(t, err, ErrBadKey)
@@ -406,7 +424,7 @@ func TestKeys(t *testing.T) {
 		var oe *OpenError
 
 		require.NoError(t, os.WriteFile(path+".key", []byte("not 32 bytes"), 0o600))
-		_, err := Open(ctx, path)
+		_, err := OpenDevice(ctx, path)
 		require.ErrorAs(t, err, &oe)
 		require.ErrorIs(t, err, ErrBadKey)
 	})
@@ -538,12 +556,15 @@ func TestReadsNeverWrite(t *testing.T) {
 	require.NoError(t, db.SaveDevice(ctx, vitalsdk.DeviceState{Installation: "a", APIKey: "k",
 		Record: &vitalsdk.TokenRecord{AccessToken: "x"}}))
 	require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a"}, "e"))
-	_, err := db.PutUser(ctx, "a", "v")
+	is, isPath := openIssuerTest(t)
+	_, err := is.PutUser(ctx, "a", "v")
 	require.NoError(t, err)
-	putReport(t, db, testReport("a"))
-	writes := db.WriteCount()
-	require.Equal(t, uint64(4), writes)
+	putReport(t, is, testReport("a"))
+	writes, isWrites := db.WriteCount(), is.WriteCount()
+	require.Equal(t, uint64(2), writes)
+	require.Equal(t, uint64(2), isWrites)
 	dbSum, walSum := fileSum(t, path), fileSum(t, path+"-wal")
+	isSum, isWALSum := fileSum(t, isPath), fileSum(t, isPath+"-wal")
 
 	for range 3 {
 		_, _, err := db.LoadDevice(ctx, "a")
@@ -552,15 +573,18 @@ func TestReadsNeverWrite(t *testing.T) {
 		require.NoError(t, err)
 		_, err = db.JournalEvents(ctx, "a", 10)
 		require.NoError(t, err)
-		_, _, err = db.LookupUser(ctx, "a")
+		_, _, err = is.LookupUser(ctx, "a")
 		require.NoError(t, err)
-		_, err = db.UserHistory(ctx, "a")
+		_, err = is.UserHistory(ctx, "a")
 		require.NoError(t, err)
-		require.NoError(t, db.EachReport(ctx, func(issuer.Report) error { return nil }))
+		require.NoError(t, is.EachReport(ctx, func(issuer.Report) error { return nil }))
 	}
 	require.Equal(t, writes, db.WriteCount())
+	require.Equal(t, isWrites, is.WriteCount())
 	require.Equal(t, dbSum, fileSum(t, path), "database file changed on reads")
 	require.Equal(t, walSum, fileSum(t, path+"-wal"), "WAL changed on reads")
+	require.Equal(t, isSum, fileSum(t, isPath), "issuer file changed on reads")
+	require.Equal(t, isWALSum, fileSum(t, isPath+"-wal"), "issuer WAL changed on reads")
 }
 
 func TestConcurrentWritersAcrossHandles(t *testing.T) {
@@ -568,7 +592,7 @@ func TestConcurrentWritersAcrossHandles(t *testing.T) {
 	// CLI): with BEGIN IMMEDIATE and busy_timeout, no write fails.
 	ctx := context.Background()
 	db1, path := openTest(t)
-	db2, err := Open(ctx, path)
+	db2, err := OpenDevice(ctx, path)
 	require.NoError(t, err)
 	defer db2.Close()
 
@@ -630,7 +654,7 @@ func TestConcurrentOpenOfNewFile(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { dbs[i], errs[i] = Open(ctx, path) })
+		wg.Go(func() { dbs[i], errs[i] = OpenDevice(ctx, path) })
 	}
 	wg.Wait()
 	for i := range n {
@@ -703,7 +727,7 @@ func TestOpenAfterCrash(t *testing.T) {
 			require.NoError(t, err)
 			require.NotZero(t, wal.Size(), "the WAL holds the writes")
 
-			db2, err := Open(ctx, crashed)
+			db2, err := OpenDevice(ctx, crashed)
 			require.NoError(t, err)
 			defer db2.Close()
 			got, ok, err := db2.LoadDevice(ctx, "a")

@@ -49,7 +49,7 @@ func TestCrashChild(t *testing.T) {
 	require.True(t, ok)
 	tokens := strings.Split(os.Getenv(envCrashTokens), ",")
 	require.Len(t, tokens, 3)
-	db, err := sqlite.Open(ctx, os.Getenv(envCrashDB))
+	db, err := sqlite.OpenDevice(ctx, os.Getenv(envCrashDB))
 	require.NoError(t, err)
 	srv := os.Getenv(envCrashServer)
 
@@ -187,7 +187,7 @@ func TestCrashAtEveryStepLeavesAValidState(t *testing.T) {
 func requireValidAfterCrash(t *testing.T, w *world, path, step string) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, path)
+	db, err := sqlite.OpenDevice(ctx, path)
 	require.NoError(t, err, step)
 	defer db.Close()
 	st, found, err := db.LoadDevice(ctx, "phone")

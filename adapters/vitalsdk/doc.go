@@ -8,7 +8,7 @@
 //
 // A Client is one app installation on one fsm.Profile. The caller's duties:
 //
-//  1. Open the device's Store (sqlite.Open for a device database,
+//  1. Open the device's Store (sqlite.OpenDevice for a device database,
 //     memory.NewDeviceStore in simulations and unit tests) and call New once
 //     per process launch. New loads the installation's state; nothing else
 //     reads the store afterwards. On iOS 1.4+ New also runs the SDK's automatic

@@ -94,7 +94,7 @@ func buildWorld(t *testing.T, profile string, loopback bool, opts ...emulator.Op
 
 func (w *world) open() {
 	w.t.Helper()
-	db, err := sqlite.Open(w.ctx, w.path, sqlite.WithClock(w.clk.Now))
+	db, err := sqlite.OpenDevice(w.ctx, w.path, sqlite.WithClock(w.clk.Now))
 	require.NoError(w.t, err)
 	w.db = db
 }

@@ -17,7 +17,9 @@ import (
 // status is {} until the client is created in the process. A launch task
 // that read it first would see "signed out", plan a sign-in, meet
 // alreadySignedIn, and tear a good session down; after Initialize the
-// status is right. iOS is unaffected.
+// status is right. iOS is unaffected, and so are the wrappers' Android
+// bridges, which create the client before they read the status
+// (Profile.StatusCreatesClient).
 func TestStatusBeforeTheClientExists(t *testing.T) {
 	for _, p := range fsm.ProfileNames() {
 		t.Run(p, func(t *testing.T) {
@@ -28,8 +30,9 @@ func TestStatusBeforeTheClientExists(t *testing.T) {
 			o.DeferCreate = true
 			c, err := vitalsdk.New(w.ctx, o)
 			require.NoError(t, err)
-			if c.Profile().Platform == fsm.IOS {
+			if c.Profile().Platform == fsm.IOS || c.Profile().StatusCreatesClient {
 				require.Equal(t, status, c.Status())
+				require.Equal(t, user, c.CurrentUserID())
 				return
 			}
 			requireState(t, c, "", 0, "", fsm.SignedOut)

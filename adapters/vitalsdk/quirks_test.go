@@ -23,7 +23,7 @@ func TestQuirksAreProfileSpecific(t *testing.T) {
 		profiles []string
 		probe    func(w *world) bool
 	}{
-		{"deletion never detected (§10.1)", []string{"android-4.2.2", "flutter-android"}, func(w *world) bool {
+		{"deletion never detected (§10.1)", []string{"android-4.2.1", "android-4.2.2", "flutter-android", "flutter-android-4.2.1", "rn-android-4.2.1", "rn-android-4.2.2"}, func(w *world) bool {
 			c := w.launch()
 			uid := w.newUser()
 			require.NoError(w.t, c.SignIn(w.ctx, w.token(uid)))
@@ -33,37 +33,40 @@ func TestQuirksAreProfileSpecific(t *testing.T) {
 			_, err := c.AccessToken(w.ctx)
 			return errors.Is(err, vitalsdk.ErrUndecodableTokenError) && c.Status().Has(fsm.FlagSignedIn)
 		}},
-		{"legacy Firebase exchange (§10.3)", []string{"ios-1.3", "ios-1.8.1", "android-4.2.0"}, func(w *world) bool {
+		{"legacy Firebase exchange (§10.3)", []string{"ios-1.3", "ios-1.8.1", "android-4.2.0",
+			"flutter-ios-1.8.1", "flutter-android-4.2.0", "rn-ios-1.3", "rn-5.2-ios-1.8.1", "rn-ios-1.8.1", "rn-android-4.2.0"}, func(w *world) bool {
 			c := w.launch()
 			require.NoError(w.t, c.SignIn(w.ctx, w.token(w.newUser())))
 			w.expire()
 			require.NoError(w.t, w.launch().Refresh(w.ctx))
 			return w.em.Requests(emulator.RouteToken) == 0 && w.legacyRequests() == 2
 		}},
-		{"record without region (§10.3)", []string{"android-4.2.0"}, func(w *world) bool {
+		{"record without region (§10.3)", []string{"android-4.2.0", "flutter-android-4.2.0", "rn-android-4.2.0"}, func(w *world) bool {
 			c := w.launch()
 			require.NoError(w.t, c.SignIn(w.ctx, w.token(w.newUser())))
 			st, _ := w.stored()
 			return st.Record.Region == ""
 		}},
-		{"no identifyExternalUser (§2.6, §10.10)", []string{"ios-1.3", "flutter-ios", "flutter-android"}, func(w *world) bool {
+		{"no identifyExternalUser (§2.6, §10.10)", []string{"ios-1.3", "flutter-ios", "flutter-android",
+			"flutter-ios-1.8.1", "flutter-android-4.2.0", "flutter-android-4.2.1", "rn-ios-1.3", "rn-5.2-ios-1.8.1"}, func(w *world) bool {
 			c := w.launch()
 			err := c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: w.token(w.newUser())})
 			return errors.Is(err, vitalsdk.ErrUnsupported)
 		}},
-		{"signIn hidden until relaunch (§1.2, §10.10)", []string{"ios-1.8.1", "ios-1.8", "flutter-ios"}, func(w *world) bool {
+		{"signIn hidden until relaunch (§1.2, §10.10)", []string{"ios-1.8.1", "ios-1.8", "flutter-ios",
+			"flutter-ios-1.8.1", "rn-5.2-ios-1.8.1", "rn-ios-1.8.1", "rn-ios-1.8"}, func(w *world) bool {
 			c := w.launch()
 			require.NoError(w.t, c.SignIn(w.ctx, w.token(w.newUser())))
 			return c.Status() == fsm.FlagConfigured
 		}},
-		{"user ID lower-cased by the wrapper (§10.10)", []string{"flutter-ios", "flutter-android"}, func(w *world) bool {
+		{"user ID lower-cased by the wrapper (§10.10)", []string{"flutter-ios", "flutter-android", "flutter-ios-1.8.1", "flutter-android-4.2.0", "flutter-android-4.2.1"}, func(w *world) bool {
 			c := w.launch()
 			require.NoError(w.t, c.Configure(w.ctx, w.em.APIKey(), fsm.Sandbox, fsm.US))
 			upper := strings.ToUpper(w.newUser())
 			require.NoError(w.t, c.SetUserID(w.ctx, upper))
 			return c.CurrentUserID() == strings.ToLower(upper)
 		}},
-		{"locked keychain reads signed out (§10.6)", []string{"ios-1.3"}, func(w *world) bool {
+		{"locked keychain reads signed out (§10.6)", []string{"ios-1.3", "rn-ios-1.3"}, func(w *world) bool {
 			signedIn(w.t, w)
 			o := w.options()
 			o.KeychainLocked = true
@@ -71,7 +74,8 @@ func TestQuirksAreProfileSpecific(t *testing.T) {
 			require.NoError(w.t, err)
 			return c.Status() == 0
 		}},
-		{"locked keychain fails token calls (§10.6)", []string{"ios-1.3", "ios-1.8.1", "ios-1.8", "flutter-ios"}, func(w *world) bool {
+		{"locked keychain fails token calls (§10.6)", []string{"ios-1.3", "ios-1.8.1", "ios-1.8", "flutter-ios",
+			"flutter-ios-1.8.1", "rn-ios-1.3", "rn-5.2-ios-1.8.1", "rn-ios-1.8.1", "rn-ios-1.8"}, func(w *world) bool {
 			signedIn(w.t, w)
 			o := w.options()
 			o.KeychainLocked = true
@@ -80,19 +84,32 @@ func TestQuirksAreProfileSpecific(t *testing.T) {
 			_, err = c.AccessToken(w.ctx)
 			return errors.Is(err, vitalsdk.ErrKeychainLocked)
 		}},
-		{"session survives a reinstall (§10.5)", []string{"ios-1.3", "android-4.2.0", "android-4.2.2", "android-5.0", "flutter-android"}, func(w *world) bool {
+		{"session survives a reinstall (§10.5)", []string{"ios-1.3", "android-4.2.0", "android-4.2.2", "android-5.0", "flutter-android",
+			"flutter-android-4.2.0", "rn-ios-1.3", "rn-android-4.2.0", "rn-android-4.2.2", "rn-android-5.0",
+			"android-4.2.1", "flutter-android-4.2.1", "rn-android-4.2.1"}, func(w *world) bool {
 			signedIn(w.t, w)
 			require.NoError(w.t, vitalsdk.Reinstall(w.ctx, w.db, "phone", w.profile, true))
 			return w.launch().Status().Has(fsm.FlagSignedIn)
 		}},
-		{"a 401 refreshes (§10.2)", []string{"android-4.2.0", "android-4.2.2", "android-5.0", "flutter-android"}, func(w *world) bool {
+		{"a 401 refreshes (§10.2)", []string{"android-4.2.0", "android-4.2.2", "android-5.0", "flutter-android",
+			"flutter-android-4.2.0", "rn-android-4.2.0", "rn-android-4.2.2", "rn-android-5.0",
+			"android-4.2.1", "flutter-android-4.2.1", "rn-android-4.2.1"}, func(w *world) bool {
 			c, _ := signedIn(w.t, w)
 			requests := w.tokenRequests()
 			w.em.FailNext(emulator.RouteGetUser, 1, 401)
 			_, _ = c.GetOwnUser(w.ctx)
 			return w.tokenRequests() > requests
 		}},
-		{"status empty before the client exists (§10.11)", []string{"android-4.2.0", "android-4.2.2", "android-5.0", "flutter-android"}, func(w *world) bool {
+		{"a 401's retry crashes the app", []string{"android-4.2.0", "android-4.2.1", "flutter-android-4.2.0",
+			"flutter-android-4.2.1", "rn-android-4.2.0", "rn-android-4.2.1"}, func(w *world) bool {
+			c, _ := signedIn(w.t, w)
+			w.em.FailNext(emulator.RouteGetUser, 1, 401)
+			_, err := c.GetOwnUser(w.ctx)
+			return errors.Is(err, vitalsdk.ErrProcessCrashed)
+		}},
+		// The wrappers' Android bridges create the client before they read
+		// the status (Profile.StatusCreatesClient).
+		{"status empty before the client exists (§10.11)", []string{"android-4.2.0", "android-4.2.1", "android-4.2.2", "android-5.0"}, func(w *world) bool {
 			signedIn(w.t, w)
 			o := w.options()
 			o.DeferCreate = true

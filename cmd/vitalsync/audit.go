@@ -28,7 +28,7 @@ func init() {
 
 const auditSynopsis = `(--db FILE|postgres://… | $` + envDatabaseURL + ` | --csv FILE | --jsonl FILE) [--format table|json|csv] [--out FILE]
                        [--stale D] [--check-api --api-url U [--concurrency N]] [--fail-on CLASS,…] [--shard K/N]
-       vitalsync audit merge FILE…`
+       vitalsync audit merge [--format table|json|csv] [--fail-on CLASS,…] FILE…`
 
 // errFailOn is returned when installations fall in a --fail-on class: exit 3.
 var errFailOn = errors.New("audit: installations in --fail-on classes")
@@ -43,11 +43,12 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	jsonlPath := fs.String("jsonl", "", "reports as JSON Lines (docs/reference/report-schema.md)")
 	format := fs.String("format", "table", "summary format: table, json or csv")
 	out := fs.String("out", "", "write the installations that need action or are invalid to FILE (.csv: CSV, else JSONL)")
-	stale := fs.Duration("stale", 0, "count reports older than this as stale (0: off)")
+	stale := durationFlag(fs, "stale", 0, "count reports older than this as stale (0: off)")
 	now := fs.String("now", "", "audit as of this RFC 3339 time (default: now)")
 	checkAPI := fs.Bool("check-api", false, "verify the mapped Vital users with the team API (GET /v2/user/{id})")
 	apiURL := fs.String("api-url", "", "team API base URL for --check-api (the key is read from $"+envAPIKey+")")
 	concurrency := fs.Int("concurrency", 8, "concurrent team API requests for --check-api")
+	noDuplicates := fs.Bool("no-duplicate-check", false, "for a file known to hold each installation once: keep no set of the installations read (memory stays flat; a duplicate is then audited again)")
 	failOn := fs.String("fail-on", "", "exit 3 when any installation falls in these classes (comma-separated)")
 	shard := fs.String("shard", "", "audit shard K of N (K from 0): a hash partition of the installations")
 	if err := parseFlags(fs, args); err != nil {
@@ -79,7 +80,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	switch {
 	case isPostgresURL(*dbPath):
 		dbURL := *dbPath
-		src = audit.RecordSource{Label: redactURL(dbURL), UnixNanos: true, Records: func(ctx context.Context, fn func(string) error) error {
+		src = audit.RecordSource{Label: redactURL(dbURL), UnixNanos: true, Unique: true, Records: func(ctx context.Context, fn func(string) error) error {
 			return postgres.EachReportRecord(ctx, dbURL, 0, fn)
 		}}
 	case *dbPath != "":
@@ -87,15 +88,24 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
-		src = audit.RecordSource{Label: path, UnixNanos: true, Records: func(ctx context.Context, fn func(string) error) error {
+		if err := checkKind("--db", path, kindSQLite); err != nil {
+			return err
+		}
+		src = audit.RecordSource{Label: path, UnixNanos: true, Unique: true, Records: func(ctx context.Context, fn func(string) error) error {
 			return sqlite.EachReportRecord(ctx, path, fn)
 		}}
 	case *csvPath != "":
+		if err := checkKind("--csv", *csvPath, kindCSV); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
 		src = audit.CSVSource{Label: *csvPath, Open: opener(*csvPath)}
 	default:
+		if err := checkKind("--jsonl", *jsonlPath, kindJSONL); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
 		src = audit.JSONLSource{Label: *jsonlPath, Open: opener(*jsonlPath)}
 	}
-	opts := audit.Options{Stale: *stale, Concurrency: *concurrency}
+	opts := audit.Options{Stale: *stale, Concurrency: *concurrency, NoDuplicateCheck: *noDuplicates}
 	if *now != "" {
 		t, err := time.Parse(time.RFC3339, *now)
 		if err != nil {
@@ -284,29 +294,86 @@ func sortedKeys[K ~string, V any](m map[K]V) []K {
 }
 
 // runAuditMerge sums the JSON summaries of shards (audit --format json).
+// Flags and files may come in any order ("audit merge summary-*.json
+// --fail-on wrong-user", as a shell glob puts them).
 func runAuditMerge(e *env, args []string) error {
-	fs := newFlagSet(e, "audit merge", "FILE… [--format table|json|csv]")
+	fs := newFlagSet(e, "audit merge", "[--format table|json|csv] [--fail-on CLASS,…] FILE…")
 	format := fs.String("format", "table", "summary format: table, json or csv")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	failOn := fs.String("fail-on", "", "exit 3 when the merged summary has installations in any of these classes (comma-separated)")
+	var files []string
+	for {
+		if err := parseFlags(fs, args); err != nil && !errors.Is(err, errFlagAfterArgument) {
+			return err
+		}
+		rest := fs.Args()
+		i := 0
+		for i < len(rest) && (!strings.HasPrefix(rest[i], "-") || rest[i] == "-") {
+			i++
+		}
+		files = append(files, rest[:i]...)
+		if i == len(rest) {
+			break
+		}
+		if rest[i] == "--" {
+			files = append(files, rest[i+1:]...)
+			break
+		}
+		args = rest[i:]
 	}
-	if fs.NArg() == 0 {
+	if len(files) == 0 {
 		return usagef("audit merge needs the shard summaries (audit --format json)")
 	}
 	if err := oneOf("format", *format, "table", "json", "csv"); err != nil {
 		return err
 	}
+	var failClasses []audit.Class
+	if *failOn != "" {
+		for _, name := range strings.Split(*failOn, ",") {
+			c, ok := audit.ParseClass(strings.TrimSpace(name))
+			if !ok {
+				return usagef("audit merge: --fail-on: unknown class %q", name)
+			}
+			failClasses = append(failClasses, c)
+		}
+	}
 	var total audit.Summary
-	for _, path := range fs.Args() {
+	for _, path := range files {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return fmt.Errorf("audit merge: %w", err)
 		}
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(data, &fields) == nil && fields["seed"] != nil {
+			return usageErr(fmt.Errorf("%w: audit merge: %s is a ground-truth file (fleet generate writes it beside a fleet); "+
+				"merge takes the summaries of 'audit --format json', one per --shard", errWrongKind, path))
+		}
+		if k, err := sniffKind(path); err == nil && k == kindEmpty {
+			return usageErr(fmt.Errorf("%w: audit merge: %s is empty, not an audit summary (audit --format json)", errEmptyInput, path))
+		} else if err == nil && k != kindJSONDoc && k != kindJSONL {
+			return usageErr(fmt.Errorf("%w: audit merge: %s is %s, not an audit summary (audit --format json); audit it with %s",
+				errWrongKind, path, k, orWord(flagFor[k], "--db, --csv or --jsonl")))
+		}
 		var s audit.Summary
-		if err := json.Unmarshal(data, &s); err != nil {
-			return fmt.Errorf("audit merge: %s: not a JSON summary: %w", path, err)
+		if err := json.Unmarshal(data, &s); err != nil || fields["rows"] == nil {
+			return fmt.Errorf("audit merge: %s: not a JSON summary of audit --format json", path)
 		}
 		total.Merge(s)
 	}
-	return printSummary(e.stdout, *format, total)
+	if err := printSummary(e.stdout, *format, total); err != nil {
+		return err
+	}
+	for _, c := range failClasses {
+		if total.Count(c) > 0 {
+			return fmt.Errorf("%w: %d %s", errFailOn, total.Count(c), c)
+		}
+	}
+	return nil
+}
+
+// orWord is s, or else when s is empty.
+func orWord(s, otherwise string) string {
+	if s == "" {
+		return otherwise
+	}
+	return s
 }

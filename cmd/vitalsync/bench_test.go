@@ -23,7 +23,7 @@ func benchDevice(b *testing.B) (*sqlite.DB, string) {
 	b.Helper()
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "device.db")
-	db, err := sqlite.Open(ctx, path)
+	db, err := sqlite.OpenDevice(ctx, path)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -29,7 +30,7 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "conformance", "--engine 'CMD ARGS' [--suite plan,runner,crash,fleet] [--vectors FILE] [--case NAME] [--format text|json]")
 	engine := fs.String("engine", "", "the engine's command line (required); e.g. 'vitalsync conformance-engine'")
 	suites := fs.String("suite", "", "comma-separated suites: "+strings.Join(conformance.Suites(), ", ")+
-		" (default: all; plan alone with --vectors)")
+		" (default: all; with --vectors, the suites of the file's kind)")
 	vectors := fs.String("vectors", "", "a plan.json or runner.json in the exported format, instead of the built-in vectors")
 	only := fs.String("case", "", "run only the case of this name (the replay command of a failure)")
 	format := fs.String("format", "text", "output format: text (a line per case) or json")
@@ -62,7 +63,13 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 		if err := loadVectors(&cfg, *vectors); err != nil {
 			return err
 		}
+		cfg.ReplayFlags = append(cfg.ReplayFlags, "--vectors", *vectors)
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if strings.HasPrefix(f.Name, "fleet-") || f.Name == "allow-skip" {
+			cfg.ReplayFlags = append(cfg.ReplayFlags, "--"+f.Name+"="+f.Value.String())
+		}
+	})
 	if *format == "text" {
 		cfg.Report = func(r conformance.CaseResult) { conformance.WriteText(e.stdout, r) }
 	}

@@ -42,7 +42,7 @@ func TestConformanceCommand(t *testing.T) {
 	name := c["name"].(string)
 	require.Contains(t, out, "FAIL plan "+name+"\n")
 	require.Contains(t, out, "replay: vitalsync conformance --engine ")
-	require.Contains(t, out, "--suite plan --case "+name)
+	require.Contains(t, out, "--vectors "+path+" --suite plan --case "+name)
 	require.Equal(t, 2, strings.Count(out, "PASS plan ")+strings.Count(out, "FAIL plan "), out)
 
 	out, _, code = runCLI("", "conformance", "--engine", engine, "--vectors", path, "--format", "json")

@@ -81,7 +81,7 @@ func startStack(ctx context.Context, dir string, log *slog.Logger, emuOpts ...em
 	}
 	s.url = "http://" + ln.Addr().String()
 	s.team = junction.NewClient(s.url, apiKey)
-	if s.issuerDB, err = sqlite.Open(ctx, filepath.Join(dir, "issuer.db"), sqlite.WithClock(s.clock.Now)); err != nil {
+	if s.issuerDB, err = sqlite.OpenIssuer(ctx, filepath.Join(dir, "issuer.db"), sqlite.WithClock(s.clock.Now)); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -139,6 +139,12 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		*dir = tmp
 	} else if err := os.MkdirAll(*dir, 0o700); err != nil {
 		return err
+	} else if kept := demoDatabases(*dir); len(kept) > 0 {
+		// The story is a first run's: on databases kept from a run before,
+		// what happens differs from what it narrates.
+		fmt.Fprintf(e.stderr, "vitalsync demo: warning: %s already holds %s from an earlier run; this run starts from their state, "+
+			"so what happens is not the story a first run tells. Use a new --dir, or remove them, for the story.\n",
+			display(*dir), strings.Join(kept, " and "))
 	}
 	log := slog.New(slog.DiscardHandler)
 	if *verbose {
@@ -159,6 +165,17 @@ type demo struct {
 	s             *stack
 	device        *sqlite.DB
 	step          int
+}
+
+// demoDatabases lists the demo's databases that dir already holds.
+func demoDatabases(dir string) []string {
+	var kept []string
+	for _, name := range []string{"issuer.db", "device.db"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			kept = append(kept, name)
+		}
+	}
+	return kept
 }
 
 func (d *demo) say(format string, args ...any) {
@@ -224,7 +241,7 @@ func (d *demo) run(dir string) error {
 	}
 	defer s.close()
 	d.s = s
-	if d.device, err = sqlite.Open(d.ctx, filepath.Join(dir, "device.db"), sqlite.WithClock(s.clock.Now)); err != nil {
+	if d.device, err = sqlite.OpenDevice(d.ctx, filepath.Join(dir, "device.db"), sqlite.WithClock(s.clock.Now)); err != nil {
 		return err
 	}
 	defer d.device.Close()

@@ -66,7 +66,7 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	var legacyURL urlFlag
 	fs.Var(&legacyURL, "legacy-auth-url", "base URL of the legacy Firebase endpoints on legacy profiles, as for a Firebase emulator (default: the real hosts; not remembered)")
 	allowURLChange := fs.Bool("allow-url-change", false, "use --api-url/--auth-url even though the database remembers others, and remember them instead")
-	timeout := fs.Duration("timeout", 30*time.Second, "timeout of each HTTP request")
+	timeout := durationFlag(fs, "timeout", 30*time.Second, "timeout of each HTTP request")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -106,7 +106,10 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	db, err := sqlite.Open(ctx, *dbPath)
+	if err := checkDatabaseFile("device", *dbPath); err != nil {
+		return err
+	}
+	db, err := sqlite.OpenDevice(ctx, *dbPath)
 	if err != nil {
 		return err
 	}

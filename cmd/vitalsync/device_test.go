@@ -73,7 +73,7 @@ func (d *deviceCLI) fail(stdin string, args ...string) error {
 }
 
 func (d *deviceCLI) collectTokens() {
-	db, err := sqlite.Open(context.Background(), d.db)
+	db, err := sqlite.OpenDevice(context.Background(), d.db)
 	require.NoError(d.t, err)
 	defer db.Close()
 	st, ok, err := db.LoadDevice(context.Background(), "default")

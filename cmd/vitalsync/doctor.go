@@ -20,9 +20,12 @@ func init() {
 
 const doctorSynopsis = `--db FILE [--format table|json]
 
-Reads the file without changing it: the header, the schema version and schema,
+Reads the file without changing it: whether it and its folder can be written
+(as a launch must), the header, the schema version and schema,
 PRAGMA integrity_check over every page, the key file (FILE.key) against a
-sealed value, row counts and the journal history's size. Exit 0: healthy;
+sealed value, row counts, the journal history's size, and the file's kind
+(device, issuer, or unsplit: from before the split; one whose both halves
+hold rows is a problem, with the split command that fixes it). Exit 0: healthy;
 1: problems found (listed) or the file cannot be read; 2: usage.
 
 flags:`
@@ -37,6 +40,7 @@ type doctorReport struct {
 	Healthy       bool             `json:"healthy"`
 	SizeBytes     int64            `json:"size_bytes"`
 	WALBytes      int64            `json:"wal_bytes"`
+	DBKind        string           `json:"kind"`
 	SchemaVersion int              `json:"schema_version"`
 	KnownVersion  int              `json:"known_schema_version"`
 	Key           string           `json:"key"`
@@ -61,6 +65,23 @@ type doctorProblem struct {
 	Check   string `json:"check"`
 	Kind    string `json:"kind"`
 	Message string `json:"message"`
+	// Fix, when set, is the command that repairs the problem.
+	Fix string `json:"fix,omitempty"`
+}
+
+// splitFix is doctor's advice for a file whose both halves hold rows.
+func splitFix(path string) string {
+	base := strings.TrimSuffix(path, ".db")
+	return fmt.Sprintf("vitalsync split --db %s --device %s --issuer %s", shellQuote(path),
+		shellQuote(base+"-device.db"), shellQuote(base+"-issuer.db"))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // problemKinds name the sqlite sentinels, in the order they are tried.
@@ -68,7 +89,10 @@ var problemKinds = []struct {
 	err  error
 	kind string
 }{
+	{sqlite.ErrNotFile, "not-a-file"},
+	{sqlite.ErrNotWritable, "not-writable"},
 	{sqlite.ErrNotDatabase, "not-a-database"},
+	{sqlite.ErrMixedFile, "mixed"},
 	{sqlite.ErrNewerSchema, "newer-schema"},
 	{sqlite.ErrMissingKey, "missing-key"},
 	{sqlite.ErrBadKey, "bad-key"},
@@ -124,7 +148,7 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 func newDoctorReport(h *sqlite.Health) doctorReport {
 	rep := doctorReport{
 		Path: h.Path, Healthy: h.OK(), SizeBytes: h.Size, WALBytes: h.WALSize,
-		SchemaVersion: h.SchemaVersion, KnownVersion: h.KnownVersion, Key: string(h.Key), Rows: h.Rows,
+		DBKind: h.Kind, SchemaVersion: h.SchemaVersion, KnownVersion: h.KnownVersion, Key: string(h.Key), Rows: h.Rows,
 		History: doctorHistory{
 			Events: h.History.Events, Installations: h.History.Installations,
 			MaxPerInstallation:   h.History.MaxPerInstall,
@@ -137,7 +161,11 @@ func newDoctorReport(h *sqlite.Health) doctorReport {
 		rep.History.Oldest = &oldest
 	}
 	for _, p := range h.Problems {
-		rep.Problems = append(rep.Problems, doctorProblem{Check: p.Check, Kind: problemKind(p.Err), Message: p.Err.Error()})
+		dp := doctorProblem{Check: p.Check, Kind: problemKind(p.Err), Message: p.Err.Error()}
+		if errors.Is(p.Err, sqlite.ErrMixedFile) {
+			dp.Fix = splitFix(h.Path)
+		}
+		rep.Problems = append(rep.Problems, dp)
 	}
 	return rep
 }
@@ -147,6 +175,7 @@ func printDoctor(w io.Writer, rep doctorReport) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "database\t%q\n", rep.Path)
 	fmt.Fprintf(tw, "size\t%d bytes (WAL %d bytes)\n", rep.SizeBytes, rep.WALBytes)
+	fmt.Fprintf(tw, "kind\t%s\n", orDash(rep.DBKind))
 	fmt.Fprintf(tw, "schema\tversion %d (this program knows %d)\n", rep.SchemaVersion, rep.KnownVersion)
 	fmt.Fprintf(tw, "key\t%s\n", orDash(rep.Key))
 	tables := make([]string, 0, len(rep.Rows))
@@ -173,6 +202,9 @@ func printDoctor(w io.Writer, rep doctorReport) error {
 	}
 	for _, p := range rep.Problems {
 		fmt.Fprintf(tw, "problem\t%s (%s): %q\n", p.Check, p.Kind, p.Message)
+		if p.Fix != "" {
+			fmt.Fprintf(tw, "fix\t%s\n", p.Fix)
+		}
 	}
 	return tw.Flush()
 }

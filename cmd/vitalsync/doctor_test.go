@@ -7,6 +7,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/reconcile"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -21,7 +22,7 @@ func doctorDB(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "device.db")
-	db, err := sqlite.Open(ctx, path)
+	db, err := sqlite.OpenDevice(ctx, path)
 	require.NoError(t, err)
 	require.NoError(t, db.SaveDevice(ctx, vitalsdk.DeviceState{Installation: "default",
 		Strategy: vitalsdk.StrategyAPIKey, APIKey: "sk_us_doctor_secret", APIKeyUserID: "u"}))
@@ -138,4 +139,41 @@ func TestNegativeSchemaVersionExitsOne(t *testing.T) {
 	rawSQL(t, path, "PRAGMA user_version = -1")
 	_, stderr, code := runCLI("", "device", "--db", path, "--profile", "ios-1.8", "status")
 	require.Equal(t, 1, code, stderr)
+}
+
+// doctor reports what launch would meet (issue: "healthy" on a file every
+// write fails on, with the header's write version flipped, and a directory
+// in place of the file called "not an SQLite database").
+func TestDoctorReportsWhatLaunchWouldMeet(t *testing.T) {
+	kinds := func(path string) []string {
+		t.Helper()
+		out, _, code := runCLI("", "doctor", "--db", path, "--format", "json")
+		require.Equal(t, 1, code, out)
+		var rep doctorReport
+		require.NoError(t, json.Unmarshal([]byte(out), &rep))
+		require.False(t, rep.Healthy)
+		var ks []string
+		for _, p := range rep.Problems {
+			ks = append(ks, p.Check+"/"+p.Kind)
+		}
+		return ks
+	}
+	dir := filepath.Join(t.TempDir(), "device.db")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	require.Equal(t, []string{"file/not-a-file"}, kinds(dir))
+
+	flipped := doctorDB(t)
+	f, err := os.OpenFile(flipped, os.O_RDWR, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{0xfd}, 18)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.Equal(t, []string{"header/corrupt"}, kinds(flipped))
+
+	immutable := doctorDB(t)
+	if out, err := exec.Command("chattr", "+i", immutable).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i unavailable here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", immutable).Run() })
+	require.Equal(t, []string{"writable/not-writable"}, kinds(immutable))
 }

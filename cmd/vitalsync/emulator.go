@@ -46,8 +46,8 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	apiKeyFlag := newSecretFlag(fs, "api-key", envEmulatorAPIKey, "the team API key to accept (default: a random sk_/pk_ key)")
 	showKey := fs.Bool("show-key", false, "print the whole API key in the banner (it is masked otherwise)")
 	teamID := fs.String("team-id", "", "the team ID (default: a random UUID)")
-	tokenTTL := fs.Duration("token-ttl", emulator.DefaultTokenTTL, "how long Sign-In Tokens stay exchangeable")
-	accessTTL := fs.Duration("access-ttl", emulator.DefaultAccessTTL, "how long access tokens stay valid (at least 1s)")
+	tokenTTL := durationFlag(fs, "token-ttl", emulator.DefaultTokenTTL, "how long Sign-In Tokens stay exchangeable")
+	accessTTL := durationFlag(fs, "access-ttl", emulator.DefaultAccessTTL, "how long access tokens stay valid (at least 1s)")
 	envName := fs.String("environment", string(fsm.Sandbox), "environment to emulate, for the token issuer: "+choices(fsm.Environments()))
 	regionName := fs.String("region", string(fsm.US), "region to emulate, for the token issuer: "+choices(fsm.Regions()))
 	dataDir := fs.String("data", "", "directory keeping the state (users, tokens, the signing key) across restarts: "+emulator.SnapshotFile+" and the changes since in "+emulator.LogFile)
@@ -89,6 +89,9 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	if err := oneOf("log-format", *logFormat, "text", "json"); err != nil {
 		return err
 	}
+	if err := checkAddr("addr", *addr); err != nil {
+		return err
+	}
 	log := e.log
 	if *logFormat == "json" {
 		log = slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -96,8 +99,18 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	se := *e
 	se.log = log
 
+	// Listen first: the control plane answers only the addresses it
+	// listens on.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("emulator: %w", err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
 	opts := []emulator.Option{
 		emulator.WithClock(time.Now),
+		emulator.WithControlHosts(listenHosts(ln.Addr())...),
 		emulator.WithTokenTTL(*tokenTTL),
 		emulator.WithAccessTTL(*accessTTL),
 		emulator.WithObserver(func(r emulator.RequestRecord) {
@@ -116,6 +129,12 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	)
 	switch {
 	case *importFile != "":
+		if k, err := sniffKind(*importFile); err == nil && k == kindEmpty {
+			return usageErr(fmt.Errorf("%w: --import %s is empty, not an emulator state", errEmptyInput, *importFile))
+		} else if err == nil && k != kindJSONDoc && k != kindJSONL {
+			return usageErr(fmt.Errorf("%w: --import %s is %s, not an emulator state (the JSON that --export-on-exit writes)%s",
+				errWrongKind, *importFile, k, auditHint(k)))
+		}
 		if em, err = emulator.LoadStateFile(*importFile, opts...); err != nil {
 			return fmt.Errorf("emulator: --import: %w", err)
 		}
@@ -153,13 +172,13 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 		handler = flushAfterEachRequest(handler, store, log)
 	}
 
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("emulator: %w", err)
-	}
 	base := "http://" + ln.Addr().String()
 	env, reg := em.Environment()
+	unpublish, err := publishControlToken(port, em.ControlToken())
+	if err != nil {
+		log.Warn("control token not left for the subcommands (it is printed below)", "error", err.Error())
+	}
+	defer unpublish()
 	serveErr := serveUntilDone(ctx, &se, "emulator", ln, handler, limits, func() error {
 		key := maskKey(em.APIKey())
 		if *showKey {
@@ -174,7 +193,11 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 			lines += "State file:    " + filepath.Join(store.Path(), emulator.SnapshotFile) + "\n"
 		}
 		// The web UI's line comes last: scripts may read up to it.
-		lines += fmt.Sprintf("Control plane: %s%s\nWeb UI:        %s%sui\n", base, emulator.ControlPrefix, base, emulator.ControlPrefix)
+		// The control token is the emulator's own, per process: its owner
+		// needs it for every change (the UI's forms carry it; the
+		// subcommands read $VITALSYNC_EMULATOR_TOKEN or --control-token-file).
+		lines += fmt.Sprintf("Control token: %s\nControl plane: %s%s\nWeb UI:        %s%sui\n",
+			em.ControlToken(), base, emulator.ControlPrefix, base, emulator.ControlPrefix)
 		_, err := fmt.Fprint(e.stdout, lines)
 		if err == nil {
 			log.Info("emulator serving", "addr", ln.Addr().String(), "environment", env, "region", reg)
@@ -223,10 +246,14 @@ func checkStateFlags(fs *flag.FlagSet, em *emulator.Emulator, source, apiKey str
 // directory's log, synced, before the answer leaves the server's buffer,
 // so a client that saw an answer finds its effect after a restart. A
 // change is one short line whatever the state's size; concurrent requests
-// share one sync.
+// share one sync. GET and HEAD change nothing, so they never wait for
+// another request's sync.
 func flushAfterEachRequest(h http.Handler, store *emulator.Dir, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			return
+		}
 		if err := store.Flush(); err != nil {
 			log.Error("cannot save the emulator state", "dir", store.Path(), "err", err)
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,34 +16,19 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/emulator"
+	"github.com/vitalsync/vitalsync/adapters/emulator/emulatorclient"
 )
 
 // defaultEmulatorURL is where "vitalsync emulator" listens by default.
-const defaultEmulatorURL = "http://127.0.0.1:8787"
+const defaultEmulatorURL = emulatorclient.DefaultURL
+
+// envControlToken holds the emulator's control token for the subcommands
+// that change it, when --control-token-file is not given.
+const envControlToken = "VITALSYNC_EMULATOR_TOKEN"
 
 // envEmulatorURL names the running emulator for the control subcommands
 // when --url is not given.
 const envEmulatorURL = "VITALSYNC_EMULATOR_URL"
-
-// controlTimeout bounds one request to the control plane.
-const controlTimeout = 10 * time.Second
-
-// errControlPlane is matched by the error of a control-plane request that
-// the emulator refused (a 4xx or 5xx answer); the error carries the status
-// and the emulator's message.
-var errControlPlane = errors.New("the emulator refused")
-
-// controlPlaneError is a refusal from the control plane.
-type controlPlaneError struct {
-	Status int
-	Detail string
-}
-
-func (e *controlPlaneError) Error() string {
-	return fmt.Sprintf("%v (%d): %s", errControlPlane, e.Status, display(e.Detail))
-}
-
-func (e *controlPlaneError) Is(target error) bool { return target == errControlPlane }
 
 // emulatorSubcommand is one "vitalsync emulator SUBCOMMAND".
 type emulatorSubcommand struct {
@@ -80,6 +64,8 @@ var emulatorSubcommands = map[string]emulatorSubcommand{
 		userFlags(http.MethodPost, "expire-access-tokens"), printUser},
 	"delete-user": {"--user ID", "delete a user, as DELETE /v2/user/{user_id} does",
 		userFlags(http.MethodDelete, ""), printUser},
+	"undo-delete": {"--user ID", "restore a deleted user within the grace period, as POST /v2/user/undo_delete does",
+		userFlags(http.MethodPost, "undo-delete"), printUser},
 	"advance": {"--by D", "move the emulator's clock forward (token expiry, grace periods)",
 		advanceFlags, printAdvance},
 }
@@ -103,8 +89,9 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	}
 	fs := newFlagSet(e, "emulator "+name, strings.TrimSpace("[--url URL] "+sub.synopsis)+"\n  "+sub.summary)
 	base := &urlFlag{url: defaultEmulatorURL}
-	fs.Var(base, "url", "base URL of the running emulator (default $"+envEmulatorURL+", else "+defaultEmulatorURL+")")
+	fs.Var(base, "url", "base URL of the running emulator; when not given, $"+envEmulatorURL+" if set")
 	format := fs.String("format", "table", "output: table|json")
+	token := newSecretFlag(fs, "control-token", envControlToken, "the emulator's control token (printed when it started), needed for changes")
 	build := sub.flags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -124,7 +111,17 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	if err != nil {
 		return err
 	}
-	answer, err := callControlPlane(ctx, method, base.url+emulator.ControlPrefix+path, body)
+	tok, _, err := token.load()
+	if err != nil {
+		return err
+	}
+	if tok == "" && method != http.MethodGet {
+		var ok bool
+		if tok, ok = discoverControlToken(base.url); !ok {
+			return noControlTokenError(name)
+		}
+	}
+	answer, err := emulatorclient.New(base.url, emulatorclient.WithToken(tok)).Do(ctx, method, path, body)
 	if err != nil {
 		return fmt.Errorf("emulator %s: %w", name, err)
 	}
@@ -137,46 +134,6 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 		return err
 	}
 	return sub.print(e, answer)
-}
-
-// callControlPlane sends one request and returns the body of a 2xx answer.
-func callControlPlane(ctx context.Context, method, u string, body any) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, controlTimeout)
-	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("is the emulator running? %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		var d struct {
-			Detail string `json:"detail"`
-		}
-		if json.Unmarshal(b, &d) != nil || d.Detail == "" {
-			d.Detail = http.StatusText(resp.StatusCode)
-		}
-		return nil, &controlPlaneError{Status: resp.StatusCode, Detail: d.Detail}
-	}
-	return b, nil
 }
 
 // noFlags is a subcommand without flags of its own.
@@ -198,9 +155,9 @@ func faultFlags(kind string) func(*flag.FlagSet) func() (string, string, any, er
 		case "fail":
 			status = fs.Int("status", 0, "the error status to answer (400-599)")
 		case "delay":
-			delay = fs.Duration("delay", 0, "how long each request waits (up to "+emulator.MaxFaultDelay.String()+")")
+			delay = durationFlag(fs, "delay", 0, "how long each request waits (up to "+emulator.MaxFaultDelay.String()+")")
 		case "rate-limit":
-			retryAfter = fs.Duration("retry-after", 0, "the Retry-After to send")
+			retryAfter = durationFlag(fs, "retry-after", 0, "the Retry-After to send")
 		}
 		return func() (string, string, any, error) {
 			if _, ok := emulator.ParseRoute(*route); !ok {
@@ -260,7 +217,7 @@ func userFlags(method, action string) func(*flag.FlagSet) func() (string, string
 
 // advanceFlags declares --by.
 func advanceFlags(fs *flag.FlagSet) func() (string, string, any, error) {
-	by := fs.Duration("by", 0, "how far to move the clock, e.g. 1h or 168h")
+	by := durationFlag(fs, "by", 0, "how far to move the clock, e.g. 1h or 168h")
 	return func() (string, string, any, error) {
 		if *by <= 0 || *by > emulator.MaxAdvance {
 			return "", "", nil, usagef("emulator advance: --by must be positive and at most %v, not %v", emulator.MaxAdvance, *by)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"github.com/vitalsync/vitalsync/adapters/emulator/emulatorclient"
 	"net/http"
 	"net/url"
 	"os"
@@ -86,10 +87,30 @@ func TestEmulatorSubcommandsSteerARunningEmulator(t *testing.T) {
 	api := emulatorAPI{t, base, printed["API key"]}
 	var secrets emulatortest.Secrets
 	secrets.Add(api.key)
+	require.Regexp(t, `^[0-9a-f]{64}$`, printed["Control token"])
 
 	out, _, err := vs("emulator", "health", "--url", base)
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(out, "ok, emulator clock "), out)
+
+	// Without the token (and none left for this user), a change is a
+	// usage error and nothing is sent; with a wrong one, the emulator
+	// refuses it.
+	runtimeDir := os.Getenv(envRuntimeDir)
+	t.Setenv(envRuntimeDir, t.TempDir())
+	_, _, err = vs("emulator", "reset", "--url", base)
+	require.ErrorIs(t, err, errNoControlToken)
+	require.Equal(t, 2, exitCode(err, &strings.Builder{}), "%v", err)
+	// The running emulator left its token for its user: found.
+	t.Setenv(envRuntimeDir, runtimeDir)
+	_, _, err = vs("emulator", "clear-faults", "--url", base)
+	require.NoError(t, err)
+	t.Setenv(envControlToken, strings.Repeat("0", 64))
+	_, _, err = vs("emulator", "reset", "--url", base)
+	var refused *emulatorclient.Error
+	require.ErrorAs(t, err, &refused)
+	require.Equal(t, http.StatusForbidden, refused.Status)
+	t.Setenv(envControlToken, printed["Control token"])
 
 	// fail: the next two creations answer 503, the third works.
 	out, _, err = vs("emulator", "fail", "--route", "create-user", "--status", "503", "--count", "2", "--url", base)
@@ -145,11 +166,18 @@ func TestEmulatorSubcommandsSteerARunningEmulator(t *testing.T) {
 	status, _ = api.do("GET", "/v2/user/"+alice, "")
 	require.Equal(t, http.StatusNotFound, status)
 	_, _, err = vs("emulator", "delete-user", "--user", alice, "--url", base)
-	require.ErrorIs(t, err, errControlPlane)
-	var cpe *controlPlaneError
+	require.ErrorIs(t, err, emulatorclient.ErrRefused)
+	var cpe *emulatorclient.Error
 	require.True(t, errors.As(err, &cpe))
 	require.Equal(t, http.StatusNotFound, cpe.Status)
 	require.Equal(t, 1, exitCode(err, &strings.Builder{}))
+
+	// undo-delete restores her within the grace period.
+	out, _, err = vs("emulator", "undo-delete", "--user", alice, "--url", base)
+	require.NoError(t, err)
+	require.Contains(t, out, alice)
+	status, _ = api.do("GET", "/v2/user/"+alice, "")
+	require.Equal(t, http.StatusOK, status)
 
 	// A real Vital path that is not emulated says so.
 	status, raw := api.do("GET", "/v2/summary/sleep/"+alice, "")

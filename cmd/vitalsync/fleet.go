@@ -78,7 +78,7 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 			defer db.Close()
 			load, out = db.LoadFleet, redactURL(*dbPath)
 		} else {
-			db, err := sqlite.Open(ctx, *dbPath)
+			db, err := sqlite.OpenIssuer(ctx, *dbPath)
 			if err != nil {
 				return err
 			}

@@ -87,7 +87,7 @@ func (r launchReport) first() reconcile.Pass {
 }
 
 // newLaunchReport summarises an installation's launch for printing.
-func newLaunchReport(rep installation.Report, runErr error, profile fsm.Profile, sdkStatus fsm.Status) launchReport {
+func newLaunchReport(rep installation.Summary, runErr error, profile fsm.Profile, sdkStatus fsm.Status) launchReport {
 	out := rep.Outcome
 	lr := launchReport{Passes: out.Passes, NetworkCalls: rep.NetworkCalls, DBWrites: rep.DBWrites,
 		ReportCalls: rep.ReportCalls}
@@ -178,7 +178,7 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	fs.BoolVar(&f.allowAPIKey, "allow-api-key", false, "keep a matching API-key session (sandbox evaluation only)")
 	fs.StringVar(&f.format, "format", "table", "output format: table or json")
 	fs.StringVar(&f.sdkVersion, "sdk-version", "", "the SDK release the installation runs, sent in its reports (empty: no report)")
-	fs.DurationVar(&f.reportInterval, "report-interval", installation.DefaultReportInterval, "a quiet launch reports when the last report is older than this (0: only launches that act report)")
+	durationFlagVar(fs, &f.reportInterval, "report-interval", installation.DefaultReportInterval, "a quiet launch reports when the last report is older than this (0: only launches that act report)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -242,7 +242,10 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	if !ok1 || !ok2 {
 		return usagef("launch: unknown --environment %q or --region %q", f.env, f.region)
 	}
-	db, err := sqlite.Open(ctx, f.dbPath)
+	if err := checkDatabaseFile("launch", f.dbPath); err != nil {
+		return err
+	}
+	db, err := sqlite.OpenDevice(ctx, f.dbPath)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func newFaultRig(t *testing.T, profile string) *faultRig {
 	require.NoError(t, err)
 	t.Cleanup(s.close)
 	path := filepath.Join(dir, "device.db")
-	db, err := sqlite.Open(ctx, path, sqlite.WithClock(s.clock.Now))
+	db, err := sqlite.OpenDevice(ctx, path, sqlite.WithClock(s.clock.Now))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	p, ok := fsm.ParseProfile(profile)

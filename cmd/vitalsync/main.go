@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -121,15 +122,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return usagef("no command given")
 	}
 	name := args[0]
-	if name == "help" && len(args) > 1 {
-		// "vitalsync help CMD" is "vitalsync CMD --help".
+	if name == "--version" || name == "-version" {
+		// As most tools answer it: "vitalsync version".
+		name, args = "version", []string{"version"}
+	}
+	if name == "help" && len(args) > 1 && args[1] != "help" {
+		// "vitalsync help CMD [SUB]" is "vitalsync CMD [SUB] --help".
 		if _, ok := commands[args[1]]; !ok {
 			printUsage(stderr)
 			return usagef("unknown command %q", args[1])
 		}
-		name, args = args[1], []string{args[1], "--help"}
+		name, args = args[1], append(slices.Clone(args[1:]), "--help")
 	}
 	if name == "-h" || name == "--help" || name == "help" {
+		// "vitalsync help help" too: the list of commands is help's help.
 		printUsage(stdout)
 		return nil
 	}
@@ -148,9 +154,14 @@ func printUsage(w io.Writer) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	width := 0
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+		width = max(width, len(n))
 	}
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nExit codes: 0 success, 1 failure, 2 usage, 3 a launch deferred or an audit's --fail-on (docs/reference/exit-codes.md).")
 	fmt.Fprintln(w, "\nRun 'vitalsync help <command>' (or 'vitalsync <command> --help') for a command's flags.")
 }
 
@@ -163,21 +174,23 @@ func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
 	fs.SetOutput(errs)
 	fs.Usage = func() {
 		// The flag package prints an error before the usage, never before
-		// the usage of -h/--help.
-		w := e.stdout
+		// the usage of -h/--help. After an error, the synopsis and where
+		// the flags are: the error is the point, not the whole list.
 		if errs.wrote {
-			w = e.stderr
+			fmt.Fprintf(e.stderr, "usage: vitalsync %s %s\nRun 'vitalsync help %s' for its flags.\n", name, synopsis, name)
+			return
 		}
-		fmt.Fprintf(w, "usage: vitalsync %s %s\n", name, synopsis)
-		fs.SetOutput(w)
+		fmt.Fprintf(e.stdout, "usage: vitalsync %s %s\n", name, synopsis)
+		fs.SetOutput(e.stdout)
 		fs.PrintDefaults()
 		fs.SetOutput(errs)
 	}
 	return fs
 }
 
-// flagErrors is a flag set's output: stderr, remembering that an error was
-// written.
+// flagErrors is a flag set's output, remembering that an error was
+// written. It drops the error: parseFlags returns it, and the command's
+// error line (exitCode) says it once, after the usage.
 type flagErrors struct {
 	w     io.Writer
 	wrote bool
@@ -185,7 +198,7 @@ type flagErrors struct {
 
 func (f *flagErrors) Write(p []byte) (int, error) {
 	f.wrote = true
-	return f.w.Write(p)
+	return len(p), nil
 }
 
 // errFlagAfterArgument is matched by the usage error of a command's flag

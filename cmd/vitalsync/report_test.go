@@ -112,7 +112,7 @@ func TestLaunchReportsUnderOwnInstallationID(t *testing.T) {
 			"--api-url", base, "--auth-url", base+"/auth", "--session", session, "--app-user", user,
 			"--sdk-version", "4.3.0")
 		require.Equal(t, int64(1), reports)
-		db, err := sqlite.Open(context.Background(), device)
+		db, err := sqlite.OpenDevice(context.Background(), device)
 		require.NoError(t, err)
 		id, _, err := db.InstallationIdentity(context.Background(), "default", "")
 		require.NoError(t, err)
@@ -124,7 +124,7 @@ func TestLaunchReportsUnderOwnInstallationID(t *testing.T) {
 	cancel()
 	require.NoError(t, waitRun(t, done))
 
-	db, err := sqlite.Open(context.Background(), issuerDB)
+	db, err := sqlite.OpenIssuer(context.Background(), issuerDB)
 	require.NoError(t, err)
 	defer db.Close()
 	for user, id := range ids {

@@ -19,6 +19,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/postgres"
 	"github.com/vitalsync/vitalsync/adapters/sqlite"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/httpops"
 )
 
 func init() {
@@ -39,6 +40,7 @@ const (
 const (
 	defaultShutdownTimeout = 30 * time.Second
 	defaultReadyTimeout    = 2 * time.Second
+	defaultReadyInterval   = 5 * time.Second
 	// defaultAPIIdleConns is the team API client's pool of idle connections
 	// to the API host: at least the requests a replica serves at once, so
 	// that a burst reuses connections instead of opening one per call (Go's
@@ -60,8 +62,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	showKey := fs.Bool("show-key", false, "with --emulator, print the emulator's whole API key in the banner (it is masked otherwise)")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text|json")
 	logLevel := fs.String("log-level", "info", "least level logged: debug|info|warn|error")
-	shutdownTimeout := fs.Duration("shutdown-timeout", defaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight requests may take to finish (new ones are refused at once)")
-	readyTimeout := fs.Duration("ready-timeout", defaultReadyTimeout, "the budget of GET /readyz's checks of the database and the team API")
+	shutdownTimeout := durationFlag(fs, "shutdown-timeout", defaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight requests may take to finish (new ones are refused at once)")
+	readyTimeout := durationFlag(fs, "ready-timeout", defaultReadyTimeout, "the budget of GET /readyz's checks of the database and the team API")
+	readyInterval := durationFlag(fs, "ready-interval", defaultReadyInterval, "how long GET /readyz reuses its last checks' result: the checks (a write to the database, a call to the team API) run at most once per interval")
 	idleConns := fs.Int("api-idle-conns", defaultAPIIdleConns, "idle connections kept open to the team API: at least the requests served at once")
 	limits := addServerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -113,6 +116,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usagef("--shutdown-timeout must not be negative")
 	case *readyTimeout <= 0:
 		return usagef("--ready-timeout must be positive")
+	case *readyInterval <= 0:
+		return usagef("--ready-interval must be positive")
 	case *idleConns < 1:
 		return usagef("--api-idle-conns must be at least 1")
 	}
@@ -128,6 +133,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usagef("the session secret: %v", err)
 	}
 
+	if err := checkAddr("addr", *addr); err != nil {
+		return err
+	}
+	if !isPostgresURL(dbSpec) {
+		if err := checkNotDeviceFile(ctx, dbSpec); err != nil {
+			return err
+		}
+	}
 	store, dbName, err := openUserStore(ctx, dbSpec)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -143,7 +156,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 
 	var emu *emulator.Emulator
 	if *useEmulator {
-		emu = emulator.New(emulator.WithClock(time.Now), emulator.WithAPIKey(apiKey))
+		emu = emulator.New(emulator.WithClock(time.Now), emulator.WithAPIKey(apiKey),
+			emulator.WithControlHosts(listenHosts(ln.Addr())...))
 		apiKey = emu.APIKey()
 		*apiURL = "http://" + loopbackAddr(ln.Addr())
 	}
@@ -167,15 +181,22 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
-	ready := readyHandler(e.log, *readyTimeout, []readyCheck{
-		{"database", store.Ping},
-		{"team_api", func(ctx context.Context) error { _, err := team.ListUsers(ctx, 0, 1); return err }},
-	})
+	ready := httpops.ReadyEvery(e.log, *readyTimeout, *readyInterval,
+		httpops.Check{Name: "database", Func: store.Ping},
+		httpops.Check{Name: "team_api", Func: func(ctx context.Context) error { _, err := team.ListUsers(ctx, 0, 1); return err }},
+	)
 	var emuHandler http.Handler
 	if emu != nil {
 		emuHandler = emu.Handler() // the API, its control plane and web UI
 	}
 	root := withRequestLog(e.log, emu != nil, routes(h, ready, emuHandler))
+	if emu != nil {
+		unpublish, err := publishControlToken(ln.Addr().(*net.TCPAddr).Port, emu.ControlToken())
+		if err != nil {
+			e.log.Warn("control token not left for the emulator subcommands (it is printed below)", "error", err.Error())
+		}
+		defer unpublish()
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "issuer listening on %s\n", base)
 	fmt.Fprintf(&b, "  sign-in token: POST %s%s\n", base, issuer.PathSignInToken)
@@ -191,6 +212,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(&b, "emulator on the same address:\n")
 		fmt.Fprintf(&b, "  API base URL:  %s\n", base)
 		fmt.Fprintf(&b, "  auth base URL: %s/auth\n", base)
+		// The control plane shares the issuer's address behind the
+		// emulator's per-process token, shown here only.
+		fmt.Fprintf(&b, "  control token: %s\n", emu.ControlToken())
 		shown := maskKey(apiKey)
 		if *showKey {
 			shown = apiKey
@@ -231,26 +255,16 @@ func openUserStore(ctx context.Context, spec string) (userStore, string, error) 
 		}
 		return db, name, nil
 	}
-	db, err := sqlite.Open(ctx, spec)
+	db, err := sqlite.OpenIssuer(ctx, spec)
 	if err != nil {
 		return nil, "", err
 	}
-	return sqliteStore{db}, spec, nil
+	return db, spec, nil
 }
 
 // isPostgresURL reports whether --db names a PostgreSQL database.
 func isPostgresURL(spec string) bool {
 	return strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://")
-}
-
-// sqliteStore adds the readiness check to a SQLite user map: a lookup, which
-// reads the file.
-type sqliteStore struct{ *sqlite.DB }
-
-// Ping reads the user map.
-func (s sqliteStore) Ping(ctx context.Context) error {
-	_, _, err := s.LookupUser(ctx, "")
-	return err
 }
 
 // teamTransport is the team API client's transport: Go's default, with
@@ -269,7 +283,7 @@ func teamTransport(idle int, dials prometheus.Counter) *http.Transport {
 }
 
 // pathReady is serve's readiness route; the issuer's /healthz is liveness.
-const pathReady = "/readyz"
+const pathReady = httpops.PathReady
 
 // routes serves /readyz with ready, the issuer's paths with h, and
 // everything else with the emulator when there is one, else with h (its
@@ -308,7 +322,7 @@ func mountWithEmulator(h http.Handler, emu http.Handler) http.Handler {
 // process's collectors and vitalsync_build_info; the issuer adds its own.
 func serveRegistry() (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
-	if err := registerProcessMetrics(reg); err != nil {
+	if err := httpops.RegisterProcessMetrics(reg); err != nil {
 		return nil, err
 	}
 	return reg, nil

@@ -1,42 +1,29 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime"
-	"runtime/debug"
 	"slices"
-	"sync"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/httpops"
 )
 
 // newLogger is serve's logger on w: format text or json, at level and
-// above.
+// above (httpops.NewLogger, its refusals as usage errors).
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lv slog.Level
 	if err := oneOf("log-level", level, "debug", "info", "warn", "error"); err != nil {
 		return nil, err
 	}
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, usagef("--log-level: %v", err)
+	if err := oneOf("log-format", format, "text", "json"); err != nil {
+		return nil, err
 	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	log, err := httpops.NewLogger(w, format, level)
+	if err != nil {
+		return nil, usageErr(err)
 	}
-	return nil, oneOf("log-format", format, "text", "json")
+	return log, nil
 }
 
 // routeName is the route a request's path is logged as: a path serve
@@ -52,156 +39,8 @@ func routeName(path string, emulator bool) string {
 	return "other"
 }
 
-// withRequestLog logs one line per request: method, route, status and
-// duration. Headers, queries and bodies, where sessions and tokens travel,
-// are never logged.
+// withRequestLog logs one line per request (httpops.RequestLog) with the
+// route routeName gives.
 func withRequestLog(log *slog.Logger, emulator bool, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusRecorder{ResponseWriter: w}
-		h.ServeHTTP(sw, r)
-		level := slog.LevelInfo
-		if sw.code() >= 500 {
-			level = slog.LevelWarn
-		}
-		log.LogAttrs(r.Context(), level, "request",
-			slog.String("method", r.Method), slog.String("route", routeName(r.URL.Path, emulator)),
-			slog.Int("status", sw.code()), slog.Duration("duration", time.Since(start)))
-	})
-}
-
-// statusRecorder remembers the status a handler wrote.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-// WriteHeader records status and passes it on.
-func (w *statusRecorder) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-// Write records the implicit 200 of a body written without WriteHeader.
-func (w *statusRecorder) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// Unwrap gives http.ResponseController the underlying writer.
-func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *statusRecorder) code() int {
-	if w.status == 0 {
-		return http.StatusOK
-	}
-	return w.status
-}
-
-// readyCheck is one dependency /readyz checks.
-type readyCheck struct {
-	name  string
-	check func(ctx context.Context) error
-}
-
-// Readiness check results, as /readyz reports them per check.
-const (
-	checkOK      = "ok"
-	checkFailed  = "failed"
-	checkTimeout = "timeout"
-)
-
-// readyBody is the answer of GET /readyz.
-type readyBody struct {
-	Status string            `json:"status"` // "ready" or "not_ready"
-	Checks map[string]string `json:"checks"` // check → ok|failed|timeout
-}
-
-// readyHandler runs every check at once within budget and answers 200 when
-// all pass, 503 naming the ones that failed or ran out of time otherwise.
-// Failures are logged with their error; the answer says only which failed.
-func readyHandler(log *slog.Logger, budget time.Duration, checks []readyCheck) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			writeReady(w, http.StatusMethodNotAllowed, readyBody{Status: "method_not_allowed"})
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), budget)
-		defer cancel()
-		body := readyBody{Status: "ready", Checks: make(map[string]string, len(checks))}
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for _, c := range checks {
-			wg.Go(func() {
-				err := c.check(ctx)
-				result := checkOK
-				switch {
-				case err == nil:
-				case errors.Is(ctx.Err(), context.DeadlineExceeded):
-					result = checkTimeout
-				default:
-					result = checkFailed
-				}
-				if err != nil {
-					log.LogAttrs(r.Context(), slog.LevelWarn, "readiness check failed",
-						slog.String("check", c.name), slog.String("result", result), slog.String("error", err.Error()))
-				}
-				mu.Lock()
-				body.Checks[c.name] = result
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-		status := http.StatusOK
-		for _, v := range body.Checks {
-			if v != checkOK {
-				body.Status, status = "not_ready", http.StatusServiceUnavailable
-			}
-		}
-		writeReady(w, status, body)
-	})
-}
-
-func writeReady(w http.ResponseWriter, status int, body readyBody) {
-	data, _ := json.Marshal(body)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(data, '\n'))
-}
-
-// registerProcessMetrics adds the Go runtime's and the process's collectors
-// and vitalsync_build_info to reg.
-func registerProcessMetrics(reg prometheus.Registerer) error {
-	version, revision := "(devel)", "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			version = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && s.Value != "" {
-				revision = s.Value
-			}
-		}
-	}
-	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "vitalsync_build_info",
-		Help: "Always 1; the labels say which build of vitalsync serves.",
-	}, []string{"version", "revision", "goversion"})
-	build.WithLabelValues(version, revision, runtime.Version()).Set(1)
-	for _, c := range []prometheus.Collector{
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		build,
-	} {
-		if err := reg.Register(c); err != nil {
-			return err
-		}
-	}
-	return nil
+	return httpops.RequestLog(log, func(r *http.Request) string { return routeName(r.URL.Path, emulator) }, h)
 }

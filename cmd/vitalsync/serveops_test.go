@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"github.com/vitalsync/vitalsync/httpops"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,9 +67,9 @@ func TestServeLogsMetricsAndHealth(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	status, body = get(t, base+pathReady)
 	require.Equal(t, http.StatusOK, status, body)
-	var ready readyBody
+	var ready httpops.ReadyBody
 	require.NoError(t, json.Unmarshal([]byte(body), &ready))
-	require.Equal(t, readyBody{Status: "ready", Checks: map[string]string{"database": "ok", "team_api": "ok"}}, ready)
+	require.Equal(t, httpops.ReadyBody{Status: "ready", Checks: map[string]string{"database": "ok", "team_api": "ok"}}, ready)
 	status, _ = get(t, base+"/no/such/route?app_user_id=fay")
 	require.Equal(t, http.StatusNotFound, status)
 
@@ -143,8 +146,8 @@ func TestServeReadyzNamesWhatFailed(t *testing.T) {
 	for name, tc := range map[string]struct {
 		url, result string
 	}{
-		"unreachable": {gone.URL, checkFailed},
-		"too slow":    {slow.URL, checkTimeout},
+		"unreachable": {gone.URL, httpops.CheckFailed},
+		"too slow":    {slow.URL, httpops.CheckTimeout},
 	} {
 		banner, cancel, done, stderr := startServe(t, "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "issuer.db"),
 			"--api-key", apiKey, "--session-secret", testSessionSecret, "--api-url", tc.url, "--ready-timeout", "300ms")
@@ -152,33 +155,15 @@ func TestServeReadyzNamesWhatFailed(t *testing.T) {
 		status, body := get(t, bannerValue(t, banner, "issuer listening on")+pathReady)
 		require.Less(t, time.Since(began), 5*time.Second, "%s: within the budget", name)
 		require.Equal(t, http.StatusServiceUnavailable, status, name)
-		var ready readyBody
+		var ready httpops.ReadyBody
 		require.NoError(t, json.Unmarshal([]byte(body), &ready))
-		require.Equal(t, readyBody{Status: "not_ready", Checks: map[string]string{"database": "ok", "team_api": tc.result}}, ready, name)
+		require.Equal(t, httpops.ReadyBody{Status: "not_ready", Checks: map[string]string{"database": "ok", "team_api": tc.result}}, ready, name)
 		require.NotContains(t, body, apiKey)
 		cancel()
 		require.NoError(t, waitRun(t, done))
 		require.Contains(t, stderr.String(), "readiness check failed")
 		require.NotContains(t, stderr.String(), apiKey)
 	}
-}
-
-// readyHandler reports the database's failure as such, beside a healthy
-// API, and refuses other methods.
-func TestReadyHandler(t *testing.T) {
-	h := readyHandler(slog.New(slog.DiscardHandler), time.Second, []readyCheck{
-		{"database", func(context.Context) error { return net.ErrClosed }},
-		{"team_api", func(context.Context) error { return nil }},
-	})
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, pathReady, nil))
-	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
-	require.JSONEq(t, `{"status":"not_ready","checks":{"database":"failed","team_api":"ok"}}`, rec.Body.String())
-
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, pathReady, nil))
-	require.Equal(t, http.StatusMethodNotAllowed, rec.Code)
-	require.Equal(t, "GET, HEAD", rec.Header().Get("Allow"))
 }
 
 // On SIGTERM (the context's end) the listener closes at once and a request
@@ -324,4 +309,82 @@ func TestServeHidesTheDatabasePassword(t *testing.T) {
 	cancel()
 	require.NoError(t, waitRun(t, done))
 	require.NotContains(t, banner+stderr.String(), password)
+}
+
+// /readyz runs its checks once per interval however often it is asked, at
+// once or in a row (issue: 500 unauthenticated requests made 500 team API
+// calls), and a change shows once the interval has passed.
+func TestReadyChecksAreCachedAndShared(t *testing.T) {
+	var calls atomic.Int64
+	var failing atomic.Bool
+	release := make(chan struct{})
+	h := httpops.ReadyEvery(slog.New(slog.DiscardHandler), time.Second, 300*time.Millisecond,
+		httpops.Check{Name: "team_api", Func: func(context.Context) error {
+			calls.Add(1)
+			<-release
+			if failing.Load() {
+				return errors.New("down")
+			}
+			return nil
+		}})
+	ask := func() int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, pathReady, nil))
+		return rec.Code
+	}
+	var wg sync.WaitGroup
+	codes := make([]int, 50)
+	for i := range codes {
+		wg.Go(func() { codes[i] = ask() })
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	for _, c := range codes {
+		require.Equal(t, http.StatusOK, c)
+	}
+	for range 450 {
+		require.Equal(t, http.StatusOK, ask())
+	}
+	require.Equal(t, int64(1), calls.Load(), "500 requests, one check")
+
+	failing.Store(true)
+	require.Eventually(t, func() bool { return ask() == http.StatusServiceUnavailable }, 3*time.Second, 50*time.Millisecond)
+	require.LessOrEqual(t, calls.Load(), int64(12))
+}
+
+// On serve with a SQLite database, /readyz says not ready once a write
+// would fail (the file made immutable under it), and a write the issuer
+// cannot make is a 503 store_unavailable with Retry-After, not a 500.
+func TestServeReadinessMeetsWritesThatFail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "issuer.db")
+	banner, _, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--db", path, "--session-secret", testSessionSecret,
+		"--emulator", "--ready-interval", "100ms")
+	base := bannerValue(t, banner, "issuer listening on")
+	status, _ := get(t, base+pathReady)
+	require.Equal(t, http.StatusOK, status)
+	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i unavailable here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", path).Run() })
+	require.Eventually(t, func() bool {
+		status, body := get(t, base+pathReady)
+		return status == http.StatusServiceUnavailable && strings.Contains(body, `"database":"failed"`)
+	}, 5*time.Second, 100*time.Millisecond)
+
+	// The WAL too: now every write fails.
+	if out, err := exec.Command("chattr", "+i", path+"-wal").CombinedOutput(); err != nil {
+		t.Fatalf("chattr +i on the WAL: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", path+"-wal").Run() })
+	session := mintSession(t, "--secret", testSessionSecret, "--user", "alice")
+	r := issuer.Report{InstallationID: "phone-1", Platform: "ios", SDKVersion: "1.8.5", Profile: "ios-1.8",
+		AppSignedIn: true, AppUserID: "alice", ReportedAt: time.Now()}
+	var ie *issuer.Error
+	_, err := issuer.NewClient(base, session).SendReport(context.Background(), r)
+	require.ErrorAs(t, err, &ie)
+	require.Equal(t, http.StatusServiceUnavailable, ie.Status, "%v", err)
+	require.Equal(t, issuer.CodeStoreUnavailable, ie.Code)
+	require.Equal(t, issuer.StoreRetryAfter, ie.RetryAfter)
+	require.True(t, ie.Transient())
 }

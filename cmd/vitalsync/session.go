@@ -18,7 +18,7 @@ func runSession(_ context.Context, e *env, args []string) error {
 	secretFlag := newSecretFlag(fs, "secret", envSessionSecret,
 		fmt.Sprintf("the HMAC secret 'serve' was given, at least %d bytes", issuer.MinSecretLen))
 	user := fs.String("user", "", "the app user ID the session authenticates")
-	ttl := fs.Duration("ttl", time.Hour, fmt.Sprintf("how long the session stays valid, from 1s to %v", issuer.MaxSessionTTL))
+	ttl := durationFlag(fs, "ttl", time.Hour, fmt.Sprintf("how long the session stays valid, from 1s to %v", issuer.MaxSessionTTL))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

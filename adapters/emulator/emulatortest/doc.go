@@ -8,18 +8,9 @@
 //     testdata/*.pem, so no test generates one (tens of milliseconds each,
 //     and since Go 1.26 not repeatable from a seeded reader). [NewEmulator]
 //     builds an emulator that signs with SigningKey.
-//   - [Clock]: one virtual clock. Time moves only with [Clock.Advance] and
-//     [Clock.Set]; [Clock.After] is a timer on it. Its Now method value is
-//     the clock of every component: emulator.WithClock, issuer.Config.Now,
-//     issuer.WithClientClock, vitalsdk.Options.Now, sqlite.WithClock,
-//     junction.WithClock and reconcile.Config.Now. Its After is
-//     emulator.WithAfter, so DelayNext waits on virtual time.
-//   - [Transport]: an http.RoundTripper that serves handlers by host, in
-//     process, with no sockets. It honours the request's context, streams
-//     the response body, and turns the emulator's DropNext into
-//     [ErrConnectionDropped], so every fault knob (FailNext, RateLimitNext,
-//     DelayNext, DropNext) works through it. An unknown host fails with
-//     [ErrUnknownHost].
+//   - [Clock] and [Transport]: package virtual's virtual clock and
+//     in-process HTTP transport (see there), which the simulations share;
+//     the kit names them here so tests need one import.
 //   - [Secrets]: the secrets a test handed out, and checks that fail the
 //     test when one appears in logs, output or an error message.
 //   - [LockedBuffer]: an io.Writer safe for concurrent use, the sink of a

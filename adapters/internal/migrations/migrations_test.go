@@ -30,3 +30,23 @@ func TestLoadRefusesAGapOrABadName(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadContinuesAcrossPatterns(t *testing.T) {
+	fsys := fstest.MapFS{
+		"m/1_a.sql":       {Data: []byte("a")},
+		"m/2_b.sql":       {Data: []byte("b")},
+		"m/kind/3_c.sql":  {Data: []byte("c")},
+		"m/other/3_d.sql": {Data: []byte("d")},
+		"m/gap/4_e.sql":   {Data: []byte("e")},
+	}
+	migs, err := Load(fsys, "m/*.sql", "m/kind/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(migs) != 3 || migs[2].Name != "3_c.sql" || migs[2].Version != 3 {
+		t.Fatalf("got %+v", migs)
+	}
+	if _, err := Load(fsys, "m/*.sql", "m/gap/*.sql"); err == nil {
+		t.Fatal("a gap between the patterns loaded")
+	}
+}

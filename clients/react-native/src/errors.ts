@@ -60,14 +60,6 @@ export class CancelledError extends Error {
 /** What a failed action means for the launch (Go's ErrorClass). */
 export type ErrorClass = "" | "transient" | "terminal" | "cancelled" | "stale";
 
-/** The token source named another Vital user than the plan did. */
-export class StaleError extends Error {
-  constructor(readonly planned: string, readonly issued: string) {
-    super(`token source names Vital user ${issued}, the plan named ${planned}`);
-    this.name = "StaleError";
-  }
-}
-
 function isTransient(err: unknown): err is { transient: true; retryAfterMs?: number } {
   return typeof err === "object" && err !== null && (err as { transient?: unknown }).transient === true;
 }
@@ -76,7 +68,6 @@ function isTransient(err: unknown): err is { transient: true; retryAfterMs?: num
 export function classifyError(err: unknown, cancelled: boolean): [ErrorClass, SDKErrorName, number] {
   if (err === undefined || err === null) return ["", "", 0];
   if (err instanceof CancelledError && cancelled) return ["cancelled", "", 0];
-  if (err instanceof StaleError) return ["stale", "", 0];
   if (isTransient(err)) {
     const ra = err.retryAfterMs;
     return ["transient", "network", typeof ra === "number" && ra > 0 ? ra : 0];

@@ -6,16 +6,20 @@
 import type { Platform } from "./fsm.js";
 import { type KeyValueStorage, StorageJournal } from "./journal.js";
 import type { AppSession } from "./observation.js";
-import { type Backoff, type Outcome, Runner, type TokenSource } from "./runner.js";
+import type { Backoff } from "./backoff.js";
+import { type Outcome, Runner, type TokenSource } from "./runner.js";
 import { type VitalCoreAPI, profileOf, vitalCoreSDK } from "./vitalcore.js";
 
 export * from "./action.js";
+export * from "./backoff.js";
 export * from "./errors.js";
 export * from "./fsm.js";
 export * from "./journal.js";
 export * from "./observation.js";
+export * from "./observe.js";
 export * from "./outcome_json.js";
 export * from "./strictjson.js";
+export * from "./transitions.js";
 export * from "./plan.js";
 export * from "./runner.js";
 export * from "./versions.js";
@@ -26,6 +30,8 @@ export interface LaunchOptions {
   core: VitalCoreAPI;
   /** Platform.OS from react-native. */
   platform: Platform;
+  /** The version of @tryvital/vital-core-react-native (its package.json), when the app can read it. */
+  reactNativeSDKVersion?: string;
   /** AsyncStorage (or anything with its getItem and setItem). */
   storage: KeyValueStorage;
   /** Your backend's call that returns {user_id, sign_in_token} for the signed-in app user. */
@@ -41,7 +47,7 @@ export interface LaunchOptions {
 
 /** Builds the launch task for this installation: its profile, SDK adapter and journal. */
 export async function createLaunchTask(o: LaunchOptions): Promise<Runner> {
-  const profile = await profileOf(o.core, o.platform);
+  const profile = await profileOf(o.core, o.platform, o.reactNativeSDKVersion);
   const sdk = o.identifyTimeoutMs === undefined ? vitalCoreSDK(o.core) : vitalCoreSDK(o.core, { identifyTimeoutMs: o.identifyTimeoutMs });
   return new Runner({
     profile, sdk, tokens: o.tokens, journal: new StorageJournal(o.storage, o.key), app: o.app,

@@ -1,7 +1,7 @@
 // The journal: what the runner persists per installation, and its storage
 // on an AsyncStorage-compatible port.
 
-import { type Action, type WireAction, formatAction, newAction, parseActionType, toWire } from "./action.js";
+import { type Action, type WireAction, actionsEqual, fromWire, toWire } from "./action.js";
 import { type SDKErrorName, parseSDKError } from "./errors.js";
 import { type Environment, type Region, type State, parseEnvironment, parseRegion, parseState } from "./fsm.js";
 import { formatTime, parseTime } from "./observation.js";
@@ -33,8 +33,7 @@ export function entriesEqual(a: JournalEntry, b: JournalEntry): boolean {
   return (
     a.lastObserved === b.lastObserved && a.environment === b.environment && a.region === b.region &&
     a.appUserID === b.appUserID && a.vitalUserID === b.vitalUserID &&
-    formatAction(a.inFlight) === formatAction(b.inFlight) && a.inFlight?.type === b.inFlight?.type &&
-    formatAction(a.lastAction) === formatAction(b.lastAction) && a.lastAction?.type === b.lastAction?.type &&
+    actionsEqual(a.inFlight, b.inFlight) && actionsEqual(a.lastAction, b.lastAction) &&
     a.lastError === b.lastError && a.attempts === b.attempts && a.nextAttemptAt === b.nextAttemptAt &&
     a.lastResolvedAt === b.lastResolvedAt
   );
@@ -74,10 +73,11 @@ export function entryToJSON(e: JournalEntry): Record<string, unknown> {
 function wireAction(v: unknown, field: string): Action | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "object") throw new InvalidJournalEntryError(field);
-  const w = v as WireAction;
-  const t = parseActionType(String(w.type));
-  if (!t) throw new InvalidJournalEntryError(field);
-  return newAction(t, (t === "resolve" ? w.app_user_id : w.vital_user_id) ?? "");
+  try {
+    return fromWire(v as WireAction, field);
+  } catch {
+    throw new InvalidJournalEntryError(field);
+  }
 }
 
 function s(v: unknown, field: string): string {

@@ -2,7 +2,7 @@
 // form (the schema of vitalsync's reconcile.Observation). Times are Unix
 // milliseconds (0: none); durations are milliseconds.
 
-import { type Action, type WireAction, newAction, parseActionType, toWire } from "./action.js";
+import { type Action, type WireAction, ActionFieldError, fromWire, toWire } from "./action.js";
 import { type SDKErrorName, parseSDKError } from "./errors.js";
 import {
   type Environment, type Profile, type Region, type State, type Status, FlagSignedIn, classify, hasFlag,
@@ -34,6 +34,8 @@ export interface Observation {
   lastError: SDKErrorName;
   attempts: number;
   issuedVitalUserID: string;
+  /** The Vital user of a token minted in this launch that no SDK call applied; "" if none. */
+  unusedToken: string;
   nextAttemptAt: number;
   lastResolvedAt: number;
   resolveInterval: number;
@@ -62,6 +64,7 @@ export function validate(o: Observation): FieldError | undefined {
     return new FieldError("app.app_user_id", "set while app.signed_in is false");
   }
   if (!o.app.signedIn && o.issuedVitalUserID !== "") return new FieldError("issued_vital_user_id", "set while app.signed_in is false");
+  if (!o.app.signedIn && o.unusedToken !== "") return new FieldError("unused_token_vital_user_id", "set while app.signed_in is false");
   if (o.attempts < 0) return new FieldError("attempts", "negative");
   if (o.resolveInterval < 0) return new FieldError("resolve_interval", "negative");
   if (parseSDKError(o.lastError) === undefined) return new FieldError("last_error", `unknown SDK error "${o.lastError}"`);
@@ -81,11 +84,11 @@ export function validate(o: Observation): FieldError | undefined {
 
 const observationKeys: Record<string, readonly string[]> = {
   "": ["profile", "app", "sdk", "last_observed", "last_action", "last_error", "attempts", "issued_vital_user_id",
-    "next_attempt_at", "last_resolved_at", "resolve_interval", "session_app_user_id", "protected_data_available",
+    "unused_token_vital_user_id", "next_attempt_at", "last_resolved_at", "resolve_interval", "session_app_user_id", "protected_data_available",
     "now", "allow_api_key"],
   app: ["signed_in", "app_user_id", "vital_user_id", "environment", "region"],
   sdk: ["status", "current_user_id", "environment", "region"],
-  last_action: ["type", "vital_user_id", "app_user_id"],
+  last_action: ["type", "vital_user_id", "app_user_id", "sdk_call", "token"],
 };
 
 const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -234,9 +237,12 @@ export function observationFromJSON(raw: unknown): Observation {
   let lastAction: Action | undefined;
   if (w.last_action !== undefined && w.last_action !== null) {
     const la = obj(w.last_action, "last_action") as unknown as WireAction;
-    const t = parseActionType(String(la.type));
-    if (!t) throw new FieldError("last_action.type", `unknown action type "${String(la.type)}"`);
-    lastAction = newAction(t, (t === "resolve" ? la.app_user_id : la.vital_user_id) ?? "");
+    try {
+      lastAction = fromWire(la, "last_action");
+    } catch (e) {
+      if (e instanceof ActionFieldError) throw new FieldError(e.field, e.message);
+      throw e;
+    }
   }
   const lastErrorName = str(w, "last_error", "");
   const lastError = parseSDKError(lastErrorName);
@@ -267,6 +273,7 @@ export function observationFromJSON(raw: unknown): Observation {
     lastError,
     attempts,
     issuedVitalUserID: str(w, "issued_vital_user_id", ""),
+    unusedToken: str(w, "unused_token_vital_user_id", ""),
     nextAttemptAt: time(w, "next_attempt_at"),
     lastResolvedAt: time(w, "last_resolved_at"),
     resolveInterval,
@@ -299,6 +306,7 @@ export function observationToJSON(o: Observation): Record<string, unknown> {
   if (o.lastError) w.last_error = o.lastError;
   if (o.attempts) w.attempts = o.attempts;
   if (o.issuedVitalUserID) w.issued_vital_user_id = o.issuedVitalUserID;
+  if (o.unusedToken) w.unused_token_vital_user_id = o.unusedToken;
   w.next_attempt_at = o.nextAttemptAt ? formatTime(o.nextAttemptAt) : null;
   if (o.lastResolvedAt) w.last_resolved_at = formatTime(o.lastResolvedAt);
   if (o.resolveInterval) w.resolve_interval = formatDuration(o.resolveInterval);

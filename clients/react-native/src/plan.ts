@@ -3,7 +3,7 @@
 // comment and held by the scenario files of reconcile/testdata/plan, which
 // this package runs as exported vectors.
 
-import { type Action, actionString, actionsEqual, resolve, signIn, signOut, migrate, reauthenticate, toWire } from "./action.js";
+import { type Action, actionString, sameStep, resolve, signIn as signInAction, signOut, migrate as migrateAction, reauthenticate as reauthAction, toWire } from "./action.js";
 import { type State, FlagSignedIn, classify, hasFlag, stateSignedIn } from "./fsm.js";
 import { type Observation, formatTime } from "./observation.js";
 
@@ -62,7 +62,7 @@ export function plan(o: Observation): Plan {
   p.observed = st1;
   if (p.actions.length === 0) return p;
   if (o.lastAction && o.lastError === "" &&
-    (actionsEqual(p.actions[0], o.lastAction) || actionsEqual(p.actions[0], asIssued(o, o.lastAction)))) {
+    (sameStep(p.actions[0], o.lastAction) || sameStep(p.actions[0], asIssued(o, o.lastAction)))) {
     // The action succeeded and the SDK does not show it: planning it again would loop.
     return { ...mk(NONE, "diverged"), observed: st1 };
   }
@@ -127,8 +127,31 @@ function gaveUp(o: Observation): boolean {
   return o.attempts >= 2;
 }
 
-function eqFold(a: string, b: string): boolean {
-  return a.length === b.length && (a === b || a.toLowerCase() === b.toLowerCase());
+/** Case-insensitive equality of user IDs (iOS 1.4+ reports UUIDs in upper case). */
+export function eqFold(a: string, b: string): boolean {
+  return a === b || (a.length === b.length && a.toLowerCase() === b.toLowerCase());
+}
+
+// The token actions for Vital user v, saying how each is applied: the SDK
+// call the profile needs (identifyExternalUser where the profile has it and
+// its plain signIn does not persist the action), and whether the launch's
+// unused token fits it.
+function signIn(o: Observation, v: string): Action {
+  const p = o.profile;
+  return signInAction(v, { identify: p.hasIdentify && p.signInNeedsRelaunch, reuse: reuse(o, v) });
+}
+
+function migrate(o: Observation, v: string): Action {
+  const p = o.profile;
+  return migrateAction(v, { identify: p.hasIdentify && (!p.apiKeyMigrationPersists || p.signInNeedsRelaunch), reuse: reuse(o, v) });
+}
+
+function reauthenticate(o: Observation, v: string): Action {
+  return reauthAction(v, { reuse: reuse(o, v) });
+}
+
+function reuse(o: Observation, v: string): boolean {
+  return o.unusedToken !== "" && (v === "" || eqFold(v, o.unusedToken));
 }
 
 function decide(o: Observation, st: State): Plan {
@@ -144,18 +167,18 @@ function decide(o: Observation, st: State): Plan {
       if (o.lastError === "alreadySignedIn") {
         // A session the status does not show (iOS 1.4+ after a deprecated
         // signIn in the same process): clear it, then sign in.
-        return mk([signOut, signIn(v)], "already-signed-in");
+        return mk([signOut, signIn(o, v)], "already-signed-in");
       }
-      return mk([signIn(v)], st === "user-deleted" ? "user-deleted" : "sdk-signed-out");
+      return mk([signIn(o, v)], st === "user-deleted" ? "user-deleted" : "sdk-signed-out");
     }
   }
   // The SDK holds a session of o.sdk.currentUserID.
-  if (o.lastError === "notSignedIn") return mk([signOut, signIn(v)], "session-without-record");
-  if (o.lastError === "refreshFailed") return mk([signOut, signIn(v)], "dead-session");
+  if (o.lastError === "notSignedIn") return mk([signOut, signIn(o, v)], "session-without-record");
+  if (o.lastError === "refreshFailed") return mk([signOut, signIn(o, v)], "dead-session");
   if (o.sessionAppUserID !== "" && o.sessionAppUserID !== o.app.appUserID) {
     // The session is another app user's (a user switch): end it without
     // asking the token source first.
-    return mk([signOut, signIn(v)], "wrong-user");
+    return mk([signOut, signIn(o, v)], "wrong-user");
   }
   if (v === "") return mk([resolve(o.app.appUserID)], "vital-user-unknown");
   if (resolveDue(o, st)) return mk([resolve(o.app.appUserID)], "resolve-due");
@@ -163,12 +186,12 @@ function decide(o: Observation, st: State): Plan {
   switch (st) {
     case "token":
       if (same && !envMismatch(o)) {
-        if (o.lastError === "needsReauthentication") return mk([reauthenticate(v)], "reauth-required");
+        if (o.lastError === "needsReauthentication") return mk([reauthenticate(o, v)], "reauth-required");
         return mk(NONE, "consistent");
       }
       break;
     case "reauth-required":
-      if (same && !envMismatch(o)) return mk([reauthenticate(v)], "reauth-required");
+      if (same && !envMismatch(o)) return mk([reauthenticate(o, v)], "reauth-required");
       break;
     case "api-key":
       if (same && envMatch(o)) {
@@ -176,13 +199,13 @@ function decide(o: Observation, st: State): Plan {
         if (o.lastAction?.type === "migrate" && o.lastError === "") {
           // The migrate succeeded and the SDK is still in API-key mode:
           // identify returned at once (reference §2.7).
-          return mk([signOut, signIn(v)], "migration-not-taken");
+          return mk([signOut, signIn(o, v)], "migration-not-taken");
         }
-        return mk([migrate(v)], "api-key-mode");
+        return mk([migrate(o, v)], "api-key-mode");
       }
-      return mk([signOut, signIn(v)], "api-key-incompatible");
+      return mk([signOut, signIn(o, v)], "api-key-incompatible");
   }
-  return mk([signOut, signIn(v)], "wrong-user");
+  return mk([signOut, signIn(o, v)], "wrong-user");
 }
 
 function resolveDue(o: Observation, st: State): boolean {

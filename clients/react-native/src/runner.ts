@@ -2,17 +2,20 @@
 // installation. A port of reconcile/runner.go: it decides nothing, it
 // applies what the planner says and reports back through the journal.
 
-import { type Action, actionString, vitalUserOf } from "./action.js";
+import { type Action, actionString, callOf, reuses, vitalUserOf } from "./action.js";
 import {
-  type ErrorClass, type SDKErrorName, CancelledError, RunError, StaleError, classifyError,
+  type ErrorClass, type SDKErrorName, CancelledError, RunError, classifyError,
 } from "./errors.js";
 import {
   type Environment, type Event, type Profile, type Region, type State, type Status, FlagSignedIn, hasFlag, next as fsmNext,
   parseProfile, stateSignedIn,
 } from "./fsm.js";
-import { type Journal, type JournalEntry, entriesEqual, validateEntry } from "./journal.js";
+import type { Journal, JournalEntry } from "./journal.js";
+import { type ActionEnd, ended, recorded, settled, started, terminal } from "./transitions.js";
 import { type AppSession, type Observation, validate } from "./observation.js";
-import { type Plan, goalVitalUser, plan as planObservation } from "./plan.js";
+import { type Plan, eqFold, plan as planObservation } from "./plan.js";
+import { type Backoff, DefaultBackoff } from "./backoff.js";
+import { type Answer, type Reading, type SDKReport, noAnswer, observe } from "./observe.js";
 
 /**
  * The part of the Vital Core SDK the runner reads and drives. status,
@@ -52,25 +55,6 @@ export interface SignInTokenAnswer {
 export interface TokenSource {
   signInToken(appUserID: string): Promise<SignInTokenAnswer>;
   resolveVitalUser?(appUserID: string): Promise<{ user_id: string }>;
-}
-
-/** Capped, jittered exponential backoff of failed runs (milliseconds). */
-export interface Backoff {
-  baseMs: number;
-  capMs: number;
-  /** The fraction of the delay drawn at random, 0 to 1: d·(1−jitter·r). */
-  jitter: number;
-}
-
-export const DefaultBackoff: Backoff = { baseMs: 30_000, capMs: 3_600_000, jitter: 0.2 };
-
-/** The delay after the n-th consecutive failure (n ≥ 1), given r in [0,1) and a Retry-After. */
-export function backoffDelay(b: Backoff, n: number, r: number, retryAfterMs: number): number {
-  let d = b.baseMs;
-  for (let i = 1; i < n && d < b.capMs; i++) d *= 2;
-  d = Math.min(d, b.capMs);
-  d -= d * b.jitter * r;
-  return Math.max(d, retryAfterMs);
 }
 
 export interface RunnerConfig {
@@ -143,91 +127,6 @@ export interface Outcome {
 
 export const MaxPasses = 6;
 
-/** What the SDK reported in one observation. */
-export interface SDKReport {
-  status: Status;
-  currentUserID: string;
-  environment: Environment | "";
-  region: Region | "";
-  protectedDataUnavailable: boolean;
-}
-
-/** What this launch has learnt and done, beyond its journal entry. */
-export interface LaunchFacts {
-  last: Action | undefined;
-  issued: string;
-  issuedFor: string;
-}
-
-function eqFold(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
-}
-
-/**
- * observe builds the observation from the journal entry, the app's session,
- * what the SDK reported and this launch's facts. It is pure.
- */
-export function observe(
-  j: JournalEntry, appIn: Partial<AppSession> & { signedIn: boolean }, sdk: SDKReport, facts: LaunchFacts,
-  profile: Profile, now: number, opts: { allowAPIKey?: boolean; resolveIntervalMs?: number } = {},
-): Observation {
-  const app: AppSession = {
-    signedIn: appIn.signedIn, appUserID: appIn.appUserID ?? "", vitalUserID: appIn.vitalUserID ?? "",
-    environment: appIn.environment ?? "", region: appIn.region ?? "",
-  };
-  if (app.signedIn && app.vitalUserID === "" && j.appUserID === app.appUserID) app.vitalUserID = j.vitalUserID;
-  if (!app.signedIn) {
-    app.appUserID = "";
-    app.vitalUserID = "";
-  }
-  const o: Observation = {
-    profile, app,
-    sdk: { status: sdk.status, currentUserID: "", environment: "", region: "" },
-    lastObserved: j.lastObserved, lastAction: facts.last, lastError: j.lastError, attempts: j.attempts,
-    issuedVitalUserID: "", nextAttemptAt: j.nextAttemptAt, lastResolvedAt: j.lastResolvedAt,
-    resolveInterval: opts.resolveIntervalMs ?? 0, sessionAppUserID: "",
-    protectedDataUnavailable: sdk.protectedDataUnavailable, now, allowAPIKey: opts.allowAPIKey ?? false,
-  };
-  if (app.signedIn && j.appUserID === app.appUserID && j.vitalUserID !== "" && app.vitalUserID !== "" &&
-    !eqFold(app.vitalUserID, j.vitalUserID)) {
-    // The token source named another user than the app's, in an earlier
-    // launch: the app still has the user it was told at sign-in.
-    o.issuedVitalUserID = j.vitalUserID;
-  }
-  if (app.signedIn && app.appUserID === facts.issuedFor && facts.issued !== "") o.issuedVitalUserID = facts.issued;
-  if (hasFlag(sdk.status, FlagSignedIn)) {
-    o.sdk.currentUserID = sdk.currentUserID;
-    if (j.appUserID !== "" && (j.vitalUserID === "" || eqFold(j.vitalUserID, sdk.currentUserID))) {
-      // The journal knows whose session it is.
-      o.sessionAppUserID = j.appUserID;
-    }
-    o.sdk.environment = sdk.environment;
-    o.sdk.region = sdk.region;
-  } else if (sdk.protectedDataUnavailable && profile.lockedKeychain === "reads-signed-out" &&
-    stateSignedIn(j.lastObserved) && j.appUserID !== "") {
-    // The status reads signed out while locked: the session is the one the
-    // journal last observed, and its app user's.
-    o.sessionAppUserID = j.appUserID;
-  }
-  return o;
-}
-
-/**
- * viaIdentify says which SDK call applies a token action on the profile:
- * identifyExternalUser where the plain signIn does not persist a new
- * session or a migration (iOS 1.4+), signIn elsewhere and for every
- * reauthentication.
- */
-export function viaIdentify(p: Profile, a: Action): boolean {
-  switch (a.type) {
-    case "sign-in":
-      return p.signInNeedsRelaunch;
-    case "migrate":
-      return !p.apiKeyMigrationPersists || p.signInNeedsRelaunch;
-  }
-  return false;
-}
-
 function eventOf(a: Action): Event | undefined {
   switch (a.type) {
     case "sign-out": return "sign-out";
@@ -256,13 +155,28 @@ interface Launch {
   j: JournalEntry;
   loaded: JournalEntry;
   out: Outcome;
-  facts: LaunchFacts;
-  minted: { app: string; vital: string; token: string } | undefined;
+  /** The action this launch applied last, and the token source's last answer. */
+  last: Action | undefined;
+  answer: Answer;
+  /** The token of an unused answer (answer.unused). */
+  token: string;
   from: State | "";
   steps: Action[];
   acted: boolean;
-  resolvedAt: number;
   failure: RunError | undefined;
+}
+
+/** The report of a step not applied: its token carries another Vital user than the action names. */
+export class NotAppliedError extends Error {
+  constructor(readonly planned: string, readonly issued: string) {
+    super(`token source names Vital user ${issued}, the plan named ${planned}`);
+    this.name = "NotAppliedError";
+  }
+}
+
+/** Whether the planner applies some action through identifyExternalUser on p. */
+export function needsIdentify(p: Profile): boolean {
+  return p.hasIdentify && (p.signInNeedsRelaunch || !p.apiKeyMigrationPersists);
 }
 
 /**
@@ -280,6 +194,9 @@ export class Runner {
     if (!cfg.profile || !parseProfile(cfg.profile.name)) throw new Error(`reconcile: unknown profile "${cfg.profile?.name}"`);
     if (!cfg.sdk || !cfg.tokens || !cfg.journal || !cfg.app) {
       throw new Error("reconcile: sdk, tokens, journal and app are required");
+    }
+    if (needsIdentify(cfg.profile) && !cfg.sdk.identifyExternalUser) {
+      throw new Error(`reconcile: profile ${cfg.profile.name} signs in through identifyExternalUser; the SDK has none`);
     }
     this.cfg = {
       ...cfg,
@@ -320,7 +237,8 @@ export class Runner {
     this.cfg.log?.(line);
   }
 
-  private async report(): Promise<SDKReport> {
+  // read takes a pass's reading from the SDK, the app and the clock.
+  private async read(l: Launch): Promise<Reading> {
     const sdk = this.cfg.sdk;
     const r: SDKReport = { status: 0, currentUserID: "", environment: "", region: "", protectedDataUnavailable: false };
     if (sdk.protectedDataAvailable && !(await sdk.protectedDataAvailable())) r.protectedDataUnavailable = true;
@@ -333,7 +251,10 @@ export class Runner {
         r.region = env.region;
       }
     }
-    return r;
+    return {
+      profile: this.cfg.profile, allowAPIKey: this.cfg.allowAPIKey, resolveIntervalMs: this.cfg.resolveIntervalMs,
+      app: this.cfg.app(), sdk: r, lastAction: l.last, answer: l.answer, now: this.cfg.now(),
+    };
   }
 
   private async launch(): Promise<Outcome> {
@@ -360,18 +281,17 @@ export class Runner {
       }
     }
     const l: Launch = {
-      j: { ...j }, loaded: j, out, facts: { last: undefined, issued: "", issuedFor: "" }, minted: undefined,
-      from: "", steps: [], acted: false, resolvedAt: 0, failure: undefined,
+      j: { ...j, inFlight: undefined }, loaded: j, out, last: undefined, answer: noAnswer, token: "",
+      from: "", steps: [], acted: false, failure: undefined,
     };
     if (j.inFlight) {
       // The last run died mid-action; planning from what the SDK reports now is the recovery.
       out.interrupted = j.inFlight;
-      l.j.inFlight = undefined;
       this.log("previous run was interrupted: " + actionString(j.inFlight));
     }
     try {
       for (let pass = 0; ; pass++) {
-        const o = observe(l.j, this.cfg.app(), await this.report(), l.facts, this.cfg.profile, this.cfg.now(), this.cfg);
+        const o = observe(l.j, await this.read(l));
         const bad = validate(o);
         if (bad) {
           out.error = bad;
@@ -379,7 +299,7 @@ export class Runner {
         }
         const p = planObservation(o);
         if (pass === 0) l.from = p.observed;
-        l.j.lastObserved = p.observed;
+        l.j = { ...l.j, lastObserved: p.observed };
         out.state = p.observed;
         out.passes.push({ observation: o, plan: p, applied: [] });
         if (p.actions.length === 0) {
@@ -421,14 +341,14 @@ export class Runner {
       const re = l.failure
         ? new RunError(l.failure.action, "terminal", 0, l.failure.err)
         : new RunError(l.j.lastAction, "terminal", 0, l.j.lastError);
-      const next = { ...l.j, inFlight: undefined, attempts: 0, nextAttemptAt: 0 };
+      const [next, event] = terminal(l.j);
       this.log(`reconcile ends terminal after ${actionString(next.lastAction)} (${next.lastError})`);
-      await this.save(l, next, `terminal after ${actionString(next.lastAction)} (${next.lastError})`);
+      await this.save(l, next, event);
       return re;
     }
     if (p.deferred) {
       out.result = "deferred";
-      return undefined;
+      return undefined; // nothing can be decided now: nothing written
     }
     if (p.retryAt) {
       out.retryAt = p.retryAt;
@@ -437,7 +357,7 @@ export class Runner {
         return l.failure;
       }
       out.result = "deferred";
-      return undefined;
+      return undefined; // deferred: nothing written
     }
     out.result = "nothing-to-do";
     if (l.acted) {
@@ -448,99 +368,69 @@ export class Runner {
         this.log(`sdk diverged from the state machine: expected ${want || "(no path in the table)"}, observed ${p.observed}`);
       }
     }
-    const next: JournalEntry = { ...l.j, inFlight: undefined, lastAction: undefined, lastError: "", attempts: 0, nextAttemptAt: 0 };
-    if (o.app.signedIn) {
-      next.appUserID = o.app.appUserID;
-      next.vitalUserID = goalVitalUser(o);
-    }
-    if (stateSignedIn(p.observed)) {
-      next.environment = o.sdk.environment;
-      next.region = o.sdk.region;
-    } else {
-      next.environment = "";
-      next.region = "";
-    }
-    if (entriesEqual(next, l.loaded) && !l.acted) return undefined; // a consistent launch writes nothing
-    await this.save(l, next, l.acted ? "settled in " + p.observed : "observed " + p.observed);
+    const [next, event, write] = settled(l.j, l.loaded, o, p.observed, l.acted);
+    if (write) await this.save(l, next, event);
     return undefined;
   }
 
   // apply applies a plan's actions in order, journaling each before and
-  // after, and stops at the first failure, which it journals for the
-  // planner. It returns an error only when the launch must end here.
+  // after, and stops at the first that did not succeed, whose end it
+  // journals for the planner. It returns an error only when the launch
+  // must end here.
   private async apply(l: Launch, o: Observation, p: Plan): Promise<Error | undefined> {
     const pass = l.out.passes[l.out.passes.length - 1]!;
+    const app = o.app.appUserID;
     for (const a of p.actions) {
-      if (this.cancelled()) return this.fail(l, pass, a, new CancelledError());
-      const start: JournalEntry = { ...l.j, inFlight: a };
-      if ((a.type === "sign-in" || a.type === "migrate") && o.app.signedIn && start.appUserID !== o.app.appUserID) {
-        // Any session after this action, crash or not, is this app user's.
-        start.appUserID = o.app.appUserID;
-        start.vitalUserID = vitalUserOf(a);
-      }
-      const bad = validateEntry(start, "start");
-      if (bad) throw bad;
+      if (this.cancelled()) return this.failed(l, pass, a, app, new CancelledError());
+      const [start, startEvent] = started(l.j, a, app);
       if (a.type !== "sign-out") {
         // A sign-out is local and idempotent and moves no attribution: a
         // process that dies before it is durable leaves the session for the
         // next launch to sign out again, so no entry stands before it (Go's
         // journaledBefore).
         try {
-          await this.cfg.journal.save(start, "start " + actionString(a));
+          await this.cfg.journal.save(start, startEvent);
         } catch (e) {
           throw wrap(`reconcile: journal before ${actionString(a)}`, e);
         }
       }
       l.j = start;
       this.log(`reconcile action ${actionString(a)} from ${p.observed} on ${this.cfg.profile.name}`);
-      let err: unknown;
+      let stale = false;
       try {
-        await this.do(l, o, a);
+        stale = await this.do(l, app, a);
       } catch (e) {
-        err = e ?? new Error("rejected without a reason");
+        return this.failed(l, pass, a, app, e ?? new Error("rejected without a reason"));
       }
-      if (err !== undefined) return this.fail(l, pass, a, err);
-      pass.applied.push({ action: a, errorClass: "", sdkError: "" });
-      l.acted = true;
-      l.facts.last = a;
-      if (a.type !== "resolve") l.steps.push(a);
-      const done: JournalEntry = { ...l.j, inFlight: undefined, lastAction: a, lastError: "" };
-      if (l.facts.issued !== "" && l.facts.issuedFor === o.app.appUserID) {
-        done.appUserID = l.facts.issuedFor;
-        done.vitalUserID = l.facts.issued;
-        done.lastResolvedAt = l.resolvedAt;
+      const end: ActionEnd = { errorClass: "", sdkError: "", retryAfterMs: 0, at: 0, draw: 0 };
+      if (stale) {
+        end.errorClass = "stale";
+        pass.applied.push({ action: a, error: new NotAppliedError(vitalUserOf(a), l.answer.vitalUser), errorClass: "stale", sdkError: "" });
+        this.log(`token source names another Vital user than ${actionString(a)}`);
+      } else {
+        pass.applied.push({ action: a, errorClass: "", sdkError: "" });
+        l.acted = true;
+        l.last = a;
+        if (a.type !== "resolve") l.steps.push(a);
       }
-      await this.save(l, done, "done " + actionString(a));
+      const [done, event] = ended(l.j, a, end, l.answer, app, this.cfg.backoff);
+      await this.save(l, done, event);
+      if (stale) return undefined;
     }
     return undefined;
   }
 
-  private async fail(l: Launch, pass: Pass, a: Action, err: unknown): Promise<Error | undefined> {
+  // failed records an action that failed and ends the pass.
+  private async failed(l: Launch, pass: Pass, a: Action, app: string, err: unknown): Promise<Error | undefined> {
     const [cls, sdkErr, retryAfter] = classifyError(err, this.cancelled());
     pass.applied.push({ action: a, error: err, errorClass: cls, sdkError: sdkErr });
-    const next: JournalEntry = { ...l.j, inFlight: undefined };
-    let event: string;
-    switch (cls) {
-      case "stale":
-        next.appUserID = l.facts.issuedFor;
-        next.vitalUserID = l.facts.issued;
-        next.lastResolvedAt = l.resolvedAt;
-        this.log(`token source names another Vital user for ${actionString(a)}`);
-        await this.save(l, next, `stale ${actionString(a)}: token source names ${l.facts.issued}`);
-        return undefined;
-      case "cancelled":
-        event = "cancelled " + actionString(a);
-        break;
-      default:
-        l.facts.last = a;
-        next.lastAction = a;
-        next.lastError = sdkErr;
-        next.attempts++;
-        if (cls === "transient") {
-          next.nextAttemptAt = this.cfg.now() + backoffDelay(this.cfg.backoff, next.attempts, await this.cfg.rand(), retryAfter);
-        }
-        event = `failed ${actionString(a)} (${cls}: ${sdkErr})`;
+    const end: ActionEnd = { errorClass: cls, sdkError: sdkErr, retryAfterMs: retryAfter, at: 0, draw: 0 };
+    if (cls !== "cancelled") l.last = a;
+    if (cls === "transient") {
+      end.at = this.cfg.now();
+      end.draw = await this.cfg.rand();
     }
+    const [next, event] = ended(l.j, a, end, l.answer, app, this.cfg.backoff);
     const re = new RunError(a, cls, next.nextAttemptAt, err);
     this.log(`reconcile action failed: ${actionString(a)} (${cls}: ${sdkErr}), attempt ${next.attempts}`);
     await this.save(l, next, event);
@@ -552,48 +442,53 @@ export class Runner {
     return undefined;
   }
 
-  private async do(l: Launch, o: Observation, a: Action): Promise<void> {
+  // do performs one action for app user app, through the SDK call and with
+  // the token the action names. A token action whose token carries another
+  // Vital user than it names is not applied (stale): the token is kept,
+  // unused, and the answer says so.
+  private async do(l: Launch, app: string, a: Action): Promise<boolean> {
     const { sdk, tokens } = this.cfg;
-    switch (a.type) {
-      case "sign-out":
-        return sdk.signOut();
-      case "resolve": {
-        if (tokens.resolveVitalUser) {
-          const r = await tokens.resolveVitalUser(a.appUser);
-          this.learn(l, a.appUser, r.user_id);
-          return;
-        }
-        const m = await tokens.signInToken(a.appUser);
-        this.learn(l, a.appUser, m.user_id);
-        l.minted = { app: a.appUser, vital: m.user_id, token: m.sign_in_token };
-        return;
-      }
-      default: {
-        const app = o.app.appUserID;
-        const planned = a.vitalUser;
-        const [v, tok] = await this.token(l, app, planned);
-        this.learn(l, app, v);
-        if (planned !== "" && !eqFold(v, planned)) {
-          l.minted = { app, vital: v, token: tok };
-          throw new StaleError(planned, v);
-        }
-        if (sdk.identifyExternalUser && viaIdentify(this.cfg.profile, a)) return sdk.identifyExternalUser(app, tok);
-        return sdk.signIn(tok);
-      }
+    if (a.type === "sign-out") {
+      await sdk.signOut();
+      return false;
     }
+    if (a.type === "resolve") {
+      let v: string;
+      let minted = "";
+      if (tokens.resolveVitalUser) {
+        v = (await tokens.resolveVitalUser(a.appUser)).user_id;
+      } else {
+        // No resolve call: mint, and keep the token for the sign-in that may follow.
+        const m = await this.mint(a.appUser);
+        [v, minted] = [m[0], m[1]];
+      }
+      const unused = minted !== "" || (l.answer.unused && l.answer.appUser === a.appUser && l.answer.vitalUser === v);
+      l.answer = { appUser: a.appUser, vitalUser: v, at: this.cfg.now(), unused };
+      if (minted) l.token = minted;
+      else if (!unused) l.token = "";
+      return false;
+    }
+    let v = l.answer.vitalUser;
+    let tok = l.token;
+    l.answer = { ...l.answer, unused: false };
+    l.token = "";
+    if (!reuses(a) || tok === "") [v, tok] = await this.mint(app);
+    l.answer = { appUser: app, vitalUser: v, at: this.cfg.now(), unused: false };
+    if (a.vitalUser !== "" && !eqFold(a.vitalUser, v)) {
+      l.answer.unused = true;
+      l.token = tok;
+      return true;
+    }
+    if (callOf(a) === "identifyExternalUser") {
+      if (!sdk.identifyExternalUser) throw new Error("reconcile: the SDK has no identifyExternalUser");
+      await sdk.identifyExternalUser(app, tok);
+    } else {
+      await sdk.signIn(tok);
+    }
+    return false;
   }
 
-  private learn(l: Launch, app: string, vital: string): void {
-    l.facts.issued = vital;
-    l.facts.issuedFor = app;
-    l.resolvedAt = this.cfg.now();
-  }
-
-  // token returns the token a previous pass minted and could not use, when it fits, or a fresh one.
-  private async token(l: Launch, app: string, planned: string): Promise<[string, string]> {
-    const m = l.minted;
-    l.minted = undefined;
-    if (m && m.app === app && (planned === "" || eqFold(m.vital, planned))) return [m.vital, m.token];
+  private async mint(app: string): Promise<[string, string]> {
     const r = await this.cfg.tokens.signInToken(app);
     if (!r || typeof r.user_id !== "string" || typeof r.sign_in_token !== "string" || !r.user_id || !r.sign_in_token) {
       throw new Error("token source: the answer lacks user_id or sign_in_token");
@@ -609,9 +504,8 @@ export class Runner {
  */
 export async function recordSDKError(j: Journal, sdkError: SDKErrorName): Promise<void> {
   if (sdkError === "" || sdkError === "network" || sdkError === "unknown") return;
-  const e = await j.load();
-  if (e.lastError === sdkError && e.lastAction === undefined) return;
-  await j.save({ ...e, lastAction: undefined, lastError: sdkError, attempts: 0 }, "recorded " + sdkError);
+  const [next, event, changed] = recorded(await j.load(), sdkError);
+  if (changed) await j.save(next, event);
 }
 
 function wrap(what: string, e: unknown): Error {

@@ -7,11 +7,11 @@ import { FieldError, observationFromJSON, type Observation } from "./observation
 
 const observationSchema: Record<string, readonly string[]> = {
   "": ["profile", "app", "sdk", "last_observed", "last_action", "last_error", "attempts", "issued_vital_user_id",
-    "next_attempt_at", "last_resolved_at", "resolve_interval", "session_app_user_id", "protected_data_available",
+    "unused_token_vital_user_id", "next_attempt_at", "last_resolved_at", "resolve_interval", "session_app_user_id", "protected_data_available",
     "now", "allow_api_key"],
   app: ["signed_in", "app_user_id", "vital_user_id", "environment", "region"],
   sdk: ["status", "current_user_id", "environment", "region"],
-  last_action: ["type", "vital_user_id", "app_user_id"],
+  last_action: ["type", "vital_user_id", "app_user_id", "sdk_call", "token"],
 };
 
 class Syntax extends Error {}

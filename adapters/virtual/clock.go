@@ -1,4 +1,4 @@
-package emulatortest
+package virtual
 
 import (
 	"fmt"
@@ -53,7 +53,7 @@ func (c *Clock) read() time.Time {
 // [Clock.Set] to jump on purpose).
 func (c *Clock) Advance(d time.Duration) time.Time {
 	if d < 0 {
-		panic(fmt.Sprintf("emulatortest: Clock.Advance(%v): negative", d))
+		panic(fmt.Sprintf("virtual: Clock.Advance(%v): negative", d))
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

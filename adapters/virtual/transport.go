@@ -1,4 +1,4 @@
-package emulatortest
+package virtual
 
 import (
 	"bytes"
@@ -18,11 +18,11 @@ import (
 var (
 	// ErrUnknownHost: no handler serves the request's host, the in-process
 	// counterpart of a failed DNS lookup.
-	ErrUnknownHost = errors.New("emulatortest: no handler for host")
+	ErrUnknownHost = errors.New("virtual: no handler for host")
 	// ErrConnectionDropped: the handler aborted with http.ErrAbortHandler
 	// (the emulator's DropNext does) before or while answering, so the
 	// client sees a connection closed without a (complete) answer.
-	ErrConnectionDropped = errors.New("emulatortest: connection dropped")
+	ErrConnectionDropped = errors.New("virtual: connection dropped")
 )
 
 // Transport is an http.RoundTripper that serves requests in process, with no
@@ -68,7 +68,7 @@ func NewTransport(hosts map[string]http.Handler) *Transport {
 // host or a nil handler.
 func (t *Transport) Handle(host string, h http.Handler) string {
 	if host == "" || h == nil || strings.ContainsAny(host, "/ ") {
-		panic(fmt.Sprintf("emulatortest: Transport.Handle(%q): bad host or nil handler", host))
+		panic(fmt.Sprintf("virtual: Transport.Handle(%q): bad host or nil handler", host))
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -97,7 +97,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if req.URL == nil {
 		closeBody()
-		return nil, errors.New("emulatortest: request without a URL")
+		return nil, errors.New("virtual: request without a URL")
 	}
 	t.mu.RLock()
 	h := t.hosts[strings.ToLower(req.URL.Host)]
@@ -200,7 +200,7 @@ func (w *responseWriter) Header() http.Header { return w.header }
 // ignored, as net/http ignores them. A 1xx code sends nothing.
 func (w *responseWriter) WriteHeader(code int) {
 	if code < 100 || code > 999 {
-		panic(fmt.Sprintf("emulatortest: invalid WriteHeader code %v", code))
+		panic(fmt.Sprintf("virtual: invalid WriteHeader code %v", code))
 	}
 	if code < 200 {
 		return
@@ -269,7 +269,7 @@ func (w *responseWriter) abort(v any, stack []byte) {
 		}
 		return
 	}
-	msg := fmt.Sprintf("emulatortest: handler for %s %s panicked: %v\n%s", w.req.Method, w.req.URL, v, stack)
+	msg := fmt.Sprintf("virtual: handler for %s %s panicked: %v\n%s", w.req.Method, w.req.URL, v, stack)
 	w.body.CloseWithError(errors.New(msg))
 	if !w.settled {
 		w.settled = true
@@ -307,7 +307,7 @@ func newBodyPipe(ctx context.Context) *bodyPipe {
 
 // errReaderClosed is what a handler's write returns once the client closed
 // the body, like a write to a closed connection.
-var errReaderClosed = errors.New("emulatortest: client closed the response body")
+var errReaderClosed = errors.New("virtual: client closed the response body")
 
 func (p *bodyPipe) write(b []byte) (int, error) {
 	p.mu.Lock()
@@ -330,7 +330,7 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 	defer p.mu.Unlock()
 	for {
 		if p.closed {
-			return 0, errors.New("emulatortest: read on closed response body")
+			return 0, errors.New("virtual: read on closed response body")
 		}
 		if err := p.ctx.Err(); err != nil {
 			return 0, err
