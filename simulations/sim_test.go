@@ -290,7 +290,7 @@ func TestFaultsNoneIsQuiet(t *testing.T) {
 func TestWrongUserAfterACrash(t *testing.T) {
 	strategies, err := ParseStrategies("engine,docs-recipe")
 	require.NoError(t, err)
-	rep, err := Run(context.Background(), Config{Seed: 3, Installs: 1000, Launches: 40, NoSwarm: true,
+	rep, err := Run(context.Background(), Config{Seed: 5, Installs: 300, Launches: 40, NoSwarm: true,
 		Faults: []Fault{FaultCrash}, Strategies: strategies})
 	require.NoError(t, err)
 	require.Positive(t, rep.Coverage.Faults["crash-journal"]+rep.Coverage.Faults["crash-sdk"])
