@@ -54,7 +54,7 @@ var fleetVersions = map[string][]string{
 	"ios-1.8.1":     {"1.4.2", "1.6.0", "1.8.1"},
 	"ios-1.8":       {"1.8.2", "1.8.3", "1.8.8"},
 	"android-4.2.0": {"4.1.0", "4.2.0"},
-	"android-4.2.2": {"4.2.1", "4.2.2"},
+	"android-4.2.2": {"4.2.2"}, // 4.2.1 is android-4.2.1, which also crashes on a 401's retry
 	"android-5.0":   {"4.3.0", "4.5.0", "5.0.2"},
 }
 

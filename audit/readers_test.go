@@ -237,4 +237,11 @@ func TestDuplicateInstallationCountedOnce(t *testing.T) {
 		require.Equal(t, audit.DuplicateInstallation, f.Class)
 		require.Equal(t, "i-ok", f.InstallationID)
 	}
+
+	// Without the check, every row is audited.
+	sum, err = audit.Run(context.Background(), audit.CSVSource{Label: "f.csv", Open: opener(csvData)}, nil,
+		audit.Options{Now: now, NoDuplicateCheck: true})
+	require.NoError(t, err)
+	require.Zero(t, sum.Count(audit.DuplicateInstallation))
+	require.Equal(t, int64(2), sum.Count("consistent"))
 }

@@ -285,38 +285,49 @@ func versionCases() []VersionCase {
 
 // ProfileFacts is one SDK profile's facts (fsm.Profile), by stable names.
 type ProfileFacts struct {
-	Name                    string `json:"name"`
-	Platform                string `json:"platform"`
-	Wrapper                 string `json:"wrapper"`
-	Versions                string `json:"versions"`
-	UpperCaseUserID         bool   `json:"upper_case_user_id"`
-	LowerCaseUserID         bool   `json:"lower_case_user_id"`
-	AutoSignOutOnDeletion   bool   `json:"auto_sign_out_on_deletion"`
-	DetectsDeletion         bool   `json:"detects_deletion"`
-	RefreshesOnUnauthorized bool   `json:"refreshes_on_unauthorized"`
-	SameUserSignInThrows    bool   `json:"same_user_sign_in_throws"`
-	APIKeyMigrationPersists bool   `json:"api_key_migration_persists"`
-	SignInNeedsRelaunch     bool   `json:"sign_in_needs_relaunch"`
-	HasIdentify             bool   `json:"has_identify"`
-	IdentifyShortCircuits   bool   `json:"identify_short_circuits"`
-	ReportsPendingReauth    bool   `json:"reports_pending_reauth"`
-	ConfigurePersists       bool   `json:"configure_persists"`
-	LegacyTokenEndpoint     bool   `json:"legacy_token_endpoint"`
-	RecordWithoutRegion     bool   `json:"record_without_region"`
-	LockedKeychain          string `json:"locked_keychain"`
-	LenientTokenBase64      bool   `json:"lenient_token_base64"`
+	Name                     string `json:"name"`
+	Platform                 string `json:"platform"`
+	Wrapper                  string `json:"wrapper"`
+	Versions                 string `json:"versions"`
+	UpperCaseUserID          bool   `json:"upper_case_user_id"`
+	LowerCaseUserID          bool   `json:"lower_case_user_id"`
+	AutoSignOutOnDeletion    bool   `json:"auto_sign_out_on_deletion"`
+	DetectsDeletion          bool   `json:"detects_deletion"`
+	RefreshesOnUnauthorized  bool   `json:"refreshes_on_unauthorized"`
+	UnauthorizedRetryCrashes bool   `json:"unauthorized_retry_crashes"`
+	SameUserSignInThrows     bool   `json:"same_user_sign_in_throws"`
+	APIKeyMigrationPersists  bool   `json:"api_key_migration_persists"`
+	SignInNeedsRelaunch      bool   `json:"sign_in_needs_relaunch"`
+	HasIdentify              bool   `json:"has_identify"`
+	IdentifyShortCircuits    bool   `json:"identify_short_circuits"`
+	ReportsPendingReauth     bool   `json:"reports_pending_reauth"`
+	ConfigurePersists        bool   `json:"configure_persists"`
+	LegacyTokenEndpoint      bool   `json:"legacy_token_endpoint"`
+	RecordWithoutRegion      bool   `json:"record_without_region"`
+	LockedKeychain           string `json:"locked_keychain"`
+	LenientTokenBase64       bool   `json:"lenient_token_base64"`
+	// The wrapper bridge's facts (docs/reference/profiles.md).
+	StatusOrder          []string `json:"status_order"`
+	StatusCreatesClient  bool     `json:"status_creates_client"`
+	IdentifyWaitsUntimed bool     `json:"identify_waits_untimed"`
+	ErrorsByMessage      bool     `json:"errors_by_message"`
+	SetUserIDCrashes     bool     `json:"set_user_id_crashes"`
 }
 
 func profileFacts(p fsm.Profile) ProfileFacts {
 	return ProfileFacts{Name: p.Name, Platform: string(p.Platform), Wrapper: string(p.Wrapper), Versions: p.Versions,
 		UpperCaseUserID: p.UpperCaseUserID, LowerCaseUserID: p.LowerCaseUserID,
 		AutoSignOutOnDeletion: p.AutoSignOutOnDeletion, DetectsDeletion: p.DetectsDeletion,
-		RefreshesOnUnauthorized: p.RefreshesOnUnauthorized, SameUserSignInThrows: p.SameUserSignInThrows,
+		RefreshesOnUnauthorized: p.RefreshesOnUnauthorized, UnauthorizedRetryCrashes: p.UnauthorizedRetryCrashes, SameUserSignInThrows: p.SameUserSignInThrows,
 		APIKeyMigrationPersists: p.APIKeyMigrationPersists, SignInNeedsRelaunch: p.SignInNeedsRelaunch,
 		HasIdentify: p.HasIdentify, IdentifyShortCircuits: p.IdentifyShortCircuits,
 		ReportsPendingReauth: p.ReportsPendingReauth, ConfigurePersists: p.ConfigurePersists,
 		LegacyTokenEndpoint: p.LegacyTokenEndpoint, RecordWithoutRegion: p.RecordWithoutRegion,
-		LockedKeychain: string(p.LockedKeychain), LenientTokenBase64: p.LenientTokenBase64}
+		LockedKeychain: string(p.LockedKeychain), LenientTokenBase64: p.LenientTokenBase64,
+		// Every flag, in the order the app receives them.
+		StatusOrder:         p.StatusNames(fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseAPIKey | fsm.FlagUseSignInToken | fsm.FlagPendingReauthentication),
+		StatusCreatesClient: p.StatusCreatesClient, IdentifyWaitsUntimed: p.IdentifyWaitsUntimed,
+		ErrorsByMessage: p.ErrorsByMessage, SetUserIDCrashes: p.SetUserIDCrashes}
 }
 
 // Vectors is a whole export.

@@ -57,7 +57,8 @@ func TestEnvironmentRegionRoundTrip(t *testing.T) {
 func TestProfileRoundTrip(t *testing.T) {
 	require.Equal(t, []string{"ios-1.3", "ios-1.8.1", "ios-1.8", "android-4.2.0", "android-4.2.2", "android-5.0",
 		"flutter-ios", "flutter-android", "flutter-ios-1.8.1", "flutter-android-4.2.0",
-		"rn-ios-1.3", "rn-5.2-ios-1.8.1", "rn-ios-1.8.1", "rn-ios-1.8", "rn-android-4.2.0", "rn-android-4.2.2", "rn-android-5.0"}, ProfileNames())
+		"rn-ios-1.3", "rn-5.2-ios-1.8.1", "rn-ios-1.8.1", "rn-ios-1.8", "rn-android-4.2.0", "rn-android-4.2.2", "rn-android-5.0",
+		"android-4.2.1", "flutter-android-4.2.1", "rn-android-4.2.1"}, ProfileNames())
 	for _, p := range Profiles() {
 		got, ok := ParseProfile(p.String())
 		require.True(t, ok)

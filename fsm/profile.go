@@ -88,6 +88,15 @@ type Profile struct {
 	// explicit refreshToken(): a deleted user is noticed only at local
 	// expiry (§10.2; §3's "retries a 401" is wrong for iOS).
 	RefreshesOnUnauthorized bool
+	// UnauthorizedRetryCrashes: after a 401's refresh the retry crashes the
+	// app. Android 4.1.0–4.2.1's ApiKeyInterceptor retries without closing
+	// the 401 response, so OkHttp's second proceed throws
+	// IllegalStateException, which is no IOException and kills the process;
+	// 4.2.2 closes it first (706dc97, #201). The refresh has run and its
+	// outcome is stored; a refresh that fails throws before the retry (as a
+	// VitalRequestError, an IOException), so only a successful refresh
+	// reaches the crash (docs/reference/profiles.md).
+	UnauthorizedRetryCrashes bool
 	// SameUserSignInThrows: signIn while a non-pending record exists throws
 	// alreadySignedIn even for the same user (Android all versions, iOS up
 	// to 1.3); iOS 1.4+ treats a same-user signIn as a silent no-op (§2.5).
@@ -244,21 +253,22 @@ var profiles = [...]Profile{
 	{
 		// §10.1: 4.1.0 and 4.2.0 are identical in auth code.
 		Name: "android-4.2.0", Platform: Android, Versions: "4.1.0–4.2.0",
-		AutoSignOutOnDeletion:   true, // §4: up to 4.2.0 bind() signs out on UserNoLongerValid
-		DetectsDeletion:         true, // §10.3: Secure Token error messages
-		RefreshesOnUnauthorized: true, // §10.2: ApiKeyInterceptor refreshes once on a 401
-		SameUserSignInThrows:    true, // §2.5: Android all versions
-		APIKeyMigrationPersists: true, // §2.7: auth_strategy is persisted as JWT after the exchange
-		HasIdentify:             true, // §2.6: ported in 4.1.0
-		IdentifyShortCircuits:   true, // §2.6
-		ReportsPendingReauth:    true, // §1.2: record.pendingReauthentication
-		ConfigurePersists:       true, // §5.2: auth_strategy pref
-		LegacyTokenEndpoint:     true, // §2.3, §10.1: ≤4.2.0 uses Firebase/GCIP
-		RecordWithoutRegion:     true, // §10.3: the 4.2.0 record has no region
-		LenientTokenBase64:      true, // §2.1: okio decodeBase64
+		AutoSignOutOnDeletion:    true, // §4: up to 4.2.0 bind() signs out on UserNoLongerValid
+		DetectsDeletion:          true, // §10.3: Secure Token error messages
+		RefreshesOnUnauthorized:  true, // §10.2: ApiKeyInterceptor refreshes once on a 401
+		UnauthorizedRetryCrashes: true, // the retry proceeds with the 401 response open (fixed in 4.2.2)
+		SameUserSignInThrows:     true, // §2.5: Android all versions
+		APIKeyMigrationPersists:  true, // §2.7: auth_strategy is persisted as JWT after the exchange
+		HasIdentify:              true, // §2.6: ported in 4.1.0
+		IdentifyShortCircuits:    true, // §2.6
+		ReportsPendingReauth:     true, // §1.2: record.pendingReauthentication
+		ConfigurePersists:        true, // §5.2: auth_strategy pref
+		LegacyTokenEndpoint:      true, // §2.3, §10.1: ≤4.2.0 uses Firebase/GCIP
+		RecordWithoutRegion:      true, // §10.3: the 4.2.0 record has no region
+		LenientTokenBase64:       true, // §2.1: okio decodeBase64
 	},
 	{
-		Name: "android-4.2.2", Platform: Android, Versions: "4.2.1–4.2.2",
+		Name: "android-4.2.2", Platform: Android, Versions: "4.2.2",
 		AutoSignOutOnDeletion:   false, // §4: 4.2.1 removed the observer
 		DetectsDeletion:         false, // §10.1: {"details":{"errorType"}} with !!: never detected; fixed in 4.3.0
 		RefreshesOnUnauthorized: true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
@@ -304,13 +314,13 @@ var profiles = [...]Profile{
 		SetUserIDCrashes:        true,              // the plugin calls VitalClient.setUserId unguarded
 	},
 	{
-		// §10.10: vital-flutter 4.5.5–4.6.1 pin Android 4.2.1–4.2.2
+		// §10.10: vital-flutter 4.5.6–4.6.1 pin Android 4.2.2
 		// (android-4.2.2's facts), have no identify, and lower-case
-		// currentUserId.
-		Name: "flutter-android", Platform: Android, Wrapper: Flutter, Versions: "4.5.5–4.6.1 on Android 4.2.1–4.2.2",
+		// currentUserId; 4.5.5 pins 4.2.1 (flutter-android-4.2.1).
+		Name: "flutter-android", Platform: Android, Wrapper: Flutter, Versions: "4.5.6–4.6.1 on Android 4.2.2",
 		LowerCaseUserID:         true,  // §10.10
 		AutoSignOutOnDeletion:   false, // §4
-		DetectsDeletion:         false, // §10.1: the pinned 4.2.1–4.2.2 never detect deletion
+		DetectsDeletion:         false, // §10.1: the pinned 4.2.2 never detects deletion
 		RefreshesOnUnauthorized: true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
 		SameUserSignInThrows:    true,  // §2.5
 		APIKeyMigrationPersists: true,  // §2.7
@@ -344,19 +354,20 @@ var profiles = [...]Profile{
 		// facts: 4.1.x and 4.2.0 are identical in auth code), with Flutter's
 		// bridge.
 		Name: "flutter-android-4.2.0", Platform: Android, Wrapper: Flutter, Versions: "4.5.0–4.5.4 on Android 4.1.1–4.1.4",
-		LowerCaseUserID:         true,  // §10.10
-		AutoSignOutOnDeletion:   true,  // §4
-		DetectsDeletion:         true,  // §10.3
-		RefreshesOnUnauthorized: true,  // §10.2
-		SameUserSignInThrows:    true,  // §2.5
-		APIKeyMigrationPersists: true,  // §2.7
-		HasIdentify:             false, // §10.10: only signIn
-		ReportsPendingReauth:    true,  // §1.2
-		ConfigurePersists:       true,  // §5.2
-		LegacyTokenEndpoint:     true,  // §10.1: ≤4.2.0
-		RecordWithoutRegion:     true,  // §10.3
-		LenientTokenBase64:      true,  // §2.1
-		StatusCreatesClient:     true,
+		LowerCaseUserID:          true,  // §10.10
+		AutoSignOutOnDeletion:    true,  // §4
+		DetectsDeletion:          true,  // §10.3
+		RefreshesOnUnauthorized:  true,  // §10.2
+		UnauthorizedRetryCrashes: true,  // Android 4.1.x
+		SameUserSignInThrows:     true,  // §2.5
+		APIKeyMigrationPersists:  true,  // §2.7
+		HasIdentify:              false, // §10.10: only signIn
+		ReportsPendingReauth:     true,  // §1.2
+		ConfigurePersists:        true,  // §5.2
+		LegacyTokenEndpoint:      true,  // §10.1: ≤4.2.0
+		RecordWithoutRegion:      true,  // §10.3
+		LenientTokenBase64:       true,  // §2.1
+		StatusCreatesClient:      true,
 	},
 	// React Native: the native profile's facts plus the bridge's
 	// (docs/reference/profiles.md). Below 5.3.0 the bridge has no
@@ -428,24 +439,25 @@ var profiles = [...]Profile{
 	},
 	{
 		Name: "rn-android-4.2.0", Platform: Android, Wrapper: ReactNative, Versions: "5.3.0–5.4.0 on Android 4.1.0–4.2.0",
-		AutoSignOutOnDeletion:   true, // §4
-		DetectsDeletion:         true, // §10.3
-		RefreshesOnUnauthorized: true, // §10.2
-		SameUserSignInThrows:    true, // §2.5
-		APIKeyMigrationPersists: true, // §2.7
-		HasIdentify:             true, // §2.6
-		IdentifyShortCircuits:   true, // §2.6
-		ReportsPendingReauth:    true, // §1.2
-		ConfigurePersists:       true, // §5.2
-		LegacyTokenEndpoint:     true, // §10.1
-		RecordWithoutRegion:     true, // §10.3
-		LenientTokenBase64:      true, // §2.1
-		StatusCreatesClient:     true,
-		IdentifyWaitsUntimed:    true,
-		ErrorsByMessage:         true,
+		AutoSignOutOnDeletion:    true, // §4
+		DetectsDeletion:          true, // §10.3
+		RefreshesOnUnauthorized:  true, // §10.2
+		UnauthorizedRetryCrashes: true, // Android 4.1.0–4.2.0
+		SameUserSignInThrows:     true, // §2.5
+		APIKeyMigrationPersists:  true, // §2.7
+		HasIdentify:              true, // §2.6
+		IdentifyShortCircuits:    true, // §2.6
+		ReportsPendingReauth:     true, // §1.2
+		ConfigurePersists:        true, // §5.2
+		LegacyTokenEndpoint:      true, // §10.1
+		RecordWithoutRegion:      true, // §10.3
+		LenientTokenBase64:       true, // §2.1
+		StatusCreatesClient:      true,
+		IdentifyWaitsUntimed:     true,
+		ErrorsByMessage:          true,
 	},
 	{
-		Name: "rn-android-4.2.2", Platform: Android, Wrapper: ReactNative, Versions: "5.4.1–5.4.3 on Android 4.2.1–4.2.2",
+		Name: "rn-android-4.2.2", Platform: Android, Wrapper: ReactNative, Versions: "5.4.2–5.4.3 on Android 4.2.2",
 		DetectsDeletion:         false, // §10.1
 		RefreshesOnUnauthorized: true,  // §10.2
 		SameUserSignInThrows:    true,  // §2.5
@@ -473,6 +485,55 @@ var profiles = [...]Profile{
 		StatusCreatesClient:     true,
 		IdentifyWaitsUntimed:    true,
 		ErrorsByMessage:         true,
+	},
+	{
+		Name: "android-4.2.1", Platform: Android, Versions: "4.2.1",
+		AutoSignOutOnDeletion:    false, // §4: 4.2.1 removed the observer
+		DetectsDeletion:          false, // §10.1: {"details":{"errorType"}} with !!: never detected; fixed in 4.3.0
+		RefreshesOnUnauthorized:  true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
+		UnauthorizedRetryCrashes: true,  // Android 4.2.1: the retry proceeds with the 401 response open
+		SameUserSignInThrows:     true,  // §2.5
+		APIKeyMigrationPersists:  true,  // §2.7
+		HasIdentify:              true,  // §2.6
+		IdentifyShortCircuits:    true,  // §2.6, §4
+		ReportsPendingReauth:     true,  // §1.2
+		ConfigurePersists:        true,  // §5.2
+		LegacyTokenEndpoint:      false, // §10.1: first /v1/token tag 4.2.1
+		LenientTokenBase64:       true,  // §2.1
+	},
+	{
+		// vital-flutter 4.5.5 pins Android 4.2.1 (android-4.2.1's facts),
+		// with Flutter's bridge.
+		Name: "flutter-android-4.2.1", Platform: Android, Wrapper: Flutter, Versions: "4.5.5 on Android 4.2.1",
+		LowerCaseUserID:          true,  // §10.10
+		AutoSignOutOnDeletion:    false, // §4
+		DetectsDeletion:          false, // §10.1: the pinned 4.2.1 never detects deletion
+		RefreshesOnUnauthorized:  true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
+		UnauthorizedRetryCrashes: true,  // Android 4.2.1: the retry proceeds with the 401 response open
+		SameUserSignInThrows:     true,  // §2.5
+		APIKeyMigrationPersists:  true,  // §2.7
+		HasIdentify:              false, // §10.10: only signIn
+		ReportsPendingReauth:     true,  // §1.2
+		ConfigurePersists:        true,  // §5.2
+		LegacyTokenEndpoint:      false, // §10.1
+		LenientTokenBase64:       true,  // §2.1
+		StatusCreatesClient:      true,  // the plugin calls getOrCreate before it reads
+	},
+	{
+		Name: "rn-android-4.2.1", Platform: Android, Wrapper: ReactNative, Versions: "5.4.1 on Android 4.2.1",
+		DetectsDeletion:          false, // §10.1
+		RefreshesOnUnauthorized:  true,  // §10.2
+		UnauthorizedRetryCrashes: true,  // Android 4.2.1: the retry proceeds with the 401 response open
+		SameUserSignInThrows:     true,  // §2.5
+		APIKeyMigrationPersists:  true,  // §2.7
+		HasIdentify:              true,  // §2.6
+		IdentifyShortCircuits:    true,  // §2.6, §4
+		ReportsPendingReauth:     true,  // §1.2
+		ConfigurePersists:        true,  // §5.2
+		LenientTokenBase64:       true,  // §2.1
+		StatusCreatesClient:      true,
+		IdentifyWaitsUntimed:     true,
+		ErrorsByMessage:          true,
 	},
 }
 

@@ -7,11 +7,11 @@ import "strings"
 // apart (a test keeps the page in step).
 func ProfileTable() string {
 	var b strings.Builder
-	b.WriteString("| profile | versions | exchange and API hosts | user ID case | deletion | same-user `signIn` | API-key → token `signIn` persists | `identifyExternalUser` |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| profile | versions | exchange and API hosts | user ID case | deletion | a data call's 401 | same-user `signIn` | API-key → token `signIn` persists | `identifyExternalUser` |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range profiles {
 		cells := []string{"`" + p.Name + "`", p.platformName() + " " + p.Versions, exchangeCell(p), caseCell(p),
-			deletionCell(p), sameUserCell(p), migrationCell(p), yesNo(p.HasIdentify)}
+			deletionCell(p), unauthorizedCell(p), sameUserCell(p), migrationCell(p), yesNo(p.HasIdentify)}
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
 	return b.String()
@@ -53,6 +53,16 @@ func deletionCell(p Profile) string {
 		return "auto sign-out"
 	}
 	return "`{configured}`, no user, external ID kept"
+}
+
+func unauthorizedCell(p Profile) string {
+	switch {
+	case !p.RefreshesOnUnauthorized:
+		return "returned; refresh only at local expiry"
+	case p.UnauthorizedRetryCrashes:
+		return "refresh, then the retry crashes the app"
+	}
+	return "refresh and retry once"
 }
 
 func sameUserCell(p Profile) string {

@@ -109,7 +109,8 @@ var versionTable = [...]versionRange{
 	{IOS, version{1, 4, 0}, version{1, 8, 1}, "ios-1.8.1"},         // §10.1: last Firebase tag 1.8.1
 	{IOS, version{1, 8, 2}, version{1, 8, 8}, "ios-1.8"},           // §10.1: first /v1/token tag 1.8.2
 	{Android, version{4, 1, 0}, version{4, 2, 0}, "android-4.2.0"}, // §10.1: 4.1.0 = 4.2.0 in auth code
-	{Android, version{4, 2, 1}, version{4, 2, 2}, "android-4.2.2"}, // §10.1: /v1/token, broken error decoding
+	{Android, version{4, 2, 1}, version{4, 2, 1}, "android-4.2.1"}, // §10.1: /v1/token, broken error decoding; the 401 retry crashes
+	{Android, version{4, 2, 2}, version{4, 2, 2}, "android-4.2.2"}, // 706dc97 (#201): the 401 retry closes the response first
 	{Android, version{4, 3, 0}, version{5, 0, 2}, "android-5.0"},   // §10.1: #203 fixed decoding in 4.3.0
 }
 
@@ -134,7 +135,7 @@ var wrapperTable = [...]wrapperRange{
 	// vital_core 4.5.5–4.6.1: VitalCore ~> 1.8.2 up to ~> 1.8.7; Android
 	// 4.2.1 (4.5.5), then 4.2.2.
 	{Flutter, version{4, 5, 5}, version{4, 6, 1}, versionRange{IOS, version{1, 8, 2}, version{1, 8, 8}, "flutter-ios"}},
-	{Flutter, version{4, 5, 5}, version{4, 5, 5}, versionRange{Android, version{4, 2, 1}, version{4, 2, 1}, "flutter-android"}},
+	{Flutter, version{4, 5, 5}, version{4, 5, 5}, versionRange{Android, version{4, 2, 1}, version{4, 2, 1}, "flutter-android-4.2.1"}},
 	{Flutter, version{4, 5, 6}, version{4, 6, 1}, versionRange{Android, version{4, 2, 2}, version{4, 2, 2}, "flutter-android"}},
 	// React Native 5.0.0–5.2.3: no identify; VitalCore ~> 1.2.11 up to
 	// ~> 1.6.0; Android 4.0.x, which is not modelled.
@@ -147,7 +148,8 @@ var wrapperTable = [...]wrapperRange{
 	{ReactNative, version{5, 3, 0}, version{5, 4, 0}, versionRange{IOS, version{1, 6, 0}, version{1, 8, 1}, "rn-ios-1.8.1"}},
 	{ReactNative, version{5, 4, 0}, version{5, 5, 0}, versionRange{IOS, version{1, 8, 2}, version{1, 8, 8}, "rn-ios-1.8"}},
 	{ReactNative, version{5, 3, 0}, version{5, 4, 0}, versionRange{Android, version{4, 1, 0}, version{4, 2, 0}, "rn-android-4.2.0"}},
-	{ReactNative, version{5, 4, 1}, version{5, 4, 3}, versionRange{Android, version{4, 2, 1}, version{4, 2, 2}, "rn-android-4.2.2"}},
+	{ReactNative, version{5, 4, 1}, version{5, 4, 1}, versionRange{Android, version{4, 2, 1}, version{4, 2, 1}, "rn-android-4.2.1"}},
+	{ReactNative, version{5, 4, 2}, version{5, 4, 3}, versionRange{Android, version{4, 2, 2}, version{4, 2, 2}, "rn-android-4.2.2"}},
 	{ReactNative, version{5, 5, 0}, version{5, 5, 0}, versionRange{Android, version{4, 3, 0}, version{5, 0, 2}, "rn-android-5.0"}},
 }
 

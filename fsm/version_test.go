@@ -26,7 +26,7 @@ func TestProfileFor(t *testing.T) {
 		{Android, "4.0.9", ""},
 		{Android, "4.1.0", "android-4.2.0"},
 		{Android, "4.2.0", "android-4.2.0"},
-		{Android, "4.2.1", "android-4.2.2"},
+		{Android, "4.2.1", "android-4.2.1"},
 		{Android, "4.2.2", "android-4.2.2"},
 		{Android, "4.3.0", "android-5.0"},
 		{Android, "4.3.2", "android-5.0"},
@@ -80,7 +80,7 @@ func TestProfileForWrapper(t *testing.T) {
 		{Flutter, IOS, "1.6.3", "flutter-ios-1.8.1"}, // Flutter 4.5.0–4.5.4
 		{Flutter, IOS, "1.8.1", ""},                  // no Flutter line pins it
 		{Flutter, Android, "4.2.2", "flutter-android"},
-		{Flutter, Android, "4.2.1", "flutter-android"}, // Flutter 4.5.5
+		{Flutter, Android, "4.2.1", "flutter-android-4.2.1"}, // Flutter 4.5.5
 		{Flutter, Android, "4.1.4", "flutter-android-4.2.0"},
 		{Flutter, Android, "4.2.0", ""},
 		{Flutter, Android, "5.0.2", ""},
@@ -123,7 +123,9 @@ func TestProfileForApp(t *testing.T) {
 		{ReactNative, "5.5.0", IOS, "1.8.8", "rn-ios-1.8"},
 		{ReactNative, "6.0.0-rc.2", IOS, "1.8.6", "rn-ios-1.8"},
 		{ReactNative, "5.3.1", Android, "4.1.0", "rn-android-4.2.0"},
-		{ReactNative, "5.4.1", Android, "4.2.1", "rn-android-4.2.2"},
+		{ReactNative, "5.4.1", Android, "4.2.1", "rn-android-4.2.1"},
+		{ReactNative, "5.4.2", Android, "4.2.2", "rn-android-4.2.2"},
+		{ReactNative, "5.4.1", Android, "4.2.2", ""}, // 5.4.1 pins 4.2.1
 		{ReactNative, "5.5.0", Android, "4.3.2", "rn-android-5.0"},
 		{ReactNative, "6.0.0-rc.1", Android, "5.0.0-rc.1", "rn-android-5.0"},
 		{ReactNative, "v6.0.0-rc.2", Android, "5.0.0-rc.1", "rn-android-5.0"},
@@ -140,7 +142,7 @@ func TestProfileForApp(t *testing.T) {
 		{Flutter, "4.5.0", Android, "4.1.1", "flutter-android-4.2.0"},
 		{Flutter, "4.5.2", IOS, "1.6.2", "flutter-ios-1.8.1"},
 		{Flutter, "4.5.4", IOS, "1.6.4", "flutter-ios-1.8.1"},
-		{Flutter, "4.5.5", Android, "4.2.1", "flutter-android"},
+		{Flutter, "4.5.5", Android, "4.2.1", "flutter-android-4.2.1"},
 		{Flutter, "4.5.5", IOS, "1.8.2", "flutter-ios"},
 		{Flutter, "4.6.0", IOS, "1.8.6", "flutter-ios"},
 		{Flutter, "4.6.1", Android, "4.2.2", "flutter-android"},
@@ -217,9 +219,29 @@ func TestSplitProfileFacts(t *testing.T) {
 	same.Name, same.Versions, same.DetectsDeletion = a50.Name, a50.Versions, a50.DetectsDeletion
 	require.Equal(t, a50, same, "§10.1: 4.2.1–4.2.2 differ from 4.3.0+ only in error decoding")
 	require.True(t, a420.RecordWithoutRegion && a420.LegacyTokenEndpoint)
+
+	// Android 4.1.0–4.2.1 crash on a 401's retry; 4.2.2 closes the response
+	// first (706dc97): 4.2.1 and 4.2.2 differ in that alone.
+	a421 := get("android-4.2.1")
+	require.True(t, a421.UnauthorizedRetryCrashes && a420.UnauthorizedRetryCrashes)
+	require.False(t, a422.UnauthorizedRetryCrashes || a50.UnauthorizedRetryCrashes)
+	same = a421
+	same.Name, same.Versions, same.UnauthorizedRetryCrashes = a422.Name, a422.Versions, a422.UnauthorizedRetryCrashes
+	require.Equal(t, a422, same, "4.2.1 and 4.2.2 differ only in the 401 retry")
+	for _, p := range Profiles() {
+		if p.UnauthorizedRetryCrashes {
+			require.Equal(t, Android, p.Platform, p.Name)
+			require.True(t, p.RefreshesOnUnauthorized, p.Name)
+		}
+	}
 	require.False(t, a422.RecordWithoutRegion || a422.LegacyTokenEndpoint)
 
 	fi, fa := get("flutter-ios"), get("flutter-android")
+	require.False(t, fa.UnauthorizedRetryCrashes, "Flutter 4.5.6+ pin 4.2.2")
+	fa421 := get("flutter-android-4.2.1")
+	same = fa421
+	same.Name, same.Versions, same.UnauthorizedRetryCrashes = fa.Name, fa.Versions, fa.UnauthorizedRetryCrashes
+	require.Equal(t, fa, same, "Flutter 4.5.5 differs from 4.5.6+ only in the 401 retry")
 	for _, f := range []Profile{fi, fa} {
 		require.Equal(t, Flutter, f.Wrapper)
 		require.False(t, f.HasIdentify || f.IdentifyShortCircuits, "§10.10: Flutter has only signIn")
@@ -253,7 +275,7 @@ func TestSplitProfileFacts(t *testing.T) {
 func TestReactNativeProfiles(t *testing.T) {
 	base := map[string]string{
 		"rn-ios-1.3": "ios-1.3", "rn-5.2-ios-1.8.1": "ios-1.8.1", "rn-ios-1.8.1": "ios-1.8.1", "rn-ios-1.8": "ios-1.8",
-		"rn-android-4.2.0": "android-4.2.0", "rn-android-4.2.2": "android-4.2.2", "rn-android-5.0": "android-5.0",
+		"rn-android-4.2.0": "android-4.2.0", "rn-android-4.2.1": "android-4.2.1", "rn-android-4.2.2": "android-4.2.2", "rn-android-5.0": "android-5.0",
 	}
 	n := 0
 	for _, rn := range Profiles() {

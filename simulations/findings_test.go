@@ -57,18 +57,12 @@ func TestEngineKeepsNoWrongUserWhileBackingOff(t *testing.T) {
 	require.Empty(t, res.Violations)
 }
 
-// TestEngineKeepsNoWrongUserWhileLocked pins a finding of the simulations
-// (`vitalsync simulate --seed 9` and `--seed 11` fail on it): the shrunk
-// trace in testdata. On iOS 1.4+ the app user switches while the keychain
-// is locked (a pre-warmed launch before the first unlock, §10.6); the
-// planner defers the whole switch (the sign-in needs the keychain) and the
-// previous user's session stays on the device until the next launch after
-// an unlock, syncing the new user's data into it. Remove the Skip once
-// reconcile's planner ends the previous session at once (or the model says
-// why a sign-out cannot run while locked); the trace must then replay
-// without a violation.
+// TestEngineKeepsNoWrongUserWhileLocked replays a shrunk trace the fleet
+// simulations found (testdata): on iOS 1.4+ the app user switches while the
+// keychain is locked (a pre-warmed launch before the first unlock, §10.6).
+// The planner signs the previous user's session out at once and defers only
+// the sign-in, so no launch leaves the previous user signed in.
 func TestEngineKeepsNoWrongUserWhileLocked(t *testing.T) {
-	t.Skip("finding: a switch under a locked keychain is deferred whole; see the comment")
 	f, err := os.Open("testdata/engine-wrong-user-while-locked-and-deferred.jsonl")
 	require.NoError(t, err)
 	defer f.Close()

@@ -19,6 +19,7 @@ var reportVersions = map[string]string{
 	"flutter-ios-1.8.1": "1.6.4", "flutter-android-4.2.0": "4.1.4",
 	"rn-ios-1.3": "1.3.4", "rn-5.2-ios-1.8.1": "1.6.0", "rn-ios-1.8.1": "1.8.1", "rn-ios-1.8": "1.8.8",
 	"rn-android-4.2.0": "4.2.0", "rn-android-4.2.2": "4.2.2", "rn-android-5.0": "5.0.2",
+	"android-4.2.1": "4.2.1", "flutter-android-4.2.1": "4.2.1", "rn-android-4.2.1": "4.2.1",
 }
 
 // finalReport is the installation report the device would send at the end

@@ -24,9 +24,7 @@ func hashReport(t *testing.T, rep *Report) [32]byte {
 // engine breaks no invariant, and the strategies apps use without it show
 // the findings docs/guides/simulations.md reports.
 func TestFleetOfAThousand(t *testing.T) {
-	// Seed 8: seeds 9 and 11 meet the finding that
-	// TestEngineKeepsNoWrongUserWhileLocked pins.
-	cfg := Config{Seed: 8, Installs: 1000, Launches: 12, SQLiteFraction: 0.01, NoSwarm: true}
+	cfg := Config{Seed: 7, Installs: 1000, Launches: 12, SQLiteFraction: 0.01, NoSwarm: true}
 	start := time.Now()
 	rep, err := Run(context.Background(), cfg)
 	require.NoError(t, err)
@@ -291,7 +289,7 @@ func TestFaultsNoneIsQuiet(t *testing.T) {
 func TestWrongUserAfterACrash(t *testing.T) {
 	strategies, err := ParseStrategies("engine,docs-recipe")
 	require.NoError(t, err)
-	rep, err := Run(context.Background(), Config{Seed: 4, Installs: 300, Launches: 40, NoSwarm: true,
+	rep, err := Run(context.Background(), Config{Seed: 5, Installs: 300, Launches: 40, NoSwarm: true,
 		Faults: []Fault{FaultCrash}, Strategies: strategies})
 	require.NoError(t, err)
 	require.Positive(t, rep.Coverage.Faults["crash-journal"]+rep.Coverage.Faults["crash-sdk"])
@@ -308,7 +306,7 @@ func TestWrongUserAfterACrash(t *testing.T) {
 	// its status and on iOS ≤1.3 (whose status reads signed out) by its
 	// journal, so it leaves no wrong user; the docs' recipe cannot see the
 	// session iOS ≤1.3 hides.
-	rep, err = Run(context.Background(), Config{Seed: 3, Installs: 300, Launches: 40, NoSwarm: true,
+	rep, err = Run(context.Background(), Config{Seed: 4, Installs: 300, Launches: 40, NoSwarm: true,
 		Faults: []Fault{FaultLockedKeychain}, Strategies: strategies})
 	require.NoError(t, err)
 	require.Positive(t, rep.Coverage.Faults[string(FaultLockedKeychain)])

@@ -1,5 +1,7 @@
 package emulator
 
+import "os"
+
 // Internals that the external tests (package emulator_test) use.
 var IsUUID = isUUID
 
@@ -22,4 +24,13 @@ func SetCompactSlack(n int64) (restore func()) {
 	old := compactSlack
 	compactSlack = n
 	return func() { compactSlack = old }
+}
+
+// SwapLog puts f in place of the state log's file (a read-only one makes
+// writes fail) and returns the file it replaced.
+func (d *Dir) SwapLog(f *os.File) (old *os.File) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old, d.log = d.log, f
+	return old
 }

@@ -225,3 +225,54 @@ func TestDirLogDamage(t *testing.T) {
 	_, err = emulator.LoadDir(t.TempDir())
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// A directory kept before the log existed holds only emulator.json: it
+// loads as it is, and attaching starts a log beside it.
+func TestDirReadsAStateFileWithoutALog(t *testing.T) {
+	h, clock, _, _, _ := busyEmulator(t)
+	dir := t.TempDir()
+	require.NoError(t, emulator.WriteStateFile(filepath.Join(dir, emulator.SnapshotFile), h.em.Export()))
+	loaded, err := emulator.LoadDir(dir, emulator.WithClock(clock.Now))
+	require.NoError(t, err)
+	require.Equal(t, exported(t, h.em), exported(t, loaded))
+	d, err := emulator.AttachDir(dir, loaded)
+	require.NoError(t, err)
+	_, err = loaded.CreateUser("dora")
+	require.NoError(t, err)
+	require.NoError(t, d.Flush())
+	again, err := emulator.LoadDir(dir, emulator.WithClock(clock.Now))
+	require.NoError(t, err)
+	require.Equal(t, exported(t, loaded), exported(t, again))
+}
+
+// A write of the log that fails (a full disk) loses nothing: the changes
+// stay queued and go out with the next flush that can write.
+func TestDirKeepsChangesAWriteFailedOn(t *testing.T) {
+	dir := t.TempDir()
+	em := emulatortest.NewEmulator()
+	d, err := emulator.AttachDir(dir, em)
+	require.NoError(t, err)
+	_, err = em.CreateUser("alice")
+	require.NoError(t, err)
+	require.NoError(t, d.Flush())
+
+	readOnly, err := os.Open(filepath.Join(dir, emulator.LogFile))
+	require.NoError(t, err)
+	writable := d.SwapLog(readOnly)
+	_, err = em.CreateUser("bob")
+	require.NoError(t, err)
+	require.Error(t, d.Flush(), "the write fails")
+	loaded, err := emulator.LoadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, loaded.Export().Users, 1, "bob is not on disk yet, and the log is not damaged")
+
+	d.SwapLog(writable)
+	readOnly.Close()
+	_, err = em.CreateUser("carol")
+	require.NoError(t, err)
+	require.NoError(t, d.Flush())
+	loaded, err = emulator.LoadDir(dir)
+	require.NoError(t, err)
+	require.Equal(t, exported(t, em), exported(t, loaded), "bob went out with carol")
+	require.NoError(t, d.Close())
+}

@@ -21,10 +21,13 @@ const (
 	RouteLegacyRefresh Route = "POST /" + junction.SecureTokenHost + junction.LegacyRefreshPath
 )
 
-// The Firebase error messages the emulator answers. The SDKs read only
+// The Firebase error messages the emulator answers, each with Firebase's
+// status: its Auth service answers every failed assertion, a bad custom
+// token included, with 400 (firebase-tools' Auth emulator: assert throws
+// BadRequestError; docs/reference/profiles.md cites it). The SDKs read only
 // USER_DISABLED/USER_NOT_FOUND and TOKEN_EXPIRED/INVALID_REFRESH_TOKEN on a
-// refresh, and only the status 401 on a sign-in (§10.3); the others are the
-// emulator's choice.
+// refresh, and only the status 401 on a sign-in (§10.3), so a bad custom
+// token reaches a legacy SDK as a plain error, not invalidSignInToken.
 const (
 	legacyInvalidCustomToken = "INVALID_CUSTOM_TOKEN"
 	legacyTenantMismatch     = "TENANT_ID_MISMATCH"
@@ -104,7 +107,7 @@ func (e *Emulator) serveLegacySignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		legacyError(w, http.StatusUnauthorized, legacyInvalidCustomToken)
+		legacyError(w, http.StatusBadRequest, legacyInvalidCustomToken)
 		return
 	}
 	if req.TenantID != c.TenantID {
@@ -115,15 +118,18 @@ func (e *Emulator) serveLegacySignIn(w http.ResponseWriter, r *http.Request) {
 	defer e.mu.Unlock()
 	u := e.signInUser(c)
 	if u == nil {
-		legacyError(w, http.StatusUnauthorized, legacyInvalidCustomToken)
+		legacyError(w, http.StatusBadRequest, legacyInvalidCustomToken)
 		return
 	}
-	e.issueLegacy(w, u, true)
+	e.issueLegacy(w, u, "")
 }
 
 // serveLegacyRefresh serves the Secure Token v1/token: a legacy refresh
-// token for a new ID token, rotating the refresh token as /v1/token does (a
-// rotated-out one answers INVALID_REFRESH_TOKEN).
+// token for a new ID token. Unlike /v1/token it does not rotate: the answer
+// carries the same refresh token, which stays valid (Secure Token keeps a
+// session's refresh token; firebase-tools' Auth emulator encodes the same
+// one for every refresh of a session), so a refresh whose answer is lost
+// leaves the SDK's stored token good.
 func (e *Emulator) serveLegacyRefresh(w http.ResponseWriter, r *http.Request) {
 	if !legacyKey(w, r) {
 		return
@@ -159,7 +165,7 @@ func (e *Emulator) serveLegacyRefresh(w http.ResponseWriter, r *http.Request) {
 		u = e.activeUser(g.userID)
 	}
 	switch {
-	case g == nil, !g.legacy, g.state == refreshRotated:
+	case g == nil, !g.legacy, g.state == refreshRotated: // rotated by /v1/token (§10.4)
 		legacyError(w, http.StatusBadRequest, junction.LegacyInvalidRefreshToken)
 		return
 	case u == nil, g.state == refreshUserDeleted:
@@ -170,28 +176,25 @@ func (e *Emulator) serveLegacyRefresh(w http.ResponseWriter, r *http.Request) {
 		legacyError(w, http.StatusBadRequest, junction.LegacyTokenExpired)
 		return
 	}
-	g.state = refreshRotated
-	e.logRefresh(token)
-	for i, t := range u.refresh {
-		if t == token {
-			u.refresh = append(u.refresh[:i:i], u.refresh[i+1:]...)
-			break
-		}
-	}
-	e.issueLegacy(w, u, false)
+	e.issueLegacy(w, u, token)
 }
 
-// issueLegacy answers a new ID token and Secure Token refresh token for u,
-// in the sign-in's camelCase or the refresh's snake_case. The caller holds
-// e.mu.
-func (e *Emulator) issueLegacy(w http.ResponseWriter, u *user, signIn bool) {
-	access, refresh := e.newToken("id_"), e.newToken("lrt_")
+// issueLegacy answers a new ID token for u with refresh, the refresh token
+// a refresh keeps, or for a sign-in (refresh "") a new Secure Token refresh
+// token, in the sign-in's camelCase or the refresh's snake_case. The caller
+// holds e.mu.
+func (e *Emulator) issueLegacy(w http.ResponseWriter, u *user, refresh string) {
+	signIn := refresh == ""
+	access := e.newToken("id_")
 	e.access[access] = &accessGrant{userID: u.id, expires: e.now().Add(e.cfg.accessTTL)}
-	e.refresh[refresh] = &refreshGrant{userID: u.id, legacy: true}
 	u.access = append(u.access, access)
-	u.refresh = append(u.refresh, refresh)
 	e.logAccess(access)
-	e.logRefresh(refresh)
+	if signIn {
+		refresh = e.newToken("lrt_")
+		e.refresh[refresh] = &refreshGrant{userID: u.id, legacy: true}
+		u.refresh = append(u.refresh, refresh)
+		e.logRefresh(refresh)
+	}
 	expires := strconv.Itoa(int(e.cfg.accessTTL / time.Second))
 	if signIn {
 		writeJSON(w, http.StatusOK, junction.LegacySignInResponse{IDToken: access, RefreshToken: refresh, ExpiresIn: expires})

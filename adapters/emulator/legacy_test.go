@@ -67,9 +67,10 @@ func TestLegacyExchange(t *testing.T) {
 	again, err := w.legacy.Refresh(ctx, w.tok.PublicKey, got.RefreshToken)
 	require.NoError(t, err)
 	require.NotEqual(t, got.IDToken, again.IDToken)
-	require.NotEqual(t, got.RefreshToken, again.RefreshToken, "rotated")
-	_, err = w.legacy.Refresh(ctx, w.tok.PublicKey, got.RefreshToken)
-	require.ErrorIs(t, err, junction.ErrReauthenticationRequired, "a rotated-out token is INVALID_REFRESH_TOKEN")
+	require.Equal(t, got.RefreshToken, again.RefreshToken, "Secure Token keeps the session's refresh token")
+	third, err := w.legacy.Refresh(ctx, w.tok.PublicKey, got.RefreshToken)
+	require.NoError(t, err, "the refresh token stays valid")
+	require.Equal(t, got.RefreshToken, third.RefreshToken)
 	_, err = uc.GetUser(ctx, again.IDToken, w.uid)
 	require.NoError(t, err)
 	require.Equal(t, 1, w.s.Emulator.Requests(emulator.RouteLegacySignIn))
@@ -87,10 +88,17 @@ func TestLegacyErrors(t *testing.T) {
 		_, err = w.legacy.Refresh(ctx, "other-key", w.signIn(t).RefreshToken)
 		require.ErrorIs(t, err, junction.ErrValidation)
 	})
-	t.Run("bad custom token is a 401", func(t *testing.T) {
+	t.Run("bad custom token is a 400", func(t *testing.T) {
+		// Firebase answers INVALID_CUSTOM_TOKEN with 400, which the legacy
+		// SDKs read as a plain error: only a 401 is invalidSignInToken.
 		w := newLegacyWorld(t)
 		_, err := w.legacy.SignInWithCustomToken(ctx, w.tok.PublicKey, w.tok.UserToken+"x", w.tok.Claims.TenantID)
-		require.ErrorIs(t, err, junction.ErrInvalidToken)
+		require.ErrorIs(t, err, junction.ErrValidation)
+		require.NotErrorIs(t, err, junction.ErrInvalidToken)
+		var apiErr *junction.APIError
+		require.ErrorAs(t, err, &apiErr)
+		require.Equal(t, http.StatusBadRequest, apiErr.Status)
+		require.Equal(t, "INVALID_CUSTOM_TOKEN", apiErr.Message)
 	})
 	t.Run("wrong tenant is a 400", func(t *testing.T) {
 		w := newLegacyWorld(t)
@@ -104,7 +112,7 @@ func TestLegacyErrors(t *testing.T) {
 		_, err := w.legacy.Refresh(ctx, w.tok.PublicKey, rt)
 		require.ErrorIs(t, err, junction.ErrInvalidToken, "USER_NOT_FOUND")
 		_, err = w.legacy.SignInWithCustomToken(ctx, w.tok.PublicKey, w.tok.UserToken, w.tok.Claims.TenantID)
-		require.ErrorIs(t, err, junction.ErrInvalidToken)
+		require.ErrorIs(t, err, junction.ErrValidation, "a custom token for a deleted user is a 400 too")
 	})
 	t.Run("revoked", func(t *testing.T) {
 		w := newLegacyWorld(t)
@@ -133,6 +141,22 @@ func TestLegacyErrors(t *testing.T) {
 		require.Equal(t, "INVALID_ARGUMENT", body["error"]["status"])
 		require.EqualValues(t, 400, body["error"]["code"])
 	})
+}
+
+// TestLegacyLostRefreshAnswer: a Secure Token refresh whose answer is lost
+// leaves the stored refresh token good, so the next refresh succeeds (the
+// Junction endpoint, which rotates, answers invalid_token instead:
+// TestLoseResponseNext).
+func TestLegacyLostRefreshAnswer(t *testing.T) {
+	ctx := context.Background()
+	w := newLegacyWorld(t)
+	rt := w.signIn(t).RefreshToken
+	w.s.Emulator.LoseResponseNext(emulator.RouteLegacyRefresh, 1)
+	_, err := w.legacy.Refresh(ctx, w.tok.PublicKey, rt)
+	require.ErrorIs(t, err, junction.ErrTransport)
+	got, err := w.legacy.Refresh(ctx, w.tok.PublicKey, rt)
+	require.NoError(t, err)
+	require.Equal(t, rt, got.RefreshToken)
 }
 
 // TestLegacyRefreshAtJunction is the knob of §10.4: whether /v1/token

@@ -66,6 +66,12 @@ var (
 	// ErrTransport means the issuer could not be reached.
 	ErrTransport = errors.New("issuer unreachable")
 
+	// ErrStoreUnavailable is matched by a store's error when it cannot
+	// serve now but may later: the database is down or unreachable, busy,
+	// full or read-only. The handler answers it 503 store_unavailable with
+	// Retry-After (StoreRetryAfter), not 500.
+	ErrStoreUnavailable = errors.New("store unavailable")
+
 	// ErrInvalidConfig means New or NewHMACAuthenticator was given an
 	// unusable configuration.
 	ErrInvalidConfig = errors.New("invalid issuer configuration")
@@ -96,6 +102,7 @@ const (
 	CodeUpstreamError     = "upstream_error"                 // 502: the team API refused (terminal)
 	CodeUpstreamDown      = "upstream_unavailable"           // 503: the team API is unavailable (transient)
 	CodeUnavailable       = "unavailable"                    // 503: the request ended before it was served
+	CodeStoreUnavailable  = "store_unavailable"              // 503: the database cannot serve now; retry after Retry-After
 )
 
 // codeReasons maps the codes of 401 and 403 answers to the sentinels they

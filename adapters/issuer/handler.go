@@ -33,6 +33,9 @@ func Paths() []string {
 	return []string{PathSignInToken, PathVitalUser, PathInstallationReport, PathHealth, PathMetrics}
 }
 
+// StoreRetryAfter is the Retry-After of a 503 store_unavailable.
+const StoreRetryAfter = 5 * time.Second
+
 // maxBody bounds the request body of POST /v1/sign-in-token.
 const maxBody = 4 << 10
 
@@ -341,6 +344,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, app string, err e
 		return writeError(w, http.StatusBadRequest, CodeTimeOutOfRange, err.Error())
 	case errors.Is(err, ErrBadReport):
 		return writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+	case errors.Is(err, ErrStoreUnavailable):
+		attrs = append(attrs, slog.String("error", err.Error()))
+		h.log.LogAttrs(ctx, slog.LevelWarn, "store unavailable", attrs...)
+		w.Header().Set("Retry-After", strconv.Itoa(int(StoreRetryAfter/time.Second)))
+		return writeError(w, http.StatusServiceUnavailable, CodeStoreUnavailable, "the database is unavailable; retry later")
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		h.log.LogAttrs(ctx, slog.LevelInfo, "request ended while waiting", attrs...)
 		return writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "the request ended before it could be served")

@@ -391,7 +391,8 @@ func (h *Handler) serveInstallationReport(ctx context.Context, r *http.Request, 
 	stored, err := h.reports.SubmitReport(ctx, Submission{Report: rep, Caller: app, KeyHash: keyHash, Sequence: seq, ReceivedAt: now})
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-			errors.Is(err, ErrInstallationBound) || errors.Is(err, ErrStaleSequence) || errors.Is(err, ErrBadReport) {
+			errors.Is(err, ErrInstallationBound) || errors.Is(err, ErrStaleSequence) || errors.Is(err, ErrBadReport) ||
+			errors.Is(err, ErrStoreUnavailable) {
 			return nil, err
 		}
 		return nil, &storeError{op: "put report", err: err}

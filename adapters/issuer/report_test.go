@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -327,4 +328,25 @@ func FuzzDecodeReport(f *testing.F) {
 			t.Fatalf("round trip changed %+v into %+v", r, back)
 		}
 	})
+}
+
+// A store that is down (its error matches ErrStoreUnavailable) is a 503
+// store_unavailable with Retry-After, which the client reads as transient;
+// any other failure stays a 500.
+type downReports struct{}
+
+func (downReports) SubmitReport(context.Context, issuer.Submission) (bool, error) {
+	return false, fmt.Errorf("connect: %w", issuer.ErrStoreUnavailable)
+}
+
+func TestReportStoreOutageIs503(t *testing.T) {
+	url, session := reportServer(t, downReports{})
+	_, err := issuer.NewClient(url, session("alice")).SendReport(context.Background(), aliceReport(time.Now()))
+	var ie *issuer.Error
+	require.ErrorAs(t, err, &ie)
+	require.Equal(t, http.StatusServiceUnavailable, ie.Status)
+	require.Equal(t, issuer.CodeStoreUnavailable, ie.Code)
+	require.Equal(t, issuer.StoreRetryAfter, ie.RetryAfter)
+	require.True(t, ie.Transient())
+	require.ErrorIs(t, err, issuer.ErrUnavailable)
 }

@@ -5,12 +5,17 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/vitalsync/vitalsync/adapters/internal/migrations"
+	"github.com/vitalsync/vitalsync/adapters/issuer"
 )
 
 //go:embed migrations/*.sql
@@ -26,6 +31,10 @@ var (
 	ErrNewerSchema = errors.New("postgres: database schema is newer than this program")
 	// ErrClosed means the DB has been closed.
 	ErrClosed = errors.New("postgres: database is closed")
+	// ErrReadOnly means the server takes no writes (a standby, or
+	// default_transaction_read_only): Ping's error, matching
+	// issuer.ErrStoreUnavailable.
+	ErrReadOnly = errors.New("postgres: the server takes no writes")
 	// ErrInvalidURL means the connection string does not parse.
 	ErrInvalidURL = errors.New("postgres: invalid connection string")
 )
@@ -117,7 +126,19 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.check(ctx); err != nil {
 		return err
 	}
-	return db.wrap(ctx, db.pool.Ping(ctx))
+	if err := db.pool.Ping(ctx); err != nil {
+		return db.wrap(ctx, err)
+	}
+	// A server that takes no writes (a standby, or read-only by setting)
+	// answers pings too.
+	var readOnly string
+	if err := db.pool.QueryRow(ctx, "SELECT current_setting('transaction_read_only')").Scan(&readOnly); err != nil {
+		return db.wrap(ctx, err)
+	}
+	if readOnly == "on" {
+		return &unavailableError{ErrReadOnly}
+	}
+	return nil
 }
 
 // SchemaVersion returns the newest migration the database records (0 for
@@ -257,6 +278,41 @@ func (db *DB) wrap(ctx context.Context, err error) error {
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ctxErr
+	}
+	return unavailable(err)
+}
+
+// unavailableError is a failure that may pass: it matches
+// issuer.ErrStoreUnavailable as well as its cause.
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string        { return e.err.Error() }
+func (e *unavailableError) Unwrap() error        { return e.err }
+func (e *unavailableError) Is(target error) bool { return target == issuer.ErrStoreUnavailable }
+
+// unavailable marks the errors of a server that cannot serve now as
+// issuer.ErrStoreUnavailable: no connection (refused, lost, timed out),
+// SQLSTATE class 08 (connection), 53 (insufficient resources: disk full,
+// out of memory, too many connections), 57P01-57P03 (shutting down,
+// starting up), 25006 (a read-only transaction: a standby, or
+// default_transaction_read_only) and 40001/40P01 (serialization failure,
+// deadlock: retry).
+func unavailable(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"),
+			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", pe.Code == "25006",
+			pe.Code == "40001", pe.Code == "40P01":
+			return &unavailableError{err}
+		}
+		return err
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		pgconn.SafeToRetry(err) {
+		return &unavailableError{err}
 	}
 	return err
 }

@@ -155,3 +155,34 @@ func (db *DB) BindingHistory(ctx context.Context, installation string) ([]issuer
 	}
 	return out, nil
 }
+
+// CheckWrite commits one write that changes nothing (the schema version,
+// set to itself, in an immediate transaction that holds off every other
+// writer) and checkpoints it into the file: what a readiness probe asks,
+// since only a write meets a full disk, a read-only mount or file, or an
+// immutable file. Its error matches issuer.ErrStoreUnavailable then.
+func (db *DB) CheckWrite(ctx context.Context) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("check write: %w", err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("check write: %w", db.wrap(ctx, err))
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v)); err != nil {
+		return fmt.Errorf("check write: %w", db.wrap(ctx, err))
+	}
+	if err := tx.commit(ctx); err != nil {
+		return fmt.Errorf("check write: %w", err)
+	}
+	// The commit went to the WAL; a passive checkpoint writes the database
+	// file itself (a read-only or immutable file fails there), waiting for
+	// no reader.
+	var busy, logFrames, done int
+	if err := db.wdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &done); err != nil {
+		return fmt.Errorf("check write: checkpoint: %w", db.wrap(ctx, err))
+	}
+	return nil
+}

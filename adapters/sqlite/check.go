@@ -45,14 +45,14 @@ type fileState struct {
 // again. A file that this leaves empty was never created, key file or not.
 // A file without a rollback journal beside it is never changed.
 func validate(ctx context.Context, path string, migs []migration, keyFile bool) (fileState, error) {
-	st, err := validateOnce(ctx, path, migs, keyFile)
+	st, err := validateOnce(ctx, path, migs, keyFile, false)
 	if !needsRollback(path, err) {
 		return st, err
 	}
 	if err := rollbackHotJournal(ctx, path); err != nil {
 		return fileState{}, classify(err)
 	}
-	return validateOnce(ctx, path, migs, false)
+	return validateOnce(ctx, path, migs, false, true)
 }
 
 // journalMagic starts every SQLite rollback journal's header.
@@ -97,15 +97,15 @@ func rollbackHotJournal(ctx context.Context, path string) error {
 	return rw.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n)
 }
 
-func validateOnce(ctx context.Context, path string, migs []migration, keyFile bool) (fileState, error) {
+func validateOnce(ctx context.Context, path string, migs []migration, keyFile, allowEmpty bool) (fileState, error) {
 	var st fileState
 	size, err := checkHeader(path)
 	if err != nil {
 		return st, err
 	}
 	if size == 0 {
-		if keyFile {
-			return st, fmt.Errorf("%w: the file is empty but its key file exists", ErrCorrupt)
+		if !allowEmpty {
+			return st, ErrEmptyFile
 		}
 		st.empty = true
 		return st, nil

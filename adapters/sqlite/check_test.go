@@ -7,10 +7,12 @@ import (
 	"errors"
 	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -95,11 +97,41 @@ func TestOpenEmptyFileBesideKeyIsCorrupt(t *testing.T) {
 	require.NoError(t, os.Truncate(path, 0))
 	requireRefused(t, path, ErrCorrupt)
 
-	// Without a key file, an empty file is a new database (see
-	// TestOpenEmptyExistingFile); with a key given, too.
-	db, err := Open(context.Background(), path, WithKey(bytes.Repeat([]byte{1}, KeySize)))
+	// Nor with the key file gone too (issue: a database that held data
+	// reopened empty), nor with a key given.
+	require.NoError(t, os.Remove(path+".key"))
+	requireRefused(t, path, ErrEmptyFile)
+	_, err := Open(context.Background(), path, WithKey(bytes.Repeat([]byte{1}, KeySize)))
+	require.ErrorIs(t, err, ErrEmptyFile)
+	require.NoFileExists(t, path+".key", "the refusal made a key")
+	h, err := Inspect(context.Background(), path)
 	require.NoError(t, err)
+	require.False(t, h.OK(), "Inspect called an emptied file healthy")
+	require.ErrorIs(t, h.Problems[0].Err, ErrEmptyFile)
+}
+
+// A new database appears whole: an opener killed while it built one leaves
+// only a temporary file, which the next Open (a minute on) removes, and
+// that Open creates the database.
+func TestNewDatabaseAppearsWhole(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.db")
+	stray := filepath.Join(dir, ".state.db.init-123456")
+	require.NoError(t, os.WriteFile(stray, []byte("SQLite format 3\x00half"), 0o600))
+	require.NoError(t, os.WriteFile(stray+"-wal", nil, 0o600))
+	old := time.Now().Add(-2 * time.Minute)
+	require.NoError(t, os.Chtimes(stray, old, old))
+	require.NoError(t, os.Chtimes(stray+"-wal", old, old))
+	db, err := Open(context.Background(), path)
+	require.NoError(t, err)
+	require.NoError(t, db.SaveDevice(context.Background(), vitalsdk.DeviceState{Installation: "a"}))
 	require.NoError(t, db.Close())
+	require.NoFileExists(t, stray)
+	require.NoFileExists(t, stray+"-wal")
+	left, err := filepath.Glob(filepath.Join(dir, ".state.db.init-*"))
+	require.NoError(t, err)
+	require.Empty(t, left, "the open left its temporary file")
+	require.Equal(t, fs.FileMode(0o600), mode(t, path))
 }
 
 func TestOpenMissingKeyFile(t *testing.T) {

@@ -87,20 +87,26 @@
 //
 // # Creation and crashes
 //
-// Open creates a new file, switches it to WAL, applies the migrations, and
-// only then creates the key file. A process killed at any moment of that
-// leaves a file the next Open completes:
+// Open builds a new database under a temporary name beside it
+// (".NAME.init-*"): it switches it to WAL, applies the migrations,
+// checkpoints and syncs it, and only then hard-links it into place; the key
+// file comes after. A process killed at any moment of that leaves either no
+// database (only a temporary file, which the next Open removes once it is a
+// minute old, as it does stray ".vitalsync-key-*" files) or a whole one:
 //
-//   - killed during the switch to WAL, it leaves a hot rollback journal
-//     beside the file. A read-only connection cannot roll it back ("attempt
-//     to write a readonly database"), so Open rolls it back through a
-//     read-write connection, as SQLite does for any read-write opener, and
-//     checks again; a file this leaves empty was never created;
 //   - killed before the key file exists, the file holds no sealed values,
-//     and the next Open makes the key.
+//     and the next Open makes the key;
+//   - a file left by an earlier version, killed during the switch to WAL,
+//     holds a hot rollback journal. A read-only connection cannot roll it
+//     back ("attempt to write a readonly database"), so Open rolls it back
+//     through a read-write connection, as SQLite does for any read-write
+//     opener, and checks again; a file this leaves empty was never created,
+//     and is initialised.
 //
-// Hence an empty file beside an existing key file is a truncated database,
-// ErrCorrupt, not a new one; an empty file without a key file is new.
+// Hence an empty database file is never one Open left: it is a database
+// cut to nothing (with or without its key file), or another program's, and
+// Open refuses it with ErrEmptyFile (which matches ErrCorrupt) rather than
+// start afresh over it.
 //
 // # What SQLite cannot promise
 //

@@ -122,9 +122,7 @@ func Inspect(ctx context.Context, path string, opts ...Option) (*Health, error) 
 		return h, ctx.Err()
 	}
 	if h.Size == 0 {
-		if !o.keySet && exists(keyPath) {
-			h.problem("file", fmt.Errorf("%w: the file is empty but its key file exists", ErrCorrupt))
-		}
+		h.problem("file", ErrEmptyFile)
 		h.Key = KeyNone
 		return h, nil
 	}

@@ -209,3 +209,20 @@ func requireProblem(t *testing.T, path, check string, want error) {
 	}
 	t.Fatalf("want a %s problem wrapping %v, got %v", check, want, h.Problems)
 }
+
+// CheckWrite fails, as unavailable, where a write would: an immutable file.
+func TestCheckWrite(t *testing.T) {
+	ctx := context.Background()
+	db, path := openTest(t)
+	require.NoError(t, db.CheckWrite(ctx))
+	var v int
+	require.NoError(t, db.rdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v))
+	require.Equal(t, len(mustMigrations(t)), v, "the probe changed the schema version")
+	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i unavailable here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", path).Run() })
+	err := db.CheckWrite(ctx)
+	require.Error(t, err)
+	require.ErrorIs(t, err, issuer.ErrStoreUnavailable)
+}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -138,21 +139,39 @@ const keyTempPrefix = ".vitalsync-key-"
 // was left by a process killed in between.
 const strayKeyAge = time.Minute
 
-// removeStrayKeyFiles removes, from dir, the temporary key files of
+// removeStrayFiles removes, beside the database abs, the temporary key
+// files and the temporary new databases (with their -wal and -shm) of
 // openers killed before they removed theirs; errors are ignored (a file
 // another process removes first, a read-only directory).
-func removeStrayKeyFiles(dir string, now time.Time) {
-	names, err := filepath.Glob(filepath.Join(dir, keyTempPrefix+"*"))
+func removeStrayFiles(abs string, now time.Time) {
+	dir := filepath.Dir(abs)
+	keys, err := filepath.Glob(filepath.Join(dir, keyTempPrefix+"*"))
 	if err != nil {
 		return
 	}
-	for _, name := range names {
+	inits, err := filepath.Glob(filepath.Join(dir, globEscape(initTempPrefix(abs))+"*"))
+	if err != nil {
+		return
+	}
+	for _, name := range append(keys, inits...) {
 		fi, err := os.Lstat(name)
 		if err != nil || !fi.Mode().IsRegular() || now.Sub(fi.ModTime()) < strayKeyAge {
 			continue
 		}
 		_ = os.Remove(name)
 	}
+}
+
+// globEscape escapes filepath.Match's metacharacters in s.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // readKey reads a key file: exactly KeySize bytes.

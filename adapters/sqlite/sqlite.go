@@ -16,6 +16,8 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/vitalsync/vitalsync/adapters/internal/migrations"
+
+	"github.com/vitalsync/vitalsync/adapters/issuer"
 )
 
 //go:embed migrations/*.sql
@@ -48,6 +50,12 @@ var (
 	ErrNotWritable = errors.New("sqlite: the database cannot be written")
 	// ErrCorrupt means the file, or a value stored in it, is damaged.
 	ErrCorrupt = errors.New("sqlite: database is corrupt")
+	// ErrEmptyFile means the database file is empty. Open never leaves a
+	// database empty (a new one appears whole), so this one was
+	// truncated, or made by something else: it is refused rather than
+	// started afresh, with or without its key file. Remove it to start a
+	// new database. It matches ErrCorrupt.
+	ErrEmptyFile = fmt.Errorf("%w: the file is empty (a database that held data was cut to nothing, or the file was not made by this program; remove it to start a new one)", ErrCorrupt)
 	// ErrBadKey means a sealed secret cannot be opened with the key in use
 	// (a wrong key, or a ciphertext that does not belong to its row), or the
 	// key itself is unusable.
@@ -167,7 +175,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	// file is only ever created beside a database that is not empty, so a
 	// key seen first and an empty database seen after mean a truncated file.
 	keyPath := abs + ".key"
-	removeStrayKeyFiles(filepath.Dir(abs), time.Now())
+	removeStrayFiles(abs, time.Now())
 	key, keyFile := o.key, false
 	if !o.keySet {
 		key, err = readKey(keyPath)
@@ -182,11 +190,23 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 			return nil, &OpenError{Path: path, Err: err}
 		}
 	}
-	created, err := createFile(abs)
-	if err != nil {
+	// A new database is built under a temporary name and linked into
+	// place once it holds its schema: a file at path is never left empty,
+	// so an empty one is damage (a truncated file), refused whether or not
+	// its key file survived.
+	if fi, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		if err := createAtomically(ctx, abs, migs); err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, ctxErr
+			}
+			return nil, &OpenError{Path: path, Err: err}
+		}
+	} else if err != nil {
 		return nil, &OpenError{Path: path, Err: err}
+	} else if !fi.Mode().IsRegular() {
+		return nil, &OpenError{Path: path, Err: fmt.Errorf("%w: %s", ErrNotFile, fileKind(fi.Mode()))}
 	}
-	if !created {
+	{
 		st, err := validate(ctx, abs, migs, keyFile)
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
@@ -286,24 +306,64 @@ func readerDSN(path string) string {
 		"&_foreign_keys=1&_stmt_cache_size=32"
 }
 
-// createFile creates the database file with mode 0600 if it does not exist,
-// and reports whether it did.
-func createFile(path string) (bool, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		fi, err := os.Stat(path)
-		if err != nil {
-			return false, err
-		}
-		if !fi.Mode().IsRegular() {
-			return false, fmt.Errorf("%w: %s", ErrNotFile, fileKind(fi.Mode()))
-		}
-		return false, nil
-	}
+// createAtomically builds a new database at abs: under a temporary name
+// beside it (mode 0600), migrated and checkpointed into the file, synced,
+// then hard-linked into place, so that abs appears whole or not at all. If
+// another opener linked its own first, that one is kept. The temporary
+// names are removed; a process killed before that leaves them for
+// removeStrayFiles.
+func createAtomically(ctx context.Context, abs string, migs []migration) error {
+	f, err := os.CreateTemp(filepath.Dir(abs), initTempPrefix(abs)+"*")
 	if err != nil {
-		return false, err
+		return err
 	}
-	return true, f.Close()
+	tmp := f.Name()
+	f.Close()
+	defer func() {
+		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+			os.Remove(tmp + suffix)
+		}
+	}()
+	db, err := sql.Open("sqlite3", writerDSN(tmp))
+	if err != nil {
+		return err
+	}
+	db.SetMaxOpenConns(1)
+	if err := migrateRetryingBusy(ctx, db, migs); err != nil {
+		db.Close()
+		return classify(err)
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		db.Close()
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(tmp + "-wal"); err == nil && fi.Size() > 0 {
+		return errors.New("sqlite: a new database kept frames in its WAL")
+	}
+	if err := syncFile(tmp); err != nil {
+		return err
+	}
+	if err := os.Link(tmp, abs); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return syncFile(filepath.Dir(abs))
+}
+
+// initTempPrefix starts the temporary names new databases at abs are
+// built under.
+func initTempPrefix(abs string) string { return "." + filepath.Base(abs) + ".init-" }
+
+// syncFile fsyncs a file or directory.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // fileKind names what a non-regular file is, for errors.
@@ -455,7 +515,31 @@ func (db *DB) wrap(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ctxErr
 	}
-	return classify(err)
+	return unavailable(classify(err))
+}
+
+// unavailableError is a failure that may pass: it matches
+// issuer.ErrStoreUnavailable as well as its cause.
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string        { return e.err.Error() }
+func (e *unavailableError) Unwrap() error        { return e.err }
+func (e *unavailableError) Is(target error) bool { return target == issuer.ErrStoreUnavailable }
+
+// unavailable marks the driver's errors that say the file cannot be
+// written or reached now (busy, locked, full, read-only, an I/O error, a
+// file it cannot open) as issuer.ErrStoreUnavailable.
+func unavailable(err error) error {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code {
+	case sqlite3.ErrBusy, sqlite3.ErrLocked, sqlite3.ErrFull, sqlite3.ErrReadonly, sqlite3.ErrIoErr,
+		sqlite3.ErrCantOpen, sqlite3.ErrPerm:
+		return &unavailableError{err}
+	}
+	return err
 }
 
 // tx is a write transaction; now is the DB clock's time at its start.

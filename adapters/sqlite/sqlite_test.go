@@ -152,13 +152,19 @@ func TestFileURIEscapes(t *testing.T) {
 	require.Equal(t, fs.FileMode(0o600), mode(t, path))
 }
 
+// An empty file is refused, typed: Open never leaves one (a new database
+// is linked into place whole), so it is a truncated file or another
+// program's; nothing is written to it.
 func TestOpenEmptyExistingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	require.NoError(t, os.WriteFile(path, nil, 0o600))
-	db, err := Open(context.Background(), path)
+	_, err := Open(context.Background(), path)
+	require.ErrorIs(t, err, ErrEmptyFile)
+	require.ErrorIs(t, err, ErrCorrupt)
+	fi, err := os.Stat(path)
 	require.NoError(t, err)
-	defer db.Close()
-	require.NoError(t, db.SaveDevice(context.Background(), vitalsdk.DeviceState{Installation: "a"}))
+	require.Zero(t, fi.Size())
+	require.NoFileExists(t, path+".key")
 }
 
 func TestOpenCancelled(t *testing.T) {

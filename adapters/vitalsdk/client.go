@@ -118,6 +118,19 @@ type Client struct {
 	// uncreated: Android's client does not exist yet in this process
 	// (Options.DeferCreate).
 	uncreated bool
+	// crashed: the SDK crashed this process (ErrProcessCrashed).
+	crashed bool
+}
+
+// crashedErr returns ErrProcessCrashed for op once the SDK has crashed the
+// process, else nil.
+func (c *Client) crashedErr(op string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.crashed {
+		return opError(op, ErrProcessCrashed, nil)
+	}
+	return nil
 }
 
 // New loads the installation's persisted state: it is a process launch. On
@@ -544,6 +557,9 @@ func (c *Client) SetUserID(ctx context.Context, userID string) error {
 // the in-memory configuration: the status becomes {}. It is local only, as
 // in the SDKs (reference §5.1).
 func (c *Client) SignOut(ctx context.Context) error {
+	if err := c.crashedErr("sign out"); err != nil {
+		return err
+	}
 	c.create()
 	c.opMu.Lock()
 	defer c.opMu.Unlock()

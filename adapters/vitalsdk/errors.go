@@ -51,6 +51,14 @@ var (
 	// changed, and the same call succeeds once protected data is available
 	// (Client.Unlock). Never sign out on it.
 	ErrKeychainLocked error = keychainLockedError{}
+	// ErrProcessCrashed: the SDK crashed the app's process. Android
+	// 4.1.0–4.2.1 retry a data call after a 401's refresh without closing
+	// the 401 response, and OkHttp's IllegalStateException kills the
+	// process (fsm.Profile.UnauthorizedRetryCrashes). The refresh's outcome
+	// was stored before the crash. The process is gone: the Client refuses
+	// every later call with ErrProcessCrashed until the app is launched
+	// again (New). It is not transient within the process.
+	ErrProcessCrashed = errors.New("the app process crashed")
 	// ErrNotConfigured: the SDK has no configuration.
 	ErrNotConfigured = errors.New("not configured")
 	// ErrNotSignedIn: the operation needs a user session (a token session for

@@ -23,7 +23,7 @@ func TestQuirksAreProfileSpecific(t *testing.T) {
 		profiles []string
 		probe    func(w *world) bool
 	}{
-		{"deletion never detected (§10.1)", []string{"android-4.2.2", "flutter-android", "rn-android-4.2.2"}, func(w *world) bool {
+		{"deletion never detected (§10.1)", []string{"android-4.2.1", "android-4.2.2", "flutter-android", "flutter-android-4.2.1", "rn-android-4.2.1", "rn-android-4.2.2"}, func(w *world) bool {
 			c := w.launch()
 			uid := w.newUser()
 			require.NoError(w.t, c.SignIn(w.ctx, w.token(uid)))
@@ -48,7 +48,7 @@ func TestQuirksAreProfileSpecific(t *testing.T) {
 			return st.Record.Region == ""
 		}},
 		{"no identifyExternalUser (§2.6, §10.10)", []string{"ios-1.3", "flutter-ios", "flutter-android",
-			"flutter-ios-1.8.1", "flutter-android-4.2.0", "rn-ios-1.3", "rn-5.2-ios-1.8.1"}, func(w *world) bool {
+			"flutter-ios-1.8.1", "flutter-android-4.2.0", "flutter-android-4.2.1", "rn-ios-1.3", "rn-5.2-ios-1.8.1"}, func(w *world) bool {
 			c := w.launch()
 			err := c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: w.token(w.newUser())})
 			return errors.Is(err, vitalsdk.ErrUnsupported)
@@ -59,7 +59,7 @@ func TestQuirksAreProfileSpecific(t *testing.T) {
 			require.NoError(w.t, c.SignIn(w.ctx, w.token(w.newUser())))
 			return c.Status() == fsm.FlagConfigured
 		}},
-		{"user ID lower-cased by the wrapper (§10.10)", []string{"flutter-ios", "flutter-android", "flutter-ios-1.8.1", "flutter-android-4.2.0"}, func(w *world) bool {
+		{"user ID lower-cased by the wrapper (§10.10)", []string{"flutter-ios", "flutter-android", "flutter-ios-1.8.1", "flutter-android-4.2.0", "flutter-android-4.2.1"}, func(w *world) bool {
 			c := w.launch()
 			require.NoError(w.t, c.Configure(w.ctx, w.em.APIKey(), fsm.Sandbox, fsm.US))
 			upper := strings.ToUpper(w.newUser())
@@ -85,22 +85,31 @@ func TestQuirksAreProfileSpecific(t *testing.T) {
 			return errors.Is(err, vitalsdk.ErrKeychainLocked)
 		}},
 		{"session survives a reinstall (§10.5)", []string{"ios-1.3", "android-4.2.0", "android-4.2.2", "android-5.0", "flutter-android",
-			"flutter-android-4.2.0", "rn-ios-1.3", "rn-android-4.2.0", "rn-android-4.2.2", "rn-android-5.0"}, func(w *world) bool {
+			"flutter-android-4.2.0", "rn-ios-1.3", "rn-android-4.2.0", "rn-android-4.2.2", "rn-android-5.0",
+			"android-4.2.1", "flutter-android-4.2.1", "rn-android-4.2.1"}, func(w *world) bool {
 			signedIn(w.t, w)
 			require.NoError(w.t, vitalsdk.Reinstall(w.ctx, w.db, "phone", w.profile, true))
 			return w.launch().Status().Has(fsm.FlagSignedIn)
 		}},
 		{"a 401 refreshes (§10.2)", []string{"android-4.2.0", "android-4.2.2", "android-5.0", "flutter-android",
-			"flutter-android-4.2.0", "rn-android-4.2.0", "rn-android-4.2.2", "rn-android-5.0"}, func(w *world) bool {
+			"flutter-android-4.2.0", "rn-android-4.2.0", "rn-android-4.2.2", "rn-android-5.0",
+			"android-4.2.1", "flutter-android-4.2.1", "rn-android-4.2.1"}, func(w *world) bool {
 			c, _ := signedIn(w.t, w)
 			requests := w.tokenRequests()
 			w.em.FailNext(emulator.RouteGetUser, 1, 401)
 			_, _ = c.GetOwnUser(w.ctx)
 			return w.tokenRequests() > requests
 		}},
+		{"a 401's retry crashes the app", []string{"android-4.2.0", "android-4.2.1", "flutter-android-4.2.0",
+			"flutter-android-4.2.1", "rn-android-4.2.0", "rn-android-4.2.1"}, func(w *world) bool {
+			c, _ := signedIn(w.t, w)
+			w.em.FailNext(emulator.RouteGetUser, 1, 401)
+			_, err := c.GetOwnUser(w.ctx)
+			return errors.Is(err, vitalsdk.ErrProcessCrashed)
+		}},
 		// The wrappers' Android bridges create the client before they read
 		// the status (Profile.StatusCreatesClient).
-		{"status empty before the client exists (§10.11)", []string{"android-4.2.0", "android-4.2.2", "android-5.0"}, func(w *world) bool {
+		{"status empty before the client exists (§10.11)", []string{"android-4.2.0", "android-4.2.1", "android-4.2.2", "android-5.0"}, func(w *world) bool {
 			signedIn(w.t, w)
 			o := w.options()
 			o.DeferCreate = true

@@ -127,6 +127,9 @@ func (c *Client) Refresh(ctx context.Context) error {
 // and returns its access token. A refresh whose session was replaced while
 // it ran is retried from the new session.
 func (c *Client) token(ctx context.Context, op string, usable func(TokenRecord) bool) (string, error) {
+	if err := c.crashedErr(op); err != nil {
+		return "", err
+	}
 	c.create()
 	for attempt := 0; ; attempt++ {
 		c.mu.Lock()
@@ -270,12 +273,17 @@ func (c *Client) applyRefresh(ctx context.Context, rec TokenRecord, resp junctio
 // GetOwnUser fetches the signed-in user with the user-level API
 // (GET /v2/user/{id}). In token mode it sends the access token as a Bearer
 // token (refreshing an expired one first) and, on a 401, refreshes and
-// retries once on profiles with RefreshesOnUnauthorized (Android); iOS
+// retries once on profiles with RefreshesOnUnauthorized (Android; on
+// Android 4.1.0–4.2.1 the retry crashes the process, ErrProcessCrashed,
+// after the refresh is stored); iOS
 // returns the 401 and refreshes only at local expiry (§10.2). In API-key mode it sends the API key, and a 401 is not
 // retried (the SDKs treat it as a revoked key).
 func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
-	c.create()
 	const op = "get user"
+	if err := c.crashedErr(op); err != nil {
+		return junction.User{}, err
+	}
+	c.create()
 	c.mu.Lock()
 	cfg, ok := c.configLocked()
 	st := c.st
@@ -317,7 +325,19 @@ func (c *Client) GetOwnUser(ctx context.Context) (junction.User, error) {
 		// Refresh unless another caller already replaced the token.
 		stale := tok
 		if tok, err = c.token(ctx, "refresh", func(r TokenRecord) bool { return r.AccessToken != stale }); err != nil {
+			// A failed refresh throws before the retry (Android wraps it in
+			// an IOException, VitalRequestError): no crash.
 			return junction.User{}, err
+		}
+		if c.profile.UnauthorizedRetryCrashes {
+			// Android 4.1.0–4.2.1: the retry proceeds while the 401
+			// response is open; OkHttp throws IllegalStateException, no
+			// IOException, and the process dies. The refresh is stored.
+			c.log.Warn("get user: the retry after a 401 crashed the process", "user_id", rec.UserID)
+			c.mu.Lock()
+			c.crashed = true
+			c.mu.Unlock()
+			return junction.User{}, opError(op, ErrProcessCrashed, nil)
 		}
 		u, err = uc.GetUser(ctx, tok, rec.UserID)
 	}

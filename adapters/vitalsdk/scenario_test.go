@@ -37,6 +37,7 @@ var errorNames = []struct {
 	{junction.ErrServer, "server error"},
 	{junction.ErrTransport, "transport error"},
 	{junction.ErrUnauthorized, "unauthorized"},
+	{junction.ErrValidation, "bad request"},
 }
 
 // TestScenarios replays the datadriven files in testdata/scenarios against

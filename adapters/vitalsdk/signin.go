@@ -26,6 +26,9 @@ import (
 // ErrAlreadySignedIn, or a transport/server error from the junction package
 // (reconcile.IsTransient). A failed SignIn changes nothing.
 func (c *Client) SignIn(ctx context.Context, rawSignInToken string) error {
+	if err := c.crashedErr("sign in"); err != nil {
+		return err
+	}
 	c.create()
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
@@ -252,6 +255,9 @@ func (SignInTokenAuth) GoString() string { return "vitalsdk.SignInTokenAuth{…}
 // Success stores the external user ID, and on iOS 1.4+ the startup params,
 // in the same transaction as the session.
 func (c *Client) IdentifyExternalUser(ctx context.Context, externalUserID string, auth Authenticate) error {
+	if err := c.crashedErr("identify"); err != nil {
+		return err
+	}
 	c.create()
 	if !c.profile.HasIdentify {
 		return opError("identify", ErrUnsupported, nil)

@@ -129,10 +129,19 @@ func TestSignInBadTokens(t *testing.T) {
 			// Expired at the server: invalid_token.
 			w.clk.Advance(2 * accessTTL)
 			err = c.SignIn(w.ctx, raw)
-			if c.Profile().DetectsDeletion {
+			switch {
+			case c.Profile().LegacyTokenEndpoint:
+				// Identity Toolkit answers INVALID_CUSTOM_TOKEN with 400, and
+				// the legacy SDKs map only a 401 to invalidSignInToken: a
+				// plain error (§10.3).
+				require.Error(t, err)
+				require.NotErrorIs(t, err, vitalsdk.ErrInvalidSignInToken)
+				require.ErrorIs(t, err, junction.ErrValidation)
+				require.False(t, reconcile.IsTransient(err))
+			case c.Profile().DetectsDeletion:
 				w.requireErr(err, vitalsdk.ErrInvalidSignInToken)
 				require.ErrorIs(t, err, junction.ErrInvalidToken)
-			} else {
+			default:
 				// Android 4.2.1–4.2.2: a decoding exception, not
 				// invalidSignInToken (reference §10.1).
 				w.requireErr(err, vitalsdk.ErrUndecodableTokenError)

@@ -48,6 +48,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	checkAPI := fs.Bool("check-api", false, "verify the mapped Vital users with the team API (GET /v2/user/{id})")
 	apiURL := fs.String("api-url", "", "team API base URL for --check-api (the key is read from $"+envAPIKey+")")
 	concurrency := fs.Int("concurrency", 8, "concurrent team API requests for --check-api")
+	noDuplicates := fs.Bool("no-duplicate-check", false, "for a file known to hold each installation once: keep no set of the installations read (memory stays flat; a duplicate is then audited again)")
 	failOn := fs.String("fail-on", "", "exit 3 when any installation falls in these classes (comma-separated)")
 	shard := fs.String("shard", "", "audit shard K of N (K from 0): a hash partition of the installations")
 	if err := parseFlags(fs, args); err != nil {
@@ -104,7 +105,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		}
 		src = audit.JSONLSource{Label: *jsonlPath, Open: opener(*jsonlPath)}
 	}
-	opts := audit.Options{Stale: *stale, Concurrency: *concurrency}
+	opts := audit.Options{Stale: *stale, Concurrency: *concurrency, NoDuplicateCheck: *noDuplicates}
 	if *now != "" {
 		t, err := time.Parse(time.RFC3339, *now)
 		if err != nil {
@@ -346,7 +347,9 @@ func runAuditMerge(e *env, args []string) error {
 			return usageErr(fmt.Errorf("%w: audit merge: %s is a ground-truth file (fleet generate writes it beside a fleet); "+
 				"merge takes the summaries of 'audit --format json', one per --shard", errWrongKind, path))
 		}
-		if k, err := sniffKind(path); err == nil && k != kindJSONDoc && k != kindJSONL {
+		if k, err := sniffKind(path); err == nil && k == kindEmpty {
+			return usageErr(fmt.Errorf("%w: audit merge: %s is empty, not an audit summary (audit --format json)", errEmptyInput, path))
+		} else if err == nil && k != kindJSONDoc && k != kindJSONL {
 			return usageErr(fmt.Errorf("%w: audit merge: %s is %s, not an audit summary (audit --format json); audit it with %s",
 				errWrongKind, path, k, orWord(flagFor[k], "--db, --csv or --jsonl")))
 		}

@@ -25,6 +25,17 @@ import (
 const envChild = "VITALSYNC_TEST_CHILD"
 
 func TestMain(m *testing.M) {
+	// Running emulators leave their control tokens here, not in the
+	// user's own runtime directory.
+	var runtimeDir string
+	if os.Getenv(envRuntimeDir) == "" {
+		dir, err := os.MkdirTemp("", "vitalsync-run-")
+		if err != nil {
+			os.Exit(2)
+		}
+		runtimeDir = dir
+		os.Setenv(envRuntimeDir, dir)
+	}
 	if spec := os.Getenv(envChild); spec != "" {
 		var args []string
 		if err := json.Unmarshal([]byte(spec), &args); err != nil {
@@ -35,7 +46,11 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(exitCode(err, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if runtimeDir != "" {
+		os.RemoveAll(runtimeDir)
+	}
+	os.Exit(code)
 }
 
 // child is a vitalsync serve running in a process of its own.

@@ -2,6 +2,9 @@ package main
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -74,4 +77,40 @@ func TestControlPlaneRefusesForeignRequests(t *testing.T) {
 				"Host", "localhost:"+strings.Split(hostport, ":")[1]))
 		})
 	}
+}
+
+// A running emulator leaves its token for its user's subcommands (0600, in
+// a 0700 directory) and takes it away when it stops; a URL off loopback
+// never reads it.
+func TestControlTokenLeftForTheUser(t *testing.T) {
+	t.Setenv(envRuntimeDir, filepath.Join(t.TempDir(), "run"))
+	printed, cancel, done, _ := startEmulator(t, "--addr", "127.0.0.1:0")
+	base := printed["API base URL"]
+	tok, ok := discoverControlToken(base)
+	require.True(t, ok)
+	require.Equal(t, printed["Control token"], tok)
+	_, port, _ := strings.Cut(strings.TrimPrefix(base, "http://"), ":")
+	path, err := controlTokenPath(mustAtoi(t, port))
+	require.NoError(t, err)
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	di, err := os.Stat(filepath.Dir(path))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o700), di.Mode().Perm())
+	_, ok = discoverControlToken("http://evil.example:" + port)
+	require.False(t, ok)
+
+	cancel()
+	require.NoError(t, waitRun(t, done))
+	require.NoFileExists(t, path)
+	_, ok = discoverControlToken(base)
+	require.False(t, ok)
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err)
+	return n
 }

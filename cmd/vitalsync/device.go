@@ -106,6 +106,9 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
+	if err := checkDatabaseFile("device", *dbPath); err != nil {
+		return err
+	}
 	db, err := sqlite.Open(ctx, *dbPath)
 	if err != nil {
 		return err

@@ -107,6 +107,7 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("emulator: %w", err)
 	}
 	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
 	opts := []emulator.Option{
 		emulator.WithClock(time.Now),
 		emulator.WithControlHosts(listenHosts(ln.Addr())...),
@@ -128,6 +129,12 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	)
 	switch {
 	case *importFile != "":
+		if k, err := sniffKind(*importFile); err == nil && k == kindEmpty {
+			return usageErr(fmt.Errorf("%w: --import %s is empty, not an emulator state", errEmptyInput, *importFile))
+		} else if err == nil && k != kindJSONDoc && k != kindJSONL {
+			return usageErr(fmt.Errorf("%w: --import %s is %s, not an emulator state (the JSON that --export-on-exit writes)%s",
+				errWrongKind, *importFile, k, auditHint(k)))
+		}
 		if em, err = emulator.LoadStateFile(*importFile, opts...); err != nil {
 			return fmt.Errorf("emulator: --import: %w", err)
 		}
@@ -167,6 +174,11 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 
 	base := "http://" + ln.Addr().String()
 	env, reg := em.Environment()
+	unpublish, err := publishControlToken(port, em.ControlToken())
+	if err != nil {
+		log.Warn("control token not left for the subcommands (it is printed below)", "error", err.Error())
+	}
+	defer unpublish()
 	serveErr := serveUntilDone(ctx, &se, "emulator", ln, handler, limits, func() error {
 		key := maskKey(em.APIKey())
 		if *showKey {

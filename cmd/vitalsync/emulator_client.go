@@ -136,7 +136,10 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 		return err
 	}
 	if tok == "" && method != http.MethodGet {
-		return usagef("emulator %s changes the emulator: give its control token (printed when it started) with --control-token-file F or $%s", name, envControlToken)
+		var ok bool
+		if tok, ok = discoverControlToken(base.url); !ok {
+			return noControlTokenError(name)
+		}
 	}
 	answer, err := callControlPlane(ctx, method, base.url+emulator.ControlPrefix+path, body, tok)
 	if err != nil {

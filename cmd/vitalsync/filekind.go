@@ -53,14 +53,16 @@ func sniffKind(path string) (fileKind, error) {
 		return kindSQLite, nil
 	}
 	first, err := r.ReadSlice('\n')
-	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+	long := errors.Is(err, bufio.ErrBufferFull) // a first line longer than the buffer
+	if err != nil && err != io.EOF && !long {
 		return "", err
 	}
 	line := bytes.TrimSpace(first)
 	switch {
 	case len(line) == 0 && len(bytes.TrimSpace(head)) == 0:
 		return kindEmpty, nil
-	case line[0] == '{' && json.Valid(line):
+	case line[0] == '{' && (long || json.Valid(line)):
+		// A line too long to check is left to the JSON Lines reader.
 		return kindJSONL, nil
 	case line[0] == '{' || line[0] == '[':
 		return kindJSONDoc, nil
@@ -74,14 +76,17 @@ func sniffKind(path string) (fileKind, error) {
 var flagFor = map[fileKind]string{kindSQLite: "--db", kindCSV: "--csv", kindJSONL: "--jsonl"}
 
 // checkKind refuses path given as flag (e.g. "--jsonl") unless it holds
-// want, naming the flag that reads what it does hold. An empty file is
-// allowed: the reader says what it makes of it.
+// want, naming the flag that reads what it does hold; an empty file is
+// named as such.
 func checkKind(flag, path string, want fileKind) error {
 	k, err := sniffKind(path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", flag, err)
 	}
-	if k == want || k == kindEmpty {
+	if k == kindEmpty {
+		return usageErr(fmt.Errorf("%w: %s %s is empty (not even a header)", errEmptyInput, flag, path))
+	}
+	if k == want {
 		return nil
 	}
 	hint := ""
@@ -150,4 +155,25 @@ func checkAddr(flag, addr string) error {
 		return usageErr(fmt.Errorf("%w: --%s %q: give HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)", errBadAddr, flag, addr))
 	}
 	return nil
+}
+
+// auditHint points a fleet file or database given to the wrong command at
+// the audit, which reads it.
+func auditHint(k fileKind) string {
+	if f, ok := flagFor[k]; ok {
+		return "; the audit reads it: vitalsync audit " + f
+	}
+	return ""
+}
+
+// checkDatabaseFile refuses, for a command whose --db is a SQLite file
+// (launch, device), a file that exists and is CSV, JSON or anything else
+// but SQLite. A missing or empty file is left to the open, which creates
+// it.
+func checkDatabaseFile(command, path string) error {
+	k, err := sniffKind(path)
+	if err != nil || k == kindSQLite || k == kindEmpty {
+		return nil
+	}
+	return usageErr(fmt.Errorf("%w: %s --db %s is %s, not a SQLite database%s", errWrongKind, command, path, k, auditHint(k)))
 }

@@ -28,8 +28,10 @@ const (
 	defaultWriteTimeout = 60 * time.Second
 	defaultIdleTimeout  = 120 * time.Second
 	// defaultMaxConnsPerClient caps the connections one client address
-	// holds open at once.
-	defaultMaxConnsPerClient = 64
+	// holds open at once: above what one busy client (or a reverse proxy's
+	// pool, which all traffic shares) opens, far below what a slow-request
+	// attack needs to starve the server.
+	defaultMaxConnsPerClient = 512
 )
 
 // serverLimits are a server's connection limits, from its flags.
@@ -44,7 +46,7 @@ func addServerFlags(fs *flag.FlagSet) *serverLimits {
 	durationFlagVar(fs, &l.readTimeout, "read-timeout", defaultReadTimeout, "how long a client may take to send a whole request, body included; a slower one is cut off")
 	durationFlagVar(fs, &l.writeTimeout, "write-timeout", defaultWriteTimeout, "how long a request may take from the end of its headers to the end of its answer")
 	durationFlagVar(fs, &l.idleTimeout, "idle-timeout", defaultIdleTimeout, "how long an idle keep-alive connection stays open")
-	fs.IntVar(&l.maxConnsPerClient, "max-conns-per-client", defaultMaxConnsPerClient, "connections one client IP address may hold open at once; more are closed at accept (0: no cap)")
+	fs.IntVar(&l.maxConnsPerClient, "max-conns-per-client", defaultMaxConnsPerClient, "connections one client IP address may hold open at once; more are closed at accept (0: no cap; behind a reverse proxy, above its pool)")
 	return l
 }
 

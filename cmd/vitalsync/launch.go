@@ -242,6 +242,9 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	if !ok1 || !ok2 {
 		return usagef("launch: unknown --environment %q or --region %q", f.env, f.region)
 	}
+	if err := checkDatabaseFile("launch", f.dbPath); err != nil {
+		return err
+	}
 	db, err := sqlite.Open(ctx, f.dbPath)
 	if err != nil {
 		return err

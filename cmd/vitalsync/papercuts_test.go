@@ -96,6 +96,8 @@ func TestExitCodeTable(t *testing.T) {
 	require.NoError(t, os.WriteFile(summary, []byte(out), 0o600))
 	secret := filepath.Join(dir, "secret")
 	require.NoError(t, os.WriteFile(secret, []byte(testSessionSecret), 0o600))
+	empty := filepath.Join(dir, "empty")
+	require.NoError(t, os.WriteFile(empty, nil, 0o600))
 
 	for _, tc := range []struct {
 		code    int
@@ -116,6 +118,12 @@ func TestExitCodeTable(t *testing.T) {
 		{2, []string{"serve", "--emulator", "--db", filepath.Join(dir, "i.db"), "--session-secret-file", secret, "--addr", "nonsense"}, "give HOST:PORT"},
 		{2, []string{"emulator", "--addr", "127.0.0.1:99999"}, "give HOST:PORT"},
 		{2, []string{"plan"}, "the input is empty"},
+		{2, []string{"audit", "--csv", empty}, "is empty"},
+		{2, []string{"audit", "--jsonl", empty}, "is empty"},
+		{2, []string{"audit", "merge", empty}, "is empty"},
+		{2, []string{"emulator", "--import", empty, "--addr", "127.0.0.1:0"}, "is empty"},
+		{2, []string{"device", "--db", csv, "--profile", "ios-1.8", "status"}, "the audit reads it: vitalsync audit --csv"},
+		{2, []string{"emulator", "--import", csv, "--addr", "127.0.0.1:0"}, "not an emulator state"},
 		{2, []string{"audit", "--csv", csv, "--stale", "30"}, "30d"},
 		{3, []string{"audit", "--csv", csv, "--now", fleetNowFlag, "--fail-on", "consistent"}, "consistent"},
 		// Flags after the files, as the docs' Job writes it.
@@ -173,4 +181,30 @@ func TestDemoTwiceInOneDirWarns(t *testing.T) {
 	require.Contains(t, errOut, "vitalsync launch --db")
 	require.NoError(t, checkNotDeviceFile(context.Background(), filepath.Join(dir, "issuer.db")))
 	require.NoError(t, checkNotDeviceFile(context.Background(), filepath.Join(dir, "new.db")), "a new file is fine")
+}
+
+func TestSniffKind(t *testing.T) {
+	dir := t.TempDir()
+	for name, tc := range map[string]struct {
+		content string
+		want    fileKind
+	}{
+		"empty":        {"", kindEmpty},
+		"blank":        {"\n  \n", kindEmpty},
+		"csv":          {"installation_id,platform\nx,ios\n", kindCSV},
+		"jsonl":        {`{"installation_id":"x"}` + "\n" + `{"installation_id":"y"}` + "\n", kindJSONL},
+		"compact json": {`{"rows":1}`, kindJSONL},
+		"pretty json":  {"{\n  \"rows\": 1\n}\n", kindJSONDoc},
+		"long line":    {`{"x":"` + strings.Repeat("a", 100<<10) + `"}` + "\n", kindJSONL},
+		"sqlite":       {"SQLite format 3\x00" + strings.Repeat("\x00", 100), kindSQLite},
+		"text":         {"hello\n", kindOther},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+		require.NoError(t, os.WriteFile(path, []byte(tc.content), 0o600))
+		got, err := sniffKind(path)
+		require.NoError(t, err, name)
+		require.Equal(t, tc.want, got, name)
+	}
+	_, err := sniffKind(filepath.Join(dir, "missing"))
+	require.ErrorIs(t, err, os.ErrNotExist)
 }

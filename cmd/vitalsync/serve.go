@@ -39,6 +39,7 @@ const (
 const (
 	defaultShutdownTimeout = 30 * time.Second
 	defaultReadyTimeout    = 2 * time.Second
+	defaultReadyInterval   = 5 * time.Second
 	// defaultAPIIdleConns is the team API client's pool of idle connections
 	// to the API host: at least the requests a replica serves at once, so
 	// that a burst reuses connections instead of opening one per call (Go's
@@ -62,6 +63,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logLevel := fs.String("log-level", "info", "least level logged: debug|info|warn|error")
 	shutdownTimeout := durationFlag(fs, "shutdown-timeout", defaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight requests may take to finish (new ones are refused at once)")
 	readyTimeout := durationFlag(fs, "ready-timeout", defaultReadyTimeout, "the budget of GET /readyz's checks of the database and the team API")
+	readyInterval := durationFlag(fs, "ready-interval", defaultReadyInterval, "how long GET /readyz reuses its last checks' result: the checks (a write to the database, a call to the team API) run at most once per interval")
 	idleConns := fs.Int("api-idle-conns", defaultAPIIdleConns, "idle connections kept open to the team API: at least the requests served at once")
 	limits := addServerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -113,6 +115,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usagef("--shutdown-timeout must not be negative")
 	case *readyTimeout <= 0:
 		return usagef("--ready-timeout must be positive")
+	case *readyInterval <= 0:
+		return usagef("--ready-interval must be positive")
 	case *idleConns < 1:
 		return usagef("--api-idle-conns must be at least 1")
 	}
@@ -176,7 +180,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
-	ready := readyHandler(e.log, *readyTimeout, []readyCheck{
+	ready := readyHandler(e.log, *readyTimeout, *readyInterval, []readyCheck{
 		{"database", store.Ping},
 		{"team_api", func(ctx context.Context) error { _, err := team.ListUsers(ctx, 0, 1); return err }},
 	})
@@ -185,6 +189,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		emuHandler = emu.Handler() // the API, its control plane and web UI
 	}
 	root := withRequestLog(e.log, emu != nil, routes(h, ready, emuHandler))
+	if emu != nil {
+		unpublish, err := publishControlToken(ln.Addr().(*net.TCPAddr).Port, emu.ControlToken())
+		if err != nil {
+			e.log.Warn("control token not left for the emulator subcommands (it is printed below)", "error", err.Error())
+		}
+		defer unpublish()
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "issuer listening on %s\n", base)
 	fmt.Fprintf(&b, "  sign-in token: POST %s%s\n", base, issuer.PathSignInToken)
@@ -259,10 +270,14 @@ func isPostgresURL(spec string) bool {
 // reads the file.
 type sqliteStore struct{ *sqlite.DB }
 
-// Ping reads the user map.
+// Ping reads the user map and commits a write that changes nothing: a
+// read alone passes on a full disk or a read-only or immutable file, where
+// every write fails.
 func (s sqliteStore) Ping(ctx context.Context) error {
-	_, _, err := s.LookupUser(ctx, "")
-	return err
+	if _, _, err := s.LookupUser(ctx, ""); err != nil {
+		return err
+	}
+	return s.CheckWrite(ctx)
 }
 
 // teamTransport is the team API client's transport: Go's default, with

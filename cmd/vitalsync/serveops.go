@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -121,17 +122,82 @@ type readyBody struct {
 	Checks map[string]string `json:"checks"` // check → ok|failed|timeout
 }
 
-// readyHandler runs every check at once within budget and answers 200 when
-// all pass, 503 naming the ones that failed or ran out of time otherwise.
-// Failures are logged with their error; the answer says only which failed.
-func readyHandler(log *slog.Logger, budget time.Duration, checks []readyCheck) http.Handler {
+// readyHandler answers 200 when every check passes, 503 (with
+// Retry-After) naming the ones that failed or ran out of time otherwise.
+// The checks run at once within budget, at most once per interval: a
+// request inside the interval gets the last result, and requests that
+// arrive while the checks run wait for that one run. So /readyz costs the
+// team API one call per interval, however often it is asked (an
+// unauthenticated caller cannot make it spend more). Failures are logged
+// with their error; the answer says only which failed.
+func readyHandler(log *slog.Logger, budget, interval time.Duration, checks []readyCheck) http.Handler {
+	c := &readyCache{log: log, budget: budget, interval: interval, checks: checks}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			writeReady(w, http.StatusMethodNotAllowed, readyBody{Status: "method_not_allowed"})
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), budget)
+		status, body := c.result(r.Context())
+		if status != http.StatusOK {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(interval/time.Second))))
+		}
+		writeReady(w, status, body)
+	})
+}
+
+// readyCache runs the checks at most once per interval.
+type readyCache struct {
+	log              *slog.Logger
+	budget, interval time.Duration
+	checks           []readyCheck
+
+	mu      sync.Mutex
+	at      time.Time     // when the last run ended; zero: none yet
+	status  int           // its answer
+	body    readyBody     // (never changed once stored)
+	running chan struct{} // closed when the run in flight ends; nil: none
+}
+
+// result returns the last run's answer if it is fresh, else joins the run
+// in flight or starts one. A caller that gives up while waiting gets 503.
+func (c *readyCache) result(ctx context.Context) (int, readyBody) {
+	c.mu.Lock()
+	if !c.at.IsZero() && time.Since(c.at) < c.interval {
+		defer c.mu.Unlock()
+		return c.status, c.body
+	}
+	wait := c.running
+	if wait == nil {
+		wait = make(chan struct{})
+		c.running = wait
+		go c.run(wait)
+	}
+	c.mu.Unlock()
+	select {
+	case <-wait:
+	case <-ctx.Done():
+		return http.StatusServiceUnavailable, readyBody{Status: "not_ready", Checks: map[string]string{}}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status, c.body
+}
+
+// run runs the checks once, detached from any one request, and stores the
+// answer.
+func (c *readyCache) run(done chan struct{}) {
+	status, body := runChecks(c.log, c.budget, c.checks)
+	c.mu.Lock()
+	c.at, c.status, c.body, c.running = time.Now(), status, body, nil
+	c.mu.Unlock()
+	close(done)
+}
+
+// runChecks runs every check at once within budget.
+func runChecks(log *slog.Logger, budget time.Duration, checks []readyCheck) (int, readyBody) {
+	{
+		ctx, cancel := context.WithTimeout(context.Background(), budget)
 		defer cancel()
 		body := readyBody{Status: "ready", Checks: make(map[string]string, len(checks))}
 		var mu sync.Mutex
@@ -148,7 +214,7 @@ func readyHandler(log *slog.Logger, budget time.Duration, checks []readyCheck) h
 					result = checkFailed
 				}
 				if err != nil {
-					log.LogAttrs(r.Context(), slog.LevelWarn, "readiness check failed",
+					log.LogAttrs(ctx, slog.LevelWarn, "readiness check failed",
 						slog.String("check", c.name), slog.String("result", result), slog.String("error", err.Error()))
 				}
 				mu.Lock()
@@ -163,8 +229,8 @@ func readyHandler(log *slog.Logger, budget time.Duration, checks []readyCheck) h
 				body.Status, status = "not_ready", http.StatusServiceUnavailable
 			}
 		}
-		writeReady(w, status, body)
-	})
+		return status, body
+	}
 }
 
 func writeReady(w http.ResponseWriter, status int, body readyBody) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,7 +168,7 @@ func TestServeReadyzNamesWhatFailed(t *testing.T) {
 // readyHandler reports the database's failure as such, beside a healthy
 // API, and refuses other methods.
 func TestReadyHandler(t *testing.T) {
-	h := readyHandler(slog.New(slog.DiscardHandler), time.Second, []readyCheck{
+	h := readyHandler(slog.New(slog.DiscardHandler), time.Second, time.Nanosecond, []readyCheck{
 		{"database", func(context.Context) error { return net.ErrClosed }},
 		{"team_api", func(context.Context) error { return nil }},
 	})
@@ -174,6 +176,7 @@ func TestReadyHandler(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, pathReady, nil))
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	require.JSONEq(t, `{"status":"not_ready","checks":{"database":"failed","team_api":"ok"}}`, rec.Body.String())
+	require.Equal(t, "1", rec.Header().Get("Retry-After"))
 
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, pathReady, nil))
@@ -324,4 +327,83 @@ func TestServeHidesTheDatabasePassword(t *testing.T) {
 	cancel()
 	require.NoError(t, waitRun(t, done))
 	require.NotContains(t, banner+stderr.String(), password)
+}
+
+// /readyz runs its checks once per interval however often it is asked, at
+// once or in a row (issue: 500 unauthenticated requests made 500 team API
+// calls), and a change shows once the interval has passed.
+func TestReadyChecksAreCachedAndShared(t *testing.T) {
+	var calls atomic.Int64
+	var failing atomic.Bool
+	release := make(chan struct{})
+	h := readyHandler(slog.New(slog.DiscardHandler), time.Second, 300*time.Millisecond, []readyCheck{
+		{"team_api", func(context.Context) error {
+			calls.Add(1)
+			<-release
+			if failing.Load() {
+				return errors.New("down")
+			}
+			return nil
+		}},
+	})
+	ask := func() int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, pathReady, nil))
+		return rec.Code
+	}
+	var wg sync.WaitGroup
+	codes := make([]int, 50)
+	for i := range codes {
+		wg.Go(func() { codes[i] = ask() })
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	for _, c := range codes {
+		require.Equal(t, http.StatusOK, c)
+	}
+	for range 450 {
+		require.Equal(t, http.StatusOK, ask())
+	}
+	require.Equal(t, int64(1), calls.Load(), "500 requests, one check")
+
+	failing.Store(true)
+	require.Eventually(t, func() bool { return ask() == http.StatusServiceUnavailable }, 3*time.Second, 50*time.Millisecond)
+	require.LessOrEqual(t, calls.Load(), int64(12))
+}
+
+// On serve with a SQLite database, /readyz says not ready once a write
+// would fail (the file made immutable under it), and a write the issuer
+// cannot make is a 503 store_unavailable with Retry-After, not a 500.
+func TestServeReadinessMeetsWritesThatFail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "issuer.db")
+	banner, _, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--db", path, "--session-secret", testSessionSecret,
+		"--emulator", "--ready-interval", "100ms")
+	base := bannerValue(t, banner, "issuer listening on")
+	status, _ := get(t, base+pathReady)
+	require.Equal(t, http.StatusOK, status)
+	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i unavailable here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", path).Run() })
+	require.Eventually(t, func() bool {
+		status, body := get(t, base+pathReady)
+		return status == http.StatusServiceUnavailable && strings.Contains(body, `"database":"failed"`)
+	}, 5*time.Second, 100*time.Millisecond)
+
+	// The WAL too: now every write fails.
+	if out, err := exec.Command("chattr", "+i", path+"-wal").CombinedOutput(); err != nil {
+		t.Fatalf("chattr +i on the WAL: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", path+"-wal").Run() })
+	session := mintSession(t, "--secret", testSessionSecret, "--user", "alice")
+	r := issuer.Report{InstallationID: "phone-1", Platform: "ios", SDKVersion: "1.8.5", Profile: "ios-1.8",
+		AppSignedIn: true, AppUserID: "alice", ReportedAt: time.Now()}
+	var ie *issuer.Error
+	_, err := issuer.NewClient(base, session).SendReport(context.Background(), r)
+	require.ErrorAs(t, err, &ie)
+	require.Equal(t, http.StatusServiceUnavailable, ie.Status, "%v", err)
+	require.Equal(t, issuer.CodeStoreUnavailable, ie.Code)
+	require.Equal(t, issuer.StoreRetryAfter, ie.RetryAfter)
+	require.True(t, ie.Transient())
 }

@@ -10,7 +10,7 @@ import { dirname, basename, join } from "node:path";
 import { createInterface } from "node:readline";
 import {
   type Journal, type JournalEntry, type KeyValueStorage, type Observation, type SDK, type SDKErrorName, type TokenSource,
-  FieldError, Runner, SDKError, StorageJournal, TransientError, decodeObservation, entryFromJSON, entryToJSON,
+  FieldError, Runner, withProfileOverrides, SDKError, StorageJournal, TransientError, decodeObservation, entryFromJSON, entryToJSON,
   observationFromJSON, outcomeToJSON, parseProfile, parseTime, plan, planToJSON, recordSDKError,
   statusFromStrings, type Profile, type Environment, type Region,
 } from "../src/index.js";
@@ -97,10 +97,6 @@ function journalAt(path: string, report: boolean): Journal & { put(e: JournalEnt
   };
 }
 
-function withOverrides(p: Profile, o: unknown): Profile {
-  const d = (o as { detects_deletion?: unknown } | null | undefined)?.detects_deletion;
-  return typeof d === "boolean" ? { ...p, detectsDeletion: d } : p;
-}
 
 function worldSDK(opts: { identify?: boolean; initialize?: boolean; protected_data?: boolean }): SDK {
   const sdk: SDK = {
@@ -148,14 +144,14 @@ async function command(m: Msg): Promise<Msg> {
         if (e instanceof FieldError) return { invalid: { field: e.field } };
         throw e;
       }
-      o.profile = withOverrides(o.profile, m.profile_overrides);
+      o.profile = withProfileOverrides(o.profile, m.profile_overrides);
       const p = plan(o);
       return { observed: p.observed, discrepancy: p.discrepancy, plan: { terminal: false, deferred: false, ...planToJSON(p) } };
     }
     case "launch": {
       const base = parseProfile(str(m.profile));
       if (!base) throw new Error(`unknown profile "${str(m.profile)}"`);
-      const profile = withOverrides(base, m.profile_overrides);
+      const profile = withProfileOverrides(base, m.profile_overrides);
       const app = (m.app ?? {}) as Msg;
       const cfg = (m.config ?? {}) as Msg;
       const b = (cfg.backoff ?? null) as Msg | null;

@@ -117,51 +117,56 @@ export interface Profile {
 export type LockedKeychain = "" | "reads-signed-out" | "calls-fail";
 
 const no = {
-  wrapper: "" as Wrapper, upperCaseUserID: false, lowerCaseUserID: false, autoSignOutOnDeletion: false,
-  detectsDeletion: false, refreshesOnUnauthorized: false, sameUserSignInThrows: false,
-  apiKeyMigrationPersists: false, signInNeedsRelaunch: false, hasIdentify: false, identifyShortCircuits: false,
-  reportsPendingReauth: false, configurePersists: false, legacyTokenEndpoint: false, lockedKeychain: "" as LockedKeychain,
-};
-
-// The iOS 1.4+ facts (reference §1.2, §1.3, §2.5-§2.7, §4, §5.2).
-const ios14 = {
-  ...no, platform: "ios" as Platform, upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true,
-  signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, lockedKeychain: "calls-fail" as LockedKeychain,
-};
-
-// The Android facts shared by every modelled version (§2.5, §2.7, §5.2, §10.2).
-const android = {
-  ...no, platform: "android" as Platform, refreshesOnUnauthorized: true, sameUserSignInThrows: true,
-  apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true,
-  configurePersists: true,
+  upperCaseUserID: false, lowerCaseUserID: false, autoSignOutOnDeletion: false, detectsDeletion: false,
+  refreshesOnUnauthorized: false, sameUserSignInThrows: false, apiKeyMigrationPersists: false,
+  signInNeedsRelaunch: false, hasIdentify: false, identifyShortCircuits: false, reportsPendingReauth: false,
+  configurePersists: false, legacyTokenEndpoint: false, lockedKeychain: "" as LockedKeychain,
 };
 
 /**
- * Every profile, in the order of Go's fsm.Profiles, then the React Native
- * family. A React Native app from 5.3.0 on runs the native profile of the
- * SDK its release pins (its bridges change none of the modelled facts);
- * before 5.3.0 the bridge has no identifyExternalUser, so on iOS 1.4+ every
- * sign-in takes the deprecated path that reads {configured} until relaunch.
+ * Every profile, in the order of Go's fsm.Profiles, with the facts the
+ * engine reads (the table's facts are cited in fsm/profile.go and
+ * docs/reference/profiles.md; a test holds this table to the exported
+ * profiles.json). The React Native profiles are the native profile's facts
+ * plus the bridge's: below RN 5.3.0 the bridge has no
+ * identifyExternalUser, so iOS 1.4+ apps sign in through the deprecated
+ * signIn, which reads {configured} until relaunch.
  */
 export const Profiles: readonly Profile[] = [
-  { ...no, name: "ios-1.3", platform: "ios", versions: "1.0.0–1.3.x", autoSignOutOnDeletion: true,
-    detectsDeletion: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true,
-    configurePersists: true, legacyTokenEndpoint: true, lockedKeychain: "reads-signed-out" },
-  { ...ios14, name: "ios-1.8.1", versions: "1.4.0–1.8.1", legacyTokenEndpoint: true },
-  { ...ios14, name: "ios-1.8", versions: "1.8.2–1.8.8" },
-  { ...android, name: "android-4.2.0", versions: "4.1.0–4.2.0", autoSignOutOnDeletion: true, detectsDeletion: true,
-    legacyTokenEndpoint: true },
-  { ...android, name: "android-4.2.2", versions: "4.2.1–4.2.2" },
-  { ...android, name: "android-5.0", versions: "4.3.0–5.0.2", detectsDeletion: true },
-  { ...ios14, name: "flutter-ios", wrapper: "flutter", versions: "HEAD on VitalCore 1.8.7–1.8.8",
-    lowerCaseUserID: true, hasIdentify: false, identifyShortCircuits: false },
-  { ...android, name: "flutter-android", wrapper: "flutter", versions: "HEAD on Android 4.2.2",
-    lowerCaseUserID: true, hasIdentify: false, identifyShortCircuits: false },
-  // React Native 5.1.1–5.2.3 pin VitalCore ~> 1.4.1 … ~> 1.6.0 (ios-1.8.1's
-  // facts) and have no identifyExternalUser (it arrived in 5.3.0, 2eb58dc).
-  { ...ios14, name: "rn-ios-1.8.1-no-identify", wrapper: "react-native",
-    versions: "React Native 5.1.1–5.2.3 on VitalCore 1.4.1–1.6.x", legacyTokenEndpoint: true, hasIdentify: false,
-    identifyShortCircuits: false },
+  { ...no, name: "ios-1.3", platform: "ios", wrapper: "", versions: "1.0.0–1.3.x",
+    autoSignOutOnDeletion: true, detectsDeletion: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true, lockedKeychain: "reads-signed-out" },
+  { ...no, name: "ios-1.8.1", platform: "ios", wrapper: "", versions: "1.4.0–1.8.1",
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail" },
+  { ...no, name: "ios-1.8", platform: "ios", wrapper: "", versions: "1.8.2–1.8.8",
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, lockedKeychain: "calls-fail" },
+  { ...no, name: "android-4.2.0", platform: "android", wrapper: "", versions: "4.1.0–4.2.0",
+    autoSignOutOnDeletion: true, detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true },
+  { ...no, name: "android-4.2.2", platform: "android", wrapper: "", versions: "4.2.1–4.2.2",
+    refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true },
+  { ...no, name: "android-5.0", platform: "android", wrapper: "", versions: "4.3.0–5.0.2",
+    detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true },
+  { ...no, name: "flutter-ios", platform: "ios", wrapper: "flutter", versions: "4.5.5–4.6.1 on iOS 1.8.2–1.8.8",
+    upperCaseUserID: true, lowerCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, lockedKeychain: "calls-fail" },
+  { ...no, name: "flutter-android", platform: "android", wrapper: "flutter", versions: "4.5.5–4.6.1 on Android 4.2.1–4.2.2",
+    lowerCaseUserID: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true },
+  { ...no, name: "flutter-ios-1.8.1", platform: "ios", wrapper: "flutter", versions: "4.5.0–4.5.4 on iOS 1.6.2–1.6.x",
+    upperCaseUserID: true, lowerCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail" },
+  { ...no, name: "flutter-android-4.2.0", platform: "android", wrapper: "flutter", versions: "4.5.0–4.5.4 on Android 4.1.1–4.1.4",
+    lowerCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true },
+  { ...no, name: "rn-ios-1.3", platform: "ios", wrapper: "react-native", versions: "5.0.0–5.1.0 on iOS 1.2.11–1.3.x",
+    autoSignOutOnDeletion: true, detectsDeletion: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true, lockedKeychain: "reads-signed-out" },
+  { ...no, name: "rn-5.2-ios-1.8.1", platform: "ios", wrapper: "react-native", versions: "5.1.1–5.2.3 on iOS 1.4.1–1.6.x",
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail" },
+  { ...no, name: "rn-ios-1.8.1", platform: "ios", wrapper: "react-native", versions: "5.3.0–5.4.0 on iOS 1.6.0–1.8.1",
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, legacyTokenEndpoint: true, lockedKeychain: "calls-fail" },
+  { ...no, name: "rn-ios-1.8", platform: "ios", wrapper: "react-native", versions: "5.4.0–6.0.0-rc.2 on iOS 1.8.2–1.8.8",
+    upperCaseUserID: true, autoSignOutOnDeletion: true, detectsDeletion: true, signInNeedsRelaunch: true, hasIdentify: true, identifyShortCircuits: true, lockedKeychain: "calls-fail" },
+  { ...no, name: "rn-android-4.2.0", platform: "android", wrapper: "react-native", versions: "5.3.0–5.4.0 on Android 4.1.0–4.2.0",
+    autoSignOutOnDeletion: true, detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true, legacyTokenEndpoint: true },
+  { ...no, name: "rn-android-4.2.2", platform: "android", wrapper: "react-native", versions: "5.4.1–5.4.3 on Android 4.2.1–4.2.2",
+    refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true },
+  { ...no, name: "rn-android-5.0", platform: "android", wrapper: "react-native", versions: "5.5.0–6.0.0-rc.2 on Android 4.3.0–5.0.2",
+    detectsDeletion: true, refreshesOnUnauthorized: true, sameUserSignInThrows: true, apiKeyMigrationPersists: true, hasIdentify: true, identifyShortCircuits: true, reportsPendingReauth: true, configurePersists: true },
 ];
 
 export function parseProfile(name: string): Profile | undefined {
@@ -234,4 +239,19 @@ export function parseEnvironment(s: string): Environment | undefined {
 
 export function parseRegion(s: string): Region | undefined {
   return s === "us" || s === "eu" ? s : undefined;
+}
+
+/**
+ * The profile with the conformance protocol's profile_overrides applied:
+ * {"detects_deletion":false} (an SDK that never detects a deleted user) and
+ * {"has_identify":false} (an SDK without identifyExternalUser). Other keys
+ * are ignored, as the protocol says of unknown fields.
+ */
+export function withProfileOverrides(p: Profile, o: unknown): Profile {
+  if (typeof o !== "object" || o === null) return p;
+  const { detects_deletion: d, has_identify: h } = o as { detects_deletion?: unknown; has_identify?: unknown };
+  let out = p;
+  if (typeof d === "boolean") out = { ...out, detectsDeletion: d };
+  if (typeof h === "boolean") out = { ...out, hasIdentify: h };
+  return out;
 }

@@ -30,6 +30,8 @@ export interface LaunchOptions {
   core: VitalCoreAPI;
   /** Platform.OS from react-native. */
   platform: Platform;
+  /** The version of @tryvital/vital-core-react-native (its package.json), when the app can read it. */
+  reactNativeSDKVersion?: string;
   /** AsyncStorage (or anything with its getItem and setItem). */
   storage: KeyValueStorage;
   /** Your backend's call that returns {user_id, sign_in_token} for the signed-in app user. */
@@ -45,7 +47,7 @@ export interface LaunchOptions {
 
 /** Builds the launch task for this installation: its profile, SDK adapter and journal. */
 export async function createLaunchTask(o: LaunchOptions): Promise<Runner> {
-  const profile = await profileOf(o.core, o.platform);
+  const profile = await profileOf(o.core, o.platform, o.reactNativeSDKVersion);
   const sdk = o.identifyTimeoutMs === undefined ? vitalCoreSDK(o.core) : vitalCoreSDK(o.core, { identifyTimeoutMs: o.identifyTimeoutMs });
   return new Runner({
     profile, sdk, tokens: o.tokens, journal: new StorageJournal(o.storage, o.key), app: o.app,

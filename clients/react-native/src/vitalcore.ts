@@ -151,12 +151,13 @@ export class UnsupportedSDKError extends Error {
 /**
  * profileOf reads which profile this installation runs: the platform
  * (Platform.OS), the native SDK version the bridge links
- * (VitalCore.sdkVersion()) and whether the bridge has identifyExternalUser.
+ * (VitalCore.sdkVersion()), and the bridge's version when the app passes it
+ * (the package's version) or else whether it has identifyExternalUser.
  */
-export async function profileOf(core: VitalCoreAPI, platform: Platform): Promise<Profile> {
+export async function profileOf(core: VitalCoreAPI, platform: Platform, rnVersion?: string): Promise<Profile> {
   const version = await bridged(() => core.sdkVersion());
   const hasIdentify = typeof core.identifyExternalUser === "function";
-  const p = profileForReactNative(platform, version, hasIdentify);
+  const p = profileForReactNative(platform, version, hasIdentify, rnVersion);
   if (!p) throw new UnsupportedSDKError(platform, version, hasIdentify);
   return p;
 }

@@ -129,3 +129,25 @@ test("killed at any journal write of a launch, the next launch converges to the 
     }
   }
 });
+
+test("an aborted launch stops before its next action and journals the cancellation", async () => {
+  const w = new World(parseProfile("android-5.0")!, { identify: false, initialize: false, protectedData: false });
+  w.st = "token";
+  w.user = "v-bob";
+  w.app = { signedIn: true, appUserID: "alice", vitalUserID: "", environment: "sandbox", region: "us" };
+  w.journal.entry = entry({ lastObserved: "token", appUserID: "bob", vitalUserID: "v-bob" });
+  const signal = { aborted: false };
+  const sdk = w.sdk();
+  const signOut = sdk.signOut;
+  sdk.signOut = async () => {
+    await signOut();
+    signal.aborted = true; // the app is backgrounded mid-launch
+  };
+  const out = await new Runner({ profile: w.profile, sdk, tokens: w.tokens(), journal: w.journal, app: () => w.app, signal }).run();
+  assert.equal(out.result, "failed");
+  assert.equal((out.error as { errorClass?: string }).errorClass, "cancelled");
+  assert.deepEqual(w.journal.events, ["start sign-out", "done sign-out", "cancelled sign-in(from token source)"]);
+  assert.equal(w.tokenCalls, 0, "no token was minted after the abort");
+  assert.equal(w.journal.entry.inFlight, undefined);
+  assert.equal(w.journal.entry.attempts, 0, "a cancellation is no failed attempt");
+});

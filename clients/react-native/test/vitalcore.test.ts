@@ -155,29 +155,35 @@ test("status strings in either bridge's order give the same flags; an unknown on
 });
 
 test("the profile follows the platform, the linked native version and the bridge's identify", async () => {
-  const cases: [platform: "ios" | "android", version: string, identify: boolean, want: string | undefined][] = [
-    ["ios", "1.8.8", true, "ios-1.8"], // RN 6.0.2: VitalCore ~> 1.8.8
-    ["ios", "1.8.6", true, "ios-1.8"], // RN 5.5.0, 6.0.0-rc.*: ~> 1.8.6
-    ["ios", "1.6.4", true, "ios-1.8.1"], // RN 5.3.x
-    ["ios", "1.6.0", false, "rn-ios-1.8.1-no-identify"], // RN 5.2.3: no identifyExternalUser
-    ["ios", "1.4.6", false, "rn-ios-1.8.1-no-identify"], // RN 5.1.2
-    ["ios", "1.3.0", false, "ios-1.3"], // RN 5.1.0
-    ["android", "5.0.2", true, "android-5.0"], // RN 6.0.2
-    ["android", "5.0.0-rc.1", true, "android-5.0"], // RN main: a pre-release maps by its release
-    ["android", "4.3.2", true, "android-5.0"], // RN 5.5.0
-    ["android", "4.2.2", true, "android-4.2.2"], // RN 5.4.2-5.4.3
-    ["android", "4.1.0", true, "android-4.2.0"], // RN 5.3.0
+  const cases: [platform: "ios" | "android", version: string, identify: boolean, want: string | undefined, rn?: string][] = [
+    ["ios", "1.8.8", true, "rn-ios-1.8", "6.0.2"], // VitalCore ~> 1.8.8
+    ["ios", "1.8.6", true, "rn-ios-1.8"], // RN 5.5.0, 6.0.0-rc.*: ~> 1.8.6
+    ["ios", "1.8.6", true, "rn-ios-1.8", "6.0.0-rc.2"],
+    ["ios", "1.8.6", true, undefined, "6.0.2"], // 6.0.2's pin rules 1.8.6 out
+    ["ios", "1.6.4", true, "rn-ios-1.8.1"], // RN 5.3.x
+    ["ios", "1.6.0", false, "rn-5.2-ios-1.8.1"], // RN 5.2.3: no identifyExternalUser
+    ["ios", "1.4.6", false, "rn-5.2-ios-1.8.1", "5.1.2"],
+    ["ios", "1.3.0", false, "rn-ios-1.3"], // RN 5.1.0
+    ["ios", "1.6.0", true, undefined, "5.2.3"], // a 5.2.3 bridge has no identify: the caller's claim is wrong
+    ["android", "5.0.2", true, "rn-android-5.0", "6.0.2"],
+    ["android", "5.0.0-rc.1", true, "rn-android-5.0"], // RN main: a pre-release maps by its release
+    ["android", "5.0.0-rc.1", true, "rn-android-5.0", "6.0.0-rc.1"],
+    ["android", "5.0.0-rc.2", true, undefined], // a pre-release nobody read
+    ["android", "4.3.2", true, "rn-android-5.0"], // RN 5.5.0
+    ["android", "4.2.2", true, "rn-android-4.2.2"], // RN 5.4.2-5.4.3
+    ["android", "4.1.0", true, "rn-android-4.2.0"], // RN 5.3.0
     ["android", "4.0.2", false, undefined], // RN 5.2.3: not modelled
     ["ios", "1.9.0", true, undefined], // newer than any source read
+    ["ios", "1.8.8", true, undefined, "7.0.0"], // a bridge nobody read
   ];
-  for (const [platform, version, identify, want] of cases) {
+  for (const [platform, version, identify, want, rn] of cases) {
     const core = new FakeCore();
     core.version = version;
-    const got = await profileOf(core.api(identify), platform).then((p) => p.name, (e: unknown) => {
+    const got = await profileOf(core.api(identify), platform, rn).then((p) => p.name, (e: unknown) => {
       assert.ok(e instanceof UnsupportedSDKError);
       return undefined;
     });
-    assert.equal(got, want, `${platform} ${version} identify=${identify}`);
+    assert.equal(got, want, `${platform} ${version} identify=${identify} rn=${rn ?? "?"}`);
   }
 });
 

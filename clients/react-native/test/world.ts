@@ -7,15 +7,33 @@ import { resolve } from "node:path";
 import {
   type AppSession, type Environment, type Profile, type Region, type SDK, type SDKErrorName, type State, type TokenSource,
   FlagConfigured, FlagPendingReauthentication, FlagSignedIn, FlagUseAPIKey, FlagUseSignInToken, MemoryJournal, SDKError,
-  TransientError, stateSignedIn,
+  TransientError, stateSignedIn, withProfileOverrides,
 } from "../src/index.js";
 
 /** The exported vectors: VITALSYNC_VECTORS, or the repository's committed copy. */
 export const vectorsDir = process.env.VITALSYNC_VECTORS ?? resolve(__dirname, "../../../../conformance/testdata/vectors");
 
 /** The profile with a vector's overrides applied. */
-export function withOverrides(p: Profile, o: { detects_deletion?: boolean } | undefined | null): Profile {
-  return o && typeof o.detects_deletion === "boolean" ? { ...p, detectsDeletion: o.detects_deletion } : p;
+export function withOverrides(p: Profile, o: { detects_deletion?: boolean; has_identify?: boolean } | undefined | null): Profile {
+  return withProfileOverrides(p, o);
+}
+
+/**
+ * The passes as a runner vector states them. A vector whose actions do not
+ * say how they are applied (sdk_call, token: exports from transcripts that
+ * print actions as text) is compared without those fields; one that says
+ * is compared with them.
+ */
+export function comparablePasses(made: unknown, expected: unknown): unknown {
+  const says = JSON.stringify(expected).includes('"sdk_call"') || JSON.stringify(expected).includes('"token"');
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (typeof v !== "object" || v === null) return v;
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (says || (k !== "sdk_call" && k !== "token")) o[k] = strip(x);
+    return o;
+  };
+  return strip(made);
 }
 
 export function statusOf(st: State, p: Profile): number {
