@@ -497,6 +497,11 @@ type auditor struct {
 	missing     map[string]bool // mapped Vital users the team API does not know
 	progress    func()          // a worker's share of Options.Progress
 	profiles    profileCache
+	// entry and reading are the row's journal entry and reading for
+	// reconcile.Observe, kept from row to row: observe sets only the
+	// fields a row fills, so building them costs no zeroing.
+	entry   reconcile.JournalEntry
+	reading reconcile.Reading
 }
 
 // profileCache remembers a worker's last profile lookups: a fleet holds
@@ -602,7 +607,8 @@ func (a *auditor) row(r *Row) error {
 			"no profile for platform "+quote(r.Platform)+" version "+quote(r.SDKVersion))
 	}
 	mapped := r.MappedVitalUserID
-	o := observe(r, p, a.opts.AllowAPIKey)
+	a.read(r, &p)
+	o := reconcile.Observe(&a.entry, &a.reading)
 	if err := o.Validate(); err != nil {
 		return a.invalid(r, p.Name, "impossible observation: "+err.Error())
 	}
@@ -660,8 +666,9 @@ func (a *auditor) row(r *Row) error {
 	return a.emit(r, p.Name, slots, stale, plan.Actions, reason)
 }
 
-// observe builds the observation a row stands for with reconcile.Observe,
-// the runner's own builder: the row's journal columns are the journal
+// read sets the journal entry and the reading a row stands for, from
+// which reconcile.Observe, the runner's own builder, makes the row's
+// observation: the row's journal columns are the journal
 // entry, and the backend's mapping is the Vital user the installation
 // learned from its token source when it reported (the join is the token
 // source's answer; a report does not say when its device last asked, so
@@ -669,24 +676,20 @@ func (a *auditor) row(r *Row) error {
 // knows in its own classes, mapping-mismatch and mapped-user-missing). The
 // SDK's environment is read only while its status has signedIn, as the
 // runner reads it.
-func observe(r *Row, p fsm.Profile, allowAPIKey bool) reconcile.Observation {
-	e := reconcile.JournalEntry{LastObserved: r.LastObserved, LastError: r.LastError, NextAttemptAt: r.NextAttemptAt,
-		LastResolvedAt: r.ReportedAt}
+func (a *auditor) read(r *Row, p *fsm.Profile) {
+	e, rd := &a.entry, &a.reading
+	e.LastObserved, e.LastError, e.NextAttemptAt, e.LastResolvedAt = r.LastObserved, r.LastError, r.NextAttemptAt, r.ReportedAt
+	e.AppUserID, e.VitalUserID = "", ""
 	if r.AppSignedIn {
 		e.AppUserID, e.VitalUserID = r.AppUserID, r.MappedVitalUserID
 	}
-	sdk := reconcile.SDKObservation{Status: r.SDKStatus, CurrentUserID: r.SDKCurrentUserID}
+	rd.Profile, rd.AllowAPIKey, rd.Now = *p, a.opts.AllowAPIKey, r.ReportedAt
+	rd.App = reconcile.AppSession{SignedIn: r.AppSignedIn, AppUserID: r.AppUserID, VitalUserID: r.AppVitalUserID,
+		Environment: r.AppEnvironment, Region: r.AppRegion}
+	rd.SDK = reconcile.SDKObservation{Status: r.SDKStatus, CurrentUserID: r.SDKCurrentUserID}
 	if r.SDKStatus.Has(fsm.FlagSignedIn) {
-		sdk.Environment, sdk.Region = r.SDKEnvironment, r.SDKRegion
+		rd.SDK.Environment, rd.SDK.Region = r.SDKEnvironment, r.SDKRegion
 	}
-	return reconcile.Observe(e, reconcile.Reading{
-		Profile:     p,
-		AllowAPIKey: allowAPIKey,
-		App: reconcile.AppSession{SignedIn: r.AppSignedIn, AppUserID: r.AppUserID, VitalUserID: r.AppVitalUserID,
-			Environment: r.AppEnvironment, Region: r.AppRegion},
-		SDK: sdk,
-		Now: r.ReportedAt,
-	})
 }
 
 func (a *auditor) invalid(r *Row, profile, reason string) error {

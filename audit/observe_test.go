@@ -82,12 +82,14 @@ func TestAuditObservesARowAsTheRunnerDoes(t *testing.T) {
 		"app signed out": {Profile: "ios-1.8.1", SDKStatus: token, SDKCurrentUserID: "V-ALICE", LastObserved: fsm.Token,
 			LastError: reconcile.ErrNeedsReauthentication},
 	}
+	var a auditor // one for every row, as a worker reads row after row
 	for name, r := range rows {
 		t.Run(name, func(t *testing.T) {
 			r.ReportedAt = at
 			p, ok := fsm.ParseProfile(r.Profile)
 			require.True(t, ok)
-			audited := observe(&r, p, false)
+			a.read(&r, &p)
+			audited := reconcile.Observe(&a.entry, &a.reading)
 			require.NoError(t, audited.Validate())
 
 			entry := reconcile.JournalEntry{LastObserved: r.LastObserved, LastError: r.LastError,

@@ -55,21 +55,12 @@ func (h *harness) fleetSuite(ctx context.Context) error {
 	if !any {
 		return nil
 	}
-	s := &remoteStrategy{h: h, paths: map[string]string{}, reported: map[string]reconcile.JournalEntry{}}
+	s := &remoteStrategy{h: h, paths: map[string]string{}, reported: map[string]reconcile.JournalEntry{},
+		errs: map[string]error{}}
 	rep, err := simulations.Run(ctx, simulations.Config{Seed: fc.Seed, Installs: fc.Installs, Launches: fc.Launches,
 		Strategies: []simulations.Strategy{s}})
 	if err != nil {
 		return err
-	}
-	if s.err != nil {
-		// The engine failed a launch outright (a protocol error, a failed
-		// command): every case fails with it.
-		for i := 0; i < fc.Installs; i++ {
-			if h.selected(name(i)) {
-				h.report(CaseResult{Suite: SuiteFleet, Name: name(i), Status: StatusFail, Detail: s.err.Error()})
-			}
-		}
-		return nil
 	}
 	byInstall := map[int][]simulations.Violation{}
 	for _, v := range rep.Strategies[0].Violations {
@@ -80,7 +71,12 @@ func (h *harness) fleetSuite(ctx context.Context) error {
 			continue
 		}
 		r := CaseResult{Suite: SuiteFleet, Name: name(i), Status: StatusPass}
-		if vs := byInstall[i]; len(vs) > 0 {
+		if err := s.errs[installKey(i)]; err != nil {
+			// The engine failed a launch outright (a protocol error, a
+			// failed command): the installation's later launches were not
+			// run.
+			r.Status, r.Detail = StatusFail, err.Error()
+		} else if vs := byInstall[i]; len(vs) > 0 {
 			var b strings.Builder
 			fmt.Fprintf(&b, "the simulations' invariants broke (vitalsync simulate --seed %d --installs %d --launches %d replays the world with vitalsync's own engine):\n",
 				fc.Seed, fc.Installs, fc.Launches)
@@ -118,8 +114,13 @@ type remoteStrategy struct {
 	// handing is set while the world's own journal write is handed to the
 	// engine: the engine's journal.saved is not written to the world again.
 	handing bool
-	err     error
+	// errs holds, per installation, the first launch the engine failed
+	// outright; that installation's later launches fail at once.
+	errs map[string]error
 }
+
+// installKey is the simulations' key of installation i (Process.Key).
+func installKey(i int) string { return fmt.Sprintf("install-%d", i) }
 
 func (s *remoteStrategy) Name() string { return "conformance-engine" }
 
@@ -129,13 +130,13 @@ func (s *remoteStrategy) RecordsSDKErrors() bool { return true }
 
 func (s *remoteStrategy) Launch(ctx context.Context, p *simulations.Process) simulations.Launch {
 	failed := func(err error) simulations.Launch {
-		if s.err == nil && !errors.Is(err, memory.ErrCrashed) {
-			s.err = err
+		if s.errs[p.Key] == nil && !errors.Is(err, memory.ErrCrashed) {
+			s.errs[p.Key] = err
 		}
 		return simulations.Launch{Result: string(reconcile.ResultFailed), Err: err}
 	}
-	if s.err != nil {
-		return failed(s.err)
+	if err := s.errs[p.Key]; err != nil {
+		return failed(err)
 	}
 	eng, err := s.h.engine(ctx)
 	if err != nil {
@@ -168,7 +169,7 @@ func (s *remoteStrategy) Launch(ctx context.Context, p *simulations.Process) sim
 		}
 		s.h.eng.Kill()
 		s.h.eng = nil
-		return failed(fmt.Errorf("installation %s: launch: %w%s", p.Key, err, stderrTail(eng)))
+		return failed(fmt.Errorf("launch at %s: %w%s", p.Now().UTC().Format(time.RFC3339), err, stderrTail(eng)))
 	}
 	var w Outcome
 	if err := json.Unmarshal(res, &w); err != nil {
@@ -216,7 +217,7 @@ func (s *remoteStrategy) syncIn(ctx context.Context, eng *Engine, p *simulations
 		if protoErr != nil {
 			err = protoErr
 		}
-		return fmt.Errorf("installation %s: hand the world's journal to the engine: %w", p.Key, err)
+		return fmt.Errorf("hand the world's journal to the engine: %w", err)
 	}
 	s.reported[p.Key] = world
 	return nil

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/vitalsync/vitalsync/fsm"
@@ -535,7 +534,7 @@ func (j *fileJournal) write(e reconcile.JournalEntry) error {
 	if j.c.dead != nil {
 		return j.c.dead
 	}
-	if j.path == "" || strings.ContainsRune(j.path, 0) {
+	if j.path == "" {
 		return errors.New("journal path is required")
 	}
 	data, err := json.Marshal(EntryOf(e))

@@ -76,6 +76,9 @@ type Config struct {
 	AllowSkip bool
 	// Report, when set, gets each case's result as it is decided.
 	Report func(CaseResult)
+	// MessageTimeout bounds the wait for each message of the engine (0:
+	// DefaultMessageTimeout).
+	MessageTimeout time.Duration
 	// ReplayFlags are added to every replay command (the flags that chose
 	// the vectors or sized the fleet).
 	ReplayFlags []string
@@ -198,7 +201,7 @@ type harness struct {
 // restart starts a fresh engine process (killing the old one, if any).
 func (h *harness) restart(ctx context.Context) error {
 	h.stop()
-	e, err := StartEngine(ctx, h.cfg.Engine, ScenarioNow)
+	e, err := StartEngine(ctx, h.cfg.Engine, ScenarioNow, h.cfg.MessageTimeout)
 	if err != nil {
 		return err
 	}

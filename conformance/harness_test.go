@@ -2,11 +2,15 @@ package conformance
 
 import (
 	"context"
+	"flag"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/vitalsync/vitalsync/reconcile"
@@ -15,6 +19,10 @@ import (
 
 // goEngine is the Go engine's binary, built once for the package's tests.
 var goEngine string
+
+// longFleet runs the fleet suite on larger fleets and more seeds (go test
+// ./conformance -run Fleet -args -long-fleet).
+var longFleet = flag.Bool("long-fleet", false, "run the fleet suite on 5 seeds of 60 installations × 40 launches")
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "vitalsync-goengine-")
@@ -53,6 +61,7 @@ func failures(sum *Summary) []CaseResult {
 // The Go engine, vitalsync's own reconcile package behind the protocol,
 // passes every suite.
 func TestGoEnginePassesEverySuite(t *testing.T) {
+	t.Parallel()
 	sum := run(t, Config{Engine: []string{goEngine}})
 	require.Empty(t, failures(sum))
 	require.True(t, sum.OK(false))
@@ -74,6 +83,7 @@ func TestGoEnginePassesEverySuite(t *testing.T) {
 // An engine with one planner rule removed fails, naming the cases of that
 // rule, with what was expected and made and the command that replays it.
 func TestMutatedPlannerFailsNamingTheCase(t *testing.T) {
+	t.Parallel()
 	sum := run(t, Config{Engine: []string{goEngine, "--mutate", MutationNoAlreadySignedIn}, Suites: []string{SuitePlan}})
 	fails := failures(sum)
 	require.NotEmpty(t, fails)
@@ -105,6 +115,7 @@ func TestMutatedPlannerFailsNamingTheCase(t *testing.T) {
 // An engine whose journal does not survive the process fails the crash
 // suite: the restarted engine reads another journal than it reported.
 func TestForgetfulJournalFailsTheCrashSuite(t *testing.T) {
+	t.Parallel()
 	runner, err := EmbeddedRunner()
 	require.NoError(t, err)
 	runner.Cases = runner.Cases[:1]
@@ -130,6 +141,7 @@ func TestForgetfulJournalFailsTheCrashSuite(t *testing.T) {
 // A runner vector the engine does not follow fails, printing the calls
 // expected and made.
 func TestRunnerFailurePrintsExpectedAndMade(t *testing.T) {
+	t.Parallel()
 	runner, err := EmbeddedRunner()
 	require.NoError(t, err)
 	c := runner.Cases[0]
@@ -155,14 +167,15 @@ func TestRunnerFailurePrintsExpectedAndMade(t *testing.T) {
 // Engines that break the protocol, or are not there, are clear errors or
 // failures, not hangs.
 func TestBrokenEngines(t *testing.T) {
+	t.Parallel()
 	_, err := Run(context.Background(), Config{Engine: []string{"/nonexistent/engine"}, Dir: t.TempDir()})
-	require.ErrorContains(t, err, "start the engine")
+	require.ErrorIs(t, err, fs.ErrNotExist)
 
 	_, err = Run(context.Background(), Config{Engine: []string{"sh", "-c", "read l; echo not-json; sleep 5"}, Dir: t.TempDir()})
 	require.ErrorIs(t, err, ErrProtocol)
 
 	_, err = Run(context.Background(), Config{Engine: []string{"sh", "-c", "read l; exit 0"}, Dir: t.TempDir()})
-	require.ErrorContains(t, err, "closed its stdout")
+	require.ErrorIs(t, err, ErrEngineExited)
 
 	_, err = Run(context.Background(), Config{Engine: []string{goEngine}, Suites: []string{"nope"}, Dir: t.TempDir()})
 	require.ErrorIs(t, err, ErrUsage)
@@ -177,6 +190,15 @@ n=2; while read l; do echo "{\"reply\":$n,\"error\":{\"message\":\"no\"}}"; n=$(
 	sum := run(t, Config{Engine: []string{"sh", "-c", script}, Suites: []string{SuitePlan}, Plan: &plan})
 	require.Len(t, failures(sum), 3)
 	require.Contains(t, sum.Cases[0].Detail, "the engine failed plan: no")
+
+	// An engine that says hello and then goes silent fails the case when
+	// its message is overdue.
+	silent := `read l; echo '{"reply":1,"result":{"name":"x","version":"0","protocol":1,"capabilities":["plan"]}}'; sleep 5`
+	plan.Cases = plan.Cases[:1]
+	sum = run(t, Config{Engine: []string{"sh", "-c", silent}, Suites: []string{SuitePlan}, Plan: &plan,
+		MessageTimeout: 300 * time.Millisecond})
+	require.Len(t, failures(sum), 1)
+	require.Contains(t, sum.Cases[0].Detail, "no message from the engine in time")
 }
 
 func TestSplitCommand(t *testing.T) {
@@ -204,15 +226,21 @@ func TestSplitCommand(t *testing.T) {
 // crash points, the SDK errors the app records) adds nothing and loses
 // nothing.
 func TestFleetThroughTheProtocolIsTheFleetInProcess(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3} {
+	t.Parallel()
+	seeds, installs, launches := []uint64{1, 2, 3}, 10, 15
+	if *longFleet {
+		seeds, installs, launches = []uint64{1, 2, 3, 4, 5}, 60, 40
+	}
+	for _, seed := range seeds {
 		h := &harness{cfg: Config{Engine: []string{goEngine}, Dir: t.TempDir()}, sum: &Summary{}}
-		s := &remoteStrategy{h: h, paths: map[string]string{}, reported: map[string]reconcile.JournalEntry{}}
-		cfg := simulations.Config{Seed: seed, Installs: 10, Launches: 15}
+		s := &remoteStrategy{h: h, paths: map[string]string{}, reported: map[string]reconcile.JournalEntry{},
+			errs: map[string]error{}}
+		cfg := simulations.Config{Seed: seed, Installs: installs, Launches: launches}
 		cfg.Strategies = []simulations.Strategy{s}
 		remote, err := simulations.Run(context.Background(), cfg)
 		h.stop()
 		require.NoError(t, err)
-		require.NoError(t, s.err)
+		require.Empty(t, s.errs)
 		cfg.Strategies = []simulations.Strategy{simulations.Engine{}}
 		local, err := simulations.Run(context.Background(), cfg)
 		require.NoError(t, err)
@@ -222,7 +250,12 @@ func TestFleetThroughTheProtocolIsTheFleetInProcess(t *testing.T) {
 		require.Equal(t, local.Coverage.Faults, remote.Coverage.Faults, "seed %d", seed)
 		// A killed engine replies nothing, so the world cannot count the
 		// class of a crashed launch's first pass; every other one agrees.
-		crashes := local.Coverage.Faults["crash-sdk"] + local.Coverage.Faults["crash-journal"]
+		crashes := 0
+		for f, n := range local.Coverage.Faults {
+			if strings.HasPrefix(f, "crash-") {
+				crashes += n
+			}
+		}
 		missed := 0
 		for d, n := range local.Coverage.Discrepancies {
 			require.LessOrEqual(t, remote.Coverage.Discrepancies[d], n, "seed %d: %s", seed, d)
@@ -236,6 +269,7 @@ func TestFleetThroughTheProtocolIsTheFleetInProcess(t *testing.T) {
 // transcripts that sign out, the crash suite with another user's session
 // left in place, and the fleet with the simulations' wrong-user invariant.
 func TestEngineThatDoesNotSignOutFails(t *testing.T) {
+	t.Parallel()
 	runner, err := EmbeddedRunner()
 	require.NoError(t, err)
 	var switches []RunnerCase
@@ -271,6 +305,7 @@ func TestEngineThatDoesNotSignOutFails(t *testing.T) {
 // A plan that differs only in how an action is applied (which the plan's
 // rendering leaves out) prints the JSON of both.
 func TestPlanFailureShowsWhatTheRenderingHides(t *testing.T) {
+	t.Parallel()
 	plan, err := EmbeddedPlan()
 	require.NoError(t, err)
 	var c PlanCase
@@ -290,4 +325,21 @@ func TestPlanFailureShowsWhatTheRenderingHides(t *testing.T) {
 	require.Len(t, fails, 1)
 	require.Contains(t, fails[0].Detail, "expected JSON: ")
 	require.Contains(t, fails[0].Detail, `"sdk_call":"identifyExternalUser"`)
+}
+
+// An engine that fails its launches fails every fleet installation with
+// its error, and the run still ends.
+func TestFleetEngineThatFailsLaunches(t *testing.T) {
+	t.Parallel()
+	script := `read l; echo '{"reply":1,"result":{"name":"x","version":"0","protocol":1,"capabilities":["plan","launch","record"]}}'
+while read l; do id=$(printf '%s' "$l" | sed 's/.*"id":\([0-9]*\).*/\1/'); echo "{\"reply\":$id,\"error\":{\"message\":\"no launch here\"}}"; done`
+	sum := run(t, Config{Engine: []string{"sh", "-c", script}, Suites: []string{SuiteFleet},
+		Fleet: FleetConfig{Seed: 2, Installs: 3, Launches: 4}})
+	fails := failures(sum)
+	require.Len(t, fails, 3)
+	for i, f := range fails {
+		require.Equal(t, fmt.Sprintf("seed:2/install:%d", i), f.Name)
+		require.Contains(t, f.Detail, "the engine failed launch: no launch here")
+		require.Contains(t, f.Replay, "--suite fleet --case "+f.Name)
+	}
 }

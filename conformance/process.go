@@ -18,8 +18,17 @@ import (
 // call (a crash point).
 var ErrKilled = errors.New("conformance: the engine was killed at a call")
 
-// MessageTimeout bounds the wait for any one message from the engine.
-var MessageTimeout = 20 * time.Second
+// ErrEngineExited is matched (errors.Is) when the engine closed its
+// stdout (it exited or crashed) while the harness waited for a message.
+var ErrEngineExited = errors.New("conformance: the engine closed its stdout (exited?)")
+
+// ErrEngineTimeout is matched when the engine sent no message within its
+// timeout.
+var ErrEngineTimeout = errors.New("conformance: no message from the engine in time")
+
+// DefaultMessageTimeout bounds the wait for any one message from the
+// engine unless Config.MessageTimeout says otherwise.
+const DefaultMessageTimeout = 20 * time.Second
 
 // Engine is the harness's end of one engine process.
 type Engine struct {
@@ -30,8 +39,8 @@ type Engine struct {
 	stderr *tailBuffer
 	nextID int64
 	hello  Hello
-	// Transcript, when set, receives every line both ways (for --verbose).
-	Transcript io.Writer
+	// timeout bounds the wait for each message.
+	timeout time.Duration
 }
 
 type lineOrErr struct {
@@ -83,8 +92,12 @@ func SplitCommand(s string) ([]string, error) {
 	return out, nil
 }
 
-// StartEngine starts argv and says hello.
-func StartEngine(ctx context.Context, argv []string, now time.Time) (*Engine, error) {
+// StartEngine starts argv and says hello; timeout bounds the wait for
+// each message (0: DefaultMessageTimeout).
+func StartEngine(ctx context.Context, argv []string, now time.Time, timeout time.Duration) (*Engine, error) {
+	if timeout <= 0 {
+		timeout = DefaultMessageTimeout
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -94,7 +107,8 @@ func StartEngine(ctx context.Context, argv []string, now time.Time) (*Engine, er
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{argv: argv, cmd: cmd, stdin: stdin, lines: make(chan lineOrErr, 1), stderr: &tailBuffer{max: 16 << 10}}
+	e := &Engine{argv: argv, cmd: cmd, stdin: stdin, lines: make(chan lineOrErr, 1), stderr: &tailBuffer{max: 16 << 10},
+		timeout: timeout}
 	cmd.Stderr = e.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("conformance: start the engine %q: %w", strings.Join(argv, " "), err)
@@ -216,9 +230,6 @@ func commandLine(id int64, cmd string, now time.Time, params any) ([]byte, error
 }
 
 func (e *Engine) send(line []byte) error {
-	if e.Transcript != nil {
-		fmt.Fprintf(e.Transcript, "> %s\n", line)
-	}
 	if _, err := e.stdin.Write(append(line, '\n')); err != nil {
 		return fmt.Errorf("conformance: write to the engine: %w", err)
 	}
@@ -226,19 +237,16 @@ func (e *Engine) send(line []byte) error {
 }
 
 func (e *Engine) next(ctx context.Context) ([]byte, error) {
-	t := time.NewTimer(MessageTimeout)
+	t := time.NewTimer(e.timeout)
 	defer t.Stop()
 	select {
 	case l, ok := <-e.lines:
 		if !ok || l.err != nil {
-			return nil, fmt.Errorf("conformance: the engine closed its stdout (exited?): %v", l.err)
-		}
-		if e.Transcript != nil {
-			fmt.Fprintf(e.Transcript, "< %s\n", l.line)
+			return nil, fmt.Errorf("%w: %v", ErrEngineExited, l.err)
 		}
 		return l.line, nil
 	case <-t.C:
-		return nil, fmt.Errorf("conformance: no message from the engine within %s", MessageTimeout)
+		return nil, fmt.Errorf("%w (%s)", ErrEngineTimeout, e.timeout)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -224,10 +224,63 @@ type RunnerFileData struct {
 	Cases []RunnerCase `json:"cases"`
 }
 
-// ProfilesFileData is profiles.json.
+// ProfilesFileData is profiles.json: the profiles' facts, and which
+// profile an installation gets for its platform, wrapper and native SDK
+// version.
 type ProfilesFileData struct {
 	Kind     string         `json:"kind"`
 	Profiles []ProfileFacts `json:"profiles"`
+	Versions []VersionCase  `json:"versions"`
+}
+
+// VersionCase is one answer of the version table (fsm.ProfileForWrapper):
+// the profile of a native SDK version on a platform under a wrapper, ""
+// when none is modelled.
+type VersionCase struct {
+	Platform string `json:"platform"`
+	Wrapper  string `json:"wrapper"`
+	Version  string `json:"version"`
+	Profile  string `json:"profile"`
+}
+
+// versionCases probes the version table at every boundary of a grid of
+// versions (each change of profile, with the versions on both sides), and
+// at the forms a version string takes outside the grid.
+func versionCases() []VersionCase {
+	var out []VersionCase
+	lookup := func(w fsm.Wrapper, pl fsm.Platform, v string) VersionCase {
+		p, ok := fsm.ProfileForWrapper(w, pl, v)
+		c := VersionCase{Platform: string(pl), Wrapper: string(w), Version: v}
+		if ok {
+			c.Profile = p.Name
+		}
+		return c
+	}
+	for _, w := range []fsm.Wrapper{fsm.Native, fsm.ReactNative, fsm.Flutter} {
+		for _, pl := range []fsm.Platform{fsm.IOS, fsm.Android} {
+			var prev *VersionCase
+			emitted := ""
+			for major := 0; major <= 6; major++ {
+				for minor := 0; minor <= 10; minor++ {
+					for patch := 0; patch <= 12; patch++ {
+						c := lookup(w, pl, fmt.Sprintf("%d.%d.%d", major, minor, patch))
+						if prev != nil && prev.Profile != c.Profile {
+							if emitted != prev.Version {
+								out = append(out, *prev)
+							}
+							out = append(out, c)
+							emitted = c.Version
+						}
+						prev = &c
+					}
+				}
+			}
+			for _, v := range []string{"v1.8.2", "v5.0.2", "5.0.0-rc.1", "1.8.8-beta.1", "1.8", "1.8.2.1", "", "x.y.z"} {
+				out = append(out, lookup(w, pl, v))
+			}
+		}
+	}
+	return out
 }
 
 // ProfileFacts is one SDK profile's facts (fsm.Profile), by stable names.
@@ -301,6 +354,7 @@ func Export(testdata string) (*Vectors, error) {
 	for _, p := range fsm.Profiles() {
 		v.Profiles.Profiles = append(v.Profiles.Profiles, profileFacts(p))
 	}
+	v.Profiles.Versions = versionCases()
 	return v, nil
 }
 

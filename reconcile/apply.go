@@ -6,7 +6,8 @@ import (
 	"fmt"
 )
 
-// apply applies a plan's actions in order, journaling each before and after,
+// apply applies a plan's actions in order, journaling each before (but a
+// sign-out: journaledBefore) and after,
 // and stops at the first that did not succeed, whose end it journals for
 // the planner to read. It returns an error only when the launch must end
 // here: the journal failed or the context was cancelled.
@@ -18,8 +19,10 @@ func (r *Runner) apply(ctx context.Context, l *launch, o *Observation, p Plan) e
 			return r.failed(ctx, l, pass, a, app, err)
 		}
 		start, event := l.j.started(a, app)
-		if err := r.cfg.Journal.Save(ctx, start, event); err != nil {
-			return fmt.Errorf("reconcile: journal before %s: %w", a, err)
+		if journaledBefore(a) {
+			if err := r.cfg.Journal.Save(ctx, start, event); err != nil {
+				return fmt.Errorf("reconcile: journal before %s: %w", a, err)
+			}
 		}
 		l.j = start
 		r.log.Info("reconcile action", "action", a.String(), "from_state", string(p.Observed), "profile", r.cfg.Profile.Name)

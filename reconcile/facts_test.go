@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 	"github.com/vitalsync/vitalsync/fsm"
+	"pgregory.net/rapid"
 )
 
 // Fact scenarios (testdata/observe/*.txt) hold Observe's rules: "observe"
@@ -26,7 +27,7 @@ func TestObserveScenarios(t *testing.T) {
 				d.Fatalf(t, "unknown command %q", d.Cmd)
 			}
 			e, r := readingFromArgs(t, d)
-			o := Observe(e, r)
+			o := Observe(&e, &r)
 			require.NoError(t, o.Validate(), d.Pos)
 			return describeFacts(&o) + describePlan(&o)
 		})
@@ -277,4 +278,26 @@ func describeEntry(e JournalEntry) string {
 		orNone(e.AppUserID), orNone(e.VitalUserID), orNone(string(e.LastObserved)), env, orNone(FormatAction(e.InFlight)),
 		orNone(FormatAction(e.LastAction)), orNone(string(e.LastError)), e.Attempts, scenarioTime(e.NextAttemptAt),
 		scenarioTime(e.LastResolvedAt))
+}
+
+// TestSameUserIsEqualFold: the planner's user ID comparison is
+// strings.EqualFold's, on UUIDs in either case and on any string.
+func TestSameUserIsEqualFold(t *testing.T) {
+	for _, tc := range [][2]string{
+		{"3f0c1a52-8d2e-4b7a-9c1d-5e6f7a8b9c01", "3F0C1A52-8D2E-4B7A-9C1D-5E6F7A8B9C01"},
+		{"3f0c1a52-8d2e-4b7a-9c1d-5e6f7a8b9c01", "3f0c1a52-8d2e-4b7a-9c1d-5e6f7a8b9c02"},
+		{"", ""}, {"a", ""}, {"[", "{"}, {"@", "`"}, {"k", "\u212a"}, {"straße", "STRASSE"}, {"ǅ", "ǆ"},
+		{"user-\u00e9", "USER-\u00c9"}, {"ab\xff", "AB\xff"}, {"a\xffb", "A\xfeB"},
+	} {
+		require.Equal(t, strings.EqualFold(tc[0], tc[1]), sameUser(tc[0], tc[1]), "sameUser(%q, %q)", tc[0], tc[1])
+		require.Equal(t, strings.EqualFold(tc[1], tc[0]), sameUser(tc[1], tc[0]), "sameUser(%q, %q)", tc[1], tc[0])
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		a := rapid.StringMatching(`[a-zA-Z0-9\-\[\]@_{}\x60\x{212a}\x{c9}\x{e9}]{0,8}`).Draw(t, "a")
+		b := rapid.StringMatching(`[a-zA-Z0-9\-\[\]@_{}\x60\x{212a}\x{c9}\x{e9}]{0,8}`).Draw(t, "b")
+		if rapid.Bool().Draw(t, "fold") {
+			b = strings.ToUpper(a)
+		}
+		require.Equal(t, strings.EqualFold(a, b), sameUser(a, b), "sameUser(%q, %q)", a, b)
+	})
 }

@@ -96,6 +96,17 @@ func (e JournalEntry) started(a Action, appUser string) (JournalEntry, string) {
 	return e, "start " + a.String()
 }
 
+// journaledBefore reports whether a's start entry is written before a is
+// applied. A sign-out's is not: it is local and idempotent, and it changes
+// no attribution, so a process that dies before the sign-out is durable
+// leaves the session, which the next launch observes and signs out again;
+// a start entry would only be one more write, one more instant to die in,
+// before the session ends (the simulations' fair crash model measured it
+// as the engine's excess wrong-user time after a crash). Every other action
+// is journaled before it: a sign-in or migration moves the attribution
+// when it starts, and a resolve is recorded as in flight.
+func journaledBefore(a Action) bool { return a.Type() != TypeSignOut }
+
 // ended is the entry journaled after a, applied for appUser, ended as end,
 // with ans the token source's last answer in the launch, and its event:
 //

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vitalsync/vitalsync/fsm"
 )
@@ -51,7 +52,8 @@ type Reading struct {
 }
 
 // Observe builds the observation the planner decides from out of the
-// journal entry and a pass's reading. It is pure, and the only place a
+// journal entry and a pass's reading (by pointer only to spare the copies:
+// it changes neither). It is pure, and the only place a
 // fact the planner reads is worked out: the Runner calls it in every pass,
 // the audit for every report. Its rules (Plan's doc lists the planner's):
 //
@@ -75,34 +77,24 @@ type Reading struct {
 //   - the journal's last observed state, last error, attempts and next
 //     attempt time are the observation's; the last action is the
 //     reading's (this launch's), never the journal's.
-func Observe(e JournalEntry, r Reading) Observation {
-	app := r.App
-	if !app.SignedIn {
-		app.AppUserID, app.VitalUserID = "", ""
+func Observe(e *JournalEntry, r *Reading) (o Observation) {
+	// Field by field into the result: the audit calls this for every row.
+	o.Profile, o.SDK = r.Profile, r.SDK
+	o.App = r.App
+	if !o.App.SignedIn {
+		o.App.AppUserID, o.App.VitalUserID = "", ""
 	}
-	mine := app.SignedIn && e.AppUserID == app.AppUserID
-	if mine && app.VitalUserID == "" {
-		app.VitalUserID = e.VitalUserID
+	mine := o.App.SignedIn && e.AppUserID == o.App.AppUserID
+	if mine && o.App.VitalUserID == "" {
+		o.App.VitalUserID = e.VitalUserID
 	}
-	o := Observation{
-		Profile:                  r.Profile,
-		App:                      app,
-		SDK:                      r.SDK,
-		LastObserved:             e.LastObserved,
-		LastAction:               r.LastAction,
-		LastError:                e.LastError,
-		Attempts:                 e.Attempts,
-		NextAttemptAt:            e.NextAttemptAt,
-		LastResolvedAt:           e.LastResolvedAt,
-		ResolveInterval:          r.ResolveInterval,
-		ProtectedDataUnavailable: r.ProtectedDataUnavailable,
-		Now:                      r.Now,
-		AllowAPIKey:              r.AllowAPIKey,
-	}
-	if mine && e.VitalUserID != "" && app.VitalUserID != "" && !strings.EqualFold(app.VitalUserID, e.VitalUserID) {
+	o.LastObserved, o.LastAction, o.LastError, o.Attempts = e.LastObserved, r.LastAction, e.LastError, e.Attempts
+	o.NextAttemptAt, o.LastResolvedAt, o.ResolveInterval = e.NextAttemptAt, e.LastResolvedAt, r.ResolveInterval
+	o.ProtectedDataUnavailable, o.Now, o.AllowAPIKey = r.ProtectedDataUnavailable, r.Now, r.AllowAPIKey
+	if mine && e.VitalUserID != "" && o.App.VitalUserID != "" && !sameUser(o.App.VitalUserID, e.VitalUserID) {
 		o.IssuedVitalUserID = e.VitalUserID
 	}
-	if ans := r.Answer; app.SignedIn && ans.AppUser == app.AppUserID {
+	if ans := &r.Answer; o.App.SignedIn && ans.AppUser == o.App.AppUserID {
 		if ans.VitalUser != "" {
 			o.IssuedVitalUserID = ans.VitalUser
 			if ans.Unused {
@@ -114,7 +106,7 @@ func Observe(e JournalEntry, r Reading) Observation {
 		}
 	}
 	if r.SDK.Status.Has(fsm.FlagSignedIn) && e.AppUserID != "" &&
-		(e.VitalUserID == "" || strings.EqualFold(e.VitalUserID, r.SDK.CurrentUserID)) {
+		(e.VitalUserID == "" || sameUser(e.VitalUserID, r.SDK.CurrentUserID)) {
 		o.SessionAppUserID = e.AppUserID
 	}
 	if r.ProtectedDataUnavailable && r.Profile.LockedKeychain == fsm.KeychainReadsSignedOut &&
@@ -124,6 +116,38 @@ func Observe(e JournalEntry, r Reading) Observation {
 		o.SessionAppUserID = e.AppUserID
 	}
 	return o
+}
+
+// sameUser compares user IDs case-insensitively (iOS 1.4+ reports upper
+// case), as strings.EqualFold does: equal strings at once, then ASCII byte
+// by byte (Vital user IDs are UUIDs), the rest of the string by EqualFold
+// from the first non-ASCII byte on.
+func sameUser(a, b string) bool {
+	if a == b {
+		return true // the common case, one vectorised compare
+	}
+	if len(a) != len(b) {
+		return strings.EqualFold(a, b) // folding may change a length outside ASCII
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if x|y >= utf8.RuneSelf {
+			return strings.EqualFold(a[i:], b[i:])
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // read takes a pass's reading from the SDK, the app and the clock (the

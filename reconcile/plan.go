@@ -237,9 +237,10 @@ func (o *Observation) Plan() Plan {
 	if p.Empty() {
 		return p
 	}
-	if o.LastAction != nil && o.LastError == NoSDKError && sameStep(p.Actions[0], o.LastAction) {
+	if o.LastAction != nil && o.LastError == NoSDKError &&
+		(sameStep(p.Actions[0], o.LastAction) || sameStep(p.Actions[0], o.asIssued(o.LastAction))) {
 		// The action succeeded and the SDK does not show it: planning it
-		// again would loop.
+		// again would loop (and mint a token for nothing).
 		return Plan{Observed: st, Discrepancy: Diverged}
 	}
 	if o.gaveUp() {
@@ -263,8 +264,11 @@ func (o *Observation) Plan() Plan {
 // (fsm.KeychainCallsFail, iOS 1.4+) the status tells, as it would
 // unlocked (a wrong user, or a session while the app is signed out); on
 // one whose status reads signed out (fsm.KeychainReadsSignedOut, iOS
-// ≤1.3) the journal does: it last observed a session, and the app is
-// signed out or the session is another app user's (SessionAppUserID).
+// ≤1.3) the app's session and the journal do: the app is signed out (no
+// session can be its own, and one the keychain kept through a reinstall
+// shows neither in the status nor in the journal: signed out once per
+// launch), or the journal last observed a session of another app user
+// (SessionAppUserID).
 func (o *Observation) lockedPlan(st fsm.State, err error) Plan {
 	p := Plan{Observed: st, Discrepancy: ProtectedDataLocked, Defer: true}
 	switch o.Profile.LockedKeychain {
@@ -276,12 +280,40 @@ func (o *Observation) lockedPlan(st fsm.State, err error) Plan {
 			p.Actions = leadingSignOuts(q.Actions)
 		}
 	case fsm.KeychainReadsSignedOut:
-		if o.LastObserved.SignedIn() && !o.SDK.Status.Has(fsm.FlagSignedIn) &&
-			(!o.App.SignedIn || o.SessionAppUserID != "" && o.SessionAppUserID != o.App.AppUserID) {
+		switch {
+		case o.SDK.Status.Has(fsm.FlagSignedIn):
+		case !o.App.SignedIn && (o.LastAction == nil || o.LastAction.Type() != TypeSignOut):
+			// No session is the app's while it is signed out, and the status
+			// cannot say whether one is there (the keychain keeps one through
+			// a reinstall, which the journal does not survive): sign out, once.
+			p.Actions = []Action{SignOut{}}
+		case o.App.SignedIn && o.LastObserved.SignedIn() && o.SessionAppUserID != "" && o.SessionAppUserID != o.App.AppUserID:
 			p.Actions = []Action{SignOut{}}
 		}
 	}
 	return p
+}
+
+// asIssued is a token action that named no Vital user as it was applied:
+// with the token the token source issued, so for its Vital user
+// (IssuedVitalUserID). A sign-in "from the token source" that succeeded
+// and does not show is the same step as a sign-in for the user it named.
+func (o *Observation) asIssued(a Action) Action {
+	if VitalUserOf(a) != "" || o.IssuedVitalUserID == "" {
+		return a
+	}
+	switch v := a.(type) {
+	case SignIn:
+		v.VitalUser = o.IssuedVitalUserID
+		return v
+	case Migrate:
+		v.VitalUser = o.IssuedVitalUserID
+		return v
+	case Reauthenticate:
+		v.VitalUser = o.IssuedVitalUserID
+		return v
+	}
+	return a
 }
 
 // leadingSignOuts returns the sign-outs that open actions (nil if none).

@@ -237,7 +237,8 @@ func (r *Runner) run(ctx context.Context) (Outcome, error) {
 		r.log.Warn("previous run was interrupted", "action", j.InFlight.String())
 	}
 	for pass := 0; ; pass++ {
-		o := Observe(l.j, r.read(l))
+		rd := r.read(l)
+		o := Observe(&l.j, &rd)
 		if err := o.Validate(); err != nil {
 			return l.out, err
 		}

@@ -328,9 +328,53 @@ func TestRunnerSwitchUser(t *testing.T) {
 	require.Equal(t, vB, h.sdk.user)
 	require.Equal(t, "bob", h.journal.e.AppUserID)
 	require.Equal(t, vB, h.journal.e.VitalUserID)
-	// Journaled before and after each action.
-	require.Equal(t, []string{"start sign-out", "done sign-out", "start sign-in(from token source)",
-		"done sign-in(from token source)", "settled in token"}, h.journal.events[len(h.journal.events)-5:])
+	// Journaled before and after each action, but before the sign-out:
+	// nothing stands between the launch and the end of alice's session.
+	require.Equal(t, []string{"done sign-out", "start sign-in(from token source)",
+		"done sign-in(from token source)", "settled in token"}, h.journal.events[len(h.journal.events)-4:])
+}
+
+// TestRunnerCrashBeforeSignOutIsDurable: the sign-out of a switch is the
+// first write of its launch (no journal entry comes before it), so a
+// process that dies in it dies with nothing written; the journal still
+// says whose the session is, and the relaunch signs it out again and the
+// new user in.
+func TestRunnerCrashBeforeSignOutIsDurable(t *testing.T) {
+	h := newHarness(t, "android-5.0", false)
+	h.signInApp("alice")
+	_, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	h.signInApp("bob")
+	cj := &crashJournal{memJournal: h.journal, left: 100}
+	saves := len(h.journal.events)
+	dying := &dyingAtSignOut{fakeSDK: h.sdk, j: cj, writes: -1}
+	crashing, err := NewRunner(Config{Profile: h.runnerProfile(false), SDK: dying, Tokens: h.tokens, Journal: cj,
+		App: func() AppSession { return h.app }, Now: func() time.Time { return h.now }, Rand: func() float64 { return 0 }})
+	require.NoError(t, err)
+	_, err = crashing.Run(context.Background())
+	require.ErrorIs(t, err, errCrash)
+	require.Equal(t, saves, dying.writes, "no journal write before the sign-out")
+	require.Len(t, h.journal.events, saves, "nor after: the process died in it")
+	require.Equal(t, vA, h.sdk.user, "alice's session is still there")
+
+	out, err := h.runner.Run(context.Background()) // the relaunch
+	require.NoError(t, err)
+	require.Equal(t, []Action{SignOut{}, SignIn{}}, out.Applied())
+	require.Equal(t, vB, h.sdk.user)
+}
+
+// dyingAtSignOut is an SDK whose process dies when it signs out, before
+// its write: it notes the journal writes made until then, and nothing is
+// written after.
+type dyingAtSignOut struct {
+	*fakeSDK
+	j      *crashJournal
+	writes int
+}
+
+func (s *dyingAtSignOut) SignOut(context.Context) error {
+	s.writes, s.j.left = len(s.j.events), 0
+	return errCrash
 }
 
 func TestRunnerTransientBackoffPersists(t *testing.T) {

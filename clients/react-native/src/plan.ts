@@ -61,7 +61,8 @@ export function plan(o: Observation): Plan {
   const p = decide(o, st1);
   p.observed = st1;
   if (p.actions.length === 0) return p;
-  if (o.lastAction && o.lastError === "" && sameStep(p.actions[0], o.lastAction)) {
+  if (o.lastAction && o.lastError === "" &&
+    (sameStep(p.actions[0], o.lastAction) || sameStep(p.actions[0], asIssued(o, o.lastAction)))) {
     // The action succeeded and the SDK does not show it: planning it again would loop.
     return { ...mk(NONE, "diverged"), observed: st1 };
   }
@@ -72,6 +73,16 @@ export function plan(o: Observation): Plan {
     return { ...mk(leadingSignOuts(p.actions), "backing-off"), observed: st1, retryAt: o.nextAttemptAt };
   }
   return p;
+}
+
+/**
+ * asIssued is a token action that named no Vital user as it was applied:
+ * with the token source's token, so for its user (Go's
+ * Observation.asIssued).
+ */
+function asIssued(o: Observation, a: Action): Action {
+  if (!("vitalUser" in a) || a.vitalUser !== "" || o.issuedVitalUserID === "") return a;
+  return { ...a, vitalUser: o.issuedVitalUserID };
 }
 
 /**
@@ -86,10 +97,15 @@ function lockedPlan(o: Observation, st: State | "", invalid: boolean): Plan {
   if (o.profile.lockedKeychain === "calls-fail" && !invalid) {
     const q = decide(o, st as State);
     if (q.discrepancy === "wrong-user" || q.discrepancy === "app-signed-out") actions = leadingSignOuts(q.actions);
-  } else if (o.profile.lockedKeychain === "reads-signed-out" && stateSignedIn(o.lastObserved) &&
-    !hasFlag(o.sdk.status, FlagSignedIn) &&
-    (!o.app.signedIn || (o.sessionAppUserID !== "" && o.sessionAppUserID !== o.app.appUserID))) {
-    actions = [signOut];
+  } else if (o.profile.lockedKeychain === "reads-signed-out" && !hasFlag(o.sdk.status, FlagSignedIn)) {
+    if (!o.app.signedIn && o.lastAction?.type !== "sign-out") {
+      // No session is the app's while it is signed out, and the status
+      // cannot say whether one is there: sign out, once.
+      actions = [signOut];
+    } else if (o.app.signedIn && stateSignedIn(o.lastObserved) && o.sessionAppUserID !== "" &&
+      o.sessionAppUserID !== o.app.appUserID) {
+      actions = [signOut];
+    }
   }
   return { ...mk(actions, "protected-data-locked"), observed: st, deferred: true };
 }

@@ -11,7 +11,7 @@ import {
   parseProfile, stateSignedIn,
 } from "./fsm.js";
 import type { Journal, JournalEntry } from "./journal.js";
-import { type ActionEnd, ended, recorded, settled, started, terminal } from "./transitions.js";
+import { type ActionEnd, ended, journaledBefore, recorded, settled, started, terminal } from "./transitions.js";
 import { type AppSession, type Observation, validate } from "./observation.js";
 import { type Plan, eqFold, plan as planObservation } from "./plan.js";
 import { type Backoff, DefaultBackoff } from "./backoff.js";
@@ -373,8 +373,8 @@ export class Runner {
     return undefined;
   }
 
-  // apply applies a plan's actions in order, journaling each before and
-  // after, and stops at the first that did not succeed, whose end it
+  // apply applies a plan's actions in order, journaling each before (but a
+  // sign-out: journaledBefore) and after, and stops at the first that did not succeed, whose end it
   // journals for the planner. It returns an error only when the launch
   // must end here.
   private async apply(l: Launch, o: Observation, p: Plan): Promise<Error | undefined> {
@@ -383,10 +383,12 @@ export class Runner {
     for (const a of p.actions) {
       if (this.cancelled()) return this.failed(l, pass, a, app, new CancelledError());
       const [start, startEvent] = started(l.j, a, app);
-      try {
-        await this.cfg.journal.save(start, startEvent);
-      } catch (e) {
-        throw wrap(`reconcile: journal before ${actionString(a)}`, e);
+      if (journaledBefore(a)) {
+        try {
+          await this.cfg.journal.save(start, startEvent);
+        } catch (e) {
+          throw wrap(`reconcile: journal before ${actionString(a)}`, e);
+        }
       }
       l.j = start;
       this.log(`reconcile action ${actionString(a)} from ${p.observed} on ${this.cfg.profile.name}`);

@@ -21,6 +21,17 @@ export interface ActionEnd {
 }
 
 /**
+ * journaledBefore reports whether a's start entry is written before a is
+ * applied (Go's journaledBefore). A sign-out is local and idempotent and
+ * moves no attribution: a process that dies before it is durable leaves the
+ * session for the next launch to sign out again, so no entry stands between
+ * a switch and the end of the previous user's session.
+ */
+export function journaledBefore(a: Action): boolean {
+  return a.type !== "sign-out";
+}
+
+/**
  * The entry journaled before a is applied for appUser ("" when the app is
  * signed out): a in flight, and the attribution rule: a sign-in or a
  * migration for another app user than the entry's moves the entry to that

@@ -146,7 +146,7 @@ test("an aborted launch stops before its next action and journals the cancellati
   const out = await new Runner({ profile: w.profile, sdk, tokens: w.tokens(), journal: w.journal, app: () => w.app, signal }).run();
   assert.equal(out.result, "failed");
   assert.equal((out.error as { errorClass?: string }).errorClass, "cancelled");
-  assert.deepEqual(w.journal.events, ["start sign-out", "done sign-out", "cancelled sign-in(from token source)"]);
+  assert.deepEqual(w.journal.events, ["done sign-out", "cancelled sign-in(from token source)"]);
   assert.equal(w.tokenCalls, 0, "no token was minted after the abort");
   assert.equal(w.journal.entry.inFlight, undefined);
   assert.equal(w.journal.entry.attempts, 0, "a cancellation is no failed attempt");
