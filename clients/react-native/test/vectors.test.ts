@@ -170,6 +170,15 @@ test("the profile table has every Go profile with the same facts", () => {
   assert.deepEqual(Profiles.map((p) => p.name), profiles.map((p) => String(p.name)), "the profiles, in Go's order");
 });
 
+test("the version table answers as Go's at every exported boundary", () => {
+  const { versions } = load<{ versions: { platform: "ios" | "android"; wrapper: Wrapper; version: string; profile: string }[] }>("profiles.json");
+  assert.ok(versions.length >= 50, `only ${versions.length} version vectors`);
+  for (const c of versions) {
+    const got = profileForWrapper(c.wrapper, c.platform, c.version)?.name ?? "";
+    assert.equal(got, c.profile, `profileForWrapper(${JSON.stringify([c.wrapper, c.platform, c.version])})`);
+  }
+});
+
 interface ProfileCases {
   app: { wrapper: Wrapper; wrapper_version: string; platform: "ios" | "android"; native_version: string; profile: string }[];
   wrapper: { wrapper: Wrapper; platform: "ios" | "android"; native_version: string; profile: string }[];
