@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   type KeyValueStorage, type TokenSource, MemoryJournal, Runner, SDKError, StorageJournal, TransientError,
-  classifyBridgeError, createLaunchTask, parseProfile, profileOf, runAtLaunch, statusFromStrings, UnsupportedSDKError,
+  classifyBridgeError, createLaunchTask, parseProfile, profileOf, runAtLaunch, statusFromStrings, statusNames, UnsupportedSDKError,
   vitalCoreSDK, FlagConfigured, FlagSignedIn, FlagUseSignInToken,
 } from "../src/index.js";
 import { FakeCore } from "./fakecore.js";
@@ -152,6 +152,14 @@ test("status strings in either bridge's order give the same flags; an unknown on
   assert.equal(statusFromStrings(["signedIn", "configured", "useSignInToken"]), want);
   assert.equal(statusFromStrings(["configured", "signedIn", "useSignInToken"]), want);
   assert.throws(() => statusFromStrings(["configured", "SignedIn"]), SDKError);
+});
+
+test("a profile names the status flags in the order its app receives them", () => {
+  const s = FlagConfigured | FlagSignedIn | FlagUseSignInToken;
+  assert.deepEqual(statusNames(s), ["configured", "signedIn", "useSignInToken"]);
+  assert.deepEqual(statusNames(s, parseProfile("rn-ios-1.8")), ["signedIn", "configured", "useSignInToken"]);
+  assert.deepEqual(statusNames(s, parseProfile("rn-android-5.0")), ["configured", "signedIn", "useSignInToken"]);
+  assert.deepEqual(statusNames(0, parseProfile("rn-ios-1.8")), []);
 });
 
 test("the profile follows the platform, the linked native version and the bridge's identify", async () => {
