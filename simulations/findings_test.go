@@ -44,17 +44,10 @@ func TestEngineEndsPreviousUserWhenSwitchFails(t *testing.T) {
 // network) and the previous user's session stays on the device, syncing
 // the new user's data into it. The planner signs out at once when the app
 // signs out ("a plan of sign-outs is local"); the same reasoning applies to
-// the sign-out of a switch. Remove the Skip once reconcile's planner is
-// changed; the trace must then replay without a violation.
+// the sign-out of a switch. The planner now does: the trace replays
+// without a violation.
 func TestEngineKeepsNoWrongUserWhileBackingOff(t *testing.T) {
-	f, err := os.Open("testdata/engine-wrong-user-while-deferred.jsonl")
-	require.NoError(t, err)
-	defer f.Close()
-	s, _, err := ReadTrace(f)
-	require.NoError(t, err)
-	res, err := RunSolo(context.Background(), s, "")
-	require.NoError(t, err)
-	require.Empty(t, res.Violations)
+	replayTrace(t, "testdata/engine-wrong-user-while-deferred.jsonl")
 }
 
 // TestEngineKeepsNoWrongUserWhileLocked replays a shrunk trace the fleet
@@ -63,14 +56,7 @@ func TestEngineKeepsNoWrongUserWhileBackingOff(t *testing.T) {
 // The planner signs the previous user's session out at once and defers only
 // the sign-in, so no launch leaves the previous user signed in.
 func TestEngineKeepsNoWrongUserWhileLocked(t *testing.T) {
-	f, err := os.Open("testdata/engine-wrong-user-while-locked-and-deferred.jsonl")
-	require.NoError(t, err)
-	defer f.Close()
-	s, _, err := ReadTrace(f)
-	require.NoError(t, err)
-	res, err := RunSolo(context.Background(), s, "")
-	require.NoError(t, err)
-	require.Empty(t, res.Violations)
+	replayTrace(t, "testdata/engine-wrong-user-while-locked-and-deferred.jsonl")
 }
 
 // TestRecoveryNeedsAMint is why the engine mints more tokens than the docs'
@@ -125,13 +111,21 @@ func TestRecoveryNeedsAMint(t *testing.T) {
 // engine signs out once; it used to decide nothing, and the previous user's
 // session synced until a later launch.
 func TestEngineSignsOutAReinstalledLockedSession(t *testing.T) {
-	f, err := os.Open("testdata/engine-wrong-user-reinstall-locked.jsonl")
+	res := replayTrace(t, "testdata/engine-wrong-user-reinstall-locked.jsonl")
+	require.Equal(t, "consistent", res.Records[1].Judged)
+}
+
+// replayTrace replays a committed trace alone, as `vitalsync simulate
+// --replay` does, and requires that it breaks no invariant.
+func replayTrace(t *testing.T, path string) SoloResult {
+	t.Helper()
+	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
 	s, _, err := ReadTrace(f)
 	require.NoError(t, err)
 	res, err := RunSolo(context.Background(), s, "")
 	require.NoError(t, err)
-	require.Empty(t, res.Violations)
-	require.Equal(t, "consistent", res.Records[1].Judged)
+	require.Empty(t, res.Violations, path)
+	return res
 }
