@@ -1,13 +1,13 @@
 // Package audit audits a fleet's installation reports with the planner the
 // devices run.
 //
-// A backend that keeps its installations' reports (adapters/issuer's POST
+// A backend that keeps its installations' reports (issuer's POST
 // /v1/installation-report, or its own warehouse) asks: which installations
 // are out of step with their app user, why, on which platform and SDK
 // version, and what each needs. Run answers from a Source of rows, the
 // public report schema joined with the backend's current mapping of each
 // app user (docs/reference/report-schema.md): a CSV or JSON Lines file, or the issuer's
-// SQLite or PostgreSQL database (adapters/sqlite's and adapters/postgres's
+// SQLite or PostgreSQL database (adapters/store/sqlite's and adapters/store/postgres's
 // EachReportRecord, through RecordSource).
 //
 // A caller's duties, in order:

@@ -13,8 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vitalsync/vitalsync/adapters/postgres"
-	"github.com/vitalsync/vitalsync/adapters/postgres/pgtest"
+	"github.com/vitalsync/vitalsync/adapters/store/postgres"
+	"github.com/vitalsync/vitalsync/adapters/store/postgres/pgtest"
 	"github.com/vitalsync/vitalsync/audit"
 )
 

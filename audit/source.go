@@ -551,7 +551,7 @@ const RecordSep = '\x1f'
 // RecordSource adapts a store that yields each row as one record: the
 // schema's fields in Columns order, joined by RecordSep (sdk_status as
 // comma-separated flag names, times in RFC 3339, or decimal Unix
-// nanoseconds with UnixNanos). adapters/sqlite's and adapters/postgres's
+// nanoseconds with UnixNanos). adapters/store/sqlite's and adapters/store/postgres's
 // EachReportRecord have this shape. Records checks its own schema before the first record; the
 // record is valid only during fn.
 type RecordSource struct {
@@ -559,7 +559,7 @@ type RecordSource struct {
 	// UnixNanos: the time fields are decimal Unix nanoseconds.
 	UnixNanos bool
 	// Unique: the store's key makes every record's installation_id
-	// unique (adapters/sqlite's and adapters/postgres's reports), so the
+	// unique (adapters/store/sqlite's and adapters/store/postgres's reports), so the
 	// audit keeps no set of the installations it saw.
 	Unique  bool
 	Records func(ctx context.Context, fn func(record string) error) error

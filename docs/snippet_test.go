@@ -32,10 +32,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator"
-	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/emulator"
+	"github.com/vitalsync/vitalsync/issuer"
 	"github.com/vitalsync/vitalsync/adapters/junction"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/httpops"
 )
 

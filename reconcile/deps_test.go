@@ -69,7 +69,7 @@ func TestPureCoreImports(t *testing.T) {
 
 func TestForbiddenListCatchesAdapters(t *testing.T) {
 	for _, p := range []string{"net/http", "database/sql", "os", "math/rand",
-		"github.com/vitalsync/vitalsync/adapters/sqlite"} {
+		"github.com/vitalsync/vitalsync/adapters/store/sqlite"} {
 		if !isForbidden(p) {
 			t.Errorf("isForbidden(%q) = false", p)
 		}

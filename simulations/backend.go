@@ -7,11 +7,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator"
-	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/junction"
-	"github.com/vitalsync/vitalsync/adapters/memory"
+	"github.com/vitalsync/vitalsync/adapters/store/memory"
 	"github.com/vitalsync/vitalsync/adapters/virtual"
+	"github.com/vitalsync/vitalsync/emulator"
+	"github.com/vitalsync/vitalsync/issuer"
 )
 
 // backend is the servers a fleet's installations talk to: one virtual

@@ -3,7 +3,7 @@ package simulations
 import (
 	"context"
 
-	"github.com/vitalsync/vitalsync/adapters/memory"
+	"github.com/vitalsync/vitalsync/adapters/store/memory"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/reconcile"
 )

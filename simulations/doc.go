@@ -2,7 +2,7 @@
 // through failure paths and compares reconcile strategies on it: vitalsync's
 // engine against what apps do without it. Every installation runs the real
 // SDK core (adapters/vitalsdk) on its profile and its launch task
-// (adapters/installation) against the real issuer and emulator handlers, in
+// (installation) against the real issuer and emulator handlers, in
 // process, on virtual time; invariants are checked after every launch, and a
 // failure shrinks to a short trace that replays exactly.
 //

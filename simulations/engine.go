@@ -7,7 +7,7 @@ import (
 )
 
 // Engine is vitalsync's own launch task: reconcile's planner and runner,
-// unchanged, as adapters/installation composes them.
+// unchanged, as installation composes them.
 type Engine struct{}
 
 // Name returns "engine".

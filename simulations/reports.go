@@ -6,8 +6,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/issuer"
 )
 
 // reportVersions is the native SDK release an installation on each profile

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/installation"
-	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/installation"
+	"github.com/vitalsync/vitalsync/issuer"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 

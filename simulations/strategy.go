@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/installation"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/installation"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
@@ -26,7 +26,7 @@ type Strategy interface {
 // Process is one process start of an installation, as a strategy sees it.
 type Process struct {
 	Profile fsm.Profile
-	// Installation is the launch composed by adapters/installation: the SDK
+	// Installation is the launch composed by installation: the SDK
 	// core opened on the device's stores, and the reconcile runner.
 	Installation *installation.Installation
 	// Tokens is the app backend's token issuer.

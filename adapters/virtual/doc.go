@@ -1,7 +1,7 @@
 // Package virtual is a world in one process: a virtual clock, whose time
 // moves only when told to, and an in-process HTTP transport that serves
 // handlers by host with no sockets. The simulations run on them, the test
-// kit (adapters/emulator/emulatortest) builds every test's world from them,
+// kit (emulator/emulatortest) builds every test's world from them,
 // and, being product code, they link no testing into a binary that uses
 // them.
 //

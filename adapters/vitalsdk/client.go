@@ -21,7 +21,7 @@ type Options struct {
 	// Installation is the device's key in Store; required.
 	Installation string
 	// Store keeps the device's SDK state; required. The Client does not
-	// close it. adapters/sqlite and adapters/memory implement it.
+	// close it. adapters/store/sqlite and adapters/store/memory implement it.
 	Store Store
 	// APIBaseURL and AuthBaseURL override the Junction hosts. When empty,
 	// junction.APIBaseURL and junction.AuthBaseURL of the session's

@@ -43,8 +43,8 @@
 // DeviceState, TokenRecord and Strategy are its types, Store its interface
 // (LoadDevice, SaveDevice, DeleteDevice), ErrInvalidState and StateError
 // what a store answers to a state that fails DeviceState.Validate.
-// adapters/sqlite implements Store (sealing the secrets at rest) and
-// adapters/memory does in memory; adapters/storetest holds the contract
+// adapters/store/sqlite implements Store (sealing the secrets at rest) and
+// adapters/store/memory does in memory; adapters/store/storetest holds the contract
 // both pass. To crash a device from outside, at any write, wrap its store
 // with memory.CrashAfter.
 //

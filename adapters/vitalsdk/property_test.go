@@ -10,7 +10,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
-	"github.com/vitalsync/vitalsync/adapters/memory"
+	"github.com/vitalsync/vitalsync/adapters/store/memory"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )

@@ -12,8 +12,8 @@ import (
 // Store keeps the persisted SDK state of installations: what the SDK keeps
 // in its keychain or preferences. A Client loads its installation's state
 // once, in New, and writes the whole state on every change. The package's
-// contract for implementations (adapters/sqlite, adapters/memory), checked
-// by adapters/storetest:
+// contract for implementations (adapters/store/sqlite, adapters/store/memory), checked
+// by adapters/store/storetest:
 //
 //   - LoadDevice returns the state last saved for installation and true, or
 //     false with no error when none is stored (or it was deleted).
@@ -61,7 +61,7 @@ func ParseStrategy(s string) (Strategy, bool) {
 // TokenRecord is a device's JWT session: what the SDK stores after a
 // successful sign-in (reference §2.4). Region is "" on Android 4.2.0, whose
 // record has none (§10.3). A Store should keep the tokens
-// secret at rest (adapters/sqlite seals them).
+// secret at rest (adapters/store/sqlite seals them).
 type TokenRecord struct {
 	UserID, TeamID, TenantID string
 	// PublicAPIKey is the legacy exchange's Web API key (the Sign-In
@@ -99,7 +99,7 @@ type DeviceState struct {
 var ErrInvalidState = errors.New("invalid device state")
 
 // The fields Validate checks, as a StateError names them. A store may use
-// them as its own names (adapters/sqlite's columns are named so).
+// them as its own names (adapters/store/sqlite's columns are named so).
 const (
 	FieldInstallation     = "installation"
 	FieldStrategy         = "strategy"

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
-	"github.com/vitalsync/vitalsync/adapters/postgres"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/store/postgres"
+	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/audit"
 )
 

@@ -11,9 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator"
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/audit"
+	"github.com/vitalsync/vitalsync/emulator"
 )
 
 // --check-api asks the team API about each mapped Vital user once, over

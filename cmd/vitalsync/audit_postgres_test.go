@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vitalsync/vitalsync/adapters/postgres/pgtest"
+	"github.com/vitalsync/vitalsync/adapters/store/postgres/pgtest"
 	"github.com/vitalsync/vitalsync/audit"
 )
 

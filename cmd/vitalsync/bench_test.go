@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/issuer"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/issuer"
 	"github.com/vitalsync/vitalsync/reconcile"
 	"github.com/vitalsync/vitalsync/simulations"
 )

@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
+	"github.com/vitalsync/vitalsync/emulator/emulatortest"
 )
 
 // envChild, when set, makes the test binary run vitalsync with the

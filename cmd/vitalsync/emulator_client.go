@@ -15,8 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator"
-	"github.com/vitalsync/vitalsync/adapters/emulator/emulatorclient"
+	"github.com/vitalsync/vitalsync/emulator"
+	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
 )
 
 // defaultEmulatorURL is where "vitalsync emulator" listens by default.

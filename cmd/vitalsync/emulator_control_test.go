@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"github.com/vitalsync/vitalsync/adapters/emulator/emulatorclient"
+	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,9 +17,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator"
-	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/emulator"
+	"github.com/vitalsync/vitalsync/emulator/emulatortest"
 )
 
 // emulatorAPI is a small client of a running "vitalsync emulator".

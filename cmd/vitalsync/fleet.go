@@ -8,8 +8,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/postgres"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/store/postgres"
+	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/audit"
 )
 

@@ -10,10 +10,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/installation"
-	"github.com/vitalsync/vitalsync/adapters/issuer"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/installation"
+	"github.com/vitalsync/vitalsync/issuer"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 

@@ -14,8 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vitalsync/vitalsync/adapters/issuer"
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
+	"github.com/vitalsync/vitalsync/issuer"
 )
 
 // launchStack is "vitalsync serve --emulator" on a loopback port, for

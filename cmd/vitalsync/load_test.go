@@ -13,9 +13,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
-	"github.com/vitalsync/vitalsync/adapters/issuer"
-	"github.com/vitalsync/vitalsync/adapters/postgres/pgtest"
+	"github.com/vitalsync/vitalsync/adapters/store/postgres/pgtest"
+	"github.com/vitalsync/vitalsync/emulator/emulatortest"
+	"github.com/vitalsync/vitalsync/issuer"
 )
 
 // envLong, set to 1, runs the long tests: load runs that take tens of

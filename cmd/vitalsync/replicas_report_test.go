@@ -12,12 +12,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator"
-	"github.com/vitalsync/vitalsync/adapters/issuer"
-	"github.com/vitalsync/vitalsync/adapters/postgres"
-	"github.com/vitalsync/vitalsync/adapters/postgres/pgtest"
+	"github.com/vitalsync/vitalsync/adapters/store/postgres"
+	"github.com/vitalsync/vitalsync/adapters/store/postgres/pgtest"
 	"github.com/vitalsync/vitalsync/audit"
+	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/issuer"
 )
 
 // Two serve processes on one PostgreSQL database take 100 concurrent

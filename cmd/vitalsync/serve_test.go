@@ -17,10 +17,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vitalsync/vitalsync/adapters/emulator"
-	"github.com/vitalsync/vitalsync/adapters/emulator/emulatortest"
-	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/emulator"
+	"github.com/vitalsync/vitalsync/emulator/emulatortest"
+	"github.com/vitalsync/vitalsync/issuer"
 )
 
 const testSessionSecret = "serve-test-secret-0123456789"

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/vitalsync/vitalsync/adapters/issuer"
 	"github.com/vitalsync/vitalsync/httpops"
+	"github.com/vitalsync/vitalsync/issuer"
 )
 
 // newLogger is serve's logger on w: format text or json, at level and

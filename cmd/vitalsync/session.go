@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/issuer"
+	"github.com/vitalsync/vitalsync/issuer"
 )
 
 func init() {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/vitalsync/vitalsync/adapters/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 )
 
 func init() {

@@ -1,0 +1,188 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/vitalsync/vitalsync/issuer"
+)
+
+const tableBindings = "installation_bindings"
+
+// SubmitReport applies issuer.Bind to the installation's binding and
+// stores the report unless the stored one was received later (see
+// issuer.ReportStore), in one transaction: a refusal, a failure or a done
+// context changes nothing.
+func (db *DB) SubmitReport(ctx context.Context, s issuer.Submission) (bool, error) {
+	if err := s.Validate(); err != nil {
+		return false, fmt.Errorf("submit report: %w", err)
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("submit report: %w", err)
+	}
+	defer tx.Rollback()
+	r := s.Report
+	cur, found, err := readBinding(ctx, tx, r.InstallationID)
+	if err != nil {
+		return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
+	}
+	next, replaced, err := issuer.Bind(cur, found, s)
+	if err != nil {
+		return false, fmt.Errorf("submit report: %w", err)
+	}
+	if replaced != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO installation_binding_history
+			(installation_id, app_user_id, bound_at, unbound_at) VALUES (?, ?, ?, ?)`,
+			r.InstallationID, replaced.AppUserID, replaced.BoundAt.UnixNano(), next.BoundAt.UnixNano()); err != nil {
+			return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO installation_bindings
+		(installation_id, app_user_id, key_hash, sequence, bound_at, received_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (installation_id) DO UPDATE SET app_user_id = excluded.app_user_id,
+			key_hash = excluded.key_hash, sequence = excluded.sequence, bound_at = excluded.bound_at,
+			received_at = excluded.received_at`,
+		r.InstallationID, next.AppUserID, hexOrNull(next.KeyHash), int64(next.Sequence), next.BoundAt.UnixNano(),
+		next.ReceivedAt.UnixNano()); err != nil {
+		return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
+	}
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO reports (`+reportColumns+`, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (installation_id) DO UPDATE SET
+			platform = excluded.platform, sdk_version = excluded.sdk_version, profile = excluded.profile,
+			app_signed_in = excluded.app_signed_in, app_user_id = excluded.app_user_id,
+			app_vital_user_id = excluded.app_vital_user_id, app_environment = excluded.app_environment,
+			app_region = excluded.app_region, sdk_status = excluded.sdk_status,
+			sdk_current_user_id = excluded.sdk_current_user_id, sdk_environment = excluded.sdk_environment,
+			sdk_region = excluded.sdk_region, last_observed = excluded.last_observed,
+			last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at,
+			reported_at = excluded.reported_at, received_at = excluded.received_at
+		WHERE reports.received_at IS NULL OR reports.received_at <= excluded.received_at`,
+		append(reportArgs(r), s.ReceivedAt.UnixNano())...)
+	if err != nil {
+		return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
+	}
+	if err := tx.commit(ctx); err != nil {
+		return false, fmt.Errorf("submit report: %w", err)
+	}
+	return n > 0, nil
+}
+
+// hexOrNull is a key hash as the bindings keep it.
+func hexOrNull(h []byte) sql.NullString {
+	if h == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: hex.EncodeToString(h), Valid: true}
+}
+
+func readBinding(ctx context.Context, q queryer, installation string) (issuer.Binding, bool, error) {
+	b := issuer.Binding{InstallationID: installation}
+	var seq, bound, received int64
+	var keyHash sql.NullString
+	err := q.QueryRowContext(ctx, `SELECT app_user_id, key_hash, sequence, bound_at, received_at
+		FROM installation_bindings WHERE installation_id = ?`, installation).
+		Scan(&b.AppUserID, &keyHash, &seq, &bound, &received)
+	if errors.Is(err, sql.ErrNoRows) {
+		return issuer.Binding{}, false, nil
+	}
+	if err != nil {
+		return issuer.Binding{}, false, err
+	}
+	if seq < 0 {
+		return b, false, &ColumnError{Table: tableBindings, Column: "sequence", Key: installation, Err: ErrCorrupt}
+	}
+	if keyHash.Valid {
+		h, err := hex.DecodeString(keyHash.String)
+		if err != nil || len(h) != sha256.Size || hex.EncodeToString(h) != keyHash.String {
+			return b, false, &ColumnError{Table: tableBindings, Column: "key_hash", Key: installation, Err: ErrCorrupt}
+		}
+		b.KeyHash = h
+	}
+	b.Sequence = uint64(seq)
+	b.BoundAt = fromNanos(sql.NullInt64{Int64: bound, Valid: true})
+	b.ReceivedAt = fromNanos(sql.NullInt64{Int64: received, Valid: true})
+	return b, true, nil
+}
+
+// Binding returns the installation's binding, and false if it has none.
+func (db *DB) Binding(ctx context.Context, installation string) (issuer.Binding, bool, error) {
+	if err := db.check(ctx); err != nil {
+		return issuer.Binding{}, false, err
+	}
+	b, ok, err := readBinding(ctx, db.rdb, installation)
+	if err != nil {
+		return issuer.Binding{}, false, fmt.Errorf("binding: %w", db.wrap(ctx, err))
+	}
+	return b, ok, nil
+}
+
+// BindingHistory returns the bindings of installation that rebinds
+// replaced, oldest first.
+func (db *DB) BindingHistory(ctx context.Context, installation string) ([]issuer.PastBinding, error) {
+	if err := db.check(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT app_user_id, bound_at, unbound_at
+		FROM installation_binding_history WHERE installation_id = ? ORDER BY id`, installation)
+	if err != nil {
+		return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
+	}
+	defer rows.Close()
+	var out []issuer.PastBinding
+	for rows.Next() {
+		var p issuer.PastBinding
+		var bound, unbound int64
+		if err := rows.Scan(&p.AppUserID, &bound, &unbound); err != nil {
+			return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
+		}
+		p.BoundAt = fromNanos(sql.NullInt64{Int64: bound, Valid: true})
+		p.UnboundAt = fromNanos(sql.NullInt64{Int64: unbound, Valid: true})
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
+	}
+	return out, nil
+}
+
+// CheckWrite commits one write that changes nothing (the schema version,
+// set to itself, in an immediate transaction that holds off every other
+// writer) and checkpoints it into the file: what a readiness probe asks,
+// since only a write meets a full disk, a read-only mount or file, or an
+// immutable file. Its error matches issuer.ErrStoreUnavailable then.
+func (db *DB) CheckWrite(ctx context.Context) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("check write: %w", err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("check write: %w", db.wrap(ctx, err))
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v)); err != nil {
+		return fmt.Errorf("check write: %w", db.wrap(ctx, err))
+	}
+	if err := tx.commit(ctx); err != nil {
+		return fmt.Errorf("check write: %w", err)
+	}
+	// The commit went to the WAL; a passive checkpoint writes the database
+	// file itself (a read-only or immutable file fails there), waiting for
+	// no reader.
+	var busy, logFrames, done int
+	if err := db.wdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &done); err != nil {
+		return fmt.Errorf("check write: checkpoint: %w", db.wrap(ctx, err))
+	}
+	return nil
+}

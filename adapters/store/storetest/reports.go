@@ -1,0 +1,356 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/issuer"
+	"github.com/vitalsync/vitalsync/reconcile"
+)
+
+// ReportStore is the report store a contract run needs: the issuer's
+// ReportStore plus reads of the stored report and binding.
+type ReportStore interface {
+	issuer.ReportStore
+	// LatestReport returns the stored report of installation, and false
+	// when there is none.
+	LatestReport(ctx context.Context, installation string) (issuer.Report, bool, error)
+	// Binding returns the installation's binding, and false when it has
+	// none; BindingHistory the bindings rebinds replaced, oldest first.
+	Binding(ctx context.Context, installation string) (issuer.Binding, bool, error)
+	BindingHistory(ctx context.Context, installation string) ([]issuer.PastBinding, error)
+}
+
+// Reports runs the issuer.ReportStore contract (see issuer.ReportStore)
+// against the stores open returns: a new, empty one per subtest.
+func Reports(t *testing.T, open func(t *testing.T) ReportStore) {
+	ctx := context.Background()
+	zone := time.FixedZone("CEST", 2*60*60)
+	at := func(minute int) time.Time { return time.Date(2026, 11, 2, 8, minute, 3, 123456789, zone) }
+	full := func(minute int) issuer.Report {
+		return issuer.Report{InstallationID: "inst-1", Platform: fsm.Android, SDKVersion: "4.3.0",
+			Profile: "android-5.0", AppSignedIn: true, AppUserID: "alice", AppVitalUserID: "v-1",
+			AppEnvironment: fsm.Sandbox, AppRegion: fsm.EU,
+			SDKStatus:        fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseSignInToken,
+			SDKCurrentUserID: "V-1", SDKEnvironment: fsm.Sandbox, SDKRegion: fsm.EU,
+			LastObserved: fsm.Token, LastError: reconcile.ErrNetwork,
+			NextAttemptAt: at(minute + 30), ReportedAt: at(minute)}
+	}
+	// sub is r as alice's session sends it, received at minute m.
+	sub := func(r issuer.Report, m int) issuer.Submission {
+		caller := r.AppUserID
+		if caller == "" {
+			caller = "alice"
+		}
+		return issuer.Submission{Report: r, Caller: caller, ReceivedAt: at(m)}
+	}
+	keyA := issuer.HashInstallationKey([]byte("installation key of alice's phone"))
+	keyB := issuer.HashInstallationKey([]byte("installation key of bob's phone!"))
+	utc := func(r issuer.Report) issuer.Report {
+		r.ReportedAt, r.NextAttemptAt = r.ReportedAt.UTC(), r.NextAttemptAt.UTC()
+		return r
+	}
+	requireLatest := func(t *testing.T, s ReportStore, want issuer.Report) {
+		t.Helper()
+		got, ok, err := s.LatestReport(ctx, want.InstallationID)
+		require.NoError(t, err)
+		require.True(t, ok, "no report of %s", want.InstallationID)
+		require.Equal(t, utc(want), got)
+	}
+	requireBound := func(t *testing.T, s ReportStore, installation, user string) issuer.Binding {
+		t.Helper()
+		b, ok, err := s.Binding(ctx, installation)
+		require.NoError(t, err)
+		require.True(t, ok, "%s is not bound", installation)
+		require.Equal(t, user, b.AppUserID)
+		return b
+	}
+	submit := func(t *testing.T, s ReportStore, x issuer.Submission) bool {
+		t.Helper()
+		stored, err := s.SubmitReport(ctx, x)
+		require.NoError(t, err)
+		return stored
+	}
+
+	t.Run("round trip in UTC", func(t *testing.T) {
+		s := open(t)
+		_, ok, err := s.LatestReport(ctx, "inst-1")
+		require.NoError(t, err)
+		require.False(t, ok)
+		require.True(t, submit(t, s, sub(full(1), 1)))
+		requireLatest(t, s, full(1))
+
+		// A signed-out app with an unmapped SDK version and no journal.
+		bare := issuer.Report{InstallationID: "inst-2", Platform: fsm.IOS, SDKVersion: "9.0.0", ReportedAt: at(2)}
+		require.True(t, submit(t, s, sub(bare, 2)))
+		requireLatest(t, s, bare)
+		requireLatest(t, s, full(1))
+	})
+
+	t.Run("reports are ordered by the issuer's clock, not the device's", func(t *testing.T) {
+		s := open(t)
+		// A device clock far ahead does not freeze the installation's row.
+		ahead := full(50)
+		require.True(t, submit(t, s, sub(ahead, 5)))
+		behind := full(4)
+		behind.LastObserved = fsm.SignedOut
+		require.True(t, submit(t, s, sub(behind, 6)), "a report received later was not stored")
+		requireLatest(t, s, behind)
+
+		// One received earlier (a delayed write) never overwrites it.
+		late := full(7)
+		require.False(t, submit(t, s, sub(late, 3)), "a report received earlier overwrote a later one")
+		requireLatest(t, s, behind)
+
+		// The same time again replaces it: a retried send.
+		same := behind
+		same.SDKStatus, same.SDKCurrentUserID, same.LastError = 0, "", reconcile.NoSDKError
+		same.NextAttemptAt = time.Time{}
+		require.True(t, submit(t, s, sub(same, 6)))
+		requireLatest(t, s, same)
+	})
+
+	t.Run("the first reporter binds the installation and no other user can report for it", func(t *testing.T) {
+		s := open(t)
+		alice := sub(full(1), 1)
+		alice.KeyHash = keyA
+		require.True(t, submit(t, s, alice))
+		b := requireBound(t, s, "inst-1", "alice")
+		require.Equal(t, keyA, b.KeyHash)
+		require.Equal(t, at(1).UTC(), b.BoundAt)
+
+		// Bob, signed in on his own phone, reports for alice's
+		// installation: as himself, signed out, with his own key, or
+		// with none.
+		for name, mut := range map[string]func(*issuer.Submission){
+			"as bob": func(x *issuer.Submission) {},
+			"signed out": func(x *issuer.Submission) {
+				x.Report.AppSignedIn, x.Report.AppUserID, x.Report.AppVitalUserID = false, "", ""
+			},
+			"with his key":  func(x *issuer.Submission) { x.KeyHash = keyB },
+			"with a future": func(x *issuer.Submission) { x.Report.ReportedAt = time.Date(2199, 1, 1, 0, 0, 0, 0, time.UTC) },
+			"with alice key": func(x *issuer.Submission) {
+				x.KeyHash = keyA
+				x.Report.AppSignedIn, x.Report.AppUserID, x.Report.AppVitalUserID = false, "", ""
+			},
+		} {
+			bob := sub(full(2), 2)
+			bob.Report.AppUserID, bob.Caller = "bob", "bob"
+			mut(&bob)
+			stored, err := s.SubmitReport(ctx, bob)
+			require.ErrorIs(t, err, issuer.ErrInstallationBound, name)
+			require.ErrorIs(t, err, issuer.ErrForbidden, name)
+			require.False(t, stored, name)
+			requireLatest(t, s, full(1))
+			requireBound(t, s, "inst-1", "alice")
+		}
+		// Alice's own later reports are still stored.
+		next := sub(full(3), 3)
+		require.True(t, submit(t, s, next))
+		requireLatest(t, s, full(3))
+		hist, err := s.BindingHistory(ctx, "inst-1")
+		require.NoError(t, err)
+		require.Empty(t, hist)
+	})
+
+	t.Run("a user switch rebinds through the new user's session with the installation's key", func(t *testing.T) {
+		s := open(t)
+		alice := sub(full(1), 1)
+		alice.KeyHash = keyA
+		require.True(t, submit(t, s, alice))
+
+		bob := sub(full(2), 2)
+		bob.Report.AppUserID, bob.Report.AppVitalUserID, bob.Caller, bob.KeyHash = "bob", "v-2", "bob", keyA
+		require.True(t, submit(t, s, bob))
+		b := requireBound(t, s, "inst-1", "bob")
+		require.Equal(t, at(2).UTC(), b.BoundAt)
+		requireLatest(t, s, bob.Report)
+		hist, err := s.BindingHistory(ctx, "inst-1")
+		require.NoError(t, err)
+		require.Equal(t, []issuer.PastBinding{{AppUserID: "alice", BoundAt: at(1).UTC(), UnboundAt: at(2).UTC()}}, hist)
+
+		// And back: the history keeps both.
+		back := sub(full(3), 3)
+		back.KeyHash = keyA
+		require.True(t, submit(t, s, back))
+		requireBound(t, s, "inst-1", "alice")
+		hist, err = s.BindingHistory(ctx, "inst-1")
+		require.NoError(t, err)
+		require.Len(t, hist, 2)
+		require.Equal(t, "bob", hist[1].AppUserID)
+	})
+
+	t.Run("an installation that never sent a key is never rebound", func(t *testing.T) {
+		s := open(t)
+		require.True(t, submit(t, s, sub(full(1), 1)))
+		bob := sub(full(2), 2)
+		bob.Report.AppUserID, bob.Caller, bob.KeyHash = "bob", "bob", keyA
+		_, err := s.SubmitReport(ctx, bob)
+		require.ErrorIs(t, err, issuer.ErrInstallationBound)
+		requireBound(t, s, "inst-1", "alice")
+	})
+
+	t.Run("a restored copy of the device database is told apart by its sequence", func(t *testing.T) {
+		s := open(t)
+		for i := 1; i <= 5; i++ {
+			x := sub(full(i), i)
+			x.KeyHash, x.Sequence = keyA, uint64(i)
+			require.True(t, submit(t, s, x))
+		}
+		// A backup taken at sequence 3, restored on a new phone: its
+		// next report is 4, and 5 (the original's last) is refused too.
+		for _, seq := range []uint64{4, 5, 0} {
+			clone := sub(full(9), 9)
+			clone.KeyHash, clone.Sequence = keyA, seq
+			clone.Report.LastObserved = fsm.SignedOut
+			stored, err := s.SubmitReport(ctx, clone)
+			require.ErrorIs(t, err, issuer.ErrStaleSequence, "sequence %d", seq)
+			require.False(t, stored)
+			requireLatest(t, s, full(5))
+		}
+		// Nor does it rebind for another user.
+		clone := sub(full(9), 9)
+		clone.Report.AppUserID, clone.Caller, clone.KeyHash, clone.Sequence = "bob", "bob", keyA, 4
+		_, err := s.SubmitReport(ctx, clone)
+		require.ErrorIs(t, err, issuer.ErrStaleSequence)
+		requireBound(t, s, "inst-1", "alice")
+		// The copy then reports under a new ID of its own; the original
+		// goes on.
+		fresh := sub(full(9), 9)
+		fresh.Report.InstallationID, fresh.KeyHash, fresh.Sequence = "inst-restored", keyB, 1
+		require.True(t, submit(t, s, fresh))
+		orig := sub(full(10), 10)
+		orig.KeyHash, orig.Sequence = keyA, 6
+		require.True(t, submit(t, s, orig))
+		requireLatest(t, s, full(10))
+		requireLatest(t, s, fresh.Report)
+		b := requireBound(t, s, "inst-1", "alice")
+		require.Equal(t, uint64(6), b.Sequence)
+	})
+
+	t.Run("invalid reports are refused", func(t *testing.T) {
+		s := open(t)
+		for name, mut := range map[string]func(*issuer.Submission){
+			"no installation": func(x *issuer.Submission) { x.Report.InstallationID = "" },
+			"no time":         func(x *issuer.Submission) { x.Report.ReportedAt = time.Time{} },
+			"platform":        func(x *issuer.Submission) { x.Report.Platform = "web" },
+			"profile":         func(x *issuer.Submission) { x.Report.Profile = "ios-1.8" },
+			"signed out user": func(x *issuer.Submission) { x.Report.AppSignedIn = false },
+			"status":          func(x *issuer.Submission) { x.Report.SDKStatus = 1 << 7 },
+			"no caller":       func(x *issuer.Submission) { x.Caller = "" },
+			"no receipt":      func(x *issuer.Submission) { x.ReceivedAt = time.Time{} },
+			"key hash":        func(x *issuer.Submission) { x.KeyHash = []byte("short") },
+		} {
+			x := sub(full(1), 1)
+			mut(&x)
+			stored, err := s.SubmitReport(ctx, x)
+			require.ErrorIs(t, err, issuer.ErrBadReport, name)
+			require.False(t, stored, name)
+			_, ok, err := s.LatestReport(ctx, x.Report.InstallationID)
+			require.NoError(t, err)
+			require.False(t, ok, "%s: stored", name)
+			_, ok, err = s.Binding(ctx, x.Report.InstallationID)
+			require.NoError(t, err)
+			require.False(t, ok, "%s: bound", name)
+		}
+	})
+
+	t.Run("times out of range are a typed error, never an overflow", func(t *testing.T) {
+		s := open(t)
+		for name, mut := range map[string]func(*issuer.Submission){
+			"reported 2999":       func(x *issuer.Submission) { x.Report.ReportedAt = time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC) },
+			"reported 1600":       func(x *issuer.Submission) { x.Report.ReportedAt = time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC) },
+			"reported 1969":       func(x *issuer.Submission) { x.Report.ReportedAt = time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC) },
+			"next attempt 2999":   func(x *issuer.Submission) { x.Report.NextAttemptAt = time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC) },
+			"next attempt year 1": func(x *issuer.Submission) { x.Report.NextAttemptAt = time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC) },
+			"received 2262":       func(x *issuer.Submission) { x.ReceivedAt = time.Date(2262, 6, 1, 0, 0, 0, 0, time.UTC) },
+		} {
+			x := sub(full(1), 1)
+			mut(&x)
+			stored, err := s.SubmitReport(ctx, x)
+			require.ErrorIs(t, err, issuer.ErrTimeOutOfRange, name)
+			require.ErrorIs(t, err, issuer.ErrBadReport, name)
+			require.False(t, stored, name)
+			_, ok, err := s.LatestReport(ctx, "inst-1")
+			require.NoError(t, err)
+			require.False(t, ok, "%s: stored", name)
+		}
+		// The edges of the range are held exactly.
+		x := sub(full(1), 1)
+		x.Report.ReportedAt, x.Report.NextAttemptAt = issuer.MinTime, issuer.MaxTime.Add(-time.Nanosecond)
+		require.True(t, submit(t, s, x))
+		requireLatest(t, s, x.Report)
+	})
+
+	t.Run("a done context changes nothing", func(t *testing.T) {
+		s := open(t)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err := s.SubmitReport(cctx, sub(full(1), 1))
+		require.ErrorIs(t, err, context.Canceled)
+		_, ok, err := s.LatestReport(ctx, "inst-1")
+		require.NoError(t, err)
+		require.False(t, ok)
+		_, ok, err = s.Binding(ctx, "inst-1")
+		require.NoError(t, err)
+		require.False(t, ok)
+	})
+
+	t.Run("concurrent reports keep the latest received", func(t *testing.T) {
+		s := open(t)
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.SubmitReport(ctx, sub(full(i), i))
+				require.NoError(t, err)
+			}()
+		}
+		wg.Wait()
+		requireLatest(t, s, full(19))
+	})
+
+	t.Run("concurrent first reports of two users bind one", func(t *testing.T) {
+		s := open(t)
+		var wg sync.WaitGroup
+		var stored, refused atomic.Int32
+		for i := range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				x := sub(full(i), i)
+				if i%2 == 1 {
+					x.Report.AppUserID, x.Caller = "bob", "bob"
+				}
+				_, err := s.SubmitReport(ctx, x)
+				switch {
+				case err == nil:
+					stored.Add(1)
+				case assertBound(err):
+					refused.Add(1)
+				default:
+					t.Errorf("report %d: %v", i, err)
+				}
+			}()
+		}
+		wg.Wait()
+		require.Equal(t, int32(5), stored.Load())
+		require.Equal(t, int32(5), refused.Load())
+		b, ok, err := s.Binding(ctx, "inst-1")
+		require.NoError(t, err)
+		require.True(t, ok)
+		got, _, err := s.LatestReport(ctx, "inst-1")
+		require.NoError(t, err)
+		require.Equal(t, b.AppUserID, got.AppUserID, "the stored report is not the bound user's")
+	})
+}
+
+func assertBound(err error) bool { return errors.Is(err, issuer.ErrInstallationBound) }
