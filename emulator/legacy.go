@@ -3,8 +3,6 @@ package emulator
 import (
 	"encoding/json"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -69,59 +67,58 @@ func legacyError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, junction.LegacyErrorBody{Error: junction.LegacyError{Code: status, Message: msg, Status: grpc}})
 }
 
-// legacyKey checks the ?key= query: the public Web API key the emulator's
-// Sign-In Tokens carry.
-func legacyKey(w http.ResponseWriter, r *http.Request) bool {
+// legacyRequest checks what both legacy routes require, the ?key= query
+// (the public Web API key the emulator's Sign-In Tokens carry) and then a
+// body that read finds nothing wrong with, and answers the Firebase error
+// when they do not pass.
+func legacyRequest(w http.ResponseWriter, r *http.Request, read func() bodyFault) bool {
 	if r.URL.Query().Get("key") != signInPublicKey {
 		legacyError(w, http.StatusBadRequest, legacyInvalidAPIKey)
 		return false
 	}
-	return true
+	switch read() {
+	case bodyOK:
+		return true
+	case bodyTooLarge:
+		legacyError(w, http.StatusRequestEntityTooLarge, "request body too large")
+	default:
+		legacyError(w, http.StatusBadRequest, legacyBadRequest)
+	}
+	return false
 }
+
+// errTenantMismatch: a legacy sign-in names another tenant than its custom
+// token's.
+var errTenantMismatch = errors.New("emulator: tenant_id does not match the custom token's")
 
 // serveLegacySignIn serves accounts:signInWithCustomToken: the custom token
 // (a Sign-In Token's user_token) and its tenant for an ID token and a
 // Secure Token refresh token.
 func (e *Emulator) serveLegacySignIn(w http.ResponseWriter, r *http.Request) {
-	if !legacyKey(w, r) {
-		return
-	}
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
-		legacyError(w, http.StatusBadRequest, legacyBadRequest)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		legacyError(w, http.StatusRequestEntityTooLarge, "request body too large")
+	var body []byte
+	if !legacyRequest(w, r, func() (f bodyFault) { body, f = readJSONBody(w, r); return f }) {
 		return
 	}
 	var req junction.LegacySignInRequest
-	if err != nil || json.Unmarshal(body, &req) != nil || req.Token == "" {
+	if json.Unmarshal(body, &req) != nil || req.Token == "" {
 		legacyError(w, http.StatusBadRequest, legacyBadRequest)
 		return
 	}
-	c, err := e.verifySubjectJWT(req.Token)
-	if errors.Is(err, errNoSigningKey) {
+	tenant := func(c junction.Claims) error {
+		if req.TenantID != c.TenantID {
+			return errTenantMismatch
+		}
+		return nil
+	}
+	switch err := e.signIn(req.Token, tenant, func(u *user) { e.issueLegacy(w, u, "") }); {
+	case err == nil:
+	case errors.Is(err, errNoSigningKey):
 		legacyError(w, http.StatusInternalServerError, "no signing key")
-		return
-	}
-	if err != nil {
-		legacyError(w, http.StatusBadRequest, legacyInvalidCustomToken)
-		return
-	}
-	if req.TenantID != c.TenantID {
+	case errors.Is(err, errTenantMismatch):
 		legacyError(w, http.StatusBadRequest, legacyTenantMismatch)
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u := e.signInUser(c)
-	if u == nil {
+	default:
 		legacyError(w, http.StatusBadRequest, legacyInvalidCustomToken)
-		return
 	}
-	e.issueLegacy(w, u, "")
 }
 
 // serveLegacyRefresh serves the Secure Token v1/token: a legacy refresh
@@ -131,21 +128,7 @@ func (e *Emulator) serveLegacySignIn(w http.ResponseWriter, r *http.Request) {
 // one for every refresh of a session), so a refresh whose answer is lost
 // leaves the SDK's stored token good.
 func (e *Emulator) serveLegacyRefresh(w http.ResponseWriter, r *http.Request) {
-	if !legacyKey(w, r) {
-		return
-	}
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
-		legacyError(w, http.StatusBadRequest, legacyBadRequest)
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			legacyError(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return
-		}
-		legacyError(w, http.StatusBadRequest, legacyBadRequest)
+	if !legacyRequest(w, r, func() bodyFault { return readForm(w, r) }) {
 		return
 	}
 	if r.PostForm.Get("grant_type") != junction.GrantRefreshToken {
@@ -159,11 +142,7 @@ func (e *Emulator) serveLegacyRefresh(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	g := e.refresh[token]
-	var u *user
-	if g != nil {
-		u = e.activeUser(g.userID)
-	}
+	g, u := e.refreshSession(token)
 	switch {
 	case g == nil, !g.legacy, g.state == refreshRotated: // rotated by /v1/token (§10.4)
 		legacyError(w, http.StatusBadRequest, junction.LegacyInvalidRefreshToken)

@@ -143,6 +143,50 @@ func TestLegacyErrors(t *testing.T) {
 	})
 }
 
+// TestLegacyRequestFaults: the legacy routes check the ?key= first, then
+// the body's media type, size and syntax, and answer each fault with the
+// Firebase envelope's message, status and code.
+func TestLegacyRequestFaults(t *testing.T) {
+	w := newLegacyWorld(t)
+	key := url.QueryEscape(w.tok.PublicKey)
+	signIn := "/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken?key="
+	refresh := "/securetoken.googleapis.com/v1/token?key="
+	const form, js = "application/x-www-form-urlencoded", "application/json"
+	big := strings.Repeat("a", 65<<10)
+	okSignIn := `{"returnSecureToken":true,"token":"` + w.tok.UserToken + `","tenantId":"` + w.tok.Claims.TenantID + `"}`
+	for _, tc := range []struct {
+		name, path, contentType, body string
+		status                        int
+		message, grpc                 string
+	}{
+		{"sign-in: wrong key", signIn + "other", js, okSignIn, 400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT"},
+		{"sign-in: wrong key before a large body", signIn + "other", js, big, 400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT"},
+		{"sign-in: form body", signIn + key, form, okSignIn, 400, "INVALID_REQUEST", "INVALID_ARGUMENT"},
+		{"sign-in: too large", signIn + key, js, big, 413, "request body too large", "FAILED_PRECONDITION"},
+		{"sign-in: not JSON", signIn + key, js, "{", 400, "INVALID_REQUEST", "INVALID_ARGUMENT"},
+		{"sign-in: no token", signIn + key, js, `{"tenantId":"t"}`, 400, "INVALID_REQUEST", "INVALID_ARGUMENT"},
+		{"sign-in: other tenant", signIn + key, js, strings.Replace(okSignIn, w.tok.Claims.TenantID, "other", 1), 400, "TENANT_ID_MISMATCH", "INVALID_ARGUMENT"},
+		{"refresh: wrong key", refresh + "other", form, "grant_type=refresh_token&refresh_token=x", 400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT"},
+		{"refresh: JSON body", refresh + key, js, `{"grant_type":"refresh_token"}`, 400, "INVALID_REQUEST", "INVALID_ARGUMENT"},
+		{"refresh: too large", refresh + key, form, "refresh_token=" + big, 413, "request body too large", "FAILED_PRECONDITION"},
+		{"refresh: not a form", refresh + key, form, "grant_type=%zz", 400, "INVALID_REQUEST", "INVALID_ARGUMENT"},
+		{"refresh: no refresh token", refresh + key, form, "grant_type=refresh_token", 400, "MISSING_REFRESH_TOKEN", "INVALID_ARGUMENT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, w.s.APIURL+tc.path, strings.NewReader(tc.body))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", tc.contentType)
+			resp, err := w.s.HTTP.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			require.Equal(t, tc.status, resp.StatusCode)
+			var body junction.LegacyErrorBody
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+			require.Equal(t, junction.LegacyError{Code: tc.status, Message: tc.message, Status: tc.grpc}, body.Error)
+		})
+	}
+}
+
 // TestLegacyLostRefreshAnswer: a Secure Token refresh whose answer is lost
 // leaves the stored refresh token good, so the next refresh succeeds (the
 // Junction endpoint, which rotates, answers invalid_token instead:

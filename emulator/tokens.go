@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -148,18 +147,14 @@ func (e *Emulator) serveSignInToken(w http.ResponseWriter, r *http.Request, id s
 
 // serveToken serves the auth server's POST /v1/token.
 func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request) {
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct != "application/x-www-form-urlencoded" {
+	switch readForm(w, r) {
+	case bodyWrongType:
 		tokenError(w, errorTypeBadRequest, "the body must be application/x-www-form-urlencoded")
 		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeDetail(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return
-		}
+	case bodyTooLarge:
+		writeDetail(w, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	case bodyInvalid:
 		tokenError(w, errorTypeBadRequest, "the body is not a valid form")
 		return
 	}
@@ -184,23 +179,42 @@ func (e *Emulator) exchange(w http.ResponseWriter, subjectType, jwt string) {
 		tokenError(w, errorTypeBadRequest, "subject_token is required")
 		return
 	}
-	c, err := e.verifySubjectJWT(jwt)
-	if errors.Is(err, errNoSigningKey) {
+	switch err := e.signIn(jwt, nil, func(u *user) { e.issueTokens(w, u) }); {
+	case err == nil:
+	case errors.Is(err, errNoSigningKey):
 		writeDetail(w, http.StatusInternalServerError, "no signing key")
-		return
-	}
-	if err != nil {
+	default:
 		tokenError(w, junction.ErrorTypeInvalidToken, "")
-		return
+	}
+}
+
+// errNoUserSignedIn: a Sign-In Token that verifies signs no one in (see
+// signInUser).
+var errNoUserSignedIn = errors.New("emulator: the sign-in token signs no active user in")
+
+// signIn is both exchanges of a Sign-In Token's JWT (/v1/token and the
+// legacy one): it verifies jwt, lets check (if not nil) refuse its claims,
+// and calls issue, with e.mu held, for the user it signs in. It returns
+// errNoSigningKey, the verification's or check's error, or
+// errNoUserSignedIn, and then issue is not called.
+func (e *Emulator) signIn(jwt string, check func(junction.Claims) error, issue func(*user)) error {
+	c, err := e.verifySubjectJWT(jwt)
+	if err != nil {
+		return err
+	}
+	if check != nil {
+		if err := check(c); err != nil {
+			return err
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	u := e.signInUser(c)
 	if u == nil {
-		tokenError(w, junction.ErrorTypeInvalidToken, "")
-		return
+		return errNoUserSignedIn
 	}
-	e.issueTokens(w, u)
+	issue(u)
+	return nil
 }
 
 // errNoSigningKey: the emulator has no key to verify Sign-In Tokens with.
@@ -253,11 +267,7 @@ func (e *Emulator) refreshGrant(w http.ResponseWriter, token string) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	g := e.refresh[token]
-	var u *user
-	if g != nil {
-		u = e.activeUser(g.userID)
-	}
+	g, u := e.refreshSession(token)
 	switch {
 	case u == nil, g.state == refreshRotated, g.state == refreshUserDeleted:
 		// Unknown, rotated out, or of a deleted user (even if revoked
@@ -282,6 +292,17 @@ func (e *Emulator) refreshGrant(w http.ResponseWriter, token string) {
 		}
 	}
 	e.issueTokens(w, u)
+}
+
+// refreshSession returns the grant of a refresh token and its user while
+// the user is active: (nil, nil) for an unknown token, (g, nil) for a
+// deleted user's. The caller holds e.mu.
+func (e *Emulator) refreshSession(token string) (*refreshGrant, *user) {
+	g := e.refresh[token]
+	if g == nil {
+		return nil, nil
+	}
+	return g, e.activeUser(g.userID)
 }
 
 // issueTokens answers a new access and refresh token for u. The caller
@@ -323,9 +344,16 @@ func (e *Emulator) RevokeRefreshTokens(userID string) {
 	if u == nil {
 		return
 	}
+	e.endRefreshTokens(u, refreshRevoked)
+}
+
+// endRefreshTokens moves every active refresh token of u to state
+// (refreshRevoked or refreshUserDeleted) and forgets them on u. The caller
+// holds e.mu.
+func (e *Emulator) endRefreshTokens(u *user, state refreshState) {
 	for _, t := range u.refresh {
 		if g := e.refresh[t]; g.state == refreshActive {
-			g.state = refreshRevoked
+			g.state = state
 			e.logRefresh(t)
 		}
 	}

@@ -300,19 +300,30 @@ func parseUserBody(body []byte, patch bool) (req createUserRequest, cleared map[
 	return req, cleared, errs
 }
 
+// readUserBody reads a create-user body, or with patch a patch-user body,
+// and validates it (parseUserBody); it answers 413 or 422 and reports false
+// when the body does not pass.
+func readUserBody(w http.ResponseWriter, r *http.Request, patch bool) (createUserRequest, map[string]bool, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeDetail(w, http.StatusRequestEntityTooLarge, "request body too large")
+		return createUserRequest{}, nil, false
+	}
+	req, cleared, verrs := parseUserBody(body, patch)
+	if len(verrs) > 0 {
+		writeValidation(w, verrs...)
+		return createUserRequest{}, nil, false
+	}
+	return req, cleared, true
+}
+
 // serveCreateUser serves POST /v2/user.
 func (e *Emulator) serveCreateUser(w http.ResponseWriter, r *http.Request) {
 	if _, ok := e.authenticate(w, r, false); !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeDetail(w, http.StatusRequestEntityTooLarge, "request body too large")
-		return
-	}
-	req, verrs := parseCreateUser(body)
-	if len(verrs) > 0 {
-		writeValidation(w, verrs...)
+	req, _, ok := readUserBody(w, r, false)
+	if !ok {
 		return
 	}
 	e.mu.Lock()
@@ -334,14 +345,8 @@ func (e *Emulator) servePatchUser(w http.ResponseWriter, r *http.Request, id str
 	if _, ok := e.authenticate(w, r, false); !ok || !userIDValid(w, []any{"path", "user_id"}, id) {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeDetail(w, http.StatusRequestEntityTooLarge, "request body too large")
-		return
-	}
-	req, cleared, verrs := parseUserBody(body, true)
-	if len(verrs) > 0 {
-		writeValidation(w, verrs...)
+	req, cleared, ok := readUserBody(w, r, true)
+	if !ok {
 		return
 	}
 	e.mu.Lock()
@@ -361,30 +366,29 @@ func (e *Emulator) servePatchUser(w http.ResponseWriter, r *http.Request, id str
 		e.active[u.clientUserID] = u
 	}
 	now := e.now().Truncate(time.Microsecond)
-	set := func(f **fallback, name string, v *string) {
-		switch {
-		case v != nil:
-			*f = &fallback{*v, now}
-		case cleared[name]:
-			*f = nil
-		}
-	}
-	set(&u.timeZone, "fallback_time_zone", req.timeZone)
-	set(&u.birthDate, "fallback_birth_date", req.birthDate)
-	bound := func(b **string, name string, v *string) {
-		switch {
-		case v != nil:
-			*b = v
-		case cleared[name]:
-			*b = nil
-		}
-	}
-	bound(&u.ingestStart, "ingestion_start", req.ingestStart)
-	bound(&u.ingestEnd, "ingestion_end", req.ingestEnd)
+	stamped := func(v string) *fallback { return &fallback{v, now} }
+	u.timeZone = patched(u.timeZone, req.timeZone, cleared["fallback_time_zone"], stamped)
+	u.birthDate = patched(u.birthDate, req.birthDate, cleared["fallback_birth_date"], stamped)
+	u.ingestStart = patched(u.ingestStart, req.ingestStart, cleared["ingestion_start"], stringPtr)
+	u.ingestEnd = patched(u.ingestEnd, req.ingestEnd, cleared["ingestion_end"], stringPtr)
 	e.logUser(u)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// patched is an optional field after a patch: made from v when the body
+// gave it, nil when the body gave null (cleared), else old.
+func patched[T any](old *T, v *string, cleared bool, made func(string) *T) *T {
+	switch {
+	case v != nil:
+		return made(*v)
+	case cleared:
+		return nil
+	}
+	return old
+}
+
+func stringPtr(s string) *string { return &s }
 
 // ErrClientUserIDTaken is returned by [Emulator.CreateUser] when an active
 // user already has the client user ID.
@@ -561,13 +565,7 @@ func (e *Emulator) DeleteUser(userID string) error {
 		e.logAccess(t)
 	}
 	u.access = nil
-	for _, t := range u.refresh {
-		if g := e.refresh[t]; g.state == refreshActive {
-			g.state = refreshUserDeleted
-			e.logRefresh(t)
-		}
-	}
-	u.refresh = nil
+	e.endRefreshTokens(u, refreshUserDeleted)
 	return nil
 }
 
