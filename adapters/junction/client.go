@@ -152,6 +152,17 @@ func (c caller) exchange(ctx context.Context, req *http.Request) outcome {
 	return o
 }
 
+// decoded sends r with do and returns the 2xx body decoded as a T, or the
+// zero T and do's error.
+func decoded[T any](ctx context.Context, do func(context.Context, request, any) error, r request) (T, error) {
+	var v T
+	if err := do(ctx, r, &v); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
 // segment escapes one path segment, refusing those that would change the
 // path's meaning: empty, "." and "..".
 func segment(op, s string) (string, error) {
@@ -215,18 +226,13 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 // clientUserID gives an [ErrConflict] *APIError naming it (ConflictUserID,
 // ConflictCreatedOn).
 func (c *Client) CreateUser(ctx context.Context, clientUserID string) (UserKey, error) {
-	var k UserKey
-	err := c.do(ctx, request{
+	return decoded[UserKey](ctx, c.do, request{
 		op: "create user", method: http.MethodPost, path: "/v2/user",
 		body: jsonBody(struct {
 			ClientUserID string `json:"client_user_id"`
 		}{clientUserID}),
 		contentType: "application/json",
-	}, &k)
-	if err != nil {
-		return UserKey{}, err
-	}
-	return k, nil
+	})
 }
 
 // GetUser returns a user: GET /v2/user/{userID}.
@@ -246,24 +252,15 @@ func (c *Client) user(ctx context.Context, op, prefix, id string) (User, error) 
 	if err != nil {
 		return User{}, err
 	}
-	var u User
-	if err := c.do(ctx, request{op: op, method: http.MethodGet, path: prefix + seg}, &u); err != nil {
-		return User{}, err
-	}
-	return u, nil
+	return decoded[User](ctx, c.do, request{op: op, method: http.MethodGet, path: prefix + seg})
 }
 
 // ListUsers returns a page of the team's users: GET /v2/user?offset&limit.
 func (c *Client) ListUsers(ctx context.Context, offset, limit int) (UsersPage, error) {
-	var p UsersPage
-	err := c.do(ctx, request{
+	return decoded[UsersPage](ctx, c.do, request{
 		op: "list users", method: http.MethodGet, path: "/v2/user",
 		query: url.Values{"offset": {strconv.Itoa(offset)}, "limit": {strconv.Itoa(limit)}},
-	}, &p)
-	if err != nil {
-		return UsersPage{}, err
-	}
-	return p, nil
+	})
 }
 
 // DeleteUser deletes a user: DELETE /v2/user/{userID}. Its data is erased
@@ -306,12 +303,7 @@ func (c *Client) CreateSignInToken(ctx context.Context, userID string) (SignInTo
 	if err != nil {
 		return SignInTokenResponse{}, err
 	}
-	var r SignInTokenResponse
-	err = c.do(ctx, request{op: op, method: http.MethodPost, path: "/v2/user/" + seg + "/sign_in_token"}, &r)
-	if err != nil {
-		return SignInTokenResponse{}, err
-	}
-	return r, nil
+	return decoded[SignInTokenResponse](ctx, c.do, request{op: op, method: http.MethodPost, path: "/v2/user/" + seg + "/sign_in_token"})
 }
 
 // UserClient calls the API as one user, with the access token of an SDK
@@ -334,15 +326,10 @@ func (u *UserClient) GetUser(ctx context.Context, accessToken, userID string) (U
 	if !validHeaderValue(accessToken) {
 		return User{}, &APIError{Op: op, Kind: ErrValidation, Err: errors.New("the access token holds characters a header cannot carry")}
 	}
-	var usr User
-	err = u.c.do(ctx, request{
+	return decoded[User](ctx, u.c.do, request{
 		op: op, method: http.MethodGet, path: "/v2/user/" + seg,
 		header: http.Header{"Authorization": {"Bearer " + accessToken}},
-	}, &usr)
-	if err != nil {
-		return User{}, err
-	}
-	return usr, nil
+	})
 }
 
 // AuthClient calls the auth server's token endpoint, POST {baseURL}/v1/token,
@@ -357,15 +344,10 @@ func NewAuthClient(baseURL string, opts ...Option) *AuthClient {
 }
 
 func (a *AuthClient) token(ctx context.Context, op string, form url.Values) (TokenResponse, error) {
-	var r TokenResponse
-	err := a.c.do(ctx, request{
+	return decoded[TokenResponse](ctx, a.c.do, request{
 		op: op, method: http.MethodPost, path: "/v1/token",
 		body: strings.NewReader(form.Encode()), contentType: "application/x-www-form-urlencoded",
-	}, &r)
-	if err != nil {
-		return TokenResponse{}, err
-	}
-	return r, nil
+	})
 }
 
 // Exchange trades a Sign-In Token's user token (the inner JWT, not the raw
