@@ -16,7 +16,12 @@ import (
 )
 
 func BenchmarkEmulatorCreateUser(b *testing.B) {
-	em := emulatortest.NewEmulator()
+	benchCreateUsers(b, emulatortest.NewEmulator(), nil)
+}
+
+// benchCreateUsers measures POST /v2/user on em, served in process, with
+// save (if not nil) run after each create.
+func benchCreateUsers(b *testing.B, em *emulator.Emulator, save func() error) {
 	key := em.APIKey()
 	b.ReportAllocs()
 	i := 0
@@ -27,6 +32,11 @@ func BenchmarkEmulatorCreateUser(b *testing.B) {
 		em.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {
 			b.Fatalf("create user: %d %s", rec.Code, rec.Body)
+		}
+		if save != nil {
+			if err := save(); err != nil {
+				b.Fatal(err)
+			}
 		}
 		i++
 	}
@@ -88,23 +98,7 @@ func benchPersistedCreate(b *testing.B, users int, attach func(dir string, em *e
 			b.Fatal(err)
 		}
 	}
-	save := attach(b.TempDir(), em)
-	key := em.APIKey()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		req := httptest.NewRequest("POST", "/v2/user", strings.NewReader(`{"client_user_id":"user-`+strconv.Itoa(i)+`"}`))
-		req.Header.Set("X-Vital-API-Key", key)
-		rec := httptest.NewRecorder()
-		em.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("create user: %d %s", rec.Code, rec.Body)
-		}
-		if err := save(); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
+	benchCreateUsers(b, em, attach(b.TempDir(), em))
 }
 
 // BenchmarkEmulatorPersistedCreate compares the state directory's append

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"image/png"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,16 +45,36 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
+// chromium starts a headless Chromium with a 1280 x 900 window for the
+// test (or skips it, see findChromium) and returns its context, which
+// ends after timeout.
+func chromium(t *testing.T, timeout time.Duration) context.Context {
+	path := findChromium(t)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	t.Cleanup(cancelTimeout)
+	return ctx
+}
+
+// pageText is the trimmed text of the element sel selects.
+func pageText(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	require.NoError(t, err, "text of %s", sel)
+	return strings.TrimSpace(s)
+}
+
 // The web UI, driven in headless Chromium as a person would: see a user
 // created through the API, delete it with the form, queue a failure with
 // the fault form, and find both effects through the API.
 func TestWebUIInABrowser(t *testing.T) {
-	chromium := findChromium(t)
 	clock := emulatortest.NewClock(time.Date(2030, 1, 2, 9, 30, 0, 0, time.UTC))
 	em := emulatortest.NewEmulator(emulator.WithClock(clock.Now), emulator.WithTeamID("6f1c2a8e-3b7d-4e59-9a0c-5d2e8f4b1a73"))
-	srv := httptest.NewServer(em.Handler())
-	t.Cleanup(srv.Close)
-	h := &harness{t: t, em: em, url: srv.URL, client: srv.Client()}
+	h := serveLoopback(t, em, em.Handler())
 	alice := h.createUser("alice@example.com")
 	bob := h.createUser("bob")
 	h.createUser("carol")
@@ -63,23 +82,12 @@ func TestWebUIInABrowser(t *testing.T) {
 	var secrets emulatortest.Secrets
 	secrets.Add(em.APIKey(), st.SignInToken)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
-	defer cancelTimeout()
+	ctx := chromium(t, 30*time.Second)
 
 	row := `tr[data-user-id="` + alice + `"]`
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		require.NoError(t, err, "text of %s", sel)
-		return strings.TrimSpace(s)
-	}
+	text := func(sel string) string { return pageText(t, ctx, sel) }
 	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+"/_emulator/ui"),
+		chromedp.Navigate(h.url+"/_emulator/ui"),
 		chromedp.WaitVisible(chromedp.CSS(row)),
 	))
 	require.Equal(t, "alice@example.com", text(row+" .client-user-id"))
@@ -109,7 +117,7 @@ func TestWebUIInABrowser(t *testing.T) {
 
 	// Reload to show the latest requests, then look at the page.
 	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+"/_emulator/ui"),
+		chromedp.Navigate(h.url+"/_emulator/ui"),
 		chromedp.WaitVisible(chromedp.CSS(`#requests table`)),
 	))
 	html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS(`html`)))
@@ -135,11 +143,8 @@ func TestWebUIInABrowser(t *testing.T) {
 // performs an undo of a deletion it learns of by refreshing itself, and
 // queues a delay.
 func TestWebUIAddUndoDelayRefreshAt1280(t *testing.T) {
-	chromium := findChromium(t)
 	em := emulatortest.NewEmulator()
-	srv := httptest.NewServer(em.Handler())
-	t.Cleanup(srv.Close)
-	h := &harness{t: t, em: em, url: srv.URL, client: srv.Client()}
+	h := serveLoopback(t, em, em.Handler())
 	long := strings.Repeat("a-very-long-client-user-id-", 6)
 	victim := h.createUser(long + "1")
 	for i := range 4 {
@@ -150,19 +155,8 @@ func TestWebUIAddUndoDelayRefreshAt1280(t *testing.T) {
 	var secrets emulatortest.Secrets
 	secrets.Add(em.APIKey(), st.SignInToken)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 45*time.Second)
-	defer cancelTimeout()
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		require.NoError(t, err, "text of %s", sel)
-		return strings.TrimSpace(s)
-	}
+	ctx := chromium(t, 45*time.Second)
+	text := func(sel string) string { return pageText(t, ctx, sel) }
 	// waitText waits until sel's text holds want (a page loaded after a
 	// form leaves the last page's message visible until it replaces it).
 	waitText := func(sel, want string) string {
@@ -179,7 +173,7 @@ func TestWebUIAddUndoDelayRefreshAt1280(t *testing.T) {
 		return ""
 	}
 	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+"/_emulator/ui"),
+		chromedp.Navigate(h.url+"/_emulator/ui"),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-user-id="`+victim+`"]`)),
 	))
 

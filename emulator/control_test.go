@@ -22,8 +22,7 @@ func newControlHarness(t *testing.T, opts ...emulator.Option) (*harness, *emulat
 	clock := emulatortest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	em := emulatortest.NewEmulator(append([]emulator.Option{emulator.WithClock(clock.Now), emulator.WithAfter(clock.After),
 		emulator.WithControlHosts("emulator.test")}, opts...)...)
-	tr := emulatortest.NewTransport(map[string]http.Handler{"emulator.test": em.Handler()})
-	return &harness{t: t, em: em, url: "http://emulator.test", client: tr.Client()}, clock
+	return serveAt(t, em, "emulator.test", em.Handler()), clock
 }
 
 // control sends a JSON request to the control plane.

@@ -40,8 +40,14 @@ func newHarness(t *testing.T, opts ...emulator.Option) *harness {
 
 // serve serves em in process.
 func serve(t *testing.T, em *emulator.Emulator) *harness {
-	tr := emulatortest.NewTransport(map[string]http.Handler{"emulator.test": em})
-	return &harness{t: t, em: em, url: "http://emulator.test", client: tr.Client()}
+	return serveAt(t, em, "emulator.test", em)
+}
+
+// serveAt serves handler (em, or em.Handler() with the control plane) in
+// process at host.
+func serveAt(t *testing.T, em *emulator.Emulator, host string, handler http.Handler) *harness {
+	tr := emulatortest.NewTransport(map[string]http.Handler{host: handler})
+	return &harness{t: t, em: em, url: "http://" + host, client: tr.Client()}
 }
 
 // newLoopbackHarness serves, over loopback HTTP, an emulator built with the
@@ -49,7 +55,13 @@ func serve(t *testing.T, em *emulator.Emulator) *harness {
 func newLoopbackHarness(t *testing.T, opts ...emulator.Option) *harness {
 	t.Helper()
 	em := emulatortest.NewEmulator(opts...)
-	srv := httptest.NewServer(em)
+	return serveLoopback(t, em, em)
+}
+
+// serveLoopback serves handler (em, or em.Handler()) over loopback HTTP
+// until the test ends.
+func serveLoopback(t *testing.T, em *emulator.Emulator, handler http.Handler) *harness {
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	return &harness{t: t, em: em, url: srv.URL, client: srv.Client()}
 }

@@ -27,8 +27,24 @@ func flushing(t *testing.T, em *emulator.Emulator, d *emulator.Dir) *harness {
 		require.NoError(t, d.Flush())
 	})
 	// The control plane answers loopback only: serve it at one.
-	tr := emulatortest.NewTransport(map[string]http.Handler{"127.0.0.1:8787": h})
-	return &harness{t: t, em: em, url: "http://127.0.0.1:8787", client: tr.Client()}
+	return serveAt(t, em, "127.0.0.1:8787", h)
+}
+
+// attachTemp attaches em to a new temporary directory.
+func attachTemp(t *testing.T, em *emulator.Emulator) (string, *emulator.Dir) {
+	t.Helper()
+	dir := t.TempDir()
+	d, err := emulator.AttachDir(dir, em)
+	require.NoError(t, err)
+	return dir, d
+}
+
+// reload loads the emulator kept in dir, failing the test on an error.
+func reload(t *testing.T, dir string, opts ...emulator.Option) *emulator.Emulator {
+	t.Helper()
+	em, err := emulator.LoadDir(dir, opts...)
+	require.NoError(t, err)
+	return em
 }
 
 // exported is the emulator's state as JSON.
@@ -78,17 +94,14 @@ func everyKindOfChange(t *testing.T, h *harness) {
 }
 
 func TestDirKeepsEveryChange(t *testing.T) {
-	dir := t.TempDir()
 	clock := emulatortest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	em := emulatortest.NewEmulator(emulator.WithClock(clock.Now))
-	d, err := emulator.AttachDir(dir, em)
-	require.NoError(t, err)
+	dir, d := attachTemp(t, em)
 	h := flushing(t, em, d)
 	everyKindOfChange(t, h)
 
 	// Killed here: no Close. The snapshot and the log give the same state.
-	loaded, err := emulator.LoadDir(dir, emulator.WithClock(clock.Now))
-	require.NoError(t, err)
+	loaded := reload(t, dir, emulator.WithClock(clock.Now))
 	require.Equal(t, exported(t, em), exported(t, loaded))
 	var legacy int
 	for _, r := range loaded.Export().RefreshTokens {
@@ -101,8 +114,7 @@ func TestDirKeepsEveryChange(t *testing.T) {
 	// A reset, and changes after it, replay too.
 	require.Equal(t, http.StatusOK, h.control("POST", "/_emulator/reset", "").status)
 	h.createUser("after-reset")
-	loaded, err = emulator.LoadDir(dir, emulator.WithClock(clock.Now))
-	require.NoError(t, err)
+	loaded = reload(t, dir, emulator.WithClock(clock.Now))
 	require.Equal(t, exported(t, em), exported(t, loaded))
 	require.Len(t, loaded.Export().Users, 1)
 
@@ -111,8 +123,7 @@ func TestDirKeepsEveryChange(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(dir, emulator.LogFile))
 	require.NoError(t, err)
 	require.Equal(t, 1, strings.Count(string(b), "\n"), "only the header is left: %s", b)
-	loaded, err = emulator.LoadDir(dir, emulator.WithClock(clock.Now))
-	require.NoError(t, err)
+	loaded = reload(t, dir, emulator.WithClock(clock.Now))
 	require.Equal(t, exported(t, em), exported(t, loaded))
 	require.Error(t, d.Flush(), "closed")
 }
@@ -121,14 +132,12 @@ func TestDirKeepsEveryChange(t *testing.T) {
 // state: one short line appended, the snapshot untouched (the whole state
 // was rewritten on every change before).
 func TestDirAppendsAChangeNotTheState(t *testing.T) {
-	dir := t.TempDir()
 	em := emulatortest.NewEmulator()
 	for i := range 5000 {
 		_, err := em.CreateUser(fmt.Sprintf("user-%05d", i))
 		require.NoError(t, err)
 	}
-	d, err := emulator.AttachDir(dir, em)
-	require.NoError(t, err)
+	dir, d := attachTemp(t, em)
 	snap := filepath.Join(dir, emulator.SnapshotFile)
 	before, err := os.Stat(snap)
 	require.NoError(t, err)
@@ -148,17 +157,14 @@ func TestDirAppendsAChangeNotTheState(t *testing.T) {
 	grown := logAfter.Size() - logBefore.Size()
 	require.Positive(t, grown)
 	require.Less(t, grown, int64(1024), "one change, one short line")
-	loaded, err := emulator.LoadDir(dir)
-	require.NoError(t, err)
+	loaded := reload(t, dir)
 	require.Len(t, loaded.Export().Users, 5001)
 }
 
 func TestDirCompactsAndSurvivesACrashWhileCompacting(t *testing.T) {
 	defer emulator.SetCompactSlack(4 << 10)()
-	dir := t.TempDir()
 	em := emulatortest.NewEmulator()
-	d, err := emulator.AttachDir(dir, em)
-	require.NoError(t, err)
+	dir, d := attachTemp(t, em)
 	h := flushing(t, em, d)
 	snap := filepath.Join(dir, emulator.SnapshotFile)
 	first, err := os.ReadFile(snap)
@@ -172,8 +178,7 @@ func TestDirCompactsAndSurvivesACrashWhileCompacting(t *testing.T) {
 	info, err := os.Stat(filepath.Join(dir, emulator.LogFile))
 	require.NoError(t, err)
 	require.Less(t, info.Size(), int64(2*len(second)+4<<10+1024))
-	loaded, err := emulator.LoadDir(dir)
-	require.NoError(t, err)
+	loaded := reload(t, dir)
 	require.Equal(t, exported(t, em), exported(t, loaded))
 
 	// A crash after the new snapshot is in place but before the new log
@@ -184,16 +189,13 @@ func TestDirCompactsAndSurvivesACrashWhileCompacting(t *testing.T) {
 	h.createUser("after")
 	require.NoError(t, d.Close()) // a new snapshot holding "after"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, emulator.LogFile), oldLog, 0o600))
-	loaded, err = emulator.LoadDir(dir)
-	require.NoError(t, err)
+	loaded = reload(t, dir)
 	require.Equal(t, exported(t, em), exported(t, loaded))
 }
 
 func TestDirLogDamage(t *testing.T) {
-	dir := t.TempDir()
 	em := emulatortest.NewEmulator()
-	d, err := emulator.AttachDir(dir, em)
-	require.NoError(t, err)
+	dir, d := attachTemp(t, em)
 	h := flushing(t, em, d)
 	h.createUser("alice")
 	h.createUser("bob")
@@ -205,8 +207,7 @@ func TestDirLogDamage(t *testing.T) {
 
 	// A last line cut short by a crash was never acknowledged: skipped.
 	require.NoError(t, os.WriteFile(logPath, []byte(lines[0]+lines[1]+lines[2][:len(lines[2])/2]), 0o600))
-	loaded, err := emulator.LoadDir(dir)
-	require.NoError(t, err)
+	loaded := reload(t, dir)
 	require.Len(t, loaded.Export().Users, 1)
 
 	// A damaged line before the end is refused, naming the line.
@@ -232,27 +233,23 @@ func TestDirReadsAStateFileWithoutALog(t *testing.T) {
 	h, clock, _, _, _ := busyEmulator(t)
 	dir := t.TempDir()
 	require.NoError(t, emulator.WriteStateFile(filepath.Join(dir, emulator.SnapshotFile), h.em.Export()))
-	loaded, err := emulator.LoadDir(dir, emulator.WithClock(clock.Now))
-	require.NoError(t, err)
+	loaded := reload(t, dir, emulator.WithClock(clock.Now))
 	require.Equal(t, exported(t, h.em), exported(t, loaded))
 	d, err := emulator.AttachDir(dir, loaded)
 	require.NoError(t, err)
 	_, err = loaded.CreateUser("dora")
 	require.NoError(t, err)
 	require.NoError(t, d.Flush())
-	again, err := emulator.LoadDir(dir, emulator.WithClock(clock.Now))
-	require.NoError(t, err)
+	again := reload(t, dir, emulator.WithClock(clock.Now))
 	require.Equal(t, exported(t, loaded), exported(t, again))
 }
 
 // A write of the log that fails (a full disk) loses nothing: the changes
 // stay queued and go out with the next flush that can write.
 func TestDirKeepsChangesAWriteFailedOn(t *testing.T) {
-	dir := t.TempDir()
 	em := emulatortest.NewEmulator()
-	d, err := emulator.AttachDir(dir, em)
-	require.NoError(t, err)
-	_, err = em.CreateUser("alice")
+	dir, d := attachTemp(t, em)
+	_, err := em.CreateUser("alice")
 	require.NoError(t, err)
 	require.NoError(t, d.Flush())
 
@@ -262,8 +259,7 @@ func TestDirKeepsChangesAWriteFailedOn(t *testing.T) {
 	_, err = em.CreateUser("bob")
 	require.NoError(t, err)
 	require.Error(t, d.Flush(), "the write fails")
-	loaded, err := emulator.LoadDir(dir)
-	require.NoError(t, err)
+	loaded := reload(t, dir)
 	require.Len(t, loaded.Export().Users, 1, "bob is not on disk yet, and the log is not damaged")
 
 	d.SwapLog(writable)
@@ -271,8 +267,7 @@ func TestDirKeepsChangesAWriteFailedOn(t *testing.T) {
 	_, err = em.CreateUser("carol")
 	require.NoError(t, err)
 	require.NoError(t, d.Flush())
-	loaded, err = emulator.LoadDir(dir)
-	require.NoError(t, err)
+	loaded = reload(t, dir)
 	require.Equal(t, exported(t, em), exported(t, loaded), "bob went out with carol")
 	require.NoError(t, d.Close())
 }

@@ -28,13 +28,7 @@ type legacyWorld struct {
 func newLegacyWorld(t *testing.T, opts ...emulator.Option) *legacyWorld {
 	t.Helper()
 	s := emulatortest.NewStack(opts...)
-	ctx := context.Background()
-	k, err := s.Team.CreateUser(ctx, "alice")
-	require.NoError(t, err)
-	st, err := s.Team.CreateSignInToken(ctx, k.UserID)
-	require.NoError(t, err)
-	tok, err := junction.DecodeSignInToken(st.SignInToken, junction.DecodeOptions{})
-	require.NoError(t, err)
+	k, tok := s.SignedUpUser(t, "alice")
 	return &legacyWorld{s: s, uid: k.UserID, tok: tok,
 		legacy: junction.NewLegacyAuthClient(s.APIURL, s.JunctionOptions()...)}
 }

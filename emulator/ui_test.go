@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/emulator"
-	"github.com/vitalsync/vitalsync/emulator/emulatortest"
 )
 
 // postForm posts one of the UI's forms without following the redirect.
@@ -98,8 +97,7 @@ func TestWebUIFormsWithoutABrowser(t *testing.T) {
 // The zero value serves the control plane too, on loopback.
 func TestZeroValueControlPlane(t *testing.T) {
 	var em emulator.Emulator
-	tr := emulatortest.NewTransport(map[string]http.Handler{"127.0.0.1:8787": em.Handler()})
-	h := &harness{t: t, em: &em, url: "http://127.0.0.1:8787", client: tr.Client()}
+	h := serveAt(t, &em, "127.0.0.1:8787", em.Handler())
 	r := h.control("GET", "/_emulator/health", "")
 	require.Equal(t, http.StatusOK, r.status)
 	r = h.control("GET", "/_emulator/state", "")

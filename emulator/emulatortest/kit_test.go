@@ -35,13 +35,7 @@ func TestSigningKeysAreFixedAndDistinct(t *testing.T) {
 
 func TestSignInTokensVerifyWithTheFixedKey(t *testing.T) {
 	s := emulatortest.NewStack()
-	ctx := context.Background()
-	k, err := s.Team.CreateUser(ctx, "alice")
-	require.NoError(t, err)
-	st, err := s.Team.CreateSignInToken(ctx, k.UserID)
-	require.NoError(t, err)
-	tok, err := junction.DecodeSignInToken(st.SignInToken, junction.DecodeOptions{})
-	require.NoError(t, err)
+	_, tok := s.SignedUpUser(t, "alice")
 	require.NoError(t, junction.VerifySignInToken(tok, &emulatortest.SigningKey().PublicKey))
 	require.Error(t, junction.VerifySignInToken(tok, &emulatortest.OtherKey().PublicKey))
 }
@@ -49,17 +43,12 @@ func TestSignInTokensVerifyWithTheFixedKey(t *testing.T) {
 func TestStackServesTheEmulatorThroughTheTransport(t *testing.T) {
 	s := emulatortest.NewStack()
 	ctx := context.Background()
-	k, err := s.Team.CreateUser(ctx, "alice")
-	require.NoError(t, err)
+	k, tok := s.SignedUpUser(t, "alice")
 	u, err := s.Team.GetUser(ctx, k.UserID)
 	require.NoError(t, err)
 	require.True(t, u.CreatedOn.Equal(emulatortest.Epoch), "the emulator reads the stack's clock: %v", u.CreatedOn)
 
 	// The auth host serves the token endpoint; the clock drives expiry.
-	st, err := s.Team.CreateSignInToken(ctx, k.UserID)
-	require.NoError(t, err)
-	tok, err := junction.DecodeSignInToken(st.SignInToken, junction.DecodeOptions{})
-	require.NoError(t, err)
 	auth := junction.NewAuthClient(s.AuthURL, s.JunctionOptions()...)
 	tr, err := auth.Exchange(ctx, tok.UserToken)
 	require.NoError(t, err)

@@ -1,7 +1,9 @@
 package emulatortest
 
 import (
+	"context"
 	"net/http"
+	"testing"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/emulator"
@@ -80,3 +82,25 @@ func (s *Stack) JunctionOptions() []junction.Option {
 // Mount serves h at host on the stack's transport and returns its base URL
 // ("http://<host>").
 func (s *Stack) Mount(host string, h http.Handler) string { return s.Transport.Handle(host, h) }
+
+// SignedUpUser creates a user with clientUserID through the team client and
+// mints a Sign-In Token for them, failing tb on any error. The token is
+// added to Secrets.
+func (s *Stack) SignedUpUser(tb testing.TB, clientUserID string) (junction.UserKey, junction.SignInToken) {
+	tb.Helper()
+	ctx := context.Background()
+	k, err := s.Team.CreateUser(ctx, clientUserID)
+	if err != nil {
+		tb.Fatalf("create user %q: %v", clientUserID, err)
+	}
+	st, err := s.Team.CreateSignInToken(ctx, k.UserID)
+	if err != nil {
+		tb.Fatalf("create sign-in token: %v", err)
+	}
+	s.Secrets.Add(st.SignInToken)
+	tok, err := junction.DecodeSignInToken(st.SignInToken, junction.DecodeOptions{})
+	if err != nil {
+		tb.Fatalf("decode sign-in token: %v", err)
+	}
+	return k, tok
+}
