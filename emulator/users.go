@@ -175,6 +175,19 @@ func (e *Emulator) activeUser(id string) *user {
 	return u
 }
 
+// withUser calls f, with e.mu held, with the active user with the given
+// ID, or answers 404 when there is none.
+func (e *Emulator) withUser(w http.ResponseWriter, id string, f func(*user)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.activeUser(id)
+	if u == nil {
+		writeDetail(w, http.StatusNotFound, "User not found")
+		return
+	}
+	f(u)
+}
+
 // userIDValid reports whether id is a UUID, as the real API's path
 // parameters must be, or else answers 422.
 func userIDValid(w http.ResponseWriter, loc []any, id string) bool {
@@ -300,10 +313,14 @@ func parseUserBody(body []byte, patch bool) (req createUserRequest, cleared map[
 	return req, cleared, errs
 }
 
-// readUserBody reads a create-user body, or with patch a patch-user body,
-// and validates it (parseUserBody); it answers 413 or 422 and reports false
-// when the body does not pass.
-func readUserBody(w http.ResponseWriter, r *http.Request, patch bool) (createUserRequest, map[string]bool, bool) {
+// userRequest checks a create-user request, or with patch a patch-user
+// request of the user id: the team API key, the id (a patch), and the body
+// (parseUserBody). It answers 401, 413 or 422 and reports false when one
+// does not pass.
+func (e *Emulator) userRequest(w http.ResponseWriter, r *http.Request, id string, patch bool) (createUserRequest, map[string]bool, bool) {
+	if _, ok := e.authenticate(w, r, false); !ok || patch && !userIDValid(w, []any{"path", "user_id"}, id) {
+		return createUserRequest{}, nil, false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		writeDetail(w, http.StatusRequestEntityTooLarge, "request body too large")
@@ -319,10 +336,7 @@ func readUserBody(w http.ResponseWriter, r *http.Request, patch bool) (createUse
 
 // serveCreateUser serves POST /v2/user.
 func (e *Emulator) serveCreateUser(w http.ResponseWriter, r *http.Request) {
-	if _, ok := e.authenticate(w, r, false); !ok {
-		return
-	}
-	req, _, ok := readUserBody(w, r, false)
+	req, _, ok := e.userRequest(w, r, "", false)
 	if !ok {
 		return
 	}
@@ -342,38 +356,30 @@ func (e *Emulator) serveCreateUser(w http.ResponseWriter, r *http.Request) {
 // and answers 204. A client_user_id an other active user holds answers the
 // create-user conflict's 400.
 func (e *Emulator) servePatchUser(w http.ResponseWriter, r *http.Request, id string) {
-	if _, ok := e.authenticate(w, r, false); !ok || !userIDValid(w, []any{"path", "user_id"}, id) {
-		return
-	}
-	req, cleared, ok := readUserBody(w, r, true)
+	req, cleared, ok := e.userRequest(w, r, id, true)
 	if !ok {
 		return
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u := e.activeUser(id)
-	if u == nil {
-		writeDetail(w, http.StatusNotFound, "User not found")
-		return
-	}
-	if req.clientUserID != "" && req.clientUserID != u.clientUserID {
-		if other := e.active[req.clientUserID]; other != nil {
-			writeConflict(w, other, "a user with this client_user_id already exists")
-			return
+	e.withUser(w, id, func(u *user) {
+		if req.clientUserID != "" && req.clientUserID != u.clientUserID {
+			if other := e.active[req.clientUserID]; other != nil {
+				writeConflict(w, other, "a user with this client_user_id already exists")
+				return
+			}
+			delete(e.active, u.clientUserID)
+			u.clientUserID = req.clientUserID
+			e.active[u.clientUserID] = u
 		}
-		delete(e.active, u.clientUserID)
-		u.clientUserID = req.clientUserID
-		e.active[u.clientUserID] = u
-	}
-	now := e.now().Truncate(time.Microsecond)
-	stamped := func(v string) *fallback { return &fallback{v, now} }
-	u.timeZone = patched(u.timeZone, req.timeZone, cleared["fallback_time_zone"], stamped)
-	u.birthDate = patched(u.birthDate, req.birthDate, cleared["fallback_birth_date"], stamped)
-	u.ingestStart = patched(u.ingestStart, req.ingestStart, cleared["ingestion_start"], stringPtr)
-	u.ingestEnd = patched(u.ingestEnd, req.ingestEnd, cleared["ingestion_end"], stringPtr)
-	e.logUser(u)
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusNoContent)
+		now := e.now().Truncate(time.Microsecond)
+		stamped := func(v string) *fallback { return &fallback{v, now} }
+		u.timeZone = patched(u.timeZone, req.timeZone, cleared["fallback_time_zone"], stamped)
+		u.birthDate = patched(u.birthDate, req.birthDate, cleared["fallback_birth_date"], stamped)
+		u.ingestStart = patched(u.ingestStart, req.ingestStart, cleared["ingestion_start"], stringPtr)
+		u.ingestEnd = patched(u.ingestEnd, req.ingestEnd, cleared["ingestion_end"], stringPtr)
+		e.logUser(u)
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 // patched is an optional field after a patch: made from v when the body
@@ -454,14 +460,7 @@ func (e *Emulator) serveGetUser(w http.ResponseWriter, r *http.Request, id strin
 		writeDetail(w, http.StatusForbidden, "an access token only reaches its own user")
 		return
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u := e.activeUser(id)
-	if u == nil {
-		writeDetail(w, http.StatusNotFound, "User not found")
-		return
-	}
-	writeJSON(w, http.StatusOK, e.userJSON(u))
+	e.withUser(w, id, func(u *user) { writeJSON(w, http.StatusOK, e.userJSON(u)) })
 }
 
 // serveResolveUser serves GET /v2/user/resolve/{client_user_id}.
