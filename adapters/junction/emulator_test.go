@@ -3,7 +3,6 @@ package junction_test
 import (
 	"context"
 	"errors"
-	"github.com/vitalsync/vitalsync/reconcile"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/emulator/emulatortest"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 // The clients are tested here over real HTTP against the emulator.
