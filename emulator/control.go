@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/vitalsync/vitalsync/adapters/junction"
 )
 
 // ControlPrefix is the path prefix of the control plane. No Vital API path
@@ -294,7 +296,7 @@ func (e *Emulator) controlAdvance(by string) (any, error) {
 // expire-access-tokens) to the user whose escaped ID is escapedID.
 func (e *Emulator) controlUser(action, escapedID string) (any, error) {
 	id, err := url.PathUnescape(escapedID)
-	if err != nil || !isUUID(id) {
+	if err != nil || !junction.IsUUID(id) {
 		return nil, badRequest("user ID %s is not a UUID", strconvQuote(escapedID))
 	}
 	notFound := &controlError{http.StatusNotFound, "no user " + strings.ToLower(id)}

@@ -146,7 +146,7 @@ func (h *harness) createUser(clientUserID string) string {
 	require.Equal(h.t, http.StatusOK, r.status, "body %s", r.body)
 	k := decode[junction.UserKey](h.t, r)
 	require.Equal(h.t, clientUserID, k.ClientUserID)
-	require.True(h.t, emulator.IsUUID(k.UserID) && strings.ToLower(k.UserID) == k.UserID, "user_id %q", k.UserID)
+	require.True(h.t, junction.IsUUID(k.UserID) && strings.ToLower(k.UserID) == k.UserID, "user_id %q", k.UserID)
 	return k.UserID
 }
 
@@ -163,7 +163,7 @@ func quote(s string) string {
 func TestZeroValueServesEverything(t *testing.T) {
 	h := serve(t, &emulator.Emulator{})
 	require.True(t, strings.HasPrefix(h.em.APIKey(), "sk_us_emulator_"), "API key prefix")
-	require.True(t, emulator.IsUUID(h.em.TeamID()))
+	require.True(t, junction.IsUUID(h.em.TeamID()))
 	env, region := h.em.Environment()
 	require.Equal(t, fsm.Sandbox, env)
 	require.Equal(t, fsm.US, region)

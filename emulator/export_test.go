@@ -3,7 +3,6 @@ package emulator
 import "os"
 
 // Internals that the external tests (package emulator_test) use.
-var IsUUID = isUUID
 
 // ValidationError is one entry of a 422 body.
 type ValidationError = validationError

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/fsm"
+
+	"github.com/vitalsync/vitalsync/adapters/junction"
 )
 
 // MaxStateBytes bounds a state read by [LoadState] and [LoadStateFile]: a
@@ -230,7 +232,7 @@ func (l *loader) fromState(st State) error {
 // newUser checks a user's record and returns the user it describes.
 func newUser(us UserState) (*user, error) {
 	switch {
-	case !isUUID(us.UserID) || strings.ToLower(us.UserID) != us.UserID:
+	case !junction.IsUUID(us.UserID) || strings.ToLower(us.UserID) != us.UserID:
 		return nil, fmt.Errorf("user_id %q is not a lower-case UUID", us.UserID)
 	case us.ClientUserID == "" || len([]rune(us.ClientUserID)) > MaxClientUserIDLen:
 		return nil, fmt.Errorf("client_user_id of user %q is empty or too long", us.UserID)

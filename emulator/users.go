@@ -191,31 +191,11 @@ func (e *Emulator) withUser(w http.ResponseWriter, id string, f func(*user)) {
 // userIDValid reports whether id is a UUID, as the real API's path
 // parameters must be, or else answers 422.
 func userIDValid(w http.ResponseWriter, loc []any, id string) bool {
-	if isUUID(id) {
+	if junction.IsUUID(id) {
 		return true
 	}
 	writeValidation(w, validationError{Loc: loc, Msg: "Input should be a valid UUID", Type: "uuid_parsing"})
 	return false
-}
-
-// isUUID reports whether s is a UUID in 8-4-4-4-12 hex form, any case.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range []byte(s) {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // createUserRequest is the validated body of POST /v2/user.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vitalsync/vitalsync/reconcile"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 const (
@@ -436,5 +436,28 @@ func TestClientStringsHideSecrets(t *testing.T) {
 	for _, s := range []string{tr.String(), tr.GoString()} {
 		require.NotContains(t, s, secretAccess)
 		require.NotContains(t, s, secretRefresh)
+	}
+}
+
+func TestIsUUID(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{"6f1c2a8e-3b7d-4e59-9a0c-5d2e8f4b1a73", true},
+		{"6F1C2A8E-3B7D-4E59-9A0C-5D2E8F4B1A73", true},
+		{"00000000-0000-0000-0000-000000000000", true},
+		{"", false},
+		{"6f1c2a8e-3b7d-4e59-9a0c-5d2e8f4b1a7", false},   // short
+		{"6f1c2a8e-3b7d-4e59-9a0c-5d2e8f4b1a733", false}, // long
+		{"6f1c2a8e3b7d-4e59-9a0c-5d2e8f4b1a733", false},  // a dash missing
+		{"6f1c2a8e-3b7d-4e59-9a0c_5d2e8f4b1a73", false},  // not a dash
+		{"6f1c2a8g-3b7d-4e59-9a0c-5d2e8f4b1a73", false},  // not hex
+		{"{6f1c2a8e-3b7d-4e59-9a0c-5d2e8f4b1a7}", false}, // braces
+		{"6f1c2a8e-3b7d-4e59-9a0c-5d2e8f4b1a\u00e9", false}, // 36 bytes, one not ASCII
+	} {
+		if got := junction.IsUUID(tc.s); got != tc.want {
+			t.Errorf("IsUUID(%q) = %v, want %v", tc.s, got, tc.want)
+		}
 	}
 }

@@ -230,3 +230,26 @@ func baseURL(service string, env fsm.Environment, region fsm.Region) string {
 	}
 	return ""
 }
+
+// IsUUID reports whether s is a UUID in the 8-4-4-4-12 hex form, any case:
+// the form of every Junction user and team ID, the one the API's path
+// parameters must have and the one Swift's UUID(uuidString:) accepts.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}

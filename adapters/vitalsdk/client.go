@@ -521,7 +521,7 @@ func (c *Client) SetUserID(ctx context.Context, userID string) error {
 	if userID == "" {
 		return opError("set user", ErrInvalidArgument, errors.New("empty user ID"))
 	}
-	if c.profile.Platform == fsm.IOS && !isUUID(userID) {
+	if c.profile.Platform == fsm.IOS && !junction.IsUUID(userID) {
 		return opError("set user", ErrInvalidArgument, errors.New("user ID is not a UUID"))
 	}
 	c.opMu.Lock()
@@ -564,28 +564,6 @@ func (c *Client) SignOut(ctx context.Context) error {
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
 	return c.commitSignOut(ctx, "sign out")
-}
-
-// isUUID reports whether s is a UUID in the 8-4-4-4-12 hex form Swift's
-// UUID(uuidString:) accepts.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if ch != '-' {
-				return false
-			}
-		default:
-			if !('0' <= ch && ch <= '9' || 'a' <= ch && ch <= 'f' || 'A' <= ch && ch <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // httpOptions are the junction client options of this client.

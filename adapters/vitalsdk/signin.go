@@ -297,7 +297,7 @@ func (c *Client) identifyAPIKey(ctx context.Context, ext string, a APIKeyAuth) e
 	if err := checkAPIKeyConfig(a.Key, a.Environment, a.Region); err != nil {
 		return opError(op, ErrInvalidArgument, err)
 	}
-	if a.UserID == "" || c.profile.Platform == fsm.IOS && !isUUID(a.UserID) {
+	if a.UserID == "" || c.profile.Platform == fsm.IOS && !junction.IsUUID(a.UserID) {
 		return opError(op, ErrInvalidArgument, errors.New("bad user ID"))
 	}
 	c.mu.Lock()
