@@ -448,12 +448,12 @@ func TestIsUUID(t *testing.T) {
 		{"6F1C2A8E-3B7D-4E59-9A0C-5D2E8F4B1A73", true},
 		{"00000000-0000-0000-0000-000000000000", true},
 		{"", false},
-		{"6f1c2a8e-3b7d-4e59-9a0c-5d2e8f4b1a7", false},   // short
-		{"6f1c2a8e-3b7d-4e59-9a0c-5d2e8f4b1a733", false}, // long
-		{"6f1c2a8e3b7d-4e59-9a0c-5d2e8f4b1a733", false},  // a dash missing
-		{"6f1c2a8e-3b7d-4e59-9a0c_5d2e8f4b1a73", false},  // not a dash
-		{"6f1c2a8g-3b7d-4e59-9a0c-5d2e8f4b1a73", false},  // not hex
-		{"{6f1c2a8e-3b7d-4e59-9a0c-5d2e8f4b1a7}", false}, // braces
+		{"6f1c2a8e-3b7d-4e59-9a0c-5d2e8f4b1a7", false},      // short
+		{"6f1c2a8e-3b7d-4e59-9a0c-5d2e8f4b1a733", false},    // long
+		{"6f1c2a8e3b7d-4e59-9a0c-5d2e8f4b1a733", false},     // a dash missing
+		{"6f1c2a8e-3b7d-4e59-9a0c_5d2e8f4b1a73", false},     // not a dash
+		{"6f1c2a8g-3b7d-4e59-9a0c-5d2e8f4b1a73", false},     // not hex
+		{"{6f1c2a8e-3b7d-4e59-9a0c-5d2e8f4b1a7}", false},    // braces
 		{"6f1c2a8e-3b7d-4e59-9a0c-5d2e8f4b1a\u00e9", false}, // 36 bytes, one not ASCII
 	} {
 		if got := junction.IsUUID(tc.s); got != tc.want {
