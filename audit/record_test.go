@@ -1,10 +1,12 @@
 package audit
 
 import (
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -74,5 +76,49 @@ func TestProfileCache(t *testing.T) {
 				require.NotContains(t, e.name+e.platform+e.version, "\xff", "the cache kept a row's memory")
 			}
 		}
+	}
+}
+
+// cleanText answers as a rune-by-rune check, for every byte at every
+// offset of ASCII text of every length around a word, and for random
+// strings.
+func TestCleanTextMatchesRunes(t *testing.T) {
+	ref := func(s string) bool {
+		if !utf8.ValidString(s) {
+			return false
+		}
+		for _, r := range s {
+			if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+				return false
+			}
+		}
+		return true
+	}
+	for n := 0; n <= 24; n++ {
+		base := []byte(strings.Repeat("aZ9-~ !", 4)[:n])
+		require.True(t, cleanText(string(base)))
+		for i := range base {
+			for c := range 256 {
+				b := append([]byte(nil), base...)
+				b[i] = byte(c)
+				require.Equal(t, ref(string(b)), cleanText(string(b)), "%q", b)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			switch rng.IntN(4) {
+			case 0:
+				b[i] = byte(rng.IntN(256))
+			default:
+				b[i] = byte(0x20 + rng.IntN(0x5f))
+			}
+		}
+		require.Equal(t, ref(string(b)), cleanText(string(b)), "%q", b)
+	}
+	for _, s := range []string{"ünïcode-ID-12345678", "ID-12345678-\u0085", "ID-12345678-\u00a0x", "ABCDEFGH\xc3"} {
+		require.Equal(t, ref(s), cleanText(s), "%q", s)
 	}
 }
