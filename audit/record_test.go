@@ -20,26 +20,23 @@ func TestParseRecordUnixNanos(t *testing.T) {
 			"configured,signedIn,useSignInToken", "v", "", "", "token", "network", next, reported, "v"}, string(RecordSep))
 	}
 	ns := strconv.FormatInt(at.UnixNano(), 10)
-	var (
-		raw [numColumns]string
-		row Row
-	)
-	parseRecord(rec("", ns), 7, true, &raw, &row)
+	var row Row
+	parseRecord(rec("", ns), 7, true, &row)
 	require.NoError(t, row.Err)
 	require.Equal(t, at, row.ReportedAt)
 	require.True(t, row.NextAttemptAt.IsZero())
 	require.True(t, row.AppSignedIn)
 	require.Equal(t, int64(7), row.Line)
 
-	parseRecord(rec(ns, ns), 8, true, &raw, &row)
+	parseRecord(rec(ns, ns), 8, true, &row)
 	require.NoError(t, row.Err)
 	require.Equal(t, at, row.NextAttemptAt)
 
 	for _, bad := range [][2]string{{"", ""}, {"", "2026-11-19T10:00:00Z"}, {"soon", "1"}, {"", "99999999999999999999"}} {
-		parseRecord(rec(bad[0], bad[1]), 9, true, &raw, &row)
+		parseRecord(rec(bad[0], bad[1]), 9, true, &row)
 		require.ErrorIs(t, row.Err, ErrInvalidRow, "%q", bad)
 	}
-	parseRecord("i9"+string(RecordSep)+"android", 10, true, &raw, &row)
+	parseRecord("i9"+string(RecordSep)+"android", 10, true, &row)
 	require.ErrorIs(t, row.Err, ErrInvalidRow)
 	require.Equal(t, "i9", row.InstallationID)
 }
@@ -120,5 +117,43 @@ func TestCleanTextMatchesRunes(t *testing.T) {
 	}
 	for _, s := range []string{"ünïcode-ID-12345678", "ID-12345678-\u0085", "ID-12345678-\u00a0x", "ABCDEFGH\xc3"} {
 		require.Equal(t, ref(s), cleanText(s), "%q", s)
+	}
+}
+
+// sameUser answers as strings.EqualFold.
+func TestSameUserMatchesEqualFold(t *testing.T) {
+	alphabet := []string{"a", "A", "z", "Z", "0", "-", "k", "K", "\u212a", "s", "S", "\u017f", "é", "É", "@", "[", "`", "{"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	word := func() string {
+		var b strings.Builder
+		for range rng.IntN(6) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		return b.String()
+	}
+	for range 100_000 {
+		a, b := word(), word()
+		if rng.IntN(2) == 0 {
+			b = strings.ToUpper(a)
+		}
+		require.Equal(t, strings.EqualFold(a, b), sameUser(a, b), "%q %q", a, b)
+	}
+	id := "5657aa3d-e931-4053-9aa0-45fb5e29c185"
+	require.True(t, sameUser(id, strings.ToUpper(id)))
+	require.False(t, sameUser(id, strings.Replace(id, "a", "b", 1)))
+}
+
+// With more keys than slots, every lookup still answers as fsm does.
+func TestProfileCacheManyKeys(t *testing.T) {
+	var c profileCache
+	for round := range 2 {
+		for i := range 2000 {
+			platform := []string{"ios", "android"}[i%2]
+			version := strconv.Itoa(i%13) + "." + strconv.Itoa(i%7) + "." + strconv.Itoa((i+round)%5)
+			want, wantOK := fsm.ProfileFor(fsm.Platform(platform), version)
+			got, gotOK := c.lookup("", platform, version)
+			require.Equal(t, wantOK, gotOK, "%s %s", platform, version)
+			require.Equal(t, want, got, "%s %s", platform, version)
+		}
 	}
 }
