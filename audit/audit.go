@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
@@ -482,9 +483,36 @@ func plannerSlot(d reconcile.Discrepancy) int {
 	return rank(Class(d))
 }
 
-// sameUser compares user IDs as the planner does (case-insensitively),
-// with the common exact match first.
-func sameUser(a, b string) bool { return a == b || strings.EqualFold(a, b) }
+// sameUser compares user IDs as the planner does (case-insensitively, as
+// strings.EqualFold): equal strings at once, then ASCII byte by byte
+// (Vital user IDs are UUIDs), EqualFold from the first non-ASCII byte on.
+func sameUser(a, b string) bool {
+	if a == b {
+		return true
+	}
+	if len(a) != len(b) {
+		return strings.EqualFold(a, b) // folding may change a length outside ASCII
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if x|y >= utf8.RuneSelf {
+			return strings.EqualFold(a[i:], b[i:])
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
 
 type auditor struct {
 	opts        Options
@@ -504,12 +532,13 @@ type auditor struct {
 	reading reconcile.Reading
 }
 
-// profileCache remembers a worker's last profile lookups: a fleet holds
-// few distinct profile names and (platform, SDK version) pairs, and
-// comparing a few strings costs a fraction of deriving a profile.
+// profileCache remembers a worker's profile lookups: a fleet holds few
+// distinct profile names and (platform, SDK version) pairs, and finding
+// one in a slot chosen by a hash of the key costs a fraction of deriving
+// a profile (or of comparing the key with a list of them). A key that
+// shares its slot with another replaces it.
 type profileCache struct {
-	entries [8]profileEntry
-	next    int
+	entries [256]profileEntry
 }
 
 // profileEntry is one lookup: by name (platform and version empty), or by
@@ -526,19 +555,25 @@ func (c *profileCache) lookup(name, platform, version string) (fsm.Profile, bool
 	if name != "" {
 		platform, version = "", ""
 	}
-	for i := range c.entries {
-		if e := &c.entries[i]; e.set && e.name == name && e.platform == platform && e.version == version {
-			return e.p, e.ok
+	// FNV-1a over the key's three parts, each ended by a byte no part
+	// holds in a valid row (a part holding it only costs a slot).
+	h := uint32(2166136261)
+	for _, part := range [3]string{name, platform, version} {
+		for i := 0; i < len(part); i++ {
+			h = (h ^ uint32(part[i])) * 16777619
 		}
+		h = (h ^ 0x1f) * 16777619
 	}
-	e := profileEntry{name: strings.Clone(name), platform: strings.Clone(platform), version: strings.Clone(version), set: true}
+	e := &c.entries[(h^h>>16)%uint32(len(c.entries))]
+	if e.set && e.name == name && e.platform == platform && e.version == version {
+		return e.p, e.ok
+	}
+	*e = profileEntry{name: strings.Clone(name), platform: strings.Clone(platform), version: strings.Clone(version), set: true}
 	if name != "" {
 		e.p, e.ok = fsm.ParseProfile(name)
 	} else {
 		e.p, e.ok = fsm.ProfileFor(fsm.Platform(platform), version)
 	}
-	c.entries[c.next] = e
-	c.next = (c.next + 1) % len(c.entries)
 	return e.p, e.ok
 }
 

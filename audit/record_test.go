@@ -1,10 +1,12 @@
 package audit
 
 import (
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -18,26 +20,23 @@ func TestParseRecordUnixNanos(t *testing.T) {
 			"configured,signedIn,useSignInToken", "v", "", "", "token", "network", next, reported, "v"}, string(RecordSep))
 	}
 	ns := strconv.FormatInt(at.UnixNano(), 10)
-	var (
-		raw [numColumns]string
-		row Row
-	)
-	parseRecord(rec("", ns), 7, true, &raw, &row)
+	var row Row
+	parseRecord(rec("", ns), 7, true, &row)
 	require.NoError(t, row.Err)
 	require.Equal(t, at, row.ReportedAt)
 	require.True(t, row.NextAttemptAt.IsZero())
 	require.True(t, row.AppSignedIn)
 	require.Equal(t, int64(7), row.Line)
 
-	parseRecord(rec(ns, ns), 8, true, &raw, &row)
+	parseRecord(rec(ns, ns), 8, true, &row)
 	require.NoError(t, row.Err)
 	require.Equal(t, at, row.NextAttemptAt)
 
 	for _, bad := range [][2]string{{"", ""}, {"", "2026-11-19T10:00:00Z"}, {"soon", "1"}, {"", "99999999999999999999"}} {
-		parseRecord(rec(bad[0], bad[1]), 9, true, &raw, &row)
+		parseRecord(rec(bad[0], bad[1]), 9, true, &row)
 		require.ErrorIs(t, row.Err, ErrInvalidRow, "%q", bad)
 	}
-	parseRecord("i9"+string(RecordSep)+"android", 10, true, &raw, &row)
+	parseRecord("i9"+string(RecordSep)+"android", 10, true, &row)
 	require.ErrorIs(t, row.Err, ErrInvalidRow)
 	require.Equal(t, "i9", row.InstallationID)
 }
@@ -73,6 +72,88 @@ func TestProfileCache(t *testing.T) {
 			for _, e := range c.entries {
 				require.NotContains(t, e.name+e.platform+e.version, "\xff", "the cache kept a row's memory")
 			}
+		}
+	}
+}
+
+// cleanText answers as a rune-by-rune check, for every byte at every
+// offset of ASCII text of every length around a word, and for random
+// strings.
+func TestCleanTextMatchesRunes(t *testing.T) {
+	ref := func(s string) bool {
+		if !utf8.ValidString(s) {
+			return false
+		}
+		for _, r := range s {
+			if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+				return false
+			}
+		}
+		return true
+	}
+	for n := 0; n <= 24; n++ {
+		base := []byte(strings.Repeat("aZ9-~ !", 4)[:n])
+		require.True(t, cleanText(string(base)))
+		for i := range base {
+			for c := range 256 {
+				b := append([]byte(nil), base...)
+				b[i] = byte(c)
+				require.Equal(t, ref(string(b)), cleanText(string(b)), "%q", b)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			switch rng.IntN(4) {
+			case 0:
+				b[i] = byte(rng.IntN(256))
+			default:
+				b[i] = byte(0x20 + rng.IntN(0x5f))
+			}
+		}
+		require.Equal(t, ref(string(b)), cleanText(string(b)), "%q", b)
+	}
+	for _, s := range []string{"ünïcode-ID-12345678", "ID-12345678-\u0085", "ID-12345678-\u00a0x", "ABCDEFGH\xc3"} {
+		require.Equal(t, ref(s), cleanText(s), "%q", s)
+	}
+}
+
+// sameUser answers as strings.EqualFold.
+func TestSameUserMatchesEqualFold(t *testing.T) {
+	alphabet := []string{"a", "A", "z", "Z", "0", "-", "k", "K", "\u212a", "s", "S", "\u017f", "é", "É", "@", "[", "`", "{"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	word := func() string {
+		var b strings.Builder
+		for range rng.IntN(6) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		return b.String()
+	}
+	for range 100_000 {
+		a, b := word(), word()
+		if rng.IntN(2) == 0 {
+			b = strings.ToUpper(a)
+		}
+		require.Equal(t, strings.EqualFold(a, b), sameUser(a, b), "%q %q", a, b)
+	}
+	id := "5657aa3d-e931-4053-9aa0-45fb5e29c185"
+	require.True(t, sameUser(id, strings.ToUpper(id)))
+	require.False(t, sameUser(id, strings.Replace(id, "a", "b", 1)))
+}
+
+// With more keys than slots, every lookup still answers as fsm does.
+func TestProfileCacheManyKeys(t *testing.T) {
+	var c profileCache
+	for round := range 2 {
+		for i := range 2000 {
+			platform := []string{"ios", "android"}[i%2]
+			version := strconv.Itoa(i%13) + "." + strconv.Itoa(i%7) + "." + strconv.Itoa((i+round)%5)
+			want, wantOK := fsm.ProfileFor(fsm.Platform(platform), version)
+			got, gotOK := c.lookup("", platform, version)
+			require.Equal(t, wantOK, gotOK, "%s %s", platform, version)
+			require.Equal(t, want, got, "%s %s", platform, version)
 		}
 	}
 }

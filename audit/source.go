@@ -573,19 +573,21 @@ func (s RecordSource) uniqueIDs() bool { return s.Unique }
 // Each implements Source.
 func (s RecordSource) Each(ctx context.Context, fn func(*Row) error) error {
 	var (
-		raw [numColumns]string
 		row Row
 		n   int64
 	)
 	return s.Records(ctx, func(rec string) error {
 		n++
-		parseRecord(rec, n, s.UnixNanos, &raw, &row)
+		parseRecord(rec, n, s.UnixNanos, &row)
 		return fn(&row)
 	})
 }
 
 // parseRecord fills row from one record, the n-th.
-func parseRecord(rec string, n int64, unixNanos bool, raw *[numColumns]string, row *Row) {
+// The fields' text is kept in an array on the stack, where storing a
+// string costs no write barrier.
+func parseRecord(rec string, n int64, unixNanos bool, row *Row) {
+	var raw [numColumns]string
 	*row = Row{Line: n}
 	i := 0
 	for ; i < numColumns-1; i++ {
@@ -604,7 +606,7 @@ func parseRecord(rec string, n int64, unixNanos bool, raw *[numColumns]string, r
 		return
 	}
 	raw[i] = rec
-	row.Err = parseFieldsIn(raw, row, unixNanos)
+	row.Err = parseFieldsIn(&raw, row, unixNanos)
 }
 
 // parseNanos parses decimal Unix nanoseconds ("" is the zero time).
@@ -668,17 +670,14 @@ func (s RecordSource) eachParallel(ctx context.Context, fns []func(*Row) error) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var (
-				raw [numColumns]string
-				row Row
-			)
+			var row Row
 			for b := range work {
 				data, n := b.data, b.start
 				for len(data) >= 4 && context.Cause(ctx) == nil {
 					size := int(data[0]) | int(data[1])<<8 | int(data[2])<<16 | int(data[3])<<24
 					rec := bstr(data[4 : 4+size])
 					data = data[4+size:]
-					parseRecord(rec, n, s.UnixNanos, &raw, &row)
+					parseRecord(rec, n, s.UnixNanos, &row)
 					n++
 					if err := fn(&row); err != nil {
 						cancel(err)

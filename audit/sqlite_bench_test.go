@@ -37,7 +37,7 @@ const auditTarget = 0.8
 
 // TestSQLiteAgainstCLI (-long) audits 10^6 generated rows from an SQLite
 // file and times the sqlite3 tool on the same join over the same file, in
-// the same run, three rounds each, and says whether the median round's
+// the same run, three rounds each, and fails unless the median round's
 // audit reaches auditTarget of the tool selecting the same columns to
 // /dev/null. It also times EachReportRecord with nothing to do per record,
 // and the CPU both take: the store's own share of the audit.
@@ -64,7 +64,9 @@ func TestSQLiteAgainstCLI(t *testing.T) {
 	}()
 	require.NoError(t, db.LoadFleet(ctx, func() ([]string, bool) { r, ok := <-recs; return r, ok }))
 	require.NoError(t, db.Close())
-	src := audit.RecordSource{Label: path, UnixNanos: true, Records: func(ctx context.Context, fn func(string) error) error {
+	// The source as `vitalsync audit` builds it (cmd/vitalsync/audit.go):
+	// the reports table's key makes each installation unique.
+	src := audit.RecordSource{Label: path, UnixNanos: true, Unique: true, Records: func(ctx context.Context, fn func(string) error) error {
 		return sqlite.EachReportRecord(ctx, path, fn)
 	}}
 	timeCLI := func(q string) (time.Duration, string) {
@@ -114,13 +116,14 @@ func TestSQLiteAgainstCLI(t *testing.T) {
 		t.Logf("round %d: EachReportRecord alone %.0f rows/s (%.2f s, CPU %.2f s): %.2f× the tool's select",
 			round, rate(dStore), dStore.Seconds(), storeCPU.Seconds(), rate(dStore)/rate(dSelect))
 	}
-	// Logged, not failed, like the other rate checks: on a shared machine
-	// the audit, on two cores, and the tool, on one, are slowed unequally.
+	// The issue's rule: the median round at least auditTarget of the tool.
+	// Both run in the same round, so a load that slows the machine slows
+	// both; the audit on two cores is slowed more when the load takes one.
 	sort.Float64s(ratios)
-	verdict := "met"
+	t.Logf("target %.1f× of the sqlite3 tool selecting the same columns: median round %.2f× (rounds %.2f)",
+		auditTarget, ratios[1], ratios)
 	if ratios[1] < auditTarget {
-		verdict = "not met"
+		t.Errorf("the audit's median round is %.2f× the sqlite3 tool's rows/s selecting the same columns, below the target %.1f×",
+			ratios[1], auditTarget)
 	}
-	t.Logf("target %.1f× of the sqlite3 tool selecting the same columns: %s (median round %.2f×, rounds %.2f)",
-		auditTarget, verdict, ratios[1], ratios)
 }

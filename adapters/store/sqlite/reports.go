@@ -216,11 +216,13 @@ func ReportRecordQuery() string { return reportRecordSQL }
 // device database a *KindError, all before the first record; a file from
 // before the split is read as it is. The records are built from the tables (a file
 // at schema versions 7-9, which still has migration 0007's covering
-// indexes, is read the same way), through the driver's own rows interface, one string a row, without
-// database/sql's per-column conversions. A large file is read as two
-// ranges on two connections at once, so the records come in no particular
-// order. fn is called from the caller's goroutine only. fn's error stops
-// the walk and comes back as is; a done ctx yields ctx.Err().
+// indexes, is read the same way). Each connection reads its range in one
+// read transaction, a span of rowids at a time, the span's records built
+// by SQLite and crossing to Go as one string: no per-column conversion of
+// database/sql, no per-row crossing of the driver. A large file is read as
+// two ranges on two connections at once, so the records come in no
+// particular order. fn is called from the caller's goroutine only. fn's
+// error stops the walk and comes back as is; a done ctx yields ctx.Err().
 func EachReportRecord(ctx context.Context, path string, fn func(record string) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -309,34 +311,86 @@ func EachReportRecord(ctx context.Context, path string, fn func(record string) e
 // two connections.
 var parallelReadRows int64 = 100_000
 
-// readRange is one connection's share of the audit's join: the query and
-// its arguments.
+// chunkRows is the rowid span of one chunk query (reportChunkSQL): the
+// records of up to chunkRows reports cross from SQLite as one string.
+var chunkRows int64 = 512
+
+// reportRecordList is the record of reportRecordExpr as one call of
+// concat_ws, which builds it in one buffer (a chain of || copies the
+// growing record at every field). It is the same text while no field is
+// NULL: the nullable columns are wrapped in ifnull, and the others are
+// NOT NULL (reportsNotNull).
+const reportRecordList = `concat_ws(char(31), r.installation_id, r.platform, r.sdk_version, r.profile,
+	r.app_signed_in, r.app_user_id, r.app_vital_user_id, r.app_environment, r.app_region, r.sdk_status,
+	r.sdk_current_user_id, r.sdk_environment, r.sdk_region, r.last_observed, r.last_error,
+	ifnull(r.next_attempt_at, ''), ifnull(r.reported_at, ''), ifnull(m.vital_user_id, ''))`
+
+// reportJoin is the audit's join over one rowid span [?1, ?2).
+const reportJoin = "\n\tFROM reports AS r" +
+	"\n\tLEFT JOIN user_map AS m ON m.app_user_id = r.app_user_id AND m.deleted_at IS NULL AND r.app_user_id != ''" +
+	"\n\tWHERE r.rowid >= ?1 AND r.rowid < ?2"
+
+// reportChunkSQL is the audit's join over one rowid span as one row: the
+// number of reports in the span, and their records joined by the record
+// separator char(30) (NULL for none). One step and one string for a span
+// instead of one a report: the driver's per-row crossing and allocation
+// go.
+const reportChunkSQL = "SELECT count(*), group_concat(" + reportRecordList + ", char(30))" + reportJoin
+
+// reportSpanSQL is the audit's join over one rowid span, a record a row
+// (reportRecordExpr, as ReportRecordQuery): for a span whose chunk does
+// not split back into its records (a value holding char(30)), and for a
+// file whose reports table lets a field be NULL.
+const reportSpanSQL = "SELECT " + reportRecordExpr + " || char(31) || ifnull(m.vital_user_id, '')" + reportJoin
+
+// recordSep30 separates the records of one chunk.
+const recordSep30 = '\x1e'
+
+// readRange is one connection's share of the audit's join: the reports
+// whose rowids lie in [lo, hi).
 type readRange struct {
-	query string
-	args  []driver.NamedValue
+	lo, hi int64
+	// chunked: read by reportChunkSQL, else by reportSpanSQL.
+	chunked bool
 }
 
 // readRanges splits the reports into the ranges EachReportRecord reads at
 // once: none without reports, one below parallelReadRows, else two halves
-// of the rowids. Each range is its own read transaction; an update of a
-// report keeps its rowid, so a report the issuer rewrites during the audit
-// (even for another app user) still falls in exactly one of them.
+// of the rowids. Each range is read in one read transaction; an update of
+// a report keeps its rowid, so a report the issuer rewrites during the
+// audit (even for another app user) still falls in exactly one of them.
 func readRanges(ctx context.Context, db *sql.DB) ([]readRange, error) {
-	q := reportRecordSQL
 	var lo, hi sql.NullInt64
-	if err := db.QueryRowContext(ctx, "SELECT min(rowid), max(rowid) FROM reports").Scan(&lo, &hi); err != nil || !lo.Valid {
+	// Two subqueries: each is one seek, where min and max together scan.
+	if err := db.QueryRowContext(ctx, "SELECT (SELECT min(rowid) FROM reports), (SELECT max(rowid) FROM reports)").Scan(&lo, &hi); err != nil || !lo.Valid {
+		return nil, err
+	}
+	chunked, err := reportsNotNull(ctx, db)
+	if err != nil {
 		return nil, err
 	}
 	if hi.Int64-lo.Int64 < parallelReadRows {
-		return []readRange{{query: q}}, nil
+		return []readRange{{lo.Int64, hi.Int64 + 1, chunked}}, nil
 	}
 	mid := lo.Int64 + (hi.Int64-lo.Int64)/2
-	arg := []driver.NamedValue{{Ordinal: 1, Value: mid}}
-	return []readRange{{q + " WHERE r.rowid <= ?", arg}, {q + " WHERE r.rowid > ?", arg}}, nil
+	return []readRange{{lo.Int64, mid + 1, chunked}, {mid + 1, hi.Int64 + 1, chunked}}, nil
 }
 
-// readReportRange sends the records of rg, in batches, until it is done or
-// ctx ends.
+// reportsNotNull reports whether the reports table holds no NULL in the
+// columns a record takes as they are (every one but the two times), as
+// every migration since 0001 declares: then reportRecordList is the
+// record. A file made otherwise is read by reportSpanSQL.
+func reportsNotNull(ctx context.Context, db *sql.DB) (bool, error) {
+	var nullable int
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('reports')
+		WHERE "notnull" = 0 AND name NOT IN ('next_attempt_at', 'reported_at', 'received_at')`).Scan(&nullable)
+	return nullable == 0, err
+}
+
+// readReportRange sends the records of rg, a span of chunkRows rowids at
+// a time, until it is done or ctx ends. The spans are read in one read
+// transaction, through the driver without a context (its cheaper step;
+// ctx is checked between spans).
 func readReportRange(ctx context.Context, db *sql.DB, rg readRange, out chan<- []string) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -344,45 +398,130 @@ func readReportRange(ctx context.Context, db *sql.DB, rg readRange, out chan<- [
 	}
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
-		q, ok := dc.(driver.QueryerContext)
-		if !ok {
-			return errors.New("sqlite: driver cannot query")
+		bg := context.Background()
+		pc, ok1 := dc.(driver.ConnPrepareContext)
+		bc, ok2 := dc.(driver.ConnBeginTx)
+		if !ok1 || !ok2 {
+			return errors.New("sqlite: driver cannot prepare or begin")
 		}
-		rows, err := q.QueryContext(ctx, rg.query, rg.args)
+		tx, err := bc.BeginTx(bg, driver.TxOptions{ReadOnly: true})
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		const batchSize = 512
-		dest := make([]driver.Value, 1)
-		batch := make([]string, 0, batchSize)
-		send := func() error {
+		defer tx.Rollback()
+		var chunk, span driver.Stmt
+		defer func() {
+			for _, st := range []driver.Stmt{chunk, span} {
+				if st != nil {
+					st.Close()
+				}
+			}
+		}()
+		if rg.chunked {
+			if chunk, err = pc.PrepareContext(bg, reportChunkSQL); err != nil {
+				return err
+			}
+		}
+		args := []driver.NamedValue{{Ordinal: 1}, {Ordinal: 2}}
+		dest := make([]driver.Value, 2)
+		for lo := rg.lo; lo < rg.hi; lo += chunkRows {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			args[0].Value, args[1].Value = lo, min(lo+chunkRows, rg.hi)
+			var batch []string
+			if chunk != nil {
+				if err := queryOne(chunk, args, dest); err != nil {
+					return err
+				}
+				n, _ := dest[0].(int64)
+				if n == 0 {
+					continue
+				}
+				joined, _ := dest[1].(string)
+				if batch = splitRecords(joined, int(n)); batch == nil {
+					batch = make([]string, 0, n) // a value holds char(30): a record a row
+				}
+			}
+			if len(batch) == 0 {
+				if span == nil {
+					if span, err = pc.PrepareContext(bg, reportSpanSQL); err != nil {
+						return err
+					}
+				}
+				if batch, err = queryRecords(span, args, batch); err != nil {
+					return err
+				}
+				if len(batch) == 0 {
+					continue
+				}
+			}
 			select {
 			case out <- batch:
-				batch = make([]string, 0, batchSize)
-				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		}
-		for {
-			if err := rows.Next(dest); err != nil {
-				if err == io.EOF {
-					if len(batch) > 0 {
-						return send()
-					}
-					return nil
-				}
-				return err
-			}
-			rec, _ := dest[0].(string)
-			if batch = append(batch, rec); len(batch) == batchSize {
-				if err := send(); err != nil {
-					return err
-				}
-			}
-		}
+		return nil
 	})
+}
+
+// splitRecords splits a chunk's n records, or returns nil when they are
+// not n (a value holds the separator).
+func splitRecords(joined string, n int) []string {
+	batch := make([]string, 0, n)
+	for {
+		i := strings.IndexByte(joined, recordSep30)
+		if i < 0 {
+			break
+		}
+		if len(batch) == n-1 {
+			return nil
+		}
+		batch = append(batch, joined[:i])
+		joined = joined[i+1:]
+	}
+	if len(batch) != n-1 {
+		return nil
+	}
+	return append(batch, joined)
+}
+
+// queryOne runs st with args and reads its one row into dest.
+func queryOne(st driver.Stmt, args []driver.NamedValue, dest []driver.Value) error {
+	rows, err := st.(driver.StmtQueryContext).QueryContext(context.Background(), args)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := rows.Next(dest); err != nil {
+		if err == io.EOF {
+			return errors.New("sqlite: the chunk query returned no row")
+		}
+		return err
+	}
+	return nil
+}
+
+// queryRecords runs st with args and appends its records (one column, ""
+// for NULL) to batch.
+func queryRecords(st driver.Stmt, args []driver.NamedValue, batch []string) ([]string, error) {
+	rows, err := st.(driver.StmtQueryContext).QueryContext(context.Background(), args)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	dest := make([]driver.Value, 1)
+	for {
+		if err := rows.Next(dest); err != nil {
+			if err == io.EOF {
+				return batch, nil
+			}
+			return nil, err
+		}
+		rec, _ := dest[0].(string)
+		batch = append(batch, rec)
+	}
 }
 
 // LoadFleet writes generated reports and their app users' mappings in one

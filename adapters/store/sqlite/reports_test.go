@@ -349,3 +349,68 @@ func BenchmarkPutReport(b *testing.B) {
 		})
 	}
 }
+
+// queryRecords reads the records of ReportRecordQuery through database/sql
+// (NULL as ""), counted by record.
+func recordsByQuery(t *testing.T, path string) map[string]int {
+	t.Helper()
+	rows, err := openRO(t, path).Query(ReportRecordQuery())
+	require.NoError(t, err)
+	defer rows.Close()
+	got := map[string]int{}
+	for rows.Next() {
+		var rec sql.NullString
+		require.NoError(t, rows.Scan(&rec))
+		got[rec.String]++
+	}
+	require.NoError(t, rows.Err())
+	return got
+}
+
+// eachRecordCounts reads the records of EachReportRecord, counted by record.
+func eachRecordCounts(t *testing.T, path string) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	require.NoError(t, EachReportRecord(context.Background(), path, func(rec string) error {
+		got[strings.Clone(rec)]++
+		return nil
+	}))
+	return got
+}
+
+// EachReportRecord reads spans of rowids, each as one string of records:
+// whatever the span, with rowids missing, a value holding the records'
+// separator char(30) and another the fields' char(31), it yields exactly
+// the records of ReportRecordQuery; and a file whose reports table lets a
+// field be NULL is read a record a row, the NULL record as "".
+func TestEachReportRecordSpans(t *testing.T) {
+	oldChunk, oldParallel := chunkRows, parallelReadRows
+	t.Cleanup(func() { chunkRows, parallelReadRows = oldChunk, oldParallel })
+	path := auditFleet(t, 300)
+	rawExec(t, path,
+		"DELETE FROM reports WHERE rowid % 11 = 0",
+		"UPDATE reports SET app_user_id = 'user' || char(30) || '1' WHERE installation_id = 'inst-5'",
+		"UPDATE reports SET sdk_version = '1.8' || char(31) || '5' WHERE installation_id = 'inst-6'",
+		"UPDATE reports SET reported_at = NULL, next_attempt_at = 7 WHERE installation_id = 'inst-8'")
+	want := recordsByQuery(t, path)
+	require.Len(t, want, 273)
+	for _, c := range []struct{ chunk, parallel int64 }{{512, 100_000}, {7, 100_000}, {7, 50}, {1, 50}, {1000, 50}} {
+		chunkRows, parallelReadRows = c.chunk, c.parallel
+		require.Equal(t, want, eachRecordCounts(t, path), "spans of %d rowids, two ranges from %d", c.chunk, c.parallel)
+	}
+	chunkRows, parallelReadRows = 7, 50
+
+	// A reports table without NOT NULL (no migration makes one).
+	loose := legacyCopy(t, path, 9)
+	rawExec(t, loose,
+		"CREATE TABLE reports_loose AS SELECT * FROM reports",
+		"DROP TABLE reports",
+		"ALTER TABLE reports_loose RENAME TO reports",
+		"UPDATE reports SET sdk_version = NULL WHERE installation_id = 'inst-1'")
+	ranges, err := readRanges(context.Background(), openRO(t, loose))
+	require.NoError(t, err)
+	require.False(t, ranges[0].chunked)
+	wantLoose := recordsByQuery(t, loose)
+	require.Equal(t, 1, wantLoose[""], "the NULL field makes the record NULL")
+	require.Equal(t, wantLoose, eachRecordCounts(t, loose))
+}
