@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -21,10 +20,6 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/audit"
 )
-
-func init() {
-	register(command{name: "audit", summary: "audit a fleet's installation reports with the planner (and 'audit merge' shard summaries)", run: runAudit})
-}
 
 const auditSynopsis = `(--db FILE|postgres://… | $` + envDatabaseURL + ` | --csv FILE | --jsonl FILE) [--format table|json|csv] [--out FILE]
                        [--stale D] [--check-api --api-url U [--concurrency N]] [--fail-on CLASS,…] [--shard K/N]
@@ -181,14 +176,6 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	return nil
-}
-
-// redactURL is a database URL without its password, for messages.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	return "postgres"
 }
 
 func parseShard(s string) (int, int, bool) {

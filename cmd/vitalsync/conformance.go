@@ -12,13 +12,6 @@ import (
 	"github.com/vitalsync/vitalsync/conformance"
 )
 
-func init() {
-	register(command{name: "conformance", summary: "check an engine process against the vectors and the simulated world",
-		run: runConformance})
-	register(command{name: "conformance-engine", summary: "serve vitalsync's own engine over the conformance protocol on stdio",
-		run: runConformanceEngine})
-}
-
 // conformanceFailed is a run with a failed (or skipped) case: exit code 1.
 type conformanceFailed struct{ failed, skipped, total int }
 

@@ -9,16 +9,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/virtual"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/fsm"
@@ -27,38 +26,30 @@ import (
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
-func init() {
-	register(command{name: "demo", summary: "walk an app's lifecycle end to end on a local emulator and issuer", run: runDemo})
-}
+// The hosts the demo's stack serves on its in-process transport: the
+// emulator at emulatortest's two Junction hosts and the issuer beside it,
+// as the issuer's tests mount it. Reserved .test names: nothing leaves the
+// process but a --legacy-auth-url's requests.
+const (
+	demoAPIHost    = "api.emulator.test"
+	demoAuthHost   = "auth.emulator.test"
+	demoIssuerHost = "issuer.test"
+)
 
-// manualClock is the demo's shared clock: real time plus what the demo
-// skipped ahead, so token expiry can be shown without waiting an hour.
-type manualClock struct {
-	mu   sync.Mutex
-	skip time.Duration
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.skip)
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.skip += d
-}
-
-// stack is an issuer with an embedded emulator on one loopback address.
+// stack is the demo's world, built as emulatortest.NewStack builds the
+// tests' (package virtual's clock and in-process transport, the emulator on
+// both Junction hosts) with the issuer on a SQLite user map mounted beside
+// it. The clock starts at the real time and moves only when the demo moves
+// it, so token expiry shows without waiting an hour.
 type stack struct {
-	url      string
-	emu      *emulator.Emulator
-	team     *junction.Client
-	secret   []byte
-	clock    *manualClock
-	srv      *http.Server
-	issuerDB *sqlite.DB
+	clock                      *virtual.Clock
+	net                        *virtual.Transport
+	emu                        *emulator.Emulator
+	team                       *junction.Client
+	issuer                     http.Handler
+	issuerDB                   *sqlite.DB
+	apiURL, authURL, issuerURL string
+	secret                     []byte
 }
 
 func randomHex(n int) string {
@@ -69,44 +60,50 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// startStack serves the emulator (with extra options emuOpts) and the
-// issuer on 127.0.0.1.
-func startStack(ctx context.Context, dir string, log *slog.Logger, emuOpts ...emulator.Option) (*stack, error) {
-	s := &stack{clock: &manualClock{}, secret: []byte(randomHex(32))}
-	apiKey := "sk_us_demo_" + randomHex(12)
-	s.emu = emulator.New(append([]emulator.Option{emulator.WithAPIKey(apiKey), emulator.WithClock(s.clock.Now)}, emuOpts...)...)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startStack builds the stack, its issuer's user map in dir.
+func startStack(ctx context.Context, dir string, log *slog.Logger) (*stack, error) {
+	clk := virtual.NewClock(time.Now())
+	s := &stack{clock: clk, net: &virtual.Transport{}, secret: []byte(randomHex(32))}
+	s.emu = emulator.New(emulator.WithAPIKey("sk_us_demo_"+randomHex(12)), emulator.WithClock(clk.Now), emulator.WithAfter(clk.After))
+	s.apiURL = s.net.Handle(demoAPIHost, s.emu)
+	s.authURL = s.net.Handle(demoAuthHost, s.emu) + "/auth"
+	s.team = junction.NewClient(s.apiURL, s.emu.APIKey(), junction.WithHTTPClient(s.net.Client()), junction.WithClock(clk.Now))
+	var err error
+	if s.issuerDB, err = sqlite.OpenIssuer(ctx, filepath.Join(dir, "issuer.db"), sqlite.WithClock(clk.Now)); err != nil {
+		return nil, err
+	}
+	auth, err := issuer.NewHMACAuthenticator(s.secret, clk.Now)
+	if err == nil {
+		s.issuer, err = issuer.New(issuer.Config{Team: s.team, Store: s.issuerDB, Auth: auth, Logger: log, Now: clk.Now})
+	}
 	if err != nil {
+		s.issuerDB.Close()
 		return nil, err
 	}
-	s.url = "http://" + ln.Addr().String()
-	s.team = junction.NewClient(s.url, apiKey)
-	if s.issuerDB, err = sqlite.OpenIssuer(ctx, filepath.Join(dir, "issuer.db"), sqlite.WithClock(s.clock.Now)); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	auth, err := issuer.NewHMACAuthenticator(s.secret, s.clock.Now)
-	if err != nil {
-		return nil, err
-	}
-	h, err := issuer.New(issuer.Config{Team: s.team, Store: s.issuerDB, Auth: auth, Logger: log, Now: s.clock.Now})
-	if err != nil {
-		return nil, err
-	}
-	s.srv = &http.Server{Handler: mountWithEmulator(h, s.emu), ReadHeaderTimeout: 10 * time.Second}
-	go s.srv.Serve(ln)
+	s.issuerURL = s.net.Handle(demoIssuerHost, s.issuer)
 	return s, nil
 }
 
-func (s *stack) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s.srv.Shutdown(ctx)
-	s.issuerDB.Close()
-}
+func (s *stack) close() { s.issuerDB.Close() }
 
 func (s *stack) session(appUser string) (string, error) {
 	return issuer.NewSession(s.secret, appUser, 24*time.Hour, s.clock.Now())
+}
+
+// RoundTrip carries a device's requests: the stack's hosts in process, any
+// other (a --legacy-auth-url) over the network.
+func (s *stack) RoundTrip(r *http.Request) (*http.Response, error) {
+	switch r.URL.Host {
+	case demoAPIHost, demoAuthHost, demoIssuerHost:
+		return s.net.RoundTrip(r)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// config is an installation of profile on the stack.
+func (s *stack) config(p fsm.Profile, inst, legacyURL string) installation.Config {
+	return installation.Config{Profile: p, Installation: inst, IssuerURL: s.issuerURL, APIURL: s.apiURL, AuthURL: s.authURL,
+		LegacyAuthURL: legacyURL, Now: s.clock.Now, Transport: s}
 }
 
 func runDemo(ctx context.Context, e *env, args []string) error {
@@ -187,8 +184,8 @@ func (d *demo) say(format string, args ...any) {
 // launch runs one app launch on an installation and narrates it.
 func (d *demo) launch(title, inst, appUser string) (launchReport, error) {
 	d.step++
-	cfg := installation.Config{Profile: d.profile, Installation: inst, IssuerURL: d.s.url,
-		APIURL: d.s.url, AuthURL: d.s.url + "/auth", LegacyAuthURL: d.legacyURL(), Now: d.s.clock.Now, Logger: d.log}
+	cfg := d.s.config(d.profile, inst, d.legacyURL())
+	cfg.Logger = d.log
 	cfg.Store, cfg.Journal, cfg.Writes = installation.SQLite(d.device, inst, d.profile)
 	cfg.ReportLog = d.device
 	if appUser != "" {
@@ -218,7 +215,8 @@ func (d *demo) launch(title, inst, appUser string) (launchReport, error) {
 // would (a data sync, a refresh).
 func (d *demo) sdk(installation string) (*vitalsdk.Client, error) {
 	return vitalsdk.New(d.ctx, vitalsdk.Options{Profile: d.profile, Installation: installation, Store: d.device,
-		APIBaseURL: d.s.url, AuthBaseURL: d.s.url + "/auth", LegacyAuthBaseURL: d.legacyURL(), Now: d.s.clock.Now, Logger: d.log})
+		APIBaseURL: d.s.apiURL, AuthBaseURL: d.s.authURL, LegacyAuthBaseURL: d.legacyURL(), Now: d.s.clock.Now, Logger: d.log,
+		HTTPClient: &http.Client{Transport: d.s}})
 }
 
 // legacyURL is the legacy Firebase base URL of the demo device: the
@@ -231,7 +229,7 @@ func (d *demo) legacyURL() string {
 	case d.legacyAuthURL != "":
 		return d.legacyAuthURL
 	}
-	return d.s.url
+	return d.s.apiURL
 }
 
 func (d *demo) run(dir string) error {
@@ -245,7 +243,7 @@ func (d *demo) run(dir string) error {
 		return err
 	}
 	defer d.device.Close()
-	d.say("vitalsync demo: profile %s; emulator and issuer on %s; databases in %s", d.profile.Name, s.url, display(dir))
+	d.say("vitalsync demo: profile %s; emulator and issuer in process (%s, %s); databases in %s", d.profile.Name, s.apiURL, s.issuerURL, display(dir))
 	if d.profile.LegacyTokenEndpoint {
 		d.say("(this profile signs in and refreshes through the legacy Firebase endpoints under %s)", display(d.legacyURL()))
 	}

@@ -15,10 +15,6 @@ import (
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
-func init() {
-	register(command{name: "device", summary: "operate one emulated SDK installation stored in a device database", run: runDevice})
-}
-
 const deviceSynopsis = `--db FILE --profile P [--installation ID] [--api-url U --auth-url U [--allow-url-change]] [--legacy-auth-url U] <subcommand> [args]
 
 The first command (or launch) on a database needs --api-url and --auth-url;

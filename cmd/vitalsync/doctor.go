@@ -14,10 +14,6 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 )
 
-func init() {
-	register(command{name: "doctor", summary: "check a database file fully: integrity, schema, key, rows, history", run: runDoctor})
-}
-
 const doctorSynopsis = `--db FILE [--format table|json]
 
 Reads the file without changing it: whether it and its folder can be written

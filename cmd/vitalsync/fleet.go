@@ -13,10 +13,6 @@ import (
 	"github.com/vitalsync/vitalsync/audit"
 )
 
-func init() {
-	register(command{name: "fleet", summary: "generate a synthetic fleet of installation reports ('fleet generate')", run: runFleet})
-}
-
 const fleetSynopsis = `--installs N --seed S (--db FILE|postgres://… | --csv FILE | --jsonl FILE) [--truth FILE] [--now T]`
 
 func runFleet(ctx context.Context, e *env, args []string) error {

@@ -8,10 +8,6 @@ import (
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
-func init() {
-	register(command{name: "fsm", summary: "print the SDK auth state machine as a diagram", run: runFSM})
-}
-
 func runFSM(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "fsm", "[--format mermaid|dot] [--profile P]")
 	format := fs.String("format", "mermaid", "diagram format: mermaid or dot")

@@ -17,10 +17,6 @@ import (
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
-func init() {
-	register(command{name: "launch", summary: "run one launch reconcile of a device database against an issuer", run: runLaunch})
-}
-
 const launchSynopsis = `--db FILE --profile P --issuer URL (--app-user U [--session-file F] | --signed-out)
                         [--api-url U --auth-url U [--allow-url-change]] [--legacy-auth-url U]
                         [--now] [--installation ID]

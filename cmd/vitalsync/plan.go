@@ -13,10 +13,6 @@ import (
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
-func init() {
-	register(command{name: "plan", summary: "plan the reconcile actions for one observation (JSON on stdin)", run: runPlan})
-}
-
 // errEmptyInput is matched by the usage error of a command whose input
 // holds nothing but white space.
 var errEmptyInput = errors.New("the input is empty")

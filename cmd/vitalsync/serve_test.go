@@ -176,7 +176,7 @@ func TestMountWithEmulatorPassesPathsAsSent(t *testing.T) {
 	const apiKey = "sk_us_mount_test_key_51aa"
 	var issuerHits atomic.Int32
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { issuerHits.Add(1) })
-	srv := httptest.NewServer(mountWithEmulator(h, emulator.New(emulator.WithAPIKey(apiKey))))
+	srv := httptest.NewServer(routes(h, nil, emulator.New(emulator.WithAPIKey(apiKey))))
 	defer srv.Close()
 	ctx := context.Background()
 

@@ -27,11 +27,6 @@ import (
 	"github.com/vitalsync/vitalsync/simulations"
 )
 
-func init() {
-	register(command{name: "simulate", summary: "simulate a fleet of installations under faults and compare strategies",
-		run: runSimulate})
-}
-
 // errEngineViolation: the engine strategy broke an invariant (exit 1).
 var errEngineViolation = errors.New("the engine broke an invariant")
 

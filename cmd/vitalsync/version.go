@@ -10,10 +10,6 @@ import (
 	"github.com/mattn/go-sqlite3"
 )
 
-func init() {
-	register(command{name: "version", summary: "print the module version, VCS revision and time, Go and SQLite versions", run: runVersion})
-}
-
 // versionInfo is what "vitalsync version" prints.
 type versionInfo struct {
 	Module      string `json:"module"`
