@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -36,7 +37,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	dbPath := fs.String("db", "", "the issuer's database, a SQLite file or a postgres:// URL (reports joined with each app user's active mapping); default $"+envDatabaseURL+" when no other source is given")
 	csvPath := fs.String("csv", "", "reports as CSV (docs/reference/report-schema.md)")
 	jsonlPath := fs.String("jsonl", "", "reports as JSON Lines (docs/reference/report-schema.md)")
-	format := fs.String("format", "table", "summary format: table, json or csv")
+	format := choiceFlag(fs, "format", "table", "summary format", "table", "json", "csv")
 	out := fs.String("out", "", "write the installations that need action or are invalid to FILE (.csv: CSV, else JSONL)")
 	stale := durationFlag(fs, "stale", 0, "count reports older than this as stale (0: off)")
 	now := fs.String("now", "", "audit as of this RFC 3339 time (default: now)")
@@ -44,7 +45,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	apiURL := fs.String("api-url", "", "team API base URL for --check-api (the key is read from $"+envAPIKey+")")
 	concurrency := fs.Int("concurrency", 8, "concurrent team API requests for --check-api")
 	noDuplicates := fs.Bool("no-duplicate-check", false, "for a file known to hold each installation once: keep no set of the installations read (memory stays flat; a duplicate is then audited again)")
-	failOn := fs.String("fail-on", "", "exit 3 when any installation falls in these classes (comma-separated)")
+	failOn := classesFlag(fs, "exit 3 when any installation falls in these classes (comma-separated)")
 	shard := fs.String("shard", "", "audit shard K of N (K from 0): a hash partition of the installations")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -65,9 +66,6 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	}
 	if n != 1 {
 		return usagef("audit: give exactly one of --db, --csv and --jsonl")
-	}
-	if err := oneOf("format", *format, "table", "json", "csv"); err != nil {
-		return err
 	}
 	opener := func(path string) func() (io.ReadCloser, error) {
 		return func() (io.ReadCloser, error) { return os.Open(path) }
@@ -115,16 +113,6 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		}
 		opts.Shard, opts.Shards = k, nn
 	}
-	var failClasses []audit.Class
-	if *failOn != "" {
-		for _, name := range strings.Split(*failOn, ",") {
-			c, ok := audit.ParseClass(strings.TrimSpace(name))
-			if !ok {
-				return usagef("audit: --fail-on: unknown class %q", name)
-			}
-			failClasses = append(failClasses, c)
-		}
-	}
 	if *checkAPI {
 		key := os.Getenv(envAPIKey)
 		if *apiURL == "" || key == "" {
@@ -167,15 +155,10 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	if err := outFlush(); err != nil {
 		return err
 	}
-	if err := printSummary(e.stdout, *format, sum); err != nil {
+	if err := printSummary(e.stdout, format.String(), sum); err != nil {
 		return err
 	}
-	for _, c := range failClasses {
-		if sum.Count(c) > 0 {
-			return fmt.Errorf("%w: %d %s", errFailOn, sum.Count(c), c)
-		}
-	}
-	return nil
+	return failOn.check(sum)
 }
 
 func parseShard(s string) (int, int, bool) {
@@ -285,8 +268,8 @@ func sortedKeys[K ~string, V any](m map[K]V) []K {
 // --fail-on wrong-user", as a shell glob puts them).
 func runAuditMerge(e *env, args []string) error {
 	fs := newFlagSet(e, "audit merge", "[--format table|json|csv] [--fail-on CLASS,…] FILE…")
-	format := fs.String("format", "table", "summary format: table, json or csv")
-	failOn := fs.String("fail-on", "", "exit 3 when the merged summary has installations in any of these classes (comma-separated)")
+	format := choiceFlag(fs, "format", "table", "summary format", "table", "json", "csv")
+	failOn := classesFlag(fs, "exit 3 when the merged summary has installations in any of these classes (comma-separated)")
 	var files []string
 	for {
 		if err := parseFlags(fs, args); err != nil && !errors.Is(err, errFlagAfterArgument) {
@@ -309,19 +292,6 @@ func runAuditMerge(e *env, args []string) error {
 	}
 	if len(files) == 0 {
 		return usagef("audit merge needs the shard summaries (audit --format json)")
-	}
-	if err := oneOf("format", *format, "table", "json", "csv"); err != nil {
-		return err
-	}
-	var failClasses []audit.Class
-	if *failOn != "" {
-		for _, name := range strings.Split(*failOn, ",") {
-			c, ok := audit.ParseClass(strings.TrimSpace(name))
-			if !ok {
-				return usagef("audit merge: --fail-on: unknown class %q", name)
-			}
-			failClasses = append(failClasses, c)
-		}
 	}
 	var total audit.Summary
 	for _, path := range files {
@@ -346,12 +316,49 @@ func runAuditMerge(e *env, args []string) error {
 		}
 		total.Merge(s)
 	}
-	if err := printSummary(e.stdout, *format, total); err != nil {
+	if err := printSummary(e.stdout, format.String(), total); err != nil {
 		return err
 	}
-	for _, c := range failClasses {
-		if total.Count(c) > 0 {
-			return fmt.Errorf("%w: %d %s", errFailOn, total.Count(c), c)
+	return failOn.check(total)
+}
+
+// classList is a flag.Value holding a comma list of audit classes.
+type classList []audit.Class
+
+// classesFlag defines --fail-on.
+func classesFlag(fs *flag.FlagSet, usage string) *classList {
+	l := &classList{}
+	fs.Var(l, "fail-on", usage+": "+choices(audit.Classes()))
+	return l
+}
+
+func (l *classList) String() string {
+	if l == nil {
+		return ""
+	}
+	return choices(*l)
+}
+
+func (l *classList) Set(v string) error {
+	*l = nil
+	if v == "" {
+		return nil
+	}
+	for _, name := range strings.Split(v, ",") {
+		c, ok := audit.ParseClass(strings.TrimSpace(name))
+		if !ok {
+			return fmt.Errorf("unknown class %q: use %s", name, choices(audit.Classes()))
+		}
+		*l = append(*l, c)
+	}
+	return nil
+}
+
+// check returns errFailOn when s counts installations in a class of l.
+func (l *classList) check(s audit.Summary) error {
+	for _, c := range *l {
+		if s.Count(c) > 0 {
+			return fmt.Errorf("%w: %d %s", errFailOn, s.Count(c), c)
 		}
 	}
 	return nil

@@ -26,7 +26,7 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 		" (default: all; with --vectors, the suites of the file's kind)")
 	vectors := fs.String("vectors", "", "a plan.json or runner.json in the exported format, instead of the built-in vectors")
 	only := fs.String("case", "", "run only the case of this name (the replay command of a failure)")
-	format := fs.String("format", "text", "output format: text (a line per case) or json")
+	format := choiceFlag(fs, "format", "text", "output format: text (a line per case) or json", "text", "json")
 	allowSkip := fs.Bool("allow-skip", false, "pass cases the engine lacks a capability for")
 	seed := fs.Uint64("fleet-seed", 1, "the fleet suite's seed")
 	installs := fs.Int("fleet-installs", 8, "the fleet suite's installations")
@@ -36,9 +36,6 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usagef("conformance takes no arguments; give the engine with --engine")
-	}
-	if err := oneOf("format", *format, "text", "json"); err != nil {
-		return err
 	}
 	if *engine == "" {
 		return usagef("conformance needs --engine 'CMD ARGS'")
@@ -63,14 +60,14 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 			cfg.ReplayFlags = append(cfg.ReplayFlags, "--"+f.Name+"="+f.Value.String())
 		}
 	})
-	if *format == "text" {
+	if format.String() == "text" {
 		cfg.Report = func(r conformance.CaseResult) { conformance.WriteText(e.stdout, r) }
 	}
 	sum, err := conformance.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if *format == "json" {
+	if format.String() == "json" {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(sum); err != nil {

@@ -108,9 +108,9 @@ func (s *stack) config(p fsm.Profile, inst, legacyURL string) installation.Confi
 
 func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "demo", "[--profile P] [--dir DIR] [--format table|json] [--legacy-auth-url U]")
-	profileName := fs.String("profile", "android-5.0", "SDK profile of the demo device: "+strings.Join(fsm.ProfileNames(), ", "))
+	profile := profileFlag(fs, "android-5.0", "SDK profile of the demo device")
 	dir := fs.String("dir", "", "keep the databases in DIR (default: a temporary folder, removed afterwards)")
-	format := fs.String("format", "table", "output format: table or json (one launch report per line)")
+	format := choiceFlag(fs, "format", "table", "output format: table or json (one launch report per line)", "table", "json")
 	verbose := fs.Bool("v", false, "log each action on stderr")
 	var legacyURL urlFlag
 	fs.Var(&legacyURL, "legacy-auth-url", "base URL of the legacy Firebase endpoints on legacy profiles (default: the demo's emulator)")
@@ -119,13 +119,6 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usagef("demo takes no arguments")
-	}
-	if err := oneOf("format", *format, "table", "json"); err != nil {
-		return err
-	}
-	profile, ok := fsm.ParseProfile(*profileName)
-	if !ok {
-		return usagef("demo: --profile must be one of %s", strings.Join(fsm.ProfileNames(), ", "))
 	}
 	if *dir == "" {
 		tmp, err := os.MkdirTemp("", "vitalsync-demo-")
@@ -147,7 +140,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if *verbose {
 		log = e.log
 	}
-	d := &demo{ctx: ctx, out: e.stdout, json: *format == "json", profile: profile, legacyAuthURL: legacyURL.url, log: log}
+	d := &demo{ctx: ctx, out: e.stdout, json: format.String() == "json", profile: profile.profile, legacyAuthURL: legacyURL.url, log: log}
 	return d.run(*dir)
 }
 

@@ -54,7 +54,7 @@ type deviceStatus struct {
 func runDevice(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "device", deviceSynopsis)
 	dbPath := fs.String("db", "", "device database file (created if missing)")
-	profileName := fs.String("profile", "", "SDK profile: "+strings.Join(fsm.ProfileNames(), ", "))
+	prof := profileFlag(fs, "", "SDK profile")
 	installation := fs.String("installation", "default", "installation key in the database")
 	var apiURL, authURL urlFlag
 	fs.Var(&apiURL, "api-url", "Junction API base URL (default: the one the database remembers)")
@@ -69,9 +69,9 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	if *dbPath == "" {
 		return usagef("device: --db is required")
 	}
-	profile, ok := fsm.ParseProfile(*profileName)
-	if !ok {
-		return usagef("device: --profile must be one of %s, not %q", strings.Join(fsm.ProfileNames(), ", "), *profileName)
+	profile, err := prof.required("device")
+	if err != nil {
+		return err
 	}
 	if *installation == "" {
 		return usagef("device: --installation must not be empty")
@@ -217,37 +217,34 @@ func parseDeviceOp(e *env, sub string, args []string) (deviceOp, error) {
 func parseDeviceConfigure(e *env, args []string) (deviceOp, error) {
 	fs := newFlagSet(e, "device configure", "--api-key K|- --environment E --region R  (or: K E R)")
 	key := fs.String("api-key", "", `team API key ("-": read stdin)`)
-	envName := fs.String("environment", "", "environment: production, sandbox or dev")
-	region := fs.String("region", "", "region: us or eu")
+	env, reg := environmentFlag(fs, "", "environment"), regionFlag(fs, "", "region")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
 	switch fs.NArg() {
 	case 0:
 	case 3:
-		if *key != "" || *envName != "" || *region != "" {
+		if *key != "" || env.value != "" || reg.value != "" {
 			return nil, usagef("device configure: give flags or three arguments, not both")
 		}
-		*key, *envName, *region = fs.Arg(0), fs.Arg(1), fs.Arg(2)
+		*key = fs.Arg(0)
+		if err := errors.Join(env.Set(fs.Arg(1)), reg.Set(fs.Arg(2))); err != nil {
+			return nil, usagef("device configure: %v", err)
+		}
 	default:
 		return nil, usagef("device configure takes --api-key, --environment and --region, or three arguments")
 	}
 	if *key == "" {
 		return nil, usagef("device configure: an API key is required")
 	}
-	env, ok := fsm.ParseEnvironment(*envName)
-	if !ok {
-		return nil, usagef("device configure: environment must be production, sandbox or dev, not %q", *envName)
-	}
-	reg, ok := fsm.ParseRegion(*region)
-	if !ok {
-		return nil, usagef("device configure: region must be us or eu, not %q", *region)
+	if env.value == "" || reg.value == "" {
+		return nil, usagef("device configure: --environment (%s) and --region (%s) are required", choices(fsm.Environments()), choices(fsm.Regions()))
 	}
 	apiKey, err := deviceSecretArg(e, *key, "API key")
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, d *device) error { return d.client.Configure(ctx, apiKey, env, reg) }, nil
+	return func(ctx context.Context, d *device) error { return d.client.Configure(ctx, apiKey, env.value, reg.value) }, nil
 }
 
 func parseDeviceIdentify(e *env, args []string) (deviceOp, error) {
@@ -259,8 +256,7 @@ func parseDeviceIdentify(e *env, args []string) (deviceOp, error) {
 	token := fs.String("sign-in-token", "", `Sign-In Token ("-": read stdin)`)
 	key := fs.String("api-key", "", `team API key ("-": read stdin)`)
 	user := fs.String("user", "", "Vital user ID (API-key mode)")
-	envName := fs.String("environment", "", "environment (API-key mode): production, sandbox or dev")
-	region := fs.String("region", "", "region (API-key mode): us or eu")
+	env, reg := environmentFlag(fs, "", "environment (API-key mode)"), regionFlag(fs, "", "region (API-key mode)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return nil, err
 	}
@@ -269,7 +265,7 @@ func parseDeviceIdentify(e *env, args []string) (deviceOp, error) {
 		return nil, usagef("device identify: %d unexpected arguments after the flags", fs.NArg())
 	}
 	switch {
-	case *token != "" && *key == "" && *user == "" && *envName == "" && *region == "":
+	case *token != "" && *key == "" && *user == "" && env.value == "" && reg.value == "":
 		tok, err := deviceSecretArg(e, *token, "sign-in token")
 		if err != nil {
 			return nil, err
@@ -278,19 +274,14 @@ func parseDeviceIdentify(e *env, args []string) (deviceOp, error) {
 			return d.client.IdentifyExternalUser(ctx, ext, vitalsdk.SignInTokenAuth{Token: tok})
 		}, nil
 	case *token == "" && *key != "" && *user != "":
-		env, ok := fsm.ParseEnvironment(*envName)
-		if !ok {
-			return nil, usagef("device identify: environment must be production, sandbox or dev, not %q", *envName)
-		}
-		reg, ok := fsm.ParseRegion(*region)
-		if !ok {
-			return nil, usagef("device identify: region must be us or eu, not %q", *region)
+		if env.value == "" || reg.value == "" {
+			return nil, usagef("device identify: --environment (%s) and --region (%s) are required with --api-key", choices(fsm.Environments()), choices(fsm.Regions()))
 		}
 		k, err := deviceSecretArg(e, *key, "API key")
 		if err != nil {
 			return nil, err
 		}
-		auth := vitalsdk.APIKeyAuth{Key: k, UserID: *user, Environment: env, Region: reg}
+		auth := vitalsdk.APIKeyAuth{Key: k, UserID: *user, Environment: env.value, Region: reg.value}
 		return func(ctx context.Context, d *device) error { return d.client.IdentifyExternalUser(ctx, ext, auth) }, nil
 	}
 	return nil, usagef("device identify takes --sign-in-token, or --api-key with --user, --environment and --region")

@@ -107,7 +107,7 @@ func problemKind(err error) string {
 func runDoctor(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "doctor", doctorSynopsis)
 	dbPath := fs.String("db", "", "database file to check (not created, not changed)")
-	format := fs.String("format", "table", "output format: table or json")
+	format := choiceFlag(fs, "format", "table", "output format", "table", "json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -117,15 +117,12 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("doctor takes no arguments")
 	}
-	if err := oneOf("format", *format, "table", "json"); err != nil {
-		return err
-	}
 	h, err := sqlite.Inspect(ctx, *dbPath)
 	if err != nil {
 		return fmt.Errorf("doctor: %w", err)
 	}
 	rep := newDoctorReport(h)
-	if *format == "json" {
+	if format.String() == "json" {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		err = enc.Encode(rep)

@@ -19,7 +19,8 @@ type choice struct {
 // choiceFlag defines a flag whose value is one of allowed, def by default.
 func choiceFlag(fs *flag.FlagSet, name, def, usage string, allowed ...string) *choice {
 	c := &choice{value: def, allowed: allowed}
-	fs.Var(c, name, usage+": "+strings.Join(allowed, "|"))
+	// The back-quoted list names the value in the flag list ("-format table|json").
+	fs.Var(c, name, usage+": `"+strings.Join(allowed, "|")+"`")
 	return c
 }
 
@@ -52,7 +53,7 @@ func profileFlag(fs *flag.FlagSet, def, usage string) *profileValue {
 		p.profile, _ = fsm.ParseProfile(def)
 		p.set = true
 	}
-	fs.Var(p, "profile", usage+": "+strings.Join(fsm.ProfileNames(), ", "))
+	fs.Var(p, "profile", usage+" `name`: "+strings.Join(fsm.ProfileNames(), ", "))
 	return p
 }
 
@@ -92,7 +93,7 @@ type enumValue[T ~string] struct {
 // enumFlag defines a flag holding one of all, parsed by parse.
 func enumFlag[T ~string](fs *flag.FlagSet, name string, def T, parse func(string) (T, bool), all []T, usage string) *enumValue[T] {
 	v := &enumValue[T]{value: def, parse: parse, all: all}
-	fs.Var(v, name, usage+": "+choices(all))
+	fs.Var(v, name, usage+": `"+choices(all)+"`")
 	return v
 }
 

@@ -137,7 +137,11 @@ func launchOnce(ctx context.Context, cfg installation.Config) (launchReport, err
 
 // launchFlags are launch's parsed flags.
 type launchFlags struct {
-	dbPath, profile, installation, appUser, env, region, format string
+	dbPath, installation, appUser                               string
+	profile                                                     *profileValue
+	env                                                         *enumValue[fsm.Environment]
+	region                                                      *enumValue[fsm.Region]
+	format                                                      *choice
 	issuer, apiURL, authURL, legacyAuthURL                      urlFlag
 	session                                                     *secretFlag
 	signedOut, allowAPIKey, allowURLChange, now                 bool
@@ -158,7 +162,7 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	f := &launchFlags{}
 	fs := newFlagSet(e, "launch", launchSynopsis)
 	fs.StringVar(&f.dbPath, "db", "", "device database file (created if missing)")
-	fs.StringVar(&f.profile, "profile", "", "SDK profile: "+strings.Join(fsm.ProfileNames(), ", "))
+	f.profile = profileFlag(fs, "", "SDK profile")
 	fs.Var(&f.issuer, "issuer", "base URL of the sign-in token issuer")
 	f.session = newSecretFlag(fs, "session", envSession, "the app user's issuer session token (see 'vitalsync session')")
 	fs.StringVar(&f.appUser, "app-user", "", "the app user signed in to the app")
@@ -169,10 +173,10 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	fs.BoolVar(&f.allowURLChange, "allow-url-change", false, "use --api-url/--auth-url even though the database remembers others, and remember them instead")
 	fs.BoolVar(&f.now, "now", false, "ignore a pending backoff and try at once (after fixing what made the last attempt fail)")
 	fs.StringVar(&f.installation, "installation", "", "installation key in the database, and the ID its reports carry (for tests; default: the key \"default\", reporting under a random 128-bit ID the database keeps)")
-	fs.StringVar(&f.env, "environment", "sandbox", "the app's Junction environment")
-	fs.StringVar(&f.region, "region", "us", "the app's Junction region")
+	f.env = environmentFlag(fs, fsm.Sandbox, "the app's Junction environment")
+	f.region = regionFlag(fs, fsm.US, "the app's Junction region")
 	fs.BoolVar(&f.allowAPIKey, "allow-api-key", false, "keep a matching API-key session (sandbox evaluation only)")
-	fs.StringVar(&f.format, "format", "table", "output format: table or json")
+	f.format = choiceFlag(fs, "format", "table", "output format", "table", "json")
 	fs.StringVar(&f.sdkVersion, "sdk-version", "", "the SDK release the installation runs, sent in its reports (empty: no report)")
 	durationFlagVar(fs, &f.reportInterval, "report-interval", installation.DefaultReportInterval, "a quiet launch reports when the last report is older than this (0: only launches that act report)")
 	if err := parseFlags(fs, args); err != nil {
@@ -204,7 +208,7 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 			return nil, usageErr(fmt.Errorf("launch: --app-user: %w", err))
 		}
 	}
-	return f, oneOf("format", f.format, "table", "json")
+	return f, nil
 }
 
 // loadLaunchSession returns the app user's session from --session,
@@ -229,15 +233,11 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	profile, ok := fsm.ParseProfile(f.profile)
-	if !ok {
-		return usagef("launch: --profile must be one of %s", strings.Join(fsm.ProfileNames(), ", "))
+	profile, err := f.profile.required("launch")
+	if err != nil {
+		return err
 	}
-	envv, ok1 := fsm.ParseEnvironment(f.env)
-	region, ok2 := fsm.ParseRegion(f.region)
-	if !ok1 || !ok2 {
-		return usagef("launch: unknown --environment %q or --region %q", f.env, f.region)
-	}
+	envv, region := f.env.value, f.region.value
 	if err := checkDatabaseFile("launch", f.dbPath); err != nil {
 		return err
 	}
@@ -266,7 +266,7 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	}
 	rep, runErr := launchOnce(ctx, cfg)
 	if rep.Outcome.Result != "" {
-		if f.format == "json" {
+		if f.format.String() == "json" {
 			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
 			if err := enc.Encode(rep); err != nil {

@@ -37,15 +37,12 @@ func emptyInput(r *bufio.Reader) (bool, error) {
 
 func runPlan(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "plan", "[--format table|json] < observation.json")
-	format := fs.String("format", "table", "output format: table or json")
+	format := choiceFlag(fs, "format", "table", "output format", "table", "json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("plan takes no arguments; it reads the observation from stdin")
-	}
-	if err := oneOf("format", *format, "table", "json"); err != nil {
-		return err
 	}
 	in := bufio.NewReader(e.stdin)
 	if empty, err := emptyInput(in); err != nil {
@@ -58,7 +55,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	p := o.Plan()
-	if *format == "json" {
+	if format.String() == "json" {
 		return json.NewEncoder(e.stdout).Encode(p)
 	}
 	return printPlanTable(e.stdout, &o, p)

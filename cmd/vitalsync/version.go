@@ -63,18 +63,15 @@ func buildVersion(info *debug.BuildInfo, ok bool) versionInfo {
 
 func runVersion(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "version", "[--format table|json]")
-	format := fs.String("format", "table", "output: table|json")
+	format := choiceFlag(fs, "format", "table", "output", "table", "json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("version takes no arguments")
 	}
-	if err := oneOf("format", *format, "table", "json"); err != nil {
-		return err
-	}
 	v := buildVersion(debug.ReadBuildInfo())
-	if *format == "json" {
+	if format.String() == "json" {
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
 			return err
