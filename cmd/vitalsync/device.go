@@ -244,7 +244,9 @@ func parseDeviceConfigure(e *env, args []string) (deviceOp, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, d *device) error { return d.client.Configure(ctx, apiKey, env.value, reg.value) }, nil
+	return func(ctx context.Context, d *device) error {
+		return d.client.Configure(ctx, apiKey, env.value, reg.value)
+	}, nil
 }
 
 func parseDeviceIdentify(e *env, args []string) (deviceOp, error) {

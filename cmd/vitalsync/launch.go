@@ -137,16 +137,16 @@ func launchOnce(ctx context.Context, cfg installation.Config) (launchReport, err
 
 // launchFlags are launch's parsed flags.
 type launchFlags struct {
-	dbPath, installation, appUser                               string
-	profile                                                     *profileValue
-	env                                                         *enumValue[fsm.Environment]
-	region                                                      *enumValue[fsm.Region]
-	format                                                      *choice
-	issuer, apiURL, authURL, legacyAuthURL                      urlFlag
-	session                                                     *secretFlag
-	signedOut, allowAPIKey, allowURLChange, now                 bool
-	sdkVersion                                                  string
-	reportInterval                                              time.Duration
+	dbPath, installation, appUser               string
+	profile                                     *profileValue
+	env                                         *enumValue[fsm.Environment]
+	region                                      *enumValue[fsm.Region]
+	format                                      *choice
+	issuer, apiURL, authURL, legacyAuthURL      urlFlag
+	session                                     *secretFlag
+	signedOut, allowAPIKey, allowURLChange, now bool
+	sdkVersion                                  string
+	reportInterval                              time.Duration
 	// reportID is the ID reports carry when --installation gave one; ""
 	// reports under the database's random installation ID.
 	reportID string
