@@ -252,16 +252,28 @@ func (d *demo) run(dir string) error {
 		return err
 	}
 
-	// The backend deletes bob's Vital user; the SDK notices at its next refresh.
+	if err := d.deleteBob(phone); err != nil {
+		return err
+	}
+	if err := d.upgradeCarol(); err != nil {
+		return err
+	}
+	d.say("\ndone: %d launches", d.step)
+	return nil
+}
+
+// deleteBob has the backend delete bob's Vital user; the SDK notices at
+// its next refresh, and bob's next launch signs in as his new one.
+func (d *demo) deleteBob(phone string) error {
 	j, err := d.device.Journal(phone, d.profile.Name).Load(d.ctx)
 	if err != nil {
 		return err
 	}
 	bobV := j.VitalUserID
-	if err := s.team.DeleteUser(d.ctx, bobV); err != nil {
+	if err := d.s.team.DeleteUser(d.ctx, bobV); err != nil {
 		return fmt.Errorf("demo: delete bob's Vital user: %w", err)
 	}
-	s.clock.Advance(emulator.DefaultAccessTTL + time.Minute)
+	d.s.clock.Advance(emulator.DefaultAccessTTL + time.Minute)
 	sdk, err := d.sdk(phone)
 	if err != nil {
 		return err
@@ -283,16 +295,18 @@ func (d *demo) run(dir string) error {
 		d.say("\n   the backend deletes bob's Vital user; an hour later the SDK's token refresh answers")
 		d.say("   invalid_token, which this profile cannot decode: the SDK still reports %s", sdk.Status())
 		d.say("   as bob's deleted user and every refresh fails the same way (a day passes)")
-		s.clock.Advance(24 * time.Hour)
+		d.s.clock.Advance(24 * time.Hour)
 		title = "bob's next launch, a day later: the SDK still shows bob's deleted Vital user, so the launch asks the issuer again and signs in as bob's new one"
 	}
-	if _, err := d.launch(title, phone, "bob"); err != nil {
-		return err
-	}
+	_, err = d.launch(title, phone, "bob")
+	return err
+}
 
-	// An installation upgraded from a build that used the team API key.
+// upgradeCarol launches an installation upgraded from a build that used
+// the team API key, then signs carol out.
+func (d *demo) upgradeCarol() error {
 	const legacy = "legacy-phone"
-	carol, err := s.team.CreateUser(d.ctx, "carol")
+	carol, err := d.s.team.CreateUser(d.ctx, "carol")
 	if err != nil {
 		return err
 	}
@@ -300,7 +314,7 @@ func (d *demo) run(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := old.Configure(d.ctx, s.emu.APIKey(), fsm.Sandbox, fsm.US); err != nil {
+	if err := old.Configure(d.ctx, d.s.emu.APIKey(), fsm.Sandbox, fsm.US); err != nil {
 		return err
 	}
 	if err := old.SetUserID(d.ctx, carol.UserID); err != nil {
@@ -310,11 +324,8 @@ func (d *demo) run(dir string) error {
 	if _, err := d.launch("carol's first launch of the new build: migrate the API-key session in place", legacy, "carol"); err != nil {
 		return err
 	}
-	if _, err := d.launch("carol signs out of the app: the launch signs the SDK out", legacy, ""); err != nil {
-		return err
-	}
-	d.say("\ndone: %d launches", d.step)
-	return nil
+	_, err = d.launch("carol signs out of the app: the launch signs the SDK out", legacy, "")
+	return err
 }
 
 func deletionNote(p fsm.Profile) string {

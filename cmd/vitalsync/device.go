@@ -83,19 +83,10 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	sub, subArgs := fs.Arg(0), fs.Args()[1:]
 	var reinstall func(context.Context, *sqlite.DB) error
 	if sub == "reinstall" {
-		// The app is deleted and installed again before this launch.
-		rfs := newFlagSet(e, "device reinstall", "[--no-backup]")
-		noBackup := rfs.Bool("no-backup", false, "Android: no Auto Backup restore (the app starts empty)")
-		if err := parseFlags(rfs, subArgs); err != nil {
+		if reinstall, err = parseReinstall(e, subArgs, *installation, profile); err != nil {
 			return err
 		}
-		if rfs.NArg() > 0 {
-			return usagef("device reinstall takes no arguments")
-		}
 		subArgs = nil
-		reinstall = func(ctx context.Context, db *sqlite.DB) error {
-			return vitalsdk.Reinstall(ctx, db, *installation, profile, !*noBackup)
-		}
 	}
 	op, err := parseDeviceOp(e, sub, subArgs)
 	if err != nil {
@@ -119,20 +110,18 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	client, err := vitalsdk.New(ctx, vitalsdk.Options{
-		Profile:           profile,
-		Installation:      *installation,
-		Store:             db,
-		APIBaseURL:        ends.APIBaseURL,
-		AuthBaseURL:       ends.AuthBaseURL,
-		LegacyAuthBaseURL: legacyURL.url,
-		Timeout:           *timeout,
-		Logger:            e.log,
-	})
+	client, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: profile, Installation: *installation, Store: db,
+		APIBaseURL: ends.APIBaseURL, AuthBaseURL: ends.AuthBaseURL, LegacyAuthBaseURL: legacyURL.url, Timeout: *timeout, Logger: e.log})
 	if err != nil {
 		return err
 	}
 	d := &device{db: db, client: client, profile: profile, inst: *installation, stdout: e.stdout}
+	return d.launch(ctx, sub, op)
+}
+
+// launch runs op as one app launch and prints the state it leaves (but
+// after whoami, which printed the user).
+func (d *device) launch(ctx context.Context, sub string, op deviceOp) error {
 	opErr := op(ctx, d)
 	// Record what this launch observed, whether or not the operation
 	// failed: a failed refresh may have changed the state (user deleted).
@@ -141,18 +130,31 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 		// As an app's data sync would, hand the SDK error to the launch task:
 		// the next 'vitalsync launch' plans from it (a needsReauthentication
 		// is invisible in the iOS 1.4+ status).
-		if rerr := reconcile.RecordSDKError(ctx, db.Journal(*installation, profile.Name), opErr); rerr != nil {
+		if rerr := reconcile.RecordSDKError(ctx, d.db.Journal(d.inst, d.profile.Name), opErr); rerr != nil {
 			return errors.Join(opErr, rerr)
 		}
 		return opErr
 	}
-	if obsErr != nil {
+	if obsErr != nil || sub == "whoami" {
 		return obsErr
 	}
-	if sub == "whoami" {
-		return nil
+	return writeDeviceJSON(d.stdout, st)
+}
+
+// parseReinstall parses "device reinstall [--no-backup]": the app is
+// deleted and installed again before this launch.
+func parseReinstall(e *env, args []string, installation string, profile fsm.Profile) (func(context.Context, *sqlite.DB) error, error) {
+	fs := newFlagSet(e, "device reinstall", "[--no-backup]")
+	noBackup := fs.Bool("no-backup", false, "Android: no Auto Backup restore (the app starts empty)")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
-	return writeDeviceJSON(e.stdout, st)
+	if fs.NArg() > 0 {
+		return nil, usagef("device reinstall takes no arguments")
+	}
+	return func(ctx context.Context, db *sqlite.DB) error {
+		return vitalsdk.Reinstall(ctx, db, installation, profile, !*noBackup)
+	}, nil
 }
 
 // device is one launch of an installation.
