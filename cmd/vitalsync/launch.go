@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -48,92 +47,11 @@ const envSession = "VITALSYNC_SESSION"
 // exitDeferred is the exit code of a launch deferred by backoff.
 const exitDeferred = 3
 
-// launchReport is what a launch saw, planned and did, and what it cost:
-// every pass of the runner (its observation, its plan and the actions it
-// applied), a summary of the outcome, and the network calls and database
-// writes.
-type launchReport struct {
-	Passes       []reconcile.Pass `json:"passes"`
-	Outcome      launchOutcome    `json:"outcome"`
-	NetworkCalls int64            `json:"network_calls"`
-	DBWrites     uint64           `json:"db_writes"`
-	// ReportCalls counts the installation report sent after the
-	// reconcile, apart from its network calls.
-	ReportCalls int64 `json:"report_calls"`
-}
+// launchReport is a launch as launch and demo print it.
+type launchReport = installation.LaunchRecord
 
-type launchOutcome struct {
-	Result  reconcile.Result `json:"result"` // nothing-to-do, applied, deferred, failed, terminal
-	Applied []string         `json:"applied"`
-	State   string           `json:"state"`
-	RetryAt *time.Time       `json:"retry_at"`
-	Error   string           `json:"error,omitempty"`
-	Class   string           `json:"error_class,omitempty"`
-	// Interrupted and Divergence: see reconcile.Outcome.
-	Interrupted string                `json:"interrupted,omitempty"`
-	Divergence  *reconcile.Divergence `json:"divergence,omitempty"`
-}
-
-// first returns the report's first pass.
-func (r launchReport) first() reconcile.Pass {
-	if len(r.Passes) == 0 {
-		return reconcile.Pass{}
-	}
-	return r.Passes[0]
-}
-
-// newLaunchReport summarises an installation's launch for printing.
-func newLaunchReport(rep installation.Summary, runErr error, profile fsm.Profile, sdkStatus fsm.Status) launchReport {
-	out := rep.Outcome
-	lr := launchReport{Passes: out.Passes, NetworkCalls: rep.NetworkCalls, DBWrites: rep.DBWrites,
-		ReportCalls: rep.ReportCalls}
-	if lr.Passes == nil {
-		lr.Passes = []reconcile.Pass{}
-	}
-	lr.Outcome = launchOutcome{Result: out.Result, Applied: []string{}, State: string(out.State),
-		Divergence: out.Divergence}
-	if out.Interrupted != nil {
-		lr.Outcome.Interrupted = out.Interrupted.String()
-	}
-	for _, a := range out.Applied() {
-		lr.Outcome.Applied = append(lr.Outcome.Applied, a.String())
-	}
-	retryAt := out.RetryAt
-	if runErr != nil {
-		if lr.Outcome.Result == "" {
-			lr.Outcome.Result = reconcile.ResultFailed
-		}
-		lr.Outcome.Error = runErr.Error()
-		var re *reconcile.RunError
-		if errors.As(runErr, &re) {
-			lr.Outcome.Class = string(re.Class)
-			retryAt = re.RetryAt
-		}
-		lr.Outcome.State = ""
-		if st, err := fsm.Classify(sdkStatus, "", profile); err == nil {
-			lr.Outcome.State = string(st)
-		}
-	}
-	if !retryAt.IsZero() {
-		t := retryAt.UTC()
-		lr.Outcome.RetryAt = &t
-	}
-	return lr
-}
-
-// launchOnce is one process launch of cfg's installation (see
-// installation.Launch), summarised for printing. The run's error is
-// returned beside a complete report.
-func launchOnce(ctx context.Context, cfg installation.Config) (launchReport, error) {
-	in, err := installation.Open(ctx, cfg)
-	if err != nil {
-		return launchReport{}, err
-	}
-	writes0 := in.Writes()
-	rep, runErr := in.Run(ctx)
-	rep.NetworkCalls, rep.DBWrites = in.NetworkCalls(), in.Writes()-writes0
-	return newLaunchReport(rep, runErr, cfg.Profile, in.SDK().Status()), runErr
-}
+// launchOnce is one process launch of cfg's installation, recorded.
+var launchOnce = installation.RecordLaunch
 
 // launchFlags are launch's parsed flags.
 type launchFlags struct {
@@ -330,7 +248,7 @@ func launchExit(rep launchReport, runErr error) error {
 // outside go through display.
 func printLaunch(w io.Writer, rep launchReport) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	first := rep.first()
+	first := rep.First()
 	o := first.Observation
 	fmt.Fprintf(tw, "  app\t%s\n", appLine(o.App))
 	fmt.Fprintf(tw, "  sdk\t%s → %s\n", sdkLine(o), orDash(display(string(first.Plan.Observed))))
