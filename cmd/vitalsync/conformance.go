@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"strings"
 
@@ -50,7 +48,7 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 		cfg.Suites = strings.Split(*suites, ",")
 	}
 	if *vectors != "" {
-		if err := loadVectors(&cfg, *vectors); err != nil {
+		if err := conformance.LoadVectors(&cfg, *vectors); err != nil {
 			return err
 		}
 		cfg.ReplayFlags = append(cfg.ReplayFlags, "--vectors", *vectors)
@@ -68,9 +66,7 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if format.String() == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(sum); err != nil {
+		if err := writeJSONIndent(e.stdout, sum); err != nil {
 			return err
 		}
 	} else {
@@ -82,44 +78,6 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 	}
 	if !sum.OK(*allowSkip) {
 		return &conformanceFailed{failed: sum.Failed, skipped: sum.Skipped, total: len(sum.Cases)}
-	}
-	return nil
-}
-
-// loadVectors reads a vector file by its kind; with no --suite, the
-// file's suite alone runs.
-func loadVectors(cfg *conformance.Config, path string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	var head struct {
-		Kind string `json:"kind"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return fmt.Errorf("%w: %s: %w", conformance.ErrVectors, path, err)
-	}
-	switch head.Kind {
-	case conformance.KindPlan:
-		f, err := conformance.ReadPlanFile(path)
-		if err != nil {
-			return err
-		}
-		cfg.Plan = &f
-		if cfg.Suites == nil {
-			cfg.Suites = []string{conformance.SuitePlan}
-		}
-	case conformance.KindRunner:
-		f, err := conformance.ReadRunnerFile(path)
-		if err != nil {
-			return err
-		}
-		cfg.Runner = &f
-		if cfg.Suites == nil {
-			cfg.Suites = []string{conformance.SuiteRunner, conformance.SuiteCrash}
-		}
-	default:
-		return fmt.Errorf("%w: %s: kind %q is not plan or runner", conformance.ErrVectors, path, head.Kind)
 	}
 	return nil
 }

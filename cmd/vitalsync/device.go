@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -333,9 +332,7 @@ func (d *device) observe(ctx context.Context, sub string) (deviceStatus, error) 
 }
 
 func writeDeviceJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
+	if err := writeJSONIndent(w, v); err != nil {
 		return errors.Join(errors.New("device: write output"), err)
 	}
 	return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -123,9 +122,7 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 	}
 	rep := newDoctorReport(h)
 	if format.String() == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(rep)
+		err = writeJSONIndent(e.stdout, rep)
 	} else {
 		err = printDoctor(e.stdout, rep)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -185,9 +184,7 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	rep, runErr := launchOnce(ctx, cfg)
 	if rep.Outcome.Result != "" {
 		if f.format.String() == "json" {
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(rep); err != nil {
+			if err := writeJSONIndent(e.stdout, rep); err != nil {
 				return err
 			}
 		} else if err := printLaunch(e.stdout, rep); err != nil {

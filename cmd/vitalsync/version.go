@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -72,12 +71,7 @@ func runVersion(ctx context.Context, e *env, args []string) error {
 	}
 	v := buildVersion(debug.ReadBuildInfo())
 	if format.String() == "json" {
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(e.stdout, "%s\n", b)
-		return err
+		return writeJSONIndent(e.stdout, v)
 	}
 	rev := "unknown (built without VCS information, e.g. by go run or go test)"
 	if v.Revision != "" {
