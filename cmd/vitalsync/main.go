@@ -2,7 +2,7 @@
 // Mobile SDK's sign-in state in agreement. Its commands (vitalsync help
 // lists them; vitalsync help CMD shows one's flags):
 //
-//   - demo: a whole app lifecycle on a loopback emulator and issuer;
+//   - demo: a whole app lifecycle on an in-process emulator and issuer;
 //   - plan, launch, device: plan one observation, run a launch reconcile of
 //     a device database, drive its SDK core by hand;
 //   - serve, session: the backend's sign-in token issuer and the bearer
@@ -238,14 +238,4 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 	}
 	return nil
-}
-
-// oneOf validates an enumerated flag value.
-func oneOf(flagName, v string, allowed ...string) error {
-	for _, a := range allowed {
-		if v == a {
-			return nil
-		}
-	}
-	return usagef("--%s must be one of %s, not %q", flagName, strings.Join(allowed, "|"), v)
 }
