@@ -24,7 +24,7 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 		" (default: all; with --vectors, the suites of the file's kind)")
 	vectors := fs.String("vectors", "", "a plan.json or runner.json in the exported format, instead of the built-in vectors")
 	only := fs.String("case", "", "run only the case of this name (the replay command of a failure)")
-	format := choiceFlag(fs, "format", "text", "output format: text (a line per case) or json", "text", "json")
+	format := choiceFlag(fs, "format", "text", "output format (text: a line per case)", "text", "json")
 	allowSkip := fs.Bool("allow-skip", false, "pass cases the engine lacks a capability for")
 	seed := fs.Uint64("fleet-seed", 1, "the fleet suite's seed")
 	installs := fs.Int("fleet-installs", 8, "the fleet suite's installations")

@@ -110,7 +110,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "demo", "[--profile P] [--dir DIR] [--format table|json] [--legacy-auth-url U]")
 	profile := profileFlag(fs, "android-5.0", "SDK profile of the demo device")
 	dir := fs.String("dir", "", "keep the databases in DIR (default: a temporary folder, removed afterwards)")
-	format := choiceFlag(fs, "format", "table", "output format: table or json (one launch report per line)", "table", "json")
+	format := choiceFlag(fs, "format", "table", "output format (json: one launch report per line)", "table", "json")
 	verbose := fs.Bool("v", false, "log each action on stderr")
 	var legacyURL urlFlag
 	fs.Var(&legacyURL, "legacy-auth-url", "base URL of the legacy Firebase endpoints on legacy profiles (default: the demo's emulator)")
