@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
@@ -22,10 +18,6 @@ import (
 	"github.com/vitalsync/vitalsync/audit"
 )
 
-func init() {
-	register(command{name: "audit", summary: "audit a fleet's installation reports with the planner (and 'audit merge' shard summaries)", run: runAudit})
-}
-
 const auditSynopsis = `(--db FILE|postgres://… | $` + envDatabaseURL + ` | --csv FILE | --jsonl FILE) [--format table|json|csv] [--out FILE]
                        [--stale D] [--check-api --api-url U [--concurrency N]] [--fail-on CLASS,…] [--shard K/N]
        vitalsync audit merge [--format table|json|csv] [--fail-on CLASS,…] FILE…`
@@ -33,162 +25,172 @@ const auditSynopsis = `(--db FILE|postgres://… | $` + envDatabaseURL + ` | --c
 // errFailOn is returned when installations fall in a --fail-on class: exit 3.
 var errFailOn = errors.New("audit: installations in --fail-on classes")
 
-func runAudit(ctx context.Context, e *env, args []string) error {
-	if len(args) > 0 && args[0] == "merge" {
-		return runAuditMerge(e, args[1:])
-	}
+// auditFlags are audit's flags, parsed.
+type auditFlags struct {
+	db, csv, jsonl, out, apiURL string
+	format                      *choice
+	failOn                      *classList
+	opts                        audit.Options
+	checkAPI                    bool
+}
+
+func parseAuditFlags(e *env, args []string) (*auditFlags, error) {
 	fs := newFlagSet(e, "audit", auditSynopsis)
-	dbPath := fs.String("db", "", "the issuer's database, a SQLite file or a postgres:// URL (reports joined with each app user's active mapping); default $"+envDatabaseURL+" when no other source is given")
-	csvPath := fs.String("csv", "", "reports as CSV (docs/reference/report-schema.md)")
-	jsonlPath := fs.String("jsonl", "", "reports as JSON Lines (docs/reference/report-schema.md)")
-	format := fs.String("format", "table", "summary format: table, json or csv")
-	out := fs.String("out", "", "write the installations that need action or are invalid to FILE (.csv: CSV, else JSONL)")
-	stale := durationFlag(fs, "stale", 0, "count reports older than this as stale (0: off)")
+	f := &auditFlags{}
+	fs.StringVar(&f.db, "db", "", "the issuer's database, a SQLite file or a postgres:// URL (reports joined with each app user's active mapping); default $"+envDatabaseURL+" when no other source is given")
+	fs.StringVar(&f.csv, "csv", "", "reports as CSV (docs/reference/report-schema.md)")
+	fs.StringVar(&f.jsonl, "jsonl", "", "reports as JSON Lines (docs/reference/report-schema.md)")
+	f.format = choiceFlag(fs, "format", "table", "summary format", "table", "json", "csv")
+	fs.StringVar(&f.out, "out", "", "write the installations that need action or are invalid to FILE (.csv: CSV, else JSONL)")
+	durationFlagVar(fs, &f.opts.Stale, "stale", 0, "count reports older than this as stale (0: off)")
 	now := fs.String("now", "", "audit as of this RFC 3339 time (default: now)")
-	checkAPI := fs.Bool("check-api", false, "verify the mapped Vital users with the team API (GET /v2/user/{id})")
-	apiURL := fs.String("api-url", "", "team API base URL for --check-api (the key is read from $"+envAPIKey+")")
-	concurrency := fs.Int("concurrency", 8, "concurrent team API requests for --check-api")
-	noDuplicates := fs.Bool("no-duplicate-check", false, "for a file known to hold each installation once: keep no set of the installations read (memory stays flat; a duplicate is then audited again)")
-	failOn := fs.String("fail-on", "", "exit 3 when any installation falls in these classes (comma-separated)")
+	fs.BoolVar(&f.checkAPI, "check-api", false, "verify the mapped Vital users with the team API (GET /v2/user/{id})")
+	fs.StringVar(&f.apiURL, "api-url", "", "team API base URL for --check-api (the key is read from $"+envAPIKey+")")
+	fs.IntVar(&f.opts.Concurrency, "concurrency", 8, "concurrent team API requests for --check-api")
+	fs.BoolVar(&f.opts.NoDuplicateCheck, "no-duplicate-check", false, "for a file known to hold each installation once: keep no set of the installations read (memory stays flat; a duplicate is then audited again)")
+	f.failOn = classesFlag(fs, "exit 3 when any installation falls in these classes (comma-separated)")
 	shard := fs.String("shard", "", "audit shard K of N (K from 0): a hash partition of the installations")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return usagef("audit takes no arguments (did you mean 'audit merge FILE…'?)")
+		return nil, usagef("audit takes no arguments (did you mean 'audit merge FILE…'?)")
 	}
-	if *dbPath == "" && *csvPath == "" && *jsonlPath == "" {
+	if f.db == "" && f.csv == "" && f.jsonl == "" {
 		// A URL with a password belongs in the environment, not in ps.
-		*dbPath = os.Getenv(envDatabaseURL)
+		f.db = os.Getenv(envDatabaseURL)
 	}
-	var src audit.Source
-	n := 0
-	for _, p := range []string{*dbPath, *csvPath, *jsonlPath} {
-		if p != "" {
-			n++
+	if _, ok := exactlyOne(f.db, f.csv, f.jsonl); !ok {
+		return nil, usagef("audit: give exactly one of --db, --csv and --jsonl")
+	}
+	if *now != "" {
+		t, err := time.Parse(time.RFC3339, *now)
+		if err != nil {
+			return nil, usagef("audit: --now must be an RFC 3339 time")
 		}
+		f.opts.Now = t
 	}
-	if n != 1 {
-		return usagef("audit: give exactly one of --db, --csv and --jsonl")
+	if *shard != "" {
+		k, n, ok := parseShard(*shard)
+		if !ok {
+			return nil, usagef("audit: --shard must be K/N with 0 ≤ K < N")
+		}
+		f.opts.Shard, f.opts.Shards = k, n
 	}
-	if err := oneOf("format", *format, "table", "json", "csv"); err != nil {
-		return err
-	}
+	return f, nil
+}
+
+// source is the reports the flags name, each file checked for its kind.
+func (f *auditFlags) source() (audit.Source, error) {
 	opener := func(path string) func() (io.ReadCloser, error) {
 		return func() (io.ReadCloser, error) { return os.Open(path) }
 	}
 	switch {
-	case isPostgresURL(*dbPath):
-		dbURL := *dbPath
-		src = audit.RecordSource{Label: redactURL(dbURL), UnixNanos: true, Unique: true, Records: func(ctx context.Context, fn func(string) error) error {
+	case isPostgresURL(f.db):
+		dbURL := f.db
+		return audit.RecordSource{Label: redactURL(dbURL), UnixNanos: true, Unique: true, Records: func(ctx context.Context, fn func(string) error) error {
 			return postgres.EachReportRecord(ctx, dbURL, 0, fn)
-		}}
-	case *dbPath != "":
-		path := *dbPath
+		}}, nil
+	case f.db != "":
+		path := f.db
 		if _, err := os.Stat(path); err != nil {
-			return fmt.Errorf("audit: %w", err)
+			return nil, fmt.Errorf("audit: %w", err)
 		}
 		if err := checkKind("--db", path, kindSQLite); err != nil {
-			return err
+			return nil, err
 		}
-		src = audit.RecordSource{Label: path, UnixNanos: true, Unique: true, Records: func(ctx context.Context, fn func(string) error) error {
+		return audit.RecordSource{Label: path, UnixNanos: true, Unique: true, Records: func(ctx context.Context, fn func(string) error) error {
 			return sqlite.EachReportRecord(ctx, path, fn)
-		}}
-	case *csvPath != "":
-		if err := checkKind("--csv", *csvPath, kindCSV); err != nil && !errors.Is(err, os.ErrNotExist) {
+		}}, nil
+	case f.csv != "":
+		if err := checkKind("--csv", f.csv, kindCSV); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		return audit.CSVSource{Label: f.csv, Open: opener(f.csv)}, nil
+	}
+	if err := checkKind("--jsonl", f.jsonl, kindJSONL); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	return audit.JSONLSource{Label: f.jsonl, Open: opener(f.jsonl)}, nil
+}
+
+// checker verifies the mapped Vital users with the team API.
+func (f *auditFlags) checker() (audit.UserChecker, error) {
+	key := os.Getenv(envAPIKey)
+	if f.apiURL == "" || key == "" {
+		return nil, usagef("audit: --check-api needs --api-url and $%s", envAPIKey)
+	}
+	team := junction.NewClient(f.apiURL, key)
+	return audit.UserCheckerFunc(func(ctx context.Context, id string) (bool, error) {
+		_, err := team.GetUser(ctx, id)
+		if errors.Is(err, junction.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}), nil
+}
+
+func runAudit(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "merge" {
+		return runAuditMerge(e, args[1:])
+	}
+	f, err := parseAuditFlags(e, args)
+	if err != nil {
+		return err
+	}
+	src, err := f.source()
+	if err != nil {
+		return err
+	}
+	if f.checkAPI {
+		if f.opts.Checker, err = f.checker(); err != nil {
 			return err
 		}
-		src = audit.CSVSource{Label: *csvPath, Open: opener(*csvPath)}
-	default:
-		if err := checkKind("--jsonl", *jsonlPath, kindJSONL); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		src = audit.JSONLSource{Label: *jsonlPath, Open: opener(*jsonlPath)}
-	}
-	opts := audit.Options{Stale: *stale, Concurrency: *concurrency, NoDuplicateCheck: *noDuplicates}
-	if *now != "" {
-		t, err := time.Parse(time.RFC3339, *now)
-		if err != nil {
-			return usagef("audit: --now must be an RFC 3339 time")
-		}
-		opts.Now = t
-	}
-	if *shard != "" {
-		k, nn, ok := parseShard(*shard)
-		if !ok {
-			return usagef("audit: --shard must be K/N with 0 ≤ K < N")
-		}
-		opts.Shard, opts.Shards = k, nn
-	}
-	var failClasses []audit.Class
-	if *failOn != "" {
-		for _, name := range strings.Split(*failOn, ",") {
-			c, ok := audit.ParseClass(strings.TrimSpace(name))
-			if !ok {
-				return usagef("audit: --fail-on: unknown class %q", name)
-			}
-			failClasses = append(failClasses, c)
-		}
-	}
-	if *checkAPI {
-		key := os.Getenv(envAPIKey)
-		if *apiURL == "" || key == "" {
-			return usagef("audit: --check-api needs --api-url and $%s", envAPIKey)
-		}
-		team := junction.NewClient(*apiURL, key)
-		opts.Checker = audit.UserCheckerFunc(func(ctx context.Context, id string) (bool, error) {
-			_, err := team.GetUser(ctx, id)
-			if errors.Is(err, junction.ErrNotFound) {
-				return false, nil
-			}
-			return err == nil, err
-		})
 	}
 	if isTerminal(e.stderr) {
-		opts.Progress = func(rows int64) { fmt.Fprintf(e.stderr, "\raudited %d rows", rows) }
+		f.opts.Progress = func(rows int64) { fmt.Fprintf(e.stderr, "\raudited %d rows", rows) }
 		defer fmt.Fprintln(e.stderr)
 	}
 	var sink audit.Sink
 	outFlush := func() error { return nil }
-	if *out != "" {
-		f, err := os.Create(*out)
+	if f.out != "" {
+		file, err := os.Create(f.out)
 		if err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
-		defer f.Close()
-		w, flush := findingWriter(f, strings.HasSuffix(*out, ".csv"))
+		defer file.Close()
+		w, flush := audit.FindingWriter(file, strings.HasSuffix(f.out, ".csv"))
 		sink = w
 		outFlush = func() error {
 			if err := flush(); err != nil {
 				return fmt.Errorf("audit: --out: %w", err)
 			}
-			return f.Close()
+			return file.Close()
 		}
 	}
-	sum, err := audit.Run(ctx, src, sink, opts)
+	sum, err := audit.Run(ctx, src, sink, f.opts)
+	if err == nil {
+		err = outFlush()
+	}
+	if err == nil {
+		err = printSummary(e.stdout, f.format.String(), sum)
+	}
 	if err != nil {
 		return err
 	}
-	if err := outFlush(); err != nil {
-		return err
-	}
-	if err := printSummary(e.stdout, *format, sum); err != nil {
-		return err
-	}
-	for _, c := range failClasses {
-		if sum.Count(c) > 0 {
-			return fmt.Errorf("%w: %d %s", errFailOn, sum.Count(c), c)
-		}
-	}
-	return nil
+	return f.failOn.check(sum)
 }
 
-// redactURL is a database URL without its password, for messages.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
+// exactlyOne returns the one of values that is not empty, and false
+// unless there is exactly one.
+func exactlyOne(values ...string) (string, bool) {
+	one, n := "", 0
+	for _, v := range values {
+		if v != "" {
+			one, n = v, n+1
+		}
 	}
-	return "postgres"
+	return one, n == 1
 }
 
 func parseShard(s string) (int, int, bool) {
@@ -201,96 +203,15 @@ func parseShard(s string) (int, int, bool) {
 	return k, n, true
 }
 
-// findingWriter writes findings as JSONL, or CSV with a header, buffered;
-// the returned flush writes out the rest.
-func findingWriter(w io.Writer, asCSV bool) (audit.Sink, func() error) {
-	if !asCSV {
-		bw := bufio.NewWriterSize(w, 64<<10)
-		enc := json.NewEncoder(bw)
-		return func(f *audit.Finding) error { return enc.Encode(f) }, bw.Flush
-	}
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"installation_id", "line", "profile", "class", "classes", "actions", "reason"})
-	return func(f *audit.Finding) error {
-			classes := make([]string, len(f.Classes))
-			for i, c := range f.Classes {
-				classes[i] = string(c)
-			}
-			return cw.Write([]string{f.InstallationID, strconv.FormatInt(f.Line, 10), f.Profile, string(f.Class),
-				strings.Join(classes, ","), audit.ActionsString(f.Actions), f.Reason})
-		}, func() error {
-			cw.Flush()
-			return cw.Error()
-		}
-}
-
-// printSummary prints a summary as a table for people (classes worst
-// first, then per profile and per action), as JSON, or as CSV rows of
-// kind,key,count.
+// printSummary prints a summary as a table for people, as JSON, or as CSV.
 func printSummary(w io.Writer, format string, s audit.Summary) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return writeJSONIndent(w, s)
 	case "csv":
-		cw := csv.NewWriter(w)
-		_ = cw.Write([]string{"kind", "profile", "key", "count"})
-		_ = cw.Write([]string{"rows", "", "", strconv.FormatInt(s.Rows, 10)})
-		for _, c := range audit.Classes() {
-			if v := s.Classes[c]; v > 0 {
-				_ = cw.Write([]string{"class", "", string(c), strconv.FormatInt(v, 10)})
-			}
-		}
-		for _, p := range sortedKeys(s.ByProfile) {
-			for _, c := range audit.Classes() {
-				if v := s.ByProfile[p][c]; v > 0 {
-					_ = cw.Write([]string{"class", p, string(c), strconv.FormatInt(v, 10)})
-				}
-			}
-		}
-		for _, a := range sortedKeys(s.Actions) {
-			_ = cw.Write([]string{"action", "", string(a), strconv.FormatInt(s.Actions[a], 10)})
-		}
-		cw.Flush()
-		return cw.Error()
+		return audit.WriteSummaryCSV(w, s)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "rows\t%d\t\n", s.Rows)
-	fmt.Fprintf(tw, "\t\t\n")
-	fmt.Fprintf(tw, "class\tinstallations\t\n")
-	for _, c := range audit.Classes() {
-		if v := s.Classes[c]; v > 0 {
-			fmt.Fprintf(tw, "%s\t%d\t\n", c, v)
-		}
-	}
-	fmt.Fprintf(tw, "\t\t\n")
-	fmt.Fprintf(tw, "profile\tclass\tinstallations\t\n")
-	for _, p := range sortedKeys(s.ByProfile) {
-		for _, c := range audit.Classes() {
-			if v := s.ByProfile[p][c]; v > 0 {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t\n", p, c, v)
-			}
-		}
-	}
-	fmt.Fprintf(tw, "\t\t\n")
-	fmt.Fprintf(tw, "action\tplanned\t\n")
-	for _, a := range sortedKeys(s.Actions) {
-		fmt.Fprintf(tw, "%s\t%d\t\n", a, s.Actions[a])
-	}
-	fmt.Fprintf(tw, "\t\t\n")
-	fmt.Fprintf(tw, "seconds\t%.2f\t\n", s.Seconds)
-	fmt.Fprintf(tw, "rows/s\t%.0f\t\n", s.RowsPerSecond)
-	return tw.Flush()
-}
-
-func sortedKeys[K ~string, V any](m map[K]V) []K {
-	ks := make([]K, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
-	return ks
+	return audit.WriteSummaryTable(w, s)
 }
 
 // runAuditMerge sums the JSON summaries of shards (audit --format json).
@@ -298,8 +219,8 @@ func sortedKeys[K ~string, V any](m map[K]V) []K {
 // --fail-on wrong-user", as a shell glob puts them).
 func runAuditMerge(e *env, args []string) error {
 	fs := newFlagSet(e, "audit merge", "[--format table|json|csv] [--fail-on CLASS,…] FILE…")
-	format := fs.String("format", "table", "summary format: table, json or csv")
-	failOn := fs.String("fail-on", "", "exit 3 when the merged summary has installations in any of these classes (comma-separated)")
+	format := choiceFlag(fs, "format", "table", "summary format", "table", "json", "csv")
+	failOn := classesFlag(fs, "exit 3 when the merged summary has installations in any of these classes (comma-separated)")
 	var files []string
 	for {
 		if err := parseFlags(fs, args); err != nil && !errors.Is(err, errFlagAfterArgument) {
@@ -322,19 +243,6 @@ func runAuditMerge(e *env, args []string) error {
 	}
 	if len(files) == 0 {
 		return usagef("audit merge needs the shard summaries (audit --format json)")
-	}
-	if err := oneOf("format", *format, "table", "json", "csv"); err != nil {
-		return err
-	}
-	var failClasses []audit.Class
-	if *failOn != "" {
-		for _, name := range strings.Split(*failOn, ",") {
-			c, ok := audit.ParseClass(strings.TrimSpace(name))
-			if !ok {
-				return usagef("audit merge: --fail-on: unknown class %q", name)
-			}
-			failClasses = append(failClasses, c)
-		}
 	}
 	var total audit.Summary
 	for _, path := range files {
@@ -359,12 +267,49 @@ func runAuditMerge(e *env, args []string) error {
 		}
 		total.Merge(s)
 	}
-	if err := printSummary(e.stdout, *format, total); err != nil {
+	if err := printSummary(e.stdout, format.String(), total); err != nil {
 		return err
 	}
-	for _, c := range failClasses {
-		if total.Count(c) > 0 {
-			return fmt.Errorf("%w: %d %s", errFailOn, total.Count(c), c)
+	return failOn.check(total)
+}
+
+// classList is a flag.Value holding a comma list of audit classes.
+type classList []audit.Class
+
+// classesFlag defines --fail-on.
+func classesFlag(fs *flag.FlagSet, usage string) *classList {
+	l := &classList{}
+	fs.Var(l, "fail-on", usage+": "+choices(audit.Classes()))
+	return l
+}
+
+func (l *classList) String() string {
+	if l == nil {
+		return ""
+	}
+	return choices(*l)
+}
+
+func (l *classList) Set(v string) error {
+	*l = nil
+	if v == "" {
+		return nil
+	}
+	for _, name := range strings.Split(v, ",") {
+		c, ok := audit.ParseClass(strings.TrimSpace(name))
+		if !ok {
+			return fmt.Errorf("unknown class %q: use %s", name, choices(audit.Classes()))
+		}
+		*l = append(*l, c)
+	}
+	return nil
+}
+
+// check returns errFailOn when s counts installations in a class of l.
+func (l *classList) check(s audit.Summary) error {
+	for _, c := range *l {
+		if s.Count(c) > 0 {
+			return fmt.Errorf("%w: %d %s", errFailOn, s.Count(c), c)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
 	"io"
 	"os"
 	"os/exec"
@@ -28,13 +29,13 @@ func TestMain(m *testing.M) {
 	// Running emulators leave their control tokens here, not in the
 	// user's own runtime directory.
 	var runtimeDir string
-	if os.Getenv(envRuntimeDir) == "" {
+	if os.Getenv(emulatorclient.EnvRuntimeDir) == "" {
 		dir, err := os.MkdirTemp("", "vitalsync-run-")
 		if err != nil {
 			os.Exit(2)
 		}
 		runtimeDir = dir
-		os.Setenv(envRuntimeDir, dir)
+		os.Setenv(emulatorclient.EnvRuntimeDir, dir)
 	}
 	if spec := os.Getenv(envChild); spec != "" {
 		var args []string

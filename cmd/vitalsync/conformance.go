@@ -2,22 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"strings"
 
 	"github.com/vitalsync/vitalsync/conformance"
 )
-
-func init() {
-	register(command{name: "conformance", summary: "check an engine process against the vectors and the simulated world",
-		run: runConformance})
-	register(command{name: "conformance-engine", summary: "serve vitalsync's own engine over the conformance protocol on stdio",
-		run: runConformanceEngine})
-}
 
 // conformanceFailed is a run with a failed (or skipped) case: exit code 1.
 type conformanceFailed struct{ failed, skipped, total int }
@@ -33,7 +24,7 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 		" (default: all; with --vectors, the suites of the file's kind)")
 	vectors := fs.String("vectors", "", "a plan.json or runner.json in the exported format, instead of the built-in vectors")
 	only := fs.String("case", "", "run only the case of this name (the replay command of a failure)")
-	format := fs.String("format", "text", "output format: text (a line per case) or json")
+	format := choiceFlag(fs, "format", "text", "output format (text: a line per case)", "text", "json")
 	allowSkip := fs.Bool("allow-skip", false, "pass cases the engine lacks a capability for")
 	seed := fs.Uint64("fleet-seed", 1, "the fleet suite's seed")
 	installs := fs.Int("fleet-installs", 8, "the fleet suite's installations")
@@ -43,9 +34,6 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usagef("conformance takes no arguments; give the engine with --engine")
-	}
-	if err := oneOf("format", *format, "text", "json"); err != nil {
-		return err
 	}
 	if *engine == "" {
 		return usagef("conformance needs --engine 'CMD ARGS'")
@@ -60,7 +48,7 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 		cfg.Suites = strings.Split(*suites, ",")
 	}
 	if *vectors != "" {
-		if err := loadVectors(&cfg, *vectors); err != nil {
+		if err := conformance.LoadVectors(&cfg, *vectors); err != nil {
 			return err
 		}
 		cfg.ReplayFlags = append(cfg.ReplayFlags, "--vectors", *vectors)
@@ -70,17 +58,15 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 			cfg.ReplayFlags = append(cfg.ReplayFlags, "--"+f.Name+"="+f.Value.String())
 		}
 	})
-	if *format == "text" {
+	if format.String() == "text" {
 		cfg.Report = func(r conformance.CaseResult) { conformance.WriteText(e.stdout, r) }
 	}
 	sum, err := conformance.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if *format == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(sum); err != nil {
+	if format.String() == "json" {
+		if err := writeJSONIndent(e.stdout, sum); err != nil {
 			return err
 		}
 	} else {
@@ -92,44 +78,6 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 	}
 	if !sum.OK(*allowSkip) {
 		return &conformanceFailed{failed: sum.Failed, skipped: sum.Skipped, total: len(sum.Cases)}
-	}
-	return nil
-}
-
-// loadVectors reads a vector file by its kind; with no --suite, the
-// file's suite alone runs.
-func loadVectors(cfg *conformance.Config, path string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	var head struct {
-		Kind string `json:"kind"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return fmt.Errorf("%w: %s: %w", conformance.ErrVectors, path, err)
-	}
-	switch head.Kind {
-	case conformance.KindPlan:
-		f, err := conformance.ReadPlanFile(path)
-		if err != nil {
-			return err
-		}
-		cfg.Plan = &f
-		if cfg.Suites == nil {
-			cfg.Suites = []string{conformance.SuitePlan}
-		}
-	case conformance.KindRunner:
-		f, err := conformance.ReadRunnerFile(path)
-		if err != nil {
-			return err
-		}
-		cfg.Runner = &f
-		if cfg.Suites == nil {
-			cfg.Suites = []string{conformance.SuiteRunner, conformance.SuiteCrash}
-		}
-	default:
-		return fmt.Errorf("%w: %s: kind %q is not plan or runner", conformance.ErrVectors, path, head.Kind)
 	}
 	return nil
 }

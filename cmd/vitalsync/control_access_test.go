@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -83,14 +84,14 @@ func TestControlPlaneRefusesForeignRequests(t *testing.T) {
 // a 0700 directory) and takes it away when it stops; a URL off loopback
 // never reads it.
 func TestControlTokenLeftForTheUser(t *testing.T) {
-	t.Setenv(envRuntimeDir, filepath.Join(t.TempDir(), "run"))
+	t.Setenv(emulatorclient.EnvRuntimeDir, filepath.Join(t.TempDir(), "run"))
 	printed, cancel, done, _ := startEmulator(t, "--addr", "127.0.0.1:0")
 	base := printed["API base URL"]
-	tok, ok := discoverControlToken(base)
+	tok, ok := emulatorclient.DiscoverToken(base)
 	require.True(t, ok)
 	require.Equal(t, printed["Control token"], tok)
 	_, port, _ := strings.Cut(strings.TrimPrefix(base, "http://"), ":")
-	path, err := controlTokenPath(mustAtoi(t, port))
+	path, err := emulatorclient.TokenPath(mustAtoi(t, port))
 	require.NoError(t, err)
 	fi, err := os.Stat(path)
 	require.NoError(t, err)
@@ -98,13 +99,13 @@ func TestControlTokenLeftForTheUser(t *testing.T) {
 	di, err := os.Stat(filepath.Dir(path))
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o700), di.Mode().Perm())
-	_, ok = discoverControlToken("http://evil.example:" + port)
+	_, ok = emulatorclient.DiscoverToken("http://evil.example:" + port)
 	require.False(t, ok)
 
 	cancel()
 	require.NoError(t, waitRun(t, done))
 	require.NoFileExists(t, path)
-	_, ok = discoverControlToken(base)
+	_, ok = emulatorclient.DiscoverToken(base)
 	require.False(t, ok)
 }
 

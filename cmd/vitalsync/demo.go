@@ -9,16 +9,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
+	"github.com/vitalsync/vitalsync/adapters/virtual"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/fsm"
@@ -27,38 +26,30 @@ import (
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
-func init() {
-	register(command{name: "demo", summary: "walk an app's lifecycle end to end on a local emulator and issuer", run: runDemo})
-}
+// The hosts the demo's stack serves on its in-process transport: the
+// emulator at emulatortest's two Junction hosts and the issuer beside it,
+// as the issuer's tests mount it. Reserved .test names: nothing leaves the
+// process but a --legacy-auth-url's requests.
+const (
+	demoAPIHost    = "api.emulator.test"
+	demoAuthHost   = "auth.emulator.test"
+	demoIssuerHost = "issuer.test"
+)
 
-// manualClock is the demo's shared clock: real time plus what the demo
-// skipped ahead, so token expiry can be shown without waiting an hour.
-type manualClock struct {
-	mu   sync.Mutex
-	skip time.Duration
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.skip)
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.skip += d
-}
-
-// stack is an issuer with an embedded emulator on one loopback address.
+// stack is the demo's world, built as emulatortest.NewStack builds the
+// tests' (package virtual's clock and in-process transport, the emulator on
+// both Junction hosts) with the issuer on a SQLite user map mounted beside
+// it. The clock starts at the real time and moves only when the demo moves
+// it, so token expiry shows without waiting an hour.
 type stack struct {
-	url      string
-	emu      *emulator.Emulator
-	team     *junction.Client
-	secret   []byte
-	clock    *manualClock
-	srv      *http.Server
-	issuerDB *sqlite.DB
+	clock                      *virtual.Clock
+	net                        *virtual.Transport
+	emu                        *emulator.Emulator
+	team                       *junction.Client
+	issuer                     http.Handler
+	issuerDB                   *sqlite.DB
+	apiURL, authURL, issuerURL string
+	secret                     []byte
 }
 
 func randomHex(n int) string {
@@ -69,51 +60,57 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// startStack serves the emulator (with extra options emuOpts) and the
-// issuer on 127.0.0.1.
-func startStack(ctx context.Context, dir string, log *slog.Logger, emuOpts ...emulator.Option) (*stack, error) {
-	s := &stack{clock: &manualClock{}, secret: []byte(randomHex(32))}
-	apiKey := "sk_us_demo_" + randomHex(12)
-	s.emu = emulator.New(append([]emulator.Option{emulator.WithAPIKey(apiKey), emulator.WithClock(s.clock.Now)}, emuOpts...)...)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startStack builds the stack, its issuer's user map in dir.
+func startStack(ctx context.Context, dir string, log *slog.Logger) (*stack, error) {
+	clk := virtual.NewClock(time.Now())
+	s := &stack{clock: clk, net: &virtual.Transport{}, secret: []byte(randomHex(32))}
+	s.emu = emulator.New(emulator.WithAPIKey("sk_us_demo_"+randomHex(12)), emulator.WithClock(clk.Now), emulator.WithAfter(clk.After))
+	s.apiURL = s.net.Handle(demoAPIHost, s.emu)
+	s.authURL = s.net.Handle(demoAuthHost, s.emu) + "/auth"
+	s.team = junction.NewClient(s.apiURL, s.emu.APIKey(), junction.WithHTTPClient(s.net.Client()), junction.WithClock(clk.Now))
+	var err error
+	if s.issuerDB, err = sqlite.OpenIssuer(ctx, filepath.Join(dir, "issuer.db"), sqlite.WithClock(clk.Now)); err != nil {
+		return nil, err
+	}
+	auth, err := issuer.NewHMACAuthenticator(s.secret, clk.Now)
+	if err == nil {
+		s.issuer, err = issuer.New(issuer.Config{Team: s.team, Store: s.issuerDB, Auth: auth, Logger: log, Now: clk.Now})
+	}
 	if err != nil {
+		s.issuerDB.Close()
 		return nil, err
 	}
-	s.url = "http://" + ln.Addr().String()
-	s.team = junction.NewClient(s.url, apiKey)
-	if s.issuerDB, err = sqlite.OpenIssuer(ctx, filepath.Join(dir, "issuer.db"), sqlite.WithClock(s.clock.Now)); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	auth, err := issuer.NewHMACAuthenticator(s.secret, s.clock.Now)
-	if err != nil {
-		return nil, err
-	}
-	h, err := issuer.New(issuer.Config{Team: s.team, Store: s.issuerDB, Auth: auth, Logger: log, Now: s.clock.Now})
-	if err != nil {
-		return nil, err
-	}
-	s.srv = &http.Server{Handler: mountWithEmulator(h, s.emu), ReadHeaderTimeout: 10 * time.Second}
-	go s.srv.Serve(ln)
+	s.issuerURL = s.net.Handle(demoIssuerHost, s.issuer)
 	return s, nil
 }
 
-func (s *stack) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s.srv.Shutdown(ctx)
-	s.issuerDB.Close()
-}
+func (s *stack) close() { s.issuerDB.Close() }
 
 func (s *stack) session(appUser string) (string, error) {
 	return issuer.NewSession(s.secret, appUser, 24*time.Hour, s.clock.Now())
 }
 
+// RoundTrip carries a device's requests: the stack's hosts in process, any
+// other (a --legacy-auth-url) over the network.
+func (s *stack) RoundTrip(r *http.Request) (*http.Response, error) {
+	switch r.URL.Host {
+	case demoAPIHost, demoAuthHost, demoIssuerHost:
+		return s.net.RoundTrip(r)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// config is an installation of profile on the stack.
+func (s *stack) config(p fsm.Profile, inst, legacyURL string) installation.Config {
+	return installation.Config{Profile: p, Installation: inst, IssuerURL: s.issuerURL, APIURL: s.apiURL, AuthURL: s.authURL,
+		LegacyAuthURL: legacyURL, Now: s.clock.Now, Transport: s}
+}
+
 func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "demo", "[--profile P] [--dir DIR] [--format table|json] [--legacy-auth-url U]")
-	profileName := fs.String("profile", "android-5.0", "SDK profile of the demo device: "+strings.Join(fsm.ProfileNames(), ", "))
+	profile := profileFlag(fs, "android-5.0", "SDK profile of the demo device")
 	dir := fs.String("dir", "", "keep the databases in DIR (default: a temporary folder, removed afterwards)")
-	format := fs.String("format", "table", "output format: table or json (one launch report per line)")
+	format := choiceFlag(fs, "format", "table", "output format (json: one launch report per line)", "table", "json")
 	verbose := fs.Bool("v", false, "log each action on stderr")
 	var legacyURL urlFlag
 	fs.Var(&legacyURL, "legacy-auth-url", "base URL of the legacy Firebase endpoints on legacy profiles (default: the demo's emulator)")
@@ -122,13 +119,6 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usagef("demo takes no arguments")
-	}
-	if err := oneOf("format", *format, "table", "json"); err != nil {
-		return err
-	}
-	profile, ok := fsm.ParseProfile(*profileName)
-	if !ok {
-		return usagef("demo: --profile must be one of %s", strings.Join(fsm.ProfileNames(), ", "))
 	}
 	if *dir == "" {
 		tmp, err := os.MkdirTemp("", "vitalsync-demo-")
@@ -150,7 +140,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if *verbose {
 		log = e.log
 	}
-	d := &demo{ctx: ctx, out: e.stdout, json: *format == "json", profile: profile, legacyAuthURL: legacyURL.url, log: log}
+	d := &demo{ctx: ctx, out: e.stdout, json: format.String() == "json", profile: profile.profile, legacyAuthURL: legacyURL.url, log: log}
 	return d.run(*dir)
 }
 
@@ -187,8 +177,8 @@ func (d *demo) say(format string, args ...any) {
 // launch runs one app launch on an installation and narrates it.
 func (d *demo) launch(title, inst, appUser string) (launchReport, error) {
 	d.step++
-	cfg := installation.Config{Profile: d.profile, Installation: inst, IssuerURL: d.s.url,
-		APIURL: d.s.url, AuthURL: d.s.url + "/auth", LegacyAuthURL: d.legacyURL(), Now: d.s.clock.Now, Logger: d.log}
+	cfg := d.s.config(d.profile, inst, d.legacyURL())
+	cfg.Logger = d.log
 	cfg.Store, cfg.Journal, cfg.Writes = installation.SQLite(d.device, inst, d.profile)
 	cfg.ReportLog = d.device
 	if appUser != "" {
@@ -218,7 +208,8 @@ func (d *demo) launch(title, inst, appUser string) (launchReport, error) {
 // would (a data sync, a refresh).
 func (d *demo) sdk(installation string) (*vitalsdk.Client, error) {
 	return vitalsdk.New(d.ctx, vitalsdk.Options{Profile: d.profile, Installation: installation, Store: d.device,
-		APIBaseURL: d.s.url, AuthBaseURL: d.s.url + "/auth", LegacyAuthBaseURL: d.legacyURL(), Now: d.s.clock.Now, Logger: d.log})
+		APIBaseURL: d.s.apiURL, AuthBaseURL: d.s.authURL, LegacyAuthBaseURL: d.legacyURL(), Now: d.s.clock.Now, Logger: d.log,
+		HTTPClient: &http.Client{Transport: d.s}})
 }
 
 // legacyURL is the legacy Firebase base URL of the demo device: the
@@ -231,7 +222,7 @@ func (d *demo) legacyURL() string {
 	case d.legacyAuthURL != "":
 		return d.legacyAuthURL
 	}
-	return d.s.url
+	return d.s.apiURL
 }
 
 func (d *demo) run(dir string) error {
@@ -245,7 +236,7 @@ func (d *demo) run(dir string) error {
 		return err
 	}
 	defer d.device.Close()
-	d.say("vitalsync demo: profile %s; emulator and issuer on %s; databases in %s", d.profile.Name, s.url, display(dir))
+	d.say("vitalsync demo: profile %s; emulator and issuer in process (%s, %s); databases in %s", d.profile.Name, s.apiURL, s.issuerURL, display(dir))
 	if d.profile.LegacyTokenEndpoint {
 		d.say("(this profile signs in and refreshes through the legacy Firebase endpoints under %s)", display(d.legacyURL()))
 	}
@@ -261,16 +252,28 @@ func (d *demo) run(dir string) error {
 		return err
 	}
 
-	// The backend deletes bob's Vital user; the SDK notices at its next refresh.
+	if err := d.deleteBob(phone); err != nil {
+		return err
+	}
+	if err := d.upgradeCarol(); err != nil {
+		return err
+	}
+	d.say("\ndone: %d launches", d.step)
+	return nil
+}
+
+// deleteBob has the backend delete bob's Vital user; the SDK notices at
+// its next refresh, and bob's next launch signs in as his new one.
+func (d *demo) deleteBob(phone string) error {
 	j, err := d.device.Journal(phone, d.profile.Name).Load(d.ctx)
 	if err != nil {
 		return err
 	}
 	bobV := j.VitalUserID
-	if err := s.team.DeleteUser(d.ctx, bobV); err != nil {
+	if err := d.s.team.DeleteUser(d.ctx, bobV); err != nil {
 		return fmt.Errorf("demo: delete bob's Vital user: %w", err)
 	}
-	s.clock.Advance(emulator.DefaultAccessTTL + time.Minute)
+	d.s.clock.Advance(emulator.DefaultAccessTTL + time.Minute)
 	sdk, err := d.sdk(phone)
 	if err != nil {
 		return err
@@ -292,16 +295,18 @@ func (d *demo) run(dir string) error {
 		d.say("\n   the backend deletes bob's Vital user; an hour later the SDK's token refresh answers")
 		d.say("   invalid_token, which this profile cannot decode: the SDK still reports %s", sdk.Status())
 		d.say("   as bob's deleted user and every refresh fails the same way (a day passes)")
-		s.clock.Advance(24 * time.Hour)
+		d.s.clock.Advance(24 * time.Hour)
 		title = "bob's next launch, a day later: the SDK still shows bob's deleted Vital user, so the launch asks the issuer again and signs in as bob's new one"
 	}
-	if _, err := d.launch(title, phone, "bob"); err != nil {
-		return err
-	}
+	_, err = d.launch(title, phone, "bob")
+	return err
+}
 
-	// An installation upgraded from a build that used the team API key.
+// upgradeCarol launches an installation upgraded from a build that used
+// the team API key, then signs carol out.
+func (d *demo) upgradeCarol() error {
 	const legacy = "legacy-phone"
-	carol, err := s.team.CreateUser(d.ctx, "carol")
+	carol, err := d.s.team.CreateUser(d.ctx, "carol")
 	if err != nil {
 		return err
 	}
@@ -309,7 +314,7 @@ func (d *demo) run(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := old.Configure(d.ctx, s.emu.APIKey(), fsm.Sandbox, fsm.US); err != nil {
+	if err := old.Configure(d.ctx, d.s.emu.APIKey(), fsm.Sandbox, fsm.US); err != nil {
 		return err
 	}
 	if err := old.SetUserID(d.ctx, carol.UserID); err != nil {
@@ -319,11 +324,8 @@ func (d *demo) run(dir string) error {
 	if _, err := d.launch("carol's first launch of the new build: migrate the API-key session in place", legacy, "carol"); err != nil {
 		return err
 	}
-	if _, err := d.launch("carol signs out of the app: the launch signs the SDK out", legacy, ""); err != nil {
-		return err
-	}
-	d.say("\ndone: %d launches", d.step)
-	return nil
+	_, err = d.launch("carol signs out of the app: the launch signs the SDK out", legacy, "")
+	return err
 }
 
 func deletionNote(p fsm.Profile) string {

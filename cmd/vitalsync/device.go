@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,10 +13,6 @@ import (
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
-
-func init() {
-	register(command{name: "device", summary: "operate one emulated SDK installation stored in a device database", run: runDevice})
-}
 
 const deviceSynopsis = `--db FILE --profile P [--installation ID] [--api-url U --auth-url U [--allow-url-change]] [--legacy-auth-url U] <subcommand> [args]
 
@@ -58,7 +53,7 @@ type deviceStatus struct {
 func runDevice(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "device", deviceSynopsis)
 	dbPath := fs.String("db", "", "device database file (created if missing)")
-	profileName := fs.String("profile", "", "SDK profile: "+strings.Join(fsm.ProfileNames(), ", "))
+	prof := profileFlag(fs, "", "SDK profile")
 	installation := fs.String("installation", "default", "installation key in the database")
 	var apiURL, authURL urlFlag
 	fs.Var(&apiURL, "api-url", "Junction API base URL (default: the one the database remembers)")
@@ -73,9 +68,9 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	if *dbPath == "" {
 		return usagef("device: --db is required")
 	}
-	profile, ok := fsm.ParseProfile(*profileName)
-	if !ok {
-		return usagef("device: --profile must be one of %s, not %q", strings.Join(fsm.ProfileNames(), ", "), *profileName)
+	profile, err := prof.required("device")
+	if err != nil {
+		return err
 	}
 	if *installation == "" {
 		return usagef("device: --installation must not be empty")
@@ -87,19 +82,10 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	sub, subArgs := fs.Arg(0), fs.Args()[1:]
 	var reinstall func(context.Context, *sqlite.DB) error
 	if sub == "reinstall" {
-		// The app is deleted and installed again before this launch.
-		rfs := newFlagSet(e, "device reinstall", "[--no-backup]")
-		noBackup := rfs.Bool("no-backup", false, "Android: no Auto Backup restore (the app starts empty)")
-		if err := parseFlags(rfs, subArgs); err != nil {
+		if reinstall, err = parseReinstall(e, subArgs, *installation, profile); err != nil {
 			return err
 		}
-		if rfs.NArg() > 0 {
-			return usagef("device reinstall takes no arguments")
-		}
 		subArgs = nil
-		reinstall = func(ctx context.Context, db *sqlite.DB) error {
-			return vitalsdk.Reinstall(ctx, db, *installation, profile, !*noBackup)
-		}
 	}
 	op, err := parseDeviceOp(e, sub, subArgs)
 	if err != nil {
@@ -123,20 +109,18 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	client, err := vitalsdk.New(ctx, vitalsdk.Options{
-		Profile:           profile,
-		Installation:      *installation,
-		Store:             db,
-		APIBaseURL:        ends.APIBaseURL,
-		AuthBaseURL:       ends.AuthBaseURL,
-		LegacyAuthBaseURL: legacyURL.url,
-		Timeout:           *timeout,
-		Logger:            e.log,
-	})
+	client, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: profile, Installation: *installation, Store: db,
+		APIBaseURL: ends.APIBaseURL, AuthBaseURL: ends.AuthBaseURL, LegacyAuthBaseURL: legacyURL.url, Timeout: *timeout, Logger: e.log})
 	if err != nil {
 		return err
 	}
 	d := &device{db: db, client: client, profile: profile, inst: *installation, stdout: e.stdout}
+	return d.launch(ctx, sub, op)
+}
+
+// launch runs op as one app launch and prints the state it leaves (but
+// after whoami, which printed the user).
+func (d *device) launch(ctx context.Context, sub string, op deviceOp) error {
 	opErr := op(ctx, d)
 	// Record what this launch observed, whether or not the operation
 	// failed: a failed refresh may have changed the state (user deleted).
@@ -145,18 +129,31 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 		// As an app's data sync would, hand the SDK error to the launch task:
 		// the next 'vitalsync launch' plans from it (a needsReauthentication
 		// is invisible in the iOS 1.4+ status).
-		if rerr := reconcile.RecordSDKError(ctx, db.Journal(*installation, profile.Name), opErr); rerr != nil {
+		if rerr := reconcile.RecordSDKError(ctx, d.db.Journal(d.inst, d.profile.Name), opErr); rerr != nil {
 			return errors.Join(opErr, rerr)
 		}
 		return opErr
 	}
-	if obsErr != nil {
+	if obsErr != nil || sub == "whoami" {
 		return obsErr
 	}
-	if sub == "whoami" {
-		return nil
+	return writeDeviceJSON(d.stdout, st)
+}
+
+// parseReinstall parses "device reinstall [--no-backup]": the app is
+// deleted and installed again before this launch.
+func parseReinstall(e *env, args []string, installation string, profile fsm.Profile) (func(context.Context, *sqlite.DB) error, error) {
+	fs := newFlagSet(e, "device reinstall", "[--no-backup]")
+	noBackup := fs.Bool("no-backup", false, "Android: no Auto Backup restore (the app starts empty)")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
-	return writeDeviceJSON(e.stdout, st)
+	if fs.NArg() > 0 {
+		return nil, usagef("device reinstall takes no arguments")
+	}
+	return func(ctx context.Context, db *sqlite.DB) error {
+		return vitalsdk.Reinstall(ctx, db, installation, profile, !*noBackup)
+	}, nil
 }
 
 // device is one launch of an installation.
@@ -221,37 +218,36 @@ func parseDeviceOp(e *env, sub string, args []string) (deviceOp, error) {
 func parseDeviceConfigure(e *env, args []string) (deviceOp, error) {
 	fs := newFlagSet(e, "device configure", "--api-key K|- --environment E --region R  (or: K E R)")
 	key := fs.String("api-key", "", `team API key ("-": read stdin)`)
-	envName := fs.String("environment", "", "environment: production, sandbox or dev")
-	region := fs.String("region", "", "region: us or eu")
+	env, reg := environmentFlag(fs, "", "environment"), regionFlag(fs, "", "region")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
 	switch fs.NArg() {
 	case 0:
 	case 3:
-		if *key != "" || *envName != "" || *region != "" {
+		if *key != "" || env.value != "" || reg.value != "" {
 			return nil, usagef("device configure: give flags or three arguments, not both")
 		}
-		*key, *envName, *region = fs.Arg(0), fs.Arg(1), fs.Arg(2)
+		*key = fs.Arg(0)
+		if err := errors.Join(env.Set(fs.Arg(1)), reg.Set(fs.Arg(2))); err != nil {
+			return nil, usagef("device configure: %v", err)
+		}
 	default:
 		return nil, usagef("device configure takes --api-key, --environment and --region, or three arguments")
 	}
 	if *key == "" {
 		return nil, usagef("device configure: an API key is required")
 	}
-	env, ok := fsm.ParseEnvironment(*envName)
-	if !ok {
-		return nil, usagef("device configure: environment must be production, sandbox or dev, not %q", *envName)
-	}
-	reg, ok := fsm.ParseRegion(*region)
-	if !ok {
-		return nil, usagef("device configure: region must be us or eu, not %q", *region)
+	if env.value == "" || reg.value == "" {
+		return nil, usagef("device configure: --environment (%s) and --region (%s) are required", choices(fsm.Environments()), choices(fsm.Regions()))
 	}
 	apiKey, err := deviceSecretArg(e, *key, "API key")
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, d *device) error { return d.client.Configure(ctx, apiKey, env, reg) }, nil
+	return func(ctx context.Context, d *device) error {
+		return d.client.Configure(ctx, apiKey, env.value, reg.value)
+	}, nil
 }
 
 func parseDeviceIdentify(e *env, args []string) (deviceOp, error) {
@@ -263,8 +259,7 @@ func parseDeviceIdentify(e *env, args []string) (deviceOp, error) {
 	token := fs.String("sign-in-token", "", `Sign-In Token ("-": read stdin)`)
 	key := fs.String("api-key", "", `team API key ("-": read stdin)`)
 	user := fs.String("user", "", "Vital user ID (API-key mode)")
-	envName := fs.String("environment", "", "environment (API-key mode): production, sandbox or dev")
-	region := fs.String("region", "", "region (API-key mode): us or eu")
+	env, reg := environmentFlag(fs, "", "environment (API-key mode)"), regionFlag(fs, "", "region (API-key mode)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return nil, err
 	}
@@ -273,7 +268,7 @@ func parseDeviceIdentify(e *env, args []string) (deviceOp, error) {
 		return nil, usagef("device identify: %d unexpected arguments after the flags", fs.NArg())
 	}
 	switch {
-	case *token != "" && *key == "" && *user == "" && *envName == "" && *region == "":
+	case *token != "" && *key == "" && *user == "" && env.value == "" && reg.value == "":
 		tok, err := deviceSecretArg(e, *token, "sign-in token")
 		if err != nil {
 			return nil, err
@@ -282,19 +277,14 @@ func parseDeviceIdentify(e *env, args []string) (deviceOp, error) {
 			return d.client.IdentifyExternalUser(ctx, ext, vitalsdk.SignInTokenAuth{Token: tok})
 		}, nil
 	case *token == "" && *key != "" && *user != "":
-		env, ok := fsm.ParseEnvironment(*envName)
-		if !ok {
-			return nil, usagef("device identify: environment must be production, sandbox or dev, not %q", *envName)
-		}
-		reg, ok := fsm.ParseRegion(*region)
-		if !ok {
-			return nil, usagef("device identify: region must be us or eu, not %q", *region)
+		if env.value == "" || reg.value == "" {
+			return nil, usagef("device identify: --environment (%s) and --region (%s) are required with --api-key", choices(fsm.Environments()), choices(fsm.Regions()))
 		}
 		k, err := deviceSecretArg(e, *key, "API key")
 		if err != nil {
 			return nil, err
 		}
-		auth := vitalsdk.APIKeyAuth{Key: k, UserID: *user, Environment: env, Region: reg}
+		auth := vitalsdk.APIKeyAuth{Key: k, UserID: *user, Environment: env.value, Region: reg.value}
 		return func(ctx context.Context, d *device) error { return d.client.IdentifyExternalUser(ctx, ext, auth) }, nil
 	}
 	return nil, usagef("device identify takes --sign-in-token, or --api-key with --user, --environment and --region")
@@ -342,9 +332,7 @@ func (d *device) observe(ctx context.Context, sub string) (deviceStatus, error) 
 }
 
 func writeDeviceJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
+	if err := writeJSONIndent(w, v); err != nil {
 		return errors.Join(errors.New("device: write output"), err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/vitalsync/vitalsync/installation"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +94,7 @@ func TestLaunchTableQuotesHostileIDs(t *testing.T) {
 				Applied: []reconcile.Step{{Action: reconcile.SignOut{}},
 					{Action: reconcile.SignIn{VitalUser: id}, Err: errors.New("issuer: " + id), Class: reconcile.ClassTerminal}},
 			}},
-			Outcome: launchOutcome{Result: "failed", Applied: []string{"sign-out"}, State: "token",
+			Outcome: installation.LaunchOutcome{Result: "failed", Applied: []string{"sign-out"}, State: "token",
 				Error: "issuer: " + id, Interrupted: "sign-in(" + id + ")",
 				Divergence: &reconcile.Divergence{Expected: fsm.Token, Observed: fsm.Configured}, RetryAt: &retry},
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,10 +12,6 @@ import (
 
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 )
-
-func init() {
-	register(command{name: "doctor", summary: "check a database file fully: integrity, schema, key, rows, history", run: runDoctor})
-}
 
 const doctorSynopsis = `--db FILE [--format table|json]
 
@@ -111,7 +106,7 @@ func problemKind(err error) string {
 func runDoctor(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "doctor", doctorSynopsis)
 	dbPath := fs.String("db", "", "database file to check (not created, not changed)")
-	format := fs.String("format", "table", "output format: table or json")
+	format := choiceFlag(fs, "format", "table", "output format", "table", "json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -121,18 +116,13 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("doctor takes no arguments")
 	}
-	if err := oneOf("format", *format, "table", "json"); err != nil {
-		return err
-	}
 	h, err := sqlite.Inspect(ctx, *dbPath)
 	if err != nil {
 		return fmt.Errorf("doctor: %w", err)
 	}
 	rep := newDoctorReport(h)
-	if *format == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(rep)
+	if format.String() == "json" {
+		err = writeJSONIndent(e.stdout, rep)
 	} else {
 		err = printDoctor(e.stdout, rep)
 	}

@@ -14,12 +14,10 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/emulator"
+	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/httpops"
 )
-
-func init() {
-	register(command{name: "emulator", summary: "serve the Junction API emulator, or steer a running one (state, fail, revoke, advance, …)", run: runEmulator})
-}
 
 // envEmulatorAPIKey holds the emulator's team API key when neither
 // --api-key nor --api-key-file is given: not $VITALSYNC_API_KEY, so that a
@@ -35,197 +33,194 @@ const maxSeedUsers = 10000
 // loaded from --data or --import.
 var errStateConflict = errors.New("a flag contradicts the loaded state")
 
+// emulatorConfig is the emulator's flags, checked.
+type emulatorConfig struct {
+	fs                              *flag.FlagSet
+	addr, teamID, apiKey            string
+	apiKeyGiven, showKey            bool
+	tokenTTL, accessTTL             time.Duration
+	environment                     *enumValue[fsm.Environment]
+	region                          *enumValue[fsm.Region]
+	dataDir, importFile, exportFile string
+	seedUsers                       int
+	limits                          *httpops.Limits
+	log                             *slog.Logger
+}
+
+func parseEmulatorFlags(e *env, args []string) (*emulatorConfig, error) {
+	fs := newFlagSet(e, "emulator", "[--addr HOST:PORT] [--data DIR] [--import FILE] [--export-on-exit FILE] [--seed-users N] "+
+		"[--api-key-file F | $"+envEmulatorAPIKey+"] [--show-key] [--team-id T] [--token-ttl D] [--access-ttl D] [--environment E] [--region R] [--log-format text|json]\n"+
+		"       vitalsync emulator SUBCOMMAND [--url URL] [flags]   (subcommands: "+strings.Join(emulatorSubcommandNames(), ", ")+")")
+	c := &emulatorConfig{fs: fs}
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8787", "address to listen on; port 0 picks a free port")
+	apiKey := newSecretFlag(fs, "api-key", envEmulatorAPIKey, "the team API key to accept (default: a random sk_/pk_ key)")
+	fs.BoolVar(&c.showKey, "show-key", false, "print the whole API key in the banner (it is masked otherwise)")
+	fs.StringVar(&c.teamID, "team-id", "", "the team ID (default: a random UUID)")
+	durationFlagVar(fs, &c.tokenTTL, "token-ttl", emulator.DefaultTokenTTL, "how long Sign-In Tokens stay exchangeable")
+	durationFlagVar(fs, &c.accessTTL, "access-ttl", emulator.DefaultAccessTTL, "how long access tokens stay valid (at least 1s)")
+	c.environment = environmentFlag(fs, fsm.Sandbox, "environment to emulate, for the token issuer")
+	c.region = regionFlag(fs, fsm.US, "region to emulate, for the token issuer")
+	fs.StringVar(&c.dataDir, "data", "", "directory keeping the state (users, tokens, the signing key) across restarts: "+emulator.SnapshotFile+" and the changes since in "+emulator.LogFile)
+	fs.StringVar(&c.importFile, "import", "", "JSON state file to start from (replaces the state in --data)")
+	fs.StringVar(&c.exportFile, "export-on-exit", "", "write the state as JSON to this file when the emulator stops")
+	fs.IntVar(&c.seedUsers, "seed-users", 0, "create users seed-user-001 … seed-user-N at start (those that exist are kept)")
+	logFormat := choiceFlag(fs, "log-format", "text", "request log format on stderr", "text", "json")
+	c.limits = addServerFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if err := checkLimits(c.limits); err != nil {
+		return nil, err
+	}
+	var err error
+	switch {
+	case fs.NArg() > 0:
+		return nil, usagef("emulator takes no arguments besides a subcommand (%s)", strings.Join(emulatorSubcommandNames(), ", "))
+	case c.tokenTTL <= 0:
+		return nil, usagef("--token-ttl must be positive, not %v", c.tokenTTL)
+	case c.accessTTL < time.Second:
+		return nil, usagef("--access-ttl must be at least 1s, not %v", c.accessTTL)
+	case c.seedUsers < 0 || c.seedUsers > maxSeedUsers:
+		return nil, usagef("--seed-users must be between 0 and %d, not %d", maxSeedUsers, c.seedUsers)
+	}
+	if c.apiKey, c.apiKeyGiven, err = apiKey.load(); err != nil {
+		return nil, err
+	}
+	if c.log, err = httpops.NewLogger(e.stderr, logFormat.String(), "info"); err != nil {
+		return nil, usageErr(err)
+	}
+	return c, checkAddr("addr", c.addr)
+}
+
 func runEmulator(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		return runEmulatorClient(ctx, e, args[0], args[1:])
 	}
-	fs := newFlagSet(e, "emulator", "[--addr HOST:PORT] [--data DIR] [--import FILE] [--export-on-exit FILE] [--seed-users N] "+
-		"[--api-key-file F | $"+envEmulatorAPIKey+"] [--show-key] [--team-id T] [--token-ttl D] [--access-ttl D] [--environment E] [--region R] [--log-format text|json]\n"+
-		"       vitalsync emulator SUBCOMMAND [--url URL] [flags]   (subcommands: "+strings.Join(emulatorSubcommandNames(), ", ")+")")
-	addr := fs.String("addr", "127.0.0.1:8787", "address to listen on; port 0 picks a free port")
-	apiKeyFlag := newSecretFlag(fs, "api-key", envEmulatorAPIKey, "the team API key to accept (default: a random sk_/pk_ key)")
-	showKey := fs.Bool("show-key", false, "print the whole API key in the banner (it is masked otherwise)")
-	teamID := fs.String("team-id", "", "the team ID (default: a random UUID)")
-	tokenTTL := durationFlag(fs, "token-ttl", emulator.DefaultTokenTTL, "how long Sign-In Tokens stay exchangeable")
-	accessTTL := durationFlag(fs, "access-ttl", emulator.DefaultAccessTTL, "how long access tokens stay valid (at least 1s)")
-	envName := fs.String("environment", string(fsm.Sandbox), "environment to emulate, for the token issuer: "+choices(fsm.Environments()))
-	regionName := fs.String("region", string(fsm.US), "region to emulate, for the token issuer: "+choices(fsm.Regions()))
-	dataDir := fs.String("data", "", "directory keeping the state (users, tokens, the signing key) across restarts: "+emulator.SnapshotFile+" and the changes since in "+emulator.LogFile)
-	importFile := fs.String("import", "", "JSON state file to start from (replaces the state in --data)")
-	exportFile := fs.String("export-on-exit", "", "write the state as JSON to this file when the emulator stops")
-	seedUsers := fs.Int("seed-users", 0, "create users seed-user-001 … seed-user-N at start (those that exist are kept)")
-	logFormat := fs.String("log-format", "text", "request log format on stderr: text|json")
-	limits := addServerFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := limits.check(); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("emulator takes no arguments besides a subcommand (%s)", strings.Join(emulatorSubcommandNames(), ", "))
-	}
-	apiKey, apiKeyGiven, err := apiKeyFlag.load()
+	c, err := parseEmulatorFlags(e, args)
 	if err != nil {
 		return err
 	}
-	environment, ok := fsm.ParseEnvironment(*envName)
-	if !ok {
-		return usagef("--environment must be one of %s, not %q", choices(fsm.Environments()), *envName)
-	}
-	region, ok := fsm.ParseRegion(*regionName)
-	if !ok {
-		return usagef("--region must be one of %s, not %q", choices(fsm.Regions()), *regionName)
-	}
-	if *tokenTTL <= 0 {
-		return usagef("--token-ttl must be positive, not %v", *tokenTTL)
-	}
-	if *accessTTL < time.Second {
-		return usagef("--access-ttl must be at least 1s, not %v", *accessTTL)
-	}
-	if *seedUsers < 0 || *seedUsers > maxSeedUsers {
-		return usagef("--seed-users must be between 0 and %d, not %d", maxSeedUsers, *seedUsers)
-	}
-	if err := oneOf("log-format", *logFormat, "text", "json"); err != nil {
-		return err
-	}
-	if err := checkAddr("addr", *addr); err != nil {
-		return err
-	}
-	log := e.log
-	if *logFormat == "json" {
-		log = slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
-	se := *e
-	se.log = log
-
 	// Listen first: the control plane answers only the addresses it
 	// listens on.
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", *addr)
+	ln, err := lc.Listen(ctx, "tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("emulator: %w", err)
 	}
 	defer ln.Close()
-	port := ln.Addr().(*net.TCPAddr).Port
-	opts := []emulator.Option{
-		emulator.WithClock(time.Now),
-		emulator.WithControlHosts(listenHosts(ln.Addr())...),
-		emulator.WithTokenTTL(*tokenTTL),
-		emulator.WithAccessTTL(*accessTTL),
-		emulator.WithObserver(func(r emulator.RequestRecord) {
-			log.Info("request", "method", r.Method, "path", r.Path, "status", r.Status, "latency", r.Latency, "route", r.Route)
-		}),
-		// The identity flags; a loaded state's own identity wins (and a
-		// flag that contradicts it is refused below).
-		emulator.WithAPIKey(apiKey), emulator.WithTeamID(*teamID), emulator.WithEnvironment(environment, region),
+	em, err := c.load(ln.Addr())
+	if err != nil {
+		return err
 	}
-	// The state to start from: --import, else what --data keeps, if
-	// anything. Both are read record by record: memory holds the state,
-	// not the file too.
-	var (
-		em     *emulator.Emulator
-		source string
-	)
-	switch {
-	case *importFile != "":
-		if k, err := sniffKind(*importFile); err == nil && k == kindEmpty {
-			return usageErr(fmt.Errorf("%w: --import %s is empty, not an emulator state", errEmptyInput, *importFile))
-		} else if err == nil && k != kindJSONDoc && k != kindJSONL {
-			return usageErr(fmt.Errorf("%w: --import %s is %s, not an emulator state (the JSON that --export-on-exit writes)%s",
-				errWrongKind, *importFile, k, auditHint(k)))
-		}
-		if em, err = emulator.LoadStateFile(*importFile, opts...); err != nil {
-			return fmt.Errorf("emulator: --import: %w", err)
-		}
-		source = *importFile
-	case *dataDir != "":
-		em, err = emulator.LoadDir(*dataDir, opts...)
-		switch {
-		case err == nil:
-			source = filepath.Join(*dataDir, emulator.SnapshotFile)
-		case !errors.Is(err, iofs.ErrNotExist):
-			return fmt.Errorf("emulator: --data: %w", err)
-		}
-	}
-	if em != nil {
-		if err := checkStateFlags(fs, em, source, apiKey, apiKeyGiven); err != nil {
-			return err
-		}
-	} else {
-		em = emulator.New(opts...)
-	}
-	for i := 1; i <= *seedUsers; i++ {
-		if _, err := em.CreateUser(fmt.Sprintf("seed-user-%03d", i)); err != nil && !errors.Is(err, emulator.ErrClientUserIDTaken) {
-			return fmt.Errorf("emulator: --seed-users: %w", err)
-		}
-	}
-
 	var handler http.Handler = em.Handler()
 	var store *emulator.Dir
-	if *dataDir != "" {
+	if c.dataDir != "" {
 		// The whole state once (the signing key, the seeded or imported
 		// users), then each change as one line of the log.
-		if store, err = emulator.AttachDir(*dataDir, em); err != nil {
+		if store, err = emulator.AttachDir(c.dataDir, em); err != nil {
 			return fmt.Errorf("emulator: --data: %w", err)
 		}
-		handler = flushAfterEachRequest(handler, store, log)
+		handler = flushAfterEachRequest(handler, store, c.log)
 	}
-
-	base := "http://" + ln.Addr().String()
-	env, reg := em.Environment()
-	unpublish, err := publishControlToken(port, em.ControlToken())
+	unpublish, err := emulatorclient.PublishToken(ln.Addr().(*net.TCPAddr).Port, em.ControlToken())
 	if err != nil {
-		log.Warn("control token not left for the subcommands (it is printed below)", "error", err.Error())
+		c.log.Warn("control token not left for the subcommands (it is printed below)", "error", err.Error())
 	}
 	defer unpublish()
-	serveErr := serveUntilDone(ctx, &se, "emulator", ln, handler, limits, func() error {
-		key := maskKey(em.APIKey())
-		if *showKey {
-			// The API key is the emulator's own, made up for local use:
-			// printing it on request is the point. Stdout only, never the
-			// log.
-			key = em.APIKey()
-		}
-		lines := fmt.Sprintf("API base URL:  %s\nAuth base URL: %s/auth\nAPI key:       %s\nTeam ID:       %s\nEnvironment:   %s %s\n",
-			base, base, key, em.TeamID(), env, reg)
-		if store != nil {
-			lines += "State file:    " + filepath.Join(store.Path(), emulator.SnapshotFile) + "\n"
-		}
-		// The web UI's line comes last: scripts may read up to it.
-		// The control token is the emulator's own, per process: its owner
-		// needs it for every change (the UI's forms carry it; the
-		// subcommands read $VITALSYNC_EMULATOR_TOKEN or --control-token-file).
-		lines += fmt.Sprintf("Control token: %s\nControl plane: %s%s\nWeb UI:        %s%sui\n",
-			em.ControlToken(), base, emulator.ControlPrefix, base, emulator.ControlPrefix)
-		_, err := fmt.Fprint(e.stdout, lines)
+	serveErr := serveUntilDone(ctx, c.log, "emulator", ln, handler, httpops.DefaultShutdownTimeout, c.limits, func() error {
+		_, err := fmt.Fprint(e.stdout, c.banner("http://"+ln.Addr().String(), em, store))
 		if err == nil {
-			log.Info("emulator serving", "addr", ln.Addr().String(), "environment", env, "region", reg)
+			env, reg := em.Environment()
+			c.log.Info("emulator serving", "addr", ln.Addr().String(), "environment", env, "region", reg)
 		}
 		return err
 	})
 	// The state is written on the way out even when serving failed.
-	var errs []error
+	errs := []error{serveErr}
 	if store != nil {
 		if err := store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("emulator: --data: %w", err))
 		}
 	}
-	if *exportFile != "" {
-		if err := emulator.WriteStateFile(*exportFile, em.Export()); err != nil {
+	if c.exportFile != "" {
+		if err := emulator.WriteStateFile(c.exportFile, em.Export()); err != nil {
 			errs = append(errs, fmt.Errorf("emulator: --export-on-exit: %w", err))
 		} else {
-			log.Info("emulator state exported", "file", *exportFile)
+			c.log.Info("emulator state exported", "file", c.exportFile)
 		}
 	}
-	return errors.Join(append([]error{serveErr}, errs...)...)
+	return errors.Join(errs...)
 }
 
-// checkStateFlags refuses identity flags set on the command line that
+// load builds the emulator serving addr: from --import, else from what
+// --data keeps, if anything, else new; then seeds its users. Both files
+// are read record by record: memory holds the state, not the file too.
+func (c *emulatorConfig) load(addr net.Addr) (*emulator.Emulator, error) {
+	log := c.log
+	opts := []emulator.Option{
+		emulator.WithClock(time.Now),
+		emulator.WithControlHosts(httpops.ListenHosts(addr)...),
+		emulator.WithTokenTTL(c.tokenTTL),
+		emulator.WithAccessTTL(c.accessTTL),
+		emulator.WithObserver(func(r emulator.RequestRecord) {
+			log.Info("request", "method", r.Method, "path", r.Path, "status", r.Status, "latency", r.Latency, "route", r.Route)
+		}),
+		// The identity flags; a loaded state's own identity wins (and a
+		// flag that contradicts it is refused below).
+		emulator.WithAPIKey(c.apiKey), emulator.WithTeamID(c.teamID), emulator.WithEnvironment(c.environment.value, c.region.value),
+	}
+	var em *emulator.Emulator
+	var err error
+	source := c.importFile
+	switch {
+	case c.importFile != "":
+		if err := checkStateFile(c.importFile); err != nil {
+			return nil, err
+		}
+		if em, err = emulator.LoadStateFile(c.importFile, opts...); err != nil {
+			return nil, fmt.Errorf("emulator: --import: %w", err)
+		}
+	case c.dataDir != "":
+		source = filepath.Join(c.dataDir, emulator.SnapshotFile)
+		if em, err = emulator.LoadDir(c.dataDir, opts...); err != nil && !errors.Is(err, iofs.ErrNotExist) {
+			return nil, fmt.Errorf("emulator: --data: %w", err)
+		}
+	}
+	if em != nil {
+		if err := c.checkState(em, source); err != nil {
+			return nil, err
+		}
+	} else {
+		em = emulator.New(opts...)
+	}
+	for i := 1; i <= c.seedUsers; i++ {
+		if _, err := em.CreateUser(fmt.Sprintf("seed-user-%03d", i)); err != nil && !errors.Is(err, emulator.ErrClientUserIDTaken) {
+			return nil, fmt.Errorf("emulator: --seed-users: %w", err)
+		}
+	}
+	return em, nil
+}
+
+// checkStateFile refuses an --import file that is empty or not JSON.
+func checkStateFile(path string) error {
+	k, err := sniffKind(path)
+	switch {
+	case err != nil:
+		return nil // the load says what is wrong
+	case k == kindEmpty:
+		return usageErr(fmt.Errorf("%w: --import %s is empty, not an emulator state", errEmptyInput, path))
+	case k != kindJSONDoc && k != kindJSONL:
+		return usageErr(fmt.Errorf("%w: --import %s is %s, not an emulator state (the JSON that --export-on-exit writes)%s",
+			errWrongKind, path, k, auditHint(k)))
+	}
+	return nil
+}
+
+// checkState refuses identity flags set on the command line that
 // contradict the loaded state: the state's key, team and environment are
 // what issued its tokens.
-func checkStateFlags(fs *flag.FlagSet, em *emulator.Emulator, source, apiKey string, apiKeyGiven bool) error {
-	if apiKeyGiven && apiKey != em.APIKey() {
+func (c *emulatorConfig) checkState(em *emulator.Emulator, source string) error {
+	if c.apiKeyGiven && c.apiKey != em.APIKey() {
 		// Not echoed: it is an API key.
 		return usageErr(fmt.Errorf("%w: the API key (--api-key, --api-key-file or $%s) differs from the one kept in %s; drop it, or start from an empty --data directory",
 			errStateConflict, envEmulatorAPIKey, source))
@@ -233,13 +228,35 @@ func checkStateFlags(fs *flag.FlagSet, em *emulator.Emulator, source, apiKey str
 	env, region := em.Environment()
 	held := map[string]string{"team-id": em.TeamID(), "environment": string(env), "region": string(region)}
 	var err error
-	fs.Visit(func(f *flag.Flag) {
+	c.fs.Visit(func(f *flag.Flag) {
 		if want, ok := held[f.Name]; ok && err == nil && f.Value.String() != want {
 			err = usageErr(fmt.Errorf("%w: --%s differs from the one kept in %s; drop the flag, or start from an empty --data directory",
 				errStateConflict, f.Name, source))
 		}
 	})
 	return err
+}
+
+// banner is what the emulator prints once it accepts. The web UI's line
+// comes last: scripts may read up to it.
+func (c *emulatorConfig) banner(base string, em *emulator.Emulator, store *emulator.Dir) string {
+	key := maskKey(em.APIKey())
+	if c.showKey {
+		// The API key is the emulator's own, made up for local use:
+		// printing it on request is the point. Stdout only, never the log.
+		key = em.APIKey()
+	}
+	env, reg := em.Environment()
+	lines := fmt.Sprintf("API base URL:  %s\nAuth base URL: %s/auth\nAPI key:       %s\nTeam ID:       %s\nEnvironment:   %s %s\n",
+		base, base, key, em.TeamID(), env, reg)
+	if store != nil {
+		lines += "State file:    " + filepath.Join(store.Path(), emulator.SnapshotFile) + "\n"
+	}
+	// The control token is the emulator's own, per process: its owner needs
+	// it for every change (the UI's forms carry it; the subcommands read
+	// $VITALSYNC_EMULATOR_TOKEN or --control-token-file).
+	return lines + fmt.Sprintf("Control token: %s\nControl plane: %s%s\nWeb UI:        %s%sui\n",
+		em.ControlToken(), base, emulator.ControlPrefix, base, emulator.ControlPrefix)
 }
 
 // flushAfterEachRequest writes the changes a request made to the state
@@ -273,13 +290,4 @@ func maskKey(key string) string {
 		return prefix + "…"
 	}
 	return prefix + "…" + key[len(key)-4:]
-}
-
-// choices lists the allowed values of a flag, e.g. "us|eu".
-func choices[T ~string](values []T) string {
-	s := make([]string, len(values))
-	for i, v := range values {
-		s[i] = string(v)
-	}
-	return strings.Join(s, "|")
 }

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -19,9 +17,6 @@ import (
 	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
 )
 
-// defaultEmulatorURL is where "vitalsync emulator" listens by default.
-const defaultEmulatorURL = emulatorclient.DefaultURL
-
 // envControlToken holds the emulator's control token for the subcommands
 // that change it, when --control-token-file is not given.
 const envControlToken = "VITALSYNC_EMULATOR_TOKEN"
@@ -30,44 +25,44 @@ const envControlToken = "VITALSYNC_EMULATOR_TOKEN"
 // when --url is not given.
 const envEmulatorURL = "VITALSYNC_EMULATOR_URL"
 
+// emulatorCall is a parsed subcommand: one call of the control plane's
+// client, and how to print its answer for people.
+type emulatorCall struct {
+	do    func(ctx context.Context, c *emulatorclient.Client) (any, error)
+	print func(w io.Writer, answer any) error
+}
+
 // emulatorSubcommand is one "vitalsync emulator SUBCOMMAND".
 type emulatorSubcommand struct {
-	synopsis string
-	summary  string
-	// flags declares the subcommand's flags on fs and returns the request
-	// to send once they are parsed: method, path under /_emulator/, body.
-	flags func(fs *flag.FlagSet) func() (method, path string, body any, err error)
-	// print prints a successful answer.
-	print func(e *env, body []byte) error
+	synopsis, summary string
+	reads             bool // needs no control token
+	// flags declares the subcommand's flags on fs and returns the call to
+	// make once they are parsed (or the usage error of their values).
+	flags func(fs *flag.FlagSet) func() (emulatorCall, error)
 }
 
 var emulatorSubcommands = map[string]emulatorSubcommand{
-	"health": {"", "check that the emulator answers",
-		noFlags(http.MethodGet, "health"), printHealth},
-	"state": {"[--format table|json]", "list users (deleted ones too), tokens, queued faults and recent requests",
-		noFlags(http.MethodGet, "state"), printState},
-	"reset": {"", "forget every user, token and fault and undo every advance (the API key, team and signing key stay)",
-		noFlags(http.MethodPost, "reset"), printDone("reset: no users, tokens or faults left")},
-	"clear-faults": {"", "drop every queued fault",
-		noFlags(http.MethodDelete, "faults"), printDone("every queued fault dropped")},
-	"fail": {"--route R --status S [--count N]", "make the next N requests of a route answer an error status",
-		faultFlags("fail"), printFaults},
-	"delay": {"--route R --delay D [--count N]", "make the next N requests of a route wait D first",
-		faultFlags("delay"), printFaults},
-	"drop": {"--route R [--count N]", "make the next N requests of a route lose their connection",
-		faultFlags("drop"), printFaults},
-	"rate-limit": {"--route R [--retry-after D] [--count N]", "make the next N requests of a route answer 429",
-		faultFlags("rate-limit"), printFaults},
-	"revoke": {"--user ID", "revoke a user's refresh tokens: their next refresh needs reauthentication",
-		userFlags(http.MethodPost, "revoke-refresh-tokens"), printUser},
-	"expire-access": {"--user ID", "expire a user's access tokens now",
-		userFlags(http.MethodPost, "expire-access-tokens"), printUser},
-	"delete-user": {"--user ID", "delete a user, as DELETE /v2/user/{user_id} does",
-		userFlags(http.MethodDelete, ""), printUser},
-	"undo-delete": {"--user ID", "restore a deleted user within the grace period, as POST /v2/user/undo_delete does",
-		userFlags(http.MethodPost, "undo-delete"), printUser},
-	"advance": {"--by D", "move the emulator's clock forward (token expiry, grace periods)",
-		advanceFlags, printAdvance},
+	"health": {"", "check that the emulator answers", true, noFlags(emulatorCall{
+		func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.Health(ctx) }, printHealth})},
+	"state": {"[--format table|json]", "list users (deleted ones too), tokens, queued faults and recent requests", true, noFlags(emulatorCall{
+		func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.State(ctx) }, printState})},
+	"reset": {"", "forget every user, token and fault and undo every advance (the API key, team and signing key stay)", false, noFlags(emulatorCall{
+		func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.Reset(ctx) },
+		printDone("reset: no users, tokens or faults left")})},
+	"clear-faults": {"", "drop every queued fault", false, noFlags(emulatorCall{
+		func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.ClearFaults(ctx) },
+		printDone("every queued fault dropped")})},
+	"fail":       {"--route R --status S [--count N]", "make the next N requests of a route answer an error status", false, faultFlags("fail")},
+	"delay":      {"--route R --delay D [--count N]", "make the next N requests of a route wait D first", false, faultFlags("delay")},
+	"drop":       {"--route R [--count N]", "make the next N requests of a route lose their connection", false, faultFlags("drop")},
+	"rate-limit": {"--route R [--retry-after D] [--count N]", "make the next N requests of a route answer 429", false, faultFlags("rate-limit")},
+	"revoke": {"--user ID", "revoke a user's refresh tokens: their next refresh needs reauthentication", false,
+		userFlags((*emulatorclient.Client).RevokeRefreshTokens)},
+	"expire-access": {"--user ID", "expire a user's access tokens now", false, userFlags((*emulatorclient.Client).ExpireAccessTokens)},
+	"delete-user":   {"--user ID", "delete a user, as DELETE /v2/user/{user_id} does", false, userFlags((*emulatorclient.Client).DeleteUser)},
+	"undo-delete": {"--user ID", "restore a deleted user within the grace period, as POST /v2/user/undo_delete does", false,
+		userFlags((*emulatorclient.Client).UndoDelete)},
+	"advance": {"--by D", "move the emulator's clock forward (token expiry, grace periods)", false, advanceFlags},
 }
 
 // emulatorSubcommandNames lists the subcommands, sorted.
@@ -80,6 +75,9 @@ func emulatorSubcommandNames() []string {
 	return names
 }
 
+// errNoControlToken is the usage error of a change without a token.
+var errNoControlToken = errors.New("no control token")
+
 // runEmulatorClient runs "vitalsync emulator SUBCOMMAND [flags]" against a
 // running emulator's control plane.
 func runEmulatorClient(ctx context.Context, e *env, name string, args []string) error {
@@ -88,9 +86,9 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 		return usagef("emulator: unknown subcommand %q; use one of %s, or flags to serve", name, strings.Join(emulatorSubcommandNames(), ", "))
 	}
 	fs := newFlagSet(e, "emulator "+name, strings.TrimSpace("[--url URL] "+sub.synopsis)+"\n  "+sub.summary)
-	base := &urlFlag{url: defaultEmulatorURL}
+	base := &urlFlag{url: emulatorclient.DefaultURL}
 	fs.Var(base, "url", "base URL of the running emulator; when not given, $"+envEmulatorURL+" if set")
-	format := fs.String("format", "table", "output: table|json")
+	format := choiceFlag(fs, "format", "table", "output", "table", "json")
 	token := newSecretFlag(fs, "control-token", envControlToken, "the emulator's control token (printed when it started), needed for changes")
 	build := sub.flags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -104,10 +102,7 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 			return usageErr(fmt.Errorf("$%s: %w", envEmulatorURL, err))
 		}
 	}
-	if err := oneOf("format", *format, "table", "json"); err != nil {
-		return err
-	}
-	method, path, body, err := build()
+	call, err := build()
 	if err != nil {
 		return err
 	}
@@ -115,79 +110,79 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	if err != nil {
 		return err
 	}
-	if tok == "" && method != http.MethodGet {
-		var ok bool
-		if tok, ok = discoverControlToken(base.url); !ok {
-			return noControlTokenError(name)
+	if tok == "" && !sub.reads {
+		if tok, ok = emulatorclient.DiscoverToken(base.url); !ok {
+			return usageErr(fmt.Errorf("emulator %s changes the emulator: %w: give the one it printed at start with --control-token-file F or $%s "+
+				"(an emulator on this machine's loopback leaves it in $%s, $XDG_RUNTIME_DIR/vitalsync or ~/.cache/vitalsync/run for its user)",
+				name, errNoControlToken, envControlToken, emulatorclient.EnvRuntimeDir))
 		}
 	}
-	answer, err := emulatorclient.New(base.url, emulatorclient.WithToken(tok)).Do(ctx, method, path, body)
+	answer, err := call.do(ctx, emulatorclient.New(base.url, emulatorclient.WithToken(tok)))
 	if err != nil {
 		return fmt.Errorf("emulator %s: %w", name, err)
 	}
-	if *format == "json" {
-		var out bytes.Buffer
-		if err := json.Indent(&out, answer, "", "  "); err != nil {
-			return fmt.Errorf("emulator %s: the answer is not JSON: %w", name, err)
-		}
-		_, err := e.stdout.Write(out.Bytes())
-		return err
+	if format.String() == "json" {
+		return writeJSONIndent(e.stdout, answer)
 	}
-	return sub.print(e, answer)
+	return call.print(e.stdout, answer)
 }
 
 // noFlags is a subcommand without flags of its own.
-func noFlags(method, path string) func(*flag.FlagSet) func() (string, string, any, error) {
-	return func(*flag.FlagSet) func() (string, string, any, error) {
-		return func() (string, string, any, error) { return method, path, nil, nil }
+func noFlags(call emulatorCall) func(*flag.FlagSet) func() (emulatorCall, error) {
+	return func(*flag.FlagSet) func() (emulatorCall, error) {
+		return func() (emulatorCall, error) { return call, nil }
 	}
 }
 
 // faultFlags declares the flags of a fault subcommand and checks them
 // before anything is sent.
-func faultFlags(kind string) func(*flag.FlagSet) func() (string, string, any, error) {
-	return func(fs *flag.FlagSet) func() (string, string, any, error) {
+func faultFlags(kind string) func(*flag.FlagSet) func() (emulatorCall, error) {
+	return func(fs *flag.FlagSet) func() (emulatorCall, error) {
 		route := fs.String("route", "", "route: a name ("+routeNameList()+") or \"METHOD /pattern\"")
 		count := fs.Int("count", 1, fmt.Sprintf("how many of the next requests (1 to %d)", emulator.MaxFaultCount))
-		var status *int
-		var delay, retryAfter *time.Duration
+		var status int
+		var delay, retryAfter time.Duration
 		switch kind {
 		case "fail":
-			status = fs.Int("status", 0, "the error status to answer (400-599)")
+			fs.IntVar(&status, "status", 0, "the error status to answer (400-599)")
 		case "delay":
-			delay = durationFlag(fs, "delay", 0, "how long each request waits (up to "+emulator.MaxFaultDelay.String()+")")
+			durationFlagVar(fs, &delay, "delay", 0, "how long each request waits (up to "+emulator.MaxFaultDelay.String()+")")
 		case "rate-limit":
-			retryAfter = durationFlag(fs, "retry-after", 0, "the Retry-After to send")
+			durationFlagVar(fs, &retryAfter, "retry-after", 0, "the Retry-After to send")
 		}
-		return func() (string, string, any, error) {
-			if _, ok := emulator.ParseRoute(*route); !ok {
-				return "", "", nil, usagef("emulator %s: --route must be one of %s (or \"METHOD /pattern\"), not %q", kind, routeNameList(), *route)
+		return func() (emulatorCall, error) {
+			bad := func(format string, args ...any) (emulatorCall, error) {
+				return emulatorCall{}, usagef("emulator %s: "+format, append([]any{kind}, args...)...)
 			}
-			if *count < 1 || *count > emulator.MaxFaultCount {
-				return "", "", nil, usagef("emulator %s: --count must be between 1 and %d, not %d", kind, emulator.MaxFaultCount, *count)
-			}
-			body := map[string]any{"route": *route, "count": *count}
 			switch {
-			case status != nil:
-				if *status < 400 || *status > 599 {
-					return "", "", nil, usagef("emulator fail: --status must be between 400 and 599, not %d", *status)
-				}
-				body["status"] = *status
-			case delay != nil:
-				if *delay <= 0 || *delay > emulator.MaxFaultDelay {
-					return "", "", nil, usagef("emulator delay: --delay must be positive and at most %v, not %v", emulator.MaxFaultDelay, *delay)
-				}
-				body["delay"] = delay.String()
-			case retryAfter != nil:
-				if *retryAfter < 0 || *retryAfter > emulator.MaxRetryAfter {
-					return "", "", nil, usagef("emulator rate-limit: --retry-after must be between 0s and %v, not %v", emulator.MaxRetryAfter, *retryAfter)
-				}
-				body["retry_after"] = retryAfter.String()
+			case !validRoute(*route):
+				return bad("--route must be one of %s (or \"METHOD /pattern\"), not %q", routeNameList(), *route)
+			case *count < 1 || *count > emulator.MaxFaultCount:
+				return bad("--count must be between 1 and %d, not %d", emulator.MaxFaultCount, *count)
+			case kind == "fail" && (status < 400 || status > 599):
+				return bad("--status must be between 400 and 599, not %d", status)
+			case kind == "delay" && (delay <= 0 || delay > emulator.MaxFaultDelay):
+				return bad("--delay must be positive and at most %v, not %v", emulator.MaxFaultDelay, delay)
+			case kind == "rate-limit" && (retryAfter < 0 || retryAfter > emulator.MaxRetryAfter):
+				return bad("--retry-after must be between 0s and %v, not %v", emulator.MaxRetryAfter, retryAfter)
 			}
-			return http.MethodPost, "faults/" + kind, body, nil
+			do := func(ctx context.Context, c *emulatorclient.Client) (any, error) {
+				switch kind {
+				case "fail":
+					return c.Fail(ctx, *route, status, *count)
+				case "delay":
+					return c.Delay(ctx, *route, delay, *count)
+				case "rate-limit":
+					return c.RateLimit(ctx, *route, retryAfter, *count)
+				}
+				return c.Drop(ctx, *route, *count)
+			}
+			return emulatorCall{do, printFaults}, nil
 		}
 	}
 }
+
+func validRoute(r string) bool { _, ok := emulator.ParseRoute(r); return ok }
 
 // routeNameList lists the routes' short names.
 func routeNameList() string {
@@ -199,99 +194,73 @@ func routeNameList() string {
 }
 
 // userFlags declares --user for a user action.
-func userFlags(method, action string) func(*flag.FlagSet) func() (string, string, any, error) {
-	return func(fs *flag.FlagSet) func() (string, string, any, error) {
+func userFlags(action func(*emulatorclient.Client, context.Context, string) (emulator.UserOverview, error)) func(*flag.FlagSet) func() (emulatorCall, error) {
+	return func(fs *flag.FlagSet) func() (emulatorCall, error) {
 		user := fs.String("user", "", "the Vital user ID")
-		return func() (string, string, any, error) {
+		return func() (emulatorCall, error) {
 			if *user == "" {
-				return "", "", nil, usagef("emulator: --user is required")
+				return emulatorCall{}, usagef("emulator: --user is required")
 			}
-			path := "users/" + url.PathEscape(*user)
-			if action != "" {
-				path += "/" + action
-			}
-			return method, path, nil, nil
+			return emulatorCall{func(ctx context.Context, c *emulatorclient.Client) (any, error) { return action(c, ctx, *user) }, printUser}, nil
 		}
 	}
 }
 
 // advanceFlags declares --by.
-func advanceFlags(fs *flag.FlagSet) func() (string, string, any, error) {
+func advanceFlags(fs *flag.FlagSet) func() (emulatorCall, error) {
 	by := durationFlag(fs, "by", 0, "how far to move the clock, e.g. 1h or 168h")
-	return func() (string, string, any, error) {
+	return func() (emulatorCall, error) {
 		if *by <= 0 || *by > emulator.MaxAdvance {
-			return "", "", nil, usagef("emulator advance: --by must be positive and at most %v, not %v", emulator.MaxAdvance, *by)
+			return emulatorCall{}, usagef("emulator advance: --by must be positive and at most %v, not %v", emulator.MaxAdvance, *by)
 		}
-		return http.MethodPost, "clock/advance", map[string]string{"by": by.String()}, nil
+		return emulatorCall{func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.Advance(ctx, *by) }, printAdvance}, nil
 	}
 }
 
-func printDone(msg string) func(*env, []byte) error {
-	return func(e *env, _ []byte) error {
-		_, err := fmt.Fprintln(e.stdout, msg)
+func printDone(msg string) func(io.Writer, any) error {
+	return func(w io.Writer, _ any) error {
+		_, err := fmt.Fprintln(w, msg)
 		return err
 	}
 }
 
-func printHealth(e *env, body []byte) error {
-	var h struct {
-		Status string    `json:"status"`
-		Time   time.Time `json:"time"`
-	}
-	if err := json.Unmarshal(body, &h); err != nil {
-		return fmt.Errorf("emulator health: %w", err)
-	}
-	_, err := fmt.Fprintf(e.stdout, "%s, emulator clock %s\n", display(h.Status), h.Time.Format(time.RFC3339))
+func printHealth(w io.Writer, answer any) error {
+	h := answer.(emulatorclient.Health)
+	_, err := fmt.Fprintf(w, "%s, emulator clock %s\n", display(h.Status), h.Time.Format(time.RFC3339))
 	return err
 }
 
-func printAdvance(e *env, body []byte) error {
-	var a struct {
-		Time        time.Time `json:"time"`
-		ClockOffset string    `json:"clock_offset"`
-	}
-	if err := json.Unmarshal(body, &a); err != nil {
-		return fmt.Errorf("emulator advance: %w", err)
-	}
-	_, err := fmt.Fprintf(e.stdout, "emulator clock %s (advanced %s in all)\n", a.Time.Format(time.RFC3339), display(a.ClockOffset))
+func printAdvance(w io.Writer, answer any) error {
+	a := answer.(emulatorclient.Clock)
+	_, err := fmt.Fprintf(w, "emulator clock %s (advanced %s in all)\n", a.Time.Format(time.RFC3339), display(a.ClockOffset))
 	return err
 }
 
-func printUser(e *env, body []byte) error {
-	var u emulator.UserOverview
-	if err := json.Unmarshal(body, &u); err != nil {
-		return fmt.Errorf("emulator: %w", err)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+func printUser(w io.Writer, answer any) error {
+	return printUsers(w, []emulator.UserOverview{answer.(emulator.UserOverview)})
+}
+
+func printUsers(w io.Writer, users []emulator.UserOverview) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "USER ID\tCLIENT USER ID\tSTATUS\tACCESS TOKENS\tREFRESH SESSIONS")
-	printUserRow(tw, u)
+	for _, u := range users {
+		status := "active"
+		if u.Deleted {
+			status = "deleted"
+		}
+		states := make([]string, 0, len(u.RefreshSessions))
+		for s, n := range u.RefreshSessions {
+			states = append(states, fmt.Sprintf("%s %d", display(s), n))
+		}
+		sort.Strings(states)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d valid, %d expired\t%s\n", display(u.UserID), display(u.ClientUserID), status,
+			u.AccessTokens.Valid, u.AccessTokens.Expired, orWord(strings.Join(states, ", "), "none"))
+	}
 	return tw.Flush()
 }
 
-func printUserRow(w io.Writer, u emulator.UserOverview) {
-	status := "active"
-	if u.Deleted {
-		status = "deleted"
-	}
-	access := fmt.Sprintf("%d valid, %d expired", u.AccessTokens.Valid, u.AccessTokens.Expired)
-	states := make([]string, 0, len(u.RefreshSessions))
-	for s, n := range u.RefreshSessions {
-		states = append(states, fmt.Sprintf("%s %d", display(s), n))
-	}
-	sort.Strings(states)
-	refresh := strings.Join(states, ", ")
-	if refresh == "" {
-		refresh = "none"
-	}
-	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", display(u.UserID), display(u.ClientUserID), status, access, refresh)
-}
-
-func printFaults(e *env, body []byte) error {
-	var f emulator.FaultOverview
-	if err := json.Unmarshal(body, &f); err != nil {
-		return fmt.Errorf("emulator: %w", err)
-	}
-	return printFaultList(e.stdout, []emulator.FaultOverview{f})
+func printFaults(w io.Writer, answer any) error {
+	return printFaultList(w, []emulator.FaultOverview{answer.(emulator.FaultOverview)})
 }
 
 func printFaultList(w io.Writer, faults []emulator.FaultOverview) error {
@@ -310,37 +279,33 @@ func printFaultList(w io.Writer, faults []emulator.FaultOverview) error {
 			}
 			parts = append(parts, s)
 		}
-		if len(parts) == 0 {
-			parts = []string{"nothing queued"}
-		}
-		if _, err := fmt.Fprintf(w, "%s (%s): %s\n", display(f.Name), display(f.Route), strings.Join(parts, ", ")); err != nil {
+		if _, err := fmt.Fprintf(w, "%s (%s): %s\n", display(f.Name), display(f.Route), orWord(strings.Join(parts, ", "), "nothing queued")); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func printState(e *env, body []byte) error {
-	var o emulator.Overview
-	if err := json.Unmarshal(body, &o); err != nil {
-		return fmt.Errorf("emulator state: %w", err)
-	}
-	fmt.Fprintf(e.stdout, "Clock:    %s (advanced %s)\nTeam:     %s (%s %s)\nRequests: %d\n\n",
+func printState(w io.Writer, answer any) error {
+	o := answer.(emulator.Overview)
+	fmt.Fprintf(w, "Clock:    %s (advanced %s)\nTeam:     %s (%s %s)\nRequests: %d\n\n",
 		o.Time.Format(time.RFC3339), display(o.ClockOffset), display(o.TeamID), display(o.Environment), display(o.Region), o.TotalRequests)
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER ID\tCLIENT USER ID\tSTATUS\tACCESS TOKENS\tREFRESH SESSIONS")
-	for _, u := range o.Users {
-		printUserRow(tw, u)
-	}
-	if err := tw.Flush(); err != nil {
+	if err := printUsers(w, o.Users); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\n%d Sign-In Tokens minted\n", len(o.SignInTokens))
+	fmt.Fprintf(w, "\n%d Sign-In Tokens minted\n", len(o.SignInTokens))
 	if len(o.Faults) > 0 {
-		fmt.Fprintln(e.stdout, "\nQueued faults:")
-		return printFaultList(e.stdout, o.Faults)
+		fmt.Fprintln(w, "\nQueued faults:")
+		return printFaultList(w, o.Faults)
 	}
 	return nil
+}
+
+// writeJSONIndent writes v as indented JSON.
+func writeJSONIndent(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // flagGiven reports whether the command line set the flag.

@@ -96,13 +96,13 @@ func TestEmulatorSubcommandsSteerARunningEmulator(t *testing.T) {
 	// Without the token (and none left for this user), a change is a
 	// usage error and nothing is sent; with a wrong one, the emulator
 	// refuses it.
-	runtimeDir := os.Getenv(envRuntimeDir)
-	t.Setenv(envRuntimeDir, t.TempDir())
+	runtimeDir := os.Getenv(emulatorclient.EnvRuntimeDir)
+	t.Setenv(emulatorclient.EnvRuntimeDir, t.TempDir())
 	_, _, err = vs("emulator", "reset", "--url", base)
 	require.ErrorIs(t, err, errNoControlToken)
 	require.Equal(t, 2, exitCode(err, &strings.Builder{}), "%v", err)
 	// The running emulator left its token for its user: found.
-	t.Setenv(envRuntimeDir, runtimeDir)
+	t.Setenv(emulatorclient.EnvRuntimeDir, runtimeDir)
 	_, _, err = vs("emulator", "clear-faults", "--url", base)
 	require.NoError(t, err)
 	t.Setenv(envControlToken, strings.Repeat("0", 64))

@@ -1,84 +1,42 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/url"
-	"os"
 	"strconv"
-	"strings"
+
+	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 )
 
 // A command checks the kind of each input file before it reads it, so a
 // file given to the wrong flag is refused naming the right one (exit 2)
 // instead of being read as garbage.
 
-// fileKind is what a file holds, as far as its first bytes tell.
-type fileKind string
-
+// The kinds of input file (sqlite.SniffFile tells them apart).
 const (
-	kindEmpty   fileKind = "empty"
-	kindSQLite  fileKind = "a SQLite database"
-	kindCSV     fileKind = "CSV"
-	kindJSONL   fileKind = "JSON Lines"
-	kindJSONDoc fileKind = "one JSON document"
-	kindOther   fileKind = "neither CSV, JSON nor SQLite"
+	kindEmpty   = sqlite.FileEmpty
+	kindSQLite  = sqlite.FileSQLite
+	kindCSV     = sqlite.FileCSV
+	kindJSONL   = sqlite.FileJSONL
+	kindJSONDoc = sqlite.FileJSONDoc
 )
 
 // errWrongKind is matched by the usage error of an input file given to a
 // flag that does not read its kind.
 var errWrongKind = errors.New("the wrong kind of file")
 
-// sniffKind reads the start of path and says what it holds. A missing or
-// unreadable file is the open's error.
-func sniffKind(path string) (fileKind, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 64<<10)
-	head, err := r.Peek(16)
-	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
-		return "", err
-	}
-	if bytes.HasPrefix(head, []byte("SQLite format 3\x00")) {
-		return kindSQLite, nil
-	}
-	first, err := r.ReadSlice('\n')
-	long := errors.Is(err, bufio.ErrBufferFull) // a first line longer than the buffer
-	if err != nil && err != io.EOF && !long {
-		return "", err
-	}
-	line := bytes.TrimSpace(first)
-	switch {
-	case len(line) == 0 && len(bytes.TrimSpace(head)) == 0:
-		return kindEmpty, nil
-	case line[0] == '{' && (long || json.Valid(line)):
-		// A line too long to check is left to the JSON Lines reader.
-		return kindJSONL, nil
-	case line[0] == '{' || line[0] == '[':
-		return kindJSONDoc, nil
-	case bytes.ContainsRune(line, ',') && !bytes.ContainsAny(line, "{}"):
-		return kindCSV, nil
-	}
-	return kindOther, nil
-}
+// sniffKind is sqlite.SniffFile.
+var sniffKind = sqlite.SniffFile
 
 // flagFor is the flag of audit that reads a kind.
-var flagFor = map[fileKind]string{kindSQLite: "--db", kindCSV: "--csv", kindJSONL: "--jsonl"}
+var flagFor = map[sqlite.FileKind]string{kindSQLite: "--db", kindCSV: "--csv", kindJSONL: "--jsonl"}
 
 // checkKind refuses path given as flag (e.g. "--jsonl") unless it holds
 // want, naming the flag that reads what it does hold; an empty file is
 // named as such.
-func checkKind(flag, path string, want fileKind) error {
+func checkKind(flag, path string, want sqlite.FileKind) error {
 	k, err := sniffKind(path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", flag, err)
@@ -96,41 +54,22 @@ func checkKind(flag, path string, want fileKind) error {
 	return usageErr(fmt.Errorf("%w: %s %s is %s, not %s%s", errWrongKind, flag, path, k, want, hint))
 }
 
-// deviceTables are the tables only a device (an installation's launch
-// state) fills.
-var deviceTables = []string{"devices", "journal", "endpoints", "installation_identity"}
-
 // checkNotDeviceFile refuses, for serve, a SQLite file that holds an
 // installation's state (launch and device write those): serving it would
 // mix the issuer's user map into a device. A file that does not exist yet,
 // or is not a vitalsync database, is left to the open.
 func checkNotDeviceFile(ctx context.Context, path string) error {
 	k, err := sniffKind(path)
-	if err != nil || k != kindSQLite {
-		if k != "" && k != kindEmpty && k != kindSQLite {
-			return usageErr(fmt.Errorf("%w: --db %s is %s, not a SQLite database", errWrongKind, path, k))
-		}
+	switch {
+	case err != nil || k == kindEmpty:
 		return nil // missing or empty: serve creates it
+	case k != kindSQLite:
+		return usageErr(fmt.Errorf("%w: --db %s is %s, not a SQLite database", errWrongKind, path, k))
 	}
-	db, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?mode=ro&immutable=0&_busy_timeout=5000")
-	if err != nil {
-		return nil
-	}
-	defer db.Close()
-	for _, t := range deviceTables {
-		var n int
-		err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM "+t+" LIMIT 1)").Scan(&n)
-		if err != nil {
-			if strings.Contains(err.Error(), "no such table") {
-				continue
-			}
-			return nil // the open says what is wrong with it
-		}
-		if n > 0 {
-			return usageErr(fmt.Errorf("%w: --db %s is a device file (it holds an installation's launch state, table %s): "+
-				"use it with 'vitalsync launch --db' or 'vitalsync device --db'; serve takes the issuer's database, a new file or postgres://",
-				errWrongKind, path, t))
-		}
+	if t := sqlite.DeviceTableWithRows(ctx, path); t != "" {
+		return usageErr(fmt.Errorf("%w: --db %s is a device file (it holds an installation's launch state, table %s): "+
+			"use it with 'vitalsync launch --db' or 'vitalsync device --db'; serve takes the issuer's database, a new file or postgres://",
+			errWrongKind, path, t))
 	}
 	return nil
 }
@@ -159,7 +98,7 @@ func checkAddr(flag, addr string) error {
 
 // auditHint points a fleet file or database given to the wrong command at
 // the audit, which reads it.
-func auditHint(k fileKind) string {
+func auditHint(k sqlite.FileKind) string {
 	if f, ok := flagFor[k]; ok {
 		return "; the audit reads it: vitalsync audit " + f
 	}

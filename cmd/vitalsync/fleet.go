@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -12,10 +13,6 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/audit"
 )
-
-func init() {
-	register(command{name: "fleet", summary: "generate a synthetic fleet of installation reports ('fleet generate')", run: runFleet})
-}
 
 const fleetSynopsis = `--installs N --seed S (--db FILE|postgres://… | --csv FILE | --jsonl FILE) [--truth FILE] [--now T]`
 
@@ -38,15 +35,8 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	n := 0
-	out := ""
-	for _, p := range []string{*dbPath, *csvPath, *jsonlPath} {
-		if p != "" {
-			n++
-			out = p
-		}
-	}
-	if n != 1 || fs.NArg() > 0 {
+	out, ok := exactlyOne(*dbPath, *csvPath, *jsonlPath)
+	if !ok || fs.NArg() > 0 {
 		return usagef("fleet generate: give exactly one of --db, --csv and --jsonl")
 	}
 	if *installs < 0 {
@@ -68,70 +58,14 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 	}
 	opts := audit.FleetOptions{Installs: *installs, Seed: *seed, Now: now}
 	var truth audit.Truth
+	var err error
 	if *dbPath != "" {
-		var load func(ctx context.Context, next func() ([]string, bool)) error
-		if isPostgresURL(*dbPath) {
-			db, err := postgres.Open(ctx, *dbPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			load, out = db.LoadFleet, redactURL(*dbPath)
-		} else {
-			db, err := sqlite.OpenIssuer(ctx, *dbPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			load = db.LoadFleet
-		}
-		recs := make(chan []string, 1024)
-		done := make(chan error, 1)
-		go func() {
-			var err error
-			truth, err = audit.GenerateFleet(opts, func(rec []string) error {
-				recs <- append([]string(nil), rec...)
-				return nil
-			})
-			close(recs)
-			done <- err
-		}()
-		loadErr := load(ctx, func() ([]string, bool) {
-			rec, ok := <-recs
-			return rec, ok
-		})
-		for range recs { // drain after a failed load
-		}
-		if err := <-done; err != nil {
-			return err
-		}
-		if loadErr != nil {
-			return loadErr
-		}
+		truth, out, err = loadFleet(ctx, opts, *dbPath)
 	} else {
-		f, err := os.Create(out)
-		if err != nil {
-			return fmt.Errorf("fleet generate: %w", err)
-		}
-		defer f.Close()
-		var write func([]string) error
-		var flush func() error
-		if *csvPath != "" {
-			w := audit.NewCSVWriter(f)
-			write, flush = w.Write, w.Flush
-		} else {
-			w := audit.NewJSONLWriter(f)
-			write, flush = w.Write, w.Flush
-		}
-		if truth, err = audit.GenerateFleet(opts, write); err != nil {
-			return err
-		}
-		if err := flush(); err != nil {
-			return fmt.Errorf("fleet generate: %w", err)
-		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("fleet generate: %w", err)
-		}
+		truth, err = writeFleet(opts, out, *csvPath != "")
+	}
+	if err != nil {
+		return err
 	}
 	data, err := json.MarshalIndent(truth, "", "  ")
 	if err != nil {
@@ -142,4 +76,49 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 	}
 	_, err = fmt.Fprintf(e.stdout, "wrote %d installations to %s, ground truth to %s\n", truth.Rows, out, *truthPath)
 	return err
+}
+
+// loadFleet generates a fleet into the issuer database at spec, SQLite or
+// PostgreSQL, and returns its truth and the database's name to print.
+func loadFleet(ctx context.Context, opts audit.FleetOptions, spec string) (audit.Truth, string, error) {
+	if isPostgresURL(spec) {
+		db, err := postgres.Open(ctx, spec)
+		if err != nil {
+			return audit.Truth{}, "", err
+		}
+		defer db.Close()
+		truth, err := audit.LoadFleet(ctx, opts, db.LoadFleet)
+		return truth, redactURL(spec), err
+	}
+	db, err := sqlite.OpenIssuer(ctx, spec)
+	if err != nil {
+		return audit.Truth{}, "", err
+	}
+	defer db.Close()
+	truth, err := audit.LoadFleet(ctx, opts, db.LoadFleet)
+	return truth, spec, err
+}
+
+// writeFleet generates a fleet into a CSV or JSON Lines file.
+func writeFleet(opts audit.FleetOptions, path string, asCSV bool) (audit.Truth, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return audit.Truth{}, fmt.Errorf("fleet generate: %w", err)
+	}
+	defer f.Close()
+	var w interface {
+		Write([]string) error
+		Flush() error
+	} = audit.NewJSONLWriter(f)
+	if asCSV {
+		w = audit.NewCSVWriter(f)
+	}
+	truth, err := audit.GenerateFleet(opts, w.Write)
+	if err != nil {
+		return truth, err
+	}
+	if err := errors.Join(w.Flush(), f.Close()); err != nil {
+		return truth, fmt.Errorf("fleet generate: %w", err)
+	}
+	return truth, nil
 }

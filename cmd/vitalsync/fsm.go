@@ -3,36 +3,24 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
-func init() {
-	register(command{name: "fsm", summary: "print the SDK auth state machine as a diagram", run: runFSM})
-}
-
 func runFSM(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "fsm", "[--format mermaid|dot] [--profile P]")
-	format := fs.String("format", "mermaid", "diagram format: mermaid or dot")
-	profile := fs.String("profile", "", "only the transitions of one profile: "+strings.Join(fsm.ProfileNames(), ", "))
+	format := choiceFlag(fs, "format", "mermaid", "diagram format", "mermaid", "dot")
+	profile := profileFlag(fs, "", "only the transitions of one profile")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("fsm takes no arguments")
 	}
-	f, ok := fsm.ParseFormat(*format)
-	if !ok {
-		return usagef("--format must be mermaid or dot, not %q", *format)
-	}
+	f, _ := fsm.ParseFormat(format.String())
 	var p *fsm.Profile
-	if *profile != "" {
-		pr, ok := fsm.ParseProfile(*profile)
-		if !ok {
-			return usagef("--profile must be one of %s, not %q", strings.Join(fsm.ProfileNames(), ", "), *profile)
-		}
-		p = &pr
+	if profile.set {
+		p = &profile.profile
 	}
 	out, err := fsm.Diagram(f, p)
 	if err != nil {

@@ -3,124 +3,83 @@ package main
 import (
 	"context"
 	"flag"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
+	"slices"
 	"time"
 
 	"github.com/vitalsync/vitalsync/httpops"
+	"github.com/vitalsync/vitalsync/issuer"
 )
 
-// shutdownTimeout bounds a server's graceful shutdown.
-const shutdownTimeout = httpops.DefaultShutdownTimeout
-
-// Defaults of the servers' connection limits (serve and emulator): a
-// report or a token request is at most a few kilobytes, and a request's
-// answer waits at most for the team API client's own timeouts.
-const (
-	defaultReadHeaderTimeout = httpops.DefaultReadHeaderTimeout
-	defaultReadTimeout       = httpops.DefaultReadTimeout
-	defaultWriteTimeout      = httpops.DefaultWriteTimeout
-	defaultIdleTimeout       = httpops.DefaultIdleTimeout
-	defaultMaxConnsPerClient = httpops.DefaultMaxConnsPerClient
-)
-
-// serverLimits are a server's connection limits, from its flags.
-type serverLimits struct {
-	readHeaderTimeout, readTimeout, writeTimeout, idleTimeout time.Duration
-	maxConnsPerClient                                         int
-}
-
-// addServerFlags registers the connection limits' flags on fs.
-func addServerFlags(fs *flag.FlagSet) *serverLimits {
-	l := &serverLimits{readHeaderTimeout: defaultReadHeaderTimeout}
-	durationFlagVar(fs, &l.readTimeout, "read-timeout", defaultReadTimeout, "how long a client may take to send a whole request, body included; a slower one is cut off")
-	durationFlagVar(fs, &l.writeTimeout, "write-timeout", defaultWriteTimeout, "how long a request may take from the end of its headers to the end of its answer")
-	durationFlagVar(fs, &l.idleTimeout, "idle-timeout", defaultIdleTimeout, "how long an idle keep-alive connection stays open")
-	fs.IntVar(&l.maxConnsPerClient, "max-conns-per-client", defaultMaxConnsPerClient, "connections one client IP address may hold open at once; more are closed at accept (0: no cap; behind a reverse proxy, above its pool)")
+// addServerFlags registers a server's connection limits' flags on fs
+// (serve and emulator), httpops' defaults by default.
+func addServerFlags(fs *flag.FlagSet) *httpops.Limits {
+	l := &httpops.Limits{ReadHeaderTimeout: httpops.DefaultReadHeaderTimeout}
+	durationFlagVar(fs, &l.ReadTimeout, "read-timeout", httpops.DefaultReadTimeout, "how long a client may take to send a whole request, body included; a slower one is cut off")
+	durationFlagVar(fs, &l.WriteTimeout, "write-timeout", httpops.DefaultWriteTimeout, "how long a request may take from the end of its headers to the end of its answer")
+	durationFlagVar(fs, &l.IdleTimeout, "idle-timeout", httpops.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	fs.IntVar(&l.MaxConnsPerClient, "max-conns-per-client", httpops.DefaultMaxConnsPerClient, "connections one client IP address may hold open at once; more are closed at accept (0: no cap; behind a reverse proxy, above its pool)")
 	return l
 }
 
-// check refuses limits that would leave a server unbounded by mistake.
-func (l *serverLimits) check() error {
+// checkLimits refuses limits that would leave a server unbounded by
+// mistake, and puts them in httpops' terms (-1: no cap).
+func checkLimits(l *httpops.Limits) error {
 	switch {
-	case l.readTimeout <= 0:
+	case l.ReadTimeout <= 0:
 		return usagef("--read-timeout must be positive")
-	case l.writeTimeout <= 0:
+	case l.WriteTimeout <= 0:
 		return usagef("--write-timeout must be positive")
-	case l.idleTimeout <= 0:
+	case l.IdleTimeout <= 0:
 		return usagef("--idle-timeout must be positive")
-	case l.maxConnsPerClient < 0:
+	case l.MaxConnsPerClient < 0:
 		return usagef("--max-conns-per-client must not be negative")
 	}
-	if l.readHeaderTimeout > l.readTimeout {
-		l.readHeaderTimeout = l.readTimeout
+	l.ReadHeaderTimeout = min(l.ReadHeaderTimeout, l.ReadTimeout)
+	if l.MaxConnsPerClient == 0 {
+		l.MaxConnsPerClient = -1
 	}
 	return nil
 }
 
-// defaultLimits are the limits of a server started without the flags.
-func defaultLimits() *serverLimits {
-	return &serverLimits{readHeaderTimeout: defaultReadHeaderTimeout, readTimeout: defaultReadTimeout,
-		writeTimeout: defaultWriteTimeout, idleTimeout: defaultIdleTimeout, maxConnsPerClient: defaultMaxConnsPerClient}
-}
-
-// serveUntilDone is serveUntilDoneWithin with shutdownTimeout.
-func serveUntilDone(ctx context.Context, e *env, name string, ln net.Listener, h http.Handler, limits *serverLimits, ready func() error) error {
-	return serveUntilDoneWithin(ctx, e, name, ln, h, shutdownTimeout, limits, ready)
-}
-
-// serveUntilDoneWithin serves h on ln until ctx ends, then shuts down
-// gracefully within timeout (httpops.Serve). ready runs once the server is
-// accepting (it prints the banner). limits bound every connection (nil:
-// the defaults).
-func serveUntilDoneWithin(ctx context.Context, e *env, name string, ln net.Listener, h http.Handler, timeout time.Duration, limits *serverLimits, ready func() error) error {
-	if limits == nil {
-		limits = defaultLimits()
-	}
+// serveUntilDone serves h on ln until ctx ends, then shuts down gracefully
+// within timeout (httpops.Serve; 0: no grace period). ready runs once the
+// server is accepting (it prints the banner).
+func serveUntilDone(ctx context.Context, log *slog.Logger, name string, ln net.Listener, h http.Handler,
+	timeout time.Duration, limits *httpops.Limits, ready func() error) error {
 	if timeout == 0 {
 		timeout = -1 // httpops: no grace period
 	}
-	maxConns := limits.maxConnsPerClient
-	if maxConns == 0 {
-		maxConns = -1 // httpops: no cap
-	}
-	return httpops.Serve(ctx, ln, h, httpops.Options{
-		Log: e.log, Name: name, ShutdownTimeout: timeout, Ready: ready,
-		Limits: httpops.Limits{ReadHeaderTimeout: limits.readHeaderTimeout, ReadTimeout: limits.readTimeout,
-			WriteTimeout: limits.writeTimeout, IdleTimeout: limits.idleTimeout, MaxConnsPerClient: maxConns},
-	})
+	return httpops.Serve(ctx, ln, h, httpops.Options{Log: log, Name: name, ShutdownTimeout: timeout, Ready: ready, Limits: *limits})
 }
 
-// listenHosts are the Host header values a server listening on a answers
-// its control plane for: its IP and port; for an unspecified IP (0.0.0.0,
-// ::) every interface's; and localhost on that port when it listens on
-// loopback. A page on another name (DNS rebinding) gets none of it.
-func listenHosts(a net.Addr) []string {
-	ta, ok := a.(*net.TCPAddr)
-	if !ok {
-		return []string{a.String()}
+// logFlags declares a server's --log-format and --log-level.
+func logFlags(fs *flag.FlagSet, what string) (format, level *choice) {
+	return choiceFlag(fs, "log-format", "text", what+" format on stderr", "text", "json"),
+		choiceFlag(fs, "log-level", "info", "least level logged", "debug", "info", "warn", "error")
+}
+
+// newLogger is a server's logger on w (httpops.NewLogger).
+func newLogger(w io.Writer, format, level *choice) (*slog.Logger, error) {
+	log, err := httpops.NewLogger(w, format.String(), level.String())
+	if err != nil {
+		return nil, usageErr(err)
 	}
-	port := strconv.Itoa(ta.Port)
-	ips := []net.IP{ta.IP}
-	if ta.IP.IsUnspecified() {
-		ips = nil
-		if addrs, err := net.InterfaceAddrs(); err == nil {
-			for _, ad := range addrs {
-				if n, ok := ad.(*net.IPNet); ok {
-					ips = append(ips, n.IP)
-				}
-			}
-		}
+	return log, nil
+}
+
+// routeName is the route a request's path is logged as: a path serve
+// answers itself, "emulator" for the rest when an emulator is mounted, and
+// "other" otherwise. Never the query, which may name the app user.
+func routeName(path string, emulator bool) string {
+	if path == httpops.PathReady || slices.Contains(issuer.Paths(), path) {
+		return path
 	}
-	var hosts []string
-	loopback := false
-	for _, ip := range ips {
-		hosts = append(hosts, net.JoinHostPort(ip.String(), port))
-		loopback = loopback || ip.IsLoopback()
+	if emulator {
+		return "emulator"
 	}
-	if loopback {
-		hosts = append(hosts, net.JoinHostPort("localhost", port))
-	}
-	return hosts
+	return "other"
 }

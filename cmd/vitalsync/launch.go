@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -16,10 +14,6 @@ import (
 	"github.com/vitalsync/vitalsync/issuer"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
-
-func init() {
-	register(command{name: "launch", summary: "run one launch reconcile of a device database against an issuer", run: runLaunch})
-}
 
 const launchSynopsis = `--db FILE --profile P --issuer URL (--app-user U [--session-file F] | --signed-out)
                         [--api-url U --auth-url U [--allow-url-change]] [--legacy-auth-url U]
@@ -52,101 +46,24 @@ const envSession = "VITALSYNC_SESSION"
 // exitDeferred is the exit code of a launch deferred by backoff.
 const exitDeferred = 3
 
-// launchReport is what a launch saw, planned and did, and what it cost:
-// every pass of the runner (its observation, its plan and the actions it
-// applied), a summary of the outcome, and the network calls and database
-// writes.
-type launchReport struct {
-	Passes       []reconcile.Pass `json:"passes"`
-	Outcome      launchOutcome    `json:"outcome"`
-	NetworkCalls int64            `json:"network_calls"`
-	DBWrites     uint64           `json:"db_writes"`
-	// ReportCalls counts the installation report sent after the
-	// reconcile, apart from its network calls.
-	ReportCalls int64 `json:"report_calls"`
-}
+// launchReport is a launch as launch and demo print it.
+type launchReport = installation.LaunchRecord
 
-type launchOutcome struct {
-	Result  reconcile.Result `json:"result"` // nothing-to-do, applied, deferred, failed, terminal
-	Applied []string         `json:"applied"`
-	State   string           `json:"state"`
-	RetryAt *time.Time       `json:"retry_at"`
-	Error   string           `json:"error,omitempty"`
-	Class   string           `json:"error_class,omitempty"`
-	// Interrupted and Divergence: see reconcile.Outcome.
-	Interrupted string                `json:"interrupted,omitempty"`
-	Divergence  *reconcile.Divergence `json:"divergence,omitempty"`
-}
-
-// first returns the report's first pass.
-func (r launchReport) first() reconcile.Pass {
-	if len(r.Passes) == 0 {
-		return reconcile.Pass{}
-	}
-	return r.Passes[0]
-}
-
-// newLaunchReport summarises an installation's launch for printing.
-func newLaunchReport(rep installation.Summary, runErr error, profile fsm.Profile, sdkStatus fsm.Status) launchReport {
-	out := rep.Outcome
-	lr := launchReport{Passes: out.Passes, NetworkCalls: rep.NetworkCalls, DBWrites: rep.DBWrites,
-		ReportCalls: rep.ReportCalls}
-	if lr.Passes == nil {
-		lr.Passes = []reconcile.Pass{}
-	}
-	lr.Outcome = launchOutcome{Result: out.Result, Applied: []string{}, State: string(out.State),
-		Divergence: out.Divergence}
-	if out.Interrupted != nil {
-		lr.Outcome.Interrupted = out.Interrupted.String()
-	}
-	for _, a := range out.Applied() {
-		lr.Outcome.Applied = append(lr.Outcome.Applied, a.String())
-	}
-	retryAt := out.RetryAt
-	if runErr != nil {
-		if lr.Outcome.Result == "" {
-			lr.Outcome.Result = reconcile.ResultFailed
-		}
-		lr.Outcome.Error = runErr.Error()
-		var re *reconcile.RunError
-		if errors.As(runErr, &re) {
-			lr.Outcome.Class = string(re.Class)
-			retryAt = re.RetryAt
-		}
-		lr.Outcome.State = ""
-		if st, err := fsm.Classify(sdkStatus, "", profile); err == nil {
-			lr.Outcome.State = string(st)
-		}
-	}
-	if !retryAt.IsZero() {
-		t := retryAt.UTC()
-		lr.Outcome.RetryAt = &t
-	}
-	return lr
-}
-
-// launchOnce is one process launch of cfg's installation (see
-// installation.Launch), summarised for printing. The run's error is
-// returned beside a complete report.
-func launchOnce(ctx context.Context, cfg installation.Config) (launchReport, error) {
-	in, err := installation.Open(ctx, cfg)
-	if err != nil {
-		return launchReport{}, err
-	}
-	writes0 := in.Writes()
-	rep, runErr := in.Run(ctx)
-	rep.NetworkCalls, rep.DBWrites = in.NetworkCalls(), in.Writes()-writes0
-	return newLaunchReport(rep, runErr, cfg.Profile, in.SDK().Status()), runErr
-}
+// launchOnce is one process launch of cfg's installation, recorded.
+var launchOnce = installation.RecordLaunch
 
 // launchFlags are launch's parsed flags.
 type launchFlags struct {
-	dbPath, profile, installation, appUser, env, region, format string
-	issuer, apiURL, authURL, legacyAuthURL                      urlFlag
-	session                                                     *secretFlag
-	signedOut, allowAPIKey, allowURLChange, now                 bool
-	sdkVersion                                                  string
-	reportInterval                                              time.Duration
+	dbPath, installation, appUser               string
+	profile                                     *profileValue
+	env                                         *enumValue[fsm.Environment]
+	region                                      *enumValue[fsm.Region]
+	format                                      *choice
+	issuer, apiURL, authURL, legacyAuthURL      urlFlag
+	session                                     *secretFlag
+	signedOut, allowAPIKey, allowURLChange, now bool
+	sdkVersion                                  string
+	reportInterval                              time.Duration
 	// reportID is the ID reports carry when --installation gave one; ""
 	// reports under the database's random installation ID.
 	reportID string
@@ -162,7 +79,7 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	f := &launchFlags{}
 	fs := newFlagSet(e, "launch", launchSynopsis)
 	fs.StringVar(&f.dbPath, "db", "", "device database file (created if missing)")
-	fs.StringVar(&f.profile, "profile", "", "SDK profile: "+strings.Join(fsm.ProfileNames(), ", "))
+	f.profile = profileFlag(fs, "", "SDK profile")
 	fs.Var(&f.issuer, "issuer", "base URL of the sign-in token issuer")
 	f.session = newSecretFlag(fs, "session", envSession, "the app user's issuer session token (see 'vitalsync session')")
 	fs.StringVar(&f.appUser, "app-user", "", "the app user signed in to the app")
@@ -173,10 +90,10 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	fs.BoolVar(&f.allowURLChange, "allow-url-change", false, "use --api-url/--auth-url even though the database remembers others, and remember them instead")
 	fs.BoolVar(&f.now, "now", false, "ignore a pending backoff and try at once (after fixing what made the last attempt fail)")
 	fs.StringVar(&f.installation, "installation", "", "installation key in the database, and the ID its reports carry (for tests; default: the key \"default\", reporting under a random 128-bit ID the database keeps)")
-	fs.StringVar(&f.env, "environment", "sandbox", "the app's Junction environment")
-	fs.StringVar(&f.region, "region", "us", "the app's Junction region")
+	f.env = environmentFlag(fs, fsm.Sandbox, "the app's Junction environment")
+	f.region = regionFlag(fs, fsm.US, "the app's Junction region")
 	fs.BoolVar(&f.allowAPIKey, "allow-api-key", false, "keep a matching API-key session (sandbox evaluation only)")
-	fs.StringVar(&f.format, "format", "table", "output format: table or json")
+	f.format = choiceFlag(fs, "format", "table", "output format", "table", "json")
 	fs.StringVar(&f.sdkVersion, "sdk-version", "", "the SDK release the installation runs, sent in its reports (empty: no report)")
 	durationFlagVar(fs, &f.reportInterval, "report-interval", installation.DefaultReportInterval, "a quiet launch reports when the last report is older than this (0: only launches that act report)")
 	if err := parseFlags(fs, args); err != nil {
@@ -208,7 +125,7 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 			return nil, usageErr(fmt.Errorf("launch: --app-user: %w", err))
 		}
 	}
-	return f, oneOf("format", f.format, "table", "json")
+	return f, nil
 }
 
 // loadLaunchSession returns the app user's session from --session,
@@ -233,15 +150,11 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	profile, ok := fsm.ParseProfile(f.profile)
-	if !ok {
-		return usagef("launch: --profile must be one of %s", strings.Join(fsm.ProfileNames(), ", "))
+	profile, err := f.profile.required("launch")
+	if err != nil {
+		return err
 	}
-	envv, ok1 := fsm.ParseEnvironment(f.env)
-	region, ok2 := fsm.ParseRegion(f.region)
-	if !ok1 || !ok2 {
-		return usagef("launch: unknown --environment %q or --region %q", f.env, f.region)
-	}
+	envv, region := f.env.value, f.region.value
 	if err := checkDatabaseFile("launch", f.dbPath); err != nil {
 		return err
 	}
@@ -270,10 +183,8 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	}
 	rep, runErr := launchOnce(ctx, cfg)
 	if rep.Outcome.Result != "" {
-		if f.format == "json" {
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(rep); err != nil {
+		if f.format.String() == "json" {
+			if err := writeJSONIndent(e.stdout, rep); err != nil {
 				return err
 			}
 		} else if err := printLaunch(e.stdout, rep); err != nil {
@@ -334,7 +245,7 @@ func launchExit(rep launchReport, runErr error) error {
 // outside go through display.
 func printLaunch(w io.Writer, rep launchReport) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	first := rep.first()
+	first := rep.First()
 	o := first.Observation
 	fmt.Fprintf(tw, "  app\t%s\n", appLine(o.App))
 	fmt.Fprintf(tw, "  sdk\t%s → %s\n", sdkLine(o), orDash(display(string(first.Plan.Observed))))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,9 +43,8 @@ func newFaultRig(t *testing.T, profile string) *faultRig {
 	sess, err := s.session("alice")
 	require.NoError(t, err)
 	app := reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}
-	cfg := installation.Config{Profile: p, Installation: "phone",
-		IssuerURL: s.url, Session: sess, APIURL: s.url, AuthURL: s.url + "/auth", LegacyAuthURL: s.url, Now: s.clock.Now,
-		App: func() reconcile.AppSession { return app }}
+	cfg := s.config(p, "phone", s.apiURL)
+	cfg.Session, cfg.App = sess, func() reconcile.AppSession { return app }
 	cfg.Store, cfg.Journal, cfg.Writes = installation.SQLite(db, cfg.Installation, p)
 	return &faultRig{s: s, db: db, path: path, cfg: cfg}
 }
@@ -209,8 +209,11 @@ func TestDeviceRefreshReportsReauthenticationToTheLaunch(t *testing.T) {
 	require.NoError(t, err)
 	r.s.emu.RevokeRefreshTokens(j.VitalUserID)
 
+	// The device command reaches the same emulator over loopback HTTP.
+	srv := httptest.NewServer(routes(r.s.issuer, nil, r.s.emu))
+	t.Cleanup(srv.Close)
 	dev := []string{"device", "--db", r.path, "--profile", "ios-1.8", "--installation", "phone",
-		"--api-url", r.s.url, "--auth-url", r.s.url + "/auth"}
+		"--api-url", srv.URL, "--auth-url", srv.URL + "/auth"}
 	var out, errOut bytes.Buffer
 	err = run(context.Background(), append(dev, "refresh"), strings.NewReader(""), &out, &errOut)
 	require.ErrorIs(t, err, vitalsdk.ErrNeedsReauthentication)

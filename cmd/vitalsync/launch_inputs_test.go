@@ -74,30 +74,22 @@ func TestLaunchSessionSources(t *testing.T) {
 	goodFile := writeFile(t, dir, "alice.session", alice+"\n")
 	emptyFile := writeFile(t, dir, "empty.session", " \n")
 
-	t.Run("file", func(t *testing.T) {
-		t.Setenv(envSession, "")
-		rep, stderr, code, _ := launchRun(t, append(common("file.db"), "--session-file", goodFile)...)
-		require.Zero(t, code, stderr)
-		require.Equal(t, "applied", rep.Outcome.Result)
-	})
-	t.Run("environment", func(t *testing.T) {
-		t.Setenv(envSession, alice)
-		rep, stderr, code, _ := launchRun(t, common("env.db")...)
-		require.Zero(t, code, stderr)
-		require.Equal(t, "applied", rep.Outcome.Result)
-	})
-	t.Run("file wins over environment", func(t *testing.T) {
-		t.Setenv(envSession, "v1.not.valid")
-		rep, stderr, code, _ := launchRun(t, append(common("filewins.db"), "--session-file", goodFile)...)
-		require.Zero(t, code, stderr)
-		require.Equal(t, "applied", rep.Outcome.Result)
-	})
-	t.Run("flag wins over environment", func(t *testing.T) {
-		t.Setenv(envSession, "v1.not.valid")
-		rep, stderr, code, _ := launchRun(t, append(common("flagwins.db"), "--session", alice)...)
-		require.Zero(t, code, stderr)
-		require.Equal(t, "applied", rep.Outcome.Result)
-	})
+	for _, tc := range []struct {
+		name, env, db string
+		args          []string
+	}{
+		{"file", "", "file.db", []string{"--session-file", goodFile}},
+		{"environment", alice, "env.db", nil},
+		{"file wins over environment", "v1.not.valid", "filewins.db", []string{"--session-file", goodFile}},
+		{"flag wins over environment", "v1.not.valid", "flagwins.db", []string{"--session", alice}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(envSession, tc.env)
+			rep, stderr, code, _ := launchRun(t, append(common(tc.db), tc.args...)...)
+			require.Zero(t, code, stderr)
+			require.Equal(t, "applied", rep.Outcome.Result)
+		})
+	}
 	t.Run("flag and file", func(t *testing.T) {
 		_, _, code, _ := launchRun(t, append(common("both.db"), "--session", alice, "--session-file", goodFile)...)
 		require.Equal(t, 2, code)

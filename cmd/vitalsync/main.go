@@ -2,7 +2,7 @@
 // Mobile SDK's sign-in state in agreement. Its commands (vitalsync help
 // lists them; vitalsync help CMD shows one's flags):
 //
-//   - demo: a whole app lifecycle on a loopback emulator and issuer;
+//   - demo: a whole app lifecycle on an in-process emulator and issuer;
 //   - plan, launch, device: plan one observation, run a launch reconcile of
 //     a device database, drive its SDK core by hand;
 //   - serve, session: the backend's sign-in token issuer and the bearer
@@ -13,8 +13,8 @@
 //     the build's versions.
 //
 // Help goes to stdout, errors and logs to stderr; exit code 2 is a usage
-// error, 1 a failure. Each command lives in its own file and registers
-// itself; run(ctx, args, stdin, stdout, stderr) is the whole program, so
+// error, 1 a failure. The commands are one table (commands), each run in
+// its own file; run(ctx, args, stdin, stdout, stderr) is the whole program, so
 // tests call it end to end. This package only wires; see docs/reference/cli.md.
 package main
 
@@ -52,20 +52,30 @@ type env struct {
 
 // command is one subcommand. run parses its own flags from args.
 type command struct {
-	name    string
 	summary string
 	run     func(ctx context.Context, e *env, args []string) error
 }
 
-var commands = map[string]command{}
-
-// register adds a subcommand; each lives in its own file and registers
-// itself from init.
-func register(c command) {
-	if _, dup := commands[c.name]; dup {
-		panic("vitalsync: duplicate command " + c.name)
-	}
-	commands[c.name] = c
+// commands is the table of subcommands; each one's run is in the file of
+// its name.
+var commands = map[string]command{
+	"audit":              {"audit a fleet's installation reports with the planner (and 'audit merge' shard summaries)", runAudit},
+	"conformance":        {"check an engine process against the vectors and the simulated world", runConformance},
+	"conformance-engine": {"serve vitalsync's own engine over the conformance protocol on stdio", runConformanceEngine},
+	"demo":               {"walk an app's lifecycle end to end on a local emulator and issuer", runDemo},
+	"device":             {"operate one emulated SDK installation stored in a device database", runDevice},
+	"doctor":             {"check a database file fully: integrity, schema, key, rows, history", runDoctor},
+	"emulator":           {"serve the Junction API emulator, or steer a running one (state, fail, revoke, advance, …)", runEmulator},
+	"fleet":              {"generate a synthetic fleet of installation reports ('fleet generate')", runFleet},
+	"fsm":                {"print the SDK auth state machine as a diagram", runFSM},
+	"launch":             {"run one launch reconcile of a device database against an issuer", runLaunch},
+	"plan":               {"plan the reconcile actions for one observation (JSON on stdin)", runPlan},
+	"serve":              {"run the backend's sign-in token issuer (optionally with an embedded emulator)", runServe},
+	"session":            {"print a bearer session token for an app user, for 'serve'", runSession},
+	"simulate":           {"simulate a fleet of installations under faults and compare strategies", runSimulate},
+	"split":              {"split a database from before the split into a device file and an issuer file", runSplit},
+	"vectors":            {"export the planner cases, runner transcripts and profiles as JSON vectors", runVectors},
+	"version":            {"print the module version, VCS revision and time, Go and SQLite versions", runVersion},
 }
 
 // usageError marks a usage mistake: exit code 2. err, when set, is the
@@ -228,14 +238,4 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 	}
 	return nil
-}
-
-// oneOf validates an enumerated flag value.
-func oneOf(flagName, v string, allowed ...string) error {
-	for _, a := range allowed {
-		if v == a {
-			return nil
-		}
-	}
-	return usagef("--%s must be one of %s, not %q", flagName, strings.Join(allowed, "|"), v)
 }

@@ -182,29 +182,3 @@ func TestDemoTwiceInOneDirWarns(t *testing.T) {
 	require.NoError(t, checkNotDeviceFile(context.Background(), filepath.Join(dir, "issuer.db")))
 	require.NoError(t, checkNotDeviceFile(context.Background(), filepath.Join(dir, "new.db")), "a new file is fine")
 }
-
-func TestSniffKind(t *testing.T) {
-	dir := t.TempDir()
-	for name, tc := range map[string]struct {
-		content string
-		want    fileKind
-	}{
-		"empty":        {"", kindEmpty},
-		"blank":        {"\n  \n", kindEmpty},
-		"csv":          {"installation_id,platform\nx,ios\n", kindCSV},
-		"jsonl":        {`{"installation_id":"x"}` + "\n" + `{"installation_id":"y"}` + "\n", kindJSONL},
-		"compact json": {`{"rows":1}`, kindJSONL},
-		"pretty json":  {"{\n  \"rows\": 1\n}\n", kindJSONDoc},
-		"long line":    {`{"x":"` + strings.Repeat("a", 100<<10) + `"}` + "\n", kindJSONL},
-		"sqlite":       {"SQLite format 3\x00" + strings.Repeat("\x00", 100), kindSQLite},
-		"text":         {"hello\n", kindOther},
-	} {
-		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
-		require.NoError(t, os.WriteFile(path, []byte(tc.content), 0o600))
-		got, err := sniffKind(path)
-		require.NoError(t, err, name)
-		require.Equal(t, tc.want, got, name)
-	}
-	_, err := sniffKind(filepath.Join(dir, "missing"))
-	require.ErrorIs(t, err, os.ErrNotExist)
-}

@@ -13,10 +13,6 @@ import (
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
-func init() {
-	register(command{name: "plan", summary: "plan the reconcile actions for one observation (JSON on stdin)", run: runPlan})
-}
-
 // errEmptyInput is matched by the usage error of a command whose input
 // holds nothing but white space.
 var errEmptyInput = errors.New("the input is empty")
@@ -41,15 +37,12 @@ func emptyInput(r *bufio.Reader) (bool, error) {
 
 func runPlan(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "plan", "[--format table|json] < observation.json")
-	format := fs.String("format", "table", "output format: table or json")
+	format := choiceFlag(fs, "format", "table", "output format", "table", "json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("plan takes no arguments; it reads the observation from stdin")
-	}
-	if err := oneOf("format", *format, "table", "json"); err != nil {
-		return err
 	}
 	in := bufio.NewReader(e.stdin)
 	if empty, err := emptyInput(in); err != nil {
@@ -62,7 +55,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	p := o.Plan()
-	if *format == "json" {
+	if format.String() == "json" {
 		return json.NewEncoder(e.stdout).Encode(p)
 	}
 	return printPlanTable(e.stdout, &o, p)

@@ -41,9 +41,7 @@ func launchCosts(t *testing.T, args ...string) (network, writes, reports int64) 
 func TestLaunchReportsEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	issuerDB := filepath.Join(dir, "issuer.db")
-	banner, cancel, done, _ := startServe(t, "--addr", "127.0.0.1:0", "--db", issuerDB,
-		"--session-secret", testSessionSecret, "--emulator")
-	base := bannerValue(t, banner, "issuer listening on")
+	base, cancel, done := serveWithEmulator(t, issuerDB)
 	alice := mintSession(t, "--secret", testSessionSecret, "--user", "alice")
 	common := []string{"--db", filepath.Join(dir, "device.db"), "--profile", "android-5.0", "--issuer", base,
 		"--api-url", base, "--auth-url", base + "/auth", "--session", alice, "--app-user", "alice",
@@ -101,9 +99,7 @@ func TestLaunchReportsEndToEnd(t *testing.T) {
 func TestLaunchReportsUnderOwnInstallationID(t *testing.T) {
 	dir := t.TempDir()
 	issuerDB := filepath.Join(dir, "issuer.db")
-	banner, cancel, done, _ := startServe(t, "--addr", "127.0.0.1:0", "--db", issuerDB,
-		"--session-secret", testSessionSecret, "--emulator")
-	base := bannerValue(t, banner, "issuer listening on")
+	base, cancel, done := serveWithEmulator(t, issuerDB)
 	ids := map[string]string{}
 	for _, user := range []string{"alice", "bob"} {
 		session := mintSession(t, "--secret", testSessionSecret, "--user", user)
@@ -142,4 +138,13 @@ func TestLaunchReportsUnderOwnInstallationID(t *testing.T) {
 	_, ok, err := db.LatestReport(context.Background(), "default")
 	require.NoError(t, err)
 	require.False(t, ok)
+}
+
+// serveWithEmulator starts "vitalsync serve --emulator" on issuerDB and
+// returns its base URL.
+func serveWithEmulator(t *testing.T, issuerDB string) (string, context.CancelFunc, <-chan error) {
+	t.Helper()
+	banner, cancel, done, _ := startServe(t, "--addr", "127.0.0.1:0", "--db", issuerDB,
+		"--session-secret", testSessionSecret, "--emulator")
+	return bannerValue(t, banner, "issuer listening on"), cancel, done
 }

@@ -176,7 +176,7 @@ func TestMountWithEmulatorPassesPathsAsSent(t *testing.T) {
 	const apiKey = "sk_us_mount_test_key_51aa"
 	var issuerHits atomic.Int32
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { issuerHits.Add(1) })
-	srv := httptest.NewServer(mountWithEmulator(h, emulator.New(emulator.WithAPIKey(apiKey))))
+	srv := httptest.NewServer(routes(h, nil, emulator.New(emulator.WithAPIKey(apiKey))))
 	defer srv.Close()
 	ctx := context.Background()
 
@@ -253,8 +253,7 @@ func TestServeEnvironmentSecrets(t *testing.T) {
 		"--api-url", upstream.URL)
 	require.NotContains(t, banner, envKey)
 	session := mintSession(t, "--user", "dan") // secret from the environment
-	_, err := issuer.NewClient(bannerValue(t, banner, "issuer listening on"), session).ResolveVitalUser(context.Background(), "dan")
-	require.NoError(t, err)
+	resolveVia(t, banner, session, "dan")
 	require.Equal(t, 1, emu.Requests(emulator.RouteCreateUser), "the issuer authenticated with the environment's key")
 	cancel()
 	require.NoError(t, waitRun(t, done))
@@ -265,8 +264,7 @@ func TestServeEnvironmentSecrets(t *testing.T) {
 	banner, cancel, done, _ = startServe(t, "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "issuer.db"), "--emulator")
 	require.NotContains(t, banner, envKey)
 	require.Regexp(t, `^sk_us_…[0-9a-f]{4}$`, bannerValue(t, banner, "API key:"), "masked without --show-key")
-	_, err = issuer.NewClient(bannerValue(t, banner, "issuer listening on"), session).ResolveVitalUser(context.Background(), "dan")
-	require.NoError(t, err)
+	resolveVia(t, banner, session, "dan")
 	cancel()
 	require.NoError(t, waitRun(t, done))
 }
@@ -304,8 +302,7 @@ func TestServeSecretFiles(t *testing.T) {
 		"--api-url", upstream.URL, "--api-key-file", keyFile, "--session-secret-file", secretFile)
 	require.NotContains(t, banner, key)
 	session := mintSession(t, "--secret-file", secretFile, "--user", "erin")
-	_, err := issuer.NewClient(bannerValue(t, banner, "issuer listening on"), session).ResolveVitalUser(context.Background(), "erin")
-	require.NoError(t, err)
+	resolveVia(t, banner, session, "erin")
 	require.Equal(t, 1, emu.Requests(emulator.RouteCreateUser), "the issuer used the file's key")
 	cancel()
 	require.NoError(t, waitRun(t, done))
@@ -334,4 +331,12 @@ func TestServeSecretFiles(t *testing.T) {
 		require.NotContains(t, out.String()+errOut.String(), testSessionSecret, name)
 	}
 	require.NoFileExists(t, db, "usage errors touch nothing")
+}
+
+// resolveVia resolves user's Vital user through the issuer serve's banner
+// names, with session.
+func resolveVia(t *testing.T, banner, session, user string) {
+	t.Helper()
+	_, err := issuer.NewClient(bannerValue(t, banner, "issuer listening on"), session).ResolveVitalUser(context.Background(), user)
+	require.NoError(t, err)
 }

@@ -65,7 +65,7 @@ func TestServeLogsMetricsAndHealth(t *testing.T) {
 
 	status, body := get(t, base+issuer.PathHealth)
 	require.Equal(t, http.StatusOK, status, body)
-	status, body = get(t, base+pathReady)
+	status, body = get(t, base+httpops.PathReady)
 	require.Equal(t, http.StatusOK, status, body)
 	var ready httpops.ReadyBody
 	require.NoError(t, json.Unmarshal([]byte(body), &ready))
@@ -113,7 +113,7 @@ func TestServeLogsMetricsAndHealth(t *testing.T) {
 	}
 	require.Len(t, requests, 5, "%s", logs)
 	want := [][2]any{
-		{issuer.PathSignInToken, 200.0}, {issuer.PathHealth, 200.0}, {pathReady, 200.0}, {"other", 404.0}, {issuer.PathMetrics, 200.0},
+		{issuer.PathSignInToken, 200.0}, {issuer.PathHealth, 200.0}, {httpops.PathReady, 200.0}, {"other", 404.0}, {issuer.PathMetrics, 200.0},
 	}
 	for i, r := range requests {
 		require.Equal(t, want[i][0], r["route"], "line %d", i)
@@ -152,7 +152,7 @@ func TestServeReadyzNamesWhatFailed(t *testing.T) {
 		banner, cancel, done, stderr := startServe(t, "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "issuer.db"),
 			"--api-key", apiKey, "--session-secret", testSessionSecret, "--api-url", tc.url, "--ready-timeout", "300ms")
 		began := time.Now()
-		status, body := get(t, bannerValue(t, banner, "issuer listening on")+pathReady)
+		status, body := get(t, bannerValue(t, banner, "issuer listening on")+httpops.PathReady)
 		require.Less(t, time.Since(began), 5*time.Second, "%s: within the budget", name)
 		require.Equal(t, http.StatusServiceUnavailable, status, name)
 		var ready httpops.ReadyBody
@@ -279,8 +279,7 @@ func TestServeDatabaseFromEnvironment(t *testing.T) {
 	banner, cancel, done, _ := startServe(t, "--addr", "127.0.0.1:0", "--session-secret", testSessionSecret, "--emulator")
 	require.Equal(t, db, bannerValue(t, banner, "user map:"))
 	session := mintSession(t, "--secret", testSessionSecret, "--user", "ida")
-	_, err := issuer.NewClient(bannerValue(t, banner, "issuer listening on"), session).ResolveVitalUser(context.Background(), "ida")
-	require.NoError(t, err)
+	resolveVia(t, banner, session, "ida")
 	cancel()
 	require.NoError(t, waitRun(t, done))
 	require.FileExists(t, db)
@@ -329,7 +328,7 @@ func TestReadyChecksAreCachedAndShared(t *testing.T) {
 		}})
 	ask := func() int {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, pathReady, nil))
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, httpops.PathReady, nil))
 		return rec.Code
 	}
 	var wg sync.WaitGroup
@@ -361,14 +360,14 @@ func TestServeReadinessMeetsWritesThatFail(t *testing.T) {
 	banner, _, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--db", path, "--session-secret", testSessionSecret,
 		"--emulator", "--ready-interval", "100ms")
 	base := bannerValue(t, banner, "issuer listening on")
-	status, _ := get(t, base+pathReady)
+	status, _ := get(t, base+httpops.PathReady)
 	require.Equal(t, http.StatusOK, status)
 	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
 		t.Skipf("chattr +i unavailable here: %v %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("chattr", "-i", path).Run() })
 	require.Eventually(t, func() bool {
-		status, body := get(t, base+pathReady)
+		status, body := get(t, base+httpops.PathReady)
 		return status == http.StatusServiceUnavailable && strings.Contains(body, `"database":"failed"`)
 	}, 5*time.Second, 100*time.Millisecond)
 

@@ -9,10 +9,6 @@ import (
 	"github.com/vitalsync/vitalsync/issuer"
 )
 
-func init() {
-	register(command{name: "session", summary: "print a bearer session token for an app user, for 'serve'", run: runSession})
-}
-
 func runSession(_ context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "session", "(--secret-file F | $"+envSessionSecret+") --user U [--ttl D]")
 	secretFlag := newSecretFlag(fs, "secret", envSessionSecret,

@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -27,11 +26,6 @@ import (
 	"github.com/vitalsync/vitalsync/simulations"
 )
 
-func init() {
-	register(command{name: "simulate", summary: "simulate a fleet of installations under faults and compare strategies",
-		run: runSimulate})
-}
-
 // errEngineViolation: the engine strategy broke an invariant (exit 1).
 var errEngineViolation = errors.New("the engine broke an invariant")
 
@@ -39,13 +33,61 @@ var errEngineViolation = errors.New("the engine broke an invariant")
 var errReplayViolation = errors.New("the replayed run breaks an invariant")
 
 type simulateFlags struct {
-	installs, launches         int
-	seed                       uint64
-	faults, strategy, profiles string
-	format, trace, replay, svg string
-	reports                    string
-	sqliteFraction             float64
-	noSwarm                    bool
+	installs, launches          int
+	seed                        uint64
+	faults, strategy, profiles  string
+	trace, replay, svg, reports string
+	format                      *choice
+	sqliteFraction              float64
+	noSwarm                     bool
+}
+
+func parseSimulateFlags(e *env, args []string) (*simulateFlags, error) {
+	fs := newFlagSet(e, "simulate", "[--installs N] [--launches M] [--seed S] [--faults LIST|all|none] "+
+		"[--strategy LIST|all] [--profiles LIST] [--format table|json|csv] [--trace FILE] [--replay FILE] [--svg FILE] [--reports FILE]")
+	f := &simulateFlags{}
+	fs.IntVar(&f.installs, "installs", 1000, "installations in the fleet")
+	fs.IntVar(&f.launches, "launches", 100, "launches per installation (before the quiet liveness tail)")
+	fs.Uint64Var(&f.seed, "seed", 1, "the seed that decides the whole run")
+	fs.StringVar(&f.faults, "faults", "all", "fault classes the seed's swarm draws from: a comma list, all or none")
+	fs.StringVar(&f.strategy, "strategy", "all", "strategies to compare: a comma list of engine, docs-recipe, identify, every-launch, or all")
+	fs.StringVar(&f.profiles, "profiles", "all", "SDK profiles the installations run: a comma list or all")
+	f.format = choiceFlag(fs, "format", "table", "output format", "table", "json", "csv")
+	fs.StringVar(&f.trace, "trace", "", "write the minimized trace of an engine failure to this file (default: a temporary file)")
+	fs.StringVar(&f.replay, "replay", "", "replay a trace file instead of running a fleet")
+	fs.StringVar(&f.svg, "svg", "", "draw consistency over virtual time and wrong-user against data-gap seconds, per strategy and profile, to this SVG file")
+	fs.StringVar(&f.reports, "reports", "", "write each installation's final report under the first strategy to this JSONL file (the public report schema, with mapped_vital_user_id; vitalsync audit --jsonl reads it)")
+	fs.Float64Var(&f.sqliteFraction, "sqlite-fraction", 0.01, "share of installations on real SQLite files")
+	fs.BoolVar(&f.noSwarm, "no-swarm", false, "turn every listed fault class on, instead of the seed's pick")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, usagef("simulate takes no arguments")
+	case f.replay != "":
+	case f.installs <= 0 || f.launches <= 0:
+		return nil, usagef("--installs and --launches must be positive")
+	case f.sqliteFraction < 0 || f.sqliteFraction > 1:
+		return nil, usagef("--sqlite-fraction must be between 0 and 1")
+	}
+	return f, nil
+}
+
+// config is the fleet run the flags ask for.
+func (f *simulateFlags) config() (simulations.Config, error) {
+	cfg := simulations.Config{Seed: f.seed, Installs: f.installs, Launches: f.launches,
+		SQLiteFraction: f.sqliteFraction, NoSwarm: f.noSwarm}
+	var errs [3]error
+	cfg.Faults, errs[0] = simulations.ParseFaults(f.faults)
+	cfg.Strategies, errs[1] = simulations.ParseStrategies(f.strategy)
+	cfg.Profiles, errs[2] = simulations.ParseProfiles(f.profiles)
+	for _, err := range errs {
+		if err != nil {
+			return cfg, usageErr(err)
+		}
+	}
+	return cfg, nil
 }
 
 func runSimulate(ctx context.Context, e *env, args []string) error {
@@ -55,114 +97,86 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	// growing fivefold for it.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(4 << 30))
-	fs := newFlagSet(e, "simulate", "[--installs N] [--launches M] [--seed S] [--faults LIST|all|none] "+
-		"[--strategy LIST|all] [--profiles LIST] [--format table|json|csv] [--trace FILE] [--replay FILE] [--svg FILE] [--reports FILE]")
-	var f simulateFlags
-	fs.IntVar(&f.installs, "installs", 1000, "installations in the fleet")
-	fs.IntVar(&f.launches, "launches", 100, "launches per installation (before the quiet liveness tail)")
-	fs.Uint64Var(&f.seed, "seed", 1, "the seed that decides the whole run")
-	fs.StringVar(&f.faults, "faults", "all", "fault classes the seed's swarm draws from: a comma list, all or none")
-	fs.StringVar(&f.strategy, "strategy", "all", "strategies to compare: a comma list of engine, docs-recipe, identify, every-launch, or all")
-	fs.StringVar(&f.profiles, "profiles", "all", "SDK profiles the installations run: a comma list or all")
-	fs.StringVar(&f.format, "format", "table", "output format: table, json or csv")
-	fs.StringVar(&f.trace, "trace", "", "write the minimized trace of an engine failure to this file (default: a temporary file)")
-	fs.StringVar(&f.replay, "replay", "", "replay a trace file instead of running a fleet")
-	fs.StringVar(&f.svg, "svg", "", "draw consistency over virtual time and wrong-user against data-gap seconds, per strategy and profile, to this SVG file")
-	fs.StringVar(&f.reports, "reports", "", "write each installation's final report under the first strategy to this JSONL file (the public report schema, with mapped_vital_user_id; vitalsync audit --jsonl reads it)")
-	fs.Float64Var(&f.sqliteFraction, "sqlite-fraction", 0.01, "share of installations on real SQLite files")
-	fs.BoolVar(&f.noSwarm, "no-swarm", false, "turn every listed fault class on, instead of the seed's pick")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("simulate takes no arguments")
-	}
-	if err := oneOf("format", f.format, "table", "json", "csv"); err != nil {
+	f, err := parseSimulateFlags(e, args)
+	if err != nil {
 		return err
 	}
 	if f.replay != "" {
 		return replayTrace(ctx, e, f)
 	}
-	if f.installs <= 0 || f.launches <= 0 {
-		return usagef("--installs and --launches must be positive")
-	}
-	if f.sqliteFraction < 0 || f.sqliteFraction > 1 {
-		return usagef("--sqlite-fraction must be between 0 and 1")
-	}
-	cfg := simulations.Config{Seed: f.seed, Installs: f.installs, Launches: f.launches,
-		SQLiteFraction: f.sqliteFraction, NoSwarm: f.noSwarm}
-	var err error
-	if cfg.Faults, err = simulations.ParseFaults(f.faults); err != nil {
-		return usageErr(err)
-	}
-	if cfg.Strategies, err = simulations.ParseStrategies(f.strategy); err != nil {
-		return usageErr(err)
-	}
-	if cfg.Profiles, err = simulations.ParseProfiles(f.profiles); err != nil {
-		return usageErr(err)
-	}
-	if isTerminal(e.stderr) {
-		// The strategies run side by side: one line shows them all.
-		pct := make([]int, len(cfg.Strategies))
-		for k := range pct {
-			pct[k] = -1
-		}
-		finished := 0
-		cfg.Progress = func(name string, done, total int) {
-			for k, s := range cfg.Strategies {
-				if s.Name() != name {
-					continue
-				}
-				p := 100 * done / total
-				if p == pct[k] {
-					return
-				}
-				pct[k] = p
-				if done == total {
-					finished++
-				}
-			}
-			var parts []string
-			for k, s := range cfg.Strategies {
-				parts = append(parts, fmt.Sprintf("%s %3d%%", s.Name(), max(0, pct[k])))
-			}
-			fmt.Fprintf(e.stderr, "\r%s (of %d installations)", strings.Join(parts, "  "), total)
-			if finished == len(cfg.Strategies) {
-				fmt.Fprintln(e.stderr)
-			}
-		}
-	}
-	var reports *bufio.Writer
-	var reportsFile *os.File
-	if f.reports != "" {
-		if reportsFile, err = os.Create(f.reports); err != nil {
-			return err
-		}
-		defer reportsFile.Close()
-		reports = bufio.NewWriter(reportsFile)
-		cfg.Reports = simulations.ReportWriter(reports)
-	}
-	rep, err := simulations.Run(ctx, cfg)
+	cfg, err := f.config()
 	if err != nil {
 		return err
 	}
-	if reports != nil {
-		if err := reports.Flush(); err != nil {
-			return err
-		}
-		if err := reportsFile.Close(); err != nil {
-			return err
-		}
+	if isTerminal(e.stderr) {
+		cfg.Progress = progressLine(e.stderr, cfg.Strategies)
 	}
-	if err := printSimulation(e.stdout, f.format, rep); err != nil {
+	flushReports := func() error { return nil }
+	if f.reports != "" {
+		file, err := os.Create(f.reports)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		reports := bufio.NewWriter(file)
+		cfg.Reports = simulations.ReportWriter(reports)
+		flushReports = func() error { return errors.Join(reports.Flush(), file.Close()) }
+	}
+	rep, err := simulations.Run(ctx, cfg)
+	if err == nil {
+		err = flushReports()
+	}
+	if err != nil {
 		return err
 	}
-	if f.svg != "" {
-		if err := writeOutput(f.svg, func(w io.Writer) error { return simulations.WriteSVG(w, rep) }); err != nil {
-			return err
-		}
+	switch f.format.String() {
+	case "json":
+		err = json.NewEncoder(e.stdout).Encode(rep)
+	case "csv":
+		err = simulations.WriteReportCSV(e.stdout, rep)
+	default:
+		err = simulations.WriteReportTable(e.stdout, rep)
+	}
+	if err == nil && f.svg != "" {
+		err = writeOutput(f.svg, func(w io.Writer) error { return simulations.WriteSVG(w, rep) })
+	}
+	if err != nil {
+		return err
 	}
 	return engineFailure(ctx, e, f, cfg, rep)
+}
+
+// progressLine shows the strategies' progress side by side on one line of
+// a terminal.
+func progressLine(w io.Writer, strategies []simulations.Strategy) func(name string, done, total int) {
+	pct := make([]int, len(strategies))
+	for k := range pct {
+		pct[k] = -1
+	}
+	finished := 0
+	return func(name string, done, total int) {
+		for k, s := range strategies {
+			if s.Name() != name {
+				continue
+			}
+			p := 100 * done / total
+			if p == pct[k] {
+				return
+			}
+			pct[k] = p
+			if done == total {
+				finished++
+			}
+		}
+		var parts []string
+		for k, s := range strategies {
+			parts = append(parts, fmt.Sprintf("%s %3d%%", s.Name(), max(0, pct[k])))
+		}
+		fmt.Fprintf(w, "\r%s (of %d installations)", strings.Join(parts, "  "), total)
+		if finished == len(strategies) {
+			fmt.Fprintln(w)
+		}
+	}
 }
 
 // relaxRSAMinimum lifts Go's 1,024-bit RSA minimum in this process (the
@@ -186,7 +200,7 @@ func relaxRSAMinimum() func() {
 
 // engineFailure shrinks the engine's first violation, if any, to a trace,
 // and says how to replay it.
-func engineFailure(ctx context.Context, e *env, f simulateFlags, cfg simulations.Config, rep *simulations.Report) error {
+func engineFailure(ctx context.Context, e *env, f *simulateFlags, cfg simulations.Config, rep *simulations.Report) error {
 	var v *simulations.Violation
 	for _, s := range rep.Strategies {
 		if s.Name == (simulations.Engine{}).Name() && len(s.Violations) > 0 {
@@ -227,7 +241,7 @@ func engineFailure(ctx context.Context, e *env, f simulateFlags, cfg simulations
 }
 
 // replayTrace replays a trace and prints its steps.
-func replayTrace(ctx context.Context, e *env, f simulateFlags) error {
+func replayTrace(ctx context.Context, e *env, f *simulateFlags) error {
 	file, err := os.Open(f.replay)
 	if err != nil {
 		return err
@@ -240,7 +254,7 @@ func replayTrace(ctx context.Context, e *env, f simulateFlags) error {
 	if err != nil {
 		return err
 	}
-	switch f.format {
+	switch f.format.String() {
 	case "json":
 		// A trace is JSON lines already: print the replayed records so.
 		enc := json.NewEncoder(e.stdout)
@@ -304,116 +318,6 @@ func describeInput(r simulations.Record) string {
 		parts = append(parts, "(faults stopped)")
 	}
 	return orDash(strings.Join(parts, ", "))
-}
-
-// simulationColumns are the table's and the CSV's columns.
-var simulationColumns = []string{"strategy", "consistent_pct", "launches_to_converge_p50", "launches_to_converge_p99",
-	"seconds_to_converge_p50", "seconds_to_converge_p99", "wrong_user_seconds", "wrong_user_after_crash_seconds",
-	"wrong_user_worst_install_seconds", "data_gap_seconds", "needless_sign_outs", "mints_per_1000_launches",
-	"network_calls_per_launch", "rate_limited_429s", "violations"}
-
-// num prints x in plain decimals: an integer as an integer, never with an
-// exponent.
-func num(x float64) string {
-	if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
-		return strconv.FormatInt(int64(x), 10)
-	}
-	return strconv.FormatFloat(x, 'f', -1, 64)
-}
-
-// secs prints a sum of virtual seconds as whole seconds.
-func secs(x float64) string { return num(math.Round(x)) }
-
-func simulationRow(s simulations.StrategyStats) []string {
-	return []string{s.Name, num(s.ConsistentPct), num(s.LaunchesToConvergeP50), num(s.LaunchesToConvergeP99),
-		secs(s.SecondsToConvergeP50), secs(s.SecondsToConvergeP99), secs(s.WrongUserSeconds), secs(s.WrongUserAfterCrashSeconds),
-		secs(s.WrongUserWorstInstallSeconds), secs(s.DataGapSeconds), strconv.Itoa(s.NeedlessSignOuts), num(s.MintsPer1000Launches),
-		num(s.NetworkCallsPerLaunch), strconv.Itoa(s.RateLimited), strconv.Itoa(s.ViolationCount)}
-}
-
-// printSimulation prints a report as a table, JSON or CSV.
-func printSimulation(w io.Writer, format string, rep *simulations.Report) error {
-	switch format {
-	case "json":
-		return json.NewEncoder(w).Encode(rep)
-	case "csv":
-		cw := csv.NewWriter(w)
-		cw.Write(simulationColumns)
-		for _, s := range rep.Strategies {
-			cw.Write(simulationRow(s))
-		}
-		cw.Flush()
-		return cw.Error()
-	}
-	fmt.Fprintf(w, "seed %d: %d installations × %d launches (+%d after faults stop); faults on: %s\n\n",
-		rep.Seed, rep.Installs, rep.Launches, simulations.TailLaunches, orDash(joinFaults(rep.Coverage.Enabled)))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "strategy\tconsistent %\tlaunches to converge p50/p99\tseconds to converge p50/p99\twrong-user s (after a crash)\tworst installation\tdata-gap s\tneedless sign-outs\tmints/1000 launches\tcalls/launch\t429s\tviolations\t")
-	for _, s := range rep.Strategies {
-		r := simulationRow(s)
-		fmt.Fprintf(tw, "%s\t%s\t%s / %s\t%s / %s\t%s (%s)\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r[0], r[1], r[2], r[3], r[4], r[5],
-			r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14])
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintln(w, "\nby the profile an installation started on:")
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "strategy\tprofile\tinstallations\tconsistent %\twrong-user s\tworst installation\tdata-gap s\tneedless sign-outs\tmints/1000 launches\tviolations\t")
-	for _, s := range rep.Strategies {
-		for _, p := range s.ByProfile {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t\n", s.Name, p.Profile, p.Installs, num(p.ConsistentPct),
-				secs(p.WrongUserSeconds), secs(p.WrongUserWorstInstallSeconds), secs(p.DataGapSeconds), p.NeedlessSignOuts,
-				num(p.MintsPer1000Launches), p.ViolationCount)
-		}
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, s := range rep.Strategies {
-		if s.ViolationCount == 0 {
-			continue
-		}
-		counts := map[string]int{}
-		var kinds []string
-		for _, v := range s.Violations {
-			if counts[v.Kind] == 0 {
-				kinds = append(kinds, v.Kind)
-			}
-			counts[v.Kind]++
-		}
-		var parts []string
-		for _, k := range kinds {
-			parts = append(parts, fmt.Sprintf("%s (e.g. installation %d)", k, firstOf(s.Violations, k)))
-		}
-		label := "finding"
-		if s.Name == (simulations.Engine{}).Name() {
-			label = "FAILURE"
-		}
-		fmt.Fprintf(w, "\n%s: %s broke %d invariant(s): %s", label, s.Name, s.ViolationCount, strings.Join(parts, ", "))
-	}
-	fmt.Fprintln(w)
-	if len(rep.Coverage.Missing) > 0 {
-		fmt.Fprintf(w, "\nnot covered: %s\n", strings.Join(rep.Coverage.Missing, ", "))
-	}
-	return nil
-}
-
-func firstOf(vs []simulations.Violation, kind string) int {
-	for _, v := range vs {
-		if v.Kind == kind {
-			return v.Install
-		}
-	}
-	return -1
-}
-
-func joinFaults(fs []simulations.Fault) string {
-	s := make([]string, len(fs))
-	for i, f := range fs {
-		s[i] = string(f)
-	}
-	return strings.Join(s, ",")
 }
 
 // writeOutput writes a file through fn.

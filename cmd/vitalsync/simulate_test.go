@@ -72,20 +72,9 @@ func TestSimulateFormats(t *testing.T) {
 	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
 	require.NoError(t, err)
 	require.Len(t, rows, 3)
-	require.Equal(t, simulationColumns, rows[0])
+	require.Equal(t, simulations.ReportColumns, rows[0])
 	require.Equal(t, "engine", rows[1][0])
 	require.Equal(t, "identify", rows[2][0])
-}
-
-// TestSimulateNumbers: an integer prints as an integer, a fraction in
-// plain decimals, seconds as whole seconds.
-func TestSimulateNumbers(t *testing.T) {
-	require.Equal(t, "11613069", num(1.1613069e+07))
-	require.Equal(t, "84.7", num(84.7))
-	require.Equal(t, "0", num(0))
-	require.Equal(t, "100", num(100))
-	require.Equal(t, "0.152", num(0.152))
-	require.Equal(t, "451645", secs(451644.6))
 }
 
 func TestSimulateSVG(t *testing.T) {
@@ -175,7 +164,7 @@ func TestSimulateEngineFailure(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "fail.jsonl")
 	var out, errOut bytes.Buffer
 	e := &env{stdout: &out, stderr: &errOut}
-	err := engineFailure(context.Background(), e, simulateFlags{trace: path}, cfg, rep)
+	err := engineFailure(context.Background(), e, &simulateFlags{trace: path}, cfg, rep)
 	require.ErrorIs(t, err, errEngineViolation)
 	require.Equal(t, 1, exitCode(err, &bytes.Buffer{}))
 	require.Contains(t, errOut.String(), "seed 9, installation 7")
@@ -190,7 +179,7 @@ func TestSimulateEngineFailure(t *testing.T) {
 	// No engine violation, no failure.
 	rep.Strategies[0].Violations = nil
 	errOut.Reset()
-	require.NoError(t, engineFailure(context.Background(), e, simulateFlags{}, cfg, rep))
+	require.NoError(t, engineFailure(context.Background(), e, &simulateFlags{}, cfg, rep))
 	require.Empty(t, errOut.String())
 }
 

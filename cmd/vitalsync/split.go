@@ -7,10 +7,6 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 )
 
-func init() {
-	register(command{name: "split", summary: "split a database from before the split into a device file and an issuer file", run: runSplit})
-}
-
 const splitSynopsis = `--db FILE --device NEW --issuer NEW
 
 Writes the halves of a database from before the split (one schema for every

@@ -8,11 +8,6 @@ import (
 	"github.com/vitalsync/vitalsync/conformance"
 )
 
-func init() {
-	register(command{name: "vectors", summary: "export the planner cases, runner transcripts and profiles as JSON vectors",
-		run: runVectors})
-}
-
 func runVectors(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "vectors", "--out DIR [--testdata reconcile/testdata]")
 	out := fs.String("out", "", "directory to write plan.json, runner.json and profiles.json into (required)")

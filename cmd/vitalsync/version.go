@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"runtime/debug"
 
 	"github.com/mattn/go-sqlite3"
 )
-
-func init() {
-	register(command{name: "version", summary: "print the module version, VCS revision and time, Go and SQLite versions", run: runVersion})
-}
 
 // versionInfo is what "vitalsync version" prints.
 type versionInfo struct {
@@ -67,24 +62,16 @@ func buildVersion(info *debug.BuildInfo, ok bool) versionInfo {
 
 func runVersion(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "version", "[--format table|json]")
-	format := fs.String("format", "table", "output: table|json")
+	format := choiceFlag(fs, "format", "table", "output", "table", "json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("version takes no arguments")
 	}
-	if err := oneOf("format", *format, "table", "json"); err != nil {
-		return err
-	}
 	v := buildVersion(debug.ReadBuildInfo())
-	if *format == "json" {
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(e.stdout, "%s\n", b)
-		return err
+	if format.String() == "json" {
+		return writeJSONIndent(e.stdout, v)
 	}
 	rev := "unknown (built without VCS information, e.g. by go run or go test)"
 	if v.Revision != "" {

@@ -10,7 +10,9 @@
 //	st, err := c.State(ctx)
 //
 // Reads need no token; changes need the emulator's control token (printed
-// when it started), and without it the emulator refuses them (403).
+// when it started), and without it the emulator refuses them (403). An
+// emulator on this machine's loopback leaves its token for its user
+// (PublishToken), where DiscoverToken finds it.
 package emulatorclient
 
 import (
@@ -166,14 +168,17 @@ func (c *Client) State(ctx context.Context) (emulator.Overview, error) {
 }
 
 // Reset forgets every user, token and fault (the API key, team and signing
-// key stay).
-func (c *Client) Reset(ctx context.Context) error {
-	return c.call(ctx, http.MethodPost, "reset", nil, nil)
+// key stay) and returns what the emulator holds after it.
+func (c *Client) Reset(ctx context.Context) (emulator.Overview, error) {
+	var o emulator.Overview
+	return o, c.call(ctx, http.MethodPost, "reset", nil, &o)
 }
 
-// ClearFaults drops every queued fault.
-func (c *Client) ClearFaults(ctx context.Context) error {
-	return c.call(ctx, http.MethodDelete, "faults", nil, nil)
+// ClearFaults drops every queued fault and returns the routes' faults after
+// it (none queued).
+func (c *Client) ClearFaults(ctx context.Context) ([]emulator.FaultOverview, error) {
+	var f []emulator.FaultOverview
+	return f, c.call(ctx, http.MethodDelete, "faults", nil, &f)
 }
 
 // Fail makes the next count requests of route (a name such as
@@ -217,6 +222,12 @@ func (c *Client) ExpireAccessTokens(ctx context.Context, userID string) (emulato
 // DeleteUser deletes a user, as DELETE /v2/user/{user_id} does.
 func (c *Client) DeleteUser(ctx context.Context, userID string) (emulator.UserOverview, error) {
 	return c.user(ctx, http.MethodDelete, userID, "")
+}
+
+// UndoDelete restores a deleted user within the grace period, as POST
+// /v2/user/undo_delete does.
+func (c *Client) UndoDelete(ctx context.Context, userID string) (emulator.UserOverview, error) {
+	return c.user(ctx, http.MethodPost, userID, "undo-delete")
 }
 
 func (c *Client) user(ctx context.Context, method, userID, action string) (emulator.UserOverview, error) {
