@@ -11,47 +11,50 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestStateRoundTrip(t *testing.T) {
+// requireRoundTrip holds that every value of all parses back from its
+// String, that no two share a name, and that parse refuses each of bad.
+func requireRoundTrip[T interface {
+	comparable
+	String() string
+}](t *testing.T, all []T, parse func(string) (T, bool), bad ...string) {
+	t.Helper()
 	seen := map[string]bool{}
-	for _, s := range States() {
-		got, ok := ParseState(s.String())
-		require.True(t, ok, "ParseState(%q)", s)
-		require.Equal(t, s, got)
-		require.False(t, seen[string(s)], "duplicate state %q", s)
-		seen[string(s)] = true
+	for _, v := range all {
+		got, ok := parse(v.String())
+		require.True(t, ok, "parse(%q)", v)
+		require.Equal(t, v, got)
+		require.False(t, seen[v.String()], "duplicate name %q", v)
+		seen[v.String()] = true
 	}
-	require.Len(t, seen, 6)
-	for _, bad := range []string{"", "Token", "signed_out", "token ", "deleted"} {
-		_, ok := ParseState(bad)
-		require.False(t, ok, "ParseState(%q) accepted", bad)
+	for _, b := range bad {
+		_, ok := parse(b)
+		require.False(t, ok, "parse(%q) accepted", b)
 	}
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	requireRoundTrip(t, States(), ParseState, "", "Token", "signed_out", "token ", "deleted")
+	require.Len(t, States(), 6)
 }
 
 func TestEventRoundTrip(t *testing.T) {
-	for _, e := range Events() {
-		got, ok := ParseEvent(e.String())
-		require.True(t, ok)
-		require.Equal(t, e, got)
-	}
-	_, ok := ParseEvent("sign_in")
-	require.False(t, ok)
+	requireRoundTrip(t, Events(), ParseEvent, "sign_in")
 }
 
 func TestEnvironmentRegionRoundTrip(t *testing.T) {
+	// Shorthands ("prd") belong to the token codec, not to persisted names.
+	requireRoundTrip(t, Environments(), ParseEnvironment, "prd", "")
+	requireRoundTrip(t, Regions(), ParseRegion, "US", "")
 	for _, e := range Environments() {
-		got, ok := ParseEnvironment(e.String())
-		require.True(t, ok)
-		require.Equal(t, e, got)
+		require.True(t, e.KnownOrNone(), e)
 	}
 	for _, r := range Regions() {
-		got, ok := ParseRegion(r.String())
-		require.True(t, ok)
-		require.Equal(t, r, got)
+		require.True(t, r.KnownOrNone(), r)
 	}
-	_, ok := ParseEnvironment("prd")
-	require.False(t, ok, "shorthands belong to the token codec, not to persisted names")
-	_, ok = ParseRegion("US")
-	require.False(t, ok)
+	require.True(t, Environment("").KnownOrNone())
+	require.True(t, Region("").KnownOrNone())
+	require.False(t, Environment("prd").KnownOrNone())
+	require.False(t, Region("US").KnownOrNone())
 }
 
 func TestProfileRoundTrip(t *testing.T) {
@@ -59,13 +62,7 @@ func TestProfileRoundTrip(t *testing.T) {
 		"flutter-ios", "flutter-android", "flutter-ios-1.8.1", "flutter-android-4.2.0",
 		"rn-ios-1.3", "rn-5.2-ios-1.8.1", "rn-ios-1.8.1", "rn-ios-1.8", "rn-android-4.2.0", "rn-android-4.2.2", "rn-android-5.0",
 		"android-4.2.1", "flutter-android-4.2.1", "rn-android-4.2.1"}, ProfileNames())
-	for _, p := range Profiles() {
-		got, ok := ParseProfile(p.String())
-		require.True(t, ok)
-		require.Equal(t, p, got)
-	}
-	_, ok := ParseProfile("ios-2.0")
-	require.False(t, ok)
+	requireRoundTrip(t, Profiles(), ParseProfile, "ios-2.0")
 }
 
 func TestProfileFacts(t *testing.T) {

@@ -52,6 +52,14 @@ func newWorld(t *testing.T, profile string) *world {
 	return buildWorld(t, profile, false)
 }
 
+// eachProfile runs f as a subtest per profile, on a new in-process world.
+func eachProfile(t *testing.T, f func(t *testing.T, w *world)) {
+	t.Helper()
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) { f(t, newWorld(t, p)) })
+	}
+}
+
 // buildWorldWith returns an in-process world whose emulator also has opts.
 func buildWorldWith(t *testing.T, profile string, opts ...emulator.Option) *world {
 	t.Helper()
