@@ -243,13 +243,20 @@ func newHarness(t *testing.T, profile string, identify bool) *harness {
 	if identify {
 		sdk = identifyingSDK{h.sdk}
 	}
-	r, err := NewRunner(Config{Profile: h.runnerProfile(identify), SDK: sdk, Tokens: h.tokens, Journal: h.journal,
+	h.newRunner(t, h.runnerProfile(identify), sdk)
+	return h
+}
+
+// newRunner makes h's runner one on profile p and sdk, with h's token
+// source, journal, app session and clock, and a fixed jitter draw.
+func (h *harness) newRunner(t *testing.T, p fsm.Profile, sdk SDK) {
+	t.Helper()
+	r, err := NewRunner(Config{Profile: p, SDK: sdk, Tokens: h.tokens, Journal: h.journal,
 		App:  func() AppSession { return h.app },
 		Now:  func() time.Time { return h.now },
 		Rand: func() float64 { return 0.5 }})
 	require.NoError(t, err)
 	h.runner = r
-	return h
 }
 
 // runnerProfile is the SDK's profile as the runner sees it: without
