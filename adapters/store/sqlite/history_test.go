@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/require"
 )
 
@@ -110,12 +109,7 @@ func TestHistoryPrunedInTheSaveTransaction(t *testing.T) {
 	require.NoError(t, err)
 
 	err = db.saveJournalRow(ctx, journalRow{Installation: "a", Attempts: 999}, "one too many")
-	var se sqlite3.Error
-	require.ErrorAs(t, err, &se)
-	require.Equal(t, sqlite3.ErrConstraint, se.Code)
-	got, _, err := db.loadJournalRow(ctx, "a")
-	require.NoError(t, err)
-	require.Equal(t, before, got)
+	requireAborted(t, db, err, before)
 	evs, err := db.JournalEvents(ctx, "a", 0)
 	require.NoError(t, err)
 	require.Len(t, evs, HistoryMaxEvents)

@@ -35,22 +35,26 @@ func stepClock() func() time.Time {
 	return func() time.Time { return t0.Add(time.Duration(n.Add(1)-1) * time.Second) }
 }
 
-// openTest opens a new database in a temporary directory and closes it when
-// the test ends.
+// openTest opens a new device database in a temporary directory and
+// closes it when the test ends.
 func openTest(t testing.TB, opts ...Option) (*DB, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "state.db")
-	db, err := OpenDevice(context.Background(), path, opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	return db, path
+	return openTempFile(t, OpenDevice, "state.db", opts...)
 }
 
 // openIssuerTest opens a new issuer database in a temporary directory.
 func openIssuerTest(t testing.TB, opts ...Option) (*DB, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "issuer.db")
-	db, err := OpenIssuer(context.Background(), path, opts...)
+	return openTempFile(t, OpenIssuer, "issuer.db", opts...)
+}
+
+// openTempFile opens name in a new temporary directory with open (OpenDevice
+// or OpenIssuer) and closes it when the test ends.
+func openTempFile(t testing.TB, open func(context.Context, string, ...Option) (*DB, error), name string,
+	opts ...Option) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	db, err := open(context.Background(), path, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db, path

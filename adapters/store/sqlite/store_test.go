@@ -1,17 +1,17 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/store/storetest"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/issuer"
@@ -319,13 +319,21 @@ func TestSaveJournalIsOneTransaction(t *testing.T) {
 	writes := db.WriteCount()
 
 	err = db.saveJournalRow(ctx, journalRow{Installation: "a", LastObserved: fsm.Token, UpdatedAt: t0}, "second")
+	requireAborted(t, db, err, before)
+	require.Equal(t, writes, db.WriteCount())
+}
+
+// requireAborted holds that a journal save failed with err, a trigger's
+// ABORT (a constraint error), and left the row of before.Installation as
+// before.
+func requireAborted(t *testing.T, db *DB, err error, before journalRow) {
+	t.Helper()
 	var se sqlite3.Error
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, sqlite3.ErrConstraint, se.Code)
-	got, _, err := db.loadJournalRow(ctx, "a")
+	got, _, err := db.loadJournalRow(context.Background(), before.Installation)
 	require.NoError(t, err)
 	require.Equal(t, before, got)
-	require.Equal(t, writes, db.WriteCount())
 }
 
 func TestUserMap(t *testing.T) {
@@ -417,44 +425,11 @@ func TestPutUserConcurrent(t *testing.T) {
 	require.NoError(t, err)
 	defer db2.Close()
 
-	const n = 24
-	type result struct {
-		m   issuer.Mapping
-		err error
-	}
-	results := make([]result, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		h := db
-		if i%3 == 0 {
-			h = db2
-		}
-		wg.Go(func() {
-			<-start
-			m, err := h.PutUser(ctx, "app", "v"+strconv.Itoa(i))
-			results[i] = result{m, err}
-		})
-	}
-	close(start)
-	wg.Wait()
-
-	var winners []issuer.Mapping
-	for _, r := range results {
-		if r.err == nil {
-			winners = append(winners, r.m)
-		}
-	}
-	require.Len(t, winners, 1)
-	for _, r := range results {
-		if r.err != nil {
-			require.ErrorIs(t, r.err, issuer.ErrMappingExists)
-			require.Equal(t, winners[0], r.m)
-		}
-	}
+	// A third of the puts come from the second process.
+	winner := storetest.RacePutUser(t, []issuer.UserStore{db2, db, db}, "app", 24)
 	hist, err := db.UserHistory(ctx, "app")
 	require.NoError(t, err)
-	require.Equal(t, winners, hist)
+	require.Equal(t, []issuer.Mapping{winner}, hist)
 	require.Equal(t, uint64(1), db.WriteCount()+db2.WriteCount())
 }
 
@@ -547,51 +522,52 @@ func benchDB(b testing.TB) *DB {
 	return db
 }
 
-func BenchmarkLoadDevice(b *testing.B) {
+// benchOp measures op on benchDB's database.
+func benchOp(b *testing.B, op func(ctx context.Context, db *DB) error) {
 	db := benchDB(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok, err := db.LoadDevice(ctx, "dev"); err != nil || !ok {
-			b.Fatal(ok, err)
+		if err := op(ctx, db); err != nil {
+			b.Fatal(err)
 		}
 	}
+}
+
+// errBenchMissing is a benchmark's read that found no row.
+var errBenchMissing = errors.New("no row for dev")
+
+func BenchmarkLoadDevice(b *testing.B) {
+	benchOp(b, func(ctx context.Context, db *DB) error {
+		if _, ok, err := db.LoadDevice(ctx, "dev"); err != nil || !ok {
+			return cmp.Or(err, errBenchMissing)
+		}
+		return nil
+	})
 }
 
 func BenchmarkLoadJournal(b *testing.B) {
-	db := benchDB(b)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
+	benchOp(b, func(ctx context.Context, db *DB) error {
 		if _, ok, err := db.loadJournalRow(ctx, "dev"); err != nil || !ok {
-			b.Fatal(ok, err)
+			return cmp.Or(err, errBenchMissing)
 		}
-	}
+		return nil
+	})
 }
 
 func BenchmarkSaveJournal(b *testing.B) {
-	db := benchDB(b)
-	ctx := context.Background()
 	e := journalRow{Installation: "dev", LastObserved: fsm.Token, Profile: "ios-1.8",
 		AppUserID: "app", VitalUserID: "v"}
-	b.ReportAllocs()
-	for b.Loop() {
+	benchOp(b, func(ctx context.Context, db *DB) error {
 		e.Attempts++
-		if err := db.saveJournalRow(ctx, e, "attempt"); err != nil {
-			b.Fatal(err)
-		}
-	}
+		return db.saveJournalRow(ctx, e, "attempt")
+	})
 }
 
 func BenchmarkSQLitePointRead(b *testing.B) {
-	db := benchDB(b)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
+	benchOp(b, func(ctx context.Context, db *DB) error {
 		var strategy string
-		if err := db.rdb.QueryRowContext(ctx, `SELECT strategy FROM devices WHERE installation = ?`,
-			"dev").Scan(&strategy); err != nil {
-			b.Fatal(err)
-		}
-	}
+		return db.rdb.QueryRowContext(ctx, `SELECT strategy FROM devices WHERE installation = ?`,
+			"dev").Scan(&strategy)
+	})
 }

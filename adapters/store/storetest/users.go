@@ -182,41 +182,51 @@ func UserMap(t *testing.T, open func(t *testing.T, now func() time.Time) UserMap
 		clk := &clock{}
 		s := open(t, clk.Now)
 		clk.Set(at(1))
-		const n = 16
-		type result struct {
-			m   issuer.Mapping
-			err error
-		}
-		results := make([]result, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				m, err := s.PutUser(ctx, "app", fmt.Sprintf("v%d", i))
-				results[i] = result{m, err}
-			}()
-		}
-		close(start)
-		wg.Wait()
-		var winners []issuer.Mapping
-		for _, r := range results {
-			if r.err == nil {
-				winners = append(winners, r.m)
-			}
-		}
-		require.Len(t, winners, 1, "exactly one PutUser succeeds")
-		for _, r := range results {
-			if r.err != nil {
-				require.True(t, errors.Is(r.err, issuer.ErrMappingExists), "%v", r.err)
-				require.Equal(t, winners[0], r.m, "a loser gets the winner's mapping")
-			}
-		}
-		requireActive(t, s, winners[0])
-		requireHistory(t, s, "app", winners[0])
+		winner := RacePutUser(t, []issuer.UserStore{s}, "app", 16)
+		requireActive(t, s, winner)
+		requireHistory(t, s, "app", winner)
 	})
+}
+
+// RacePutUser puts n first mappings of appUserID at once, the i-th (Vital
+// user ID "v<i>") through stores[i%len(stores)]: several handles, pools or
+// processes on one store. Exactly one PutUser succeeds; every other fails
+// with issuer.ErrMappingExists and returns the winner's mapping, which
+// RacePutUser returns.
+func RacePutUser(t *testing.T, stores []issuer.UserStore, appUserID string, n int) issuer.Mapping {
+	t.Helper()
+	ctx := context.Background()
+	type result struct {
+		m   issuer.Mapping
+		err error
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		s := stores[i%len(stores)]
+		wg.Go(func() {
+			<-start
+			m, err := s.PutUser(ctx, appUserID, fmt.Sprintf("v%d", i))
+			results[i] = result{m, err}
+		})
+	}
+	close(start)
+	wg.Wait()
+	var winners []issuer.Mapping
+	for _, r := range results {
+		if r.err == nil {
+			winners = append(winners, r.m)
+		}
+	}
+	require.Len(t, winners, 1, "exactly one PutUser of %s succeeds", appUserID)
+	for _, r := range results {
+		if r.err != nil {
+			require.True(t, errors.Is(r.err, issuer.ErrMappingExists), "%v", r.err)
+			require.Equal(t, winners[0], r.m, "a loser gets the winner's mapping")
+		}
+	}
+	return winners[0]
 }
 
 func requireActive(t *testing.T, s UserMapStore, want issuer.Mapping) {
