@@ -276,13 +276,21 @@ func (h *harness) signInApp(user string) {
 
 type counts struct{ tokenCalls, sdkMutations, journalSaves int }
 
+// launch runs one launch, requires it to end without an error, and
+// returns its outcome.
+func (h *harness) launch(t *testing.T) Outcome {
+	t.Helper()
+	out, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	return out
+}
+
 // requireQuietLaunch runs one more launch and requires it to cost no token
 // call, no SDK mutation and no journal write.
 func (h *harness) requireQuietLaunch(t *testing.T) {
 	t.Helper()
 	before := h.counts()
-	_, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	h.launch(t)
 	require.Equal(t, before, h.counts(), "a consistent launch made a call, a mutation or a write")
 }
 
@@ -295,8 +303,7 @@ func TestRunnerConsistentLaunchIsQuiet(t *testing.T) {
 		t.Run(p, func(t *testing.T) {
 			h := newHarness(t, p, false)
 			h.signInApp("alice")
-			out, err := h.runner.Run(context.Background())
-			require.NoError(t, err)
+			out := h.launch(t)
 			require.Equal(t, ResultApplied, out.Result)
 			require.Equal(t, fsm.Token, out.State)
 			require.Equal(t, vA, h.journal.e.VitalUserID)
@@ -304,16 +311,14 @@ func TestRunnerConsistentLaunchIsQuiet(t *testing.T) {
 			for launch := 0; launch < 3; launch++ {
 				before := h.counts()
 				h.now = h.now.Add(time.Hour)
-				out, err := h.runner.Run(context.Background())
-				require.NoError(t, err)
+				out := h.launch(t)
 				require.Equal(t, ResultNothingToDo, out.Result)
 				require.Equal(t, before, h.counts(), "a consistent launch made a call, a mutation or a write")
 			}
 
 			// Signed out app, signed out SDK: quiet as well.
 			h.app = AppSession{}
-			_, err = h.runner.Run(context.Background())
-			require.NoError(t, err)
+			h.launch(t)
 			h.requireQuietLaunch(t)
 		})
 	}
@@ -322,11 +327,9 @@ func TestRunnerConsistentLaunchIsQuiet(t *testing.T) {
 func TestRunnerSwitchUser(t *testing.T) {
 	h := newHarness(t, "android-5.0", false)
 	h.signInApp("alice")
-	_, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	h.launch(t)
 	h.signInApp("bob")
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	// The journal knows the session is alice's: a switch, signed out and
 	// in without asking the token source first.
 	require.Equal(t, []Action{SignOut{}, SignIn{}}, out.Applied())
@@ -349,8 +352,7 @@ func TestRunnerSwitchUser(t *testing.T) {
 func TestRunnerCrashBeforeSignOutIsDurable(t *testing.T) {
 	h := newHarness(t, "android-5.0", false)
 	h.signInApp("alice")
-	_, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	h.launch(t)
 	h.signInApp("bob")
 	cj := &crashJournal{memJournal: h.journal, left: 100}
 	saves := len(h.journal.events)
@@ -401,8 +403,7 @@ func TestRunnerTransientBackoffPersists(t *testing.T) {
 	// Before it is due: deferred, no call, no write.
 	before := h.counts()
 	h.now = h.now.Add(10 * time.Second)
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	require.Equal(t, ResultDeferred, out.Result)
 	require.Equal(t, h.journal.e.NextAttemptAt, out.RetryAt)
 	require.Equal(t, before, h.counts())
@@ -417,8 +418,7 @@ func TestRunnerTransientBackoffPersists(t *testing.T) {
 
 	// Once due, it converges and clears the backoff.
 	h.now = h.now.Add(5 * time.Minute)
-	out, err = h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out = h.launch(t)
 	require.Equal(t, fsm.Token, out.State)
 	require.Zero(t, h.journal.e.Attempts)
 	require.True(t, h.journal.e.NextAttemptAt.IsZero())
@@ -480,8 +480,7 @@ func TestRunnerAlreadySignedInSignsOutThenIn(t *testing.T) {
 	h := newHarness(t, "ios-1.8", false)
 	h.signInApp("alice")
 	h.sdk.hidden = true // a session the status does not show
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	require.Equal(t, []Action{SignOut{}, SignIn{VitalUser: vA}}, out.Applied())
 	require.Equal(t, fsm.Token, h.sdk.st)
 }
@@ -490,8 +489,7 @@ func TestRunnerInvalidSignInTokenFetchesOneFreshToken(t *testing.T) {
 	h := newHarness(t, "android-5.0", false)
 	h.signInApp("alice")
 	h.sdk.errs = []error{ErrInvalidSignInToken}
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	require.Equal(t, fsm.Token, out.State)
 	require.Equal(t, 2, h.tokens.minted)
 
@@ -500,7 +498,7 @@ func TestRunnerInvalidSignInTokenFetchesOneFreshToken(t *testing.T) {
 	h2 := newHarness(t, "android-5.0", false)
 	h2.signInApp("alice")
 	h2.sdk.errs = []error{ErrInvalidSignInToken, ErrInvalidSignInToken}
-	out, err = h2.runner.Run(context.Background())
+	out, err := h2.runner.Run(context.Background())
 	var re *RunError
 	require.ErrorAs(t, err, &re)
 	require.Equal(t, ClassTerminal, re.Class)
@@ -523,14 +521,12 @@ func TestRunnerInvalidSignInTokenFetchesOneFreshToken(t *testing.T) {
 func TestRunnerUserDeletedSignsInAsNewUser(t *testing.T) {
 	h := newHarness(t, "android-5.0", false)
 	h.signInApp("alice")
-	_, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	h.launch(t)
 	// The backend deleted vA; the SDK's refresh erased the record and kept
 	// {configured} (Android 4.2.1+). The issuer maps alice to a new user.
 	h.sdk.st, h.sdk.user = fsm.UserDeleted, ""
 	h.tokens.users["alice"] = vC
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	require.Equal(t, fsm.UserDeleted, out.First().Plan.Observed)
 	// The first pass's token carried vC and was not applied; the second
 	// pass's sign-in takes it rather than minting another.
@@ -556,8 +552,7 @@ func TestRunnerMigratesAPIKeySession(t *testing.T) {
 			h.signInApp("alice")
 			h.sdk.st, h.sdk.user, h.sdk.env, h.sdk.region = fsm.APIKey, vA, fsm.Sandbox, fsm.US
 			h.journal.e = JournalEntry{AppUserID: "alice", VitalUserID: vA, LastObserved: fsm.APIKey}
-			out, err := h.runner.Run(context.Background())
-			require.NoError(t, err)
+			out := h.launch(t)
 			require.Equal(t, []Action{Migrate{VitalUser: vA, Identify: tc.identifyWant == 1}}, out.Applied())
 			require.Equal(t, 1, h.sdk.mutations, "migration signs in without signing out")
 			require.Equal(t, tc.identifyWant, h.sdk.identify)
@@ -570,8 +565,7 @@ func TestRunnerResolvesBeforeTouchingASession(t *testing.T) {
 	h := newHarness(t, "ios-1.8", false)
 	h.signInApp("alice")
 	h.sdk.st, h.sdk.user, h.sdk.env, h.sdk.region = fsm.Token, vA, fsm.Sandbox, fsm.US
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	require.Equal(t, []Action{Resolve{AppUser: "alice"}}, out.Applied())
 	require.Zero(t, h.sdk.mutations, "the session already agreed")
 	require.Equal(t, vA, h.journal.e.VitalUserID)
@@ -580,7 +574,7 @@ func TestRunnerResolvesBeforeTouchingASession(t *testing.T) {
 	h2 := newHarness(t, "ios-1.8", false)
 	h2.signInApp("bob")
 	h2.sdk.st, h2.sdk.user = fsm.Token, vA
-	out, err = h2.runner.Run(context.Background())
+	out, err := h2.runner.Run(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, []Action{Resolve{AppUser: "bob"}, SignOut{}, SignIn{VitalUser: vB}}, out.Applied())
 }
@@ -638,8 +632,7 @@ func TestRunnerCancelledLeavesReconcilableState(t *testing.T) {
 		require.True(t, h.journal.e.NextAttemptAt.IsZero())
 
 		h.tokens.block = nil
-		out, err := h.runner.Run(context.Background())
-		require.NoError(t, err)
+		out := h.launch(t)
 		require.Equal(t, fsm.Token, out.State)
 
 		_, err = h.runner.Run(ctx)
@@ -675,8 +668,7 @@ func TestRunnerSignsInThroughIdentifyWhereSignInNeedsRelaunch(t *testing.T) {
 	}{{"ios-1.8", 1}, {"android-5.0", 0}, {"android-4.2.0", 0}} {
 		h := newHarness(t, tc.profile, true)
 		h.signInApp("alice")
-		_, err := h.runner.Run(context.Background())
-		require.NoError(t, err)
+		h.launch(t)
 		require.Equal(t, tc.identify, h.sdk.identify, tc.profile)
 	}
 }
@@ -706,8 +698,7 @@ func TestRunnerCrashAtEveryJournaledPoint(t *testing.T) {
 		for k := 0; ; k++ {
 			h := newHarness(t, profile, true)
 			h.signInApp("alice")
-			_, err := h.runner.Run(context.Background())
-			require.NoError(t, err)
+			h.launch(t)
 			h.signInApp("bob")
 			cj := &crashJournal{memJournal: h.journal, left: k}
 			p, _ := fsm.ParseProfile(profile)
@@ -729,8 +720,7 @@ func TestRunnerCrashAtEveryJournaledPoint(t *testing.T) {
 			require.Equal(t, vB, strings.ToLower(h.sdk.CurrentUserID()))
 			require.Nil(t, h.journal.e.InFlight)
 			before := h.counts()
-			out, err = h.runner.Run(context.Background())
-			require.NoError(t, err)
+			out = h.launch(t)
 			require.Equal(t, ResultNothingToDo, out.Result)
 			require.Equal(t, before, h.counts())
 		}
@@ -741,8 +731,7 @@ func TestRunnerReportsInterruptedAction(t *testing.T) {
 	h := newHarness(t, "android-5.0", false)
 	h.signInApp("alice")
 	h.journal.e = JournalEntry{InFlight: SignIn{}, AppUserID: "alice"}
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	require.Equal(t, Action(SignIn{}), out.Interrupted)
 	require.Nil(t, h.journal.e.InFlight)
 	require.Equal(t, fsm.Token, out.State)
@@ -793,16 +782,13 @@ func TestRunnerReportsDivergenceFromTheStateMachine(t *testing.T) {
 	for _, p := range fsm.ProfileNames() {
 		h := newHarness(t, p, true)
 		h.signInApp("alice")
-		out, err := h.runner.Run(context.Background())
-		require.NoError(t, err)
+		out := h.launch(t)
 		require.Nil(t, out.Divergence)
 		h.signInApp("bob")
-		out, err = h.runner.Run(context.Background())
-		require.NoError(t, err)
+		out = h.launch(t)
 		require.Nil(t, out.Divergence, p)
 		h.app = AppSession{}
-		out, err = h.runner.Run(context.Background())
-		require.NoError(t, err)
+		out = h.launch(t)
 		require.Nil(t, out.Divergence, p)
 	}
 }
@@ -815,8 +801,7 @@ func TestRunnerMigrationFallsBackWhenIdentifyShortCircuits(t *testing.T) {
 	h.signInApp("alice")
 	h.sdk.st, h.sdk.user, h.sdk.env, h.sdk.region, h.sdk.ext = fsm.APIKey, vA, fsm.Sandbox, fsm.US, "alice"
 	h.journal.e = JournalEntry{AppUserID: "alice", VitalUserID: vA, LastObserved: fsm.APIKey}
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	// The migrate succeeded but did not take; the planner's rule for that
 	// signs out and in.
 	require.Equal(t, []Action{Migrate{VitalUser: vA, Identify: true}, SignOut{}, SignIn{VitalUser: vA, Identify: true}},
@@ -835,8 +820,7 @@ func TestRunnerMigrationFallsBackWhenIdentifyShortCircuits(t *testing.T) {
 func TestRunnerReportedReauthentication(t *testing.T) {
 	h := newHarness(t, "ios-1.8", true)
 	h.signInApp("alice")
-	_, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	h.launch(t)
 	identified := h.sdk.identify
 
 	saves := h.journal.saves
@@ -849,8 +833,7 @@ func TestRunnerReportedReauthentication(t *testing.T) {
 	require.NoError(t, h.runner.RecordSDKError(context.Background(), ErrNeedsReauthentication))
 	require.Equal(t, saves+1, h.journal.saves, "a repeated report writes nothing")
 
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	require.Equal(t, ReauthNeeded, out.First().Plan.Discrepancy)
 	require.Equal(t, []Action{Reauthenticate{VitalUser: vA}}, out.Applied())
 	require.Equal(t, identified, h.sdk.identify, "reauthentication uses signIn, not identify")
