@@ -89,13 +89,22 @@ func (s *fakeSDK) Environment() (fsm.Environment, fsm.Region, bool) {
 	return s.env, s.region, s.env != ""
 }
 
+// popErr takes the first of a fake's scripted errors, and false when none
+// is left.
+func popErr(errs *[]error) (bool, error) {
+	if len(*errs) == 0 {
+		return false, nil
+	}
+	err := (*errs)[0]
+	*errs = (*errs)[1:]
+	return true, err
+}
+
 func (s *fakeSDK) SignIn(ctx context.Context, tok string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mutations++
-	if len(s.errs) > 0 {
-		err := s.errs[0]
-		s.errs = s.errs[1:]
+	if ok, err := popErr(&s.errs); ok {
 		s.record("sdk.signIn(%s) → %v", tok, err)
 		return err
 	}
@@ -156,9 +165,7 @@ func (f *fakeTokens) SignInToken(ctx context.Context, appUser string) (string, s
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
-	if len(f.errs) > 0 {
-		err := f.errs[0]
-		f.errs = f.errs[1:]
+	if ok, err := popErr(&f.errs); ok {
 		f.sdk.record("tokens.signInToken(%s) → %v", appUser, err)
 		return "", "", err
 	}
