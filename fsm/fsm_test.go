@@ -279,28 +279,30 @@ func handleDiagram(t *testing.T, d *datadriven.TestData) string {
 	}
 }
 
+// requireGenerated holds that the part of the page at path between the
+// markers begin and end is want, which fix says how to regenerate.
+func requireGenerated(t *testing.T, path, begin, end, want, fix string) {
+	t.Helper()
+	page, err := os.ReadFile(path)
+	require.NoError(t, err)
+	s := string(page)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	require.True(t, i >= 0 && j > i, "%s lacks its markers %q and %q", path, begin, end)
+	require.Equal(t, want, s[i+len(begin):j], "%s is stale: %s", path, fix)
+}
+
 // TestGuideDiagram keeps the launch task guide's diagram generated from
 // the table.
 func TestGuideDiagram(t *testing.T) {
-	readme, err := os.ReadFile("../docs/guides/launch-task.md")
-	require.NoError(t, err)
-	const begin, end = "<!-- fsm:mermaid:begin -->\n```mermaid\n", "```\n<!-- fsm:mermaid:end -->"
-	s := string(readme)
-	i, j := strings.Index(s, begin), strings.Index(s, end)
-	require.True(t, i >= 0 && j > i, "docs/guides/launch-task.md lacks the fsm:mermaid markers")
 	want, err := Diagram(Mermaid, nil)
 	require.NoError(t, err)
-	require.Equal(t, want, s[i+len(begin):j], "docs/guides/launch-task.md's diagram is stale: paste the output of 'vitalsync fsm'")
+	requireGenerated(t, "../docs/guides/launch-task.md", "<!-- fsm:mermaid:begin -->\n```mermaid\n",
+		"```\n<!-- fsm:mermaid:end -->", want, "paste the output of 'vitalsync fsm'")
 }
 
 // TestProfilesPage keeps the profile reference's table generated from the
 // profile data.
 func TestProfilesPage(t *testing.T) {
-	readme, err := os.ReadFile("../docs/reference/profiles.md")
-	require.NoError(t, err)
-	const begin, end = "<!-- fsm:profiles:begin -->\n", "<!-- fsm:profiles:end -->"
-	s := string(readme)
-	i, j := strings.Index(s, begin), strings.Index(s, end)
-	require.True(t, i >= 0 && j > i, "docs/reference/profiles.md lacks the fsm:profiles markers")
-	require.Equal(t, ProfileTable(), s[i+len(begin):j], "docs/reference/profiles.md's profile table is stale: paste fsm.ProfileTable()")
+	requireGenerated(t, "../docs/reference/profiles.md", "<!-- fsm:profiles:begin -->\n", "<!-- fsm:profiles:end -->",
+		ProfileTable(), "paste fsm.ProfileTable()")
 }
