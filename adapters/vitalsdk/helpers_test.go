@@ -126,8 +126,16 @@ func (w *world) options() vitalsdk.Options {
 // launch starts the app process: a new Client on the same database.
 func (w *world) launch() *vitalsdk.Client {
 	w.t.Helper()
+	return w.launchWith(func(*vitalsdk.Options) {})
+}
+
+// launchWith launches on the world's options as set changes them.
+func (w *world) launchWith(set func(*vitalsdk.Options)) *vitalsdk.Client {
+	w.t.Helper()
 	w.collectTokens()
-	c, err := vitalsdk.New(w.ctx, w.options())
+	o := w.options()
+	set(&o)
+	c, err := vitalsdk.New(w.ctx, o)
 	require.NoError(w.t, err)
 	return c
 }

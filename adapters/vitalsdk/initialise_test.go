@@ -57,10 +57,7 @@ func TestRunnerInitializesBeforeItReads(t *testing.T) {
 			w := newWorld(t, p)
 			c, _ := signedIn(t, w)
 			vital := c.CurrentUserID()
-			o := w.options()
-			o.DeferCreate = true
-			c, err := vitalsdk.New(w.ctx, o)
-			require.NoError(t, err)
+			c = w.launchWith(func(o *vitalsdk.Options) { o.DeferCreate = true })
 			require.Equal(t, fsm.Status(0), c.Status(), "not created yet")
 			journal := &memory.Journal{}
 			require.NoError(t, journal.Save(w.ctx, reconcile.JournalEntry{LastObserved: fsm.Token, AppUserID: "alice",

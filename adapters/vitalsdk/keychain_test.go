@@ -20,10 +20,7 @@ func TestLockedKeychain(t *testing.T) {
 		c, uid := signedIn(t, w)
 		status, user := c.Status(), c.CurrentUserID()
 		before, _ := w.stored()
-		o := w.options()
-		o.KeychainLocked = true
-		c, err := vitalsdk.New(w.ctx, o)
-		require.NoError(t, err)
+		c = w.launchWith(func(o *vitalsdk.Options) { o.KeychainLocked = true })
 		w.expire()
 
 		switch c.Profile().LockedKeychain {
@@ -42,7 +39,7 @@ func TestLockedKeychain(t *testing.T) {
 			require.Equal(t, user, c.CurrentUserID())
 		}
 		writes := w.db.WriteCount()
-		_, err = c.AccessToken(w.ctx)
+		_, err := c.AccessToken(w.ctx)
 		w.requireErr(err, vitalsdk.ErrKeychainLocked)
 		require.True(t, reconcile.IsTransient(err))
 		w.requireErr(c.Refresh(w.ctx), vitalsdk.ErrKeychainLocked)
@@ -69,10 +66,7 @@ func TestLockedKeychainDefersMigration(t *testing.T) {
 	uid := w.newUser()
 	require.NoError(t, c.SignIn(w.ctx, w.token(uid))) // a record, no params
 	writes := w.db.WriteCount()
-	o := w.options()
-	o.KeychainLocked = true
-	c, err := vitalsdk.New(w.ctx, o)
-	require.NoError(t, err)
+	c = w.launchWith(func(o *vitalsdk.Options) { o.KeychainLocked = true })
 	require.Equal(t, writes, w.db.WriteCount(), "no migration while locked")
 	require.Equal(t, fsm.Status(0), c.Status())
 	require.NoError(t, c.Unlock(w.ctx))

@@ -2,7 +2,6 @@ package vitalsdk_test
 
 import (
 	"context"
-	"github.com/vitalsync/vitalsync/reconcile"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 func TestAccessTokenRefreshesOnlyWhenExpired(t *testing.T) {

@@ -2,7 +2,6 @@ package vitalsdk_test
 
 import (
 	"encoding/base64"
-	"github.com/vitalsync/vitalsync/reconcile"
 	"strings"
 	"testing"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 func TestSignInFromSignedOut(t *testing.T) {
