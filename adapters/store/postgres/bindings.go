@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/vitalsync/vitalsync/adapters/store/internal/reportsql"
 	"github.com/vitalsync/vitalsync/issuer"
 )
 
@@ -16,7 +17,7 @@ import (
 const submitReportSQL = `
 	INSERT INTO reports (` + reportColumns + `, received_at)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-	ON CONFLICT (installation_id) DO UPDATE SET ` + reportUpdates + `, received_at = excluded.received_at
+	ON CONFLICT (installation_id) DO UPDATE SET ` + reportsql.Updates + `, received_at = excluded.received_at
 	WHERE reports.received_at IS NULL OR reports.received_at <= excluded.received_at`
 
 // SubmitReport applies issuer.Bind to the installation's binding and

@@ -157,13 +157,7 @@ func TestClosed(t *testing.T) {
 	require.NoError(t, db.Close())
 	require.NoError(t, db.Close(), "closing twice does nothing")
 	ctx := context.Background()
-	_, _, err := db.LookupUser(ctx, "app")
-	require.ErrorIs(t, err, postgres.ErrClosed)
-	_, err = db.PutUser(ctx, "app", "v1")
-	require.ErrorIs(t, err, postgres.ErrClosed)
-	require.ErrorIs(t, db.MarkUserDeleted(ctx, "app", "v1"), postgres.ErrClosed)
-	_, err = db.UserHistory(ctx, "app")
-	require.ErrorIs(t, err, postgres.ErrClosed)
+	storetest.RequireUserMapFails(t, ctx, db, postgres.ErrClosed)
 	require.ErrorIs(t, db.Ping(ctx), postgres.ErrClosed)
 }
 

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"os"
 	"strconv"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 

@@ -51,9 +51,7 @@ func TestDevice(t *testing.T) {
 		StartupStrategy: vitalsdk.StrategyAPIKey, StartupUserID: "B1F3",
 	}
 	require.NoError(t, db.SaveDevice(ctx, apiKeyDev))
-	got, ok, err := db.LoadDevice(ctx, "a")
-	require.NoError(t, err)
-	require.True(t, ok)
+	got := found(db.LoadDevice(ctx, "a"))(t)
 	require.Equal(t, apiKeyDev, got)
 	require.False(t, tokenColumns(t, db, "a"))
 
@@ -68,9 +66,7 @@ func TestDevice(t *testing.T) {
 		StartupStrategy: vitalsdk.StrategyJWT,
 	}
 	require.NoError(t, db.SaveDevice(ctx, jwtDev))
-	got, ok, err = db.LoadDevice(ctx, "a")
-	require.NoError(t, err)
-	require.True(t, ok)
+	got = found(db.LoadDevice(ctx, "a"))(t)
 	require.Equal(t, jwtDev, got)
 
 	// Times come back as the same instant, in UTC.
@@ -99,16 +95,12 @@ func TestDevice(t *testing.T) {
 	require.NoError(t, db.SaveDevice(ctx, jwtDev))
 	require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a"}, "e"))
 	require.NoError(t, db.DeleteDevice(ctx, "a"))
-	_, ok, err = db.loadJournalRow(ctx, "a")
-	require.NoError(t, err)
-	require.True(t, ok)
+	_ = found(db.loadJournalRow(ctx, "a"))(t)
 	_, ok, err = db.LoadDevice(ctx, "a")
 	require.NoError(t, err)
 	require.False(t, ok)
 	require.Zero(t, countRows(t, db, "devices", "a"))
-	got, ok, err = db.LoadDevice(ctx, "b")
-	require.NoError(t, err)
-	require.True(t, ok)
+	got = found(db.LoadDevice(ctx, "b"))(t)
 	require.Equal(t, other, got)
 	require.NoError(t, db.DeleteDevice(ctx, "a"), "deleting a missing device")
 }
@@ -234,9 +226,7 @@ func TestJournal(t *testing.T) {
 	first := journalRow{Installation: "a", LastObserved: fsm.SignedOut, Profile: "ios-1.8",
 		Environment: fsm.Sandbox, Region: fsm.US, AppUserID: "app", InFlight: "sign-in:v1"}
 	require.NoError(t, db.saveJournalRow(ctx, first, "begin sign-in"))
-	got, ok, err := db.loadJournalRow(ctx, "a")
-	require.NoError(t, err)
-	require.True(t, ok)
+	got := found(db.loadJournalRow(ctx, "a"))(t)
 	first.UpdatedAt = t0
 	require.Equal(t, first, got)
 
@@ -350,9 +340,7 @@ func TestUserMap(t *testing.T) {
 	m1, err := db.PutUser(ctx, "app", "v1")
 	require.NoError(t, err)
 	require.Equal(t, issuer.Mapping{AppUserID: "app", VitalUserID: "v1", CreatedAt: t0}, m1)
-	got, ok, err := db.LookupUser(ctx, "app")
-	require.NoError(t, err)
-	require.True(t, ok)
+	got := found(db.LookupUser(ctx, "app"))(t)
 	require.Equal(t, m1, got)
 
 	// A second mapping is refused and the active one returned, even for
@@ -376,9 +364,7 @@ func TestUserMap(t *testing.T) {
 	// A new Vital user for the same app user; the old one stays as history.
 	m2, err := db.PutUser(ctx, "app", "v2")
 	require.NoError(t, err)
-	got, ok, err = db.LookupUser(ctx, "app")
-	require.NoError(t, err)
-	require.True(t, ok)
+	got = found(db.LookupUser(ctx, "app"))(t)
 	require.Equal(t, m2, got)
 	hist, err = db.UserHistory(ctx, "app")
 	require.NoError(t, err)
