@@ -283,6 +283,20 @@ func (h *harness) signInApp(user string) {
 
 type counts struct{ tokenCalls, sdkMutations, journalSaves int }
 
+// blockedLaunch starts a launch in the background, with ctx, on a new
+// harness whose app is signed in as alice and whose token source blocks
+// until h.tokens.block is closed, and waits (in the synctest bubble) until
+// the launch is blocked.
+func blockedLaunch(ctx context.Context, t *testing.T, profile string, identify bool) (*harness, *BackgroundRun) {
+	t.Helper()
+	h := newHarness(t, profile, identify)
+	h.signInApp("alice")
+	h.tokens.block = make(chan struct{})
+	l := h.runner.RunAtLaunch(ctx)
+	synctest.Wait()
+	return h, l
+}
+
 // launch runs one launch, requires it to end without an error, and
 // returns its outcome.
 func (h *harness) launch(t *testing.T) Outcome {
@@ -588,11 +602,8 @@ func TestRunnerResolvesBeforeTouchingASession(t *testing.T) {
 
 func TestRunnerSingleFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t, "android-5.0", false)
-		h.signInApp("alice")
-		h.tokens.block = make(chan struct{})
-		first := h.runner.RunAtLaunch(context.Background())
-		synctest.Wait() // the first run is blocked inside the token source
+		h, first := blockedLaunch(context.Background(), t, "android-5.0", false)
+		// The first run is blocked inside the token source.
 		select {
 		case <-first.Done():
 			t.Fatal("RunAtLaunch waited for the run")
@@ -621,12 +632,9 @@ func TestRunnerSingleFlight(t *testing.T) {
 
 func TestRunnerCancelledLeavesReconcilableState(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t, "android-5.0", false)
-		h.signInApp("alice")
-		h.tokens.block = make(chan struct{})
 		ctx, cancel := context.WithCancel(context.Background())
-		l := h.runner.RunAtLaunch(ctx)
-		synctest.Wait() // blocked inside the sign-in, with the action journaled
+		h, l := blockedLaunch(ctx, t, "android-5.0", false)
+		// Blocked inside the sign-in, with the action journaled.
 		require.Equal(t, Action(SignIn{}), h.journal.e.InFlight)
 		cancel()
 		_, err := l.Wait(context.Background())
@@ -852,11 +860,7 @@ func TestRunnerReportedReauthentication(t *testing.T) {
 // cannot overwrite the report.
 func TestRunnerReportWaitsForTheRunInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t, "ios-1.8", true)
-		h.signInApp("alice")
-		h.tokens.block = make(chan struct{})
-		l := h.runner.RunAtLaunch(context.Background())
-		synctest.Wait()
+		h, l := blockedLaunch(context.Background(), t, "ios-1.8", true)
 		var reported atomic.Bool
 		go func() {
 			if err := h.runner.RecordSDKError(context.Background(), ErrNeedsReauthentication); err == nil {
