@@ -65,14 +65,9 @@ func (h *harness) crashSuite(ctx context.Context) error {
 					}
 					r := CaseResult{Suite: SuiteCrash, Name: name, Status: StatusPass}
 					at := &crashAt{step: si, k: k, after: after}
-					if err := h.crashCase(ctx, c, h.journalPath("crash", i), at); err != nil {
-						var f *failure
-						if !errors.As(err, &f) {
-							return err
-						}
-						r.Status, r.Detail = StatusFail, f.detail(c)
+					if err := h.reportPlayed(r, c, h.crashCase(ctx, c, h.journalPath("crash", i), at)); err != nil {
+						return err
 					}
-					h.report(r)
 				}
 			}
 		}

@@ -396,15 +396,24 @@ func (h *harness) runnerSuite(ctx context.Context) error {
 			continue
 		}
 		p := &playback{h: h, c: c, journal: h.journalPath("runner", i)}
-		if err := p.run(ctx, len(c.Steps), nil); err != nil {
-			var f *failure
-			if !errors.As(err, &f) {
-				return err
-			}
-			r.Status, r.Detail = StatusFail, f.detail(c)
+		if err := h.reportPlayed(r, c, p.run(ctx, len(c.Steps), nil)); err != nil {
+			return err
 		}
-		h.report(r)
 	}
+	return nil
+}
+
+// reportPlayed reports r, the result of playing runner case c, which err
+// (a *failure) fails; any other error stops the suite and is returned.
+func (h *harness) reportPlayed(r CaseResult, c RunnerCase, err error) error {
+	if err != nil {
+		var f *failure
+		if !errors.As(err, &f) {
+			return err
+		}
+		r.Status, r.Detail = StatusFail, f.detail(c)
+	}
+	h.report(r)
 	return nil
 }
 

@@ -65,6 +65,15 @@ func TestGoEnginePassesEverySuite(t *testing.T) {
 	sum := run(t, Config{Engine: []string{goEngine}})
 	require.Empty(t, failures(sum))
 	require.True(t, sum.OK(false))
+	requireEveryCaseRan(t, sum)
+	require.Equal(t, "vitalsync-go", sum.Engine.Name)
+}
+
+// requireEveryCaseRan holds that a run of every suite ran each exported
+// plan and runner case, crashed each launch at more than two points, and
+// ran some case of every suite.
+func requireEveryCaseRan(t *testing.T, sum *Summary) {
+	t.Helper()
 	per := map[string]int{}
 	for _, c := range sum.Cases {
 		per[c.Suite]++
@@ -77,7 +86,6 @@ func TestGoEnginePassesEverySuite(t *testing.T) {
 	for _, s := range Suites() {
 		require.NotZero(t, per[s], "suite %s ran no case", s)
 	}
-	require.Equal(t, "vitalsync-go", sum.Engine.Name)
 }
 
 // An engine with one planner rule removed fails, naming the cases of that

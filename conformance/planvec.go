@@ -3,11 +3,9 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
@@ -27,7 +25,7 @@ func exportPlans(dir string) ([]PlanCase, error) {
 		c := PlanCase{Name: d.pos(), Comment: d.comment}
 		switch d.cmd {
 		case "plan":
-			o, ov, err := observationFromArgs(d.args)
+			o, ov, err := observationFromArgs(d)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", d.pos(), err)
 			}
@@ -85,96 +83,27 @@ func parsePlanExpect(s string) (PlanResult, error) {
 	return r, nil
 }
 
-// observationFromArgs builds an observation from the planner scenarios'
-// keys (reconcile/scenario_test.go documents them):
-//
-//	profile=P app=signed-out|U|U:V app-env=E/R status=-|flag,flag user=ID
-//	sdk-env=E/R last=STATE error=SDKERR next=+DUR allow-api-key
-//	last-action=ACTION attempts=N issued=V unused-token=V session=U
-//	resolved=-DUR deletion-undetectable protected-data=unavailable
-func observationFromArgs(args []arg) (reconcile.Observation, *ProfileOverrides, error) {
-	o := reconcile.Observation{Now: ScenarioNow}
-	var ov *ProfileOverrides
-	for _, a := range args {
-		k, v := a.key, a.val
-		switch k {
-		case "profile":
-			p, ok := fsm.ParseProfile(v)
-			if !ok {
-				return o, nil, fmt.Errorf("unknown profile %q", v)
+// observationFromArgs builds an observation from a plan directive's keys
+// with reconcile.ScenarioObservation and validates it. The vectors carry the
+// profile by name, so deletion-undetectable becomes a profile override.
+func observationFromArgs(d directive) (reconcile.Observation, *ProfileOverrides, error) {
+	o, err := reconcile.ScenarioObservation(ScenarioNow, func(yield func(string, string) bool) {
+		for _, a := range d.args {
+			if !yield(a.key, a.val) {
+				return
 			}
-			o.Profile = p
-		case "app":
-			if v == "signed-out" {
-				continue
-			}
-			o.App.SignedIn = true
-			o.App.AppUserID, o.App.VitalUserID, _ = strings.Cut(v, ":")
-		case "app-env", "sdk-env":
-			e, r, _ := strings.Cut(v, "/")
-			if k == "app-env" {
-				o.App.Environment, o.App.Region = fsm.Environment(e), fsm.Region(r)
-			} else {
-				o.SDK.Environment, o.SDK.Region = fsm.Environment(e), fsm.Region(r)
-			}
-		case "status":
-			if v == "-" {
-				continue
-			}
-			s, err := fsm.ParseStatus(strings.Split(v, ","))
-			if err != nil {
-				return o, nil, err
-			}
-			o.SDK.Status = s
-		case "user":
-			o.SDK.CurrentUserID = v
-		case "last":
-			o.LastObserved = fsm.State(v)
-		case "error":
-			o.LastError = reconcile.SDKError(v)
-		case "next":
-			d, err := time.ParseDuration(strings.TrimPrefix(v, "+"))
-			if err != nil {
-				return o, nil, err
-			}
-			o.NextAttemptAt = ScenarioNow.Add(d)
-		case "last-action":
-			act, ok := reconcile.ParseAction(v)
-			if !ok {
-				return o, nil, fmt.Errorf("bad action %q", v)
-			}
-			o.LastAction = act
-		case "attempts":
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return o, nil, err
-			}
-			o.Attempts = n
-		case "issued":
-			o.IssuedVitalUserID = v
-		case "unused-token":
-			o.UnusedToken = v
-		case "session":
-			o.SessionAppUserID = v
-		case "resolved":
-			d, err := time.ParseDuration(strings.TrimPrefix(v, "-"))
-			if err != nil {
-				return o, nil, err
-			}
-			o.LastResolvedAt = ScenarioNow.Add(-d)
-		case "deletion-undetectable":
-			f := false
-			ov = &ProfileOverrides{DetectsDeletion: &f}
-		case "protected-data":
-			o.ProtectedDataUnavailable = v == "unavailable"
-		case "allow-api-key":
-			o.AllowAPIKey = true
-		default:
-			return o, nil, fmt.Errorf("unknown key %q", k)
 		}
+	})
+	if err != nil {
+		return o, nil, err
 	}
 	if err := o.Validate(); err != nil {
 		return o, nil, err
+	}
+	var ov *ProfileOverrides
+	if d.has("deletion-undetectable") {
+		f := false
+		ov = &ProfileOverrides{DetectsDeletion: &f}
 	}
 	return o, ov, nil
 }

@@ -28,18 +28,7 @@ func TestReactNativeEnginePassesEverySuite(t *testing.T) {
 		t.Errorf("%s %s %s\n%s", f.Status, f.Suite, f.Name, f.Detail)
 	}
 	require.True(t, sum.OK(false))
-	per := map[string]int{}
-	for _, c := range sum.Cases {
-		per[c.Suite]++
-	}
-	plan, _ := EmbeddedPlan()
-	runner, _ := EmbeddedRunner()
-	require.Equal(t, len(plan.Cases), per[SuitePlan])
-	require.Equal(t, len(runner.Cases), per[SuiteRunner])
-	require.Greater(t, per[SuiteCrash], 2*len(runner.Cases), "every launch has crash points")
-	for _, s := range Suites() {
-		require.NotZero(t, per[s], "suite %s ran no case", s)
-	}
+	requireEveryCaseRan(t, sum)
 }
 
 // lookTool finds a tool on PATH; without it the test skips with one line,

@@ -404,28 +404,23 @@ var ErrVectors = errors.New("conformance: invalid vectors")
 
 // ReadPlanFile reads planner vectors in the exported format.
 func ReadPlanFile(path string) (PlanFileData, error) {
-	var f PlanFileData
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return f, err
-	}
-	if err := ValidateJSON(data, "#/$defs/planFile"); err != nil {
-		return f, fmt.Errorf("%w: %s: %w", ErrVectors, path, err)
-	}
-	if err := json.Unmarshal(data, &f); err != nil {
-		return f, fmt.Errorf("%w: %s: %w", ErrVectors, path, err)
-	}
-	return f, nil
+	return readVectorFile[PlanFileData](path, "#/$defs/planFile")
 }
 
 // ReadRunnerFile reads runner vectors in the exported format.
 func ReadRunnerFile(path string) (RunnerFileData, error) {
-	var f RunnerFileData
+	return readVectorFile[RunnerFileData](path, "#/$defs/runnerFile")
+}
+
+// readVectorFile reads the vector file at path, holds it to the schema's
+// definition def and decodes it.
+func readVectorFile[T any](path, def string) (T, error) {
+	var f T
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return f, err
 	}
-	if err := ValidateJSON(data, "#/$defs/runnerFile"); err != nil {
+	if err := ValidateJSON(data, def); err != nil {
 		return f, fmt.Errorf("%w: %s: %w", ErrVectors, path, err)
 	}
 	if err := json.Unmarshal(data, &f); err != nil {

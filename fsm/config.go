@@ -25,6 +25,13 @@ func Environments() []Environment { return []Environment{Production, Sandbox, De
 // String returns the stable name of the environment.
 func (e Environment) String() string { return string(e) }
 
+// KnownOrNone reports whether e is one of the environments or "" (none):
+// what a stored record that may have no environment accepts.
+func (e Environment) KnownOrNone() bool {
+	_, ok := ParseEnvironment(string(e))
+	return ok || e == ""
+}
+
 // Region is a Junction region. Its value is a stable string.
 type Region string
 
@@ -48,3 +55,9 @@ func Regions() []Region { return []Region{US, EU} }
 
 // String returns the stable name of the region.
 func (r Region) String() string { return string(r) }
+
+// KnownOrNone reports whether r is one of the regions or "" (none).
+func (r Region) KnownOrNone() bool {
+	_, ok := ParseRegion(string(r))
+	return ok || r == ""
+}

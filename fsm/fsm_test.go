@@ -11,47 +11,50 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestStateRoundTrip(t *testing.T) {
+// requireRoundTrip holds that every value of all parses back from its
+// String, that no two share a name, and that parse refuses each of bad.
+func requireRoundTrip[T interface {
+	comparable
+	String() string
+}](t *testing.T, all []T, parse func(string) (T, bool), bad ...string) {
+	t.Helper()
 	seen := map[string]bool{}
-	for _, s := range States() {
-		got, ok := ParseState(s.String())
-		require.True(t, ok, "ParseState(%q)", s)
-		require.Equal(t, s, got)
-		require.False(t, seen[string(s)], "duplicate state %q", s)
-		seen[string(s)] = true
+	for _, v := range all {
+		got, ok := parse(v.String())
+		require.True(t, ok, "parse(%q)", v)
+		require.Equal(t, v, got)
+		require.False(t, seen[v.String()], "duplicate name %q", v)
+		seen[v.String()] = true
 	}
-	require.Len(t, seen, 6)
-	for _, bad := range []string{"", "Token", "signed_out", "token ", "deleted"} {
-		_, ok := ParseState(bad)
-		require.False(t, ok, "ParseState(%q) accepted", bad)
+	for _, b := range bad {
+		_, ok := parse(b)
+		require.False(t, ok, "parse(%q) accepted", b)
 	}
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	requireRoundTrip(t, States(), ParseState, "", "Token", "signed_out", "token ", "deleted")
+	require.Len(t, States(), 6)
 }
 
 func TestEventRoundTrip(t *testing.T) {
-	for _, e := range Events() {
-		got, ok := ParseEvent(e.String())
-		require.True(t, ok)
-		require.Equal(t, e, got)
-	}
-	_, ok := ParseEvent("sign_in")
-	require.False(t, ok)
+	requireRoundTrip(t, Events(), ParseEvent, "sign_in")
 }
 
 func TestEnvironmentRegionRoundTrip(t *testing.T) {
+	// Shorthands ("prd") belong to the token codec, not to persisted names.
+	requireRoundTrip(t, Environments(), ParseEnvironment, "prd", "")
+	requireRoundTrip(t, Regions(), ParseRegion, "US", "")
 	for _, e := range Environments() {
-		got, ok := ParseEnvironment(e.String())
-		require.True(t, ok)
-		require.Equal(t, e, got)
+		require.True(t, e.KnownOrNone(), e)
 	}
 	for _, r := range Regions() {
-		got, ok := ParseRegion(r.String())
-		require.True(t, ok)
-		require.Equal(t, r, got)
+		require.True(t, r.KnownOrNone(), r)
 	}
-	_, ok := ParseEnvironment("prd")
-	require.False(t, ok, "shorthands belong to the token codec, not to persisted names")
-	_, ok = ParseRegion("US")
-	require.False(t, ok)
+	require.True(t, Environment("").KnownOrNone())
+	require.True(t, Region("").KnownOrNone())
+	require.False(t, Environment("prd").KnownOrNone())
+	require.False(t, Region("US").KnownOrNone())
 }
 
 func TestProfileRoundTrip(t *testing.T) {
@@ -59,13 +62,7 @@ func TestProfileRoundTrip(t *testing.T) {
 		"flutter-ios", "flutter-android", "flutter-ios-1.8.1", "flutter-android-4.2.0",
 		"rn-ios-1.3", "rn-5.2-ios-1.8.1", "rn-ios-1.8.1", "rn-ios-1.8", "rn-android-4.2.0", "rn-android-4.2.2", "rn-android-5.0",
 		"android-4.2.1", "flutter-android-4.2.1", "rn-android-4.2.1"}, ProfileNames())
-	for _, p := range Profiles() {
-		got, ok := ParseProfile(p.String())
-		require.True(t, ok)
-		require.Equal(t, p, got)
-	}
-	_, ok := ParseProfile("ios-2.0")
-	require.False(t, ok)
+	requireRoundTrip(t, Profiles(), ParseProfile, "ios-2.0")
 }
 
 func TestProfileFacts(t *testing.T) {
@@ -282,28 +279,30 @@ func handleDiagram(t *testing.T, d *datadriven.TestData) string {
 	}
 }
 
+// requireGenerated holds that the part of the page at path between the
+// markers begin and end is want, which fix says how to regenerate.
+func requireGenerated(t *testing.T, path, begin, end, want, fix string) {
+	t.Helper()
+	page, err := os.ReadFile(path)
+	require.NoError(t, err)
+	s := string(page)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	require.True(t, i >= 0 && j > i, "%s lacks its markers %q and %q", path, begin, end)
+	require.Equal(t, want, s[i+len(begin):j], "%s is stale: %s", path, fix)
+}
+
 // TestGuideDiagram keeps the launch task guide's diagram generated from
 // the table.
 func TestGuideDiagram(t *testing.T) {
-	readme, err := os.ReadFile("../docs/guides/launch-task.md")
-	require.NoError(t, err)
-	const begin, end = "<!-- fsm:mermaid:begin -->\n```mermaid\n", "```\n<!-- fsm:mermaid:end -->"
-	s := string(readme)
-	i, j := strings.Index(s, begin), strings.Index(s, end)
-	require.True(t, i >= 0 && j > i, "docs/guides/launch-task.md lacks the fsm:mermaid markers")
 	want, err := Diagram(Mermaid, nil)
 	require.NoError(t, err)
-	require.Equal(t, want, s[i+len(begin):j], "docs/guides/launch-task.md's diagram is stale: paste the output of 'vitalsync fsm'")
+	requireGenerated(t, "../docs/guides/launch-task.md", "<!-- fsm:mermaid:begin -->\n```mermaid\n",
+		"```\n<!-- fsm:mermaid:end -->", want, "paste the output of 'vitalsync fsm'")
 }
 
 // TestProfilesPage keeps the profile reference's table generated from the
 // profile data.
 func TestProfilesPage(t *testing.T) {
-	readme, err := os.ReadFile("../docs/reference/profiles.md")
-	require.NoError(t, err)
-	const begin, end = "<!-- fsm:profiles:begin -->\n", "<!-- fsm:profiles:end -->"
-	s := string(readme)
-	i, j := strings.Index(s, begin), strings.Index(s, end)
-	require.True(t, i >= 0 && j > i, "docs/reference/profiles.md lacks the fsm:profiles markers")
-	require.Equal(t, ProfileTable(), s[i+len(begin):j], "docs/reference/profiles.md's profile table is stale: paste fsm.ProfileTable()")
+	requireGenerated(t, "../docs/reference/profiles.md", "<!-- fsm:profiles:begin -->\n", "<!-- fsm:profiles:end -->",
+		ProfileTable(), "paste fsm.ProfileTable()")
 }

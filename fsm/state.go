@@ -28,10 +28,13 @@ var allStates = [...]State{SignedOut, Configured, APIKey, Token, ReauthRequired,
 func States() []State { return append([]State(nil), allStates[:]...) }
 
 // ParseState parses a persisted state name.
-func ParseState(s string) (State, bool) {
-	for _, st := range allStates {
-		if string(st) == s {
-			return st, true
+func ParseState(s string) (State, bool) { return parseName(allStates[:], s) }
+
+// parseName returns the value of all named s, and false if none is.
+func parseName[T ~string](all []T, s string) (T, bool) {
+	for _, v := range all {
+		if string(v) == s {
+			return v, true
 		}
 	}
 	return "", false
@@ -68,14 +71,7 @@ var allEvents = [...]Event{
 func Events() []Event { return append([]Event(nil), allEvents[:]...) }
 
 // ParseEvent parses an event name.
-func ParseEvent(s string) (Event, bool) {
-	for _, e := range allEvents {
-		if string(e) == s {
-			return e, true
-		}
-	}
-	return "", false
-}
+func ParseEvent(s string) (Event, bool) { return parseName(allEvents[:], s) }
 
 // String returns the stable name of the event.
 func (e Event) String() string { return string(e) }

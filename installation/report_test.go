@@ -64,9 +64,14 @@ func reportConfig(t *testing.T, base string, db *sqlite.DB, now *time.Time) inst
 		Installation: "phone", IssuerURL: base, Session: session,
 		APIURL: base, AuthURL: base + "/auth", SDKVersion: "4.3.0", ReportInterval: time.Hour,
 		Now: func() time.Time { return *now },
-		App: func() reconcile.AppSession {
-			return reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}
-		}}
+		App: signedIn("alice")}
+}
+
+// signedIn is an app whose session is app's, in the US sandbox.
+func signedIn(app string) func() reconcile.AppSession {
+	return func() reconcile.AppSession {
+		return reconcile.AppSession{SignedIn: true, AppUserID: app, Environment: fsm.Sandbox, Region: fsm.US}
+	}
 }
 
 func reportDB(t *testing.T) *sqlite.DB {
@@ -204,9 +209,6 @@ func TestInstallationIdentity(t *testing.T) {
 	restored := openDevice(t, backup)
 	rcfg := reportConfig(t, base, restored, &now)
 	rcfg.Identity, rcfg.ReportInterval = restored, time.Minute
-	rcfg.App = func() reconcile.AppSession {
-		return reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}
-	}
 	now = now.Add(2 * time.Minute)
 	rep, err = installation.Launch(ctx, rcfg)
 	require.NoError(t, err)
@@ -235,9 +237,7 @@ func TestInstallationIdentity(t *testing.T) {
 	bobSession, err := issuer.NewSession(reportSecret, "bob", time.Hour, time.Now())
 	require.NoError(t, err)
 	cfg.Session = bobSession
-	cfg.App = func() reconcile.AppSession {
-		return reconcile.AppSession{SignedIn: true, AppUserID: "bob", Environment: fsm.Sandbox, Region: fsm.US}
-	}
+	cfg.App = signedIn("bob")
 	now = now.Add(2 * time.Minute)
 	rep, err = installation.Launch(ctx, cfg)
 	require.NoError(t, err)

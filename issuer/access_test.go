@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/vitalsync/vitalsync/reconcile"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/issuer"
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 func decodeError(t testing.TB, body []byte) issuer.ErrorBody {

@@ -3,7 +3,6 @@ package issuer_test
 import (
 	"context"
 	"errors"
-	"github.com/vitalsync/vitalsync/reconcile"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +16,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/issuer"
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 // metricsOf scrapes /metrics into "name{labels}" → value.
@@ -312,22 +312,12 @@ func TestTerminalUpstreamIs502(t *testing.T) {
 	})
 	t.Run("fresh user gone at once", func(t *testing.T) {
 		s := newStack(t, stackOptions{})
-		s.emu.FailNext(emulator.RouteSignInToken, 1, http.StatusNotFound)
-		_, _, err := s.client(t, "gus").SignInToken(context.Background(), "gus")
-		require.ErrorIs(t, err, issuer.ErrUpstream)
-		hist, herr := s.db.UserHistory(context.Background(), "gus")
-		require.NoError(t, herr)
-		require.Len(t, hist, 1, "no replacement loop for a user created by this request")
+		require.Len(t, s.signInGone(t, "gus", 1), 1, "no replacement loop for a user created by this request")
 	})
 	t.Run("replacement gone too", func(t *testing.T) {
 		s := newStack(t, stackOptions{})
 		v, _ := s.signIn(t, "hal")
-		s.emu.FailNext(emulator.RouteSignInToken, 2, http.StatusNotFound)
-		_, _, err := s.client(t, "hal").SignInToken(context.Background(), "hal")
-		require.ErrorIs(t, err, issuer.ErrUpstream)
-		hist, herr := s.db.UserHistory(context.Background(), "hal")
-		require.NoError(t, herr)
-		require.Len(t, hist, 2, "one replacement per request, no more")
+		require.Len(t, s.signInGone(t, "hal", 2), 2, "one replacement per request, no more")
 		// The user was never really deleted: the replacement adopted it
 		// through the conflict, so the app keeps its Vital user.
 		again, _ := s.signIn(t, "hal")
@@ -378,4 +368,17 @@ func kindOfStatus(status int) error {
 		return junction.ErrServer
 	}
 	return junction.ErrValidation
+}
+
+// signInGone asks a token for app while the emulator answers the next
+// `gone` token requests 404 (the user was deleted), holds that the issuer
+// fails upstream, and returns app's mapping history.
+func (s *stack) signInGone(t *testing.T, app string, gone int) []issuer.Mapping {
+	t.Helper()
+	s.emu.FailNext(emulator.RouteSignInToken, gone, http.StatusNotFound)
+	_, _, err := s.client(t, app).SignInToken(context.Background(), app)
+	require.ErrorIs(t, err, issuer.ErrUpstream)
+	hist, err := s.db.UserHistory(context.Background(), app)
+	require.NoError(t, err)
+	return hist
 }

@@ -169,12 +169,19 @@ func TestManyUsers(t *testing.T) {
 	emulatortest.LogLoad(t, "emulator alone: create user + mint", workers, lat, elapsed)
 }
 
+// mappedClient returns a client of app, signed in once (mapped) through a
+// new stack that logs only warnings.
+func mappedClient(b *testing.B, app string) *issuer.Client {
+	s := newStack(b, stackOptions{logLevel: slog.LevelWarn})
+	c := s.client(b, app)
+	s.signIn(b, app)
+	return c
+}
+
 // BenchmarkIssuerSignInToken measures a token for an already-mapped user
 // through the issuer: client → issuer (auth, map lookup) → emulator mint.
 func BenchmarkIssuerSignInToken(b *testing.B) {
-	s := newStack(b, stackOptions{logLevel: slog.LevelWarn})
-	c := s.client(b, "bench")
-	s.signIn(b, "bench")
+	c := mappedClient(b, "bench")
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -187,9 +194,7 @@ func BenchmarkIssuerSignInToken(b *testing.B) {
 // BenchmarkIssuerSignInTokenParallel is BenchmarkIssuerSignInToken from
 // GOMAXPROCS goroutines at once.
 func BenchmarkIssuerSignInTokenParallel(b *testing.B) {
-	s := newStack(b, stackOptions{logLevel: slog.LevelWarn})
-	c := s.client(b, "bench")
-	s.signIn(b, "bench")
+	c := mappedClient(b, "bench")
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

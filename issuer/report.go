@@ -236,27 +236,22 @@ func (w *wireReport) report() (Report, error) {
 	r.InstallationID, r.Platform, r.SDKVersion = *w.InstallationID, fsm.Platform(*w.Platform), *w.SDKVersion
 	r.AppSignedIn, r.AppUserID, r.AppVitalUserID = *w.AppSignedIn, w.AppUserID, w.AppVitalUserID
 	r.SDKCurrentUserID = w.SDKCurrentUserID
+	r.AppEnvironment, r.AppRegion = fsm.Environment(w.AppEnvironment), fsm.Region(w.AppRegion)
+	r.SDKEnvironment, r.SDKRegion = fsm.Environment(w.SDKEnvironment), fsm.Region(w.SDKRegion)
+	for _, c := range []struct {
+		field, unknown string
+		known          bool
+	}{
+		{"app_environment", "unknown environment", r.AppEnvironment.KnownOrNone()},
+		{"app_region", "unknown region", r.AppRegion.KnownOrNone()},
+		{"sdk_environment", "unknown environment", r.SDKEnvironment.KnownOrNone()},
+		{"sdk_region", "unknown region", r.SDKRegion.KnownOrNone()},
+	} {
+		if !c.known {
+			return Report{}, reportErr(c.field, "%s", c.unknown)
+		}
+	}
 	var ok bool
-	if w.AppEnvironment != "" {
-		if r.AppEnvironment, ok = fsm.ParseEnvironment(w.AppEnvironment); !ok {
-			return r, reportErr("app_environment", "unknown environment")
-		}
-	}
-	if w.AppRegion != "" {
-		if r.AppRegion, ok = fsm.ParseRegion(w.AppRegion); !ok {
-			return r, reportErr("app_region", "unknown region")
-		}
-	}
-	if w.SDKEnvironment != "" {
-		if r.SDKEnvironment, ok = fsm.ParseEnvironment(w.SDKEnvironment); !ok {
-			return r, reportErr("sdk_environment", "unknown environment")
-		}
-	}
-	if w.SDKRegion != "" {
-		if r.SDKRegion, ok = fsm.ParseRegion(w.SDKRegion); !ok {
-			return r, reportErr("sdk_region", "unknown region")
-		}
-	}
 	for i, name := range w.SDKStatus {
 		f, ok := fsm.ParseFlag(name)
 		if !ok {

@@ -71,18 +71,8 @@ func readingFromArgs(t *testing.T, d *datadriven.TestData) (JournalEntry, Readin
 			r.SDK.Environment, r.SDK.Region = fsm.Environment(env), fsm.Region(region)
 		case "journal":
 			e.AppUserID, e.VitalUserID, _ = strings.Cut(v, ":")
-		case "last":
-			e.LastObserved = fsm.State(v)
-		case "error":
-			e.LastError = SDKError(v)
-		case "attempts":
-			n, err := strconv.Atoi(v)
-			require.NoError(t, err, d.Pos)
-			e.Attempts = n
-		case "next":
-			e.NextAttemptAt = scenarioNow.Add(scenarioDuration(t, d, v))
-		case "resolved":
-			e.LastResolvedAt = scenarioNow.Add(scenarioDuration(t, d, v))
+		case "last", "error", "attempts", "next", "resolved":
+			entryArg(t, d, &e, k, v)
 		case "last-action":
 			act, ok := ParseAction(v)
 			require.True(t, ok, "%s: action %q", d.Pos, v)
@@ -103,6 +93,27 @@ func readingFromArgs(t *testing.T, d *datadriven.TestData) (JournalEntry, Readin
 		}
 	}
 	return e, r
+}
+
+// entryArg sets the journal entry field that key k names (last=STATE
+// error=SDKERR attempts=N next=+DUR resolved=-DUR) from v.
+func entryArg(t *testing.T, d *datadriven.TestData, e *JournalEntry, k, v string) {
+	switch k {
+	case "last":
+		e.LastObserved = fsm.State(v)
+	case "error":
+		e.LastError = SDKError(v)
+	case "attempts":
+		n, err := strconv.Atoi(v)
+		require.NoError(t, err, d.Pos)
+		e.Attempts = n
+	case "next":
+		e.NextAttemptAt = scenarioNow.Add(scenarioDuration(t, d, v))
+	case "resolved":
+		e.LastResolvedAt = scenarioNow.Add(scenarioDuration(t, d, v))
+	default:
+		d.Fatalf(t, "unknown journal key %q", k)
+	}
 }
 
 func scenarioDuration(t *testing.T, d *datadriven.TestData, v string) time.Duration {
@@ -237,8 +248,6 @@ func entryFromArgs(t *testing.T, d *datadriven.TestData) JournalEntry {
 			e.AppUserID = v
 		case "vital":
 			e.VitalUserID = v
-		case "last":
-			e.LastObserved = fsm.State(v)
 		case "in-flight", "last-action":
 			act, ok := ParseAction(v)
 			require.True(t, ok, "%s: action %q", d.Pos, v)
@@ -247,16 +256,8 @@ func entryFromArgs(t *testing.T, d *datadriven.TestData) JournalEntry {
 			} else {
 				e.LastAction = act
 			}
-		case "error":
-			e.LastError = SDKError(v)
-		case "attempts":
-			n, err := strconv.Atoi(v)
-			require.NoError(t, err, d.Pos)
-			e.Attempts = n
-		case "next":
-			e.NextAttemptAt = scenarioNow.Add(scenarioDuration(t, d, v))
-		case "resolved":
-			e.LastResolvedAt = scenarioNow.Add(scenarioDuration(t, d, v))
+		case "last", "error", "attempts", "next", "resolved":
+			entryArg(t, d, &e, k, v)
 		case "env":
 			env, region, _ := strings.Cut(v, "/")
 			e.Environment, e.Region = fsm.Environment(env), fsm.Region(region)

@@ -89,13 +89,22 @@ func (s *fakeSDK) Environment() (fsm.Environment, fsm.Region, bool) {
 	return s.env, s.region, s.env != ""
 }
 
+// popErr takes the first of a fake's scripted errors, and false when none
+// is left.
+func popErr(errs *[]error) (bool, error) {
+	if len(*errs) == 0 {
+		return false, nil
+	}
+	err := (*errs)[0]
+	*errs = (*errs)[1:]
+	return true, err
+}
+
 func (s *fakeSDK) SignIn(ctx context.Context, tok string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mutations++
-	if len(s.errs) > 0 {
-		err := s.errs[0]
-		s.errs = s.errs[1:]
+	if ok, err := popErr(&s.errs); ok {
 		s.record("sdk.signIn(%s) → %v", tok, err)
 		return err
 	}
@@ -156,9 +165,7 @@ func (f *fakeTokens) SignInToken(ctx context.Context, appUser string) (string, s
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
-	if len(f.errs) > 0 {
-		err := f.errs[0]
-		f.errs = f.errs[1:]
+	if ok, err := popErr(&f.errs); ok {
 		f.sdk.record("tokens.signInToken(%s) → %v", appUser, err)
 		return "", "", err
 	}
@@ -243,13 +250,20 @@ func newHarness(t *testing.T, profile string, identify bool) *harness {
 	if identify {
 		sdk = identifyingSDK{h.sdk}
 	}
-	r, err := NewRunner(Config{Profile: h.runnerProfile(identify), SDK: sdk, Tokens: h.tokens, Journal: h.journal,
+	h.newRunner(t, h.runnerProfile(identify), sdk)
+	return h
+}
+
+// newRunner makes h's runner one on profile p and sdk, with h's token
+// source, journal, app session and clock, and a fixed jitter draw.
+func (h *harness) newRunner(t *testing.T, p fsm.Profile, sdk SDK) {
+	t.Helper()
+	r, err := NewRunner(Config{Profile: p, SDK: sdk, Tokens: h.tokens, Journal: h.journal,
 		App:  func() AppSession { return h.app },
 		Now:  func() time.Time { return h.now },
 		Rand: func() float64 { return 0.5 }})
 	require.NoError(t, err)
 	h.runner = r
-	return h
 }
 
 // runnerProfile is the SDK's profile as the runner sees it: without
@@ -269,13 +283,35 @@ func (h *harness) signInApp(user string) {
 
 type counts struct{ tokenCalls, sdkMutations, journalSaves int }
 
+// blockedLaunch starts a launch in the background, with ctx, on a new
+// harness whose app is signed in as alice and whose token source blocks
+// until h.tokens.block is closed, and waits (in the synctest bubble) until
+// the launch is blocked.
+func blockedLaunch(ctx context.Context, t *testing.T, profile string, identify bool) (*harness, *BackgroundRun) {
+	t.Helper()
+	h := newHarness(t, profile, identify)
+	h.signInApp("alice")
+	h.tokens.block = make(chan struct{})
+	l := h.runner.RunAtLaunch(ctx)
+	synctest.Wait()
+	return h, l
+}
+
+// launch runs one launch, requires it to end without an error, and
+// returns its outcome.
+func (h *harness) launch(t *testing.T) Outcome {
+	t.Helper()
+	out, err := h.runner.Run(context.Background())
+	require.NoError(t, err)
+	return out
+}
+
 // requireQuietLaunch runs one more launch and requires it to cost no token
 // call, no SDK mutation and no journal write.
 func (h *harness) requireQuietLaunch(t *testing.T) {
 	t.Helper()
 	before := h.counts()
-	_, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	h.launch(t)
 	require.Equal(t, before, h.counts(), "a consistent launch made a call, a mutation or a write")
 }
 
@@ -288,8 +324,7 @@ func TestRunnerConsistentLaunchIsQuiet(t *testing.T) {
 		t.Run(p, func(t *testing.T) {
 			h := newHarness(t, p, false)
 			h.signInApp("alice")
-			out, err := h.runner.Run(context.Background())
-			require.NoError(t, err)
+			out := h.launch(t)
 			require.Equal(t, ResultApplied, out.Result)
 			require.Equal(t, fsm.Token, out.State)
 			require.Equal(t, vA, h.journal.e.VitalUserID)
@@ -297,16 +332,14 @@ func TestRunnerConsistentLaunchIsQuiet(t *testing.T) {
 			for launch := 0; launch < 3; launch++ {
 				before := h.counts()
 				h.now = h.now.Add(time.Hour)
-				out, err := h.runner.Run(context.Background())
-				require.NoError(t, err)
+				out := h.launch(t)
 				require.Equal(t, ResultNothingToDo, out.Result)
 				require.Equal(t, before, h.counts(), "a consistent launch made a call, a mutation or a write")
 			}
 
 			// Signed out app, signed out SDK: quiet as well.
 			h.app = AppSession{}
-			_, err = h.runner.Run(context.Background())
-			require.NoError(t, err)
+			h.launch(t)
 			h.requireQuietLaunch(t)
 		})
 	}
@@ -315,11 +348,9 @@ func TestRunnerConsistentLaunchIsQuiet(t *testing.T) {
 func TestRunnerSwitchUser(t *testing.T) {
 	h := newHarness(t, "android-5.0", false)
 	h.signInApp("alice")
-	_, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	h.launch(t)
 	h.signInApp("bob")
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	// The journal knows the session is alice's: a switch, signed out and
 	// in without asking the token source first.
 	require.Equal(t, []Action{SignOut{}, SignIn{}}, out.Applied())
@@ -342,8 +373,7 @@ func TestRunnerSwitchUser(t *testing.T) {
 func TestRunnerCrashBeforeSignOutIsDurable(t *testing.T) {
 	h := newHarness(t, "android-5.0", false)
 	h.signInApp("alice")
-	_, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	h.launch(t)
 	h.signInApp("bob")
 	cj := &crashJournal{memJournal: h.journal, left: 100}
 	saves := len(h.journal.events)
@@ -394,8 +424,7 @@ func TestRunnerTransientBackoffPersists(t *testing.T) {
 	// Before it is due: deferred, no call, no write.
 	before := h.counts()
 	h.now = h.now.Add(10 * time.Second)
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	require.Equal(t, ResultDeferred, out.Result)
 	require.Equal(t, h.journal.e.NextAttemptAt, out.RetryAt)
 	require.Equal(t, before, h.counts())
@@ -410,8 +439,7 @@ func TestRunnerTransientBackoffPersists(t *testing.T) {
 
 	// Once due, it converges and clears the backoff.
 	h.now = h.now.Add(5 * time.Minute)
-	out, err = h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out = h.launch(t)
 	require.Equal(t, fsm.Token, out.State)
 	require.Zero(t, h.journal.e.Attempts)
 	require.True(t, h.journal.e.NextAttemptAt.IsZero())
@@ -473,8 +501,7 @@ func TestRunnerAlreadySignedInSignsOutThenIn(t *testing.T) {
 	h := newHarness(t, "ios-1.8", false)
 	h.signInApp("alice")
 	h.sdk.hidden = true // a session the status does not show
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	require.Equal(t, []Action{SignOut{}, SignIn{VitalUser: vA}}, out.Applied())
 	require.Equal(t, fsm.Token, h.sdk.st)
 }
@@ -483,8 +510,7 @@ func TestRunnerInvalidSignInTokenFetchesOneFreshToken(t *testing.T) {
 	h := newHarness(t, "android-5.0", false)
 	h.signInApp("alice")
 	h.sdk.errs = []error{ErrInvalidSignInToken}
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	require.Equal(t, fsm.Token, out.State)
 	require.Equal(t, 2, h.tokens.minted)
 
@@ -493,7 +519,7 @@ func TestRunnerInvalidSignInTokenFetchesOneFreshToken(t *testing.T) {
 	h2 := newHarness(t, "android-5.0", false)
 	h2.signInApp("alice")
 	h2.sdk.errs = []error{ErrInvalidSignInToken, ErrInvalidSignInToken}
-	out, err = h2.runner.Run(context.Background())
+	out, err := h2.runner.Run(context.Background())
 	var re *RunError
 	require.ErrorAs(t, err, &re)
 	require.Equal(t, ClassTerminal, re.Class)
@@ -516,14 +542,12 @@ func TestRunnerInvalidSignInTokenFetchesOneFreshToken(t *testing.T) {
 func TestRunnerUserDeletedSignsInAsNewUser(t *testing.T) {
 	h := newHarness(t, "android-5.0", false)
 	h.signInApp("alice")
-	_, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	h.launch(t)
 	// The backend deleted vA; the SDK's refresh erased the record and kept
 	// {configured} (Android 4.2.1+). The issuer maps alice to a new user.
 	h.sdk.st, h.sdk.user = fsm.UserDeleted, ""
 	h.tokens.users["alice"] = vC
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	require.Equal(t, fsm.UserDeleted, out.First().Plan.Observed)
 	// The first pass's token carried vC and was not applied; the second
 	// pass's sign-in takes it rather than minting another.
@@ -549,8 +573,7 @@ func TestRunnerMigratesAPIKeySession(t *testing.T) {
 			h.signInApp("alice")
 			h.sdk.st, h.sdk.user, h.sdk.env, h.sdk.region = fsm.APIKey, vA, fsm.Sandbox, fsm.US
 			h.journal.e = JournalEntry{AppUserID: "alice", VitalUserID: vA, LastObserved: fsm.APIKey}
-			out, err := h.runner.Run(context.Background())
-			require.NoError(t, err)
+			out := h.launch(t)
 			require.Equal(t, []Action{Migrate{VitalUser: vA, Identify: tc.identifyWant == 1}}, out.Applied())
 			require.Equal(t, 1, h.sdk.mutations, "migration signs in without signing out")
 			require.Equal(t, tc.identifyWant, h.sdk.identify)
@@ -563,8 +586,7 @@ func TestRunnerResolvesBeforeTouchingASession(t *testing.T) {
 	h := newHarness(t, "ios-1.8", false)
 	h.signInApp("alice")
 	h.sdk.st, h.sdk.user, h.sdk.env, h.sdk.region = fsm.Token, vA, fsm.Sandbox, fsm.US
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	require.Equal(t, []Action{Resolve{AppUser: "alice"}}, out.Applied())
 	require.Zero(t, h.sdk.mutations, "the session already agreed")
 	require.Equal(t, vA, h.journal.e.VitalUserID)
@@ -573,18 +595,15 @@ func TestRunnerResolvesBeforeTouchingASession(t *testing.T) {
 	h2 := newHarness(t, "ios-1.8", false)
 	h2.signInApp("bob")
 	h2.sdk.st, h2.sdk.user = fsm.Token, vA
-	out, err = h2.runner.Run(context.Background())
+	out, err := h2.runner.Run(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, []Action{Resolve{AppUser: "bob"}, SignOut{}, SignIn{VitalUser: vB}}, out.Applied())
 }
 
 func TestRunnerSingleFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t, "android-5.0", false)
-		h.signInApp("alice")
-		h.tokens.block = make(chan struct{})
-		first := h.runner.RunAtLaunch(context.Background())
-		synctest.Wait() // the first run is blocked inside the token source
+		h, first := blockedLaunch(context.Background(), t, "android-5.0", false)
+		// The first run is blocked inside the token source.
 		select {
 		case <-first.Done():
 			t.Fatal("RunAtLaunch waited for the run")
@@ -613,12 +632,9 @@ func TestRunnerSingleFlight(t *testing.T) {
 
 func TestRunnerCancelledLeavesReconcilableState(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t, "android-5.0", false)
-		h.signInApp("alice")
-		h.tokens.block = make(chan struct{})
 		ctx, cancel := context.WithCancel(context.Background())
-		l := h.runner.RunAtLaunch(ctx)
-		synctest.Wait() // blocked inside the sign-in, with the action journaled
+		h, l := blockedLaunch(ctx, t, "android-5.0", false)
+		// Blocked inside the sign-in, with the action journaled.
 		require.Equal(t, Action(SignIn{}), h.journal.e.InFlight)
 		cancel()
 		_, err := l.Wait(context.Background())
@@ -631,8 +647,7 @@ func TestRunnerCancelledLeavesReconcilableState(t *testing.T) {
 		require.True(t, h.journal.e.NextAttemptAt.IsZero())
 
 		h.tokens.block = nil
-		out, err := h.runner.Run(context.Background())
-		require.NoError(t, err)
+		out := h.launch(t)
 		require.Equal(t, fsm.Token, out.State)
 
 		_, err = h.runner.Run(ctx)
@@ -668,8 +683,7 @@ func TestRunnerSignsInThroughIdentifyWhereSignInNeedsRelaunch(t *testing.T) {
 	}{{"ios-1.8", 1}, {"android-5.0", 0}, {"android-4.2.0", 0}} {
 		h := newHarness(t, tc.profile, true)
 		h.signInApp("alice")
-		_, err := h.runner.Run(context.Background())
-		require.NoError(t, err)
+		h.launch(t)
 		require.Equal(t, tc.identify, h.sdk.identify, tc.profile)
 	}
 }
@@ -699,8 +713,7 @@ func TestRunnerCrashAtEveryJournaledPoint(t *testing.T) {
 		for k := 0; ; k++ {
 			h := newHarness(t, profile, true)
 			h.signInApp("alice")
-			_, err := h.runner.Run(context.Background())
-			require.NoError(t, err)
+			h.launch(t)
 			h.signInApp("bob")
 			cj := &crashJournal{memJournal: h.journal, left: k}
 			p, _ := fsm.ParseProfile(profile)
@@ -722,8 +735,7 @@ func TestRunnerCrashAtEveryJournaledPoint(t *testing.T) {
 			require.Equal(t, vB, strings.ToLower(h.sdk.CurrentUserID()))
 			require.Nil(t, h.journal.e.InFlight)
 			before := h.counts()
-			out, err = h.runner.Run(context.Background())
-			require.NoError(t, err)
+			out = h.launch(t)
 			require.Equal(t, ResultNothingToDo, out.Result)
 			require.Equal(t, before, h.counts())
 		}
@@ -734,8 +746,7 @@ func TestRunnerReportsInterruptedAction(t *testing.T) {
 	h := newHarness(t, "android-5.0", false)
 	h.signInApp("alice")
 	h.journal.e = JournalEntry{InFlight: SignIn{}, AppUserID: "alice"}
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	require.Equal(t, Action(SignIn{}), out.Interrupted)
 	require.Nil(t, h.journal.e.InFlight)
 	require.Equal(t, fsm.Token, out.State)
@@ -786,16 +797,13 @@ func TestRunnerReportsDivergenceFromTheStateMachine(t *testing.T) {
 	for _, p := range fsm.ProfileNames() {
 		h := newHarness(t, p, true)
 		h.signInApp("alice")
-		out, err := h.runner.Run(context.Background())
-		require.NoError(t, err)
+		out := h.launch(t)
 		require.Nil(t, out.Divergence)
 		h.signInApp("bob")
-		out, err = h.runner.Run(context.Background())
-		require.NoError(t, err)
+		out = h.launch(t)
 		require.Nil(t, out.Divergence, p)
 		h.app = AppSession{}
-		out, err = h.runner.Run(context.Background())
-		require.NoError(t, err)
+		out = h.launch(t)
 		require.Nil(t, out.Divergence, p)
 	}
 }
@@ -808,8 +816,7 @@ func TestRunnerMigrationFallsBackWhenIdentifyShortCircuits(t *testing.T) {
 	h.signInApp("alice")
 	h.sdk.st, h.sdk.user, h.sdk.env, h.sdk.region, h.sdk.ext = fsm.APIKey, vA, fsm.Sandbox, fsm.US, "alice"
 	h.journal.e = JournalEntry{AppUserID: "alice", VitalUserID: vA, LastObserved: fsm.APIKey}
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	// The migrate succeeded but did not take; the planner's rule for that
 	// signs out and in.
 	require.Equal(t, []Action{Migrate{VitalUser: vA, Identify: true}, SignOut{}, SignIn{VitalUser: vA, Identify: true}},
@@ -828,8 +835,7 @@ func TestRunnerMigrationFallsBackWhenIdentifyShortCircuits(t *testing.T) {
 func TestRunnerReportedReauthentication(t *testing.T) {
 	h := newHarness(t, "ios-1.8", true)
 	h.signInApp("alice")
-	_, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	h.launch(t)
 	identified := h.sdk.identify
 
 	saves := h.journal.saves
@@ -842,8 +848,7 @@ func TestRunnerReportedReauthentication(t *testing.T) {
 	require.NoError(t, h.runner.RecordSDKError(context.Background(), ErrNeedsReauthentication))
 	require.Equal(t, saves+1, h.journal.saves, "a repeated report writes nothing")
 
-	out, err := h.runner.Run(context.Background())
-	require.NoError(t, err)
+	out := h.launch(t)
 	require.Equal(t, ReauthNeeded, out.First().Plan.Discrepancy)
 	require.Equal(t, []Action{Reauthenticate{VitalUser: vA}}, out.Applied())
 	require.Equal(t, identified, h.sdk.identify, "reauthentication uses signIn, not identify")
@@ -855,11 +860,7 @@ func TestRunnerReportedReauthentication(t *testing.T) {
 // cannot overwrite the report.
 func TestRunnerReportWaitsForTheRunInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t, "ios-1.8", true)
-		h.signInApp("alice")
-		h.tokens.block = make(chan struct{})
-		l := h.runner.RunAtLaunch(context.Background())
-		synctest.Wait()
+		h, l := blockedLaunch(context.Background(), t, "ios-1.8", true)
 		var reported atomic.Bool
 		go func() {
 			if err := h.runner.RecordSDKError(context.Background(), ErrNeedsReauthentication); err == nil {

@@ -3,7 +3,6 @@ package reconcile
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,92 +70,14 @@ func describePlan(o *Observation) string {
 	return fmt.Sprintf("observed: %s\nclass: %s\nplan: %s\njson: %s\n", p.Observed, p.Discrepancy, p, js)
 }
 
-// observationFromArgs builds an observation from scenario keys:
-//
-//	profile=P app=signed-out|U|U:V app-env=E/R status=-|flag,flag user=ID
-//	sdk-env=E/R last=STATE error=SDKERR next=+DUR allow-api-key
-//	last-action=ACTION attempts=N issued=V unused-token=V session=U
-//	resolved=-DUR deletion-undetectable protected-data=unavailable
+// observationFromArgs builds an observation from a plan directive's keys
+// (ScenarioObservation documents them); a (v1,v2) list is read as "v1,v2".
 func observationFromArgs(args []datadriven.CmdArg) (Observation, error) {
-	o := Observation{Now: scenarioNow}
-	for _, a := range args {
-		k, v := a.Key, strings.Join(a.Vals, ",")
-		switch k {
-		case "profile":
-			p, ok := fsm.ParseProfile(v)
-			if !ok {
-				return o, fmt.Errorf("unknown profile %q", v)
+	return ScenarioObservation(scenarioNow, func(yield func(string, string) bool) {
+		for _, a := range args {
+			if !yield(a.Key, strings.Join(a.Vals, ",")) {
+				return
 			}
-			o.Profile = p
-		case "app":
-			if v == "signed-out" {
-				continue
-			}
-			o.App.SignedIn = true
-			o.App.AppUserID, o.App.VitalUserID, _ = strings.Cut(v, ":")
-		case "app-env", "sdk-env":
-			e, r, _ := strings.Cut(v, "/")
-			if k == "app-env" {
-				o.App.Environment, o.App.Region = fsm.Environment(e), fsm.Region(r)
-			} else {
-				o.SDK.Environment, o.SDK.Region = fsm.Environment(e), fsm.Region(r)
-			}
-		case "status":
-			if v == "-" {
-				continue
-			}
-			s, err := fsm.ParseStatus(strings.Split(v, ","))
-			if err != nil {
-				return o, err
-			}
-			o.SDK.Status = s
-		case "user":
-			o.SDK.CurrentUserID = v
-		case "last":
-			o.LastObserved = fsm.State(v)
-		case "error":
-			o.LastError = SDKError(v)
-		case "next":
-			d, err := time.ParseDuration(strings.TrimPrefix(v, "+"))
-			if err != nil {
-				return o, err
-			}
-			o.NextAttemptAt = scenarioNow.Add(d)
-		case "last-action":
-			act, ok := ParseAction(v)
-			if !ok {
-				return o, fmt.Errorf("bad action %q", v)
-			}
-			o.LastAction = act
-		case "attempts":
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return o, err
-			}
-			o.Attempts = n
-		case "issued":
-			o.IssuedVitalUserID = v
-		case "unused-token":
-			o.UnusedToken = v
-		case "session":
-			o.SessionAppUserID = v
-		case "resolved":
-			d, err := time.ParseDuration(strings.TrimPrefix(v, "-"))
-			if err != nil {
-				return o, err
-			}
-			o.LastResolvedAt = scenarioNow.Add(-d)
-		case "deletion-undetectable":
-			// The profile's SDK never detects a deleted user (Android
-			// 4.2.1–4.2.2, §10.1).
-			o.Profile.DetectsDeletion = false
-		case "protected-data":
-			o.ProtectedDataUnavailable = v == "unavailable"
-		case "allow-api-key":
-			o.AllowAPIKey = true
-		default:
-			return o, fmt.Errorf("unknown key %q", k)
 		}
-	}
-	return o, nil
+	})
 }

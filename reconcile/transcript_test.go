@@ -61,12 +61,7 @@ func newTranscript(t *testing.T, d *datadriven.TestData) *transcript {
 		if sdk == nil {
 			sdk = h.sdk
 		}
-		r, err := NewRunner(Config{Profile: p, SDK: sdk, Tokens: h.tokens, Journal: h.journal,
-			App:  func() AppSession { return h.app },
-			Now:  func() time.Time { return h.now },
-			Rand: func() float64 { return 0.5 }})
-		require.NoError(t, err)
-		h.runner = r
+		h.newRunner(t, p, sdk)
 	}
 	return h
 }

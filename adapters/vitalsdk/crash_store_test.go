@@ -15,25 +15,22 @@ import (
 // the store dies at each write of a scenario (memory.CrashAfter), and a
 // relaunch on what the store holds finds a valid state and can go on.
 func TestCrashAtEveryStoreWriteLeavesAValidState(t *testing.T) {
-	for _, p := range fsm.ProfileNames() {
-		t.Run(p, func(t *testing.T) {
-			w := newWorld(t, p)
-			counter := memory.CrashAfter(-1)
-			require.NoError(t, storeScenario(w, counter.Store(memory.NewDeviceStore())))
-			writes := counter.Writes()
-			require.Greater(t, writes, 4)
-			for n := range writes {
-				inner := memory.NewDeviceStore()
-				dying := memory.CrashAfter(n)
-				err := storeScenario(w, dying.Store(inner))
-				require.True(t, dying.Crashed(), "write %d", n)
-				require.ErrorIs(t, err, memory.ErrCrashed, "write %d", n)
-				var se *vitalsdk.Error
-				require.ErrorAs(t, err, &se, "a Client wraps the store's error in its own")
-				requireValidRelaunch(t, w, inner, n)
-			}
-		})
-	}
+	eachProfile(t, func(t *testing.T, w *world) {
+		counter := memory.CrashAfter(-1)
+		require.NoError(t, storeScenario(w, counter.Store(memory.NewDeviceStore())))
+		writes := counter.Writes()
+		require.Greater(t, writes, 4)
+		for n := range writes {
+			inner := memory.NewDeviceStore()
+			dying := memory.CrashAfter(n)
+			err := storeScenario(w, dying.Store(inner))
+			require.True(t, dying.Crashed(), "write %d", n)
+			require.ErrorIs(t, err, memory.ErrCrashed, "write %d", n)
+			var se *vitalsdk.Error
+			require.ErrorAs(t, err, &se, "a Client wraps the store's error in its own")
+			requireValidRelaunch(t, w, inner, n)
+		}
+	})
 }
 
 // storeScenario signs in, refreshes, switches user and signs out on store,

@@ -52,6 +52,14 @@ func newWorld(t *testing.T, profile string) *world {
 	return buildWorld(t, profile, false)
 }
 
+// eachProfile runs f as a subtest per profile, on a new in-process world.
+func eachProfile(t *testing.T, f func(t *testing.T, w *world)) {
+	t.Helper()
+	for _, p := range fsm.ProfileNames() {
+		t.Run(p, func(t *testing.T) { f(t, newWorld(t, p)) })
+	}
+}
+
 // buildWorldWith returns an in-process world whose emulator also has opts.
 func buildWorldWith(t *testing.T, profile string, opts ...emulator.Option) *world {
 	t.Helper()
@@ -118,8 +126,16 @@ func (w *world) options() vitalsdk.Options {
 // launch starts the app process: a new Client on the same database.
 func (w *world) launch() *vitalsdk.Client {
 	w.t.Helper()
+	return w.launchWith(func(*vitalsdk.Options) {})
+}
+
+// launchWith launches on the world's options as set changes them.
+func (w *world) launchWith(set func(*vitalsdk.Options)) *vitalsdk.Client {
+	w.t.Helper()
 	w.collectTokens()
-	c, err := vitalsdk.New(w.ctx, w.options())
+	o := w.options()
+	set(&o)
+	c, err := vitalsdk.New(w.ctx, o)
 	require.NoError(w.t, err)
 	return c
 }

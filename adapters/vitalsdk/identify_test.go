@@ -188,78 +188,72 @@ func TestAPIKeyMigrationPersists(t *testing.T) {
 }
 
 func TestConfigure(t *testing.T) {
-	for _, p := range fsm.ProfileNames() {
-		t.Run(p, func(t *testing.T) {
-			w := newWorld(t, p)
-			c := w.launch()
-			w.requireErr(c.Configure(w.ctx, "", fsm.Sandbox, fsm.US), vitalsdk.ErrInvalidArgument)
-			w.requireErr(c.Configure(w.ctx, "k", "staging", fsm.US), vitalsdk.ErrInvalidArgument)
-			w.requireErr(c.Configure(w.ctx, "k", fsm.Sandbox, "ap"), vitalsdk.ErrInvalidArgument)
-			require.NoError(t, c.Configure(w.ctx, w.em.APIKey(), fsm.Production, fsm.EU))
-			requireState(t, c, fsm.SignedOut, fsm.FlagConfigured, "", fsm.Configured)
-			env, region, ok := c.Environment()
-			require.True(t, ok)
-			require.Equal(t, fsm.Production, env)
-			require.Equal(t, fsm.EU, region)
+	eachProfile(t, func(t *testing.T, w *world) {
+		c := w.launch()
+		w.requireErr(c.Configure(w.ctx, "", fsm.Sandbox, fsm.US), vitalsdk.ErrInvalidArgument)
+		w.requireErr(c.Configure(w.ctx, "k", "staging", fsm.US), vitalsdk.ErrInvalidArgument)
+		w.requireErr(c.Configure(w.ctx, "k", fsm.Sandbox, "ap"), vitalsdk.ErrInvalidArgument)
+		require.NoError(t, c.Configure(w.ctx, w.em.APIKey(), fsm.Production, fsm.EU))
+		requireState(t, c, fsm.SignedOut, fsm.FlagConfigured, "", fsm.Configured)
+		env, region, ok := c.Environment()
+		require.True(t, ok)
+		require.Equal(t, fsm.Production, env)
+		require.Equal(t, fsm.EU, region)
 
-			c = w.reopen()
-			if c.Profile().ConfigurePersists {
-				requireState(t, c, fsm.Configured, fsm.FlagConfigured, "", fsm.Configured)
-			} else {
-				requireState(t, c, fsm.Configured, 0, "", fsm.SignedOut)
-				_, _, ok := c.Environment()
-				require.False(t, ok)
-			}
-		})
-	}
+		c = w.reopen()
+		if c.Profile().ConfigurePersists {
+			requireState(t, c, fsm.Configured, fsm.FlagConfigured, "", fsm.Configured)
+		} else {
+			requireState(t, c, fsm.Configured, 0, "", fsm.SignedOut)
+			_, _, ok := c.Environment()
+			require.False(t, ok)
+		}
+	})
 }
 
 func TestSetUserID(t *testing.T) {
 	const uuid = "3f2c6a1e-9b1d-4c7e-8a2f-5d6e7f8a9b0c"
-	for _, p := range fsm.ProfileNames() {
-		t.Run(p, func(t *testing.T) {
-			w := newWorld(t, p)
-			c := w.launch()
-			prof := c.Profile()
-			w.requireErr(c.SetUserID(w.ctx, ""), vitalsdk.ErrInvalidArgument)
+	eachProfile(t, func(t *testing.T, w *world) {
+		c := w.launch()
+		prof := c.Profile()
+		w.requireErr(c.SetUserID(w.ctx, ""), vitalsdk.ErrInvalidArgument)
 
-			// Not configured.
-			err := c.SetUserID(w.ctx, uuid)
-			if prof.Platform == fsm.IOS {
-				w.requireErr(err, vitalsdk.ErrNotConfigured)
-			} else {
-				require.NoError(t, err, "Android stores the user ID anyway")
-				requireState(t, c, "", 0, "", fsm.SignedOut)
-				st, _ := w.stored()
-				require.Equal(t, uuid, st.APIKeyUserID)
-			}
+		// Not configured.
+		err := c.SetUserID(w.ctx, uuid)
+		if prof.Platform == fsm.IOS {
+			w.requireErr(err, vitalsdk.ErrNotConfigured)
+		} else {
+			require.NoError(t, err, "Android stores the user ID anyway")
+			requireState(t, c, "", 0, "", fsm.SignedOut)
+			st, _ := w.stored()
+			require.Equal(t, uuid, st.APIKeyUserID)
+		}
 
-			require.NoError(t, c.Configure(w.ctx, w.em.APIKey(), fsm.Sandbox, fsm.US))
-			if prof.Platform == fsm.IOS {
-				w.requireErr(c.SetUserID(w.ctx, "user-1"), vitalsdk.ErrInvalidArgument)
-				require.NoError(t, c.SetUserID(w.ctx, uuid))
-				requireState(t, c, fsm.Configured, signedInAPIKey, appSees(prof, strings.ToUpper(uuid)), fsm.APIKey)
-			} else {
-				require.NoError(t, c.SetUserID(w.ctx, "user-1"))
-				requireState(t, c, fsm.Configured, signedInAPIKey, "user-1", fsm.APIKey)
-			}
-			c = w.reopen()
-			require.Equal(t, signedInAPIKey, c.Status(), "an API-key sign-in persists")
+		require.NoError(t, c.Configure(w.ctx, w.em.APIKey(), fsm.Sandbox, fsm.US))
+		if prof.Platform == fsm.IOS {
+			w.requireErr(c.SetUserID(w.ctx, "user-1"), vitalsdk.ErrInvalidArgument)
+			require.NoError(t, c.SetUserID(w.ctx, uuid))
+			requireState(t, c, fsm.Configured, signedInAPIKey, appSees(prof, strings.ToUpper(uuid)), fsm.APIKey)
+		} else {
+			require.NoError(t, c.SetUserID(w.ctx, "user-1"))
+			requireState(t, c, fsm.Configured, signedInAPIKey, "user-1", fsm.APIKey)
+		}
+		c = w.reopen()
+		require.Equal(t, signedInAPIKey, c.Status(), "an API-key sign-in persists")
 
-			// In token mode.
-			require.NoError(t, c.SignOut(w.ctx))
-			c, uid := signedIn(t, w)
-			writes := w.db.WriteCount()
-			err = c.SetUserID(w.ctx, uuid)
-			if prof.UpperCaseUserID {
-				w.requireErr(err, vitalsdk.ErrAlreadySignedIn)
-			} else {
-				require.NoError(t, err, "ignored")
-			}
-			require.Equal(t, writes, w.db.WriteCount())
-			require.True(t, strings.EqualFold(uid, c.CurrentUserID()))
-		})
-	}
+		// In token mode.
+		require.NoError(t, c.SignOut(w.ctx))
+		c, uid := signedIn(t, w)
+		writes := w.db.WriteCount()
+		err = c.SetUserID(w.ctx, uuid)
+		if prof.UpperCaseUserID {
+			w.requireErr(err, vitalsdk.ErrAlreadySignedIn)
+		} else {
+			require.NoError(t, err, "ignored")
+		}
+		require.Equal(t, writes, w.db.WriteCount())
+		require.True(t, strings.EqualFold(uid, c.CurrentUserID()))
+	})
 }
 
 func TestIOS18LaunchMigratesLegacyAPIKeySignIn(t *testing.T) {

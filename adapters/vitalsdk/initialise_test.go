@@ -21,33 +21,30 @@ import (
 // bridges, which create the client before they read the status
 // (Profile.StatusCreatesClient).
 func TestStatusBeforeTheClientExists(t *testing.T) {
-	for _, p := range fsm.ProfileNames() {
-		t.Run(p, func(t *testing.T) {
-			w := newWorld(t, p)
-			c, uid := signedIn(t, w)
-			status, user := c.Status(), c.CurrentUserID()
-			o := w.options()
-			o.DeferCreate = true
-			c, err := vitalsdk.New(w.ctx, o)
-			require.NoError(t, err)
-			if c.Profile().Platform == fsm.IOS || c.Profile().StatusCreatesClient {
-				require.Equal(t, status, c.Status())
-				require.Equal(t, user, c.CurrentUserID())
-				return
-			}
-			requireState(t, c, "", 0, "", fsm.SignedOut)
-			require.NoError(t, c.Initialize(w.ctx))
+	eachProfile(t, func(t *testing.T, w *world) {
+		c, uid := signedIn(t, w)
+		status, user := c.Status(), c.CurrentUserID()
+		o := w.options()
+		o.DeferCreate = true
+		c, err := vitalsdk.New(w.ctx, o)
+		require.NoError(t, err)
+		if c.Profile().Platform == fsm.IOS || c.Profile().StatusCreatesClient {
 			require.Equal(t, status, c.Status())
 			require.Equal(t, user, c.CurrentUserID())
+			return
+		}
+		requireState(t, c, "", 0, "", fsm.SignedOut)
+		require.NoError(t, c.Initialize(w.ctx))
+		require.Equal(t, status, c.Status())
+		require.Equal(t, user, c.CurrentUserID())
 
-			// What reading first would have led to: a sign-in that throws.
-			c, err = vitalsdk.New(w.ctx, o)
-			require.NoError(t, err)
-			require.Equal(t, fsm.Status(0), c.Status(), "reads signed out")
-			w.requireErr(c.SignIn(w.ctx, w.token(uid)), vitalsdk.ErrAlreadySignedIn)
-			require.Equal(t, status, c.Status(), "the call created the client: the session was there all along")
-		})
-	}
+		// What reading first would have led to: a sign-in that throws.
+		c, err = vitalsdk.New(w.ctx, o)
+		require.NoError(t, err)
+		require.Equal(t, fsm.Status(0), c.Status(), "reads signed out")
+		w.requireErr(c.SignIn(w.ctx, w.token(uid)), vitalsdk.ErrAlreadySignedIn)
+		require.Equal(t, status, c.Status(), "the call created the client: the session was there all along")
+	})
 }
 
 // TestRunnerInitializesBeforeItReads: the launch runner takes the SDK's
@@ -60,10 +57,7 @@ func TestRunnerInitializesBeforeItReads(t *testing.T) {
 			w := newWorld(t, p)
 			c, _ := signedIn(t, w)
 			vital := c.CurrentUserID()
-			o := w.options()
-			o.DeferCreate = true
-			c, err := vitalsdk.New(w.ctx, o)
-			require.NoError(t, err)
+			c = w.launchWith(func(o *vitalsdk.Options) { o.DeferCreate = true })
 			require.Equal(t, fsm.Status(0), c.Status(), "not created yet")
 			journal := &memory.Journal{}
 			require.NoError(t, journal.Save(w.ctx, reconcile.JournalEntry{LastObserved: fsm.Token, AppUserID: "alice",

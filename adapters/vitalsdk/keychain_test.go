@@ -16,51 +16,45 @@ import (
 // transient interactionNotAllowed; Android has no keychain. Nothing is
 // erased, and after Unlock everything works.
 func TestLockedKeychain(t *testing.T) {
-	for _, p := range fsm.ProfileNames() {
-		t.Run(p, func(t *testing.T) {
-			w := newWorld(t, p)
-			c, uid := signedIn(t, w)
-			status, user := c.Status(), c.CurrentUserID()
-			before, _ := w.stored()
-			o := w.options()
-			o.KeychainLocked = true
-			c, err := vitalsdk.New(w.ctx, o)
-			require.NoError(t, err)
-			w.expire()
+	eachProfile(t, func(t *testing.T, w *world) {
+		c, uid := signedIn(t, w)
+		status, user := c.Status(), c.CurrentUserID()
+		before, _ := w.stored()
+		c = w.launchWith(func(o *vitalsdk.Options) { o.KeychainLocked = true })
+		w.expire()
 
-			switch c.Profile().LockedKeychain {
-			case fsm.KeychainNotApplicable:
-				require.True(t, c.ProtectedDataAvailable())
-				require.Equal(t, status, c.Status())
-				_, err := c.AccessToken(w.ctx)
-				require.NoError(t, err)
-				return
-			case fsm.KeychainReadsSignedOut:
-				require.False(t, c.ProtectedDataAvailable())
-				requireState(t, c, fsm.Token, 0, "", fsm.SignedOut)
-			case fsm.KeychainCallsFail:
-				require.False(t, c.ProtectedDataAvailable())
-				require.Equal(t, status, c.Status(), "the status comes from the unprotected params")
-				require.Equal(t, user, c.CurrentUserID())
-			}
-			writes := w.db.WriteCount()
-			_, err = c.AccessToken(w.ctx)
-			w.requireErr(err, vitalsdk.ErrKeychainLocked)
-			require.True(t, reconcile.IsTransient(err))
-			w.requireErr(c.Refresh(w.ctx), vitalsdk.ErrKeychainLocked)
-			w.requireErr(c.SignIn(w.ctx, w.token(uid)), vitalsdk.ErrKeychainLocked)
-			require.Equal(t, writes, w.db.WriteCount())
-			after, _ := w.stored()
-			require.Equal(t, before, after, "nothing is erased")
-
-			require.NoError(t, c.Unlock(w.ctx))
+		switch c.Profile().LockedKeychain {
+		case fsm.KeychainNotApplicable:
 			require.True(t, c.ProtectedDataAvailable())
 			require.Equal(t, status, c.Status())
-			require.Equal(t, user, c.CurrentUserID())
-			_, err = c.AccessToken(w.ctx)
+			_, err := c.AccessToken(w.ctx)
 			require.NoError(t, err)
-		})
-	}
+			return
+		case fsm.KeychainReadsSignedOut:
+			require.False(t, c.ProtectedDataAvailable())
+			requireState(t, c, fsm.Token, 0, "", fsm.SignedOut)
+		case fsm.KeychainCallsFail:
+			require.False(t, c.ProtectedDataAvailable())
+			require.Equal(t, status, c.Status(), "the status comes from the unprotected params")
+			require.Equal(t, user, c.CurrentUserID())
+		}
+		writes := w.db.WriteCount()
+		_, err := c.AccessToken(w.ctx)
+		w.requireErr(err, vitalsdk.ErrKeychainLocked)
+		require.True(t, reconcile.IsTransient(err))
+		w.requireErr(c.Refresh(w.ctx), vitalsdk.ErrKeychainLocked)
+		w.requireErr(c.SignIn(w.ctx, w.token(uid)), vitalsdk.ErrKeychainLocked)
+		require.Equal(t, writes, w.db.WriteCount())
+		after, _ := w.stored()
+		require.Equal(t, before, after, "nothing is erased")
+
+		require.NoError(t, c.Unlock(w.ctx))
+		require.True(t, c.ProtectedDataAvailable())
+		require.Equal(t, status, c.Status())
+		require.Equal(t, user, c.CurrentUserID())
+		_, err = c.AccessToken(w.ctx)
+		require.NoError(t, err)
+	})
 }
 
 // TestLockedKeychainDefersMigration: an iOS 1.4+ launch before the first
@@ -72,10 +66,7 @@ func TestLockedKeychainDefersMigration(t *testing.T) {
 	uid := w.newUser()
 	require.NoError(t, c.SignIn(w.ctx, w.token(uid))) // a record, no params
 	writes := w.db.WriteCount()
-	o := w.options()
-	o.KeychainLocked = true
-	c, err := vitalsdk.New(w.ctx, o)
-	require.NoError(t, err)
+	c = w.launchWith(func(o *vitalsdk.Options) { o.KeychainLocked = true })
 	require.Equal(t, writes, w.db.WriteCount(), "no migration while locked")
 	require.Equal(t, fsm.Status(0), c.Status())
 	require.NoError(t, c.Unlock(w.ctx))

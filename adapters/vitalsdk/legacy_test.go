@@ -15,62 +15,59 @@ import (
 // Toolkit and Secure Token only, keeping the public key and tenant in its
 // record; the other profiles never touch those routes (reference §10.3).
 func TestLegacyProfilesUseTheFirebaseEndpoints(t *testing.T) {
-	for _, p := range fsm.ProfileNames() {
-		t.Run(p, func(t *testing.T) {
-			w := newWorld(t, p)
-			c := w.launch()
-			uid := w.newUser()
-			require.NoError(t, c.SignIn(w.ctx, w.token(uid)))
-			st, _ := w.stored()
-			legacy := c.Profile().LegacyTokenEndpoint
-			require.Equal(t, "emulator-tenant", st.Record.TenantID)
-			if legacy {
-				require.Equal(t, w.em.PublicAPIKey(), st.Record.PublicAPIKey)
-			} else {
-				require.Empty(t, st.Record.PublicAPIKey)
-			}
-			if c.Profile().RecordWithoutRegion {
-				require.Empty(t, st.Record.Region, "Android 4.2.0's record has no region")
-				require.Equal(t, fsm.US, st.Region, "its strategy has")
-			} else {
-				require.Equal(t, fsm.US, st.Record.Region)
-			}
+	eachProfile(t, func(t *testing.T, w *world) {
+		c := w.launch()
+		uid := w.newUser()
+		require.NoError(t, c.SignIn(w.ctx, w.token(uid)))
+		st, _ := w.stored()
+		legacy := c.Profile().LegacyTokenEndpoint
+		require.Equal(t, "emulator-tenant", st.Record.TenantID)
+		if legacy {
+			require.Equal(t, w.em.PublicAPIKey(), st.Record.PublicAPIKey)
+		} else {
+			require.Empty(t, st.Record.PublicAPIKey)
+		}
+		if c.Profile().RecordWithoutRegion {
+			require.Empty(t, st.Record.Region, "Android 4.2.0's record has no region")
+			require.Equal(t, fsm.US, st.Region, "its strategy has")
+		} else {
+			require.Equal(t, fsm.US, st.Record.Region)
+		}
 
-			c = w.launch() // iOS 1.4+: the deprecated signIn's session shows after a relaunch
-			w.expire()
-			tok, err := c.AccessToken(w.ctx)
-			require.NoError(t, err)
-			u, err := c.GetOwnUser(w.ctx)
-			require.NoError(t, err, "the ID token is an access token of the API")
-			require.Equal(t, uid, u.UserID)
-			after, _ := w.stored()
-			require.Equal(t, tok, after.Record.AccessToken)
-			if legacy {
-				require.Equal(t, st.Record.RefreshToken, after.Record.RefreshToken, "Secure Token keeps the session's refresh token")
-			} else {
-				require.NotEqual(t, st.Record.RefreshToken, after.Record.RefreshToken, "/v1/token rotates")
-			}
+		c = w.launch() // iOS 1.4+: the deprecated signIn's session shows after a relaunch
+		w.expire()
+		tok, err := c.AccessToken(w.ctx)
+		require.NoError(t, err)
+		u, err := c.GetOwnUser(w.ctx)
+		require.NoError(t, err, "the ID token is an access token of the API")
+		require.Equal(t, uid, u.UserID)
+		after, _ := w.stored()
+		require.Equal(t, tok, after.Record.AccessToken)
+		if legacy {
+			require.Equal(t, st.Record.RefreshToken, after.Record.RefreshToken, "Secure Token keeps the session's refresh token")
+		} else {
+			require.NotEqual(t, st.Record.RefreshToken, after.Record.RefreshToken, "/v1/token rotates")
+		}
 
-			require.NoError(t, w.em.DeleteUser(uid))
-			w.expire()
-			_, err = c.AccessToken(w.ctx)
-			if c.Profile().DetectsDeletion {
-				w.requireErr(err, vitalsdk.ErrInvalidUser)
-			} else {
-				w.requireErr(err, vitalsdk.ErrUndecodableTokenError)
-			}
+		require.NoError(t, w.em.DeleteUser(uid))
+		w.expire()
+		_, err = c.AccessToken(w.ctx)
+		if c.Profile().DetectsDeletion {
+			w.requireErr(err, vitalsdk.ErrInvalidUser)
+		} else {
+			w.requireErr(err, vitalsdk.ErrUndecodableTokenError)
+		}
 
-			legacyCalls := w.em.Requests(emulator.RouteLegacySignIn) + w.em.Requests(emulator.RouteLegacyRefresh)
-			if legacy {
-				require.Zero(t, w.em.Requests(emulator.RouteToken))
-				require.Equal(t, 1, w.em.Requests(emulator.RouteLegacySignIn))
-				require.Equal(t, 2, w.em.Requests(emulator.RouteLegacyRefresh))
-			} else {
-				require.Zero(t, legacyCalls)
-				require.Equal(t, 3, w.em.Requests(emulator.RouteToken))
-			}
-		})
-	}
+		legacyCalls := w.em.Requests(emulator.RouteLegacySignIn) + w.em.Requests(emulator.RouteLegacyRefresh)
+		if legacy {
+			require.Zero(t, w.em.Requests(emulator.RouteToken))
+			require.Equal(t, 1, w.em.Requests(emulator.RouteLegacySignIn))
+			require.Equal(t, 2, w.em.Requests(emulator.RouteLegacyRefresh))
+		} else {
+			require.Zero(t, legacyCalls)
+			require.Equal(t, 3, w.em.Requests(emulator.RouteToken))
+		}
+	})
 }
 
 // TestUpgradeAcrossTheCutover: a session signed in on a legacy profile is

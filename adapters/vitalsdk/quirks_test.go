@@ -68,20 +68,14 @@ func TestQuirksAreProfileSpecific(t *testing.T) {
 		}},
 		{"locked keychain reads signed out (§10.6)", []string{"ios-1.3", "rn-ios-1.3"}, func(w *world) bool {
 			signedIn(w.t, w)
-			o := w.options()
-			o.KeychainLocked = true
-			c, err := vitalsdk.New(w.ctx, o)
-			require.NoError(w.t, err)
+			c := w.launchWith(func(o *vitalsdk.Options) { o.KeychainLocked = true })
 			return c.Status() == 0
 		}},
 		{"locked keychain fails token calls (§10.6)", []string{"ios-1.3", "ios-1.8.1", "ios-1.8", "flutter-ios",
 			"flutter-ios-1.8.1", "rn-ios-1.3", "rn-5.2-ios-1.8.1", "rn-ios-1.8.1", "rn-ios-1.8"}, func(w *world) bool {
 			signedIn(w.t, w)
-			o := w.options()
-			o.KeychainLocked = true
-			c, err := vitalsdk.New(w.ctx, o)
-			require.NoError(w.t, err)
-			_, err = c.AccessToken(w.ctx)
+			c := w.launchWith(func(o *vitalsdk.Options) { o.KeychainLocked = true })
+			_, err := c.AccessToken(w.ctx)
 			return errors.Is(err, vitalsdk.ErrKeychainLocked)
 		}},
 		{"session survives a reinstall (§10.5)", []string{"ios-1.3", "android-4.2.0", "android-4.2.2", "android-5.0", "flutter-android",
@@ -111,10 +105,7 @@ func TestQuirksAreProfileSpecific(t *testing.T) {
 		// the status (Profile.StatusCreatesClient).
 		{"status empty before the client exists (§10.11)", []string{"android-4.2.0", "android-4.2.1", "android-4.2.2", "android-5.0"}, func(w *world) bool {
 			signedIn(w.t, w)
-			o := w.options()
-			o.DeferCreate = true
-			c, err := vitalsdk.New(w.ctx, o)
-			require.NoError(w.t, err)
+			c := w.launchWith(func(o *vitalsdk.Options) { o.DeferCreate = true })
 			return c.Status() == 0
 		}},
 	}

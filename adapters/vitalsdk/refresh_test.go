@@ -2,7 +2,6 @@ package vitalsdk_test
 
 import (
 	"context"
-	"github.com/vitalsync/vitalsync/reconcile"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 func TestAccessTokenRefreshesOnlyWhenExpired(t *testing.T) {
@@ -49,44 +49,41 @@ func TestAccessTokenRefreshesOnlyWhenExpired(t *testing.T) {
 }
 
 func TestRefreshRotationSurvivesRelaunch(t *testing.T) {
-	for _, p := range fsm.ProfileNames() {
-		t.Run(p, func(t *testing.T) {
-			w := newWorld(t, p)
-			c, uid := signedIn(t, w)
-			before, _ := w.stored()
+	eachProfile(t, func(t *testing.T, w *world) {
+		c, uid := signedIn(t, w)
+		before, _ := w.stored()
+		w.expire()
+		writes := w.db.WriteCount()
+		tok, err := c.AccessToken(w.ctx)
+		require.NoError(t, err)
+		require.Equal(t, writes+1, w.db.WriteCount(), "one transaction")
+		after, _ := w.stored()
+		require.Equal(t, tok, after.Record.AccessToken)
+		require.Equal(t, w.clk.Now().Add(accessTTL), after.Record.Expiry)
+		if c.Profile().LegacyTokenEndpoint {
+			// Secure Token keeps the session's refresh token, and it
+			// stays good across a relaunch.
+			require.Equal(t, before.Record.RefreshToken, after.Record.RefreshToken, "not rotated")
+			c = w.reopen()
 			w.expire()
-			writes := w.db.WriteCount()
-			tok, err := c.AccessToken(w.ctx)
-			require.NoError(t, err)
-			require.Equal(t, writes+1, w.db.WriteCount(), "one transaction")
-			after, _ := w.stored()
-			require.Equal(t, tok, after.Record.AccessToken)
-			require.Equal(t, w.clk.Now().Add(accessTTL), after.Record.Expiry)
-			if c.Profile().LegacyTokenEndpoint {
-				// Secure Token keeps the session's refresh token, and it
-				// stays good across a relaunch.
-				require.Equal(t, before.Record.RefreshToken, after.Record.RefreshToken, "not rotated")
-				c = w.reopen()
-				w.expire()
-				require.NoError(t, c.Refresh(w.ctx))
-				again, _ := w.stored()
-				require.Equal(t, before.Record.RefreshToken, again.Record.RefreshToken)
-			} else {
-				require.NotEqual(t, before.Record.RefreshToken, after.Record.RefreshToken, "rotated")
-				// The rotated refresh token is the one a relaunch uses; the
-				// old one is no longer accepted by the server.
-				c = w.reopen()
-				w.expire()
-				require.NoError(t, c.Refresh(w.ctx))
-				_, err = junction.NewAuthClient(w.authURL, junction.WithHTTPClient(w.hc)).Refresh(w.ctx, before.Record.RefreshToken)
-				require.Error(t, err)
-			}
+			require.NoError(t, c.Refresh(w.ctx))
+			again, _ := w.stored()
+			require.Equal(t, before.Record.RefreshToken, again.Record.RefreshToken)
+		} else {
+			require.NotEqual(t, before.Record.RefreshToken, after.Record.RefreshToken, "rotated")
+			// The rotated refresh token is the one a relaunch uses; the
+			// old one is no longer accepted by the server.
+			c = w.reopen()
+			w.expire()
+			require.NoError(t, c.Refresh(w.ctx))
+			_, err = junction.NewAuthClient(w.authURL, junction.WithHTTPClient(w.hc)).Refresh(w.ctx, before.Record.RefreshToken)
+			require.Error(t, err)
+		}
 
-			u, err := c.GetOwnUser(w.ctx)
-			require.NoError(t, err)
-			require.Equal(t, uid, u.UserID)
-		})
-	}
+		u, err := c.GetOwnUser(w.ctx)
+		require.NoError(t, err)
+		require.Equal(t, uid, u.UserID)
+	})
 }
 
 func TestRefreshFailuresChangeNothing(t *testing.T) {
@@ -230,91 +227,85 @@ func TestSignOutDuringRefreshDropsTheResult(t *testing.T) {
 }
 
 func TestGetOwnUser(t *testing.T) {
-	for _, p := range fsm.ProfileNames() {
-		t.Run(p, func(t *testing.T) {
-			w := newWorld(t, p)
-			c, uid := signedIn(t, w)
-			u, err := c.GetOwnUser(w.ctx)
-			require.NoError(t, err)
-			require.Equal(t, uid, u.UserID)
+	eachProfile(t, func(t *testing.T, w *world) {
+		c, uid := signedIn(t, w)
+		u, err := c.GetOwnUser(w.ctx)
+		require.NoError(t, err)
+		require.Equal(t, uid, u.UserID)
 
-			refreshes := w.tokenRequests()
-			if !c.Profile().RefreshesOnUnauthorized {
-				// iOS: the response validator throws before the retry
-				// predicate sees the 401, so a 401 never refreshes; a
-				// deleted user shows only at local expiry (§10.2).
-				gets := w.em.Requests(emulator.RouteGetUser)
-				w.em.FailNext(emulator.RouteGetUser, 1, 401)
-				_, err = c.GetOwnUser(w.ctx)
-				w.requireErr(err, junction.ErrUnauthorized)
-				require.Equal(t, refreshes, w.tokenRequests(), "no refresh")
-				require.Equal(t, gets+1, w.em.Requests(emulator.RouteGetUser), "no retry")
-				require.NoError(t, w.em.DeleteUser(uid))
-				_, err = c.GetOwnUser(w.ctx)
-				w.requireErr(err, junction.ErrUnauthorized)
-				require.True(t, c.Status().Has(fsm.FlagSignedIn), "not noticed before expiry")
-				w.expire()
-				_, err = c.GetOwnUser(w.ctx)
-				w.requireErr(err, vitalsdk.ErrInvalidUser)
-				return
-			}
-			// A 401 refreshes and retries once (on Android 4.1.0–4.2.1 the
-			// retry crashes the process: TestUnauthorizedRetry).
-			if !c.Profile().UnauthorizedRetryCrashes {
-				// A 401 refreshes and retries once.
-				w.em.FailNext(emulator.RouteGetUser, 1, 401)
-				u, err = c.GetOwnUser(w.ctx)
-				require.NoError(t, err)
-				require.Equal(t, uid, u.UserID)
-				require.Equal(t, refreshes+1, w.tokenRequests())
-
-				// Twice 401: one refresh, then the error.
-				gets := w.em.Requests(emulator.RouteGetUser)
-				w.em.FailNext(emulator.RouteGetUser, 2, 401)
-				_, err = c.GetOwnUser(w.ctx)
-				w.requireErr(err, junction.ErrUnauthorized)
-				require.Equal(t, refreshes+2, w.tokenRequests())
-				require.Equal(t, gets+2, w.em.Requests(emulator.RouteGetUser))
-			}
-
-			// A 401 whose refresh says the user is gone.
-			require.NoError(t, w.em.DeleteUser(uid))
-			w.em.FailNext(emulator.RouteGetUser, 1, 401)
-			_, err = c.GetOwnUser(w.ctx)
-			if !c.Profile().DetectsDeletion {
-				requireNeverDetected(w, c, err, c.CurrentUserID())
-				return
-			}
-			w.requireErr(err, vitalsdk.ErrInvalidUser)
-		})
-	}
-}
-
-func TestGetOwnUserAPIKeyMode(t *testing.T) {
-	for _, p := range fsm.ProfileNames() {
-		t.Run(p, func(t *testing.T) {
-			w := newWorld(t, p)
-			c := w.launch()
-			uid := w.newUser()
-			_, err := c.GetOwnUser(w.ctx)
-			w.requireErr(err, vitalsdk.ErrNotConfigured)
-			require.NoError(t, c.Configure(w.ctx, w.em.APIKey(), fsm.Sandbox, fsm.US))
-			_, err = c.GetOwnUser(w.ctx)
-			w.requireErr(err, vitalsdk.ErrNotSignedIn)
-			require.NoError(t, c.SetUserID(w.ctx, uid))
-			u, err := c.GetOwnUser(w.ctx)
-			require.NoError(t, err)
-			require.Equal(t, uid, u.UserID)
-			_, err = c.AccessToken(w.ctx)
-			w.requireErr(err, vitalsdk.ErrNotSignedIn)
-			w.requireErr(c.Refresh(w.ctx), vitalsdk.ErrNotSignedIn)
-
-			// A 401 in API-key mode is not retried.
+		refreshes := w.tokenRequests()
+		if !c.Profile().RefreshesOnUnauthorized {
+			// iOS: the response validator throws before the retry
+			// predicate sees the 401, so a 401 never refreshes; a
+			// deleted user shows only at local expiry (§10.2).
+			gets := w.em.Requests(emulator.RouteGetUser)
 			w.em.FailNext(emulator.RouteGetUser, 1, 401)
 			_, err = c.GetOwnUser(w.ctx)
 			w.requireErr(err, junction.ErrUnauthorized)
-		})
-	}
+			require.Equal(t, refreshes, w.tokenRequests(), "no refresh")
+			require.Equal(t, gets+1, w.em.Requests(emulator.RouteGetUser), "no retry")
+			require.NoError(t, w.em.DeleteUser(uid))
+			_, err = c.GetOwnUser(w.ctx)
+			w.requireErr(err, junction.ErrUnauthorized)
+			require.True(t, c.Status().Has(fsm.FlagSignedIn), "not noticed before expiry")
+			w.expire()
+			_, err = c.GetOwnUser(w.ctx)
+			w.requireErr(err, vitalsdk.ErrInvalidUser)
+			return
+		}
+		// A 401 refreshes and retries once (on Android 4.1.0–4.2.1 the
+		// retry crashes the process: TestUnauthorizedRetry).
+		if !c.Profile().UnauthorizedRetryCrashes {
+			// A 401 refreshes and retries once.
+			w.em.FailNext(emulator.RouteGetUser, 1, 401)
+			u, err = c.GetOwnUser(w.ctx)
+			require.NoError(t, err)
+			require.Equal(t, uid, u.UserID)
+			require.Equal(t, refreshes+1, w.tokenRequests())
+
+			// Twice 401: one refresh, then the error.
+			gets := w.em.Requests(emulator.RouteGetUser)
+			w.em.FailNext(emulator.RouteGetUser, 2, 401)
+			_, err = c.GetOwnUser(w.ctx)
+			w.requireErr(err, junction.ErrUnauthorized)
+			require.Equal(t, refreshes+2, w.tokenRequests())
+			require.Equal(t, gets+2, w.em.Requests(emulator.RouteGetUser))
+		}
+
+		// A 401 whose refresh says the user is gone.
+		require.NoError(t, w.em.DeleteUser(uid))
+		w.em.FailNext(emulator.RouteGetUser, 1, 401)
+		_, err = c.GetOwnUser(w.ctx)
+		if !c.Profile().DetectsDeletion {
+			requireNeverDetected(w, c, err, c.CurrentUserID())
+			return
+		}
+		w.requireErr(err, vitalsdk.ErrInvalidUser)
+	})
+}
+
+func TestGetOwnUserAPIKeyMode(t *testing.T) {
+	eachProfile(t, func(t *testing.T, w *world) {
+		c := w.launch()
+		uid := w.newUser()
+		_, err := c.GetOwnUser(w.ctx)
+		w.requireErr(err, vitalsdk.ErrNotConfigured)
+		require.NoError(t, c.Configure(w.ctx, w.em.APIKey(), fsm.Sandbox, fsm.US))
+		_, err = c.GetOwnUser(w.ctx)
+		w.requireErr(err, vitalsdk.ErrNotSignedIn)
+		require.NoError(t, c.SetUserID(w.ctx, uid))
+		u, err := c.GetOwnUser(w.ctx)
+		require.NoError(t, err)
+		require.Equal(t, uid, u.UserID)
+		_, err = c.AccessToken(w.ctx)
+		w.requireErr(err, vitalsdk.ErrNotSignedIn)
+		w.requireErr(c.Refresh(w.ctx), vitalsdk.ErrNotSignedIn)
+
+		// A 401 in API-key mode is not retried.
+		w.em.FailNext(emulator.RouteGetUser, 1, 401)
+		_, err = c.GetOwnUser(w.ctx)
+		w.requireErr(err, junction.ErrUnauthorized)
+	})
 }
 
 // Options.Timeout bounds every request, the refresh that outlives its

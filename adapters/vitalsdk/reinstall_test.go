@@ -15,50 +15,47 @@ import (
 // not short-circuit and signs out and in again; with its refresh token
 // rotated since the backup, the session reads as a deleted user.
 func TestReinstall(t *testing.T) {
-	for _, p := range fsm.ProfileNames() {
-		t.Run(p, func(t *testing.T) {
-			w := newWorld(t, p)
-			c := w.launch()
-			uid := w.newUser()
-			if c.Profile().HasIdentify {
-				require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: w.token(uid)}))
-			} else {
-				require.NoError(t, c.SignIn(w.ctx, w.token(uid)))
-			}
-			c = w.launch()
-			status, user := c.Status(), c.CurrentUserID()
-			backup, _ := w.stored()
+	eachProfile(t, func(t *testing.T, w *world) {
+		c := w.launch()
+		uid := w.newUser()
+		if c.Profile().HasIdentify {
+			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: w.token(uid)}))
+		} else {
+			require.NoError(t, c.SignIn(w.ctx, w.token(uid)))
+		}
+		c = w.launch()
+		status, user := c.Status(), c.CurrentUserID()
+		backup, _ := w.stored()
 
-			require.NoError(t, vitalsdk.Reinstall(w.ctx, w.db, "phone", c.Profile(), true))
-			c = w.launch()
-			prof := c.Profile()
-			switch {
-			case prof.Platform == fsm.IOS && prof.ConfigurePersists:
-				require.Equal(t, status, c.Status(), "signed in as the previous user")
-				require.Equal(t, user, c.CurrentUserID())
-				after, _ := w.stored()
-				require.Equal(t, backup, after)
-			case prof.Platform == fsm.IOS:
-				requireState(t, c, "", 0, "", fsm.SignedOut)
-				_, ok := w.stored()
-				require.False(t, ok)
-			default:
-				require.Equal(t, status, c.Status(), "the backup restores the session")
-				after, _ := w.stored()
-				require.Empty(t, after.ExternalUserID, "but not the external user ID")
-				require.Equal(t, backup.Record, after.Record)
-				if prof.HasIdentify {
-					// identify no longer short-circuits: Android signs out and in.
-					requests := w.tokenRequests()
-					require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: w.token(uid)}))
-					require.Equal(t, requests+1, w.tokenRequests())
-				}
-				// Without a restore Android starts empty.
-				require.NoError(t, vitalsdk.Reinstall(w.ctx, w.db, "phone", prof, false))
-				requireState(t, w.launch(), "", 0, "", fsm.SignedOut)
+		require.NoError(t, vitalsdk.Reinstall(w.ctx, w.db, "phone", c.Profile(), true))
+		c = w.launch()
+		prof := c.Profile()
+		switch {
+		case prof.Platform == fsm.IOS && prof.ConfigurePersists:
+			require.Equal(t, status, c.Status(), "signed in as the previous user")
+			require.Equal(t, user, c.CurrentUserID())
+			after, _ := w.stored()
+			require.Equal(t, backup, after)
+		case prof.Platform == fsm.IOS:
+			requireState(t, c, "", 0, "", fsm.SignedOut)
+			_, ok := w.stored()
+			require.False(t, ok)
+		default:
+			require.Equal(t, status, c.Status(), "the backup restores the session")
+			after, _ := w.stored()
+			require.Empty(t, after.ExternalUserID, "but not the external user ID")
+			require.Equal(t, backup.Record, after.Record)
+			if prof.HasIdentify {
+				// identify no longer short-circuits: Android signs out and in.
+				requests := w.tokenRequests()
+				require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-a", vitalsdk.SignInTokenAuth{Token: w.token(uid)}))
+				require.Equal(t, requests+1, w.tokenRequests())
 			}
-		})
-	}
+			// Without a restore Android starts empty.
+			require.NoError(t, vitalsdk.Reinstall(w.ctx, w.db, "phone", prof, false))
+			requireState(t, w.launch(), "", 0, "", fsm.SignedOut)
+		}
+	})
 }
 
 // TestReinstallStaleRefreshToken: an Android backup taken before a refresh

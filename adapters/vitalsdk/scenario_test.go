@@ -209,11 +209,7 @@ func (e *scenarioEnv) Handle(t *testing.T, d *datadriven.TestData) string {
 		// launch-locked
 		//
 		// Relaunches before the device's first unlock (Options.KeychainLocked).
-		o := e.w.options()
-		o.KeychainLocked = true
-		c, nerr := vitalsdk.New(e.w.ctx, o)
-		require.NoError(t, nerr)
-		e.c = c
+		e.c = e.w.launchWith(func(o *vitalsdk.Options) { o.KeychainLocked = true })
 	case "unlock":
 		// Example:
 		//
@@ -227,11 +223,7 @@ func (e *scenarioEnv) Handle(t *testing.T, d *datadriven.TestData) string {
 		// launch-uncreated
 		//
 		// Relaunches without creating the SDK client (Options.DeferCreate).
-		o := e.w.options()
-		o.DeferCreate = true
-		c, nerr := vitalsdk.New(e.w.ctx, o)
-		require.NoError(t, nerr)
-		e.c = c
+		e.c = e.w.launchWith(func(o *vitalsdk.Options) { o.DeferCreate = true })
 	case "initialise":
 		// Example:
 		//

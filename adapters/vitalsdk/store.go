@@ -136,18 +136,18 @@ func (s DeviceState) Validate() error {
 		return bad(FieldInstallation)
 	case !validStrategy(s.Strategy):
 		return bad(FieldStrategy)
-	case !validEnvironment(s.Environment):
+	case !s.Environment.KnownOrNone():
 		return bad(FieldEnvironment)
-	case !validRegion(s.Region):
+	case !s.Region.KnownOrNone():
 		return bad(FieldRegion)
 	case !validStrategy(s.StartupStrategy):
 		return bad(FieldStartupStrategy)
 	}
 	if r := s.Record; r != nil {
-		if !validEnvironment(r.Environment) {
+		if !r.Environment.KnownOrNone() {
 			return bad(FieldTokenEnvironment)
 		}
-		if !validRegion(r.Region) {
+		if !r.Region.KnownOrNone() {
 			return bad(FieldTokenRegion)
 		}
 	}
@@ -165,23 +165,5 @@ func (s DeviceState) Clone() DeviceState {
 
 func validStrategy(s Strategy) bool {
 	_, ok := ParseStrategy(string(s))
-	return ok
-}
-
-// validEnvironment accepts a known environment, or "" for none.
-func validEnvironment(e fsm.Environment) bool {
-	if e == "" {
-		return true
-	}
-	_, ok := fsm.ParseEnvironment(string(e))
-	return ok
-}
-
-// validRegion accepts a known region, or "" for none.
-func validRegion(r fsm.Region) bool {
-	if r == "" {
-		return true
-	}
-	_, ok := fsm.ParseRegion(string(r))
 	return ok
 }

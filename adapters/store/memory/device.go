@@ -26,16 +26,24 @@ func NewDeviceStore() *DeviceStore {
 // LoadDevice returns a copy of the state of installation, and false if none
 // is stored.
 func (s *DeviceStore) LoadDevice(ctx context.Context, installation string) (vitalsdk.DeviceState, bool, error) {
-	if err := ctx.Err(); err != nil {
+	st, ok, err := lookup(ctx, &s.mu, s.devices, installation)
+	if !ok {
 		return vitalsdk.DeviceState{}, false, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, ok := s.devices[installation]
-	if !ok {
-		return vitalsdk.DeviceState{}, false, nil
-	}
 	return st.Clone(), true, nil
+}
+
+// lookup returns m[key] under mu, and false if it is not there; ctx's
+// error, and nothing, once ctx is done.
+func lookup[V any](ctx context.Context, mu *sync.Mutex, m map[string]V, key string) (V, bool, error) {
+	var zero V
+	if err := ctx.Err(); err != nil {
+		return zero, false, err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	v, ok := m[key]
+	return v, ok, nil
 }
 
 // SaveDevice stores a copy of st as the whole state of st.Installation. A

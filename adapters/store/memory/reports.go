@@ -56,13 +56,7 @@ func (s *Reports) SubmitReport(ctx context.Context, sub issuer.Submission) (bool
 
 // Binding returns the installation's binding, and false if it has none.
 func (s *Reports) Binding(ctx context.Context, installation string) (issuer.Binding, bool, error) {
-	if err := ctx.Err(); err != nil {
-		return issuer.Binding{}, false, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.bindings[installation]
-	return b, ok, nil
+	return lookup(ctx, &s.mu, s.bindings, installation)
 }
 
 // BindingHistory returns the bindings rebinds replaced, oldest first.
@@ -78,11 +72,5 @@ func (s *Reports) BindingHistory(ctx context.Context, installation string) ([]is
 // LatestReport returns the stored report of installation, and false if
 // there is none.
 func (s *Reports) LatestReport(ctx context.Context, installation string) (issuer.Report, bool, error) {
-	if err := ctx.Err(); err != nil {
-		return issuer.Report{}, false, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.latest[installation]
-	return r, ok, nil
+	return lookup(ctx, &s.mu, s.latest, installation)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/vitalsync/vitalsync/adapters/store/internal/reportsql"
 	"github.com/vitalsync/vitalsync/issuer"
 )
 
@@ -16,15 +17,7 @@ import (
 const submitReportSQL = `
 	INSERT INTO reports (` + reportColumns + `, received_at)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-	ON CONFLICT (installation_id) DO UPDATE SET
-		platform = excluded.platform, sdk_version = excluded.sdk_version, profile = excluded.profile,
-		app_signed_in = excluded.app_signed_in, app_user_id = excluded.app_user_id,
-		app_vital_user_id = excluded.app_vital_user_id, app_environment = excluded.app_environment,
-		app_region = excluded.app_region, sdk_status = excluded.sdk_status,
-		sdk_current_user_id = excluded.sdk_current_user_id, sdk_environment = excluded.sdk_environment,
-		sdk_region = excluded.sdk_region, last_observed = excluded.last_observed,
-		last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at,
-		reported_at = excluded.reported_at, received_at = excluded.received_at
+	ON CONFLICT (installation_id) DO UPDATE SET ` + reportsql.Updates + `, received_at = excluded.received_at
 	WHERE reports.received_at IS NULL OR reports.received_at <= excluded.received_at`
 
 // SubmitReport applies issuer.Bind to the installation's binding and

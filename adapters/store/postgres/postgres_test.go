@@ -157,13 +157,7 @@ func TestClosed(t *testing.T) {
 	require.NoError(t, db.Close())
 	require.NoError(t, db.Close(), "closing twice does nothing")
 	ctx := context.Background()
-	_, _, err := db.LookupUser(ctx, "app")
-	require.ErrorIs(t, err, postgres.ErrClosed)
-	_, err = db.PutUser(ctx, "app", "v1")
-	require.ErrorIs(t, err, postgres.ErrClosed)
-	require.ErrorIs(t, db.MarkUserDeleted(ctx, "app", "v1"), postgres.ErrClosed)
-	_, err = db.UserHistory(ctx, "app")
-	require.ErrorIs(t, err, postgres.ErrClosed)
+	storetest.RequireUserMapFails(t, ctx, db, postgres.ErrClosed)
 	require.ErrorIs(t, db.Ping(ctx), postgres.ErrClosed)
 }
 
@@ -178,40 +172,15 @@ func TestReplicasAgreeOnOneMapping(t *testing.T) {
 	for round := range 10 {
 		app := fmt.Sprintf("app-%d", round)
 		const n = 20
-		won := make([]bool, n)
-		errs := make([]error, n)
+		storetest.RacePutUser(t, []issuer.UserStore{a, b}, app, n)
 		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			db := a
-			if i%2 == 1 {
-				db = b
-			}
-			wg.Go(func() {
-				<-start
-				_, err := db.PutUser(ctx, app, fmt.Sprintf("v%d", i))
-				won[i] = err == nil
-				if err != nil && !errors.Is(err, issuer.ErrMappingExists) {
-					errs[i] = err
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		winners := 0
-		for i := range n {
-			require.NoError(t, errs[i])
-			if won[i] {
-				winners++
-			}
-		}
-		require.Equal(t, 1, winners, "round %d", round)
+		errs := make([]error, n)
 
 		// Retire it from one pool while the other puts replacements.
 		active, ok, err := a.LookupUser(ctx, app)
 		require.NoError(t, err)
 		require.True(t, ok)
-		start = make(chan struct{})
+		start := make(chan struct{})
 		for i := range n {
 			wg.Go(func() {
 				<-start

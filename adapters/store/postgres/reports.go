@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/vitalsync/vitalsync/adapters/store/internal/reportsql"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/issuer"
 	"github.com/vitalsync/vitalsync/reconcile"
@@ -54,9 +55,7 @@ func (e *ColumnError) Unwrap() error { return e.Err }
 
 // reportColumns are the reports table's columns in the order of the
 // scans and arguments below.
-const reportColumns = `installation_id, platform, sdk_version, profile, app_signed_in, app_user_id,
-	app_vital_user_id, app_environment, app_region, sdk_status, sdk_current_user_id, sdk_environment,
-	sdk_region, last_observed, last_error, next_attempt_at, reported_at`
+const reportColumns = reportsql.Columns
 
 // putReportSQL is PutReport's one statement: an insert, or an update of
 // the stored row when that row was not taken later. The WHERE is evaluated
@@ -66,15 +65,7 @@ const reportColumns = `installation_id, platform, sdk_version, profile, app_sign
 const putReportSQL = `
 	INSERT INTO reports (` + reportColumns + `)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-	ON CONFLICT (installation_id) DO UPDATE SET
-		platform = excluded.platform, sdk_version = excluded.sdk_version, profile = excluded.profile,
-		app_signed_in = excluded.app_signed_in, app_user_id = excluded.app_user_id,
-		app_vital_user_id = excluded.app_vital_user_id, app_environment = excluded.app_environment,
-		app_region = excluded.app_region, sdk_status = excluded.sdk_status,
-		sdk_current_user_id = excluded.sdk_current_user_id, sdk_environment = excluded.sdk_environment,
-		sdk_region = excluded.sdk_region, last_observed = excluded.last_observed,
-		last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at,
-		reported_at = excluded.reported_at
+	ON CONFLICT (installation_id) DO UPDATE SET ` + reportsql.Updates + `
 	WHERE reports.reported_at IS NULL OR reports.reported_at <= excluded.reported_at`
 
 // PutReport stores r as its installation's report unless the stored one

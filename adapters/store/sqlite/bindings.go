@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vitalsync/vitalsync/adapters/store/internal/reportsql"
 	"github.com/vitalsync/vitalsync/issuer"
 )
 
@@ -54,15 +55,7 @@ func (db *DB) SubmitReport(ctx context.Context, s issuer.Submission) (bool, erro
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO reports (`+reportColumns+`, received_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (installation_id) DO UPDATE SET
-			platform = excluded.platform, sdk_version = excluded.sdk_version, profile = excluded.profile,
-			app_signed_in = excluded.app_signed_in, app_user_id = excluded.app_user_id,
-			app_vital_user_id = excluded.app_vital_user_id, app_environment = excluded.app_environment,
-			app_region = excluded.app_region, sdk_status = excluded.sdk_status,
-			sdk_current_user_id = excluded.sdk_current_user_id, sdk_environment = excluded.sdk_environment,
-			sdk_region = excluded.sdk_region, last_observed = excluded.last_observed,
-			last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at,
-			reported_at = excluded.reported_at, received_at = excluded.received_at
+		ON CONFLICT (installation_id) DO UPDATE SET `+reportsql.Updates+`, received_at = excluded.received_at
 		WHERE reports.received_at IS NULL OR reports.received_at <= excluded.received_at`,
 		append(reportArgs(r), s.ReceivedAt.UnixNano())...)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 )
 
 // closedWithSecrets makes a device database with sealed secrets and
@@ -388,9 +389,7 @@ func TestOpenRollsBackHotJournal(t *testing.T) {
 	var got string
 	require.NoError(t, db.rdb.QueryRowContext(ctx, `SELECT app_user_id FROM journal WHERE installation = 'j-0'`).Scan(&got))
 	require.Equal(t, before, got)
-	dev, ok, err := db.LoadDevice(ctx, "dev-1")
-	require.NoError(t, err)
-	require.True(t, ok)
+	dev := found(db.LoadDevice(ctx, "dev-1"))(t)
 	require.Equal(t, "sk_us_dev-1", dev.APIKey)
 	require.NoFileExists(t, path+"-journal")
 

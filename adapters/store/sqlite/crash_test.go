@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 )
 
 // The child of TestKillDuringFirstOpen: it opens (creating) the database

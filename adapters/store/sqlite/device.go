@@ -176,22 +176,10 @@ func (e *domainError) Error() string { return e.storage.Error() }
 func (e *domainError) Unwrap() []error { return []error{e.storage, e.domain} }
 
 // validEnvironment accepts a known environment, or "" for none.
-func validEnvironment(e fsm.Environment) bool {
-	if e == "" {
-		return true
-	}
-	_, ok := fsm.ParseEnvironment(string(e))
-	return ok
-}
+func validEnvironment(e fsm.Environment) bool { return e.KnownOrNone() }
 
 // validRegion accepts a known region, or "" for none.
-func validRegion(r fsm.Region) bool {
-	if r == "" {
-		return true
-	}
-	_, ok := fsm.ParseRegion(string(r))
-	return ok
-}
+func validRegion(r fsm.Region) bool { return r.KnownOrNone() }
 
 // validProfile accepts a known fsm profile name.
 func validProfile(name string) bool {

@@ -3,31 +3,13 @@ package sqlite
 import (
 	"context"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/adapters/virtual"
 )
-
-// manualClock is a DB clock the test moves.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 func saveEvents(t *testing.T, db *DB, installation string, n int) {
 	t.Helper()
@@ -63,7 +45,7 @@ func TestHistoryBoundedByCount(t *testing.T) {
 
 func TestHistoryBoundedByAge(t *testing.T) {
 	ctx := context.Background()
-	clock := &manualClock{now: t0}
+	clock := virtual.NewClock(t0)
 	db, _ := openTest(t, WithClock(clock.Now))
 	saveEvents(t, db, "a", 5)
 	saveEvents(t, db, "dormant", 3*historySweep)
@@ -110,12 +92,7 @@ func TestHistoryPrunedInTheSaveTransaction(t *testing.T) {
 	require.NoError(t, err)
 
 	err = db.saveJournalRow(ctx, journalRow{Installation: "a", Attempts: 999}, "one too many")
-	var se sqlite3.Error
-	require.ErrorAs(t, err, &se)
-	require.Equal(t, sqlite3.ErrConstraint, se.Code)
-	got, _, err := db.loadJournalRow(ctx, "a")
-	require.NoError(t, err)
-	require.Equal(t, before, got)
+	requireAborted(t, db, err, before)
 	evs, err := db.JournalEvents(ctx, "a", 0)
 	require.NoError(t, err)
 	require.Len(t, evs, HistoryMaxEvents)

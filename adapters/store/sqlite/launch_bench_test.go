@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"os"
 	"strconv"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
@@ -54,27 +54,35 @@ func BenchmarkLaunchProcess(b *testing.B) {
 			require.NoError(b, err)
 			b.ReportAllocs()
 			for b.Loop() {
-				expectedSchemas.Clear() // a new process builds it again
-				db, err := OpenDevice(ctx, path)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, ok, err := db.LoadDevice(ctx, "phone"); err != nil || !ok {
-					b.Fatal(ok, err)
-				}
-				if _, ok, err := db.loadJournalRow(ctx, "phone"); err != nil || !ok {
-					b.Fatal(ok, err)
-				}
-				if err := db.Close(); err != nil {
-					b.Fatal(err)
-				}
-				if db.WriteCount() != 0 {
+				if launchProcess(b, ctx, path).WriteCount() != 0 {
 					b.Fatal("a quiet launch wrote")
 				}
 			}
 			b.ReportMetric(float64(fi.Size())/(1<<20), "file-MiB")
 		})
 	}
+}
+
+// launchProcess is what a new process's quiet launch does with the device
+// file at path: open it (building the expected schema again), read the
+// device state and the journal of "phone", close it. It returns the closed
+// database, for its write count.
+func launchProcess(b *testing.B, ctx context.Context, path string) *DB {
+	expectedSchemas.Clear() // a new process builds it again
+	db, err := OpenDevice(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, ok, err := db.LoadDevice(ctx, "phone"); err != nil || !ok {
+		b.Fatal(ok, err)
+	}
+	if _, ok, err := db.loadJournalRow(ctx, "phone"); err != nil || !ok {
+		b.Fatal(ok, err)
+	}
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return db
 }
 
 // BenchmarkLaunchProcessInterleaved runs the launch process of
@@ -85,27 +93,11 @@ func BenchmarkLaunchProcessInterleaved(b *testing.B) {
 	ctx := context.Background()
 	paths := [2]string{launchFixture(b, 100), launchFixture(b, 100_000)}
 	var spent [2]time.Duration
-	launch := func(path string) {
-		expectedSchemas.Clear()
-		db, err := OpenDevice(ctx, path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, ok, err := db.LoadDevice(ctx, "phone"); err != nil || !ok {
-			b.Fatal(ok, err)
-		}
-		if _, ok, err := db.loadJournalRow(ctx, "phone"); err != nil || !ok {
-			b.Fatal(ok, err)
-		}
-		if err := db.Close(); err != nil {
-			b.Fatal(err)
-		}
-	}
 	n := 0
 	for b.Loop() {
 		for i, path := range paths {
 			start := time.Now()
-			launch(path)
+			launchProcess(b, ctx, path)
 			spent[i] += time.Since(start)
 		}
 		n++

@@ -35,25 +35,40 @@ func stepClock() func() time.Time {
 	return func() time.Time { return t0.Add(time.Duration(n.Add(1)-1) * time.Second) }
 }
 
-// openTest opens a new database in a temporary directory and closes it when
-// the test ends.
+// openTest opens a new device database in a temporary directory and
+// closes it when the test ends.
 func openTest(t testing.TB, opts ...Option) (*DB, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "state.db")
-	db, err := OpenDevice(context.Background(), path, opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	return db, path
+	return openTempFile(t, OpenDevice, "state.db", opts...)
 }
 
 // openIssuerTest opens a new issuer database in a temporary directory.
 func openIssuerTest(t testing.TB, opts ...Option) (*DB, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "issuer.db")
-	db, err := OpenIssuer(context.Background(), path, opts...)
+	return openTempFile(t, OpenIssuer, "issuer.db", opts...)
+}
+
+// openTempFile opens name in a new temporary directory with open (OpenDevice
+// or OpenIssuer) and closes it when the test ends.
+func openTempFile(t testing.TB, open func(context.Context, string, ...Option) (*DB, error), name string,
+	opts ...Option) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	db, err := open(context.Background(), path, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db, path
+}
+
+// found returns what a lookup found, holding that it met no error and
+// found it: dev := found(db.LoadDevice(ctx, "a"))(t).
+func found[T any](v T, ok bool, err error) func(testing.TB) T {
+	return func(t testing.TB) T {
+		t.Helper()
+		require.NoError(t, err)
+		require.True(t, ok, "not found")
+		return v
+	}
 }
 
 // reopen closes db and opens path again: a process relaunch.
@@ -330,17 +345,11 @@ func TestReopenKeepsEverything(t *testing.T) {
 
 	db = reopen(t, db, path)
 	is = reopen(t, is, isPath)
-	gotDev, ok, err := db.LoadDevice(ctx, "dev-1")
-	require.NoError(t, err)
-	require.True(t, ok)
+	gotDev := found(db.LoadDevice(ctx, "dev-1"))(t)
 	require.Equal(t, dev, gotDev)
-	gotEntry, ok, err := db.loadJournalRow(ctx, "dev-1")
-	require.NoError(t, err)
-	require.True(t, ok)
+	gotEntry := found(db.loadJournalRow(ctx, "dev-1"))(t)
 	require.Equal(t, entry, gotEntry)
-	gotM, ok, err := is.LookupUser(ctx, "app-1")
-	require.NoError(t, err)
-	require.True(t, ok)
+	gotM := found(is.LookupUser(ctx, "app-1"))(t)
 	require.Equal(t, m, gotM)
 	var reps []issuer.Report
 	require.NoError(t, is.EachReport(ctx, func(r issuer.Report) error { reps = append(reps, r); return nil }))
@@ -385,9 +394,7 @@ func TestKeys(t *testing.T) {
 			require.NotContains(t, err.Error(), secret)
 		}
 		// A row without secrets still loads.
-		got, ok, err := db.LoadDevice(ctx, "plain")
-		require.NoError(t, err)
-		require.True(t, ok)
+		got := found(db.LoadDevice(ctx, "plain"))(t)
 		require.Equal(t, "u", got.APIKeyUserID)
 	})
 	t.Run("lost key file", func(t *testing.T) {
@@ -404,9 +411,7 @@ func TestKeys(t *testing.T) {
 		require.NoFileExists(t, path+".key", "a new key was made beside sealed secrets")
 		// With the key given, everything reads again.
 		db = reopen(t, db, path, WithKey(key))
-		got, ok, err := db.LoadDevice(ctx, "a")
-		require.NoError(t, err)
-		require.True(t, ok)
+		got := found(db.LoadDevice(ctx, "a"))(t)
 		require.Equal(t, dev, got)
 	})
 	t.Run("bad key sizes", func(t *testing.T) {
@@ -730,13 +735,9 @@ func TestOpenAfterCrash(t *testing.T) {
 			db2, err := OpenDevice(ctx, crashed)
 			require.NoError(t, err)
 			defer db2.Close()
-			got, ok, err := db2.LoadDevice(ctx, "a")
-			require.NoError(t, err)
-			require.True(t, ok)
+			got := found(db2.LoadDevice(ctx, "a"))(t)
 			require.Equal(t, dev, got)
-			e, ok, err := db2.loadJournalRow(ctx, "a")
-			require.NoError(t, err)
-			require.True(t, ok)
+			e := found(db2.loadJournalRow(ctx, "a"))(t)
 			require.Equal(t, fsm.APIKey, e.LastObserved)
 		})
 	}

@@ -1,17 +1,17 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/store/storetest"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/issuer"
@@ -51,9 +51,7 @@ func TestDevice(t *testing.T) {
 		StartupStrategy: vitalsdk.StrategyAPIKey, StartupUserID: "B1F3",
 	}
 	require.NoError(t, db.SaveDevice(ctx, apiKeyDev))
-	got, ok, err := db.LoadDevice(ctx, "a")
-	require.NoError(t, err)
-	require.True(t, ok)
+	got := found(db.LoadDevice(ctx, "a"))(t)
 	require.Equal(t, apiKeyDev, got)
 	require.False(t, tokenColumns(t, db, "a"))
 
@@ -68,9 +66,7 @@ func TestDevice(t *testing.T) {
 		StartupStrategy: vitalsdk.StrategyJWT,
 	}
 	require.NoError(t, db.SaveDevice(ctx, jwtDev))
-	got, ok, err = db.LoadDevice(ctx, "a")
-	require.NoError(t, err)
-	require.True(t, ok)
+	got = found(db.LoadDevice(ctx, "a"))(t)
 	require.Equal(t, jwtDev, got)
 
 	// Times come back as the same instant, in UTC.
@@ -99,16 +95,12 @@ func TestDevice(t *testing.T) {
 	require.NoError(t, db.SaveDevice(ctx, jwtDev))
 	require.NoError(t, db.saveJournalRow(ctx, journalRow{Installation: "a"}, "e"))
 	require.NoError(t, db.DeleteDevice(ctx, "a"))
-	_, ok, err = db.loadJournalRow(ctx, "a")
-	require.NoError(t, err)
-	require.True(t, ok)
+	_ = found(db.loadJournalRow(ctx, "a"))(t)
 	_, ok, err = db.LoadDevice(ctx, "a")
 	require.NoError(t, err)
 	require.False(t, ok)
 	require.Zero(t, countRows(t, db, "devices", "a"))
-	got, ok, err = db.LoadDevice(ctx, "b")
-	require.NoError(t, err)
-	require.True(t, ok)
+	got = found(db.LoadDevice(ctx, "b"))(t)
 	require.Equal(t, other, got)
 	require.NoError(t, db.DeleteDevice(ctx, "a"), "deleting a missing device")
 }
@@ -234,9 +226,7 @@ func TestJournal(t *testing.T) {
 	first := journalRow{Installation: "a", LastObserved: fsm.SignedOut, Profile: "ios-1.8",
 		Environment: fsm.Sandbox, Region: fsm.US, AppUserID: "app", InFlight: "sign-in:v1"}
 	require.NoError(t, db.saveJournalRow(ctx, first, "begin sign-in"))
-	got, ok, err := db.loadJournalRow(ctx, "a")
-	require.NoError(t, err)
-	require.True(t, ok)
+	got := found(db.loadJournalRow(ctx, "a"))(t)
 	first.UpdatedAt = t0
 	require.Equal(t, first, got)
 
@@ -319,13 +309,21 @@ func TestSaveJournalIsOneTransaction(t *testing.T) {
 	writes := db.WriteCount()
 
 	err = db.saveJournalRow(ctx, journalRow{Installation: "a", LastObserved: fsm.Token, UpdatedAt: t0}, "second")
+	requireAborted(t, db, err, before)
+	require.Equal(t, writes, db.WriteCount())
+}
+
+// requireAborted holds that a journal save failed with err, a trigger's
+// ABORT (a constraint error), and left the row of before.Installation as
+// before.
+func requireAborted(t *testing.T, db *DB, err error, before journalRow) {
+	t.Helper()
 	var se sqlite3.Error
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, sqlite3.ErrConstraint, se.Code)
-	got, _, err := db.loadJournalRow(ctx, "a")
+	got, _, err := db.loadJournalRow(context.Background(), before.Installation)
 	require.NoError(t, err)
 	require.Equal(t, before, got)
-	require.Equal(t, writes, db.WriteCount())
 }
 
 func TestUserMap(t *testing.T) {
@@ -342,9 +340,7 @@ func TestUserMap(t *testing.T) {
 	m1, err := db.PutUser(ctx, "app", "v1")
 	require.NoError(t, err)
 	require.Equal(t, issuer.Mapping{AppUserID: "app", VitalUserID: "v1", CreatedAt: t0}, m1)
-	got, ok, err := db.LookupUser(ctx, "app")
-	require.NoError(t, err)
-	require.True(t, ok)
+	got := found(db.LookupUser(ctx, "app"))(t)
 	require.Equal(t, m1, got)
 
 	// A second mapping is refused and the active one returned, even for
@@ -368,9 +364,7 @@ func TestUserMap(t *testing.T) {
 	// A new Vital user for the same app user; the old one stays as history.
 	m2, err := db.PutUser(ctx, "app", "v2")
 	require.NoError(t, err)
-	got, ok, err = db.LookupUser(ctx, "app")
-	require.NoError(t, err)
-	require.True(t, ok)
+	got = found(db.LookupUser(ctx, "app"))(t)
 	require.Equal(t, m2, got)
 	hist, err = db.UserHistory(ctx, "app")
 	require.NoError(t, err)
@@ -417,44 +411,11 @@ func TestPutUserConcurrent(t *testing.T) {
 	require.NoError(t, err)
 	defer db2.Close()
 
-	const n = 24
-	type result struct {
-		m   issuer.Mapping
-		err error
-	}
-	results := make([]result, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		h := db
-		if i%3 == 0 {
-			h = db2
-		}
-		wg.Go(func() {
-			<-start
-			m, err := h.PutUser(ctx, "app", "v"+strconv.Itoa(i))
-			results[i] = result{m, err}
-		})
-	}
-	close(start)
-	wg.Wait()
-
-	var winners []issuer.Mapping
-	for _, r := range results {
-		if r.err == nil {
-			winners = append(winners, r.m)
-		}
-	}
-	require.Len(t, winners, 1)
-	for _, r := range results {
-		if r.err != nil {
-			require.ErrorIs(t, r.err, issuer.ErrMappingExists)
-			require.Equal(t, winners[0], r.m)
-		}
-	}
+	// A third of the puts come from the second process.
+	winner := storetest.RacePutUser(t, []issuer.UserStore{db2, db, db}, "app", 24)
 	hist, err := db.UserHistory(ctx, "app")
 	require.NoError(t, err)
-	require.Equal(t, winners, hist)
+	require.Equal(t, []issuer.Mapping{winner}, hist)
 	require.Equal(t, uint64(1), db.WriteCount()+db2.WriteCount())
 }
 
@@ -547,51 +508,52 @@ func benchDB(b testing.TB) *DB {
 	return db
 }
 
-func BenchmarkLoadDevice(b *testing.B) {
+// benchOp measures op on benchDB's database.
+func benchOp(b *testing.B, op func(ctx context.Context, db *DB) error) {
 	db := benchDB(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok, err := db.LoadDevice(ctx, "dev"); err != nil || !ok {
-			b.Fatal(ok, err)
+		if err := op(ctx, db); err != nil {
+			b.Fatal(err)
 		}
 	}
+}
+
+// errBenchMissing is a benchmark's read that found no row.
+var errBenchMissing = errors.New("no row for dev")
+
+func BenchmarkLoadDevice(b *testing.B) {
+	benchOp(b, func(ctx context.Context, db *DB) error {
+		if _, ok, err := db.LoadDevice(ctx, "dev"); err != nil || !ok {
+			return cmp.Or(err, errBenchMissing)
+		}
+		return nil
+	})
 }
 
 func BenchmarkLoadJournal(b *testing.B) {
-	db := benchDB(b)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
+	benchOp(b, func(ctx context.Context, db *DB) error {
 		if _, ok, err := db.loadJournalRow(ctx, "dev"); err != nil || !ok {
-			b.Fatal(ok, err)
+			return cmp.Or(err, errBenchMissing)
 		}
-	}
+		return nil
+	})
 }
 
 func BenchmarkSaveJournal(b *testing.B) {
-	db := benchDB(b)
-	ctx := context.Background()
 	e := journalRow{Installation: "dev", LastObserved: fsm.Token, Profile: "ios-1.8",
 		AppUserID: "app", VitalUserID: "v"}
-	b.ReportAllocs()
-	for b.Loop() {
+	benchOp(b, func(ctx context.Context, db *DB) error {
 		e.Attempts++
-		if err := db.saveJournalRow(ctx, e, "attempt"); err != nil {
-			b.Fatal(err)
-		}
-	}
+		return db.saveJournalRow(ctx, e, "attempt")
+	})
 }
 
 func BenchmarkSQLitePointRead(b *testing.B) {
-	db := benchDB(b)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
+	benchOp(b, func(ctx context.Context, db *DB) error {
 		var strategy string
-		if err := db.rdb.QueryRowContext(ctx, `SELECT strategy FROM devices WHERE installation = ?`,
-			"dev").Scan(&strategy); err != nil {
-			b.Fatal(err)
-		}
-	}
+		return db.rdb.QueryRowContext(ctx, `SELECT strategy FROM devices WHERE installation = ?`,
+			"dev").Scan(&strategy)
+	})
 }

@@ -16,4 +16,9 @@
 //
 // Each contract takes an open function that returns a new, empty store for
 // the test it is given (closing it through t.Cleanup if needed).
+//
+// Two of UserMap's checks serve a store's own tests too: RacePutUser
+// races first puts through several handles on one store (processes,
+// pools), and RequireUserMapFails holds that every method fails with a
+// given error (a done context, a closed store).
 package storetest

@@ -52,6 +52,18 @@ func UserMap(t *testing.T, open func(t *testing.T, now func() time.Time) UserMap
 	zone := time.FixedZone("PDT", -7*60*60)
 	at := func(minute int) time.Time { return time.Date(2026, 3, 1, 9, minute, 0, 999, zone) }
 
+	// openWithApp opens a store whose clock reads at(1) and maps "app" to
+	// "v1" in it.
+	openWithApp := func(t *testing.T) (*clock, UserMapStore, issuer.Mapping) {
+		t.Helper()
+		clk := &clock{}
+		s := open(t, clk.Now)
+		clk.Set(at(1))
+		m, err := s.PutUser(ctx, "app", "v1")
+		require.NoError(t, err)
+		return clk, s, m
+	}
+
 	t.Run("lookup, put and exists", func(t *testing.T) {
 		clk := &clock{}
 		s := open(t, clk.Now)
@@ -86,12 +98,8 @@ func UserMap(t *testing.T, open func(t *testing.T, now func() time.Time) UserMap
 	})
 
 	t.Run("mark deleted and history", func(t *testing.T) {
-		clk := &clock{}
-		s := open(t, clk.Now)
-		clk.Set(at(1))
-		_, err := s.PutUser(ctx, "app", "v1")
-		require.NoError(t, err)
-		_, err = s.PutUser(ctx, "bystander", "v9")
+		clk, s, _ := openWithApp(t)
+		_, err := s.PutUser(ctx, "bystander", "v9")
 		require.NoError(t, err)
 
 		clk.Set(at(2))
@@ -133,11 +141,7 @@ func UserMap(t *testing.T, open func(t *testing.T, now func() time.Time) UserMap
 	})
 
 	t.Run("history is a copy", func(t *testing.T) {
-		clk := &clock{}
-		s := open(t, clk.Now)
-		clk.Set(at(1))
-		_, err := s.PutUser(ctx, "app", "v1")
-		require.NoError(t, err)
+		clk, s, _ := openWithApp(t)
 		clk.Set(at(2))
 		require.NoError(t, s.MarkUserDeleted(ctx, "app", "v1"))
 		h, err := s.UserHistory(ctx, "app")
@@ -160,20 +164,10 @@ func UserMap(t *testing.T, open func(t *testing.T, now func() time.Time) UserMap
 	})
 
 	t.Run("a done context changes nothing", func(t *testing.T) {
-		clk := &clock{}
-		s := open(t, clk.Now)
-		clk.Set(at(1))
-		m, err := s.PutUser(ctx, "app", "v1")
-		require.NoError(t, err)
+		_, s, m := openWithApp(t)
 		done, cancel := context.WithCancel(ctx)
 		cancel()
-		_, _, err = s.LookupUser(done, "app")
-		require.ErrorIs(t, err, context.Canceled)
-		_, err = s.PutUser(done, "new", "v2")
-		require.ErrorIs(t, err, context.Canceled)
-		require.ErrorIs(t, s.MarkUserDeleted(done, "app", "v1"), context.Canceled)
-		_, err = s.UserHistory(done, "app")
-		require.ErrorIs(t, err, context.Canceled)
+		RequireUserMapFails(t, done, s, context.Canceled)
 		requireActive(t, s, m)
 		requireHistory(t, s, "new")
 	})
@@ -182,41 +176,65 @@ func UserMap(t *testing.T, open func(t *testing.T, now func() time.Time) UserMap
 		clk := &clock{}
 		s := open(t, clk.Now)
 		clk.Set(at(1))
-		const n = 16
-		type result struct {
-			m   issuer.Mapping
-			err error
-		}
-		results := make([]result, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				m, err := s.PutUser(ctx, "app", fmt.Sprintf("v%d", i))
-				results[i] = result{m, err}
-			}()
-		}
-		close(start)
-		wg.Wait()
-		var winners []issuer.Mapping
-		for _, r := range results {
-			if r.err == nil {
-				winners = append(winners, r.m)
-			}
-		}
-		require.Len(t, winners, 1, "exactly one PutUser succeeds")
-		for _, r := range results {
-			if r.err != nil {
-				require.True(t, errors.Is(r.err, issuer.ErrMappingExists), "%v", r.err)
-				require.Equal(t, winners[0], r.m, "a loser gets the winner's mapping")
-			}
-		}
-		requireActive(t, s, winners[0])
-		requireHistory(t, s, "app", winners[0])
+		winner := RacePutUser(t, []issuer.UserStore{s}, "app", 16)
+		requireActive(t, s, winner)
+		requireHistory(t, s, "app", winner)
 	})
+}
+
+// RequireUserMapFails holds that every method of s fails with target when
+// called with ctx: the lookup and history of "app", a put of "new" → "v2"
+// and the deletion of "app" → "v1".
+func RequireUserMapFails(t *testing.T, ctx context.Context, s UserMapStore, target error) {
+	t.Helper()
+	_, _, err := s.LookupUser(ctx, "app")
+	require.ErrorIs(t, err, target)
+	_, err = s.PutUser(ctx, "new", "v2")
+	require.ErrorIs(t, err, target)
+	require.ErrorIs(t, s.MarkUserDeleted(ctx, "app", "v1"), target)
+	_, err = s.UserHistory(ctx, "app")
+	require.ErrorIs(t, err, target)
+}
+
+// RacePutUser puts n first mappings of appUserID at once, the i-th (Vital
+// user ID "v<i>") through stores[i%len(stores)]: several handles, pools or
+// processes on one store. Exactly one PutUser succeeds; every other fails
+// with issuer.ErrMappingExists and returns the winner's mapping, which
+// RacePutUser returns.
+func RacePutUser(t *testing.T, stores []issuer.UserStore, appUserID string, n int) issuer.Mapping {
+	t.Helper()
+	ctx := context.Background()
+	type result struct {
+		m   issuer.Mapping
+		err error
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		s := stores[i%len(stores)]
+		wg.Go(func() {
+			<-start
+			m, err := s.PutUser(ctx, appUserID, fmt.Sprintf("v%d", i))
+			results[i] = result{m, err}
+		})
+	}
+	close(start)
+	wg.Wait()
+	var winners []issuer.Mapping
+	for _, r := range results {
+		if r.err == nil {
+			winners = append(winners, r.m)
+		}
+	}
+	require.Len(t, winners, 1, "exactly one PutUser of %s succeeds", appUserID)
+	for _, r := range results {
+		if r.err != nil {
+			require.True(t, errors.Is(r.err, issuer.ErrMappingExists), "%v", r.err)
+			require.Equal(t, winners[0], r.m, "a loser gets the winner's mapping")
+		}
+	}
+	return winners[0]
 }
 
 func requireActive(t *testing.T, s UserMapStore, want issuer.Mapping) {
