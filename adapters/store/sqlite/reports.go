@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vitalsync/vitalsync/adapters/store/internal/reportsql"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/issuer"
 	"github.com/vitalsync/vitalsync/reconcile"
@@ -28,9 +29,7 @@ const reportsVersion = 5
 
 // reportColumns are the reports table's columns in the order of the
 // scans below.
-const reportColumns = `installation_id, platform, sdk_version, profile, app_signed_in, app_user_id,
-	app_vital_user_id, app_environment, app_region, sdk_status, sdk_current_user_id, sdk_environment,
-	sdk_region, last_observed, last_error, next_attempt_at, reported_at`
+const reportColumns = reportsql.Columns
 
 // PutReport stores r as its installation's report unless the stored one
 // has a later reported_at (see issuer.ReportStore), in one transaction, and
@@ -48,15 +47,7 @@ func (db *DB) PutReport(ctx context.Context, r issuer.Report) (bool, error) {
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO reports (`+reportColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (installation_id) DO UPDATE SET
-			platform = excluded.platform, sdk_version = excluded.sdk_version, profile = excluded.profile,
-			app_signed_in = excluded.app_signed_in, app_user_id = excluded.app_user_id,
-			app_vital_user_id = excluded.app_vital_user_id, app_environment = excluded.app_environment,
-			app_region = excluded.app_region, sdk_status = excluded.sdk_status,
-			sdk_current_user_id = excluded.sdk_current_user_id, sdk_environment = excluded.sdk_environment,
-			sdk_region = excluded.sdk_region, last_observed = excluded.last_observed,
-			last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at,
-			reported_at = excluded.reported_at
+		ON CONFLICT (installation_id) DO UPDATE SET `+reportsql.Updates+`
 		WHERE reports.reported_at IS NULL OR reports.reported_at <= excluded.reported_at`,
 		reportArgs(r)...)
 	if err != nil {
