@@ -228,10 +228,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // longestFirst returns the indices of strategies, the costliest fleet
 // loop first (stable among equals). A launch's cost is mostly its Sign-In
 // Tokens (each a signature, a verification and a token exchange) and its
-// requests: every-launch mints at nearly every launch and takes more than
-// half of a four-strategy run's CPU, the docs' recipe at a third, the
-// engine and identify at a tenth or less. Strategies this package does not
-// know come last, in their order.
+// requests: every-launch mints at nearly every launch, and its loop takes
+// half of a four-strategy run's CPU; the docs' recipe mints at a third of
+// launches (a fifth of the CPU), the engine and identify at a tenth or
+// less (a seventh and a ninth). Strategies this package does not know come
+// last, in their order.
 func longestFirst(strategies []Strategy) []int {
 	weight := func(s Strategy) int {
 		switch s.(type) {
