@@ -10,15 +10,23 @@ import (
 // (schedules, judgements, invariants). "quiet" runs the engine without
 // faults (app users still sign in, out and switch); "swarm" with the fault
 // classes the seed's swarm turns on, at its rates; "all-faults" every fault
-// class on, under all four strategies.
+// class on, under all four strategies; "all-faults/<strategy>" the same
+// under one strategy alone, whose loop is one core's work in a run (Run
+// runs the strategies side by side, the costliest first: the longest one
+// bounds a run's wall time).
 func BenchmarkSimulatedLaunch(b *testing.B) {
-	for _, bc := range []struct {
+	type bench struct {
 		name       string
 		faults     []Fault
 		all        bool
 		strategies []Strategy
-	}{{"quiet", []Fault{}, false, []Strategy{Engine{}}}, {"swarm", nil, false, []Strategy{Engine{}}},
-		{"all-faults", nil, true, Strategies()}} {
+	}
+	cases := []bench{{"quiet", []Fault{}, false, []Strategy{Engine{}}}, {"swarm", nil, false, []Strategy{Engine{}}},
+		{"all-faults", nil, true, Strategies()}}
+	for _, s := range Strategies() {
+		cases = append(cases, bench{"all-faults/" + s.Name(), nil, true, []Strategy{s}})
+	}
+	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
 			const launches = 50
 			installs := max(1, b.N/launches/len(bc.strategies))

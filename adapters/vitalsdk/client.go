@@ -133,6 +133,9 @@ func (c *Client) crashedErr(op string) error {
 	return nil
 }
 
+// discardLogger is the logger of a client without one.
+var discardLogger = slog.New(slog.DiscardHandler)
+
 // New loads the installation's persisted state: it is a process launch. On
 // iOS 1.4+ it runs the SDK's automatic configuration, which restores the
 // configuration from the startup params or, when there are none, turns a
@@ -172,9 +175,10 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		c.now = time.Now
 	}
 	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
+		c.log = discardLogger // drops every line: no attributes to attach
+	} else {
+		c.log = c.log.With("installation", c.inst, "profile", c.profile.Name)
 	}
-	c.log = c.log.With("installation", c.inst, "profile", c.profile.Name)
 	st, ok, err := c.store.LoadDevice(ctx, c.inst)
 	if err != nil {
 		return nil, opError("launch", nil, err)
