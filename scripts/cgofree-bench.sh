@@ -31,7 +31,9 @@
 # those of adapters/store/sqlite (device.go, journal.go, reports.go). Each
 # driver's test binary is built once, then the binaries run in turn, ROUNDS
 # times, so that the drivers share the machine's load; the table gives each
-# benchmark's median over the rounds.
+# benchmark's median over the rounds of its CPU time per operation (the
+# process's user+sys time over the loop: on a shared machine it varies less
+# than wall time) and of its wall time.
 #
 # The mattn version is the repository's (go.mod); MODERNC and NCRUCES pick
 # the others' versions. It needs the Go module proxy (or a module cache that
@@ -42,7 +44,7 @@ root=$(pwd)
 
 what=${1:-all}
 case "$what" in all | bench | build) ;; *) echo "usage: $0 [all|bench|build]" >&2; exit 2 ;; esac
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 BENCHTIME=${BENCHTIME:-1s}
 DRIVERS=${DRIVERS:-mattn modernc ncruces}
 MODERNC=${MODERNC:-v1.62.0}
@@ -294,6 +296,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -388,16 +391,33 @@ func issuer(tb testing.TB, n int) (w, r *sql.DB) {
 	return w, r
 }
 
+// cpu is the process's CPU time so far (user+sys, all threads): on a
+// shared machine the CPU time of an operation varies less than its wall
+// time, which includes waiting for a core.
+func cpu() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+func reportCPU(b *testing.B, c0 int64) {
+	b.ReportMetric(float64(cpu()-c0)/float64(b.N), "cpu-ns/op")
+}
+
 func BenchmarkPointRead(b *testing.B) {
 	_, r := device(b)
 	ctx := context.Background()
 	b.ReportAllocs()
+	c0 := cpu()
 	for b.Loop() {
 		var strategy string
 		if err := r.QueryRowContext(ctx, `SELECT strategy FROM devices WHERE installation = ?`, "dev").Scan(&strategy); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, c0)
 }
 
 func BenchmarkLaunchRead(b *testing.B) {
@@ -414,6 +434,7 @@ func BenchmarkLaunchRead(b *testing.B) {
 	}
 	defer jr.Close()
 	b.ReportAllocs()
+	c0 := cpu()
 	for b.Loop() {
 		var (
 			s                                               [16]string
@@ -437,6 +458,7 @@ func BenchmarkLaunchRead(b *testing.B) {
 			b.Fatal("wrong row")
 		}
 	}
+	reportCPU(b, c0)
 }
 
 func BenchmarkReportWrite(b *testing.B) {
@@ -444,6 +466,7 @@ func BenchmarkReportWrite(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	i := 0
+	c0 := cpu()
 	for b.Loop() {
 		i++
 		id := i % reports
@@ -465,12 +488,14 @@ func BenchmarkReportWrite(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, c0)
 }
 
 func BenchmarkReportScan(b *testing.B) {
 	_, r := issuer(b, reports)
 	ctx := context.Background()
 	b.ReportAllocs()
+	c0 := cpu()
 	for b.Loop() {
 		rows, err := r.QueryContext(ctx, `SELECT `+reportColumns+` FROM reports ORDER BY installation_id`)
 		if err != nil {
@@ -494,13 +519,14 @@ func BenchmarkReportScan(b *testing.B) {
 		}
 		rows.Close()
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/reports, "ns/row")
+	reportCPU(b, c0)
 }
 
 func BenchmarkAuditScan(b *testing.B) {
 	_, r := issuer(b, reports)
 	ctx := context.Background()
 	b.ReportAllocs()
+	c0 := cpu()
 	for b.Loop() {
 		rows, err := r.QueryContext(ctx, reportRecordSQL)
 		if err != nil {
@@ -520,7 +546,7 @@ func BenchmarkAuditScan(b *testing.B) {
 		}
 		rows.Close()
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/reports, "ns/row")
+	reportCPU(b, c0)
 }
 EOF
 
@@ -553,12 +579,13 @@ if [[ "$what" != build ]]; then
   # The table: each benchmark's median ns/op over the rounds per driver,
   # with its B/op and allocs/op, and its ratio to mattn's median.
   echo
-  echo "| benchmark | driver | ns/op (median of $ROUNDS) | × mattn | B/op | allocs/op |"
-  echo "|---|---|---:|---:|---:|---:|"
+  echo "| benchmark | driver | CPU ns/op | × mattn | wall ns/op | B/op | allocs/op |"
+  echo "|---|---|---:|---:|---:|---:|---:|"
   awk '
     { name = $2; sub(/-[0-9]+$/, "", name); sub(/^Benchmark/, "", name)
       for (i = 3; i <= NF; i++) {
         if ($(i+1) == "ns/op") ns[name, $1] = ns[name, $1] " " $i
+        if ($(i+1) == "cpu-ns/op") cns[name, $1] = cns[name, $1] " " $i
         if ($(i+1) == "B/op") bytes[name, $1] = $i
         if ($(i+1) == "allocs/op") allocs[name, $1] = $i
       }
@@ -574,8 +601,8 @@ if [[ "$what" != build ]]; then
       for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) {
         b = order[i]; d = dorder[j]
         if (ns[b, d] == "") continue
-        med = median(ns[b, d]); base = ns[b, "mattn"] == "" ? "" : median(ns[b, "mattn"])
-        printf "| %s | %s | %\047d | %s | %\047d | %\047d |\n", b, d, med, base == "" ? "" : sprintf("%.2f", med / base), bytes[b, d], allocs[b, d]
+        med = median(cns[b, d]); base = cns[b, "mattn"] == "" ? "" : median(cns[b, "mattn"])
+        printf "| %s | %s | %d | %s | %d | %d | %d |\n", b, d, med, base == "" ? "" : sprintf("%.2f", med / base), median(ns[b, d]), bytes[b, d], allocs[b, d]
       }
     }' "$work/bench.txt"
 fi
