@@ -3,6 +3,7 @@
 # the team API and PostgreSQL over TLS, and a non-root user.
 #
 #   docker build -t vitalsync:dev .
+#   docker build --build-arg VERSION=v0.1.0 -t vitalsync:v0.1.0 .   # at the tag, as scripts/release.sh stamps it
 #   docker run --rm vitalsync:dev version
 #
 # The docs' Kubernetes example runs this image (docs/guides/audit.md).
@@ -12,12 +13,21 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 # SQLite is compiled from its C source through cgo: the slowest step, said
-# before it runs and kept in its own layer so later builds skip it.
+# before it runs and kept in its own layer so later builds skip it. Its
+# flags are the final build's (-trimpath is part of the cache key), or the
+# final build would compile SQLite again.
 RUN echo "building github.com/mattn/go-sqlite3 (SQLite's C source, cgo): about a minute" && \
-    CGO_ENABLED=1 go build -v github.com/mattn/go-sqlite3
+    CGO_ENABLED=1 go build -v -trimpath github.com/mattn/go-sqlite3
 COPY . .
-RUN echo "building vitalsync" && \
-    CGO_ENABLED=1 go build -v -trimpath -ldflags='-s -w' -o /out/vitalsync ./cmd/vitalsync
+# VERSION, when given, is stamped as scripts/release.sh stamps it. The VCS
+# stamp (revision, time) needs the context's .git to be a repository: from
+# a git worktree (whose .git is a file naming a directory outside the
+# context) the build goes without it instead of failing.
+ARG VERSION=
+RUN vcs=false && if git rev-parse --git-dir >/dev/null 2>&1; then vcs=true; fi && \
+    echo "building vitalsync ${VERSION:-(no VERSION given)}, VCS stamp: $vcs" && \
+    CGO_ENABLED=1 go build -v -buildvcs=$vcs -trimpath -ldflags="-s -w${VERSION:+ -X main.releaseVersion=$VERSION}" \
+      -o /out/vitalsync ./cmd/vitalsync
 
 FROM debian:bookworm-slim
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends ca-certificates && \

@@ -7,8 +7,12 @@
 #   SNAPSHOT=1 scripts/release.sh          build from a commit that is not a release tag
 #   DIST=DIR scripts/release.sh            write to DIR instead of dist/
 #
-# A release is built from a tag vX.Y.Z at HEAD with a clean tree: the Go
-# toolchain then stamps that version into the binary (`vitalsync version`).
+# A release is built from an annotated tag vX.Y.Z at HEAD with a clean tree
+# (docs/install.md says how one is cut). The version, the tag or for a
+# snapshot "snapshot-" and `git describe --tags --always --dirty`, names the
+# archives and is stamped into the binary (-X main.releaseVersion, see
+# cmd/vitalsync/version.go): `vitalsync version` (or --version) prints it
+# first, then the VCS revision the toolchain records.
 #
 # vitalsync needs cgo: SQLite (github.com/mattn/go-sqlite3) is compiled
 # from its C source. So each target needs a C compiler for it:
@@ -35,7 +39,7 @@ if [[ -z "$version" || -n "$(git status --porcelain)" ]]; then
     say "HEAD is not a release tag vX.Y.Z on a clean tree (git tag -a v0.1.0 -m v0.1.0, or SNAPSHOT=1 for a test build)"
     exit 2
   fi
-  version="snapshot-$(git rev-parse --short HEAD)"
+  version="snapshot-$(git describe --tags --match 'v[0-9]*' --always --dirty)"
 fi
 
 host_os=$(go env GOHOSTOS)
@@ -63,7 +67,7 @@ compiler() {
 missing() {
   case "$1" in
     linux/amd64) echo "no gcc for linux/amd64 (Debian: apt-get install gcc-x86-64-linux-gnu)" ;;
-    linux/arm64) echo "no aarch64-linux-gnu-gcc (Debian: apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross)" ;;
+    linux/arm64) echo "no aarch64-linux-gnu-gcc (Debian: apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross; CI installs them)" ;;
     darwin/*) echo "darwin needs clang and the macOS SDK: run this script on a Mac" ;;
   esac
 }
@@ -76,6 +80,7 @@ if [[ $# -gt 0 ]]; then
   targets=("$@")
 fi
 
+say "version $version"
 dist=${DIST:-dist}
 rm -rf "$dist"
 mkdir -p "$dist"
@@ -96,10 +101,11 @@ for target in "${targets[@]}"; do
   say "building $target with CC='$cc' (CGO_ENABLED=1)"
   say "  SQLite's C source compiles first: about a minute the first time for each target, cached afterwards"
   mkdir -p "$dist/$name"
-  # -trimpath: no build paths in the binary. -buildvcs=true: the VCS stamp,
-  # and with it the version from the tag, even where GOFLAGS turns it off.
+  # -trimpath: no build paths in the binary. -buildvcs=true: the VCS stamp
+  # (revision, time, modified) even where GOFLAGS turns it off.
   CGO_ENABLED=1 GOOS=$os GOARCH=$arch CC="$cc" \
-    go build -buildvcs=true -trimpath -ldflags='-s -w' -o "$dist/$name/vitalsync" ./cmd/vitalsync
+    go build -buildvcs=true -trimpath -ldflags="-s -w -X main.releaseVersion=$version" \
+    -o "$dist/$name/vitalsync" ./cmd/vitalsync
   cp LICENSE README.md "$dist/$name/"
   tar -C "$dist" -czf "$dist/$name.tar.gz" "$name"
   rm -rf "${dist:?}/$name"

@@ -9,6 +9,14 @@ import (
 	"github.com/mattn/go-sqlite3"
 )
 
+// releaseVersion is the release's version, stamped by scripts/release.sh
+// (go build -ldflags "-X main.releaseVersion=v0.1.0"): the tag, or
+// "snapshot-" and git describe's output for a test build. It is empty in
+// any other build, which reports the module version the Go toolchain
+// records (the tag when built at a tag with a clean tree, otherwise a
+// pseudo-version or "(devel)").
+var releaseVersion string
+
 // versionInfo is what "vitalsync version" prints.
 type versionInfo struct {
 	Module      string `json:"module"`
@@ -23,10 +31,23 @@ type versionInfo struct {
 	SQLiteDrive string `json:"sqlite_driver"`
 }
 
-// buildVersion reads the build information the Go toolchain embeds. A
-// binary built without module support (which go build never does today)
-// reports "unknown".
+// buildVersion reads the build information the Go toolchain embeds, with
+// the release's version (releaseVersion) when the release script stamped
+// one. A binary built without module support (which go build never does
+// today) and not stamped reports "unknown".
 func buildVersion(info *debug.BuildInfo, ok bool) versionInfo {
+	return withRelease(toolchainVersion(info, ok), releaseVersion)
+}
+
+// withRelease is v with the release's version, if there is one.
+func withRelease(v versionInfo, release string) versionInfo {
+	if release != "" {
+		v.Version = release
+	}
+	return v
+}
+
+func toolchainVersion(info *debug.BuildInfo, ok bool) versionInfo {
 	sqliteVersion, _, _ := sqlite3.Version()
 	v := versionInfo{Module: "github.com/vitalsync/vitalsync", Version: "unknown", Go: runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH, SQLite: sqliteVersion, SQLiteDrive: "github.com/mattn/go-sqlite3 (unknown)"}
