@@ -229,6 +229,19 @@ func TestPlanMatchesBruteForce(t *testing.T) {
 		require.NoError(t, o.Validate())
 		p := o.Plan()
 		if w.app.SignedIn && w.app.VitalUserID == "" && m.st.SignedIn() {
+			if m.st == fsm.APIKey && (!w.allow || !envMatch(&o)) {
+				// An API-key session nothing attributes to the app's user
+				// ends before anything needs the network: sign out, sign in
+				// as the token source says, never through another user.
+				require.Equal(t, APIKeyIncompatible, p.Discrepancy)
+				require.Len(t, p.Actions, 2, "plan %s", p)
+				require.Equal(t, SignOut{}, p.Actions[0])
+				require.Equal(t, TypeSignIn, p.Actions[1].Type())
+				require.Empty(t, VitalUserOf(p.Actions[1]))
+				end := run(t, &w, m, p)
+				require.True(t, goal(&w, end), "plan %s from %+v ends in %+v", p, m, end)
+				return
+			}
 			require.Equal(t, []Action{Resolve{AppUser: w.app.AppUserID}}, p.Actions)
 			return
 		}

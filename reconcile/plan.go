@@ -31,7 +31,8 @@ const (
 	// APIKeyMode: the SDK is signed in with an API key for the app's user.
 	APIKeyMode Discrepancy = "api-key-mode"
 	// APIKeyIncompatible: an API-key sign-in that cannot be migrated in place
-	// (another user, or environment/region not known to match).
+	// (another user, a user nothing attributes to the app's, or
+	// environment/region not known to match).
 	APIKeyIncompatible Discrepancy = "api-key-incompatible"
 	// ReauthNeeded: the SDK's refresh said reauthentication_required.
 	ReauthNeeded Discrepancy = "reauth-required"
@@ -159,6 +160,12 @@ func (p Plan) String() string {
 //     app user's Vital user;
 //   - V unknown while the SDK holds a session: resolve V first (the next pass
 //     plans with it), so a session that already agrees is never torn down;
+//     but an API-key session that nothing attributes to the app's user
+//     (SessionAppUserID empty) and that policy would not keep as it is
+//     (AllowAPIKey false, or its environment not known to match): sign
+//     out, sign in, without asking first. It may be another person's, and
+//     a migration in place needs V known; asking first would leave it
+//     syncing while the request is sent, fails or its process dies;
 //   - user IDs compare case-insensitively (iOS 1.4+ reports upper case).
 //
 // The recovery rules, over the previous attempt (LastAction, LastError,
@@ -388,6 +395,14 @@ func decide(o *Observation, st fsm.State) Plan {
 		return Plan{Actions: []Action{SignOut{}, o.signIn(v)}, Discrepancy: WrongUser}
 	}
 	if v == "" {
+		if st == fsm.APIKey && o.SessionAppUserID == "" && (!o.AllowAPIKey || !envMatch(o)) {
+			// An API-key session nothing attributes to the app's user, which
+			// policy ends either way (in place or by a sign-out): it may be
+			// another person's, so it ends before anything needs the network,
+			// as a switch's does, rather than syncing on while a resolve is
+			// sent, fails or its process dies.
+			return Plan{Actions: []Action{SignOut{}, o.signIn(v)}, Discrepancy: APIKeyIncompatible}
+		}
 		return Plan{Actions: []Action{Resolve{AppUser: o.App.AppUserID}}, Discrepancy: VitalUserUnknown}
 	}
 	if o.resolveDue(st) {

@@ -176,6 +176,12 @@ func (d *demo) say(format string, args ...any) {
 
 // launch runs one app launch on an installation and narrates it.
 func (d *demo) launch(title, inst, appUser string) (launchReport, error) {
+	return d.launchAs(title, inst, appUser, "")
+}
+
+// launchAs is launch for an app that knows its user's Vital user (vital,
+// "" when it does not).
+func (d *demo) launchAs(title, inst, appUser, vital string) (launchReport, error) {
 	d.step++
 	cfg := d.s.config(d.profile, inst, d.legacyURL())
 	cfg.Logger = d.log
@@ -187,7 +193,7 @@ func (d *demo) launch(title, inst, appUser string) (launchReport, error) {
 			return launchReport{}, err
 		}
 		cfg.Session = sess
-		app := reconcile.AppSession{SignedIn: true, AppUserID: appUser, Environment: fsm.Sandbox, Region: fsm.US}
+		app := reconcile.AppSession{SignedIn: true, AppUserID: appUser, VitalUserID: vital, Environment: fsm.Sandbox, Region: fsm.US}
 		cfg.App = func() reconcile.AppSession { return app }
 	}
 	rep, err := launchOnce(d.ctx, cfg)
@@ -321,7 +327,9 @@ func (d *demo) upgradeCarol() error {
 		return err
 	}
 	d.say("\n   carol's phone ran a build that signed the SDK in with the team API key: status %s", old.Status())
-	if _, err := d.launch("carol's first launch of the new build: migrate the API-key session in place", legacy, "carol"); err != nil {
+	// The API-key build's backend created carol's Vital user, so the app
+	// knows it: the session is known to be hers and migrates in place.
+	if _, err := d.launchAs("carol's first launch of the new build: migrate the API-key session in place", legacy, "carol", carol.UserID); err != nil {
 		return err
 	}
 	_, err = d.launch("carol signs out of the app: the launch signs the SDK out", legacy, "")

@@ -45,7 +45,7 @@ func TestDemoEveryProfile(t *testing.T) {
 				{"nothing-to-do", "", "token"},
 				{"applied", "sign-out", "token"},
 				{"applied", "sign-in(", "token"},
-				{"applied", "resolve(app user carol)", "token"},
+				{"applied", "migrate(", "token"},
 				{"applied", "sign-out", "signed-out"},
 			}
 			prof, _ := fsm.ParseProfile(p)
@@ -86,7 +86,7 @@ func TestDemoEveryProfile(t *testing.T) {
 			} else {
 				require.Zero(t, *steps[1].Launch.DBWrites)
 			}
-			require.Contains(t, steps[4].Launch.Outcome.Applied[1], "migrate(")
+			require.Contains(t, steps[4].Launch.Outcome.Applied[0], "migrate(")
 			if !prof.DetectsDeletion {
 				del := steps[3].Launch
 				require.Equal(t, "resolve", del.Passes[0].Plan.Actions[0]["type"])

@@ -180,7 +180,15 @@ function decide(o: Observation, st: State): Plan {
     // asking the token source first.
     return mk([signOut, signIn(o, v)], "wrong-user");
   }
-  if (v === "") return mk([resolve(o.app.appUserID)], "vital-user-unknown");
+  if (v === "") {
+    if (st === "api-key" && o.sessionAppUserID === "" && (!o.allowAPIKey || !envMatch(o))) {
+      // An API-key session nothing attributes to the app's user, which
+      // policy ends either way (in place or by a sign-out): it may be
+      // another person's, so it ends before anything needs the network.
+      return mk([signOut, signIn(o, v)], "api-key-incompatible");
+    }
+    return mk([resolve(o.app.appUserID)], "vital-user-unknown");
+  }
   if (resolveDue(o, st)) return mk([resolve(o.app.appUserID)], "resolve-due");
   const same = eqFold(o.sdk.currentUserID, v);
   switch (st) {
