@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/reconcile"
@@ -483,37 +482,6 @@ func plannerSlot(d reconcile.Discrepancy) int {
 	return rank(Class(d))
 }
 
-// sameUser compares user IDs as the planner does (case-insensitively, as
-// strings.EqualFold): equal strings at once, then ASCII byte by byte
-// (Vital user IDs are UUIDs), EqualFold from the first non-ASCII byte on.
-func sameUser(a, b string) bool {
-	if a == b {
-		return true
-	}
-	if len(a) != len(b) {
-		return strings.EqualFold(a, b) // folding may change a length outside ASCII
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if x == y {
-			continue
-		}
-		if x|y >= utf8.RuneSelf {
-			return strings.EqualFold(a[i:], b[i:])
-		}
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
 type auditor struct {
 	opts        Options
 	sink        Sink
@@ -655,7 +623,7 @@ func (a *auditor) row(r *Row) error {
 		a.n.actions[actionSlot(act.Type())][pi]++
 	}
 	mismatch := r.AppSignedIn && r.SDKStatus.Has(fsm.FlagSignedIn) &&
-		(mapped == "" || !sameUser(r.SDKCurrentUserID, mapped))
+		(mapped == "" || !reconcile.SameUser(r.SDKCurrentUserID, mapped))
 	missing := mapped != "" && a.missing[mapped]
 	if mismatch {
 		a.n.classes[slotMismatch][pi]++

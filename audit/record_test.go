@@ -120,29 +120,6 @@ func TestCleanTextMatchesRunes(t *testing.T) {
 	}
 }
 
-// sameUser answers as strings.EqualFold.
-func TestSameUserMatchesEqualFold(t *testing.T) {
-	alphabet := []string{"a", "A", "z", "Z", "0", "-", "k", "K", "\u212a", "s", "S", "\u017f", "é", "É", "@", "[", "`", "{"}
-	rng := rand.New(rand.NewPCG(3, 4))
-	word := func() string {
-		var b strings.Builder
-		for range rng.IntN(6) {
-			b.WriteString(alphabet[rng.IntN(len(alphabet))])
-		}
-		return b.String()
-	}
-	for range 100_000 {
-		a, b := word(), word()
-		if rng.IntN(2) == 0 {
-			b = strings.ToUpper(a)
-		}
-		require.Equal(t, strings.EqualFold(a, b), sameUser(a, b), "%q %q", a, b)
-	}
-	id := "5657aa3d-e931-4053-9aa0-45fb5e29c185"
-	require.True(t, sameUser(id, strings.ToUpper(id)))
-	require.False(t, sameUser(id, strings.Replace(id, "a", "b", 1)))
-}
-
 // With more keys than slots, every lookup still answers as fsm does.
 func TestProfileCacheManyKeys(t *testing.T) {
 	var c profileCache

@@ -290,8 +290,8 @@ func TestSameUserIsEqualFold(t *testing.T) {
 		{"", ""}, {"a", ""}, {"[", "{"}, {"@", "`"}, {"k", "\u212a"}, {"straße", "STRASSE"}, {"ǅ", "ǆ"},
 		{"user-\u00e9", "USER-\u00c9"}, {"ab\xff", "AB\xff"}, {"a\xffb", "A\xfeB"},
 	} {
-		require.Equal(t, strings.EqualFold(tc[0], tc[1]), sameUser(tc[0], tc[1]), "sameUser(%q, %q)", tc[0], tc[1])
-		require.Equal(t, strings.EqualFold(tc[1], tc[0]), sameUser(tc[1], tc[0]), "sameUser(%q, %q)", tc[1], tc[0])
+		require.Equal(t, strings.EqualFold(tc[0], tc[1]), SameUser(tc[0], tc[1]), "SameUser(%q, %q)", tc[0], tc[1])
+		require.Equal(t, strings.EqualFold(tc[1], tc[0]), SameUser(tc[1], tc[0]), "SameUser(%q, %q)", tc[1], tc[0])
 	}
 	rapid.Check(t, func(t *rapid.T) {
 		a := rapid.StringMatching(`[a-zA-Z0-9\-\[\]@_{}\x60\x{212a}\x{c9}\x{e9}]{0,8}`).Draw(t, "a")
@@ -299,6 +299,6 @@ func TestSameUserIsEqualFold(t *testing.T) {
 		if rapid.Bool().Draw(t, "fold") {
 			b = strings.ToUpper(a)
 		}
-		require.Equal(t, strings.EqualFold(a, b), sameUser(a, b), "sameUser(%q, %q)", a, b)
+		require.Equal(t, strings.EqualFold(a, b), SameUser(a, b), "SameUser(%q, %q)", a, b)
 	})
 }

@@ -91,7 +91,7 @@ func Observe(e *JournalEntry, r *Reading) (o Observation) {
 	o.LastObserved, o.LastAction, o.LastError, o.Attempts = e.LastObserved, r.LastAction, e.LastError, e.Attempts
 	o.NextAttemptAt, o.LastResolvedAt, o.ResolveInterval = e.NextAttemptAt, e.LastResolvedAt, r.ResolveInterval
 	o.ProtectedDataUnavailable, o.Now, o.AllowAPIKey = r.ProtectedDataUnavailable, r.Now, r.AllowAPIKey
-	if mine && e.VitalUserID != "" && o.App.VitalUserID != "" && !sameUser(o.App.VitalUserID, e.VitalUserID) {
+	if mine && e.VitalUserID != "" && o.App.VitalUserID != "" && !SameUser(o.App.VitalUserID, e.VitalUserID) {
 		o.IssuedVitalUserID = e.VitalUserID
 	}
 	if ans := &r.Answer; o.App.SignedIn && ans.AppUser == o.App.AppUserID {
@@ -106,7 +106,7 @@ func Observe(e *JournalEntry, r *Reading) (o Observation) {
 		}
 	}
 	if r.SDK.Status.Has(fsm.FlagSignedIn) && e.AppUserID != "" &&
-		(e.VitalUserID == "" || sameUser(e.VitalUserID, r.SDK.CurrentUserID)) {
+		(e.VitalUserID == "" || SameUser(e.VitalUserID, r.SDK.CurrentUserID)) {
 		o.SessionAppUserID = e.AppUserID
 	}
 	if r.ProtectedDataUnavailable && r.Profile.LockedKeychain == fsm.KeychainReadsSignedOut &&
@@ -118,11 +118,11 @@ func Observe(e *JournalEntry, r *Reading) (o Observation) {
 	return o
 }
 
-// sameUser compares user IDs case-insensitively (iOS 1.4+ reports upper
+// SameUser compares user IDs case-insensitively (iOS 1.4+ reports upper
 // case), as strings.EqualFold does: equal strings at once, then ASCII byte
 // by byte (Vital user IDs are UUIDs), the rest of the string by EqualFold
 // from the first non-ASCII byte on.
-func sameUser(a, b string) bool {
+func SameUser(a, b string) bool {
 	if a == b {
 		return true // the common case, one vectorised compare
 	}
