@@ -16,6 +16,22 @@ import (
 
 var fleetNow = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 
+// fleetRecords generates a fleet of n rows (seed 1) in the background, as
+// the pull function a store's LoadFleet takes. The truth it points to is
+// set once next has reported the end.
+func fleetRecords(n int) (next func() ([]string, bool), truth *audit.Truth) {
+	recs := make(chan []string, 1024)
+	truth = new(audit.Truth)
+	go func() {
+		*truth, _ = audit.GenerateFleet(audit.FleetOptions{Installs: n, Seed: 1, Now: fleetNow}, func(rec []string) error {
+			recs <- append([]string(nil), rec...)
+			return nil
+		})
+		close(recs)
+	}()
+	return func() ([]string, bool) { r, ok := <-recs; return r, ok }, truth
+}
+
 // fleet generates n rows as CSV and JSONL, with their truth.
 func fleet(t testing.TB, n int, seed uint64) (csvData, jsonlData []byte, truth audit.Truth) {
 	var c, j bytes.Buffer

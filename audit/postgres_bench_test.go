@@ -27,17 +27,9 @@ func loadPostgresFleet(t *testing.T, n int) (string, audit.Truth) {
 	db, err := postgres.Open(ctx, dbURL)
 	require.NoError(t, err)
 	defer db.Close()
-	recs := make(chan []string, 1024)
-	var truth audit.Truth
-	go func() {
-		truth, _ = audit.GenerateFleet(audit.FleetOptions{Installs: n, Seed: 1, Now: fleetNow}, func(rec []string) error {
-			recs <- append([]string(nil), rec...)
-			return nil
-		})
-		close(recs)
-	}()
-	require.NoError(t, db.LoadFleet(ctx, func() ([]string, bool) { r, ok := <-recs; return r, ok }))
-	return dbURL, truth
+	next, truth := fleetRecords(n)
+	require.NoError(t, db.LoadFleet(ctx, next))
+	return dbURL, *truth
 }
 
 func postgresSource(dbURL string, pageRows int) audit.Source {

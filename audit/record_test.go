@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -76,20 +75,14 @@ func TestProfileCache(t *testing.T) {
 	}
 }
 
-// cleanText answers as a rune-by-rune check, for every byte at every
-// offset of ASCII text of every length around a word, and for random
-// strings.
+// cleanText answers as the rune-by-rune check (cleanUnicode, itself checked
+// on known strings), for every byte at every offset of ASCII text of every
+// length around a word, and for random strings.
 func TestCleanTextMatchesRunes(t *testing.T) {
-	ref := func(s string) bool {
-		if !utf8.ValidString(s) {
-			return false
-		}
-		for _, r := range s {
-			if r < 0x20 || (r >= 0x7f && r < 0xa0) {
-				return false
-			}
-		}
-		return true
+	for s, want := range map[string]bool{"ünïcode-ID~ ": true, "": true, "ID-\u00a0x": true,
+		"ID-\x1f": false, "ID-\x7f": false, "ID-\u0080": false, "ID-\u0085": false, "ID-\u009f": false,
+		"ID-\xc3": false, "ID-\xed\xa0\x80": false} {
+		require.Equal(t, want, cleanUnicode(s), "%q", s)
 	}
 	for n := 0; n <= 24; n++ {
 		base := []byte(strings.Repeat("aZ9-~ !", 4)[:n])
@@ -98,7 +91,7 @@ func TestCleanTextMatchesRunes(t *testing.T) {
 			for c := range 256 {
 				b := append([]byte(nil), base...)
 				b[i] = byte(c)
-				require.Equal(t, ref(string(b)), cleanText(string(b)), "%q", b)
+				require.Equal(t, cleanUnicode(string(b)), cleanText(string(b)), "%q", b)
 			}
 		}
 	}
@@ -113,10 +106,10 @@ func TestCleanTextMatchesRunes(t *testing.T) {
 				b[i] = byte(0x20 + rng.IntN(0x5f))
 			}
 		}
-		require.Equal(t, ref(string(b)), cleanText(string(b)), "%q", b)
+		require.Equal(t, cleanUnicode(string(b)), cleanText(string(b)), "%q", b)
 	}
 	for _, s := range []string{"ünïcode-ID-12345678", "ID-12345678-\u0085", "ID-12345678-\u00a0x", "ABCDEFGH\xc3"} {
-		require.Equal(t, ref(s), cleanText(s), "%q", s)
+		require.Equal(t, cleanUnicode(s), cleanText(s), "%q", s)
 	}
 }
 

@@ -54,15 +54,8 @@ func TestSQLiteAgainstCLI(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "fleet.db")
 	db, err := sqlite.OpenIssuer(ctx, path)
 	require.NoError(t, err)
-	recs := make(chan []string, 1024)
-	go func() {
-		_, _ = audit.GenerateFleet(audit.FleetOptions{Installs: n, Seed: 1, Now: fleetNow}, func(rec []string) error {
-			recs <- append([]string(nil), rec...)
-			return nil
-		})
-		close(recs)
-	}()
-	require.NoError(t, db.LoadFleet(ctx, func() ([]string, bool) { r, ok := <-recs; return r, ok }))
+	next, _ := fleetRecords(n)
+	require.NoError(t, db.LoadFleet(ctx, next))
 	require.NoError(t, db.Close())
 	// The source as `vitalsync audit` builds it (cmd/vitalsync/audit.go):
 	// the reports table's key makes each installation unique.

@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/internal/atomicfile"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
@@ -545,21 +545,5 @@ func (j *fileJournal) write(e reconcile.JournalEntry) error {
 		j.c.memory[j.path] = data
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(j.path), filepath.Base(j.path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), j.path)
+	return atomicfile.Write(j.path, data)
 }

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/vitalsync/vitalsync/internal/atomicfile"
 )
 
 // The files of a state directory ([LoadDir], [AttachDir]).
@@ -343,7 +345,7 @@ func (d *Dir) compact() error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(d.dir, SnapshotFile), b); err != nil {
+	if err := atomicfile.Write(filepath.Join(d.dir, SnapshotFile), b); err != nil {
 		return fmt.Errorf("emulator: write state: %w", err)
 	}
 	sum := sha256.Sum256(b)
@@ -353,7 +355,7 @@ func (d *Dir) compact() error {
 	}
 	header = append(header, '\n')
 	logPath := filepath.Join(d.dir, LogFile)
-	if err := writeFileAtomic(logPath, header); err != nil {
+	if err := atomicfile.Write(logPath, header); err != nil {
 		return fmt.Errorf("emulator: write state log: %w", err)
 	}
 	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND, 0o600)
@@ -364,39 +366,5 @@ func (d *Dir) compact() error {
 		d.log.Close()
 	}
 	d.log, d.logSize, d.snapSize = f, int64(len(header)), int64(len(b))
-	return nil
-}
-
-// writeFileAtomic writes b to path through a synced temporary file in the
-// same directory renamed over it, mode 0600, and syncs the directory.
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename there is nothing to remove
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if dir, err := os.Open(filepath.Dir(path)); err == nil {
-		dir.Sync()
-		dir.Close()
-	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vitalsync/vitalsync/internal/atomicfile"
 )
 
 // StateVersion is the version of the [State] format this package writes
@@ -224,7 +226,7 @@ func WriteStateFile(path string, st State) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(path, b); err != nil {
+	if err := atomicfile.Write(path, b); err != nil {
 		return fmt.Errorf("emulator: write state: %w", err)
 	}
 	return nil

@@ -187,37 +187,17 @@ func (s *stack) checkNoLeaks(t testing.TB) {
 	}
 }
 
-// usersFor counts the emulator's active users with client_user_id app,
+// usersFor lists the emulator's active users with client_user_id app,
 // through its API.
 func (s *stack) usersFor(t testing.TB, app string) []string {
 	t.Helper()
-	var ids []string
-	for off := 0; ; off += 100 {
-		page, err := s.team.ListUsers(context.Background(), off, 100)
-		require.NoError(t, err)
-		for _, u := range page.Users {
-			if u.ClientUserID == app {
-				ids = append(ids, u.UserID)
-			}
-		}
-		if len(page.Users) < 100 {
-			return ids
-		}
-	}
+	return emulatortest.UserIDsOf(t, s.team, app)
 }
 
 // totalUsers counts the emulator's active users through its API.
 func (s *stack) totalUsers(t testing.TB) int {
 	t.Helper()
-	n := 0
-	for off := 0; ; off += 100 {
-		page, err := s.team.ListUsers(context.Background(), off, 100)
-		require.NoError(t, err)
-		n += len(page.Users)
-		if len(page.Users) < 100 {
-			return n
-		}
-	}
+	return len(emulatortest.UserIDsOf(t, s.team, ""))
 }
 
 // recorder is a RoundTripper that keeps every response the issuer sent.

@@ -3,7 +3,7 @@ package simulations
 import (
 	"context"
 
-	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 // DocsRecipe is the Vital docs' recipe taken literally: at launch, read the
@@ -18,16 +18,5 @@ func (DocsRecipe) Name() string { return "docs-recipe" }
 
 // Launch applies the recipe once.
 func (DocsRecipe) Launch(ctx context.Context, p *Process) Launch {
-	var l Launch
-	sdk := p.SDK()
-	signedIn := sdk.Status().Has(fsm.FlagSignedIn)
-	switch {
-	case !p.App.SignedIn:
-		if signedIn {
-			signOut(ctx, p, &l)
-		}
-	case !signedIn || sdk.CurrentUserID() != p.App.VitalUser:
-		signOutIn(ctx, p, &l, signedIn)
-	}
-	return finish(l)
+	return signOutInUnless(ctx, p, func(sdk reconcile.SDK) bool { return sdk.CurrentUserID() == p.App.VitalUser })
 }

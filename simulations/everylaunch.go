@@ -3,7 +3,7 @@ package simulations
 import (
 	"context"
 
-	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 // EveryLaunch signs out and signs in again at every launch while the app
@@ -15,15 +15,5 @@ func (EveryLaunch) Name() string { return "every-launch" }
 
 // Launch signs out and in.
 func (EveryLaunch) Launch(ctx context.Context, p *Process) Launch {
-	var l Launch
-	signedIn := p.SDK().Status().Has(fsm.FlagSignedIn)
-	switch {
-	case !p.App.SignedIn:
-		if signedIn {
-			signOut(ctx, p, &l)
-		}
-	default:
-		signOutIn(ctx, p, &l, signedIn)
-	}
-	return finish(l)
+	return signOutInUnless(ctx, p, func(reconcile.SDK) bool { return false })
 }

@@ -120,6 +120,25 @@ func ParseProfiles(list string) ([]fsm.Profile, error) {
 	return out, nil
 }
 
+// signOutInUnless is the plain strategies' launch: while the app has no
+// user it signs out a session the SDK holds; while it has one it signs out
+// and in again (signOutIn) unless the SDK holds a session and keep accepts
+// it.
+func signOutInUnless(ctx context.Context, p *Process, keep func(sdk reconcile.SDK) bool) Launch {
+	var l Launch
+	sdk := p.SDK()
+	signedIn := sdk.Status().Has(fsm.FlagSignedIn)
+	switch {
+	case !p.App.SignedIn:
+		if signedIn {
+			signOut(ctx, p, &l)
+		}
+	case !signedIn || !keep(sdk):
+		signOutIn(ctx, p, &l, signedIn)
+	}
+	return finish(l)
+}
+
 // signOutIn is the literal recipe's repair: sign out if the SDK holds a
 // session, then mint a token and sign in. It records the Vital user the
 // backend named.

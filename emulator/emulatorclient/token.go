@@ -1,7 +1,6 @@
 package emulatorclient
 
 import (
-	"errors"
 	"io"
 	"net"
 	"net/url"
@@ -9,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/vitalsync/vitalsync/internal/atomicfile"
 )
 
 // EnvRuntimeDir overrides where running emulators leave their control
@@ -61,16 +62,7 @@ func PublishToken(port int, token string) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return none, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".emulator-token-*")
-	if err != nil {
-		return none, err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(token + "\n")
-	if err = errors.Join(err, tmp.Close()); err != nil {
-		return none, err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, []byte(token+"\n")); err != nil {
 		return none, err
 	}
 	return func() {

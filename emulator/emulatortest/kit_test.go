@@ -62,6 +62,24 @@ func TestStackServesTheEmulatorThroughTheTransport(t *testing.T) {
 	require.Equal(t, 1, s.Emulator.Requests(emulator.RouteToken))
 }
 
+func TestUserIDsOfReadsEveryPage(t *testing.T) {
+	s := emulatortest.NewStack()
+	ctx := context.Background()
+	ids := make([]string, 205)
+	for i := range ids {
+		k, err := s.Team.CreateUser(ctx, fmt.Sprintf("user-%03d", i))
+		require.NoError(t, err)
+		ids[i] = k.UserID
+	}
+	for _, i := range []int{3, 99, 100, 204} {
+		require.NoError(t, s.Team.DeleteUser(ctx, ids[i]))
+	}
+	require.Len(t, emulatortest.UserIDsOf(t, s.Team, ""), 201, "every page, deleted users left out")
+	require.Equal(t, []string{ids[150]}, emulatortest.UserIDsOf(t, s.Team, "user-150"), "the third page")
+	require.Empty(t, emulatortest.UserIDsOf(t, s.Team, "user-099"), "deleted")
+	require.Empty(t, emulatortest.UserIDsOf(t, s.Team, "nobody"))
+}
+
 func TestTransportFaultKnobs(t *testing.T) {
 	ctx := context.Background()
 	s := emulatortest.NewStack()

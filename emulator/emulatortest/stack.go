@@ -104,3 +104,26 @@ func (s *Stack) SignedUpUser(tb testing.TB, clientUserID string) (junction.UserK
 	}
 	return k, tok
 }
+
+// UserIDsOf returns the IDs of the team's active users with clientUserID,
+// read through team page by page, failing tb on an error; with
+// clientUserID "" it returns every active user's.
+func UserIDsOf(tb testing.TB, team *junction.Client, clientUserID string) []string {
+	tb.Helper()
+	const pageSize = 100
+	var ids []string
+	for off := 0; ; off += pageSize {
+		page, err := team.ListUsers(context.Background(), off, pageSize)
+		if err != nil {
+			tb.Fatalf("list users: %v", err)
+		}
+		for _, u := range page.Users {
+			if clientUserID == "" || u.ClientUserID == clientUserID {
+				ids = append(ids, u.UserID)
+			}
+		}
+		if len(page.Users) < pageSize {
+			return ids
+		}
+	}
+}

@@ -8,6 +8,7 @@ import {
   type Environment, type Profile, type Region, type State, type Status, FlagSignedIn, classify, hasFlag,
   parseEnvironment, parseFlag, parseProfile, parseRegion, parseState, statusNames,
 } from "./fsm.js";
+import { observationKeys } from "./schema.js";
 
 export interface AppSession {
   signedIn: boolean;
@@ -81,15 +82,6 @@ export function validate(o: Observation): FieldError | undefined {
 }
 
 // ---- JSON ----
-
-const observationKeys: Record<string, readonly string[]> = {
-  "": ["profile", "app", "sdk", "last_observed", "last_action", "last_error", "attempts", "issued_vital_user_id",
-    "unused_token_vital_user_id", "next_attempt_at", "last_resolved_at", "resolve_interval", "session_app_user_id", "protected_data_available",
-    "now", "allow_api_key"],
-  app: ["signed_in", "app_user_id", "vital_user_id", "environment", "region"],
-  sdk: ["status", "current_user_id", "environment", "region"],
-  last_action: ["type", "vital_user_id", "app_user_id", "sdk_call", "token"],
-};
 
 const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 

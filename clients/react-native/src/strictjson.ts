@@ -4,15 +4,7 @@
 // CheckJSONKeys does.
 
 import { FieldError, observationFromJSON, type Observation } from "./observation.js";
-
-const observationSchema: Record<string, readonly string[]> = {
-  "": ["profile", "app", "sdk", "last_observed", "last_action", "last_error", "attempts", "issued_vital_user_id",
-    "unused_token_vital_user_id", "next_attempt_at", "last_resolved_at", "resolve_interval", "session_app_user_id", "protected_data_available",
-    "now", "allow_api_key"],
-  app: ["signed_in", "app_user_id", "vital_user_id", "environment", "region"],
-  sdk: ["status", "current_user_id", "environment", "region"],
-  last_action: ["type", "vital_user_id", "app_user_id", "sdk_call", "token"],
-};
+import { observationKeys } from "./schema.js";
 
 class Syntax extends Error {}
 
@@ -117,5 +109,5 @@ export const MaxObservationBytes = 64 << 10;
  */
 export function decodeObservation(text: string): Observation {
   if (text.length > MaxObservationBytes) throw new FieldError("(document)", `larger than ${MaxObservationBytes} bytes`);
-  return observationFromJSON(parseStrict(text, observationSchema));
+  return observationFromJSON(parseStrict(text, observationKeys));
 }
