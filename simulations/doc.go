@@ -115,11 +115,20 @@
 //     gap instead: the engine, which kept the session, pays those seconds
 //     as wrong-user, and only a strategy that left the app user without
 //     data beforehand avoids them (installations 130, 1807 and 3037 at
-//     seed 1 under RunSolo). At seed 3 every-launch's lead over the engine
-//     (2.8 k seconds) is installation 2985 in the fleet only: under
-//     RunSolo both keep the same wrong user, so it comes from the shared
-//     backend (every-launch's own load on it), not from its strategy; it
-//     is not yet traced step by step.
+//     seed 1 under RunSolo).
+//   - A deletion the SDK could not learn of. At seed 3 every-launch keeps
+//     a wrong user 2.8 k seconds less than the engine, all of it on
+//     installation 2985 and only in the fleet. The herd deletion removes
+//     its Vital user, and the SDK's refresh, sent at the same instant as
+//     every other installation's, is answered 429 by the shared backend:
+//     the SDK keeps the dead session, and the engine's next launch sees
+//     exactly what it sees with a live one. Every-launch ends the session
+//     there and fails to sign in again; when the app signs out next and
+//     the process dies at the sign-out, only a strategy holding a session
+//     pays. TestADeletionTheSDKCouldNotLearnOf replays it, and the same
+//     run with the user alive shows the price of every-launch's escape: a
+//     data gap on a session that worked. No strategy avoids these seconds
+//     without tearing good sessions down.
 //   - An API-key session nothing attributes to the app's user used to be
 //     resolved before its sign-out, one request and one journal write for
 //     a crash to strike first; the planner now signs it out first
