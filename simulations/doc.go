@@ -93,8 +93,9 @@
 // # What the engine cannot do better
 //
 // The fair world measures the engine at or below every other strategy on
-// wrong-user seconds, data-gap seconds and needless sign-outs. Two costs
-// remain that no strategy can remove:
+// wrong-user seconds, data-gap seconds and needless sign-outs, but for the
+// last case below (seed 3's wrong-user seconds). These costs remain, and
+// no strategy removes them without paying more elsewhere:
 //
 //   - Token mints. After the backend revokes a session's refresh token
 //     (or, on Android 4.2.1–4.2.2, whenever the SDK's token calls fail in
