@@ -50,11 +50,8 @@ func parseAuditFlags(e *env, args []string) (*auditFlags, error) {
 	fs.BoolVar(&f.opts.NoDuplicateCheck, "no-duplicate-check", false, "for a file known to hold each installation once: keep no set of the installations read (memory stays flat; a duplicate is then audited again)")
 	f.failOn = classesFlag(fs, "exit 3 when any installation falls in these classes (comma-separated)")
 	shard := fs.String("shard", "", "audit shard K of N (K from 0): a hash partition of the installations")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, " (did you mean 'audit merge FILE…'?)"); err != nil {
 		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, usagef("audit takes no arguments (did you mean 'audit merge FILE…'?)")
 	}
 	if f.db == "" && f.csv == "" && f.jsonl == "" {
 		// A URL with a password belongs in the environment, not in ps.
@@ -120,14 +117,7 @@ func (f *auditFlags) checker() (audit.UserChecker, error) {
 	if f.apiURL == "" || key == "" {
 		return nil, usagef("audit: --check-api needs --api-url and $%s", envAPIKey)
 	}
-	team := junction.NewClient(f.apiURL, key)
-	return audit.UserCheckerFunc(func(ctx context.Context, id string) (bool, error) {
-		_, err := team.GetUser(ctx, id)
-		if errors.Is(err, junction.ErrNotFound) {
-			return false, nil
-		}
-		return err == nil, err
-	}), nil
+	return junction.NewClient(f.apiURL, key), nil
 }
 
 func runAudit(ctx context.Context, e *env, args []string) error {

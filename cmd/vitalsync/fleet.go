@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -106,18 +105,11 @@ func writeFleet(opts audit.FleetOptions, path string, asCSV bool) (audit.Truth, 
 		return audit.Truth{}, fmt.Errorf("fleet generate: %w", err)
 	}
 	defer f.Close()
-	var w interface {
-		Write([]string) error
-		Flush() error
-	} = audit.NewJSONLWriter(f)
-	if asCSV {
-		w = audit.NewCSVWriter(f)
+	truth, err := audit.WriteFleet(opts, f, asCSV)
+	if err == nil {
+		err = f.Close()
 	}
-	truth, err := audit.GenerateFleet(opts, w.Write)
 	if err != nil {
-		return truth, err
-	}
-	if err := errors.Join(w.Flush(), f.Close()); err != nil {
 		return truth, fmt.Errorf("fleet generate: %w", err)
 	}
 	return truth, nil

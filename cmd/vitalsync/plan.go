@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"unicode"
 
+	"github.com/vitalsync/vitalsync/installation"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
@@ -38,11 +40,8 @@ func emptyInput(r *bufio.Reader) (bool, error) {
 func runPlan(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "plan", "[--format table|json] < observation.json")
 	format := choiceFlag(fs, "format", "table", "output format", "table", "json")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, "; it reads the observation from stdin"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("plan takes no arguments; it reads the observation from stdin")
 	}
 	in := bufio.NewReader(e.stdin)
 	if empty, err := emptyInput(in); err != nil {
@@ -66,8 +65,8 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 func printPlanTable(w io.Writer, o *reconcile.Observation, p reconcile.Plan) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "profile\t%s\n", display(o.Profile.Name))
-	fmt.Fprintf(tw, "app\t%s\n", appLine(o.App))
-	fmt.Fprintf(tw, "sdk\t%s\n", sdkLine(*o))
+	fmt.Fprintf(tw, "app\t%s\n", installation.DescribeApp(o.App, display))
+	fmt.Fprintf(tw, "sdk\t%s\n", installation.DescribeSDK(*o, display))
 	fmt.Fprintf(tw, "observed\t%s\n", orDash(display(string(p.Observed))))
 	fmt.Fprintf(tw, "discrepancy\t%s\n", display(string(p.Discrepancy)))
 	if len(p.Actions) == 0 {
@@ -93,4 +92,16 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// parseNoArgs parses the flags of a command that takes no arguments: one
+// is a usage error, "CMD takes no arguments" and hint.
+func parseNoArgs(fs *flag.FlagSet, args []string, hint string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s takes no arguments%s", fs.Name(), hint)
+	}
+	return nil
 }
