@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -21,8 +20,8 @@ func WriteLaunchTable(w io.Writer, r LaunchRecord, quote func(string) string) er
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	first := r.First()
 	o := first.Observation
-	fmt.Fprintf(tw, "  app\t%s\n", DescribeApp(o.App, quote))
-	fmt.Fprintf(tw, "  sdk\t%s → %s\n", DescribeSDK(o, quote), cmp.Or(quote(string(first.Plan.Observed)), "-"))
+	fmt.Fprintf(tw, "  app\t%s\n", reconcile.DescribeApp(o.App, quote))
+	fmt.Fprintf(tw, "  sdk\t%s → %s\n", reconcile.DescribeSDK(o, quote), cmp.Or(quote(string(first.Plan.Observed)), "-"))
 	if r.Outcome.Interrupted != "" {
 		fmt.Fprintf(tw, "  note\tthe previous launch died during %s\n", quote(r.Outcome.Interrupted))
 	}
@@ -30,7 +29,7 @@ func WriteLaunchTable(w io.Writer, r LaunchRecord, quote func(string) string) er
 		if i > 0 && p.Plan.Empty() && p.Plan.RetryAt.IsZero() && !p.Plan.Terminal && p.Plan.Discrepancy == reconcile.Consistent {
 			break // the closing check of a launch that acted: "now" says it
 		}
-		fmt.Fprintf(tw, "  plan\t%s [%s]\n", describePlan(p.Plan, quote), quote(string(p.Plan.Discrepancy)))
+		fmt.Fprintf(tw, "  plan\t%s [%s]\n", reconcile.DescribePlan(p.Plan, quote), quote(string(p.Plan.Discrepancy)))
 		for _, st := range p.Applied {
 			if st.Err != nil {
 				fmt.Fprintf(tw, "  did\t%s — %s: %s\n", quote(st.Action.String()), st.Class, quote(st.Err.Error()))
@@ -56,40 +55,4 @@ func WriteLaunchTable(w io.Writer, r LaunchRecord, quote func(string) string) er
 	}
 	fmt.Fprintf(tw, "  cost\t%d network calls, %d database writes, %d report calls\n", r.NetworkCalls, r.DBWrites, r.ReportCalls)
 	return tw.Flush()
-}
-
-// DescribeApp describes the app's session for a table, its IDs through
-// quote (see WriteLaunchTable).
-func DescribeApp(app reconcile.AppSession, quote func(string) string) string {
-	if !app.SignedIn {
-		return "signed out"
-	}
-	s := "signed in as " + quote(app.AppUserID)
-	if app.VitalUserID != "" {
-		s += " (Vital user " + quote(app.VitalUserID) + ")"
-	}
-	return s
-}
-
-// DescribeSDK describes an observation's SDK status and user for a table,
-// through quote (see WriteLaunchTable).
-func DescribeSDK(o reconcile.Observation, quote func(string) string) string {
-	s := quote(o.SDK.Status.String())
-	if o.SDK.CurrentUserID != "" {
-		s += " user " + quote(o.SDK.CurrentUserID)
-	}
-	return s
-}
-
-// describePlan is a plan's actions for a table, each through quote, as
-// reconcile.Plan.String writes them.
-func describePlan(p reconcile.Plan, quote func(string) string) string {
-	if len(p.Actions) == 0 {
-		return p.String() // "(nothing)" or "(wait until …)": no outside values
-	}
-	parts := make([]string, len(p.Actions))
-	for i, a := range p.Actions {
-		parts[i] = quote(a.String())
-	}
-	return strings.Join(parts, ", ")
 }

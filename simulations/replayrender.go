@@ -3,6 +3,7 @@ package simulations
 import (
 	"cmp"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -13,6 +14,18 @@ import (
 // RecordColumns are the columns of a replay's CSV (WriteRecordsCSV), one
 // row per step; the table (WriteRecordsTable) shows the same values.
 var RecordColumns = []string{"step", "time", "input", "before", "after", "actions", "result", "judged", "violations"}
+
+// WriteRecordsJSON writes a replayed run's records as JSON lines, as a
+// trace holds them.
+func WriteRecordsJSON(w io.Writer, recs []Record) error {
+	enc := json.NewEncoder(w)
+	for _, r := range recs {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // WriteRecordsCSV writes a replayed run's records as CSV: RecordColumns,
 // then a row per step.

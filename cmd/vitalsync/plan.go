@@ -8,10 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"unicode"
 
-	"github.com/vitalsync/vitalsync/installation"
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
@@ -57,34 +55,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	if format.String() == "json" {
 		return json.NewEncoder(e.stdout).Encode(p)
 	}
-	return printPlanTable(e.stdout, &o, p)
-}
-
-// printPlanTable prints an observation's classification and plan for
-// people. Values from outside go through display.
-func printPlanTable(w io.Writer, o *reconcile.Observation, p reconcile.Plan) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "profile\t%s\n", display(o.Profile.Name))
-	fmt.Fprintf(tw, "app\t%s\n", installation.DescribeApp(o.App, display))
-	fmt.Fprintf(tw, "sdk\t%s\n", installation.DescribeSDK(*o, display))
-	fmt.Fprintf(tw, "observed\t%s\n", orDash(display(string(p.Observed))))
-	fmt.Fprintf(tw, "discrepancy\t%s\n", display(string(p.Discrepancy)))
-	if len(p.Actions) == 0 {
-		fmt.Fprintf(tw, "actions\t(none)\n")
-	}
-	for i, a := range p.Actions {
-		label := ""
-		if i == 0 {
-			label = "actions"
-		}
-		fmt.Fprintf(tw, "%s\t%d. %s\n", label, i+1, display(a.String()))
-	}
-	retry := "-"
-	if !p.RetryAt.IsZero() {
-		retry = p.RetryAt.UTC().Format("2006-01-02T15:04:05Z07:00")
-	}
-	fmt.Fprintf(tw, "retry at\t%s\n", retry)
-	return tw.Flush()
+	return reconcile.WritePlanTable(e.stdout, &o, p, display)
 }
 
 func orDash(s string) string {

@@ -179,13 +179,7 @@ func replayTrace(ctx context.Context, e *env, f *simulateFlags) error {
 	}
 	switch f.format.String() {
 	case "json":
-		// A trace is JSON lines already: print the replayed records so.
-		enc := json.NewEncoder(e.stdout)
-		for _, r := range res.Records {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
+		err = simulations.WriteRecordsJSON(e.stdout, res.Records)
 	case "csv":
 		err = simulations.WriteRecordsCSV(e.stdout, res.Records)
 	default:
