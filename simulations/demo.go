@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -24,8 +25,18 @@ func (s *DemoStack) SDK(ctx context.Context, store vitalsdk.Store, p fsm.Profile
 		HTTPClient: &http.Client{Transport: s}})
 }
 
-// DemoDatabases are the files a demo keeps in its stack's folder.
-var DemoDatabases = []string{"issuer.db", "device.db"}
+// DemoDatabases lists the databases of a demo (issuer.db, device.db) that
+// dir already holds: a demo on them starts from their state, not from the
+// first run its story tells.
+func DemoDatabases(dir string) []string {
+	var kept []string
+	for _, name := range []string{"issuer.db", "device.db"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			kept = append(kept, name)
+		}
+	}
+	return kept
+}
 
 // DemoStep is one launch of the demo's story.
 type DemoStep struct {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/vitalsync/vitalsync/simulations"
@@ -33,7 +32,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		*dir = tmp
 	} else if err := os.MkdirAll(*dir, 0o700); err != nil {
 		return err
-	} else if kept := demoDatabases(*dir); len(kept) > 0 {
+	} else if kept := simulations.DemoDatabases(*dir); len(kept) > 0 {
 		// The story is a first run's: on databases kept from a run before,
 		// what happens differs from what it narrates.
 		fmt.Fprintf(e.stderr, "vitalsync demo: warning: %s already holds %s from an earlier run; this run starts from their state, "+
@@ -66,17 +65,6 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		say(fmt.Sprintf("\ndone: %d launches", n))
 	}
 	return err
-}
-
-// demoDatabases lists the demo's databases that dir already holds.
-func demoDatabases(dir string) []string {
-	var kept []string
-	for _, name := range simulations.DemoDatabases {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			kept = append(kept, name)
-		}
-	}
-	return kept
 }
 
 // printDemoStep prints a launch of the demo: a JSON line, or its number,
