@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/store/postgres"
@@ -61,16 +59,14 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 	if *dbPath != "" {
 		truth, out, err = loadFleet(ctx, opts, *dbPath)
 	} else {
-		truth, err = writeFleet(opts, out, *csvPath != "")
+		if truth, err = audit.WriteFleetFile(opts, out, *csvPath != ""); err != nil {
+			err = fmt.Errorf("fleet generate: %w", err)
+		}
 	}
 	if err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(truth, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(*truthPath, append(data, '\n'), 0o644); err != nil {
+	if err := truth.WriteFile(*truthPath); err != nil {
 		return fmt.Errorf("fleet generate: %w", err)
 	}
 	_, err = fmt.Fprintf(e.stdout, "wrote %d installations to %s, ground truth to %s\n", truth.Rows, out, *truthPath)
@@ -96,21 +92,4 @@ func loadFleet(ctx context.Context, opts audit.FleetOptions, spec string) (audit
 	defer db.Close()
 	truth, err := audit.LoadFleet(ctx, opts, db.LoadFleet)
 	return truth, spec, err
-}
-
-// writeFleet generates a fleet into a CSV or JSON Lines file.
-func writeFleet(opts audit.FleetOptions, path string, asCSV bool) (audit.Truth, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return audit.Truth{}, fmt.Errorf("fleet generate: %w", err)
-	}
-	defer f.Close()
-	truth, err := audit.WriteFleet(opts, f, asCSV)
-	if err == nil {
-		err = f.Close()
-	}
-	if err != nil {
-		return truth, fmt.Errorf("fleet generate: %w", err)
-	}
-	return truth, nil
 }
