@@ -3,10 +3,8 @@ package audit
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 )
 
@@ -40,34 +38,6 @@ func CreateFindingFile(path string) (Sink, func() error, error) {
 	}, nil
 }
 
-// ParseShard parses "K/N", shard K (from 0) of N, for Options.Shard and
-// Options.Shards.
-func ParseShard(s string) (k, n int, ok bool) {
-	a, b, ok := strings.Cut(s, "/")
-	k, err1 := strconv.Atoi(a)
-	n, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || n < 1 || k < 0 || k >= n {
-		return 0, 0, false
-	}
-	return k, n, true
-}
-
-// ParseClasses parses a comma-separated list of classes ("" is none).
-func ParseClasses(s string) ([]Class, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var cs []Class
-	for _, name := range strings.Split(s, ",") {
-		c, ok := ParseClass(strings.TrimSpace(name))
-		if !ok {
-			return nil, fmt.Errorf("unknown class %q", name)
-		}
-		cs = append(cs, c)
-	}
-	return cs, nil
-}
-
 // ErrTruthFile is ParseSummary's error for a fleet's ground truth (Truth,
 // which fleet generation writes beside a fleet).
 var ErrTruthFile = errors.New("a fleet's ground truth, not an audit summary")
@@ -87,4 +57,45 @@ func ParseSummary(data []byte) (Summary, error) {
 		return Summary{}, ErrNotSummary
 	}
 	return s, nil
+}
+
+// WriteFleet generates a fleet (GenerateFleet) to w in the report schema,
+// as CSV when asCSV is set and as JSON Lines otherwise, and returns its
+// ground truth.
+func WriteFleet(opts FleetOptions, w io.Writer, asCSV bool) (Truth, error) {
+	var rw interface {
+		Write([]string) error
+		Flush() error
+	} = NewJSONLWriter(w)
+	if asCSV {
+		rw = NewCSVWriter(w)
+	}
+	truth, err := GenerateFleet(opts, rw.Write)
+	if err != nil {
+		return truth, err
+	}
+	return truth, rw.Flush()
+}
+
+// WriteFleetFile is WriteFleet to a new file at path.
+func WriteFleetFile(opts FleetOptions, path string, asCSV bool) (Truth, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return Truth{}, err
+	}
+	defer f.Close()
+	truth, err := WriteFleet(opts, f, asCSV)
+	if err != nil {
+		return truth, err
+	}
+	return truth, f.Close()
+}
+
+// WriteFile writes the truth to a file at path as indented JSON.
+func (t Truth) WriteFile(path string) error {
+	data, err := json.MarshalIndent(t, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
 }
