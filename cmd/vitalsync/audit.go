@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -50,11 +48,8 @@ func parseAuditFlags(e *env, args []string) (*auditFlags, error) {
 	fs.BoolVar(&f.opts.NoDuplicateCheck, "no-duplicate-check", false, "for a file known to hold each installation once: keep no set of the installations read (memory stays flat; a duplicate is then audited again)")
 	f.failOn = classesFlag(fs, "exit 3 when any installation falls in these classes (comma-separated)")
 	shard := fs.String("shard", "", "audit shard K of N (K from 0): a hash partition of the installations")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, " (did you mean 'audit merge FILE…'?)"); err != nil {
 		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, usagef("audit takes no arguments (did you mean 'audit merge FILE…'?)")
 	}
 	if f.db == "" && f.csv == "" && f.jsonl == "" {
 		// A URL with a password belongs in the environment, not in ps.
@@ -71,7 +66,7 @@ func parseAuditFlags(e *env, args []string) (*auditFlags, error) {
 		f.opts.Now = t
 	}
 	if *shard != "" {
-		k, n, ok := parseShard(*shard)
+		k, n, ok := audit.ParseShard(*shard)
 		if !ok {
 			return nil, usagef("audit: --shard must be K/N with 0 ≤ K < N")
 		}
@@ -82,9 +77,6 @@ func parseAuditFlags(e *env, args []string) (*auditFlags, error) {
 
 // source is the reports the flags name, each file checked for its kind.
 func (f *auditFlags) source() (audit.Source, error) {
-	opener := func(path string) func() (io.ReadCloser, error) {
-		return func() (io.ReadCloser, error) { return os.Open(path) }
-	}
 	switch {
 	case isPostgresURL(f.db):
 		dbURL := f.db
@@ -106,12 +98,12 @@ func (f *auditFlags) source() (audit.Source, error) {
 		if err := checkKind("--csv", f.csv, kindCSV); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, err
 		}
-		return audit.CSVSource{Label: f.csv, Open: opener(f.csv)}, nil
+		return audit.CSVFile(f.csv), nil
 	}
 	if err := checkKind("--jsonl", f.jsonl, kindJSONL); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	return audit.JSONLSource{Label: f.jsonl, Open: opener(f.jsonl)}, nil
+	return audit.JSONLFile(f.jsonl), nil
 }
 
 // checker verifies the mapped Vital users with the team API.
@@ -120,14 +112,7 @@ func (f *auditFlags) checker() (audit.UserChecker, error) {
 	if f.apiURL == "" || key == "" {
 		return nil, usagef("audit: --check-api needs --api-url and $%s", envAPIKey)
 	}
-	team := junction.NewClient(f.apiURL, key)
-	return audit.UserCheckerFunc(func(ctx context.Context, id string) (bool, error) {
-		_, err := team.GetUser(ctx, id)
-		if errors.Is(err, junction.ErrNotFound) {
-			return false, nil
-		}
-		return err == nil, err
-	}), nil
+	return junction.NewClient(f.apiURL, key), nil
 }
 
 func runAudit(ctx context.Context, e *env, args []string) error {
@@ -152,25 +137,18 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		defer fmt.Fprintln(e.stderr)
 	}
 	var sink audit.Sink
-	outFlush := func() error { return nil }
+	closeOut := func() error { return nil }
 	if f.out != "" {
-		file, err := os.Create(f.out)
-		if err != nil {
+		if sink, closeOut, err = audit.CreateFindingFile(f.out); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
-		defer file.Close()
-		w, flush := audit.FindingWriter(file, strings.HasSuffix(f.out, ".csv"))
-		sink = w
-		outFlush = func() error {
-			if err := flush(); err != nil {
-				return fmt.Errorf("audit: --out: %w", err)
-			}
-			return file.Close()
-		}
+		defer closeOut()
 	}
 	sum, err := audit.Run(ctx, src, sink, f.opts)
 	if err == nil {
-		err = outFlush()
+		if err = closeOut(); err != nil {
+			err = fmt.Errorf("audit: --out: %w", err)
+		}
 	}
 	if err == nil {
 		err = printSummary(e.stdout, f.format.String(), sum)
@@ -191,16 +169,6 @@ func exactlyOne(values ...string) (string, bool) {
 		}
 	}
 	return one, n == 1
-}
-
-func parseShard(s string) (int, int, bool) {
-	a, b, ok := strings.Cut(s, "/")
-	k, err1 := strconv.Atoi(a)
-	n, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || n < 1 || k < 0 || k >= n {
-		return 0, 0, false
-	}
-	return k, n, true
 }
 
 // printSummary prints a summary as a table for people, as JSON, or as CSV.
@@ -250,8 +218,8 @@ func runAuditMerge(e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("audit merge: %w", err)
 		}
-		var fields map[string]json.RawMessage
-		if json.Unmarshal(data, &fields) == nil && fields["seed"] != nil {
+		s, err := audit.ParseSummary(data)
+		if errors.Is(err, audit.ErrTruthFile) {
 			return usageErr(fmt.Errorf("%w: audit merge: %s is a ground-truth file (fleet generate writes it beside a fleet); "+
 				"merge takes the summaries of 'audit --format json', one per --shard", errWrongKind, path))
 		}
@@ -261,8 +229,7 @@ func runAuditMerge(e *env, args []string) error {
 			return usageErr(fmt.Errorf("%w: audit merge: %s is %s, not an audit summary (audit --format json); audit it with %s",
 				errWrongKind, path, k, orWord(flagFor[k], "--db, --csv or --jsonl")))
 		}
-		var s audit.Summary
-		if err := json.Unmarshal(data, &s); err != nil || fields["rows"] == nil {
+		if err != nil {
 			return fmt.Errorf("audit merge: %s: not a JSON summary of audit --format json", path)
 		}
 		total.Merge(s)
@@ -291,17 +258,11 @@ func (l *classList) String() string {
 }
 
 func (l *classList) Set(v string) error {
-	*l = nil
-	if v == "" {
-		return nil
+	cs, err := audit.ParseClasses(v)
+	if err != nil {
+		return fmt.Errorf("%w: use %s", err, choices(audit.Classes()))
 	}
-	for _, name := range strings.Split(v, ",") {
-		c, ok := audit.ParseClass(strings.TrimSpace(name))
-		if !ok {
-			return fmt.Errorf("unknown class %q: use %s", name, choices(audit.Classes()))
-		}
-		*l = append(*l, c)
-	}
+	*l = cs
 	return nil
 }
 

@@ -2,16 +2,23 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/adapters/store/postgres/pgtest"
 	"github.com/vitalsync/vitalsync/audit"
+	"github.com/vitalsync/vitalsync/emulator"
 )
 
 const fleetNowFlag = "2026-11-20T00:00:00Z"
@@ -22,6 +29,37 @@ func readTruth(t *testing.T, path string) audit.Truth {
 	var tr audit.Truth
 	require.NoError(t, json.Unmarshal(data, &tr))
 	return tr
+}
+
+// auditJSON runs "vitalsync audit --format json --stale 720h --now …" with
+// args, which must succeed, and returns its summary and output.
+func auditJSON(t *testing.T, args ...string) (audit.Summary, string) {
+	t.Helper()
+	out, errOut, code := runCLI("", append([]string{"audit", "--format", "json", "--stale", "720h", "--now", fleetNowFlag}, args...)...)
+	require.Zero(t, code, errOut)
+	var sum audit.Summary
+	require.NoError(t, json.Unmarshal([]byte(out), &sum))
+	return sum, out
+}
+
+// requireShardsMerge audits the fleet args name in n shards (--shard), none
+// of them the whole fleet, and requires their merge (audit merge) to be its
+// truth.
+func requireShardsMerge(t *testing.T, truth audit.Truth, n int, args ...string) {
+	t.Helper()
+	dir := t.TempDir()
+	merge := []string{"audit", "merge", "--format", "json"}
+	for k := range n {
+		part, out := auditJSON(t, append(args, "--shard", strconv.Itoa(k)+"/"+strconv.Itoa(n))...)
+		require.Less(t, part.Rows, truth.Rows, "shard %d audited everything", k)
+		merge = append(merge, writeFile(t, dir, "shard"+strconv.Itoa(k)+".json", out))
+	}
+	out, errOut, code := runCLI("", merge...)
+	require.Zero(t, code, errOut)
+	var sum audit.Summary
+	require.NoError(t, json.Unmarshal([]byte(out), &sum))
+	require.Equal(t, truth.Rows, sum.Rows)
+	require.Equal(t, truth.Classes, sum.Classes)
 }
 
 // fleet generate writes a fleet and its ground truth; audit finds exactly
@@ -135,21 +173,7 @@ func TestAuditShardsMerge(t *testing.T) {
 	_, errOut, code := runCLI("", "fleet", "generate", "--installs", "2000", "--seed", "5", "--now", fleetNowFlag, "--jsonl", path)
 	require.Zero(t, code, errOut)
 	truth := readTruth(t, path+".truth.json")
-	var parts []string
-	for k := range 4 {
-		out, errOut, code := runCLI("", "audit", "--jsonl", path, "--now", fleetNowFlag, "--stale", "720h",
-			"--shard", strings.Join([]string{string(rune('0' + k)), "4"}, "/"), "--format", "json")
-		require.Zero(t, code, errOut)
-		p := filepath.Join(dir, "shard"+string(rune('0'+k))+".json")
-		require.NoError(t, os.WriteFile(p, []byte(out), 0o600))
-		parts = append(parts, p)
-	}
-	out, errOut, code := runCLI("", append([]string{"audit", "merge", "--format", "json"}, parts...)...)
-	require.Zero(t, code, errOut)
-	var sum audit.Summary
-	require.NoError(t, json.Unmarshal([]byte(out), &sum))
-	require.Equal(t, truth.Rows, sum.Rows)
-	require.Equal(t, truth.Classes, sum.Classes)
+	requireShardsMerge(t, truth, 4, "--jsonl", path)
 }
 
 // A database of a newer schema is refused before the first row.
@@ -163,4 +187,110 @@ func TestAuditNewerSchema(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "newer")
 	require.Empty(t, out)
+}
+
+// fleet generate writes a fleet to PostgreSQL; audit --db postgres://…
+// finds exactly its ground truth, whole, by shards merged, and with the
+// URL in $DATABASE_URL.
+func TestFleetGenerateThenAuditOnPostgres(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	dir := t.TempDir()
+	truthPath := filepath.Join(dir, "truth.json")
+	out, errOut, code := runCLI("", "fleet", "generate", "--installs", "3000", "--seed", "4",
+		"--now", fleetNowFlag, "--db", dbURL, "--truth", truthPath)
+	require.Zero(t, code, errOut)
+	require.Contains(t, out, "wrote 3000 installations")
+	truth := readTruth(t, truthPath)
+
+	sum, _ := auditJSON(t, "--db", dbURL)
+	require.Equal(t, truth.Rows, sum.Rows)
+	require.Equal(t, truth.Classes, sum.Classes)
+	require.Equal(t, truth.ByProfile, sum.ByProfile)
+	requireShardsMerge(t, truth, 3, "--db", dbURL)
+
+	t.Setenv(envDatabaseURL, dbURL)
+	env, _ := auditJSON(t)
+	require.Equal(t, truth.Classes, env.Classes)
+	// A source named on the command line wins over the environment.
+	_, _, code = runCLI("", "audit", "--csv", filepath.Join(dir, "missing.csv"))
+	require.Equal(t, 1, code)
+}
+
+func TestAuditOnPostgresErrors(t *testing.T) {
+	empty := pgtest.URL(t)
+	truthPath := filepath.Join(t.TempDir(), "truth.json")
+
+	// Never migrated: refused before the first row.
+	out, errOut, code := runCLI("", "audit", "--db", empty)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "predates")
+	require.Empty(t, out)
+
+	// The ground truth of a database has no file name to derive.
+	_, _, code = runCLI("", "fleet", "generate", "--installs", "10", "--db", empty)
+	require.Equal(t, 2, code)
+	_, errOut, code = runCLI("", "fleet", "generate", "--installs", "10", "--db", empty, "--truth", truthPath)
+	require.Zero(t, code, errOut)
+
+	// A server that does not answer: an error that never shows the password.
+	const secret = "pw-5e1c7a2b"
+	_, errOut, code = runCLI("", "audit", "--db", "postgres://auditor:"+secret+"@127.0.0.1:1/fleet?connect_timeout=2")
+	require.Equal(t, 1, code)
+	require.NotEmpty(t, errOut)
+	require.NotContains(t, errOut, secret)
+}
+
+// --check-api asks the team API about each mapped Vital user once, over
+// real HTTP, waits out a 429's Retry-After, and counts the mapped users
+// that no longer exist.
+func TestAuditCheckAPI(t *testing.T) {
+	const key = "sk_us_audit_check_key_3f9"
+	emu := emulator.New(emulator.WithAPIKey(key))
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	ctx := context.Background()
+	team := junction.NewClient(srv.URL, key)
+	alive, err := team.CreateUser(ctx, "alice")
+	require.NoError(t, err)
+	gone, err := team.CreateUser(ctx, "bob")
+	require.NoError(t, err)
+	require.NoError(t, team.DeleteUser(ctx, gone.UserID))
+
+	path := filepath.Join(t.TempDir(), "reports.csv")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	w := audit.NewCSVWriter(f)
+	row := func(inst, app, vital string) []string {
+		return []string{inst, "android", "5.0.2", "", "true", app, vital, "sandbox", "us",
+			"configured,signedIn,useSignInToken", vital, "sandbox", "us", "token", "", "", "2026-11-19T10:00:00Z", vital}
+	}
+	for _, r := range [][]string{
+		row("i1", "alice", alive.UserID), row("i2", "alice", alive.UserID), row("i3", "alice", alive.UserID),
+		row("i4", "bob", gone.UserID),
+	} {
+		require.NoError(t, w.Write(r))
+	}
+	require.NoError(t, w.Flush())
+	require.NoError(t, f.Close())
+
+	before := emu.Requests(emulator.RouteGetUser)
+	emu.RateLimitNext(emulator.RouteGetUser, 1, time.Second)
+	t.Setenv(envAPIKey, key)
+	start := time.Now()
+	out, errOut, code := runCLI("", "audit", "--csv", path, "--check-api", "--api-url", srv.URL,
+		"--concurrency", "2", "--format", "json", "--fail-on", "mapped-user-missing")
+	require.Equal(t, 3, code, errOut)
+	require.GreaterOrEqual(t, time.Since(start), time.Second, "the 429's Retry-After was waited out")
+	var sum audit.Summary
+	require.NoError(t, json.Unmarshal([]byte(out), &sum))
+	require.Equal(t, int64(4), sum.Rows)
+	require.Equal(t, int64(1), sum.Classes[audit.MappedUserMissing])
+	require.Equal(t, int64(4), sum.Classes["consistent"])
+	require.Equal(t, 3, emu.Requests(emulator.RouteGetUser)-before, "two users asked once each, plus the rate-limited try")
+	require.NotContains(t, out+errOut, key)
+
+	// Without the key the check is a usage error.
+	t.Setenv(envAPIKey, "")
+	_, _, code = runCLI("", "audit", "--csv", path, "--check-api", "--api-url", srv.URL)
+	require.Equal(t, 2, code)
 }

@@ -135,7 +135,7 @@ func BenchmarkSQLitePointRead(b *testing.B) {
 // class on, all four strategies side by side; the figure is per simulated
 // launch of any strategy.
 func BenchmarkSimulate(b *testing.B) {
-	defer relaxRSAMinimum()()
+	defer simulations.RelaxRSAMinimum()()
 	const launches = 50
 	installs := max(1, b.N/launches/len(simulations.Strategies()))
 	b.ReportAllocs()

@@ -10,13 +10,6 @@ import (
 	"github.com/vitalsync/vitalsync/conformance"
 )
 
-// conformanceFailed is a run with a failed (or skipped) case: exit code 1.
-type conformanceFailed struct{ failed, skipped, total int }
-
-func (e *conformanceFailed) Error() string {
-	return fmt.Sprintf("conformance: %d of %d cases failed, %d skipped", e.failed, e.total, e.skipped)
-}
-
 func runConformance(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "conformance", "--engine 'CMD ARGS' [--suite plan,runner,crash,fleet] [--vectors FILE] [--case NAME] [--format text|json]")
 	engine := fs.String("engine", "", "the engine's command line (required); e.g. 'vitalsync conformance-engine'")
@@ -29,11 +22,8 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 	seed := fs.Uint64("fleet-seed", 1, "the fleet suite's seed")
 	installs := fs.Int("fleet-installs", 8, "the fleet suite's installations")
 	launches := fs.Int("fleet-launches", 12, "the fleet suite's launches per installation")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, "; give the engine with --engine"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("conformance takes no arguments; give the engine with --engine")
 	}
 	if *engine == "" {
 		return usagef("conformance needs --engine 'CMD ARGS'")
@@ -73,22 +63,13 @@ func runConformance(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s %s: %d passed, %d failed, %d skipped\n", sum.Engine.Name, sum.Engine.Version,
 			sum.Passed, sum.Failed, sum.Skipped)
 	}
-	if len(sum.Cases) == 0 {
-		return fmt.Errorf("conformance: no case matched")
-	}
-	if !sum.OK(*allowSkip) {
-		return &conformanceFailed{failed: sum.Failed, skipped: sum.Skipped, total: len(sum.Cases)}
-	}
-	return nil
+	return sum.Err(*allowSkip)
 }
 
 func runConformanceEngine(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "conformance-engine", "(speaks the protocol of docs/conformance/protocol.md on stdin/stdout)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("conformance-engine takes no arguments")
 	}
 	return conformance.ServeEngine(ctx, e.stdin, e.stdout, conformance.EngineOptions{Version: buildVersion(debug.ReadBuildInfo()).Version})
 }

@@ -8,10 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/fsm"
-	"github.com/vitalsync/vitalsync/reconcile"
+	"github.com/vitalsync/vitalsync/installation"
 )
 
 const deviceSynopsis = `--db FILE --profile P [--installation ID] [--api-url U --auth-url U [--allow-url-change]] [--legacy-auth-url U] <subcommand> [args]
@@ -43,24 +42,12 @@ Every subcommand but whoami prints {"state","status","current_user_id"} after it
 
 flags:`
 
-// deviceStatus is the JSON the device subcommands print.
-type deviceStatus struct {
-	State         fsm.State `json:"state"`
-	Status        []string  `json:"status"`
-	CurrentUserID string    `json:"current_user_id"`
-}
-
 func runDevice(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "device", deviceSynopsis)
 	dbPath := fs.String("db", "", "device database file (created if missing)")
 	prof := profileFlag(fs, "", "SDK profile")
-	installation := fs.String("installation", "default", "installation key in the database")
-	var apiURL, authURL urlFlag
-	fs.Var(&apiURL, "api-url", "Junction API base URL (default: the one the database remembers)")
-	fs.Var(&authURL, "auth-url", "Junction auth server base URL (default: the one the database remembers)")
-	var legacyURL urlFlag
-	fs.Var(&legacyURL, "legacy-auth-url", "base URL of the legacy Firebase endpoints on legacy profiles, as for a Firebase emulator (default: the real hosts; not remembered)")
-	allowURLChange := fs.Bool("allow-url-change", false, "use --api-url/--auth-url even though the database remembers others, and remember them instead")
+	inst := fs.String("installation", "default", "installation key in the database")
+	urls := newEndpointFlags(fs)
 	timeout := durationFlag(fs, "timeout", 30*time.Second, "timeout of each HTTP request")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -72,7 +59,7 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *installation == "" {
+	if *inst == "" {
 		return usagef("device: --installation must not be empty")
 	}
 	if fs.NArg() == 0 {
@@ -80,9 +67,9 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 		return usagef("device: no subcommand given")
 	}
 	sub, subArgs := fs.Arg(0), fs.Args()[1:]
-	var reinstall func(context.Context, *sqlite.DB) error
+	backup := true
 	if sub == "reinstall" {
-		if reinstall, err = parseReinstall(e, subArgs, *installation, profile); err != nil {
+		if backup, err = parseReinstall(e, subArgs); err != nil {
 			return err
 		}
 		subArgs = nil
@@ -92,81 +79,44 @@ func runDevice(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	if err := checkDatabaseFile("device", *dbPath); err != nil {
-		return err
-	}
-	db, err := sqlite.OpenDevice(ctx, *dbPath)
+	db, ends, err := urls.open(ctx, "device", *dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	ends, err := resolveEndpoints(ctx, db, apiURL.url, authURL.url, *allowURLChange)
-	if err != nil {
-		return err
-	}
-	if reinstall != nil {
-		if err := reinstall(ctx, db); err != nil {
+	if sub == "reinstall" {
+		if err := vitalsdk.Reinstall(ctx, db, *inst, profile, backup); err != nil {
 			return err
 		}
 	}
-	client, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: profile, Installation: *installation, Store: db,
-		APIBaseURL: ends.APIBaseURL, AuthBaseURL: ends.AuthBaseURL, LegacyAuthBaseURL: legacyURL.url, Timeout: *timeout, Logger: e.log})
+	client, err := vitalsdk.New(ctx, vitalsdk.Options{Profile: profile, Installation: *inst, Store: db,
+		APIBaseURL: ends.APIBaseURL, AuthBaseURL: ends.AuthBaseURL, LegacyAuthBaseURL: urls.legacyAuthURL.url, Timeout: *timeout, Logger: e.log})
 	if err != nil {
 		return err
 	}
-	d := &device{db: db, client: client, profile: profile, inst: *installation, stdout: e.stdout}
-	return d.launch(ctx, sub, op)
-}
-
-// launch runs op as one app launch and prints the state it leaves (but
-// after whoami, which printed the user).
-func (d *device) launch(ctx context.Context, sub string, op deviceOp) error {
-	opErr := op(ctx, d)
-	// Record what this launch observed, whether or not the operation
-	// failed: a failed refresh may have changed the state (user deleted).
-	st, obsErr := d.observe(ctx, sub)
-	if opErr != nil {
-		// As an app's data sync would, hand the SDK error to the launch task:
-		// the next 'vitalsync launch' plans from it (a needsReauthentication
-		// is invisible in the iOS 1.4+ status).
-		if rerr := reconcile.RecordSDKError(ctx, d.db.Journal(d.inst, d.profile.Name), opErr); rerr != nil {
-			return errors.Join(opErr, rerr)
-		}
-		return opErr
+	// One app launch: the state it leaves is printed (but after whoami,
+	// which printed the user).
+	st, err := installation.Operate(ctx, client, db.Journal(*inst, profile.Name), profile, "device "+sub, op)
+	if err != nil || sub == "whoami" {
+		return err
 	}
-	if obsErr != nil || sub == "whoami" {
-		return obsErr
-	}
-	return writeDeviceJSON(d.stdout, st)
+	return writeDeviceJSON(e.stdout, st)
 }
 
 // parseReinstall parses "device reinstall [--no-backup]": the app is
-// deleted and installed again before this launch.
-func parseReinstall(e *env, args []string, installation string, profile fsm.Profile) (func(context.Context, *sqlite.DB) error, error) {
+// deleted and installed again before this launch, restoring its backup
+// unless told not to.
+func parseReinstall(e *env, args []string) (backup bool, err error) {
 	fs := newFlagSet(e, "device reinstall", "[--no-backup]")
 	noBackup := fs.Bool("no-backup", false, "Android: no Auto Backup restore (the app starts empty)")
-	if err := parseFlags(fs, args); err != nil {
-		return nil, err
+	if err := parseNoArgs(fs, args, ""); err != nil {
+		return false, err
 	}
-	if fs.NArg() > 0 {
-		return nil, usagef("device reinstall takes no arguments")
-	}
-	return func(ctx context.Context, db *sqlite.DB) error {
-		return vitalsdk.Reinstall(ctx, db, installation, profile, !*noBackup)
-	}, nil
-}
-
-// device is one launch of an installation.
-type device struct {
-	db      *sqlite.DB
-	client  *vitalsdk.Client
-	profile fsm.Profile
-	inst    string
-	stdout  io.Writer
+	return !*noBackup, nil
 }
 
 // deviceOp is a parsed subcommand.
-type deviceOp func(ctx context.Context, d *device) error
+type deviceOp = func(ctx context.Context, sdk *vitalsdk.Client) error
 
 // parseDeviceOp parses a subcommand and its arguments, reading secrets given
 // as "-" from stdin, before anything is opened.
@@ -179,25 +129,25 @@ func parseDeviceOp(e *env, sub string, args []string) (deviceOp, error) {
 	}
 	switch sub {
 	case "status", "reinstall": // reinstall acts before the launch (runDevice)
-		return noArgs(func(context.Context, *device) error { return nil })
+		return noArgs(func(context.Context, *vitalsdk.Client) error { return nil })
 	case "sign-out":
-		return noArgs(func(ctx context.Context, d *device) error { return d.client.SignOut(ctx) })
+		return noArgs(func(ctx context.Context, sdk *vitalsdk.Client) error { return sdk.SignOut(ctx) })
 	case "refresh":
-		return noArgs(func(ctx context.Context, d *device) error { return d.client.Refresh(ctx) })
+		return noArgs(func(ctx context.Context, sdk *vitalsdk.Client) error { return sdk.Refresh(ctx) })
 	case "whoami":
-		return noArgs(func(ctx context.Context, d *device) error {
-			u, err := d.client.GetOwnUser(ctx)
+		return noArgs(func(ctx context.Context, sdk *vitalsdk.Client) error {
+			u, err := sdk.GetOwnUser(ctx)
 			if err != nil {
 				return err
 			}
-			return writeDeviceJSON(d.stdout, u)
+			return writeDeviceJSON(e.stdout, u)
 		})
 	case "set-user":
 		if len(args) != 1 || args[0] == "" {
 			return nil, usagef("device set-user takes one user ID")
 		}
 		id := args[0]
-		return func(ctx context.Context, d *device) error { return d.client.SetUserID(ctx, id) }, nil
+		return func(ctx context.Context, sdk *vitalsdk.Client) error { return sdk.SetUserID(ctx, id) }, nil
 	case "sign-in":
 		if len(args) != 1 || args[0] == "" {
 			return nil, usagef("device sign-in takes one sign-in token, or - to read it from stdin")
@@ -206,7 +156,7 @@ func parseDeviceOp(e *env, sub string, args []string) (deviceOp, error) {
 		if err != nil {
 			return nil, err
 		}
-		return func(ctx context.Context, d *device) error { return d.client.SignIn(ctx, tok) }, nil
+		return func(ctx context.Context, sdk *vitalsdk.Client) error { return sdk.SignIn(ctx, tok) }, nil
 	case "configure":
 		return parseDeviceConfigure(e, args)
 	case "identify":
@@ -245,8 +195,8 @@ func parseDeviceConfigure(e *env, args []string) (deviceOp, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, d *device) error {
-		return d.client.Configure(ctx, apiKey, env.value, reg.value)
+	return func(ctx context.Context, sdk *vitalsdk.Client) error {
+		return sdk.Configure(ctx, apiKey, env.value, reg.value)
 	}, nil
 }
 
@@ -273,8 +223,8 @@ func parseDeviceIdentify(e *env, args []string) (deviceOp, error) {
 		if err != nil {
 			return nil, err
 		}
-		return func(ctx context.Context, d *device) error {
-			return d.client.IdentifyExternalUser(ctx, ext, vitalsdk.SignInTokenAuth{Token: tok})
+		return func(ctx context.Context, sdk *vitalsdk.Client) error {
+			return sdk.IdentifyExternalUser(ctx, ext, vitalsdk.SignInTokenAuth{Token: tok})
 		}, nil
 	case *token == "" && *key != "" && *user != "":
 		if env.value == "" || reg.value == "" {
@@ -285,7 +235,7 @@ func parseDeviceIdentify(e *env, args []string) (deviceOp, error) {
 			return nil, err
 		}
 		auth := vitalsdk.APIKeyAuth{Key: k, UserID: *user, Environment: env.value, Region: reg.value}
-		return func(ctx context.Context, d *device) error { return d.client.IdentifyExternalUser(ctx, ext, auth) }, nil
+		return func(ctx context.Context, sdk *vitalsdk.Client) error { return sdk.IdentifyExternalUser(ctx, ext, auth) }, nil
 	}
 	return nil, usagef("device identify takes --sign-in-token, or --api-key with --user, --environment and --region")
 }
@@ -304,31 +254,6 @@ func deviceSecretArg(e *env, v, what string) (string, error) {
 		return "", usagef("device: empty %s on stdin", what)
 	}
 	return s, nil
-}
-
-// observe classifies the client's status with the state this command last
-// observed for the installation (kept in the journal's LastObserved), and
-// records the new state when it changed.
-func (d *device) observe(ctx context.Context, sub string) (deviceStatus, error) {
-	status := d.client.Status()
-	j := d.db.Journal(d.inst, d.profile.Name)
-	entry, err := j.Load(ctx)
-	if err != nil {
-		return deviceStatus{}, err
-	}
-	state, err := fsm.Classify(status, entry.LastObserved, d.profile)
-	if err != nil {
-		return deviceStatus{}, err
-	}
-	env, region, _ := d.client.Environment()
-	if entry.LastObserved != state || entry.Environment != env || entry.Region != region {
-		entry.LastObserved = state
-		entry.Environment, entry.Region = env, region
-		if err := j.Save(ctx, entry, "device "+sub+": observed "+string(state)); err != nil {
-			return deviceStatus{}, err
-		}
-	}
-	return deviceStatus{State: state, Status: status.Names(), CurrentUserID: d.client.CurrentUserID()}, nil
 }
 
 func writeDeviceJSON(w io.Writer, v any) error {

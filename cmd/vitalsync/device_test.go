@@ -16,6 +16,9 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/installation"
+	"github.com/vitalsync/vitalsync/reconcile"
+	"github.com/vitalsync/vitalsync/simulations"
 )
 
 // deviceCLI runs `vitalsync device` invocations against one database and an
@@ -84,11 +87,11 @@ func (d *deviceCLI) collectTokens() {
 }
 
 // status runs a subcommand that must succeed and decodes its status JSON.
-func (d *deviceCLI) status(stdin string, args ...string) deviceStatus {
+func (d *deviceCLI) status(stdin string, args ...string) installation.DeviceStatus {
 	d.t.Helper()
 	out, errOut, code := d.run(stdin, args...)
 	require.Equal(d.t, 0, code, "%v: %s", args, errOut)
-	var s deviceStatus
+	var s installation.DeviceStatus
 	require.NoError(d.t, json.Unmarshal([]byte(out), &s), out)
 	return s
 }
@@ -107,11 +110,11 @@ func (d *deviceCLI) user() (string, string) {
 func TestDeviceAndroidLifecycle(t *testing.T) {
 	d := newDeviceCLI(t, "android-5.0")
 	s := d.status("", "status")
-	require.Equal(t, deviceStatus{State: fsm.SignedOut, Status: []string{}, CurrentUserID: ""}, s)
+	require.Equal(t, installation.DeviceStatus{State: fsm.SignedOut, Status: []string{}, CurrentUserID: ""}, s)
 
 	uid, tok := d.user()
 	s = d.status("", "sign-in", tok)
-	require.Equal(t, deviceStatus{State: fsm.Token, Status: []string{"configured", "signedIn", "useSignInToken"}, CurrentUserID: uid}, s)
+	require.Equal(t, installation.DeviceStatus{State: fsm.Token, Status: []string{"configured", "signedIn", "useSignInToken"}, CurrentUserID: uid}, s)
 
 	// Same user again: Android throws alreadySignedIn.
 	require.ErrorIs(t, d.fail(tok+"\n", "sign-in", "-"), vitalsdk.ErrAlreadySignedIn)
@@ -129,13 +132,13 @@ func TestDeviceAndroidLifecycle(t *testing.T) {
 	require.NoError(t, d.em.DeleteUser(uid))
 	require.ErrorIs(t, d.fail("", "refresh"), vitalsdk.ErrInvalidUser)
 	s = d.status("", "status")
-	require.Equal(t, deviceStatus{State: fsm.UserDeleted, Status: []string{"configured"}, CurrentUserID: ""}, s)
+	require.Equal(t, installation.DeviceStatus{State: fsm.UserDeleted, Status: []string{"configured"}, CurrentUserID: ""}, s)
 
 	require.Equal(t, fsm.SignedOut, d.status("", "sign-out").State)
 	s = d.status("", "configure", d.em.APIKey(), "sandbox", "us")
 	require.Equal(t, fsm.Configured, s.State, "after sign-out, {configured} is a configuration again")
 	s = d.status("", "set-user", "user-7")
-	require.Equal(t, deviceStatus{State: fsm.APIKey, Status: []string{"configured", "signedIn", "useApiKey"}, CurrentUserID: "user-7"}, s)
+	require.Equal(t, installation.DeviceStatus{State: fsm.APIKey, Status: []string{"configured", "signedIn", "useApiKey"}, CurrentUserID: "user-7"}, s)
 }
 
 func TestDeviceIOS18(t *testing.T) {
@@ -143,9 +146,9 @@ func TestDeviceIOS18(t *testing.T) {
 	uid, tok := d.user()
 	// The deprecated sign-in: {configured} until the next launch.
 	s := d.status(tok, "sign-in", "-")
-	require.Equal(t, deviceStatus{State: fsm.Configured, Status: []string{"configured"}, CurrentUserID: ""}, s)
+	require.Equal(t, installation.DeviceStatus{State: fsm.Configured, Status: []string{"configured"}, CurrentUserID: ""}, s)
 	s = d.status("", "status")
-	require.Equal(t, deviceStatus{State: fsm.Token, Status: []string{"configured", "signedIn", "useSignInToken"}, CurrentUserID: strings.ToUpper(uid)}, s)
+	require.Equal(t, installation.DeviceStatus{State: fsm.Token, Status: []string{"configured", "signedIn", "useSignInToken"}, CurrentUserID: strings.ToUpper(uid)}, s)
 	// Same user: a no-op.
 	require.Equal(t, fsm.Token, d.status("", "sign-in", tok).State)
 
@@ -160,7 +163,7 @@ func TestDeviceIdentify(t *testing.T) {
 	d := newDeviceCLI(t, "android-5.0")
 	uid, tok := d.user()
 	s := d.status(tok, "identify", "app-a", "--sign-in-token", "-")
-	require.Equal(t, deviceStatus{State: fsm.Token, Status: []string{"configured", "signedIn", "useSignInToken"}, CurrentUserID: uid}, s)
+	require.Equal(t, installation.DeviceStatus{State: fsm.Token, Status: []string{"configured", "signedIn", "useSignInToken"}, CurrentUserID: uid}, s)
 	// The same external ID short-circuits: no request at all.
 	requests := d.em.TotalRequests()
 	require.Equal(t, fsm.Token, d.status("", "identify", "app-a", "--sign-in-token", "unused").State)
@@ -276,7 +279,7 @@ func TestDeviceLegacyProfile(t *testing.T) {
 	d := newDeviceCLI(t, "android-4.2.0")
 	uid, tok := d.user()
 	s := d.status(tok+"\n", "sign-in", "-")
-	require.Equal(t, deviceStatus{State: fsm.Token, Status: []string{"configured", "signedIn", "useSignInToken"}, CurrentUserID: uid}, s)
+	require.Equal(t, installation.DeviceStatus{State: fsm.Token, Status: []string{"configured", "signedIn", "useSignInToken"}, CurrentUserID: uid}, s)
 	require.Equal(t, fsm.Token, d.status("", "refresh").State)
 	require.NoError(t, d.em.DeleteUser(uid))
 	require.ErrorIs(t, d.fail("", "refresh"), vitalsdk.ErrInvalidUser)
@@ -314,4 +317,51 @@ func exitCodeOf(d *deviceCLI, stdin string, args ...string) int {
 	d.t.Helper()
 	_, _, code := d.run(stdin, args...)
 	return code
+}
+
+// A person drives the iOS 1.8 path by hand: the backend revokes the refresh
+// tokens, 'device refresh' meets needsReauthentication (the status still
+// reads as signed in) and records it, and the next launch reauthenticates.
+func TestDeviceRefreshReportsReauthenticationToTheLaunch(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := simulations.NewDemoStack(ctx, dir, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	path := filepath.Join(dir, "device.db")
+	db, err := sqlite.OpenDevice(ctx, path, sqlite.WithClock(s.Clock.Now))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	p, _ := fsm.ParseProfile("ios-1.8")
+	cfg, err := s.AppConfig(db, p, "phone", "alice", "", s.APIURL)
+	require.NoError(t, err)
+	launch := func() launchReport {
+		rep, err := installation.RecordLaunch(ctx, cfg)
+		require.NoError(t, err)
+		require.NoError(t, reconcile.Outcome{Passes: rep.Passes}.CheckApplied())
+		return rep
+	}
+	launch()
+	j, err := db.Journal("phone", p.Name).Load(ctx)
+	require.NoError(t, err)
+	s.Emulator.RevokeRefreshTokens(j.VitalUserID)
+
+	// The device command reaches the same emulator over loopback HTTP.
+	srv := httptest.NewServer(routes(s.Issuer, nil, s.Emulator))
+	t.Cleanup(srv.Close)
+	dev := []string{"device", "--db", path, "--profile", "ios-1.8", "--installation", "phone",
+		"--api-url", srv.URL, "--auth-url", srv.URL + "/auth"}
+	var out, errOut bytes.Buffer
+	err = run(ctx, append(dev, "refresh"), strings.NewReader(""), &out, &errOut)
+	require.ErrorIs(t, err, vitalsdk.ErrNeedsReauthentication)
+	j, err = db.Journal("phone", p.Name).Load(ctx)
+	require.NoError(t, err)
+	require.Equal(t, reconcile.ErrNeedsReauthentication, j.LastError)
+
+	rep := launch()
+	require.Len(t, rep.Outcome.Applied, 1)
+	require.True(t, strings.HasPrefix(rep.Outcome.Applied[0], "reauthenticate("), "%v", rep.Outcome.Applied)
+	out.Reset()
+	require.NoError(t, run(ctx, append(dev, "refresh"), strings.NewReader(""), &out, &errOut),
+		"the session refreshes again: %s", &errOut)
 }

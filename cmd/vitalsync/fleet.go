@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/store/postgres"
@@ -62,16 +59,14 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 	if *dbPath != "" {
 		truth, out, err = loadFleet(ctx, opts, *dbPath)
 	} else {
-		truth, err = writeFleet(opts, out, *csvPath != "")
+		if truth, err = audit.WriteFleetFile(opts, out, *csvPath != ""); err != nil {
+			err = fmt.Errorf("fleet generate: %w", err)
+		}
 	}
 	if err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(truth, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(*truthPath, append(data, '\n'), 0o644); err != nil {
+	if err := truth.WriteFile(*truthPath); err != nil {
 		return fmt.Errorf("fleet generate: %w", err)
 	}
 	_, err = fmt.Fprintf(e.stdout, "wrote %d installations to %s, ground truth to %s\n", truth.Rows, out, *truthPath)
@@ -97,28 +92,4 @@ func loadFleet(ctx context.Context, opts audit.FleetOptions, spec string) (audit
 	defer db.Close()
 	truth, err := audit.LoadFleet(ctx, opts, db.LoadFleet)
 	return truth, spec, err
-}
-
-// writeFleet generates a fleet into a CSV or JSON Lines file.
-func writeFleet(opts audit.FleetOptions, path string, asCSV bool) (audit.Truth, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return audit.Truth{}, fmt.Errorf("fleet generate: %w", err)
-	}
-	defer f.Close()
-	var w interface {
-		Write([]string) error
-		Flush() error
-	} = audit.NewJSONLWriter(f)
-	if asCSV {
-		w = audit.NewCSVWriter(f)
-	}
-	truth, err := audit.GenerateFleet(opts, w.Write)
-	if err != nil {
-		return truth, err
-	}
-	if err := errors.Join(w.Flush(), f.Close()); err != nil {
-		return truth, fmt.Errorf("fleet generate: %w", err)
-	}
-	return truth, nil
 }

@@ -11,11 +11,8 @@ func runFSM(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "fsm", "[--format mermaid|dot] [--profile P]")
 	format := choiceFlag(fs, "format", "mermaid", "diagram format", "mermaid", "dot")
 	profile := profileFlag(fs, "", "only the transitions of one profile")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("fsm takes no arguments")
 	}
 	f, _ := fsm.ParseFormat(format.String())
 	var p *fsm.Profile

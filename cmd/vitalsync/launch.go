@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
@@ -49,21 +48,19 @@ const exitDeferred = 3
 // launchReport is a launch as launch and demo print it.
 type launchReport = installation.LaunchRecord
 
-// launchOnce is one process launch of cfg's installation, recorded.
-var launchOnce = installation.RecordLaunch
-
 // launchFlags are launch's parsed flags.
 type launchFlags struct {
-	dbPath, installation, appUser               string
-	profile                                     *profileValue
-	env                                         *enumValue[fsm.Environment]
-	region                                      *enumValue[fsm.Region]
-	format                                      *choice
-	issuer, apiURL, authURL, legacyAuthURL      urlFlag
-	session                                     *secretFlag
-	signedOut, allowAPIKey, allowURLChange, now bool
-	sdkVersion                                  string
-	reportInterval                              time.Duration
+	dbPath, installation, appUser string
+	profile                       *profileValue
+	env                           *enumValue[fsm.Environment]
+	region                        *enumValue[fsm.Region]
+	format                        *choice
+	issuer                        urlFlag
+	ends                          *endpointFlags
+	session                       *secretFlag
+	signedOut, allowAPIKey, now   bool
+	sdkVersion                    string
+	reportInterval                time.Duration
 	// reportID is the ID reports carry when --installation gave one; ""
 	// reports under the database's random installation ID.
 	reportID string
@@ -84,10 +81,7 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	f.session = newSecretFlag(fs, "session", envSession, "the app user's issuer session token (see 'vitalsync session')")
 	fs.StringVar(&f.appUser, "app-user", "", "the app user signed in to the app")
 	fs.BoolVar(&f.signedOut, "signed-out", false, "the app has no user signed in")
-	fs.Var(&f.apiURL, "api-url", "Junction API base URL (default: the one the database remembers)")
-	fs.Var(&f.authURL, "auth-url", "Junction auth server base URL (default: the one the database remembers)")
-	fs.Var(&f.legacyAuthURL, "legacy-auth-url", "base URL of the legacy Firebase endpoints on legacy profiles, as for a Firebase emulator (default: the real hosts; not remembered)")
-	fs.BoolVar(&f.allowURLChange, "allow-url-change", false, "use --api-url/--auth-url even though the database remembers others, and remember them instead")
+	f.ends = newEndpointFlags(fs)
 	fs.BoolVar(&f.now, "now", false, "ignore a pending backoff and try at once (after fixing what made the last attempt fail)")
 	fs.StringVar(&f.installation, "installation", "", "installation key in the database, and the ID its reports carry (for tests; default: the key \"default\", reporting under a random 128-bit ID the database keeps)")
 	f.env = environmentFlag(fs, fsm.Sandbox, "the app's Junction environment")
@@ -96,11 +90,8 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	f.format = choiceFlag(fs, "format", "table", "output format", "table", "json")
 	fs.StringVar(&f.sdkVersion, "sdk-version", "", "the SDK release the installation runs, sent in its reports (empty: no report)")
 	durationFlagVar(fs, &f.reportInterval, "report-interval", installation.DefaultReportInterval, "a quiet launch reports when the last report is older than this (0: only launches that act report)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, ""); err != nil {
 		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, usagef("launch takes no arguments")
 	}
 	if f.installation != "" {
 		if err := issuer.ValidateAppUserID(f.installation); err != nil {
@@ -126,6 +117,40 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 		}
 	}
 	return f, nil
+}
+
+// endpointFlags are the base URL flags of launch and device.
+type endpointFlags struct {
+	apiURL, authURL, legacyAuthURL urlFlag
+	allowURLChange                 bool
+}
+
+func newEndpointFlags(fs *flag.FlagSet) *endpointFlags {
+	f := &endpointFlags{}
+	fs.Var(&f.apiURL, "api-url", "Junction API base URL (default: the one the database remembers)")
+	fs.Var(&f.authURL, "auth-url", "Junction auth server base URL (default: the one the database remembers)")
+	fs.Var(&f.legacyAuthURL, "legacy-auth-url", "base URL of the legacy Firebase endpoints on legacy profiles, as for a Firebase emulator (default: the real hosts; not remembered)")
+	fs.BoolVar(&f.allowURLChange, "allow-url-change", false, "use --api-url/--auth-url even though the database remembers others, and remember them instead")
+	return f
+}
+
+// open opens command's device database at path, refused when it holds
+// another kind of file, and the base URLs to use: the flags', or those it
+// remembers (resolveEndpoints).
+func (f *endpointFlags) open(ctx context.Context, command, path string) (*sqlite.DB, sqlite.Endpoints, error) {
+	if err := checkDatabaseFile(command, path); err != nil {
+		return nil, sqlite.Endpoints{}, err
+	}
+	db, err := sqlite.OpenDevice(ctx, path)
+	if err != nil {
+		return nil, sqlite.Endpoints{}, err
+	}
+	ends, err := resolveEndpoints(ctx, db, f.apiURL.url, f.authURL.url, f.allowURLChange)
+	if err != nil {
+		db.Close()
+		return nil, sqlite.Endpoints{}, err
+	}
+	return db, ends, nil
 }
 
 // loadLaunchSession returns the app user's session from --session,
@@ -155,25 +180,18 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	envv, region := f.env.value, f.region.value
-	if err := checkDatabaseFile("launch", f.dbPath); err != nil {
-		return err
-	}
-	db, err := sqlite.OpenDevice(ctx, f.dbPath)
+	db, ends, err := f.ends.open(ctx, "launch", f.dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	ends, err := resolveEndpoints(ctx, db, f.apiURL.url, f.authURL.url, f.allowURLChange)
-	if err != nil {
-		return err
-	}
 	if f.now {
-		if err := clearBackoff(ctx, db.Journal(f.installation, profile.Name)); err != nil {
+		if err := installation.ClearBackoff(ctx, db.Journal(f.installation, profile.Name), "launch --now: backoff cleared"); err != nil {
 			return err
 		}
 	}
 	cfg := installation.Config{Profile: profile, Installation: f.installation, IssuerURL: f.issuer.url,
-		Session: session, APIURL: ends.APIBaseURL, AuthURL: ends.AuthBaseURL, LegacyAuthURL: f.legacyAuthURL.url,
+		Session: session, APIURL: ends.APIBaseURL, AuthURL: ends.AuthBaseURL, LegacyAuthURL: f.ends.legacyAuthURL.url,
 		AllowAPIKey: f.allowAPIKey, Logger: e.log, SDKVersion: f.sdkVersion, ReportInterval: f.reportInterval,
 		ReportLog: db, Identity: db, ReportID: f.reportID}
 	cfg.Store, cfg.Journal, cfg.Writes = installation.SQLite(db, f.installation, profile)
@@ -181,7 +199,7 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 		app := reconcile.AppSession{SignedIn: true, AppUserID: f.appUser, Environment: envv, Region: region}
 		cfg.App = func() reconcile.AppSession { return app }
 	}
-	rep, runErr := launchOnce(ctx, cfg)
+	rep, runErr := installation.RecordLaunch(ctx, cfg)
 	if rep.Outcome.Result != "" {
 		if f.format.String() == "json" {
 			if err := writeJSONIndent(e.stdout, rep); err != nil {
@@ -192,22 +210,6 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	return launchExit(rep, runErr)
-}
-
-// clearBackoff is what --now does: it clears the journal's next attempt
-// time, so that the run plans as if no backoff were pending. The failure
-// count is kept, so a new failure backs off longer. It writes only when a
-// backoff is pending (that write is not in the report's db_writes).
-func clearBackoff(ctx context.Context, j *sqlite.Journal) error {
-	entry, err := j.Load(ctx)
-	if err != nil {
-		return err
-	}
-	if entry.NextAttemptAt.IsZero() {
-		return nil
-	}
-	entry.NextAttemptAt = time.Time{}
-	return j.Save(ctx, entry, "launch --now: backoff cleared")
 }
 
 // deferredError is a launch that did nothing because app and SDK disagree
@@ -240,80 +242,8 @@ func launchExit(rep launchReport, runErr error) error {
 	return nil
 }
 
-// printLaunch prints a launch report for people: what the app and the SDK
-// said, then each pass's plan and what the runner applied. Values from
-// outside go through display.
+// printLaunch prints a launch report for people, values from outside
+// through display.
 func printLaunch(w io.Writer, rep launchReport) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	first := rep.First()
-	o := first.Observation
-	fmt.Fprintf(tw, "  app\t%s\n", appLine(o.App))
-	fmt.Fprintf(tw, "  sdk\t%s → %s\n", sdkLine(o), orDash(display(string(first.Plan.Observed))))
-	if rep.Outcome.Interrupted != "" {
-		fmt.Fprintf(tw, "  note\tthe previous launch died during %s\n", display(rep.Outcome.Interrupted))
-	}
-	for i, p := range rep.Passes {
-		if i > 0 && p.Plan.Empty() && p.Plan.RetryAt.IsZero() && !p.Plan.Terminal && p.Plan.Discrepancy == reconcile.Consistent {
-			break // the closing check of a launch that acted: "now" says it
-		}
-		fmt.Fprintf(tw, "  plan\t%s [%s]\n", planLine(p.Plan), display(string(p.Plan.Discrepancy)))
-		for _, st := range p.Applied {
-			if st.Err != nil {
-				fmt.Fprintf(tw, "  did\t%s — %s: %s\n", display(st.Action.String()), st.Class, display(st.Err.Error()))
-			} else {
-				fmt.Fprintf(tw, "  did\t%s\n", display(st.Action.String()))
-			}
-		}
-	}
-	result := string(rep.Outcome.Result)
-	if rep.Outcome.Error != "" {
-		result += " — " + display(rep.Outcome.Error)
-	}
-	fmt.Fprintf(tw, "  result\t%s\n", result)
-	if rep.Outcome.Result == reconcile.ResultDeferred {
-		fmt.Fprintf(tw, "  note\tdeferred: app and SDK disagree, but a backed-off retry is not due yet (--now tries at once)\n")
-	}
-	fmt.Fprintf(tw, "  now\t%s\n", orDash(display(rep.Outcome.State)))
-	if d := rep.Outcome.Divergence; d != nil {
-		fmt.Fprintf(tw, "  warning\tthe SDK left the state machine: %s\n", d)
-	}
-	if rep.Outcome.RetryAt != nil {
-		fmt.Fprintf(tw, "  retry at\t%s\n", rep.Outcome.RetryAt.Format(time.RFC3339))
-	}
-	fmt.Fprintf(tw, "  cost\t%d network calls, %d database writes, %d report calls\n", rep.NetworkCalls, rep.DBWrites, rep.ReportCalls)
-	return tw.Flush()
-}
-
-// appLine describes the app's session for a table.
-func appLine(app reconcile.AppSession) string {
-	if !app.SignedIn {
-		return "signed out"
-	}
-	s := "signed in as " + display(app.AppUserID)
-	if app.VitalUserID != "" {
-		s += " (Vital user " + display(app.VitalUserID) + ")"
-	}
-	return s
-}
-
-// sdkLine describes the SDK's status and user for a table.
-func sdkLine(o reconcile.Observation) string {
-	s := display(o.SDK.Status.String())
-	if o.SDK.CurrentUserID != "" {
-		s += " user " + display(o.SDK.CurrentUserID)
-	}
-	return s
-}
-
-// planLine is a plan's actions for a table, each through display, as
-// reconcile.Plan.String writes them.
-func planLine(p reconcile.Plan) string {
-	if len(p.Actions) == 0 {
-		return p.String() // "(nothing)" or "(wait until …)": no outside values
-	}
-	parts := make([]string, len(p.Actions))
-	for i, a := range p.Actions {
-		parts[i] = display(a.String())
-	}
-	return strings.Join(parts, ", ")
+	return installation.WriteLaunchTable(w, rep, display)
 }

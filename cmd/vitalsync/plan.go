@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"unicode"
 
 	"github.com/vitalsync/vitalsync/reconcile"
@@ -38,11 +38,8 @@ func emptyInput(r *bufio.Reader) (bool, error) {
 func runPlan(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "plan", "[--format table|json] < observation.json")
 	format := choiceFlag(fs, "format", "table", "output format", "table", "json")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, "; it reads the observation from stdin"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("plan takes no arguments; it reads the observation from stdin")
 	}
 	in := bufio.NewReader(e.stdin)
 	if empty, err := emptyInput(in); err != nil {
@@ -58,34 +55,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	if format.String() == "json" {
 		return json.NewEncoder(e.stdout).Encode(p)
 	}
-	return printPlanTable(e.stdout, &o, p)
-}
-
-// printPlanTable prints an observation's classification and plan for
-// people. Values from outside go through display.
-func printPlanTable(w io.Writer, o *reconcile.Observation, p reconcile.Plan) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "profile\t%s\n", display(o.Profile.Name))
-	fmt.Fprintf(tw, "app\t%s\n", appLine(o.App))
-	fmt.Fprintf(tw, "sdk\t%s\n", sdkLine(*o))
-	fmt.Fprintf(tw, "observed\t%s\n", orDash(display(string(p.Observed))))
-	fmt.Fprintf(tw, "discrepancy\t%s\n", display(string(p.Discrepancy)))
-	if len(p.Actions) == 0 {
-		fmt.Fprintf(tw, "actions\t(none)\n")
-	}
-	for i, a := range p.Actions {
-		label := ""
-		if i == 0 {
-			label = "actions"
-		}
-		fmt.Fprintf(tw, "%s\t%d. %s\n", label, i+1, display(a.String()))
-	}
-	retry := "-"
-	if !p.RetryAt.IsZero() {
-		retry = p.RetryAt.UTC().Format("2006-01-02T15:04:05Z07:00")
-	}
-	fmt.Fprintf(tw, "retry at\t%s\n", retry)
-	return tw.Flush()
+	return reconcile.WritePlanTable(e.stdout, &o, p, display)
 }
 
 func orDash(s string) string {
@@ -93,4 +63,16 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// parseNoArgs parses the flags of a command that takes no arguments: one
+// is a usage error, "CMD takes no arguments" and hint.
+func parseNoArgs(fs *flag.FlagSet, args []string, hint string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s takes no arguments%s", fs.Name(), hint)
+	}
+	return nil
 }

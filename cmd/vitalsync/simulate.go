@@ -1,27 +1,19 @@
 package main
 
 // The vitalsync binary keeps Go's default minimum RSA key size for every
-// command that serves or signs anything real. Only while `simulate` runs
-// is the minimum lifted (GODEBUG rsa1024min=0, set in the process and put
-// back when the command returns), so that its in-process emulators sign
-// the simulated Sign-In Tokens with the fixed 512-bit key
-// (simulations.SigningKeyBits): at 1,024 bits the signatures were four
-// fifths of a simulated launch's CPU. Those tokens never leave the
-// process.
+// command that serves or signs anything real. Only while `simulate` runs is
+// it lifted (simulations.RelaxRSAMinimum), for the simulated tokens'
+// 512-bit key; those tokens never leave the process.
 
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
-	"strconv"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/vitalsync/vitalsync/simulations"
 )
@@ -91,7 +83,7 @@ func (f *simulateFlags) config() (simulations.Config, error) {
 }
 
 func runSimulate(ctx context.Context, e *env, args []string) error {
-	defer relaxRSAMinimum()()
+	defer simulations.RelaxRSAMinimum()()
 	// A run's heap lives as long as the run: collecting it less often saves
 	// a fifth of the CPU, and a soft limit keeps a large fleet's heap from
 	// growing fivefold for it.
@@ -109,7 +101,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if isTerminal(e.stderr) {
-		cfg.Progress = progressLine(e.stderr, cfg.Strategies)
+		cfg.Progress = simulations.ProgressLine(e.stderr, cfg.Strategies)
 	}
 	flushReports := func() error { return nil }
 	if f.reports != "" {
@@ -146,83 +138,14 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	return engineFailure(ctx, e, f, cfg, rep)
 }
 
-// progressLine shows the strategies' progress side by side on one line of
-// a terminal.
-func progressLine(w io.Writer, strategies []simulations.Strategy) func(name string, done, total int) {
-	pct := make([]int, len(strategies))
-	for k := range pct {
-		pct[k] = -1
-	}
-	finished := 0
-	return func(name string, done, total int) {
-		for k, s := range strategies {
-			if s.Name() != name {
-				continue
-			}
-			p := 100 * done / total
-			if p == pct[k] {
-				return
-			}
-			pct[k] = p
-			if done == total {
-				finished++
-			}
-		}
-		var parts []string
-		for k, s := range strategies {
-			parts = append(parts, fmt.Sprintf("%s %3d%%", s.Name(), max(0, pct[k])))
-		}
-		fmt.Fprintf(w, "\r%s (of %d installations)", strings.Join(parts, "  "), total)
-		if finished == len(strategies) {
-			fmt.Fprintln(w)
-		}
-	}
-}
-
-// relaxRSAMinimum lifts Go's 1,024-bit RSA minimum in this process (the
-// simulations' toy signing key) and returns the function that puts the
-// previous GODEBUG back.
-func relaxRSAMinimum() func() {
-	old, had := os.LookupEnv("GODEBUG")
-	v := "rsa1024min=0"
-	if had && old != "" {
-		v = old + "," + v
-	}
-	os.Setenv("GODEBUG", v)
-	return func() {
-		if had {
-			os.Setenv("GODEBUG", old)
-		} else {
-			os.Unsetenv("GODEBUG")
-		}
-	}
-}
-
 // engineFailure shrinks the engine's first violation, if any, to a trace,
 // and says how to replay it.
 func engineFailure(ctx context.Context, e *env, f *simulateFlags, cfg simulations.Config, rep *simulations.Report) error {
-	var v *simulations.Violation
-	for _, s := range rep.Strategies {
-		if s.Name == (simulations.Engine{}).Name() && len(s.Violations) > 0 {
-			v = &s.Violations[0]
-		}
-	}
-	if v == nil {
-		return nil
-	}
-	solo, err := simulations.Install(cfg, v.Install, "engine")
-	if err != nil {
+	fail, err := simulations.EngineFailure(ctx, cfg, rep)
+	if err != nil || fail == nil {
 		return err
 	}
-	small, _, err := simulations.Shrink(ctx, solo, v.Kind, "")
-	if err != nil {
-		return err
-	}
-	res, err := simulations.RunSolo(ctx, small, "")
-	if err != nil {
-		return err
-	}
-	path := f.trace
+	v, path := fail.Violation, f.trace
 	if path == "" {
 		tf, err := os.CreateTemp("", fmt.Sprintf("vitalsync-sim-%d-%d-*.jsonl", cfg.Seed, v.Install))
 		if err != nil {
@@ -231,11 +154,11 @@ func engineFailure(ctx context.Context, e *env, f *simulateFlags, cfg simulation
 		path = tf.Name()
 		tf.Close()
 	}
-	if err := writeOutput(path, func(w io.Writer) error { return simulations.WriteTrace(w, small, res.Records) }); err != nil {
+	if err := writeOutput(path, func(w io.Writer) error { return simulations.WriteTrace(w, fail.Solo, fail.Result.Records) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "engine broke %q: seed %d, installation %d, step %d (shrunk from %d steps to %d)\n",
-		v.Kind, cfg.Seed, v.Install, v.Step, len(solo.Steps), len(small.Steps))
+		v.Kind, cfg.Seed, v.Install, v.Step, fail.Steps, len(fail.Solo.Steps))
 	fmt.Fprintf(e.stderr, "trace: %s\nreplay: vitalsync simulate --replay %s\n", path, path)
 	return fmt.Errorf("%w: %s at installation %d", errEngineViolation, v.Kind, v.Install)
 }
@@ -256,68 +179,19 @@ func replayTrace(ctx context.Context, e *env, f *simulateFlags) error {
 	}
 	switch f.format.String() {
 	case "json":
-		// A trace is JSON lines already: print the replayed records so.
-		enc := json.NewEncoder(e.stdout)
-		for _, r := range res.Records {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
+		err = simulations.WriteRecordsJSON(e.stdout, res.Records)
 	case "csv":
-		cw := csv.NewWriter(e.stdout)
-		cw.Write([]string{"step", "time", "input", "before", "after", "actions", "result", "judged", "violations"})
-		for _, r := range res.Records {
-			cw.Write([]string{strconv.Itoa(r.Index), r.T, describeInput(r), r.Before, r.After,
-				strings.Join(r.Actions, "; "), r.Result, r.Judged, strings.Join(r.Violations, ",")})
-		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return err
-		}
+		err = simulations.WriteRecordsCSV(e.stdout, res.Records)
 	default:
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "seed %d, installation %d, strategy %s, profile %s: %d steps replayed identically\n",
-			solo.Seed, solo.Install, solo.Strategy, display(solo.Setup.Profile), len(res.Records))
-		fmt.Fprintln(tw, "step\ttime\tinput\tsdk before → after\tactions\tresult\tjudged\tviolations")
-		for _, r := range res.Records {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s → %s\t%s\t%s\t%s\t%s\n", r.Index, r.T, describeInput(r), r.Before, r.After,
-				orDash(display(strings.Join(r.Actions, "; "))), r.Result, r.Judged, orDash(strings.Join(r.Violations, ",")))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+		err = simulations.WriteRecordsTable(e.stdout, solo, res.Records, display)
+	}
+	if err != nil {
+		return err
 	}
 	if len(res.Violations) > 0 && solo.Strategy == (simulations.Engine{}).Name() {
 		return fmt.Errorf("%w: %s", errReplayViolation, res.Violations[0].Kind)
 	}
 	return nil
-}
-
-// describeInput summarizes a step's input for the replay table.
-func describeInput(r simulations.Record) string {
-	var parts []string
-	if a := r.Input.App; a != nil {
-		parts = append(parts, strings.TrimSpace(a.Kind+" "+display(a.User)))
-	}
-	for _, f := range r.Input.Between {
-		parts = append(parts, string(f))
-	}
-	for _, n := range r.Input.Net {
-		parts = append(parts, string(n.Kind)+" on request "+strconv.Itoa(n.Skip+1))
-	}
-	if r.Input.Crash != nil {
-		parts = append(parts, "crash before step "+strconv.Itoa(*r.Input.Crash))
-	}
-	if r.Input.Concurrent {
-		parts = append(parts, "second launch task")
-	}
-	if r.Input.Sync {
-		parts = append(parts, "data sync")
-	}
-	if r.Input.Tail {
-		parts = append(parts, "(faults stopped)")
-	}
-	return orDash(strings.Join(parts, ", "))
 }
 
 // writeOutput writes a file through fn.

@@ -13,11 +13,8 @@ func runVectors(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", "", "directory to write plan.json, runner.json and profiles.json into (required)")
 	testdata := fs.String("testdata", filepath.Join("reconcile", "testdata"),
 		"the reconcile package's datadriven files (run from the repository's root)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("vectors takes no arguments")
 	}
 	if *out == "" {
 		return usagef("vectors needs --out DIR")

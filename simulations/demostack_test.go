@@ -1,15 +1,14 @@
-package main
+package simulations
 
 import (
-	"bytes"
 	"context"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/adapters/vitalsdk"
 	"github.com/vitalsync/vitalsync/emulator"
@@ -18,48 +17,60 @@ import (
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
-// faultRig is a device database and a loopback emulator and issuer whose
-// clock the test moves.
-type faultRig struct {
-	s    *stack
-	db   *sqlite.DB
-	path string // of the device database
-	cfg  installation.Config
+// stackRig is alice's installation "phone" on a device database, on a
+// DemoStack whose clock the test moves.
+type stackRig struct {
+	s   *DemoStack
+	db  *sqlite.DB
+	cfg installation.Config
 }
 
-func newFaultRig(t *testing.T, profile string) *faultRig {
+func newStackRig(t *testing.T, profile string) *stackRig {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := startStack(ctx, dir, nil)
+	s, err := NewDemoStack(ctx, dir, nil)
 	require.NoError(t, err)
-	t.Cleanup(s.close)
-	path := filepath.Join(dir, "device.db")
-	db, err := sqlite.OpenDevice(ctx, path, sqlite.WithClock(s.clock.Now))
+	t.Cleanup(func() { s.Close() })
+	db, err := sqlite.OpenDevice(ctx, filepath.Join(dir, "device.db"), sqlite.WithClock(s.Clock.Now))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	p, ok := fsm.ParseProfile(profile)
 	require.True(t, ok)
-	sess, err := s.session("alice")
+	cfg, err := s.AppConfig(db, p, "phone", "alice", "", s.APIURL)
 	require.NoError(t, err)
-	app := reconcile.AppSession{SignedIn: true, AppUserID: "alice", Environment: fsm.Sandbox, Region: fsm.US}
-	cfg := s.config(p, "phone", s.apiURL)
-	cfg.Session, cfg.App = sess, func() reconcile.AppSession { return app }
-	cfg.Store, cfg.Journal, cfg.Writes = installation.SQLite(db, cfg.Installation, p)
-	return &faultRig{s: s, db: db, path: path, cfg: cfg}
+	return &stackRig{s: s, db: db, cfg: cfg}
 }
 
-func (r *faultRig) launch(t *testing.T) (launchReport, error) {
+// launch runs one launch and asserts that what the runner applied is what
+// the planner said: in every pass, the applied actions are a prefix of the
+// pass's plan, and only the last of them may have failed.
+func (r *stackRig) launch(t *testing.T) (installation.LaunchRecord, error) {
 	t.Helper()
-	rep, err := launchOnce(context.Background(), r.cfg)
-	requirePlanned(t, rep)
+	rep, err := installation.RecordLaunch(context.Background(), r.cfg)
+	require.NoError(t, reconcile.Outcome{Passes: rep.Passes}.CheckApplied())
 	return rep, err
+}
+
+// sdk opens the installation's SDK core outside a launch.
+func (r *stackRig) sdk(t *testing.T) *vitalsdk.Client {
+	t.Helper()
+	sdk, err := r.s.SDK(context.Background(), r.db, r.cfg.Profile, "phone", r.s.LegacyURL(r.cfg.Profile, ""), nil)
+	require.NoError(t, err)
+	return sdk
+}
+
+func (r *stackRig) vitalUser(t *testing.T) string {
+	t.Helper()
+	j, err := r.db.Journal("phone", r.cfg.Profile.Name).Load(context.Background())
+	require.NoError(t, err)
+	return j.VitalUserID
 }
 
 // Faults on the way: each transient failure keeps the SDK signed out,
 // schedules a retry that survives the relaunch, and the launch after it is
 // due converges.
-func TestLaunchThroughEmulatorFaults(t *testing.T) {
+func TestDemoStackLaunchThroughEmulatorFaults(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		fault func(e *emulator.Emulator)
@@ -70,8 +81,8 @@ func TestLaunchThroughEmulatorFaults(t *testing.T) {
 		{"sign-in token rate-limited", func(e *emulator.Emulator) { e.RateLimitNext(emulator.RouteCreateUser, 1, 2*time.Hour) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newFaultRig(t, "android-5.0")
-			tc.fault(r.s.emu)
+			r := newStackRig(t, "android-5.0")
+			tc.fault(r.s.Emulator)
 			rep, err := r.launch(t)
 			var re *reconcile.RunError
 			require.ErrorAs(t, err, &re)
@@ -87,7 +98,7 @@ func TestLaunchThroughEmulatorFaults(t *testing.T) {
 			require.Zero(t, rep.NetworkCalls)
 			require.Zero(t, rep.DBWrites)
 
-			r.s.clock.Advance(rep.Outcome.RetryAt.Sub(r.s.clock.Now()) + time.Second)
+			r.s.Clock.Advance(rep.Outcome.RetryAt.Sub(r.s.Clock.Now()) + time.Second)
 			rep, err = r.launch(t)
 			require.NoError(t, err)
 			require.Equal(t, "token", rep.Outcome.State)
@@ -97,10 +108,10 @@ func TestLaunchThroughEmulatorFaults(t *testing.T) {
 
 // A 429's Retry-After from the team API reaches the schedule through the
 // issuer.
-func TestLaunchHonoursRetryAfter(t *testing.T) {
-	r := newFaultRig(t, "ios-1.8")
-	r.s.emu.RateLimitNext(emulator.RouteCreateUser, 1, 2*time.Hour)
-	start := r.s.clock.Now()
+func TestDemoStackLaunchHonoursRetryAfter(t *testing.T) {
+	r := newStackRig(t, "ios-1.8")
+	r.s.Emulator.RateLimitNext(emulator.RouteCreateUser, 1, 2*time.Hour)
+	start := r.s.Clock.Now()
 	rep, err := r.launch(t)
 	require.Error(t, err)
 	require.NotNil(t, rep.Outcome.RetryAt)
@@ -109,21 +120,16 @@ func TestLaunchHonoursRetryAfter(t *testing.T) {
 
 // The backend deletes the user; the SDK's refresh detects it; the next
 // launch signs in as the issuer's new Vital user, on every profile.
-func TestLaunchAfterUserDeletion(t *testing.T) {
+func TestDemoStackLaunchAfterUserDeletion(t *testing.T) {
 	for _, p := range fsm.ProfileNames() {
 		t.Run(p, func(t *testing.T) {
-			r := newFaultRig(t, p)
+			r := newStackRig(t, p)
 			_, err := r.launch(t)
 			require.NoError(t, err)
-			j, err := r.db.Journal("phone", r.cfg.Profile.Name).Load(context.Background())
-			require.NoError(t, err)
-			old := j.VitalUserID
-			require.NoError(t, r.s.team.DeleteUser(context.Background(), old))
-			r.s.clock.Advance(emulator.DefaultAccessTTL + time.Minute)
-			d := &demo{ctx: context.Background(), profile: r.cfg.Profile, s: r.s, device: r.db}
-			sdk, err := d.sdk("phone")
-			require.NoError(t, err)
-			_, err = sdk.AccessToken(context.Background())
+			old := r.vitalUser(t)
+			require.NoError(t, r.s.Team.DeleteUser(context.Background(), old))
+			r.s.Clock.Advance(emulator.DefaultAccessTTL + time.Minute)
+			_, err = r.sdk(t).AccessToken(context.Background())
 			require.Error(t, err)
 			if !r.cfg.Profile.DetectsDeletion {
 				// Android 4.2.1–4.2.2 never detect the deletion (reference
@@ -147,10 +153,8 @@ func TestLaunchAfterUserDeletion(t *testing.T) {
 				require.NoError(t, err)
 			}
 			require.Equal(t, "token", rep.Outcome.State)
-			j, err = r.db.Journal("phone", r.cfg.Profile.Name).Load(context.Background())
-			require.NoError(t, err)
-			require.NotEqual(t, old, j.VitalUserID)
-			hist, err := r.s.issuerDB.UserHistory(context.Background(), "alice")
+			require.NotEqual(t, old, r.vitalUser(t))
+			hist, err := r.s.IssuerDB.UserHistory(context.Background(), "alice")
 			require.NoError(t, err)
 			require.Len(t, hist, 2, "the deleted mapping is kept as history")
 		})
@@ -161,7 +165,7 @@ func TestLaunchAfterUserDeletion(t *testing.T) {
 // ID: on iOS 1.4+ identify short-circuits on that ID and would never
 // migrate (reference §2.7), so the launch signs out and in instead; on
 // Android a plain signIn migrates in place.
-func TestLaunchMigratesAfterLegacyIdentify(t *testing.T) {
+func TestDemoStackLaunchMigratesAfterLegacyIdentify(t *testing.T) {
 	for _, tc := range []struct {
 		profile string
 		applied []string
@@ -173,15 +177,13 @@ func TestLaunchMigratesAfterLegacyIdentify(t *testing.T) {
 		{"android-5.0", []string{"sign-out", "sign-in("}},
 	} {
 		t.Run(tc.profile, func(t *testing.T) {
-			r := newFaultRig(t, tc.profile)
+			r := newStackRig(t, tc.profile)
 			ctx := context.Background()
-			k, err := r.s.team.CreateUser(ctx, "alice")
+			k, err := r.s.Team.CreateUser(ctx, "alice")
 			require.NoError(t, err)
-			d := &demo{ctx: ctx, profile: r.cfg.Profile, s: r.s, device: r.db}
-			old, err := d.sdk("phone")
-			require.NoError(t, err)
+			old := r.sdk(t)
 			require.NoError(t, old.IdentifyExternalUser(ctx, "alice", vitalsdk.APIKeyAuth{
-				Key: r.s.emu.APIKey(), UserID: k.UserID, Environment: fsm.Sandbox, Region: fsm.US}))
+				Key: r.s.Emulator.APIKey(), UserID: k.UserID, Environment: fsm.Sandbox, Region: fsm.US}))
 			require.True(t, old.Status().Has(fsm.FlagUseAPIKey))
 
 			rep, err := r.launch(t)
@@ -197,44 +199,4 @@ func TestLaunchMigratesAfterLegacyIdentify(t *testing.T) {
 			require.Equal(t, reconcile.ResultNothingToDo, rep.Outcome.Result, "and it stays migrated")
 		})
 	}
-}
-
-// A person drives the iOS 1.8 path by hand: the backend revokes the refresh
-// tokens, 'device refresh' meets needsReauthentication (the status still
-// reads as signed in) and records it, and the next launch reauthenticates.
-func TestDeviceRefreshReportsReauthenticationToTheLaunch(t *testing.T) {
-	r := newFaultRig(t, "ios-1.8")
-	_, err := r.launch(t)
-	require.NoError(t, err)
-	j, err := r.db.Journal("phone", r.cfg.Profile.Name).Load(context.Background())
-	require.NoError(t, err)
-	r.s.emu.RevokeRefreshTokens(j.VitalUserID)
-
-	// The device command reaches the same emulator over loopback HTTP.
-	srv := httptest.NewServer(routes(r.s.issuer, nil, r.s.emu))
-	t.Cleanup(srv.Close)
-	dev := []string{"device", "--db", r.path, "--profile", "ios-1.8", "--installation", "phone",
-		"--api-url", srv.URL, "--auth-url", srv.URL + "/auth"}
-	var out, errOut bytes.Buffer
-	err = run(context.Background(), append(dev, "refresh"), strings.NewReader(""), &out, &errOut)
-	require.ErrorIs(t, err, vitalsdk.ErrNeedsReauthentication)
-	j, err = r.db.Journal("phone", r.cfg.Profile.Name).Load(context.Background())
-	require.NoError(t, err)
-	require.Equal(t, reconcile.ErrNeedsReauthentication, j.LastError)
-
-	rep, err := r.launch(t)
-	require.NoError(t, err)
-	require.Len(t, rep.Outcome.Applied, 1)
-	require.True(t, strings.HasPrefix(rep.Outcome.Applied[0], "reauthenticate("), "%v", rep.Outcome.Applied)
-	out.Reset()
-	require.NoError(t, run(context.Background(), append(dev, "refresh"), strings.NewReader(""), &out, &errOut),
-		"the session refreshes again: %s", &errOut)
-}
-
-// requirePlanned asserts that what the runner applied is what the planner
-// said: in every pass, the applied actions are a prefix of the pass's plan,
-// and only the last of them may have failed.
-func requirePlanned(t require.TestingT, rep launchReport) {
-	out := reconcile.Outcome{Passes: rep.Passes}
-	require.NoError(t, out.CheckApplied())
 }
