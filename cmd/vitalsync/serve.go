@@ -5,21 +5,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/store/postgres"
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
-	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/httpops"
 	"github.com/vitalsync/vitalsync/issuer"
 )
@@ -33,12 +27,6 @@ const (
 	// postgres:// URL may hold a password, which a flag would show in ps.
 	envDatabaseURL = "DATABASE_URL"
 )
-
-// defaultAPIIdleConns is the team API client's pool of idle connections to
-// the API host: at least the requests a replica serves at once, so that a
-// burst reuses connections instead of opening one per call (Go's default
-// keeps two per host).
-const defaultAPIIdleConns = 256
 
 // serveConfig is serve's flags, checked.
 type serveConfig struct {
@@ -66,7 +54,7 @@ func parseServeFlags(e *env, args []string) (*serveConfig, error) {
 	durationFlagVar(fs, &c.shutdown, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish (new ones are refused at once)")
 	durationFlagVar(fs, &c.readyTimeout, "ready-timeout", 2*time.Second, "the budget of GET /readyz's checks of the database and the team API")
 	durationFlagVar(fs, &c.readyEvery, "ready-interval", 5*time.Second, "how long GET /readyz reuses its last checks' result: the checks (a write to the database, a call to the team API) run at most once per interval")
-	fs.IntVar(&c.idleConns, "api-idle-conns", defaultAPIIdleConns, "idle connections kept open to the team API: at least the requests served at once")
+	fs.IntVar(&c.idleConns, "api-idle-conns", issuer.DefaultTeamIdleConns, "idle connections kept open to the team API: at least the requests served at once")
 	c.limits = addServerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -123,7 +111,7 @@ func (c *serveConfig) check() error {
 		return usagef("--api-idle-conns must be at least 1")
 	}
 	if !c.emulator && c.apiURL == "" {
-		u, ok := apiURLForKey(c.apiKey)
+		u, ok := junction.APIBaseURLForKey(c.apiKey)
 		if !ok {
 			return usagef("cannot tell the API from the key's prefix: give --api-url")
 		}
@@ -168,7 +156,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		defer unpublish()
 	}
-	root, err := c.handler(store, auth, emu)
+	cfg := issuer.ServiceConfig{APIURL: c.apiURL, APIKey: c.apiKey, TeamIdleConns: c.idleConns, Store: store, Auth: auth,
+		Logger: c.log, ReadyTimeout: c.readyTimeout, ReadyInterval: c.readyEvery}
+	if emu != nil {
+		cfg.Fallback = emu.Handler() // the API, its control plane and web UI
+	}
+	root, err := issuer.NewService(cfg)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -180,40 +173,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	})
-}
-
-// handler is the issuer on store with its readiness checks and request
-// log, and the emulator's routes when there is one; the metrics registry
-// has the process's collectors and the team API client's dials.
-func (c *serveConfig) handler(store userStore, auth issuer.Authenticator, emu *emulator.Emulator) (http.Handler, error) {
-	reg := prometheus.NewRegistry()
-	if err := httpops.RegisterProcessMetrics(reg); err != nil {
-		return nil, err
-	}
-	dials := prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "vitalsync_team_api_dials_total",
-		Help: "Connections the team API client opened; with a pool sized for the load, few after warm-up.",
-	})
-	reg.MustRegister(dials)
-	team := junction.NewClient(c.apiURL, c.apiKey, junction.WithHTTPClient(&http.Client{Transport: httpops.PooledTransport(c.idleConns, dials)}))
-	cfg := issuer.Config{Team: team, Store: store, Auth: auth, Logger: c.log, Registerer: reg}
-	if reports, ok := store.(issuer.ReportStore); ok {
-		cfg.Reports = reports // installation reports: SQLite and PostgreSQL
-	}
-	h, err := issuer.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	ready := httpops.ReadyEvery(c.log, c.readyTimeout, c.readyEvery,
-		httpops.Check{Name: "database", Func: store.Ping},
-		httpops.Check{Name: "team_api", Func: func(ctx context.Context) error { _, err := team.ListUsers(ctx, 0, 1); return err }},
-	)
-	var emuHandler http.Handler
-	if emu != nil {
-		emuHandler = emu.Handler() // the API, its control plane and web UI
-	}
-	return httpops.RequestLog(c.log, func(r *http.Request) string { return routeName(r.URL.Path, emu != nil) },
-		routes(h, ready, emuHandler)), nil
 }
 
 // serveBanner is what serve prints once it accepts: its routes, the user
@@ -237,7 +196,7 @@ func serveBanner(c *serveConfig, base, dbName string, emu *emulator.Emulator) st
 	// mode need it: printing it is the point. A real key is never printed.
 	// The control plane shares the issuer's address behind the emulator's
 	// per-process token, shown here only.
-	shown := maskKey(c.apiKey)
+	shown := junction.MaskKey(c.apiKey)
 	if c.showKey {
 		shown = c.apiKey
 	}
@@ -248,8 +207,7 @@ func serveBanner(c *serveConfig, base, dbName string, emu *emulator.Emulator) st
 
 // userStore is the user map serve runs on: SQLite or PostgreSQL.
 type userStore interface {
-	issuer.UserStore
-	Ping(ctx context.Context) error
+	issuer.PingStore
 	Close() error
 }
 
@@ -271,54 +229,6 @@ func openUserStore(ctx context.Context, spec string) (userStore, string, error) 
 	return db, spec, nil
 }
 
-// isPostgresURL reports whether --db names a PostgreSQL database.
-func isPostgresURL(spec string) bool {
-	return strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://")
-}
-
-// redactURL is a database URL without its password, for messages.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	return "postgres"
-}
-
-// routes serves /readyz with ready, the issuer's paths with h, and
-// everything else with the emulator when there is one, else with h (its
-// 404). It matches exact paths instead of using http.ServeMux, whose path
-// cleaning would answer some requests with a redirect instead of passing
-// them on as sent (e.g. a client_user_id holding "/../"), so one address is
-// the devices' issuer, API and auth base URL.
-func routes(h, ready, emu http.Handler) http.Handler {
-	paths := issuer.Paths()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == httpops.PathReady && ready != nil:
-			ready.ServeHTTP(w, r)
-		case emu == nil || slices.Contains(paths, r.URL.Path):
-			h.ServeHTTP(w, r)
-		default:
-			emu.ServeHTTP(w, r)
-		}
-	})
-}
-
-// apiURLForKey derives the team API base URL from a key's documented prefix.
-func apiURLForKey(key string) (string, bool) {
-	for _, k := range []struct {
-		prefix string
-		env    fsm.Environment
-		region fsm.Region
-	}{
-		{"pk_us_", fsm.Production, fsm.US},
-		{"pk_eu_", fsm.Production, fsm.EU},
-		{"sk_us_", fsm.Sandbox, fsm.US},
-		{"sk_eu_", fsm.Sandbox, fsm.EU},
-	} {
-		if strings.HasPrefix(key, k.prefix) {
-			return junction.APIBaseURL(k.env, k.region), true
-		}
-	}
-	return "", false
-}
+// isPostgresURL and redactURL tell a --db URL from a file and print it
+// without its password.
+var isPostgresURL, redactURL = postgres.IsURL, postgres.Redacted

@@ -1,0 +1,75 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestResolveEndpoints(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	local := Endpoints{APIBaseURL: "http://127.0.0.1:8080", AuthBaseURL: "http://127.0.0.1:8080/auth"}
+	for _, given := range []Endpoints{{}, {APIBaseURL: local.APIBaseURL}, {AuthBaseURL: local.AuthBaseURL}} {
+		_, err := db.ResolveEndpoints(ctx, given, false)
+		require.ErrorIs(t, err, ErrNoEndpoints, "%+v with nothing remembered", given)
+	}
+	require.Zero(t, db.WriteCount())
+
+	got, err := db.ResolveEndpoints(ctx, local, false)
+	require.NoError(t, err)
+	require.True(t, got.same(local))
+	require.EqualValues(t, 1, db.WriteCount(), "the first URLs are remembered")
+	for _, given := range []Endpoints{{}, {APIBaseURL: local.APIBaseURL}, {AuthBaseURL: local.AuthBaseURL}, local} {
+		got, err := db.ResolveEndpoints(ctx, given, false)
+		require.NoError(t, err)
+		require.True(t, got.same(local), "%+v completed from the remembered ones", given)
+	}
+	require.EqualValues(t, 1, db.WriteCount(), "the remembered URLs again write nothing")
+
+	other := Endpoints{APIBaseURL: "http://127.0.0.1:9090", AuthBaseURL: local.AuthBaseURL}
+	_, err = db.ResolveEndpoints(ctx, Endpoints{APIBaseURL: other.APIBaseURL}, false)
+	require.ErrorIs(t, err, ErrEndpointsChanged)
+	require.Contains(t, err.Error(), local.APIBaseURL)
+	require.Contains(t, err.Error(), other.APIBaseURL)
+	got, err = db.ResolveEndpoints(ctx, Endpoints{APIBaseURL: other.APIBaseURL}, true)
+	require.NoError(t, err)
+	require.True(t, got.same(other), "replace remembers the new API URL, keeping the auth URL")
+}
+
+func TestHealthReport(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		kind string
+	}{
+		{ErrNotFile, "not-a-file"}, {ErrNotWritable, "not-writable"}, {ErrNotDatabase, "not-a-database"},
+		{ErrMixedFile, "mixed"}, {ErrNewerSchema, "newer-schema"}, {ErrMissingKey, "missing-key"},
+		{ErrBadKey, "bad-key"}, {ErrCorrupt, "corrupt"}, {fmt.Errorf("wrapped: %w", ErrBadKey), "bad-key"},
+		{errors.New("other"), "error"},
+	} {
+		require.Equal(t, tt.kind, ProblemKind(tt.err), "ProblemKind(%v)", tt.err)
+	}
+
+	_, path := openTest(t)
+	ctx := context.Background()
+	h, err := Inspect(ctx, path)
+	require.NoError(t, err)
+	rep := h.Report(nil)
+	require.True(t, rep.Healthy)
+	require.Equal(t, path, rep.Path)
+	require.Equal(t, rep.KnownVersion, rep.SchemaVersion)
+	require.Nil(t, rep.History.Oldest, "no event yet")
+	require.Equal(t, HistoryMaxEvents, rep.History.LimitPerInstallation)
+	require.NotNil(t, rep.Problems, "an empty list, not null, in the JSON")
+
+	require.NoError(t, os.WriteFile(path, []byte("hello\n"), 0o600))
+	h, err = Inspect(ctx, path)
+	require.NoError(t, err)
+	rep = h.Report(func(p Problem) string { return "fix " + p.Check })
+	require.False(t, rep.Healthy)
+	require.Equal(t, []ProblemReport{{Check: "header", Kind: "not-a-database", Message: h.Problems[0].Err.Error(), Fix: "fix header"}}, rep.Problems)
+}
