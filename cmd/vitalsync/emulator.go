@@ -125,11 +125,7 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 			c.log.Error("cannot save the emulator state", "dir", store.Path(), "err", err)
 		})
 	}
-	unpublish, err := emulatorclient.PublishToken(ln.Addr().(*net.TCPAddr).Port, em.ControlToken())
-	if err != nil {
-		c.log.Warn("control token not left for the subcommands (it is printed below)", "error", err.Error())
-	}
-	defer unpublish()
+	defer publishToken(c.log, ln, em)()
 	serveErr := serveUntilDone(ctx, c.log, "emulator", ln, handler, httpops.DefaultShutdownTimeout, c.limits, func() error {
 		_, err := fmt.Fprint(e.stdout, c.banner("http://"+ln.Addr().String(), em, store))
 		if err == nil {
@@ -258,4 +254,15 @@ func (c *emulatorConfig) banner(base string, em *emulator.Emulator, store *emula
 	// $VITALSYNC_EMULATOR_TOKEN or --control-token-file).
 	return lines + fmt.Sprintf("Control token: %s\nControl plane: %s%s\nWeb UI:        %s%sui\n",
 		em.ControlToken(), base, emulator.ControlPrefix, base, emulator.ControlPrefix)
+}
+
+// publishToken leaves em's control token where the emulator subcommands of
+// its user find it (emulatorclient.PublishToken), and returns the function
+// that takes it back.
+func publishToken(log *slog.Logger, ln net.Listener, em *emulator.Emulator) func() {
+	unpublish, err := emulatorclient.PublishToken(ln.Addr().(*net.TCPAddr).Port, em.ControlToken())
+	if err != nil {
+		log.Warn("control token not left for the emulator subcommands (it is printed below)", "error", err.Error())
+	}
+	return unpublish
 }

@@ -17,14 +17,6 @@ import (
 	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
 )
 
-// envControlToken holds the emulator's control token for the subcommands
-// that change it, when --control-token-file is not given.
-const envControlToken = "VITALSYNC_EMULATOR_TOKEN"
-
-// envEmulatorURL names the running emulator for the control subcommands
-// when --url is not given.
-const envEmulatorURL = "VITALSYNC_EMULATOR_URL"
-
 // emulatorCall is a parsed subcommand: one call of the control plane's
 // client, and how to print its answer for people.
 type emulatorCall struct {
@@ -87,9 +79,9 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	}
 	fs := newFlagSet(e, "emulator "+name, strings.TrimSpace("[--url URL] "+sub.synopsis)+"\n  "+sub.summary)
 	base := &urlFlag{url: emulatorclient.DefaultURL}
-	fs.Var(base, "url", "base URL of the running emulator; when not given, $"+envEmulatorURL+" if set")
+	fs.Var(base, "url", "base URL of the running emulator; when not given, $"+emulatorclient.EnvURL+" if set")
 	format := choiceFlag(fs, "format", "table", "output", "table", "json")
-	token := newSecretFlag(fs, "control-token", envControlToken, "the emulator's control token (printed when it started), needed for changes")
+	token := newSecretFlag(fs, "control-token", emulatorclient.EnvToken, "the emulator's control token (printed when it started), needed for changes")
 	build := sub.flags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -97,9 +89,9 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	if fs.NArg() > 0 {
 		return usagef("emulator %s takes no arguments, only flags", name)
 	}
-	if v := os.Getenv(envEmulatorURL); v != "" && !flagGiven(fs, "url") {
+	if v := os.Getenv(emulatorclient.EnvURL); v != "" && !flagGiven(fs, "url") {
 		if err := base.Set(v); err != nil {
-			return usageErr(fmt.Errorf("$%s: %w", envEmulatorURL, err))
+			return usageErr(fmt.Errorf("$%s: %w", emulatorclient.EnvURL, err))
 		}
 	}
 	call, err := build()
@@ -114,7 +106,7 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 		if tok, ok = emulatorclient.DiscoverToken(base.url); !ok {
 			return usageErr(fmt.Errorf("emulator %s changes the emulator: %w: give the one it printed at start with --control-token-file F or $%s "+
 				"(an emulator on this machine's loopback leaves it in $%s, $XDG_RUNTIME_DIR/vitalsync or ~/.cache/vitalsync/run for its user)",
-				name, errNoControlToken, envControlToken, emulatorclient.EnvRuntimeDir))
+				name, errNoControlToken, emulatorclient.EnvToken, emulatorclient.EnvRuntimeDir))
 		}
 	}
 	answer, err := call.do(ctx, emulatorclient.New(base.url, emulatorclient.WithToken(tok)))

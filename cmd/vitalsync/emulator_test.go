@@ -263,12 +263,12 @@ func TestEmulatorSubcommandsSteerARunningEmulator(t *testing.T) {
 	t.Setenv(emulatorclient.EnvRuntimeDir, runtimeDir)
 	_, _, err = vs("emulator", "clear-faults", "--url", base)
 	require.NoError(t, err)
-	t.Setenv(envControlToken, strings.Repeat("0", 64))
+	t.Setenv(emulatorclient.EnvToken, strings.Repeat("0", 64))
 	_, _, err = vs("emulator", "reset", "--url", base)
 	var refused *emulatorclient.Error
 	require.ErrorAs(t, err, &refused)
 	require.Equal(t, http.StatusForbidden, refused.Status)
-	t.Setenv(envControlToken, printed["Control token"])
+	t.Setenv(emulatorclient.EnvToken, printed["Control token"])
 
 	// fail: the next two creations answer 503, the third works.
 	out, _, err = vs("emulator", "fail", "--route", "create-user", "--status", "503", "--count", "2", "--url", base)
@@ -542,24 +542,24 @@ func TestEmulatorSubcommandsTakeTheURLFromTheEnvironment(t *testing.T) {
 	printed, _, _, _ := startEmulator(t, "--addr", "127.0.0.1:0")
 	base := printed["API base URL"]
 
-	t.Setenv(envEmulatorURL, base)
+	t.Setenv(emulatorclient.EnvURL, base)
 	out, _, err := vs("emulator", "health")
-	require.NoError(t, err, "no --url: $%s names the emulator", envEmulatorURL)
+	require.NoError(t, err, "no --url: $%s names the emulator", emulatorclient.EnvURL)
 	require.True(t, strings.HasPrefix(out, "ok, emulator clock "), out)
 
 	// --url wins over the variable.
-	t.Setenv(envEmulatorURL, "http://127.0.0.1:1")
+	t.Setenv(emulatorclient.EnvURL, "http://127.0.0.1:1")
 	_, _, err = vs("emulator", "health", "--url", base)
 	require.NoError(t, err)
 	_, _, err = vs("emulator", "health")
 	require.Error(t, err, "the variable's emulator is not there")
 
 	// A variable that is no URL is a usage error naming it.
-	t.Setenv(envEmulatorURL, "127.0.0.1:8787")
+	t.Setenv(emulatorclient.EnvURL, "127.0.0.1:8787")
 	_, _, err = vs("emulator", "health")
 	var ue *usageError
 	require.True(t, errors.As(err, &ue), "%v", err)
-	require.Contains(t, err.Error(), "$"+envEmulatorURL)
+	require.Contains(t, err.Error(), "$"+emulatorclient.EnvURL)
 }
 
 // TestEmulatorDataWritesEachChangeNotTheWholeState: with a large state, a

@@ -13,7 +13,6 @@ import (
 	"github.com/vitalsync/vitalsync/adapters/store/postgres"
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/emulator"
-	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
 	"github.com/vitalsync/vitalsync/httpops"
 	"github.com/vitalsync/vitalsync/issuer"
 )
@@ -150,11 +149,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		emu = emulator.New(emulator.WithClock(time.Now), emulator.WithAPIKey(c.apiKey),
 			emulator.WithControlHosts(httpops.ListenHosts(ln.Addr())...))
 		c.apiKey, c.apiURL = emu.APIKey(), "http://"+httpops.LoopbackAddr(ln.Addr())
-		unpublish, err := emulatorclient.PublishToken(ln.Addr().(*net.TCPAddr).Port, emu.ControlToken())
-		if err != nil {
-			c.log.Warn("control token not left for the emulator subcommands (it is printed below)", "error", err.Error())
-		}
-		defer unpublish()
+		defer publishToken(c.log, ln, emu)()
 	}
 	cfg := issuer.ServiceConfig{APIURL: c.apiURL, APIKey: c.apiKey, TeamIdleConns: c.idleConns, Store: store, Auth: auth,
 		Logger: c.log, ReadyTimeout: c.readyTimeout, ReadyInterval: c.readyEvery}

@@ -60,3 +60,17 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
 	return http.DefaultTransport.RoundTrip(r)
 }
+
+// FromEnv finds the emulator and its token the way the CLI does.
+func TestFromEnv(t *testing.T) {
+	ctx := context.Background()
+	em, srv := start(t)
+	t.Setenv(emulatorclient.EnvURL, srv.URL)
+	t.Setenv(emulatorclient.EnvToken, "")
+	t.Setenv(emulatorclient.EnvRuntimeDir, t.TempDir())
+	_, err := emulatorclient.FromEnv().Reset(ctx)
+	require.ErrorIs(t, err, emulatorclient.ErrRefused, "no token set, none left")
+	t.Setenv(emulatorclient.EnvToken, em.ControlToken()+"\n")
+	_, err = emulatorclient.FromEnv().Reset(ctx)
+	require.NoError(t, err)
+}
