@@ -19,6 +19,13 @@ import (
 // keeps two per host).
 const DefaultTeamIdleConns = 256
 
+// The defaults of ServiceConfig's readiness: the budget of /readyz's
+// checks, and how long it reuses their result.
+const (
+	DefaultReadyTimeout  = 2 * time.Second
+	DefaultReadyInterval = 5 * time.Second
+)
+
 // PingStore is a user map whose connection a readiness check can test.
 type PingStore interface {
 	UserStore
@@ -33,8 +40,9 @@ type ServiceConfig struct {
 	Store          PingStore     // the user map; when it is a ReportStore too, it stores the reports
 	Auth           Authenticator // who is calling
 	Logger         *slog.Logger  // the request log, readiness failures and the handler's log; nil: discard
-	// ReadyTimeout is the budget of /readyz's checks (0: 2s); ReadyInterval
-	// how long it reuses their result (0: 5s).
+	// ReadyTimeout is the budget of /readyz's checks (0:
+	// DefaultReadyTimeout); ReadyInterval how long it reuses their result
+	// (0: DefaultReadyInterval).
 	ReadyTimeout, ReadyInterval time.Duration
 	// Fallback, when set, serves every path that is not the issuer's nor
 	// /readyz (an embedded emulator), logged as the route "emulator".
@@ -76,7 +84,7 @@ func NewService(c ServiceConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	ready := httpops.ReadyEvery(c.Logger, orDefault(c.ReadyTimeout, 2*time.Second), orDefault(c.ReadyInterval, 5*time.Second),
+	ready := httpops.ReadyEvery(c.Logger, orDefault(c.ReadyTimeout, DefaultReadyTimeout), orDefault(c.ReadyInterval, DefaultReadyInterval),
 		httpops.Check{Name: "database", Func: c.Store.Ping},
 		httpops.Check{Name: "team_api", Func: func(ctx context.Context) error { _, err := team.ListUsers(ctx, 0, 1); return err }},
 	)

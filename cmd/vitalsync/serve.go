@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -27,14 +26,14 @@ const (
 	envDatabaseURL = "DATABASE_URL"
 )
 
-// serveConfig is serve's flags, checked.
+// serveConfig is serve's flags, checked: the issuer's service (its Store
+// and Auth are set once opened), and how to serve it.
 type serveConfig struct {
-	addr, db, apiKey, secret, apiURL   string
-	emulator, showKey                  bool
-	shutdown, readyTimeout, readyEvery time.Duration
-	idleConns                          int
-	limits                             *httpops.Limits
-	log                                *slog.Logger
+	issuer.ServiceConfig
+	addr, db, secret  string
+	emulator, showKey bool
+	shutdown          time.Duration
+	limits            *httpops.Limits
 }
 
 func parseServeFlags(e *env, args []string) (*serveConfig, error) {
@@ -51,9 +50,9 @@ func parseServeFlags(e *env, args []string) (*serveConfig, error) {
 	fs.BoolVar(&c.showKey, "show-key", false, "with --emulator, print the emulator's whole API key in the banner (it is masked otherwise)")
 	logFormat, logLevel := logFlags(fs, "log")
 	durationFlagVar(fs, &c.shutdown, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish (new ones are refused at once)")
-	durationFlagVar(fs, &c.readyTimeout, "ready-timeout", 2*time.Second, "the budget of GET /readyz's checks of the database and the team API")
-	durationFlagVar(fs, &c.readyEvery, "ready-interval", 5*time.Second, "how long GET /readyz reuses its last checks' result: the checks (a write to the database, a call to the team API) run at most once per interval")
-	fs.IntVar(&c.idleConns, "api-idle-conns", issuer.DefaultTeamIdleConns, "idle connections kept open to the team API: at least the requests served at once")
+	durationFlagVar(fs, &c.ReadyTimeout, "ready-timeout", issuer.DefaultReadyTimeout, "the budget of GET /readyz's checks of the database and the team API")
+	durationFlagVar(fs, &c.ReadyInterval, "ready-interval", issuer.DefaultReadyInterval, "how long GET /readyz reuses its last checks' result: the checks (a write to the database, a call to the team API) run at most once per interval")
+	fs.IntVar(&c.TeamIdleConns, "api-idle-conns", issuer.DefaultTeamIdleConns, "idle connections kept open to the team API: at least the requests served at once")
 	c.limits = addServerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -65,7 +64,7 @@ func parseServeFlags(e *env, args []string) (*serveConfig, error) {
 		return nil, usagef("serve takes no arguments")
 	}
 	var err error
-	if c.log, err = newLogger(e.stderr, logFormat, logLevel); err != nil {
+	if c.Logger, err = newLogger(e.stderr, logFormat, logLevel); err != nil {
 		return nil, err
 	}
 	if c.emulator {
@@ -73,13 +72,13 @@ func parseServeFlags(e *env, args []string) (*serveConfig, error) {
 		// hold the real one.
 		apiKey.env = ""
 	}
-	if c.apiKey, _, err = apiKey.load(); err != nil {
+	if c.APIKey, _, err = apiKey.load(); err != nil {
 		return nil, err
 	}
 	if c.secret, _, err = secret.load(); err != nil {
 		return nil, err
 	}
-	c.apiURL = apiURL.url
+	c.APIURL = apiURL.url
 	if c.db == "" {
 		c.db = os.Getenv(envDatabaseURL)
 	}
@@ -96,25 +95,25 @@ func (c *serveConfig) check() error {
 		return usagef("serve needs --session-secret-file (or $%s)", envSessionSecret)
 	case len(c.secret) < issuer.MinSecretLen:
 		return usagef("the session secret must be at least %d bytes", issuer.MinSecretLen)
-	case c.emulator && c.apiURL != "":
+	case c.emulator && c.APIURL != "":
 		return usagef("--api-url and --emulator are mutually exclusive")
-	case !c.emulator && c.apiKey == "":
+	case !c.emulator && c.APIKey == "":
 		return usagef("serve needs --api-key-file (or $%s) unless --emulator is given", envAPIKey)
 	case c.shutdown < 0:
 		return usagef("--shutdown-timeout must not be negative")
-	case c.readyTimeout <= 0:
+	case c.ReadyTimeout <= 0:
 		return usagef("--ready-timeout must be positive")
-	case c.readyEvery <= 0:
+	case c.ReadyInterval <= 0:
 		return usagef("--ready-interval must be positive")
-	case c.idleConns < 1:
+	case c.TeamIdleConns < 1:
 		return usagef("--api-idle-conns must be at least 1")
 	}
-	if !c.emulator && c.apiURL == "" {
-		u, ok := junction.APIBaseURLForKey(c.apiKey)
+	if !c.emulator && c.APIURL == "" {
+		u, ok := junction.APIBaseURLForKey(c.APIKey)
 		if !ok {
 			return usagef("cannot tell the API from the key's prefix: give --api-url")
 		}
-		c.apiURL = u
+		c.APIURL = u
 	}
 	return checkAddr("addr", c.addr)
 }
@@ -146,25 +145,24 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer ln.Close()
 	var emu *emulator.Emulator
 	if c.emulator {
-		emu = emulator.New(emulator.WithClock(time.Now), emulator.WithAPIKey(c.apiKey),
+		emu = emulator.New(emulator.WithClock(time.Now), emulator.WithAPIKey(c.APIKey),
 			emulator.WithControlHosts(httpops.ListenHosts(ln.Addr())...))
-		c.apiKey, c.apiURL = emu.APIKey(), "http://"+httpops.LoopbackAddr(ln.Addr())
-		defer publishToken(c.log, ln, emu)()
+		c.APIKey, c.APIURL = emu.APIKey(), "http://"+httpops.LoopbackAddr(ln.Addr())
+		defer publishToken(c.Logger, ln, emu)()
 	}
-	cfg := issuer.ServiceConfig{APIURL: c.apiURL, APIKey: c.apiKey, TeamIdleConns: c.idleConns, Store: store, Auth: auth,
-		Logger: c.log, ReadyTimeout: c.readyTimeout, ReadyInterval: c.readyEvery}
+	c.Store, c.Auth = store, auth
 	if emu != nil {
-		cfg.Fallback = emu.Handler() // the API, its control plane and web UI
+		c.Fallback = emu.Handler() // the API, its control plane and web UI
 	}
-	root, err := issuer.NewService(cfg)
+	root, err := issuer.NewService(c.ServiceConfig)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	banner := serveBanner(c, "http://"+ln.Addr().String(), dbName, emu)
-	return serveUntilDone(ctx, c.log, "issuer", ln, root, c.shutdown, c.limits, func() error {
+	return serveUntilDone(ctx, c.Logger, "issuer", ln, root, c.shutdown, c.limits, func() error {
 		_, err := fmt.Fprint(e.stdout, banner)
 		if err == nil {
-			c.log.Info("issuer serving", "addr", ln.Addr().String(), "emulator", emu != nil, "user_map", dbName)
+			c.Logger.Info("issuer serving", "addr", ln.Addr().String(), "emulator", emu != nil, "user_map", dbName)
 		}
 		return err
 	})
@@ -184,16 +182,16 @@ func serveBanner(c *serveConfig, base, dbName string, emu *emulator.Emulator) st
 	}
 	fmt.Fprintf(&b, "user map: %s\n", dbName)
 	if emu == nil {
-		fmt.Fprintf(&b, "team API: %s\n", c.apiURL)
+		fmt.Fprintf(&b, "team API: %s\n", c.APIURL)
 		return b.String()
 	}
 	// The emulator's key is made up for local use and devices in API-key
 	// mode need it: printing it is the point. A real key is never printed.
 	// The control plane shares the issuer's address behind the emulator's
 	// per-process token, shown here only.
-	shown := junction.MaskKey(c.apiKey)
+	shown := junction.MaskKey(c.APIKey)
 	if c.showKey {
-		shown = c.apiKey
+		shown = c.APIKey
 	}
 	fmt.Fprintf(&b, "emulator on the same address:\n  API base URL:  %s\n  auth base URL: %s/auth\n  control token: %s\n  API key:       %s\n  web UI:        %s%sui\n",
 		base, base, emu.ControlToken(), shown, base, emulator.ControlPrefix)
