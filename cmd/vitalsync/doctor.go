@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -89,14 +90,9 @@ func printDoctor(w io.Writer, rep sqlite.HealthReport) error {
 	fmt.Fprintf(tw, "kind\t%s\n", orDash(rep.DBKind))
 	fmt.Fprintf(tw, "schema\tversion %d (this program knows %d)\n", rep.SchemaVersion, rep.KnownVersion)
 	fmt.Fprintf(tw, "key\t%s\n", orDash(rep.Key))
-	tables := make([]string, 0, len(rep.Rows))
-	for t := range rep.Rows {
-		tables = append(tables, t)
-	}
-	sort.Strings(tables)
-	counts := make([]string, len(tables))
-	for i, t := range tables {
-		counts[i] = fmt.Sprintf("%s %d", t, rep.Rows[t])
+	var counts []string
+	for _, t := range slices.Sorted(maps.Keys(rep.Rows)) {
+		counts = append(counts, fmt.Sprintf("%s %d", t, rep.Rows[t]))
 	}
 	fmt.Fprintf(tw, "rows\t%s\n", orDash(strings.Join(counts, ", ")))
 	hist := fmt.Sprintf("%d events, %d installations, at most %d per installation (limit %d, max age %s)",

@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -59,12 +61,7 @@ var emulatorSubcommands = map[string]emulatorSubcommand{
 
 // emulatorSubcommandNames lists the subcommands, sorted.
 func emulatorSubcommandNames() []string {
-	names := make([]string, 0, len(emulatorSubcommands))
-	for n := range emulatorSubcommands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(emulatorSubcommands))
 }
 
 // errNoControlToken is the usage error of a change without a token.
