@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -29,41 +30,6 @@ flags:`
 // problems themselves are in the report.
 var errUnhealthy = errors.New("the database has problems")
 
-// doctorReport is doctor's JSON output; the field names are stable.
-type doctorReport struct {
-	Path          string           `json:"path"`
-	Healthy       bool             `json:"healthy"`
-	SizeBytes     int64            `json:"size_bytes"`
-	WALBytes      int64            `json:"wal_bytes"`
-	DBKind        string           `json:"kind"`
-	SchemaVersion int              `json:"schema_version"`
-	KnownVersion  int              `json:"known_schema_version"`
-	Key           string           `json:"key"`
-	Rows          map[string]int64 `json:"rows"`
-	History       doctorHistory    `json:"history"`
-	Problems      []doctorProblem  `json:"problems"`
-}
-
-type doctorHistory struct {
-	Events             int64      `json:"events"`
-	Installations      int64      `json:"installations"`
-	MaxPerInstallation int64      `json:"max_per_installation"`
-	Oldest             *time.Time `json:"oldest"`
-	// The bounds SaveJournal keeps the history within.
-	LimitPerInstallation int    `json:"limit_per_installation"`
-	MaxAge               string `json:"max_age"`
-}
-
-// doctorProblem is one problem: Kind is a stable name for the error's
-// class, Message the error.
-type doctorProblem struct {
-	Check   string `json:"check"`
-	Kind    string `json:"kind"`
-	Message string `json:"message"`
-	// Fix, when set, is the command that repairs the problem.
-	Fix string `json:"fix,omitempty"`
-}
-
 // splitFix is doctor's advice for a file whose both halves hold rows.
 func splitFix(path string) string {
 	base := strings.TrimSuffix(path, ".db")
@@ -77,30 +43,6 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// problemKinds name the sqlite sentinels, in the order they are tried.
-var problemKinds = []struct {
-	err  error
-	kind string
-}{
-	{sqlite.ErrNotFile, "not-a-file"},
-	{sqlite.ErrNotWritable, "not-writable"},
-	{sqlite.ErrNotDatabase, "not-a-database"},
-	{sqlite.ErrMixedFile, "mixed"},
-	{sqlite.ErrNewerSchema, "newer-schema"},
-	{sqlite.ErrMissingKey, "missing-key"},
-	{sqlite.ErrBadKey, "bad-key"},
-	{sqlite.ErrCorrupt, "corrupt"},
-}
-
-func problemKind(err error) string {
-	for _, k := range problemKinds {
-		if errors.Is(err, k.err) {
-			return k.kind
-		}
-	}
-	return "error"
 }
 
 func runDoctor(ctx context.Context, e *env, args []string) error {
@@ -120,7 +62,12 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("doctor: %w", err)
 	}
-	rep := newDoctorReport(h)
+	rep := h.Report(func(p sqlite.Problem) string {
+		if errors.Is(p.Err, sqlite.ErrMixedFile) {
+			return splitFix(h.Path)
+		}
+		return ""
+	})
 	if format.String() == "json" {
 		err = writeJSONIndent(e.stdout, rep)
 	} else {
@@ -135,47 +82,17 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func newDoctorReport(h *sqlite.Health) doctorReport {
-	rep := doctorReport{
-		Path: h.Path, Healthy: h.OK(), SizeBytes: h.Size, WALBytes: h.WALSize,
-		DBKind: h.Kind, SchemaVersion: h.SchemaVersion, KnownVersion: h.KnownVersion, Key: string(h.Key), Rows: h.Rows,
-		History: doctorHistory{
-			Events: h.History.Events, Installations: h.History.Installations,
-			MaxPerInstallation:   h.History.MaxPerInstall,
-			LimitPerInstallation: sqlite.HistoryMaxEvents, MaxAge: sqlite.HistoryMaxAge.String(),
-		},
-		Problems: []doctorProblem{},
-	}
-	if !h.History.Oldest.IsZero() {
-		oldest := h.History.Oldest
-		rep.History.Oldest = &oldest
-	}
-	for _, p := range h.Problems {
-		dp := doctorProblem{Check: p.Check, Kind: problemKind(p.Err), Message: p.Err.Error()}
-		if errors.Is(p.Err, sqlite.ErrMixedFile) {
-			dp.Fix = splitFix(h.Path)
-		}
-		rep.Problems = append(rep.Problems, dp)
-	}
-	return rep
-}
-
 // printDoctor prints a doctor report for people.
-func printDoctor(w io.Writer, rep doctorReport) error {
+func printDoctor(w io.Writer, rep sqlite.HealthReport) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "database\t%q\n", rep.Path)
 	fmt.Fprintf(tw, "size\t%d bytes (WAL %d bytes)\n", rep.SizeBytes, rep.WALBytes)
 	fmt.Fprintf(tw, "kind\t%s\n", orDash(rep.DBKind))
 	fmt.Fprintf(tw, "schema\tversion %d (this program knows %d)\n", rep.SchemaVersion, rep.KnownVersion)
 	fmt.Fprintf(tw, "key\t%s\n", orDash(rep.Key))
-	tables := make([]string, 0, len(rep.Rows))
-	for t := range rep.Rows {
-		tables = append(tables, t)
-	}
-	sort.Strings(tables)
-	counts := make([]string, len(tables))
-	for i, t := range tables {
-		counts[i] = fmt.Sprintf("%s %d", t, rep.Rows[t])
+	var counts []string
+	for _, t := range slices.Sorted(maps.Keys(rep.Rows)) {
+		counts = append(counts, fmt.Sprintf("%s %d", t, rep.Rows[t]))
 	}
 	fmt.Fprintf(tw, "rows\t%s\n", orDash(strings.Join(counts, ", ")))
 	hist := fmt.Sprintf("%d events, %d installations, at most %d per installation (limit %d, max age %s)",

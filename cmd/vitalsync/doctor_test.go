@@ -50,7 +50,7 @@ func TestDoctorHealthy(t *testing.T) {
 
 	out, _, code = runCLI("", "doctor", "--db", path, "--format", "json")
 	require.Zero(t, code)
-	var rep doctorReport
+	var rep sqlite.HealthReport
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
 	require.True(t, rep.Healthy)
 	require.Equal(t, "ok", rep.Key)
@@ -93,7 +93,7 @@ func TestDoctorFindsProblems(t *testing.T) {
 			tt.damage(t, path)
 			out, stderr, code := runCLI("", "doctor", "--db", path, "--format", "json")
 			require.Equal(t, 1, code, stderr)
-			var rep doctorReport
+			var rep sqlite.HealthReport
 			require.NoError(t, json.Unmarshal([]byte(out), &rep))
 			require.False(t, rep.Healthy)
 			found := false
@@ -149,7 +149,7 @@ func TestDoctorReportsWhatLaunchWouldMeet(t *testing.T) {
 		t.Helper()
 		out, _, code := runCLI("", "doctor", "--db", path, "--format", "json")
 		require.Equal(t, 1, code, out)
-		var rep doctorReport
+		var rep sqlite.HealthReport
 		require.NoError(t, json.Unmarshal([]byte(out), &rep))
 		require.False(t, rep.Healthy)
 		var ks []string

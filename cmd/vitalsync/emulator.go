@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
 	"github.com/vitalsync/vitalsync/fsm"
@@ -120,13 +121,11 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 		if store, err = emulator.AttachDir(c.dataDir, em); err != nil {
 			return fmt.Errorf("emulator: --data: %w", err)
 		}
-		handler = flushAfterEachRequest(handler, store, c.log)
+		handler = store.FlushAfterEachRequest(handler, func(err error) {
+			c.log.Error("cannot save the emulator state", "dir", store.Path(), "err", err)
+		})
 	}
-	unpublish, err := emulatorclient.PublishToken(ln.Addr().(*net.TCPAddr).Port, em.ControlToken())
-	if err != nil {
-		c.log.Warn("control token not left for the subcommands (it is printed below)", "error", err.Error())
-	}
-	defer unpublish()
+	defer publishToken(c.log, ln, em)()
 	serveErr := serveUntilDone(ctx, c.log, "emulator", ln, handler, httpops.DefaultShutdownTimeout, c.limits, func() error {
 		_, err := fmt.Fprint(e.stdout, c.banner("http://"+ln.Addr().String(), em, store))
 		if err == nil {
@@ -193,10 +192,8 @@ func (c *emulatorConfig) load(addr net.Addr) (*emulator.Emulator, error) {
 	} else {
 		em = emulator.New(opts...)
 	}
-	for i := 1; i <= c.seedUsers; i++ {
-		if _, err := em.CreateUser(fmt.Sprintf("seed-user-%03d", i)); err != nil && !errors.Is(err, emulator.ErrClientUserIDTaken) {
-			return nil, fmt.Errorf("emulator: --seed-users: %w", err)
-		}
+	if err := em.SeedUsers(c.seedUsers); err != nil {
+		return nil, fmt.Errorf("emulator: --seed-users: %w", err)
 	}
 	return em, nil
 }
@@ -240,7 +237,7 @@ func (c *emulatorConfig) checkState(em *emulator.Emulator, source string) error 
 // banner is what the emulator prints once it accepts. The web UI's line
 // comes last: scripts may read up to it.
 func (c *emulatorConfig) banner(base string, em *emulator.Emulator, store *emulator.Dir) string {
-	key := maskKey(em.APIKey())
+	key := junction.MaskKey(em.APIKey())
 	if c.showKey {
 		// The API key is the emulator's own, made up for local use:
 		// printing it on request is the point. Stdout only, never the log.
@@ -259,35 +256,13 @@ func (c *emulatorConfig) banner(base string, em *emulator.Emulator, store *emula
 		em.ControlToken(), base, emulator.ControlPrefix, base, emulator.ControlPrefix)
 }
 
-// flushAfterEachRequest writes the changes a request made to the state
-// directory's log, synced, before the answer leaves the server's buffer,
-// so a client that saw an answer finds its effect after a restart. A
-// change is one short line whatever the state's size; concurrent requests
-// share one sync. GET and HEAD change nothing, so they never wait for
-// another request's sync.
-func flushAfterEachRequest(h http.Handler, store *emulator.Dir, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r)
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			return
-		}
-		if err := store.Flush(); err != nil {
-			log.Error("cannot save the emulator state", "dir", store.Path(), "err", err)
-		}
-	})
-}
-
-// maskKey shows an API key the way Stripe's dashboard does: its prefix
-// ("sk_us_") and last four characters, "sk_us_…0000".
-func maskKey(key string) string {
-	prefix := ""
-	if i := strings.Index(key, "_"); i > 0 {
-		if j := strings.Index(key[i+1:], "_"); j > 0 {
-			prefix = key[:i+1+j+1]
-		}
+// publishToken leaves em's control token where the emulator subcommands of
+// its user find it (emulatorclient.PublishToken), and returns the function
+// that takes it back.
+func publishToken(log *slog.Logger, ln net.Listener, em *emulator.Emulator) func() {
+	unpublish, err := emulatorclient.PublishToken(ln.Addr().(*net.TCPAddr).Port, em.ControlToken())
+	if err != nil {
+		log.Warn("control token not left for the emulator subcommands (it is printed below)", "error", err.Error())
 	}
-	if len(key)-len(prefix) < 12 {
-		return prefix + "…"
-	}
-	return prefix + "…" + key[len(key)-4:]
+	return unpublish
 }

@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -16,14 +18,6 @@ import (
 	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
 )
-
-// envControlToken holds the emulator's control token for the subcommands
-// that change it, when --control-token-file is not given.
-const envControlToken = "VITALSYNC_EMULATOR_TOKEN"
-
-// envEmulatorURL names the running emulator for the control subcommands
-// when --url is not given.
-const envEmulatorURL = "VITALSYNC_EMULATOR_URL"
 
 // emulatorCall is a parsed subcommand: one call of the control plane's
 // client, and how to print its answer for people.
@@ -67,12 +61,7 @@ var emulatorSubcommands = map[string]emulatorSubcommand{
 
 // emulatorSubcommandNames lists the subcommands, sorted.
 func emulatorSubcommandNames() []string {
-	names := make([]string, 0, len(emulatorSubcommands))
-	for n := range emulatorSubcommands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(emulatorSubcommands))
 }
 
 // errNoControlToken is the usage error of a change without a token.
@@ -87,9 +76,9 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	}
 	fs := newFlagSet(e, "emulator "+name, strings.TrimSpace("[--url URL] "+sub.synopsis)+"\n  "+sub.summary)
 	base := &urlFlag{url: emulatorclient.DefaultURL}
-	fs.Var(base, "url", "base URL of the running emulator; when not given, $"+envEmulatorURL+" if set")
+	fs.Var(base, "url", "base URL of the running emulator; when not given, $"+emulatorclient.EnvURL+" if set")
 	format := choiceFlag(fs, "format", "table", "output", "table", "json")
-	token := newSecretFlag(fs, "control-token", envControlToken, "the emulator's control token (printed when it started), needed for changes")
+	token := newSecretFlag(fs, "control-token", emulatorclient.EnvToken, "the emulator's control token (printed when it started), needed for changes")
 	build := sub.flags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -97,9 +86,9 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	if fs.NArg() > 0 {
 		return usagef("emulator %s takes no arguments, only flags", name)
 	}
-	if v := os.Getenv(envEmulatorURL); v != "" && !flagGiven(fs, "url") {
+	if v := os.Getenv(emulatorclient.EnvURL); v != "" && !flagGiven(fs, "url") {
 		if err := base.Set(v); err != nil {
-			return usageErr(fmt.Errorf("$%s: %w", envEmulatorURL, err))
+			return usageErr(fmt.Errorf("$%s: %w", emulatorclient.EnvURL, err))
 		}
 	}
 	call, err := build()
@@ -114,7 +103,7 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 		if tok, ok = emulatorclient.DiscoverToken(base.url); !ok {
 			return usageErr(fmt.Errorf("emulator %s changes the emulator: %w: give the one it printed at start with --control-token-file F or $%s "+
 				"(an emulator on this machine's loopback leaves it in $%s, $XDG_RUNTIME_DIR/vitalsync or ~/.cache/vitalsync/run for its user)",
-				name, errNoControlToken, envControlToken, emulatorclient.EnvRuntimeDir))
+				name, errNoControlToken, emulatorclient.EnvToken, emulatorclient.EnvRuntimeDir))
 		}
 	}
 	answer, err := call.do(ctx, emulatorclient.New(base.url, emulatorclient.WithToken(tok)))
@@ -134,63 +123,38 @@ func noFlags(call emulatorCall) func(*flag.FlagSet) func() (emulatorCall, error)
 	}
 }
 
-// faultFlags declares the flags of a fault subcommand and checks them
-// before anything is sent.
+// faultFlags declares the flags of a fault subcommand; the fault is
+// checked before anything is sent.
 func faultFlags(kind string) func(*flag.FlagSet) func() (emulatorCall, error) {
 	return func(fs *flag.FlagSet) func() (emulatorCall, error) {
-		route := fs.String("route", "", "route: a name ("+routeNameList()+") or \"METHOD /pattern\"")
-		count := fs.Int("count", 1, fmt.Sprintf("how many of the next requests (1 to %d)", emulator.MaxFaultCount))
-		var status int
-		var delay, retryAfter time.Duration
+		f := emulatorclient.Fault{Kind: kind}
+		fs.StringVar(&f.Route, "route", "", "route: a name ("+emulatorclient.RouteNames()+") or \"METHOD /pattern\"")
+		fs.IntVar(&f.Count, "count", 1, fmt.Sprintf("how many of the next requests (1 to %d)", emulator.MaxFaultCount))
 		switch kind {
-		case "fail":
-			fs.IntVar(&status, "status", 0, "the error status to answer (400-599)")
-		case "delay":
-			durationFlagVar(fs, &delay, "delay", 0, "how long each request waits (up to "+emulator.MaxFaultDelay.String()+")")
-		case "rate-limit":
-			durationFlagVar(fs, &retryAfter, "retry-after", 0, "the Retry-After to send")
+		case emulatorclient.FaultFail:
+			fs.IntVar(&f.Status, "status", 0, "the error status to answer (400-599)")
+		case emulatorclient.FaultDelay:
+			durationFlagVar(fs, &f.Delay, "delay", 0, "how long each request waits (up to "+emulator.MaxFaultDelay.String()+")")
+		case emulatorclient.FaultRateLimit:
+			durationFlagVar(fs, &f.RetryAfter, "retry-after", 0, "the Retry-After to send")
 		}
 		return func() (emulatorCall, error) {
-			bad := func(format string, args ...any) (emulatorCall, error) {
-				return emulatorCall{}, usagef("emulator %s: "+format, append([]any{kind}, args...)...)
+			if err := f.Check(); err != nil {
+				return emulatorCall{}, fieldUsageError("emulator "+kind, err)
 			}
-			switch {
-			case !validRoute(*route):
-				return bad("--route must be one of %s (or \"METHOD /pattern\"), not %q", routeNameList(), *route)
-			case *count < 1 || *count > emulator.MaxFaultCount:
-				return bad("--count must be between 1 and %d, not %d", emulator.MaxFaultCount, *count)
-			case kind == "fail" && (status < 400 || status > 599):
-				return bad("--status must be between 400 and 599, not %d", status)
-			case kind == "delay" && (delay <= 0 || delay > emulator.MaxFaultDelay):
-				return bad("--delay must be positive and at most %v, not %v", emulator.MaxFaultDelay, delay)
-			case kind == "rate-limit" && (retryAfter < 0 || retryAfter > emulator.MaxRetryAfter):
-				return bad("--retry-after must be between 0s and %v, not %v", emulator.MaxRetryAfter, retryAfter)
-			}
-			do := func(ctx context.Context, c *emulatorclient.Client) (any, error) {
-				switch kind {
-				case "fail":
-					return c.Fail(ctx, *route, status, *count)
-				case "delay":
-					return c.Delay(ctx, *route, delay, *count)
-				case "rate-limit":
-					return c.RateLimit(ctx, *route, retryAfter, *count)
-				}
-				return c.Drop(ctx, *route, *count)
-			}
-			return emulatorCall{do, printFaults}, nil
+			return emulatorCall{func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.Queue(ctx, f) }, printFaults}, nil
 		}
 	}
 }
 
-func validRoute(r string) bool { _, ok := emulator.ParseRoute(r); return ok }
-
-// routeNameList lists the routes' short names.
-func routeNameList() string {
-	names := make([]string, 0, len(emulator.Routes()))
-	for _, r := range emulator.Routes() {
-		names = append(names, r.Name())
+// fieldUsageError is the usage error of a request the client refused
+// before sending it, naming the field's flag.
+func fieldUsageError(command string, err error) error {
+	var fe *emulatorclient.FieldError
+	if errors.As(err, &fe) {
+		return usagef("%s: --%s %s", command, fe.Field, fe.Reason)
 	}
-	return strings.Join(names, ", ")
+	return usageErr(err)
 }
 
 // userFlags declares --user for a user action.
@@ -210,8 +174,8 @@ func userFlags(action func(*emulatorclient.Client, context.Context, string) (emu
 func advanceFlags(fs *flag.FlagSet) func() (emulatorCall, error) {
 	by := durationFlag(fs, "by", 0, "how far to move the clock, e.g. 1h or 168h")
 	return func() (emulatorCall, error) {
-		if *by <= 0 || *by > emulator.MaxAdvance {
-			return emulatorCall{}, usagef("emulator advance: --by must be positive and at most %v, not %v", emulator.MaxAdvance, *by)
+		if err := emulatorclient.CheckAdvance(*by); err != nil {
+			return emulatorCall{}, fieldUsageError("emulator advance", err)
 		}
 		return emulatorCall{func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.Advance(ctx, *by) }, printAdvance}, nil
 	}

@@ -9,34 +9,13 @@ import (
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
-// choice is a flag.Value holding one of a fixed list of values: Set
+// choice is a flag.Value holding one of a fixed list of strings: Set
 // refuses any other, naming the valid ones (a usage error, exit 2).
-type choice struct {
-	value   string
-	allowed []string
-}
+type choice = enumValue[string]
 
 // choiceFlag defines a flag whose value is one of allowed, def by default.
 func choiceFlag(fs *flag.FlagSet, name, def, usage string, allowed ...string) *choice {
-	c := &choice{value: def, allowed: allowed}
-	// The back-quoted list names the value in the flag list ("-format table|json").
-	fs.Var(c, name, usage+": `"+strings.Join(allowed, "|")+"`")
-	return c
-}
-
-func (c *choice) String() string {
-	if c == nil {
-		return ""
-	}
-	return c.value
-}
-
-func (c *choice) Set(v string) error {
-	if !slices.Contains(c.allowed, v) {
-		return fmt.Errorf("must be one of %s, not %q", strings.Join(c.allowed, "|"), v)
-	}
-	c.value = v
-	return nil
+	return enumFlag(fs, name, def, func(v string) (string, bool) { return v, slices.Contains(allowed, v) }, allowed, usage)
 }
 
 // profileValue is a flag.Value holding one of fsm's profiles by name.
@@ -82,8 +61,8 @@ func (p *profileValue) required(command string) (fsm.Profile, error) {
 	return p.profile, nil
 }
 
-// enumValue is a flag.Value holding one of fsm's enumerations (an
-// environment, a region) by its stable string.
+// enumValue is a flag.Value holding one of a fixed list of values of a
+// string type (fsm's environments, regions), parsed by parse.
 type enumValue[T ~string] struct {
 	value T
 	parse func(string) (T, bool)
@@ -93,6 +72,7 @@ type enumValue[T ~string] struct {
 // enumFlag defines a flag holding one of all, parsed by parse.
 func enumFlag[T ~string](fs *flag.FlagSet, name string, def T, parse func(string) (T, bool), all []T, usage string) *enumValue[T] {
 	v := &enumValue[T]{value: def, parse: parse, all: all}
+	// The back-quoted list names the value in the flag list ("-format table|json").
 	fs.Var(v, name, usage+": `"+choices(all)+"`")
 	return v
 }

@@ -7,11 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/vitalsync/vitalsync/httpops"
-	"github.com/vitalsync/vitalsync/issuer"
 )
 
 // addServerFlags registers a server's connection limits' flags on fs
@@ -69,17 +67,4 @@ func newLogger(w io.Writer, format, level *choice) (*slog.Logger, error) {
 		return nil, usageErr(err)
 	}
 	return log, nil
-}
-
-// routeName is the route a request's path is logged as: a path serve
-// answers itself, "emulator" for the rest when an emulator is mounted, and
-// "other" otherwise. Never the query, which may name the app user.
-func routeName(path string, emulator bool) string {
-	if path == httpops.PathReady || slices.Contains(issuer.Paths(), path) {
-		return path
-	}
-	if emulator {
-		return "emulator"
-	}
-	return "other"
 }

@@ -27,10 +27,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
-	"sort"
 	"strings"
 	"syscall"
 )
@@ -78,28 +78,18 @@ var commands = map[string]command{
 	"version":            {"print the module version, VCS revision and time, Go and SQLite versions", runVersion},
 }
 
-// usageError marks a usage mistake: exit code 2. err, when set, is the
-// typed cause (errors.Is/As see it) and msg is empty.
-type usageError struct {
-	msg string
-	err error
-}
+// usageError marks a usage mistake: exit code 2. errors.Is/As see its
+// cause.
+type usageError struct{ err error }
 
-func (e *usageError) Error() string {
-	if e.err != nil {
-		return e.err.Error()
-	}
-	return e.msg
-}
+func (e *usageError) Error() string { return e.err.Error() }
 
 func (e *usageError) Unwrap() error { return e.err }
 
 // usageErr marks err as a usage mistake, keeping it for errors.Is/As.
 func usageErr(err error) error { return &usageError{err: err} }
 
-func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
-}
+func usagef(format string, args ...any) error { return usageErr(fmt.Errorf(format, args...)) }
 
 // exitCode maps run's error to the process exit code: 0 success or --help,
 // 2 usage errors, the code of an error with an exitCode method (launch's 3
@@ -159,11 +149,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: vitalsync <command> [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(commands))
 	width := 0
 	for _, n := range names {
 		width = max(width, len(n))
@@ -225,7 +211,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return &usageError{msg: err.Error()}
+		return usageErr(err)
 	}
 	for _, a := range fs.Args() {
 		if a == "--" {

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"strings"
+
+	"github.com/vitalsync/vitalsync/httpops"
 )
 
 // Secrets (sessions, session secrets, API keys) reach a command from one of
@@ -23,15 +20,6 @@ import (
 // Giving both the flag and its file is a usage error; a file that is
 // missing, unreadable, too large or empty is a usage error too (exit 2) that
 // names the flag and the file, never the contents.
-
-// maxSecretFile bounds the size of a secret file.
-const maxSecretFile = 64 << 10
-
-// errEmptySecret means a secret file or variable holds only white space.
-var errEmptySecret = errors.New("empty")
-
-// errSecretTooLarge means a secret file is larger than maxSecretFile.
-var errSecretTooLarge = fmt.Errorf("larger than %d bytes", maxSecretFile)
 
 // secretFlag is a secret given by flag, file or environment variable.
 type secretFlag struct {
@@ -59,7 +47,7 @@ func newSecretFlag(fs *flag.FlagSet, name, env, usage string) *secretFlag {
 type secretFileError struct {
 	Flag string // e.g. "session-file"
 	Path string
-	Err  error // an fs error (fs.ErrNotExist, …), errEmptySecret or errSecretTooLarge
+	Err  error // httpops.ReadSecretFile's: fs.ErrNotExist, …, httpops.ErrEmptySecret or ErrSecretTooLarge
 }
 
 func (e *secretFileError) Error() string { return fmt.Sprintf("--%s %s: %v", e.Flag, e.Path, e.Err) }
@@ -74,44 +62,17 @@ func (s *secretFlag) load() (string, bool, error) {
 	case s.value != "":
 		return s.value, true, nil
 	case s.file != "":
-		v, err := readSecretFile(s.file)
+		v, err := httpops.ReadSecretFile(s.file)
 		if err != nil {
 			return "", false, usageErr(&secretFileError{Flag: s.name + "-file", Path: s.file, Err: err})
 		}
 		return v, true, nil
 	case s.env != "":
-		if v, ok := os.LookupEnv(s.env); ok && v != "" {
-			v = strings.TrimSpace(v)
-			if v == "" {
-				return "", false, usageErr(fmt.Errorf("$%s: %w", s.env, errEmptySecret))
-			}
-			return v, true, nil
+		v, ok, err := httpops.LookupSecretEnv(s.env)
+		if err != nil {
+			return "", false, usageErr(fmt.Errorf("$%s: %w", s.env, err))
 		}
+		return v, ok, nil
 	}
 	return "", false, nil
-}
-
-// readSecretFile returns the trimmed contents of a secret file.
-func readSecretFile(path string) (string, error) {
-	f, err := os.Open(path)
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return "", pe.Err // the path is in the secretFileError already
-	}
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-	if err != nil {
-		return "", err
-	}
-	if len(b) > maxSecretFile {
-		return "", errSecretTooLarge
-	}
-	v := strings.TrimSpace(string(b))
-	if v == "" {
-		return "", errEmptySecret
-	}
-	return v, nil
 }

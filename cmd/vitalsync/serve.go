@@ -3,23 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/http"
-	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/store/postgres"
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/emulator"
-	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
-	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/httpops"
 	"github.com/vitalsync/vitalsync/issuer"
 )
@@ -34,20 +26,14 @@ const (
 	envDatabaseURL = "DATABASE_URL"
 )
 
-// defaultAPIIdleConns is the team API client's pool of idle connections to
-// the API host: at least the requests a replica serves at once, so that a
-// burst reuses connections instead of opening one per call (Go's default
-// keeps two per host).
-const defaultAPIIdleConns = 256
-
-// serveConfig is serve's flags, checked.
+// serveConfig is serve's flags, checked: the issuer's service (its Store
+// and Auth are set once opened), and how to serve it.
 type serveConfig struct {
-	addr, db, apiKey, secret, apiURL   string
-	emulator, showKey                  bool
-	shutdown, readyTimeout, readyEvery time.Duration
-	idleConns                          int
-	limits                             *httpops.Limits
-	log                                *slog.Logger
+	issuer.ServiceConfig
+	addr, db, secret  string
+	emulator, showKey bool
+	shutdown          time.Duration
+	limits            *httpops.Limits
 }
 
 func parseServeFlags(e *env, args []string) (*serveConfig, error) {
@@ -64,9 +50,9 @@ func parseServeFlags(e *env, args []string) (*serveConfig, error) {
 	fs.BoolVar(&c.showKey, "show-key", false, "with --emulator, print the emulator's whole API key in the banner (it is masked otherwise)")
 	logFormat, logLevel := logFlags(fs, "log")
 	durationFlagVar(fs, &c.shutdown, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish (new ones are refused at once)")
-	durationFlagVar(fs, &c.readyTimeout, "ready-timeout", 2*time.Second, "the budget of GET /readyz's checks of the database and the team API")
-	durationFlagVar(fs, &c.readyEvery, "ready-interval", 5*time.Second, "how long GET /readyz reuses its last checks' result: the checks (a write to the database, a call to the team API) run at most once per interval")
-	fs.IntVar(&c.idleConns, "api-idle-conns", defaultAPIIdleConns, "idle connections kept open to the team API: at least the requests served at once")
+	durationFlagVar(fs, &c.ReadyTimeout, "ready-timeout", issuer.DefaultReadyTimeout, "the budget of GET /readyz's checks of the database and the team API")
+	durationFlagVar(fs, &c.ReadyInterval, "ready-interval", issuer.DefaultReadyInterval, "how long GET /readyz reuses its last checks' result: the checks (a write to the database, a call to the team API) run at most once per interval")
+	fs.IntVar(&c.TeamIdleConns, "api-idle-conns", issuer.DefaultTeamIdleConns, "idle connections kept open to the team API: at least the requests served at once")
 	c.limits = addServerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -78,7 +64,7 @@ func parseServeFlags(e *env, args []string) (*serveConfig, error) {
 		return nil, usagef("serve takes no arguments")
 	}
 	var err error
-	if c.log, err = newLogger(e.stderr, logFormat, logLevel); err != nil {
+	if c.Logger, err = newLogger(e.stderr, logFormat, logLevel); err != nil {
 		return nil, err
 	}
 	if c.emulator {
@@ -86,13 +72,13 @@ func parseServeFlags(e *env, args []string) (*serveConfig, error) {
 		// hold the real one.
 		apiKey.env = ""
 	}
-	if c.apiKey, _, err = apiKey.load(); err != nil {
+	if c.APIKey, _, err = apiKey.load(); err != nil {
 		return nil, err
 	}
 	if c.secret, _, err = secret.load(); err != nil {
 		return nil, err
 	}
-	c.apiURL = apiURL.url
+	c.APIURL = apiURL.url
 	if c.db == "" {
 		c.db = os.Getenv(envDatabaseURL)
 	}
@@ -109,25 +95,25 @@ func (c *serveConfig) check() error {
 		return usagef("serve needs --session-secret-file (or $%s)", envSessionSecret)
 	case len(c.secret) < issuer.MinSecretLen:
 		return usagef("the session secret must be at least %d bytes", issuer.MinSecretLen)
-	case c.emulator && c.apiURL != "":
+	case c.emulator && c.APIURL != "":
 		return usagef("--api-url and --emulator are mutually exclusive")
-	case !c.emulator && c.apiKey == "":
+	case !c.emulator && c.APIKey == "":
 		return usagef("serve needs --api-key-file (or $%s) unless --emulator is given", envAPIKey)
 	case c.shutdown < 0:
 		return usagef("--shutdown-timeout must not be negative")
-	case c.readyTimeout <= 0:
+	case c.ReadyTimeout <= 0:
 		return usagef("--ready-timeout must be positive")
-	case c.readyEvery <= 0:
+	case c.ReadyInterval <= 0:
 		return usagef("--ready-interval must be positive")
-	case c.idleConns < 1:
+	case c.TeamIdleConns < 1:
 		return usagef("--api-idle-conns must be at least 1")
 	}
-	if !c.emulator && c.apiURL == "" {
-		u, ok := apiURLForKey(c.apiKey)
+	if !c.emulator && c.APIURL == "" {
+		u, ok := junction.APIBaseURLForKey(c.APIKey)
 		if !ok {
 			return usagef("cannot tell the API from the key's prefix: give --api-url")
 		}
-		c.apiURL = u
+		c.APIURL = u
 	}
 	return checkAddr("addr", c.addr)
 }
@@ -159,61 +145,27 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer ln.Close()
 	var emu *emulator.Emulator
 	if c.emulator {
-		emu = emulator.New(emulator.WithClock(time.Now), emulator.WithAPIKey(c.apiKey),
+		emu = emulator.New(emulator.WithClock(time.Now), emulator.WithAPIKey(c.APIKey),
 			emulator.WithControlHosts(httpops.ListenHosts(ln.Addr())...))
-		c.apiKey, c.apiURL = emu.APIKey(), "http://"+httpops.LoopbackAddr(ln.Addr())
-		unpublish, err := emulatorclient.PublishToken(ln.Addr().(*net.TCPAddr).Port, emu.ControlToken())
-		if err != nil {
-			c.log.Warn("control token not left for the emulator subcommands (it is printed below)", "error", err.Error())
-		}
-		defer unpublish()
+		c.APIKey, c.APIURL = emu.APIKey(), "http://"+httpops.LoopbackAddr(ln.Addr())
+		defer publishToken(c.Logger, ln, emu)()
 	}
-	root, err := c.handler(store, auth, emu)
+	c.Store, c.Auth = store, auth
+	if emu != nil {
+		c.Fallback = emu.Handler() // the API, its control plane and web UI
+	}
+	root, err := issuer.NewService(c.ServiceConfig)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	banner := serveBanner(c, "http://"+ln.Addr().String(), dbName, emu)
-	return serveUntilDone(ctx, c.log, "issuer", ln, root, c.shutdown, c.limits, func() error {
+	return serveUntilDone(ctx, c.Logger, "issuer", ln, root, c.shutdown, c.limits, func() error {
 		_, err := fmt.Fprint(e.stdout, banner)
 		if err == nil {
-			c.log.Info("issuer serving", "addr", ln.Addr().String(), "emulator", emu != nil, "user_map", dbName)
+			c.Logger.Info("issuer serving", "addr", ln.Addr().String(), "emulator", emu != nil, "user_map", dbName)
 		}
 		return err
 	})
-}
-
-// handler is the issuer on store with its readiness checks and request
-// log, and the emulator's routes when there is one; the metrics registry
-// has the process's collectors and the team API client's dials.
-func (c *serveConfig) handler(store userStore, auth issuer.Authenticator, emu *emulator.Emulator) (http.Handler, error) {
-	reg := prometheus.NewRegistry()
-	if err := httpops.RegisterProcessMetrics(reg); err != nil {
-		return nil, err
-	}
-	dials := prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "vitalsync_team_api_dials_total",
-		Help: "Connections the team API client opened; with a pool sized for the load, few after warm-up.",
-	})
-	reg.MustRegister(dials)
-	team := junction.NewClient(c.apiURL, c.apiKey, junction.WithHTTPClient(&http.Client{Transport: httpops.PooledTransport(c.idleConns, dials)}))
-	cfg := issuer.Config{Team: team, Store: store, Auth: auth, Logger: c.log, Registerer: reg}
-	if reports, ok := store.(issuer.ReportStore); ok {
-		cfg.Reports = reports // installation reports: SQLite and PostgreSQL
-	}
-	h, err := issuer.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	ready := httpops.ReadyEvery(c.log, c.readyTimeout, c.readyEvery,
-		httpops.Check{Name: "database", Func: store.Ping},
-		httpops.Check{Name: "team_api", Func: func(ctx context.Context) error { _, err := team.ListUsers(ctx, 0, 1); return err }},
-	)
-	var emuHandler http.Handler
-	if emu != nil {
-		emuHandler = emu.Handler() // the API, its control plane and web UI
-	}
-	return httpops.RequestLog(c.log, func(r *http.Request) string { return routeName(r.URL.Path, emu != nil) },
-		routes(h, ready, emuHandler)), nil
 }
 
 // serveBanner is what serve prints once it accepts: its routes, the user
@@ -230,16 +182,16 @@ func serveBanner(c *serveConfig, base, dbName string, emu *emulator.Emulator) st
 	}
 	fmt.Fprintf(&b, "user map: %s\n", dbName)
 	if emu == nil {
-		fmt.Fprintf(&b, "team API: %s\n", c.apiURL)
+		fmt.Fprintf(&b, "team API: %s\n", c.APIURL)
 		return b.String()
 	}
 	// The emulator's key is made up for local use and devices in API-key
 	// mode need it: printing it is the point. A real key is never printed.
 	// The control plane shares the issuer's address behind the emulator's
 	// per-process token, shown here only.
-	shown := maskKey(c.apiKey)
+	shown := junction.MaskKey(c.APIKey)
 	if c.showKey {
-		shown = c.apiKey
+		shown = c.APIKey
 	}
 	fmt.Fprintf(&b, "emulator on the same address:\n  API base URL:  %s\n  auth base URL: %s/auth\n  control token: %s\n  API key:       %s\n  web UI:        %s%sui\n",
 		base, base, emu.ControlToken(), shown, base, emulator.ControlPrefix)
@@ -248,8 +200,7 @@ func serveBanner(c *serveConfig, base, dbName string, emu *emulator.Emulator) st
 
 // userStore is the user map serve runs on: SQLite or PostgreSQL.
 type userStore interface {
-	issuer.UserStore
-	Ping(ctx context.Context) error
+	issuer.PingStore
 	Close() error
 }
 
@@ -271,54 +222,6 @@ func openUserStore(ctx context.Context, spec string) (userStore, string, error) 
 	return db, spec, nil
 }
 
-// isPostgresURL reports whether --db names a PostgreSQL database.
-func isPostgresURL(spec string) bool {
-	return strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://")
-}
-
-// redactURL is a database URL without its password, for messages.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	return "postgres"
-}
-
-// routes serves /readyz with ready, the issuer's paths with h, and
-// everything else with the emulator when there is one, else with h (its
-// 404). It matches exact paths instead of using http.ServeMux, whose path
-// cleaning would answer some requests with a redirect instead of passing
-// them on as sent (e.g. a client_user_id holding "/../"), so one address is
-// the devices' issuer, API and auth base URL.
-func routes(h, ready, emu http.Handler) http.Handler {
-	paths := issuer.Paths()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == httpops.PathReady && ready != nil:
-			ready.ServeHTTP(w, r)
-		case emu == nil || slices.Contains(paths, r.URL.Path):
-			h.ServeHTTP(w, r)
-		default:
-			emu.ServeHTTP(w, r)
-		}
-	})
-}
-
-// apiURLForKey derives the team API base URL from a key's documented prefix.
-func apiURLForKey(key string) (string, bool) {
-	for _, k := range []struct {
-		prefix string
-		env    fsm.Environment
-		region fsm.Region
-	}{
-		{"pk_us_", fsm.Production, fsm.US},
-		{"pk_eu_", fsm.Production, fsm.EU},
-		{"sk_us_", fsm.Sandbox, fsm.US},
-		{"sk_eu_", fsm.Sandbox, fsm.EU},
-	} {
-		if strings.HasPrefix(key, k.prefix) {
-			return junction.APIBaseURL(k.env, k.region), true
-		}
-	}
-	return "", false
-}
+// isPostgresURL and redactURL tell a --db URL from a file and print it
+// without its password.
+var isPostgresURL, redactURL = postgres.IsURL, postgres.Redacted

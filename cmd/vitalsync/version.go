@@ -3,10 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"runtime/debug"
 
 	"github.com/mattn/go-sqlite3"
+
+	"github.com/vitalsync/vitalsync/httpops"
 )
 
 // releaseVersion is the release's version, stamped by scripts/release.sh
@@ -17,16 +18,10 @@ import (
 // pseudo-version or "(devel)").
 var releaseVersion string
 
-// versionInfo is what "vitalsync version" prints.
+// versionInfo is what "vitalsync version" prints: the toolchain's record
+// of the build, and the SQLite library and driver it links.
 type versionInfo struct {
-	Module      string `json:"module"`
-	Version     string `json:"version"`
-	VCS         string `json:"vcs,omitempty"`
-	Revision    string `json:"vcs_revision,omitempty"`
-	Time        string `json:"vcs_time,omitempty"`
-	Modified    bool   `json:"vcs_modified,omitempty"`
-	Go          string `json:"go"`
-	Platform    string `json:"platform"`
+	httpops.Build
 	SQLite      string `json:"sqlite"`
 	SQLiteDrive string `json:"sqlite_driver"`
 }
@@ -48,35 +43,11 @@ func withRelease(v versionInfo, release string) versionInfo {
 }
 
 func toolchainVersion(info *debug.BuildInfo, ok bool) versionInfo {
-	sqliteVersion, _, _ := sqlite3.Version()
-	v := versionInfo{Module: "github.com/vitalsync/vitalsync", Version: "unknown", Go: runtime.Version(),
-		Platform: runtime.GOOS + "/" + runtime.GOARCH, SQLite: sqliteVersion, SQLiteDrive: "github.com/mattn/go-sqlite3 (unknown)"}
-	if !ok {
-		return v
-	}
-	if info.Main.Path != "" {
-		v.Module = info.Main.Path
-	}
-	if info.Main.Version != "" {
-		v.Version = info.Main.Version
-	}
-	v.Go = info.GoVersion
-	for _, d := range info.Deps {
-		if d.Path == "github.com/mattn/go-sqlite3" {
-			v.SQLiteDrive = d.Path + " " + d.Version
-		}
-	}
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs":
-			v.VCS = s.Value
-		case "vcs.revision":
-			v.Revision = s.Value
-		case "vcs.time":
-			v.Time = s.Value
-		case "vcs.modified":
-			v.Modified = s.Value == "true"
-		}
+	const driver = "github.com/mattn/go-sqlite3"
+	v := versionInfo{Build: httpops.BuildOf(info, ok), SQLiteDrive: driver + " (unknown)"}
+	v.SQLite, _, _ = sqlite3.Version()
+	if d, ok := v.Dep(driver); ok {
+		v.SQLiteDrive = driver + " " + d
 	}
 	return v
 }
