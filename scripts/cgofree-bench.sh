@@ -28,7 +28,8 @@
 # dependency of vitalsync. The scratch module embeds a copy of the store's
 # migrations (adapters/store/sqlite/migrations), so the tables are the
 # store's, built the way the store builds them; the statements below are
-# those of adapters/store/sqlite (device.go, journal.go, reports.go). Each
+# those of adapters/store/sqlite (device.go, journal.go) and of
+# adapters/store/internal/issuersql (reports.go), which it runs. Each
 # driver's test binary is built once, then the binaries run in turn, ROUNDS
 # times, so that the drivers share the machine's load; the table gives each
 # benchmark's median over the rounds of its CPU time per operation (the

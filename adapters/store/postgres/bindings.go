@@ -4,21 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/vitalsync/vitalsync/adapters/store/internal/reportsql"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/issuersql"
 	"github.com/vitalsync/vitalsync/issuer"
 )
-
-// submitReportSQL writes the report unless the stored one was received
-// later: reports are ordered by the issuer's clock.
-const submitReportSQL = `
-	INSERT INTO reports (` + reportColumns + `, received_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-	ON CONFLICT (installation_id) DO UPDATE SET ` + reportsql.Updates + `, received_at = excluded.received_at
-	WHERE reports.received_at IS NULL OR reports.received_at <= excluded.received_at`
 
 // SubmitReport applies issuer.Bind to the installation's binding and
 // stores the report unless the stored one was received later
@@ -55,9 +46,7 @@ func (db *DB) SubmitReport(ctx context.Context, s issuer.Submission) (bool, erro
 			return false, fmt.Errorf("submit report: %w", err)
 		}
 		if replaced != nil {
-			if _, err := tx.Exec(ctx, `INSERT INTO installation_binding_history
-				(installation_id, app_user_id, bound_at, unbound_at) VALUES ($1, $2, $3, $4)`,
-				r.InstallationID, replaced.AppUserID, replaced.BoundAt.UnixNano(), next.BoundAt.UnixNano()); err != nil {
+			if _, err := tx.Exec(ctx, issuersql.AddPastBinding, r.InstallationID, replaced.AppUserID, replaced.BoundAt.UnixNano(), next.BoundAt.UnixNano()); err != nil {
 				return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
 			}
 		}
@@ -68,7 +57,7 @@ func (db *DB) SubmitReport(ctx context.Context, s issuer.Submission) (bool, erro
 			return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
 		}
 	}
-	tag, err = tx.Exec(ctx, submitReportSQL, append(reportArgs(r), s.ReceivedAt.UnixNano())...)
+	tag, err = tx.Exec(ctx, issuersql.SubmitReport, append(issuersql.ReportArgs(r), s.ReceivedAt.UnixNano())...)
 	if err != nil {
 		return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
 	}
@@ -79,8 +68,7 @@ func (db *DB) SubmitReport(ctx context.Context, s issuer.Submission) (bool, erro
 }
 
 func readBinding(ctx context.Context, q pgx.Tx, installation string, lock bool) (issuer.Binding, bool, error) {
-	query := `SELECT app_user_id, key_hash, sequence, bound_at, received_at
-		FROM installation_bindings WHERE installation_id = $1`
+	query := issuersql.Binding
 	if lock {
 		query += " FOR UPDATE"
 	}
@@ -97,7 +85,7 @@ func readBinding(ctx context.Context, q pgx.Tx, installation string, lock bool) 
 		return b, false, &ColumnError{Column: "installation_bindings.sequence", Key: installation, Err: ErrCorrupt}
 	}
 	b.Sequence = uint64(seq)
-	b.BoundAt, b.ReceivedAt = time.Unix(0, bound).UTC(), time.Unix(0, received).UTC()
+	b.BoundAt, b.ReceivedAt = issuersql.FromNanos(&bound), issuersql.FromNanos(&received)
 	return b, true, nil
 }
 
@@ -121,23 +109,13 @@ func (db *DB) BindingHistory(ctx context.Context, installation string) ([]issuer
 	if err := db.check(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := db.pool.Query(ctx, `SELECT app_user_id, bound_at, unbound_at
-		FROM installation_binding_history WHERE installation_id = $1 ORDER BY id`, installation)
+	rows, err := db.pool.Query(ctx, issuersql.BindingHistory, installation)
 	if err != nil {
 		return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
 	}
 	defer rows.Close()
-	var out []issuer.PastBinding
-	for rows.Next() {
-		var p issuer.PastBinding
-		var bound, unbound int64
-		if err := rows.Scan(&p.AppUserID, &bound, &unbound); err != nil {
-			return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
-		}
-		p.BoundAt, p.UnboundAt = time.Unix(0, bound).UTC(), time.Unix(0, unbound).UTC()
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := issuersql.PastBindings(rows)
+	if err != nil {
 		return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
 	}
 	return out, nil

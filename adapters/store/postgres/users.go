@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/vitalsync/vitalsync/adapters/store/internal/issuersql"
 	"github.com/vitalsync/vitalsync/issuer"
 )
 
@@ -22,9 +22,7 @@ func (db *DB) LookupUser(ctx context.Context, appUserID string) (issuer.Mapping,
 	if err := db.check(ctx); err != nil {
 		return issuer.Mapping{}, false, err
 	}
-	m, err := scanMapping(db.pool.QueryRow(ctx, `
-		SELECT app_user_id, vital_user_id, created_at, deleted_at
-		FROM user_map WHERE app_user_id = $1 AND deleted_at IS NULL`, appUserID))
+	m, err := issuersql.ScanMapping(db.pool.QueryRow(ctx, issuersql.ActiveMapping, appUserID).Scan)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return issuer.Mapping{}, false, nil
 	}
@@ -81,9 +79,7 @@ func (tx *tx) putUser(ctx context.Context, appUserID, vitalUserID string) (issue
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return issuer.Mapping{}, err
 		}
-		existing, err := scanMapping(tx.QueryRow(ctx, `
-			SELECT app_user_id, vital_user_id, created_at, deleted_at
-			FROM user_map WHERE app_user_id = $1 AND deleted_at IS NULL`, appUserID))
+		existing, err := issuersql.ScanMapping(tx.QueryRow(ctx, issuersql.ActiveMapping, appUserID).Scan)
 		if err == nil {
 			return existing, issuer.ErrMappingExists
 		}
@@ -105,10 +101,7 @@ func (db *DB) MarkUserDeleted(ctx context.Context, appUserID, vitalUserID string
 		return fmt.Errorf("mark user deleted: %w", err)
 	}
 	defer tx.rollback(ctx)
-	tag, err := tx.Exec(ctx, `
-		UPDATE user_map SET deleted_at = $1
-		WHERE app_user_id = $2 AND vital_user_id = $3 AND deleted_at IS NULL`,
-		tx.now.UnixNano(), appUserID, vitalUserID)
+	tag, err := tx.Exec(ctx, issuersql.MarkUserDeleted, tx.now.UnixNano(), appUserID, vitalUserID)
 	if err != nil {
 		return fmt.Errorf("mark user deleted: %w", db.wrap(ctx, err))
 	}
@@ -127,40 +120,14 @@ func (db *DB) UserHistory(ctx context.Context, appUserID string) ([]issuer.Mappi
 	if err := db.check(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := db.pool.Query(ctx, `
-		SELECT app_user_id, vital_user_id, created_at, deleted_at
-		FROM user_map WHERE app_user_id = $1 ORDER BY id`, appUserID)
+	rows, err := db.pool.Query(ctx, issuersql.UserHistory, appUserID)
 	if err != nil {
 		return nil, fmt.Errorf("user history: %w", db.wrap(ctx, err))
 	}
 	defer rows.Close()
-	history := []issuer.Mapping{}
-	for rows.Next() {
-		m, err := scanMapping(rows)
-		if err != nil {
-			return nil, fmt.Errorf("user history: %w", db.wrap(ctx, err))
-		}
-		history = append(history, m)
-	}
-	if err := rows.Err(); err != nil {
+	history, err := issuersql.Mappings(rows)
+	if err != nil {
 		return nil, fmt.Errorf("user history: %w", db.wrap(ctx, err))
 	}
 	return history, nil
-}
-
-func scanMapping(row pgx.Row) (issuer.Mapping, error) {
-	var (
-		m         issuer.Mapping
-		createdAt int64
-		deletedAt *int64
-	)
-	if err := row.Scan(&m.AppUserID, &m.VitalUserID, &createdAt, &deletedAt); err != nil {
-		return issuer.Mapping{}, err
-	}
-	m.CreatedAt = time.Unix(0, createdAt).UTC()
-	if deletedAt != nil {
-		t := time.Unix(0, *deletedAt).UTC()
-		m.DeletedAt = &t
-	}
-	return m, nil
 }

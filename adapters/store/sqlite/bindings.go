@@ -8,11 +8,19 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/vitalsync/vitalsync/adapters/store/internal/reportsql"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/issuersql"
 	"github.com/vitalsync/vitalsync/issuer"
 )
 
 const tableBindings = "installation_bindings"
+
+// The bindings' statements, and the report's of SubmitReport.
+var (
+	bindingSQL        = numbered(issuersql.Binding)
+	addPastBindingSQL = numbered(issuersql.AddPastBinding)
+	bindingHistorySQL = numbered(issuersql.BindingHistory)
+	submitReportSQL   = numbered(issuersql.SubmitReport)
+)
 
 // SubmitReport applies issuer.Bind to the installation's binding and
 // stores the report unless the stored one was received later (see
@@ -37,9 +45,7 @@ func (db *DB) SubmitReport(ctx context.Context, s issuer.Submission) (bool, erro
 		return false, fmt.Errorf("submit report: %w", err)
 	}
 	if replaced != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO installation_binding_history
-			(installation_id, app_user_id, bound_at, unbound_at) VALUES (?, ?, ?, ?)`,
-			r.InstallationID, replaced.AppUserID, replaced.BoundAt.UnixNano(), next.BoundAt.UnixNano()); err != nil {
+		if _, err := tx.ExecContext(ctx, addPastBindingSQL, r.InstallationID, replaced.AppUserID, replaced.BoundAt.UnixNano(), next.BoundAt.UnixNano()); err != nil {
 			return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
 		}
 	}
@@ -52,12 +58,7 @@ func (db *DB) SubmitReport(ctx context.Context, s issuer.Submission) (bool, erro
 		next.ReceivedAt.UnixNano()); err != nil {
 		return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
 	}
-	res, err := tx.ExecContext(ctx, `
-		INSERT INTO reports (`+reportColumns+`, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (installation_id) DO UPDATE SET `+reportsql.Updates+`, received_at = excluded.received_at
-		WHERE reports.received_at IS NULL OR reports.received_at <= excluded.received_at`,
-		append(reportArgs(r), s.ReceivedAt.UnixNano())...)
+	res, err := tx.ExecContext(ctx, submitReportSQL, append(issuersql.ReportArgs(r), s.ReceivedAt.UnixNano())...)
 	if err != nil {
 		return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
 	}
@@ -83,9 +84,7 @@ func readBinding(ctx context.Context, q queryer, installation string) (issuer.Bi
 	b := issuer.Binding{InstallationID: installation}
 	var seq, bound, received int64
 	var keyHash sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT app_user_id, key_hash, sequence, bound_at, received_at
-		FROM installation_bindings WHERE installation_id = ?`, installation).
-		Scan(&b.AppUserID, &keyHash, &seq, &bound, &received)
+	err := q.QueryRowContext(ctx, bindingSQL, installation).Scan(&b.AppUserID, &keyHash, &seq, &bound, &received)
 	if errors.Is(err, sql.ErrNoRows) {
 		return issuer.Binding{}, false, nil
 	}
@@ -103,8 +102,7 @@ func readBinding(ctx context.Context, q queryer, installation string) (issuer.Bi
 		b.KeyHash = h
 	}
 	b.Sequence = uint64(seq)
-	b.BoundAt = fromNanos(sql.NullInt64{Int64: bound, Valid: true})
-	b.ReceivedAt = fromNanos(sql.NullInt64{Int64: received, Valid: true})
+	b.BoundAt, b.ReceivedAt = issuersql.FromNanos(&bound), issuersql.FromNanos(&received)
 	return b, true, nil
 }
 
@@ -126,24 +124,13 @@ func (db *DB) BindingHistory(ctx context.Context, installation string) ([]issuer
 	if err := db.check(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := db.rdb.QueryContext(ctx, `SELECT app_user_id, bound_at, unbound_at
-		FROM installation_binding_history WHERE installation_id = ? ORDER BY id`, installation)
+	rows, err := db.rdb.QueryContext(ctx, bindingHistorySQL, installation)
 	if err != nil {
 		return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
 	}
 	defer rows.Close()
-	var out []issuer.PastBinding
-	for rows.Next() {
-		var p issuer.PastBinding
-		var bound, unbound int64
-		if err := rows.Scan(&p.AppUserID, &bound, &unbound); err != nil {
-			return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
-		}
-		p.BoundAt = fromNanos(sql.NullInt64{Int64: bound, Valid: true})
-		p.UnboundAt = fromNanos(sql.NullInt64{Int64: unbound, Valid: true})
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := issuersql.PastBindings(rows)
+	if err != nil {
 		return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
 	}
 	return out, nil

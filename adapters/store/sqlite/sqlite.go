@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
-	"github.com/vitalsync/vitalsync/adapters/store/internal/migrations"
 
-	"github.com/vitalsync/vitalsync/issuer"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/dberr"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/migrations"
 )
 
 //go:embed migrations/*.sql migrations/device/*.sql migrations/issuer/*.sql
@@ -568,38 +568,25 @@ func (db *DB) begin(ctx context.Context) (*tx, error) {
 }
 
 // check returns ErrClosed after Close, and ctx.Err() for a done ctx.
-func (db *DB) check(ctx context.Context) error {
-	if db.closed.Load() {
-		return ErrClosed
-	}
-	return ctx.Err()
-}
+func (db *DB) check(ctx context.Context) error { return dberr.Check(ctx, db.closed.Load(), ErrClosed) }
 
 // wrap turns an error of the driver into the package's errors: ErrClosed
-// after Close, ctx.Err() once ctx is done, ErrCorrupt for a damaged file.
+// after Close, ctx.Err() once ctx is done, a *KindError for a table of the
+// other kind, ErrCorrupt for a damaged file (classify), and the marks of
+// unavailable.
 func (db *DB) wrap(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	if db.closed.Load() {
-		return ErrClosed
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return ctxErr
-	}
-	if noSuchTable(err) {
-		return fmt.Errorf("%w: %v", &KindError{Want: db.kind.other(), Got: db.kind}, err)
-	}
-	return unavailable(classify(err))
+	return dberr.Wrap(ctx, db.closed.Load(), ErrClosed, err, func(err error) error {
+		if noSuchTable(err) {
+			return fmt.Errorf("%w: %v", &KindError{Want: db.kind.other(), Got: db.kind}, err)
+		}
+		return unavailable(classify(err))
+	})
 }
 
-// unavailableError is a failure that may pass: it matches
-// issuer.ErrStoreUnavailable as well as its cause.
-type unavailableError struct{ err error }
-
-func (e *unavailableError) Error() string        { return e.err.Error() }
-func (e *unavailableError) Unwrap() error        { return e.err }
-func (e *unavailableError) Is(target error) bool { return target == issuer.ErrStoreUnavailable }
+// numbered is a statement of adapters/store/internal/issuersql, whose
+// parameters are PostgreSQL's $1, $2, …, in SQLite's numbered parameters
+// ?1, ?2, …: the same arguments bind to the same places.
+func numbered(query string) string { return strings.ReplaceAll(query, "$", "?") }
 
 // unavailable marks the driver's errors that say the file cannot be
 // written or reached now (busy, locked, full, read-only, an I/O error, a
@@ -612,7 +599,7 @@ func unavailable(err error) error {
 	switch se.Code {
 	case sqlite3.ErrBusy, sqlite3.ErrLocked, sqlite3.ErrFull, sqlite3.ErrReadonly, sqlite3.ErrIoErr,
 		sqlite3.ErrCantOpen, sqlite3.ErrPerm:
-		return &unavailableError{err}
+		return dberr.Unavailable(err)
 	}
 	return err
 }

@@ -5,12 +5,19 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
+	"github.com/vitalsync/vitalsync/adapters/store/internal/issuersql"
 	"github.com/vitalsync/vitalsync/issuer"
 )
 
 const tableUsers = "user_map"
+
+// The user map's statements.
+var (
+	activeMappingSQL   = numbered(issuersql.ActiveMapping)
+	markUserDeletedSQL = numbered(issuersql.MarkUserDeleted)
+	userHistorySQL     = numbered(issuersql.UserHistory)
+)
 
 // The errors of the user map's methods that the issuer's sentinels match
 // too.
@@ -25,9 +32,7 @@ func (db *DB) LookupUser(ctx context.Context, appUserID string) (issuer.Mapping,
 	if err := db.check(ctx); err != nil {
 		return issuer.Mapping{}, false, err
 	}
-	m, err := scanMapping(db.rdb.QueryRowContext(ctx, `
-		SELECT app_user_id, vital_user_id, created_at, deleted_at
-		FROM user_map WHERE app_user_id = ? AND deleted_at IS NULL`, appUserID).Scan)
+	m, err := issuersql.ScanMapping(db.rdb.QueryRowContext(ctx, activeMappingSQL, appUserID).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return issuer.Mapping{}, false, nil
 	}
@@ -73,9 +78,7 @@ func (db *DB) PutUser(ctx context.Context, appUserID, vitalUserID string) (issue
 }
 
 func (tx *tx) putUser(ctx context.Context, appUserID, vitalUserID string) (issuer.Mapping, error) {
-	existing, err := scanMapping(tx.QueryRowContext(ctx, `
-		SELECT app_user_id, vital_user_id, created_at, deleted_at
-		FROM user_map WHERE app_user_id = ? AND deleted_at IS NULL`, appUserID).Scan)
+	existing, err := issuersql.ScanMapping(tx.QueryRowContext(ctx, activeMappingSQL, appUserID).Scan)
 	if err == nil {
 		return existing, issuer.ErrMappingExists
 	}
@@ -102,10 +105,7 @@ func (db *DB) MarkUserDeleted(ctx context.Context, appUserID, vitalUserID string
 		return fmt.Errorf("mark user deleted: %w", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `
-		UPDATE user_map SET deleted_at = ?
-		WHERE app_user_id = ? AND vital_user_id = ? AND deleted_at IS NULL`,
-		tx.now.UnixNano(), appUserID, vitalUserID)
+	res, err := tx.ExecContext(ctx, markUserDeletedSQL, tx.now.UnixNano(), appUserID, vitalUserID)
 	if err != nil {
 		return fmt.Errorf("mark user deleted: %w", db.wrap(ctx, err))
 	}
@@ -128,40 +128,14 @@ func (db *DB) UserHistory(ctx context.Context, appUserID string) ([]issuer.Mappi
 	if err := db.check(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := db.rdb.QueryContext(ctx, `
-		SELECT app_user_id, vital_user_id, created_at, deleted_at
-		FROM user_map WHERE app_user_id = ? ORDER BY id`, appUserID)
+	rows, err := db.rdb.QueryContext(ctx, userHistorySQL, appUserID)
 	if err != nil {
 		return nil, fmt.Errorf("user history: %w", db.wrap(ctx, err))
 	}
 	defer rows.Close()
-	history := []issuer.Mapping{}
-	for rows.Next() {
-		m, err := scanMapping(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("user history: %w", db.wrap(ctx, err))
-		}
-		history = append(history, m)
-	}
-	if err := rows.Err(); err != nil {
+	history, err := issuersql.Mappings(rows)
+	if err != nil {
 		return nil, fmt.Errorf("user history: %w", db.wrap(ctx, err))
 	}
 	return history, nil
-}
-
-func scanMapping(scan func(dest ...any) error) (issuer.Mapping, error) {
-	var (
-		m         issuer.Mapping
-		createdAt int64
-		deletedAt sql.NullInt64
-	)
-	if err := scan(&m.AppUserID, &m.VitalUserID, &createdAt, &deletedAt); err != nil {
-		return issuer.Mapping{}, err
-	}
-	m.CreatedAt = time.Unix(0, createdAt).UTC()
-	if deletedAt.Valid {
-		t := fromNanos(deletedAt)
-		m.DeletedAt = &t
-	}
-	return m, nil
 }
