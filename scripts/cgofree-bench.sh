@@ -246,10 +246,10 @@ statements() {
   printf '// Code copied from the store by scripts/cgofree-bench.sh.\n\npackage drv\n\n'
   statements adapters/store/sqlite/device.go loadDeviceSQL
   statements adapters/store/sqlite/journal.go journalColumns loadJournalSQL
-  statements adapters/store/internal/issuersql/reports.go Columns Updates PutReport
+  statements adapters/store/internal/issuersql/reports.go Columns Updates putReportSQL
   statements adapters/store/sqlite/reports.go reportRecordExpr reportRecordSQL
 } > "$mod/drv/statements.go"
-for name in loadDeviceSQL journalColumns loadJournalSQL Columns Updates PutReport reportRecordExpr reportRecordSQL; do
+for name in loadDeviceSQL journalColumns loadJournalSQL Columns Updates putReportSQL reportRecordExpr reportRecordSQL; do
   grep -q "^const $name = " "$mod/drv/statements.go" || { say "no constant $name in the store's source"; exit 1; }
 done
 
@@ -320,9 +320,9 @@ const (
 	reports = 100_000
 )
 
-// putReportSQL is the issuer's PutReport upsert in SQLite's numbered
+// reportWriteSQL is the issuer's PutReport upsert in SQLite's numbered
 // parameters, as adapters/store/sqlite runs it.
-var putReportSQL = strings.ReplaceAll(PutReport, "$", "?")
+var reportWriteSQL = strings.ReplaceAll(putReportSQL, "$", "?")
 
 func open(tb testing.TB, kind string) (w, r *sql.DB) {
 	tb.Helper()
@@ -456,7 +456,7 @@ func BenchmarkReportWrite(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res, err := tx.ExecContext(ctx, putReportSQL, fmt.Sprintf("inst-%06d", id), "ios", "1.8.2", "ios-1.8", true,
+		res, err := tx.ExecContext(ctx, reportWriteSQL, fmt.Sprintf("inst-%06d", id), "ios", "1.8.2", "ios-1.8", true,
 			fmt.Sprintf("app-user-%06d", id), "0d5c4d0e-7c4b-4a37-9f7e-0c7d7e3e4f11", "sandbox", "us",
 			"configured,signedIn,useSignInToken", "0d5c4d0e-7c4b-4a37-9f7e-0c7d7e3e4f11", "sandbox", "us", "token", "",
 			nil, t0+int64(reports+i))

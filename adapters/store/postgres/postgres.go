@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/vitalsync/vitalsync/adapters/store/internal/dberr"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/issuersql"
 	"github.com/vitalsync/vitalsync/adapters/store/internal/migrations"
 )
 
@@ -258,6 +259,54 @@ func (t *tx) rollback(ctx context.Context) { _ = t.Rollback(context.WithoutCance
 
 // commit commits the transaction.
 func (t *tx) commit(ctx context.Context) error { return t.db.wrap(ctx, t.Commit(ctx)) }
+
+// conn is the DB as adapters/store/internal/issuersql's methods run on it:
+// the pool for reads, a read-committed transaction for writes, every error
+// as wrap makes it.
+type conn struct{ db *DB }
+
+func (c conn) Check(ctx context.Context) error { return c.db.check(ctx) }
+
+func (c conn) QueryRow(ctx context.Context, query string, args ...any) issuersql.Row {
+	return issuersql.DriverRow(ctx, c.db.pool.QueryRow(ctx, query, args...), pgx.ErrNoRows, c.db.wrap)
+}
+
+func (c conn) Query(ctx context.Context, query string, args []any, read func(issuersql.Rows) error) error {
+	rows, err := c.db.pool.Query(ctx, query, args...)
+	if err != nil {
+		return c.db.wrap(ctx, err)
+	}
+	defer rows.Close()
+	return c.db.wrap(ctx, read(rows))
+}
+
+func (c conn) Begin(ctx context.Context) (issuersql.Tx, error) {
+	t, err := c.db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return writeTx{t}, nil
+}
+
+// writeTx is a tx as issuersql's methods use it: every error as wrap
+// makes it.
+type writeTx struct{ tx *tx }
+
+func (w writeTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := w.tx.Exec(ctx, query, args...)
+	if err != nil {
+		return 0, w.tx.db.wrap(ctx, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (w writeTx) QueryRow(ctx context.Context, query string, args ...any) issuersql.Row {
+	return issuersql.DriverRow(ctx, w.tx.QueryRow(ctx, query, args...), pgx.ErrNoRows, w.tx.db.wrap)
+}
+
+func (w writeTx) Now() time.Time                   { return w.tx.now }
+func (w writeTx) Commit(ctx context.Context) error { return w.tx.commit(ctx) }
+func (w writeTx) Rollback(ctx context.Context)     { w.tx.rollback(ctx) }
 
 // check returns ErrClosed after Close, and ctx.Err() for a done ctx.
 func (db *DB) check(ctx context.Context) error { return dberr.Check(ctx, db.closed.Load(), ErrClosed) }

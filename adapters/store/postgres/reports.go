@@ -64,45 +64,21 @@ const reportColumns = issuersql.Columns
 // replicas, the one with the latest reported_at is the one left. A report
 // that fails Validate is refused with an error matching issuer.ErrBadReport.
 func (db *DB) PutReport(ctx context.Context, r issuer.Report) (bool, error) {
-	if err := r.Validate(); err != nil {
-		return false, fmt.Errorf("put report: %w", err)
-	}
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("put report: %w", err)
-	}
-	defer tx.rollback(ctx)
-	tag, err := tx.Exec(ctx, issuersql.PutReport, issuersql.ReportArgs(r)...)
-	if err != nil {
-		return false, fmt.Errorf("put report: %w", db.wrap(ctx, err))
-	}
-	if err := tx.commit(ctx); err != nil {
-		return false, fmt.Errorf("put report: %w", err)
-	}
-	return tag.RowsAffected() > 0, nil
+	return issuersql.PutReport(ctx, conn{db}, r)
 }
 
 // LatestReport returns the stored report of installation, and false if
 // there is none. A stored value that does not parse is a *ColumnError
 // wrapping ErrCorrupt.
 func (db *DB) LatestReport(ctx context.Context, installation string) (issuer.Report, bool, error) {
-	if err := db.check(ctx); err != nil {
-		return issuer.Report{}, false, err
-	}
-	r, err := issuersql.ScanReport(db.pool.QueryRow(ctx, issuersql.LatestReport, installation).Scan,
-		func(column, installation string) error {
-			return &ColumnError{Column: column, Key: installation, Err: ErrCorrupt}
-		})
-	var ce *ColumnError
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return issuer.Report{}, false, nil
-	case errors.As(err, &ce):
-		return issuer.Report{}, false, fmt.Errorf("latest report: %w", err)
-	case err != nil:
-		return issuer.Report{}, false, fmt.Errorf("latest report: %w", db.wrap(ctx, err))
-	}
-	return r, true, nil
+	return issuersql.LatestReport(ctx, conn{db}, installation, scanReport)
+}
+
+// scanReport reads a report from a row of reportColumns.
+func scanReport(row issuersql.Row) (issuer.Report, error) {
+	return issuersql.ScanReport(row, func(column, installation string) error {
+		return &ColumnError{Column: column, Key: installation, Err: ErrCorrupt}
+	})
 }
 
 // ReportRecordSep separates a report record's fields (EachReportRecord).

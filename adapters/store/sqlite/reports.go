@@ -29,59 +29,19 @@ const reportsVersion = 5
 // scanReport.
 const reportColumns = issuersql.Columns
 
-// The report's statements.
-var (
-	putReportSQL    = numbered(issuersql.PutReport)
-	latestReportSQL = numbered(issuersql.LatestReport)
-)
-
 // PutReport stores r as its installation's report unless the stored one
 // has a later reported_at (see issuer.ReportStore), in one transaction, and
 // reports whether it did. A report that fails Validate is refused with an
 // error matching issuer.ErrBadReport.
 func (db *DB) PutReport(ctx context.Context, r issuer.Report) (bool, error) {
-	if err := r.Validate(); err != nil {
-		return false, fmt.Errorf("put report: %w", err)
-	}
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("put report: %w", err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, putReportSQL, issuersql.ReportArgs(r)...)
-	if err != nil {
-		return false, fmt.Errorf("put report: %w", db.wrap(ctx, err))
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("put report: %w", db.wrap(ctx, err))
-	}
-	if err := tx.commit(ctx); err != nil {
-		return false, fmt.Errorf("put report: %w", err)
-	}
-	return n > 0, nil
+	return issuersql.PutReport(ctx, conn{db}, r)
 }
 
 // LatestReport returns the stored report of installation, and false if
 // there is none. A stored value that does not parse is a *ColumnError
 // wrapping ErrCorrupt.
 func (db *DB) LatestReport(ctx context.Context, installation string) (issuer.Report, bool, error) {
-	if err := db.check(ctx); err != nil {
-		return issuer.Report{}, false, err
-	}
-	rows, err := db.rdb.QueryContext(ctx, latestReportSQL, installation)
-	if err != nil {
-		return issuer.Report{}, false, fmt.Errorf("latest report: %w", db.wrap(ctx, err))
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		return issuer.Report{}, false, db.wrap(ctx, rows.Err())
-	}
-	r, err := scanReport(rows)
-	if err != nil {
-		return issuer.Report{}, false, fmt.Errorf("latest report: %w", db.wrap(ctx, err))
-	}
-	return r, true, nil
+	return issuersql.LatestReport(ctx, conn{db}, installation, scanReport)
 }
 
 // EachReport calls fn with every report in installation order, reading them
@@ -115,11 +75,11 @@ func (db *DB) EachReport(ctx context.Context, fn func(issuer.Report) error) erro
 
 // scanReport reads a report from a row of reportColumns, each value
 // checked: one that does not parse is a *ColumnError wrapping ErrCorrupt.
-func scanReport(rows *sql.Rows) (issuer.Report, error) {
+func scanReport(row issuersql.Row) (issuer.Report, error) {
 	bad := func(column, installation string) error {
 		return &ColumnError{Table: tableReports, Column: column, Key: installation, Err: ErrCorrupt}
 	}
-	r, err := issuersql.ScanReport(rows.Scan, bad)
+	r, err := issuersql.ScanReport(row, bad)
 	if err != nil {
 		return r, err
 	}

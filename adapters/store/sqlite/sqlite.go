@@ -17,6 +17,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/vitalsync/vitalsync/adapters/store/internal/dberr"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/issuersql"
 	"github.com/vitalsync/vitalsync/adapters/store/internal/migrations"
 )
 
@@ -583,9 +584,60 @@ func (db *DB) wrap(ctx context.Context, err error) error {
 	})
 }
 
-// numbered is a statement of adapters/store/internal/issuersql, whose
-// parameters are PostgreSQL's $1, $2, …, in SQLite's numbered parameters
-// ?1, ?2, …: the same arguments bind to the same places.
+// conn is the DB as adapters/store/internal/issuersql's methods run on it:
+// the read pool for reads, BEGIN IMMEDIATE on the writer for writes, the
+// statements in SQLite's numbered parameters (numbered), every error as
+// wrap makes it.
+type conn struct{ db *DB }
+
+func (c conn) Check(ctx context.Context) error { return c.db.check(ctx) }
+
+func (c conn) QueryRow(ctx context.Context, query string, args ...any) issuersql.Row {
+	return issuersql.DriverRow(ctx, c.db.rdb.QueryRowContext(ctx, numbered(query), args...), sql.ErrNoRows, c.db.wrap)
+}
+
+func (c conn) Query(ctx context.Context, query string, args []any, read func(issuersql.Rows) error) error {
+	rows, err := c.db.rdb.QueryContext(ctx, numbered(query), args...)
+	if err != nil {
+		return c.db.wrap(ctx, err)
+	}
+	defer rows.Close()
+	return c.db.wrap(ctx, read(rows))
+}
+
+func (c conn) Begin(ctx context.Context) (issuersql.Tx, error) {
+	t, err := c.db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return writeTx{t}, nil
+}
+
+// writeTx is a tx as issuersql's methods use it: the statements numbered,
+// every error as wrap makes it.
+type writeTx struct{ tx *tx }
+
+func (w writeTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := w.tx.ExecContext(ctx, numbered(query), args...)
+	if err != nil {
+		return 0, w.tx.db.wrap(ctx, err)
+	}
+	n, err := res.RowsAffected()
+	return n, w.tx.db.wrap(ctx, err)
+}
+
+func (w writeTx) QueryRow(ctx context.Context, query string, args ...any) issuersql.Row {
+	return issuersql.DriverRow(ctx, w.tx.QueryRowContext(ctx, numbered(query), args...), sql.ErrNoRows, w.tx.db.wrap)
+}
+
+func (w writeTx) Now() time.Time                   { return w.tx.now }
+func (w writeTx) Commit(ctx context.Context) error { return w.tx.commit(ctx) }
+func (w writeTx) Rollback(context.Context)         { _ = w.tx.Rollback() }
+
+// numbered is a statement whose parameters are PostgreSQL's $1, $2, … (as
+// adapters/store/internal/issuersql writes them) in SQLite's numbered
+// parameters ?1, ?2, …: the same arguments bind to the same places. A
+// statement with ? parameters stays as it is.
 func numbered(query string) string { return strings.ReplaceAll(query, "$", "?") }
 
 // unavailable marks the driver's errors that say the file cannot be

@@ -1,6 +1,8 @@
 package issuersql
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -28,27 +30,64 @@ const Updates = `
 		last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at,
 		reported_at = excluded.reported_at`
 
-// PutReport stores a report (the 17 ReportArgs) unless the stored one has
-// a later reported_at: an insert, or an update of the stored row when that
-// row was not taken later.
-const PutReport = `
+// putReportSQL stores a report (the 17 ReportArgs) unless the stored one
+// has a later reported_at: an insert, or an update of the stored row when
+// that row was not taken later.
+const putReportSQL = `
 	INSERT INTO reports (` + Columns + `)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 	ON CONFLICT (installation_id) DO UPDATE SET ` + Updates + `
 	WHERE reports.reported_at IS NULL OR reports.reported_at <= excluded.reported_at`
 
-// SubmitReport stores a submitted report (the 17 ReportArgs, then
+// submitReportSQL stores a submitted report (the 17 ReportArgs, then
 // received_at) unless the stored one was received later: reports are
 // ordered by the issuer's clock.
-const SubmitReport = `
+const submitReportSQL = `
 	INSERT INTO reports (` + Columns + `, received_at)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 	ON CONFLICT (installation_id) DO UPDATE SET ` + Updates + `, received_at = excluded.received_at
 	WHERE reports.received_at IS NULL OR reports.received_at <= excluded.received_at`
 
-// LatestReport reads the report of installation $1, in the order of
+// latestReportSQL reads the report of installation $1, in the order of
 // ScanReport.
-const LatestReport = `SELECT ` + Columns + ` FROM reports WHERE installation_id = $1`
+const latestReportSQL = `SELECT ` + Columns + ` FROM reports WHERE installation_id = $1`
+
+// PutReport stores r as its installation's report unless the stored one
+// has a later reported_at (issuer.ReportStore), in one transaction of c,
+// and reports whether it did. A report that fails Validate is refused with
+// an error matching issuer.ErrBadReport.
+func PutReport(ctx context.Context, c Conn, r issuer.Report) (bool, error) {
+	if err := r.Validate(); err != nil {
+		return false, opError("put report", err)
+	}
+	var n int64
+	err := inTx(ctx, c, "put report", func(tx Tx) error {
+		var err error
+		n, err = tx.Exec(ctx, putReportSQL, ReportArgs(r)...)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	return n > 0, nil
+}
+
+// LatestReport returns the stored report of installation, and false if
+// there is none; scan is the store's reading of the row (ScanReport, and
+// the store's checks).
+func LatestReport(ctx context.Context, c Conn, installation string, scan func(Row) (issuer.Report, error)) (issuer.Report, bool, error) {
+	if err := c.Check(ctx); err != nil {
+		return issuer.Report{}, false, err
+	}
+	r, err := scan(c.QueryRow(ctx, latestReportSQL, installation))
+	if errors.Is(err, ErrNoRows) {
+		return issuer.Report{}, false, nil
+	}
+	if err != nil {
+		return issuer.Report{}, false, opError("latest report", err)
+	}
+	return r, true, nil
+}
 
 // ReportArgs are r's values in the order of Columns: the status as its
 // comma-separated flag names, the times as Unix nanoseconds (NULL for the
@@ -64,14 +103,14 @@ func ReportArgs(r issuer.Report) []any {
 // that does not parse is corrupt's error for that column (named as in the
 // table) and the row's installation, returned with the report as far as it
 // was read.
-func ScanReport(scan Scan, corrupt func(column, installation string) error) (issuer.Report, error) {
+func ScanReport(row Row, corrupt func(column, installation string) error) (issuer.Report, error) {
 	var (
 		r                    issuer.Report
 		platform, status     string
 		lastErr              string
 		nextAttempt, reportd *int64
 	)
-	if err := scan(&r.InstallationID, &platform, &r.SDKVersion, &r.Profile, &r.AppSignedIn, &r.AppUserID,
+	if err := row.Scan(&r.InstallationID, &platform, &r.SDKVersion, &r.Profile, &r.AppSignedIn, &r.AppUserID,
 		&r.AppVitalUserID, &r.AppEnvironment, &r.AppRegion, &status, &r.SDKCurrentUserID, &r.SDKEnvironment,
 		&r.SDKRegion, &r.LastObserved, &lastErr, &nextAttempt, &reportd); err != nil {
 		return r, err
