@@ -474,54 +474,46 @@ func BenchmarkReportWrite(b *testing.B) {
 }
 
 func BenchmarkReportScan(b *testing.B) {
-	_, r := issuer(b, reports)
-	ctx := context.Background()
-	b.ReportAllocs()
-	c0 := cpu()
-	for b.Loop() {
-		rows, err := r.QueryContext(ctx, `SELECT `+Columns+` FROM reports ORDER BY installation_id`)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n := 0
-		for rows.Next() {
-			var (
-				s        [14]string
-				signedIn bool
-				next, at sql.NullInt64
-			)
-			if err := rows.Scan(&s[0], &s[1], &s[2], &s[3], &signedIn, &s[4], &s[5], &s[6], &s[7], &s[8], &s[9],
-				&s[10], &s[11], &s[12], &s[13], &next, &at); err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		if err := rows.Err(); err != nil || n != reports {
-			b.Fatal(n, err)
-		}
-		rows.Close()
-	}
-	reportCPU(b, c0)
+	benchScan(b, `SELECT `+Columns+` FROM reports ORDER BY installation_id`, func(rows *sql.Rows) (int, error) {
+		var (
+			s        [14]string
+			signedIn bool
+			next, at sql.NullInt64
+		)
+		err := rows.Scan(&s[0], &s[1], &s[2], &s[3], &signedIn, &s[4], &s[5], &s[6], &s[7], &s[8], &s[9],
+			&s[10], &s[11], &s[12], &s[13], &next, &at)
+		return len(s[0]), err
+	})
 }
 
 func BenchmarkAuditScan(b *testing.B) {
+	var rec sql.RawBytes
+	benchScan(b, reportRecordSQL, func(rows *sql.Rows) (int, error) {
+		err := rows.Scan(&rec)
+		return len(rec), err
+	})
+}
+
+// benchScan reads every row of query on an issuer database of reports
+// rows, each with read, which returns the size of what it read.
+func benchScan(b *testing.B, query string, read func(*sql.Rows) (int, error)) {
 	_, r := issuer(b, reports)
 	ctx := context.Background()
 	b.ReportAllocs()
 	c0 := cpu()
 	for b.Loop() {
-		rows, err := r.QueryContext(ctx, reportRecordSQL)
+		rows, err := r.QueryContext(ctx, query)
 		if err != nil {
 			b.Fatal(err)
 		}
 		n, size := 0, 0
-		var rec sql.RawBytes
 		for rows.Next() {
-			if err := rows.Scan(&rec); err != nil {
+			k, err := read(rows)
+			if err != nil {
 				b.Fatal(err)
 			}
 			n++
-			size += len(rec)
+			size += k
 		}
 		if err := rows.Err(); err != nil || n != reports || size == 0 {
 			b.Fatal(n, err)
