@@ -122,5 +122,22 @@ func read(ctx context.Context, c Conn, op, query string, args []any, collect fun
 	return nil
 }
 
+// lookup reads the one row of query on c with scan, and false if there is
+// none; op names the call in its errors.
+func lookup[T any](ctx context.Context, c Conn, op, query string, scan func(Row) (T, error), args ...any) (T, bool, error) {
+	var zero T
+	if err := c.Check(ctx); err != nil {
+		return zero, false, err
+	}
+	v, err := scan(c.QueryRow(ctx, query, args...))
+	if errors.Is(err, ErrNoRows) {
+		return zero, false, nil
+	}
+	if err != nil {
+		return zero, false, opError(op, err)
+	}
+	return v, true, nil
+}
+
 // opError is err behind the name of the call that failed.
 func opError(op string, err error) error { return fmt.Errorf("%s: %w", op, err) }

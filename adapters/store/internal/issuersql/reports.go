@@ -2,7 +2,6 @@ package issuersql
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -76,17 +75,7 @@ func PutReport(ctx context.Context, c Conn, r issuer.Report) (bool, error) {
 // there is none; scan is the store's reading of the row (ScanReport, and
 // the store's checks).
 func LatestReport(ctx context.Context, c Conn, installation string, scan func(Row) (issuer.Report, error)) (issuer.Report, bool, error) {
-	if err := c.Check(ctx); err != nil {
-		return issuer.Report{}, false, err
-	}
-	r, err := scan(c.QueryRow(ctx, latestReportSQL, installation))
-	if errors.Is(err, ErrNoRows) {
-		return issuer.Report{}, false, nil
-	}
-	if err != nil {
-		return issuer.Report{}, false, opError("latest report", err)
-	}
-	return r, true, nil
+	return lookup(ctx, c, "latest report", latestReportSQL, scan, installation)
 }
 
 // ReportArgs are r's values in the order of Columns: the status as its

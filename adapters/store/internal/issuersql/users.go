@@ -30,17 +30,7 @@ const userHistorySQL = `
 // LookupUser returns the active mapping of appUserID, and false if it has
 // none (issuer.UserStore).
 func LookupUser(ctx context.Context, c Conn, appUserID string) (issuer.Mapping, bool, error) {
-	if err := c.Check(ctx); err != nil {
-		return issuer.Mapping{}, false, err
-	}
-	m, err := ScanMapping(c.QueryRow(ctx, ActiveMappingSQL, appUserID))
-	if errors.Is(err, ErrNoRows) {
-		return issuer.Mapping{}, false, nil
-	}
-	if err != nil {
-		return issuer.Mapping{}, false, opError("lookup user", err)
-	}
-	return m, true, nil
+	return lookup(ctx, c, "lookup user", ActiveMappingSQL, ScanMapping, appUserID)
 }
 
 // PutUser maps appUserID to vitalUserID in one transaction of c
