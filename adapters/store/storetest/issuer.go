@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -352,6 +354,89 @@ func Reports(t *testing.T, open func(t *testing.T) ReportStore) {
 		require.NoError(t, err)
 		require.Equal(t, b.AppUserID, got.AppUserID, "the stored report is not the bound user's")
 	})
+}
+
+// RecordStore is the store a ReportRecords run fills: its user map and
+// its reports.
+type RecordStore interface {
+	UserMapStore
+	// PutReport stores r as its installation's report unless the stored
+	// one has a later reported_at, and reports whether it did.
+	PutReport(ctx context.Context, r issuer.Report) (bool, error)
+}
+
+// Records walks a store's audit records (its EachReportRecord), calling fn
+// with each until fn returns an error, which it returns as is.
+type Records func(ctx context.Context, fn func(record string) error) error
+
+// ReportRecords runs the contract of a store's audit records
+// (EachReportRecord) against the store open returns, new and empty, with
+// the walk of its records (which may close the store first): each report
+// comes once, joined with its app user's active mapping, as the report
+// schema's 18 fields in audit order joined by sep, app_signed_in as 0 or 1
+// and the times as decimal Unix nanoseconds (empty when none); fn's error
+// stops the walk, and a done context yields ctx.Err().
+func ReportRecords(t *testing.T, sep string, open func(t *testing.T) (RecordStore, Records)) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 2, 8, 0, 0, 123456789, time.UTC)
+	db, each := open(t)
+	for _, app := range []string{"alice", "bob"} {
+		_, err := db.PutUser(ctx, app, "v-"+app+"-1")
+		require.NoError(t, err)
+	}
+	require.NoError(t, db.MarkUserDeleted(ctx, "bob", "v-bob-1"))
+	_, err := db.PutUser(ctx, "bob", "v-bob-2")
+	require.NoError(t, err)
+	_, err = db.PutUser(ctx, "carol", "v-carol-1")
+	require.NoError(t, err)
+	require.NoError(t, db.MarkUserDeleted(ctx, "carol", "v-carol-1"))
+	put := func(r issuer.Report) {
+		t.Helper()
+		stored, err := db.PutReport(ctx, r)
+		require.NoError(t, err)
+		require.True(t, stored)
+	}
+	// A valid report of a signed-out iOS 1.8 app, taken at t0.
+	signedOut := func(inst string) issuer.Report {
+		return issuer.Report{InstallationID: inst, Platform: fsm.IOS, SDKVersion: "1.8.5", Profile: "ios-1.8", ReportedAt: t0}
+	}
+	for _, app := range []string{"alice", "bob", "carol"} {
+		r := signedOut("inst-" + app)
+		r.AppSignedIn, r.AppUserID, r.AppVitalUserID = true, app, "v-"+app+"-1"
+		r.SDKStatus, r.SDKCurrentUserID = fsm.FlagConfigured|fsm.FlagSignedIn|fsm.FlagUseSignInToken, "V-"+strings.ToUpper(app)
+		r.NextAttemptAt = t0.Add(time.Minute)
+		put(r)
+	}
+	put(signedOut("inst-signed-out"))
+
+	got := map[string][]string{}
+	require.NoError(t, each(ctx, func(rec string) error {
+		f := strings.Split(strings.Clone(rec), sep)
+		require.Len(t, f, 18)
+		require.NotContains(t, got, f[0], "a record came twice")
+		got[f[0]] = f
+		return nil
+	}))
+	require.Len(t, got, 4)
+	require.Equal(t, "v-alice-1", got["inst-alice"][17])
+	require.Equal(t, "v-bob-2", got["inst-bob"][17], "the active mapping, not the deleted one")
+	require.Equal(t, "", got["inst-carol"][17], "no active mapping")
+	require.Equal(t, "", got["inst-signed-out"][17])
+	require.Equal(t, []string{"inst-alice", "ios", "1.8.5", "ios-1.8", "1", "alice", "v-alice-1", "", "",
+		"configured,signedIn,useSignInToken", "V-ALICE", "", "", "", "", strconv.FormatInt(t0.Add(time.Minute).UnixNano(), 10),
+		strconv.FormatInt(t0.UnixNano(), 10), "v-alice-1"}, got["inst-alice"])
+	require.Equal(t, "0", got["inst-signed-out"][4])
+	require.Equal(t, "", got["inst-signed-out"][15])
+
+	// fn's error stops the walk.
+	stop := errors.New("stop")
+	n := 0
+	require.ErrorIs(t, each(ctx, func(string) error { n++; return stop }), stop)
+	require.Equal(t, 1, n)
+	// A done context.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	require.ErrorIs(t, each(cctx, func(string) error { return nil }), context.Canceled)
 }
 
 func assertBound(err error) bool { return errors.Is(err, issuer.ErrInstallationBound) }
