@@ -637,7 +637,8 @@ func (w writeTx) Rollback(context.Context)         { _ = w.tx.Rollback() }
 // numbered is a statement whose parameters are PostgreSQL's $1, $2, … (as
 // adapters/store/internal/issuersql writes them) in SQLite's numbered
 // parameters ?1, ?2, …: the same arguments bind to the same places. A
-// statement with ? parameters stays as it is.
+// statement with ? parameters stays as it is; none of the statements holds
+// a $ of its own.
 func numbered(query string) string { return strings.ReplaceAll(query, "$", "?") }
 
 // unavailable marks the driver's errors that say the file cannot be
