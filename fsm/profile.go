@@ -202,8 +202,10 @@ func (p Profile) StatusNames(s Status) []string {
 	return names
 }
 
-var profiles = [...]Profile{
-	{
+// The native SDK lines. Each later line is written as its differences from
+// the line before it.
+var (
+	ios13 = Profile{
 		Name: "ios-1.3", Platform: IOS, Versions: "1.0.0–1.3.x",
 		UpperCaseUserID:         false,                  // §1.3: apiKeyModeUserId.uuidString is upper case, JWT gist.userId is the claim string
 		AutoSignOutOnDeletion:   true,                   // §4: userNoLongerValid → Task { signOut() }
@@ -215,10 +217,10 @@ var profiles = [...]Profile{
 		ConfigurePersists:       true,                   // §5.2: restoration state in the keychain
 		LegacyTokenEndpoint:     true,                   // §2.3, §10.1: ≤1.8.1 uses Firebase/GCIP and the tryvital.io hosts
 		LockedKeychain:          KeychainReadsSignedOut, // §10.6
-	},
-	{
-		// §10.1: 1.4.0–1.8.1 and 1.8.2–1.8.8 differ only in the exchange
-		// protocol and hosts; every other 1.4+ fact holds across both.
+	}
+	// §10.1: 1.4.0–1.8.1 and 1.8.2–1.8.8 differ only in the exchange
+	// protocol and hosts; every other 1.4+ fact holds across both.
+	ios181 = Profile{
 		Name: "ios-1.8.1", Platform: IOS, Versions: "1.4.0–1.8.1",
 		UpperCaseUserID:         true,              // §1.3: startupParams.userId.uuidString is UPPERCASE
 		AutoSignOutOnDeletion:   true,              // §4
@@ -233,25 +235,13 @@ var profiles = [...]Profile{
 		LegacyTokenEndpoint:     true,              // §10.1: last Firebase-exchange tag 1.8.1
 		LockedKeychain:          KeychainCallsFail, // §10.6
 		SetUserIDCrashes:        true,              // §5.2: fatalError unconfigured or in JWT mode
-	},
-	{
-		Name: "ios-1.8", Platform: IOS, Versions: "1.8.2–1.8.8",
-		UpperCaseUserID:         true,              // §1.3
-		AutoSignOutOnDeletion:   true,              // §4
-		DetectsDeletion:         true,              // §3: detail.error_type
-		SameUserSignInThrows:    false,             // §2.5
-		APIKeyMigrationPersists: false,             // §2.7
-		SignInNeedsRelaunch:     true,              // §1.2
-		HasIdentify:             true,              // §2.6
-		IdentifyShortCircuits:   true,              // §2.6
-		ReportsPendingReauth:    false,             // §1.2
-		ConfigurePersists:       false,             // §5.2
-		LegacyTokenEndpoint:     false,             // §10.1: first /v1/token tag 1.8.2; no auth change to 1.8.8
-		LockedKeychain:          KeychainCallsFail, // §10.6
-		SetUserIDCrashes:        true,              // §5.2
-	},
-	{
-		// §10.1: 4.1.0 and 4.2.0 are identical in auth code.
+	}
+	ios18 = ios181.next("ios-1.8", "1.8.2–1.8.8", func(p *Profile) {
+		p.LegacyTokenEndpoint = false // §10.1: first /v1/token tag 1.8.2; no auth change to 1.8.8
+		// DetectsDeletion stays, from /v1/token's detail.error_type (§3).
+	})
+	// §10.1: 4.1.0 and 4.2.0 are identical in auth code.
+	android420 = Profile{
 		Name: "android-4.2.0", Platform: Android, Versions: "4.1.0–4.2.0",
 		AutoSignOutOnDeletion:    true, // §4: up to 4.2.0 bind() signs out on UserNoLongerValid
 		DetectsDeletion:          true, // §10.3: Secure Token error messages
@@ -266,275 +256,104 @@ var profiles = [...]Profile{
 		LegacyTokenEndpoint:      true, // §2.3, §10.1: ≤4.2.0 uses Firebase/GCIP
 		RecordWithoutRegion:      true, // §10.3: the 4.2.0 record has no region
 		LenientTokenBase64:       true, // §2.1: okio decodeBase64
-	},
-	{
-		Name: "android-4.2.2", Platform: Android, Versions: "4.2.2",
-		AutoSignOutOnDeletion:   false, // §4: 4.2.1 removed the observer
-		DetectsDeletion:         false, // §10.1: {"details":{"errorType"}} with !!: never detected; fixed in 4.3.0
-		RefreshesOnUnauthorized: true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
-		SameUserSignInThrows:    true,  // §2.5
-		APIKeyMigrationPersists: true,  // §2.7
-		HasIdentify:             true,  // §2.6
-		IdentifyShortCircuits:   true,  // §2.6, §4
-		ReportsPendingReauth:    true,  // §1.2
-		ConfigurePersists:       true,  // §5.2
-		LegacyTokenEndpoint:     false, // §10.1: first /v1/token tag 4.2.1
-		LenientTokenBase64:      true,  // §2.1
-	},
-	{
-		Name: "android-5.0", Platform: Android, Versions: "4.3.0–5.0.2",
-		AutoSignOutOnDeletion:   false, // §4: 4.2.1 removed the observer; {configured}, no user
-		DetectsDeletion:         true,  // §10.1: 4.3.0 (#203) parses detail.error_type
-		RefreshesOnUnauthorized: true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
-		SameUserSignInThrows:    true,  // §2.5
-		APIKeyMigrationPersists: true,  // §2.7
-		HasIdentify:             true,  // §2.6
-		IdentifyShortCircuits:   true,  // §2.6, §4: short-circuits even after deletion
-		ReportsPendingReauth:    true,  // §1.2
-		ConfigurePersists:       true,  // §5.2
-		LegacyTokenEndpoint:     false, // §2.2: 4.2.1+ uses /v1/token
-		LenientTokenBase64:      true,  // §2.1
-	},
-	{
-		// §10.10: vital-flutter 4.5.5–4.6.1 pin VitalCore ~> 1.8.2–1.8.7
-		// (ios-1.8's facts), have no identify, and lower-case currentUserId.
-		Name: "flutter-ios", Platform: IOS, Wrapper: Flutter, Versions: "4.5.5–4.6.1 on iOS 1.8.2–1.8.8",
-		UpperCaseUserID:         true,              // §1.3 (hidden by the wrapper)
-		LowerCaseUserID:         true,              // §10.10: core.dart lower-cases currentUserId()
-		AutoSignOutOnDeletion:   true,              // §4
-		DetectsDeletion:         true,              // §3
-		SameUserSignInThrows:    false,             // §2.5
-		APIKeyMigrationPersists: false,             // §2.7
-		SignInNeedsRelaunch:     true,              // §10.10: every Flutter sign-in takes the non-persisting path
-		HasIdentify:             false,             // §10.10: only signIn
-		ReportsPendingReauth:    false,             // §1.2
-		ConfigurePersists:       false,             // §5.2
-		LegacyTokenEndpoint:     false,             // §10.1
-		LockedKeychain:          KeychainCallsFail, // §10.6
-		SetUserIDCrashes:        true,              // the plugin calls VitalClient.setUserId unguarded
-	},
-	{
-		// §10.10: vital-flutter 4.5.6–4.6.1 pin Android 4.2.2
-		// (android-4.2.2's facts), have no identify, and lower-case
-		// currentUserId; 4.5.5 pins 4.2.1 (flutter-android-4.2.1).
-		Name: "flutter-android", Platform: Android, Wrapper: Flutter, Versions: "4.5.6–4.6.1 on Android 4.2.2",
-		LowerCaseUserID:         true,  // §10.10
-		AutoSignOutOnDeletion:   false, // §4
-		DetectsDeletion:         false, // §10.1: the pinned 4.2.2 never detects deletion
-		RefreshesOnUnauthorized: true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
-		SameUserSignInThrows:    true,  // §2.5
-		APIKeyMigrationPersists: true,  // §2.7
-		HasIdentify:             false, // §10.10: only signIn
-		ReportsPendingReauth:    true,  // §1.2
-		ConfigurePersists:       true,  // §5.2
-		LegacyTokenEndpoint:     false, // §10.1
-		LenientTokenBase64:      true,  // §2.1
-		StatusCreatesClient:     true,  // the plugin calls getOrCreate before it reads
-	},
-	{
-		// vital-flutter 4.5.0–4.5.4 pin VitalCore ~> 1.6.2 (ios-1.8.1's
-		// facts: the Firebase exchange), with Flutter's bridge.
-		Name: "flutter-ios-1.8.1", Platform: IOS, Wrapper: Flutter, Versions: "4.5.0–4.5.4 on iOS 1.6.2–1.6.x",
-		UpperCaseUserID:         true,              // §1.3 (hidden by the wrapper)
-		LowerCaseUserID:         true,              // §10.10
-		AutoSignOutOnDeletion:   true,              // §4
-		DetectsDeletion:         true,              // §10.3
-		SameUserSignInThrows:    false,             // §2.5
-		APIKeyMigrationPersists: false,             // §2.7
-		SignInNeedsRelaunch:     true,              // §10.10
-		HasIdentify:             false,             // §10.10: only signIn
-		ReportsPendingReauth:    false,             // §1.2
-		ConfigurePersists:       false,             // §5.2
-		LegacyTokenEndpoint:     true,              // §10.1: ≤1.8.1
-		LockedKeychain:          KeychainCallsFail, // §10.6
-		SetUserIDCrashes:        true,              // §5.2
-	},
-	{
-		// vital-flutter 4.5.0–4.5.4 pin Android 4.1.1–4.1.4 (android-4.2.0's
-		// facts: 4.1.x and 4.2.0 are identical in auth code), with Flutter's
-		// bridge.
-		Name: "flutter-android-4.2.0", Platform: Android, Wrapper: Flutter, Versions: "4.5.0–4.5.4 on Android 4.1.1–4.1.4",
-		LowerCaseUserID:          true,  // §10.10
-		AutoSignOutOnDeletion:    true,  // §4
-		DetectsDeletion:          true,  // §10.3
-		RefreshesOnUnauthorized:  true,  // §10.2
-		UnauthorizedRetryCrashes: true,  // Android 4.1.x
-		SameUserSignInThrows:     true,  // §2.5
-		APIKeyMigrationPersists:  true,  // §2.7
-		HasIdentify:              false, // §10.10: only signIn
-		ReportsPendingReauth:     true,  // §1.2
-		ConfigurePersists:        true,  // §5.2
-		LegacyTokenEndpoint:      true,  // §10.1: ≤4.2.0
-		RecordWithoutRegion:      true,  // §10.3
-		LenientTokenBase64:       true,  // §2.1
-		StatusCreatesClient:      true,
-	},
-	// React Native: the native profile's facts plus the bridge's
-	// (docs/reference/profiles.md). Below 5.3.0 the bridge has no
-	// identifyExternalUser, so those apps use the deprecated signIn.
-	{
-		Name: "rn-ios-1.3", Platform: IOS, Wrapper: ReactNative, Versions: "5.0.0–5.1.0 on iOS 1.2.11–1.3.x",
-		AutoSignOutOnDeletion:   true,                   // §4
-		DetectsDeletion:         true,                   // §10.3
-		SameUserSignInThrows:    true,                   // §2.5
-		APIKeyMigrationPersists: true,                   // §2.7
-		ReportsPendingReauth:    true,                   // §1.2
-		ConfigurePersists:       true,                   // §5.2
-		LegacyTokenEndpoint:     true,                   // §10.1
-		LockedKeychain:          KeychainReadsSignedOut, // §10.6
-		StatusOrder:             rnIOSStatusOrder,
-		ErrorsByMessage:         true,
-	},
-	{
-		Name: "rn-5.2-ios-1.8.1", Platform: IOS, Wrapper: ReactNative, Versions: "5.1.1–5.2.3 on iOS 1.4.1–1.6.x",
-		UpperCaseUserID:         true,              // §1.3: the bridge passes it through
-		AutoSignOutOnDeletion:   true,              // §4
-		DetectsDeletion:         true,              // §10.3
-		APIKeyMigrationPersists: false,             // §2.7
-		SignInNeedsRelaunch:     true,              // §1.2: the bridge's signIn is the deprecated one
-		HasIdentify:             false,             // identify reached the bridge in 5.3.0
-		ReportsPendingReauth:    false,             // §1.2
-		ConfigurePersists:       false,             // §5.2
-		LegacyTokenEndpoint:     true,              // §10.1
-		LockedKeychain:          KeychainCallsFail, // §10.6
-		SetUserIDCrashes:        true,              // §5.2, through the bridge
-		StatusOrder:             rnIOSStatusOrder,
-		ErrorsByMessage:         true,
-	},
-	{
-		Name: "rn-ios-1.8.1", Platform: IOS, Wrapper: ReactNative, Versions: "5.3.0–5.4.0 on iOS 1.6.0–1.8.1",
-		UpperCaseUserID:         true,              // §1.3
-		AutoSignOutOnDeletion:   true,              // §4
-		DetectsDeletion:         true,              // §10.3
-		APIKeyMigrationPersists: false,             // §2.7
-		SignInNeedsRelaunch:     true,              // §1.2
-		HasIdentify:             true,              // §2.6
-		IdentifyShortCircuits:   true,              // §2.6
-		ReportsPendingReauth:    false,             // §1.2
-		ConfigurePersists:       false,             // §5.2
-		LegacyTokenEndpoint:     true,              // §10.1
-		LockedKeychain:          KeychainCallsFail, // §10.6
-		SetUserIDCrashes:        true,              // §5.2
-		StatusOrder:             rnIOSStatusOrder,
-		IdentifyWaitsUntimed:    true,
-		ErrorsByMessage:         true,
-	},
-	{
-		Name: "rn-ios-1.8", Platform: IOS, Wrapper: ReactNative, Versions: "5.4.0–6.0.0-rc.2, 6.0.2 on iOS 1.8.2–1.8.8",
-		UpperCaseUserID:         true,              // §1.3
-		AutoSignOutOnDeletion:   true,              // §4
-		DetectsDeletion:         true,              // §3
-		APIKeyMigrationPersists: false,             // §2.7
-		SignInNeedsRelaunch:     true,              // §1.2
-		HasIdentify:             true,              // §2.6
-		IdentifyShortCircuits:   true,              // §2.6
-		ReportsPendingReauth:    false,             // §1.2
-		ConfigurePersists:       false,             // §5.2
-		LegacyTokenEndpoint:     false,             // §10.1
-		LockedKeychain:          KeychainCallsFail, // §10.6
-		SetUserIDCrashes:        true,              // §5.2
-		StatusOrder:             rnIOSStatusOrder,
-		IdentifyWaitsUntimed:    true,
-		ErrorsByMessage:         true,
-	},
-	{
-		Name: "rn-android-4.2.0", Platform: Android, Wrapper: ReactNative, Versions: "5.3.0–5.4.0 on Android 4.1.0–4.2.0",
-		AutoSignOutOnDeletion:    true, // §4
-		DetectsDeletion:          true, // §10.3
-		RefreshesOnUnauthorized:  true, // §10.2
-		UnauthorizedRetryCrashes: true, // Android 4.1.0–4.2.0
-		SameUserSignInThrows:     true, // §2.5
-		APIKeyMigrationPersists:  true, // §2.7
-		HasIdentify:              true, // §2.6
-		IdentifyShortCircuits:    true, // §2.6
-		ReportsPendingReauth:     true, // §1.2
-		ConfigurePersists:        true, // §5.2
-		LegacyTokenEndpoint:      true, // §10.1
-		RecordWithoutRegion:      true, // §10.3
-		LenientTokenBase64:       true, // §2.1
-		StatusCreatesClient:      true,
-		IdentifyWaitsUntimed:     true,
-		ErrorsByMessage:          true,
-	},
-	{
-		Name: "rn-android-4.2.2", Platform: Android, Wrapper: ReactNative, Versions: "5.4.2–5.4.3 on Android 4.2.2",
-		DetectsDeletion:         false, // §10.1
-		RefreshesOnUnauthorized: true,  // §10.2
-		SameUserSignInThrows:    true,  // §2.5
-		APIKeyMigrationPersists: true,  // §2.7
-		HasIdentify:             true,  // §2.6
-		IdentifyShortCircuits:   true,  // §2.6, §4
-		ReportsPendingReauth:    true,  // §1.2
-		ConfigurePersists:       true,  // §5.2
-		LenientTokenBase64:      true,  // §2.1
-		StatusCreatesClient:     true,
-		IdentifyWaitsUntimed:    true,
-		ErrorsByMessage:         true,
-	},
-	{
-		Name: "rn-android-5.0", Platform: Android, Wrapper: ReactNative, Versions: "5.5.0–6.0.0-rc.2, 6.0.2 on Android 4.3.0–5.0.2",
-		DetectsDeletion:         true, // §10.1
-		RefreshesOnUnauthorized: true, // §10.2
-		SameUserSignInThrows:    true, // §2.5
-		APIKeyMigrationPersists: true, // §2.7
-		HasIdentify:             true, // §2.6
-		IdentifyShortCircuits:   true, // §2.6, §4
-		ReportsPendingReauth:    true, // §1.2
-		ConfigurePersists:       true, // §5.2
-		LenientTokenBase64:      true, // §2.1
-		StatusCreatesClient:     true,
-		IdentifyWaitsUntimed:    true,
-		ErrorsByMessage:         true,
-	},
-	{
-		Name: "android-4.2.1", Platform: Android, Versions: "4.2.1",
-		AutoSignOutOnDeletion:    false, // §4: 4.2.1 removed the observer
-		DetectsDeletion:          false, // §10.1: {"details":{"errorType"}} with !!: never detected; fixed in 4.3.0
-		RefreshesOnUnauthorized:  true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
-		UnauthorizedRetryCrashes: true,  // Android 4.2.1: the retry proceeds with the 401 response open
-		SameUserSignInThrows:     true,  // §2.5
-		APIKeyMigrationPersists:  true,  // §2.7
-		HasIdentify:              true,  // §2.6
-		IdentifyShortCircuits:    true,  // §2.6, §4
-		ReportsPendingReauth:     true,  // §1.2
-		ConfigurePersists:        true,  // §5.2
-		LegacyTokenEndpoint:      false, // §10.1: first /v1/token tag 4.2.1
-		LenientTokenBase64:       true,  // §2.1
-	},
-	{
-		// vital-flutter 4.5.5 pins Android 4.2.1 (android-4.2.1's facts),
-		// with Flutter's bridge.
-		Name: "flutter-android-4.2.1", Platform: Android, Wrapper: Flutter, Versions: "4.5.5 on Android 4.2.1",
-		LowerCaseUserID:          true,  // §10.10
-		AutoSignOutOnDeletion:    false, // §4
-		DetectsDeletion:          false, // §10.1: the pinned 4.2.1 never detects deletion
-		RefreshesOnUnauthorized:  true,  // §10.2: ApiKeyInterceptor refreshes once on a 401
-		UnauthorizedRetryCrashes: true,  // Android 4.2.1: the retry proceeds with the 401 response open
-		SameUserSignInThrows:     true,  // §2.5
-		APIKeyMigrationPersists:  true,  // §2.7
-		HasIdentify:              false, // §10.10: only signIn
-		ReportsPendingReauth:     true,  // §1.2
-		ConfigurePersists:        true,  // §5.2
-		LegacyTokenEndpoint:      false, // §10.1
-		LenientTokenBase64:       true,  // §2.1
-		StatusCreatesClient:      true,  // the plugin calls getOrCreate before it reads
-	},
-	{
-		Name: "rn-android-4.2.1", Platform: Android, Wrapper: ReactNative, Versions: "5.4.1 on Android 4.2.1",
-		DetectsDeletion:          false, // §10.1
-		RefreshesOnUnauthorized:  true,  // §10.2
-		UnauthorizedRetryCrashes: true,  // Android 4.2.1: the retry proceeds with the 401 response open
-		SameUserSignInThrows:     true,  // §2.5
-		APIKeyMigrationPersists:  true,  // §2.7
-		HasIdentify:              true,  // §2.6
-		IdentifyShortCircuits:    true,  // §2.6, §4
-		ReportsPendingReauth:     true,  // §1.2
-		ConfigurePersists:        true,  // §5.2
-		LenientTokenBase64:       true,  // §2.1
-		StatusCreatesClient:      true,
-		IdentifyWaitsUntimed:     true,
-		ErrorsByMessage:          true,
-	},
+	}
+	android421 = android420.next("android-4.2.1", "4.2.1", func(p *Profile) {
+		p.AutoSignOutOnDeletion = false // §4: 4.2.1 removed the observer; {configured}, no user
+		p.DetectsDeletion = false       // §10.1: {"details":{"errorType"}} with !!: never detected; fixed in 4.3.0
+		p.LegacyTokenEndpoint = false   // §10.1: first /v1/token tag 4.2.1
+		p.RecordWithoutRegion = false   // §10.3: 4.2.1+ backfills the region from the auth strategy
+		// UnauthorizedRetryCrashes stays: the retry proceeds with the 401
+		// response open.
+	})
+	android422 = android421.next("android-4.2.2", "4.2.2", func(p *Profile) {
+		p.UnauthorizedRetryCrashes = false // 4.2.2 closes the 401 response before the retry (706dc97, #201)
+	})
+	android50 = android422.next("android-5.0", "4.3.0–5.0.2", func(p *Profile) {
+		p.DetectsDeletion = true // §10.1: 4.3.0 (#203) parses detail.error_type
+		// IdentifyShortCircuits stays, even after deletion (§2.6, §4).
+	})
+)
+
+// next returns the profile name for versions: p with the facts change
+// sets.
+func (p Profile) next(name, versions string, change func(*Profile)) Profile {
+	p.Name, p.Versions = name, versions
+	change(&p)
+	return p
+}
+
+// flutter returns the profile of vital-flutter versions over the native
+// SDK line it pins: the native facts, with Flutter's bridge (§10.10).
+func flutter(native Profile, name, versions string) Profile {
+	p := native
+	p.Name, p.Wrapper, p.Versions = name, Flutter, versions
+	p.LowerCaseUserID = true // §10.10: core.dart lower-cases currentUserId(), hiding iOS's upper case
+	// §10.10: the bridge has only signIn, so on iOS every sign-in takes
+	// the non-persisting path (SignInNeedsRelaunch, as the pinned 1.4+
+	// line already has it).
+	p.HasIdentify, p.IdentifyShortCircuits = false, false
+	// SetUserIDCrashes stays: the plugin calls VitalClient.setUserId
+	// unguarded.
+	if p.Platform == Android {
+		p.StatusCreatesClient = true // the plugin calls getOrCreate before it reads
+	}
+	return p
+}
+
+// reactNative returns the profile of React Native versions over the native
+// SDK line it pins: the native facts plus the bridge's
+// (docs/reference/profiles.md). identify says whether the bridge has
+// identifyExternalUser (5.3.0+); below it the apps use the deprecated
+// signIn.
+func reactNative(native Profile, name, versions string, identify bool) Profile {
+	p := native
+	p.Name, p.Wrapper, p.Versions = name, ReactNative, versions
+	// UpperCaseUserID and SetUserIDCrashes stay: the bridge passes the user
+	// ID through and calls setUserId unguarded (§1.3, §5.2).
+	if identify {
+		p.IdentifyWaitsUntimed = true
+	} else {
+		p.HasIdentify, p.IdentifyShortCircuits = false, false
+	}
+	switch p.Platform {
+	case IOS:
+		p.StatusOrder = rnIOSStatusOrder
+	case Android:
+		p.StatusCreatesClient = true
+	}
+	p.ErrorsByMessage = true
+	return p
+}
+
+var profiles = [...]Profile{
+	ios13,
+	ios181,
+	ios18,
+	android420,
+	android422,
+	android50,
+	// vital-flutter 4.5.5–4.6.1 pin VitalCore ~> 1.8.2–1.8.7 (§10.10).
+	flutter(ios18, "flutter-ios", "4.5.5–4.6.1 on iOS 1.8.2–1.8.8"),
+	// vital-flutter 4.5.6–4.6.1 pin Android 4.2.2; 4.5.5 pins 4.2.1
+	// (flutter-android-4.2.1) (§10.10).
+	flutter(android422, "flutter-android", "4.5.6–4.6.1 on Android 4.2.2"),
+	// vital-flutter 4.5.0–4.5.4 pin VitalCore ~> 1.6.2 (the Firebase
+	// exchange).
+	flutter(ios181, "flutter-ios-1.8.1", "4.5.0–4.5.4 on iOS 1.6.2–1.6.x"),
+	// vital-flutter 4.5.0–4.5.4 pin Android 4.1.1–4.1.4 (4.1.x and 4.2.0
+	// are identical in auth code).
+	flutter(android420, "flutter-android-4.2.0", "4.5.0–4.5.4 on Android 4.1.1–4.1.4"),
+	reactNative(ios13, "rn-ios-1.3", "5.0.0–5.1.0 on iOS 1.2.11–1.3.x", false),
+	reactNative(ios181, "rn-5.2-ios-1.8.1", "5.1.1–5.2.3 on iOS 1.4.1–1.6.x", false),
+	reactNative(ios181, "rn-ios-1.8.1", "5.3.0–5.4.0 on iOS 1.6.0–1.8.1", true),
+	reactNative(ios18, "rn-ios-1.8", "5.4.0–6.0.0-rc.2, 6.0.2 on iOS 1.8.2–1.8.8", true),
+	reactNative(android420, "rn-android-4.2.0", "5.3.0–5.4.0 on Android 4.1.0–4.2.0", true),
+	reactNative(android422, "rn-android-4.2.2", "5.4.2–5.4.3 on Android 4.2.2", true),
+	reactNative(android50, "rn-android-5.0", "5.5.0–6.0.0-rc.2, 6.0.2 on Android 4.3.0–5.0.2", true),
+	android421,
+	// vital-flutter 4.5.5 pins Android 4.2.1.
+	flutter(android421, "flutter-android-4.2.1", "4.5.5 on Android 4.2.1"),
+	reactNative(android421, "rn-android-4.2.1", "5.4.1 on Android 4.2.1", true),
 }
 
 // Profiles returns every profile, in a fixed order.

@@ -27,8 +27,10 @@
 # repository's go.mod is not touched and no cgo-free driver becomes a
 # dependency of vitalsync. The scratch module embeds a copy of the store's
 # migrations (adapters/store/sqlite/migrations), so the tables are the
-# store's, built the way the store builds them; the statements below are
-# those of adapters/store/sqlite (device.go, journal.go, reports.go). Each
+# store's, built the way the store builds them, and copies of the store's
+# statements, taken from its source (adapters/store/sqlite's device.go,
+# journal.go and reports.go, adapters/store/internal/issuersql's
+# reports.go) when the script runs. Each
 # driver's test binary is built once, then the binaries run in turn, ROUNDS
 # times, so that the drivers share the machine's load; the table gives each
 # benchmark's median over the rounds of its CPU time per operation (the
@@ -103,24 +105,10 @@ cat > "$mod/drv/modernc.go" <<'EOF'
 
 package drv
 
-import (
-	"strconv"
-
-	_ "modernc.org/sqlite"
-)
+import _ "modernc.org/sqlite"
 
 const Name = "sqlite"
 const Module = "modernc.org/sqlite"
-
-// The store's settings in this driver's DSN keys.
-func WriterDSN(path string) string {
-	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(" + strconv.Itoa(BusyMillis) +
-		")&_txlock=immediate&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-}
-
-func ReaderDSN(path string) string {
-	return "file:" + path + "?mode=ro&_pragma=busy_timeout(" + strconv.Itoa(BusyMillis) + ")&_pragma=foreign_keys(1)"
-}
 EOF
 
 cat > "$mod/drv/ncruces.go" <<'EOF'
@@ -128,16 +116,21 @@ cat > "$mod/drv/ncruces.go" <<'EOF'
 
 package drv
 
-import (
-	"strconv"
-
-	_ "github.com/ncruces/go-sqlite3/driver" // embeds SQLite's WebAssembly build
-)
+import _ "github.com/ncruces/go-sqlite3/driver" // embeds SQLite's WebAssembly build
 
 const Name = "sqlite3"
 const Module = "github.com/ncruces/go-sqlite3"
+EOF
 
-// The store's settings in this driver's DSN keys.
+cat > "$mod/drv/pragma.go" <<'EOF'
+//go:build modernc || ncruces
+
+package drv
+
+import "strconv"
+
+// The store's settings in the DSN keys of the cgo-free drivers, which
+// both take SQLite's pragmas as _pragma=name(value).
 func WriterDSN(path string) string {
 	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(" + strconv.Itoa(BusyMillis) +
 		")&_txlock=immediate&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
@@ -239,6 +232,27 @@ func SQLiteVersion(ctx context.Context, db *sql.DB) (string, error) {
 EOF
 mv "$mod/migrations" "$mod/drv/migrations"
 
+# The statements the benchmarks run, copied from the store's source
+# (each a Go constant of its own): the device's and the journal's reads,
+# the reports' columns and upsert, and the audit's join.
+statements() {
+  local file=$1
+  shift
+  awk -v names="$(IFS='|'; echo "$*")" '
+    $0 ~ "^const (" names ") = " { on = 1; ticks = 0 }
+    on { print; ticks += gsub(/`/, "`"); if (ticks % 2 == 0 && $0 !~ /\+$/) { on = 0; print "" } }' "$root/$file"
+}
+{
+  printf '// Code copied from the store by scripts/cgofree-bench.sh.\n\npackage drv\n\n'
+  statements adapters/store/sqlite/device.go loadDeviceSQL
+  statements adapters/store/sqlite/journal.go journalColumns loadJournalSQL
+  statements adapters/store/internal/issuersql/reports.go Columns Updates putReportSQL
+  statements adapters/store/sqlite/reports.go reportRecordExpr reportRecordSQL
+} > "$mod/drv/statements.go"
+for name in loadDeviceSQL journalColumns loadJournalSQL Columns Updates putReportSQL reportRecordExpr reportRecordSQL; do
+  grep -q "^const $name = " "$mod/drv/statements.go" || { say "no constant $name in the store's source"; exit 1; }
+done
+
 cat > "$mod/probe/main.go" <<'EOF'
 // Command probe is the smallest program that links a driver: it builds a
 // device database and prints the driver and SQLite versions. Its cold
@@ -296,6 +310,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -305,42 +320,9 @@ const (
 	reports = 100_000
 )
 
-// The statements of adapters/store/sqlite.
-const (
-	loadDeviceSQL = `
-	SELECT strategy, environment, region, api_key, api_key_user_id, external_user_id,
-		startup_strategy, startup_user_id, has_token, token_user_id, token_team_id,
-		token_tenant_id, token_environment, token_region, access_token, refresh_token,
-		token_expiry, pending_reauth, token_public_key
-	FROM devices WHERE installation = ?`
-	journalColumns = `last_observed, profile, environment, region, app_user_id,
-	vital_user_id, in_flight, attempts, next_attempt_at, last_action, last_error, last_resolved_at`
-	loadJournalSQL = `SELECT installation, ` + journalColumns + `, updated_at FROM journal WHERE installation = ?`
-	reportColumns  = `installation_id, platform, sdk_version, profile, app_signed_in, app_user_id,
-	app_vital_user_id, app_environment, app_region, sdk_status, sdk_current_user_id, sdk_environment,
-	sdk_region, last_observed, last_error, next_attempt_at, reported_at`
-	putReportSQL = `
-		INSERT INTO reports (` + reportColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (installation_id) DO UPDATE SET
-			platform = excluded.platform, sdk_version = excluded.sdk_version, profile = excluded.profile,
-			app_signed_in = excluded.app_signed_in, app_user_id = excluded.app_user_id,
-			app_vital_user_id = excluded.app_vital_user_id, app_environment = excluded.app_environment,
-			app_region = excluded.app_region, sdk_status = excluded.sdk_status,
-			sdk_current_user_id = excluded.sdk_current_user_id, sdk_environment = excluded.sdk_environment,
-			sdk_region = excluded.sdk_region, last_observed = excluded.last_observed,
-			last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at,
-			reported_at = excluded.reported_at
-		WHERE reports.reported_at IS NULL OR reports.reported_at <= excluded.reported_at`
-	reportRecordExpr = `r.installation_id || char(31) || r.platform || char(31) || r.sdk_version || char(31) || r.profile || char(31) ||
-	r.app_signed_in || char(31) || r.app_user_id || char(31) || r.app_vital_user_id || char(31) ||
-	r.app_environment || char(31) || r.app_region || char(31) || r.sdk_status || char(31) ||
-	r.sdk_current_user_id || char(31) || r.sdk_environment || char(31) || r.sdk_region || char(31) ||
-	r.last_observed || char(31) || r.last_error || char(31) || ifnull(r.next_attempt_at, '') || char(31) ||
-	ifnull(r.reported_at, '')`
-	reportRecordSQL = "SELECT " + reportRecordExpr + " || char(31) || ifnull(m.vital_user_id, '') AS record\n\tFROM reports AS r" +
-		"\n\tLEFT JOIN user_map AS m ON m.app_user_id = r.app_user_id AND m.deleted_at IS NULL AND r.app_user_id != ''"
-)
+// reportWriteSQL is the issuer's PutReport upsert in SQLite's numbered
+// parameters, as adapters/store/sqlite runs it.
+var reportWriteSQL = strings.ReplaceAll(putReportSQL, "$", "?")
 
 func open(tb testing.TB, kind string) (w, r *sql.DB) {
 	tb.Helper()
@@ -377,7 +359,7 @@ func issuer(tb testing.TB, n int) (w, r *sql.DB) {
 	ctx := context.Background()
 	if _, err := w.ExecContext(ctx, `
 		WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)
-		INSERT INTO reports (`+reportColumns+`)
+		INSERT INTO reports (`+Columns+`)
 		SELECT printf('inst-%06d', i), 'ios', '1.8.2', 'ios-1.8', 1, printf('app-user-%06d', i),
 			printf('%08x-7c4b-4a37-9f7e-0c7d7e3e4f11', i), 'sandbox', 'us', 'configured,signedIn,useSignInToken',
 			printf('%08x-7c4b-4a37-9f7e-0c7d7e3e4f11', i), 'sandbox', 'us', 'token', '', NULL, ?2 + i FROM n`,
@@ -474,7 +456,7 @@ func BenchmarkReportWrite(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res, err := tx.ExecContext(ctx, putReportSQL, fmt.Sprintf("inst-%06d", id), "ios", "1.8.2", "ios-1.8", true,
+		res, err := tx.ExecContext(ctx, reportWriteSQL, fmt.Sprintf("inst-%06d", id), "ios", "1.8.2", "ios-1.8", true,
 			fmt.Sprintf("app-user-%06d", id), "0d5c4d0e-7c4b-4a37-9f7e-0c7d7e3e4f11", "sandbox", "us",
 			"configured,signedIn,useSignInToken", "0d5c4d0e-7c4b-4a37-9f7e-0c7d7e3e4f11", "sandbox", "us", "token", "",
 			nil, t0+int64(reports+i))
@@ -492,54 +474,46 @@ func BenchmarkReportWrite(b *testing.B) {
 }
 
 func BenchmarkReportScan(b *testing.B) {
-	_, r := issuer(b, reports)
-	ctx := context.Background()
-	b.ReportAllocs()
-	c0 := cpu()
-	for b.Loop() {
-		rows, err := r.QueryContext(ctx, `SELECT `+reportColumns+` FROM reports ORDER BY installation_id`)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n := 0
-		for rows.Next() {
-			var (
-				s        [14]string
-				signedIn bool
-				next, at sql.NullInt64
-			)
-			if err := rows.Scan(&s[0], &s[1], &s[2], &s[3], &signedIn, &s[4], &s[5], &s[6], &s[7], &s[8], &s[9],
-				&s[10], &s[11], &s[12], &s[13], &next, &at); err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		if err := rows.Err(); err != nil || n != reports {
-			b.Fatal(n, err)
-		}
-		rows.Close()
-	}
-	reportCPU(b, c0)
+	benchScan(b, `SELECT `+Columns+` FROM reports ORDER BY installation_id`, func(rows *sql.Rows) (int, error) {
+		var (
+			s        [14]string
+			signedIn bool
+			next, at sql.NullInt64
+		)
+		err := rows.Scan(&s[0], &s[1], &s[2], &s[3], &signedIn, &s[4], &s[5], &s[6], &s[7], &s[8], &s[9],
+			&s[10], &s[11], &s[12], &s[13], &next, &at)
+		return len(s[0]), err
+	})
 }
 
 func BenchmarkAuditScan(b *testing.B) {
+	var rec sql.RawBytes
+	benchScan(b, reportRecordSQL, func(rows *sql.Rows) (int, error) {
+		err := rows.Scan(&rec)
+		return len(rec), err
+	})
+}
+
+// benchScan reads every row of query on an issuer database of reports
+// rows, each with read, which returns the size of what it read.
+func benchScan(b *testing.B, query string, read func(*sql.Rows) (int, error)) {
 	_, r := issuer(b, reports)
 	ctx := context.Background()
 	b.ReportAllocs()
 	c0 := cpu()
 	for b.Loop() {
-		rows, err := r.QueryContext(ctx, reportRecordSQL)
+		rows, err := r.QueryContext(ctx, query)
 		if err != nil {
 			b.Fatal(err)
 		}
 		n, size := 0, 0
-		var rec sql.RawBytes
 		for rows.Next() {
-			if err := rows.Scan(&rec); err != nil {
+			k, err := read(rows)
+			if err != nil {
 				b.Fatal(err)
 			}
 			n++
-			size += len(rec)
+			size += k
 		}
 		if err := rows.Err(); err != nil || n != reports || size == 0 {
 			b.Fatal(n, err)

@@ -61,6 +61,21 @@ func signedIn(t *testing.T, w *world) (*vitalsdk.Client, string) {
 	return c, uid
 }
 
+// identified returns a client signed in as a new user the way an app on its
+// profile signs in, identifyExternalUser as external where the profile has
+// it and the deprecated signIn otherwise, relaunched; and the user ID.
+func identified(t *testing.T, w *world, external string) (*vitalsdk.Client, string) {
+	t.Helper()
+	c := w.launch()
+	uid := w.newUser()
+	if c.Profile().HasIdentify {
+		require.NoError(t, c.IdentifyExternalUser(w.ctx, external, vitalsdk.SignInTokenAuth{Token: w.token(uid)}))
+	} else {
+		require.NoError(t, c.SignIn(w.ctx, w.token(uid)))
+	}
+	return w.launch(), uid
+}
+
 func TestSignInSameUser(t *testing.T) {
 	eachProfile(t, func(t *testing.T, w *world) {
 		c, uid := signedIn(t, w)
@@ -238,14 +253,7 @@ func TestReauthentication(t *testing.T) {
 
 func TestUserDeletion(t *testing.T) {
 	eachProfile(t, func(t *testing.T, w *world) {
-		c := w.launch()
-		uid := w.newUser()
-		if c.Profile().HasIdentify {
-			require.NoError(t, c.IdentifyExternalUser(w.ctx, "app-user-1", vitalsdk.SignInTokenAuth{Token: w.token(uid)}))
-		} else {
-			require.NoError(t, c.SignIn(w.ctx, w.token(uid)))
-		}
-		c = w.launch()
+		c, uid := identified(t, w, "app-user-1")
 		require.Equal(t, signedInToken, c.Status())
 
 		require.NoError(t, w.em.DeleteUser(uid))

@@ -14,12 +14,15 @@ import (
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
-// The interfaces of the consumers that the stores implement.
+// The interfaces of the consumers that the stores implement, and the
+// crash wrappers those of the stores they wrap.
 var (
 	_ vitalsdk.Store         = (*memory.DeviceStore)(nil)
 	_ issuer.UserStore       = (*memory.UserMap)(nil)
 	_ storetest.UserMapStore = (*memory.UserMap)(nil)
 	_ reconcile.Journal      = (*memory.Journal)(nil)
+	_ vitalsdk.Store         = (*memory.CrashingStore)(nil)
+	_ reconcile.Journal      = (*memory.CrashingJournal)(nil)
 )
 
 func TestDeviceStoreContract(t *testing.T) {

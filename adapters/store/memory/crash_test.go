@@ -12,12 +12,6 @@ import (
 	"github.com/vitalsync/vitalsync/reconcile"
 )
 
-// The crash wrappers implement the interfaces of the stores they wrap.
-var (
-	_ vitalsdk.Store    = (*memory.CrashingStore)(nil)
-	_ reconcile.Journal = (*memory.CrashingJournal)(nil)
-)
-
 // journal is a reconcile.Journal that keeps its entry and events.
 type journal struct {
 	e      reconcile.JournalEntry

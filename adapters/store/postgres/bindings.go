@@ -4,21 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/vitalsync/vitalsync/adapters/store/internal/reportsql"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/issuersql"
 	"github.com/vitalsync/vitalsync/issuer"
 )
-
-// submitReportSQL writes the report unless the stored one was received
-// later: reports are ordered by the issuer's clock.
-const submitReportSQL = `
-	INSERT INTO reports (` + reportColumns + `, received_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-	ON CONFLICT (installation_id) DO UPDATE SET ` + reportsql.Updates + `, received_at = excluded.received_at
-	WHERE reports.received_at IS NULL OR reports.received_at <= excluded.received_at`
 
 // SubmitReport applies issuer.Bind to the installation's binding and
 // stores the report unless the stored one was received later
@@ -27,67 +16,52 @@ const submitReportSQL = `
 // installation, on any replica, waits for that insert and then reads it),
 // so concurrent reports of one installation are decided one at a time.
 func (db *DB) SubmitReport(ctx context.Context, s issuer.Submission) (bool, error) {
-	if err := s.Validate(); err != nil {
-		return false, fmt.Errorf("submit report: %w", err)
-	}
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("submit report: %w", err)
-	}
-	defer tx.rollback(ctx)
+	return issuersql.SubmitReport(ctx, conn{db}, s, bind)
+}
+
+// bind is SubmitReport's step on the binding: the insert of a first
+// binding, or else the read of the stored one under a row lock, issuer.Bind,
+// and its update.
+func bind(ctx context.Context, tx issuersql.Tx, s issuer.Submission) error {
 	r := s.Report
 	first, _, _ := issuer.Bind(issuer.Binding{}, false, s)
-	tag, err := tx.Exec(ctx, `INSERT INTO installation_bindings
+	n, err := tx.Exec(ctx, `INSERT INTO installation_bindings
 		(installation_id, app_user_id, key_hash, sequence, bound_at, received_at) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (installation_id) DO NOTHING`,
 		r.InstallationID, first.AppUserID, first.KeyHash, int64(first.Sequence), first.BoundAt.UnixNano(),
 		first.ReceivedAt.UnixNano())
+	if err != nil || n > 0 {
+		return err
+	}
+	cur, found, err := readBinding(ctx, tx, r.InstallationID, true)
 	if err != nil {
-		return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
+		return err
 	}
-	if tag.RowsAffected() == 0 {
-		cur, found, err := readBinding(ctx, tx, r.InstallationID, true)
-		if err != nil {
-			return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
-		}
-		next, replaced, err := issuer.Bind(cur, found, s)
-		if err != nil {
-			return false, fmt.Errorf("submit report: %w", err)
-		}
-		if replaced != nil {
-			if _, err := tx.Exec(ctx, `INSERT INTO installation_binding_history
-				(installation_id, app_user_id, bound_at, unbound_at) VALUES ($1, $2, $3, $4)`,
-				r.InstallationID, replaced.AppUserID, replaced.BoundAt.UnixNano(), next.BoundAt.UnixNano()); err != nil {
-				return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
-			}
-		}
-		if _, err := tx.Exec(ctx, `UPDATE installation_bindings SET app_user_id = $2, key_hash = $3,
-			sequence = $4, bound_at = $5, received_at = $6 WHERE installation_id = $1`,
-			r.InstallationID, next.AppUserID, next.KeyHash, int64(next.Sequence), next.BoundAt.UnixNano(),
-			next.ReceivedAt.UnixNano()); err != nil {
-			return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
-		}
-	}
-	tag, err = tx.Exec(ctx, submitReportSQL, append(reportArgs(r), s.ReceivedAt.UnixNano())...)
+	next, err := issuersql.Rebind(ctx, tx, cur, found, s)
 	if err != nil {
-		return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
+		return err
 	}
-	if err := tx.commit(ctx); err != nil {
-		return false, fmt.Errorf("submit report: %w", err)
-	}
-	return tag.RowsAffected() > 0, nil
+	_, err = tx.Exec(ctx, `UPDATE installation_bindings SET app_user_id = $2, key_hash = $3,
+		sequence = $4, bound_at = $5, received_at = $6 WHERE installation_id = $1`,
+		r.InstallationID, next.AppUserID, next.KeyHash, int64(next.Sequence), next.BoundAt.UnixNano(),
+		next.ReceivedAt.UnixNano())
+	return err
 }
 
-func readBinding(ctx context.Context, q pgx.Tx, installation string, lock bool) (issuer.Binding, bool, error) {
-	query := `SELECT app_user_id, key_hash, sequence, bound_at, received_at
-		FROM installation_bindings WHERE installation_id = $1`
+// rowReader reads one row: a conn, or a transaction of one.
+type rowReader interface {
+	QueryRow(ctx context.Context, query string, args ...any) issuersql.Row
+}
+
+func readBinding(ctx context.Context, q rowReader, installation string, lock bool) (issuer.Binding, bool, error) {
+	query := issuersql.BindingSQL
 	if lock {
 		query += " FOR UPDATE"
 	}
 	b := issuer.Binding{InstallationID: installation}
 	var seq, bound, received int64
 	err := q.QueryRow(ctx, query, installation).Scan(&b.AppUserID, &b.KeyHash, &seq, &bound, &received)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, issuersql.ErrNoRows) {
 		return issuer.Binding{}, false, nil
 	}
 	if err != nil {
@@ -97,20 +71,20 @@ func readBinding(ctx context.Context, q pgx.Tx, installation string, lock bool) 
 		return b, false, &ColumnError{Column: "installation_bindings.sequence", Key: installation, Err: ErrCorrupt}
 	}
 	b.Sequence = uint64(seq)
-	b.BoundAt, b.ReceivedAt = time.Unix(0, bound).UTC(), time.Unix(0, received).UTC()
+	b.BoundAt, b.ReceivedAt = issuersql.FromNanos(&bound), issuersql.FromNanos(&received)
 	return b, true, nil
 }
 
 // Binding returns the installation's binding, and false if it has none.
 func (db *DB) Binding(ctx context.Context, installation string) (issuer.Binding, bool, error) {
-	tx, err := db.begin(ctx)
+	tx, err := conn{db}.Begin(ctx)
 	if err != nil {
 		return issuer.Binding{}, false, fmt.Errorf("binding: %w", err)
 	}
-	defer tx.rollback(ctx)
+	defer tx.Rollback(ctx)
 	b, ok, err := readBinding(ctx, tx, installation, false)
 	if err != nil {
-		return issuer.Binding{}, false, fmt.Errorf("binding: %w", db.wrap(ctx, err))
+		return issuer.Binding{}, false, fmt.Errorf("binding: %w", err)
 	}
 	return b, ok, nil
 }
@@ -118,27 +92,5 @@ func (db *DB) Binding(ctx context.Context, installation string) (issuer.Binding,
 // BindingHistory returns the bindings of installation that rebinds
 // replaced, oldest first.
 func (db *DB) BindingHistory(ctx context.Context, installation string) ([]issuer.PastBinding, error) {
-	if err := db.check(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := db.pool.Query(ctx, `SELECT app_user_id, bound_at, unbound_at
-		FROM installation_binding_history WHERE installation_id = $1 ORDER BY id`, installation)
-	if err != nil {
-		return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
-	}
-	defer rows.Close()
-	var out []issuer.PastBinding
-	for rows.Next() {
-		var p issuer.PastBinding
-		var bound, unbound int64
-		if err := rows.Scan(&p.AppUserID, &bound, &unbound); err != nil {
-			return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
-		}
-		p.BoundAt, p.UnboundAt = time.Unix(0, bound).UTC(), time.Unix(0, unbound).UTC()
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
-	}
-	return out, nil
+	return issuersql.BindingHistory(ctx, conn{db}, installation)
 }

@@ -14,8 +14,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/dberr"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/issuersql"
 	"github.com/vitalsync/vitalsync/adapters/store/internal/migrations"
-	"github.com/vitalsync/vitalsync/issuer"
 )
 
 //go:embed migrations/*.sql
@@ -136,7 +137,7 @@ func (db *DB) Ping(ctx context.Context) error {
 		return db.wrap(ctx, err)
 	}
 	if readOnly == "on" {
-		return &unavailableError{ErrReadOnly}
+		return dberr.Unavailable(ErrReadOnly)
 	}
 	return nil
 }
@@ -259,36 +260,62 @@ func (t *tx) rollback(ctx context.Context) { _ = t.Rollback(context.WithoutCance
 // commit commits the transaction.
 func (t *tx) commit(ctx context.Context) error { return t.db.wrap(ctx, t.Commit(ctx)) }
 
-// check returns ErrClosed after Close, and ctx.Err() for a done ctx.
-func (db *DB) check(ctx context.Context) error {
-	if db.closed.Load() {
-		return ErrClosed
-	}
-	return ctx.Err()
+// conn is the DB as adapters/store/internal/issuersql's methods run on it:
+// the pool for reads, a read-committed transaction for writes, every error
+// as wrap makes it.
+type conn struct{ db *DB }
+
+func (c conn) Check(ctx context.Context) error { return c.db.check(ctx) }
+
+func (c conn) QueryRow(ctx context.Context, query string, args ...any) issuersql.Row {
+	return issuersql.DriverRow(ctx, c.db.pool.QueryRow(ctx, query, args...), pgx.ErrNoRows, c.db.wrap)
 }
+
+func (c conn) Query(ctx context.Context, query string, args []any, read func(issuersql.Rows) error) error {
+	rows, err := c.db.pool.Query(ctx, query, args...)
+	if err != nil {
+		return c.db.wrap(ctx, err)
+	}
+	defer rows.Close()
+	return c.db.wrap(ctx, read(rows))
+}
+
+func (c conn) Begin(ctx context.Context) (issuersql.Tx, error) {
+	t, err := c.db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return writeTx{t}, nil
+}
+
+// writeTx is a tx as issuersql's methods use it: every error as wrap
+// makes it.
+type writeTx struct{ tx *tx }
+
+func (w writeTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := w.tx.Exec(ctx, query, args...)
+	if err != nil {
+		return 0, w.tx.db.wrap(ctx, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (w writeTx) QueryRow(ctx context.Context, query string, args ...any) issuersql.Row {
+	return issuersql.DriverRow(ctx, w.tx.QueryRow(ctx, query, args...), pgx.ErrNoRows, w.tx.db.wrap)
+}
+
+func (w writeTx) Now() time.Time                   { return w.tx.now }
+func (w writeTx) Commit(ctx context.Context) error { return w.tx.commit(ctx) }
+func (w writeTx) Rollback(ctx context.Context)     { w.tx.rollback(ctx) }
+
+// check returns ErrClosed after Close, and ctx.Err() for a done ctx.
+func (db *DB) check(ctx context.Context) error { return dberr.Check(ctx, db.closed.Load(), ErrClosed) }
 
 // wrap turns a driver error into the package's: ErrClosed after Close,
-// ctx.Err() once ctx is done, the error itself otherwise.
+// ctx.Err() once ctx is done, the error itself otherwise (unavailable).
 func (db *DB) wrap(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	if db.closed.Load() {
-		return ErrClosed
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return ctxErr
-	}
-	return unavailable(err)
+	return dberr.Wrap(ctx, db.closed.Load(), ErrClosed, err, unavailable)
 }
-
-// unavailableError is a failure that may pass: it matches
-// issuer.ErrStoreUnavailable as well as its cause.
-type unavailableError struct{ err error }
-
-func (e *unavailableError) Error() string        { return e.err.Error() }
-func (e *unavailableError) Unwrap() error        { return e.err }
-func (e *unavailableError) Is(target error) bool { return target == issuer.ErrStoreUnavailable }
 
 // unavailable marks the errors of a server that cannot serve now as
 // issuer.ErrStoreUnavailable: no connection (refused, lost, timed out),
@@ -304,7 +331,7 @@ func unavailable(err error) error {
 		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"),
 			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", pe.Code == "25006",
 			pe.Code == "40001", pe.Code == "40P01":
-			return &unavailableError{err}
+			return dberr.Unavailable(err)
 		}
 		return err
 	}
@@ -312,7 +339,7 @@ func unavailable(err error) error {
 	var ne net.Error
 	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		pgconn.SafeToRetry(err) {
-		return &unavailableError{err}
+		return dberr.Unavailable(err)
 	}
 	return err
 }

@@ -12,10 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/vitalsync/vitalsync/adapters/store/internal/reportsql"
-	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/issuersql"
 	"github.com/vitalsync/vitalsync/issuer"
-	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 // The reports table implements the issuer's report store.
@@ -54,106 +52,33 @@ func (e *ColumnError) Error() string {
 func (e *ColumnError) Unwrap() error { return e.Err }
 
 // reportColumns are the reports table's columns in the order of the
-// scans and arguments below.
-const reportColumns = reportsql.Columns
-
-// putReportSQL is PutReport's one statement: an insert, or an update of
-// the stored row when that row was not taken later. The WHERE is evaluated
-// on the row as it stands after any concurrent writer's commit (ON CONFLICT
-// locks it), so of any number of concurrent reports, from any replicas,
-// the one with the latest reported_at is the one left.
-const putReportSQL = `
-	INSERT INTO reports (` + reportColumns + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-	ON CONFLICT (installation_id) DO UPDATE SET ` + reportsql.Updates + `
-	WHERE reports.reported_at IS NULL OR reports.reported_at <= excluded.reported_at`
+// report records' first 17 fields.
+const reportColumns = issuersql.Columns
 
 // PutReport stores r as its installation's report unless the stored one
 // has a later reported_at (issuer.ReportStore), in one statement, and
 // reports whether it did. Concurrent reports of one installation, from
-// any number of processes, leave the latest. A report that fails Validate
-// is refused with an error matching issuer.ErrBadReport.
+// any number of processes, leave the latest: the upsert's WHERE is
+// evaluated on the row as it stands after any concurrent writer's commit
+// (ON CONFLICT locks it), so of any number of concurrent reports, from any
+// replicas, the one with the latest reported_at is the one left. A report
+// that fails Validate is refused with an error matching issuer.ErrBadReport.
 func (db *DB) PutReport(ctx context.Context, r issuer.Report) (bool, error) {
-	if err := r.Validate(); err != nil {
-		return false, fmt.Errorf("put report: %w", err)
-	}
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("put report: %w", err)
-	}
-	defer tx.rollback(ctx)
-	tag, err := tx.Exec(ctx, putReportSQL, reportArgs(r)...)
-	if err != nil {
-		return false, fmt.Errorf("put report: %w", db.wrap(ctx, err))
-	}
-	if err := tx.commit(ctx); err != nil {
-		return false, fmt.Errorf("put report: %w", err)
-	}
-	return tag.RowsAffected() > 0, nil
-}
-
-func reportArgs(r issuer.Report) []any {
-	return []any{r.InstallationID, string(r.Platform), r.SDKVersion, r.Profile, r.AppSignedIn, r.AppUserID,
-		r.AppVitalUserID, string(r.AppEnvironment), string(r.AppRegion), strings.Join(r.SDKStatus.Names(), ","),
-		r.SDKCurrentUserID, string(r.SDKEnvironment), string(r.SDKRegion), string(r.LastObserved),
-		string(r.LastError), nanos(r.NextAttemptAt), nanos(r.ReportedAt)}
-}
-
-// nanos is t as Unix nanoseconds, nil for the zero time.
-func nanos(t time.Time) *int64 {
-	if t.IsZero() {
-		return nil
-	}
-	n := t.UnixNano()
-	return &n
-}
-
-// fromNanos is the inverse of nanos, in UTC.
-func fromNanos(n *int64) time.Time {
-	if n == nil {
-		return time.Time{}
-	}
-	return time.Unix(0, *n).UTC()
+	return issuersql.PutReport(ctx, conn{db}, r)
 }
 
 // LatestReport returns the stored report of installation, and false if
 // there is none. A stored value that does not parse is a *ColumnError
 // wrapping ErrCorrupt.
 func (db *DB) LatestReport(ctx context.Context, installation string) (issuer.Report, bool, error) {
-	if err := db.check(ctx); err != nil {
-		return issuer.Report{}, false, err
-	}
-	var (
-		r                    issuer.Report
-		platform, status     string
-		lastErr              string
-		nextAttempt, reportd *int64
-	)
-	err := db.pool.QueryRow(ctx, `SELECT `+reportColumns+` FROM reports WHERE installation_id = $1`, installation).
-		Scan(&r.InstallationID, &platform, &r.SDKVersion, &r.Profile, &r.AppSignedIn, &r.AppUserID,
-			&r.AppVitalUserID, &r.AppEnvironment, &r.AppRegion, &status, &r.SDKCurrentUserID, &r.SDKEnvironment,
-			&r.SDKRegion, &r.LastObserved, &lastErr, &nextAttempt, &reportd)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return issuer.Report{}, false, nil
-	}
-	if err != nil {
-		return issuer.Report{}, false, fmt.Errorf("latest report: %w", db.wrap(ctx, err))
-	}
-	r.Platform = fsm.Platform(platform)
-	r.NextAttemptAt, r.ReportedAt = fromNanos(nextAttempt), fromNanos(reportd)
-	bad := func(column string) error {
-		return fmt.Errorf("latest report: %w", &ColumnError{Column: column, Key: r.InstallationID, Err: ErrCorrupt})
-	}
-	if status != "" {
-		if r.SDKStatus, err = fsm.ParseStatus(strings.Split(status, ",")); err != nil {
-			return issuer.Report{}, false, bad("sdk_status")
-		}
-	}
-	var ok bool
-	if r.LastError, ok = reconcile.ParseSDKError(lastErr); !ok {
-		return issuer.Report{}, false, bad("last_error")
-	}
-	return r, true, nil
+	return issuersql.LatestReport(ctx, conn{db}, installation, scanReport)
+}
+
+// scanReport reads a report from a row of reportColumns.
+func scanReport(row issuersql.Row) (issuer.Report, error) {
+	return issuersql.ScanReport(row, func(column, installation string) error {
+		return &ColumnError{Column: column, Key: installation, Err: ErrCorrupt}
+	})
 }
 
 // ReportRecordSep separates a report record's fields (EachReportRecord).
@@ -529,7 +454,7 @@ func (f *fleetRecords) Next() bool {
 		if err != nil || issuer.CheckTime(t) != nil { // never an overflow of the nanoseconds
 			return nil
 		}
-		return nanos(t)
+		return issuersql.Nanos(t)
 	}
 	f.row = f.row[:0]
 	for i, v := range rec {

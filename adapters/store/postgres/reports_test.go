@@ -125,53 +125,12 @@ func records(t *testing.T, url string, pageRows int) [][]string {
 
 func TestEachReportRecordJoinsTheActiveMapping(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	url := pgtest.URL(t)
-	db := open(t, url)
-	for _, app := range []string{"alice", "bob"} {
-		_, err := db.PutUser(ctx, app, "v-"+app+"-1")
-		require.NoError(t, err)
-	}
-	require.NoError(t, db.MarkUserDeleted(ctx, "bob", "v-bob-1"))
-	_, err := db.PutUser(ctx, "bob", "v-bob-2")
-	require.NoError(t, err)
-	_, err = db.PutUser(ctx, "carol", "v-carol-1")
-	require.NoError(t, err)
-	require.NoError(t, db.MarkUserDeleted(ctx, "carol", "v-carol-1"))
-	for _, app := range []string{"alice", "bob", "carol"} {
-		r := testReport("inst-" + app)
-		r.AppSignedIn, r.AppUserID, r.AppVitalUserID = true, app, "v-"+app+"-1"
-		r.SDKStatus, r.SDKCurrentUserID = fsm.FlagConfigured|fsm.FlagSignedIn|fsm.FlagUseSignInToken, "V-"+strings.ToUpper(app)
-		r.NextAttemptAt = t0.Add(time.Minute)
-		putReport(t, db, r)
-	}
-	putReport(t, db, testReport("inst-signed-out"))
-
-	got := map[string][]string{}
-	for _, rec := range records(t, url, 0) {
-		require.Len(t, rec, 18)
-		got[rec[0]] = rec
-	}
-	require.Len(t, got, 4)
-	require.Equal(t, "v-alice-1", got["inst-alice"][17])
-	require.Equal(t, "v-bob-2", got["inst-bob"][17], "the active mapping, not the deleted one")
-	require.Equal(t, "", got["inst-carol"][17], "no active mapping")
-	require.Equal(t, "", got["inst-signed-out"][17])
-	require.Equal(t, []string{"inst-alice", "ios", "1.8.5", "ios-1.8", "1", "alice", "v-alice-1", "", "",
-		"configured,signedIn,useSignInToken", "V-ALICE", "", "", "", "", strconv.FormatInt(t0.Add(time.Minute).UnixNano(), 10),
-		strconv.FormatInt(t0.UnixNano(), 10), "v-alice-1"}, got["inst-alice"])
-	require.Equal(t, "0", got["inst-signed-out"][4])
-	require.Equal(t, "", got["inst-signed-out"][15])
-
-	// fn's error stops the walk.
-	stop := errors.New("stop")
-	n := 0
-	require.ErrorIs(t, postgres.EachReportRecord(ctx, url, 0, func(string) error { n++; return stop }), stop)
-	require.Equal(t, 1, n)
-	// A done context.
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	require.ErrorIs(t, postgres.EachReportRecord(cctx, url, 0, func(string) error { return nil }), context.Canceled)
+	storetest.ReportRecords(t, postgres.ReportRecordSep, func(t *testing.T) (storetest.RecordStore, storetest.Records) {
+		url := pgtest.URL(t)
+		return open(t, url), func(ctx context.Context, fn func(string) error) error {
+			return postgres.EachReportRecord(ctx, url, 0, fn)
+		}
+	})
 }
 
 // Keyset pages of any size read every installation once, in bytewise

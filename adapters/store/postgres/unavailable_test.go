@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/store/internal/dberr"
 	"github.com/vitalsync/vitalsync/issuer"
 )
 
@@ -27,6 +28,6 @@ func TestUnavailableClassifies(t *testing.T) {
 		require.ErrorAs(t, err, &pe, "the cause stays reachable")
 	}
 	require.ErrorIs(t, unavailable(io.ErrUnexpectedEOF), issuer.ErrStoreUnavailable)
-	require.ErrorIs(t, unavailable(&unavailableError{ErrReadOnly}), ErrReadOnly)
+	require.ErrorIs(t, unavailable(dberr.Unavailable(ErrReadOnly)), ErrReadOnly)
 	require.NotErrorIs(t, unavailable(errors.New("bad value")), issuer.ErrStoreUnavailable)
 }

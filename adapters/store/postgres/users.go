@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/vitalsync/vitalsync/adapters/store/internal/issuersql"
 	"github.com/vitalsync/vitalsync/issuer"
 )
 
@@ -19,19 +17,7 @@ const putAttempts = 3
 // LookupUser returns the active mapping of appUserID, and false if it has
 // none (issuer.UserStore).
 func (db *DB) LookupUser(ctx context.Context, appUserID string) (issuer.Mapping, bool, error) {
-	if err := db.check(ctx); err != nil {
-		return issuer.Mapping{}, false, err
-	}
-	m, err := scanMapping(db.pool.QueryRow(ctx, `
-		SELECT app_user_id, vital_user_id, created_at, deleted_at
-		FROM user_map WHERE app_user_id = $1 AND deleted_at IS NULL`, appUserID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return issuer.Mapping{}, false, nil
-	}
-	if err != nil {
-		return issuer.Mapping{}, false, fmt.Errorf("lookup user: %w", db.wrap(ctx, err))
-	}
-	return m, true, nil
+	return issuersql.LookupUser(ctx, conn{db}, appUserID)
 }
 
 // PutUser maps appUserID to vitalUserID, created now by the DB clock, in one
@@ -45,22 +31,7 @@ func (db *DB) PutUser(ctx context.Context, appUserID, vitalUserID string) (issue
 	if appUserID == "" || vitalUserID == "" {
 		return issuer.Mapping{}, fmt.Errorf("put user: %w: empty app or Vital user ID", issuer.ErrInvalidMapping)
 	}
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return issuer.Mapping{}, fmt.Errorf("put user: %w", err)
-	}
-	defer tx.rollback(ctx)
-	m, err := tx.putUser(ctx, appUserID, vitalUserID)
-	if errors.Is(err, issuer.ErrMappingExists) {
-		return m, fmt.Errorf("put user: %w", err)
-	}
-	if err != nil {
-		return issuer.Mapping{}, fmt.Errorf("put user: %w", db.wrap(ctx, err))
-	}
-	if err := tx.commit(ctx); err != nil {
-		return issuer.Mapping{}, fmt.Errorf("put user: %w", err)
-	}
-	return m, nil
+	return issuersql.PutUser(ctx, conn{db}, appUserID, vitalUserID, putUser)
 }
 
 // putUser inserts the mapping unless an active one exists, which it then
@@ -68,26 +39,24 @@ func (db *DB) PutUser(ctx context.Context, appUserID, vitalUserID string) (issue
 // insert of the same app user to commit or roll back, and each statement
 // of a read-committed transaction sees the latest commits, so the read
 // after a conflict finds the winner.
-func (tx *tx) putUser(ctx context.Context, appUserID, vitalUserID string) (issuer.Mapping, error) {
+func putUser(ctx context.Context, tx issuersql.Tx, appUserID, vitalUserID string) (issuer.Mapping, error) {
 	for range putAttempts {
 		var id int64
 		err := tx.QueryRow(ctx, `
 			INSERT INTO user_map (app_user_id, vital_user_id, created_at) VALUES ($1, $2, $3)
 			ON CONFLICT (app_user_id) WHERE deleted_at IS NULL DO NOTHING
-			RETURNING id`, appUserID, vitalUserID, tx.now.UnixNano()).Scan(&id)
+			RETURNING id`, appUserID, vitalUserID, tx.Now().UnixNano()).Scan(&id)
 		if err == nil {
-			return issuer.Mapping{AppUserID: appUserID, VitalUserID: vitalUserID, CreatedAt: tx.now}, nil
+			return issuer.Mapping{AppUserID: appUserID, VitalUserID: vitalUserID, CreatedAt: tx.Now()}, nil
 		}
-		if !errors.Is(err, pgx.ErrNoRows) {
+		if !errors.Is(err, issuersql.ErrNoRows) {
 			return issuer.Mapping{}, err
 		}
-		existing, err := scanMapping(tx.QueryRow(ctx, `
-			SELECT app_user_id, vital_user_id, created_at, deleted_at
-			FROM user_map WHERE app_user_id = $1 AND deleted_at IS NULL`, appUserID))
+		existing, err := issuersql.ScanMapping(tx.QueryRow(ctx, issuersql.ActiveMappingSQL, appUserID))
 		if err == nil {
 			return existing, issuer.ErrMappingExists
 		}
-		if !errors.Is(err, pgx.ErrNoRows) {
+		if !errors.Is(err, issuersql.ErrNoRows) {
 			return issuer.Mapping{}, err
 		}
 		// Retired between the two statements: try the insert again.
@@ -100,67 +69,11 @@ func (tx *tx) putUser(ctx context.Context, appUserID, vitalUserID string) (issue
 // (issuer.UserStore). Without such an active mapping it returns an error
 // matching issuer.ErrMappingInactive and changes nothing.
 func (db *DB) MarkUserDeleted(ctx context.Context, appUserID, vitalUserID string) error {
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return fmt.Errorf("mark user deleted: %w", err)
-	}
-	defer tx.rollback(ctx)
-	tag, err := tx.Exec(ctx, `
-		UPDATE user_map SET deleted_at = $1
-		WHERE app_user_id = $2 AND vital_user_id = $3 AND deleted_at IS NULL`,
-		tx.now.UnixNano(), appUserID, vitalUserID)
-	if err != nil {
-		return fmt.Errorf("mark user deleted: %w", db.wrap(ctx, err))
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("mark user deleted: %w", issuer.ErrMappingInactive)
-	}
-	if err := tx.commit(ctx); err != nil {
-		return fmt.Errorf("mark user deleted: %w", err)
-	}
-	return nil
+	return issuersql.MarkUserDeleted(ctx, conn{db}, appUserID, vitalUserID, issuer.ErrMappingInactive)
 }
 
 // UserHistory returns every mapping of appUserID, deleted ones included,
 // oldest first. No mappings is an empty slice.
 func (db *DB) UserHistory(ctx context.Context, appUserID string) ([]issuer.Mapping, error) {
-	if err := db.check(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := db.pool.Query(ctx, `
-		SELECT app_user_id, vital_user_id, created_at, deleted_at
-		FROM user_map WHERE app_user_id = $1 ORDER BY id`, appUserID)
-	if err != nil {
-		return nil, fmt.Errorf("user history: %w", db.wrap(ctx, err))
-	}
-	defer rows.Close()
-	history := []issuer.Mapping{}
-	for rows.Next() {
-		m, err := scanMapping(rows)
-		if err != nil {
-			return nil, fmt.Errorf("user history: %w", db.wrap(ctx, err))
-		}
-		history = append(history, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("user history: %w", db.wrap(ctx, err))
-	}
-	return history, nil
-}
-
-func scanMapping(row pgx.Row) (issuer.Mapping, error) {
-	var (
-		m         issuer.Mapping
-		createdAt int64
-		deletedAt *int64
-	)
-	if err := row.Scan(&m.AppUserID, &m.VitalUserID, &createdAt, &deletedAt); err != nil {
-		return issuer.Mapping{}, err
-	}
-	m.CreatedAt = time.Unix(0, createdAt).UTC()
-	if deletedAt != nil {
-		t := time.Unix(0, *deletedAt).UTC()
-		m.DeletedAt = &t
-	}
-	return m, nil
+	return issuersql.UserHistory(ctx, conn{db}, appUserID)
 }

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/vitalsync/vitalsync/adapters/store/internal/reportsql"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/issuersql"
 	"github.com/vitalsync/vitalsync/issuer"
 )
 
@@ -19,56 +19,29 @@ const tableBindings = "installation_bindings"
 // issuer.ReportStore), in one transaction: a refusal, a failure or a done
 // context changes nothing.
 func (db *DB) SubmitReport(ctx context.Context, s issuer.Submission) (bool, error) {
-	if err := s.Validate(); err != nil {
-		return false, fmt.Errorf("submit report: %w", err)
-	}
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("submit report: %w", err)
-	}
-	defer tx.Rollback()
+	return issuersql.SubmitReport(ctx, conn{db}, s, bind)
+}
+
+// bind is SubmitReport's step on the binding: its read, issuer.Bind, and
+// its upsert, under BEGIN IMMEDIATE.
+func bind(ctx context.Context, tx issuersql.Tx, s issuer.Submission) error {
 	r := s.Report
 	cur, found, err := readBinding(ctx, tx, r.InstallationID)
 	if err != nil {
-		return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
+		return err
 	}
-	next, replaced, err := issuer.Bind(cur, found, s)
+	next, err := issuersql.Rebind(ctx, tx, cur, found, s)
 	if err != nil {
-		return false, fmt.Errorf("submit report: %w", err)
+		return err
 	}
-	if replaced != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO installation_binding_history
-			(installation_id, app_user_id, bound_at, unbound_at) VALUES (?, ?, ?, ?)`,
-			r.InstallationID, replaced.AppUserID, replaced.BoundAt.UnixNano(), next.BoundAt.UnixNano()); err != nil {
-			return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO installation_bindings
+	_, err = tx.Exec(ctx, `INSERT INTO installation_bindings
 		(installation_id, app_user_id, key_hash, sequence, bound_at, received_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (installation_id) DO UPDATE SET app_user_id = excluded.app_user_id,
 			key_hash = excluded.key_hash, sequence = excluded.sequence, bound_at = excluded.bound_at,
 			received_at = excluded.received_at`,
 		r.InstallationID, next.AppUserID, hexOrNull(next.KeyHash), int64(next.Sequence), next.BoundAt.UnixNano(),
-		next.ReceivedAt.UnixNano()); err != nil {
-		return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
-	}
-	res, err := tx.ExecContext(ctx, `
-		INSERT INTO reports (`+reportColumns+`, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (installation_id) DO UPDATE SET `+reportsql.Updates+`, received_at = excluded.received_at
-		WHERE reports.received_at IS NULL OR reports.received_at <= excluded.received_at`,
-		append(reportArgs(r), s.ReceivedAt.UnixNano())...)
-	if err != nil {
-		return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("submit report: %w", db.wrap(ctx, err))
-	}
-	if err := tx.commit(ctx); err != nil {
-		return false, fmt.Errorf("submit report: %w", err)
-	}
-	return n > 0, nil
+		next.ReceivedAt.UnixNano())
+	return err
 }
 
 // hexOrNull is a key hash as the bindings keep it.
@@ -79,14 +52,17 @@ func hexOrNull(h []byte) sql.NullString {
 	return sql.NullString{String: hex.EncodeToString(h), Valid: true}
 }
 
-func readBinding(ctx context.Context, q queryer, installation string) (issuer.Binding, bool, error) {
+// rowReader reads one row: a conn, or a transaction of one.
+type rowReader interface {
+	QueryRow(ctx context.Context, query string, args ...any) issuersql.Row
+}
+
+func readBinding(ctx context.Context, q rowReader, installation string) (issuer.Binding, bool, error) {
 	b := issuer.Binding{InstallationID: installation}
 	var seq, bound, received int64
 	var keyHash sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT app_user_id, key_hash, sequence, bound_at, received_at
-		FROM installation_bindings WHERE installation_id = ?`, installation).
-		Scan(&b.AppUserID, &keyHash, &seq, &bound, &received)
-	if errors.Is(err, sql.ErrNoRows) {
+	err := q.QueryRow(ctx, issuersql.BindingSQL, installation).Scan(&b.AppUserID, &keyHash, &seq, &bound, &received)
+	if errors.Is(err, issuersql.ErrNoRows) {
 		return issuer.Binding{}, false, nil
 	}
 	if err != nil {
@@ -103,8 +79,7 @@ func readBinding(ctx context.Context, q queryer, installation string) (issuer.Bi
 		b.KeyHash = h
 	}
 	b.Sequence = uint64(seq)
-	b.BoundAt = fromNanos(sql.NullInt64{Int64: bound, Valid: true})
-	b.ReceivedAt = fromNanos(sql.NullInt64{Int64: received, Valid: true})
+	b.BoundAt, b.ReceivedAt = issuersql.FromNanos(&bound), issuersql.FromNanos(&received)
 	return b, true, nil
 }
 
@@ -113,9 +88,9 @@ func (db *DB) Binding(ctx context.Context, installation string) (issuer.Binding,
 	if err := db.check(ctx); err != nil {
 		return issuer.Binding{}, false, err
 	}
-	b, ok, err := readBinding(ctx, db.rdb, installation)
+	b, ok, err := readBinding(ctx, conn{db}, installation)
 	if err != nil {
-		return issuer.Binding{}, false, fmt.Errorf("binding: %w", db.wrap(ctx, err))
+		return issuer.Binding{}, false, fmt.Errorf("binding: %w", err)
 	}
 	return b, ok, nil
 }
@@ -123,30 +98,7 @@ func (db *DB) Binding(ctx context.Context, installation string) (issuer.Binding,
 // BindingHistory returns the bindings of installation that rebinds
 // replaced, oldest first.
 func (db *DB) BindingHistory(ctx context.Context, installation string) ([]issuer.PastBinding, error) {
-	if err := db.check(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := db.rdb.QueryContext(ctx, `SELECT app_user_id, bound_at, unbound_at
-		FROM installation_binding_history WHERE installation_id = ? ORDER BY id`, installation)
-	if err != nil {
-		return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
-	}
-	defer rows.Close()
-	var out []issuer.PastBinding
-	for rows.Next() {
-		var p issuer.PastBinding
-		var bound, unbound int64
-		if err := rows.Scan(&p.AppUserID, &bound, &unbound); err != nil {
-			return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
-		}
-		p.BoundAt = fromNanos(sql.NullInt64{Int64: bound, Valid: true})
-		p.UnboundAt = fromNanos(sql.NullInt64{Int64: unbound, Valid: true})
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("binding history: %w", db.wrap(ctx, err))
-	}
-	return out, nil
+	return issuersql.BindingHistory(ctx, conn{db}, installation)
 }
 
 // CheckWrite commits one write that changes nothing (the schema version,

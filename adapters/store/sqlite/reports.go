@@ -12,10 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/store/internal/reportsql"
-	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/issuersql"
 	"github.com/vitalsync/vitalsync/issuer"
-	"github.com/vitalsync/vitalsync/reconcile"
 )
 
 // The reports table implements the issuer's report store.
@@ -27,69 +25,23 @@ const tableReports = "reports"
 // public schema (migration 0005).
 const reportsVersion = 5
 
-// reportColumns are the reports table's columns in the order of the
-// scans below.
-const reportColumns = reportsql.Columns
+// reportColumns are the reports table's columns in the order of
+// scanReport.
+const reportColumns = issuersql.Columns
 
 // PutReport stores r as its installation's report unless the stored one
 // has a later reported_at (see issuer.ReportStore), in one transaction, and
 // reports whether it did. A report that fails Validate is refused with an
 // error matching issuer.ErrBadReport.
 func (db *DB) PutReport(ctx context.Context, r issuer.Report) (bool, error) {
-	if err := r.Validate(); err != nil {
-		return false, fmt.Errorf("put report: %w", err)
-	}
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("put report: %w", err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `
-		INSERT INTO reports (`+reportColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (installation_id) DO UPDATE SET `+reportsql.Updates+`
-		WHERE reports.reported_at IS NULL OR reports.reported_at <= excluded.reported_at`,
-		reportArgs(r)...)
-	if err != nil {
-		return false, fmt.Errorf("put report: %w", db.wrap(ctx, err))
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("put report: %w", db.wrap(ctx, err))
-	}
-	if err := tx.commit(ctx); err != nil {
-		return false, fmt.Errorf("put report: %w", err)
-	}
-	return n > 0, nil
-}
-
-func reportArgs(r issuer.Report) []any {
-	return []any{r.InstallationID, string(r.Platform), r.SDKVersion, r.Profile, r.AppSignedIn, r.AppUserID,
-		r.AppVitalUserID, string(r.AppEnvironment), string(r.AppRegion), strings.Join(r.SDKStatus.Names(), ","),
-		r.SDKCurrentUserID, string(r.SDKEnvironment), string(r.SDKRegion), string(r.LastObserved),
-		string(r.LastError), nanos(r.NextAttemptAt), nanos(r.ReportedAt)}
+	return issuersql.PutReport(ctx, conn{db}, r)
 }
 
 // LatestReport returns the stored report of installation, and false if
 // there is none. A stored value that does not parse is a *ColumnError
 // wrapping ErrCorrupt.
 func (db *DB) LatestReport(ctx context.Context, installation string) (issuer.Report, bool, error) {
-	if err := db.check(ctx); err != nil {
-		return issuer.Report{}, false, err
-	}
-	rows, err := db.rdb.QueryContext(ctx, `SELECT `+reportColumns+` FROM reports WHERE installation_id = ?`, installation)
-	if err != nil {
-		return issuer.Report{}, false, fmt.Errorf("latest report: %w", db.wrap(ctx, err))
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		return issuer.Report{}, false, db.wrap(ctx, rows.Err())
-	}
-	r, err := scanReport(rows)
-	if err != nil {
-		return issuer.Report{}, false, fmt.Errorf("latest report: %w", db.wrap(ctx, err))
-	}
-	return r, true, nil
+	return issuersql.LatestReport(ctx, conn{db}, installation, scanReport)
 }
 
 // EachReport calls fn with every report in installation order, reading them
@@ -121,46 +73,29 @@ func (db *DB) EachReport(ctx context.Context, fn func(issuer.Report) error) erro
 	return nil
 }
 
-func scanReport(rows *sql.Rows) (issuer.Report, error) {
-	var (
-		r                   issuer.Report
-		platform, status    string
-		lastErr             string
-		nextAttempt, report sql.NullInt64
-	)
-	if err := rows.Scan(&r.InstallationID, &platform, &r.SDKVersion, &r.Profile, &r.AppSignedIn, &r.AppUserID,
-		&r.AppVitalUserID, &r.AppEnvironment, &r.AppRegion, &status, &r.SDKCurrentUserID, &r.SDKEnvironment,
-		&r.SDKRegion, &r.LastObserved, &lastErr, &nextAttempt, &report); err != nil {
+// scanReport reads a report from a row of reportColumns, each value
+// checked: one that does not parse is a *ColumnError wrapping ErrCorrupt.
+func scanReport(row issuersql.Row) (issuer.Report, error) {
+	bad := func(column, installation string) error {
+		return &ColumnError{Table: tableReports, Column: column, Key: installation, Err: ErrCorrupt}
+	}
+	r, err := issuersql.ScanReport(row, bad)
+	if err != nil {
 		return r, err
-	}
-	r.Platform = fsm.Platform(platform)
-	r.NextAttemptAt, r.ReportedAt = fromNanos(nextAttempt), fromNanos(report)
-	bad := func(column string) error {
-		return &ColumnError{Table: tableReports, Column: column, Key: r.InstallationID, Err: ErrCorrupt}
-	}
-	var err error
-	if status != "" {
-		if r.SDKStatus, err = fsm.ParseStatus(strings.Split(status, ",")); err != nil {
-			return r, bad("sdk_status")
-		}
-	}
-	var ok bool
-	if r.LastError, ok = reconcile.ParseSDKError(lastErr); !ok {
-		return r, bad("last_error")
 	}
 	switch {
 	case r.Profile != "" && !validProfile(r.Profile):
-		return r, bad("profile")
+		return r, bad("profile", r.InstallationID)
 	case !validEnvironment(r.AppEnvironment):
-		return r, bad("app_environment")
+		return r, bad("app_environment", r.InstallationID)
 	case !validRegion(r.AppRegion):
-		return r, bad("app_region")
+		return r, bad("app_region", r.InstallationID)
 	case !validEnvironment(r.SDKEnvironment):
-		return r, bad("sdk_environment")
+		return r, bad("sdk_environment", r.InstallationID)
 	case !validRegion(r.SDKRegion):
-		return r, bad("sdk_region")
+		return r, bad("sdk_region", r.InstallationID)
 	case r.LastObserved != "" && !validState(r.LastObserved):
-		return r, bad("last_observed")
+		return r, bad("last_observed", r.InstallationID)
 	}
 	return r, nil
 }

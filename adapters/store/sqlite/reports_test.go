@@ -40,58 +40,17 @@ func TestReportStoreContract(t *testing.T) {
 }
 
 func TestEachReportRecordJoinsTheActiveMapping(t *testing.T) {
-	ctx := context.Background()
-	db, path := openIssuerTest(t)
-	for _, app := range []string{"alice", "bob"} {
-		_, err := db.PutUser(ctx, app, "v-"+app+"-1")
-		require.NoError(t, err)
-	}
-	require.NoError(t, db.MarkUserDeleted(ctx, "bob", "v-bob-1"))
-	_, err := db.PutUser(ctx, "bob", "v-bob-2")
-	require.NoError(t, err)
-	_, err = db.PutUser(ctx, "carol", "v-carol-1")
-	require.NoError(t, err)
-	require.NoError(t, db.MarkUserDeleted(ctx, "carol", "v-carol-1"))
-
-	reps := map[string]issuer.Report{}
-	for _, app := range []string{"alice", "bob", "carol"} {
-		r := testReport("inst-" + app)
-		r.AppSignedIn, r.AppUserID, r.AppVitalUserID = true, app, "v-"+app+"-1"
-		r.SDKStatus, r.SDKCurrentUserID = fsm.FlagConfigured|fsm.FlagSignedIn|fsm.FlagUseSignInToken, "V-"+strings.ToUpper(app)
-		r.NextAttemptAt = t0.Add(time.Minute)
-		putReport(t, db, r)
-		reps[app] = r
-	}
-	putReport(t, db, testReport("inst-signed-out"))
-	require.NoError(t, db.Close())
-
-	got := map[string][]string{}
-	require.NoError(t, EachReportRecord(ctx, path, func(rec string) error {
-		f := strings.Split(strings.Clone(rec), ReportRecordSep)
-		require.Len(t, f, 18)
-		got[f[0]] = f
-		return nil
-	}))
-	require.Len(t, got, 4)
-	require.Equal(t, "v-alice-1", got["inst-alice"][17])
-	require.Equal(t, "v-bob-2", got["inst-bob"][17], "the active mapping, not the deleted one")
-	require.Equal(t, "", got["inst-carol"][17], "no active mapping")
-	require.Equal(t, "", got["inst-signed-out"][17])
-	require.Equal(t, []string{"inst-alice", "ios", "1.8.5", "ios-1.8", "1", "alice", "v-alice-1", "", "",
-		"configured,signedIn,useSignInToken", "V-ALICE", "", "", "", "", strconv.FormatInt(t0.Add(time.Minute).UnixNano(), 10),
-		strconv.FormatInt(t0.UnixNano(), 10), "v-alice-1"}, got["inst-alice"])
-	require.Equal(t, "0", got["inst-signed-out"][4])
-	require.Equal(t, "", got["inst-signed-out"][15])
-
-	// fn's error stops the walk.
-	stop := errors.New("stop")
-	n := 0
-	require.ErrorIs(t, EachReportRecord(ctx, path, func(string) error { n++; return stop }), stop)
-	require.Equal(t, 1, n)
-	// A done context.
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	require.ErrorIs(t, EachReportRecord(cctx, path, func(string) error { return nil }), context.Canceled)
+	storetest.ReportRecords(t, ReportRecordSep, func(t *testing.T) (storetest.RecordStore, storetest.Records) {
+		db, path := openIssuerTest(t)
+		// The records are read from the file, as an audit does, once the
+		// store has closed it.
+		return db, func(ctx context.Context, fn func(string) error) error {
+			if err := db.Close(); err != nil {
+				return err
+			}
+			return EachReportRecord(ctx, path, fn)
+		}
+	})
 }
 
 func TestEachReportRecordSchemaErrors(t *testing.T) {

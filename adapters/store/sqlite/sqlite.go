@@ -15,9 +15,10 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
-	"github.com/vitalsync/vitalsync/adapters/store/internal/migrations"
 
-	"github.com/vitalsync/vitalsync/issuer"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/dberr"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/issuersql"
+	"github.com/vitalsync/vitalsync/adapters/store/internal/migrations"
 )
 
 //go:embed migrations/*.sql migrations/device/*.sql migrations/issuer/*.sql
@@ -568,38 +569,77 @@ func (db *DB) begin(ctx context.Context) (*tx, error) {
 }
 
 // check returns ErrClosed after Close, and ctx.Err() for a done ctx.
-func (db *DB) check(ctx context.Context) error {
-	if db.closed.Load() {
-		return ErrClosed
-	}
-	return ctx.Err()
-}
+func (db *DB) check(ctx context.Context) error { return dberr.Check(ctx, db.closed.Load(), ErrClosed) }
 
 // wrap turns an error of the driver into the package's errors: ErrClosed
-// after Close, ctx.Err() once ctx is done, ErrCorrupt for a damaged file.
+// after Close, ctx.Err() once ctx is done, a *KindError for a table of the
+// other kind, ErrCorrupt for a damaged file (classify), and the marks of
+// unavailable.
 func (db *DB) wrap(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	if db.closed.Load() {
-		return ErrClosed
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return ctxErr
-	}
-	if noSuchTable(err) {
-		return fmt.Errorf("%w: %v", &KindError{Want: db.kind.other(), Got: db.kind}, err)
-	}
-	return unavailable(classify(err))
+	return dberr.Wrap(ctx, db.closed.Load(), ErrClosed, err, func(err error) error {
+		if noSuchTable(err) {
+			return fmt.Errorf("%w: %v", &KindError{Want: db.kind.other(), Got: db.kind}, err)
+		}
+		return unavailable(classify(err))
+	})
 }
 
-// unavailableError is a failure that may pass: it matches
-// issuer.ErrStoreUnavailable as well as its cause.
-type unavailableError struct{ err error }
+// conn is the DB as adapters/store/internal/issuersql's methods run on it:
+// the read pool for reads, BEGIN IMMEDIATE on the writer for writes, the
+// statements in SQLite's numbered parameters (numbered), every error as
+// wrap makes it.
+type conn struct{ db *DB }
 
-func (e *unavailableError) Error() string        { return e.err.Error() }
-func (e *unavailableError) Unwrap() error        { return e.err }
-func (e *unavailableError) Is(target error) bool { return target == issuer.ErrStoreUnavailable }
+func (c conn) Check(ctx context.Context) error { return c.db.check(ctx) }
+
+func (c conn) QueryRow(ctx context.Context, query string, args ...any) issuersql.Row {
+	return issuersql.DriverRow(ctx, c.db.rdb.QueryRowContext(ctx, numbered(query), args...), sql.ErrNoRows, c.db.wrap)
+}
+
+func (c conn) Query(ctx context.Context, query string, args []any, read func(issuersql.Rows) error) error {
+	rows, err := c.db.rdb.QueryContext(ctx, numbered(query), args...)
+	if err != nil {
+		return c.db.wrap(ctx, err)
+	}
+	defer rows.Close()
+	return c.db.wrap(ctx, read(rows))
+}
+
+func (c conn) Begin(ctx context.Context) (issuersql.Tx, error) {
+	t, err := c.db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return writeTx{t}, nil
+}
+
+// writeTx is a tx as issuersql's methods use it: the statements numbered,
+// every error as wrap makes it.
+type writeTx struct{ tx *tx }
+
+func (w writeTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := w.tx.ExecContext(ctx, numbered(query), args...)
+	if err != nil {
+		return 0, w.tx.db.wrap(ctx, err)
+	}
+	n, err := res.RowsAffected()
+	return n, w.tx.db.wrap(ctx, err)
+}
+
+func (w writeTx) QueryRow(ctx context.Context, query string, args ...any) issuersql.Row {
+	return issuersql.DriverRow(ctx, w.tx.QueryRowContext(ctx, numbered(query), args...), sql.ErrNoRows, w.tx.db.wrap)
+}
+
+func (w writeTx) Now() time.Time                   { return w.tx.now }
+func (w writeTx) Commit(ctx context.Context) error { return w.tx.commit(ctx) }
+func (w writeTx) Rollback(context.Context)         { _ = w.tx.Rollback() }
+
+// numbered is a statement whose parameters are PostgreSQL's $1, $2, … (as
+// adapters/store/internal/issuersql writes them) in SQLite's numbered
+// parameters ?1, ?2, …: the same arguments bind to the same places. A
+// statement with ? parameters stays as it is; none of the statements holds
+// a $ of its own.
+func numbered(query string) string { return strings.ReplaceAll(query, "$", "?") }
 
 // unavailable marks the driver's errors that say the file cannot be
 // written or reached now (busy, locked, full, read-only, an I/O error, a
@@ -612,7 +652,7 @@ func unavailable(err error) error {
 	switch se.Code {
 	case sqlite3.ErrBusy, sqlite3.ErrLocked, sqlite3.ErrFull, sqlite3.ErrReadonly, sqlite3.ErrIoErr,
 		sqlite3.ErrCantOpen, sqlite3.ErrPerm:
-		return &unavailableError{err}
+		return dberr.Unavailable(err)
 	}
 	return err
 }

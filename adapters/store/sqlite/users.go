@@ -2,11 +2,10 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
+	"github.com/vitalsync/vitalsync/adapters/store/internal/issuersql"
 	"github.com/vitalsync/vitalsync/issuer"
 )
 
@@ -22,25 +21,13 @@ var (
 // LookupUser returns the active mapping of appUserID, and false if it has
 // none (issuer.UserStore).
 func (db *DB) LookupUser(ctx context.Context, appUserID string) (issuer.Mapping, bool, error) {
-	if err := db.check(ctx); err != nil {
-		return issuer.Mapping{}, false, err
-	}
-	m, err := scanMapping(db.rdb.QueryRowContext(ctx, `
-		SELECT app_user_id, vital_user_id, created_at, deleted_at
-		FROM user_map WHERE app_user_id = ? AND deleted_at IS NULL`, appUserID).Scan)
-	if errors.Is(err, sql.ErrNoRows) {
-		return issuer.Mapping{}, false, nil
-	}
-	if err != nil {
-		return issuer.Mapping{}, false, fmt.Errorf("lookup user: %w", db.wrap(ctx, err))
-	}
-	return m, true, nil
+	return issuersql.LookupUser(ctx, conn{db}, appUserID)
 }
 
 // PutUser maps appUserID to vitalUserID, created now by the DB clock, in one
 // transaction (issuer.UserStore). If appUserID already has an active
 // mapping, PutUser changes nothing and returns that mapping with
-// issuer.issuer.ErrMappingExists: of concurrent first calls for one app user
+// issuer.ErrMappingExists: of concurrent first calls for one app user
 // exactly one succeeds. (The check and the insert share one BEGIN IMMEDIATE
 // transaction, so this holds across processes too; a partial UNIQUE index
 // backs it in the schema.) An empty ID is a *ColumnError whose error matches
@@ -54,38 +41,24 @@ func (db *DB) PutUser(ctx context.Context, appUserID, vitalUserID string) (issue
 		return issuer.Mapping{}, fmt.Errorf("put user: %w",
 			&ColumnError{Table: tableUsers, Column: column, Key: appUserID, Err: invalidMapping})
 	}
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return issuer.Mapping{}, fmt.Errorf("put user: %w", err)
-	}
-	defer tx.Rollback()
-	m, err := tx.putUser(ctx, appUserID, vitalUserID)
-	if errors.Is(err, issuer.ErrMappingExists) {
-		return m, fmt.Errorf("put user: %w", err)
-	}
-	if err != nil {
-		return issuer.Mapping{}, fmt.Errorf("put user: %w", db.wrap(ctx, err))
-	}
-	if err := tx.commit(ctx); err != nil {
-		return issuer.Mapping{}, fmt.Errorf("put user: %w", err)
-	}
-	return m, nil
+	return issuersql.PutUser(ctx, conn{db}, appUserID, vitalUserID, putUser)
 }
 
-func (tx *tx) putUser(ctx context.Context, appUserID, vitalUserID string) (issuer.Mapping, error) {
-	existing, err := scanMapping(tx.QueryRowContext(ctx, `
-		SELECT app_user_id, vital_user_id, created_at, deleted_at
-		FROM user_map WHERE app_user_id = ? AND deleted_at IS NULL`, appUserID).Scan)
+// putUser inserts the mapping unless an active one exists, which it then
+// returns with issuer.ErrMappingExists: BEGIN IMMEDIATE holds off every
+// other writer between the read and the insert.
+func putUser(ctx context.Context, tx issuersql.Tx, appUserID, vitalUserID string) (issuer.Mapping, error) {
+	existing, err := issuersql.ScanMapping(tx.QueryRow(ctx, issuersql.ActiveMappingSQL, appUserID))
 	if err == nil {
 		return existing, issuer.ErrMappingExists
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	if !errors.Is(err, issuersql.ErrNoRows) {
 		return issuer.Mapping{}, err
 	}
-	m := issuer.Mapping{AppUserID: appUserID, VitalUserID: vitalUserID, CreatedAt: tx.now}
-	if _, err := tx.ExecContext(ctx, `
+	m := issuer.Mapping{AppUserID: appUserID, VitalUserID: vitalUserID, CreatedAt: tx.Now()}
+	if _, err := tx.Exec(ctx, `
 		INSERT INTO user_map (app_user_id, vital_user_id, created_at) VALUES (?, ?, ?)`,
-		appUserID, vitalUserID, tx.now.UnixNano()); err != nil {
+		appUserID, vitalUserID, tx.Now().UnixNano()); err != nil {
 		return issuer.Mapping{}, err
 	}
 	return m, nil
@@ -97,71 +70,11 @@ func (tx *tx) putUser(ctx context.Context, appUserID, vitalUserID string) (issue
 // matching both ErrNotFound and issuer.ErrMappingInactive, and changes
 // nothing.
 func (db *DB) MarkUserDeleted(ctx context.Context, appUserID, vitalUserID string) error {
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return fmt.Errorf("mark user deleted: %w", err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `
-		UPDATE user_map SET deleted_at = ?
-		WHERE app_user_id = ? AND vital_user_id = ? AND deleted_at IS NULL`,
-		tx.now.UnixNano(), appUserID, vitalUserID)
-	if err != nil {
-		return fmt.Errorf("mark user deleted: %w", db.wrap(ctx, err))
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("mark user deleted: %w", db.wrap(ctx, err))
-	}
-	if n == 0 {
-		return fmt.Errorf("mark user deleted: %w", mappingInactive)
-	}
-	if err := tx.commit(ctx); err != nil {
-		return fmt.Errorf("mark user deleted: %w", err)
-	}
-	return nil
+	return issuersql.MarkUserDeleted(ctx, conn{db}, appUserID, vitalUserID, mappingInactive)
 }
 
 // UserHistory returns every mapping of appUserID, deleted ones included,
 // oldest first. No mappings is an empty slice.
 func (db *DB) UserHistory(ctx context.Context, appUserID string) ([]issuer.Mapping, error) {
-	if err := db.check(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := db.rdb.QueryContext(ctx, `
-		SELECT app_user_id, vital_user_id, created_at, deleted_at
-		FROM user_map WHERE app_user_id = ? ORDER BY id`, appUserID)
-	if err != nil {
-		return nil, fmt.Errorf("user history: %w", db.wrap(ctx, err))
-	}
-	defer rows.Close()
-	history := []issuer.Mapping{}
-	for rows.Next() {
-		m, err := scanMapping(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("user history: %w", db.wrap(ctx, err))
-		}
-		history = append(history, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("user history: %w", db.wrap(ctx, err))
-	}
-	return history, nil
-}
-
-func scanMapping(scan func(dest ...any) error) (issuer.Mapping, error) {
-	var (
-		m         issuer.Mapping
-		createdAt int64
-		deletedAt sql.NullInt64
-	)
-	if err := scan(&m.AppUserID, &m.VitalUserID, &createdAt, &deletedAt); err != nil {
-		return issuer.Mapping{}, err
-	}
-	m.CreatedAt = time.Unix(0, createdAt).UTC()
-	if deletedAt.Valid {
-		t := fromNanos(deletedAt)
-		m.DeletedAt = &t
-	}
-	return m, nil
+	return issuersql.UserHistory(ctx, conn{db}, appUserID)
 }

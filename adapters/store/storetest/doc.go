@@ -13,6 +13,9 @@
 //     MarkUserDeleted on an inactive mapping (issuer.ErrMappingInactive),
 //     history order, issuer.ErrInvalidMapping, a done context, and
 //     concurrent first PutUser calls that leave exactly one mapping.
+//   - ReportRecords checks a store's audit records (EachReportRecord):
+//     each report once, joined with its app user's active mapping, the
+//     fields in audit order, fn's error and a done context.
 //
 // Each contract takes an open function that returns a new, empty store for
 // the test it is given (closing it through t.Cleanup if needed).

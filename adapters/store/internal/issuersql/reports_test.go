@@ -1,4 +1,4 @@
-package reportsql
+package issuersql
 
 import (
 	"slices"
