@@ -78,9 +78,9 @@ func parseAuditFlags(e *env, args []string) (*auditFlags, error) {
 // source is the reports the flags name, each file checked for its kind.
 func (f *auditFlags) source() (audit.Source, error) {
 	switch {
-	case isPostgresURL(f.db):
+	case postgres.IsURL(f.db):
 		dbURL := f.db
-		return audit.RecordSource{Label: redactURL(dbURL), UnixNanos: true, Unique: true, Records: func(ctx context.Context, fn func(string) error) error {
+		return audit.RecordSource{Label: postgres.Redacted(dbURL), UnixNanos: true, Unique: true, Records: func(ctx context.Context, fn func(string) error) error {
 			return postgres.EachReportRecord(ctx, dbURL, 0, fn)
 		}}, nil
 	case f.db != "":
@@ -88,19 +88,19 @@ func (f *auditFlags) source() (audit.Source, error) {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("audit: %w", err)
 		}
-		if err := checkKind("--db", path, kindSQLite); err != nil {
+		if err := checkKind("--db", path, sqlite.FileSQLite); err != nil {
 			return nil, err
 		}
 		return audit.RecordSource{Label: path, UnixNanos: true, Unique: true, Records: func(ctx context.Context, fn func(string) error) error {
 			return sqlite.EachReportRecord(ctx, path, fn)
 		}}, nil
 	case f.csv != "":
-		if err := checkKind("--csv", f.csv, kindCSV); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := checkKind("--csv", f.csv, sqlite.FileCSV); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, err
 		}
 		return audit.CSVFile(f.csv), nil
 	}
-	if err := checkKind("--jsonl", f.jsonl, kindJSONL); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := checkKind("--jsonl", f.jsonl, sqlite.FileJSONL); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	return audit.JSONLFile(f.jsonl), nil
@@ -223,9 +223,9 @@ func runAuditMerge(e *env, args []string) error {
 			return usageErr(fmt.Errorf("%w: audit merge: %s is a ground-truth file (fleet generate writes it beside a fleet); "+
 				"merge takes the summaries of 'audit --format json', one per --shard", errWrongKind, path))
 		}
-		if k, err := sniffKind(path); err == nil && k == kindEmpty {
+		if k, err := sqlite.SniffFile(path); err == nil && k == sqlite.FileEmpty {
 			return usageErr(fmt.Errorf("%w: audit merge: %s is empty, not an audit summary (audit --format json)", errEmptyInput, path))
-		} else if err == nil && k != kindJSONDoc && k != kindJSONL {
+		} else if err == nil && k != sqlite.FileJSONDoc && k != sqlite.FileJSONL {
 			return usageErr(fmt.Errorf("%w: audit merge: %s is %s, not an audit summary (audit --format json); audit it with %s",
 				errWrongKind, path, k, orWord(flagFor[k], "--db, --csv or --jsonl")))
 		}

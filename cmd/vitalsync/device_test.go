@@ -17,6 +17,7 @@ import (
 	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/installation"
+	"github.com/vitalsync/vitalsync/issuer"
 	"github.com/vitalsync/vitalsync/reconcile"
 	"github.com/vitalsync/vitalsync/simulations"
 )
@@ -245,7 +246,7 @@ func TestDeviceRemembersBaseURLs(t *testing.T) {
 	}
 	stderr, code, err := bare("status")
 	require.Equal(t, 2, code)
-	require.ErrorIs(t, err, errNoEndpoints)
+	require.ErrorIs(t, err, sqlite.ErrNoEndpoints)
 	require.Contains(t, stderr, "--api-url")
 
 	uid, tok := d.user()
@@ -347,7 +348,7 @@ func TestDeviceRefreshReportsReauthenticationToTheLaunch(t *testing.T) {
 	s.Emulator.RevokeRefreshTokens(j.VitalUserID)
 
 	// The device command reaches the same emulator over loopback HTTP.
-	srv := httptest.NewServer(routes(s.Issuer, nil, s.Emulator))
+	srv := httptest.NewServer(issuer.Mount(s.Issuer, nil, s.Emulator))
 	t.Cleanup(srv.Close)
 	dev := []string{"device", "--db", path, "--profile", "ios-1.8", "--installation", "phone",
 		"--api-url", srv.URL, "--auth-url", srv.URL + "/auth"}

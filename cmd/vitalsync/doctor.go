@@ -4,12 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"maps"
-	"slices"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 )
@@ -49,14 +44,11 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "doctor", doctorSynopsis)
 	dbPath := fs.String("db", "", "database file to check (not created, not changed)")
 	format := choiceFlag(fs, "format", "table", "output format", "table", "json")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, ""); err != nil {
 		return err
 	}
 	if *dbPath == "" {
 		return usagef("doctor: --db is required")
-	}
-	if fs.NArg() > 0 {
-		return usagef("doctor takes no arguments")
 	}
 	h, err := sqlite.Inspect(ctx, *dbPath)
 	if err != nil {
@@ -71,7 +63,7 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 	if format.String() == "json" {
 		err = writeJSONIndent(e.stdout, rep)
 	} else {
-		err = printDoctor(e.stdout, rep)
+		err = rep.WriteTable(e.stdout)
 	}
 	if err != nil {
 		return err
@@ -80,38 +72,4 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("doctor: %w: %d found", errUnhealthy, len(rep.Problems))
 	}
 	return nil
-}
-
-// printDoctor prints a doctor report for people.
-func printDoctor(w io.Writer, rep sqlite.HealthReport) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "database\t%q\n", rep.Path)
-	fmt.Fprintf(tw, "size\t%d bytes (WAL %d bytes)\n", rep.SizeBytes, rep.WALBytes)
-	fmt.Fprintf(tw, "kind\t%s\n", orDash(rep.DBKind))
-	fmt.Fprintf(tw, "schema\tversion %d (this program knows %d)\n", rep.SchemaVersion, rep.KnownVersion)
-	fmt.Fprintf(tw, "key\t%s\n", orDash(rep.Key))
-	var counts []string
-	for _, t := range slices.Sorted(maps.Keys(rep.Rows)) {
-		counts = append(counts, fmt.Sprintf("%s %d", t, rep.Rows[t]))
-	}
-	fmt.Fprintf(tw, "rows\t%s\n", orDash(strings.Join(counts, ", ")))
-	hist := fmt.Sprintf("%d events, %d installations, at most %d per installation (limit %d, max age %s)",
-		rep.History.Events, rep.History.Installations, rep.History.MaxPerInstallation,
-		rep.History.LimitPerInstallation, rep.History.MaxAge)
-	if rep.History.Oldest != nil {
-		hist += ", oldest " + rep.History.Oldest.Format(time.RFC3339)
-	}
-	fmt.Fprintf(tw, "history\t%s\n", hist)
-	if rep.Healthy {
-		fmt.Fprintf(tw, "result\thealthy\n")
-	} else {
-		fmt.Fprintf(tw, "result\tproblems: %d\n", len(rep.Problems))
-	}
-	for _, p := range rep.Problems {
-		fmt.Fprintf(tw, "problem\t%s (%s): %q\n", p.Check, p.Kind, p.Message)
-		if p.Fix != "" {
-			fmt.Fprintf(tw, "fix\t%s\n", p.Fix)
-		}
-	}
-	return tw.Flush()
 }

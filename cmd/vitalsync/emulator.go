@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/junction"
+	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
 	"github.com/vitalsync/vitalsync/fsm"
@@ -67,7 +68,7 @@ func parseEmulatorFlags(e *env, args []string) (*emulatorConfig, error) {
 	fs.IntVar(&c.seedUsers, "seed-users", 0, "create users seed-user-001 … seed-user-N at start (those that exist are kept)")
 	logFormat := choiceFlag(fs, "log-format", "text", "request log format on stderr", "text", "json")
 	c.limits = addServerFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, " besides a subcommand ("+strings.Join(emulatorSubcommandNames(), ", ")+")"); err != nil {
 		return nil, err
 	}
 	if err := checkLimits(c.limits); err != nil {
@@ -75,8 +76,6 @@ func parseEmulatorFlags(e *env, args []string) (*emulatorConfig, error) {
 	}
 	var err error
 	switch {
-	case fs.NArg() > 0:
-		return nil, usagef("emulator takes no arguments besides a subcommand (%s)", strings.Join(emulatorSubcommandNames(), ", "))
 	case c.tokenTTL <= 0:
 		return nil, usagef("--token-ttl must be positive, not %v", c.tokenTTL)
 	case c.accessTTL < time.Second:
@@ -200,13 +199,13 @@ func (c *emulatorConfig) load(addr net.Addr) (*emulator.Emulator, error) {
 
 // checkStateFile refuses an --import file that is empty or not JSON.
 func checkStateFile(path string) error {
-	k, err := sniffKind(path)
+	k, err := sqlite.SniffFile(path)
 	switch {
 	case err != nil:
 		return nil // the load says what is wrong
-	case k == kindEmpty:
+	case k == sqlite.FileEmpty:
 		return usageErr(fmt.Errorf("%w: --import %s is empty, not an emulator state", errEmptyInput, path))
-	case k != kindJSONDoc && k != kindJSONL:
+	case k != sqlite.FileJSONDoc && k != sqlite.FileJSONL:
 		return usageErr(fmt.Errorf("%w: --import %s is %s, not an emulator state (the JSON that --export-on-exit writes)%s",
 			errWrongKind, path, k, auditHint(k)))
 	}

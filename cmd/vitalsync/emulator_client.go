@@ -10,20 +10,18 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"sort"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
 )
 
 // emulatorCall is a parsed subcommand: one call of the control plane's
-// client, and how to print its answer for people.
+// client, and the line that says it is done, for an answer people need
+// not read (else it is printed by emulatorclient.WriteText).
 type emulatorCall struct {
-	do    func(ctx context.Context, c *emulatorclient.Client) (any, error)
-	print func(w io.Writer, answer any) error
+	do   func(ctx context.Context, c *emulatorclient.Client) (any, error)
+	done string
 }
 
 // emulatorSubcommand is one "vitalsync emulator SUBCOMMAND".
@@ -37,15 +35,15 @@ type emulatorSubcommand struct {
 
 var emulatorSubcommands = map[string]emulatorSubcommand{
 	"health": {"", "check that the emulator answers", true, noFlags(emulatorCall{
-		func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.Health(ctx) }, printHealth})},
+		func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.Health(ctx) }, ""})},
 	"state": {"[--format table|json]", "list users (deleted ones too), tokens, queued faults and recent requests", true, noFlags(emulatorCall{
-		func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.State(ctx) }, printState})},
+		func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.State(ctx) }, ""})},
 	"reset": {"", "forget every user, token and fault and undo every advance (the API key, team and signing key stay)", false, noFlags(emulatorCall{
 		func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.Reset(ctx) },
-		printDone("reset: no users, tokens or faults left")})},
+		"reset: no users, tokens or faults left"})},
 	"clear-faults": {"", "drop every queued fault", false, noFlags(emulatorCall{
 		func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.ClearFaults(ctx) },
-		printDone("every queued fault dropped")})},
+		"every queued fault dropped"})},
 	"fail":       {"--route R --status S [--count N]", "make the next N requests of a route answer an error status", false, faultFlags("fail")},
 	"delay":      {"--route R --delay D [--count N]", "make the next N requests of a route wait D first", false, faultFlags("delay")},
 	"drop":       {"--route R [--count N]", "make the next N requests of a route lose their connection", false, faultFlags("drop")},
@@ -80,11 +78,8 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	format := choiceFlag(fs, "format", "table", "output", "table", "json")
 	token := newSecretFlag(fs, "control-token", emulatorclient.EnvToken, "the emulator's control token (printed when it started), needed for changes")
 	build := sub.flags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, ", only flags"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("emulator %s takes no arguments, only flags", name)
 	}
 	if v := os.Getenv(emulatorclient.EnvURL); v != "" && !flagGiven(fs, "url") {
 		if err := base.Set(v); err != nil {
@@ -113,7 +108,11 @@ func runEmulatorClient(ctx context.Context, e *env, name string, args []string) 
 	if format.String() == "json" {
 		return writeJSONIndent(e.stdout, answer)
 	}
-	return call.print(e.stdout, answer)
+	if call.done != "" {
+		_, err = fmt.Fprintln(e.stdout, call.done)
+		return err
+	}
+	return emulatorclient.WriteText(e.stdout, answer, display)
 }
 
 // noFlags is a subcommand without flags of its own.
@@ -142,7 +141,7 @@ func faultFlags(kind string) func(*flag.FlagSet) func() (emulatorCall, error) {
 			if err := f.Check(); err != nil {
 				return emulatorCall{}, fieldUsageError("emulator "+kind, err)
 			}
-			return emulatorCall{func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.Queue(ctx, f) }, printFaults}, nil
+			return emulatorCall{func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.Queue(ctx, f) }, ""}, nil
 		}
 	}
 }
@@ -165,7 +164,7 @@ func userFlags(action func(*emulatorclient.Client, context.Context, string) (emu
 			if *user == "" {
 				return emulatorCall{}, usagef("emulator: --user is required")
 			}
-			return emulatorCall{func(ctx context.Context, c *emulatorclient.Client) (any, error) { return action(c, ctx, *user) }, printUser}, nil
+			return emulatorCall{func(ctx context.Context, c *emulatorclient.Client) (any, error) { return action(c, ctx, *user) }, ""}, nil
 		}
 	}
 }
@@ -177,92 +176,8 @@ func advanceFlags(fs *flag.FlagSet) func() (emulatorCall, error) {
 		if err := emulatorclient.CheckAdvance(*by); err != nil {
 			return emulatorCall{}, fieldUsageError("emulator advance", err)
 		}
-		return emulatorCall{func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.Advance(ctx, *by) }, printAdvance}, nil
+		return emulatorCall{func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.Advance(ctx, *by) }, ""}, nil
 	}
-}
-
-func printDone(msg string) func(io.Writer, any) error {
-	return func(w io.Writer, _ any) error {
-		_, err := fmt.Fprintln(w, msg)
-		return err
-	}
-}
-
-func printHealth(w io.Writer, answer any) error {
-	h := answer.(emulatorclient.Health)
-	_, err := fmt.Fprintf(w, "%s, emulator clock %s\n", display(h.Status), h.Time.Format(time.RFC3339))
-	return err
-}
-
-func printAdvance(w io.Writer, answer any) error {
-	a := answer.(emulatorclient.Clock)
-	_, err := fmt.Fprintf(w, "emulator clock %s (advanced %s in all)\n", a.Time.Format(time.RFC3339), display(a.ClockOffset))
-	return err
-}
-
-func printUser(w io.Writer, answer any) error {
-	return printUsers(w, []emulator.UserOverview{answer.(emulator.UserOverview)})
-}
-
-func printUsers(w io.Writer, users []emulator.UserOverview) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER ID\tCLIENT USER ID\tSTATUS\tACCESS TOKENS\tREFRESH SESSIONS")
-	for _, u := range users {
-		status := "active"
-		if u.Deleted {
-			status = "deleted"
-		}
-		states := make([]string, 0, len(u.RefreshSessions))
-		for s, n := range u.RefreshSessions {
-			states = append(states, fmt.Sprintf("%s %d", display(s), n))
-		}
-		sort.Strings(states)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d valid, %d expired\t%s\n", display(u.UserID), display(u.ClientUserID), status,
-			u.AccessTokens.Valid, u.AccessTokens.Expired, orWord(strings.Join(states, ", "), "none"))
-	}
-	return tw.Flush()
-}
-
-func printFaults(w io.Writer, answer any) error {
-	return printFaultList(w, []emulator.FaultOverview{answer.(emulator.FaultOverview)})
-}
-
-func printFaultList(w io.Writer, faults []emulator.FaultOverview) error {
-	for _, f := range faults {
-		var parts []string
-		for _, d := range f.Delays {
-			parts = append(parts, fmt.Sprintf("%d× delay %s", d.Count, display(d.Delay)))
-		}
-		for _, o := range f.Outcomes {
-			s := fmt.Sprintf("%d× %s", o.Count, display(o.Kind))
-			if o.Status != 0 {
-				s += fmt.Sprintf(" %d", o.Status)
-			}
-			if o.RetryAfter != "" {
-				s += " retry after " + display(o.RetryAfter)
-			}
-			parts = append(parts, s)
-		}
-		if _, err := fmt.Fprintf(w, "%s (%s): %s\n", display(f.Name), display(f.Route), orWord(strings.Join(parts, ", "), "nothing queued")); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func printState(w io.Writer, answer any) error {
-	o := answer.(emulator.Overview)
-	fmt.Fprintf(w, "Clock:    %s (advanced %s)\nTeam:     %s (%s %s)\nRequests: %d\n\n",
-		o.Time.Format(time.RFC3339), display(o.ClockOffset), display(o.TeamID), display(o.Environment), display(o.Region), o.TotalRequests)
-	if err := printUsers(w, o.Users); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\n%d Sign-In Tokens minted\n", len(o.SignInTokens))
-	if len(o.Faults) > 0 {
-		fmt.Fprintln(w, "\nQueued faults:")
-		return printFaultList(w, o.Faults)
-	}
-	return nil
 }
 
 // writeJSONIndent writes v as indented JSON.

@@ -14,34 +14,22 @@ import (
 // file given to the wrong flag is refused naming the right one (exit 2)
 // instead of being read as garbage.
 
-// The kinds of input file (sqlite.SniffFile tells them apart).
-const (
-	kindEmpty   = sqlite.FileEmpty
-	kindSQLite  = sqlite.FileSQLite
-	kindCSV     = sqlite.FileCSV
-	kindJSONL   = sqlite.FileJSONL
-	kindJSONDoc = sqlite.FileJSONDoc
-)
-
 // errWrongKind is matched by the usage error of an input file given to a
 // flag that does not read its kind.
 var errWrongKind = errors.New("the wrong kind of file")
 
-// sniffKind is sqlite.SniffFile.
-var sniffKind = sqlite.SniffFile
-
 // flagFor is the flag of audit that reads a kind.
-var flagFor = map[sqlite.FileKind]string{kindSQLite: "--db", kindCSV: "--csv", kindJSONL: "--jsonl"}
+var flagFor = map[sqlite.FileKind]string{sqlite.FileSQLite: "--db", sqlite.FileCSV: "--csv", sqlite.FileJSONL: "--jsonl"}
 
 // checkKind refuses path given as flag (e.g. "--jsonl") unless it holds
 // want, naming the flag that reads what it does hold; an empty file is
 // named as such.
 func checkKind(flag, path string, want sqlite.FileKind) error {
-	k, err := sniffKind(path)
+	k, err := sqlite.SniffFile(path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", flag, err)
 	}
-	if k == kindEmpty {
+	if k == sqlite.FileEmpty {
 		return usageErr(fmt.Errorf("%w: %s %s is empty (not even a header)", errEmptyInput, flag, path))
 	}
 	if k == want {
@@ -59,11 +47,11 @@ func checkKind(flag, path string, want sqlite.FileKind) error {
 // mix the issuer's user map into a device. A file that does not exist yet,
 // or is not a vitalsync database, is left to the open.
 func checkNotDeviceFile(ctx context.Context, path string) error {
-	k, err := sniffKind(path)
+	k, err := sqlite.SniffFile(path)
 	switch {
-	case err != nil || k == kindEmpty:
+	case err != nil || k == sqlite.FileEmpty:
 		return nil // missing or empty: serve creates it
-	case k != kindSQLite:
+	case k != sqlite.FileSQLite:
 		return usageErr(fmt.Errorf("%w: --db %s is %s, not a SQLite database", errWrongKind, path, k))
 	}
 	if t := sqlite.DeviceTableWithRows(ctx, path); t != "" {
@@ -110,8 +98,8 @@ func auditHint(k sqlite.FileKind) string {
 // but SQLite. A missing or empty file is left to the open, which creates
 // it.
 func checkDatabaseFile(command, path string) error {
-	k, err := sniffKind(path)
-	if err != nil || k == kindSQLite || k == kindEmpty {
+	k, err := sqlite.SniffFile(path)
+	if err != nil || k == sqlite.FileSQLite || k == sqlite.FileEmpty {
 		return nil
 	}
 	return usageErr(fmt.Errorf("%w: %s --db %s is %s, not a SQLite database%s", errWrongKind, command, path, k, auditHint(k)))

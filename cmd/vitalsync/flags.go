@@ -111,3 +111,15 @@ func choices[T ~string](values []T) string {
 	}
 	return strings.Join(s, "|")
 }
+
+// parseNoArgs parses the flags of a command that takes no arguments: one
+// is a usage error, "CMD takes no arguments" and hint.
+func parseNoArgs(fs *flag.FlagSet, args []string, hint string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s takes no arguments%s", fs.Name(), hint)
+	}
+	return nil
+}

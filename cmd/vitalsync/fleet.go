@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/vitalsync/vitalsync/adapters/store/postgres"
-	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/audit"
 )
 
@@ -47,7 +46,7 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 		}
 		now = t
 	}
-	if *truthPath == "" && isPostgresURL(*dbPath) {
+	if *truthPath == "" && postgres.IsURL(*dbPath) {
 		return usagef("fleet generate: --db postgres://… needs --truth FILE")
 	}
 	if *truthPath == "" {
@@ -76,20 +75,11 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 // loadFleet generates a fleet into the issuer database at spec, SQLite or
 // PostgreSQL, and returns its truth and the database's name to print.
 func loadFleet(ctx context.Context, opts audit.FleetOptions, spec string) (audit.Truth, string, error) {
-	if isPostgresURL(spec) {
-		db, err := postgres.Open(ctx, spec)
-		if err != nil {
-			return audit.Truth{}, "", err
-		}
-		defer db.Close()
-		truth, err := audit.LoadFleet(ctx, opts, db.LoadFleet)
-		return truth, redactURL(spec), err
-	}
-	db, err := sqlite.OpenIssuer(ctx, spec)
+	db, name, err := openIssuerDB(ctx, spec)
 	if err != nil {
 		return audit.Truth{}, "", err
 	}
 	defer db.Close()
 	truth, err := audit.LoadFleet(ctx, opts, db.LoadFleet)
-	return truth, spec, err
+	return truth, name, err
 }

@@ -17,9 +17,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vitalsync/vitalsync/adapters/junction"
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/audit"
 	"github.com/vitalsync/vitalsync/fsm"
+	"github.com/vitalsync/vitalsync/httpops"
 	"github.com/vitalsync/vitalsync/issuer"
 )
 
@@ -322,7 +324,7 @@ func TestLaunchSessionSources(t *testing.T) {
 	t.Run("empty file", func(t *testing.T) {
 		_, _, code, err := launchRun(t, append(common("empty.db"), "--session-file", emptyFile)...)
 		require.Equal(t, 2, code)
-		require.ErrorIs(t, err, errEmptySecret)
+		require.ErrorIs(t, err, httpops.ErrEmptySecret)
 	})
 	t.Run("none", func(t *testing.T) {
 		t.Setenv(envSession, "")
@@ -351,13 +353,13 @@ func TestLaunchRemembersBaseURLs(t *testing.T) {
 
 	_, stderr, code, err := launchRun(t, base...)
 	require.Equal(t, 2, code)
-	require.ErrorIs(t, err, errNoEndpoints)
+	require.ErrorIs(t, err, sqlite.ErrNoEndpoints)
 	require.Contains(t, stderr, "--api-url")
 	require.Contains(t, stderr, "--auth-url")
 
 	_, _, code, err = launchRun(t, append(base, "--api-url", s.base)...)
 	require.Equal(t, 2, code, "the auth URL is missing")
-	require.ErrorIs(t, err, errNoEndpoints)
+	require.ErrorIs(t, err, sqlite.ErrNoEndpoints)
 
 	rep, stderr, code, _ := launchRun(t, append(base, "--api-url", s.base+"/", "--auth-url", s.auth)...)
 	require.Zero(t, code, stderr)
@@ -414,11 +416,11 @@ func TestLaunchURLFlagsValidated(t *testing.T) {
 	}
 	require.NoFileExists(t, db)
 	for _, good := range []string{"http://127.0.0.1:1", "HTTPS://Example.COM/base/", "http://[::1]:8080/auth"} {
-		_, err := parseBaseURL(good)
+		_, err := junction.ParseBaseURL(good)
 		require.NoError(t, err, good)
 	}
-	_, err := parseBaseURL("ftp://x")
-	require.ErrorIs(t, err, errBadURL)
+	_, err := junction.ParseBaseURL("ftp://x")
+	require.ErrorIs(t, err, junction.ErrBadBaseURL)
 }
 
 // A developer who fixed what made the last attempt fail passes --now: the

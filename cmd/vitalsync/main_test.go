@@ -16,12 +16,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vitalsync/vitalsync/adapters/junction"
-	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/emulator/emulatorclient"
 	"github.com/vitalsync/vitalsync/emulator/emulatortest"
-	"github.com/vitalsync/vitalsync/httpops"
-	"github.com/vitalsync/vitalsync/issuer"
 )
 
 // envChild, when set, makes the test binary run vitalsync with the
@@ -58,18 +54,6 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
-
-// The names the launch, device and split tests use for what moved into
-// the packages that own it.
-var (
-	errEmptySecret = httpops.ErrEmptySecret
-	errNoEndpoints = sqlite.ErrNoEndpoints
-	errBadURL      = junction.ErrBadBaseURL
-	parseBaseURL   = junction.ParseBaseURL
-	routes         = issuer.Mount
-)
-
-type doctorReport = sqlite.HealthReport
 
 const testSessionSecret = "serve-test-secret-0123456789"
 

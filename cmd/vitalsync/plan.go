@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"unicode"
@@ -56,23 +55,4 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 		return json.NewEncoder(e.stdout).Encode(p)
 	}
 	return reconcile.WritePlanTable(e.stdout, &o, p, display)
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// parseNoArgs parses the flags of a command that takes no arguments: one
-// is a usage error, "CMD takes no arguments" and hint.
-func parseNoArgs(fs *flag.FlagSet, args []string, hint string) error {
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("%s takes no arguments%s", fs.Name(), hint)
-	}
-	return nil
 }

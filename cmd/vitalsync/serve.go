@@ -54,14 +54,11 @@ func parseServeFlags(e *env, args []string) (*serveConfig, error) {
 	durationFlagVar(fs, &c.ReadyInterval, "ready-interval", issuer.DefaultReadyInterval, "how long GET /readyz reuses its last checks' result: the checks (a write to the database, a call to the team API) run at most once per interval")
 	fs.IntVar(&c.TeamIdleConns, "api-idle-conns", issuer.DefaultTeamIdleConns, "idle connections kept open to the team API: at least the requests served at once")
 	c.limits = addServerFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, ""); err != nil {
 		return nil, err
 	}
 	if err := checkLimits(c.limits); err != nil {
 		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, usagef("serve takes no arguments")
 	}
 	var err error
 	if c.Logger, err = newLogger(e.stderr, logFormat, logLevel); err != nil {
@@ -127,12 +124,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usagef("the session secret: %v", err)
 	}
-	if !isPostgresURL(c.db) {
+	if !postgres.IsURL(c.db) {
 		if err := checkNotDeviceFile(ctx, c.db); err != nil {
 			return err
 		}
 	}
-	store, dbName, err := openUserStore(ctx, c.db)
+	store, dbName, err := openIssuerDB(ctx, c.db)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -198,22 +195,24 @@ func serveBanner(c *serveConfig, base, dbName string, emu *emulator.Emulator) st
 	return b.String()
 }
 
-// userStore is the user map serve runs on: SQLite or PostgreSQL.
-type userStore interface {
+// issuerDB is the issuer's database serve and fleet generate open: SQLite
+// or PostgreSQL.
+type issuerDB interface {
 	issuer.PingStore
+	LoadFleet(ctx context.Context, next func() ([]string, bool)) error
 	Close() error
 }
 
-// openUserStore opens spec, a postgres:// (or postgresql://) URL or a
+// openIssuerDB opens spec, a postgres:// (or postgresql://) URL or a
 // SQLite file path, and returns it with a name to print: the URL without
 // its password, or the path.
-func openUserStore(ctx context.Context, spec string) (userStore, string, error) {
-	if isPostgresURL(spec) {
+func openIssuerDB(ctx context.Context, spec string) (issuerDB, string, error) {
+	if postgres.IsURL(spec) {
 		db, err := postgres.Open(ctx, spec)
 		if err != nil {
 			return nil, "", err
 		}
-		return db, redactURL(spec), nil
+		return db, postgres.Redacted(spec), nil
 	}
 	db, err := sqlite.OpenIssuer(ctx, spec)
 	if err != nil {
@@ -221,7 +220,3 @@ func openUserStore(ctx context.Context, spec string) (userStore, string, error) 
 	}
 	return db, spec, nil
 }
-
-// isPostgresURL and redactURL tell a --db URL from a file and print it
-// without its password.
-var isPostgresURL, redactURL = postgres.IsURL, postgres.Redacted

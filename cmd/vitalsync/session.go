@@ -15,11 +15,8 @@ func runSession(_ context.Context, e *env, args []string) error {
 		fmt.Sprintf("the HMAC secret 'serve' was given, at least %d bytes", issuer.MinSecretLen))
 	user := fs.String("user", "", "the app user ID the session authenticates")
 	ttl := durationFlag(fs, "ttl", time.Hour, fmt.Sprintf("how long the session stays valid, from 1s to %v", issuer.MaxSessionTTL))
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("session takes no arguments")
 	}
 	if err := checkSessionTTL(*ttl); err != nil {
 		return err

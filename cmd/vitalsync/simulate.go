@@ -51,12 +51,10 @@ func parseSimulateFlags(e *env, args []string) (*simulateFlags, error) {
 	fs.StringVar(&f.reports, "reports", "", "write each installation's final report under the first strategy to this JSONL file (the public report schema, with mapped_vital_user_id; vitalsync audit --jsonl reads it)")
 	fs.Float64Var(&f.sqliteFraction, "sqlite-fraction", 0.01, "share of installations on real SQLite files")
 	fs.BoolVar(&f.noSwarm, "no-swarm", false, "turn every listed fault class on, instead of the seed's pick")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, ""); err != nil {
 		return nil, err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return nil, usagef("simulate takes no arguments")
 	case f.replay != "":
 	case f.installs <= 0 || f.launches <= 0:
 		return nil, usagef("--installs and --launches must be positive")

@@ -22,12 +22,10 @@ func runSplit(ctx context.Context, e *env, args []string) error {
 	dbPath := fs.String("db", "", "the database to split (not changed)")
 	devicePath := fs.String("device", "", "the device database to write (must not exist)")
 	issuerPath := fs.String("issuer", "", "the issuer database to write (must not exist)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, ""); err != nil {
 		return err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return usagef("split takes no arguments")
 	case *dbPath == "" || *devicePath == "" || *issuerPath == "":
 		return usagef("split: --db, --device and --issuer are required")
 	case *devicePath == *issuerPath || *devicePath == *dbPath || *issuerPath == *dbPath:

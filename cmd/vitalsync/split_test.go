@@ -77,7 +77,7 @@ func TestDoctorThenSplit(t *testing.T) {
 
 	out, _, code := runCLI("", "doctor", "--db", path, "--format", "json")
 	require.Equal(t, 1, code)
-	var rep doctorReport
+	var rep sqlite.HealthReport
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
 	require.Equal(t, "unsplit", rep.DBKind)
 	require.Len(t, rep.Problems, 1)
@@ -100,7 +100,7 @@ func TestDoctorThenSplit(t *testing.T) {
 	for half, kind := range map[string]string{base + "-device.db": "device", base + "-issuer.db": "issuer"} {
 		out, errOut, code := runCLI("", "doctor", "--db", half, "--format", "json")
 		require.Zero(t, code, errOut)
-		var rep doctorReport
+		var rep sqlite.HealthReport
 		require.NoError(t, json.Unmarshal([]byte(out), &rep))
 		require.Equal(t, kind, rep.DBKind)
 	}

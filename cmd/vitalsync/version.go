@@ -55,11 +55,8 @@ func toolchainVersion(info *debug.BuildInfo, ok bool) versionInfo {
 func runVersion(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "version", "[--format table|json]")
 	format := choiceFlag(fs, "format", "table", "output", "table", "json")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("version takes no arguments")
 	}
 	v := buildVersion(debug.ReadBuildInfo())
 	if format.String() == "json" {
