@@ -489,7 +489,7 @@ func TestLaunchTableQuotesHostileIDs(t *testing.T) {
 		retry := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 		plan := reconcile.Plan{Actions: []reconcile.Action{reconcile.SignOut{}, reconcile.SignIn{VitalUser: id}},
 			Observed: fsm.Token, Discrepancy: reconcile.WrongUser}
-		rep := launchReport{
+		rep := installation.LaunchRecord{
 			Passes: []reconcile.Pass{{
 				Observation: reconcile.Observation{
 					App: reconcile.AppSession{SignedIn: true, AppUserID: id, VitalUserID: id},
@@ -504,7 +504,7 @@ func TestLaunchTableQuotesHostileIDs(t *testing.T) {
 				Divergence: &reconcile.Divergence{Expected: fsm.Token, Observed: fsm.Configured}, RetryAt: &retry},
 		}
 		var out bytes.Buffer
-		require.NoError(t, printLaunch(&out, rep))
+		require.NoError(t, installation.WriteLaunchTable(&out, rep, display))
 		assertNoRawControl(t, out.String(), 11)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/vitalsync/vitalsync/installation"
 	"github.com/vitalsync/vitalsync/simulations"
 )
 
@@ -74,5 +75,5 @@ func printDemoStep(w io.Writer, asJSON bool, st simulations.DemoStep) error {
 		return json.NewEncoder(w).Encode(map[string]any{"step": st.Step, "title": st.Title, "installation": st.Installation, "launch": st.Launch})
 	}
 	fmt.Fprintf(w, "\n%d. %s\n", st.Step, st.Title)
-	return printLaunch(w, st.Launch)
+	return installation.WriteLaunchTable(w, st.Launch, display)
 }

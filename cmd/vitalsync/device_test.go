@@ -336,7 +336,7 @@ func TestDeviceRefreshReportsReauthenticationToTheLaunch(t *testing.T) {
 	p, _ := fsm.ParseProfile("ios-1.8")
 	cfg, err := s.AppConfig(db, p, "phone", "alice", "", s.APIURL)
 	require.NoError(t, err)
-	launch := func() launchReport {
+	launch := func() installation.LaunchRecord {
 		rep, err := installation.RecordLaunch(ctx, cfg)
 		require.NoError(t, err)
 		require.NoError(t, reconcile.Outcome{Passes: rep.Passes}.CheckApplied())

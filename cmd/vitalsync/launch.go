@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"io"
 	"time"
 
-	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/installation"
 	"github.com/vitalsync/vitalsync/issuer"
@@ -44,9 +41,6 @@ const envSession = "VITALSYNC_SESSION"
 
 // exitDeferred is the exit code of a launch deferred by backoff.
 const exitDeferred = 3
-
-// launchReport is a launch as launch and demo print it.
-type launchReport = installation.LaunchRecord
 
 // launchFlags are launch's parsed flags.
 type launchFlags struct {
@@ -119,40 +113,6 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	return f, nil
 }
 
-// endpointFlags are the base URL flags of launch and device.
-type endpointFlags struct {
-	apiURL, authURL, legacyAuthURL urlFlag
-	allowURLChange                 bool
-}
-
-func newEndpointFlags(fs *flag.FlagSet) *endpointFlags {
-	f := &endpointFlags{}
-	fs.Var(&f.apiURL, "api-url", "Junction API base URL (default: the one the database remembers)")
-	fs.Var(&f.authURL, "auth-url", "Junction auth server base URL (default: the one the database remembers)")
-	fs.Var(&f.legacyAuthURL, "legacy-auth-url", "base URL of the legacy Firebase endpoints on legacy profiles, as for a Firebase emulator (default: the real hosts; not remembered)")
-	fs.BoolVar(&f.allowURLChange, "allow-url-change", false, "use --api-url/--auth-url even though the database remembers others, and remember them instead")
-	return f
-}
-
-// open opens command's device database at path, refused when it holds
-// another kind of file, and the base URLs to use: the flags', or those it
-// remembers (resolveEndpoints).
-func (f *endpointFlags) open(ctx context.Context, command, path string) (*sqlite.DB, sqlite.Endpoints, error) {
-	if err := checkDatabaseFile(command, path); err != nil {
-		return nil, sqlite.Endpoints{}, err
-	}
-	db, err := sqlite.OpenDevice(ctx, path)
-	if err != nil {
-		return nil, sqlite.Endpoints{}, err
-	}
-	ends, err := resolveEndpoints(ctx, db, f.apiURL.url, f.authURL.url, f.allowURLChange)
-	if err != nil {
-		db.Close()
-		return nil, sqlite.Endpoints{}, err
-	}
-	return db, ends, nil
-}
-
 // loadLaunchSession returns the app user's session from --session,
 // --session-file or $VITALSYNC_SESSION; a signed-in app needs one.
 func loadLaunchSession(f *launchFlags) (string, error) {
@@ -205,7 +165,7 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 			if err := writeJSONIndent(e.stdout, rep); err != nil {
 				return err
 			}
-		} else if err := printLaunch(e.stdout, rep); err != nil {
+		} else if err := installation.WriteLaunchTable(e.stdout, rep, display); err != nil {
 			return err
 		}
 	}
@@ -228,7 +188,7 @@ func (e *deferredError) exitCode() int { return exitDeferred }
 
 // launchExit turns a launch's outcome into run's error: the run's error if
 // it failed, a *deferredError if it was deferred, nil otherwise.
-func launchExit(rep launchReport, runErr error) error {
+func launchExit(rep installation.LaunchRecord, runErr error) error {
 	if runErr != nil {
 		return runErr
 	}
@@ -240,10 +200,4 @@ func launchExit(rep launchReport, runErr error) error {
 		return &deferredError{retryAt: retryAt}
 	}
 	return nil
-}
-
-// printLaunch prints a launch report for people, values from outside
-// through display.
-func printLaunch(w io.Writer, rep launchReport) error {
-	return installation.WriteLaunchTable(w, rep, display)
 }

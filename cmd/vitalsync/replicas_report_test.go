@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -13,9 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vitalsync/vitalsync/adapters/store/postgres"
-	"github.com/vitalsync/vitalsync/adapters/store/postgres/pgtest"
 	"github.com/vitalsync/vitalsync/audit"
-	"github.com/vitalsync/vitalsync/emulator"
 	"github.com/vitalsync/vitalsync/fsm"
 	"github.com/vitalsync/vitalsync/issuer"
 )
@@ -26,22 +22,9 @@ import (
 // by the issuers' clocks, not the one dated latest), and audit --db
 // postgres://… reads it.
 func TestServeReplicasReportOnPostgres(t *testing.T) {
-	dbURL := pgtest.URL(t)
-	const apiKey = "sk_us_serve_replicas_report_9c41"
-	upstream := httptest.NewServer(emulator.New(emulator.WithAPIKey(apiKey)))
-	defer upstream.Close()
-	env := []string{envAPIKey + "=" + apiKey, envSessionSecret + "=" + testSessionSecret, envDatabaseURL + "=" + dbURL}
-	replicas := []*child{
-		startServeProcess(t, env, "--addr", "127.0.0.1:0", "--api-url", upstream.URL),
-		startServeProcess(t, env, "--addr", "127.0.0.1:0", "--api-url", upstream.URL),
-	}
-	session := mintSession(t, "--secret", testSessionSecret, "--user", "alice")
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}}
-	defer hc.CloseIdleConnections()
-	clients := []*issuer.Client{
-		issuer.NewClient(replicas[0].base, session, issuer.WithHTTPClient(hc)),
-		issuer.NewClient(replicas[1].base, session, issuer.WithHTTPClient(hc)),
-	}
+	p := startReplicas(t, "sk_us_serve_replicas_report_9c41")
+	dbURL, replicas := p.dbURL, p.replicas
+	clients := p.clients(mintSession(t, "--secret", testSessionSecret, "--user", "alice"))
 	base := time.Date(2026, 11, 19, 12, 0, 0, 0, time.UTC)
 	ctx := context.Background()
 	const n = 100

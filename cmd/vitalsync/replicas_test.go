@@ -28,35 +28,23 @@ import (
 // both, create exactly one Vital user; when that user is deleted, 200 more
 // replace it exactly once.
 func TestServeReplicasOnPostgres(t *testing.T) {
-	dbURL := pgtest.URL(t)
 	const apiKey = "sk_us_serve_replicas_key_2b77"
-	emu := emulator.New(emulator.WithAPIKey(apiKey))
-	upstream := httptest.NewServer(emu)
-	defer upstream.Close()
-	env := []string{envAPIKey + "=" + apiKey, envSessionSecret + "=" + testSessionSecret, envDatabaseURL + "=" + dbURL}
-	replicas := []*child{
-		startServeProcess(t, env, "--addr", "127.0.0.1:0", "--api-url", upstream.URL),
-		startServeProcess(t, env, "--addr", "127.0.0.1:0", "--api-url", upstream.URL),
-	}
-	team := junction.NewClient(upstream.URL, apiKey)
+	p := startReplicas(t, apiKey)
+	emu, replicas := p.emu, p.replicas
+	team := junction.NewClient(p.apiURL, apiKey)
 	ctx := context.Background()
 	secrets := &emulatortest.Secrets{}
 	secrets.Add(apiKey, testSessionSecret)
 
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}}
-	defer hc.CloseIdleConnections()
 	const n = 200
 	creates := 0
 	for round := range 3 {
 		app := fmt.Sprintf("replicated-%d", round)
 		session := mintSession(t, "--secret", testSessionSecret, "--user", app)
 		secrets.Add(session)
-		clients := []*issuer.Client{
-			issuer.NewClient(replicas[0].base, session, issuer.WithHTTPClient(hc)),
-			issuer.NewClient(replicas[1].base, session, issuer.WithHTTPClient(hc)),
-		}
+		clients := p.clients(session)
 		first := replicaBurst(t, clients, app, n, secrets)
-		require.Equal(t, []string{first}, activeUsers(t, team, app), "round %d: one Vital user", round)
+		require.Equal(t, []string{first}, emulatortest.UserIDsOf(t, team, app), "round %d: one Vital user", round)
 		creates2 := emu.Requests(emulator.RouteCreateUser)
 		require.LessOrEqual(t, creates2-creates, len(replicas), "at most one create call per replica")
 		creates = creates2
@@ -64,11 +52,11 @@ func TestServeReplicasOnPostgres(t *testing.T) {
 		require.NoError(t, emu.DeleteUser(first))
 		fresh := replicaBurst(t, clients, app, n, secrets)
 		require.NotEqual(t, first, fresh)
-		require.Equal(t, []string{fresh}, activeUsers(t, team, app), "round %d: one replacement", round)
+		require.Equal(t, []string{fresh}, emulatortest.UserIDsOf(t, team, app), "round %d: one replacement", round)
 		creates = emu.Requests(emulator.RouteCreateUser)
 	}
 
-	db, err := postgres.Open(ctx, dbURL)
+	db, err := postgres.Open(ctx, p.dbURL)
 	require.NoError(t, err)
 	defer db.Close()
 	for round := range 3 {
@@ -111,22 +99,39 @@ func replicaBurst(t *testing.T, clients []*issuer.Client, app string, n int, sec
 	return ids[0]
 }
 
-// activeUsers lists the team's users whose client_user_id is app.
-func activeUsers(t *testing.T, team *junction.Client, app string) []string {
+// replicaPair is two serve processes on one PostgreSQL database, sharing
+// nothing else but an emulated team API.
+type replicaPair struct {
+	dbURL, apiURL string // the database's and the team API's
+	emu           *emulator.Emulator
+	replicas      []*child
+	hc            *http.Client // pooled for bursts of concurrent requests
+}
+
+// startReplicas starts a replicaPair on a new schema, the team API's key
+// apiKey.
+func startReplicas(t *testing.T, apiKey string) *replicaPair {
 	t.Helper()
-	var ids []string
-	for off := 0; ; off += 100 {
-		page, err := team.ListUsers(context.Background(), off, 100)
-		require.NoError(t, err)
-		for _, u := range page.Users {
-			if u.ClientUserID == app {
-				ids = append(ids, u.UserID)
-			}
-		}
-		if len(page.Users) < 100 {
-			return ids
-		}
+	p := &replicaPair{dbURL: pgtest.URL(t), emu: emulator.New(emulator.WithAPIKey(apiKey)),
+		hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}}}
+	upstream := httptest.NewServer(p.emu)
+	t.Cleanup(upstream.Close)
+	t.Cleanup(p.hc.CloseIdleConnections)
+	p.apiURL = upstream.URL
+	env := []string{envAPIKey + "=" + apiKey, envSessionSecret + "=" + testSessionSecret, envDatabaseURL + "=" + p.dbURL}
+	for range 2 {
+		p.replicas = append(p.replicas, startServeProcess(t, env, "--addr", "127.0.0.1:0", "--api-url", p.apiURL))
 	}
+	return p
+}
+
+// clients returns an issuer client per replica, calling with session.
+func (p *replicaPair) clients(session string) []*issuer.Client {
+	var cs []*issuer.Client
+	for _, r := range p.replicas {
+		cs = append(cs, issuer.NewClient(r.base, session, issuer.WithHTTPClient(p.hc)))
+	}
+	return cs
 }
 
 // envLong, set to 1, runs the long tests: load runs that take tens of
