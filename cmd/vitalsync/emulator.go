@@ -38,14 +38,14 @@ var errStateConflict = errors.New("a flag contradicts the loaded state")
 // emulatorConfig is the emulator's flags, checked.
 type emulatorConfig struct {
 	fs                              *flag.FlagSet
-	addr, teamID, apiKey            string
+	teamID, apiKey                  string
 	apiKeyGiven, showKey            bool
 	tokenTTL, accessTTL             time.Duration
 	environment                     *enumValue[fsm.Environment]
 	region                          *enumValue[fsm.Region]
 	dataDir, importFile, exportFile string
 	seedUsers                       int
-	limits                          *httpops.Limits
+	server                          *serverFlags
 	log                             *slog.Logger
 }
 
@@ -54,7 +54,6 @@ func parseEmulatorFlags(e *env, args []string) (*emulatorConfig, error) {
 		"[--api-key-file F | $"+envEmulatorAPIKey+"] [--show-key] [--team-id T] [--token-ttl D] [--access-ttl D] [--environment E] [--region R] [--log-format text|json]\n"+
 		"       vitalsync emulator SUBCOMMAND [--url URL] [flags]   (subcommands: "+strings.Join(emulatorSubcommandNames(), ", ")+")")
 	c := &emulatorConfig{fs: fs}
-	fs.StringVar(&c.addr, "addr", "127.0.0.1:8787", "address to listen on; port 0 picks a free port")
 	apiKey := newSecretFlag(fs, "api-key", envEmulatorAPIKey, "the team API key to accept (default: a random sk_/pk_ key)")
 	fs.BoolVar(&c.showKey, "show-key", false, "print the whole API key in the banner (it is masked otherwise)")
 	fs.StringVar(&c.teamID, "team-id", "", "the team ID (default: a random UUID)")
@@ -67,11 +66,11 @@ func parseEmulatorFlags(e *env, args []string) (*emulatorConfig, error) {
 	fs.StringVar(&c.exportFile, "export-on-exit", "", "write the state as JSON to this file when the emulator stops")
 	fs.IntVar(&c.seedUsers, "seed-users", 0, "create users seed-user-001 … seed-user-N at start (those that exist are kept)")
 	logFormat := choiceFlag(fs, "log-format", "text", "request log format on stderr", "text", "json")
-	c.limits = addServerFlags(fs)
+	c.server = addServerFlags(fs, "127.0.0.1:8787")
 	if err := parseNoArgs(fs, args, " besides a subcommand ("+strings.Join(emulatorSubcommandNames(), ", ")+")"); err != nil {
 		return nil, err
 	}
-	if err := checkLimits(c.limits); err != nil {
+	if err := c.server.check(); err != nil {
 		return nil, err
 	}
 	var err error
@@ -89,7 +88,7 @@ func parseEmulatorFlags(e *env, args []string) (*emulatorConfig, error) {
 	if c.log, err = httpops.NewLogger(e.stderr, logFormat.String(), "info"); err != nil {
 		return nil, usageErr(err)
 	}
-	return c, checkAddr("addr", c.addr)
+	return c, nil
 }
 
 func runEmulator(ctx context.Context, e *env, args []string) error {
@@ -103,7 +102,7 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 	// Listen first: the control plane answers only the addresses it
 	// listens on.
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", c.addr)
+	ln, err := lc.Listen(ctx, "tcp", c.server.addr)
 	if err != nil {
 		return fmt.Errorf("emulator: %w", err)
 	}
@@ -125,14 +124,9 @@ func runEmulator(ctx context.Context, e *env, args []string) error {
 		})
 	}
 	defer publishToken(c.log, ln, em)()
-	serveErr := serveUntilDone(ctx, c.log, "emulator", ln, handler, httpops.DefaultShutdownTimeout, c.limits, func() error {
-		_, err := fmt.Fprint(e.stdout, c.banner("http://"+ln.Addr().String(), em, store))
-		if err == nil {
-			env, reg := em.Environment()
-			c.log.Info("emulator serving", "addr", ln.Addr().String(), "environment", env, "region", reg)
-		}
-		return err
-	})
+	env, reg := em.Environment()
+	serveErr := c.server.serve(ctx, c.log, "emulator", ln, handler, httpops.DefaultShutdownTimeout, e.stdout,
+		c.banner("http://"+ln.Addr().String(), em, store), "environment", env, "region", reg)
 	// The state is written on the way out even when serving failed.
 	errs := []error{serveErr}
 	if store != nil {

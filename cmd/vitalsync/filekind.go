@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 
 	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 )
@@ -58,28 +56,6 @@ func checkNotDeviceFile(ctx context.Context, path string) error {
 		return usageErr(fmt.Errorf("%w: --db %s is a device file (it holds an installation's launch state, table %s): "+
 			"use it with 'vitalsync launch --db' or 'vitalsync device --db'; serve takes the issuer's database, a new file or postgres://",
 			errWrongKind, path, t))
-	}
-	return nil
-}
-
-// errBadAddr is matched by the usage error of an --addr that is no
-// HOST:PORT.
-var errBadAddr = errors.New("not a HOST:PORT address")
-
-// checkAddr refuses a listen address that cannot be one (exit 2, for
-// every command that listens); one that is busy or not this machine's
-// fails when listening (exit 1).
-func checkAddr(flag, addr string) error {
-	_, port, err := net.SplitHostPort(addr)
-	if err == nil {
-		var n int
-		n, err = strconv.Atoi(port)
-		if err == nil && (n < 0 || n > 65535) {
-			err = errors.New("port out of range")
-		}
-	}
-	if err != nil {
-		return usageErr(fmt.Errorf("%w: --%s %q: give HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)", errBadAddr, flag, addr))
 	}
 	return nil
 }

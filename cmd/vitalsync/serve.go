@@ -30,16 +30,15 @@ const (
 // and Auth are set once opened), and how to serve it.
 type serveConfig struct {
 	issuer.ServiceConfig
-	addr, db, secret  string
+	db, secret        string
 	emulator, showKey bool
 	shutdown          time.Duration
-	limits            *httpops.Limits
+	server            *serverFlags
 }
 
 func parseServeFlags(e *env, args []string) (*serveConfig, error) {
 	fs := newFlagSet(e, "serve", "(--db FILE|postgres://… | $"+envDatabaseURL+") (--session-secret-file F | $"+envSessionSecret+") ((--api-key-file F | $"+envAPIKey+") [--api-url U] | --emulator) [--addr HOST:PORT] [--log-format text|json] [--log-level L] [--shutdown-timeout D]")
 	c := &serveConfig{}
-	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on; port 0 picks a free port")
 	fs.StringVar(&c.db, "db", "", "the app user → Vital user map: a postgres:// URL (production, any number of replicas), or a SQLite file (created if missing); default $"+envDatabaseURL)
 	apiKey := newSecretFlag(fs, "api-key", envAPIKey,
 		"the team API key; with --emulator, the emulator's key (default a random one: $"+envAPIKey+" is not read, so a real key is never printed)")
@@ -53,11 +52,11 @@ func parseServeFlags(e *env, args []string) (*serveConfig, error) {
 	durationFlagVar(fs, &c.ReadyTimeout, "ready-timeout", issuer.DefaultReadyTimeout, "the budget of GET /readyz's checks of the database and the team API")
 	durationFlagVar(fs, &c.ReadyInterval, "ready-interval", issuer.DefaultReadyInterval, "how long GET /readyz reuses its last checks' result: the checks (a write to the database, a call to the team API) run at most once per interval")
 	fs.IntVar(&c.TeamIdleConns, "api-idle-conns", issuer.DefaultTeamIdleConns, "idle connections kept open to the team API: at least the requests served at once")
-	c.limits = addServerFlags(fs)
+	c.server = addServerFlags(fs, "127.0.0.1:8080")
 	if err := parseNoArgs(fs, args, ""); err != nil {
 		return nil, err
 	}
-	if err := checkLimits(c.limits); err != nil {
+	if err := c.server.check(); err != nil {
 		return nil, err
 	}
 	var err error
@@ -112,7 +111,7 @@ func (c *serveConfig) check() error {
 		}
 		c.APIURL = u
 	}
-	return checkAddr("addr", c.addr)
+	return nil
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -135,7 +134,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer store.Close()
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", c.addr)
+	ln, err := lc.Listen(ctx, "tcp", c.server.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -155,14 +154,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	banner := serveBanner(c, "http://"+ln.Addr().String(), dbName, emu)
-	return serveUntilDone(ctx, c.Logger, "issuer", ln, root, c.shutdown, c.limits, func() error {
-		_, err := fmt.Fprint(e.stdout, banner)
-		if err == nil {
-			c.Logger.Info("issuer serving", "addr", ln.Addr().String(), "emulator", emu != nil, "user_map", dbName)
-		}
-		return err
-	})
+	return c.server.serve(ctx, c.Logger, "issuer", ln, root, c.shutdown, e.stdout, serveBanner(c, "http://"+ln.Addr().String(), dbName, emu),
+		"emulator", emu != nil, "user_map", dbName)
 }
 
 // serveBanner is what serve prints once it accepts: its routes, the user
