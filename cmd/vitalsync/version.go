@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 
-	"github.com/mattn/go-sqlite3"
-
+	"github.com/vitalsync/vitalsync/adapters/store/sqlite"
 	"github.com/vitalsync/vitalsync/httpops"
 )
 
@@ -43,11 +42,9 @@ func withRelease(v versionInfo, release string) versionInfo {
 }
 
 func toolchainVersion(info *debug.BuildInfo, ok bool) versionInfo {
-	const driver = "github.com/mattn/go-sqlite3"
-	v := versionInfo{Build: httpops.BuildOf(info, ok), SQLiteDrive: driver + " (unknown)"}
-	v.SQLite, _, _ = sqlite3.Version()
-	if d, ok := v.Dep(driver); ok {
-		v.SQLiteDrive = driver + " " + d
+	v := versionInfo{Build: httpops.BuildOf(info, ok), SQLite: sqlite.LibraryVersion(), SQLiteDrive: sqlite.DriverModule + " (unknown)"}
+	if d, ok := v.Dep(sqlite.DriverModule); ok {
+		v.SQLiteDrive = sqlite.DriverModule + " " + d
 	}
 	return v
 }
