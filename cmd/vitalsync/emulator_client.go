@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"slices"
@@ -178,18 +176,4 @@ func advanceFlags(fs *flag.FlagSet) func() (emulatorCall, error) {
 		}
 		return emulatorCall{func(ctx context.Context, c *emulatorclient.Client) (any, error) { return c.Advance(ctx, *by) }, ""}, nil
 	}
-}
-
-// writeJSONIndent writes v as indented JSON.
-func writeJSONIndent(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// flagGiven reports whether the command line set the flag.
-func flagGiven(fs *flag.FlagSet, name string) bool {
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
-	return given
 }

@@ -123,3 +123,10 @@ func parseNoArgs(fs *flag.FlagSet, args []string, hint string) error {
 	}
 	return nil
 }
+
+// flagGiven reports whether the command line set the flag.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
