@@ -42,22 +42,20 @@ const envSession = "VITALSYNC_SESSION"
 // exitDeferred is the exit code of a launch deferred by backoff.
 const exitDeferred = 3
 
-// launchFlags are launch's parsed flags.
+// launchFlags are launch's parsed flags: the launch's configuration (what
+// the database, the session and the app give is set by runLaunch), and
+// where those come from.
 type launchFlags struct {
-	dbPath, installation, appUser string
-	profile                       *profileValue
-	env                           *enumValue[fsm.Environment]
-	region                        *enumValue[fsm.Region]
-	format                        *choice
-	issuer                        urlFlag
-	ends                          *endpointFlags
-	session                       *secretFlag
-	signedOut, allowAPIKey, now   bool
-	sdkVersion                    string
-	reportInterval                time.Duration
-	// reportID is the ID reports carry when --installation gave one; ""
-	// reports under the database's random installation ID.
-	reportID string
+	installation.Config
+	dbPath, appUser string
+	profile         *profileValue
+	env             *enumValue[fsm.Environment]
+	region          *enumValue[fsm.Region]
+	format          *choice
+	issuer          urlFlag
+	ends            *endpointFlags
+	session         *secretFlag
+	signedOut, now  bool
 }
 
 // defaultInstallation is the device database's key of the installation
@@ -77,23 +75,25 @@ func parseLaunchFlags(e *env, args []string) (*launchFlags, error) {
 	fs.BoolVar(&f.signedOut, "signed-out", false, "the app has no user signed in")
 	f.ends = newEndpointFlags(fs)
 	fs.BoolVar(&f.now, "now", false, "ignore a pending backoff and try at once (after fixing what made the last attempt fail)")
-	fs.StringVar(&f.installation, "installation", "", "installation key in the database, and the ID its reports carry (for tests; default: the key \"default\", reporting under a random 128-bit ID the database keeps)")
+	fs.StringVar(&f.Installation, "installation", "", "installation key in the database, and the ID its reports carry (for tests; default: the key \"default\", reporting under a random 128-bit ID the database keeps)")
 	f.env = environmentFlag(fs, fsm.Sandbox, "the app's Junction environment")
 	f.region = regionFlag(fs, fsm.US, "the app's Junction region")
-	fs.BoolVar(&f.allowAPIKey, "allow-api-key", false, "keep a matching API-key session (sandbox evaluation only)")
+	fs.BoolVar(&f.AllowAPIKey, "allow-api-key", false, "keep a matching API-key session (sandbox evaluation only)")
 	f.format = choiceFlag(fs, "format", "table", "output format", "table", "json")
-	fs.StringVar(&f.sdkVersion, "sdk-version", "", "the SDK release the installation runs, sent in its reports (empty: no report)")
-	durationFlagVar(fs, &f.reportInterval, "report-interval", installation.DefaultReportInterval, "a quiet launch reports when the last report is older than this (0: only launches that act report)")
+	fs.StringVar(&f.SDKVersion, "sdk-version", "", "the SDK release the installation runs, sent in its reports (empty: no report)")
+	durationFlagVar(fs, &f.ReportInterval, "report-interval", installation.DefaultReportInterval, "a quiet launch reports when the last report is older than this (0: only launches that act report)")
 	if err := parseNoArgs(fs, args, ""); err != nil {
 		return nil, err
 	}
-	if f.installation != "" {
-		if err := issuer.ValidateAppUserID(f.installation); err != nil {
+	if f.Installation != "" {
+		if err := issuer.ValidateAppUserID(f.Installation); err != nil {
 			return nil, usageErr(fmt.Errorf("launch: --installation: %w", err))
 		}
-		f.reportID = f.installation
+		// Reports carry the ID given; without one, the database's random
+		// installation ID.
+		f.ReportID = f.Installation
 	} else {
-		f.installation = defaultInstallation
+		f.Installation = defaultInstallation
 	}
 	switch {
 	case f.dbPath == "":
@@ -131,32 +131,31 @@ func runLaunch(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	session, err := loadLaunchSession(f)
-	if err != nil {
+	cfg := f.Config
+	if cfg.Session, err = loadLaunchSession(f); err != nil {
 		return err
 	}
-	profile, err := f.profile.required("launch")
-	if err != nil {
+	if cfg.Profile, err = f.profile.required("launch"); err != nil {
 		return err
 	}
-	envv, region := f.env.value, f.region.value
 	db, ends, err := f.ends.open(ctx, "launch", f.dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	if f.now {
-		if err := installation.ClearBackoff(ctx, db.Journal(f.installation, profile.Name), "launch --now: backoff cleared"); err != nil {
+		if err := installation.ClearBackoff(ctx, db.Journal(cfg.Installation, cfg.Profile.Name), "launch --now: backoff cleared"); err != nil {
 			return err
 		}
 	}
-	cfg := installation.Config{Profile: profile, Installation: f.installation, IssuerURL: f.issuer.url,
-		Session: session, APIURL: ends.APIBaseURL, AuthURL: ends.AuthBaseURL, LegacyAuthURL: f.ends.legacyAuthURL.url,
-		AllowAPIKey: f.allowAPIKey, Logger: e.log, SDKVersion: f.sdkVersion, ReportInterval: f.reportInterval,
-		ReportLog: db, Identity: db, ReportID: f.reportID}
-	cfg.Store, cfg.Journal, cfg.Writes = installation.SQLite(db, f.installation, profile)
+	cfg.IssuerURL, cfg.Logger = f.issuer.url, e.log
+	cfg.APIURL, cfg.AuthURL, cfg.LegacyAuthURL = ends.APIBaseURL, ends.AuthBaseURL, f.ends.legacyAuthURL.url
+	// The database keeps the SDK's state, the journal, the reports' log
+	// and the installation's random ID.
+	cfg.Store, cfg.Journal, cfg.Writes = installation.SQLite(db, cfg.Installation, cfg.Profile)
+	cfg.ReportLog, cfg.Identity = db, db
 	if f.appUser != "" {
-		app := reconcile.AppSession{SignedIn: true, AppUserID: f.appUser, Environment: envv, Region: region}
+		app := reconcile.AppSession{SignedIn: true, AppUserID: f.appUser, Environment: f.env.value, Region: f.region.value}
 		cfg.App = func() reconcile.AppSession { return app }
 	}
 	rep, runErr := installation.RecordLaunch(ctx, cfg)

@@ -24,23 +24,22 @@ var errEngineViolation = errors.New("the engine broke an invariant")
 // errReplayViolation: a replayed trace broke an invariant again (exit 1).
 var errReplayViolation = errors.New("the replayed run breaks an invariant")
 
+// simulateFlags are simulate's flags: the fleet run's configuration (its
+// lists parsed by config), and where its results go.
 type simulateFlags struct {
-	installs, launches          int
-	seed                        uint64
+	simulations.Config
 	faults, strategy, profiles  string
 	trace, replay, svg, reports string
 	format                      *choice
-	sqliteFraction              float64
-	noSwarm                     bool
 }
 
 func parseSimulateFlags(e *env, args []string) (*simulateFlags, error) {
 	fs := newFlagSet(e, "simulate", "[--installs N] [--launches M] [--seed S] [--faults LIST|all|none] "+
 		"[--strategy LIST|all] [--profiles LIST] [--format table|json|csv] [--trace FILE] [--replay FILE] [--svg FILE] [--reports FILE]")
 	f := &simulateFlags{}
-	fs.IntVar(&f.installs, "installs", 1000, "installations in the fleet")
-	fs.IntVar(&f.launches, "launches", 100, "launches per installation (before the quiet liveness tail)")
-	fs.Uint64Var(&f.seed, "seed", 1, "the seed that decides the whole run")
+	fs.IntVar(&f.Installs, "installs", 1000, "installations in the fleet")
+	fs.IntVar(&f.Launches, "launches", 100, "launches per installation (before the quiet liveness tail)")
+	fs.Uint64Var(&f.Seed, "seed", 1, "the seed that decides the whole run")
 	fs.StringVar(&f.faults, "faults", "all", "fault classes the seed's swarm draws from: a comma list, all or none")
 	fs.StringVar(&f.strategy, "strategy", "all", "strategies to compare: a comma list of engine, docs-recipe, identify, every-launch, or all")
 	fs.StringVar(&f.profiles, "profiles", "all", "SDK profiles the installations run: a comma list or all")
@@ -49,16 +48,16 @@ func parseSimulateFlags(e *env, args []string) (*simulateFlags, error) {
 	fs.StringVar(&f.replay, "replay", "", "replay a trace file instead of running a fleet")
 	fs.StringVar(&f.svg, "svg", "", "draw consistency over virtual time and wrong-user against data-gap seconds, per strategy and profile, to this SVG file")
 	fs.StringVar(&f.reports, "reports", "", "write each installation's final report under the first strategy to this JSONL file (the public report schema, with mapped_vital_user_id; vitalsync audit --jsonl reads it)")
-	fs.Float64Var(&f.sqliteFraction, "sqlite-fraction", 0.01, "share of installations on real SQLite files")
-	fs.BoolVar(&f.noSwarm, "no-swarm", false, "turn every listed fault class on, instead of the seed's pick")
+	fs.Float64Var(&f.SQLiteFraction, "sqlite-fraction", 0.01, "share of installations on real SQLite files")
+	fs.BoolVar(&f.NoSwarm, "no-swarm", false, "turn every listed fault class on, instead of the seed's pick")
 	if err := parseNoArgs(fs, args, ""); err != nil {
 		return nil, err
 	}
 	switch {
 	case f.replay != "":
-	case f.installs <= 0 || f.launches <= 0:
+	case f.Installs <= 0 || f.Launches <= 0:
 		return nil, usagef("--installs and --launches must be positive")
-	case f.sqliteFraction < 0 || f.sqliteFraction > 1:
+	case f.SQLiteFraction < 0 || f.SQLiteFraction > 1:
 		return nil, usagef("--sqlite-fraction must be between 0 and 1")
 	}
 	return f, nil
@@ -66,8 +65,7 @@ func parseSimulateFlags(e *env, args []string) (*simulateFlags, error) {
 
 // config is the fleet run the flags ask for.
 func (f *simulateFlags) config() (simulations.Config, error) {
-	cfg := simulations.Config{Seed: f.seed, Installs: f.installs, Launches: f.launches,
-		SQLiteFraction: f.sqliteFraction, NoSwarm: f.noSwarm}
+	cfg := f.Config
 	var errs [3]error
 	cfg.Faults, errs[0] = simulations.ParseFaults(f.faults)
 	cfg.Strategies, errs[1] = simulations.ParseStrategies(f.strategy)
