@@ -2,6 +2,7 @@ package httpops
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -148,6 +149,15 @@ func TestRegisterProcessMetrics(t *testing.T) {
 	names := map[string]bool{}
 	for _, mf := range mfs {
 		names[mf.GetName()] = true
+		if mf.GetName() == "vitalsync_build_info" {
+			labels := map[string]string{}
+			for _, l := range mf.GetMetric()[0].GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			b := ReadBuild()
+			require.Equal(t, map[string]string{"version": b.Version, "revision": cmp.Or(b.Revision, "unknown"), "goversion": b.Go}, labels,
+				"the labels are the build ReadBuild reads")
+		}
 	}
 	require.True(t, names["vitalsync_build_info"])
 	require.True(t, names["go_goroutines"])
