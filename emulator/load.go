@@ -198,23 +198,22 @@ func decodeList[T any](dec *json.Decoder, add func(int, T) error) error {
 func (l *loader) fromState(st State) error {
 	l.identity = st
 	l.identity.Users, l.identity.AccessTokens, l.identity.RefreshTokens, l.identity.SignInTokens = nil, nil, nil, nil
-	for i, us := range st.Users {
-		if err := l.addUser(i, us); err != nil {
-			return err
-		}
+	if err := addEach(st.Users, l.addUser); err != nil {
+		return err
 	}
-	for i, a := range st.AccessTokens {
-		if err := l.addAccess(i, a); err != nil {
-			return err
-		}
+	if err := addEach(st.AccessTokens, l.addAccess); err != nil {
+		return err
 	}
-	for i, r := range st.RefreshTokens {
-		if err := l.addRefresh(i, r); err != nil {
-			return err
-		}
+	if err := addEach(st.RefreshTokens, l.addRefresh); err != nil {
+		return err
 	}
-	for i, m := range st.SignInTokens {
-		if err := l.addMinted(i, m); err != nil {
+	return addEach(st.SignInTokens, l.addMinted)
+}
+
+// addEach hands each record to add, with its index, up to the first error.
+func addEach[T any](records []T, add func(int, T) error) error {
+	for i, r := range records {
+		if err := add(i, r); err != nil {
 			return err
 		}
 	}
