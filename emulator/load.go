@@ -108,6 +108,24 @@ func (l *loader) decode(dec *json.Decoder) error {
 	if err := expectDelim(dec, '{'); err != nil {
 		return invalid("not a JSON object: %v", err)
 	}
+	// fields reads each field of a state: a scalar into l.identity, a list
+	// record by record.
+	scalar := func(v any) func(*json.Decoder) error {
+		return func(dec *json.Decoder) error { return dec.Decode(v) }
+	}
+	fields := map[string]func(*json.Decoder) error{
+		"version":         scalar(&l.identity.Version),
+		"api_key":         scalar(&l.identity.APIKey),
+		"team_id":         scalar(&l.identity.TeamID),
+		"environment":     scalar(&l.identity.Environment),
+		"region":          scalar(&l.identity.Region),
+		"signing_key":     scalar(&l.identity.SigningKey),
+		"clock_offset_ns": scalar(&l.identity.ClockOffset),
+		"users":           func(dec *json.Decoder) error { return decodeList(dec, l.addUser) },
+		"access_tokens":   func(dec *json.Decoder) error { return decodeList(dec, l.addAccess) },
+		"refresh_tokens":  func(dec *json.Decoder) error { return decodeList(dec, l.addRefresh) },
+		"sign_in_tokens":  func(dec *json.Decoder) error { return decodeList(dec, l.addMinted) },
+	}
 	seen := map[string]bool{}
 	for dec.More() {
 		t, err := dec.Token()
@@ -119,37 +137,11 @@ func (l *loader) decode(dec *json.Decoder) error {
 			return invalid("field %q repeated", key)
 		}
 		seen[key] = true
-		var scalar any
-		switch key {
-		case "version":
-			scalar = &l.identity.Version
-		case "api_key":
-			scalar = &l.identity.APIKey
-		case "team_id":
-			scalar = &l.identity.TeamID
-		case "environment":
-			scalar = &l.identity.Environment
-		case "region":
-			scalar = &l.identity.Region
-		case "signing_key":
-			scalar = &l.identity.SigningKey
-		case "clock_offset_ns":
-			scalar = &l.identity.ClockOffset
-		case "users":
-			err = decodeList(dec, func(i int, us UserState) error { return l.addUser(i, us) })
-		case "access_tokens":
-			err = decodeList(dec, l.addAccess)
-		case "refresh_tokens":
-			err = decodeList(dec, l.addRefresh)
-		case "sign_in_tokens":
-			err = decodeList(dec, l.addMinted)
-		default:
+		read, ok := fields[key]
+		if !ok {
 			return invalid("unknown field %q", key)
 		}
-		if scalar != nil {
-			err = dec.Decode(scalar)
-		}
-		if err != nil {
+		if err := read(dec); err != nil {
 			if errors.Is(err, ErrInvalidState) || errors.Is(err, ErrStateTooLarge) {
 				return err
 			}
@@ -206,23 +198,22 @@ func decodeList[T any](dec *json.Decoder, add func(int, T) error) error {
 func (l *loader) fromState(st State) error {
 	l.identity = st
 	l.identity.Users, l.identity.AccessTokens, l.identity.RefreshTokens, l.identity.SignInTokens = nil, nil, nil, nil
-	for i, us := range st.Users {
-		if err := l.addUser(i, us); err != nil {
-			return err
-		}
+	if err := addEach(st.Users, l.addUser); err != nil {
+		return err
 	}
-	for i, a := range st.AccessTokens {
-		if err := l.addAccess(i, a); err != nil {
-			return err
-		}
+	if err := addEach(st.AccessTokens, l.addAccess); err != nil {
+		return err
 	}
-	for i, r := range st.RefreshTokens {
-		if err := l.addRefresh(i, r); err != nil {
-			return err
-		}
+	if err := addEach(st.RefreshTokens, l.addRefresh); err != nil {
+		return err
 	}
-	for i, m := range st.SignInTokens {
-		if err := l.addMinted(i, m); err != nil {
+	return addEach(st.SignInTokens, l.addMinted)
+}
+
+// addEach hands each record to add, with its index, up to the first error.
+func addEach[T any](records []T, add func(int, T) error) error {
+	for i, r := range records {
+		if err := add(i, r); err != nil {
 			return err
 		}
 	}

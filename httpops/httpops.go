@@ -16,6 +16,7 @@
 package httpops
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,8 +25,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -275,24 +274,16 @@ func writeReady(w http.ResponseWriter, status int, body ReadyBody) {
 }
 
 // RegisterProcessMetrics adds the Go runtime's and the process's collectors
-// and vitalsync_build_info{version,revision,goversion} to reg.
+// and vitalsync_build_info{version,revision,goversion} to reg: the build
+// ReadBuild reads, the revision "unknown" when none is recorded.
 func RegisterProcessMetrics(reg prometheus.Registerer) error {
-	version, revision := "(devel)", "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			version = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && s.Value != "" {
-				revision = s.Value
-			}
-		}
-	}
+	b := ReadBuild()
+	revision := cmp.Or(b.Revision, "unknown")
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "vitalsync_build_info",
 		Help: "Always 1; the labels say which build of vitalsync serves.",
 	}, []string{"version", "revision", "goversion"})
-	build.WithLabelValues(version, revision, runtime.Version()).Set(1)
+	build.WithLabelValues(b.Version, revision, b.Go).Set(1)
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

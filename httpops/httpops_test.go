@@ -1,7 +1,8 @@
-package httpops
+package httpops_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -17,37 +18,22 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vitalsync/vitalsync/emulator/emulatortest"
+	"github.com/vitalsync/vitalsync/httpops"
 )
-
-// lockedBuffer is a log sink safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestNewLogger(t *testing.T) {
 	var buf bytes.Buffer
-	log, err := NewLogger(&buf, "json", "warn")
+	log, err := httpops.NewLogger(&buf, "json", "warn")
 	require.NoError(t, err)
 	log.Info("hidden")
 	log.Warn("shown")
 	require.NotContains(t, buf.String(), "hidden")
 	require.Contains(t, buf.String(), `"msg":"shown"`)
 	for _, c := range [][2]string{{"xml", "info"}, {"text", "loud"}, {"", ""}} {
-		_, err := NewLogger(&buf, c[0], c[1])
-		require.ErrorIs(t, err, ErrBadLogOption, c)
+		_, err := httpops.NewLogger(&buf, c[0], c[1])
+		require.ErrorIs(t, err, httpops.ErrBadLogOption, c)
 	}
 }
 
@@ -56,7 +42,7 @@ func TestNewLogger(t *testing.T) {
 func TestRequestLog(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&buf, nil))
-	h := RequestLog(log, func(r *http.Request) string { return "token" }, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := httpops.RequestLog(log, func(r *http.Request) string { return "token" }, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("fail") != "" {
 			http.Error(w, "boom", http.StatusBadGateway)
 			return
@@ -76,23 +62,23 @@ func TestRequestLog(t *testing.T) {
 		require.NotContains(t, buf.String(), secret)
 	}
 	buf.Reset()
-	RequestLog(log, nil, http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/a", nil))
+	httpops.RequestLog(log, nil, http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/a", nil))
 	require.Contains(t, buf.String(), `"route":"other","status":404`)
 }
 
 // Ready runs its checks at once: a failure and a timeout are named, never
 // explained, and logged with their cause; other methods are refused.
 func TestReady(t *testing.T) {
-	var buf lockedBuffer
+	var buf emulatortest.LockedBuffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	h := Ready(log, 50*time.Millisecond,
-		Check{Name: "database", Func: func(context.Context) error { return errors.New("connection refused at 10.0.0.7") }},
-		Check{Name: "team_api", Func: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }},
-		Check{Name: "cache", Func: func(context.Context) error { return nil }},
+	h := httpops.Ready(log, 50*time.Millisecond,
+		httpops.Check{Name: "database", Func: func(context.Context) error { return errors.New("connection refused at 10.0.0.7") }},
+		httpops.Check{Name: "team_api", Func: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }},
+		httpops.Check{Name: "cache", Func: func(context.Context) error { return nil }},
 	)
 	start := time.Now()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathReady, nil))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, httpops.PathReady, nil))
 	require.Less(t, time.Since(start), 2*time.Second, "the checks run at once within the budget")
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	require.JSONEq(t, `{"status":"not_ready","checks":{"database":"failed","team_api":"timeout","cache":"ok"}}`, rec.Body.String())
@@ -100,13 +86,13 @@ func TestReady(t *testing.T) {
 	require.Equal(t, "1", rec.Header().Get("Retry-After"))
 	require.Contains(t, buf.String(), "10.0.0.7")
 
-	ok := Ready(log, time.Second, Check{Name: "database", Func: func(context.Context) error { return nil }})
+	ok := httpops.Ready(log, time.Second, httpops.Check{Name: "database", Func: func(context.Context) error { return nil }})
 	rec = httptest.NewRecorder()
-	ok.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathReady, nil))
+	ok.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, httpops.PathReady, nil))
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.JSONEq(t, `{"status":"ready","checks":{"database":"ok"}}`, rec.Body.String())
 	rec = httptest.NewRecorder()
-	ok.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, PathReady, nil))
+	ok.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, httpops.PathReady, nil))
 	require.Equal(t, http.StatusMethodNotAllowed, rec.Code)
 	require.Equal(t, "GET, HEAD", rec.Header().Get("Allow"))
 }
@@ -116,7 +102,7 @@ func TestReady(t *testing.T) {
 func TestReadyEvery(t *testing.T) {
 	var runs atomic.Int32
 	release := make(chan struct{})
-	h := ReadyEvery(slog.New(slog.DiscardHandler), time.Second, time.Hour, Check{Name: "team_api", Func: func(context.Context) error {
+	h := httpops.ReadyEvery(slog.New(slog.DiscardHandler), time.Second, time.Hour, httpops.Check{Name: "team_api", Func: func(context.Context) error {
 		runs.Add(1)
 		<-release
 		return nil
@@ -126,7 +112,7 @@ func TestReadyEvery(t *testing.T) {
 	for i := range codes {
 		wg.Go(func() {
 			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathReady, nil))
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, httpops.PathReady, nil))
 			codes[i] = rec.Code
 		})
 	}
@@ -134,7 +120,7 @@ func TestReadyEvery(t *testing.T) {
 	close(release)
 	wg.Wait()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathReady, nil))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, httpops.PathReady, nil))
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.Equal(t, []int{200, 200, 200, 200, 200}, codes)
 	require.Equal(t, int32(1), runs.Load(), "one run for every request inside the interval")
@@ -142,16 +128,25 @@ func TestReadyEvery(t *testing.T) {
 
 func TestRegisterProcessMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	require.NoError(t, RegisterProcessMetrics(reg))
+	require.NoError(t, httpops.RegisterProcessMetrics(reg))
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
 	names := map[string]bool{}
 	for _, mf := range mfs {
 		names[mf.GetName()] = true
+		if mf.GetName() == "vitalsync_build_info" {
+			labels := map[string]string{}
+			for _, l := range mf.GetMetric()[0].GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			b := httpops.ReadBuild()
+			require.Equal(t, map[string]string{"version": b.Version, "revision": cmp.Or(b.Revision, "unknown"), "goversion": b.Go}, labels,
+				"the labels are the build ReadBuild reads")
+		}
 	}
 	require.True(t, names["vitalsync_build_info"])
 	require.True(t, names["go_goroutines"])
-	require.Error(t, RegisterProcessMetrics(reg), "registering twice is an error")
+	require.Error(t, httpops.RegisterProcessMetrics(reg), "registering twice is an error")
 }
 
 // On ctx's end the listener closes at once and a request in flight gets
@@ -172,12 +167,12 @@ func TestServeShutsDownGracefully(t *testing.T) {
 				<-release
 				_, _ = io.WriteString(w, "done")
 			})
-			var logs lockedBuffer
+			var logs emulatortest.LockedBuffer
 			ctx, cancel := context.WithCancel(context.Background())
 			served := make(chan error, 1)
 			readyRan := make(chan struct{})
 			go func() {
-				served <- Serve(ctx, ln, h, Options{Log: slog.New(slog.NewTextHandler(&logs, nil)), Name: "backend",
+				served <- httpops.Serve(ctx, ln, h, httpops.Options{Log: slog.New(slog.NewTextHandler(&logs, nil)), Name: "backend",
 					ShutdownTimeout: tc.timeout, Ready: func() error { close(readyRan); return nil }})
 			}()
 			<-readyRan
@@ -223,7 +218,7 @@ func TestServeReadyError(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	boom := errors.New("banner failed")
-	err = Serve(context.Background(), ln, http.NotFoundHandler(), Options{Log: slog.New(slog.DiscardHandler), Ready: func() error { return boom }})
+	err = httpops.Serve(context.Background(), ln, http.NotFoundHandler(), httpops.Options{Log: slog.New(slog.DiscardHandler), Ready: func() error { return boom }})
 	require.ErrorIs(t, err, boom)
 	require.Contains(t, err.Error(), "server: banner failed")
 }
@@ -233,8 +228,8 @@ func TestServeReadyError(t *testing.T) {
 func TestClientCap(t *testing.T) {
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	var logs lockedBuffer
-	ln := newClientCapListener(inner, 2, slog.New(slog.NewTextHandler(&logs, nil)))
+	var logs emulatortest.LockedBuffer
+	ln := httpops.NewClientCapListener(inner, 2, slog.New(slog.NewTextHandler(&logs, nil)))
 	defer ln.Close()
 	accepted := make(chan net.Conn, 4)
 	go func() {

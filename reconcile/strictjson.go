@@ -16,8 +16,8 @@ import (
 // object has a key twice (encoding/json keeps the last). Paths are dotted
 // ("app.signed_in"), array elements "[i]"; "" is the top level. Errors are
 // *FieldError naming the key. Syntax errors are left to the decoder that
-// runs next. Every reader of outside JSON (observations, installation
-// reports, traces) runs it before decoding.
+// runs next. ParseObservation runs it before decoding (the issuer's
+// DecodeReport makes the same checks on a report's top-level keys).
 func checkJSONKeys(data []byte, schema map[string][]string) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()

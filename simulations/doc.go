@@ -4,7 +4,8 @@
 // SDK core (adapters/vitalsdk) on its profile and its launch task
 // (installation) against the real issuer and emulator handlers, in
 // process, on virtual time; invariants are checked after every launch, and a
-// failure shrinks to a short trace that replays exactly.
+// failure shrinks to a short trace that replays exactly. DemoStack and Demo
+// are one installation's world on SQLite and the story `vitalsync demo` tells on it.
 //
 // # Running it
 //

@@ -12,6 +12,10 @@ import (
 // the ones the database remembers, without replace.
 var ErrEndpointsChanged = errors.New("sqlite: the database remembers other base URLs")
 
+// ErrNoEndpoints means ResolveEndpoints was not given both base URLs and
+// the database remembers none to complete them.
+var ErrNoEndpoints = errors.New("no Junction base URLs")
+
 // Endpoints are the base URLs of the Junction API and auth server that a
 // device database's SDK installations talk to.
 type Endpoints struct {
@@ -118,4 +122,39 @@ func checkEndpoints(e Endpoints, cause error) error {
 		return &ColumnError{Table: tableEndpoints, Column: "auth_url", Key: "1", Err: cause}
 	}
 	return nil
+}
+
+// ResolveEndpoints decides which base URLs a command on the database uses:
+// the ones given, a missing one taken from what it remembers; or else the
+// remembered ones. The first URLs used are remembered (RememberEndpoints);
+// other ones later are refused with an error matching ErrEndpointsChanged
+// that names both, unless replace, which remembers them instead. With
+// neither given nor remembered, or only one of the two, it returns an error
+// matching ErrNoEndpoints. Resolving to the remembered URLs writes nothing.
+func (db *DB) ResolveEndpoints(ctx context.Context, given Endpoints, replace bool) (Endpoints, error) {
+	stored, found, err := db.LoadEndpoints(ctx)
+	if err != nil {
+		return Endpoints{}, err
+	}
+	want := given
+	if found {
+		if want.APIBaseURL == "" {
+			want.APIBaseURL = stored.APIBaseURL
+		}
+		if want.AuthBaseURL == "" {
+			want.AuthBaseURL = stored.AuthBaseURL
+		}
+		if want.same(stored) {
+			return stored, nil
+		}
+	}
+	if want.APIBaseURL == "" || want.AuthBaseURL == "" {
+		return Endpoints{}, fmt.Errorf("%w: the database remembers none", ErrNoEndpoints)
+	}
+	got, err := db.RememberEndpoints(ctx, want, replace)
+	if errors.Is(err, ErrEndpointsChanged) {
+		return Endpoints{}, fmt.Errorf("%w: it was first used with API %s and auth %s, not API %s and auth %s",
+			ErrEndpointsChanged, got.APIBaseURL, got.AuthBaseURL, want.APIBaseURL, want.AuthBaseURL)
+	}
+	return got, err
 }
