@@ -128,12 +128,12 @@ func (s *remoteStrategy) Name() string { return "conformance-engine" }
 // (through the world's journal; see syncIn), as the engine's app does.
 func (s *remoteStrategy) RecordsSDKErrors() bool { return true }
 
-func (s *remoteStrategy) Launch(ctx context.Context, p *simulations.Process) simulations.Launch {
-	failed := func(err error) simulations.Launch {
+func (s *remoteStrategy) Launch(ctx context.Context, p *simulations.Process) simulations.LaunchResult {
+	failed := func(err error) simulations.LaunchResult {
 		if s.errs[p.Key] == nil && !errors.Is(err, memory.ErrCrashed) {
 			s.errs[p.Key] = err
 		}
-		return simulations.Launch{Result: string(reconcile.ResultFailed), Err: err}
+		return simulations.LaunchResult{Result: string(reconcile.ResultFailed), Err: err}
 	}
 	if err := s.errs[p.Key]; err != nil {
 		return failed(err)
@@ -161,7 +161,7 @@ func (s *remoteStrategy) Launch(ctx context.Context, p *simulations.Process) sim
 	res, err := eng.Do(ctx, CmdLaunch, req, p.Now(), s.handler(ctx, p, &protoErr))
 	if errors.Is(err, ErrKilled) && protoErr == nil {
 		s.h.eng = nil // the process died at its crash point
-		return simulations.Launch{Result: string(reconcile.ResultFailed), Err: fmt.Errorf("the engine process died: %w", memory.ErrCrashed)}
+		return simulations.LaunchResult{Result: string(reconcile.ResultFailed), Err: fmt.Errorf("the engine process died: %w", memory.ErrCrashed)}
 	}
 	if err != nil {
 		if protoErr != nil {
@@ -179,7 +179,7 @@ func (s *remoteStrategy) Launch(ctx context.Context, p *simulations.Process) sim
 	if err != nil {
 		return failed(err)
 	}
-	l := simulations.Launch{Outcome: &out, Result: string(out.Result), Err: runErr}
+	l := simulations.LaunchResult{Outcome: &out, Result: string(out.Result), Err: runErr}
 	for _, pass := range out.Passes {
 		for _, st := range pass.Applied {
 			l.Applied = append(l.Applied, simulations.Applied{Action: st.Action, Err: st.Err})

@@ -17,6 +17,6 @@ type DocsRecipe struct{}
 func (DocsRecipe) Name() string { return "docs-recipe" }
 
 // Launch applies the recipe once.
-func (DocsRecipe) Launch(ctx context.Context, p *Process) Launch {
+func (DocsRecipe) Launch(ctx context.Context, p *Process) LaunchResult {
 	return signOutInUnless(ctx, p, func(sdk reconcile.SDK) bool { return sdk.CurrentUserID() == p.App.VitalUser })
 }

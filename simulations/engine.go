@@ -15,9 +15,9 @@ func (Engine) Name() string { return "engine" }
 
 // Launch runs the process's reconcile runner once, in the caller's
 // goroutine.
-func (Engine) Launch(ctx context.Context, p *Process) Launch {
+func (Engine) Launch(ctx context.Context, p *Process) LaunchResult {
 	out, err := p.Installation.Runner().Run(ctx)
-	l := Launch{Outcome: &out, Result: string(out.Result), Err: err}
+	l := LaunchResult{Outcome: &out, Result: string(out.Result), Err: err}
 	for _, pass := range out.Passes {
 		for _, st := range pass.Applied {
 			l.Applied = append(l.Applied, Applied{Action: st.Action, Err: st.Err})

@@ -14,6 +14,6 @@ type EveryLaunch struct{}
 func (EveryLaunch) Name() string { return "every-launch" }
 
 // Launch signs out and in.
-func (EveryLaunch) Launch(ctx context.Context, p *Process) Launch {
+func (EveryLaunch) Launch(ctx context.Context, p *Process) LaunchResult {
 	return signOutInUnless(ctx, p, func(reconcile.SDK) bool { return false })
 }

@@ -24,7 +24,7 @@ type Failure struct {
 // a Run of cfg: it takes the installation alone (Install), shrinks its
 // schedule (Shrink) and runs it (RunSolo). It returns nil when the engine
 // broke no invariant.
-func EngineFailure(ctx context.Context, cfg Config, rep *Report) (*Failure, error) {
+func EngineFailure(ctx context.Context, cfg Config, rep *FleetReport) (*Failure, error) {
 	var v *Violation
 	for _, s := range rep.Strategies {
 		if s.Name == (Engine{}).Name() && len(s.Violations) > 0 {

@@ -80,8 +80,9 @@ func (c *Config) fill() error {
 	return nil
 }
 
-// Report is a run's result, per strategy.
-type Report struct {
+// FleetReport is a fleet run's result, per strategy (an installation's own
+// report to its backend is issuer.Report).
+type FleetReport struct {
 	Seed       uint64          `json:"seed"`
 	Installs   int             `json:"installs"`
 	Launches   int             `json:"launches"`
@@ -169,7 +170,7 @@ type Coverage struct {
 const maxListed = 50
 
 // Run simulates the fleet once per strategy, on the same seed.
-func Run(ctx context.Context, cfg Config) (*Report, error) {
+func Run(ctx context.Context, cfg Config) (*FleetReport, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
@@ -182,7 +183,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.Dir = dir
 	}
 	knobs := drawKnobs(cfg.Seed, cfg.Faults, !cfg.NoSwarm, cfg.Launches)
-	rep := &Report{Seed: cfg.Seed, Installs: cfg.Installs, Launches: cfg.Launches, Knobs: knobs,
+	rep := &FleetReport{Seed: cfg.Seed, Installs: cfg.Installs, Launches: cfg.Launches, Knobs: knobs,
 		Coverage: Coverage{Enabled: knobs.Enabled(), Faults: map[string]int{}, Discrepancies: map[string]int{}}}
 	span := int64(horizon(cfg.Launches)/time.Second) * 2
 	rep.BucketSeconds = max(1, span/int64(cfg.Buckets))
@@ -316,7 +317,7 @@ type installState struct {
 
 // runStrategy runs the fleet under one strategy: a single-goroutine event
 // loop over every installation's next launch.
-func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *Report, cover bool) (StrategyStats, error) {
+func runStrategy(ctx context.Context, cfg *Config, k Knobs, s Strategy, rep *FleetReport, cover bool) (StrategyStats, error) {
 	st := StrategyStats{Name: s.Name(), Violations: []Violation{},
 		seriesOK: make([]int, cfg.Buckets), seriesN: make([]int, cfg.Buckets)}
 	var fleet *backend

@@ -20,11 +20,11 @@ type Identify struct{}
 func (Identify) Name() string { return "identify" }
 
 // Launch identifies the app's user, or signs out when the app is.
-func (Identify) Launch(ctx context.Context, p *Process) Launch {
+func (Identify) Launch(ctx context.Context, p *Process) LaunchResult {
 	if !p.Profile.HasIdentify {
 		return DocsRecipe{}.Launch(ctx, p)
 	}
-	var l Launch
+	var l LaunchResult
 	sdk := p.Installation.SDK()
 	if !p.App.SignedIn {
 		if sdk.Status().Has(fsm.FlagSignedIn) {
@@ -51,7 +51,7 @@ func (Identify) Launch(ctx context.Context, p *Process) Launch {
 }
 
 // signOut signs the SDK out and records it.
-func signOut(ctx context.Context, p *Process, l *Launch) {
+func signOut(ctx context.Context, p *Process, l *LaunchResult) {
 	err := p.SDK().SignOut(ctx)
 	l.Applied = append(l.Applied, Applied{Action: reconcile.SignOut{}, Err: err})
 	l.Err = err

@@ -38,7 +38,7 @@ func reportRow(s StrategyStats) []string {
 
 // WriteReportCSV writes a report as CSV: ReportColumns, then a row per
 // strategy.
-func WriteReportCSV(w io.Writer, rep *Report) error {
+func WriteReportCSV(w io.Writer, rep *FleetReport) error {
 	cw := csv.NewWriter(w)
 	cw.Write(ReportColumns)
 	for _, s := range rep.Strategies {
@@ -52,7 +52,7 @@ func WriteReportCSV(w io.Writer, rep *Report) error {
 // strategy, a row per strategy and starting profile, then the invariants
 // each strategy broke (a FAILURE for the engine, a finding for the
 // others) and what the run did not cover.
-func WriteReportTable(w io.Writer, rep *Report) error {
+func WriteReportTable(w io.Writer, rep *FleetReport) error {
 	fmt.Fprintf(w, "seed %d: %d installations × %d launches (+%d after faults stop); faults on: %s\n\n",
 		rep.Seed, rep.Installs, rep.Launches, TailLaunches, orDash(joinFaults(rep.Coverage.Enabled)))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)

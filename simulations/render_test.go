@@ -25,7 +25,7 @@ func TestRenderNumbers(t *testing.T) {
 // The CSV has a row per strategy under ReportColumns; the table names the
 // engine's broken invariant a FAILURE and another strategy's a finding.
 func TestRenderReport(t *testing.T) {
-	rep := &Report{Seed: 7, Installs: 2, Launches: 3, Strategies: []StrategyStats{
+	rep := &FleetReport{Seed: 7, Installs: 2, Launches: 3, Strategies: []StrategyStats{
 		{Name: (Engine{}).Name(), ConsistentPct: 50, ViolationCount: 2,
 			Violations: []Violation{{Kind: "wrong-user", Install: 1}, {Kind: "wrong-user", Install: 0}}},
 		{Name: "every-launch", ConsistentPct: 100},

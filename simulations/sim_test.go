@@ -13,7 +13,7 @@ import (
 	"github.com/vitalsync/vitalsync/fsm"
 )
 
-func hashReport(t *testing.T, rep *Report) [32]byte {
+func hashReport(t *testing.T, rep *FleetReport) [32]byte {
 	t.Helper()
 	b, err := json.Marshal(rep)
 	require.NoError(t, err)
@@ -165,8 +165,8 @@ type stale struct{}
 
 func (stale) Name() string { return "stale" }
 
-func (stale) Launch(ctx context.Context, p *Process) Launch {
-	var l Launch
+func (stale) Launch(ctx context.Context, p *Process) LaunchResult {
+	var l LaunchResult
 	if p.App.SignedIn && !p.SDK().Status().Has(fsm.FlagSignedIn) {
 		signOutIn(ctx, p, &l, false)
 	}

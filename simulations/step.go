@@ -241,7 +241,7 @@ func hidesSignIn(p fsm.Profile, dv *reconcile.Divergence) bool {
 }
 
 // applied reports whether a launch applied any action, even a failed one.
-func applied(ls []Launch) bool {
+func applied(ls []LaunchResult) bool {
 	for _, l := range ls {
 		if len(l.Applied) > 0 {
 			return true
@@ -251,7 +251,7 @@ func applied(ls []Launch) bool {
 }
 
 // signedOut reports whether a launch signed the SDK out successfully.
-func signedOut(ls []Launch) bool {
+func signedOut(ls []LaunchResult) bool {
 	for _, l := range ls {
 		for _, a := range l.Applied {
 			if _, ok := a.Action.(reconcile.SignOut); ok && a.Err == nil {
@@ -265,7 +265,7 @@ func signedOut(ls []Launch) bool {
 // launch starts the process on store and journal and runs the strategy,
 // twice when concurrent. It returns the launches run, what they did, and
 // the process's SDK status at the end.
-func (d *device) launch(ctx context.Context, store vitalsdk.Store, journal reconcile.Journal, concurrent bool) (int, []Launch, fsm.Status) {
+func (d *device) launch(ctx context.Context, store vitalsdk.Store, journal reconcile.Journal, concurrent bool) (int, []LaunchResult, fsm.Status) {
 	session := ""
 	if d.app.SignedIn {
 		session = "sim-" + d.app.User
@@ -277,7 +277,7 @@ func (d *device) launch(ctx context.Context, store vitalsdk.Store, journal recon
 		Now: d.clock.Now, Rand: d.rnd.Float64}
 	in, err := installation.Open(ctx, cfg)
 	if err != nil {
-		return 1, []Launch{{Result: string(reconcile.ResultFailed), Err: err}}, 0
+		return 1, []LaunchResult{{Result: string(reconcile.ResultFailed), Err: err}}, 0
 	}
 	p := &Process{Profile: d.profile, Installation: in, App: &d.app,
 		Tokens: issuer.NewClient(cfg.IssuerURL, session, issuer.WithHTTPClient(d.hc), issuer.WithClientClock(d.clock.Now)),
@@ -286,7 +286,7 @@ func (d *device) launch(ctx context.Context, store vitalsdk.Store, journal recon
 			return st.ExternalUserID
 		},
 		Key: d.key(), Journal: journal, Now: d.clock.Now, Rand: d.rnd.Float64}
-	ls := []Launch{d.strat.Launch(ctx, p)}
+	ls := []LaunchResult{d.strat.Launch(ctx, p)}
 	if concurrent {
 		ls = append(ls, d.strat.Launch(ctx, p))
 	}

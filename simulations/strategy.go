@@ -20,7 +20,7 @@ type Strategy interface {
 	Name() string
 	// Launch is the strategy's work in one launch of p. It returns what it
 	// applied; an error ends the launch (no strategy retries within one).
-	Launch(ctx context.Context, p *Process) Launch
+	Launch(ctx context.Context, p *Process) LaunchResult
 }
 
 // Process is one process start of an installation, as a strategy sees it.
@@ -58,8 +58,8 @@ type Applied struct {
 	Err    error
 }
 
-// Launch is what a strategy did in one launch.
-type Launch struct {
+// LaunchResult is what a strategy did in one launch.
+type LaunchResult struct {
 	// Applied are the actions, in order.
 	Applied []Applied
 	// Outcome is the reconcile runner's (the engine only).
@@ -124,8 +124,8 @@ func ParseProfiles(list string) ([]fsm.Profile, error) {
 // user it signs out a session the SDK holds; while it has one it signs out
 // and in again (signOutIn) unless the SDK holds a session and keep accepts
 // it.
-func signOutInUnless(ctx context.Context, p *Process, keep func(sdk reconcile.SDK) bool) Launch {
-	var l Launch
+func signOutInUnless(ctx context.Context, p *Process, keep func(sdk reconcile.SDK) bool) LaunchResult {
+	var l LaunchResult
 	sdk := p.SDK()
 	signedIn := sdk.Status().Has(fsm.FlagSignedIn)
 	switch {
@@ -142,7 +142,7 @@ func signOutInUnless(ctx context.Context, p *Process, keep func(sdk reconcile.SD
 // signOutIn is the literal recipe's repair: sign out if the SDK holds a
 // session, then mint a token and sign in. It records the Vital user the
 // backend named.
-func signOutIn(ctx context.Context, p *Process, l *Launch, signedIn bool) {
+func signOutIn(ctx context.Context, p *Process, l *LaunchResult, signedIn bool) {
 	sdk := p.SDK()
 	if signedIn {
 		err := sdk.SignOut(ctx)
@@ -165,7 +165,7 @@ func signOutIn(ctx context.Context, p *Process, l *Launch, signedIn bool) {
 }
 
 // finish sets a plain strategy's result from what it applied.
-func finish(l Launch) Launch {
+func finish(l LaunchResult) LaunchResult {
 	switch {
 	case l.Err != nil:
 		l.Result = string(reconcile.ResultFailed)

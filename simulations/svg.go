@@ -27,7 +27,7 @@ const MinBucketLaunches = 30
 // corner nearest the origin being the best. It uses only the standard
 // library: a few polylines, points, axes and a legend, which a plotting
 // library would not make clearer.
-func WriteSVG(w io.Writer, rep *Report) error {
+func WriteSVG(w io.Writer, rep *FleetReport) error {
 	const width, height = 800, 900
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
@@ -51,7 +51,7 @@ func drawn(s StrategyStats, b, minN int) bool {
 	return s.Series[b] >= 0 && (b >= len(s.SeriesLaunches) || s.SeriesLaunches[b] >= minN)
 }
 
-func consistencyChart(bw *bufio.Writer, rep *Report, y0 int) {
+func consistencyChart(bw *bufio.Writer, rep *FleetReport, y0 int) {
 	pw, ph := float64(chartWidth-chartLeft-chartRight), float64(chartHeight-chartTop-chartBottom)
 	fmt.Fprintf(bw, `<text x="%d" y="%d" font-size="14">Installations consistent after each launch (seed %d, %d installations)</text>`+"\n",
 		chartLeft, y0+18, rep.Seed, rep.Installs)
@@ -116,7 +116,7 @@ func legend(bw *bufio.Writer, k, y0 int, color, name string) {
 	fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text>`+"\n", chartWidth-chartRight+40, ly+14, html.EscapeString(name))
 }
 
-func tradeoffChart(bw *bufio.Writer, rep *Report, y0 int) {
+func tradeoffChart(bw *bufio.Writer, rep *FleetReport, y0 int) {
 	pw, ph := float64(chartWidth-chartLeft-chartRight), float64(chartHeight-chartTop-chartBottom)
 	fmt.Fprintf(bw, `<text x="%d" y="%d" font-size="14">Wrong-user against data-gap seconds, per strategy (large) and per profile (small)</text>`+"\n",
 		chartLeft, y0+18)

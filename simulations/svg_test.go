@@ -13,7 +13,7 @@ import (
 // consistent, is left out of the consistency chart (the table's end share
 // is not 100 %), and the axis starts where the data does, not at 0 %.
 func TestSVGDrawsOnlyFullBuckets(t *testing.T) {
-	rep := &Report{Seed: 1, Installs: 100, BucketSeconds: 3600, Strategies: []StrategyStats{
+	rep := &FleetReport{Seed: 1, Installs: 100, BucketSeconds: 3600, Strategies: []StrategyStats{
 		{Name: "engine", Series: []float64{0.9, 0.95, 1}, SeriesLaunches: []int{500, 500, 2},
 			WrongUserSeconds: 0, DataGapSeconds: 1e6,
 			ByProfile: []ProfileStats{{Profile: "ios-1.3", DataGapSeconds: 4e5}, {Profile: "android-5.0", DataGapSeconds: 6e5}}},

@@ -136,7 +136,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 
 // engineFailure shrinks the engine's first violation, if any, to a trace,
 // and says how to replay it.
-func engineFailure(ctx context.Context, e *env, f *simulateFlags, cfg simulations.Config, rep *simulations.Report) error {
+func engineFailure(ctx context.Context, e *env, f *simulateFlags, cfg simulations.Config, rep *simulations.FleetReport) error {
 	fail, err := simulations.EngineFailure(ctx, cfg, rep)
 	if err != nil || fail == nil {
 		return err

@@ -159,7 +159,7 @@ func TestSimulateReplay(t *testing.T) {
 // replays.
 func TestSimulateEngineFailure(t *testing.T) {
 	cfg := simulations.Config{Seed: 9, Installs: 40, Launches: 15}
-	rep := &simulations.Report{Seed: 9, Strategies: []simulations.StrategyStats{{Name: "engine",
+	rep := &simulations.FleetReport{Seed: 9, Strategies: []simulations.StrategyStats{{Name: "engine",
 		ViolationCount: 1, Violations: []simulations.Violation{{Install: 7, Step: 3, Kind: simulations.ViolationWrongUser}}}}}
 	path := filepath.Join(t.TempDir(), "fail.jsonl")
 	var out, errOut bytes.Buffer
