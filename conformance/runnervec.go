@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -344,7 +345,7 @@ func parseLaunch(s string, now time.Time) (LaunchExpect, error) {
 	e := LaunchExpect{Calls: []string{}, Passes: []PassExpect{}}
 	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 	if len(lines) == 0 || lines[0] != "calls:" {
-		return e, fmt.Errorf("a launch's output starts with calls:")
+		return e, errors.New("a launch's output does not start with \"calls:\"")
 	}
 	lines = lines[1:]
 	for len(lines) > 0 && strings.HasPrefix(lines[0], "  ") {

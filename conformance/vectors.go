@@ -53,13 +53,6 @@ func ActionOf(a reconcile.Action) *Action {
 	return &p.Actions[0]
 }
 
-// step is the action without how it is applied (sdk_call, token): what a
-// transcript's rendering of it says.
-func (w Action) step() Action {
-	w.SDKCall, w.Token = "", ""
-	return w
-}
-
 // Reconcile returns the action w names; nil for nil.
 func (w *Action) Reconcile() (reconcile.Action, error) {
 	if w == nil {

@@ -37,7 +37,7 @@ type wirePass struct {
 // MarshalJSON encodes the pass as
 // {"observation":{…},"plan":{…},"applied":[{"action":{…},"error":null}]}.
 func (p Pass) MarshalJSON() ([]byte, error) {
-	w := wirePass{Observation: p.Observation, Plan: p.Plan, Applied: p.Applied}
+	w := wirePass(p)
 	if w.Applied == nil {
 		w.Applied = []Step{}
 	}

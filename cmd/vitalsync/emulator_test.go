@@ -164,6 +164,7 @@ func TestEmulatorTakesItsAPIKeyFromAFileOrTheEnvironment(t *testing.T) {
 	// refused without echoing either.
 	dir := t.TempDir()
 	printed, cancel, done, _ = startEmulator(t, "--addr", "127.0.0.1:0", "--data", dir)
+	require.True(t, accepts(printed["API base URL"], envKey), "the state kept in --data holds the key of $%s", envEmulatorAPIKey)
 	cancel()
 	require.NoError(t, waitRun(t, done))
 	t.Setenv(envEmulatorAPIKey, "sk_us_another_key_0003")

@@ -192,7 +192,3 @@ func validState(st fsm.State) bool {
 	_, ok := fsm.ParseState(string(st))
 	return ok
 }
-
-// allFlags is every status flag the SDKs define.
-const allFlags = fsm.FlagConfigured | fsm.FlagSignedIn | fsm.FlagUseAPIKey |
-	fsm.FlagUseSignInToken | fsm.FlagPendingReauthentication
