@@ -12,7 +12,7 @@ import {
   type Journal, type JournalEntry, type KeyValueStorage, type Observation, type SDK, type SDKErrorName, type TokenSource,
   FieldError, Runner, withProfileOverrides, SDKError, StorageJournal, TransientError, decodeObservation, entryFromJSON, entryToJSON,
   observationFromJSON, outcomeToJSON, parseProfile, parseTime, plan, planToJSON, recordSDKError,
-  statusFromStrings, type Profile, type Environment, type Region,
+  statusFromStrings, type Environment, type Region,
 } from "../src/index.js";
 
 const PROTOCOL = 1;

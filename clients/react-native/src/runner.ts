@@ -8,7 +8,7 @@ import {
 } from "./errors.js";
 import {
   type Environment, type Event, type Profile, type Region, type State, type Status, FlagSignedIn, hasFlag, next as fsmNext,
-  parseProfile, stateSignedIn,
+  parseProfile,
 } from "./fsm.js";
 import type { Journal, JournalEntry } from "./journal.js";
 import { type ActionEnd, ended, journaledBefore, recorded, settled, started, terminal } from "./transitions.js";
